@@ -1,0 +1,371 @@
+import { randomUUID } from 'node:crypto';
+import type { Clock } from '../../core/clock.ts';
+import {
+  alreadyExists,
+  badRequest,
+  conflict,
+  type GroupResource,
+  notFound,
+  resourceExpired,
+  STALE_OBJECT,
+} from '../status.ts';
+import type { KubeObject, ResourceKey, StoreEvent, WatchEventType } from './types.ts';
+
+/**
+ * The sandbox's etcd: every object of every resource, one global resourceVersion counter, and a bounded
+ * history of changes per resource from which watches resume (like the API server's watch cache).
+ *
+ * IMPORTANT: objects handed out are the stored ones. Callers never mutate them; they change objects through
+ * `create`, `update`, `mutate` and `remove`, which copy, bump the resourceVersion and notify watchers.
+ */
+export interface ObjectStoreOptions {
+  /** Changes kept per resource for watches to resume from; older resourceVersions get 410 Expired. */
+  historySize?: number;
+  newUid?: () => string;
+}
+
+export interface WatchOptions {
+  namespace?: string;
+  /** Deliver changes after this resourceVersion; undefined or 0 means "current state as ADDED, then changes". */
+  fromResourceVersion?: number;
+  filter?: (obj: KubeObject) => boolean;
+}
+
+export interface ListPageOptions {
+  namespace?: string;
+  filter?: (obj: KubeObject) => boolean;
+  /** Start after this key ("namespace/name" or "name"). */
+  after?: string;
+  limit?: number;
+}
+
+export type WatchListener = (type: WatchEventType, obj: KubeObject) => void;
+export type ChangeListener = (event: StoreEvent) => void;
+
+interface ResourceTable {
+  gr: GroupResource;
+  objects: Map<string, KubeObject>;
+  history: StoreEvent[];
+  /** Index of the oldest live entry of `history` (a ring that grows to historySize, then wraps). */
+  historyStart: number;
+  /** Keys in namespace/name order; dropped whenever an object is added or removed. */
+  sorted?: string[];
+  /** The resourceVersion below which history has been dropped. */
+  compactedBefore: number;
+  listeners: Set<ChangeListener>;
+}
+
+export class ObjectStore {
+  private rv = 1;
+  private readonly tables = new Map<ResourceKey, ResourceTable>();
+  private readonly anyListeners = new Set<ChangeListener>();
+  private readonly historySize: number;
+  private readonly newUid: () => string;
+  /** pods by spec.nodeName: the kubelets, the scheduler and every drain ask for this. */
+  private readonly podsByNode = new Map<string, Map<string, KubeObject>>();
+
+  constructor(
+    private readonly clock: Clock,
+    options: ObjectStoreOptions = {},
+  ) {
+    this.historySize = options.historySize ?? 20_000;
+    this.newUid = options.newUid ?? randomUUID;
+  }
+
+  /** The newest resourceVersion written, as lists report it. */
+  get resourceVersion(): number {
+    return this.rv;
+  }
+
+  get(resource: ResourceKey, namespace: string | undefined, name: string): KubeObject | undefined {
+    return this.table(resource).objects.get(objectKey(namespace, name));
+  }
+
+  /** Like `get`, but a missing object is a 404 Status error. */
+  mustGet(resource: ResourceKey, namespace: string | undefined, name: string): KubeObject {
+    const obj = this.get(resource, namespace, name);
+    if (!obj) throw notFound(this.table(resource).gr, name);
+    return obj;
+  }
+
+  /** Objects of a resource in key order, so pages with `continue` are stable. */
+  list(resource: ResourceKey, namespace?: string, filter?: (obj: KubeObject) => boolean): KubeObject[] {
+    return this.listPage(resource, { namespace, filter }).items;
+  }
+
+  /**
+   * One page of a sorted list: objects after the key `after` (a previous page's `nextKey`), at most `limit`
+   * of them. `nextKey` is set when more matching objects may follow.
+   */
+  listPage(resource: ResourceKey, page: ListPageOptions): { items: KubeObject[]; nextKey?: string } {
+    const table = this.table(resource);
+    const keys = this.sortedKeys(table);
+    let i = 0;
+    if (page.after !== undefined) {
+      // Binary search for the first key greater than `after`.
+      let lo = 0;
+      let hi = keys.length;
+      while (lo < hi) {
+        const mid = (lo + hi) >> 1;
+        if (keys[mid]! <= page.after) lo = mid + 1;
+        else hi = mid;
+      }
+      i = lo;
+    }
+    const items: KubeObject[] = [];
+    const limit = page.limit && page.limit > 0 ? page.limit : Number.POSITIVE_INFINITY;
+    for (; i < keys.length; i++) {
+      const obj = table.objects.get(keys[i]!)!;
+      if (page.namespace !== undefined && obj.metadata.namespace !== page.namespace) continue;
+      if (page.filter && !page.filter(obj)) continue;
+      if (items.length >= limit) return { items, nextKey: lastKey(items) };
+      items.push(obj);
+    }
+    return { items };
+  }
+
+  count(resource: ResourceKey): number {
+    return this.table(resource).objects.size;
+  }
+
+  /** Pods bound to a node, without scanning every pod. */
+  podsOnNode(nodeName: string): KubeObject[] {
+    return [...(this.podsByNode.get(nodeName)?.values() ?? [])];
+  }
+
+  /**
+   * Stores a new object: fills uid, creationTimestamp, generation and resourceVersion, and resolves
+   * `generateName`. A name already taken is 409 AlreadyExists.
+   */
+  create(resource: ResourceKey, input: KubeObject): KubeObject {
+    const table = this.table(resource);
+    const obj = structuredClone(input);
+    const meta = obj.metadata;
+    if (!meta.name && meta.generateName)
+      meta.name = this.generateName(table, meta.namespace, meta.generateName);
+    if (!meta.name) throw badRequest('name or generateName is required');
+    const key = objectKey(meta.namespace, meta.name);
+    if (table.objects.has(key)) throw alreadyExists(table.gr, meta.name);
+    meta.uid = this.newUid();
+    meta.creationTimestamp = new Date(this.clock.now()).toISOString().replace(/\.\d{3}Z$/, 'Z');
+    meta.generation = 1;
+    delete meta.deletionTimestamp;
+    delete meta.deletionGracePeriodSeconds;
+    return this.write(table, resource, 'ADDED', key, obj, undefined);
+  }
+
+  /**
+   * Replaces a stored object. A non-empty `metadata.resourceVersion` that is not the stored one is a
+   * 409 Conflict; an empty one is an unconditional update. Identity fields (uid, creationTimestamp) are
+   * kept from the stored object, and `generation` is bumped when anything outside metadata and status changed.
+   * Note: like etcd, the store trusts its caller with every other field (deletionTimestamp included); the API
+   * layer is what stops clients from writing system fields.
+   */
+  update(resource: ResourceKey, input: KubeObject): KubeObject {
+    const table = this.table(resource);
+    const meta = input.metadata;
+    const key = objectKey(meta.namespace, meta.name ?? '');
+    const current = table.objects.get(key);
+    if (!current) throw notFound(table.gr, meta.name ?? '');
+    if (meta.resourceVersion && meta.resourceVersion !== current.metadata.resourceVersion) {
+      throw conflict(table.gr, meta.name ?? '', STALE_OBJECT);
+    }
+    const obj = structuredClone(input);
+    obj.metadata.uid = current.metadata.uid;
+    obj.metadata.creationTimestamp = current.metadata.creationTimestamp;
+    obj.metadata.generation = (current.metadata.generation ?? 1) + (specChanged(current, obj) ? 1 : 0);
+    return this.write(table, resource, 'MODIFIED', key, obj, current);
+  }
+
+  /**
+   * Read-modify-write for the simulated actors: `change` edits a copy; returning `false` means "nothing to
+   * do" and writes nothing. Returns the stored result, or undefined when the object does not exist.
+   */
+  mutate(
+    resource: ResourceKey,
+    namespace: string | undefined,
+    name: string,
+    change: (draft: KubeObject) => unknown,
+  ): KubeObject | undefined {
+    const current = this.get(resource, namespace, name);
+    if (!current) return undefined;
+    const draft = structuredClone(current);
+    if (change(draft) === false) return current;
+    draft.metadata.resourceVersion = current.metadata.resourceVersion;
+    return this.update(resource, draft);
+  }
+
+  /** Removes an object for good (what etcd does once finalizers and grace periods are over). */
+  remove(resource: ResourceKey, namespace: string | undefined, name: string): KubeObject | undefined {
+    const table = this.table(resource);
+    const key = objectKey(namespace, name);
+    const current = table.objects.get(key);
+    if (!current) return undefined;
+    const obj = structuredClone(current);
+    return this.write(table, resource, 'DELETED', key, obj, current);
+  }
+
+  /**
+   * Streams changes of one resource to `listener`. Without a resourceVersion the current objects come first
+   * as ADDED; with one, the changes after it are replayed from history. A resourceVersion older than the
+   * history is a 410 Expired error, which the API layer turns into an ERROR event as a real server does.
+   */
+  watch(resource: ResourceKey, options: WatchOptions, listener: WatchListener): () => void {
+    const table = this.table(resource);
+    const matches = (obj: KubeObject) =>
+      (options.namespace === undefined || obj.metadata.namespace === options.namespace) &&
+      (!options.filter || options.filter(obj));
+    const from = options.fromResourceVersion ?? 0;
+    if (from > 0 && from < table.compactedBefore) throw resourceExpired(from, table.compactedBefore);
+    if (from === 0) {
+      for (const obj of this.list(resource)) if (matches(obj)) listener('ADDED', obj);
+    } else {
+      for (const event of this.historyAfter(table, from)) deliver(event);
+    }
+    function deliver(event: StoreEvent) {
+      const now = matches(event.object);
+      const before = event.previous !== undefined && matches(event.previous);
+      // Note: a filtered watch sees an object that leaves its filter as DELETED and one that enters it as
+      // ADDED, as the API server's watch cache does for label and field selectors.
+      if (event.type === 'MODIFIED') {
+        if (now && before) listener('MODIFIED', event.object);
+        else if (now) listener('ADDED', event.object);
+        else if (before) listener('DELETED', event.object);
+      } else if (now) {
+        listener(event.type, event.object);
+      }
+    }
+    table.listeners.add(deliver);
+    return () => table.listeners.delete(deliver);
+  }
+
+  /** Every change to every resource, after it is stored: how the simulated controllers notice work. */
+  onChange(listener: ChangeListener): () => void {
+    this.anyListeners.add(listener);
+    return () => this.anyListeners.delete(listener);
+  }
+
+  resources(): ResourceKey[] {
+    return [...this.tables.keys()];
+  }
+
+  private write(
+    table: ResourceTable,
+    resource: ResourceKey,
+    type: WatchEventType,
+    key: string,
+    obj: KubeObject,
+    previous: KubeObject | undefined,
+  ): KubeObject {
+    this.rv += 1;
+    obj.metadata.resourceVersion = String(this.rv);
+    if (type === 'DELETED') table.objects.delete(key);
+    else table.objects.set(key, obj);
+    if (type !== 'MODIFIED') table.sorted = undefined;
+    if (resource === 'pods') this.indexPod(key, obj, previous, type === 'DELETED');
+    const event: StoreEvent = { type, resource, object: obj, previous, resourceVersion: this.rv };
+    this.remember(table, event);
+    for (const listener of table.listeners) listener(event);
+    for (const listener of this.anyListeners) listener(event);
+    return obj;
+  }
+
+  private remember(table: ResourceTable, event: StoreEvent): void {
+    if (table.history.length < this.historySize) {
+      table.history.push(event);
+      return;
+    }
+    const dropped = table.history[table.historyStart]!;
+    table.compactedBefore = dropped.resourceVersion;
+    table.history[table.historyStart] = event;
+    table.historyStart = (table.historyStart + 1) % this.historySize;
+  }
+
+  private *historyAfter(table: ResourceTable, rv: number): Generator<StoreEvent> {
+    const n = table.history.length;
+    for (let i = 0; i < n; i++) {
+      const event = table.history[(table.historyStart + i) % n]!;
+      if (event.resourceVersion > rv) yield event;
+    }
+  }
+
+  private indexPod(key: string, obj: KubeObject, previous: KubeObject | undefined, deleted: boolean): void {
+    const before: string | undefined = previous?.spec?.nodeName;
+    const after: string | undefined = deleted ? undefined : obj.spec?.nodeName;
+    if (before && before !== after) this.podsByNode.get(before)?.delete(key);
+    if (after) {
+      let pods = this.podsByNode.get(after);
+      if (!pods) {
+        pods = new Map();
+        this.podsByNode.set(after, pods);
+      }
+      pods.set(key, obj);
+    }
+  }
+
+  private generateName(table: ResourceTable, namespace: string | undefined, prefix: string): string {
+    const alphabet = 'bcdfghjklmnpqrstvwxz2456789';
+    for (;;) {
+      let suffix = '';
+      for (let i = 0; i < 5; i++) suffix += alphabet[Math.floor(Math.random() * alphabet.length)];
+      const name = prefix + suffix;
+      if (!table.objects.has(objectKey(namespace, name))) return name;
+    }
+  }
+
+  private sortedKeys(table: ResourceTable): string[] {
+    table.sorted ??= [...table.objects.keys()].sort(compareKeys);
+    return table.sorted;
+  }
+
+  private table(resource: ResourceKey): ResourceTable {
+    let table = this.tables.get(resource);
+    if (!table) {
+      const slash = resource.indexOf('/');
+      const gr =
+        slash < 0
+          ? { group: '', resource }
+          : { group: resource.slice(0, slash), resource: resource.slice(slash + 1) };
+      table = {
+        gr,
+        objects: new Map(),
+        history: [],
+        historyStart: 0,
+        compactedBefore: 0,
+        listeners: new Set(),
+      };
+      this.tables.set(resource, table);
+    }
+    return table;
+  }
+}
+
+function objectKey(namespace: string | undefined, name: string): string {
+  return namespace ? `${namespace}/${name}` : name;
+}
+
+/** The key of an object as the store indexes it: "namespace/name", or "name" for cluster-scoped objects. */
+export function keyOf(obj: KubeObject): string {
+  return objectKey(obj.metadata.namespace, obj.metadata.name ?? '');
+}
+
+function lastKey(items: KubeObject[]): string | undefined {
+  const last = items[items.length - 1];
+  return last ? keyOf(last) : undefined;
+}
+
+// Note: keys compare as plain strings. That is not strictly namespace-then-name ("a-b/x" sorts before "a/x"),
+// but any fixed total order keeps `continue` pages stable, and plain comparison is the cheapest.
+function compareKeys(a: string, b: string): number {
+  return a < b ? -1 : a > b ? 1 : 0;
+}
+
+/** Whether anything outside metadata and status differs: the rule for bumping metadata.generation. */
+function specChanged(before: KubeObject, after: KubeObject): boolean {
+  const keys = new Set([...Object.keys(before), ...Object.keys(after)]);
+  for (const key of keys) {
+    if (key === 'metadata' || key === 'status' || key === 'apiVersion' || key === 'kind') continue;
+    if (JSON.stringify(before[key]) !== JSON.stringify(after[key])) return true;
+  }
+  return false;
+}
