@@ -1,0 +1,20 @@
+/**
+ * How the command line fails. Every failure a user can cause ends in one clear line on stderr and an exit
+ * code: 1 for "it ran and the answer is no", 2 for bad usage or bad input.
+ */
+export class CliError extends Error {
+  constructor(
+    message: string,
+    readonly exitCode = 1,
+  ) {
+    super(message);
+    this.name = 'CliError';
+  }
+}
+
+export class UsageError extends CliError {
+  constructor(message: string) {
+    super(message, 2);
+    this.name = 'UsageError';
+  }
+}

@@ -1,0 +1,207 @@
+/**
+ * Whether the pods evicted from a set of nodes can be scheduled on the other nodes.
+ *
+ * Note: this is a necessary condition, not a scheduler: pods are grouped by where they may run (node selector
+ * and tolerated taints), and each group's requests must fit in the free allocatable of the nodes it may use,
+ * and all evicted requests together must fit in the free allocatable of all usable nodes. Bin-packing
+ * fragmentation and affinity are ignored, so "fits" can still leave a pod Pending; "does not fit" is certain.
+ */
+import { type ClusterModel, type NodeModel, isEvictable } from './cluster-model.ts';
+import { quantityOrZero } from './quantity.ts';
+import type { Node, Pod, Toleration } from './snapshot.ts';
+
+export interface Resources {
+  cpuMillis: number;
+  memoryBytes: number;
+  pods: number;
+}
+
+const ZERO: Resources = { cpuMillis: 0, memoryBytes: 0, pods: 0 };
+
+function add(a: Resources, b: Resources): Resources {
+  return { cpuMillis: a.cpuMillis + b.cpuMillis, memoryBytes: a.memoryBytes + b.memoryBytes, pods: a.pods + b.pods };
+}
+
+function sub(a: Resources, b: Resources): Resources {
+  return { cpuMillis: a.cpuMillis - b.cpuMillis, memoryBytes: a.memoryBytes - b.memoryBytes, pods: a.pods - b.pods };
+}
+
+function fitsIn(demand: Resources, free: Resources): boolean {
+  return demand.cpuMillis <= free.cpuMillis && demand.memoryBytes <= free.memoryBytes && demand.pods <= free.pods;
+}
+
+/** A pod's requests as the scheduler counts them: containers summed, at least the largest init container. */
+export function podRequests(pod: Pod): Resources {
+  let cpu = 0;
+  let mem = 0;
+  for (const c of pod.spec.containers) {
+    cpu += quantityOrZero(c.resources?.requests?.cpu ?? c.resources?.limits?.cpu);
+    mem += quantityOrZero(c.resources?.requests?.memory ?? c.resources?.limits?.memory);
+  }
+  for (const c of pod.spec.initContainers ?? []) {
+    cpu = Math.max(cpu, quantityOrZero(c.resources?.requests?.cpu ?? c.resources?.limits?.cpu));
+    mem = Math.max(mem, quantityOrZero(c.resources?.requests?.memory ?? c.resources?.limits?.memory));
+  }
+  cpu += quantityOrZero(pod.spec.overhead?.cpu);
+  mem += quantityOrZero(pod.spec.overhead?.memory);
+  return { cpuMillis: Math.ceil(cpu * 1000 - 1e-9), memoryBytes: Math.ceil(mem), pods: 1 };
+}
+
+export function nodeAllocatable(node: Node): Resources {
+  const a = node.status?.allocatable ?? node.status?.capacity ?? {};
+  return {
+    cpuMillis: Math.floor(quantityOrZero(a.cpu) * 1000 + 1e-9),
+    memoryBytes: quantityOrZero(a.memory),
+    pods: quantityOrZero(a.pods ?? '110'),
+  };
+}
+
+export function tolerates(tolerations: Toleration[] | undefined, taint: { key: string; value?: string; effect: string }) {
+  return (tolerations ?? []).some(
+    (t) =>
+      (t.effect === undefined || t.effect === '' || t.effect === taint.effect) &&
+      (t.operator === 'Exists'
+        ? t.key === undefined || t.key === '' || t.key === taint.key
+        : t.key === taint.key && (t.value ?? '') === (taint.value ?? '')),
+  );
+}
+
+/** Node selector and hard taints only (affinity is not modelled). */
+export function podMayRunOn(pod: Pod, node: NodeModel): boolean {
+  if (!node.ready || node.cordoned) return false;
+  const labels = node.node.metadata.labels ?? {};
+  for (const [k, v] of Object.entries(pod.spec.nodeSelector ?? {})) if (labels[k] !== v) return false;
+  for (const taint of node.node.spec?.taints ?? []) {
+    if (taint.effect !== 'NoSchedule' && taint.effect !== 'NoExecute') continue;
+    if (!tolerates(pod.spec.tolerations, taint)) return false;
+  }
+  return true;
+}
+
+export interface CapacityShortfall {
+  /** Which pods could not fit, e.g. "pods with nodeSelector pool=gpu". */
+  group: string;
+  demand: Resources;
+  free: Resources;
+}
+
+export interface CapacityVerdict {
+  fits: boolean;
+  shortfalls: CapacityShortfall[];
+  /** Pods that must move. */
+  demand: Resources;
+}
+
+interface PlacementGroup {
+  label: string;
+  eligible: Set<string>;
+  free: Resources;
+}
+
+/**
+ * Capacity questions for one snapshot. Free capacity is allocatable minus requests of the pods bound there;
+ * groups of pods with the same placement constraints share one precomputed set of eligible nodes.
+ */
+export class CapacityModel {
+  readonly freeByNode = new Map<string, Resources>();
+  private readonly groups = new Map<string, PlacementGroup>();
+  private readonly requests = new Map<Pod, Resources>();
+  private totalFree: Resources = ZERO;
+
+  constructor(private readonly model: ClusterModel) {
+    for (const n of model.nodes) {
+      let used = ZERO;
+      for (const pod of n.pods) if (!isTerminalLike(pod)) used = add(used, this.requestsOf(pod));
+      const free = sub(nodeAllocatable(n.node), used);
+      this.freeByNode.set(n.name, free);
+      if (n.ready && !n.cordoned) this.totalFree = add(this.totalFree, clampZero(free));
+    }
+  }
+
+  requestsOf(pod: Pod): Resources {
+    let r = this.requests.get(pod);
+    if (!r) this.requests.set(pod, (r = podRequests(pod)));
+    return r;
+  }
+
+  /** Pods a drain of these nodes would need to reschedule (controller-managed, evictable). */
+  podsToMove(nodeNames: readonly string[]): Pod[] {
+    const pods: Pod[] = [];
+    for (const name of nodeNames) {
+      for (const pod of this.model.nodeByName.get(name)?.pods ?? []) {
+        if (isEvictable(pod) && this.model.ownerOf(pod)) pods.push(pod);
+      }
+    }
+    return pods;
+  }
+
+  /**
+   * Whether the pods on `drained` fit elsewhere. `extra` is capacity the strategy adds (surge nodes), usable
+   * by any pod.
+   */
+  check(drained: readonly string[], extra: Resources = ZERO): CapacityVerdict {
+    const drainedSet = new Set(drained);
+    const pods = this.podsToMove(drained);
+    const demandByGroup = new Map<PlacementGroup, Resources>();
+    let demand = ZERO;
+    for (const pod of pods) {
+      const r = this.requestsOf(pod);
+      demand = add(demand, r);
+      const group = this.groupOf(pod);
+      demandByGroup.set(group, add(demandByGroup.get(group) ?? ZERO, r));
+    }
+    const shortfalls: CapacityShortfall[] = [];
+    let lostTotal = ZERO;
+    for (const name of drained) {
+      const n = this.model.nodeByName.get(name);
+      if (n?.ready && !n.cordoned) lostTotal = add(lostTotal, clampZero(this.freeByNode.get(name) ?? ZERO));
+    }
+    const totalFree = add(sub(this.totalFree, lostTotal), extra);
+    if (!fitsIn(demand, totalFree)) shortfalls.push({ group: 'all evicted pods', demand, free: totalFree });
+    for (const [group, groupDemand] of demandByGroup) {
+      let lost = ZERO;
+      for (const name of drainedSet) {
+        if (group.eligible.has(name)) lost = add(lost, clampZero(this.freeByNode.get(name) ?? ZERO));
+      }
+      const free = add(sub(group.free, lost), extra);
+      if (!fitsIn(groupDemand, free)) shortfalls.push({ group: group.label, demand: groupDemand, free });
+    }
+    return { fits: shortfalls.length === 0, shortfalls, demand };
+  }
+
+  private groupOf(pod: Pod): PlacementGroup {
+    const key = JSON.stringify([pod.spec.nodeSelector ?? {}, pod.spec.tolerations ?? []]);
+    let group = this.groups.get(key);
+    if (!group) {
+      const eligible = new Set<string>();
+      let free = ZERO;
+      for (const n of this.model.nodes) {
+        if (!podMayRunOn(pod, n)) continue;
+        eligible.add(n.name);
+        free = add(free, clampZero(this.freeByNode.get(n.name) ?? ZERO));
+      }
+      const selector = Object.entries(pod.spec.nodeSelector ?? {})
+        .map(([k, v]) => `${k}=${v}`)
+        .join(',');
+      const label = selector ? `pods with nodeSelector ${selector}` : 'pods without a node selector';
+      group = { label, eligible, free };
+      this.groups.set(key, group);
+    }
+    return group;
+  }
+}
+
+function clampZero(r: Resources): Resources {
+  return { cpuMillis: Math.max(0, r.cpuMillis), memoryBytes: Math.max(0, r.memoryBytes), pods: Math.max(0, r.pods) };
+}
+
+function isTerminalLike(pod: Pod): boolean {
+  return pod.status?.phase === 'Succeeded' || pod.status?.phase === 'Failed';
+}
+
+const capacityCache = new WeakMap<ClusterModel, CapacityModel>();
+export function capacityModelOf(model: ClusterModel): CapacityModel {
+  let c = capacityCache.get(model);
+  if (!c) capacityCache.set(model, (c = new CapacityModel(model)));
+  return c;
+}

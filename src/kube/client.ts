@@ -1,0 +1,93 @@
+import { existsSync } from 'node:fs';
+import http from 'node:http';
+import https from 'node:https';
+import { KubeConfig } from '@kubernetes/client-node';
+
+export interface ClusterTarget {
+  /** --kubeconfig; else $KUBECONFIG (a path list, merged as kubectl does), else ~/.kube/config. */
+  kubeconfig?: string;
+  /** --context; else the kubeconfig's current context. */
+  context?: string;
+}
+
+export class KubeconfigError extends Error {
+  constructor(message: string) {
+    super(message);
+    this.name = 'KubeconfigError';
+  }
+}
+
+/**
+ * Loads a kubeconfig the way kubectl does, with one clear error for each way it can be wrong.
+ * `fallback` is used when neither --kubeconfig nor $KUBECONFIG is set (the sandbox commands point it at
+ * the sandbox's own kubeconfig).
+ */
+export function loadKubeConfig(target: ClusterTarget, fallback?: string): KubeConfig {
+  const kc = new KubeConfig();
+  const path = target.kubeconfig ?? (process.env.KUBECONFIG ? undefined : fallback);
+  try {
+    if (path) {
+      if (!existsSync(path)) throw new KubeconfigError(`kubeconfig ${path} does not exist`);
+      kc.loadFromFile(path);
+    } else {
+      kc.loadFromDefault();
+    }
+  } catch (err) {
+    if (err instanceof KubeconfigError) throw err;
+    throw new KubeconfigError(`cannot read kubeconfig${path ? ` ${path}` : ''}: ${(err as Error).message}`);
+  }
+  if (target.context) {
+    if (!kc.getContextObject(target.context)) {
+      const known = kc.getContexts().map((c) => c.name);
+      throw new KubeconfigError(
+        `context "${target.context}" is not in the kubeconfig (known: ${known.join(', ') || 'none'})`,
+      );
+    }
+    kc.setCurrentContext(target.context);
+  }
+  if (!kc.getCurrentCluster()) {
+    throw new KubeconfigError(
+      'no cluster selected: pass --kubeconfig FILE or --context NAME, or set KUBECONFIG (see `kubectl config view`)',
+    );
+  }
+  return kc;
+}
+
+export interface RawResponse {
+  status: number;
+  body: string;
+  headers: http.IncomingHttpHeaders;
+}
+
+/**
+ * One HTTP request to the cluster's server with the kubeconfig's credentials and TLS settings, for the
+ * endpoints the generated client does not cover (/version, the sandbox's admin API).
+ */
+export async function requestRaw(
+  kc: KubeConfig,
+  method: string,
+  path: string,
+  options: { body?: unknown; timeoutMs?: number } = {},
+): Promise<RawResponse> {
+  const cluster = kc.getCurrentCluster();
+  if (!cluster) throw new KubeconfigError('no cluster selected in the kubeconfig');
+  const url = new URL(path, cluster.server);
+  const reqOptions: https.RequestOptions = { method, headers: { accept: 'application/json' } };
+  await kc.applyToHTTPSOptions(reqOptions);
+  const payload = options.body === undefined ? undefined : JSON.stringify(options.body);
+  if (payload) (reqOptions.headers as Record<string, string>)['content-type'] = 'application/json';
+  const transport = url.protocol === 'https:' ? https : http;
+  return new Promise((resolve, reject) => {
+    const req = transport.request(url, reqOptions, (res) => {
+      const chunks: Buffer[] = [];
+      res.on('data', (c: Buffer) => chunks.push(c));
+      res.on('end', () => resolve({ status: res.statusCode ?? 0, body: Buffer.concat(chunks).toString('utf8'), headers: res.headers }));
+      res.on('error', reject);
+    });
+    req.on('error', reject);
+    if (options.timeoutMs) {
+      req.setTimeout(options.timeoutMs, () => req.destroy(new Error(`no answer within ${options.timeoutMs} ms`)));
+    }
+    req.end(payload);
+  });
+}

@@ -1,0 +1,158 @@
+/**
+ * Groups a pool's nodes into batches that are drained together.
+ *
+ * A batch never holds more than `maxNodes` nodes. A node joins the batch only if, for every
+ * PodDisruptionBudget, the healthy pods the whole batch would evict stay within what the budget allows now,
+ * and the evicted pods still fit on the other nodes. Greedy first-fit in node order: nodes that do not fit
+ * the current batch are deferred to a later one.
+ *
+ * Note: a node whose own pods exceed a budget (2 pods of a budget that allows 1, or any pod of a budget that
+ * allows 0) can never satisfy it: it gets a batch of its own, flagged, and the drain will wait for
+ * replacements to become ready (or time out as drain.onTimeout says).
+ *
+ * Worked example: budget web-pdb allows 1; nodes a, b, c each host one web pod; maxNodes 2.
+ * Batch 1 takes a, then b would make web-pdb's evictions 2 > 1, so b is deferred, c likewise → [a].
+ * Batch 2 → [b], batch 3 → [c]. With maxNodes 2 and no budget it would be [a, b], [c].
+ */
+export interface BudgetLimit {
+  /** namespace/name */
+  key: string;
+  /** Evictions allowed at once (the budget's current disruptionsAllowed). */
+  allowed: number;
+}
+
+export interface BatchingInput {
+  /** Candidate nodes in the order they should go. */
+  nodes: readonly string[];
+  maxNodes: number;
+  /** Healthy pods the drain of a node evicts, per budget key. */
+  evictionsOf: (node: string) => ReadonlyMap<string, number>;
+  budgets: ReadonlyMap<string, BudgetLimit>;
+  /** Whether the pods of these nodes fit elsewhere; omit to ignore capacity. */
+  fits?: (nodes: readonly string[]) => boolean;
+  /** How the pool setting is described in reasons, e.g. "maxUnavailable 2". */
+  limitName?: string;
+}
+
+export interface BudgetUsage {
+  budget: string;
+  evicted: number;
+  allowed: number;
+}
+
+export interface Batch {
+  nodes: string[];
+  reasons: string[];
+  budgetUsage: BudgetUsage[];
+  /** False when the batch's evictions exceed a budget (only ever a single-node batch). */
+  respectsBudgets: boolean;
+  /** False when the evicted pods do not fit on the remaining nodes (only ever a single-node batch). */
+  fitsCapacity: boolean;
+}
+
+export function buildBatches(input: BatchingInput): Batch[] {
+  const maxNodes = Math.max(1, Math.floor(input.maxNodes));
+  const limitName = input.limitName ?? `maxUnavailable ${maxNodes}`;
+  const fits = input.fits ?? (() => true);
+  const batches: Batch[] = [];
+  let remaining = [...input.nodes];
+  const fitsAloneCache = new Map<string, boolean>();
+  const fitsAlone = (node: string) => {
+    let ok = fitsAloneCache.get(node);
+    if (ok === undefined) fitsAloneCache.set(node, (ok = fits([node])));
+    return ok;
+  };
+  while (remaining.length > 0) {
+    const batch: string[] = [];
+    const usage = new Map<string, number>();
+    const deferred: string[] = [];
+    for (const node of remaining) {
+      if (batch.length >= maxNodes) break;
+      const evictions = input.evictionsOf(node);
+      const overAlone = firstExceeded(evictions, new Map(), input.budgets);
+      if (overAlone || !fitsAlone(node)) {
+        if (batch.length === 0) {
+          batches.push(soloBatch(node, evictions, overAlone, input.budgets, fitsAlone(node)));
+          remaining = remaining.filter((n) => n !== node);
+          break;
+        }
+        continue;
+      }
+      const over = firstExceeded(evictions, usage, input.budgets);
+      if (over) {
+        if (deferred.length < 3) {
+          deferred.push(
+            `${node} deferred: with it, the batch would evict ${(usage.get(over.key) ?? 0) + (evictions.get(over.key) ?? 0)} ` +
+              `pods of ${over.key}, which allows ${over.allowed}`,
+          );
+        }
+        continue;
+      }
+      if (batch.length > 0 && !fits([...batch, node])) {
+        if (deferred.length < 3) deferred.push(`${node} deferred: its pods would not fit on the nodes left`);
+        continue;
+      }
+      batch.push(node);
+      for (const [k, n] of evictions) usage.set(k, (usage.get(k) ?? 0) + n);
+    }
+    if (batch.length === 0) continue;
+    const taken = new Set(batch);
+    remaining = remaining.filter((n) => !taken.has(n));
+    const reasons: string[] = [];
+    if (batch.length === maxNodes) reasons.push(`${batch.length} node(s): the pool's ${limitName}`);
+    else if (remaining.length === 0 && deferred.length === 0) reasons.push(`${batch.length} node(s): the rest of the pool`);
+    else reasons.push(`${batch.length} node(s): less than ${limitName} because of the constraints below`);
+    reasons.push(...deferred);
+    const budgetUsage = usageOf(usage, input.budgets);
+    if (budgetUsage.length > 0) {
+      reasons.push(
+        `evicts within budgets: ${budgetUsage.map((u) => `${u.budget} ${u.evicted}/${u.allowed}`).join(', ')}`,
+      );
+    }
+    batches.push({ nodes: batch, reasons, budgetUsage, respectsBudgets: true, fitsCapacity: true });
+  }
+  return batches;
+}
+
+function firstExceeded(
+  evictions: ReadonlyMap<string, number>,
+  usage: ReadonlyMap<string, number>,
+  budgets: ReadonlyMap<string, BudgetLimit>,
+): BudgetLimit | undefined {
+  for (const [key, n] of evictions) {
+    const budget = budgets.get(key);
+    if (budget && n > 0 && (usage.get(key) ?? 0) + n > budget.allowed) return budget;
+  }
+  return undefined;
+}
+
+function usageOf(usage: ReadonlyMap<string, number>, budgets: ReadonlyMap<string, BudgetLimit>): BudgetUsage[] {
+  return [...usage.entries()]
+    .filter(([k, n]) => n > 0 && budgets.has(k))
+    .map(([budget, evicted]) => ({ budget, evicted, allowed: budgets.get(budget)!.allowed }))
+    .sort((a, b) => a.budget.localeCompare(b.budget));
+}
+
+function soloBatch(
+  node: string,
+  evictions: ReadonlyMap<string, number>,
+  over: BudgetLimit | undefined,
+  budgets: ReadonlyMap<string, BudgetLimit>,
+  fitsAlone: boolean,
+): Batch {
+  const reasons = [`1 node: ${node} cannot share a batch`];
+  if (over) {
+    reasons.push(
+      `${node} cannot be drained without breaking ${over.key}: it hosts ${evictions.get(over.key)} healthy pod(s) ` +
+        `of it and the budget allows ${over.allowed}; the drain will wait for replacements or time out per drain.onTimeout`,
+    );
+  }
+  if (!fitsAlone) reasons.push(`${node}'s pods do not fit on the other nodes; some will stay Pending until it returns`);
+  return {
+    nodes: [node],
+    reasons,
+    budgetUsage: usageOf(evictions, budgets),
+    respectsBudgets: !over,
+    fitsCapacity: fitsAlone,
+  };
+}

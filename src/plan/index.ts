@@ -1,0 +1,18 @@
+export type { Batch, BatchingInput, BudgetLimit, BudgetUsage } from './batching.ts';
+export { buildBatches } from './batching.ts';
+export type { LowerBound, PoolBoundInput, PoolLowerBound } from './lower-bound.ts';
+export { lowerBound, poolLowerBound } from './lower-bound.ts';
+export type { PhaseKind, Plan, PlanEstimate, PlanPhase, PlanStep, StepKind } from './plan-types.ts';
+export { PHASE_KINDS, PLAN_SCHEMA_VERSION, STEP_KINDS } from './plan-types.ts';
+export { PlanError, planId, planUpgrade } from './planner.ts';
+export type { MaintenanceWindow, Policy, PolicyError, PolicyResult, PoolPolicy } from './policy.ts';
+export {
+  defaultPolicy,
+  POLICY_API_VERSION,
+  PolicyValidationError,
+  policyFromYaml,
+  validatePolicy,
+} from './policy.ts';
+export { renderRunbook } from './render-markdown.ts';
+export { renderPlanTable } from './render-table.ts';
+export { renderPlanJson, renderPlanYaml } from './render-yaml.ts';

@@ -1,0 +1,92 @@
+/**
+ * The Plan: plain JSON data that `plan` writes and `apply` executes. Everything `apply` needs to refuse a
+ * plan for another cluster or an outdated one is in it (cluster fingerprint, source version, plan id).
+ */
+import type { BudgetUsage } from './batching.ts';
+import type { LowerBound } from './lower-bound.ts';
+import type { Policy } from './policy.ts';
+
+export const PLAN_SCHEMA_VERSION = 'midflight.dev/plan/v1';
+
+export const PHASE_KINDS = [
+  'preflight',
+  'etcd-backup',
+  'control-plane',
+  'canary',
+  'node-pool',
+  'addons',
+  'validation',
+] as const;
+export type PhaseKind = (typeof PHASE_KINDS)[number];
+
+export const STEP_KINDS = [
+  'preflight',
+  'etcd-backup',
+  'control-plane',
+  'canary',
+  'node-batch',
+  'addons',
+  'validation',
+] as const;
+export type StepKind = (typeof STEP_KINDS)[number];
+
+export interface PlanStep {
+  /** Stable within the plan, e.g. "cp-v1.31.14-cp-1" or "pool-workers-v1.32.2-batch-003". */
+  id: string;
+  kind: StepKind;
+  title: string;
+  /** The version this step moves its nodes or components to. */
+  version?: string;
+  pool?: string;
+  nodes: string[];
+  /** Why the step looks like this (batch composition, skipped nodes, budget limits). */
+  reasons: string[];
+  /** What must hold before the next step starts. */
+  checks: string[];
+  /** How to undo or recover this step. */
+  rollback: string;
+  estimateSeconds: number;
+  /** Wait after the step's checks pass (included in estimateSeconds). */
+  soakSeconds?: number;
+  budgetUsage?: BudgetUsage[];
+  /** False when the batch cannot avoid exceeding a budget (the drain will wait or time out). */
+  respectsBudgets?: boolean;
+  /** False when the batch's pods cannot all fit elsewhere. */
+  fitsCapacity?: boolean;
+}
+
+export interface PlanPhase {
+  kind: PhaseKind;
+  name: string;
+  version?: string;
+  pool?: string;
+  steps: PlanStep[];
+  estimateSeconds: number;
+}
+
+export interface PlanEstimate {
+  totalSeconds: number;
+  /** Canary and node-pool phases. */
+  nodePhaseSeconds: number;
+  nodeRounds: number;
+  /** The least the node phases could take under the same maxUnavailable and budgets (see lower-bound.ts). */
+  nodePhaseLowerBoundSeconds: number;
+  lowerBound: LowerBound;
+}
+
+export interface Plan {
+  schemaVersion: typeof PLAN_SCHEMA_VERSION;
+  /** "plan-" + 12 hex digits of the SHA-256 of the plan without its id: same inputs, same id. */
+  id: string;
+  cluster: { server: string; fingerprint: string };
+  snapshotTakenAt: string;
+  source: string;
+  target: string;
+  /** Control-plane versions in order, one minor at a time (empty when only nodes move). */
+  hops: string[];
+  policy: Policy;
+  phases: PlanPhase[];
+  estimate: PlanEstimate;
+  /** Things a reviewer must know: budgets no batching can satisfy, capacity shortfalls, … */
+  warnings: string[];
+}

@@ -1,0 +1,443 @@
+/**
+ * planUpgrade: (snapshot, target, policy) → Plan. Pure and deterministic: the same inputs give the same plan
+ * and the same plan id.
+ *
+ * Note: phase order is fixed — preflight, etcd backup, control plane (every member, one minor per hop; worker
+ * nodes are upgraded in between only when the skew policy requires it), canary, node pools in policy order,
+ * add-ons, validation. Kubelets may lag the apiserver but never lead it, which is why nodes come after the
+ * control plane.
+ */
+import { createHash } from 'node:crypto';
+import { type BudgetState, budgetStatesOf } from '../core/budgets.ts';
+import { capacityModelOf, nodeAllocatable, type Resources } from '../core/capacity.ts';
+import {
+  type ClusterModel,
+  clusterModelOf,
+  isEvictable,
+  isPodReady,
+  type NodeModel,
+  resolvePools,
+  sourceVersionOf,
+} from '../core/cluster-model.ts';
+import { parseDuration } from '../core/duration.ts';
+import { nodesAtOnce } from '../core/intorstr.ts';
+import { skewViolation } from '../core/skew.ts';
+import { clusterFingerprint, type ClusterSnapshot } from '../core/snapshot.ts';
+import { compareVersions, formatVersion, type KubeVersion, minorHops } from '../core/versions.ts';
+import { type BudgetLimit, buildBatches } from './batching.ts';
+import { lowerBound, type PoolBoundInput } from './lower-bound.ts';
+import { PLAN_SCHEMA_VERSION, type Plan, type PlanPhase, type PlanStep } from './plan-types.ts';
+import type { Policy, PoolPolicy } from './policy.ts';
+
+export class PlanError extends Error {
+  constructor(message: string) {
+    super(message);
+    this.name = 'PlanError';
+  }
+}
+
+const seconds = (d: string) => Math.round(parseDuration(d) / 1000);
+
+interface PoolSettings {
+  name: string;
+  nodes: NodeModel[];
+  maxNodes: number;
+  surge: number;
+  strategy: 'in-place' | 'replace';
+  limitName: string;
+  roundSeconds: number;
+}
+
+export function planUpgrade(snapshot: ClusterSnapshot, target: KubeVersion, policy: Policy): Plan {
+  const model = clusterModelOf(snapshot, policy.poolLabel);
+  const source = sourceVersionOf(model);
+  if (!source) throw new PlanError(`cannot read the cluster version from "${snapshot.server.gitVersion}"`);
+  if (compareVersions(target, source) < 0) {
+    throw new PlanError(`${formatVersion(target)} is older than the running ${formatVersion(source)}; downgrades are not planned`);
+  }
+  const hops = minorHops(source, target);
+  const warnings: string[] = [];
+  const t = policy.timings;
+  const phases: PlanPhase[] = [];
+
+  phases.push(
+    phase('preflight', 'Preflight', [
+      step({
+        id: 'preflight',
+        kind: 'preflight',
+        title: `Re-run preflight checks against ${formatVersion(target)}`,
+        reasons: ['the cluster may have changed since this plan was written'],
+        checks: ['no blocker findings', 'the cluster fingerprint and version match this plan'],
+        rollback: 'nothing to undo: preflight changes nothing',
+        estimateSeconds: seconds(t.preflight),
+      }),
+    ]),
+  );
+
+  const etcdMembers = model.controlPlane.filter((m) => m.etcd !== undefined);
+  if (policy.etcdBackup.enabled && hops.length > 0) {
+    phases.push(
+      phase('etcd-backup', 'etcd backup', [
+        step({
+          id: 'etcd-backup',
+          kind: 'etcd-backup',
+          title: etcdMembers.length > 0 ? 'Take and verify an etcd snapshot' : 'Back up cluster state (managed etcd)',
+          nodes: etcdMembers.map((m) => m.node),
+          reasons:
+            etcdMembers.length > 0
+              ? [`etcd runs on ${etcdMembers.map((m) => m.node).join(', ')}; the apiserver minor cannot be downgraded, so a snapshot is the way back`]
+              : ['no etcd static pods found: the provider manages etcd; use its backup facility'],
+          checks: ['etcdctl snapshot status reports a valid snapshot with a non-zero revision'],
+          rollback: 'nothing to undo; keep the snapshot until the upgrade is validated',
+          estimateSeconds: seconds(t.etcdBackup),
+        }),
+      ]),
+    );
+  }
+
+  const pools = poolSettingsOf(model, policy);
+  const workerNodes = pools.flatMap((p) => p.nodes);
+  const kubeletOf = new Map(workerNodes.map((n) => [n.name, n.kubelet]));
+  const budgets = budgetLimits(budgetStatesOf(model));
+  const evictions = evictionIndex(model);
+  const capacity = capacityModelOf(model);
+  const boundInputs: PoolBoundInput[] = [];
+  let nodeRounds = 0;
+  // Soak added on top of the batch soak (canary): the same fixed cost any plan pays, added to the bound.
+  let extraSoakSeconds = 0;
+  const addSoak = (s: PlanStep, soakSeconds: number, reason: string): void => {
+    const delta = soakSeconds - (s.soakSeconds ?? 0);
+    s.estimateSeconds += delta;
+    extraSoakSeconds += delta;
+    s.soakSeconds = soakSeconds;
+    s.reasons.push(reason);
+  };
+
+  const nodePoolPhases = (version: KubeVersion, label: string, withCanary: boolean): PlanPhase[] => {
+    const out: PlanPhase[] = [];
+    const v = formatVersion(version);
+    let canaryLeft = withCanary && !policy.canary.pool ? policy.canary.nodes : 0;
+    const ordered = withCanary && policy.canary.pool ? canaryPoolFirst(pools, policy.canary.pool) : pools;
+    for (const pool of ordered) {
+      const behind = pool.nodes.filter((n) => {
+        const kubelet = kubeletOf.get(n.name);
+        return !kubelet || compareVersions(kubelet, version) < 0;
+      });
+      const isCanaryPool = withCanary && policy.canary.pool === pool.name;
+      if (behind.length === 0) {
+        if (pool.nodes.length > 0 && label === '') warnings.push(`pool ${pool.name}: every node already runs ${v} or newer`);
+        continue;
+      }
+      const extra = surgeCapacity(pool);
+      const fits = (nodes: readonly string[]) => capacity.check(nodes, extra).fits;
+      const canaryNodes = canaryLeft > 0 ? behind.slice(0, canaryLeft) : [];
+      canaryLeft -= canaryNodes.length;
+      const rest = behind.slice(canaryNodes.length);
+      const makeSteps = (names: NodeModel[], kind: 'canary' | 'node-batch', prefix: string) =>
+        buildBatches({
+          nodes: names.map((n) => n.name),
+          maxNodes: pool.maxNodes,
+          evictionsOf: (n) => evictions(n),
+          budgets,
+          fits,
+          limitName: pool.limitName,
+        }).map((batch, i) => {
+          if (!batch.respectsBudgets) warnings.push(`pool ${pool.name}: ${batch.reasons[1] ?? batch.reasons[0]}`);
+          if (!batch.fitsCapacity) warnings.push(`pool ${pool.name}: ${batch.nodes[0]}'s pods do not fit elsewhere`);
+          return step({
+            id: `${prefix}-${String(i + 1).padStart(3, '0')}`,
+            kind,
+            title: `${kind === 'canary' ? 'Canary: upgrade' : 'Upgrade'} ${batch.nodes.length === 1 ? batch.nodes[0] : `${batch.nodes.length} nodes`} (${pool.name}) to ${v}`,
+            version: v,
+            pool: pool.name,
+            nodes: batch.nodes,
+            reasons: batch.reasons,
+            checks: nodeChecks(v),
+            rollback: nodeRollback(pool.strategy),
+            estimateSeconds: pool.roundSeconds,
+            soakSeconds: seconds(poolSoak(policy, pool.name)),
+            budgetUsage: batch.budgetUsage,
+            respectsBudgets: batch.respectsBudgets,
+            fitsCapacity: batch.fitsCapacity,
+          });
+        });
+      const prefix = `pool-${pool.name}-${v}${label ? `-${label}` : ''}`;
+      if (canaryNodes.length > 0) {
+        const steps = makeSteps(canaryNodes, 'canary', `canary-${v}`);
+        addSoak(steps.at(-1)!, seconds(policy.canary.soak), `soak ${policy.canary.soak} before the rest of the nodes`);
+        nodeRounds += steps.length;
+        out.push(phase('canary', `Canary: first ${canaryNodes.length} node(s) of ${pool.name}`, steps, { version: v, pool: pool.name }));
+      }
+      if (rest.length === 0) {
+        boundInputs.push(boundInput(pool, behind, evictions, budgets));
+        continue;
+      }
+      const steps = makeSteps(rest, isCanaryPool ? 'canary' : 'node-batch', prefix);
+      if (isCanaryPool) addSoak(steps.at(-1)!, seconds(policy.canary.soak), `canary pool: soak ${policy.canary.soak} before other pools`);
+      nodeRounds += steps.length;
+      boundInputs.push(boundInput(pool, behind, evictions, budgets));
+      const name = `${isCanaryPool ? 'Canary pool' : 'Node pool'} ${pool.name} → ${v}${label ? ` (${label})` : ''}`;
+      out.push(phase(isCanaryPool ? 'canary' : 'node-pool', name, steps, { version: v, pool: pool.name }));
+    }
+    for (const n of workerNodes) {
+      const k = kubeletOf.get(n.name);
+      if (!k || compareVersions(k, version) < 0) kubeletOf.set(n.name, version);
+    }
+    return out;
+  };
+
+  // Control plane, one hop at a time; upgrade workers first when a hop would leave kubelets out of skew.
+  let current = source;
+  for (const hop of hops) {
+    const lagging = workerNodes.filter((n) => {
+      const k = kubeletOf.get(n.name);
+      return k && skewViolation('kubelet', k, [hop]);
+    });
+    if (lagging.length > 0) {
+      // Note: kubelets may always move up to the control plane's current version, so this is always allowed.
+      warnings.push(
+        `${lagging.length} node(s) would be out of skew at ${formatVersion(hop)}: they are upgraded to ${formatVersion(current)} first`,
+      );
+      phases.push(...nodePoolPhases(current, 'skew', false));
+    }
+    phases.push(controlPlanePhase(model, hop, policy));
+    current = hop;
+  }
+
+  phases.push(...nodePoolPhases(target, '', policy.canary.nodes > 0 || policy.canary.pool !== undefined));
+
+  if (hops.length > 0) {
+    phases.push(
+      phase('addons', 'Add-ons', [
+        step({
+          id: 'addons',
+          kind: 'addons',
+          title: `Upgrade kube-proxy and CoreDNS for ${formatVersion(target)}`,
+          reasons: ['kube-proxy must not be newer than the kubelets, so it moves after the nodes'],
+          checks: ['kube-proxy DaemonSet rolled out on every node', 'CoreDNS Deployment available', 'cluster DNS resolves'],
+          rollback: 'roll the DaemonSet/Deployment back to the previous image (kubectl rollout undo)',
+          estimateSeconds: seconds(t.addons),
+        }),
+      ]),
+    );
+  }
+  phases.push(
+    phase('validation', 'Validation', [
+      step({
+        id: 'validation',
+        kind: 'validation',
+        title: `Validate the cluster at ${formatVersion(target)}`,
+        reasons: ['the upgrade is done only when the cluster is as healthy as before it'],
+        checks: [
+          `/version reports ${formatVersion(target)}`,
+          `every node is Ready with kubelet ${formatVersion(target)}`,
+          'every Deployment and StatefulSet has its desired replicas available',
+          'every PodDisruptionBudget allows at least as many disruptions as before',
+          'no pod crash-looping that was not before',
+        ],
+        rollback: 'forward-fix; restore the etcd snapshot only as a last resort (it rewinds all cluster state)',
+        estimateSeconds: seconds(t.validation),
+      }),
+    ]),
+  );
+
+  const bound = lowerBound(boundInputs);
+  const nodePhaseSeconds = sum(phases.filter((p) => p.kind === 'canary' || p.kind === 'node-pool').map((p) => p.estimateSeconds));
+  const plan: Plan = {
+    schemaVersion: PLAN_SCHEMA_VERSION,
+    id: '',
+    cluster: { server: snapshot.server.url, fingerprint: clusterFingerprint(snapshot) },
+    snapshotTakenAt: snapshot.takenAt,
+    source: formatVersion(source),
+    target: formatVersion(target),
+    hops: hops.map(formatVersion),
+    policy,
+    phases,
+    estimate: {
+      totalSeconds: sum(phases.map((p) => p.estimateSeconds)),
+      nodePhaseSeconds,
+      nodeRounds,
+      nodePhaseLowerBoundSeconds: bound.seconds + extraSoakSeconds,
+      lowerBound: bound,
+    },
+    warnings: [...new Set(warnings)],
+  };
+  plan.id = planId(plan);
+  return plan;
+}
+
+/** "plan-" + 12 hex of SHA-256 over the plan with an empty id. */
+export function planId(plan: Plan): string {
+  const hash = createHash('sha256').update(JSON.stringify({ ...plan, id: '' })).digest('hex');
+  return `plan-${hash.slice(0, 12)}`;
+}
+
+function controlPlanePhase(model: ClusterModel, hop: KubeVersion, policy: Policy): PlanPhase {
+  const v = formatVersion(hop);
+  const members = model.controlPlane;
+  const steps: PlanStep[] =
+    members.length === 0
+      ? [
+          step({
+            id: `cp-${v}`,
+            kind: 'control-plane',
+            title: `Upgrade the managed control plane to ${v}`,
+            version: v,
+            reasons: ['no control-plane nodes are visible: the provider upgrades the control plane'],
+            checks: [`/version reports ${v}`, 'the API answers and lists nodes'],
+            rollback: 'managed control planes cannot be downgraded; forward-fix with the provider',
+            estimateSeconds: seconds(policy.timings.controlPlaneMember) * 3,
+          }),
+        ]
+      : members.map((m, i) =>
+          step({
+            id: `cp-${v}-${m.node}`,
+            kind: 'control-plane',
+            title: `Upgrade control-plane member ${m.node} to ${v}`,
+            version: v,
+            nodes: [m.node],
+            reasons: [
+              `member ${i + 1} of ${members.length}: one at a time so the apiservers stay within one minor and etcd keeps quorum`,
+            ],
+            checks: [
+              `kube-apiserver, kube-controller-manager and kube-scheduler on ${m.node} run ${v} and are Ready`,
+              ...(m.etcd ? [`etcd on ${m.node} is a healthy member and the cluster has quorum`] : []),
+              `node ${m.node} is Ready and uncordoned`,
+            ],
+            rollback:
+              i < members.length - 1 || members.length === 1
+                ? `restore ${m.node}'s static-pod manifests from the backup taken before the step (kubeadm keeps /etc/kubernetes/tmp/kubeadm-backup-manifests-*)`
+                : 'once every member runs the new minor, go back only by restoring the etcd snapshot',
+            estimateSeconds: seconds(policy.timings.controlPlaneMember),
+          }),
+        );
+  return phase('control-plane', `Control plane → ${v}`, steps, { version: v });
+}
+
+function poolSettingsOf(model: ClusterModel, policy: Policy): PoolSettings[] {
+  const byName = resolvePools(model, policy.pools);
+  const listed = policy.pools.map((p) => p.name);
+  const names = [...listed.filter((n) => byName.has(n)), ...[...byName.keys()].filter((n) => !listed.includes(n))];
+  const settings: PoolSettings[] = [];
+  for (const name of names) {
+    if (name === 'control-plane') continue;
+    const nodes = byName.get(name) ?? [];
+    const pp: PoolPolicy | undefined = policy.pools.find((p) => p.name === name);
+    const strategy = pp?.strategy ?? policy.defaults.strategy;
+    const maxUnavailable = pp?.maxUnavailable ?? policy.defaults.maxUnavailable;
+    const maxSurge = pp?.maxSurge ?? policy.defaults.maxSurge;
+    const unavailable = isZero(maxUnavailable) ? 0 : nodesAtOnce(maxUnavailable, nodes.length);
+    const surge = strategy === 'replace' && !isZero(maxSurge) ? nodesAtOnce(maxSurge, nodes.length) : 0;
+    const maxNodes = Math.max(1, unavailable + surge);
+    const limitName =
+      surge > 0 ? `maxUnavailable ${maxUnavailable} + maxSurge ${maxSurge} (${maxNodes})` : `maxUnavailable ${maxUnavailable} (${maxNodes})`;
+    const soak = poolSoak(policy, name);
+    settings.push({
+      name,
+      nodes,
+      maxNodes,
+      surge,
+      strategy,
+      limitName,
+      roundSeconds: seconds(policy.timings.nodeDrain) + seconds(policy.timings.nodeUpgrade) + seconds(soak),
+    });
+  }
+  return settings;
+}
+
+function poolSoak(policy: Policy, pool: string): string {
+  return policy.pools.find((p) => p.name === pool)?.batchSoak ?? policy.timings.batchSoak;
+}
+
+function canaryPoolFirst(pools: PoolSettings[], name: string): PoolSettings[] {
+  const first = pools.find((p) => p.name === name);
+  return first ? [first, ...pools.filter((p) => p !== first)] : pools;
+}
+
+/** Replacement nodes come up before old ones drain, so they add room for the evicted pods. */
+function surgeCapacity(pool: PoolSettings): Resources {
+  if (pool.surge === 0 || pool.nodes.length === 0) return { cpuMillis: 0, memoryBytes: 0, pods: 0 };
+  const first = nodeAllocatable(pool.nodes[0]!.node);
+  return { cpuMillis: first.cpuMillis * pool.surge, memoryBytes: first.memoryBytes * pool.surge, pods: first.pods * pool.surge };
+}
+
+function budgetLimits(states: Map<unknown, BudgetState>): Map<string, BudgetLimit> {
+  const limits = new Map<string, BudgetLimit>();
+  for (const s of states.values()) limits.set(s.key, { key: s.key, allowed: s.disruptionsAllowed });
+  return limits;
+}
+
+/** Healthy evictable pods per budget on each node, memoised. */
+function evictionIndex(model: ClusterModel): (node: string) => ReadonlyMap<string, number> {
+  const cache = new Map<string, Map<string, number>>();
+  return (name) => {
+    let counts = cache.get(name);
+    if (counts) return counts;
+    counts = new Map();
+    for (const pod of model.nodeByName.get(name)?.pods ?? []) {
+      if (!isEvictable(pod) || !isPodReady(pod)) continue;
+      for (const pdb of model.budgetsOf(pod)) {
+        const key = `${pdb.metadata.namespace ?? 'default'}/${pdb.metadata.name}`;
+        counts.set(key, (counts.get(key) ?? 0) + 1);
+      }
+    }
+    cache.set(name, counts);
+    return counts;
+  };
+}
+
+function boundInput(
+  pool: PoolSettings,
+  nodes: NodeModel[],
+  evictions: (node: string) => ReadonlyMap<string, number>,
+  budgets: Map<string, BudgetLimit>,
+): PoolBoundInput {
+  const nodesPerBudget = new Map<string, number>();
+  for (const n of nodes) for (const key of evictions(n.name).keys()) nodesPerBudget.set(key, (nodesPerBudget.get(key) ?? 0) + 1);
+  return {
+    pool: pool.name,
+    nodes: nodes.length,
+    maxNodes: pool.maxNodes,
+    roundSeconds: pool.roundSeconds,
+    budgets: [...nodesPerBudget.entries()].map(([budget, count]) => ({
+      budget,
+      nodes: count,
+      allowed: budgets.get(budget)?.allowed ?? 0,
+    })),
+  };
+}
+
+function nodeChecks(v: string): string[] {
+  return [
+    `each node is Ready with kubelet ${v} and uncordoned`,
+    'evicted pods are rescheduled and Ready; no Pending pods left from this batch',
+    'every PodDisruptionBudget touched is back to its previous disruptionsAllowed',
+  ];
+}
+
+function nodeRollback(strategy: 'in-place' | 'replace'): string {
+  return strategy === 'replace'
+    ? 'cordon the new nodes and scale the old node group back up; delete the new nodes once pods moved back'
+    : 'reinstall the previous kubelet on the batch (same minor as the control plane allows), then uncordon';
+}
+
+function step(s: Omit<PlanStep, 'nodes' | 'reasons'> & Partial<Pick<PlanStep, 'nodes' | 'reasons'>>): PlanStep {
+  return { ...s, nodes: s.nodes ?? [], reasons: s.reasons ?? [] };
+}
+
+function phase(
+  kind: PlanPhase['kind'],
+  name: string,
+  steps: PlanStep[],
+  extra: { version?: string; pool?: string } = {},
+): PlanPhase {
+  return { kind, name, ...extra, steps, estimateSeconds: sum(steps.map((s) => s.estimateSeconds)) };
+}
+
+function sum(values: number[]): number {
+  return values.reduce((a, b) => a + b, 0);
+}
+
+function isZero(v: number | string): boolean {
+  return v === 0 || v === '0' || v === '0%';
+}

@@ -1,0 +1,38 @@
+import { formatDuration } from '../core/duration.ts';
+import type { Plan } from './plan-types.ts';
+
+/** A compact view for a terminal: one row per step, nodes abbreviated. */
+export function renderPlanTable(plan: Plan): string {
+  const rows: string[][] = [['#', 'PHASE', 'STEP', 'NODES', 'EST.']];
+  let n = 0;
+  for (const phase of plan.phases) {
+    for (const step of phase.steps) {
+      n++;
+      rows.push([
+        String(n),
+        phase.kind,
+        step.title + (step.respectsBudgets === false ? ' [budget!]' : '') + (step.fitsCapacity === false ? ' [capacity!]' : ''),
+        abbreviate(step.nodes),
+        formatDuration(step.estimateSeconds * 1000),
+      ]);
+    }
+  }
+  const widths = rows[0]!.map((_, i) => Math.max(...rows.map((r) => r[i]!.length)));
+  const lines = rows.map((r) => r.map((cell, i) => (i === r.length - 1 ? cell : cell.padEnd(widths[i]!))).join('  '));
+  const e = plan.estimate;
+  const header = [
+    `Plan ${plan.id}: ${plan.source} → ${plan.target}${plan.hops.length > 1 ? ` via ${plan.hops.join(' → ')}` : ''}`,
+    `Cluster ${plan.cluster.server} (${plan.cluster.fingerprint})`,
+    `Estimated ${formatDuration(e.totalSeconds * 1000)}; nodes ${formatDuration(e.nodePhaseSeconds * 1000)} in ${e.nodeRounds} rounds` +
+      ` (lower bound ${formatDuration(e.nodePhaseLowerBoundSeconds * 1000)}, ${e.lowerBound.rounds} rounds)`,
+    '',
+  ];
+  const warnings = plan.warnings.length > 0 ? ['', 'Warnings:', ...plan.warnings.map((w) => `  - ${w}`)] : [];
+  return `${[...header, ...lines, ...warnings].join('\n')}\n`;
+}
+
+function abbreviate(nodes: readonly string[]): string {
+  if (nodes.length === 0) return '-';
+  if (nodes.length <= 3) return nodes.join(',');
+  return `${nodes.slice(0, 2).join(',')},+${nodes.length - 2}`;
+}

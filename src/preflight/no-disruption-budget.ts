@@ -1,0 +1,53 @@
+import { matchesLabelSelector } from '../core/selectors.ts';
+import type { PodDisruptionBudget, Workload } from '../core/snapshot.ts';
+import type { Finding, PreflightCheck } from './finding.ts';
+
+/**
+ * `no-disruption-budget`: Deployments and StatefulSets the drain may take down all at once (several replicas,
+ * no budget), and single-replica ones that will have downtime whatever the budget says.
+ */
+export const checkNoDisruptionBudget: PreflightCheck = (snapshot) => {
+  const findings: Finding[] = [];
+  const budgetsByNs = new Map<string, PodDisruptionBudget[]>();
+  for (const pdb of snapshot.pdbs) {
+    const ns = pdb.metadata.namespace ?? 'default';
+    budgetsByNs.set(ns, [...(budgetsByNs.get(ns) ?? []), pdb]);
+  }
+  for (const w of snapshot.workloads) {
+    if (w.kind !== 'Deployment' && w.kind !== 'StatefulSet') continue;
+    const replicas = w.spec?.replicas ?? 1;
+    if (replicas === 0) continue;
+    const subject = { kind: w.kind, namespace: w.metadata.namespace, name: w.metadata.name };
+    if (replicas === 1) {
+      findings.push({
+        id: 'no-disruption-budget',
+        severity: 'warning',
+        subject,
+        message: 'runs a single replica: it is down while its pod moves off a drained node',
+        fix: 'run at least 2 replicas with a PodDisruptionBudget (maxUnavailable: 1) if it must stay up',
+      });
+      continue;
+    }
+    if (!hasBudget(w, budgetsByNs.get(w.metadata.namespace ?? 'default') ?? [])) {
+      findings.push({
+        id: 'no-disruption-budget',
+        severity: 'warning',
+        subject,
+        message: `has ${replicas} replicas and no PodDisruptionBudget: a batch may evict all of them at once`,
+        fix: `add a PodDisruptionBudget selecting its pods, e.g. maxUnavailable: 1`,
+      });
+    }
+  }
+  return findings;
+};
+
+function hasBudget(w: Workload, budgets: PodDisruptionBudget[]): boolean {
+  const labels = w.spec?.template?.metadata?.labels;
+  return budgets.some((pdb) => {
+    try {
+      return matchesLabelSelector(pdb.spec.selector, labels);
+    } catch {
+      return false;
+    }
+  });
+}

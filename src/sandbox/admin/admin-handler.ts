@@ -1,0 +1,176 @@
+import type { IncomingMessage, ServerResponse } from 'node:http';
+import { LineCounter, parseDocument } from 'yaml';
+import { VirtualClock } from '../../core/clock.ts';
+import { R } from '../api/resources.ts';
+import type { SandboxContext } from '../context.ts';
+import { applyFaults, faultSetFromSpec, faultSpecOf, readFaults } from '../scenario/faults-spec.ts';
+import { formatIssue, YamlChecker } from '../scenario/yaml-checker.ts';
+import type { ControlPlane } from '../sim/control-plane.ts';
+import { type NodeUpgrader, UpgradeRefusedError } from '../sim/node-upgrade.ts';
+import { rfc3339 } from '../store/deletion.ts';
+
+export interface AdminDeps {
+  ctx: SandboxContext;
+  scenarioName: string;
+  upgrader: NodeUpgrader;
+  controlPlane: ControlPlane;
+}
+
+export type AdminHandler = (req: IncomingMessage, res: ServerResponse, url: URL) => Promise<boolean>;
+
+const PREFIX = '/sandbox/v1/';
+const MAX_BODY = 1 << 20;
+
+class AdminError extends Error {
+  constructor(
+    readonly code: number,
+    message: string,
+  ) {
+    super(message);
+  }
+}
+
+/**
+ * The sandbox's own API under `/sandbox/v1/` (docs/sandbox-admin-api.md): a summary of the cluster, the
+ * budget violations seen, faults at run time, node upgrades and, with a virtual clock, moving time.
+ * Returns false for paths it does not own, so the API server can route them elsewhere.
+ */
+export function createAdminHandler(deps: AdminDeps): AdminHandler {
+  return async (req, res, url) => {
+    if (!url.pathname.startsWith(PREFIX)) return false;
+    try {
+      const result = await route(deps, req, url);
+      send(res, result.code, result.body);
+    } catch (err) {
+      if (err instanceof AdminError) send(res, err.code, { error: err.message });
+      else if (err instanceof UpgradeRefusedError) send(res, err.code, { error: err.message });
+      else send(res, 500, { error: `internal error: ${(err as Error).message}` });
+    }
+    return true;
+  };
+}
+
+async function route(deps: AdminDeps, req: IncomingMessage, url: URL): Promise<{ code: number; body: unknown }> {
+  const parts = url.pathname.slice(PREFIX.length).split('/').filter(Boolean).map(decodeURIComponent);
+  const method = req.method ?? 'GET';
+  const allow = (...methods: string[]) => {
+    if (!methods.includes(method)) throw new AdminError(405, `${method} is not allowed on ${url.pathname}; use ${methods.join(', ')}`);
+  };
+  const [first, second, third] = parts;
+  if (parts.length === 1 && first === 'summary') {
+    allow('GET');
+    return { code: 200, body: summary(deps) };
+  }
+  if (parts.length === 1 && first === 'violations') {
+    allow('GET');
+    return { code: 200, body: { items: deps.ctx.violations } };
+  }
+  if (parts.length === 1 && first === 'faults') {
+    allow('GET', 'PUT', 'PATCH');
+    if (method !== 'GET') changeFaults(deps.ctx, await readBody(req), method === 'PATCH');
+    return { code: 200, body: faultSpecOf(deps.ctx.faults) };
+  }
+  if (parts.length === 3 && first === 'nodes' && third === 'upgrade' && second) {
+    allow('GET', 'POST');
+    if (method === 'GET') {
+      const status = deps.upgrader.status(second);
+      if (!status) throw new AdminError(404, `no upgrade was requested for node ${second}`);
+      return { code: 200, body: status };
+    }
+    const body = parseJson(await readBody(req)) as { version?: unknown } | undefined;
+    if (typeof body?.version !== 'string') throw new AdminError(400, 'expected a body like {"version":"v1.31.2"}');
+    const done = deps.upgrader.upgradeNode(second, body.version);
+    if (url.searchParams.get('wait') !== 'true') {
+      done.catch(() => {});
+      return { code: 202, body: deps.upgrader.status(second) };
+    }
+    const result = await done;
+    return { code: result.state === 'succeeded' ? 200 : 500, body: result };
+  }
+  if (parts.length === 2 && first === 'clock' && second === 'advance') {
+    allow('POST');
+    const clock = deps.ctx.clock;
+    if (!(clock instanceof VirtualClock))
+      throw new AdminError(409, 'the clock is not virtual: time only moves by itself (start the sandbox with a virtual clock)');
+    const seconds = Number(url.searchParams.get('seconds'));
+    if (!url.searchParams.has('seconds') || !Number.isFinite(seconds) || seconds < 0)
+      throw new AdminError(400, 'expected ?seconds=N with N a number ≥ 0');
+    await clock.advance(seconds * 1000);
+    return { code: 200, body: { now: rfc3339(clock.now()) } };
+  }
+  throw new AdminError(404, `no such sandbox endpoint: ${method} ${url.pathname}`);
+}
+
+function summary(deps: AdminDeps) {
+  const { ctx, controlPlane } = deps;
+  const nodesByVersion: Record<string, { ready: number; notReady: number }> = {};
+  let unschedulable = 0;
+  for (const node of ctx.store.list(R.nodes)) {
+    const version: string = node.status?.nodeInfo?.kubeletVersion ?? 'unknown';
+    const entry = (nodesByVersion[version] ??= { ready: 0, notReady: 0 });
+    const ready = (node.status?.conditions ?? []).some(
+      (c: { type: string; status: string }) => c.type === 'Ready' && c.status === 'True',
+    );
+    if (ready) entry.ready++;
+    else entry.notReady++;
+    if (node.spec?.unschedulable) unschedulable++;
+  }
+  const podsByPhase: Record<string, number> = {};
+  let terminating = 0;
+  for (const pod of ctx.store.list(R.pods)) {
+    const phase: string = pod.status?.phase ?? 'Pending';
+    podsByPhase[phase] = (podsByPhase[phase] ?? 0) + 1;
+    if (pod.metadata.deletionTimestamp) terminating++;
+  }
+  return {
+    scenario: deps.scenarioName,
+    clock: {
+      now: rfc3339(ctx.clock.now()),
+      scale: Number.isFinite(ctx.clock.scale) ? ctx.clock.scale : 'virtual',
+    },
+    nodes: { total: ctx.store.count(R.nodes), unschedulable, byVersion: nodesByVersion },
+    pods: { total: ctx.store.count(R.pods), terminating, byPhase: podsByPhase },
+    controlPlane: {
+      version: controlPlane.apiServerVersion(),
+      members: controlPlane.memberVersions(),
+    },
+    violations: ctx.violations.length,
+  };
+}
+
+function changeFaults(ctx: SandboxContext, text: string, merge: boolean): void {
+  const lines = new LineCounter();
+  const doc = parseDocument(text || '{}', { lineCounter: lines });
+  if (doc.errors.length > 0) throw new AdminError(400, `body is not JSON: ${doc.errors[0]!.message.split('\n')[0]}`);
+  const checker = new YamlChecker('body', lines);
+  const base = merge ? faultSpecOf(ctx.faults) : undefined;
+  const spec = readFaults(checker, doc.contents, '', base);
+  if (checker.issues.length > 0 || !spec)
+    throw new AdminError(422, checker.issues.map(formatIssue).join('; ') || 'expected a JSON object of faults');
+  applyFaults(ctx.faults, faultSetFromSpec(spec));
+}
+
+function parseJson(text: string): unknown {
+  try {
+    return text ? JSON.parse(text) : undefined;
+  } catch (err) {
+    throw new AdminError(400, `body is not JSON: ${(err as Error).message}`);
+  }
+}
+
+async function readBody(req: IncomingMessage): Promise<string> {
+  const chunks: Buffer[] = [];
+  let size = 0;
+  for await (const chunk of req) {
+    size += (chunk as Buffer).length;
+    if (size > MAX_BODY) throw new AdminError(413, `body larger than ${MAX_BODY} bytes`);
+    chunks.push(chunk as Buffer);
+  }
+  return Buffer.concat(chunks).toString('utf8');
+}
+
+function send(res: ServerResponse, code: number, body: unknown): void {
+  const text = JSON.stringify(body, null, 2);
+  res.writeHead(code, { 'Content-Type': 'application/json', 'Content-Length': Buffer.byteLength(text) });
+  res.end(text);
+}

@@ -1,0 +1,18 @@
+import type { KubeObject } from '../store/types.ts';
+import { type ApiRequest, withTypeMeta } from './api-request.ts';
+import { columnDefinitions, parseIncludeObject, tableRow, wantsTable } from './table-printer.ts';
+
+/** GET of one object (or its status, which is the whole object); a Table when the client asks for one. */
+export function handleGet(r: ApiRequest): unknown {
+  const obj: KubeObject = r.ctx.store.mustGet(r.key, r.target.namespace, r.name);
+  if (wantsTable(r.req.headers.accept) && !r.target.subresource) {
+    return {
+      kind: 'Table',
+      apiVersion: 'meta.k8s.io/v1',
+      metadata: { resourceVersion: obj.metadata.resourceVersion },
+      columnDefinitions: columnDefinitions(r.key),
+      rows: [tableRow(r.key, obj, r.ctx.clock.now(), parseIncludeObject(r.query.get('includeObject')))],
+    };
+  }
+  return withTypeMeta(obj, r.info);
+}

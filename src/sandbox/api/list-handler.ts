@@ -1,0 +1,102 @@
+import { badRequest } from '../status.ts';
+import { keyOf } from '../store/object-store.ts';
+import type { KubeObject } from '../store/types.ts';
+import { type ApiRequest, serializeObject } from './api-request.ts';
+import { ChunkedJsonWriter } from './http-io.ts';
+import { selectionFromQuery } from './selection.ts';
+import { columnDefinitions, parseIncludeObject, tableRow, wantsTable } from './table-printer.ts';
+
+/**
+ * `continue` tokens: base64 of `{"v":"meta.k8s.io/v1","rv":N,"start":"<last key>"}`, the real server's shape.
+ * Note: the store keeps no snapshots, so a later page is read from the live store after the last key: objects
+ * created or deleted between pages may appear or vanish, but nothing is listed twice. Tokens never expire; a
+ * garbled token is a 400 BadRequest, as the real server answers one it cannot decode.
+ */
+interface ContinueToken {
+  rv: number;
+  start: string;
+}
+
+export function encodeContinue(token: ContinueToken): string {
+  return Buffer.from(JSON.stringify({ v: 'meta.k8s.io/v1', rv: token.rv, start: token.start })).toString(
+    'base64',
+  );
+}
+
+export function decodeContinue(value: string): ContinueToken {
+  try {
+    const parsed = JSON.parse(Buffer.from(value, 'base64').toString('utf8'));
+    if (parsed?.v !== 'meta.k8s.io/v1' || typeof parsed.start !== 'string' || typeof parsed.rv !== 'number')
+      throw new Error('bad token');
+    return { rv: parsed.rv, start: parsed.start };
+  } catch {
+    throw badRequest(
+      'continue key is not valid: incorrect encoded start resourceVersion (version meta.k8s.io/v1)',
+    );
+  }
+}
+
+function parseLimit(value: string | null): number | undefined {
+  if (value === null || value === '') return undefined;
+  const n = Number(value);
+  if (!Number.isInteger(n) || n < 0)
+    throw badRequest(`limit: Invalid value: "${value}": must be a non-negative integer`);
+  return n > 0 ? n : undefined;
+}
+
+/** Reads one page of the collection the request names. */
+export function listPage(r: ApiRequest): { items: KubeObject[]; nextKey?: string; rv: number } {
+  const selection = selectionFromQuery(r.key, r.query);
+  const limit = parseLimit(r.query.get('limit'));
+  const cont = r.query.get('continue');
+  const after = cont ? decodeContinue(cont).start : undefined;
+  const namespace = r.target.namespace;
+  const rv = r.ctx.store.resourceVersion;
+  if (selection.nodeName !== undefined) {
+    const pods = r.ctx.store
+      .podsOnNode(selection.nodeName)
+      .filter(
+        (p) =>
+          (namespace === undefined || p.metadata.namespace === namespace) &&
+          (!selection.filter || selection.filter(p)),
+      )
+      .map((p) => ({ key: keyOf(p), p }))
+      .filter((x) => after === undefined || x.key > after)
+      .sort((a, b) => (a.key < b.key ? -1 : a.key > b.key ? 1 : 0));
+    const page = limit !== undefined && pods.length > limit ? pods.slice(0, limit) : pods;
+    const nextKey = page.length < pods.length ? page[page.length - 1]!.key : undefined;
+    return { items: page.map((x) => x.p), nextKey, rv };
+  }
+  const page = r.ctx.store.listPage(r.key, { namespace, filter: selection.filter, after, limit });
+  return { ...page, rv };
+}
+
+export async function handleList(r: ApiRequest): Promise<void> {
+  const { items, nextKey, rv } = listPage(r);
+  const meta: Record<string, string> = { resourceVersion: String(rv) };
+  if (nextKey !== undefined) meta.continue = encodeContinue({ rv, start: nextKey });
+  const writer = new ChunkedJsonWriter(r.res);
+  const info = r.info;
+  if (wantsTable(r.req.headers.accept)) {
+    const include = parseIncludeObject(r.query.get('includeObject'));
+    const now = r.ctx.clock.now();
+    writer.begin(200, { 'Content-Type': 'application/json' });
+    await writer.write(
+      `{"kind":"Table","apiVersion":"meta.k8s.io/v1","metadata":${JSON.stringify(meta)},"columnDefinitions":${JSON.stringify(columnDefinitions(r.key))},"rows":[`,
+    );
+    for (let i = 0; i < items.length; i++) {
+      await writer.write((i ? ',' : '') + JSON.stringify(tableRow(r.key, items[i]!, now, include)));
+    }
+    await writer.write(']}');
+    await writer.end();
+    return;
+  }
+  writer.begin(200);
+  await writer.write(
+    `{"kind":${JSON.stringify(`${info.kind}List`)},"apiVersion":${JSON.stringify(r.apiVersion)},"metadata":${JSON.stringify(meta)},"items":[`,
+  );
+  for (let i = 0; i < items.length; i++)
+    await writer.write((i ? ',' : '') + serializeObject(items[i]!, info));
+  await writer.write(']}');
+  await writer.end();
+}

@@ -1,0 +1,189 @@
+import { apiVersionOf, R, RESOURCES, storeKey } from '../api/resources.ts';
+import type { SandboxContext } from '../context.ts';
+import { ControlPlane, type NodeRebooter } from '../sim/control-plane.ts';
+import { rfc3339 } from '../store/deletion.ts';
+import type { KubeObject } from '../store/types.ts';
+import { SCENARIO_LABEL } from './annotations.ts';
+import { addonManifests } from './addon-manifests.ts';
+import { helmReleaseSecret } from './helm-release.ts';
+import { CONTROL_PLANE_LABEL, ipv4, nodeObject } from './node-object.ts';
+import { PodPrebinder } from './prebind-pods.ts';
+import type { Scenario } from './scenario-types.ts';
+import { type Manifest, workloadManifests } from './workload-objects.ts';
+
+export interface BuildOptions {
+  /** Handed to the ControlPlane for upgrades that restart a member's kubelet. */
+  rebooter?: NodeRebooter;
+}
+
+export interface BuiltCluster {
+  controlPlane: ControlPlane;
+  nodes: number;
+  /** Pods created by the builder itself (mirror pods, bare pods, and all pods when pre-binding). */
+  pods: number;
+}
+
+const SYSTEM_NAMESPACES = ['default', 'kube-system', 'kube-public', 'kube-node-lease'];
+
+/**
+ * Creates a scenario's cluster in the store: namespaces, control-plane and worker nodes, the control
+ * plane's mirror pods, the kube-system add-ons, the workloads with their PDBs and Services, Helm release
+ * Secrets and any extra objects. Workload pods are left to the controllers, scheduler and kubelets, unless
+ * the scenario asks for `prebindPods`, in which case they are created bound, Running and Ready.
+ */
+export function buildCluster(ctx: SandboxContext, scenario: Scenario, options: BuildOptions = {}): BuiltCluster {
+  const { store } = ctx;
+  const now = rfc3339(ctx.clock.now());
+  const podsBefore = store.count(R.pods);
+  const scenarioLabel = { [SCENARIO_LABEL]: scenario.name };
+
+  const namespaces = new Set(SYSTEM_NAMESPACES);
+  for (const w of scenario.workloads) namespaces.add(w.namespace);
+  for (const h of scenario.helmReleases) namespaces.add(h.namespace);
+  for (const o of scenario.objects) if (o.metadata.namespace) namespaces.add(o.metadata.namespace);
+  for (const ns of namespaces) {
+    createIfMissing(ctx, R.namespaces, {
+      apiVersion: 'v1',
+      kind: 'Namespace',
+      metadata: { name: ns, labels: { 'kubernetes.io/metadata.name': ns } },
+      spec: { finalizers: ['kubernetes'] },
+      status: { phase: 'Active' },
+    });
+    createIfMissing(ctx, R.serviceaccounts, {
+      apiVersion: 'v1',
+      kind: 'ServiceAccount',
+      metadata: { name: 'default', namespace: ns },
+    });
+  }
+
+  let index = 0;
+  const cp = scenario.controlPlane;
+  const controlPlaneNodes: string[] = [];
+  for (let i = 1; i <= cp.nodes; i++) {
+    const name = `cp-${i}`;
+    controlPlaneNodes.push(name);
+    store.create(
+      R.nodes,
+      nodeObject({
+        name,
+        index: index++,
+        pool: 'control-plane',
+        kubeletVersion: cp.kubeletVersion,
+        capacity: cp.capacity,
+        instanceType: `sandbox-${cp.capacity.cpu}c-${cp.capacity.memory.toLowerCase()}`,
+        labels: { [CONTROL_PLANE_LABEL]: '', 'node.kubernetes.io/exclude-from-external-load-balancers': '' },
+        taints: [{ key: CONTROL_PLANE_LABEL, effect: 'NoSchedule' }],
+        osImage: cp.osImage,
+        containerRuntime: cp.containerRuntime,
+        kernel: cp.kernel,
+        now,
+      }),
+    );
+  }
+  for (const pool of scenario.nodePools) {
+    for (let i = 1; i <= pool.count; i++) {
+      store.create(
+        R.nodes,
+        nodeObject({
+          name: `${pool.name}-${i}`,
+          index: index++,
+          pool: pool.name,
+          kubeletVersion: pool.version,
+          capacity: pool.capacity,
+          instanceType: pool.instanceType,
+          labels: pool.labels,
+          taints: pool.taints,
+          osImage: pool.osImage,
+          containerRuntime: pool.containerRuntime,
+          kernel: pool.kernel,
+          now,
+        }),
+      );
+    }
+  }
+
+  const controlPlane = new ControlPlane(ctx, {
+    fallbackVersion: scenario.kubernetesVersion,
+    rebooter: options.rebooter,
+  });
+  for (const node of controlPlaneNodes) controlPlane.bootstrapMember(node, scenario.kubernetesVersion);
+
+  let clusterIp = (10 << 24) + (96 << 16) + 11;
+  const nextClusterIp = () => ipv4(clusterIp++);
+  createIfMissing(ctx, R.services, {
+    apiVersion: 'v1',
+    kind: 'Service',
+    metadata: { name: 'kubernetes', namespace: 'default', labels: { component: 'apiserver', provider: 'kubernetes' } },
+    spec: {
+      type: 'ClusterIP',
+      clusterIP: '10.96.0.1',
+      clusterIPs: ['10.96.0.1'],
+      ports: [{ name: 'https', port: 443, protocol: 'TCP', targetPort: 6443 }],
+      sessionAffinity: 'None',
+    },
+  });
+
+  const manifests: Manifest[] = [...addonManifests(scenario.kubernetesVersion, nextClusterIp)];
+  for (const w of scenario.workloads) {
+    for (const m of workloadManifests(w, nextClusterIp)) {
+      m.object.metadata.labels = { ...m.object.metadata.labels, ...scenarioLabel };
+      manifests.push(m);
+    }
+  }
+  const prebinder = scenario.prebindPods
+    ? new PodPrebinder(store, now, ctx.random, store.list(R.nodes))
+    : undefined;
+  for (const m of manifests) {
+    const kind = m.object.kind;
+    if (prebinder && (kind === 'Deployment' || kind === 'StatefulSet' || kind === 'DaemonSet')) {
+      prebinder.createWithPods(m);
+    } else if (prebinder && kind === 'Pod') {
+      prebinder.createBarePod(m.object);
+    } else if (kind === 'Job') {
+      createJob(ctx, m.object);
+    } else {
+      store.create(m.resource, m.object);
+    }
+  }
+
+  for (const release of scenario.helmReleases) store.create(R.secrets, helmReleaseSecret(release, now));
+  for (const object of scenario.objects) store.create(resourceOf(object), object);
+
+  return { controlPlane, nodes: store.count(R.nodes), pods: store.count(R.pods) - podsBefore };
+}
+
+/**
+ * A Job as the API server stores it: the server generates the selector from the Job's own uid, so the
+ * Job is created first and then given `batch.kubernetes.io/controller-uid` on its selector and template.
+ */
+function createJob(ctx: SandboxContext, job: KubeObject): void {
+  const created = ctx.store.create(R.jobs, job);
+  const uid = created.metadata.uid!;
+  const name = created.metadata.name!;
+  ctx.store.mutate(R.jobs, created.metadata.namespace, name, (j) => {
+    j.spec.selector = { matchLabels: { 'batch.kubernetes.io/controller-uid': uid } };
+    j.spec.template.metadata.labels = {
+      ...j.spec.template.metadata.labels,
+      'batch.kubernetes.io/controller-uid': uid,
+      'batch.kubernetes.io/job-name': name,
+      'controller-uid': uid,
+      'job-name': name,
+    };
+  });
+}
+
+function createIfMissing(ctx: SandboxContext, resource: string, object: KubeObject): void {
+  if (!ctx.store.get(resource, object.metadata.namespace, object.metadata.name!)) ctx.store.create(resource, object);
+}
+
+/** The store resource of a raw object, from its apiVersion and kind. */
+function resourceOf(object: KubeObject): string {
+  const info = RESOURCES.find((r) => apiVersionOf(r) === object.apiVersion && r.kind === object.kind);
+  if (!info) {
+    const known = [...new Set(RESOURCES.map((r) => `${apiVersionOf(r)} ${r.kind}`))].join(', ');
+    throw new Error(
+      `scenario object ${object.kind}/${object.metadata.name}: ${object.apiVersion} ${object.kind} is not served by the sandbox (served: ${known})`,
+    );
+  }
+  return storeKey(info);
+}

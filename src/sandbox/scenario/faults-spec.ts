@@ -1,0 +1,134 @@
+import type { FaultSet } from '../context.ts';
+import { parseLabelSelector, SelectorParseError } from '../../core/selectors.ts';
+import type { FaultsSpec } from './scenario-types.ts';
+import { int, kubeVersion, listOf, mapOf, num, type Read, readStruct, str, struct } from './yaml-checker.ts';
+
+/**
+ * The `faults` section of a scenario and the body of `/sandbox/v1/faults`: the same field names in both,
+ * converted to and from the `FaultSet` the simulation reads.
+ */
+export function emptyFaultsSpec(): FaultsSpec {
+  return {
+    nodesNeverReady: [],
+    upgradeFailures: {},
+    api: { errorRate: 0, code: 500, latencyMs: 0 },
+    ignoreSigterm: [],
+    versionRegression: [],
+  };
+}
+
+const selector: Read<string> = (c, node, p) => {
+  const text = str()(c, node, p);
+  if (text === undefined) return undefined;
+  try {
+    parseLabelSelector(text);
+    return text;
+  } catch (err) {
+    if (!(err instanceof SelectorParseError)) throw err;
+    return c.expected(node, p, `a label selector like "app=web" (${err.message})`);
+  }
+};
+
+const apiFaults = struct({
+  errorRate: num({ min: 0, max: 1 }),
+  code: (c, node, p) => {
+    const v = int()(c, node, p);
+    if (v === undefined) return undefined;
+    return v === 500 || v === 429 || v === 503 ? v : c.expected(node, p, 'one of 500, 429, 503');
+  },
+  latencyMs: num({ min: 0 }),
+  verbs: listOf(str({ oneOf: ['get', 'list', 'watch', 'create', 'update', 'patch', 'delete', 'deletecollection'] })),
+  resources: listOf(str()),
+});
+
+const regression = struct(
+  { kubeletVersion: kubeVersion, errorRatio: num({ min: 0, max: 1 }), extraLatencyMs: num({ min: 0 }) },
+  ['kubeletVersion'],
+);
+
+const FAULT_FIELDS = {
+  nodesNeverReady: listOf(str()),
+  upgradeFailures: mapOf(int({ min: 0 })),
+  api: apiFaults,
+  ignoreSigterm: listOf(selector),
+  versionRegression: listOf(regression),
+};
+
+/**
+ * Reads a faults mapping. Fields left out keep their value in `base` (so PATCH can change one fault);
+ * PUT and scenarios pass an empty spec as the base.
+ */
+export function readFaults(
+  c: Parameters<Read<unknown>>[0],
+  node: unknown,
+  p: string,
+  base: FaultsSpec = emptyFaultsSpec(),
+): FaultsSpec | undefined {
+  const read = readStruct(c, node, p, FAULT_FIELDS);
+  if (!read) return undefined;
+  const v = read.values as Partial<{
+    nodesNeverReady: string[];
+    upgradeFailures: Record<string, number>;
+    api: Partial<FaultsSpec['api']>;
+    ignoreSigterm: string[];
+    versionRegression: Array<Partial<FaultsSpec['versionRegression'][number]>>;
+  }>;
+  return {
+    nodesNeverReady: v.nodesNeverReady ?? base.nodesNeverReady,
+    upgradeFailures: v.upgradeFailures ?? base.upgradeFailures,
+    api: v.api ? { ...base.api, ...v.api } : base.api,
+    ignoreSigterm: v.ignoreSigterm ?? base.ignoreSigterm,
+    versionRegression:
+      v.versionRegression?.map((r) => ({
+        kubeletVersion: r.kubeletVersion ?? '',
+        errorRatio: r.errorRatio ?? 0,
+        extraLatencyMs: r.extraLatencyMs ?? 0,
+      })) ?? base.versionRegression,
+  };
+}
+
+export function faultSetFromSpec(spec: FaultsSpec): FaultSet {
+  return {
+    nodesNeverReadyAfterUpgrade: new Set(spec.nodesNeverReady),
+    upgradeFailures: new Map(Object.entries(spec.upgradeFailures)),
+    api: {
+      errorRate: spec.api.errorRate,
+      errorCode: spec.api.code,
+      latencyMs: spec.api.latencyMs,
+      ...(spec.api.verbs ? { verbs: [...spec.api.verbs] } : {}),
+      ...(spec.api.resources ? { resources: [...spec.api.resources] } : {}),
+    },
+    ignoreSigtermSelectors: [...spec.ignoreSigterm],
+    versionRegressions: spec.versionRegression.map((r) => ({ ...r })),
+  };
+}
+
+export function faultSpecOf(faults: FaultSet): FaultsSpec {
+  return {
+    nodesNeverReady: [...faults.nodesNeverReadyAfterUpgrade].sort(),
+    upgradeFailures: Object.fromEntries(faults.upgradeFailures),
+    api: {
+      errorRate: faults.api.errorRate,
+      code: faults.api.errorCode,
+      latencyMs: faults.api.latencyMs,
+      ...(faults.api.verbs ? { verbs: [...faults.api.verbs] } : {}),
+      ...(faults.api.resources ? { resources: [...faults.api.resources] } : {}),
+    },
+    ignoreSigterm: [...faults.ignoreSigtermSelectors],
+    versionRegression: faults.versionRegressions.map((r) => ({ ...r })),
+  };
+}
+
+/**
+ * Replaces the contents of `target` with `source`, keeping the same objects: actors hold `ctx.faults` and
+ * its collections by reference.
+ */
+export function applyFaults(target: FaultSet, source: FaultSet): void {
+  target.nodesNeverReadyAfterUpgrade.clear();
+  for (const n of source.nodesNeverReadyAfterUpgrade) target.nodesNeverReadyAfterUpgrade.add(n);
+  target.upgradeFailures.clear();
+  for (const [k, v] of source.upgradeFailures) target.upgradeFailures.set(k, v);
+  target.api = source.api;
+  target.ignoreSigtermSelectors = source.ignoreSigtermSelectors;
+  target.versionRegressions = source.versionRegressions;
+}

@@ -1,0 +1,134 @@
+import type { SimTiming } from '../context.ts';
+import type { KubeObject } from '../store/types.ts';
+
+/**
+ * A scenario after validation: every default filled in, every version and quantity checked.
+ * `docs/scenarios.md` documents the YAML form field by field.
+ */
+export interface Scenario {
+  name: string;
+  description: string;
+  /** The control plane's version, "v1.31.4". */
+  kubernetesVersion: string;
+  controlPlane: ControlPlaneSpec;
+  nodePools: NodePoolSpec[];
+  workloads: WorkloadSpec[];
+  /** Overrides of the simulated durations, already converted to milliseconds. */
+  timing: Partial<SimTiming>;
+  faults: FaultsSpec;
+  helmReleases: HelmReleaseSpec[];
+  /** Extra objects created as written. */
+  objects: KubeObject[];
+  /**
+   * Create every workload's pods already bound, Running and Ready (with their ReplicaSets) instead of
+   * letting the controllers, the scheduler and the kubelets start them: how big scenarios start fast.
+   */
+  prebindPods: boolean;
+  /** Seeds `ctx.random()`, so a scenario replays the same way. */
+  seed: number;
+  /** Where the scenario came from: a file path, or "builtin:<name>". */
+  source: string;
+}
+
+export interface Capacity {
+  cpu: string;
+  memory: string;
+  pods: string;
+}
+
+export interface Taint {
+  key: string;
+  value?: string;
+  effect: 'NoSchedule' | 'PreferNoSchedule' | 'NoExecute';
+}
+
+export interface Toleration {
+  key?: string;
+  operator?: 'Exists' | 'Equal';
+  value?: string;
+  effect?: 'NoSchedule' | 'PreferNoSchedule' | 'NoExecute';
+  tolerationSeconds?: number;
+}
+
+export interface NodeImageSpec {
+  osImage: string;
+  containerRuntime: string;
+  kernel: string;
+}
+
+export interface ControlPlaneSpec extends NodeImageSpec {
+  nodes: number;
+  capacity: Capacity;
+  /** The members' kubelet version; defaults to the cluster version. */
+  kubeletVersion: string;
+}
+
+export interface NodePoolSpec extends NodeImageSpec {
+  name: string;
+  count: number;
+  /** Kubelet version; defaults to the cluster version. */
+  version: string;
+  capacity: Capacity;
+  labels: Record<string, string>;
+  taints: Taint[];
+  instanceType: string;
+}
+
+export const WORKLOAD_KINDS = ['Deployment', 'StatefulSet', 'DaemonSet', 'Job'] as const;
+export type WorkloadKind = (typeof WORKLOAD_KINDS)[number];
+
+export interface WorkloadSpec {
+  name: string;
+  namespace: string;
+  /** "Pod" for `unmanaged: true` workloads: bare pods without a controller. */
+  kind: WorkloadKind | 'Pod';
+  replicas: number;
+  image: string;
+  requests: { cpu: string; memory: string };
+  nodeSelector?: Record<string, string>;
+  tolerations?: Toleration[];
+  pdb?: PdbSpec;
+  traffic?: TrafficSpec;
+  localStorage: boolean;
+  terminationGracePeriodSeconds?: number;
+  labels: Record<string, string>;
+}
+
+export interface PdbSpec {
+  minAvailable?: number | string;
+  maxUnavailable?: number | string;
+  unhealthyPodEvictionPolicy?: 'IfHealthyBudget' | 'AlwaysAllow';
+}
+
+export interface TrafficSpec {
+  rps: number;
+  latencyMs: number;
+  errorRatio: number;
+}
+
+/** The `faults` section, with the same field names as `/sandbox/v1/faults`. */
+export interface FaultsSpec {
+  nodesNeverReady: string[];
+  upgradeFailures: Record<string, number>;
+  api: {
+    errorRate: number;
+    code: 500 | 429 | 503;
+    latencyMs: number;
+    verbs?: string[];
+    resources?: string[];
+  };
+  ignoreSigterm: string[];
+  versionRegression: Array<{ kubeletVersion: string; errorRatio: number; extraLatencyMs: number }>;
+}
+
+export interface HelmReleaseSpec {
+  name: string;
+  namespace: string;
+  chart: string;
+  version: string;
+  appVersion?: string;
+  /** The rendered manifest, as `helm get manifest` prints it. */
+  manifest: string;
+  /** The release revision (the Secret's `version` label). */
+  revision: number;
+}

@@ -1,0 +1,202 @@
+import { R } from '../../api/resources.ts';
+import type { Actor, SandboxContext } from '../../context.ts';
+import { deleteObject } from '../../store/deletion.ts';
+import type { KubeObject, StoreEvent } from '../../store/types.ts';
+import { scaledValue } from './intorstr.ts';
+import { DAEMONSET_TOLERATIONS, daemonPlacement, type Toleration } from './node-eligibility.ts';
+import { OwnedIndex } from './owned-index.ts';
+import { controllerRefTo } from './owner-refs.ts';
+import { createPodFromTemplate } from './pod-from-template.ts';
+import { availableAt, isPodReady, isTerminating } from './pod-state.ts';
+import { updateStatusIfChanged } from './status-writer.ts';
+import { templateHash } from './template-hash.ts';
+import { queueKey, splitQueueKey, WorkQueue } from './work-queue.ts';
+
+const REVISION_LABEL = 'controller-revision-hash';
+
+/**
+ * Runs one pod of each DaemonSet on every eligible node (nodeSelector, required node affinity, taints
+ * against the pod's tolerations plus the standard DaemonSet ones, so cordoned and NotReady nodes keep their
+ * daemons). Pods are created already bound (spec.nodeName), as the scheduler would bind them.
+ */
+export class DaemonSetController implements Actor {
+  readonly name = 'daemonset-controller';
+  private readonly queue: WorkQueue;
+  private readonly pods = new OwnedIndex('DaemonSet');
+  private readonly uidToKey = new Map<string, string>();
+  private unsubscribe: (() => void) | undefined;
+
+  constructor(private readonly ctx: SandboxContext) {
+    this.queue = new WorkQueue(ctx.clock, (key) => this.sync(key));
+  }
+
+  start(): void {
+    const { store } = this.ctx;
+    this.pods.load(store.list(R.pods));
+    for (const ds of store.list(R.daemonsets)) this.track(ds);
+    this.unsubscribe = store.onChange((event) => this.onChange(event));
+  }
+
+  stop(): void {
+    this.unsubscribe?.();
+    this.unsubscribe = undefined;
+    this.queue.stop();
+  }
+
+  private track(ds: KubeObject): void {
+    const key = queueKey(ds.metadata.namespace, ds.metadata.name);
+    this.uidToKey.set(ds.metadata.uid ?? '', key);
+    this.queue.add(key);
+  }
+
+  private onChange(event: StoreEvent): void {
+    const { resource } = event;
+    if (resource === R.daemonsets) {
+      if (event.type === 'DELETED') this.uidToKey.delete(event.object.metadata.uid ?? '');
+      else this.track(event.object);
+    } else if (resource === R.pods) {
+      for (const uid of this.pods.apply(event)) {
+        const key = this.uidToKey.get(uid);
+        if (key) this.queue.add(key);
+      }
+    } else if (resource === R.nodes && placementMayDiffer(event)) {
+      // IMPORTANT: heartbeats modify every node every few seconds; only placement-relevant changes count.
+      for (const key of this.uidToKey.values()) this.queue.add(key);
+    }
+  }
+
+  private sync(key: string): void {
+    const { store, clock } = this.ctx;
+    const [namespace, name] = splitQueueKey(key);
+    const ds = store.get(R.daemonsets, namespace, name);
+    if (!ds || ds.metadata.deletionTimestamp) return;
+    const template = ds.spec?.template ?? {};
+    const revision = templateHash(template);
+    const tolerations: Toleration[] = [...(template.spec?.tolerations ?? []), ...DAEMONSET_TOLERATIONS];
+    const byNode = new Map<string, KubeObject[]>();
+    for (const pod of this.pods.owned(ds.metadata.uid)) {
+      if (isTerminating(pod)) continue;
+      const node = pod.spec?.nodeName ?? '';
+      byNode.set(node, [...(byNode.get(node) ?? []), pod]);
+    }
+    const remove = (pod: KubeObject) =>
+      deleteObject(store, clock, R.pods, pod.metadata.namespace, pod.metadata.name ?? '');
+
+    const wanted: Array<{ node: string; pod?: KubeObject }> = [];
+    for (const node of store.list(R.nodes)) {
+      const nodeName = node.metadata.name ?? '';
+      const placement = daemonPlacement(node, template.spec, tolerations);
+      let pods = byNode.get(nodeName) ?? [];
+      byNode.delete(nodeName);
+      for (const failed of pods.filter((p) => p.status?.phase === 'Failed')) remove(failed);
+      pods = pods.filter((p) => p.status?.phase !== 'Failed');
+      if (placement.shouldRun) {
+        // Keep the oldest pod; extra ones go.
+        pods.sort((a, b) => ((a.metadata.creationTimestamp ?? '') < (b.metadata.creationTimestamp ?? '') ? -1 : 1));
+        for (const extra of pods.slice(1)) remove(extra);
+        wanted.push({ node: nodeName, pod: pods[0] ?? this.createPod(ds, nodeName, revision, tolerations) });
+      } else if (!placement.shouldContinueRunning) {
+        for (const pod of pods) remove(pod);
+      } else if (pods.length > 0) {
+        wanted.push({ node: nodeName, pod: undefined });
+      }
+    }
+    // Pods left over sit on nodes that no longer exist.
+    for (const pods of byNode.values()) for (const pod of pods) remove(pod);
+
+    if ((ds.spec?.updateStrategy?.type ?? 'RollingUpdate') === 'RollingUpdate') {
+      this.rollingUpdate(ds, wanted, revision);
+    }
+    this.writeStatus(ds, revision, tolerations);
+  }
+
+  /** Replaces old-revision pods while at most maxUnavailable (default 1) daemon pods are unavailable. */
+  private rollingUpdate(ds: KubeObject, wanted: Array<{ node: string; pod?: KubeObject }>, revision: string): void {
+    const now = this.ctx.clock.now();
+    const minReadySeconds = ds.spec?.minReadySeconds ?? 0;
+    const scheduled = wanted.filter((w) => w.pod);
+    const desired = scheduled.length;
+    const maxUnavailable = scaledValue(ds.spec?.updateStrategy?.rollingUpdate?.maxUnavailable ?? 1, desired, true);
+    const isAvailable = (pod: KubeObject) => (availableAt(pod, minReadySeconds) ?? Number.POSITIVE_INFINITY) <= now;
+    let unavailable = scheduled.filter((w) => !isAvailable(w.pod!)).length;
+    const old = scheduled.map((w) => w.pod!).filter((pod) => pod.metadata.labels?.[REVISION_LABEL] !== revision);
+    // Unavailable old pods cost nothing to replace; available ones use up the budget.
+    old.sort((a, b) => Number(isAvailable(a)) - Number(isAvailable(b)));
+    for (const pod of old) {
+      if (isAvailable(pod)) {
+        if (unavailable >= maxUnavailable) break;
+        unavailable++;
+      }
+      deleteObject(this.ctx.store, this.ctx.clock, R.pods, pod.metadata.namespace, pod.metadata.name ?? '');
+    }
+  }
+
+  private createPod(ds: KubeObject, nodeName: string, revision: string, tolerations: Toleration[]): KubeObject {
+    return createPodFromTemplate(this.ctx, ds.spec?.template, {
+      generateName: `${ds.metadata.name}-`,
+      namespace: ds.metadata.namespace ?? '',
+      ownerRef: controllerRefTo(ds, 'apps/v1', 'DaemonSet'),
+      labels: { [REVISION_LABEL]: revision, 'pod-template-generation': String(ds.metadata.generation ?? 1) },
+      spec: { nodeName, tolerations },
+    });
+  }
+
+  private writeStatus(ds: KubeObject, revision: string, tolerations: Toleration[]): void {
+    const now = this.ctx.clock.now();
+    const minReadySeconds = ds.spec?.minReadySeconds ?? 0;
+    const template = ds.spec?.template ?? {};
+    const byNode = new Map<string, KubeObject>();
+    for (const pod of this.pods.owned(ds.metadata.uid)) {
+      if (!isTerminating(pod) && pod.spec?.nodeName) byNode.set(pod.spec.nodeName, pod);
+    }
+    let desired = 0;
+    let current = 0;
+    let misscheduled = 0;
+    let ready = 0;
+    let available = 0;
+    let updated = 0;
+    let nextAvailable = Number.POSITIVE_INFINITY;
+    for (const node of this.ctx.store.list(R.nodes)) {
+      const pod = byNode.get(node.metadata.name ?? '');
+      const { shouldRun } = daemonPlacement(node, template.spec, tolerations);
+      if (!shouldRun) {
+        if (pod) misscheduled++;
+        continue;
+      }
+      desired++;
+      if (!pod) continue;
+      current++;
+      if (pod.metadata.labels?.[REVISION_LABEL] === revision) updated++;
+      if (!isPodReady(pod)) continue;
+      ready++;
+      const at = availableAt(pod, minReadySeconds) ?? Number.POSITIVE_INFINITY;
+      if (at <= now) available++;
+      else nextAvailable = Math.min(nextAvailable, at);
+    }
+    if (Number.isFinite(nextAvailable)) {
+      this.queue.addAfter(queueKey(ds.metadata.namespace, ds.metadata.name), nextAvailable - now);
+    }
+    updateStatusIfChanged(this.ctx.store, R.daemonsets, ds, {
+      currentNumberScheduled: current,
+      numberMisscheduled: misscheduled,
+      desiredNumberScheduled: desired,
+      numberReady: ready,
+      observedGeneration: ds.metadata.generation,
+      updatedNumberScheduled: updated,
+      numberAvailable: available,
+      ...(desired - available > 0 ? { numberUnavailable: desired - available } : {}),
+    });
+  }
+}
+
+/** Whether a node change can change where daemons run: labels, taints, or the node coming or going. */
+function placementMayDiffer(event: StoreEvent): boolean {
+  if (event.type !== 'MODIFIED' || !event.previous) return true;
+  const before = event.previous;
+  const after = event.object;
+  return (
+    JSON.stringify(before.metadata.labels ?? {}) !== JSON.stringify(after.metadata.labels ?? {}) ||
+    JSON.stringify(before.spec?.taints ?? []) !== JSON.stringify(after.spec?.taints ?? []) ||
+    Boolean(before.metadata.deletionTimestamp) !== Boolean(after.metadata.deletionTimestamp)
+  );
+}

@@ -1,0 +1,205 @@
+import { R } from '../../api/resources.ts';
+import type { Actor, SandboxContext } from '../../context.ts';
+import { deleteObject, rfc3339 } from '../../store/deletion.ts';
+import type { KubeObject, StoreEvent } from '../../store/types.ts';
+import { OwnedIndex } from './owned-index.ts';
+import { controllerRefTo } from './owner-refs.ts';
+import { createPodFromTemplate } from './pod-from-template.ts';
+import { isActive, isPodReady, isTerminal, isTerminating } from './pod-state.ts';
+import { podsToDelete } from './replicaset-controller.ts';
+import { updateStatusIfChanged } from './status-writer.ts';
+import { queueKey, splitQueueKey, WorkQueue } from './work-queue.ts';
+
+/** What the controller has counted of one Job's finished pods (upstream tracks this with pod finalizers). */
+interface JobTally {
+  succeeded: number;
+  failed: number;
+  counted: Set<string>;
+}
+
+/**
+ * Runs Jobs' pods to `completions` successes, `parallelism` at a time, and fails a Job once more than
+ * `backoffLimit` of its pods failed (a pod removed before finishing counts as failed, as upstream counts it).
+ * A template's spec.nodeName (upgrade Jobs pinned to a node) is kept.
+ * Note: no exponential back-off between retries; Indexed completion mode is not modelled.
+ */
+export class JobController implements Actor {
+  readonly name = 'job-controller';
+  private readonly queue: WorkQueue;
+  private readonly pods = new OwnedIndex('Job');
+  private readonly uidToKey = new Map<string, string>();
+  private readonly tallies = new Map<string, JobTally>();
+  /** Pods this controller deleted itself (surplus, or cleanup after the end): not failures. */
+  private readonly deletedByController = new Set<string>();
+  private unsubscribe: (() => void) | undefined;
+
+  constructor(private readonly ctx: SandboxContext) {
+    this.queue = new WorkQueue(ctx.clock, (key) => this.sync(key));
+  }
+
+  start(): void {
+    const { store } = this.ctx;
+    this.pods.load(store.list(R.pods));
+    for (const job of store.list(R.jobs)) this.track(job);
+    this.unsubscribe = store.onChange((event) => this.onChange(event));
+  }
+
+  stop(): void {
+    this.unsubscribe?.();
+    this.unsubscribe = undefined;
+    this.queue.stop();
+  }
+
+  private track(job: KubeObject): void {
+    const uid = job.metadata.uid ?? '';
+    const key = queueKey(job.metadata.namespace, job.metadata.name);
+    this.uidToKey.set(uid, key);
+    if (!this.tallies.has(uid)) {
+      // Finished pods already there are in the stored counts (a restarted controller must not count twice).
+      const counted = new Set(
+        this.pods
+          .owned(uid)
+          .filter(isTerminal)
+          .map((p) => p.metadata.uid ?? ''),
+      );
+      this.tallies.set(uid, { succeeded: job.status?.succeeded ?? 0, failed: job.status?.failed ?? 0, counted });
+    }
+    this.queue.add(key);
+  }
+
+  private onChange(event: StoreEvent): void {
+    const { resource, object } = event;
+    if (resource === R.jobs) {
+      if (event.type === 'DELETED') {
+        this.uidToKey.delete(object.metadata.uid ?? '');
+        this.tallies.delete(object.metadata.uid ?? '');
+      } else {
+        this.track(object);
+      }
+    } else if (resource === R.pods) {
+      for (const uid of this.pods.apply(event)) {
+        if (event.type === 'DELETED') this.countRemoved(uid, object);
+        const key = this.uidToKey.get(uid);
+        if (key) this.queue.add(key);
+      }
+    }
+  }
+
+  private countRemoved(jobUid: string, pod: KubeObject): void {
+    const podUid = pod.metadata.uid ?? '';
+    const byController = this.deletedByController.delete(podUid);
+    const tally = this.tallies.get(jobUid);
+    if (!tally || tally.counted.has(podUid)) {
+      tally?.counted.delete(podUid);
+      return;
+    }
+    if (pod.status?.phase === 'Succeeded') tally.succeeded++;
+    else if (!byController) tally.failed++;
+  }
+
+  private sync(key: string): void {
+    const [namespace, name] = splitQueueKey(key);
+    const job = this.ctx.store.get(R.jobs, namespace, name);
+    if (!job || job.metadata.deletionTimestamp || job.spec?.suspend) return;
+    const tally = this.tallies.get(job.metadata.uid ?? '');
+    if (!tally) return;
+    const pods = this.pods.owned(job.metadata.uid);
+    for (const pod of pods) {
+      const uid = pod.metadata.uid ?? '';
+      if (!isTerminal(pod) || tally.counted.has(uid)) continue;
+      tally.counted.add(uid);
+      if (pod.status.phase === 'Succeeded') tally.succeeded++;
+      else tally.failed++;
+    }
+    const now = this.ctx.clock.now();
+    const completions = job.spec?.completions ?? 1;
+    const parallelism = job.spec?.parallelism ?? 1;
+    const backoffLimit = job.spec?.backoffLimit ?? 6;
+    let conditions: JobCondition[] = job.status?.conditions ?? [];
+    let completionTime: string | undefined = job.status?.completionTime;
+    let active = pods.filter(isActive);
+    const finished = conditions.some((c) => (c.type === 'Complete' || c.type === 'Failed') && c.status === 'True');
+
+    if (!finished) {
+      const restarts = active.reduce((n, pod) => n + restartCount(pod), 0);
+      const onFailure = job.spec?.template?.spec?.restartPolicy === 'OnFailure';
+      if (tally.failed > backoffLimit || (onFailure && tally.failed + restarts > backoffLimit)) {
+        conditions = [
+          ...conditions,
+          condition('FailureTarget', 'BackoffLimitExceeded', 'Job has reached the specified backoff limit', now),
+          condition('Failed', 'BackoffLimitExceeded', 'Job has reached the specified backoff limit', now),
+        ];
+      } else if (tally.succeeded >= completions) {
+        conditions = [
+          ...conditions,
+          condition('SuccessCriteriaMet', 'CompletionsReached', 'Reached expected number of succeeded pods', now),
+          condition('Complete', 'CompletionsReached', 'Reached expected number of succeeded pods', now),
+        ];
+        completionTime = rfc3339(now);
+      } else {
+        const want = Math.min(parallelism, completions - tally.succeeded);
+        for (let i = active.length; i < want; i++) this.createPod(job);
+        if (active.length > want) this.remove(podsToDelete(active, active.length - want));
+      }
+    }
+    if (conditions.some((c) => (c.type === 'Complete' || c.type === 'Failed') && c.status === 'True')) {
+      this.remove(active);
+      active = [];
+    }
+    active = this.pods.owned(job.metadata.uid).filter(isActive);
+    updateStatusIfChanged(this.ctx.store, R.jobs, job, {
+      ...job.status,
+      conditions: conditions.length ? conditions : undefined,
+      startTime: job.status?.startTime ?? rfc3339(now),
+      completionTime,
+      active: active.length,
+      ready: active.filter(isPodReady).length,
+      succeeded: tally.succeeded,
+      failed: tally.failed,
+      terminating: this.pods.owned(job.metadata.uid).filter((p) => isTerminating(p) && !isTerminal(p)).length,
+      uncountedTerminatedPods: {},
+    });
+  }
+
+  private remove(pods: KubeObject[]): void {
+    for (const pod of pods) {
+      this.deletedByController.add(pod.metadata.uid ?? '');
+      deleteObject(this.ctx.store, this.ctx.clock, R.pods, pod.metadata.namespace, pod.metadata.name ?? '');
+    }
+  }
+
+  private createPod(job: KubeObject): void {
+    const name = job.metadata.name ?? '';
+    const uid = job.metadata.uid ?? '';
+    createPodFromTemplate(this.ctx, job.spec?.template, {
+      generateName: `${name}-`,
+      namespace: job.metadata.namespace ?? '',
+      ownerRef: controllerRefTo(job, 'batch/v1', 'Job'),
+      labels: {
+        'batch.kubernetes.io/controller-uid': uid,
+        'batch.kubernetes.io/job-name': name,
+        'controller-uid': uid,
+        'job-name': name,
+      },
+    });
+  }
+}
+
+interface JobCondition {
+  type: string;
+  status: 'True' | 'False';
+  lastProbeTime: string;
+  lastTransitionTime: string;
+  reason: string;
+  message: string;
+}
+
+function condition(type: string, reason: string, message: string, now: number): JobCondition {
+  const stamp = rfc3339(now);
+  return { type, status: 'True', lastProbeTime: stamp, lastTransitionTime: stamp, reason, message };
+}
+
+function restartCount(pod: KubeObject): number {
+  const statuses: Array<{ restartCount?: number }> = pod.status?.containerStatuses ?? [];
+  return statuses.reduce((n, s) => n + (s.restartCount ?? 0), 0);
+}

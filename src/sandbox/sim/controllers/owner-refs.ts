@@ -1,0 +1,18 @@
+import type { KubeObject, OwnerReference } from '../../store/types.ts';
+
+/** The owner reference with `controller: true`, if any: the object that manages this one. */
+export function controllerRefOf(obj: KubeObject | undefined): OwnerReference | undefined {
+  return obj?.metadata.ownerReferences?.find((ref) => ref.controller === true);
+}
+
+/** The reference a controller stamps on what it creates, so the garbage collector deletes them with it. */
+export function controllerRefTo(owner: KubeObject, apiVersion: string, kind: string): OwnerReference {
+  return {
+    apiVersion,
+    kind,
+    name: owner.metadata.name ?? '',
+    uid: owner.metadata.uid ?? '',
+    controller: true,
+    blockOwnerDeletion: true,
+  };
+}

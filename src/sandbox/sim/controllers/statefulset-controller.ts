@@ -1,0 +1,192 @@
+import { R } from '../../api/resources.ts';
+import type { Actor, SandboxContext } from '../../context.ts';
+import { deleteObject } from '../../store/deletion.ts';
+import type { KubeObject, StoreEvent } from '../../store/types.ts';
+import { OwnedIndex } from './owned-index.ts';
+import { controllerRefTo } from './owner-refs.ts';
+import { createPodFromTemplate } from './pod-from-template.ts';
+import { availableAt, isRunningAndReady, isTerminal, isTerminating } from './pod-state.ts';
+import { updateStatusIfChanged } from './status-writer.ts';
+import { templateHash } from './template-hash.ts';
+import { queueKey, splitQueueKey, WorkQueue } from './work-queue.ts';
+
+const REVISION_LABEL = 'controller-revision-hash';
+
+/**
+ * Runs StatefulSets as pods `<name>-0 … <name>-(N-1)`. OrderedReady creates ordinal i only once 0…i-1 are
+ * Running and Ready and removes from the highest ordinal, one at a time; Parallel does both at once. A
+ * deleted pod comes back under the same name once the old one is gone. Template changes roll out from the
+ * highest ordinal down to the partition, one pod at a time.
+ * Note: no ControllerRevision objects are kept, so a pod below the partition that is recreated gets the
+ * new template (upstream would restore the current revision's).
+ */
+export class StatefulSetController implements Actor {
+  readonly name = 'statefulset-controller';
+  private readonly queue: WorkQueue;
+  private readonly pods = new OwnedIndex('StatefulSet');
+  private readonly uidToKey = new Map<string, string>();
+  private unsubscribe: (() => void) | undefined;
+
+  constructor(private readonly ctx: SandboxContext) {
+    this.queue = new WorkQueue(ctx.clock, (key) => this.sync(key));
+  }
+
+  start(): void {
+    const { store } = this.ctx;
+    this.pods.load(store.list(R.pods));
+    for (const sts of store.list(R.statefulsets)) this.track(sts);
+    this.unsubscribe = store.onChange((event) => this.onChange(event));
+  }
+
+  stop(): void {
+    this.unsubscribe?.();
+    this.unsubscribe = undefined;
+    this.queue.stop();
+  }
+
+  private track(sts: KubeObject): void {
+    const key = queueKey(sts.metadata.namespace, sts.metadata.name);
+    this.uidToKey.set(sts.metadata.uid ?? '', key);
+    this.queue.add(key);
+  }
+
+  private onChange(event: StoreEvent): void {
+    if (event.resource === R.statefulsets) {
+      if (event.type === 'DELETED') this.uidToKey.delete(event.object.metadata.uid ?? '');
+      else this.track(event.object);
+    } else if (event.resource === R.pods) {
+      for (const uid of this.pods.apply(event)) {
+        const key = this.uidToKey.get(uid);
+        if (key) this.queue.add(key);
+      }
+    }
+  }
+
+  private sync(key: string): void {
+    const [namespace, name] = splitQueueKey(key);
+    const sts = this.ctx.store.get(R.statefulsets, namespace, name);
+    if (!sts || sts.metadata.deletionTimestamp) return;
+    const updateRevision = `${name}-${templateHash(sts.spec?.template ?? {})}`;
+    const byOrdinal = this.podsByOrdinal(sts);
+    const settled = this.ensureReplicas(sts, byOrdinal, updateRevision);
+    if (settled) this.removeCondemned(sts, byOrdinal);
+    if (settled && sts.spec?.updateStrategy?.type !== 'OnDelete') this.rollOne(sts, byOrdinal, updateRevision);
+    this.writeStatus(sts, updateRevision);
+  }
+
+  private podsByOrdinal(sts: KubeObject): Map<number, KubeObject> {
+    const prefix = `${sts.metadata.name}-`;
+    const byOrdinal = new Map<number, KubeObject>();
+    for (const pod of this.pods.owned(sts.metadata.uid)) {
+      const suffix = (pod.metadata.name ?? '').slice(prefix.length);
+      if ((pod.metadata.name ?? '').startsWith(prefix) && /^\d+$/.test(suffix)) byOrdinal.set(Number(suffix), pod);
+    }
+    return byOrdinal;
+  }
+
+  /**
+   * Creates missing pods and replaces finished ones within 0…replicas-1. Returns whether every one of them is
+   * Running and Ready, which OrderedReady requires before it scales down or updates.
+   */
+  private ensureReplicas(sts: KubeObject, byOrdinal: Map<number, KubeObject>, revision: string): boolean {
+    const parallel = sts.spec?.podManagementPolicy === 'Parallel';
+    const replicas = sts.spec?.replicas ?? 1;
+    let allReady = true;
+    for (let ordinal = 0; ordinal < replicas; ordinal++) {
+      const pod = byOrdinal.get(ordinal);
+      if (!pod) {
+        this.createPod(sts, ordinal, revision);
+      } else if (isTerminal(pod) && !isTerminating(pod)) {
+        deleteObject(this.ctx.store, this.ctx.clock, R.pods, pod.metadata.namespace, pod.metadata.name ?? '');
+      } else if (isRunningAndReady(pod) && !isTerminating(pod)) {
+        continue;
+      }
+      allReady = false;
+      if (!parallel) return false;
+    }
+    return allReady || parallel;
+  }
+
+  /** Pods at ordinals ≥ replicas, highest first; OrderedReady waits for each to be gone before the next. */
+  private removeCondemned(sts: KubeObject, byOrdinal: Map<number, KubeObject>): void {
+    const parallel = sts.spec?.podManagementPolicy === 'Parallel';
+    const replicas = sts.spec?.replicas ?? 1;
+    const condemned = [...byOrdinal.keys()].filter((o) => o >= replicas).sort((a, b) => b - a);
+    for (const ordinal of condemned) {
+      const pod = byOrdinal.get(ordinal)!;
+      if (!isTerminating(pod)) {
+        deleteObject(this.ctx.store, this.ctx.clock, R.pods, pod.metadata.namespace, pod.metadata.name ?? '');
+      }
+      if (!parallel) return;
+    }
+  }
+
+  /** Replaces the highest-ordinal pod (at or above the partition) still on an old revision. */
+  private rollOne(sts: KubeObject, byOrdinal: Map<number, KubeObject>, revision: string): void {
+    const replicas = sts.spec?.replicas ?? 1;
+    const partition = sts.spec?.updateStrategy?.rollingUpdate?.partition ?? 0;
+    for (let ordinal = 0; ordinal < replicas; ordinal++) {
+      const pod = byOrdinal.get(ordinal);
+      if (!pod || isTerminating(pod) || !isRunningAndReady(pod)) return;
+    }
+    for (let ordinal = replicas - 1; ordinal >= partition; ordinal--) {
+      const pod = byOrdinal.get(ordinal)!;
+      if (pod.metadata.labels?.[REVISION_LABEL] === revision) continue;
+      deleteObject(this.ctx.store, this.ctx.clock, R.pods, pod.metadata.namespace, pod.metadata.name ?? '');
+      return;
+    }
+  }
+
+  private createPod(sts: KubeObject, ordinal: number, revision: string): void {
+    const name = `${sts.metadata.name}-${ordinal}`;
+    createPodFromTemplate(this.ctx, sts.spec?.template, {
+      name,
+      namespace: sts.metadata.namespace ?? '',
+      ownerRef: controllerRefTo(sts, 'apps/v1', 'StatefulSet'),
+      labels: {
+        [REVISION_LABEL]: revision,
+        'statefulset.kubernetes.io/pod-name': name,
+        'apps.kubernetes.io/pod-index': String(ordinal),
+      },
+      spec: { hostname: name, ...(sts.spec?.serviceName ? { subdomain: sts.spec.serviceName } : {}) },
+    });
+  }
+
+  private writeStatus(sts: KubeObject, updateRevision: string): void {
+    const now = this.ctx.clock.now();
+    const minReadySeconds = sts.spec?.minReadySeconds ?? 0;
+    const owned = this.pods.owned(sts.metadata.uid);
+    const replicas = sts.spec?.replicas ?? 1;
+    const live = owned.filter((p) => !isTerminating(p));
+    const updated = live.filter((p) => p.metadata.labels?.[REVISION_LABEL] === updateRevision).length;
+    // The current revision catches up once every pod runs the update revision.
+    const currentRevision =
+      updated === replicas && live.length === replicas
+        ? updateRevision
+        : (sts.status?.currentRevision ?? updateRevision);
+    let ready = 0;
+    let available = 0;
+    let nextAvailable = Number.POSITIVE_INFINITY;
+    for (const pod of owned) {
+      if (!isRunningAndReady(pod)) continue;
+      ready++;
+      const at = availableAt(pod, minReadySeconds) ?? Number.POSITIVE_INFINITY;
+      if (at <= now) available++;
+      else nextAvailable = Math.min(nextAvailable, at);
+    }
+    if (Number.isFinite(nextAvailable)) {
+      this.queue.addAfter(queueKey(sts.metadata.namespace, sts.metadata.name), nextAvailable - now);
+    }
+    updateStatusIfChanged(this.ctx.store, R.statefulsets, sts, {
+      observedGeneration: sts.metadata.generation,
+      replicas: owned.filter((p) => p.status?.phase).length,
+      readyReplicas: ready,
+      currentReplicas: live.filter((p) => p.metadata.labels?.[REVISION_LABEL] === currentRevision).length,
+      updatedReplicas: updated,
+      availableReplicas: available,
+      currentRevision,
+      updateRevision,
+      collisionCount: 0,
+    });
+  }
+}

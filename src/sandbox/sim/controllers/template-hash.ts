@@ -1,0 +1,32 @@
+/**
+ * The hashes Kubernetes controllers stamp on what they create from a template (`pod-template-hash`,
+ * `controller-revision-hash`): FNV-1a over the template, printed in decimal, each digit mapped through
+ * apimachinery's SafeEncodeString alphabet (so values look like "7d4b9c8f6b", never a bad word).
+ */
+const SAFE_ALPHABET = 'bcdfghjklmnpqrstvwxz2456789';
+
+export function templateHash(template: unknown): string {
+  const digits = String(fnv1a32(stableStringify(template))).padStart(10, '0');
+  let out = '';
+  for (let i = 0; i < digits.length; i++) out += SAFE_ALPHABET[digits.charCodeAt(i) % SAFE_ALPHABET.length];
+  return out;
+}
+
+function fnv1a32(text: string): number {
+  let hash = 0x811c9dc5;
+  for (let i = 0; i < text.length; i++) {
+    hash ^= text.charCodeAt(i);
+    hash = Math.imul(hash, 0x01000193);
+  }
+  return hash >>> 0;
+}
+
+/** JSON with object keys sorted, so the same template hashes the same whatever order its fields arrived in. */
+export function stableStringify(value: unknown): string {
+  if (value === null || typeof value !== 'object') return JSON.stringify(value) ?? 'null';
+  if (Array.isArray(value)) return `[${value.map(stableStringify).join(',')}]`;
+  const entries = Object.entries(value as Record<string, unknown>)
+    .filter(([, v]) => v !== undefined)
+    .sort(([a], [b]) => (a < b ? -1 : a > b ? 1 : 0));
+  return `{${entries.map(([k, v]) => `${JSON.stringify(k)}:${stableStringify(v)}`).join(',')}}`;
+}

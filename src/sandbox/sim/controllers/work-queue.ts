@@ -1,0 +1,74 @@
+import type { Clock, Timer } from '../../../core/clock.ts';
+
+/**
+ * A controller's work queue: keys added while a drain is pending collapse into one reconcile each, and the
+ * drain runs from a clock timer, never inside the store listener that noticed the change.
+ * IMPORTANT: reconciling from inside a store listener would nest writes inside writes (and listeners inside
+ * listeners); the timer breaks that chain. A reconcile that throws is retried after `retryMs`.
+ */
+export class WorkQueue {
+  private readonly pending = new Set<string>();
+  private readonly delayed = new Map<string, { at: number; timer: Timer }>();
+  private drainTimer: Timer | undefined;
+  private stopped = false;
+
+  constructor(
+    private readonly clock: Clock,
+    private readonly reconcile: (key: string) => void,
+    private readonly retryMs = 1_000,
+  ) {}
+
+  add(key: string): void {
+    if (this.stopped) return;
+    this.pending.add(key);
+    this.drainTimer ??= this.clock.setTimer(0, () => this.drain());
+  }
+
+  /** Adds `key` after `ms`; of several delayed adds of one key, the earliest wins. */
+  addAfter(key: string, ms: number): void {
+    if (this.stopped) return;
+    if (ms <= 0) return this.add(key);
+    const at = this.clock.now() + ms;
+    const existing = this.delayed.get(key);
+    if (existing && existing.at <= at) return;
+    existing?.timer.cancel();
+    const timer = this.clock.setTimer(ms, () => {
+      this.delayed.delete(key);
+      this.add(key);
+    });
+    this.delayed.set(key, { at, timer });
+  }
+
+  stop(): void {
+    this.stopped = true;
+    this.drainTimer?.cancel();
+    this.drainTimer = undefined;
+    for (const { timer } of this.delayed.values()) timer.cancel();
+    this.delayed.clear();
+    this.pending.clear();
+  }
+
+  private drain(): void {
+    this.drainTimer = undefined;
+    const keys = [...this.pending];
+    this.pending.clear();
+    for (const key of keys) {
+      if (this.stopped) return;
+      try {
+        this.reconcile(key);
+      } catch {
+        this.addAfter(key, this.retryMs);
+      }
+    }
+  }
+}
+
+/** "namespace/name" ↔ parts, for queue keys. */
+export function queueKey(namespace: string | undefined, name: string | undefined): string {
+  return `${namespace ?? ''}/${name ?? ''}`;
+}
+
+export function splitQueueKey(key: string): [namespace: string, name: string] {
+  const slash = key.indexOf('/');
+  return [key.slice(0, slash), key.slice(slash + 1)];
+}

@@ -1,0 +1,112 @@
+import { matchesLabelSelector } from '../../../core/selectors.ts';
+import { R } from '../../api/resources.ts';
+import type { Actor, SandboxContext } from '../../context.ts';
+import type { KubeObject, StoreEvent } from '../../store/types.ts';
+import { stableStringify } from '../controllers/template-hash.ts';
+import { queueKey, splitQueueKey, WorkQueue } from '../controllers/work-queue.ts';
+import { namespaceIndex } from './namespace-index.ts';
+import { computePdbStatus, type PdbStatus } from './pdb-status.ts';
+
+const SOURCE = 'controllermanager';
+const WORKLOADS = new Set<string>([R.deployments, R.replicasets, R.statefulsets]);
+
+/**
+ * Keeps every PodDisruptionBudget's status current (the disruption controller): on changes to the budget,
+ * to the pods it selects and to the workloads whose scale sets its expected pod count, and again when an
+ * eviction's disruptedPods entry expires.
+ */
+export class PdbController implements Actor {
+  readonly name = 'disruption-controller';
+  private readonly queue: WorkQueue;
+  private unsubscribe: (() => void) | undefined;
+  /** Event reasons already reported per budget uid, so a sync loop does not repeat the same event. */
+  private readonly reported = new Map<string, Set<string>>();
+
+  constructor(private readonly ctx: SandboxContext) {
+    this.queue = new WorkQueue(ctx.clock, (key) => this.sync(key));
+  }
+
+  start(): void {
+    const { store } = this.ctx;
+    namespaceIndex(store, R.pods);
+    namespaceIndex(store, R.pdbs);
+    this.unsubscribe = store.onChange((event) => this.onChange(event));
+    for (const pdb of store.list(R.pdbs)) this.queue.add(queueKey(pdb.metadata.namespace, pdb.metadata.name));
+  }
+
+  stop(): void {
+    this.unsubscribe?.();
+    this.unsubscribe = undefined;
+    this.queue.stop();
+  }
+
+  private onChange(event: StoreEvent): void {
+    const { resource, object, previous } = event;
+    if (resource === R.pdbs) {
+      this.queue.add(queueKey(object.metadata.namespace, object.metadata.name));
+      if (event.type === 'DELETED') this.reported.delete(object.metadata.uid ?? '');
+    } else if (resource === R.pods) {
+      this.enqueueBudgetsSelecting(object);
+      if (previous && !sameLabels(previous, object)) this.enqueueBudgetsSelecting(previous);
+    } else if (WORKLOADS.has(resource)) {
+      if (event.type === 'MODIFIED' && previous?.spec?.replicas === object.spec?.replicas) return;
+      for (const pdb of this.budgetsIn(object.metadata.namespace)) this.enqueue(pdb);
+    }
+  }
+
+  private enqueueBudgetsSelecting(pod: KubeObject): void {
+    for (const pdb of this.budgetsIn(pod.metadata.namespace)) {
+      let selects = true;
+      try {
+        selects = matchesLabelSelector(pdb.spec?.selector, pod.metadata.labels);
+      } catch {
+        // An invalid selector: the sync reports it as SyncFailed.
+      }
+      if (selects) this.enqueue(pdb);
+    }
+  }
+
+  private budgetsIn(namespace: string | undefined): KubeObject[] {
+    return namespaceIndex(this.ctx.store, R.pdbs).list(namespace ?? '');
+  }
+
+  private enqueue(pdb: KubeObject): void {
+    this.queue.add(queueKey(pdb.metadata.namespace, pdb.metadata.name));
+  }
+
+  private sync(key: string): void {
+    const { store, clock } = this.ctx;
+    const [namespace, name] = splitQueueKey(key);
+    const pdb = store.get(R.pdbs, namespace, name);
+    if (!pdb || pdb.metadata.deletionTimestamp) return;
+    const now = clock.now();
+    const pods = namespaceIndex(store, R.pods).list(namespace);
+    const result = computePdbStatus(pdb, pods, (resource, ns, n) => store.get(resource, ns, n), now);
+    this.report(pdb, result.events);
+    if (result.recheckAt !== undefined) this.queue.addAfter(key, result.recheckAt - now);
+    if (sameStatus(pdb.status, result.status)) return;
+    store.mutate(R.pdbs, namespace, name, (draft) => {
+      draft.status = result.status;
+    });
+  }
+
+  private report(pdb: KubeObject, events: ReturnType<typeof computePdbStatus>['events']): void {
+    const uid = pdb.metadata.uid ?? '';
+    const reasons = new Set(events.map((e) => e.reason));
+    const seen = this.reported.get(uid) ?? new Set<string>();
+    for (const event of events) {
+      if (seen.has(event.reason)) continue;
+      this.ctx.recordEvent(pdb, event.type, event.reason, event.message, SOURCE);
+    }
+    // Note: a reason is reported again only after the problem went away and came back.
+    this.reported.set(uid, reasons);
+  }
+}
+
+function sameStatus(current: PdbStatus | undefined, next: PdbStatus): boolean {
+  return current !== undefined && stableStringify(current) === stableStringify(next);
+}
+
+function sameLabels(a: KubeObject, b: KubeObject): boolean {
+  return JSON.stringify(a.metadata.labels ?? {}) === JSON.stringify(b.metadata.labels ?? {});
+}

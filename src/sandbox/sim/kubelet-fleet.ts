@@ -1,0 +1,597 @@
+/**
+ * One simulated kubelet per Node object: node status, pod start-up, readiness, run-to-completion, graceful
+ * termination, and node restarts at a new version (what a node upgrade looks like from the API).
+ *
+ * Public surface, for the other parts of the sandbox:
+ * - `restartNode(name, { kubeletVersion?, downtimeMs, comesBack? })`: the node reboots (see the method).
+ * - `addPodBehaviour(fn)`: decides how a run-to-completion pod ends (the node-upgrade Job registers one).
+ * - `isKubeletAlive(name)`, `kubeletDownSince(name)`, `onLivenessChange(listener)`: `KubeletLiveness`,
+ *   which `NodeLifecycle` and `Scheduler` take as their second constructor argument.
+ *
+ * Economy at scale (5,000 nodes, 150,000 pods, time ×100): node status is posted when it changes and
+ * otherwise every 5 minutes (jittered), as the real kubelet's nodeStatusReportFrequency; liveness is kept
+ * in memory instead of Lease writes (see node-liveness.ts); only pods with a pending step hold a timer.
+ *
+ * IMPORTANT: store listeners only plan (set timers). Every write happens in a timer or a public method,
+ * never inside `onChange`, so other listeners always see changes in commit order.
+ */
+import type { Timer } from '../../core/clock.ts';
+import { matchesRequirements, parseLabelSelector, type Requirement } from '../../core/selectors.ts';
+import { R } from '../api/resources.ts';
+import type { Actor, SandboxContext } from '../context.ts';
+import { rfc3339 } from '../store/deletion.ts';
+import type { KubeObject, StoreEvent } from '../store/types.ts';
+import type { KubeletLiveness } from './node-liveness.ts';
+import { setNodeCondition } from './node-status.ts';
+import {
+  isMirrorPod,
+  isPodReady,
+  isTerminal,
+  markContainersRunning,
+  markContainersTerminated,
+  setReadiness,
+  statusOf,
+} from './pod-status.ts';
+
+export interface PodBehaviour {
+  run(pod: KubeObject): Promise<{ exitCode: number; message?: string }>;
+}
+
+export type PodBehaviourFactory = (pod: KubeObject) => PodBehaviour | undefined;
+
+export interface NodeRestart {
+  /** The kubelet (and kube-proxy, when the node reports one) version after the restart. */
+  kubeletVersion?: string;
+  /** How long the node is down. */
+  downtimeMs: number;
+  /**
+   * False: the node never comes back (the "never Ready after upgrade" fault). Default true, except that an
+   * upgrade (kubeletVersion given) of a node in `faults.nodesNeverReadyAfterUpgrade` never comes back.
+   */
+  comesBack?: boolean;
+}
+
+export const RUN_SECONDS_ANNOTATION = 'sandbox.midflight.dev/run-seconds';
+const DEFAULT_RUN_SECONDS = 5;
+/** The kubelet's nodeStatusReportFrequency. */
+const NODE_STATUS_REPORT_MS = 5 * 60_000;
+const KUBELET_DOWN = { reason: 'KubeletNotReady', message: 'container runtime is down' } as const;
+
+type Step = 'start' | 'ready' | 'stop' | 'remove';
+
+interface PodTrack {
+  uid: string;
+  step?: Step;
+  at?: number;
+  timer?: Timer;
+  /** A run-to-completion pod whose end is on its way (a behaviour's promise or a run-seconds timer). */
+  completion?: { timer?: Timer };
+}
+
+interface SimKubelet {
+  name: string;
+  alive: boolean;
+  downSince?: number;
+  heartbeat?: Timer;
+  restart?: { timer: Timer; waiters: Array<() => void> };
+  /** "10.128.3." — pod IPs are this plus a host octet. */
+  podNet: string;
+  usedOctets: Set<number>;
+  nextOctet: number;
+}
+
+export class KubeletFleet implements Actor, KubeletLiveness {
+  readonly name = 'kubelet-fleet';
+  private readonly kubelets = new Map<string, SimKubelet>();
+  private readonly tracks = new Map<string, PodTrack>();
+  private readonly behaviours: PodBehaviourFactory[] = [];
+  private readonly livenessListeners = new Set<(nodeName: string, alive: boolean) => void>();
+  private ignoreSigterm: { source: string[]; requirements: Requirement[][] } = {
+    source: [],
+    requirements: [],
+  };
+  private nodeCount = 0;
+  private unsubscribe?: () => void;
+
+  constructor(private readonly ctx: SandboxContext) {}
+
+  start(): void {
+    this.unsubscribe = this.ctx.store.onChange((event) => this.onChange(event));
+    for (const node of this.ctx.store.list(R.nodes)) this.addKubelet(node);
+  }
+
+  stop(): void {
+    this.unsubscribe?.();
+    this.unsubscribe = undefined;
+    for (const kubelet of this.kubelets.values()) {
+      kubelet.heartbeat?.cancel();
+      kubelet.restart?.timer.cancel();
+    }
+    for (const track of this.tracks.values()) {
+      track.timer?.cancel();
+      track.completion?.timer?.cancel();
+    }
+    this.kubelets.clear();
+    this.tracks.clear();
+  }
+
+  /** Registers a hook deciding how run-to-completion pods end; the first one returning a behaviour wins. */
+  addPodBehaviour(fn: PodBehaviourFactory): void {
+    this.behaviours.push(fn);
+  }
+
+  isKubeletAlive(nodeName: string): boolean {
+    return this.kubelets.get(nodeName)?.alive ?? false;
+  }
+
+  kubeletDownSince(nodeName: string): number | undefined {
+    const kubelet = this.kubelets.get(nodeName);
+    return kubelet && !kubelet.alive ? kubelet.downSince : undefined;
+  }
+
+  onLivenessChange(listener: (nodeName: string, alive: boolean) => void): () => void {
+    this.livenessListeners.add(listener);
+    return () => this.livenessListeners.delete(listener);
+  }
+
+  /**
+   * The node reboots, as during an upgrade:
+   * 1. The kubelet posts a last status, Ready=False `KubeletNotReady` "container runtime is down" (the
+   *    runtime goes first), then stops posting; past the monitor grace period the node lifecycle controller
+   *    turns the node Unknown with unreachable taints. Pods on the node lose readiness at once.
+   * 2. After `downtimeMs` the kubelet is back with the new version and a new bootID and posts Ready=True.
+   *    Every pod still on the node restarts its containers (restartCount + 1) and is Ready again after
+   *    timing.podReadyMs; mirror pods are Ready at once. Terminating pods are stopped.
+   * Resolves once the node is Ready again, or at once when it never comes back. A second call while the
+   * node is down replaces the first one's plan; both promises resolve when the node returns.
+   * Note: a run-to-completion pod whose behaviour is running is not killed: its behaviour decides its end
+   * (the upgrade Job that triggered the reboot must be able to report success).
+   */
+  restartNode(name: string, change: NodeRestart): Promise<void> {
+    const kubelet = this.kubelets.get(name);
+    if (!kubelet) return Promise.reject(new Error(`node "${name}" has no kubelet: no such node`));
+    const comesBack =
+      change.comesBack ??
+      !(change.kubeletVersion !== undefined && this.ctx.faults.nodesNeverReadyAfterUpgrade.has(name));
+    const waiters = kubelet.restart?.waiters ?? [];
+    kubelet.restart?.timer.cancel();
+    kubelet.restart = undefined;
+    if (kubelet.alive) this.goDown(kubelet);
+    if (!comesBack) {
+      for (const resolve of waiters) resolve();
+      return Promise.resolve();
+    }
+    return new Promise<void>((resolve) => {
+      waiters.push(resolve);
+      const timer = this.ctx.clock.setTimer(change.downtimeMs, () => {
+        kubelet.restart = undefined;
+        this.comeBack(kubelet, change.kubeletVersion);
+        for (const done of waiters) done();
+      });
+      kubelet.restart = { timer, waiters };
+    });
+  }
+
+  private onChange(event: StoreEvent): void {
+    if (event.resource === R.nodes) {
+      const name = event.object.metadata.name ?? '';
+      if (event.type === 'DELETED') this.removeKubelet(name);
+      else if (!this.kubelets.has(name)) this.addKubelet(event.object);
+    } else if (event.resource === R.pods) {
+      this.onPodChange(event);
+    }
+  }
+
+  private addKubelet(node: KubeObject): void {
+    const name = node.metadata.name ?? '';
+    if (this.kubelets.has(name)) return;
+    const index = this.nodeCount++;
+    const cidr = /^(\d+\.\d+\.\d+\.)0\/24$/.exec(node.spec?.podCIDR ?? '');
+    const kubelet: SimKubelet = {
+      name,
+      alive: true,
+      podNet: cidr?.[1] ?? `10.${128 + ((index >> 8) & 127)}.${index & 255}.`,
+      usedOctets: new Set(),
+      nextOctet: 2,
+    };
+    this.kubelets.set(name, kubelet);
+    this.ctx.clock.setTimer(0, () => {
+      if (this.kubelets.get(name) !== kubelet || !kubelet.alive) return;
+      this.postNodeStatus(kubelet, { nodeIndex: index });
+      for (const pod of this.ctx.store.podsOnNode(name)) {
+        const ip: string | undefined = pod.status?.podIP;
+        if (ip?.startsWith(kubelet.podNet)) kubelet.usedOctets.add(Number(ip.slice(kubelet.podNet.length)));
+        this.planPod(kubelet, pod);
+      }
+    });
+    this.scheduleHeartbeat(kubelet, this.ctx.random() * NODE_STATUS_REPORT_MS);
+  }
+
+  private removeKubelet(name: string): void {
+    const kubelet = this.kubelets.get(name);
+    if (!kubelet) return;
+    kubelet.heartbeat?.cancel();
+    kubelet.restart?.timer.cancel();
+    for (const resolve of kubelet.restart?.waiters ?? []) resolve();
+    this.kubelets.delete(name);
+    for (const pod of this.ctx.store.podsOnNode(name)) this.dropTrack(podKey(pod));
+  }
+
+  private scheduleHeartbeat(kubelet: SimKubelet, delayMs: number): void {
+    kubelet.heartbeat = this.ctx.clock.setTimer(delayMs, () => {
+      if (!kubelet.alive || this.kubelets.get(kubelet.name) !== kubelet) return;
+      this.postNodeStatus(kubelet, {});
+      this.scheduleHeartbeat(kubelet, NODE_STATUS_REPORT_MS * (0.9 + 0.2 * this.ctx.random()));
+    });
+  }
+
+  /** The kubelet's view of its node: conditions, nodeInfo, addresses, heartbeat time. */
+  private postNodeStatus(
+    kubelet: SimKubelet,
+    opts: { ready?: false; nodeIndex?: number; kubeletVersion?: string; newBoot?: boolean },
+  ): void {
+    const now = rfc3339(this.ctx.clock.now());
+    this.ctx.store.mutate(R.nodes, undefined, kubelet.name, (node) => {
+      const status = statusOf(node);
+      const ready = opts.ready === false ? KUBELET_DOWN : undefined;
+      setNodeCondition(
+        status,
+        ready
+          ? { type: 'Ready', status: 'False', ...ready }
+          : {
+              type: 'Ready',
+              status: 'True',
+              reason: 'KubeletReady',
+              message: 'kubelet is posting ready status',
+            },
+        now,
+        now,
+      );
+      for (const [type, reason, message] of HEALTHY_CONDITIONS)
+        setNodeCondition(status, { type, status: 'False', reason, message }, now, now);
+      if (!status.nodeInfo) status.nodeInfo = {};
+      const info = status.nodeInfo;
+      if (!info.bootID || opts.newBoot) info.bootID = this.uuid();
+      info.machineID ??= this.uuid().replaceAll('-', '');
+      info.systemUUID ??= this.uuid();
+      info.operatingSystem ??= 'linux';
+      info.architecture ??= 'amd64';
+      if (opts.kubeletVersion) {
+        info.kubeletVersion = opts.kubeletVersion;
+        if (info.kubeProxyVersion) info.kubeProxyVersion = opts.kubeletVersion;
+      }
+      if (opts.nodeIndex !== undefined && !status.addresses) {
+        const i = opts.nodeIndex;
+        status.addresses = [
+          { type: 'InternalIP', address: `10.0.${(i >> 8) & 255}.${i & 255}` },
+          { type: 'Hostname', address: kubelet.name },
+        ];
+      }
+      status.daemonEndpoints ??= { kubeletEndpoint: { Port: 10250 } };
+      if (!node.spec) node.spec = {};
+      const spec = node.spec;
+      if (!spec.podCIDR) {
+        spec.podCIDR = `${kubelet.podNet}0/24`;
+        spec.podCIDRs = [spec.podCIDR];
+      }
+    });
+  }
+
+  private goDown(kubelet: SimKubelet): void {
+    const now = rfc3339(this.ctx.clock.now());
+    this.postNodeStatus(kubelet, { ready: false });
+    kubelet.alive = false;
+    kubelet.downSince = this.ctx.clock.now();
+    kubelet.heartbeat?.cancel();
+    for (const pod of this.ctx.store.podsOnNode(kubelet.name)) {
+      const track = this.tracks.get(podKey(pod));
+      track?.timer?.cancel();
+      if (track) Object.assign(track, { step: undefined, at: undefined, timer: undefined });
+      if (isTerminal(pod) || !isPodReady(pod)) continue;
+      this.ctx.store.mutate(R.pods, pod.metadata.namespace, pod.metadata.name ?? '', (draft) =>
+        setReadiness(draft, false, now),
+      );
+    }
+    for (const listener of this.livenessListeners) listener(kubelet.name, false);
+  }
+
+  private comeBack(kubelet: SimKubelet, kubeletVersion: string | undefined): void {
+    if (this.kubelets.get(kubelet.name) !== kubelet) return;
+    kubelet.alive = true;
+    kubelet.downSince = undefined;
+    this.postNodeStatus(kubelet, { kubeletVersion, newBoot: true });
+    const now = rfc3339(this.ctx.clock.now());
+    const hostIP = this.hostIPOf(kubelet.name);
+    for (const pod of this.ctx.store.podsOnNode(kubelet.name)) {
+      if (isTerminal(pod) || pod.metadata.deletionTimestamp || pod.status?.phase !== 'Running') {
+        this.planPod(kubelet, pod);
+        continue;
+      }
+      if (this.tracks.get(podKey(pod))?.completion) continue;
+      const updated = this.ctx.store.mutate(
+        R.pods,
+        pod.metadata.namespace,
+        pod.metadata.name ?? '',
+        (draft) =>
+          markContainersRunning(draft, {
+            now,
+            hostIP,
+            podIP: draft.status?.podIP ?? this.allocatePodIP(kubelet),
+            ready: isMirrorPod(draft),
+            restarted: true,
+          }),
+      );
+      if (updated) this.planPod(kubelet, updated);
+    }
+    for (const listener of this.livenessListeners) listener(kubelet.name, true);
+    this.scheduleHeartbeat(kubelet, NODE_STATUS_REPORT_MS * (0.9 + 0.2 * this.ctx.random()));
+  }
+
+  private onPodChange(event: StoreEvent): void {
+    const pod = event.object;
+    const key = podKey(pod);
+    if (event.type === 'DELETED') {
+      const track = this.tracks.get(key);
+      if (track?.uid === pod.metadata.uid) this.dropTrack(key);
+      this.releasePodIP(pod);
+      return;
+    }
+    const previousNode: string | undefined = event.previous?.spec?.nodeName;
+    const nodeName: string | undefined = pod.spec?.nodeName;
+    if (previousNode && previousNode !== nodeName) this.dropTrack(key);
+    if (!nodeName) return;
+    const kubelet = this.kubelets.get(nodeName);
+    if (kubelet?.alive) this.planPod(kubelet, pod);
+  }
+
+  /** Decides the pod's next step and (re)sets its timer; writes nothing. */
+  private planPod(kubelet: SimKubelet, pod: KubeObject): void {
+    const key = podKey(pod);
+    let track = this.tracks.get(key);
+    if (track && track.uid !== pod.metadata.uid) {
+      this.dropTrack(key);
+      track = undefined;
+    }
+    const next = this.nextStep(pod, track);
+    if (!next) {
+      if (track) {
+        track.timer?.cancel();
+        Object.assign(track, { step: undefined, at: undefined, timer: undefined });
+      }
+    } else if (!track || track.step !== next.step || track.at !== next.at) {
+      track ??= this.newTrack(key, pod);
+      track.timer?.cancel();
+      const { step, at } = next;
+      track.step = step;
+      track.at = at;
+      track.timer = this.ctx.clock.setTimer(at - this.ctx.clock.now(), () =>
+        this.runStep(kubelet, key, step),
+      );
+    }
+    // Readiness and completion of a run-to-completion pod go side by side.
+    if (
+      runsToCompletion(pod) &&
+      pod.status?.phase === 'Running' &&
+      !pod.metadata.deletionTimestamp &&
+      !track?.completion
+    ) {
+      track ??= this.newTrack(key, pod);
+      this.startCompletion(track, key, pod);
+    }
+    if (track && !track.step && !track.completion) this.tracks.delete(key);
+  }
+
+  private nextStep(pod: KubeObject, track: PodTrack | undefined): { step: Step; at: number } | undefined {
+    const now = this.ctx.clock.now();
+    const keep = (step: Step, at: number) => ({ step, at: track?.step === step ? (track.at ?? at) : at });
+    if (pod.metadata.deletionTimestamp) {
+      if (isTerminal(pod)) return pod.metadata.finalizers?.length ? undefined : { step: 'remove', at: now };
+      const deadline = Math.max(now, Date.parse(pod.metadata.deletionTimestamp));
+      const grace = pod.metadata.deletionGracePeriodSeconds ?? 0;
+      let at: number;
+      if (grace === 0) at = now;
+      else if (this.ignoresSigterm(pod)) at = deadline;
+      else at = Math.min(now + this.ctx.timing.podStopMs, deadline);
+      // A later delete may shorten the grace period, never lengthen what is already planned.
+      if (track?.step === 'stop' && track.at !== undefined) at = Math.min(at, track.at);
+      return { step: 'stop', at };
+    }
+    if (isTerminal(pod)) return undefined;
+    const phase = pod.status?.phase ?? 'Pending';
+    if (isMirrorPod(pod))
+      return phase === 'Running' && isPodReady(pod) ? undefined : { step: 'start', at: now };
+    if (phase === 'Pending') return keep('start', now + this.ctx.timing.podStartMs);
+    if (phase === 'Running' && !isPodReady(pod)) return keep('ready', now + this.ctx.timing.podReadyMs);
+    return undefined;
+  }
+
+  private newTrack(key: string, pod: KubeObject): PodTrack {
+    const track: PodTrack = { uid: pod.metadata.uid ?? '' };
+    this.tracks.set(key, track);
+    return track;
+  }
+
+  private dropTrack(key: string): void {
+    const track = this.tracks.get(key);
+    if (!track) return;
+    track.timer?.cancel();
+    track.completion?.timer?.cancel();
+    this.tracks.delete(key);
+  }
+
+  private runStep(kubelet: SimKubelet, key: string, step: Step): void {
+    const track = this.tracks.get(key);
+    if (track) Object.assign(track, { step: undefined, at: undefined, timer: undefined });
+    if (!kubelet.alive || this.kubelets.get(kubelet.name) !== kubelet) return;
+    const [namespace, name] = splitKey(key);
+    const pod = this.ctx.store.get(R.pods, namespace, name);
+    if (!pod || pod.metadata.uid !== track?.uid || pod.spec?.nodeName !== kubelet.name) return;
+    const now = rfc3339(this.ctx.clock.now());
+    switch (step) {
+      case 'start':
+        this.ctx.store.mutate(R.pods, namespace, name, (draft) => {
+          if (draft.metadata.deletionTimestamp || isTerminal(draft)) return false;
+          markContainersRunning(draft, {
+            now,
+            hostIP: this.hostIPOf(kubelet.name),
+            podIP: draft.status?.podIP ?? this.allocatePodIP(kubelet),
+            ready: isMirrorPod(draft),
+          });
+        });
+        break;
+      case 'ready':
+        this.ctx.store.mutate(R.pods, namespace, name, (draft) => {
+          if (draft.metadata.deletionTimestamp || draft.status?.phase !== 'Running') return false;
+          return setReadiness(draft, true, now);
+        });
+        break;
+      case 'stop':
+        this.stopPod(pod, now);
+        break;
+      case 'remove':
+        if (!pod.metadata.finalizers?.length) this.ctx.store.remove(R.pods, namespace, name);
+        break;
+    }
+    const after = this.tracks.get(key);
+    if (after && !after.step && !after.completion) this.tracks.delete(key);
+  }
+
+  /**
+   * Containers exit: with 0 when the pod honoured SIGTERM, 137 (SIGKILL) when its grace period ran out.
+   * A pod without finalizers is then removed; one with finalizers keeps its terminal status until they go.
+   */
+  private stopPod(pod: KubeObject, now: string): void {
+    const namespace = pod.metadata.namespace;
+    const name = pod.metadata.name ?? '';
+    const track = this.tracks.get(podKey(pod));
+    track?.completion?.timer?.cancel();
+    if (track) track.completion = undefined;
+    if (!pod.metadata.finalizers?.length) {
+      this.ctx.store.remove(R.pods, namespace, name);
+      return;
+    }
+    const killed = this.ignoresSigterm(pod) && (pod.metadata.deletionGracePeriodSeconds ?? 0) > 0;
+    this.ctx.store.mutate(R.pods, namespace, name, (draft) => {
+      if (isTerminal(draft)) return false;
+      markContainersTerminated(draft, killed ? 137 : 0, now);
+    });
+  }
+
+  /** A run-to-completion pod is running: its behaviour, or its run-seconds annotation, decides its end. */
+  private startCompletion(track: PodTrack, key: string, pod: KubeObject): void {
+    const behaviour = this.behaviourFor(pod);
+    const uid = pod.metadata.uid;
+    if (behaviour) {
+      track.completion = {};
+      // Note: run() starts after the current store notification has reached every listener.
+      void Promise.resolve()
+        .then(() => behaviour.run(pod))
+        .then(
+          (result) => this.completePod(key, uid, result.exitCode, result.message),
+          (error: unknown) =>
+            this.completePod(key, uid, 1, error instanceof Error ? error.message : String(error)),
+        );
+      return;
+    }
+    const seconds = Number(pod.metadata.annotations?.[RUN_SECONDS_ANNOTATION] ?? DEFAULT_RUN_SECONDS);
+    const startedAt = Date.parse(pod.status?.containerStatuses?.[0]?.state?.running?.startedAt ?? '');
+    const elapsed = Number.isNaN(startedAt) ? 0 : this.ctx.clock.now() - startedAt;
+    const runMs = Number.isFinite(seconds) ? seconds * 1000 : DEFAULT_RUN_SECONDS * 1000;
+    track.completion = {
+      timer: this.ctx.clock.setTimer(Math.max(0, runMs - elapsed), () => this.completePod(key, uid, 0)),
+    };
+  }
+
+  private behaviourFor(pod: KubeObject): PodBehaviour | undefined {
+    for (const fn of this.behaviours) {
+      const behaviour = fn(pod);
+      if (behaviour) return behaviour;
+    }
+    return undefined;
+  }
+
+  private completePod(key: string, uid: string | undefined, exitCode: number, message?: string): void {
+    const track = this.tracks.get(key);
+    if (track && track.uid === uid) {
+      track.completion = undefined;
+      if (!track.step) this.tracks.delete(key);
+    }
+    if (!this.unsubscribe) return;
+    const [namespace, name] = splitKey(key);
+    this.ctx.store.mutate(R.pods, namespace, name, (draft) => {
+      if (draft.metadata.uid !== uid || isTerminal(draft) || draft.metadata.deletionTimestamp) return false;
+      markContainersTerminated(draft, exitCode, rfc3339(this.ctx.clock.now()), message);
+    });
+  }
+
+  private ignoresSigterm(pod: KubeObject): boolean {
+    const selectors = this.ctx.faults.ignoreSigtermSelectors;
+    if (selectors.length === 0) return false;
+    if (this.ignoreSigterm.source !== selectors) {
+      // Faults change at run time; a selector that does not parse matches nothing rather than crashing.
+      const requirements = selectors.flatMap((s) => {
+        try {
+          return [parseLabelSelector(s)];
+        } catch {
+          return [];
+        }
+      });
+      this.ignoreSigterm = { source: selectors, requirements };
+    }
+    return this.ignoreSigterm.requirements.some((reqs) => matchesRequirements(reqs, pod.metadata.labels));
+  }
+
+  private hostIPOf(nodeName: string): string {
+    const node = this.ctx.store.get(R.nodes, undefined, nodeName);
+    const addresses = (node?.status?.addresses ?? []) as Array<{ type: string; address: string }>;
+    return addresses.find((a) => a.type === 'InternalIP')?.address ?? '10.0.0.1';
+  }
+
+  /** A free address in the node's /24; past 253 live pods addresses are reused (real nodes cap pods at 110). */
+  private allocatePodIP(kubelet: SimKubelet): string {
+    for (let tries = 0; tries < 253; tries++) {
+      const octet = kubelet.nextOctet;
+      kubelet.nextOctet = octet >= 254 ? 2 : octet + 1;
+      if (!kubelet.usedOctets.has(octet)) {
+        kubelet.usedOctets.add(octet);
+        return kubelet.podNet + octet;
+      }
+    }
+    return kubelet.podNet + kubelet.nextOctet;
+  }
+
+  private releasePodIP(pod: KubeObject): void {
+    const kubelet = this.kubelets.get(pod.spec?.nodeName ?? '');
+    const ip: string | undefined = pod.status?.podIP;
+    if (kubelet && ip?.startsWith(kubelet.podNet))
+      kubelet.usedOctets.delete(Number(ip.slice(kubelet.podNet.length)));
+  }
+
+  private uuid(): string {
+    const hex = Array.from({ length: 32 }, () => Math.floor(this.ctx.random() * 16).toString(16)).join('');
+    return `${hex.slice(0, 8)}-${hex.slice(8, 12)}-4${hex.slice(13, 16)}-a${hex.slice(17, 20)}-${hex.slice(20)}`;
+  }
+}
+
+const HEALTHY_CONDITIONS: Array<[string, string, string]> = [
+  ['MemoryPressure', 'KubeletHasSufficientMemory', 'kubelet has sufficient memory available'],
+  ['DiskPressure', 'KubeletHasNoDiskPressure', 'kubelet has no disk pressure'],
+  ['PIDPressure', 'KubeletHasSufficientPID', 'kubelet has sufficient PID available'],
+  ['NetworkUnavailable', 'RouteCreated', 'RouteController created a route'],
+];
+
+/** Job pods and pods that are not restarted when they exit run to completion. */
+function runsToCompletion(pod: KubeObject): boolean {
+  if (pod.metadata.ownerReferences?.some((ref) => ref.kind === 'Job')) return true;
+  const policy = pod.spec?.restartPolicy;
+  return policy === 'Never' || policy === 'OnFailure';
+}
+
+function podKey(pod: KubeObject): string {
+  return `${pod.metadata.namespace ?? ''}/${pod.metadata.name ?? ''}`;
+}
+
+function splitKey(key: string): [string, string] {
+  const slash = key.indexOf('/');
+  return [key.slice(0, slash), key.slice(slash + 1)];
+}

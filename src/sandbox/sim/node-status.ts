@@ -1,0 +1,58 @@
+/**
+ * Node conditions and the taints derived from them, shared by the kubelet fleet, the node lifecycle
+ * controller and the scheduler.
+ */
+import type { KubeObject } from '../store/types.ts';
+import type { Taint } from './sched-predicates.ts';
+
+export const TAINT_NOT_READY = 'node.kubernetes.io/not-ready';
+export const TAINT_UNREACHABLE = 'node.kubernetes.io/unreachable';
+export const TAINT_UNSCHEDULABLE = 'node.kubernetes.io/unschedulable';
+
+export interface NodeCondition {
+  type: string;
+  status: 'True' | 'False' | 'Unknown';
+  reason?: string;
+  message?: string;
+  lastHeartbeatTime?: string;
+  lastTransitionTime?: string;
+}
+
+/** The Ready condition's status, or undefined when the kubelet has not posted one yet. */
+export function nodeReadyStatus(node: KubeObject): NodeCondition['status'] | undefined {
+  return (node.status?.conditions as NodeCondition[] | undefined)?.find((c) => c.type === 'Ready')?.status;
+}
+
+export function taintsOf(node: KubeObject): Taint[] {
+  return (node.spec?.taints ?? []) as Taint[];
+}
+
+export function internalIPOf(node: KubeObject): string | undefined {
+  const addresses = (node.status?.addresses ?? []) as Array<{ type: string; address: string }>;
+  return addresses.find((a) => a.type === 'InternalIP')?.address;
+}
+
+/**
+ * Sets a node condition; lastTransitionTime moves only when the status changes, lastHeartbeatTime is
+ * `heartbeat` when given (the controller leaves the kubelet's last heartbeat as it was when marking Unknown).
+ */
+export function setNodeCondition(
+  status: { conditions?: NodeCondition[] },
+  wanted: Pick<NodeCondition, 'type' | 'status' | 'reason' | 'message'>,
+  now: string,
+  heartbeat?: string,
+): void {
+  status.conditions ??= [];
+  const index = status.conditions.findIndex((c) => c.type === wanted.type);
+  const existing = index < 0 ? undefined : status.conditions[index]!;
+  const next: NodeCondition = {
+    type: wanted.type,
+    status: wanted.status,
+    lastHeartbeatTime: heartbeat ?? existing?.lastHeartbeatTime ?? now,
+    lastTransitionTime: existing?.status === wanted.status ? (existing.lastTransitionTime ?? now) : now,
+    reason: wanted.reason,
+    message: wanted.message,
+  };
+  if (index < 0) status.conditions.push(next);
+  else status.conditions[index] = next;
+}

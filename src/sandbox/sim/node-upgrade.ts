@@ -1,0 +1,221 @@
+import { R } from '../api/resources.ts';
+import type { SandboxContext } from '../context.ts';
+import { UPGRADE_TARGET_ANNOTATION } from '../scenario/annotations.ts';
+import { compareKubeVersions, parseKubeVersion } from '../scenario/kube-version.ts';
+import { CONTROL_PLANE_LABEL } from '../scenario/node-object.ts';
+import { rfc3339 } from '../store/deletion.ts';
+import type { KubeObject } from '../store/types.ts';
+import type { ControlPlane, NodeRebooter } from './control-plane.ts';
+
+/** What a Job pod does when run by the kubelet fleet (src/sandbox/sim/kubelet-fleet.ts). */
+export interface PodBehaviour {
+  run(pod: KubeObject): Promise<{ exitCode: number; message?: string }>;
+}
+
+export interface PodBehaviourRegistry {
+  addPodBehaviour(fn: (pod: KubeObject) => PodBehaviour | undefined): void;
+}
+
+export type UpgradeState = 'upgrading' | 'succeeded' | 'failed';
+
+export interface UpgradeResult {
+  node: string;
+  fromVersion: string;
+  targetVersion: string;
+  state: UpgradeState;
+  message: string;
+  startedAt: string;
+  finishedAt?: string;
+}
+
+/** Why an upgrade request was refused before anything happened; `code` is the HTTP status to answer with. */
+export class UpgradeRefusedError extends Error {
+  constructor(
+    readonly code: 400 | 404 | 409 | 422,
+    message: string,
+    readonly node: string,
+  ) {
+    super(message);
+    this.name = 'UpgradeRefusedError';
+  }
+}
+
+interface InFlight {
+  targetVersion: string;
+  result: UpgradeResult;
+  done: Promise<UpgradeResult>;
+}
+
+/**
+ * The sandbox's stand-in for what really upgrades a node (ssh + kubeadm, a cloud node-pool API, a
+ * system-upgrade-controller Job): it checks the request against the version skew policy, consumes
+ * injected upgrade failures, and reboots the node into the new kubelet.
+ *
+ * Idempotent: one upgrade at a time per node; asking again for the same version joins the one in flight,
+ * and asking for the version the node already runs succeeds at once.
+ */
+export class NodeUpgrader {
+  private readonly inFlight = new Map<string, InFlight>();
+  private readonly last = new Map<string, UpgradeResult>();
+
+  constructor(
+    private readonly ctx: SandboxContext,
+    private readonly deps: { rebooter: NodeRebooter; controlPlane: ControlPlane },
+  ) {}
+
+  /**
+   * Starts (or joins) the upgrade of `name` to `targetVersion` and resolves when it is over: `state`
+   * succeeded or failed with a message. Requests that break the rules throw `UpgradeRefusedError`.
+   */
+  upgradeNode(name: string, targetVersion: string): Promise<UpgradeResult> {
+    const running = this.inFlight.get(name);
+    if (running) {
+      if (running.targetVersion === targetVersion) return running.done;
+      throw new UpgradeRefusedError(
+        409,
+        `node ${name} is already being upgraded to ${running.targetVersion}; wait for it before asking for ${targetVersion}`,
+        name,
+      );
+    }
+    const node = this.ctx.store.get(R.nodes, undefined, name);
+    if (!node) throw new UpgradeRefusedError(404, `node ${name} not found`, name);
+    const from: string = node.status?.nodeInfo?.kubeletVersion ?? '';
+    this.checkRequest(node, from, targetVersion);
+    const result: UpgradeResult = {
+      node: name,
+      fromVersion: from,
+      targetVersion,
+      state: 'upgrading',
+      message: `upgrading ${name} from ${from} to ${targetVersion}`,
+      startedAt: rfc3339(this.ctx.clock.now()),
+    };
+    const done = this.run(node, result).then((final) => {
+      this.inFlight.delete(name);
+      this.last.set(name, final);
+      return final;
+    });
+    this.inFlight.set(name, { targetVersion, result, done });
+    return done;
+  }
+
+  /** The upgrade in flight for a node, or the last one finished; undefined when none was asked for. */
+  status(name: string): UpgradeResult | undefined {
+    const running = this.inFlight.get(name);
+    return running ? { ...running.result } : this.last.get(name);
+  }
+
+  /**
+   * Registers the Job way of upgrading, as system-upgrade-controller does it: a Job pod pinned to a node
+   * (spec.nodeName) and annotated `upgrade.midflight.dev/target-version: vX.Y.Z` upgrades that node and
+   * exits 0, or 1 with the failure as its message.
+   * Note: the node reboots under its own upgrade pod; run() resolves only once the node is back, so the
+   * pod completes (Succeeded) after the reboot, as the real Jobs do.
+   */
+  registerJobBehaviour(registry: PodBehaviourRegistry): void {
+    registry.addPodBehaviour((pod) => {
+      const target = pod.metadata.annotations?.[UPGRADE_TARGET_ANNOTATION];
+      const node: string | undefined = pod.spec?.nodeName;
+      const ownedByJob = pod.metadata.ownerReferences?.some((o) => o.kind === 'Job') ?? false;
+      if (!target || !node || !ownedByJob) return undefined;
+      return {
+        run: async () => {
+          try {
+            const result = await this.upgradeNode(node, target);
+            return { exitCode: result.state === 'succeeded' ? 0 : 1, message: result.message };
+          } catch (err) {
+            return { exitCode: 1, message: (err as Error).message };
+          }
+        },
+      };
+    });
+  }
+
+  private checkRequest(node: KubeObject, from: string, target: string): void {
+    const name = node.metadata.name!;
+    if (!parseKubeVersion(target))
+      throw new UpgradeRefusedError(400, `expected a version like "v1.31.4", got ${JSON.stringify(target)}`, name);
+    if (parseKubeVersion(from) && compareKubeVersions(target, from) < 0)
+      throw new UpgradeRefusedError(
+        422,
+        `refusing to downgrade node ${name} from ${from} to ${target}: downgrades are not supported; restore the node instead`,
+        name,
+      );
+    const apiserver = this.deps.controlPlane.apiServerVersion();
+    const isControlPlane = node.metadata.labels?.[CONTROL_PLANE_LABEL] !== undefined;
+    if (!isControlPlane && compareKubeVersions(target, apiserver) > 0)
+      throw new UpgradeRefusedError(
+        422,
+        `refusing to upgrade node ${name} to ${target}: the kubelet must not be newer than the API server (${apiserver}); upgrade the control plane first`,
+        name,
+      );
+    if (isControlPlane) {
+      const t = parseKubeVersion(target)!;
+      const a = parseKubeVersion(apiserver)!;
+      if (t.major !== a.major || t.minor > a.minor + 1)
+        throw new UpgradeRefusedError(
+          422,
+          `refusing to upgrade control-plane node ${name} to ${target}: the control plane is at ${apiserver} and can move one minor version at a time`,
+          name,
+        );
+    }
+  }
+
+  private async run(node: KubeObject, result: UpgradeResult): Promise<UpgradeResult> {
+    const name = node.metadata.name!;
+    const finish = (state: UpgradeState, message: string): UpgradeResult => {
+      Object.assign(result, { state, message, finishedAt: rfc3339(this.ctx.clock.now()) });
+      return { ...result };
+    };
+    // Note: an async boundary first, so callers always get the in-flight entry registered before work starts.
+    await Promise.resolve();
+    if (result.fromVersion === result.targetVersion && this.componentsAt(name, result.targetVersion))
+      return finish('succeeded', `node ${name} already runs ${result.targetVersion}`);
+    const failure = this.takeInjectedFailure(name);
+    if (failure) return finish('failed', failure);
+    const comesBack = !this.ctx.faults.nodesNeverReadyAfterUpgrade.has(name);
+    try {
+      if (this.isControlPlane(node)) {
+        await this.deps.controlPlane.upgradeMember(name, result.targetVersion, { comesBack });
+      } else {
+        await this.deps.rebooter.restartNode(name, {
+          kubeletVersion: result.targetVersion,
+          downtimeMs: this.ctx.timing.nodeUpgradeMs,
+          comesBack,
+        });
+      }
+    } catch (err) {
+      return finish('failed', `upgrade of node ${name} to ${result.targetVersion} failed: ${(err as Error).message}`);
+    }
+    if (!comesBack)
+      return finish(
+        'failed',
+        `node ${name} did not come back after rebooting into ${result.targetVersion} (kubelet not posting status)`,
+      );
+    return finish('succeeded', `node ${name} upgraded from ${result.fromVersion} to ${result.targetVersion}`);
+  }
+
+  /** Whether a node's control-plane components (if it has any) already run `version`. */
+  private componentsAt(name: string, version: string): boolean {
+    const member = this.deps.controlPlane.memberVersions().find((m) => m.node === name);
+    if (!member) return true;
+    return ['kube-apiserver', 'kube-controller-manager', 'kube-scheduler'].every(
+      (c) => member.components[c as 'kube-apiserver']?.version === version,
+    );
+  }
+
+  private isControlPlane(node: KubeObject): boolean {
+    return node.metadata.labels?.[CONTROL_PLANE_LABEL] !== undefined;
+  }
+
+  /** Consumes one injected failure for the node (its own count first, then "*"), with the message to report. */
+  private takeInjectedFailure(name: string): string | undefined {
+    const failures = this.ctx.faults.upgradeFailures;
+    for (const key of [name, '*']) {
+      const left = failures.get(key) ?? 0;
+      if (left <= 0) continue;
+      failures.set(key, left - 1);
+      return `upgrade of node ${name} failed: kubeadm upgrade node exited with status 1 (injected fault; ${left - 1} more failure(s) pending for "${key}")`;
+    }
+    return undefined;
+  }
+}

@@ -1,0 +1,534 @@
+/**
+ * The default scheduler: binds pending pods (no spec.nodeName, schedulerName unset or "default-scheduler")
+ * to nodes that pass its filters, spreading them by least allocated resources.
+ *
+ * Filters, in the order their failures are reported: NodeUnschedulable, node selector and required node
+ * affinity, taints (NoSchedule/NoExecute) against tolerations — a node not Ready, or whose kubelet is down,
+ * counts as carrying the not-ready/unreachable taint — then requests (cpu, memory) and the pod count
+ * against allocatable.
+ *
+ * Scale (150,000 pods on 5,000 nodes): per-node requested totals are kept incrementally from store
+ * changes; nodes passing the static filters are cached per pod "shape" (selector, affinity, tolerations)
+ * and recomputed only when a node's scheduling-relevant fields change (heartbeats do not count); like the
+ * real scheduler, a pod is placed among the first feasible nodes found from a rotating start
+ * (percentageOfNodesToScore), not all of them.
+ *
+ * Usage: `new Scheduler(ctx, kubeletFleet?)`, then start()/stop().
+ */
+import type { Timer } from '../../core/clock.ts';
+import { parseBytes, parseCpuMillis } from '../../core/quantity.ts';
+import { R } from '../api/resources.ts';
+import type { Actor, SandboxContext } from '../context.ts';
+import { rfc3339 } from '../store/deletion.ts';
+import type { KubeObject, StoreEvent } from '../store/types.ts';
+import type { KubeletLiveness } from './node-liveness.ts';
+import {
+  nodeReadyStatus,
+  TAINT_NOT_READY,
+  TAINT_UNREACHABLE,
+  TAINT_UNSCHEDULABLE,
+  taintsOf,
+} from './node-status.ts';
+import { podRequests } from './pod-requests.ts';
+import { isTerminal, setPodCondition, statusOf } from './pod-status.ts';
+import {
+  describeTaint,
+  firstUntoleratedTaint,
+  matchesNodeSelectorAndAffinity,
+  type Taint,
+  type Toleration,
+  toleratesTaint,
+} from './sched-predicates.ts';
+
+export const DEFAULT_SCHEDULER = 'default-scheduler';
+/** How often pods that did not fit are tried again even when nothing seemed to change. */
+const UNSCHEDULABLE_RETRY_MS = 10_000;
+/** After a change that may free room, unschedulable pods are retried once this much later. */
+const RETRY_DEBOUNCE_MS = 1_000;
+/** Pods bound per timer callback, so a burst of 100,000 pods does not block the event loop. */
+const BATCH = 2_000;
+/** A FailedScheduling event repeats at most this often for the same pod and message. */
+const EVENT_REPEAT_MS = 5 * 60_000;
+/** The scheduler's non-zero defaults for pods without requests, used only for scoring. */
+const DEFAULT_SCORE_CPU = 100;
+const DEFAULT_SCORE_MEMORY = 200 * 2 ** 20;
+
+interface NodeSlot {
+  name: string;
+  node: KubeObject;
+  fingerprint: string;
+  allocCpu: number;
+  allocMemory: number;
+  allocPods: number;
+  cpu: number;
+  memory: number;
+  pods: number;
+  scoreCpu: number;
+  scoreMemory: number;
+}
+
+interface Accounted {
+  node: string;
+  cpu: number;
+  memory: number;
+  scoreCpu: number;
+  scoreMemory: number;
+}
+
+/** Pods alike in what the static filters read (selector, affinity, tolerations), and where they may go. */
+interface Shape {
+  /** One pod of the shape, to run the static filters on. */
+  pod: KubeObject;
+  /** The static filter's verdict per node: a rejection reason, or undefined when the node is a candidate. */
+  verdicts: Map<string, string | undefined>;
+  /** Nodes rejected by the static filters, by reason. */
+  rejected: Map<string, number>;
+  /** Candidate nodes in name order; undefined when a verdict changed since it was built. */
+  candidates?: NodeSlot[];
+  nextStart: number;
+}
+
+interface Unschedulable {
+  message?: string;
+  eventAt?: number;
+}
+
+export class Scheduler implements Actor {
+  readonly name = 'scheduler';
+  private readonly nodes = new Map<string, NodeSlot>();
+  private readonly accounted = new Map<string, Accounted>();
+  private readonly active = new Set<string>();
+  private readonly unschedulable = new Map<string, Unschedulable>();
+  private readonly shapes = new Map<string, Shape>();
+  /** Failure messages of this round by shape and requests: identical pods fail identically. */
+  private failures = new Map<string, string>();
+  private sortedNodeNames?: string[];
+  private tick?: Timer;
+  private retry?: Timer;
+  private periodic?: Timer;
+  private unsubscribe: Array<() => void> = [];
+
+  constructor(
+    private readonly ctx: SandboxContext,
+    private readonly liveness?: KubeletLiveness,
+  ) {}
+
+  start(): void {
+    for (const node of this.ctx.store.list(R.nodes)) this.upsertNode(node);
+    for (const pod of this.ctx.store.list(R.pods)) this.onPod({ type: 'ADDED', pod });
+    this.unsubscribe.push(this.ctx.store.onChange((event) => this.onChange(event)));
+    if (this.liveness) {
+      this.unsubscribe.push(
+        this.liveness.onLivenessChange((nodeName) => {
+          this.refreshVerdicts(nodeName);
+          this.requestRetry();
+        }),
+      );
+    }
+  }
+
+  stop(): void {
+    for (const off of this.unsubscribe) off();
+    this.unsubscribe = [];
+    this.tick?.cancel();
+    this.retry?.cancel();
+    this.periodic?.cancel();
+    this.tick = this.retry = this.periodic = undefined;
+  }
+
+  private onChange(event: StoreEvent): void {
+    if (event.resource === R.pods) {
+      this.onPod({ type: event.type, pod: event.object });
+    } else if (event.resource === R.nodes) {
+      if (event.type === 'DELETED') {
+        const name = event.object.metadata.name ?? '';
+        this.nodes.delete(name);
+        this.sortedNodeNames = undefined;
+        this.refreshVerdicts(name);
+      } else {
+        this.upsertNode(event.object);
+      }
+    }
+  }
+
+  private onPod({ type, pod }: { type: StoreEvent['type']; pod: KubeObject }): void {
+    const key = podKey(pod);
+    const nodeName: string | undefined = pod.spec?.nodeName;
+    const before = this.accounted.get(key);
+    const counts = type !== 'DELETED' && nodeName !== undefined && nodeName !== '' && !isTerminal(pod);
+    if (before && (!counts || before.node !== nodeName)) {
+      this.unaccount(key, before);
+      this.failures.clear();
+      this.requestRetry();
+    }
+    if (counts && !this.accounted.has(key)) this.account(key, nodeName, pod);
+
+    const wantsScheduling =
+      type !== 'DELETED' &&
+      !nodeName &&
+      !pod.metadata.deletionTimestamp &&
+      (pod.spec?.schedulerName ?? DEFAULT_SCHEDULER) === DEFAULT_SCHEDULER;
+    if (!wantsScheduling) {
+      this.active.delete(key);
+      this.unschedulable.delete(key);
+    } else if (!this.unschedulable.has(key) && !this.active.has(key)) {
+      this.active.add(key);
+      this.scheduleTick();
+    }
+  }
+
+  private account(key: string, nodeName: string, pod: KubeObject): void {
+    const req = podRequests(pod);
+    const entry: Accounted = {
+      node: nodeName,
+      cpu: req.cpuMillis,
+      memory: req.memoryBytes,
+      scoreCpu: req.cpuMillis || DEFAULT_SCORE_CPU,
+      scoreMemory: req.memoryBytes || DEFAULT_SCORE_MEMORY,
+    };
+    this.accounted.set(key, entry);
+    const slot = this.nodes.get(nodeName);
+    if (slot) addTo(slot, entry, 1);
+  }
+
+  private unaccount(key: string, entry: Accounted): void {
+    this.accounted.delete(key);
+    const slot = this.nodes.get(entry.node);
+    if (slot) addTo(slot, entry, -1);
+  }
+
+  private upsertNode(node: KubeObject): void {
+    const name = node.metadata.name ?? '';
+    const fingerprint = schedulingFingerprint(node);
+    const existing = this.nodes.get(name);
+    if (existing) {
+      existing.node = node;
+      if (existing.fingerprint === fingerprint) return;
+      existing.fingerprint = fingerprint;
+      Object.assign(existing, allocatableOf(node));
+    } else {
+      const slot: NodeSlot = {
+        name,
+        node,
+        fingerprint,
+        ...allocatableOf(node),
+        cpu: 0,
+        memory: 0,
+        pods: 0,
+        scoreCpu: 0,
+        scoreMemory: 0,
+      };
+      for (const pod of this.ctx.store.podsOnNode(name)) {
+        const entry = this.accounted.get(podKey(pod));
+        if (entry) addTo(slot, entry, 1);
+      }
+      this.nodes.set(name, slot);
+      this.sortedNodeNames = undefined;
+    }
+    this.refreshVerdicts(name);
+    this.requestRetry();
+  }
+
+  /** Re-runs the static filters of one node for every known shape. */
+  private refreshVerdicts(nodeName: string): void {
+    this.failures.clear();
+    const slot = this.nodes.get(nodeName);
+    for (const shape of this.shapes.values()) {
+      const had = shape.verdicts.has(nodeName);
+      const before = shape.verdicts.get(nodeName);
+      if (had) countReason(shape.rejected, before, -1);
+      if (!slot) {
+        shape.verdicts.delete(nodeName);
+        shape.candidates = undefined;
+        continue;
+      }
+      const after = this.staticRejection(slot, shape.pod);
+      shape.verdicts.set(nodeName, after);
+      countReason(shape.rejected, after, 1);
+      if (!had || (before === undefined) !== (after === undefined)) shape.candidates = undefined;
+    }
+  }
+
+  private scheduleTick(): void {
+    this.tick ??= this.ctx.clock.setTimer(0, () => {
+      this.tick = undefined;
+      this.scheduleBatch();
+    });
+  }
+
+  /** Unschedulable pods go back to the active queue after a short debounce. */
+  private requestRetry(): void {
+    if (this.unschedulable.size === 0 || this.retry) return;
+    this.retry = this.ctx.clock.setTimer(RETRY_DEBOUNCE_MS, () => {
+      this.retry = undefined;
+      this.retryUnschedulable();
+    });
+  }
+
+  private retryUnschedulable(): void {
+    for (const key of this.unschedulable.keys()) this.active.add(key);
+    if (this.active.size > 0) this.scheduleTick();
+  }
+
+  private ensurePeriodicRetry(): void {
+    if (this.periodic || this.unschedulable.size === 0) return;
+    this.periodic = this.ctx.clock.setTimer(UNSCHEDULABLE_RETRY_MS, () => {
+      this.periodic = undefined;
+      this.retryUnschedulable();
+      this.ensurePeriodicRetry();
+    });
+  }
+
+  private scheduleBatch(): void {
+    let done = 0;
+    for (const key of this.active) {
+      if (done++ >= BATCH) break;
+      this.active.delete(key);
+      const [namespace, name] = splitKey(key);
+      const pod = this.ctx.store.get(R.pods, namespace, name);
+      if (!pod || pod.spec?.nodeName || pod.metadata.deletionTimestamp) {
+        this.unschedulable.delete(key);
+        continue;
+      }
+      this.schedulePod(key, pod);
+    }
+    if (this.active.size > 0) this.scheduleTick();
+    else this.failures.clear();
+    this.ensurePeriodicRetry();
+  }
+
+  private schedulePod(key: string, pod: KubeObject): void {
+    const shapeKey = shapeKeyOf(pod);
+    const req = podRequests(pod);
+    const failureKey = `${shapeKey}|${req.cpuMillis}|${req.memoryBytes}`;
+    const known = this.failures.get(failureKey);
+    if (known) {
+      this.markUnschedulable(key, pod, known);
+      return;
+    }
+    const shape = this.shapeFor(shapeKey, pod);
+    const node = this.pickNode(shape, req.cpuMillis, req.memoryBytes);
+    if (!node) {
+      const message = this.failureMessage(shape, req.cpuMillis, req.memoryBytes);
+      this.failures.set(failureKey, message);
+      this.markUnschedulable(key, pod, message);
+      return;
+    }
+    this.unschedulable.delete(key);
+    const now = rfc3339(this.ctx.clock.now());
+    this.ctx.store.mutate(R.pods, pod.metadata.namespace, pod.metadata.name ?? '', (draft) => {
+      if (draft.spec?.nodeName || draft.metadata.deletionTimestamp) return false;
+      draft.spec.nodeName = node.name;
+      setPodCondition(statusOf(draft), { type: 'PodScheduled', status: 'True' }, now);
+    });
+  }
+
+  /** Least allocated among the first feasible nodes found from a rotating start; ties go to the lower name. */
+  private pickNode(
+    shape: Shape & { candidates: NodeSlot[] },
+    cpu: number,
+    memory: number,
+  ): NodeSlot | undefined {
+    const candidates = shape.candidates;
+    const n = candidates.length;
+    if (n === 0) return undefined;
+    const wanted = feasibleNodesToFind(n);
+    const scoreCpu = cpu || DEFAULT_SCORE_CPU;
+    const scoreMemory = memory || DEFAULT_SCORE_MEMORY;
+    let best: NodeSlot | undefined;
+    let bestScore = -1;
+    let found = 0;
+    let examined = 0;
+    for (; examined < n && found < wanted; examined++) {
+      const slot = candidates[(shape.nextStart + examined) % n]!;
+      if (!fits(slot, cpu, memory)) continue;
+      found++;
+      const score =
+        freeRatio(slot.allocCpu, slot.scoreCpu + scoreCpu) +
+        freeRatio(slot.allocMemory, slot.scoreMemory + scoreMemory);
+      if (score > bestScore || (score === bestScore && best && slot.name < best.name)) {
+        best = slot;
+        bestScore = score;
+      }
+    }
+    shape.nextStart = (shape.nextStart + examined) % n;
+    return best;
+  }
+
+  /**
+   * The shape's candidate nodes. A new shape runs the static filters on every node once; after that only
+   * the nodes that change are re-filtered (refreshVerdicts), so a cordon costs one check per shape.
+   */
+  private shapeFor(shapeKey: string, pod: KubeObject): Shape & { candidates: NodeSlot[] } {
+    let shape = this.shapes.get(shapeKey);
+    if (!shape) {
+      if (this.shapes.size >= 1_000) this.shapes.clear();
+      shape = { pod, verdicts: new Map(), rejected: new Map(), nextStart: 0 };
+      for (const slot of this.nodes.values()) {
+        const verdict = this.staticRejection(slot, pod);
+        shape.verdicts.set(slot.name, verdict);
+        countReason(shape.rejected, verdict, 1);
+      }
+      this.shapes.set(shapeKey, shape);
+    }
+    if (!shape.candidates) {
+      this.sortedNodeNames ??= [...this.nodes.keys()].sort();
+      const verdicts = shape.verdicts;
+      shape.candidates = [];
+      for (const name of this.sortedNodeNames) {
+        if (verdicts.has(name) && verdicts.get(name) === undefined)
+          shape.candidates.push(this.nodes.get(name)!);
+      }
+    }
+    return shape as Shape & { candidates: NodeSlot[] };
+  }
+
+  private staticRejection(slot: NodeSlot, pod: KubeObject): string | undefined {
+    const node = slot.node;
+    const tolerations = (pod.spec?.tolerations ?? []) as Toleration[];
+    if (node.spec?.unschedulable) {
+      const taint: Taint = { key: TAINT_UNSCHEDULABLE, effect: 'NoSchedule' };
+      if (!tolerations.some((t) => toleratesTaint(t, taint))) return 'node(s) were unschedulable';
+    }
+    if (!matchesNodeSelectorAndAffinity(pod, node))
+      return "node(s) didn't match Pod's node affinity/selector";
+    const taints = taintsOf(node);
+    const implicit = this.implicitTaint(slot);
+    const untolerated = firstUntoleratedTaint(implicit ? [...taints, implicit] : taints, tolerations);
+    if (untolerated) return `node(s) had untolerated taint ${describeTaint(untolerated)}`;
+    return undefined;
+  }
+
+  /**
+   * A node whose kubelet is down or that is not Ready counts as tainted, as it soon will be: the real
+   * scheduler relies on the node lifecycle controller's taints, which lag by the monitor grace period.
+   */
+  private implicitTaint(slot: NodeSlot): Taint | undefined {
+    if (this.liveness && !this.liveness.isKubeletAlive(slot.name))
+      return { key: TAINT_UNREACHABLE, effect: 'NoSchedule' };
+    const ready = nodeReadyStatus(slot.node);
+    if (ready === 'Unknown') return { key: TAINT_UNREACHABLE, effect: 'NoSchedule' };
+    if (ready !== 'True') return { key: TAINT_NOT_READY, effect: 'NoSchedule' };
+    return undefined;
+  }
+
+  /** `0/5 nodes are available: 2 Insufficient cpu, 3 node(s) were unschedulable. preemption: …` */
+  private failureMessage(shape: Shape & { candidates: NodeSlot[] }, cpu: number, memory: number): string {
+    const counts = new Map(shape.rejected);
+    const bump = (reason: string) => counts.set(reason, (counts.get(reason) ?? 0) + 1);
+    for (const slot of shape.candidates) {
+      if (slot.pods + 1 > slot.allocPods) bump('Too many pods');
+      if (slot.cpu + cpu > slot.allocCpu) bump('Insufficient cpu');
+      if (slot.memory + memory > slot.allocMemory) bump('Insufficient memory');
+    }
+    const total = this.nodes.size;
+    const reasons = [...counts].map(([reason, count]) => `${count} ${reason}`).sort();
+    const detail = reasons.length > 0 ? ` ${reasons.join(', ')}.` : '';
+    const preemption = `preemption: 0/${total} nodes are available: ${total} Preemption is not helpful for scheduling.`;
+    return `0/${total} nodes are available:${detail} ${preemption}`;
+  }
+
+  private markUnschedulable(key: string, pod: KubeObject, message: string): void {
+    const info = this.unschedulable.get(key) ?? {};
+    this.unschedulable.set(key, info);
+    const now = this.ctx.clock.now();
+    const nowText = rfc3339(now);
+    this.ctx.store.mutate(R.pods, pod.metadata.namespace, pod.metadata.name ?? '', (draft) =>
+      setPodCondition(
+        statusOf(draft),
+        { type: 'PodScheduled', status: 'False', reason: 'Unschedulable', message },
+        nowText,
+      ),
+    );
+    if (info.message !== message || info.eventAt === undefined || now - info.eventAt >= EVENT_REPEAT_MS) {
+      info.message = message;
+      info.eventAt = now;
+      this.ctx.recordEvent(pod, 'Warning', 'FailedScheduling', message, DEFAULT_SCHEDULER);
+    }
+  }
+}
+
+function countReason(rejected: Map<string, number>, reason: string | undefined, delta: 1 | -1): void {
+  if (reason === undefined) return;
+  const count = (rejected.get(reason) ?? 0) + delta;
+  if (count > 0) rejected.set(reason, count);
+  else rejected.delete(reason);
+}
+
+function fits(slot: NodeSlot, cpu: number, memory: number): boolean {
+  return (
+    slot.pods + 1 <= slot.allocPods &&
+    slot.cpu + cpu <= slot.allocCpu &&
+    slot.memory + memory <= slot.allocMemory
+  );
+}
+
+function freeRatio(allocatable: number, requested: number): number {
+  return allocatable <= 0 ? 0 : Math.max(0, allocatable - requested) / allocatable;
+}
+
+function addTo(slot: NodeSlot, entry: Accounted, sign: 1 | -1): void {
+  slot.cpu += sign * entry.cpu;
+  slot.memory += sign * entry.memory;
+  slot.pods += sign;
+  slot.scoreCpu += sign * entry.scoreCpu;
+  slot.scoreMemory += sign * entry.scoreMemory;
+}
+
+/**
+ * The real scheduler's percentageOfNodesToScore default: all nodes below 100; otherwise 50% minus 1% per
+ * 125 nodes, at least 5% and at least 100 nodes. Worked example: 5,000 nodes → max(5, 50 − 40) = 10% → 500.
+ */
+function feasibleNodesToFind(n: number): number {
+  if (n < 100) return n;
+  const percentage = Math.max(5, 50 - Math.floor(n / 125));
+  return Math.max(100, Math.floor((n * percentage) / 100));
+}
+
+function allocatableOf(node: KubeObject) {
+  const alloc: Record<string, string> = node.status?.allocatable ?? node.status?.capacity ?? {};
+  return {
+    allocCpu: safe(() => parseCpuMillis(alloc.cpu ?? '0')),
+    allocMemory: safe(() => parseBytes(alloc.memory ?? '0')),
+    allocPods: safe(() => Number.parseInt(alloc.pods ?? '110', 10)),
+  };
+}
+
+function safe(parse: () => number): number {
+  try {
+    const value = parse();
+    return Number.isFinite(value) ? value : 0;
+  } catch {
+    return 0;
+  }
+}
+
+/** What about a node can change where pods fit; heartbeats change none of it. */
+function schedulingFingerprint(node: KubeObject): string {
+  return JSON.stringify([
+    node.metadata.labels,
+    node.spec?.unschedulable,
+    node.spec?.taints,
+    nodeReadyStatus(node),
+    node.status?.allocatable ?? node.status?.capacity,
+  ]);
+}
+
+function shapeKeyOf(pod: KubeObject): string {
+  const spec = pod.spec ?? {};
+  if (!spec.nodeSelector && !spec.affinity?.nodeAffinity && !spec.tolerations) return '';
+  return JSON.stringify([
+    spec.nodeSelector,
+    spec.affinity?.nodeAffinity?.requiredDuringSchedulingIgnoredDuringExecution,
+    spec.tolerations,
+  ]);
+}
+
+function podKey(pod: KubeObject): string {
+  return `${pod.metadata.namespace ?? ''}/${pod.metadata.name ?? ''}`;
+}
+
+function splitKey(key: string): [string, string] {
+  const slash = key.indexOf('/');
+  return [key.slice(0, slash), key.slice(slash + 1)];
+}

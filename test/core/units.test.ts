@@ -1,0 +1,63 @@
+import { describe, expect, it } from 'vitest';
+import { DurationParseError, formatDuration, parseDuration } from '../../src/core/duration.ts';
+import { nodesAtOnce, scaledValue } from '../../src/core/intorstr.ts';
+import { cpuMillis, parseBytes, parseCpuMillis, parseQuantity, QuantityParseError } from '../../src/core/quantity.ts';
+
+describe('quantities', () => {
+  it.each([
+    ['100m', 0.1],
+    ['2', 2],
+    ['1.5', 1.5],
+    ['512Mi', 512 * 2 ** 20],
+    ['1G', 1e9],
+    ['1e3', 1000],
+  ])('%s = %d', (q, value) => {
+    expect(parseQuantity(q)).toBeCloseTo(value);
+  });
+  it('rounds CPU up to whole millicores', () => {
+    expect(cpuMillis('0.0001')).toBe(1);
+    expect(parseCpuMillis('250m')).toBe(250);
+    expect(parseBytes('1Ki')).toBe(1024);
+  });
+  it('rejects garbage', () => {
+    expect(() => parseQuantity('12 apples')).toThrow(QuantityParseError);
+  });
+});
+
+describe('durations', () => {
+  it.each([
+    ['15m', 900_000],
+    ['1h30m', 5_400_000],
+    ['90', 90_000],
+    ['500ms', 500],
+    ['2d', 172_800_000],
+  ])('%s = %i ms', (d, ms) => {
+    expect(parseDuration(d)).toBe(ms);
+  });
+  it.each(['', '5 minutes', 'm5', '1h 30m'])('rejects %j', (d) => {
+    expect(() => parseDuration(d)).toThrow(DurationParseError);
+  });
+  it.each([
+    [5_400_000, '1h30m'],
+    [90_000, '1m30s'],
+    [0, '0s'],
+  ])('formats %i ms as %s', (ms, text) => {
+    expect(formatDuration(ms)).toBe(text);
+  });
+});
+
+describe('int or percent', () => {
+  it.each([
+    [2, 10, true, 2],
+    ['25%', 10, true, 3],
+    ['25%', 10, false, 2],
+    ['3', 10, false, 3],
+  ] as const)('%j of %i (round up %s) = %i', (v, total, up, expected) => {
+    expect(scaledValue(v, total, up)).toBe(expected);
+  });
+  it('never lets a pool move fewer than one node at a time', () => {
+    expect(nodesAtOnce('10%', 5)).toBe(1);
+    expect(nodesAtOnce('50%', 10)).toBe(5);
+    expect(nodesAtOnce(20, 4)).toBe(4);
+  });
+});

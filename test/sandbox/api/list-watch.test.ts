@@ -1,0 +1,289 @@
+import { afterEach, describe, expect, it } from 'vitest';
+import { VirtualClock } from '../../../src/core/clock.ts';
+import {
+  type Harness,
+  type HarnessOptions,
+  readJson,
+  seedNamespace,
+  seedNode,
+  seedPod,
+  startHarness,
+} from './harness.ts';
+
+let h: Harness;
+
+async function start(options: HarnessOptions = {}) {
+  h = await startHarness(options);
+  seedNamespace(h.ctx, 'app');
+  seedNamespace(h.ctx, 'other');
+  return h;
+}
+afterEach(() => h?.close());
+
+interface WatchEvent {
+  type: string;
+  object: {
+    kind?: string;
+    metadata: { name?: string; resourceVersion?: string };
+    code?: number;
+    reason?: string;
+  };
+}
+
+/** Opens a watch and collects its events line by line. */
+async function openWatch(path: string) {
+  const controller = new AbortController();
+  const res = await fetch(h.url + path, { signal: controller.signal });
+  const events: WatchEvent[] = [];
+  let ended = false;
+  const done = (async () => {
+    const decoder = new TextDecoder();
+    let buffer = '';
+    try {
+      for await (const chunk of res.body as unknown as AsyncIterable<Uint8Array>) {
+        buffer += decoder.decode(chunk, { stream: true });
+        let nl = buffer.indexOf('\n');
+        while (nl >= 0) {
+          events.push(JSON.parse(buffer.slice(0, nl)));
+          buffer = buffer.slice(nl + 1);
+          nl = buffer.indexOf('\n');
+        }
+      }
+    } catch {
+      // aborted
+    }
+    ended = true;
+  })();
+  const until = async (predicate: () => boolean, what: string) => {
+    for (let i = 0; i < 200 && !predicate(); i++) await new Promise((r) => setTimeout(r, 10));
+    if (!predicate())
+      throw new Error(`timed out waiting for ${what}; events: ${JSON.stringify(events.map((e) => e.type))}`);
+  };
+  return {
+    res,
+    events,
+    ended: () => ended,
+    waitFor: (n: number) => until(() => events.length >= n, `${n} events`),
+    waitEnd: () => until(() => ended, 'the end of the stream'),
+    close: async () => {
+      controller.abort();
+      await done;
+    },
+  };
+}
+
+const names = (items: Array<{ metadata: { name: string } }>) => items.map((i) => i.metadata.name);
+
+describe('list', () => {
+  it('returns a PodList with the store resourceVersion and typed items', async () => {
+    await start();
+    seedPod(h.ctx, 'app', 'a');
+    const list = await readJson(await h.request('GET', '/api/v1/namespaces/app/pods'));
+    expect(list).toMatchObject({
+      kind: 'PodList',
+      apiVersion: 'v1',
+      metadata: { resourceVersion: String(h.ctx.store.resourceVersion) },
+    });
+    expect(list.items[0]).toMatchObject({ apiVersion: 'v1', kind: 'Pod', metadata: { name: 'a' } });
+  });
+
+  it.each([
+    ['tier=web', ['web1', 'web2']],
+    ['tier==web', ['web1', 'web2']],
+    ['tier!=web', ['db', 'plain']],
+    ['tier in (web,db)', ['db', 'web1', 'web2']],
+    ['tier notin (web)', ['db', 'plain']],
+    ['tier', ['db', 'web1', 'web2']],
+    ['!tier', ['plain']],
+    ['rank>1', ['web2']],
+    ['rank<2', ['web1']],
+    ['tier=web,rank>1', ['web2']],
+  ])('selects pods by label selector %s', async (selector, expected) => {
+    await start();
+    seedPod(h.ctx, 'app', 'web1', { labels: { tier: 'web', rank: '1' } });
+    seedPod(h.ctx, 'app', 'web2', { labels: { tier: 'web', rank: '2' } });
+    seedPod(h.ctx, 'app', 'db', { labels: { tier: 'db' } });
+    seedPod(h.ctx, 'app', 'plain');
+    const res = await h.request('GET', `/api/v1/pods?labelSelector=${encodeURIComponent(selector)}`);
+    expect(names((await readJson(res)).items)).toEqual(expected);
+  });
+
+  it.each([
+    ['spec.nodeName=n1', ['a', 'c']],
+    ['spec.nodeName==n1,metadata.namespace=app', ['a']],
+    ['spec.nodeName=', ['pending']],
+    ['status.phase=Running,metadata.name!=a', ['b', 'c']],
+    ['metadata.name=b', ['b']],
+  ])('selects pods by field selector %s', async (selector, expected) => {
+    await start();
+    seedNode(h.ctx, 'n1');
+    seedNode(h.ctx, 'n2');
+    seedPod(h.ctx, 'app', 'a', { node: 'n1' });
+    seedPod(h.ctx, 'app', 'b', { node: 'n2' });
+    seedPod(h.ctx, 'other', 'c', { node: 'n1' });
+    seedPod(h.ctx, 'app', 'pending');
+    const res = await h.request('GET', `/api/v1/pods?fieldSelector=${encodeURIComponent(selector)}`);
+    expect(names((await readJson(res)).items).sort()).toEqual(expected);
+  });
+
+  it('rejects an unsupported field with 400', async () => {
+    await start();
+    const res = await h.request('GET', '/api/v1/pods?fieldSelector=foo%3Dbar');
+    expect(res.status).toBe(400);
+    expect(await readJson(res)).toMatchObject({
+      reason: 'BadRequest',
+      message: 'field label not supported: foo',
+    });
+  });
+
+  it('selects nodes by spec.unschedulable and events by involvedObject', async () => {
+    await start();
+    seedNode(h.ctx, 'n1', { spec: { unschedulable: true } });
+    const node2 = seedNode(h.ctx, 'n2');
+    h.ctx.recordEvent(node2, 'Normal', 'NodeReady', 'ready', 'kubelet');
+    h.ctx.recordEvent(node2, 'Normal', 'NodeReady', 'ready', 'kubelet');
+    const nodes = await readJson(
+      await h.request('GET', '/api/v1/nodes?fieldSelector=spec.unschedulable%3Dtrue'),
+    );
+    expect(names(nodes.items)).toEqual(['n1']);
+    const events = await readJson(
+      await h.request(
+        'GET',
+        '/api/v1/events?fieldSelector=involvedObject.kind%3DNode,involvedObject.name%3Dn2,reason%3DNodeReady',
+      ),
+    );
+    expect(events.items).toHaveLength(1);
+    expect(events.items[0]).toMatchObject({
+      count: 2,
+      source: { component: 'kubelet' },
+      type: 'Normal',
+      reportingComponent: 'kubelet',
+    });
+  });
+
+  it('pages with limit and continue without losing or repeating objects', async () => {
+    await start();
+    seedNode(h.ctx, 'n1');
+    for (let i = 0; i < 1_200; i++) seedPod(h.ctx, i % 2 ? 'app' : 'other', `p-${i}`, { node: 'n1' });
+    for (const selector of ['', '&fieldSelector=spec.nodeName%3Dn1']) {
+      const seen: string[] = [];
+      let cont = '';
+      let pages = 0;
+      do {
+        const res = await h.request(
+          'GET',
+          `/api/v1/pods?limit=500${selector}${cont ? `&continue=${encodeURIComponent(cont)}` : ''}`,
+        );
+        const list = await readJson(res);
+        seen.push(
+          ...list.items.map(
+            (p: { metadata: { namespace: string; name: string } }) =>
+              `${p.metadata.namespace}/${p.metadata.name}`,
+          ),
+        );
+        cont = list.metadata.continue ?? '';
+        pages++;
+      } while (cont);
+      expect(pages).toBe(3);
+      expect(new Set(seen).size).toBe(1_200);
+    }
+  });
+
+  it('rejects a garbled continue token with 400', async () => {
+    await start();
+    const res = await h.request('GET', '/api/v1/pods?limit=1&continue=garbage');
+    expect(res.status).toBe(400);
+  });
+});
+
+describe('watch', () => {
+  it('replays current objects from 0 and streams later changes', async () => {
+    await start();
+    seedPod(h.ctx, 'app', 'a');
+    const w = await openWatch('/api/v1/namespaces/app/pods?watch=true');
+    expect(w.res.status).toBe(200);
+    await w.waitFor(1);
+    h.ctx.store.mutate('pods', 'app', 'a', (d) => {
+      d.metadata.labels = { x: '1' };
+    });
+    seedPod(h.ctx, 'other', 'not-in-namespace');
+    h.ctx.store.remove('pods', 'app', 'a');
+    await w.waitFor(3);
+    expect(w.events.map((e) => [e.type, e.object.metadata.name, e.object.kind])).toEqual([
+      ['ADDED', 'a', 'Pod'],
+      ['MODIFIED', 'a', 'Pod'],
+      ['DELETED', 'a', 'Pod'],
+    ]);
+    await w.close();
+  });
+
+  it('streams only changes after a given resourceVersion', async () => {
+    await start();
+    seedPod(h.ctx, 'app', 'old');
+    const rv = h.ctx.store.resourceVersion;
+    seedPod(h.ctx, 'app', 'new');
+    const w = await openWatch(`/api/v1/pods?watch=1&resourceVersion=${rv}`);
+    await w.waitFor(1);
+    expect(w.events.map((e) => e.object.metadata.name)).toEqual(['new']);
+    await w.close();
+  });
+
+  it('reports a pod leaving a label selection as DELETED', async () => {
+    await start();
+    seedPod(h.ctx, 'app', 'a', { labels: { app: 'web' } });
+    const w = await openWatch('/api/v1/pods?watch=true&labelSelector=app%3Dweb');
+    await w.waitFor(1);
+    h.ctx.store.mutate('pods', 'app', 'a', (d) => {
+      d.metadata.labels = { app: 'db' };
+    });
+    await w.waitFor(2);
+    expect(w.events[1]!.type).toBe('DELETED');
+    await w.close();
+  });
+
+  it('sends bookmarks every minute of clock time when asked', async () => {
+    const clock = new VirtualClock();
+    await start({ clock });
+    const w = await openWatch('/api/v1/pods?watch=true&allowWatchBookmarks=true');
+    await new Promise((r) => setTimeout(r, 20));
+    await clock.advance(61_000);
+    await w.waitFor(1);
+    expect(w.events[0]).toEqual({
+      type: 'BOOKMARK',
+      object: {
+        kind: 'Pod',
+        apiVersion: 'v1',
+        metadata: { resourceVersion: String(h.ctx.store.resourceVersion) },
+      },
+    });
+    await w.close();
+  });
+
+  it('answers a compacted resourceVersion with one 410 ERROR event, then ends', async () => {
+    await start({ historySize: 2 });
+    for (let i = 0; i < 5; i++) seedPod(h.ctx, 'app', `p${i}`);
+    const w = await openWatch('/api/v1/pods?watch=true&resourceVersion=2');
+    expect(w.res.status).toBe(200);
+    await w.waitEnd();
+    expect(w.events).toHaveLength(1);
+    expect(w.events[0]).toMatchObject({
+      type: 'ERROR',
+      object: { kind: 'Status', code: 410, reason: 'Expired' },
+    });
+  });
+
+  it('answers an unparseable resourceVersion with 400', async () => {
+    await start();
+    const res = await h.request('GET', '/api/v1/pods?watch=true&resourceVersion=abc');
+    expect(res.status).toBe(400);
+  });
+
+  it('ends the stream after timeoutSeconds and when the server closes', async () => {
+    await start();
+    const timed = await openWatch('/api/v1/pods?watch=true&timeoutSeconds=1');
+    await timed.waitEnd();
+    const open = await openWatch('/api/v1/pods?watch=true');
+    await h.close();
+    await open.waitEnd();
+  });
+});

@@ -1,0 +1,222 @@
+import { describe, expect, it } from 'vitest';
+import { R } from '../../src/sandbox/api/resources.ts';
+import { buildCluster } from '../../src/sandbox/scenario/build-cluster.ts';
+import { decodeHelmRelease } from '../../src/sandbox/scenario/helm-release.ts';
+import { listScenarios, loadScenario } from '../../src/sandbox/scenario/load-scenario.ts';
+import { POOL_LABEL } from '../../src/sandbox/scenario/node-object.ts';
+import { parseScenario } from '../../src/sandbox/scenario/parse-scenario.ts';
+import { ScenarioError } from '../../src/sandbox/scenario/yaml-checker.ts';
+import { scenarioTestContext } from './scenario-test-context.ts';
+
+function issuesOf(text: string) {
+  try {
+    parseScenario(text, 'bad.yaml');
+  } catch (err) {
+    expect(err).toBeInstanceOf(ScenarioError);
+    return (err as ScenarioError).issues;
+  }
+  throw new Error('expected the scenario to be rejected');
+}
+
+const MINIMAL = `name: tiny
+kubernetesVersion: v1.31.4
+`;
+
+describe('scenario validation', () => {
+  it('reports every problem with its path, line:column and what was expected', () => {
+    const issues = issuesOf(`name: tiny
+kubernetesVersion: v1.31.4
+nodePools:
+  - name: general
+    count: 2
+    capacity: { cpu: "4", memory: 16Gi }
+  - name: compute
+    count: 1
+    capacity:
+      cpu: lots
+      memory: 8Gi
+workloads:
+  - name: web
+    namespace: shop
+    kind: Deployment
+    replicas: three
+`);
+    expect(issues).toEqual([
+      expect.objectContaining({
+        file: 'bad.yaml',
+        path: 'nodePools[1].capacity.cpu',
+        line: 10,
+        column: 12,
+        message: 'expected a quantity like "4" or "500m", got "lots"',
+      }),
+      expect.objectContaining({ path: 'workloads[0].replicas', line: 16, message: 'expected a whole number, got "three"' }),
+    ]);
+    try {
+      parseScenario('name: x\nkubernetesVersion: 1.31\n', 'bad.yaml');
+    } catch (err) {
+      expect((err as Error).message).toContain('bad.yaml:2:20: kubernetesVersion: expected a version like "v1.31.4", got 1.31');
+    }
+  });
+
+  it.each([
+    ['an unknown field (typo protection)', `${MINIMAL}nodePool: []\n`, 'nodePool', 'unknown field "nodePool"'],
+    ['a missing required field', 'name: tiny\n', 'kubernetesVersion', 'missing required field "kubernetesVersion"'],
+    [
+      'a PDB with both budgets',
+      `${MINIMAL}workloads:\n  - { name: a, namespace: b, kind: Deployment, pdb: { minAvailable: 1, maxUnavailable: 1 } }\n`,
+      'workloads[0].pdb',
+      'expected exactly one of minAvailable or maxUnavailable, got both',
+    ],
+    [
+      'a kubelet newer than the control plane',
+      `${MINIMAL}nodePools:\n  - { name: p, count: 1, version: v1.32.0, capacity: { cpu: "1", memory: 1Gi } }\n`,
+      'nodePools[0].version',
+      'kubelet v1.32.0 must not be newer than the control plane (v1.31.4)',
+    ],
+    [
+      'a bad percentage',
+      `${MINIMAL}workloads:\n  - { name: a, namespace: b, kind: Deployment, pdb: { maxUnavailable: "half" } }\n`,
+      'workloads[0].pdb.maxUnavailable',
+      'expected a whole number or a percentage like "50%", got "half"',
+    ],
+    [
+      'a fault with a bad selector',
+      `${MINIMAL}faults:\n  ignoreSigterm: ["app in (a"]\n`,
+      'faults.ignoreSigterm[0]',
+      'expected a label selector',
+    ],
+  ])('rejects %s', (_what, text, path, message) => {
+    const issues = issuesOf(text);
+    expect(issues.map((i) => i.path)).toContain(path);
+    expect(issues.find((i) => i.path === path)!.message).toContain(message);
+  });
+
+  it('fills defaults and converts timing to milliseconds', () => {
+    const s = parseScenario(`${MINIMAL}timing: { podStartSeconds: 1.5 }\n`, 'ok.yaml');
+    expect(s.controlPlane.nodes).toBe(3);
+    expect(s.timing).toEqual({ podStartMs: 1500 });
+    expect(s.faults.upgradeFailures).toEqual({});
+  });
+});
+
+describe('built-in scenarios', () => {
+  it('all load and validate', () => {
+    const names = listScenarios().map((s) => s.name);
+    expect(names).toEqual(expect.arrayContaining(['demo', 'pdb-deadlock', 'regression', 'large']));
+    for (const name of names) expect(loadScenario(name).name).toBe(name);
+  });
+
+  it('names the built-ins when asked for an unknown one', () => {
+    expect(() => loadScenario('nope')).toThrow(/built-ins: demo, large, pdb-deadlock, regression/);
+  });
+});
+
+describe('buildCluster(demo)', () => {
+  const ctx = scenarioTestContext();
+  const scenario = loadScenario('demo');
+  const built = buildCluster(ctx, scenario);
+  const { store } = ctx;
+
+  it('creates control-plane and pool nodes with labels, taints and full nodeInfo', () => {
+    expect(built.nodes).toBe(3 + 4 + 3);
+    const cp = store.mustGet(R.nodes, undefined, 'cp-2');
+    expect(cp.metadata.labels).toMatchObject({ 'node-role.kubernetes.io/control-plane': '', [POOL_LABEL]: 'control-plane' });
+    expect(cp.spec.taints).toEqual([{ key: 'node-role.kubernetes.io/control-plane', effect: 'NoSchedule' }]);
+    const compute = store.mustGet(R.nodes, undefined, 'compute-3');
+    expect(compute.metadata.labels).toMatchObject({
+      'kubernetes.io/hostname': 'compute-3',
+      'kubernetes.io/os': 'linux',
+      'kubernetes.io/arch': 'amd64',
+      'topology.kubernetes.io/zone': expect.stringMatching(/^sandbox-1[abc]$/),
+      [POOL_LABEL]: 'compute',
+      'workload-class': 'compute',
+    });
+    expect(compute.status.nodeInfo).toMatchObject({
+      kubeletVersion: 'v1.29.10',
+      kubeProxyVersion: '',
+      containerRuntimeVersion: expect.stringMatching(/^containerd:\/\/1\.7\./),
+      operatingSystem: 'linux',
+      architecture: 'amd64',
+    });
+    expect(compute.status.addresses.map((a: { type: string }) => a.type)).toEqual(['InternalIP', 'Hostname']);
+    const zones = new Set(store.list(R.nodes).map((n) => n.metadata.labels!['topology.kubernetes.io/zone']));
+    expect(zones.size).toBe(3);
+  });
+
+  it('creates the add-ons with version-bearing images, CoreDNS with its PDB, and a failing-closed webhook', () => {
+    const image = (resource: string, name: string) =>
+      store.mustGet(resource, 'kube-system', name).spec.template.spec.containers[0].image;
+    expect(image(R.daemonsets, 'kube-proxy')).toBe('registry.k8s.io/kube-proxy:v1.30.6');
+    expect(image(R.daemonsets, 'calico-node')).toMatch(/^docker\.io\/calico\/node:v3\.27\./);
+    expect(image(R.deployments, 'coredns')).toMatch(/^registry\.k8s\.io\/coredns\/coredns:v1\.11\./);
+    expect(store.mustGet(R.deployments, 'kube-system', 'coredns').spec.replicas).toBe(2);
+    expect(store.get(R.pdbs, 'kube-system', 'coredns')).toBeDefined();
+    expect(store.get(R.csidrivers, undefined, 'hostpath.csi.k8s.io')).toBeDefined();
+    const vwc = store.mustGet(R.validatingwebhooks, undefined, 'policy-webhook');
+    expect(vwc.webhooks[0].failurePolicy).toBe('Fail');
+    expect(store.get(R.services, 'kube-system', vwc.webhooks[0].clientConfig.service.name)).toBeDefined();
+  });
+
+  it('creates workloads, PDBs (percentages included) and services with traffic annotations', () => {
+    expect(store.mustGet(R.pdbs, 'shop', 'frontend-pdb').spec.maxUnavailable).toBe('25%');
+    expect(store.mustGet(R.pdbs, 'data', 'postgres-pdb').spec.maxUnavailable).toBe(1);
+    expect(store.get(R.pdbs, 'platform', 'admin-dashboard-pdb')).toBeUndefined();
+    const frontend = store.mustGet(R.deployments, 'shop', 'frontend');
+    expect(JSON.parse(frontend.metadata.annotations!['sandbox.midflight.dev/traffic'])).toEqual({
+      rps: 120,
+      latencyMs: 35,
+      errorRatio: 0.001,
+    });
+    expect(store.get(R.services, 'shop', 'frontend')).toBeDefined();
+    expect(store.mustGet(R.jobs, 'batch', 'report-generator').spec.selector.matchLabels).toHaveProperty(
+      'batch.kubernetes.io/controller-uid',
+    );
+    expect(store.get(R.pods, 'default', 'debug-shell')?.metadata.ownerReferences).toBeUndefined();
+  });
+
+  it('stores the Helm release as Helm 3 does, decodable back to its manifest', () => {
+    const secret = store.mustGet(R.secrets, 'platform', 'sh.helm.release.v1.ingress-nginx.v1');
+    expect(secret.type).toBe('helm.sh/release.v1');
+    expect(secret.metadata.labels).toMatchObject({ owner: 'helm', name: 'ingress-nginx', status: 'deployed', version: '1' });
+    const release = decodeHelmRelease(secret);
+    expect(release.manifest).toBe(scenario.helmReleases[0]!.manifest);
+    expect(release.manifest).toContain('autoscaling/v2beta2');
+  });
+
+  it('creates the extra objects as written', () => {
+    const cm = store.mustGet('configmaps', 'platform', 'legacy-settings');
+    expect(cm.metadata.annotations).toHaveProperty('kubectl.kubernetes.io/last-applied-configuration');
+  });
+});
+
+describe('buildCluster with prebindPods', () => {
+  it('creates pods bound, Running and Ready, owned as the controllers own them', () => {
+    const ctx = scenarioTestContext();
+    const scenario = parseScenario(
+      `name: pre
+kubernetesVersion: v1.31.4
+prebindPods: true
+controlPlane: { nodes: 1 }
+nodePools: [{ name: general, count: 3, capacity: { cpu: "4", memory: 16Gi } }]
+workloads:
+  - { name: web, namespace: app, kind: Deployment, replicas: 5, pdb: { maxUnavailable: 1 } }
+  - { name: db, namespace: app, kind: StatefulSet, replicas: 2 }
+`,
+      'pre.yaml',
+    );
+    buildCluster(ctx, scenario);
+    const pods = ctx.store.list(R.pods, 'app');
+    expect(pods).toHaveLength(7);
+    for (const pod of pods) {
+      expect(pod.spec.nodeName).toMatch(/^general-/);
+      expect(pod.status.phase).toBe('Running');
+      expect(pod.status.conditions.find((c: { type: string }) => c.type === 'Ready').status).toBe('True');
+    }
+    const rs = ctx.store.list(R.replicasets, 'app');
+    expect(rs).toHaveLength(1);
+    expect(pods.filter((p) => p.metadata.ownerReferences?.[0]?.name === rs[0]!.metadata.name)).toHaveLength(5);
+    expect(ctx.store.get(R.pods, 'app', 'db-1')?.metadata.ownerReferences?.[0]?.kind).toBe('StatefulSet');
+    // DaemonSet add-ons run on every node, control plane included.
+    expect(ctx.store.list(R.pods, 'kube-system', (p) => p.metadata.labels?.['k8s-app'] === 'kube-proxy')).toHaveLength(4);
+  });
+});

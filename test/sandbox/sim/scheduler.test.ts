@@ -1,0 +1,196 @@
+import { afterEach, describe, expect, it } from 'vitest';
+import { R } from '../../../src/sandbox/api/resources.ts';
+import { KubeletFleet } from '../../../src/sandbox/sim/kubelet-fleet.ts';
+import { Scheduler } from '../../../src/sandbox/sim/scheduler.ts';
+import type { KubeObject } from '../../../src/sandbox/store/types.ts';
+import { condition, makeNode, makePod, type TestContext, testContext } from './context.ts';
+
+const actors: Array<{ stop(): void }> = [];
+afterEach(() => {
+  for (const actor of actors.splice(0)) actor.stop();
+});
+
+async function cluster(nodes: KubeObject[]): Promise<TestContext> {
+  const ctx = testContext();
+  const fleet = new KubeletFleet(ctx);
+  const scheduler = new Scheduler(ctx, fleet);
+  fleet.start();
+  scheduler.start();
+  actors.push(scheduler, fleet);
+  for (const node of nodes) ctx.store.create(R.nodes, node);
+  await ctx.clock.advance(0);
+  return ctx;
+}
+
+const nodeOf = (ctx: TestContext, name: string): string | undefined =>
+  ctx.store.get(R.pods, 'default', name)?.spec.nodeName;
+
+describe('Scheduler', () => {
+  it('binds a pod with a PodScheduled condition and spreads pods by least allocation', async () => {
+    const ctx = await cluster([makeNode('a'), makeNode('b')]);
+    ctx.store.create(R.pods, makePod('p1', { cpu: '1' }));
+    ctx.store.create(R.pods, makePod('p2', { cpu: '1' }));
+    await ctx.clock.advance(0);
+    expect(new Set([nodeOf(ctx, 'p1'), nodeOf(ctx, 'p2')])).toEqual(new Set(['a', 'b']));
+    expect(condition(ctx.store.get(R.pods, 'default', 'p1'), 'PodScheduled')?.status).toBe('True');
+  });
+
+  it.each([
+    {
+      case: 'cpu requests against allocatable',
+      nodes: [makeNode('small', { cpu: '1' }), makeNode('big', { cpu: '8' })],
+      pod: makePod('p', { cpu: '2' }),
+      expected: 'big',
+    },
+    {
+      case: 'memory requests',
+      nodes: [makeNode('small', { memory: '1Gi' }), makeNode('big', { memory: '64Gi' })],
+      pod: makePod('p', { memory: '2Gi' }),
+      expected: 'big',
+    },
+    {
+      case: 'spec.unschedulable',
+      nodes: [makeNode('cordoned', { unschedulable: true, cpu: '64' }), makeNode('open')],
+      pod: makePod('p'),
+      expected: 'open',
+    },
+    {
+      case: 'NoSchedule taints without toleration',
+      nodes: [
+        makeNode('tainted', { cpu: '64', taints: [{ key: 'gpu', value: 'yes', effect: 'NoSchedule' }] }),
+        makeNode('plain'),
+      ],
+      pod: makePod('p'),
+      expected: 'plain',
+    },
+    {
+      case: 'a toleration (Equal) lets a pod onto a tainted node',
+      nodes: [
+        makeNode('tainted', { cpu: '64', taints: [{ key: 'gpu', value: 'yes', effect: 'NoSchedule' }] }),
+        makeNode('z'),
+      ],
+      pod: makePod('p', {
+        spec: {
+          tolerations: [{ key: 'gpu', operator: 'Equal', value: 'yes' }],
+        },
+      }),
+      expected: 'tainted',
+    },
+    {
+      case: 'nodeSelector',
+      nodes: [makeNode('a', { cpu: '64' }), makeNode('b', { labels: { pool: 'db' } })],
+      pod: makePod('p', { spec: { nodeSelector: { pool: 'db' } } }),
+      expected: 'b',
+    },
+    {
+      case: 'required node affinity (ORed terms, In and Gt)',
+      nodes: [
+        makeNode('a', { cpu: '64', labels: { zone: 'z1', gen: '2' } }),
+        makeNode('b', { labels: { zone: 'z2', gen: '5' } }),
+      ],
+      pod: makePod('p', {
+        spec: {
+          affinity: {
+            nodeAffinity: {
+              requiredDuringSchedulingIgnoredDuringExecution: {
+                nodeSelectorTerms: [
+                  { matchExpressions: [{ key: 'zone', operator: 'In', values: ['z9'] }] },
+                  {
+                    matchExpressions: [
+                      { key: 'zone', operator: 'Exists' },
+                      { key: 'gen', operator: 'Gt', values: ['3'] },
+                    ],
+                  },
+                ],
+              },
+            },
+          },
+        },
+      }),
+      expected: 'b',
+    },
+    {
+      case: 'node affinity matchFields metadata.name',
+      nodes: [makeNode('a', { cpu: '64' }), makeNode('b')],
+      pod: makePod('p', {
+        spec: {
+          affinity: {
+            nodeAffinity: {
+              requiredDuringSchedulingIgnoredDuringExecution: {
+                nodeSelectorTerms: [
+                  { matchFields: [{ key: 'metadata.name', operator: 'In', values: ['b'] }] },
+                ],
+              },
+            },
+          },
+        },
+      }),
+      expected: 'b',
+    },
+  ])('honours $case', async ({ nodes, pod, expected }) => {
+    const ctx = await cluster(nodes);
+    ctx.store.create(R.pods, pod);
+    await ctx.clock.advance(0);
+    expect(nodeOf(ctx, 'p')).toBe(expected);
+  });
+
+  it('respects the allocatable pod count', async () => {
+    const ctx = await cluster([makeNode('a', { pods: '3' })]);
+    for (let i = 0; i < 4; i++) ctx.store.create(R.pods, makePod(`p${i}`));
+    await ctx.clock.advance(0);
+    expect(ctx.store.podsOnNode('a')).toHaveLength(3);
+    const pending = ctx.store.list(R.pods).filter((p) => !p.spec.nodeName);
+    expect(condition(pending[0], 'PodScheduled')?.message).toMatch(
+      /^0\/1 nodes are available: 1 Too many pods\./,
+    );
+  });
+
+  it('reports Unschedulable with the reasons per node and a FailedScheduling event, then binds when room appears', async () => {
+    const ctx = await cluster([
+      makeNode('a', { unschedulable: true }),
+      makeNode('b', { unschedulable: true }),
+      makeNode('c', { cpu: '1' }),
+      makeNode('d', { cpu: '1' }),
+      makeNode('e', { taints: [{ key: 'dedicated', value: 'infra', effect: 'NoSchedule' }] }),
+    ]);
+    ctx.store.create(R.pods, makePod('big', { cpu: '2' }));
+    await ctx.clock.advance(0);
+    const pod = ctx.store.get(R.pods, 'default', 'big');
+    expect(pod?.spec.nodeName).toBeUndefined();
+    expect(condition(pod, 'PodScheduled')).toMatchObject({
+      status: 'False',
+      reason: 'Unschedulable',
+      message:
+        '0/5 nodes are available: 1 node(s) had untolerated taint {dedicated: infra}, 2 Insufficient cpu, ' +
+        '2 node(s) were unschedulable. preemption: 0/5 nodes are available: 5 Preemption is not helpful for scheduling.',
+    });
+    const events = ctx.store.list(R.events).filter((e) => e.reason === 'FailedScheduling');
+    expect(events).toHaveLength(1);
+    expect(events[0]).toMatchObject({ type: 'Warning', involvedObject: { name: 'big' } });
+
+    await ctx.clock.advance(30_000);
+    expect(ctx.store.list(R.events).filter((e) => e.reason === 'FailedScheduling')).toHaveLength(1);
+
+    ctx.store.mutate(R.nodes, undefined, 'a', (node) => {
+      delete node.spec.unschedulable;
+    });
+    await ctx.clock.advance(1_000);
+    expect(nodeOf(ctx, 'big')).toBe('a');
+  });
+
+  it('does not place pods on a node whose kubelet is down', async () => {
+    const ctx = testContext();
+    const fleet = new KubeletFleet(ctx);
+    const scheduler = new Scheduler(ctx, fleet);
+    fleet.start();
+    scheduler.start();
+    actors.push(scheduler, fleet);
+    ctx.store.create(R.nodes, makeNode('a', { cpu: '64' }));
+    ctx.store.create(R.nodes, makeNode('b'));
+    await ctx.clock.advance(0);
+    void fleet.restartNode('a', { downtimeMs: 60_000 });
+    ctx.store.create(R.pods, makePod('p'));
+    await ctx.clock.advance(0);
+    expect(nodeOf(ctx, 'p')).toBe('b');
+  });
+});
