@@ -8,7 +8,11 @@ import { Sandbox } from '../src/sandbox/sandbox.ts';
 const mib = (bytes: number) => `${(bytes / 1024 / 1024).toFixed(0)} MiB`;
 const seconds = (ms: number) => `${(ms / 1000).toFixed(2)} s`;
 
-async function timedList(url: string, path: string, pageSize?: number): Promise<{ ms: number; items: number }> {
+async function timedList(
+  url: string,
+  path: string,
+  pageSize?: number,
+): Promise<{ ms: number; items: number }> {
   const started = performance.now();
   let items = 0;
   let cont: string | undefined;
@@ -39,7 +43,9 @@ await box.stop();
 
 console.log('sandbox large scenario');
 console.log(`  start-up                 ${seconds(startupMs)}`);
-console.log(`  resident memory          ${mib(rss)} after start-up, ${mib(rssAfter)} after the lists (target < 2048 MiB)`);
+console.log(
+  `  resident memory          ${mib(rss)} after start-up, ${mib(rssAfter)} after the lists (target < 2048 MiB)`,
+);
 console.log(`  list nodes               ${seconds(nodes.ms)} for ${nodes.items} nodes`);
 console.log(`  list pods, one request   ${seconds(podsWhole.ms)} for ${podsWhole.items} pods (target < 5 s)`);
 console.log(`  list pods, pages of 500  ${seconds(podsPaged.ms)} for ${podsPaged.items} pods`);

@@ -4,7 +4,9 @@ import { registerDemoCommand } from './commands/demo.ts';
 import { registerSandboxCommands } from './commands/sandbox.ts';
 import { CliError } from './errors.ts';
 
-const pkg = JSON.parse(readFileSync(new URL('../../package.json', import.meta.url), 'utf8')) as { version: string };
+const pkg = JSON.parse(readFileSync(new URL('../../package.json', import.meta.url), 'utf8')) as {
+  version: string;
+};
 
 export function buildProgram(): Command {
   const program = new Command('midflight')

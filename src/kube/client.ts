@@ -81,12 +81,20 @@ export async function requestRaw(
     const req = transport.request(url, reqOptions, (res) => {
       const chunks: Buffer[] = [];
       res.on('data', (c: Buffer) => chunks.push(c));
-      res.on('end', () => resolve({ status: res.statusCode ?? 0, body: Buffer.concat(chunks).toString('utf8'), headers: res.headers }));
+      res.on('end', () =>
+        resolve({
+          status: res.statusCode ?? 0,
+          body: Buffer.concat(chunks).toString('utf8'),
+          headers: res.headers,
+        }),
+      );
       res.on('error', reject);
     });
     req.on('error', reject);
     if (options.timeoutMs) {
-      req.setTimeout(options.timeoutMs, () => req.destroy(new Error(`no answer within ${options.timeoutMs} ms`)));
+      req.setTimeout(options.timeoutMs, () =>
+        req.destroy(new Error(`no answer within ${options.timeoutMs} ms`)),
+      );
     }
     req.end(payload);
   });

@@ -14,7 +14,12 @@ export interface KubeconfigInput {
  * Note: client-node refuses plain `http://` servers unless `insecure-skip-tls-verify` is set, even though no
  * TLS is involved, so it is set for http; for https the generated CA is embedded instead.
  */
-export function renderKubeconfig({ server, token, caCertPem, contextName = 'midflight-sandbox' }: KubeconfigInput): string {
+export function renderKubeconfig({
+  server,
+  token,
+  caCertPem,
+  contextName = 'midflight-sandbox',
+}: KubeconfigInput): string {
   const cluster: Record<string, unknown> = { server };
   if (caCertPem) cluster['certificate-authority-data'] = Buffer.from(caCertPem).toString('base64');
   else cluster['insecure-skip-tls-verify'] = true;

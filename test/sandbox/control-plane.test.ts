@@ -42,7 +42,9 @@ describe('ControlPlane', () => {
       'registry.k8s.io/etcd:3.5.12-0',
     );
     expect(pod.status.phase).toBe('Running');
-    expect(ctx.store.list(R.pods, 'kube-system', (p) => p.metadata.labels?.tier === 'control-plane')).toHaveLength(12);
+    expect(
+      ctx.store.list(R.pods, 'kube-system', (p) => p.metadata.labels?.tier === 'control-plane'),
+    ).toHaveLength(12);
   });
 
   it('reports the lowest API server version while members disagree', async () => {
@@ -57,7 +59,9 @@ describe('ControlPlane', () => {
     await clock.advance(ctx.timing.controlPlaneUpgradeMs / 4);
     const restarting = ctx.store.mustGet(R.pods, 'kube-system', 'kube-apiserver-cp-1');
     expect(restarting.spec.containers[0].image).toBe('registry.k8s.io/kube-apiserver:v1.31.2');
-    expect(restarting.status.conditions.find((c: { type: string }) => c.type === 'Ready').status).toBe('False');
+    expect(restarting.status.conditions.find((c: { type: string }) => c.type === 'Ready').status).toBe(
+      'False',
+    );
     await clock.advance(ctx.timing.controlPlaneUpgradeMs + ctx.timing.nodeUpgradeMs + 1000);
     await upgrade;
     expect(rebooter.restarts).toEqual([{ name: 'cp-1', kubeletVersion: 'v1.31.2', comesBack: true }]);
@@ -75,7 +79,11 @@ describe('ControlPlane', () => {
   });
 
   it.each([
-    ['v1.31.2', { major: '1', minor: '31', gitVersion: 'v1.31.2', compiler: 'gc', platform: 'linux/amd64' }, false],
+    [
+      'v1.31.2',
+      { major: '1', minor: '31', gitVersion: 'v1.31.2', compiler: 'gc', platform: 'linux/amd64' },
+      false,
+    ],
     ['v1.34.3', { minor: '34', emulationMinor: '34', minCompatibilityMinor: '33' }, true],
   ])('shapes /version for %s', (version, expected, hasEmulation) => {
     const info = versionInfoFor(version);
@@ -86,7 +94,11 @@ describe('ControlPlane', () => {
 
   it('refuses to upgrade a node that is not a member', async () => {
     const { controlPlane } = setup();
-    await expect(controlPlane.upgradeMember('general-1', 'v1.31.0')).rejects.toThrow(/not a control-plane member/);
-    expect(new ControlPlane(scenarioTestContext(), { fallbackVersion: 'v1.29.1' }).apiServerVersion()).toBe('v1.29.1');
+    await expect(controlPlane.upgradeMember('general-1', 'v1.31.0')).rejects.toThrow(
+      /not a control-plane member/,
+    );
+    expect(new ControlPlane(scenarioTestContext(), { fallbackVersion: 'v1.29.1' }).apiServerVersion()).toBe(
+      'v1.29.1',
+    );
   });
 });

@@ -22,7 +22,8 @@ function setup() {
   const rebooter = new FakeRebooter(ctx);
   const { controlPlane } = buildCluster(ctx, SCENARIO, { rebooter });
   const upgrader = new NodeUpgrader(ctx, { rebooter, controlPlane });
-  const kubelet = (node: string) => ctx.store.mustGet(R.nodes, undefined, node).status.nodeInfo.kubeletVersion;
+  const kubelet = (node: string) =>
+    ctx.store.mustGet(R.nodes, undefined, node).status.nodeInfo.kubeletVersion;
   const finish = async <T>(p: Promise<T>) => {
     await clock.advance(ctx.timing.nodeUpgradeMs + ctx.timing.controlPlaneUpgradeMs + 1000);
     return p;
@@ -116,7 +117,9 @@ describe('NodeUpgrader', () => {
       },
       spec: { nodeName: 'general-2', containers: [] },
     };
-    expect(rebooter.behaviours[0]!({ metadata: { name: 'other' }, spec: { nodeName: 'general-2' } })).toBeUndefined();
+    expect(
+      rebooter.behaviours[0]!({ metadata: { name: 'other' }, spec: { nodeName: 'general-2' } }),
+    ).toBeUndefined();
     const behaviour = rebooter.behaviours[0]!(pod);
     let exit: { exitCode: number; message?: string } | undefined;
     behaviour!.run(pod).then((r) => {

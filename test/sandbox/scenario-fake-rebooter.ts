@@ -14,7 +14,10 @@ export class FakeRebooter implements NodeRebooter {
   readonly behaviours: Array<(pod: KubeObject) => PodBehaviour | undefined> = [];
   constructor(private readonly ctx: SandboxContext) {}
 
-  async restartNode(name: string, options: { kubeletVersion?: string; downtimeMs: number; comesBack?: boolean }) {
+  async restartNode(
+    name: string,
+    options: { kubeletVersion?: string; downtimeMs: number; comesBack?: boolean },
+  ) {
     this.restarts.push({ name, kubeletVersion: options.kubeletVersion, comesBack: options.comesBack });
     this.setReady(name, 'False');
     await this.ctx.clock.sleep(options.downtimeMs);

@@ -49,18 +49,34 @@ workloads:
         column: 12,
         message: 'expected a quantity like "4" or "500m", got "lots"',
       }),
-      expect.objectContaining({ path: 'workloads[0].replicas', line: 16, message: 'expected a whole number, got "three"' }),
+      expect.objectContaining({
+        path: 'workloads[0].replicas',
+        line: 16,
+        message: 'expected a whole number, got "three"',
+      }),
     ]);
     try {
       parseScenario('name: x\nkubernetesVersion: 1.31\n', 'bad.yaml');
     } catch (err) {
-      expect((err as Error).message).toContain('bad.yaml:2:20: kubernetesVersion: expected a version like "v1.31.4", got 1.31');
+      expect((err as Error).message).toContain(
+        'bad.yaml:2:20: kubernetesVersion: expected a version like "v1.31.4", got 1.31',
+      );
     }
   });
 
   it.each([
-    ['an unknown field (typo protection)', `${MINIMAL}nodePool: []\n`, 'nodePool', 'unknown field "nodePool"'],
-    ['a missing required field', 'name: tiny\n', 'kubernetesVersion', 'missing required field "kubernetesVersion"'],
+    [
+      'an unknown field (typo protection)',
+      `${MINIMAL}nodePool: []\n`,
+      'nodePool',
+      'unknown field "nodePool"',
+    ],
+    [
+      'a missing required field',
+      'name: tiny\n',
+      'kubernetesVersion',
+      'missing required field "kubernetesVersion"',
+    ],
     [
       'a PDB with both budgets',
       `${MINIMAL}workloads:\n  - { name: a, namespace: b, kind: Deployment, pdb: { minAvailable: 1, maxUnavailable: 1 } }\n`,
@@ -120,7 +136,10 @@ describe('buildCluster(demo)', () => {
   it('creates control-plane and pool nodes with labels, taints and full nodeInfo', () => {
     expect(built.nodes).toBe(3 + 4 + 3);
     const cp = store.mustGet(R.nodes, undefined, 'cp-2');
-    expect(cp.metadata.labels).toMatchObject({ 'node-role.kubernetes.io/control-plane': '', [POOL_LABEL]: 'control-plane' });
+    expect(cp.metadata.labels).toMatchObject({
+      'node-role.kubernetes.io/control-plane': '',
+      [POOL_LABEL]: 'control-plane',
+    });
     expect(cp.spec.taints).toEqual([{ key: 'node-role.kubernetes.io/control-plane', effect: 'NoSchedule' }]);
     const compute = store.mustGet(R.nodes, undefined, 'compute-3');
     expect(compute.metadata.labels).toMatchObject({
@@ -152,9 +171,11 @@ describe('buildCluster(demo)', () => {
     expect(store.mustGet(R.deployments, 'kube-system', 'coredns').spec.replicas).toBe(2);
     expect(store.get(R.pdbs, 'kube-system', 'coredns')).toBeDefined();
     expect(store.get(R.csidrivers, undefined, 'hostpath.csi.k8s.io')).toBeDefined();
-    const vwc = store.mustGet(R.validatingwebhooks, undefined, 'policy-webhook');
-    expect(vwc.webhooks[0].failurePolicy).toBe('Fail');
-    expect(store.get(R.services, 'kube-system', vwc.webhooks[0].clientConfig.service.name)).toBeDefined();
+    const vwc = store.mustGet(R.validatingwebhooks, undefined, 'policy-webhook') as unknown as {
+      webhooks: Array<{ failurePolicy: string; clientConfig: { service: { name: string } } }>;
+    };
+    expect(vwc.webhooks[0]!.failurePolicy).toBe('Fail');
+    expect(store.get(R.services, 'kube-system', vwc.webhooks[0]!.clientConfig.service.name)).toBeDefined();
   });
 
   it('creates workloads, PDBs (percentages included) and services with traffic annotations', () => {
@@ -162,7 +183,7 @@ describe('buildCluster(demo)', () => {
     expect(store.mustGet(R.pdbs, 'data', 'postgres-pdb').spec.maxUnavailable).toBe(1);
     expect(store.get(R.pdbs, 'platform', 'admin-dashboard-pdb')).toBeUndefined();
     const frontend = store.mustGet(R.deployments, 'shop', 'frontend');
-    expect(JSON.parse(frontend.metadata.annotations!['sandbox.midflight.dev/traffic'])).toEqual({
+    expect(JSON.parse(frontend.metadata.annotations!['sandbox.midflight.dev/traffic']!)).toEqual({
       rps: 120,
       latencyMs: 35,
       errorRatio: 0.001,
@@ -177,7 +198,12 @@ describe('buildCluster(demo)', () => {
   it('stores the Helm release as Helm 3 does, decodable back to its manifest', () => {
     const secret = store.mustGet(R.secrets, 'platform', 'sh.helm.release.v1.ingress-nginx.v1');
     expect(secret.type).toBe('helm.sh/release.v1');
-    expect(secret.metadata.labels).toMatchObject({ owner: 'helm', name: 'ingress-nginx', status: 'deployed', version: '1' });
+    expect(secret.metadata.labels).toMatchObject({
+      owner: 'helm',
+      name: 'ingress-nginx',
+      status: 'deployed',
+      version: '1',
+    });
     const release = decodeHelmRelease(secret);
     expect(release.manifest).toBe(scenario.helmReleases[0]!.manifest);
     expect(release.manifest).toContain('autoscaling/v2beta2');
@@ -214,9 +240,13 @@ workloads:
     }
     const rs = ctx.store.list(R.replicasets, 'app');
     expect(rs).toHaveLength(1);
-    expect(pods.filter((p) => p.metadata.ownerReferences?.[0]?.name === rs[0]!.metadata.name)).toHaveLength(5);
+    expect(pods.filter((p) => p.metadata.ownerReferences?.[0]?.name === rs[0]!.metadata.name)).toHaveLength(
+      5,
+    );
     expect(ctx.store.get(R.pods, 'app', 'db-1')?.metadata.ownerReferences?.[0]?.kind).toBe('StatefulSet');
     // DaemonSet add-ons run on every node, control plane included.
-    expect(ctx.store.list(R.pods, 'kube-system', (p) => p.metadata.labels?.['k8s-app'] === 'kube-proxy')).toHaveLength(4);
+    expect(
+      ctx.store.list(R.pods, 'kube-system', (p) => p.metadata.labels?.['k8s-app'] === 'kube-proxy'),
+    ).toHaveLength(4);
   });
 });

@@ -3,12 +3,12 @@ import { mkdirSync, writeFileSync } from 'node:fs';
 import { homedir } from 'node:os';
 import { dirname, join, resolve } from 'node:path';
 import { type Command, Option } from 'commander';
-import { listScenarios } from '../../sandbox/scenario/index.ts';
+import { loadKubeConfig, requestRaw } from '../../kube/client.ts';
 import { Sandbox } from '../../sandbox/sandbox.ts';
+import { listScenarios } from '../../sandbox/scenario/load-scenario.ts';
 import { CliError, UsageError } from '../errors.ts';
 import { parseOutputFormat, renderData, renderTable } from '../output.ts';
 import { parsePort, parsePositiveNumber } from '../parse.ts';
-import { loadKubeConfig, requestRaw } from '../../kube/client.ts';
 
 export const DEFAULT_SANDBOX_KUBECONFIG = join(homedir(), '.midflight', 'sandbox.kubeconfig');
 
@@ -26,10 +26,18 @@ export function registerSandboxCommands(program: Command): void {
     .option('-s, --scenario <name|file>', 'built-in scenario name or a scenario YAML file', 'demo')
     .option('--host <address>', 'address to listen on (loopback unless you say otherwise)', '127.0.0.1')
     .option('-p, --port <n>', 'port to listen on (0 picks a free one)', parsePort, 0)
-    .option('--kubeconfig-out <file>', 'where to write the kubeconfig for kubectl', DEFAULT_SANDBOX_KUBECONFIG)
+    .option(
+      '--kubeconfig-out <file>',
+      'where to write the kubeconfig for kubectl',
+      DEFAULT_SANDBOX_KUBECONFIG,
+    )
     .option('--time-scale <x>', 'run simulated time x times faster than wall time', parsePositiveNumber, 1)
-    .option('--tls', 'serve HTTPS with a generated self-signed certificate', false)
-    .option('--no-token', 'accept requests without a bearer token (default: a random token, kept in the kubeconfig)')
+    .option(
+      '--insecure',
+      'serve plain HTTP with no token (default: HTTPS with a self-signed certificate and a random bearer token, ' +
+        'both kept in the kubeconfig; kubectl never sends a token over plain HTTP)',
+      false,
+    )
     .addHelpText(
       'after',
       '\nExamples:\n' +
@@ -38,13 +46,12 @@ export function registerSandboxCommands(program: Command): void {
         '  kubectl --kubeconfig ~/.midflight/sandbox.kubeconfig get nodes\n',
     )
     .action(async (opts) => {
-      const token = opts.token === false ? undefined : randomBytes(24).toString('base64url');
       const box = await Sandbox.start({
         scenario: opts.scenario,
         host: opts.host,
         port: opts.port,
-        tls: opts.tls,
-        token,
+        tls: !opts.insecure,
+        token: opts.insecure ? undefined : randomBytes(24).toString('base64url'),
         timeScale: opts.timeScale,
       });
       const kubeconfigPath = resolve(opts.kubeconfigOut);
@@ -52,11 +59,17 @@ export function registerSandboxCommands(program: Command): void {
       // The kubeconfig holds the token: readable by its owner only.
       writeFileSync(kubeconfigPath, box.kubeconfig(), { mode: 0o600 });
       const out = process.stdout;
-      out.write(`Sandbox cluster "${box.scenarioName}" (Kubernetes ${box.kubernetesVersion}) is serving at ${box.url}\n`);
+      out.write(
+        `Sandbox cluster "${box.scenarioName}" (Kubernetes ${box.kubernetesVersion}) is serving at ${box.url}\n`,
+      );
       out.write(`Kubeconfig: ${kubeconfigPath}\n\n`);
-      out.write(`Try:\n  export KUBECONFIG=${kubeconfigPath}\n  kubectl get nodes\n  kubectl get pods -A -o wide\n`);
-      out.write(`  kubectl drain ${box.firstWorkerName() ?? 'NODE'} --ignore-daemonsets --delete-emptydir-data\n`);
-      out.write(`  midflight sandbox upgrade-node ${box.firstWorkerName() ?? 'NODE'} --to ${box.nextMinorVersion()}\n\n`);
+      out.write(
+        `Try:\n  export KUBECONFIG=${kubeconfigPath}\n  kubectl get nodes\n  kubectl get pods -A -o wide\n`,
+      );
+      const node = box.workerBehindControlPlane() ?? box.firstWorkerName() ?? 'NODE';
+      out.write(`  kubectl drain ${node} --ignore-daemonsets --delete-emptydir-data\n`);
+      out.write(`  npx midflight sandbox upgrade-node ${node} --to ${box.kubernetesVersion}\n`);
+      out.write(`  kubectl uncordon ${node}\n\n`);
       out.write('Press Ctrl-C to stop.\n');
       await waitForSignal();
       out.write('Stopping the sandbox…\n');
@@ -71,7 +84,12 @@ export function registerSandboxCommands(program: Command): void {
       const format = parseOutputFormat(opts.output);
       const scenarios = listScenarios();
       if (format === 'table') {
-        process.stdout.write(renderTable(['NAME', 'DESCRIPTION'], scenarios.map((s) => [s.name, s.description])));
+        process.stdout.write(
+          renderTable(
+            ['NAME', 'DESCRIPTION'],
+            scenarios.map((s) => [s.name, s.description]),
+          ),
+        );
       } else {
         process.stdout.write(renderData(scenarios, format as 'json' | 'yaml'));
       }
@@ -88,14 +106,17 @@ export function registerSandboxCommands(program: Command): void {
     .option('--timeout <seconds>', 'give up after this many seconds of wall time', parsePositiveNumber, 600)
     .action(async (node: string, opts, cmd: Command) => {
       const kc = loadKubeConfig(cmd.optsWithGlobals(), DEFAULT_SANDBOX_KUBECONFIG);
-      if (!/^v?\d+\.\d+\.\d+$/.test(opts.to)) throw new UsageError(`--to "${opts.to}" is not a version like v1.31.2`);
+      if (!/^v?\d+\.\d+\.\d+$/.test(opts.to))
+        throw new UsageError(`--to "${opts.to}" is not a version like v1.31.2`);
       const version = opts.to.startsWith('v') ? opts.to : `v${opts.to}`;
       const path = `/sandbox/v1/nodes/${encodeURIComponent(node)}/upgrade?wait=true`;
       let res: Awaited<ReturnType<typeof requestRaw>>;
       try {
         res = await requestRaw(kc, 'POST', path, { body: { version }, timeoutMs: opts.timeout * 1000 });
       } catch (err) {
-        throw new CliError(`cannot reach the sandbox at ${kc.getCurrentCluster()?.server}: ${(err as Error).message}`);
+        throw new CliError(
+          `cannot reach the sandbox at ${kc.getCurrentCluster()?.server}: ${(err as Error).message}`,
+        );
       }
       if (res.status >= 300) {
         let reason = res.body.trim();

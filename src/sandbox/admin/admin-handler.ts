@@ -50,11 +50,16 @@ export function createAdminHandler(deps: AdminDeps): AdminHandler {
   };
 }
 
-async function route(deps: AdminDeps, req: IncomingMessage, url: URL): Promise<{ code: number; body: unknown }> {
+async function route(
+  deps: AdminDeps,
+  req: IncomingMessage,
+  url: URL,
+): Promise<{ code: number; body: unknown }> {
   const parts = url.pathname.slice(PREFIX.length).split('/').filter(Boolean).map(decodeURIComponent);
   const method = req.method ?? 'GET';
   const allow = (...methods: string[]) => {
-    if (!methods.includes(method)) throw new AdminError(405, `${method} is not allowed on ${url.pathname}; use ${methods.join(', ')}`);
+    if (!methods.includes(method))
+      throw new AdminError(405, `${method} is not allowed on ${url.pathname}; use ${methods.join(', ')}`);
   };
   const [first, second, third] = parts;
   if (parts.length === 1 && first === 'summary') {
@@ -78,7 +83,8 @@ async function route(deps: AdminDeps, req: IncomingMessage, url: URL): Promise<{
       return { code: 200, body: status };
     }
     const body = parseJson(await readBody(req)) as { version?: unknown } | undefined;
-    if (typeof body?.version !== 'string') throw new AdminError(400, 'expected a body like {"version":"v1.31.2"}');
+    if (typeof body?.version !== 'string')
+      throw new AdminError(400, 'expected a body like {"version":"v1.31.2"}');
     const done = deps.upgrader.upgradeNode(second, body.version);
     if (url.searchParams.get('wait') !== 'true') {
       done.catch(() => {});
@@ -91,7 +97,10 @@ async function route(deps: AdminDeps, req: IncomingMessage, url: URL): Promise<{
     allow('POST');
     const clock = deps.ctx.clock;
     if (!(clock instanceof VirtualClock))
-      throw new AdminError(409, 'the clock is not virtual: time only moves by itself (start the sandbox with a virtual clock)');
+      throw new AdminError(
+        409,
+        'the clock is not virtual: time only moves by itself (start the sandbox with a virtual clock)',
+      );
     const seconds = Number(url.searchParams.get('seconds'));
     if (!url.searchParams.has('seconds') || !Number.isFinite(seconds) || seconds < 0)
       throw new AdminError(400, 'expected ?seconds=N with N a number ≥ 0');
@@ -107,7 +116,8 @@ function summary(deps: AdminDeps) {
   let unschedulable = 0;
   for (const node of ctx.store.list(R.nodes)) {
     const version: string = node.status?.nodeInfo?.kubeletVersion ?? 'unknown';
-    const entry = (nodesByVersion[version] ??= { ready: 0, notReady: 0 });
+    const entry = nodesByVersion[version] ?? { ready: 0, notReady: 0 };
+    nodesByVersion[version] = entry;
     const ready = (node.status?.conditions ?? []).some(
       (c: { type: string; status: string }) => c.type === 'Ready' && c.status === 'True',
     );
@@ -141,12 +151,16 @@ function summary(deps: AdminDeps) {
 function changeFaults(ctx: SandboxContext, text: string, merge: boolean): void {
   const lines = new LineCounter();
   const doc = parseDocument(text || '{}', { lineCounter: lines });
-  if (doc.errors.length > 0) throw new AdminError(400, `body is not JSON: ${doc.errors[0]!.message.split('\n')[0]}`);
+  if (doc.errors.length > 0)
+    throw new AdminError(400, `body is not JSON: ${doc.errors[0]!.message.split('\n')[0]}`);
   const checker = new YamlChecker('body', lines);
   const base = merge ? faultSpecOf(ctx.faults) : undefined;
   const spec = readFaults(checker, doc.contents, '', base);
   if (checker.issues.length > 0 || !spec)
-    throw new AdminError(422, checker.issues.map(formatIssue).join('; ') || 'expected a JSON object of faults');
+    throw new AdminError(
+      422,
+      checker.issues.map(formatIssue).join('; ') || 'expected a JSON object of faults',
+    );
   applyFaults(ctx.faults, faultSetFromSpec(spec));
 }
 

@@ -14,7 +14,13 @@ const SYSTEM = 'kube-system';
 const TOLERATE_ALL = [{ operator: 'Exists' }];
 const CRITICAL = 'system-node-critical';
 
-function container(name: string, image: string, cpu: string, memory: string, extra: Record<string, unknown> = {}) {
+function container(
+  name: string,
+  image: string,
+  cpu: string,
+  memory: string,
+  extra: Record<string, unknown> = {},
+) {
   return {
     name,
     image,
@@ -54,7 +60,12 @@ function daemonSet(name: string, labels: Record<string, string>, podSpec: Record
   };
 }
 
-function deployment(name: string, replicas: number, labels: Record<string, string>, podSpec: Record<string, unknown>) {
+function deployment(
+  name: string,
+  replicas: number,
+  labels: Record<string, string>,
+  podSpec: Record<string, unknown>,
+) {
   return {
     resource: R.deployments,
     object: {
@@ -150,7 +161,12 @@ export function addonManifests(kubernetesVersion: string, nextClusterIp: () => s
       { app: 'csi-hostpath-node' },
       {
         containers: [
-          container('hostpath', `registry.k8s.io/sig-storage/hostpathplugin:${CSI_HOSTPATH_VERSION}`, '10m', '32Mi'),
+          container(
+            'hostpath',
+            `registry.k8s.io/sig-storage/hostpathplugin:${CSI_HOSTPATH_VERSION}`,
+            '10m',
+            '32Mi',
+          ),
           container(
             'node-driver-registrar',
             `registry.k8s.io/sig-storage/csi-node-driver-registrar:${CSI_REGISTRAR_VERSION}`,
@@ -179,13 +195,19 @@ export function addonManifests(kubernetesVersion: string, nextClusterIp: () => s
     },
     deployment('coredns', 2, coredns, {
       containers: [
-        container('coredns', `registry.k8s.io/coredns/coredns:${corednsVersionFor(kubernetesVersion)}`, '100m', '70Mi', {
-          args: ['-conf', '/etc/coredns/Corefile'],
-          ports: [
-            { name: 'dns', containerPort: 53, protocol: 'UDP' },
-            { name: 'dns-tcp', containerPort: 53, protocol: 'TCP' },
-          ],
-        }),
+        container(
+          'coredns',
+          `registry.k8s.io/coredns/coredns:${corednsVersionFor(kubernetesVersion)}`,
+          '100m',
+          '70Mi',
+          {
+            args: ['-conf', '/etc/coredns/Corefile'],
+            ports: [
+              { name: 'dns', containerPort: 53, protocol: 'UDP' },
+              { name: 'dns-tcp', containerPort: 53, protocol: 'TCP' },
+            ],
+          },
+        ),
       ],
       affinity: {
         podAntiAffinity: {
@@ -244,7 +266,10 @@ export function addonManifests(kubernetesVersion: string, nextClusterIp: () => s
         spec: { selector: { matchLabels: webhook }, maxUnavailable: 1 },
       },
     },
-    { resource: R.services, object: serviceObject('policy-webhook', SYSTEM, webhook, nextClusterIp(), 443, 8443) },
+    {
+      resource: R.services,
+      object: serviceObject('policy-webhook', SYSTEM, webhook, nextClusterIp(), 443, 8443),
+    },
     { resource: R.validatingwebhooks, object: vwc },
   ];
 }

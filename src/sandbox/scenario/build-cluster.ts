@@ -3,8 +3,8 @@ import type { SandboxContext } from '../context.ts';
 import { ControlPlane, type NodeRebooter } from '../sim/control-plane.ts';
 import { rfc3339 } from '../store/deletion.ts';
 import type { KubeObject } from '../store/types.ts';
-import { SCENARIO_LABEL } from './annotations.ts';
 import { addonManifests } from './addon-manifests.ts';
+import { SCENARIO_LABEL } from './annotations.ts';
 import { helmReleaseSecret } from './helm-release.ts';
 import { CONTROL_PLANE_LABEL, ipv4, nodeObject } from './node-object.ts';
 import { PodPrebinder } from './prebind-pods.ts';
@@ -31,7 +31,11 @@ const SYSTEM_NAMESPACES = ['default', 'kube-system', 'kube-public', 'kube-node-l
  * Secrets and any extra objects. Workload pods are left to the controllers, scheduler and kubelets, unless
  * the scenario asks for `prebindPods`, in which case they are created bound, Running and Ready.
  */
-export function buildCluster(ctx: SandboxContext, scenario: Scenario, options: BuildOptions = {}): BuiltCluster {
+export function buildCluster(
+  ctx: SandboxContext,
+  scenario: Scenario,
+  options: BuildOptions = {},
+): BuiltCluster {
   const { store } = ctx;
   const now = rfc3339(ctx.clock.now());
   const podsBefore = store.count(R.pods);
@@ -113,7 +117,11 @@ export function buildCluster(ctx: SandboxContext, scenario: Scenario, options: B
   createIfMissing(ctx, R.services, {
     apiVersion: 'v1',
     kind: 'Service',
-    metadata: { name: 'kubernetes', namespace: 'default', labels: { component: 'apiserver', provider: 'kubernetes' } },
+    metadata: {
+      name: 'kubernetes',
+      namespace: 'default',
+      labels: { component: 'apiserver', provider: 'kubernetes' },
+    },
     spec: {
       type: 'ClusterIP',
       clusterIP: '10.96.0.1',
@@ -173,7 +181,8 @@ function createJob(ctx: SandboxContext, job: KubeObject): void {
 }
 
 function createIfMissing(ctx: SandboxContext, resource: string, object: KubeObject): void {
-  if (!ctx.store.get(resource, object.metadata.namespace, object.metadata.name!)) ctx.store.create(resource, object);
+  if (!ctx.store.get(resource, object.metadata.namespace, object.metadata.name!))
+    ctx.store.create(resource, object);
 }
 
 /** The store resource of a raw object, from its apiVersion and kind. */

@@ -1,5 +1,5 @@
-import type { FaultSet } from '../context.ts';
 import { parseLabelSelector, SelectorParseError } from '../../core/selectors.ts';
+import type { FaultSet } from '../context.ts';
 import type { FaultsSpec } from './scenario-types.ts';
 import { int, kubeVersion, listOf, mapOf, num, type Read, readStruct, str, struct } from './yaml-checker.ts';
 
@@ -37,7 +37,9 @@ const apiFaults = struct({
     return v === 500 || v === 429 || v === 503 ? v : c.expected(node, p, 'one of 500, 429, 503');
   },
   latencyMs: num({ min: 0 }),
-  verbs: listOf(str({ oneOf: ['get', 'list', 'watch', 'create', 'update', 'patch', 'delete', 'deletecollection'] })),
+  verbs: listOf(
+    str({ oneOf: ['get', 'list', 'watch', 'create', 'update', 'patch', 'delete', 'deletecollection'] }),
+  ),
   resources: listOf(str()),
 });
 

@@ -59,7 +59,11 @@ export function helmReleaseSecret(spec: HelmReleaseSpec, deployedAt: string): Ku
 }
 
 /** The release JSON inside a Helm Secret: the inverse of `helmReleaseSecret`. */
-export function decodeHelmRelease(secret: KubeObject): { name: string; manifest: string; [k: string]: unknown } {
+export function decodeHelmRelease(secret: KubeObject): {
+  name: string;
+  manifest: string;
+  [k: string]: unknown;
+} {
   const data = (secret.data as Record<string, string> | undefined)?.release;
   if (!data) throw new Error(`secret ${secret.metadata.name} has no data.release`);
   const helmEncoded = Buffer.from(data, 'base64').toString('utf8');

@@ -29,7 +29,9 @@ export function loadScenario(nameOrPath: string): Scenario {
     const file = join(BUILTIN_DIR, `${nameOrPath}.yaml`);
     if (!existsSync(file)) {
       const known = builtinFiles().map((f) => basename(f, '.yaml'));
-      throw new Error(`no built-in scenario "${nameOrPath}"; built-ins: ${known.join(', ')} (or give a path to a .yaml file)`);
+      throw new Error(
+        `no built-in scenario "${nameOrPath}"; built-ins: ${known.join(', ')} (or give a path to a .yaml file)`,
+      );
     }
     return parseScenario(readFileSync(file, 'utf8'), file, `builtin:${nameOrPath}`);
   }

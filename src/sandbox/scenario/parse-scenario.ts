@@ -1,6 +1,6 @@
 import { isMap, LineCounter, parseDocument } from 'yaml';
-import { DEFAULT_TIMING, type SimTiming } from '../context.ts';
 import { apiVersionOf, RESOURCES } from '../api/resources.ts';
+import { DEFAULT_TIMING, type SimTiming } from '../context.ts';
 import type { KubeObject } from '../store/types.ts';
 import { emptyFaultsSpec, readFaults } from './faults-spec.ts';
 import { compareKubeVersions } from './kube-version.ts';
@@ -114,7 +114,8 @@ function readScenario(c: YamlChecker, root: unknown, source: string): Scenario |
   const v = top.values;
   const clusterVersion = (v.kubernetesVersion as string | undefined) ?? 'v0.0.0';
   const controlPlane = readControlPlane(c, top.nodes.controlPlane, clusterVersion);
-  const nodePools = top.nodes.nodePools === undefined ? [] : readNodePools(c, top.nodes.nodePools, clusterVersion);
+  const nodePools =
+    top.nodes.nodePools === undefined ? [] : readNodePools(c, top.nodes.nodePools, clusterVersion);
   const workloads = top.nodes.workloads === undefined ? [] : readWorkloads(c, top.nodes.workloads);
   const timingSeconds = (v.timing ?? {}) as Record<string, number>;
   const timing: Partial<SimTiming> = {};
@@ -174,10 +175,20 @@ function readControlPlane(c: YamlChecker, node: unknown, version: string): Contr
 }
 
 function withPods(capacity: Partial<Capacity> | undefined, base: Capacity): Capacity {
-  return { cpu: capacity?.cpu ?? base.cpu, memory: capacity?.memory ?? base.memory, pods: capacity?.pods ?? '110' };
+  return {
+    cpu: capacity?.cpu ?? base.cpu,
+    memory: capacity?.memory ?? base.memory,
+    pods: capacity?.pods ?? '110',
+  };
 }
 
-function checkKubeletNotNewer(c: YamlChecker, node: unknown, p: string, kubelet: string, cluster: string): void {
+function checkKubeletNotNewer(
+  c: YamlChecker,
+  node: unknown,
+  p: string,
+  kubelet: string,
+  cluster: string,
+): void {
   try {
     if (compareKubeVersions(kubelet, cluster) > 0)
       c.report(node, p, `kubelet ${kubelet} must not be newer than the control plane (${cluster})`);
@@ -212,12 +223,21 @@ function readNodePools(c: YamlChecker, node: unknown, version: string): NodePool
     const v = read.values;
     const name = v.name as string | undefined;
     if (name !== undefined) {
-      if (seen.has(name)) c.report(read.nodes.name, path(p, 'name'), `duplicate pool name "${name}" (also nodePools[${seen.get(name)}])`);
+      if (seen.has(name))
+        c.report(
+          read.nodes.name,
+          path(p, 'name'),
+          `duplicate pool name "${name}" (also nodePools[${seen.get(name)}])`,
+        );
       seen.set(name, i);
     }
     const kubelet = (v.version as string | undefined) ?? version;
     checkKubeletNotNewer(c, read.nodes.version, path(p, 'version'), kubelet, version);
-    const cap = withPods(v.capacity as Partial<Capacity> | undefined, { cpu: '4', memory: '16Gi', pods: '110' });
+    const cap = withPods(v.capacity as Partial<Capacity> | undefined, {
+      cpu: '4',
+      memory: '16Gi',
+      pods: '110',
+    });
     pools.push({
       name: name ?? '',
       count: (v.count as number | undefined) ?? 0,
@@ -225,7 +245,8 @@ function readNodePools(c: YamlChecker, node: unknown, version: string): NodePool
       capacity: cap,
       labels: (v.labels as Record<string, string> | undefined) ?? {},
       taints: (v.taints as Taint[] | undefined) ?? [],
-      instanceType: (v.instanceType as string | undefined) ?? `sandbox-${cap.cpu}c-${cap.memory.toLowerCase()}`,
+      instanceType:
+        (v.instanceType as string | undefined) ?? `sandbox-${cap.cpu}c-${cap.memory.toLowerCase()}`,
       osImage: (v.osImage as string | undefined) ?? DEFAULT_OS_IMAGE,
       containerRuntime: (v.containerRuntime as string | undefined) ?? DEFAULT_RUNTIME,
       kernel: (v.kernel as string | undefined) ?? DEFAULT_KERNEL,
@@ -243,18 +264,25 @@ const pdb: Read<PdbSpec> = (c, node, p) => {
   if (!read) return undefined;
   const given = ['minAvailable', 'maxUnavailable'].filter((k) => k in read.nodes);
   if (given.length !== 1)
-    c.report(node, p, `expected exactly one of minAvailable or maxUnavailable, got ${given.length === 0 ? 'neither' : 'both'}`);
+    c.report(
+      node,
+      p,
+      `expected exactly one of minAvailable or maxUnavailable, got ${given.length === 0 ? 'neither' : 'both'}`,
+    );
   return read.values as PdbSpec;
 };
 
 const traffic: Read<TrafficSpec> = (c, node, p) => {
-  const v = struct({ rps: num({ min: 0 }), latencyMs: num({ min: 0 }), errorRatio: num({ min: 0, max: 1 }) }, ['rps'])(
-    c,
-    node,
-    p,
-  );
+  const v = struct(
+    { rps: num({ min: 0 }), latencyMs: num({ min: 0 }), errorRatio: num({ min: 0, max: 1 }) },
+    ['rps'],
+  )(c, node, p);
   if (!v) return undefined;
-  return { rps: (v.rps as number) ?? 0, latencyMs: (v.latencyMs as number) ?? 20, errorRatio: (v.errorRatio as number) ?? 0 };
+  return {
+    rps: (v.rps as number) ?? 0,
+    latencyMs: (v.latencyMs as number) ?? 20,
+    errorRatio: (v.errorRatio as number) ?? 0,
+  };
 };
 
 function readWorkloads(c: YamlChecker, node: unknown): WorkloadSpec[] {
@@ -291,10 +319,15 @@ function readWorkloads(c: YamlChecker, node: unknown): WorkloadSpec[] {
     const unmanaged = v.unmanaged === true;
     if (unmanaged && 'kind' in read.nodes)
       c.report(read.nodes.kind, path(p, 'kind'), 'unmanaged workloads are bare pods: leave out "kind"');
-    if (!unmanaged && !('kind' in read.nodes)) c.report(item, path(p, 'kind'), 'missing required field "kind"');
+    if (!unmanaged && !('kind' in read.nodes))
+      c.report(item, path(p, 'kind'), 'missing required field "kind"');
     const kind = unmanaged ? 'Pod' : ((v.kind as WorkloadSpec['kind'] | undefined) ?? 'Deployment');
     if (kind === 'DaemonSet' && 'replicas' in read.nodes)
-      c.report(read.nodes.replicas, path(p, 'replicas'), 'a DaemonSet runs one pod per eligible node: leave out "replicas"');
+      c.report(
+        read.nodes.replicas,
+        path(p, 'replicas'),
+        'a DaemonSet runs one pod per eligible node: leave out "replicas"',
+      );
     const requests = (v.requests ?? {}) as { cpu?: string; memory?: string };
     const copies = (v.copies as number | undefined) ?? 1;
     const baseName = (v.name as string | undefined) ?? '';
@@ -340,21 +373,39 @@ const helmRelease = (c: YamlChecker, node: unknown, p: string): HelmReleaseSpec 
     ['name', 'namespace', 'chart', 'version', 'manifest'],
   )(c, node, p);
   if (!v) return undefined;
-  return { revision: 1, ...(v as Omit<HelmReleaseSpec, 'revision'>), ...(v.revision ? { revision: v.revision as number } : {}) };
+  return {
+    revision: 1,
+    ...(v as Omit<HelmReleaseSpec, 'revision'>),
+    ...(v.revision ? { revision: v.revision as number } : {}),
+  };
 };
 
 const rawObject = (c: YamlChecker, node: unknown, p: string): KubeObject | undefined => {
-  if (!isMap(node)) return c.expected(node, p, 'a Kubernetes object (a mapping with apiVersion, kind, metadata)');
+  if (!isMap(node))
+    return c.expected(node, p, 'a Kubernetes object (a mapping with apiVersion, kind, metadata)');
   const obj = node.toJSON() as KubeObject;
   const meta = obj.metadata as { name?: unknown } | undefined;
-  if (typeof obj.apiVersion !== 'string') c.report(node, path(p, 'apiVersion'), 'missing required field "apiVersion"');
+  if (typeof obj.apiVersion !== 'string')
+    c.report(node, path(p, 'apiVersion'), 'missing required field "apiVersion"');
   if (typeof obj.kind !== 'string') c.report(node, path(p, 'kind'), 'missing required field "kind"');
-  if (!meta || typeof meta.name !== 'string') c.report(node, path(p, 'metadata.name'), 'missing required field "metadata.name"');
+  if (!meta || typeof meta.name !== 'string')
+    c.report(node, path(p, 'metadata.name'), 'missing required field "metadata.name"');
   if (typeof obj.apiVersion === 'string' && typeof obj.kind === 'string') {
     const info = RESOURCES.find((r) => apiVersionOf(r) === obj.apiVersion && r.kind === obj.kind);
-    if (!info) c.report(node, path(p, 'kind'), `expected a kind the sandbox serves, got ${obj.apiVersion} ${obj.kind}`);
+    if (!info)
+      c.report(
+        node,
+        path(p, 'kind'),
+        `expected a kind the sandbox serves, got ${obj.apiVersion} ${obj.kind}`,
+      );
     else if (info.namespaced !== (typeof (meta as { namespace?: unknown })?.namespace === 'string'))
-      c.report(node, path(p, 'metadata.namespace'), info.namespaced ? `a ${obj.kind} needs metadata.namespace` : `a ${obj.kind} is cluster-scoped: leave out metadata.namespace`);
+      c.report(
+        node,
+        path(p, 'metadata.namespace'),
+        info.namespaced
+          ? `a ${obj.kind} needs metadata.namespace`
+          : `a ${obj.kind} is cluster-scoped: leave out metadata.namespace`,
+      );
   }
   return obj;
 };

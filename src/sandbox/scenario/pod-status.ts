@@ -24,7 +24,9 @@ export function runningPodStatus(p: {
     status,
     lastProbeTime: null,
     lastTransitionTime: p.now,
-    ...(status === 'False' ? { reason: 'ContainersNotReady', message: 'containers with unready status: [app]' } : {}),
+    ...(status === 'False'
+      ? { reason: 'ContainersNotReady', message: 'containers with unready status: [app]' }
+      : {}),
   });
   return {
     phase: 'Running',

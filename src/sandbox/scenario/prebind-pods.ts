@@ -1,8 +1,8 @@
 import { R } from '../api/resources.ts';
+import type { ObjectStore } from '../store/object-store.ts';
+import type { KubeObject } from '../store/types.ts';
 import { runningPodStatus } from './pod-status.ts';
 import { cpuMillis, quantityValue } from './quantity.ts';
-import type { KubeObject } from '../store/types.ts';
-import type { ObjectStore } from '../store/object-store.ts';
 import type { Manifest } from './workload-objects.ts';
 
 interface NodeSlot {
@@ -79,11 +79,14 @@ export class PodPrebinder {
     const workload = this.store.create(manifest.resource, manifest.object);
     switch (workload.kind) {
       case 'Deployment':
-        return this.deployment(workload);
+        this.deployment(workload);
+        return;
       case 'StatefulSet':
-        return this.statefulSet(workload);
+        this.statefulSet(workload);
+        return;
       case 'DaemonSet':
-        return this.daemonSet(workload);
+        this.daemonSet(workload);
+        return;
       default:
         throw new Error(`cannot pre-bind pods of a ${workload.kind}`);
     }
@@ -123,7 +126,12 @@ export class PodPrebinder {
     });
     let ready = 0;
     for (let i = 0; i < replicas; i++) {
-      const pod = this.podFrom(rs, this.uniqueName(rs.metadata.namespace!, `${rsName}-`), labels, template.spec);
+      const pod = this.podFrom(
+        rs,
+        this.uniqueName(rs.metadata.namespace!, `${rsName}-`),
+        labels,
+        template.spec,
+      );
       if (this.createPlaced(pod)) ready++;
     }
     const status = { observedGeneration: 1, replicas, readyReplicas: ready, availableReplicas: ready };
@@ -157,7 +165,11 @@ export class PodPrebinder {
         'controller-revision-hash': revision,
         'statefulset.kubernetes.io/pod-name': name,
       };
-      const pod = this.podFrom(s, name, labels, { ...template.spec, hostname: name, subdomain: s.spec.serviceName });
+      const pod = this.podFrom(s, name, labels, {
+        ...template.spec,
+        hostname: name,
+        subdomain: s.spec.serviceName,
+      });
       if (this.createPlaced(pod)) ready++;
     }
     this.store.mutate(R.statefulsets, s.metadata.namespace, s.metadata.name!, (x) => {
@@ -192,12 +204,19 @@ export class PodPrebinder {
         affinity: {
           nodeAffinity: {
             requiredDuringSchedulingIgnoredDuringExecution: {
-              nodeSelectorTerms: [{ matchFields: [{ key: 'metadata.name', operator: 'In', values: [slot.name] }] }],
+              nodeSelectorTerms: [
+                { matchFields: [{ key: 'metadata.name', operator: 'In', values: [slot.name] }] },
+              ],
             },
           },
         },
       };
-      const pod = this.podFrom(ds, this.uniqueName(ds.metadata.namespace!, `${ds.metadata.name}-`), labels, spec);
+      const pod = this.podFrom(
+        ds,
+        this.uniqueName(ds.metadata.namespace!, `${ds.metadata.name}-`),
+        labels,
+        spec,
+      );
       scheduled++;
       // Note: DaemonSet pods go on their node even when requests overflow it, as the real controller
       // binds them directly; the overflow is what a real cluster would show as over-commit.
@@ -221,7 +240,12 @@ export class PodPrebinder {
     return {
       apiVersion: 'v1',
       kind: 'Pod',
-      metadata: { name, namespace: owner.metadata.namespace, labels, ownerReferences: [controllerRef(owner)] },
+      metadata: {
+        name,
+        namespace: owner.metadata.namespace,
+        labels,
+        ownerReferences: [controllerRef(owner)],
+      },
       spec: { ...spec },
       status: { phase: 'Pending', qosClass: 'Burstable' },
     } satisfies KubeObject;
@@ -282,7 +306,9 @@ export class PodPrebinder {
       slots = this.slots.filter(
         (slot) =>
           Object.entries(selector).every(([k, v]) => slot.labels[k] === v) &&
-          slot.taints.every((t) => t.effect === 'PreferNoSchedule' || tolerations.some((x) => tolerates(x, t))),
+          slot.taints.every(
+            (t) => t.effect === 'PreferNoSchedule' || tolerations.some((x) => tolerates(x, t)),
+          ),
       );
       this.eligibleCache.set(key, slots);
     }

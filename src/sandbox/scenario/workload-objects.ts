@@ -1,5 +1,5 @@
-import type { KubeObject, ResourceKey } from '../store/types.ts';
 import { R } from '../api/resources.ts';
+import type { KubeObject, ResourceKey } from '../store/types.ts';
 import { TRAFFIC_ANNOTATION } from './annotations.ts';
 import type { WorkloadSpec } from './scenario-types.ts';
 

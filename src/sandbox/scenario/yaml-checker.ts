@@ -78,15 +78,19 @@ export function path(base: string, key: string | number): string {
   return base ? (joined.startsWith('[') ? `${base}${joined}` : `${base}.${joined}`) : joined;
 }
 
-export function str(options: { pattern?: RegExp; expected?: string; oneOf?: readonly string[] } = {}): Read<string> {
+export function str(
+  options: { pattern?: RegExp; expected?: string; oneOf?: readonly string[] } = {},
+): Read<string> {
   return (c, node, p) => {
     const v = scalarValue(node);
     if (typeof v !== 'string') {
       if (options.oneOf) return c.expected(node, p, `one of ${options.oneOf.join(', ')}`);
       return c.expected(node, p, options.expected ?? 'a string');
     }
-    if (options.oneOf && !options.oneOf.includes(v)) return c.expected(node, p, `one of ${options.oneOf.join(', ')}`);
-    if (options.pattern && !options.pattern.test(v)) return c.expected(node, p, options.expected ?? `a string matching ${options.pattern}`);
+    if (options.oneOf && !options.oneOf.includes(v))
+      return c.expected(node, p, `one of ${options.oneOf.join(', ')}`);
+    if (options.pattern && !options.pattern.test(v))
+      return c.expected(node, p, options.expected ?? `a string matching ${options.pattern}`);
     return v;
   };
 }
@@ -101,8 +105,10 @@ export function int(options: { min?: number; max?: number } = {}): Read<number> 
   return (c, node, p) => {
     const v = scalarValue(node);
     if (typeof v !== 'number' || !Number.isInteger(v)) return c.expected(node, p, 'a whole number');
-    if (options.min !== undefined && v < options.min) return c.expected(node, p, `a whole number ≥ ${options.min}`);
-    if (options.max !== undefined && v > options.max) return c.expected(node, p, `a whole number ≤ ${options.max}`);
+    if (options.min !== undefined && v < options.min)
+      return c.expected(node, p, `a whole number ≥ ${options.min}`);
+    if (options.max !== undefined && v > options.max)
+      return c.expected(node, p, `a whole number ≤ ${options.max}`);
     return v;
   };
 }
@@ -215,7 +221,11 @@ export function readStruct(
     }
     const reader = fields[key];
     if (!reader) {
-      c.report(pair.key, path(p, key), `unknown field "${key}"; expected one of: ${Object.keys(fields).join(', ')}`);
+      c.report(
+        pair.key,
+        path(p, key),
+        `unknown field "${key}"; expected one of: ${Object.keys(fields).join(', ')}`,
+      );
       continue;
     }
     nodes[key] = pair.value ?? pair.key;

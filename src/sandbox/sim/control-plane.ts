@@ -113,7 +113,8 @@ export class ControlPlane {
     if (!this.members().includes(node)) throw new Error(`node ${node} is not a control-plane member`);
     const etcdPod = this.ctx.store.get(R.pods, SYSTEM, `etcd-${node}`);
     const etcdChanges = etcdPod !== undefined && imageTag(etcdPod) !== etcdVersionFor(version);
-    const stepMs = this.ctx.timing.controlPlaneUpgradeMs / (UPGRADED_COMPONENTS.length + (etcdChanges ? 1 : 0));
+    const stepMs =
+      this.ctx.timing.controlPlaneUpgradeMs / (UPGRADED_COMPONENTS.length + (etcdChanges ? 1 : 0));
     if (etcdChanges) await this.restartComponent(node, 'etcd', imageFor('etcd', version), stepMs);
     for (const component of UPGRADED_COMPONENTS) {
       await this.restartComponent(node, component, imageFor(component, version), stepMs);
@@ -137,7 +138,12 @@ export class ControlPlane {
    * A static pod whose manifest changed: the kubelet replaces the mirror pod (new uid and hash), which
    * starts unready and turns Ready once the component is healthy.
    */
-  private async restartComponent(node: string, component: ControlPlaneComponent, image: string, downMs: number) {
+  private async restartComponent(
+    node: string,
+    component: ControlPlaneComponent,
+    image: string,
+    downMs: number,
+  ) {
     const name = `${component}-${node}`;
     this.ctx.store.remove(R.pods, SYSTEM, name);
     this.ctx.store.create(R.pods, this.mirrorPod(node, component, image, false));
@@ -158,10 +164,16 @@ export class ControlPlane {
     });
   }
 
-  private mirrorPod(node: string, component: ControlPlaneComponent, image: string, ready: boolean): KubeObject {
+  private mirrorPod(
+    node: string,
+    component: ControlPlaneComponent,
+    image: string,
+    ready: boolean,
+  ): KubeObject {
     const nodeObject = this.ctx.store.mustGet(R.nodes, undefined, node);
     const hostIP: string =
-      nodeObject.status?.addresses?.find((a: { type: string }) => a.type === 'InternalIP')?.address ?? '10.0.0.10';
+      nodeObject.status?.addresses?.find((a: { type: string }) => a.type === 'InternalIP')?.address ??
+      '10.0.0.10';
     const hash = createHash('sha256').update(`${node}/${component}/${image}`).digest('hex').slice(0, 32);
     const now = rfc3339(this.ctx.clock.now());
     const containers = [
@@ -186,7 +198,9 @@ export class ControlPlane {
           ...(component === 'kube-apiserver'
             ? { 'kubeadm.kubernetes.io/kube-apiserver.advertise-address.endpoint': `${hostIP}:6443` }
             : {}),
-          ...(component === 'etcd' ? { 'kubeadm.kubernetes.io/etcd.advertise-client-urls': `https://${hostIP}:2379` } : {}),
+          ...(component === 'etcd'
+            ? { 'kubeadm.kubernetes.io/etcd.advertise-client-urls': `https://${hostIP}:2379` }
+            : {}),
           'kubernetes.io/config.hash': hash,
           'kubernetes.io/config.mirror': hash,
           'kubernetes.io/config.seen': now,
@@ -228,7 +242,9 @@ export function imageTag(pod: KubeObject): string {
 }
 
 function isReady(pod: KubeObject): boolean {
-  return (pod.status?.conditions ?? []).some((c: { type: string; status: string }) => c.type === 'Ready' && c.status === 'True');
+  return (pod.status?.conditions ?? []).some(
+    (c: { type: string; status: string }) => c.type === 'Ready' && c.status === 'True',
+  );
 }
 
 function commandOf(component: ControlPlaneComponent, hostIP: string): string[] {
@@ -236,9 +252,18 @@ function commandOf(component: ControlPlaneComponent, hostIP: string): string[] {
     case 'etcd':
       return ['etcd', `--advertise-client-urls=https://${hostIP}:2379`, '--data-dir=/var/lib/etcd'];
     case 'kube-apiserver':
-      return ['kube-apiserver', `--advertise-address=${hostIP}`, '--secure-port=6443', '--etcd-servers=https://127.0.0.1:2379'];
+      return [
+        'kube-apiserver',
+        `--advertise-address=${hostIP}`,
+        '--secure-port=6443',
+        '--etcd-servers=https://127.0.0.1:2379',
+      ];
     case 'kube-controller-manager':
-      return ['kube-controller-manager', '--leader-elect=true', '--kubeconfig=/etc/kubernetes/controller-manager.conf'];
+      return [
+        'kube-controller-manager',
+        '--leader-elect=true',
+        '--kubeconfig=/etc/kubernetes/controller-manager.conf',
+      ];
     case 'kube-scheduler':
       return ['kube-scheduler', '--leader-elect=true', '--kubeconfig=/etc/kubernetes/scheduler.conf'];
   }

@@ -398,8 +398,9 @@ export class KubeletFleet implements Actor, KubeletLiveness {
     }
     if (isTerminal(pod)) return undefined;
     const phase = pod.status?.phase ?? 'Pending';
-    if (isMirrorPod(pod))
-      return phase === 'Running' && isPodReady(pod) ? undefined : { step: 'start', at: now };
+    // Mirror pods belong to the control-plane simulation, which sets their readiness as components restart:
+    // the kubelet only starts one that has no status yet, and takes them down and up with the node.
+    if (isMirrorPod(pod)) return phase === 'Pending' ? { step: 'start', at: now } : undefined;
     if (phase === 'Pending') return keep('start', now + this.ctx.timing.podStartMs);
     if (phase === 'Running' && !isPodReady(pod)) return keep('ready', now + this.ctx.timing.podReadyMs);
     return undefined;

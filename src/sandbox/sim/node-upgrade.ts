@@ -133,7 +133,11 @@ export class NodeUpgrader {
   private checkRequest(node: KubeObject, from: string, target: string): void {
     const name = node.metadata.name!;
     if (!parseKubeVersion(target))
-      throw new UpgradeRefusedError(400, `expected a version like "v1.31.4", got ${JSON.stringify(target)}`, name);
+      throw new UpgradeRefusedError(
+        400,
+        `expected a version like "v1.31.4", got ${JSON.stringify(target)}`,
+        name,
+      );
     if (parseKubeVersion(from) && compareKubeVersions(target, from) < 0)
       throw new UpgradeRefusedError(
         422,
@@ -184,7 +188,10 @@ export class NodeUpgrader {
         });
       }
     } catch (err) {
-      return finish('failed', `upgrade of node ${name} to ${result.targetVersion} failed: ${(err as Error).message}`);
+      return finish(
+        'failed',
+        `upgrade of node ${name} to ${result.targetVersion} failed: ${(err as Error).message}`,
+      );
     }
     if (!comesBack)
       return finish(

@@ -1,4 +1,4 @@
-import { parseBytes, parseCpuMillis } from '../../core/quantity.ts';
+import { cpuMillis, quantityOrZero } from '../../core/quantity.ts';
 import type { KubeObject } from '../store/types.ts';
 
 export interface PodRequests {
@@ -42,22 +42,12 @@ function add(into: PodRequests, more: PodRequests): void {
   into.memoryBytes += more.memoryBytes;
 }
 
-// IMPORTANT: a malformed quantity must not crash the simulation: the API server would have rejected it,
-// so counting it as zero only matters for objects written behind its back.
+// Note: a malformed quantity counts as zero: the API server would have rejected it, so it only reaches here
+// in objects written behind its back, and must not crash the simulation.
 function cpuOf(q: string | undefined): number {
-  if (q === undefined) return 0;
-  try {
-    return parseCpuMillis(q);
-  } catch {
-    return 0;
-  }
+  return cpuMillis(q);
 }
 
 function bytesOf(q: string | undefined): number {
-  if (q === undefined) return 0;
-  try {
-    return parseBytes(q);
-  } catch {
-    return 0;
-  }
+  return Math.ceil(quantityOrZero(q) - 1e-9);
 }

@@ -125,7 +125,8 @@ export class TrafficGenerator implements Actor {
       registers: [registry],
       collect() {
         this.reset();
-        for (const node of store.list(R.nodes)) this.set({ node: node.metadata.name! }, nodeState(node) === 'Ready' ? 1 : 0);
+        for (const node of store.list(R.nodes))
+          this.set({ node: node.metadata.name! }, nodeState(node) === 'Ready' ? 1 : 0);
       },
     });
     new Gauge({
@@ -143,7 +144,8 @@ export class TrafficGenerator implements Actor {
 
   start(): void {
     if (this.stopWatching) return;
-    for (const resource of TRAFFIC_RESOURCES) for (const w of this.ctx.store.list(resource)) this.track(resource, w, false);
+    for (const resource of TRAFFIC_RESOURCES)
+      for (const w of this.ctx.store.list(resource)) this.track(resource, w, false);
     // Note: one pass over all pods at start, instead of one per tracked workload.
     if (this.workloads.size > 0) for (const pod of this.ctx.store.list(R.pods)) this.indexPod(pod, undefined);
     this.stopWatching = this.ctx.store.onChange((event) => this.onChange(event));
@@ -182,7 +184,8 @@ export class TrafficGenerator implements Actor {
       if (!isServing(pod)) continue;
       ready++;
       if (regressions.length > 0) {
-        const version = this.ctx.store.get(R.nodes, undefined, pod.spec.nodeName)?.status?.nodeInfo?.kubeletVersion;
+        const version = this.ctx.store.get(R.nodes, undefined, pod.spec.nodeName)?.status?.nodeInfo
+          ?.kubeletVersion;
         if (version) onVersion.set(version, (onVersion.get(version) ?? 0) + 1);
       }
     }
@@ -223,7 +226,10 @@ export class TrafficGenerator implements Actor {
   private track(resource: string, w: KubeObject, scanPods: boolean): void {
     const key = `${resource}|${keyOf(w)}`;
     const profile = parseProfile(w.metadata.annotations?.[TRAFFIC_ANNOTATION]);
-    if (!profile) return this.untrack(key);
+    if (!profile) {
+      this.untrack(key);
+      return;
+    }
     const desired: number =
       w.kind === 'DaemonSet' ? (w.status?.desiredNumberScheduled ?? 0) : (w.spec?.replicas ?? 1);
     const existing = this.workloads.get(key);
@@ -246,12 +252,13 @@ export class TrafficGenerator implements Actor {
       carryErrors: 0,
     };
     this.workloads.set(key, tracked);
-    let set = this.byNamespace.get(tracked.namespace);
-    if (!set) this.byNamespace.set(tracked.namespace, (set = new Set()));
+    const set = this.byNamespace.get(tracked.namespace) ?? new Set();
+    this.byNamespace.set(tracked.namespace, set);
     set.add(tracked);
     if (scanPods) {
       for (const pod of this.ctx.store.list(R.pods, tracked.namespace)) {
-        if (matchesLabelSelector(tracked.selector, pod.metadata.labels ?? {})) tracked.pods.set(keyOf(pod), pod);
+        if (matchesLabelSelector(tracked.selector, pod.metadata.labels ?? {}))
+          tracked.pods.set(keyOf(pod), pod);
       }
     }
   }
@@ -284,13 +291,19 @@ function regressedShares(
   if (ready === 0) return [];
   return regressions
     .filter((r) => (readyByVersion.get(r.kubeletVersion) ?? 0) > 0)
-    .map((r) => ({ share: readyByVersion.get(r.kubeletVersion)! / ready, errorRatio: r.errorRatio, extraLatencyMs: r.extraLatencyMs }));
+    .map((r) => ({
+      share: readyByVersion.get(r.kubeletVersion)! / ready,
+      errorRatio: r.errorRatio,
+      extraLatencyMs: r.extraLatencyMs,
+    }));
 }
 
 /** A pod behind its Service's endpoints: Ready and not terminating. */
 function isServing(pod: KubeObject): boolean {
   if (pod.metadata.deletionTimestamp || !pod.spec?.nodeName) return false;
-  return (pod.status?.conditions ?? []).some((c: { type: string; status: string }) => c.type === 'Ready' && c.status === 'True');
+  return (pod.status?.conditions ?? []).some(
+    (c: { type: string; status: string }) => c.type === 'Ready' && c.status === 'True',
+  );
 }
 
 function nodeState(node: KubeObject): 'Ready' | 'NotReady' | 'Unknown' {

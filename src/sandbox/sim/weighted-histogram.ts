@@ -8,7 +8,10 @@ import type { Registry } from 'prom-client';
 export class WeightedHistogram<L extends string> {
   readonly type = 'histogram';
   readonly aggregator = 'sum';
-  private readonly series = new Map<string, { labels: Record<L, string>; buckets: number[]; sum: number; count: number }>();
+  private readonly series = new Map<
+    string,
+    { labels: Record<L, string>; buckets: number[]; sum: number; count: number }
+  >();
 
   constructor(
     readonly name: string,
@@ -30,7 +33,8 @@ export class WeightedHistogram<L extends string> {
       s = { labels: { ...labels }, buckets: this.upperBounds.map(() => 0), sum: 0, count: 0 };
       this.series.set(key, s);
     }
-    for (let i = 0; i < this.upperBounds.length; i++) if (value <= this.upperBounds[i]!) s.buckets[i]! += count;
+    for (let i = 0; i < this.upperBounds.length; i++)
+      if (value <= this.upperBounds[i]!) s.buckets[i]! += count;
     s.sum += value * count;
     s.count += count;
   }

@@ -236,11 +236,11 @@ describe('DeploymentController', () => {
       const surge =
         typeof c.maxSurge === 'number'
           ? c.maxSurge
-          : Math.ceil((Number.parseInt(c.maxSurge) * c.replicas) / 100);
+          : Math.ceil((Number.parseInt(c.maxSurge, 10) * c.replicas) / 100);
       let unavailable =
         typeof c.maxUnavailable === 'number'
           ? c.maxUnavailable
-          : Math.floor((Number.parseInt(c.maxUnavailable) * c.replicas) / 100);
+          : Math.floor((Number.parseInt(c.maxUnavailable, 10) * c.replicas) / 100);
       if (surge === 0 && unavailable === 0) unavailable = 1;
 
       const assertInvariants = () => {

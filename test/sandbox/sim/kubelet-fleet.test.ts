@@ -229,3 +229,34 @@ describe('KubeletFleet.restartNode', () => {
     expect(ctx.store.get(R.nodes, undefined, 'node-a')?.status.nodeInfo.kubeletVersion).toBe('v1.29.3');
   });
 });
+
+describe('KubeletFleet mirror pods', () => {
+  const mirror = (name: string) =>
+    makePod(name, { nodeName: 'node-a', annotations: { 'kubernetes.io/config.mirror': 'abc' } });
+
+  it('starts a new mirror pod Ready at once and brings it back Ready after a restart', async () => {
+    const { ctx, fleet } = setup();
+    ctx.store.create(R.pods, mirror('etcd-node-a'));
+    await ctx.clock.advance(0);
+    expect(condition(pod(ctx, 'etcd-node-a'), 'Ready')?.status).toBe('True');
+    void fleet.restartNode('node-a', { downtimeMs: 10_000 });
+    await ctx.clock.advance(0);
+    expect(condition(pod(ctx, 'etcd-node-a'), 'Ready')?.status).toBe('False');
+    await ctx.clock.advance(10_000);
+    expect(condition(pod(ctx, 'etcd-node-a'), 'Ready')?.status).toBe('True');
+    expect(pod(ctx, 'etcd-node-a')?.status.containerStatuses[0].restartCount).toBe(1);
+  });
+
+  it('leaves the readiness of a running mirror pod to the control plane', async () => {
+    const { ctx } = setup();
+    ctx.store.create(R.pods, mirror('kube-apiserver-node-a'));
+    await ctx.clock.advance(0);
+    ctx.store.mutate(R.pods, 'default', 'kube-apiserver-node-a', (draft) => {
+      draft.status.conditions = draft.status.conditions.map((c: { type: string }) =>
+        c.type === 'Ready' ? { ...c, status: 'False' } : c,
+      );
+    });
+    await ctx.clock.advance(60_000);
+    expect(condition(pod(ctx, 'kube-apiserver-node-a'), 'Ready')?.status).toBe('False');
+  });
+});

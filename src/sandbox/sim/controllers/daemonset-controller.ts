@@ -13,6 +13,7 @@ import { templateHash } from './template-hash.ts';
 import { queueKey, splitQueueKey, WorkQueue } from './work-queue.ts';
 
 const REVISION_LABEL = 'controller-revision-hash';
+const STATUS_BATCH_MS = 1_000;
 
 /**
  * Runs one pod of each DaemonSet on every eligible node (nodeSelector, required node affinity, taints
@@ -55,9 +56,14 @@ export class DaemonSetController implements Actor {
       if (event.type === 'DELETED') this.uidToKey.delete(event.object.metadata.uid ?? '');
       else this.track(event.object);
     } else if (resource === R.pods) {
+      // Note: a sync walks every node. A pod merely changing readiness only moves status counts, so those
+      // syncs are batched (one per DaemonSet per second of clock time) rather than run per pod.
+      const statusOnly = event.type === 'MODIFIED' && !placementOfPodChanged(event);
       for (const uid of this.pods.apply(event)) {
         const key = this.uidToKey.get(uid);
-        if (key) this.queue.add(key);
+        if (!key) continue;
+        if (statusOnly) this.queue.addAfter(key, STATUS_BATCH_MS);
+        else this.queue.add(key);
       }
     } else if (resource === R.nodes && placementMayDiffer(event)) {
       // IMPORTANT: heartbeats modify every node every few seconds; only placement-relevant changes count.
@@ -92,7 +98,9 @@ export class DaemonSetController implements Actor {
       pods = pods.filter((p) => p.status?.phase !== 'Failed');
       if (placement.shouldRun) {
         // Keep the oldest pod; extra ones go.
-        pods.sort((a, b) => ((a.metadata.creationTimestamp ?? '') < (b.metadata.creationTimestamp ?? '') ? -1 : 1));
+        pods.sort((a, b) =>
+          (a.metadata.creationTimestamp ?? '') < (b.metadata.creationTimestamp ?? '') ? -1 : 1,
+        );
         for (const extra of pods.slice(1)) remove(extra);
         wanted.push({ node: nodeName, pod: pods[0] ?? this.createPod(ds, nodeName, revision, tolerations) });
       } else if (!placement.shouldContinueRunning) {
@@ -111,15 +119,26 @@ export class DaemonSetController implements Actor {
   }
 
   /** Replaces old-revision pods while at most maxUnavailable (default 1) daemon pods are unavailable. */
-  private rollingUpdate(ds: KubeObject, wanted: Array<{ node: string; pod?: KubeObject }>, revision: string): void {
+  private rollingUpdate(
+    ds: KubeObject,
+    wanted: Array<{ node: string; pod?: KubeObject }>,
+    revision: string,
+  ): void {
     const now = this.ctx.clock.now();
     const minReadySeconds = ds.spec?.minReadySeconds ?? 0;
     const scheduled = wanted.filter((w) => w.pod);
     const desired = scheduled.length;
-    const maxUnavailable = scaledValue(ds.spec?.updateStrategy?.rollingUpdate?.maxUnavailable ?? 1, desired, true);
-    const isAvailable = (pod: KubeObject) => (availableAt(pod, minReadySeconds) ?? Number.POSITIVE_INFINITY) <= now;
+    const maxUnavailable = scaledValue(
+      ds.spec?.updateStrategy?.rollingUpdate?.maxUnavailable ?? 1,
+      desired,
+      true,
+    );
+    const isAvailable = (pod: KubeObject) =>
+      (availableAt(pod, minReadySeconds) ?? Number.POSITIVE_INFINITY) <= now;
     let unavailable = scheduled.filter((w) => !isAvailable(w.pod!)).length;
-    const old = scheduled.map((w) => w.pod!).filter((pod) => pod.metadata.labels?.[REVISION_LABEL] !== revision);
+    const old = scheduled
+      .map((w) => w.pod!)
+      .filter((pod) => pod.metadata.labels?.[REVISION_LABEL] !== revision);
     // Unavailable old pods cost nothing to replace; available ones use up the budget.
     old.sort((a, b) => Number(isAvailable(a)) - Number(isAvailable(b)));
     for (const pod of old) {
@@ -131,7 +150,12 @@ export class DaemonSetController implements Actor {
     }
   }
 
-  private createPod(ds: KubeObject, nodeName: string, revision: string, tolerations: Toleration[]): KubeObject {
+  private createPod(
+    ds: KubeObject,
+    nodeName: string,
+    revision: string,
+    tolerations: Toleration[],
+  ): KubeObject {
     return createPodFromTemplate(this.ctx, ds.spec?.template, {
       generateName: `${ds.metadata.name}-`,
       namespace: ds.metadata.namespace ?? '',
@@ -198,5 +222,17 @@ function placementMayDiffer(event: StoreEvent): boolean {
     JSON.stringify(before.metadata.labels ?? {}) !== JSON.stringify(after.metadata.labels ?? {}) ||
     JSON.stringify(before.spec?.taints ?? []) !== JSON.stringify(after.spec?.taints ?? []) ||
     Boolean(before.metadata.deletionTimestamp) !== Boolean(after.metadata.deletionTimestamp)
+  );
+}
+
+/** Whether a pod change matters beyond status counts: it started terminating, failed, or moved. */
+function placementOfPodChanged(event: StoreEvent): boolean {
+  const before = event.previous;
+  const after = event.object;
+  if (!before) return true;
+  return (
+    Boolean(before.metadata.deletionTimestamp) !== Boolean(after.metadata.deletionTimestamp) ||
+    (after.status?.phase === 'Failed') !== (before.status?.phase === 'Failed') ||
+    before.spec?.nodeName !== after.spec?.nodeName
   );
 }

@@ -84,7 +84,11 @@ export class DeploymentController implements Actor {
     if (!d || d.metadata.deletionTimestamp) return;
     // Note: wait until every ReplicaSet's status reflects its spec; availability counts from a lagging
     // status would let a rollout take down more pods than maxUnavailable allows.
-    if (this.ownedReplicaSets(d).some((rs) => (rs.status?.observedGeneration ?? 0) < (rs.metadata.generation ?? 1))) {
+    if (
+      this.ownedReplicaSets(d).some(
+        (rs) => (rs.status?.observedGeneration ?? 0) < (rs.metadata.generation ?? 1),
+      )
+    ) {
       return;
     }
     if (!d.spec?.paused) {
@@ -168,7 +172,9 @@ export class DeploymentController implements Actor {
       for (const rs of active) this.scale(d, rs, 0);
       return;
     }
-    const oldPodsRunning = oldRSs.some((rs) => this.pods.owned(rs.metadata.uid).some((pod) => !isTerminal(pod)));
+    const oldPodsRunning = oldRSs.some((rs) =>
+      this.pods.owned(rs.metadata.uid).some((pod) => !isTerminal(pod)),
+    );
     if (oldPodsRunning) return;
     const replicas = d.spec?.replicas ?? 1;
     if (!newRS) this.createReplicaSet(d, hash, replicas, oldRSs);
@@ -181,7 +187,10 @@ export class DeploymentController implements Actor {
     const existing = this.ctx.store.get(R.replicasets, namespace, name);
     if (existing) return existing;
     const template = structuredClone(d.spec?.template ?? {});
-    template.metadata = { ...template.metadata, labels: { ...template.metadata?.labels, [HASH_LABEL]: hash } };
+    template.metadata = {
+      ...template.metadata,
+      labels: { ...template.metadata?.labels, [HASH_LABEL]: hash },
+    };
     const selector = structuredClone(d.spec?.selector ?? {});
     selector.matchLabels = { ...selector.matchLabels, [HASH_LABEL]: hash };
     const revision = String(maxRevision(oldRSs) + 1);
@@ -215,15 +224,21 @@ export class DeploymentController implements Actor {
     const from = rs.spec?.replicas ?? 0;
     const desired = String(d.spec?.replicas ?? 1);
     if (from === replicas && rs.metadata.annotations?.[DESIRED_REPLICAS] === desired) return rs;
-    const updated = this.ctx.store.mutate(R.replicasets, rs.metadata.namespace, rs.metadata.name ?? '', (draft) => {
-      draft.spec.replicas = replicas;
-      draft.metadata.annotations = {
-        ...draft.metadata.annotations,
-        [DESIRED_REPLICAS]: desired,
-        [MAX_REPLICAS]: String((d.spec?.replicas ?? 1) + maxSurgeOf(d)),
-      };
-    });
-    if (from !== replicas) this.scaledEvent(d, replicas > from ? 'up' : 'down', rs.metadata.name ?? '', from, replicas);
+    const updated = this.ctx.store.mutate(
+      R.replicasets,
+      rs.metadata.namespace,
+      rs.metadata.name ?? '',
+      (draft) => {
+        draft.spec.replicas = replicas;
+        draft.metadata.annotations = {
+          ...draft.metadata.annotations,
+          [DESIRED_REPLICAS]: desired,
+          [MAX_REPLICAS]: String((d.spec?.replicas ?? 1) + maxSurgeOf(d)),
+        };
+      },
+    );
+    if (from !== replicas)
+      this.scaledEvent(d, replicas > from ? 'up' : 'down', rs.metadata.name ?? '', from, replicas);
     return updated ?? rs;
   }
 
@@ -243,7 +258,13 @@ export class DeploymentController implements Actor {
     const { oldRSs } = this.split(d);
     const idle = oldRSs.filter((rs) => (rs.spec?.replicas ?? 0) === 0 && (rs.status?.replicas ?? 0) === 0);
     for (const rs of idle.slice(0, Math.max(0, idle.length - limit))) {
-      deleteObject(this.ctx.store, this.ctx.clock, R.replicasets, rs.metadata.namespace, rs.metadata.name ?? '');
+      deleteObject(
+        this.ctx.store,
+        this.ctx.clock,
+        R.replicasets,
+        rs.metadata.namespace,
+        rs.metadata.name ?? '',
+      );
     }
   }
 
@@ -261,14 +282,26 @@ export class DeploymentController implements Actor {
       unavailableReplicas: Math.max(0, replicas - sum('availableReplicas')),
     };
     const complete =
-      status.updatedReplicas === replicas && status.replicas === replicas && status.availableReplicas === replicas;
+      status.updatedReplicas === replicas &&
+      status.replicas === replicas &&
+      status.availableReplicas === replicas;
     const now = this.ctx.clock.now();
     let conditions: DeploymentCondition[] = d.status?.conditions ?? [];
     conditions = setCondition(
       conditions,
       status.availableReplicas >= replicas - maxUnavailableOf(d)
-        ? { type: 'Available', status: 'True', reason: 'MinimumReplicasAvailable', message: 'Deployment has minimum availability.' }
-        : { type: 'Available', status: 'False', reason: 'MinimumReplicasUnavailable', message: 'Deployment does not have minimum availability.' },
+        ? {
+            type: 'Available',
+            status: 'True',
+            reason: 'MinimumReplicasAvailable',
+            message: 'Deployment has minimum availability.',
+          }
+        : {
+            type: 'Available',
+            status: 'False',
+            reason: 'MinimumReplicasUnavailable',
+            message: 'Deployment does not have minimum availability.',
+          },
       now,
     );
     if (newRS) {
@@ -276,8 +309,18 @@ export class DeploymentController implements Actor {
       conditions = setCondition(
         conditions,
         complete
-          ? { type: 'Progressing', status: 'True', reason: 'NewReplicaSetAvailable', message: `ReplicaSet "${rsName}" has successfully progressed.` }
-          : { type: 'Progressing', status: 'True', reason: 'ReplicaSetUpdated', message: `ReplicaSet "${rsName}" is progressing.` },
+          ? {
+              type: 'Progressing',
+              status: 'True',
+              reason: 'NewReplicaSetAvailable',
+              message: `ReplicaSet "${rsName}" has successfully progressed.`,
+            }
+          : {
+              type: 'Progressing',
+              status: 'True',
+              reason: 'ReplicaSetUpdated',
+              message: `ReplicaSet "${rsName}" is progressing.`,
+            },
         now,
       );
     }

@@ -3,7 +3,9 @@ export type IntOrString = number | string;
 
 export class IntOrStringError extends Error {
   constructor(readonly value: unknown) {
-    super(`invalid value for IntOrString: invalid value ${JSON.stringify(value)}: not an integer or a percentage`);
+    super(
+      `invalid value for IntOrString: invalid value ${JSON.stringify(value)}: not an integer or a percentage`,
+    );
     this.name = 'IntOrStringError';
   }
 }

@@ -62,7 +62,11 @@ export class JobController implements Actor {
           .filter(isTerminal)
           .map((p) => p.metadata.uid ?? ''),
       );
-      this.tallies.set(uid, { succeeded: job.status?.succeeded ?? 0, failed: job.status?.failed ?? 0, counted });
+      this.tallies.set(uid, {
+        succeeded: job.status?.succeeded ?? 0,
+        failed: job.status?.failed ?? 0,
+        counted,
+      });
     }
     this.queue.add(key);
   }
@@ -118,7 +122,9 @@ export class JobController implements Actor {
     let conditions: JobCondition[] = job.status?.conditions ?? [];
     let completionTime: string | undefined = job.status?.completionTime;
     let active = pods.filter(isActive);
-    const finished = conditions.some((c) => (c.type === 'Complete' || c.type === 'Failed') && c.status === 'True');
+    const finished = conditions.some(
+      (c) => (c.type === 'Complete' || c.type === 'Failed') && c.status === 'True',
+    );
 
     if (!finished) {
       const restarts = active.reduce((n, pod) => n + restartCount(pod), 0);
@@ -126,13 +132,23 @@ export class JobController implements Actor {
       if (tally.failed > backoffLimit || (onFailure && tally.failed + restarts > backoffLimit)) {
         conditions = [
           ...conditions,
-          condition('FailureTarget', 'BackoffLimitExceeded', 'Job has reached the specified backoff limit', now),
+          condition(
+            'FailureTarget',
+            'BackoffLimitExceeded',
+            'Job has reached the specified backoff limit',
+            now,
+          ),
           condition('Failed', 'BackoffLimitExceeded', 'Job has reached the specified backoff limit', now),
         ];
       } else if (tally.succeeded >= completions) {
         conditions = [
           ...conditions,
-          condition('SuccessCriteriaMet', 'CompletionsReached', 'Reached expected number of succeeded pods', now),
+          condition(
+            'SuccessCriteriaMet',
+            'CompletionsReached',
+            'Reached expected number of succeeded pods',
+            now,
+          ),
           condition('Complete', 'CompletionsReached', 'Reached expected number of succeeded pods', now),
         ];
         completionTime = rfc3339(now);

@@ -18,7 +18,11 @@ export interface PodIdentity {
  * Creates a pod from a workload's pod template, defaulted as the API server defaults a controller's create.
  * Pods without spec.nodeName are left for the scheduler.
  */
-export function createPodFromTemplate(ctx: SandboxContext, template: KubeObject | undefined, id: PodIdentity): KubeObject {
+export function createPodFromTemplate(
+  ctx: SandboxContext,
+  template: KubeObject | undefined,
+  id: PodIdentity,
+): KubeObject {
   const pod: KubeObject = {
     apiVersion: 'v1',
     kind: 'Pod',

@@ -70,7 +70,8 @@ export class StatefulSetController implements Actor {
     const byOrdinal = this.podsByOrdinal(sts);
     const settled = this.ensureReplicas(sts, byOrdinal, updateRevision);
     if (settled) this.removeCondemned(sts, byOrdinal);
-    if (settled && sts.spec?.updateStrategy?.type !== 'OnDelete') this.rollOne(sts, byOrdinal, updateRevision);
+    if (settled && sts.spec?.updateStrategy?.type !== 'OnDelete')
+      this.rollOne(sts, byOrdinal, updateRevision);
     this.writeStatus(sts, updateRevision);
   }
 
@@ -79,7 +80,8 @@ export class StatefulSetController implements Actor {
     const byOrdinal = new Map<number, KubeObject>();
     for (const pod of this.pods.owned(sts.metadata.uid)) {
       const suffix = (pod.metadata.name ?? '').slice(prefix.length);
-      if ((pod.metadata.name ?? '').startsWith(prefix) && /^\d+$/.test(suffix)) byOrdinal.set(Number(suffix), pod);
+      if ((pod.metadata.name ?? '').startsWith(prefix) && /^\d+$/.test(suffix))
+        byOrdinal.set(Number(suffix), pod);
     }
     return byOrdinal;
   }

@@ -27,7 +27,10 @@ export class WorkQueue {
   /** Adds `key` after `ms`; of several delayed adds of one key, the earliest wins. */
   addAfter(key: string, ms: number): void {
     if (this.stopped) return;
-    if (ms <= 0) return this.add(key);
+    if (ms <= 0) {
+      this.add(key);
+      return;
+    }
     const at = this.clock.now() + ms;
     const existing = this.delayed.get(key);
     if (existing && existing.at <= at) return;

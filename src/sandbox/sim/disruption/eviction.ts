@@ -46,14 +46,30 @@ export function noteClientPodDeletion(ctx: SandboxContext, pod: KubeObject): voi
 }
 
 function evict(ctx: SandboxContext, namespace: string, name: string, options: EvictionDeleteOptions): void {
-  const { store } = ctx;
-  const pod = store.get(R.pods, namespace, name);
+  const pod = ctx.store.get(R.pods, namespace, name);
   if (!pod) throw notFound(PODS, name);
   checkPreconditions(pod, options);
   const dryRun = options.dryRun?.includes('All') ?? false;
+  const pdb = budgetToDecrement(ctx, pod);
+  if (!pdb) {
+    addConditionAndDeletePod(ctx, pod, options, dryRun);
+    return;
+  }
+  // Note: the would-be violations are measured before the budget records this pod as disrupted, since an
+  // allowed eviction removes the pod from the healthy count itself.
+  const violations = dryRun ? [] : violationsOfRemoving(ctx, pod, 'eviction');
+  checkAndDecrement(ctx, pdb, name, dryRun);
+  addConditionAndDeletePod(ctx, pod, options, dryRun);
+  ctx.violations.push(...violations);
+}
 
-  if (canIgnorePdb(pod)) return addConditionAndDeletePod(ctx, pod, options, dryRun);
-
+/**
+ * The budget whose permission the eviction needs, or undefined when the pod may go without asking:
+ * it is finished, Pending or already terminating; no budget selects it; or it is unready and the budget
+ * does not protect unready pods (AlwaysAllow, or IfHealthyBudget with the budget met).
+ */
+function budgetToDecrement(ctx: SandboxContext, pod: KubeObject): KubeObject | undefined {
+  if (canIgnorePdb(pod)) return undefined;
   const budgets = budgetsSelecting(ctx, pod);
   if (budgets.length > 1) {
     throw new StatusError(
@@ -63,33 +79,22 @@ function evict(ctx: SandboxContext, namespace: string, name: string, options: Ev
     );
   }
   const pdb = budgets[0];
-  if (!pdb) return addConditionAndDeletePod(ctx, pod, options, dryRun);
-
+  if (!pdb || isPodReady(pod)) return pdb;
+  if (pdb.spec?.unhealthyPodEvictionPolicy === 'AlwaysAllow') return undefined;
   const status: Partial<PdbStatus> = pdb.status ?? {};
-  if (!isPodReady(pod)) {
-    // An unready pod is not protected when the budget is met anyway, or when the budget says so.
-    if (pdb.spec?.unhealthyPodEvictionPolicy === 'AlwaysAllow') {
-      return addConditionAndDeletePod(ctx, pod, options, dryRun);
-    }
-    const desired = status.desiredHealthy ?? 0;
-    if ((status.currentHealthy ?? 0) >= desired && desired > 0) {
-      return addConditionAndDeletePod(ctx, pod, options, dryRun);
-    }
-  }
-
-  // Note: the would-be violations are measured before the budget records this pod as disrupted, since an
-  // allowed eviction removes the pod from the healthy count itself.
-  const violations = dryRun ? [] : violationsOfRemoving(ctx, pod, 'eviction');
-  checkAndDecrement(ctx, pdb, name, dryRun);
-  addConditionAndDeletePod(ctx, pod, options, dryRun);
-  ctx.violations.push(...violations);
+  const desired = status.desiredHealthy ?? 0;
+  if ((status.currentHealthy ?? 0) >= desired && desired > 0) return undefined;
+  return pdb;
 }
 
 /** A pod that is finished, not started, or already going needs no budget's permission. */
 function canIgnorePdb(pod: KubeObject): boolean {
   const phase = pod.status?.phase;
   return (
-    phase === 'Succeeded' || phase === 'Failed' || phase === 'Pending' || Boolean(pod.metadata.deletionTimestamp)
+    phase === 'Succeeded' ||
+    phase === 'Failed' ||
+    phase === 'Pending' ||
+    Boolean(pod.metadata.deletionTimestamp)
   );
 }
 
@@ -140,7 +145,12 @@ function checkAndDecrement(ctx: SandboxContext, pdb: KubeObject, podName: string
 function stillProcessing(pdbName: string): StatusError {
   return tooManyRequests(
     EVICTION_MESSAGE,
-    [{ reason: 'DisruptionBudget', message: `The disruption budget ${pdbName} is still being processed by the server.` }],
+    [
+      {
+        reason: 'DisruptionBudget',
+        message: `The disruption budget ${pdbName} is still being processed by the server.`,
+      },
+    ],
     10,
   );
 }
@@ -167,8 +177,7 @@ function addConditionAndDeletePod(
       type: 'DisruptionTarget',
       status: 'True',
       lastProbeTime: null,
-      lastTransitionTime:
-        existing?.status === 'True' ? existing.lastTransitionTime : rfc3339(clock.now()),
+      lastTransitionTime: existing?.status === 'True' ? existing.lastTransitionTime : rfc3339(clock.now()),
       reason: 'EvictionByEvictionAPI',
       message: 'Eviction API: evicting',
     };

@@ -50,7 +50,11 @@ export interface PdbStatusResult {
 }
 
 /** Reads a workload (ReplicaSet, Deployment, StatefulSet) by store resource key, namespace and name. */
-export type WorkloadLookup = (resource: ResourceKey, namespace: string, name: string) => KubeObject | undefined;
+export type WorkloadLookup = (
+  resource: ResourceKey,
+  namespace: string,
+  name: string,
+) => KubeObject | undefined;
 
 class SyncError extends Error {}
 
@@ -66,7 +70,8 @@ export function computePdbStatus(
   const events: PdbEvent[] = [];
   try {
     const selected = selectPods(pdb, pods);
-    if (selected.length === 0) events.push({ type: 'Normal', reason: 'NoPods', message: 'No matching pods found' });
+    if (selected.length === 0)
+      events.push({ type: 'Normal', reason: 'NoPods', message: 'No matching pods found' });
     const { expectedPods, desiredHealthy, unmanagedPods } = expectedAndDesired(pdb, selected, lookup);
     if (unmanagedPods.length > 0) events.push(unmanagedPodsEvent(pdb));
     const { disruptedPods, recheckAt, expired } = liveDisruptedPods(pdb, selected, now);
@@ -166,7 +171,8 @@ export function selectPods(pdb: KubeObject, pods: readonly KubeObject[]): KubeOb
   try {
     return pods.filter(
       (pod) =>
-        pod.metadata.namespace === pdb.metadata.namespace && matchesLabelSelector(selector, pod.metadata.labels),
+        pod.metadata.namespace === pdb.metadata.namespace &&
+        matchesLabelSelector(selector, pod.metadata.labels),
     );
   } catch (err) {
     throw new SyncError((err as Error).message);

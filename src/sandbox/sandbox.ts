@@ -1,0 +1,180 @@
+import { type Clock, clockFromTimeScale } from '../core/clock.ts';
+import { createAdminHandler } from './admin/admin-handler.ts';
+import { R } from './api/resources.ts';
+import { ApiServer } from './api/server.ts';
+import type { Actor, SandboxContext } from './context.ts';
+import { createSandboxContext } from './create-context.ts';
+import { renderKubeconfig } from './kubeconfig.ts';
+import { buildCluster } from './scenario/build-cluster.ts';
+import { faultSetFromSpec } from './scenario/faults-spec.ts';
+import { loadScenario } from './scenario/load-scenario.ts';
+import type { Scenario } from './scenario/scenario-types.ts';
+import type { ControlPlane } from './sim/control-plane.ts';
+import { DaemonSetController } from './sim/controllers/daemonset-controller.ts';
+import { DeploymentController } from './sim/controllers/deployment-controller.ts';
+import { JobController } from './sim/controllers/job-controller.ts';
+import { ReplicaSetController } from './sim/controllers/replicaset-controller.ts';
+import { StatefulSetController } from './sim/controllers/statefulset-controller.ts';
+import { PdbController } from './sim/disruption/pdb-controller.ts';
+import { GarbageCollector } from './sim/garbage-collector.ts';
+import { KubeletFleet } from './sim/kubelet-fleet.ts';
+import { NodeLifecycle } from './sim/node-lifecycle.ts';
+import { NodeUpgrader } from './sim/node-upgrade.ts';
+import { Scheduler } from './sim/scheduler.ts';
+import { TrafficGenerator } from './sim/traffic.ts';
+import type { KubeObject } from './store/types.ts';
+
+export interface SandboxStartOptions {
+  /** A built-in scenario name, a scenario file path, or a parsed scenario. */
+  scenario: string | Scenario;
+  host?: string;
+  /** 0 (the default) picks a free port. */
+  port?: number;
+  /** When set, clients must send it as a bearer token. */
+  token?: string;
+  tls?: boolean;
+  /** Simulated time runs this many times faster than wall time (default 1). Ignored when `clock` is given. */
+  timeScale?: number;
+  clock?: Clock;
+}
+
+/**
+ * A whole sandbox cluster: the object store and API server, plus the simulated machinery behind them,
+ * built from a scenario. `Sandbox.start()` returns once the API server answers; the cluster then settles
+ * on its own (pods scheduled, started, Ready) as a freshly booted cluster would.
+ */
+export class Sandbox {
+  private constructor(
+    readonly ctx: SandboxContext,
+    readonly scenario: Scenario,
+    readonly controlPlane: ControlPlane,
+    readonly upgrader: NodeUpgrader,
+    private readonly actors: Actor[],
+    private readonly server: ApiServer,
+    readonly url: string,
+    private readonly token: string | undefined,
+    private readonly caCertPem: string | undefined,
+  ) {}
+
+  static async start(options: SandboxStartOptions): Promise<Sandbox> {
+    const scenario = typeof options.scenario === 'string' ? loadScenario(options.scenario) : options.scenario;
+    const clock = options.clock ?? clockFromTimeScale(options.timeScale);
+    const ctx = createSandboxContext({ clock, timing: scenario.timing, seed: scenario.seed });
+    ctx.faults = faultSetFromSpec(scenario.faults);
+
+    const kubelets = new KubeletFleet(ctx);
+    const built = buildCluster(ctx, scenario, { rebooter: kubelets });
+    const upgrader = new NodeUpgrader(ctx, { rebooter: kubelets, controlPlane: built.controlPlane });
+    upgrader.registerJobBehaviour(kubelets);
+    // Note: the kubelets start first so the scheduler and controllers see live nodes from their first pass.
+    const actors: Actor[] = [
+      kubelets,
+      new NodeLifecycle(ctx, kubelets),
+      new Scheduler(ctx, kubelets),
+      new DeploymentController(ctx),
+      new ReplicaSetController(ctx),
+      new StatefulSetController(ctx),
+      new DaemonSetController(ctx),
+      new JobController(ctx),
+      new PdbController(ctx),
+      new GarbageCollector(ctx),
+      new TrafficGenerator(ctx),
+    ];
+    for (const actor of actors) actor.start();
+
+    const server = new ApiServer(ctx, {
+      host: options.host,
+      port: options.port,
+      token: options.token,
+      tls: options.tls,
+      version: () => built.controlPlane.versionInfo(),
+      adminHandler: createAdminHandler({
+        ctx,
+        scenarioName: scenario.name,
+        upgrader,
+        controlPlane: built.controlPlane,
+      }),
+    });
+    try {
+      const { url, caCertPem } = await server.listen();
+      return new Sandbox(
+        ctx,
+        scenario,
+        built.controlPlane,
+        upgrader,
+        actors,
+        server,
+        url,
+        options.token,
+        caCertPem,
+      );
+    } catch (err) {
+      for (const actor of actors) actor.stop();
+      throw err;
+    }
+  }
+
+  get scenarioName(): string {
+    return this.scenario.name;
+  }
+
+  get kubernetesVersion(): string {
+    return this.controlPlane.versionInfo().gitVersion ?? this.scenario.kubernetesVersion;
+  }
+
+  /** A kubeconfig for kubectl and client-node; it contains the token, so store it with care. */
+  kubeconfig(contextName?: string): string {
+    return renderKubeconfig({ server: this.url, token: this.token, caCertPem: this.caCertPem, contextName });
+  }
+
+  firstWorkerName(): string | undefined {
+    return this.workers()[0]?.metadata.name;
+  }
+
+  /** A worker whose kubelet is older than the control plane: one that can be upgraded right away. */
+  workerBehindControlPlane(): string | undefined {
+    const cp = this.kubernetesVersion;
+    return this.workers().find((n) => n.status?.nodeInfo?.kubeletVersion !== cp)?.metadata.name;
+  }
+
+  /**
+   * Resolves once every workload pod is Running and Ready and no pod is Pending, or rejects after `timeoutMs`
+   * of clock time. A freshly started sandbox needs a few simulated seconds for that.
+   */
+  async waitUntilSettled(timeoutMs = 120_000): Promise<void> {
+    const deadline = this.ctx.clock.now() + timeoutMs;
+    for (;;) {
+      const unsettled = this.ctx.store.list(R.pods, undefined, (pod) => !isSettled(pod));
+      if (unsettled.length === 0) return;
+      if (this.ctx.clock.now() >= deadline) {
+        const names = unsettled.slice(0, 5).map((p) => `${p.metadata.namespace}/${p.metadata.name}`);
+        throw new Error(
+          `the sandbox did not settle: ${unsettled.length} pods not Ready (${names.join(', ')}…)`,
+        );
+      }
+      await this.ctx.clock.sleep(500);
+    }
+  }
+
+  async stop(): Promise<void> {
+    for (const actor of [...this.actors].reverse()) actor.stop();
+    await this.server.close();
+  }
+
+  private workers(): KubeObject[] {
+    return this.ctx.store.list(
+      R.nodes,
+      undefined,
+      (n) => n.metadata.labels?.['node-role.kubernetes.io/control-plane'] === undefined,
+    );
+  }
+}
+
+function isSettled(pod: KubeObject): boolean {
+  const phase = pod.status?.phase;
+  if (phase === 'Succeeded') return true;
+  if (phase !== 'Running') return false;
+  return (pod.status?.conditions ?? []).some(
+    (c: { type: string; status: string }) => c.type === 'Ready' && c.status === 'True',
+  );
+}

@@ -1,0 +1,87 @@
+import { describe, expect, it } from 'vitest';
+import { type BudgetLimit, buildBatches } from '../../src/plan/batching.ts';
+import { lowerBound, poolLowerBound } from '../../src/plan/lower-bound.ts';
+
+const budgets = (entries: Record<string, number>) =>
+  new Map<string, BudgetLimit>(Object.entries(entries).map(([key, allowed]) => [key, { key, allowed }]));
+const evictions = (table: Record<string, Record<string, number>>) => (node: string) =>
+  new Map(Object.entries(table[node] ?? {}));
+
+describe('buildBatches', () => {
+  it.each([
+    ['no budgets: maxUnavailable decides', 2, {}, {}, [['a', 'b'], ['c', 'd'], ['e']]],
+    ['a budget allowing 1 spreads its nodes', 2, { 'app/web': 1 }, { a: { 'app/web': 1 }, b: { 'app/web': 1 }, c: {}, d: {} }, [['a', 'c'], ['b', 'd'], ['e']]],
+    ['a budget allowing 2 lets two of its nodes go together', 3, { 'app/web': 2 }, { a: { 'app/web': 1 }, b: { 'app/web': 1 }, c: { 'app/web': 1 } }, [['a', 'b', 'd'], ['c', 'e']]],
+  ])('%s', (_name, maxNodes, limits, table, expected) => {
+    const batches = buildBatches({
+      nodes: ['a', 'b', 'c', 'd', 'e'],
+      maxNodes,
+      evictionsOf: evictions(table),
+      budgets: budgets(limits),
+    });
+    expect(batches.map((b) => b.nodes)).toEqual(expected);
+    expect(batches.every((b) => b.respectsBudgets)).toBe(true);
+  });
+
+  it('gives a node that breaks a budget on its own a batch of its own, and says why', () => {
+    const batches = buildBatches({
+      nodes: ['a', 'b', 'c'],
+      maxNodes: 3,
+      evictionsOf: evictions({ b: { 'db/pg': 1 } }),
+      budgets: budgets({ 'db/pg': 0 }),
+    });
+    expect(batches.map((b) => b.nodes)).toEqual([['a', 'c'], ['b']]);
+    expect(batches[1]!.respectsBudgets).toBe(false);
+    expect(batches[1]!.reasons.join(' ')).toMatch(/b cannot be drained without breaking db\/pg.*allows 0/);
+    expect(batches[0]!.reasons.join(' ')).toMatch(/b/);
+  });
+
+  it('explains deferred nodes and the budget use of each batch', () => {
+    const batches = buildBatches({
+      nodes: ['a', 'b'],
+      maxNodes: 2,
+      evictionsOf: evictions({ a: { 'app/web': 1 }, b: { 'app/web': 1 } }),
+      budgets: budgets({ 'app/web': 1 }),
+    });
+    expect(batches[0]!.reasons).toEqual([
+      '1 node(s): less than maxUnavailable 2 because of the constraints below',
+      'b deferred: with it, the batch would evict 2 pods of app/web, which allows 1',
+      'evicts within budgets: app/web 1/1',
+    ]);
+  });
+
+  it('keeps batches small enough for the pods to fit elsewhere', () => {
+    const batches = buildBatches({
+      nodes: ['a', 'b', 'c', 'd'],
+      maxNodes: 4,
+      evictionsOf: () => new Map(),
+      budgets: new Map(),
+      fits: (nodes) => nodes.length <= 2,
+    });
+    expect(batches.map((b) => b.nodes)).toEqual([['a', 'b'], ['c', 'd']]);
+  });
+});
+
+describe('lower bound', () => {
+  it('is the worked example of lower-bound.ts', () => {
+    const bound = poolLowerBound({
+      pool: 'workers',
+      nodes: 10,
+      maxNodes: 3,
+      roundSeconds: 540,
+      budgets: [{ budget: 'app/web', nodes: 6, allowed: 1 }],
+    });
+    expect(bound).toMatchObject({ rounds: 6, roundsByMaxUnavailable: 4, seconds: 3240 });
+    expect(bound.tightestBudget).toEqual({ budget: 'app/web', nodes: 6, allowed: 1, rounds: 6 });
+  });
+
+  it('adds pools up, and flags budgets that allow nothing', () => {
+    const bound = lowerBound([
+      { pool: 'a', nodes: 4, maxNodes: 2, roundSeconds: 100, budgets: [] },
+      { pool: 'b', nodes: 3, maxNodes: 3, roundSeconds: 100, budgets: [{ budget: 'x/y', nodes: 2, allowed: 0 }] },
+    ]);
+    expect(bound.rounds).toBe(4);
+    expect(bound.seconds).toBe(400);
+    expect(bound.pools[1]!.budgetAllowsNone).toBe(true);
+  });
+});

@@ -1,0 +1,112 @@
+import { existsSync, readFileSync, writeFileSync } from 'node:fs';
+import { fileURLToPath } from 'node:url';
+import { describe, expect, it } from 'vitest';
+import type { ClusterSnapshot } from '../../src/core/snapshot.ts';
+import { parseVersion } from '../../src/core/versions.ts';
+import { PlanError, planUpgrade } from '../../src/plan/planner.ts';
+import { defaultPolicy, policyFromYaml } from '../../src/plan/policy.ts';
+import { renderRunbook } from '../../src/plan/render-markdown.ts';
+import { renderPlanTable } from '../../src/plan/render-table.ts';
+import { renderPlanYaml } from '../../src/plan/render-yaml.ts';
+import { ClusterBuilder } from '../fixtures/cluster-builder.ts';
+import { SCENARIOS } from '../fixtures/snapshots/scenarios.ts';
+
+const update = process.env.UPDATE_GOLDEN === '1';
+const here = (p: string) => fileURLToPath(new URL(p, import.meta.url));
+
+function golden(path: string, actual: string): void {
+  if (update || !existsSync(path)) writeFileSync(path, actual);
+  expect(actual).toBe(readFileSync(path, 'utf8'));
+}
+
+function policyOf(yaml: string) {
+  const result = policyFromYaml(yaml, 'scenario');
+  if (!result.ok) throw new Error(JSON.stringify(result.errors));
+  return result.policy;
+}
+
+describe.each(SCENARIOS)('scenario $name', (scenario) => {
+  const snapshotPath = here(`../fixtures/snapshots/${scenario.name}.json`);
+  if (update || !existsSync(snapshotPath)) writeFileSync(snapshotPath, `${JSON.stringify(scenario.snapshot(), null, 2)}\n`);
+  const snapshot = JSON.parse(readFileSync(snapshotPath, 'utf8')) as ClusterSnapshot;
+  const plan = planUpgrade(snapshot, parseVersion(scenario.target), policyOf(scenario.policy));
+
+  it('matches the golden plan file', () => golden(here(`golden/${scenario.name}.plan.yaml`), renderPlanYaml(plan)));
+  it('matches the golden runbook', () => golden(here(`golden/${scenario.name}.runbook.md`), renderRunbook(plan)));
+  it('matches the golden table', () => golden(here(`golden/${scenario.name}.table.txt`), renderPlanTable(plan)));
+  it('is deterministic (same inputs, same id)', () => {
+    const again = planUpgrade(JSON.parse(JSON.stringify(snapshot)), parseVersion(scenario.target), policyOf(scenario.policy));
+    expect(again.id).toBe(plan.id);
+    expect(plan.id).toMatch(/^plan-[0-9a-f]{12}$/);
+  });
+  it('never plans faster than its lower bound', () => {
+    expect(plan.estimate.nodePhaseSeconds).toBeGreaterThanOrEqual(plan.estimate.nodePhaseLowerBoundSeconds);
+  });
+});
+
+describe('planUpgrade', () => {
+  const small = SCENARIOS[0]!;
+  const plan = planUpgrade(small.snapshot(), parseVersion(small.target), policyOf(small.policy));
+
+  it('orders the phases', () => {
+    expect(plan.phases.map((p) => p.kind)).toEqual([
+      'preflight',
+      'etcd-backup',
+      'control-plane',
+      'canary',
+      'node-pool',
+      'node-pool',
+      'addons',
+      'validation',
+    ]);
+  });
+
+  it('carries what apply needs to refuse a wrong plan', () => {
+    expect(plan).toMatchObject({
+      schemaVersion: 'midflight.dev/plan/v1',
+      cluster: { server: 'https://small.example:6443', fingerprint: 'kube-system-uid-test' },
+      source: 'v1.30.4',
+      target: 'v1.31.14',
+      hops: ['v1.31.14'],
+    });
+  });
+
+  it('keeps budgets: no batch of workers evicts two web pods', () => {
+    const workers = plan.phases.filter((p) => p.pool === 'workers').flatMap((p) => p.steps);
+    for (const s of workers) {
+      for (const u of s.budgetUsage ?? []) expect(u.evicted).toBeLessThanOrEqual(u.allowed);
+      expect(s.nodes.length).toBeLessThanOrEqual(2);
+    }
+  });
+
+  it('steps a multi-minor upgrade one minor at a time, moving lagging kubelets first', () => {
+    const ha = SCENARIOS[1]!;
+    const p = planUpgrade(ha.snapshot(), parseVersion(ha.target), policyOf(ha.policy));
+    expect(p.hops).toEqual(['v1.30.14', 'v1.31.14', 'v1.32.11']);
+    const order = p.phases.map((ph) => `${ph.kind}@${ph.version ?? ''}`);
+    expect(order).toEqual([
+      'preflight@',
+      'etcd-backup@',
+      'control-plane@v1.30.14',
+      'control-plane@v1.31.14',
+      'node-pool@v1.31.14',
+      'control-plane@v1.32.11',
+      'node-pool@v1.32.11',
+      'addons@',
+      'validation@',
+    ]);
+    expect(p.phases[2]!.steps.map((s) => s.nodes)).toEqual([['cp-1'], ['cp-2'], ['cp-3']]);
+    expect(p.warnings.some((w) => /cannot be drained without breaking payments\/ledger/.test(w))).toBe(true);
+  });
+
+  it('refuses downgrades', () => {
+    expect(() => planUpgrade(small.snapshot(), parseVersion('v1.29.0'), defaultPolicy())).toThrow(PlanError);
+  });
+
+  it('skips nodes already at the target', () => {
+    const snapshot = new ClusterBuilder('v1.31.2').controlPlane('cp-1').node('a', { kubelet: 'v1.31.2' }).node('b', { kubelet: 'v1.30.1' }).build();
+    const p = planUpgrade(snapshot, parseVersion('v1.31.2'), defaultPolicy());
+    expect(p.hops).toEqual([]);
+    expect(p.phases.flatMap((ph) => ph.steps).flatMap((s) => (s.kind === 'canary' || s.kind === 'node-batch' ? s.nodes : []))).toEqual(['b']);
+  });
+});
