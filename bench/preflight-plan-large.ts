@@ -36,7 +36,13 @@ const planMs = performance.now() - started;
 const steps = plan.phases.reduce((n, p) => n + p.steps.length, 0);
 
 console.log('preflight + plan, large cluster');
-console.log(`  cluster                  ${snapshot.nodes.length} nodes, ${snapshot.pods.length} pods, ${snapshot.pdbs.length} budgets (built in ${seconds(buildMs)})`);
-console.log(`  preflight                ${seconds(preflightMs)}: ${report.counts.blocker} blockers, ${report.counts.warning} warnings, ${report.counts.info} info`);
-console.log(`  plan                     ${seconds(planMs)}: ${steps} steps, ${plan.estimate.nodeRounds} node rounds (lower bound ${plan.estimate.lowerBound.rounds})`);
+console.log(
+  `  cluster                  ${snapshot.nodes.length} nodes, ${snapshot.pods.length} pods, ${snapshot.pdbs.length} budgets (built in ${seconds(buildMs)})`,
+);
+console.log(
+  `  preflight                ${seconds(preflightMs)}: ${report.counts.blocker} blockers, ${report.counts.warning} warnings, ${report.counts.info} info`,
+);
+console.log(
+  `  plan                     ${seconds(planMs)}: ${steps} steps, ${plan.estimate.nodeRounds} node rounds (lower bound ${plan.estimate.lowerBound.rounds})`,
+);
 console.log(`  together                 ${seconds(preflightMs + planMs)} (target < 10 s)`);

@@ -66,7 +66,10 @@ export function analyseBudget(model: ClusterModel, pdb: PodDisruptionBudget): Bu
     const unavailable = safeScaled(maxUnavailable, expectedPods, true);
     desiredHealthy = Math.max(0, expectedPods - unavailable);
     blocksByConstruction = unavailable === 0;
-  } else if (typeof minAvailable === 'number' || (typeof minAvailable === 'string' && !minAvailable.endsWith('%'))) {
+  } else if (
+    typeof minAvailable === 'number' ||
+    (typeof minAvailable === 'string' && !minAvailable.endsWith('%'))
+  ) {
     expectedPods = pods.length;
     desiredHealthy = Number(minAvailable);
     const replicas = expectedFromControllers(model, pods);

@@ -6,7 +6,7 @@
  * and all evicted requests together must fit in the free allocatable of all usable nodes. Bin-packing
  * fragmentation and affinity are ignored, so "fits" can still leave a pod Pending; "does not fit" is certain.
  */
-import { type ClusterModel, type NodeModel, isEvictable } from './cluster-model.ts';
+import { type ClusterModel, isEvictable, type NodeModel } from './cluster-model.ts';
 import { quantityOrZero } from './quantity.ts';
 import type { Node, Pod, Toleration } from './snapshot.ts';
 
@@ -19,15 +19,25 @@ export interface Resources {
 const ZERO: Resources = { cpuMillis: 0, memoryBytes: 0, pods: 0 };
 
 function add(a: Resources, b: Resources): Resources {
-  return { cpuMillis: a.cpuMillis + b.cpuMillis, memoryBytes: a.memoryBytes + b.memoryBytes, pods: a.pods + b.pods };
+  return {
+    cpuMillis: a.cpuMillis + b.cpuMillis,
+    memoryBytes: a.memoryBytes + b.memoryBytes,
+    pods: a.pods + b.pods,
+  };
 }
 
 function sub(a: Resources, b: Resources): Resources {
-  return { cpuMillis: a.cpuMillis - b.cpuMillis, memoryBytes: a.memoryBytes - b.memoryBytes, pods: a.pods - b.pods };
+  return {
+    cpuMillis: a.cpuMillis - b.cpuMillis,
+    memoryBytes: a.memoryBytes - b.memoryBytes,
+    pods: a.pods - b.pods,
+  };
 }
 
 function fitsIn(demand: Resources, free: Resources): boolean {
-  return demand.cpuMillis <= free.cpuMillis && demand.memoryBytes <= free.memoryBytes && demand.pods <= free.pods;
+  return (
+    demand.cpuMillis <= free.cpuMillis && demand.memoryBytes <= free.memoryBytes && demand.pods <= free.pods
+  );
 }
 
 /** A pod's requests as the scheduler counts them: containers summed, at least the largest init container. */
@@ -56,7 +66,10 @@ export function nodeAllocatable(node: Node): Resources {
   };
 }
 
-export function tolerates(tolerations: Toleration[] | undefined, taint: { key: string; value?: string; effect: string }) {
+export function tolerates(
+  tolerations: Toleration[] | undefined,
+  taint: { key: string; value?: string; effect: string },
+) {
   return (tolerations ?? []).some(
     (t) =>
       (t.effect === undefined || t.effect === '' || t.effect === taint.effect) &&
@@ -106,6 +119,7 @@ export class CapacityModel {
   readonly freeByNode = new Map<string, Resources>();
   private readonly groups = new Map<string, PlacementGroup>();
   private readonly requests = new Map<Pod, Resources>();
+  private readonly groupOfPod = new Map<Pod, PlacementGroup>();
   private totalFree: Resources = ZERO;
 
   constructor(private readonly model: ClusterModel) {
@@ -120,7 +134,10 @@ export class CapacityModel {
 
   requestsOf(pod: Pod): Resources {
     let r = this.requests.get(pod);
-    if (!r) this.requests.set(pod, (r = podRequests(pod)));
+    if (!r) {
+      r = podRequests(pod);
+      this.requests.set(pod, r);
+    }
     return r;
   }
 
@@ -170,6 +187,14 @@ export class CapacityModel {
   }
 
   private groupOf(pod: Pod): PlacementGroup {
+    const known = this.groupOfPod.get(pod);
+    if (known) return known;
+    const group = this.groupFor(pod);
+    this.groupOfPod.set(pod, group);
+    return group;
+  }
+
+  private groupFor(pod: Pod): PlacementGroup {
     const key = JSON.stringify([pod.spec.nodeSelector ?? {}, pod.spec.tolerations ?? []]);
     let group = this.groups.get(key);
     if (!group) {
@@ -192,7 +217,11 @@ export class CapacityModel {
 }
 
 function clampZero(r: Resources): Resources {
-  return { cpuMillis: Math.max(0, r.cpuMillis), memoryBytes: Math.max(0, r.memoryBytes), pods: Math.max(0, r.pods) };
+  return {
+    cpuMillis: Math.max(0, r.cpuMillis),
+    memoryBytes: Math.max(0, r.memoryBytes),
+    pods: Math.max(0, r.pods),
+  };
 }
 
 function isTerminalLike(pod: Pod): boolean {
@@ -202,6 +231,9 @@ function isTerminalLike(pod: Pod): boolean {
 const capacityCache = new WeakMap<ClusterModel, CapacityModel>();
 export function capacityModelOf(model: ClusterModel): CapacityModel {
   let c = capacityCache.get(model);
-  if (!c) capacityCache.set(model, (c = new CapacityModel(model)));
+  if (!c) {
+    c = new CapacityModel(model);
+    capacityCache.set(model, c);
+  }
   return c;
 }

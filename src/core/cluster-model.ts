@@ -6,10 +6,10 @@
  * Note: the model is memoised per snapshot object and pool label (see clusterModelOf), because each preflight
  * check takes the snapshot and the large scenario has 150,000 pods.
  */
-import { type LabelSelector, matchesLabelSelector, matchesRequirements, parseLabelSelector } from './selectors.ts';
+import { matchesRequirements, parseLabelSelector, type Requirement, requirementsOf } from './selectors.ts';
 import type { SkewComponent } from './skew.ts';
 import type { ClusterSnapshot, Node, Pod, PodDisruptionBudget, Workload } from './snapshot.ts';
-import { type KubeVersion, compareVersions, tryParseVersion, versionFromImage } from './versions.ts';
+import { compareVersions, type KubeVersion, tryParseVersion, versionFromImage } from './versions.ts';
 
 /** Labels that name a node's pool, most specific first (after the one a policy names). */
 export const DEFAULT_POOL_LABELS = [
@@ -126,6 +126,8 @@ export interface ClusterModel {
   ownerOf(pod: Pod): PodOwner | undefined;
   workload(kind: string, namespace: string, name: string): Workload | undefined;
   budgetsOf(pod: Pod): PodDisruptionBudget[];
+  /** Budgets in a namespace whose selector matches these labels (e.g. a pod template's). */
+  budgetsMatching(namespace: string, labels: Record<string, string> | undefined): PodDisruptionBudget[];
   podsOfBudget(pdb: PodDisruptionBudget): Pod[];
 }
 
@@ -155,7 +157,10 @@ export function buildClusterModel(snapshot: ClusterSnapshot, poolLabel?: string)
     const nodeName = pod.spec.nodeName;
     if (!nodeName) continue;
     let list = podsByNode.get(nodeName);
-    if (!list) podsByNode.set(nodeName, (list = []));
+    if (!list) {
+      list = [];
+      podsByNode.set(nodeName, list);
+    }
     list.push(pod);
   }
 
@@ -175,14 +180,19 @@ export function buildClusterModel(snapshot: ClusterSnapshot, poolLabel?: string)
   const pools = new Map<string, NodeModel[]>();
   for (const n of nodes) {
     let list = pools.get(n.pool);
-    if (!list) pools.set(n.pool, (list = []));
+    if (!list) {
+      list = [];
+      pools.set(n.pool, list);
+    }
     list.push(n);
   }
   const sortedPools = new Map([...pools.entries()].sort(([a], [b]) => a.localeCompare(b)));
 
   const workloads = new Map<string, Workload>();
-  for (const w of snapshot.workloads) workloads.set(`${w.kind}/${w.metadata.namespace}/${w.metadata.name}`, w);
-  const workload = (kind: string, namespace: string, name: string) => workloads.get(`${kind}/${namespace}/${name}`);
+  for (const w of snapshot.workloads)
+    workloads.set(`${w.kind}/${w.metadata.namespace}/${w.metadata.name}`, w);
+  const workload = (kind: string, namespace: string, name: string) =>
+    workloads.get(`${kind}/${namespace}/${name}`);
 
   const ownerOf = (pod: Pod): PodOwner | undefined => {
     const ref = controllerRefOf(pod);
@@ -196,19 +206,12 @@ export function buildClusterModel(snapshot: ClusterSnapshot, poolLabel?: string)
     return { kind: ref.kind, namespace, name: ref.name };
   };
 
-  const pdbsByNamespace = new Map<string, PodDisruptionBudget[]>();
-  for (const pdb of snapshot.pdbs) {
-    const ns = pdb.metadata.namespace ?? 'default';
-    let list = pdbsByNamespace.get(ns);
-    if (!list) pdbsByNamespace.set(ns, (list = []));
-    list.push(pdb);
-  }
+  const budgetIndex = new BudgetIndex(snapshot.pdbs);
   const budgetsOfPod = new Map<Pod, PodDisruptionBudget[]>();
   const budgetsOf = (pod: Pod) => {
     let budgets = budgetsOfPod.get(pod);
     if (!budgets) {
-      const candidates = pdbsByNamespace.get(pod.metadata.namespace ?? 'default') ?? [];
-      budgets = candidates.filter((pdb) => safeMatches(pdb.spec.selector, pod.metadata.labels));
+      budgets = budgetIndex.matching(pod.metadata.namespace ?? 'default', pod.metadata.labels);
       budgetsOfPod.set(pod, budgets);
     }
     return budgets;
@@ -259,15 +262,58 @@ export function buildClusterModel(snapshot: ClusterSnapshot, poolLabel?: string)
     ownerOf,
     workload,
     budgetsOf,
+    budgetsMatching: (namespace, labels) => budgetIndex.matching(namespace, labels),
     podsOfBudget,
   };
 }
 
-function safeMatches(selector: LabelSelector | undefined, labels: Record<string, string> | undefined): boolean {
-  try {
-    return matchesLabelSelector(selector, labels);
-  } catch {
-    return false;
+/**
+ * Finds the budgets selecting a set of labels without testing every budget of the namespace: budgets are
+ * indexed by one of their matchLabels pairs; only budgets without matchLabels are tested one by one.
+ */
+class BudgetIndex {
+  private readonly byPair = new Map<
+    string,
+    Array<{ pdb: PodDisruptionBudget; requirements: Requirement[] }>
+  >();
+  private readonly unindexed = new Map<
+    string,
+    Array<{ pdb: PodDisruptionBudget; requirements: Requirement[] }>
+  >();
+
+  constructor(pdbs: readonly PodDisruptionBudget[]) {
+    for (const pdb of pdbs) {
+      const ns = pdb.metadata.namespace ?? 'default';
+      let requirements: Requirement[];
+      try {
+        if (!pdb.spec.selector) continue;
+        requirements = requirementsOf(pdb.spec.selector);
+      } catch {
+        continue; // An invalid selector matches nothing, as the eviction API skips it.
+      }
+      const first = Object.entries(pdb.spec.selector.matchLabels ?? {})[0];
+      const key = first ? `${ns}\u0000${first[0]}\u0000${first[1]}` : ns;
+      const map = first ? this.byPair : this.unindexed;
+      let list = map.get(key);
+      if (!list) {
+        list = [];
+        map.set(key, list);
+      }
+      list.push({ pdb, requirements });
+    }
+  }
+
+  matching(namespace: string, labels: Record<string, string> | undefined): PodDisruptionBudget[] {
+    const found: PodDisruptionBudget[] = [];
+    for (const entry of this.unindexed.get(namespace) ?? []) {
+      if (matchesRequirements(entry.requirements, labels)) found.push(entry.pdb);
+    }
+    for (const [k, v] of Object.entries(labels ?? {})) {
+      for (const entry of this.byPair.get(`${namespace}\u0000${k}\u0000${v}`) ?? []) {
+        if (matchesRequirements(entry.requirements, labels)) found.push(entry.pdb);
+      }
+    }
+    return found;
   }
 }
 
@@ -305,7 +351,10 @@ export function resolvePools(
       : parsed.find((p) => matchesRequirements(p.requirements, n.node.metadata.labels));
     const pool = claimed?.name ?? n.pool;
     let list = result.get(pool);
-    if (!list) result.set(pool, (list = []));
+    if (!list) {
+      list = [];
+      result.set(pool, list);
+    }
     list.push(n);
   }
   return new Map([...result.entries()].sort(([a], [b]) => a.localeCompare(b)));

@@ -21,7 +21,13 @@ export interface RemovedApi {
   note?: string;
 }
 
-type Row = [groupVersions: string[], kinds: string[], removedIn: number, replacement?: string, since?: number];
+type Row = [
+  groupVersions: string[],
+  kinds: string[],
+  removedIn: number,
+  replacement?: string,
+  since?: number,
+];
 
 const ROWS: Row[] = [
   [['extensions/v1beta1'], ['NetworkPolicy'], 16, 'networking.k8s.io/v1', 8],
@@ -94,25 +100,27 @@ const ROWS: Row[] = [
 ];
 
 const NOTES: Record<string, string> = {
-  PodSecurityPolicy: 'no replacement API: migrate to Pod Security Admission (namespace labels) or a policy engine',
+  PodSecurityPolicy:
+    'no replacement API: migrate to Pod Security Admission (namespace labels) or a policy engine',
   Ingress: 'v1 requires pathType, and serviceName/servicePort become service.name/service.port',
   MutatingWebhookConfiguration: 'v1 defaults failurePolicy to Fail and requires sideEffects',
   ValidatingWebhookConfiguration: 'v1 defaults failurePolicy to Fail and requires sideEffects',
   CustomResourceDefinition: 'v1 requires a structural schema',
 };
 
-export const REMOVED_APIS: readonly RemovedApi[] = ROWS.flatMap(([gvs, kinds, removedInMinor, replacement, since]) =>
-  gvs.flatMap((gv) =>
-    kinds.map((kind) => {
-      const [group, version] = gv.includes('/') ? (gv.split('/') as [string, string]) : ['', gv];
-      const entry: RemovedApi = { group, version, kind, removedInMinor };
-      if (replacement) entry.replacement = replacement;
-      if (since !== undefined) entry.replacementSinceMinor = since;
-      const note = NOTES[kind];
-      if (note) entry.note = note;
-      return entry;
-    }),
-  ),
+export const REMOVED_APIS: readonly RemovedApi[] = ROWS.flatMap(
+  ([gvs, kinds, removedInMinor, replacement, since]) =>
+    gvs.flatMap((gv) =>
+      kinds.map((kind) => {
+        const [group, version] = gv.includes('/') ? (gv.split('/') as [string, string]) : ['', gv];
+        const entry: RemovedApi = { group, version, kind, removedInMinor };
+        if (replacement) entry.replacement = replacement;
+        if (since !== undefined) entry.replacementSinceMinor = since;
+        const note = NOTES[kind];
+        if (note) entry.note = note;
+        return entry;
+      }),
+    ),
 );
 
 const BY_KEY = new Map(REMOVED_APIS.map((r) => [`${apiVersionOf(r)}|${r.kind}`, r]));

@@ -6,7 +6,7 @@
  * apiserver, and may not be older than the newest apiserver minus its allowance. That is how skew between
  * HA apiservers narrows what kubelets may be.
  */
-import { type KubeVersion, formatMinor } from './versions.ts';
+import { formatMinor, type KubeVersion } from './versions.ts';
 
 export const SKEW_COMPONENTS = [
   'kube-apiserver',

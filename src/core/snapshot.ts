@@ -132,7 +132,10 @@ export interface Workload extends KubeResource {
     replicas?: number;
     selector?: LabelSelector;
     template?: PodTemplate;
-    strategy?: { type?: string; rollingUpdate?: { maxUnavailable?: number | string; maxSurge?: number | string } };
+    strategy?: {
+      type?: string;
+      rollingUpdate?: { maxUnavailable?: number | string; maxSurge?: number | string };
+    };
   };
   status?: { replicas?: number; readyReplicas?: number; availableReplicas?: number };
 }

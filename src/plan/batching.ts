@@ -6,9 +6,10 @@
  * and the evicted pods still fit on the other nodes. Greedy first-fit in node order: nodes that do not fit
  * the current batch are deferred to a later one.
  *
- * Note: a node whose own pods exceed a budget (2 pods of a budget that allows 1, or any pod of a budget that
- * allows 0) can never satisfy it: it gets a batch of its own, flagged, and the drain will wait for
- * replacements to become ready (or time out as drain.onTimeout says).
+ * Note: a node whose own pods exceed a budget can never satisfy it. With 2 pods of a budget that allows 1 it
+ * may still share a batch with nodes that do not touch that budget (the eviction API makes its drain evict
+ * one pod at a time); the batch is flagged. With any pod of a budget that allows 0 it gets a batch of its
+ * own, flagged: its drain waits for the budget or times out as drain.onTimeout says.
  *
  * Worked example: budget web-pdb allows 1; nodes a, b, c each host one web pod; maxNodes 2.
  * Batch 1 takes a, then b would make web-pdb's evictions 2 > 1, so b is deferred, c likewise → [a].
@@ -44,7 +45,7 @@ export interface Batch {
   nodes: string[];
   reasons: string[];
   budgetUsage: BudgetUsage[];
-  /** False when the batch's evictions exceed a budget (only ever a single-node batch). */
+  /** False when a budget is exceeded; only by a single node that exceeds it on its own (see reasons). */
   respectsBudgets: boolean;
   /** False when the evicted pods do not fit on the remaining nodes (only ever a single-node batch). */
   fitsCapacity: boolean;
@@ -59,26 +60,31 @@ export function buildBatches(input: BatchingInput): Batch[] {
   const fitsAloneCache = new Map<string, boolean>();
   const fitsAlone = (node: string) => {
     let ok = fitsAloneCache.get(node);
-    if (ok === undefined) fitsAloneCache.set(node, (ok = fits([node])));
+    if (ok === undefined) {
+      ok = fits([node]);
+      fitsAloneCache.set(node, ok);
+    }
     return ok;
   };
   while (remaining.length > 0) {
     const batch: string[] = [];
     const usage = new Map<string, number>();
     const deferred: string[] = [];
+    const overflows: string[] = [];
     for (const node of remaining) {
       if (batch.length >= maxNodes) break;
       const evictions = input.evictionsOf(node);
-      const overAlone = firstExceeded(evictions, new Map(), input.budgets);
-      if (overAlone || !fitsAlone(node)) {
+      const overAlone = exceededAlone(evictions, input.budgets);
+      const blocked = overAlone.find((b) => b.allowed <= 0);
+      if (blocked || !fitsAlone(node)) {
         if (batch.length === 0) {
-          batches.push(soloBatch(node, evictions, overAlone, input.budgets, fitsAlone(node)));
+          batches.push(soloBatch(node, evictions, blocked, input.budgets, fitsAlone(node)));
           remaining = remaining.filter((n) => n !== node);
           break;
         }
         continue;
       }
-      const over = firstExceeded(evictions, usage, input.budgets);
+      const over = firstConflict(evictions, usage, input.budgets, overAlone);
       if (over) {
         if (deferred.length < 3) {
           deferred.push(
@@ -94,39 +100,75 @@ export function buildBatches(input: BatchingInput): Batch[] {
       }
       batch.push(node);
       for (const [k, n] of evictions) usage.set(k, (usage.get(k) ?? 0) + n);
+      for (const b of overAlone) {
+        overflows.push(
+          `${node} alone hosts ${evictions.get(b.key)} healthy pods of ${b.key}, which allows ${b.allowed}: ` +
+            `no grouping avoids it; its drain evicts them as replacements become ready`,
+        );
+      }
     }
     if (batch.length === 0) continue;
     const taken = new Set(batch);
     remaining = remaining.filter((n) => !taken.has(n));
     const reasons: string[] = [];
     if (batch.length === maxNodes) reasons.push(`${batch.length} node(s): the pool's ${limitName}`);
-    else if (remaining.length === 0 && deferred.length === 0) reasons.push(`${batch.length} node(s): the rest of the pool`);
+    else if (remaining.length === 0 && deferred.length === 0)
+      reasons.push(`${batch.length} node(s): the rest of the pool`);
     else reasons.push(`${batch.length} node(s): less than ${limitName} because of the constraints below`);
-    reasons.push(...deferred);
+    reasons.push(...deferred, ...overflows);
     const budgetUsage = usageOf(usage, input.budgets);
     if (budgetUsage.length > 0) {
       reasons.push(
-        `evicts within budgets: ${budgetUsage.map((u) => `${u.budget} ${u.evicted}/${u.allowed}`).join(', ')}`,
+        `budget use: ${budgetUsage.map((u) => `${u.budget} ${u.evicted}/${u.allowed}`).join(', ')}`,
       );
     }
-    batches.push({ nodes: batch, reasons, budgetUsage, respectsBudgets: true, fitsCapacity: true });
+    batches.push({
+      nodes: batch,
+      reasons,
+      budgetUsage,
+      respectsBudgets: overflows.length === 0,
+      fitsCapacity: true,
+    });
   }
   return batches;
 }
 
-function firstExceeded(
+/** Budgets this node's own evictions exceed, whatever it is grouped with. */
+function exceededAlone(
+  evictions: ReadonlyMap<string, number>,
+  budgets: ReadonlyMap<string, BudgetLimit>,
+): BudgetLimit[] {
+  const over: BudgetLimit[] = [];
+  for (const [key, n] of evictions) {
+    const budget = budgets.get(key);
+    if (budget && n > budget.allowed) over.push(budget);
+  }
+  return over;
+}
+
+/**
+ * The first budget adding this node would break. A budget the node exceeds on its own is acceptable only if
+ * no other node of the batch touches it (the node then has the budget to itself).
+ */
+function firstConflict(
   evictions: ReadonlyMap<string, number>,
   usage: ReadonlyMap<string, number>,
   budgets: ReadonlyMap<string, BudgetLimit>,
+  overAlone: readonly BudgetLimit[],
 ): BudgetLimit | undefined {
   for (const [key, n] of evictions) {
     const budget = budgets.get(key);
-    if (budget && n > 0 && (usage.get(key) ?? 0) + n > budget.allowed) return budget;
+    if (!budget || n === 0) continue;
+    const used = usage.get(key) ?? 0;
+    if (overAlone.includes(budget) ? used > 0 : used + n > budget.allowed) return budget;
   }
   return undefined;
 }
 
-function usageOf(usage: ReadonlyMap<string, number>, budgets: ReadonlyMap<string, BudgetLimit>): BudgetUsage[] {
+function usageOf(
+  usage: ReadonlyMap<string, number>,
+  budgets: ReadonlyMap<string, BudgetLimit>,
+): BudgetUsage[] {
   return [...usage.entries()]
     .filter(([k, n]) => n > 0 && budgets.has(k))
     .map(([budget, evicted]) => ({ budget, evicted, allowed: budgets.get(budget)!.allowed }))
@@ -144,15 +186,23 @@ function soloBatch(
   if (over) {
     reasons.push(
       `${node} cannot be drained without breaking ${over.key}: it hosts ${evictions.get(over.key)} healthy pod(s) ` +
-        `of it and the budget allows ${over.allowed}; the drain will wait for replacements or time out per drain.onTimeout`,
+        `of it and the budget allows ${over.allowed}; the drain will wait for the budget or time out per drain.onTimeout`,
     );
   }
-  if (!fitsAlone) reasons.push(`${node}'s pods do not fit on the other nodes; some will stay Pending until it returns`);
+  const overflowing = exceededAlone(evictions, budgets).filter((b) => b !== over);
+  for (const b of overflowing) {
+    reasons.push(
+      `${node} alone hosts ${evictions.get(b.key)} healthy pods of ${b.key}, which allows ${b.allowed}: ` +
+        `no grouping avoids it; its drain evicts them as replacements become ready`,
+    );
+  }
+  if (!fitsAlone)
+    reasons.push(`${node}'s pods do not fit on the other nodes; some will stay Pending until it returns`);
   return {
     nodes: [node],
     reasons,
     budgetUsage: usageOf(evictions, budgets),
-    respectsBudgets: !over,
+    respectsBudgets: !over && overflowing.length === 0,
     fitsCapacity: fitsAlone,
   };
 }

@@ -41,7 +41,14 @@ export interface LowerBound {
 
 export function poolLowerBound(input: PoolBoundInput): PoolLowerBound {
   if (input.nodes === 0) {
-    return { pool: input.pool, nodes: 0, rounds: 0, roundsByMaxUnavailable: 0, budgetAllowsNone: false, seconds: 0 };
+    return {
+      pool: input.pool,
+      nodes: 0,
+      rounds: 0,
+      roundsByMaxUnavailable: 0,
+      budgetAllowsNone: false,
+      seconds: 0,
+    };
   }
   const roundsByMaxUnavailable = Math.ceil(input.nodes / Math.max(1, input.maxNodes));
   let tightest: PoolLowerBound['tightestBudget'];

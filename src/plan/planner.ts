@@ -22,7 +22,7 @@ import {
 import { parseDuration } from '../core/duration.ts';
 import { nodesAtOnce } from '../core/intorstr.ts';
 import { skewViolation } from '../core/skew.ts';
-import { clusterFingerprint, type ClusterSnapshot } from '../core/snapshot.ts';
+import { type ClusterSnapshot, clusterFingerprint } from '../core/snapshot.ts';
 import { compareVersions, formatVersion, type KubeVersion, minorHops } from '../core/versions.ts';
 import { type BudgetLimit, buildBatches } from './batching.ts';
 import { lowerBound, type PoolBoundInput } from './lower-bound.ts';
@@ -53,7 +53,9 @@ export function planUpgrade(snapshot: ClusterSnapshot, target: KubeVersion, poli
   const source = sourceVersionOf(model);
   if (!source) throw new PlanError(`cannot read the cluster version from "${snapshot.server.gitVersion}"`);
   if (compareVersions(target, source) < 0) {
-    throw new PlanError(`${formatVersion(target)} is older than the running ${formatVersion(source)}; downgrades are not planned`);
+    throw new PlanError(
+      `${formatVersion(target)} is older than the running ${formatVersion(source)}; downgrades are not planned`,
+    );
   }
   const hops = minorHops(source, target);
   const warnings: string[] = [];
@@ -81,11 +83,16 @@ export function planUpgrade(snapshot: ClusterSnapshot, target: KubeVersion, poli
         step({
           id: 'etcd-backup',
           kind: 'etcd-backup',
-          title: etcdMembers.length > 0 ? 'Take and verify an etcd snapshot' : 'Back up cluster state (managed etcd)',
+          title:
+            etcdMembers.length > 0
+              ? 'Take and verify an etcd snapshot'
+              : 'Back up cluster state (managed etcd)',
           nodes: etcdMembers.map((m) => m.node),
           reasons:
             etcdMembers.length > 0
-              ? [`etcd runs on ${etcdMembers.map((m) => m.node).join(', ')}; the apiserver minor cannot be downgraded, so a snapshot is the way back`]
+              ? [
+                  `etcd runs on ${etcdMembers.map((m) => m.node).join(', ')}; the apiserver minor cannot be downgraded, so a snapshot is the way back`,
+                ]
               : ['no etcd static pods found: the provider manages etcd; use its backup facility'],
           checks: ['etcdctl snapshot status reports a valid snapshot with a non-zero revision'],
           rollback: 'nothing to undo; keep the snapshot until the upgrade is validated',
@@ -125,7 +132,8 @@ export function planUpgrade(snapshot: ClusterSnapshot, target: KubeVersion, poli
       });
       const isCanaryPool = withCanary && policy.canary.pool === pool.name;
       if (behind.length === 0) {
-        if (pool.nodes.length > 0 && label === '') warnings.push(`pool ${pool.name}: every node already runs ${v} or newer`);
+        if (pool.nodes.length > 0 && label === '')
+          warnings.push(`pool ${pool.name}: every node already runs ${v} or newer`);
         continue;
       }
       const extra = surgeCapacity(pool);
@@ -142,8 +150,12 @@ export function planUpgrade(snapshot: ClusterSnapshot, target: KubeVersion, poli
           fits,
           limitName: pool.limitName,
         }).map((batch, i) => {
-          if (!batch.respectsBudgets) warnings.push(`pool ${pool.name}: ${batch.reasons[1] ?? batch.reasons[0]}`);
-          if (!batch.fitsCapacity) warnings.push(`pool ${pool.name}: ${batch.nodes[0]}'s pods do not fit elsewhere`);
+          if (!batch.respectsBudgets) {
+            for (const r of batch.reasons)
+              if (/without breaking|no grouping avoids it/.test(r)) warnings.push(`pool ${pool.name}: ${r}`);
+          }
+          if (!batch.fitsCapacity)
+            warnings.push(`pool ${pool.name}: ${batch.nodes[0]}'s pods do not fit elsewhere`);
           return step({
             id: `${prefix}-${String(i + 1).padStart(3, '0')}`,
             kind,
@@ -164,16 +176,30 @@ export function planUpgrade(snapshot: ClusterSnapshot, target: KubeVersion, poli
       const prefix = `pool-${pool.name}-${v}${label ? `-${label}` : ''}`;
       if (canaryNodes.length > 0) {
         const steps = makeSteps(canaryNodes, 'canary', `canary-${v}`);
-        addSoak(steps.at(-1)!, seconds(policy.canary.soak), `soak ${policy.canary.soak} before the rest of the nodes`);
+        addSoak(
+          steps.at(-1)!,
+          seconds(policy.canary.soak),
+          `soak ${policy.canary.soak} before the rest of the nodes`,
+        );
         nodeRounds += steps.length;
-        out.push(phase('canary', `Canary: first ${canaryNodes.length} node(s) of ${pool.name}`, steps, { version: v, pool: pool.name }));
+        out.push(
+          phase('canary', `Canary: first ${canaryNodes.length} node(s) of ${pool.name}`, steps, {
+            version: v,
+            pool: pool.name,
+          }),
+        );
       }
       if (rest.length === 0) {
         boundInputs.push(boundInput(pool, behind, evictions, budgets));
         continue;
       }
       const steps = makeSteps(rest, isCanaryPool ? 'canary' : 'node-batch', prefix);
-      if (isCanaryPool) addSoak(steps.at(-1)!, seconds(policy.canary.soak), `canary pool: soak ${policy.canary.soak} before other pools`);
+      if (isCanaryPool)
+        addSoak(
+          steps.at(-1)!,
+          seconds(policy.canary.soak),
+          `canary pool: soak ${policy.canary.soak} before other pools`,
+        );
       nodeRounds += steps.length;
       boundInputs.push(boundInput(pool, behind, evictions, budgets));
       const name = `${isCanaryPool ? 'Canary pool' : 'Node pool'} ${pool.name} → ${v}${label ? ` (${label})` : ''}`;
@@ -214,7 +240,11 @@ export function planUpgrade(snapshot: ClusterSnapshot, target: KubeVersion, poli
           kind: 'addons',
           title: `Upgrade kube-proxy and CoreDNS for ${formatVersion(target)}`,
           reasons: ['kube-proxy must not be newer than the kubelets, so it moves after the nodes'],
-          checks: ['kube-proxy DaemonSet rolled out on every node', 'CoreDNS Deployment available', 'cluster DNS resolves'],
+          checks: [
+            'kube-proxy DaemonSet rolled out on every node',
+            'CoreDNS Deployment available',
+            'cluster DNS resolves',
+          ],
           rollback: 'roll the DaemonSet/Deployment back to the previous image (kubectl rollout undo)',
           estimateSeconds: seconds(t.addons),
         }),
@@ -235,14 +265,17 @@ export function planUpgrade(snapshot: ClusterSnapshot, target: KubeVersion, poli
           'every PodDisruptionBudget allows at least as many disruptions as before',
           'no pod crash-looping that was not before',
         ],
-        rollback: 'forward-fix; restore the etcd snapshot only as a last resort (it rewinds all cluster state)',
+        rollback:
+          'forward-fix; restore the etcd snapshot only as a last resort (it rewinds all cluster state)',
         estimateSeconds: seconds(t.validation),
       }),
     ]),
   );
 
   const bound = lowerBound(boundInputs);
-  const nodePhaseSeconds = sum(phases.filter((p) => p.kind === 'canary' || p.kind === 'node-pool').map((p) => p.estimateSeconds));
+  const nodePhaseSeconds = sum(
+    phases.filter((p) => p.kind === 'canary' || p.kind === 'node-pool').map((p) => p.estimateSeconds),
+  );
   const plan: Plan = {
     schemaVersion: PLAN_SCHEMA_VERSION,
     id: '',
@@ -268,7 +301,9 @@ export function planUpgrade(snapshot: ClusterSnapshot, target: KubeVersion, poli
 
 /** "plan-" + 12 hex of SHA-256 over the plan with an empty id. */
 export function planId(plan: Plan): string {
-  const hash = createHash('sha256').update(JSON.stringify({ ...plan, id: '' })).digest('hex');
+  const hash = createHash('sha256')
+    .update(JSON.stringify({ ...plan, id: '' }))
+    .digest('hex');
   return `plan-${hash.slice(0, 12)}`;
 }
 
@@ -306,7 +341,7 @@ function controlPlanePhase(model: ClusterModel, hop: KubeVersion, policy: Policy
             ],
             rollback:
               i < members.length - 1 || members.length === 1
-                ? `restore ${m.node}'s static-pod manifests from the backup taken before the step (kubeadm keeps /etc/kubernetes/tmp/kubeadm-backup-manifests-*)`
+                ? `restore ${m.node}'s static-pod manifests from the backup taken before the step (kubeadm keeps \`/etc/kubernetes/tmp/kubeadm-backup-manifests-*\`)`
                 : 'once every member runs the new minor, go back only by restoring the etcd snapshot',
             estimateSeconds: seconds(policy.timings.controlPlaneMember),
           }),
@@ -317,7 +352,10 @@ function controlPlanePhase(model: ClusterModel, hop: KubeVersion, policy: Policy
 function poolSettingsOf(model: ClusterModel, policy: Policy): PoolSettings[] {
   const byName = resolvePools(model, policy.pools);
   const listed = policy.pools.map((p) => p.name);
-  const names = [...listed.filter((n) => byName.has(n)), ...[...byName.keys()].filter((n) => !listed.includes(n))];
+  const names = [
+    ...listed.filter((n) => byName.has(n)),
+    ...[...byName.keys()].filter((n) => !listed.includes(n)),
+  ];
   const settings: PoolSettings[] = [];
   for (const name of names) {
     if (name === 'control-plane') continue;
@@ -330,7 +368,9 @@ function poolSettingsOf(model: ClusterModel, policy: Policy): PoolSettings[] {
     const surge = strategy === 'replace' && !isZero(maxSurge) ? nodesAtOnce(maxSurge, nodes.length) : 0;
     const maxNodes = Math.max(1, unavailable + surge);
     const limitName =
-      surge > 0 ? `maxUnavailable ${maxUnavailable} + maxSurge ${maxSurge} (${maxNodes})` : `maxUnavailable ${maxUnavailable} (${maxNodes})`;
+      surge > 0
+        ? `maxUnavailable ${maxUnavailable} + maxSurge ${maxSurge} (${maxNodes})`
+        : `maxUnavailable ${maxUnavailable} (${maxNodes})`;
     const soak = poolSoak(policy, name);
     settings.push({
       name,
@@ -358,7 +398,11 @@ function canaryPoolFirst(pools: PoolSettings[], name: string): PoolSettings[] {
 function surgeCapacity(pool: PoolSettings): Resources {
   if (pool.surge === 0 || pool.nodes.length === 0) return { cpuMillis: 0, memoryBytes: 0, pods: 0 };
   const first = nodeAllocatable(pool.nodes[0]!.node);
-  return { cpuMillis: first.cpuMillis * pool.surge, memoryBytes: first.memoryBytes * pool.surge, pods: first.pods * pool.surge };
+  return {
+    cpuMillis: first.cpuMillis * pool.surge,
+    memoryBytes: first.memoryBytes * pool.surge,
+    pods: first.pods * pool.surge,
+  };
 }
 
 function budgetLimits(states: Map<unknown, BudgetState>): Map<string, BudgetLimit> {
@@ -393,7 +437,8 @@ function boundInput(
   budgets: Map<string, BudgetLimit>,
 ): PoolBoundInput {
   const nodesPerBudget = new Map<string, number>();
-  for (const n of nodes) for (const key of evictions(n.name).keys()) nodesPerBudget.set(key, (nodesPerBudget.get(key) ?? 0) + 1);
+  for (const n of nodes)
+    for (const key of evictions(n.name).keys()) nodesPerBudget.set(key, (nodesPerBudget.get(key) ?? 0) + 1);
   return {
     pool: pool.name,
     nodes: nodes.length,
@@ -421,7 +466,9 @@ function nodeRollback(strategy: 'in-place' | 'replace'): string {
     : 'reinstall the previous kubelet on the batch (same minor as the control plane allows), then uncordon';
 }
 
-function step(s: Omit<PlanStep, 'nodes' | 'reasons'> & Partial<Pick<PlanStep, 'nodes' | 'reasons'>>): PlanStep {
+function step(
+  s: Omit<PlanStep, 'nodes' | 'reasons'> & Partial<Pick<PlanStep, 'nodes' | 'reasons'>>,
+): PlanStep {
   return { ...s, nodes: s.nodes ?? [], reasons: s.reasons ?? [] };
 }
 

@@ -86,7 +86,13 @@ export function defaultPolicy(): Policy {
     pools: [],
     defaults: { maxUnavailable: 1, maxSurge: 0, strategy: 'in-place' },
     canary: { nodes: 1, soak: '10m' },
-    drain: { timeout: '15m', gracePeriodSeconds: -1, deleteEmptyDirData: false, force: false, onTimeout: 'halt' },
+    drain: {
+      timeout: '15m',
+      gracePeriodSeconds: -1,
+      deleteEmptyDirData: false,
+      force: false,
+      onTimeout: 'halt',
+    },
     timings: {
       preflight: '1m',
       etcdBackup: '3m',
@@ -131,7 +137,10 @@ export function policyFromYaml(text: string, file: string): PolicyResult {
   try {
     raw = parseYaml(text);
   } catch (err) {
-    return { ok: false, errors: [{ file, field: '(file)', message: `not valid YAML: ${(err as Error).message}` }] };
+    return {
+      ok: false,
+      errors: [{ file, field: '(file)', message: `not valid YAML: ${(err as Error).message}` }],
+    };
   }
   return validatePolicy(raw ?? {}, file);
 }
@@ -146,7 +155,8 @@ export function validatePolicy(raw: unknown, file: string): PolicyResult {
     return { ok: false, errors };
   }
   const known = new Set(Object.keys(policy).concat('poolLabel'));
-  for (const key of Object.keys(raw)) if (!known.has(key)) fail(key, `unknown field (known: ${[...known].sort().join(', ')})`);
+  for (const key of Object.keys(raw))
+    if (!known.has(key)) fail(key, `unknown field (known: ${[...known].sort().join(', ')})`);
   if (raw.apiVersion !== undefined && raw.apiVersion !== POLICY_API_VERSION) {
     fail('apiVersion', `must be ${POLICY_API_VERSION}`);
   }
@@ -183,7 +193,8 @@ export function validatePolicy(raw: unknown, file: string): PolicyResult {
   };
   const oneOf = <T extends string>(v: unknown, values: readonly T[], field: string): T | undefined => {
     if (v === undefined) return undefined;
-    if (typeof v !== 'string' || !values.includes(v as T)) fail(field, `must be one of: ${values.join(', ')}`);
+    if (typeof v !== 'string' || !values.includes(v as T))
+      fail(field, `must be one of: ${values.join(', ')}`);
     else return v as T;
     return undefined;
   };
@@ -197,7 +208,8 @@ export function validatePolicy(raw: unknown, file: string): PolicyResult {
     return v;
   };
   const unknownKeys = (o: Obj, allowed: readonly string[], prefix: string) => {
-    for (const k of Object.keys(o)) if (!allowed.includes(k)) fail(`${prefix}.${k}`, `unknown field (known: ${allowed.join(', ')})`);
+    for (const k of Object.keys(o))
+      if (!allowed.includes(k)) fail(`${prefix}.${k}`, `unknown field (known: ${allowed.join(', ')})`);
   };
 
   const poolLabel = str(raw.poolLabel, 'poolLabel');
@@ -206,9 +218,12 @@ export function validatePolicy(raw: unknown, file: string): PolicyResult {
   const defaults = section('defaults');
   if (defaults) {
     unknownKeys(defaults, ['maxUnavailable', 'maxSurge', 'strategy'], 'defaults');
-    policy.defaults.maxUnavailable = intOrPercent(defaults.maxUnavailable, 'defaults.maxUnavailable') ?? policy.defaults.maxUnavailable;
-    policy.defaults.maxSurge = intOrPercent(defaults.maxSurge, 'defaults.maxSurge') ?? policy.defaults.maxSurge;
-    policy.defaults.strategy = oneOf(defaults.strategy, NODE_STRATEGIES, 'defaults.strategy') ?? policy.defaults.strategy;
+    policy.defaults.maxUnavailable =
+      intOrPercent(defaults.maxUnavailable, 'defaults.maxUnavailable') ?? policy.defaults.maxUnavailable;
+    policy.defaults.maxSurge =
+      intOrPercent(defaults.maxSurge, 'defaults.maxSurge') ?? policy.defaults.maxSurge;
+    policy.defaults.strategy =
+      oneOf(defaults.strategy, NODE_STRATEGIES, 'defaults.strategy') ?? policy.defaults.strategy;
   }
 
   if (raw.pools !== undefined) {
@@ -217,7 +232,10 @@ export function validatePolicy(raw: unknown, file: string): PolicyResult {
       const names = new Set<string>();
       raw.pools.forEach((p, i) => {
         const at = `pools[${i}]`;
-        if (!isObj(p)) return fail(at, 'must be a mapping with at least a name');
+        if (!isObj(p)) {
+          fail(at, 'must be a mapping with at least a name');
+          return;
+        }
         unknownKeys(p, ['name', 'selector', 'maxUnavailable', 'maxSurge', 'strategy', 'batchSoak'], at);
         const name = str(p.name, `${at}.name`);
         if (p.name === undefined) fail(`${at}.name`, 'is required');
@@ -241,15 +259,24 @@ export function validatePolicy(raw: unknown, file: string): PolicyResult {
         if (strategy) pool.strategy = strategy;
         const soak = duration(p.batchSoak, `${at}.batchSoak`);
         if (soak) pool.batchSoak = soak;
-        if (isZero(pool.maxUnavailable ?? policy.defaults.maxUnavailable) && isZero(pool.maxSurge ?? policy.defaults.maxSurge)) {
-          fail(`${at}.maxUnavailable`, 'maxUnavailable and maxSurge cannot both be 0: the pool could never progress');
+        if (
+          isZero(pool.maxUnavailable ?? policy.defaults.maxUnavailable) &&
+          isZero(pool.maxSurge ?? policy.defaults.maxSurge)
+        ) {
+          fail(
+            `${at}.maxUnavailable`,
+            'maxUnavailable and maxSurge cannot both be 0: the pool could never progress',
+          );
         }
         policy.pools.push(pool);
       });
     }
   }
   if (isZero(policy.defaults.maxUnavailable) && isZero(policy.defaults.maxSurge)) {
-    fail('defaults.maxUnavailable', 'maxUnavailable and maxSurge cannot both be 0: pools could never progress');
+    fail(
+      'defaults.maxUnavailable',
+      'maxUnavailable and maxSurge cannot both be 0: pools could never progress',
+    );
   }
 
   const canary = section('canary');
@@ -267,16 +294,23 @@ export function validatePolicy(raw: unknown, file: string): PolicyResult {
 
   const drain = section('drain');
   if (drain) {
-    unknownKeys(drain, ['timeout', 'gracePeriodSeconds', 'deleteEmptyDirData', 'force', 'onTimeout'], 'drain');
+    unknownKeys(
+      drain,
+      ['timeout', 'gracePeriodSeconds', 'deleteEmptyDirData', 'force', 'onTimeout'],
+      'drain',
+    );
     policy.drain.timeout = duration(drain.timeout, 'drain.timeout') ?? policy.drain.timeout;
     if (drain.gracePeriodSeconds !== undefined) {
       const g = drain.gracePeriodSeconds;
-      if (typeof g !== 'number' || !Number.isInteger(g) || g < -1) fail('drain.gracePeriodSeconds', 'must be an integer ≥ -1 (-1 keeps each pod\'s own)');
+      if (typeof g !== 'number' || !Number.isInteger(g) || g < -1)
+        fail('drain.gracePeriodSeconds', "must be an integer ≥ -1 (-1 keeps each pod's own)");
       else policy.drain.gracePeriodSeconds = g;
     }
-    policy.drain.deleteEmptyDirData = bool(drain.deleteEmptyDirData, 'drain.deleteEmptyDirData') ?? policy.drain.deleteEmptyDirData;
+    policy.drain.deleteEmptyDirData =
+      bool(drain.deleteEmptyDirData, 'drain.deleteEmptyDirData') ?? policy.drain.deleteEmptyDirData;
     policy.drain.force = bool(drain.force, 'drain.force') ?? policy.drain.force;
-    policy.drain.onTimeout = oneOf(drain.onTimeout, ON_DRAIN_TIMEOUT, 'drain.onTimeout') ?? policy.drain.onTimeout;
+    policy.drain.onTimeout =
+      oneOf(drain.onTimeout, ON_DRAIN_TIMEOUT, 'drain.onTimeout') ?? policy.drain.onTimeout;
   }
 
   const timings = section('timings');
@@ -291,18 +325,29 @@ export function validatePolicy(raw: unknown, file: string): PolicyResult {
     else {
       raw.maintenanceWindows.forEach((w, i) => {
         const at = `maintenanceWindows[${i}]`;
-        if (!isObj(w)) return fail(at, 'must be a mapping with days, start, end');
+        if (!isObj(w)) {
+          fail(at, 'must be a mapping with days, start, end');
+          return;
+        }
         unknownKeys(w, ['days', 'start', 'end', 'timeZone'], at);
-        const days = Array.isArray(w.days) ? w.days.map((d) => String(d).toLowerCase().slice(0, 3)) : undefined;
+        const days = Array.isArray(w.days)
+          ? w.days.map((d) => String(d).toLowerCase().slice(0, 3))
+          : undefined;
         if (!days || days.length === 0 || days.some((d) => !(WEEKDAYS as readonly string[]).includes(d))) {
           fail(`${at}.days`, `must list weekdays (${WEEKDAYS.join(', ')})`);
         }
         for (const k of ['start', 'end'] as const) {
-          if (typeof w[k] !== 'string' || !/^([01]\d|2[0-3]):[0-5]\d$/.test(w[k] as string)) fail(`${at}.${k}`, 'must be a time "HH:MM"');
+          if (typeof w[k] !== 'string' || !/^([01]\d|2[0-3]):[0-5]\d$/.test(w[k] as string))
+            fail(`${at}.${k}`, 'must be a time "HH:MM"');
         }
         const timeZone = w.timeZone === undefined ? 'UTC' : str(w.timeZone, `${at}.timeZone`);
         if (timeZone && !isTimeZone(timeZone)) fail(`${at}.timeZone`, `unknown time zone "${timeZone}"`);
-        policy.maintenanceWindows.push({ days: days ?? [], start: String(w.start), end: String(w.end), timeZone: timeZone ?? 'UTC' });
+        policy.maintenanceWindows.push({
+          days: days ?? [],
+          start: String(w.start),
+          end: String(w.end),
+          timeZone: timeZone ?? 'UTC',
+        });
       });
     }
   }
@@ -327,13 +372,15 @@ export function validatePolicy(raw: unknown, file: string): PolicyResult {
   if (pf) {
     unknownKeys(pf, ['skip', 'certificateWarningDays', 'crashLoopRestarts'], 'preflight');
     if (pf.skip !== undefined) {
-      if (!Array.isArray(pf.skip) || pf.skip.some((s) => typeof s !== 'string')) fail('preflight.skip', 'must be a list of check ids');
+      if (!Array.isArray(pf.skip) || pf.skip.some((s) => typeof s !== 'string'))
+        fail('preflight.skip', 'must be a list of check ids');
       else policy.preflight.skip = pf.skip as string[];
     }
     for (const k of ['certificateWarningDays', 'crashLoopRestarts'] as const) {
       const v = pf[k];
       if (v === undefined) continue;
-      if (typeof v !== 'number' || !Number.isInteger(v) || v < 0) fail(`preflight.${k}`, 'must be a non-negative integer');
+      if (typeof v !== 'number' || !Number.isInteger(v) || v < 0)
+        fail(`preflight.${k}`, 'must be a non-negative integer');
       else policy.preflight[k] = v;
     }
   }

@@ -11,16 +11,16 @@ export function renderRunbook(plan: Plan): string {
   const out: string[] = [];
   const e = plan.estimate;
   out.push(`# Upgrade runbook: ${plan.source} → ${plan.target}`, '');
-  out.push('| | |', '|---|---|');
-  out.push(`| Plan | \`${plan.id}\` |`);
-  out.push(`| Cluster | ${plan.cluster.server} (fingerprint \`${plan.cluster.fingerprint}\`) |`);
-  out.push(`| Snapshot | ${plan.snapshotTakenAt} |`);
-  out.push(`| Control-plane hops | ${plan.hops.length > 0 ? plan.hops.join(' → ') : 'none (nodes only)'} |`);
-  out.push(`| Estimated duration | ${d(e.totalSeconds)} |`);
+  // Note: a list rather than a table, so Markdown formatters leave the golden files alone.
+  out.push(`- Plan: \`${plan.id}\``);
+  out.push(`- Cluster: ${plan.cluster.server} (fingerprint \`${plan.cluster.fingerprint}\`)`);
+  out.push(`- Snapshot: ${plan.snapshotTakenAt}`);
+  out.push(`- Control-plane hops: ${plan.hops.length > 0 ? plan.hops.join(' → ') : 'none (nodes only)'}`);
+  out.push(`- Estimated duration: ${d(e.totalSeconds)}`);
   out.push(
-    `| Node phases | ${d(e.nodePhaseSeconds)} in ${e.nodeRounds} rounds; lower bound ${d(e.nodePhaseLowerBoundSeconds)} (${e.lowerBound.rounds} rounds) |`,
+    `- Node phases: ${d(e.nodePhaseSeconds)} in ${e.nodeRounds} rounds; lower bound ${d(e.nodePhaseLowerBoundSeconds)} (${e.lowerBound.rounds} rounds)`,
   );
-  out.push(`| Drain | timeout ${plan.policy.drain.timeout}, on timeout: ${plan.policy.drain.onTimeout} |`, '');
+  out.push(`- Drain: timeout ${plan.policy.drain.timeout}, on timeout: ${plan.policy.drain.onTimeout}`, '');
   if (plan.warnings.length > 0) {
     out.push('## Warnings', '', ...plan.warnings.map((w) => `- ${w}`), '');
   }
@@ -48,9 +48,12 @@ export function renderRunbook(plan: Plan): string {
 
 function renderStep(n: number, s: PlanStep): string[] {
   const lines = [`### ${n}. ${s.title}`, ''];
-  lines.push(`- [ ] Step \`${s.id}\` (${s.kind}, est. ${d(s.estimateSeconds)}${s.soakSeconds ? `, soak ${d(s.soakSeconds)}` : ''})`);
+  lines.push(
+    `- [ ] Step \`${s.id}\` (${s.kind}, est. ${d(s.estimateSeconds)}${s.soakSeconds ? `, soak ${d(s.soakSeconds)}` : ''})`,
+  );
   if (s.nodes.length > 0) lines.push(`- Nodes: ${s.nodes.join(', ')}`);
-  if (s.respectsBudgets === false) lines.push('- **Exceeds a disruption budget**: the drain will wait or time out.');
+  if (s.respectsBudgets === false)
+    lines.push('- **Exceeds a disruption budget**: the drain will wait or time out.');
   if (s.fitsCapacity === false) lines.push('- **Not enough capacity**: some pods will stay Pending.');
   if (s.reasons.length > 0) lines.push('- Why:', ...s.reasons.map((r) => `  - ${r}`));
   if (s.checks.length > 0) lines.push('- Checks before continuing:', ...s.checks.map((c) => `  - [ ] ${c}`));

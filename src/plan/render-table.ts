@@ -11,14 +11,18 @@ export function renderPlanTable(plan: Plan): string {
       rows.push([
         String(n),
         phase.kind,
-        step.title + (step.respectsBudgets === false ? ' [budget!]' : '') + (step.fitsCapacity === false ? ' [capacity!]' : ''),
+        step.title +
+          (step.respectsBudgets === false ? ' [budget!]' : '') +
+          (step.fitsCapacity === false ? ' [capacity!]' : ''),
         abbreviate(step.nodes),
         formatDuration(step.estimateSeconds * 1000),
       ]);
     }
   }
   const widths = rows[0]!.map((_, i) => Math.max(...rows.map((r) => r[i]!.length)));
-  const lines = rows.map((r) => r.map((cell, i) => (i === r.length - 1 ? cell : cell.padEnd(widths[i]!))).join('  '));
+  const lines = rows.map((r) =>
+    r.map((cell, i) => (i === r.length - 1 ? cell : cell.padEnd(widths[i]!))).join('  '),
+  );
   const e = plan.estimate;
   const header = [
     `Plan ${plan.id}: ${plan.source} → ${plan.target}${plan.hops.length > 1 ? ` via ${plan.hops.join(' → ')}` : ''}`,

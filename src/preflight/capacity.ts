@@ -15,7 +15,8 @@ export const checkCapacity: PreflightCheck = (snapshot, _target, options) => {
   const findings: Finding[] = [];
   for (const [pool, nodes] of resolvePools(model, options.pools)) {
     if (pool === CONTROL_PLANE_POOL) continue;
-    const setting = options.pools?.find((p) => p.name === pool)?.maxUnavailable ?? options.defaults?.maxUnavailable;
+    const setting =
+      options.pools?.find((p) => p.name === pool)?.maxUnavailable ?? options.defaults?.maxUnavailable;
     const size = nodesAtOnce(setting, nodes.length);
     const busiest = nodes
       .map((n) => ({ name: n.name, cpu: capacity.check([n.name]).demand.cpuMillis }))

@@ -11,7 +11,15 @@ export const checkCertificates: PreflightCheck = (snapshot, _target, options, no
   const tls = snapshot.server.tls;
   if (!tls) {
     return snapshot.server.url.startsWith('https:')
-      ? [{ id: 'certificates', severity: 'info', subject, message: 'the serving certificate was not captured', fix: '' }]
+      ? [
+          {
+            id: 'certificates',
+            severity: 'info',
+            subject,
+            message: 'the serving certificate was not captured',
+            fix: '',
+          },
+        ]
       : [];
   }
   if (!tls.notAfter) return [];
@@ -27,7 +35,13 @@ export const checkCertificates: PreflightCheck = (snapshot, _target, options, no
     fix,
   });
   if (expires <= now) {
-    return [finding('blocker', `the API server certificate expired on ${tls.notAfter}`, 'renew the control-plane certificates (kubeadm certs renew all) first')];
+    return [
+      finding(
+        'blocker',
+        `the API server certificate expired on ${tls.notAfter}`,
+        'renew the control-plane certificates (kubeadm certs renew all) first',
+      ),
+    ];
   }
   if (days < warnDays) {
     return [

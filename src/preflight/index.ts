@@ -24,7 +24,14 @@ import { checkVersionPath } from './version-path.ts';
 import { checkVersionSkew } from './version-skew.ts';
 import { checkWebhookFailClosed } from './webhook-fail-closed.ts';
 
-export type { CheckId, Finding, FindingSubject, ManifestDocument, PreflightOptions, Severity } from './finding.ts';
+export type {
+  CheckId,
+  Finding,
+  FindingSubject,
+  ManifestDocument,
+  PreflightOptions,
+  Severity,
+} from './finding.ts';
 export { CHECK_IDS, compareFindings, subjectText } from './finding.ts';
 
 export const CHECKS: Record<CheckId, PreflightCheck> = {

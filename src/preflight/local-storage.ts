@@ -17,7 +17,10 @@ export const checkLocalStorage: PreflightCheck = (snapshot, _target, options) =>
       : { kind: 'Pod', namespace: pod.metadata.namespace, name: pod.metadata.name };
     const key = `${subject.kind}/${subject.namespace}/${subject.name}`;
     let entry = byOwner.get(key);
-    if (!entry) byOwner.set(key, (entry = { subject, pods: [] }));
+    if (!entry) {
+      entry = { subject, pods: [] };
+      byOwner.set(key, entry);
+    }
     entry.pods.push(podKey(pod));
   }
   return [...byOwner.values()].map(({ subject, pods }) => ({

@@ -1,18 +1,13 @@
-import { matchesLabelSelector } from '../core/selectors.ts';
-import type { PodDisruptionBudget, Workload } from '../core/snapshot.ts';
+import { clusterModelOf } from '../core/cluster-model.ts';
 import type { Finding, PreflightCheck } from './finding.ts';
 
 /**
  * `no-disruption-budget`: Deployments and StatefulSets the drain may take down all at once (several replicas,
  * no budget), and single-replica ones that will have downtime whatever the budget says.
  */
-export const checkNoDisruptionBudget: PreflightCheck = (snapshot) => {
+export const checkNoDisruptionBudget: PreflightCheck = (snapshot, _target, options) => {
+  const model = clusterModelOf(snapshot, options.poolLabel);
   const findings: Finding[] = [];
-  const budgetsByNs = new Map<string, PodDisruptionBudget[]>();
-  for (const pdb of snapshot.pdbs) {
-    const ns = pdb.metadata.namespace ?? 'default';
-    budgetsByNs.set(ns, [...(budgetsByNs.get(ns) ?? []), pdb]);
-  }
   for (const w of snapshot.workloads) {
     if (w.kind !== 'Deployment' && w.kind !== 'StatefulSet') continue;
     const replicas = w.spec?.replicas ?? 1;
@@ -28,7 +23,8 @@ export const checkNoDisruptionBudget: PreflightCheck = (snapshot) => {
       });
       continue;
     }
-    if (!hasBudget(w, budgetsByNs.get(w.metadata.namespace ?? 'default') ?? [])) {
+    const labels = w.spec?.template?.metadata?.labels;
+    if (model.budgetsMatching(w.metadata.namespace ?? 'default', labels).length === 0) {
       findings.push({
         id: 'no-disruption-budget',
         severity: 'warning',
@@ -40,14 +36,3 @@ export const checkNoDisruptionBudget: PreflightCheck = (snapshot) => {
   }
   return findings;
 };
-
-function hasBudget(w: Workload, budgets: PodDisruptionBudget[]): boolean {
-  const labels = w.spec?.template?.metadata?.labels;
-  return budgets.some((pdb) => {
-    try {
-      return matchesLabelSelector(pdb.spec.selector, labels);
-    } catch {
-      return false;
-    }
-  });
-}

@@ -58,7 +58,10 @@ export const checkNodeHealth: PreflightCheck = (snapshot, _target, options) => {
       : { kind: 'Pod', namespace: pod.metadata.namespace, name: pod.metadata.name };
     const key = `${subject.kind}/${subject.namespace}/${subject.name}`;
     let entry = crashing.get(key);
-    if (!entry) crashing.set(key, (entry = { subject, pods: [] }));
+    if (!entry) {
+      entry = { subject, pods: [] };
+      crashing.set(key, entry);
+    }
     entry.pods.push(pod.metadata.name);
   }
   for (const { subject, pods } of crashing.values()) {

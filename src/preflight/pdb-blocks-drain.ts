@@ -20,7 +20,10 @@ export const checkPdbBlocksDrain: PreflightCheck = (snapshot, _target, options) 
     const onNodes = state.pods.filter((p) => p.spec.nodeName && isEvictable(p));
     if (onNodes.length === 0) continue;
     const spec = state.pdb.spec;
-    const rule = spec.maxUnavailable !== undefined ? `maxUnavailable ${spec.maxUnavailable}` : `minAvailable ${spec.minAvailable ?? 1}`;
+    const rule =
+      spec.maxUnavailable !== undefined
+        ? `maxUnavailable ${spec.maxUnavailable}`
+        : `minAvailable ${spec.minAvailable ?? 1}`;
     if (state.blocksByConstruction) {
       findings.push({
         id: 'pdb-blocks-drain',
@@ -52,13 +55,18 @@ export const checkPdbBlocksDrain: PreflightCheck = (snapshot, _target, options) 
       });
     }
   }
-  const multiple = snapshot.pods.filter((p) => p.spec.nodeName && isEvictable(p) && model.budgetsOf(p).length > 1);
+  const multiple = snapshot.pods.filter(
+    (p) => p.spec.nodeName && isEvictable(p) && model.budgetsOf(p).length > 1,
+  );
   for (const pod of multiple.slice(0, 50)) {
     findings.push({
       id: 'pdb-blocks-drain',
       severity: 'blocker',
       subject: { kind: 'Pod', namespace: pod.metadata.namespace, name: pod.metadata.name },
-      message: `is selected by ${model.budgetsOf(pod).length} budgets (${model.budgetsOf(pod).map((b) => b.metadata.name).join(', ')}); the eviction API refuses pods with more than one budget`,
+      message: `is selected by ${model.budgetsOf(pod).length} budgets (${model
+        .budgetsOf(pod)
+        .map((b) => b.metadata.name)
+        .join(', ')}); the eviction API refuses pods with more than one budget`,
       fix: 'make the budgets select disjoint pods',
     });
   }

@@ -36,11 +36,17 @@ export const checkRemovedApi: PreflightCheck = (snapshot, target, options) => {
 
   for (const release of latestReleases(snapshot.helmReleases)) {
     for (const doc of parseManifest(release.manifest)) {
-      report('helm', `Helm release ${release.namespace}/${release.name} (revision ${release.revision})`, doc.apiVersion, doc.kind, {
-        kind: doc.kind,
-        namespace: doc.namespace ?? release.namespace,
-        name: doc.name,
-      });
+      report(
+        'helm',
+        `Helm release ${release.namespace}/${release.name} (revision ${release.revision})`,
+        doc.apiVersion,
+        doc.kind,
+        {
+          kind: doc.kind,
+          namespace: doc.namespace ?? release.namespace,
+          name: doc.name,
+        },
+      );
     }
   }
   for (const m of options.manifests ?? []) {
@@ -59,11 +65,24 @@ export const checkRemovedApi: PreflightCheck = (snapshot, target, options) => {
     const lastApplied = obj.metadata.annotations?.[LAST_APPLIED];
     if (lastApplied) {
       const applied = asObject(safeJson(lastApplied));
-      if (applied) report('last-applied', 'last-applied-configuration annotation', applied.apiVersion, applied.kind, subject);
+      if (applied)
+        report(
+          'last-applied',
+          'last-applied-configuration annotation',
+          applied.apiVersion,
+          applied.kind,
+          subject,
+        );
     }
     for (const entry of obj.metadata.managedFields ?? []) {
       if (entry.apiVersion) {
-        report('managed-fields', `managedFields (manager ${entry.manager ?? 'unknown'})`, entry.apiVersion, kind, subject);
+        report(
+          'managed-fields',
+          `managedFields (manager ${entry.manager ?? 'unknown'})`,
+          entry.apiVersion,
+          kind,
+          subject,
+        );
       }
     }
   }
@@ -110,7 +129,9 @@ function latestReleases(releases: readonly HelmRelease[]): HelmRelease[] {
     const prev = latest.get(key);
     if (!prev || r.revision > prev.revision) latest.set(key, r);
   }
-  return [...latest.values()].sort((a, b) => `${a.namespace}/${a.name}`.localeCompare(`${b.namespace}/${b.name}`));
+  return [...latest.values()].sort((a, b) =>
+    `${a.namespace}/${a.name}`.localeCompare(`${b.namespace}/${b.name}`),
+  );
 }
 
 interface DocHeader {
@@ -122,7 +143,11 @@ interface DocHeader {
 
 function asObject(value: unknown): DocHeader | undefined {
   if (!value || typeof value !== 'object') return undefined;
-  const v = value as { apiVersion?: unknown; kind?: unknown; metadata?: { name?: unknown; namespace?: unknown } };
+  const v = value as {
+    apiVersion?: unknown;
+    kind?: unknown;
+    metadata?: { name?: unknown; namespace?: unknown };
+  };
   if (typeof v.apiVersion !== 'string' || typeof v.kind !== 'string') return undefined;
   return {
     apiVersion: v.apiVersion,

@@ -46,7 +46,12 @@ export const checkVersionPath: PreflightCheck = (snapshot, target, options) => {
     ];
   }
   if (target.major !== source.major) {
-    return [finding('blocker', `cannot upgrade across major versions (${formatVersion(source)} → ${formatVersion(target)})`)];
+    return [
+      finding(
+        'blocker',
+        `cannot upgrade across major versions (${formatVersion(source)} → ${formatVersion(target)})`,
+      ),
+    ];
   }
   const order = compareVersions(target, source);
   if (order < 0) {
@@ -69,7 +74,9 @@ export const checkVersionPath: PreflightCheck = (snapshot, target, options) => {
     );
   }
   if (order === 0) {
-    findings.push(finding('info', `the control plane already runs ${formatVersion(source)}; only nodes behind it move`));
+    findings.push(
+      finding('info', `the control plane already runs ${formatVersion(source)}; only nodes behind it move`),
+    );
     return findings;
   }
   const hops = minorHops(source, target);

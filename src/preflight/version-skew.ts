@@ -1,6 +1,12 @@
 import { clusterModelOf, isDaemonSetPod, sourceVersionOf } from '../core/cluster-model.ts';
 import { kubeProxyKubeletViolation, type SkewComponent, skewViolation } from '../core/skew.ts';
-import { compareVersions, formatMinor, type KubeVersion, minorHops, versionFromImage } from '../core/versions.ts';
+import {
+  compareVersions,
+  formatMinor,
+  type KubeVersion,
+  minorHops,
+  versionFromImage,
+} from '../core/versions.ts';
 import { type Finding, listSome, type PreflightCheck } from './finding.ts';
 
 /**
@@ -47,7 +53,10 @@ export const checkVersionSkew: PreflightCheck = (snapshot, target, options) => {
     if (!n.kubelet) continue;
     const key = formatMinor(n.kubelet);
     let entry = byKubelet.get(key);
-    if (!entry) byKubelet.set(key, (entry = { version: n.kubelet, nodes: [] }));
+    if (!entry) {
+      entry = { version: n.kubelet, nodes: [] };
+      byKubelet.set(key, entry);
+    }
     entry.nodes.push(n.name);
   }
   const hops = compareVersions(target, source) > 0 ? minorHops(source, target) : [];

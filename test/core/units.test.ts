@@ -1,7 +1,13 @@
 import { describe, expect, it } from 'vitest';
 import { DurationParseError, formatDuration, parseDuration } from '../../src/core/duration.ts';
 import { nodesAtOnce, scaledValue } from '../../src/core/intorstr.ts';
-import { cpuMillis, parseBytes, parseCpuMillis, parseQuantity, QuantityParseError } from '../../src/core/quantity.ts';
+import {
+  cpuMillis,
+  parseBytes,
+  parseCpuMillis,
+  parseQuantity,
+  QuantityParseError,
+} from '../../src/core/quantity.ts';
 
 describe('quantities', () => {
   it.each([

@@ -10,8 +10,23 @@ const evictions = (table: Record<string, Record<string, number>>) => (node: stri
 describe('buildBatches', () => {
   it.each([
     ['no budgets: maxUnavailable decides', 2, {}, {}, [['a', 'b'], ['c', 'd'], ['e']]],
-    ['a budget allowing 1 spreads its nodes', 2, { 'app/web': 1 }, { a: { 'app/web': 1 }, b: { 'app/web': 1 }, c: {}, d: {} }, [['a', 'c'], ['b', 'd'], ['e']]],
-    ['a budget allowing 2 lets two of its nodes go together', 3, { 'app/web': 2 }, { a: { 'app/web': 1 }, b: { 'app/web': 1 }, c: { 'app/web': 1 } }, [['a', 'b', 'd'], ['c', 'e']]],
+    [
+      'a budget allowing 1 spreads its nodes',
+      2,
+      { 'app/web': 1 },
+      { a: { 'app/web': 1 }, b: { 'app/web': 1 }, c: {}, d: {} },
+      [['a', 'c'], ['b', 'd'], ['e']],
+    ],
+    [
+      'a budget allowing 2 lets two of its nodes go together',
+      3,
+      { 'app/web': 2 },
+      { a: { 'app/web': 1 }, b: { 'app/web': 1 }, c: { 'app/web': 1 } },
+      [
+        ['a', 'b', 'd'],
+        ['c', 'e'],
+      ],
+    ],
   ])('%s', (_name, maxNodes, limits, table, expected) => {
     const batches = buildBatches({
       nodes: ['a', 'b', 'c', 'd', 'e'],
@@ -23,7 +38,21 @@ describe('buildBatches', () => {
     expect(batches.every((b) => b.respectsBudgets)).toBe(true);
   });
 
-  it('gives a node that breaks a budget on its own a batch of its own, and says why', () => {
+  it('lets a node that overflows a budget share a batch only with nodes that do not touch it', () => {
+    const batches = buildBatches({
+      nodes: ['a', 'b', 'c'],
+      maxNodes: 3,
+      evictionsOf: evictions({ a: { 'app/web': 2 }, b: { 'app/web': 1 } }),
+      budgets: budgets({ 'app/web': 1 }),
+    });
+    expect(batches.map((b) => [b.nodes, b.respectsBudgets])).toEqual([
+      [['a', 'c'], false],
+      [['b'], true],
+    ]);
+    expect(batches[0]!.reasons.join(' ')).toMatch(/a alone hosts 2 healthy pods of app\/web, which allows 1/);
+  });
+
+  it('gives a node that a budget allowing nothing covers a batch of its own, and says why', () => {
     const batches = buildBatches({
       nodes: ['a', 'b', 'c'],
       maxNodes: 3,
@@ -46,7 +75,7 @@ describe('buildBatches', () => {
     expect(batches[0]!.reasons).toEqual([
       '1 node(s): less than maxUnavailable 2 because of the constraints below',
       'b deferred: with it, the batch would evict 2 pods of app/web, which allows 1',
-      'evicts within budgets: app/web 1/1',
+      'budget use: app/web 1/1',
     ]);
   });
 
@@ -58,7 +87,10 @@ describe('buildBatches', () => {
       budgets: new Map(),
       fits: (nodes) => nodes.length <= 2,
     });
-    expect(batches.map((b) => b.nodes)).toEqual([['a', 'b'], ['c', 'd']]);
+    expect(batches.map((b) => b.nodes)).toEqual([
+      ['a', 'b'],
+      ['c', 'd'],
+    ]);
   });
 });
 
@@ -78,7 +110,13 @@ describe('lower bound', () => {
   it('adds pools up, and flags budgets that allow nothing', () => {
     const bound = lowerBound([
       { pool: 'a', nodes: 4, maxNodes: 2, roundSeconds: 100, budgets: [] },
-      { pool: 'b', nodes: 3, maxNodes: 3, roundSeconds: 100, budgets: [{ budget: 'x/y', nodes: 2, allowed: 0 }] },
+      {
+        pool: 'b',
+        nodes: 3,
+        maxNodes: 3,
+        roundSeconds: 100,
+        budgets: [{ budget: 'x/y', nodes: 2, allowed: 0 }],
+      },
     ]);
     expect(bound.rounds).toBe(4);
     expect(bound.seconds).toBe(400);

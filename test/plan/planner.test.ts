@@ -27,15 +27,23 @@ function policyOf(yaml: string) {
 
 describe.each(SCENARIOS)('scenario $name', (scenario) => {
   const snapshotPath = here(`../fixtures/snapshots/${scenario.name}.json`);
-  if (update || !existsSync(snapshotPath)) writeFileSync(snapshotPath, `${JSON.stringify(scenario.snapshot(), null, 2)}\n`);
+  if (update || !existsSync(snapshotPath))
+    writeFileSync(snapshotPath, `${JSON.stringify(scenario.snapshot(), null, 2)}\n`);
   const snapshot = JSON.parse(readFileSync(snapshotPath, 'utf8')) as ClusterSnapshot;
   const plan = planUpgrade(snapshot, parseVersion(scenario.target), policyOf(scenario.policy));
 
-  it('matches the golden plan file', () => golden(here(`golden/${scenario.name}.plan.yaml`), renderPlanYaml(plan)));
-  it('matches the golden runbook', () => golden(here(`golden/${scenario.name}.runbook.md`), renderRunbook(plan)));
-  it('matches the golden table', () => golden(here(`golden/${scenario.name}.table.txt`), renderPlanTable(plan)));
+  it('matches the golden plan file', () =>
+    golden(here(`golden/${scenario.name}.plan.yaml`), renderPlanYaml(plan)));
+  it('matches the golden runbook', () =>
+    golden(here(`golden/${scenario.name}.runbook.md`), renderRunbook(plan)));
+  it('matches the golden table', () =>
+    golden(here(`golden/${scenario.name}.table.txt`), renderPlanTable(plan)));
   it('is deterministic (same inputs, same id)', () => {
-    const again = planUpgrade(JSON.parse(JSON.stringify(snapshot)), parseVersion(scenario.target), policyOf(scenario.policy));
+    const again = planUpgrade(
+      JSON.parse(JSON.stringify(snapshot)),
+      parseVersion(scenario.target),
+      policyOf(scenario.policy),
+    );
     expect(again.id).toBe(plan.id);
     expect(plan.id).toMatch(/^plan-[0-9a-f]{12}$/);
   });
@@ -104,9 +112,17 @@ describe('planUpgrade', () => {
   });
 
   it('skips nodes already at the target', () => {
-    const snapshot = new ClusterBuilder('v1.31.2').controlPlane('cp-1').node('a', { kubelet: 'v1.31.2' }).node('b', { kubelet: 'v1.30.1' }).build();
+    const snapshot = new ClusterBuilder('v1.31.2')
+      .controlPlane('cp-1')
+      .node('a', { kubelet: 'v1.31.2' })
+      .node('b', { kubelet: 'v1.30.1' })
+      .build();
     const p = planUpgrade(snapshot, parseVersion('v1.31.2'), defaultPolicy());
     expect(p.hops).toEqual([]);
-    expect(p.phases.flatMap((ph) => ph.steps).flatMap((s) => (s.kind === 'canary' || s.kind === 'node-batch' ? s.nodes : []))).toEqual(['b']);
+    expect(
+      p.phases
+        .flatMap((ph) => ph.steps)
+        .flatMap((s) => (s.kind === 'canary' || s.kind === 'node-batch' ? s.nodes : [])),
+    ).toEqual(['b']);
   });
 });

@@ -49,8 +49,16 @@ preflight: {skip: [certificates]}
   });
 
   it.each([
-    [{ pools: [{ name: 'a', maxUnavailable: '150' }, { maxUnavailable: 'lots' }] }, 'pools[1].maxUnavailable', /integer or a percentage/],
-    [{ pools: [{ name: 'a' }, { name: 'b', maxUnavailable: -1 }] }, 'pools[1].maxUnavailable', /non-negative/],
+    [
+      { pools: [{ name: 'a', maxUnavailable: '150' }, { maxUnavailable: 'lots' }] },
+      'pools[1].maxUnavailable',
+      /integer or a percentage/,
+    ],
+    [
+      { pools: [{ name: 'a' }, { name: 'b', maxUnavailable: -1 }] },
+      'pools[1].maxUnavailable',
+      /non-negative/,
+    ],
     [{ pools: [{}] }, 'pools[0].name', /required/],
     [{ pools: [{ name: 'a' }, { name: 'a' }] }, 'pools[1].name', /duplicate/],
     [{ pools: [{ name: 'a', selector: 'a in b' }] }, 'pools[0].selector', /unable to parse/],
@@ -58,8 +66,16 @@ preflight: {skip: [certificates]}
     [{ drain: { onTimeout: 'panic' } }, 'drain.onTimeout', /halt, skip, quarantine/],
     [{ drain: { timeout: 'forever' } }, 'drain.timeout', /duration/],
     [{ canary: { nodes: 1.5 } }, 'canary.nodes', /integer/],
-    [{ maintenanceWindows: [{ days: ['someday'], start: '25:00', end: '01:00' }] }, 'maintenanceWindows[0].days', /weekdays/],
-    [{ maintenanceWindows: [{ days: ['mon'], start: '25:00', end: '01:00' }] }, 'maintenanceWindows[0].start', /HH:MM/],
+    [
+      { maintenanceWindows: [{ days: ['someday'], start: '25:00', end: '01:00' }] },
+      'maintenanceWindows[0].days',
+      /weekdays/,
+    ],
+    [
+      { maintenanceWindows: [{ days: ['mon'], start: '25:00', end: '01:00' }] },
+      'maintenanceWindows[0].start',
+      /HH:MM/,
+    ],
     [{ timings: { nodeUpgrade: 'soon' } }, 'timings.nodeUpgrade', /duration/],
     [{ drainn: {} }, 'drainn', /unknown field/],
     [{ drain: { timout: '5m' } }, 'drain.timout', /unknown field/],

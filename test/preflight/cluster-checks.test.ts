@@ -33,7 +33,12 @@ describe('capacity', () => {
       .node('gpu-1', { pool: 'gpu', labels: { gpu: 'true' } })
       .node('gpu-2', { pool: 'gpu', labels: { gpu: 'true' } })
       .node('w-1', { pool: 'workers', cpu: '64' })
-      .workload('ml', 'train', { replicas: 2, on: ['gpu-1', 'gpu-2'], cpu: '3', nodeSelector: { gpu: 'true' } })
+      .workload('ml', 'train', {
+        replicas: 2,
+        on: ['gpu-1', 'gpu-2'],
+        cpu: '3',
+        nodeSelector: { gpu: 'true' },
+      })
       .build();
     const findings = checkCapacity(snapshot, TARGET, {}, NOW);
     expect(findings).toHaveLength(1);
@@ -88,7 +93,9 @@ describe('runtime-compat', () => {
     ['containerd://1.7.13', 'v1.31.2', []],
   ])('%s at %s', (runtime, target, severities) => {
     const snapshot = new ClusterBuilder('v1.23.5').node('w-1', { runtime }).build();
-    expect(checkRuntimeCompat(snapshot, parseVersion(target), {}, NOW).map((f) => f.severity)).toEqual(severities);
+    expect(checkRuntimeCompat(snapshot, parseVersion(target), {}, NOW).map((f) => f.severity)).toEqual(
+      severities,
+    );
   });
 });
 

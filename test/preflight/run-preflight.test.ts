@@ -27,7 +27,12 @@ describe('runPreflight', () => {
   });
 
   it('skips the checks the policy names', () => {
-    const report = runPreflight(healthy, parseVersion('v1.29.0'), { preflight: { skip: ['version-path'] } }, NOW);
+    const report = runPreflight(
+      healthy,
+      parseVersion('v1.29.0'),
+      { preflight: { skip: ['version-path'] } },
+      NOW,
+    );
     expect(report.findings.some((f) => f.id === 'version-path')).toBe(false);
   });
 

@@ -27,7 +27,10 @@ describe('version-path', () => {
   });
 
   it('uses the oldest apiserver when an upgrade was interrupted', () => {
-    const split = new ClusterBuilder('v1.31.2').controlPlane('cp-1', 'v1.30.4').controlPlane('cp-2', 'v1.31.2').build();
+    const split = new ClusterBuilder('v1.31.2')
+      .controlPlane('cp-1', 'v1.30.4')
+      .controlPlane('cp-2', 'v1.31.2')
+      .build();
     const findings = checkVersionPath(split, parseVersion('v1.32.0'), {}, NOW);
     expect(findings.some((f) => /2 minor hops/.test(f.message))).toBe(true);
   });
@@ -35,11 +38,22 @@ describe('version-path', () => {
 
 describe('version-skew', () => {
   it.each([
-    ['kubelets 3 behind the target, moved at a hop', 'v1.30.4', 'v1.27.3', 'v1.31.2', 'warning', /when the control plane reaches 1.31/],
+    [
+      'kubelets 3 behind the target, moved at a hop',
+      'v1.30.4',
+      'v1.27.3',
+      'v1.31.2',
+      'warning',
+      /when the control plane reaches 1.31/,
+    ],
     ['kubelets already too old', 'v1.30.4', 'v1.26.1', 'v1.31.2', 'blocker', /already break the skew policy/],
     ['kubelets within skew', 'v1.30.4', 'v1.29.0', 'v1.31.2', undefined, undefined],
   ])('%s', (_name, cp, kubelet, target, severity, message) => {
-    const snapshot = new ClusterBuilder(cp).controlPlane('cp-1').node('w-1', { kubelet }).node('w-2', { kubelet }).build();
+    const snapshot = new ClusterBuilder(cp)
+      .controlPlane('cp-1')
+      .node('w-1', { kubelet })
+      .node('w-2', { kubelet })
+      .build();
     const findings = checkVersionSkew(snapshot, parseVersion(target), {}, NOW);
     if (!severity) {
       expect(findings).toEqual([]);
@@ -52,7 +66,10 @@ describe('version-skew', () => {
   });
 
   it('blocks when HA apiservers are more than one minor apart', () => {
-    const snapshot = new ClusterBuilder('v1.30.4').controlPlane('cp-1', 'v1.28.0').controlPlane('cp-2', 'v1.30.4').build();
+    const snapshot = new ClusterBuilder('v1.30.4')
+      .controlPlane('cp-1', 'v1.28.0')
+      .controlPlane('cp-2', 'v1.30.4')
+      .build();
     const findings = checkVersionSkew(snapshot, parseVersion('v1.31.0'), {}, NOW);
     expect(findings.some((f) => f.severity === 'blocker' && /within 1 minor/.test(f.message))).toBe(true);
   });

@@ -26,7 +26,10 @@ describe('pdb-blocks-drain', () => {
     const findings = checkPdbBlocksDrain(snapshot, TARGET, {}, NOW);
     if (!severity) return expect(findings).toEqual([]);
     expect(findings).toHaveLength(1);
-    expect(findings[0]).toMatchObject({ severity, subject: { kind: 'PodDisruptionBudget', namespace: 'app', name: 'web' } });
+    expect(findings[0]).toMatchObject({
+      severity,
+      subject: { kind: 'PodDisruptionBudget', namespace: 'app', name: 'web' },
+    });
     expect(findings[0]!.message).toMatch(message!);
   });
 
@@ -46,7 +49,9 @@ describe('pdb-blocks-drain', () => {
       .build();
     const findings = checkPdbBlocksDrain(snapshot, TARGET, {}, NOW);
     expect(findings.some((f) => /no controller manages/.test(f.message))).toBe(true);
-    expect(findings.some((f) => f.severity === 'blocker' && /more than one budget/.test(f.message))).toBe(true);
+    expect(findings.some((f) => f.severity === 'blocker' && /more than one budget/.test(f.message))).toBe(
+      true,
+    );
   });
 });
 
@@ -83,11 +88,14 @@ describe('unmanaged-pod and local-storage', () => {
   it.each([
     [{}, 'blocker', /the drain refuses/],
     [{ drain: { deleteEmptyDirData: true } }, 'warning', /lost when they are evicted/],
-  ] as Array<[PreflightOptions, string, RegExp]>)('emptyDir with %j is a %s, one finding per workload', (options, severity, message) => {
-    const findings = checkLocalStorage(snapshot, TARGET, options, NOW);
-    expect(findings).toHaveLength(1);
-    expect(findings[0]).toMatchObject({ severity, subject: { kind: 'Deployment', name: 'cache' } });
-    expect(findings[0]!.message).toMatch(message);
-    expect(findings[0]!.message).toMatch(/2 pod\(s\)/);
-  });
+  ] as Array<[PreflightOptions, string, RegExp]>)(
+    'emptyDir with %j is a %s, one finding per workload',
+    (options, severity, message) => {
+      const findings = checkLocalStorage(snapshot, TARGET, options, NOW);
+      expect(findings).toHaveLength(1);
+      expect(findings[0]).toMatchObject({ severity, subject: { kind: 'Deployment', name: 'cache' } });
+      expect(findings[0]!.message).toMatch(message);
+      expect(findings[0]!.message).toMatch(/2 pod\(s\)/);
+    },
+  );
 });
