@@ -18,3 +18,11 @@ export class UsageError extends CliError {
     this.name = 'UsageError';
   }
 }
+
+/** Ends a command whose output is already written with a non-zero exit code, adding no message. */
+export class ExitCode extends CliError {
+  constructor(exitCode: number) {
+    super('', exitCode);
+    this.name = 'ExitCode';
+  }
+}

@@ -13,7 +13,9 @@ export function parseOutputFormat(value: string, allowed: readonly string[] = OU
 
 /** Data as JSON or YAML for scripts; `table` is rendered by each command from the same data. */
 export function renderData(data: unknown, format: 'json' | 'yaml'): string {
-  return format === 'json' ? `${JSON.stringify(data, null, 2)}\n` : stringify(data);
+  return format === 'json'
+    ? `${JSON.stringify(data, null, 2)}\n`
+    : stringify(data, { aliasDuplicateObjects: false });
 }
 
 /** A plain text table with left-aligned columns, in the style of kubectl's output. */

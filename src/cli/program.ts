@@ -1,6 +1,9 @@
 import { readFileSync } from 'node:fs';
 import { Command, CommanderError } from 'commander';
 import { registerDemoCommand } from './commands/demo.ts';
+import { registerInventoryCommand } from './commands/inventory.ts';
+import { registerPlanCommand } from './commands/plan.ts';
+import { registerPreflightCommand } from './commands/preflight.ts';
 import { registerSandboxCommands } from './commands/sandbox.ts';
 import { CliError } from './errors.ts';
 
@@ -21,6 +24,9 @@ export function buildProgram(): Command {
     .exitOverride();
   registerDemoCommand(program);
   registerSandboxCommands(program);
+  registerInventoryCommand(program);
+  registerPreflightCommand(program);
+  registerPlanCommand(program);
   return program;
 }
 
@@ -34,7 +40,7 @@ export async function main(argv: string[]): Promise<number> {
       return err.exitCode === 0 ? 0 : 2;
     }
     if (err instanceof CliError) {
-      process.stderr.write(`error: ${err.message}\n`);
+      if (err.message) process.stderr.write(`error: ${err.message}\n`);
       return err.exitCode;
     }
     process.stderr.write(`error: ${err instanceof Error ? err.message : String(err)}\n`);

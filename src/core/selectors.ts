@@ -62,6 +62,9 @@ function splitTopLevel(s: string): string[] {
 
 const KEY = /^([a-z0-9A-Z]([a-z0-9A-Z._-]*[a-z0-9A-Z])?\/)?[a-z0-9A-Z]([a-z0-9A-Z._-]*[a-z0-9A-Z])?$/;
 const VALUE = /^([a-z0-9A-Z]([a-z0-9A-Z._-]*[a-z0-9A-Z])?)?$/;
+// As Kubernetes validates label keys (a DNS-subdomain prefix, a qualified name) and values.
+const MAX_NAME_LENGTH = 63;
+const MAX_PREFIX_LENGTH = 253;
 
 function parseTerm(term: string, selector: string): Requirement {
   if (term.startsWith('!')) return requirement(term.slice(1).trim(), 'DoesNotExist', [], selector);
@@ -85,12 +88,22 @@ function parseTerm(term: string, selector: string): Requirement {
 
 function requirement(key: string, operator: Operator, values: string[], selector: string): Requirement {
   if (!KEY.test(key)) throw new SelectorParseError(selector, `invalid label key "${key}"`);
+  const slash = key.indexOf('/');
+  if (key.length - slash - 1 > MAX_NAME_LENGTH || slash > MAX_PREFIX_LENGTH)
+    throw new SelectorParseError(
+      selector,
+      `invalid label key "${key}": name part must be no more than ${MAX_NAME_LENGTH} characters and prefix no more than ${MAX_PREFIX_LENGTH}`,
+    );
   if (operator === 'Gt' || operator === 'Lt') {
     if (!/^-?\d+$/.test(values[0] ?? ''))
       throw new SelectorParseError(selector, `for 'Gt', 'Lt' operators, the value must be an integer`);
   } else {
     for (const v of values)
-      if (!VALUE.test(v)) throw new SelectorParseError(selector, `invalid label value: "${v}"`);
+      if (!VALUE.test(v) || v.length > MAX_NAME_LENGTH)
+        throw new SelectorParseError(
+          selector,
+          `invalid label value: "${v}": must be no more than ${MAX_NAME_LENGTH} characters of [A-Za-z0-9._-]`,
+        );
   }
   return { key, operator, values };
 }

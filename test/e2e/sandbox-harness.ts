@@ -1,5 +1,7 @@
 import { execFile } from 'node:child_process';
 import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
+import http from 'node:http';
+import https from 'node:https';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { promisify } from 'node:util';
@@ -14,7 +16,25 @@ export interface RunningSandbox {
   kubeConfig(): KubeConfig;
   kubectl(...args: string[]): Promise<{ stdout: string; stderr: string; code: number }>;
   admin<T>(path: string): Promise<T>;
+  /**
+   * A raw HTTP request with the kubeconfig's credentials: `body` strings are sent as written (objects as
+   * JSON), with the given headers; the answer is never thrown, whatever its status.
+   */
+  request(method: string, path: string, options?: RawRequestOptions): Promise<RawAnswer>;
   stop(): Promise<void>;
+}
+
+export interface RawRequestOptions {
+  body?: unknown;
+  headers?: Record<string, string>;
+}
+
+export interface RawAnswer {
+  status: number;
+  body: string;
+  headers: Record<string, string | string[] | undefined>;
+  // biome-ignore lint/suspicious/noExplicitAny: tests assert on fields of arbitrary JSON bodies.
+  json(): any;
 }
 
 /**
@@ -65,9 +85,50 @@ export async function startSandbox(options: Partial<SandboxStartOptions> = {}): 
       if (res.status !== 200) throw new Error(`${path}: HTTP ${res.status} ${res.body}`);
       return JSON.parse(res.body) as T;
     },
+    async request(method, path, options = {}) {
+      const kc = new KubeConfig();
+      kc.loadFromFile(kubeconfigPath);
+      return rawRequest(kc, method, path, options);
+    },
     async stop() {
       await box.stop();
       rmSync(dir, { recursive: true, force: true });
     },
   };
+}
+
+/** One HTTP request to the kubeconfig's cluster, with its credentials and CA; never throws on a status. */
+export async function rawRequest(
+  kc: KubeConfig,
+  method: string,
+  path: string,
+  options: RawRequestOptions = {},
+): Promise<RawAnswer> {
+  const server = kc.getCurrentCluster()!.server;
+  const url = new URL(path, server);
+  const headers: Record<string, string> = { accept: 'application/json', ...options.headers };
+  const reqOptions: https.RequestOptions = { method, headers };
+  await kc.applyToHTTPSOptions(reqOptions);
+  let payload: string | undefined;
+  if (options.body !== undefined) {
+    payload = typeof options.body === 'string' ? options.body : JSON.stringify(options.body);
+    if (!Object.keys(headers).some((h) => h.toLowerCase() === 'content-type'))
+      (reqOptions.headers as Record<string, string>)['content-type'] = 'application/json';
+    // IMPORTANT: Node sends a DELETE body without a length unless told, which no server can parse.
+    (reqOptions.headers as Record<string, string>)['content-length'] = String(Buffer.byteLength(payload));
+  }
+  const transport = url.protocol === 'https:' ? https : http;
+  return new Promise((resolve, reject) => {
+    const req = transport.request(url, reqOptions, (res) => {
+      const chunks: Buffer[] = [];
+      res.on('data', (c: Buffer) => chunks.push(c));
+      res.on('end', () => {
+        const body = Buffer.concat(chunks).toString('utf8');
+        resolve({ status: res.statusCode ?? 0, body, headers: res.headers, json: () => JSON.parse(body) });
+      });
+      res.on('error', reject);
+    });
+    req.on('error', reject);
+    req.end(payload);
+  });
 }

@@ -67,7 +67,8 @@ describe('NodeUpgrader', () => {
   });
 
   it.each([
-    ['general-1', 'v1.30.1', 422, /refusing to downgrade node general-1 from v1.30.8 to v1.30.1/],
+    ['general-1', 'v1.27.9', 422, /downgrade node general-1 from v1.30.8 to v1.27.9: .* at most three minor/],
+    ['cp-1', 'v1.30.8', 422, /downgrade control-plane node cp-1 .* restore the etcd snapshot/],
     ['general-1', 'v1.32.0', 422, /kubelet must not be newer than the API server \(v1.31.4\)/],
     ['general-1', '1.31', 400, /expected a version like "v1.31.4"/],
     ['nope-1', 'v1.31.4', 404, /node nope-1 not found/],
@@ -82,6 +83,14 @@ describe('NodeUpgrader', () => {
       expect((err as UpgradeRefusedError).code).toBe(code);
       expect((err as Error).message).toMatch(message);
     }
+  });
+
+  it('rolls a worker kubelet back within the skew policy', async () => {
+    const { upgrader, kubelet, finish } = setup();
+    expect((await finish(upgrader.upgradeNode('general-1', 'v1.31.4'))).state).toBe('succeeded');
+    const back = await finish(upgrader.upgradeNode('general-1', 'v1.30.8'));
+    expect(back).toMatchObject({ state: 'succeeded', fromVersion: 'v1.31.4', targetVersion: 'v1.30.8' });
+    expect(kubelet('general-1')).toBe('v1.30.8');
   });
 
   it('joins an upgrade in flight and refuses a different version meanwhile', async () => {

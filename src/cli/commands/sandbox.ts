@@ -3,15 +3,17 @@ import { mkdirSync, writeFileSync } from 'node:fs';
 import { homedir } from 'node:os';
 import { dirname, join, resolve } from 'node:path';
 import { type Command, Option } from 'commander';
-import { loadKubeConfig, requestRaw } from '../../kube/client.ts';
-import { Sandbox } from '../../sandbox/sandbox.ts';
-import { listScenarios } from '../../sandbox/scenario/load-scenario.ts';
+import type { RawResponse } from '../../kube/client.ts';
+import { listScenarios, loadScenario } from '../../sandbox/scenario/load-scenario.ts';
+import type { Scenario } from '../../sandbox/scenario/scenario-types.ts';
 import { CliError, UsageError } from '../errors.ts';
 import { parseOutputFormat, renderData, renderTable } from '../output.ts';
 import { parsePort, parsePositiveNumber } from '../parse.ts';
 
 export const DEFAULT_SANDBOX_KUBECONFIG = join(homedir(), '.midflight', 'sandbox.kubeconfig');
 
+// Note: the sandbox and client-node are imported inside the actions that use them, so that `--help`,
+// `sandbox scenarios` and usage errors answer at once instead of after loading the whole simulator.
 export function registerSandboxCommands(program: Command): void {
   const sandbox = program
     .command('sandbox')
@@ -46,8 +48,17 @@ export function registerSandboxCommands(program: Command): void {
         '  kubectl --kubeconfig ~/.midflight/sandbox.kubeconfig get nodes\n',
     )
     .action(async (opts) => {
+      let scenario: Scenario;
+      try {
+        scenario = loadScenario(opts.scenario);
+      } catch (err) {
+        // An unknown name, a missing file or an invalid scenario is bad input: exit 2, with the loader's
+        // message (it names the built-ins, or every problem with its file:line:column).
+        throw new UsageError((err as Error).message);
+      }
+      const { Sandbox } = await import('../../sandbox/sandbox.ts');
       const box = await Sandbox.start({
-        scenario: opts.scenario,
+        scenario,
         host: opts.host,
         port: opts.port,
         tls: !opts.insecure,
@@ -105,12 +116,13 @@ export function registerSandboxCommands(program: Command): void {
     .requiredOption('--to <version>', 'target Kubernetes version, e.g. v1.31.2')
     .option('--timeout <seconds>', 'give up after this many seconds of wall time', parsePositiveNumber, 600)
     .action(async (node: string, opts, cmd: Command) => {
+      const { loadKubeConfig, requestRaw } = await import('../../kube/client.ts');
       const kc = loadKubeConfig(cmd.optsWithGlobals(), DEFAULT_SANDBOX_KUBECONFIG);
       if (!/^v?\d+\.\d+\.\d+$/.test(opts.to))
         throw new UsageError(`--to "${opts.to}" is not a version like v1.31.2`);
       const version = opts.to.startsWith('v') ? opts.to : `v${opts.to}`;
       const path = `/sandbox/v1/nodes/${encodeURIComponent(node)}/upgrade?wait=true`;
-      let res: Awaited<ReturnType<typeof requestRaw>>;
+      let res: RawResponse;
       try {
         res = await requestRaw(kc, 'POST', path, { body: { version }, timeoutMs: opts.timeout * 1000 });
       } catch (err) {
@@ -124,7 +136,10 @@ export function registerSandboxCommands(program: Command): void {
           const parsed = JSON.parse(res.body) as { error?: string; message?: string };
           reason = parsed.error ?? parsed.message ?? reason;
         } catch {}
-        throw new CliError(`upgrade of node ${node} to ${version} failed: ${reason || `HTTP ${res.status}`}`);
+        // 4xx: the sandbox refused before touching the node (skew policy, unknown node, another version in
+        // flight); 5xx: the upgrade ran and failed.
+        const what = res.status < 500 ? 'the sandbox refused to upgrade' : 'the upgrade failed for';
+        throw new CliError(`${what} node ${node} to ${version}: ${reason || `HTTP ${res.status}`}`);
       }
       process.stdout.write(`node/${node} upgraded to ${version}\n`);
     });

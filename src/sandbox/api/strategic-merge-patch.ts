@@ -126,6 +126,9 @@ function mergeList(original: Json[], patch: Json[], field: string, parentField: 
 function stripDirectives(value: Json): Json {
   if (Array.isArray(value)) return value.map(stripDirectives);
   if (!isObject(value)) return value;
+  const directive = value.$patch;
+  if (directive !== undefined && !['replace', 'merge', 'delete'].includes(directive))
+    throw bad(`Unknown patch type: ${directive}`);
   const out: Record<string, Json> = {};
   for (const [k, v] of Object.entries(value)) {
     if (k.startsWith('$')) continue;

@@ -1,4 +1,6 @@
+import { applyCreateDefaults } from '../api/defaults.ts';
 import { R } from '../api/resources.ts';
+import { templateHash } from '../sim/controllers/template-hash.ts';
 import type { ObjectStore } from '../store/object-store.ts';
 import type { KubeObject } from '../store/types.ts';
 import { runningPodStatus } from './pod-status.ts';
@@ -47,6 +49,7 @@ const DAEMONSET_TOLERATIONS: TolerationLike[] = [
 export class PodPrebinder {
   private readonly slots: NodeSlot[];
   private readonly eligibleCache = new Map<string, NodeSlot[]>();
+  private readonly defaultedSpecs = new WeakMap<object, { spec: KubeObject['spec']; qosClass: string }>();
   private cursor = 0;
   /** Pods created that fitted nowhere and were left Pending. */
   unplaced = 0;
@@ -220,7 +223,7 @@ export class PodPrebinder {
       scheduled++;
       // Note: DaemonSet pods go on their node even when requests overflow it, as the real controller
       // binds them directly; the overflow is what a real cluster would show as over-commit.
-      this.store.create(R.pods, this.bind(pod, slot));
+      this.store.createOwned(R.pods, this.bind(pod, slot));
       ready++;
     }
     this.store.mutate(R.daemonsets, ds.metadata.namespace, ds.metadata.name!, (x) => {
@@ -237,6 +240,8 @@ export class PodPrebinder {
   }
 
   private podFrom(owner: KubeObject, name: string, labels: Record<string, string>, spec: KubeObject['spec']) {
+    const annotations = owner.spec?.template?.metadata?.annotations;
+    const defaulted = this.defaulted(spec);
     return {
       apiVersion: 'v1',
       kind: 'Pod',
@@ -244,17 +249,34 @@ export class PodPrebinder {
         name,
         namespace: owner.metadata.namespace,
         labels,
+        ...(annotations ? { annotations } : {}),
         ownerReferences: [controllerRef(owner)],
       },
-      spec: { ...spec },
-      status: { phase: 'Pending', qosClass: 'Burstable' },
+      spec: { ...defaulted.spec },
+      status: { phase: 'Pending', qosClass: defaulted.qosClass },
     } satisfies KubeObject;
+  }
+
+  /**
+   * The pod spec as the API server defaults a controller's create (tolerations for not-ready and unreachable
+   * nodes, service account, pull policy…), computed once per template spec and shared by its pods.
+   */
+  private defaulted(spec: KubeObject['spec']): { spec: KubeObject['spec']; qosClass: string } {
+    let result = this.defaultedSpecs.get(spec);
+    if (!result) {
+      const pod: KubeObject = { metadata: {}, spec: structuredClone(spec) };
+      applyCreateDefaults(R.pods, pod, this.random);
+      result = { spec: pod.spec, qosClass: pod.status.qosClass };
+      this.defaultedSpecs.set(spec, result);
+    }
+    return result;
   }
 
   /** Creates the pod, bound and Running when it fits; returns whether it was placed. */
   private createPlaced(pod: KubeObject): boolean {
     const slot = this.pick(this.eligible(pod.spec), pod.spec);
-    this.store.create(R.pods, slot ? this.bind(pod, slot) : pod);
+    // Note: handed over uncopied; pods of one workload share their (never changed) spec parts.
+    this.store.createOwned(R.pods, slot ? this.bind(pod, slot) : pod);
     if (!slot) this.unplaced++;
     return slot !== undefined;
   }
@@ -266,14 +288,17 @@ export class PodPrebinder {
     return {
       ...pod,
       spec: { ...pod.spec, nodeName: slot.name },
-      status: runningPodStatus({
-        containers: pod.spec.containers,
-        hostIP: slot.ip,
-        podIP,
-        now: this.now,
-        ready: true,
-        seed: `${pod.metadata.namespace}/${pod.metadata.name}`,
-      }),
+      status: {
+        ...runningPodStatus({
+          containers: pod.spec.containers,
+          hostIP: slot.ip,
+          podIP,
+          now: this.now,
+          ready: true,
+          seed: `${pod.metadata.namespace}/${pod.metadata.name}`,
+        }),
+        qosClass: pod.status?.qosClass ?? 'Burstable',
+      },
     };
   }
 
@@ -366,19 +391,10 @@ function condition(type: string, status: string, reason: string, now: string) {
 }
 
 /**
- * A pod template's hash as the label value controllers use: FNV-1a over the template, written with the
- * "safe" alphabet Kubernetes uses for generated names (no vowels, no look-alike digits).
+ * A pod template's hash as the label value controllers use.
+ * IMPORTANT: exactly the controllers' hash (sim/controllers/template-hash.ts); any other value makes the
+ * Deployment and StatefulSet controllers see every prebound pod as outdated and roll them all at start.
  */
 export function podTemplateHash(template: unknown): string {
-  let h = 0x811c9dc5;
-  const text = JSON.stringify(template);
-  for (let i = 0; i < text.length; i++) {
-    h ^= text.charCodeAt(i);
-    h = Math.imul(h, 0x01000193) >>> 0;
-  }
-  const alphabet = 'bcdfghjklmnpqrstvwxz2456789';
-  return String(h)
-    .split('')
-    .map((d) => alphabet[d.charCodeAt(0) % alphabet.length])
-    .join('');
+  return templateHash(template);
 }

@@ -55,6 +55,7 @@ export const RUN_SECONDS_ANNOTATION = 'sandbox.midflight.dev/run-seconds';
 const DEFAULT_RUN_SECONDS = 5;
 /** The kubelet's nodeStatusReportFrequency. */
 const NODE_STATUS_REPORT_MS = 5 * 60_000;
+const BOOT_BATCH = 250;
 const KUBELET_DOWN = { reason: 'KubeletNotReady', message: 'container runtime is down' } as const;
 
 type Step = 'start' | 'ready' | 'stop' | 'remove';
@@ -91,6 +92,8 @@ export class KubeletFleet implements Actor, KubeletLiveness {
     requirements: [],
   };
   private nodeCount = 0;
+  private readonly booting: Array<{ kubelet: SimKubelet; index: number }> = [];
+  private bootTimer?: Timer;
   private unsubscribe?: () => void;
 
   constructor(private readonly ctx: SandboxContext) {}
@@ -103,6 +106,9 @@ export class KubeletFleet implements Actor, KubeletLiveness {
   stop(): void {
     this.unsubscribe?.();
     this.unsubscribe = undefined;
+    this.bootTimer?.cancel();
+    this.bootTimer = undefined;
+    this.booting.length = 0;
     for (const kubelet of this.kubelets.values()) {
       kubelet.heartbeat?.cancel();
       kubelet.restart?.timer.cancel();
@@ -195,16 +201,28 @@ export class KubeletFleet implements Actor, KubeletLiveness {
       nextOctet: 2,
     };
     this.kubelets.set(name, kubelet);
-    this.ctx.clock.setTimer(0, () => {
-      if (this.kubelets.get(name) !== kubelet || !kubelet.alive) return;
+    this.booting.push({ kubelet, index });
+    this.bootTimer ??= this.ctx.clock.setTimer(0, () => this.bootBatch());
+    this.scheduleHeartbeat(kubelet, this.ctx.random() * NODE_STATUS_REPORT_MS);
+  }
+
+  /**
+   * New kubelets post their first status and take over their node's pods, BOOT_BATCH at a time with a
+   * zero-delay timer in between: 5,000 nodes booting in one timer would block the event loop for a second.
+   */
+  private bootBatch(): void {
+    this.bootTimer = undefined;
+    const batch = this.booting.splice(0, BOOT_BATCH);
+    if (this.booting.length > 0) this.bootTimer = this.ctx.clock.setTimer(0, () => this.bootBatch());
+    for (const { kubelet, index } of batch) {
+      if (this.kubelets.get(kubelet.name) !== kubelet || !kubelet.alive) continue;
       this.postNodeStatus(kubelet, { nodeIndex: index });
-      for (const pod of this.ctx.store.podsOnNode(name)) {
+      for (const pod of this.ctx.store.podsOnNode(kubelet.name)) {
         const ip: string | undefined = pod.status?.podIP;
         if (ip?.startsWith(kubelet.podNet)) kubelet.usedOctets.add(Number(ip.slice(kubelet.podNet.length)));
         this.planPod(kubelet, pod);
       }
-    });
-    this.scheduleHeartbeat(kubelet, this.ctx.random() * NODE_STATUS_REPORT_MS);
+    }
   }
 
   private removeKubelet(name: string): void {

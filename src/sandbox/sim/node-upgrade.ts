@@ -138,14 +138,27 @@ export class NodeUpgrader {
         `expected a version like "v1.31.4", got ${JSON.stringify(target)}`,
         name,
       );
-    if (parseKubeVersion(from) && compareKubeVersions(target, from) < 0)
-      throw new UpgradeRefusedError(
-        422,
-        `refusing to downgrade node ${name} from ${from} to ${target}: downgrades are not supported; restore the node instead`,
-        name,
-      );
     const apiserver = this.deps.controlPlane.apiServerVersion();
     const isControlPlane = node.metadata.labels?.[CONTROL_PLANE_LABEL] !== undefined;
+    const f = parseKubeVersion(from);
+    if (f && compareKubeVersions(target, from) < 0) {
+      const t = parseKubeVersion(target)!;
+      const a = parseKubeVersion(apiserver)!;
+      // A worker's kubelet may go back (a rollback) as long as it stays within the skew policy: at most three
+      // minors older than the API server. A control-plane minor cannot go back in place.
+      if (isControlPlane && (t.major !== f.major || t.minor < f.minor))
+        throw new UpgradeRefusedError(
+          422,
+          `refusing to downgrade control-plane node ${name} from ${from} to ${target}: a control-plane minor version cannot be downgraded in place; restore the etcd snapshot taken before the upgrade instead`,
+          name,
+        );
+      if (!isControlPlane && (t.major !== a.major || a.minor - t.minor > 3))
+        throw new UpgradeRefusedError(
+          422,
+          `refusing to downgrade node ${name} from ${from} to ${target}: a kubelet may be at most three minor versions older than the API server (${apiserver})`,
+          name,
+        );
+    }
     if (!isControlPlane && compareKubeVersions(target, apiserver) > 0)
       throw new UpgradeRefusedError(
         422,

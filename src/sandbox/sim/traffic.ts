@@ -191,7 +191,8 @@ export class TrafficGenerator implements Actor {
     }
     const desired = w.kind === 'DaemonSet' ? Math.max(w.desired, w.pods.size) : w.desired;
     const health = serviceHealth(w.profile, desired, ready, regressedShares(regressions, onVersion, ready));
-    const total = desired > 0 ? w.profile.rps * elapsedSeconds + w.carryRequests : 0;
+    // Note: clients keep calling a service scaled to zero; with no endpoints left, every request fails.
+    const total = w.profile.rps * elapsedSeconds + w.carryRequests;
     const requests = Math.floor(total);
     w.carryRequests = total - requests;
     const errorTotal = requests * health.errorRatio + w.carryErrors;

@@ -1,3 +1,4 @@
+import { matchesLabelSelector } from '../../../core/selectors.ts';
 import { applyCreateDefaults } from '../../api/defaults.ts';
 import { R } from '../../api/resources.ts';
 import type { Actor, SandboxContext } from '../../context.ts';
@@ -8,7 +9,7 @@ import { OwnedIndex } from './owned-index.ts';
 import { controllerRefOf, controllerRefTo } from './owner-refs.ts';
 import { isTerminal } from './pod-state.ts';
 import { updateStatusIfChanged } from './status-writer.ts';
-import { templateHash } from './template-hash.ts';
+import { templateHash, templateIdentity } from './template-hash.ts';
 import { queueKey, splitQueueKey, WorkQueue } from './work-queue.ts';
 
 const HASH_LABEL = 'pod-template-hash';
@@ -28,6 +29,8 @@ export class DeploymentController implements Actor {
   /** Pods by ReplicaSet uid: Recreate waits for the old pods to be gone. */
   private readonly pods = new OwnedIndex('ReplicaSet');
   private readonly uidToKey = new Map<string, string>();
+  /** ReplicaSets without a controller, by "namespace/name": a Deployment whose selector matches adopts them. */
+  private readonly orphans = new Map<string, KubeObject>();
   private unsubscribe: (() => void) | undefined;
 
   constructor(private readonly ctx: SandboxContext) {
@@ -36,7 +39,9 @@ export class DeploymentController implements Actor {
 
   start(): void {
     const { store } = this.ctx;
-    this.replicaSets.load(store.list(R.replicasets));
+    const replicaSets = store.list(R.replicasets);
+    this.replicaSets.load(replicaSets);
+    for (const rs of replicaSets) this.noteOrphan(rs, false);
     this.pods.load(store.list(R.pods));
     for (const d of store.list(R.deployments)) this.track(d);
     this.unsubscribe = store.onChange((event) => this.onChange(event));
@@ -61,6 +66,7 @@ export class DeploymentController implements Actor {
       else this.track(object);
     } else if (resource === R.replicasets) {
       for (const uid of this.replicaSets.apply(event)) this.enqueueUid(uid);
+      this.noteOrphan(object, event.type === 'DELETED');
     } else if (resource === R.pods) {
       this.pods.apply(event);
       // Only Recreate cares about pods, and only about their end.
@@ -73,6 +79,42 @@ export class DeploymentController implements Actor {
     }
   }
 
+  private noteOrphan(rs: KubeObject, deleted: boolean): void {
+    const key = queueKey(rs.metadata.namespace, rs.metadata.name);
+    if (deleted || controllerRefOf(rs) || rs.metadata.deletionTimestamp) {
+      this.orphans.delete(key);
+      return;
+    }
+    this.orphans.set(key, rs);
+    // Note: every Deployment of the namespace may claim it; only those whose selector matches will.
+    for (const dKey of this.uidToKey.values())
+      if (splitQueueKey(dKey)[0] === (rs.metadata.namespace ?? '')) this.queue.add(dKey);
+  }
+
+  /**
+   * Adopts orphaned ReplicaSets that the Deployment's selector matches, as upstream's ClaimReplicaSets does;
+   * whether one then counts as the new ReplicaSet is up to its template (see split).
+   */
+  private adoptOrphans(d: KubeObject): void {
+    for (const rs of [...this.orphans.values()]) {
+      if (rs.metadata.namespace !== d.metadata.namespace) continue;
+      let matches = false;
+      try {
+        matches = matchesLabelSelector(d.spec?.selector, rs.metadata.labels);
+      } catch {
+        // An invalid selector adopts nothing.
+      }
+      if (!matches || !d.spec?.selector || Object.keys(d.spec.selector).length === 0) continue;
+      this.ctx.store.mutate(R.replicasets, rs.metadata.namespace, rs.metadata.name ?? '', (draft) => {
+        if (controllerRefOf(draft) || draft.metadata.deletionTimestamp) return false;
+        draft.metadata.ownerReferences = [
+          ...(draft.metadata.ownerReferences ?? []),
+          controllerRefTo(d, 'apps/v1', 'Deployment'),
+        ];
+      });
+    }
+  }
+
   private enqueueUid(uid: string): void {
     const key = this.uidToKey.get(uid);
     if (key) this.queue.add(key);
@@ -82,6 +124,7 @@ export class DeploymentController implements Actor {
     const [namespace, name] = splitQueueKey(key);
     const d = this.ctx.store.get(R.deployments, namespace, name);
     if (!d || d.metadata.deletionTimestamp) return;
+    if (this.orphans.size > 0) this.adoptOrphans(d);
     // Note: wait until every ReplicaSet's status reflects its spec; availability counts from a lagging
     // status would let a rollout take down more pods than maxUnavailable allows.
     if (
@@ -103,12 +146,19 @@ export class DeploymentController implements Actor {
     return this.replicaSets.owned(d.metadata.uid).filter((rs) => !rs.metadata.deletionTimestamp);
   }
 
-  /** The ReplicaSets split into the one running the current template and the others, oldest first. */
+  /**
+   * The ReplicaSets split into the one running the current template and the others, oldest first. As
+   * upstream's FindNewReplicaSet, the new one is the oldest whose template equals the Deployment's apart
+   * from the hash label, so an adopted or pre-existing ReplicaSet is reused instead of replaced.
+   */
   private split(d: KubeObject): { newRS?: KubeObject; oldRSs: KubeObject[]; hash: string } {
     const hash = templateHash(d.spec?.template ?? {});
-    const all = this.ownedReplicaSets(d);
-    const newRS = all.find((rs) => rs.metadata.labels?.[HASH_LABEL] === hash);
-    const oldRSs = all.filter((rs) => rs !== newRS).sort(byCreation);
+    const identity = templateIdentity(d.spec?.template);
+    const all = this.ownedReplicaSets(d).sort(byCreation);
+    const newRS =
+      all.find((rs) => templateIdentity(rs.spec?.template) === identity) ??
+      all.find((rs) => rs.metadata.labels?.[HASH_LABEL] === hash);
+    const oldRSs = all.filter((rs) => rs !== newRS);
     return { newRS, oldRSs, hash };
   }
 

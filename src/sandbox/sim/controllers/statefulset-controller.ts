@@ -7,7 +7,7 @@ import { controllerRefTo } from './owner-refs.ts';
 import { createPodFromTemplate } from './pod-from-template.ts';
 import { availableAt, isRunningAndReady, isTerminal, isTerminating } from './pod-state.ts';
 import { updateStatusIfChanged } from './status-writer.ts';
-import { templateHash } from './template-hash.ts';
+import { templateHash, templateIdentity } from './template-hash.ts';
 import { queueKey, splitQueueKey, WorkQueue } from './work-queue.ts';
 
 const REVISION_LABEL = 'controller-revision-hash';
@@ -25,6 +25,11 @@ export class StatefulSetController implements Actor {
   private readonly queue: WorkQueue;
   private readonly pods = new OwnedIndex('StatefulSet');
   private readonly uidToKey = new Map<string, string>();
+  /**
+   * Per StatefulSet uid, the revision name of each template it has run (template identity → name): what
+   * upstream keeps in ControllerRevisions, so a template rolled back to gets its old revision again.
+   */
+  private readonly revisions = new Map<string, Map<string, string>>();
   private unsubscribe: (() => void) | undefined;
 
   constructor(private readonly ctx: SandboxContext) {
@@ -52,8 +57,10 @@ export class StatefulSetController implements Actor {
 
   private onChange(event: StoreEvent): void {
     if (event.resource === R.statefulsets) {
-      if (event.type === 'DELETED') this.uidToKey.delete(event.object.metadata.uid ?? '');
-      else this.track(event.object);
+      if (event.type === 'DELETED') {
+        this.uidToKey.delete(event.object.metadata.uid ?? '');
+        this.revisions.delete(event.object.metadata.uid ?? '');
+      } else this.track(event.object);
     } else if (event.resource === R.pods) {
       for (const uid of this.pods.apply(event)) {
         const key = this.uidToKey.get(uid);
@@ -62,11 +69,39 @@ export class StatefulSetController implements Actor {
     }
   }
 
+  /**
+   * The revision name of the current template. The first time a StatefulSet is seen, the revision its
+   * status names is adopted when that status describes the current spec (observedGeneration): its pods were
+   * made from this template whoever named the revision, and renaming it would roll every pod.
+   */
+  private updateRevisionOf(sts: KubeObject): string {
+    const uid = sts.metadata.uid ?? '';
+    const identity = templateIdentity(sts.spec?.template);
+    let known = this.revisions.get(uid);
+    if (!known) {
+      known = new Map();
+      this.revisions.set(uid, known);
+      const recorded: unknown = sts.status?.updateRevision;
+      if (
+        typeof recorded === 'string' &&
+        recorded &&
+        sts.status?.observedGeneration === sts.metadata.generation
+      )
+        known.set(identity, recorded);
+    }
+    let revision = known.get(identity);
+    if (!revision) {
+      revision = `${sts.metadata.name}-${templateHash(sts.spec?.template ?? {})}`;
+      known.set(identity, revision);
+    }
+    return revision;
+  }
+
   private sync(key: string): void {
     const [namespace, name] = splitQueueKey(key);
     const sts = this.ctx.store.get(R.statefulsets, namespace, name);
     if (!sts || sts.metadata.deletionTimestamp) return;
-    const updateRevision = `${name}-${templateHash(sts.spec?.template ?? {})}`;
+    const updateRevision = this.updateRevisionOf(sts);
     const byOrdinal = this.podsByOrdinal(sts);
     const settled = this.ensureReplicas(sts, byOrdinal, updateRevision);
     if (settled) this.removeCondemned(sts, byOrdinal);

@@ -1,3 +1,7 @@
+import { applyCreateDefaults } from '../../api/defaults.ts';
+import { R } from '../../api/resources.ts';
+import type { KubeObject } from '../../store/types.ts';
+
 /**
  * The hashes Kubernetes controllers stamp on what they create from a template (`pod-template-hash`,
  * `controller-revision-hash`): FNV-1a over the template, printed in decimal, each digit mapped through
@@ -29,4 +33,30 @@ export function stableStringify(value: unknown): string {
     .filter(([, v]) => v !== undefined)
     .sort(([a], [b]) => (a < b ? -1 : a > b ? 1 : 0));
   return `{${entries.map(([k, v]) => `${JSON.stringify(k)}:${stableStringify(v)}`).join(',')}}`;
+}
+
+const identities = new WeakMap<object, string>();
+
+/**
+ * What makes two pod templates the same for a controller, as upstream's EqualIgnoreHash: the template with
+ * API defaults applied and without `pod-template-hash`, so a ReplicaSet made by another hand (or before a
+ * server default existed) still counts as running its Deployment's template.
+ * Note: stored objects never change, so the answer is cached per template object.
+ */
+export function templateIdentity(template: KubeObject['spec'] | undefined): string {
+  if (template && typeof template === 'object') {
+    const cached = identities.get(template);
+    if (cached !== undefined) return cached;
+  }
+  const copy = structuredClone(template ?? {});
+  applyCreateDefaults(R.replicasets, { metadata: {}, spec: { template: copy } }, () => 0);
+  const labels = { ...copy.metadata?.labels };
+  delete labels['pod-template-hash'];
+  const metadata = { ...copy.metadata, labels: Object.keys(labels).length > 0 ? labels : undefined };
+  const identity = stableStringify({
+    ...copy,
+    metadata: Object.values(metadata).some((v) => v !== undefined) ? metadata : undefined,
+  });
+  if (template && typeof template === 'object') identities.set(template, identity);
+  return identity;
 }

@@ -5,6 +5,8 @@ import type { Clock, Timer } from '../../../core/clock.ts';
  * drain runs from a clock timer, never inside the store listener that noticed the change.
  * IMPORTANT: reconciling from inside a store listener would nest writes inside writes (and listeners inside
  * listeners); the timer breaks that chain. A reconcile that throws is retried after `retryMs`.
+ * A drain runs at most `batchSize` reconciles, then yields to the event loop (a new zero-delay timer) before
+ * the rest: a controller's first sync over thousands of objects must not keep the API server from answering.
  */
 export class WorkQueue {
   private readonly pending = new Set<string>();
@@ -16,6 +18,7 @@ export class WorkQueue {
     private readonly clock: Clock,
     private readonly reconcile: (key: string) => void,
     private readonly retryMs = 1_000,
+    private readonly batchSize = 100,
   ) {}
 
   add(key: string): void {
@@ -53,10 +56,15 @@ export class WorkQueue {
 
   private drain(): void {
     this.drainTimer = undefined;
-    const keys = [...this.pending];
-    this.pending.clear();
-    for (const key of keys) {
+    let done = 0;
+    for (const key of this.pending) {
       if (this.stopped) return;
+      if (done++ >= this.batchSize) {
+        this.drainTimer ??= this.clock.setTimer(0, () => this.drain());
+        return;
+      }
+      // Note: removed before the reconcile, so a key it adds again runs again (in a later batch or drain).
+      this.pending.delete(key);
       try {
         this.reconcile(key);
       } catch {

@@ -6,7 +6,7 @@ import { conflict, forbidden, notFound, StatusError, tooManyRequests } from '../
 import { type DeleteOptions, deleteObject, rfc3339 } from '../../store/deletion.ts';
 import type { KubeObject } from '../../store/types.ts';
 import { isPodReady } from '../controllers/pod-state.ts';
-import { namespaceIndex } from './namespace-index.ts';
+import { budgetIndex } from './budget-index.ts';
 import { computePdbStatus, countsAsHealthy, type PdbStatus, withDisruptionCondition } from './pdb-status.ts';
 
 /**
@@ -100,7 +100,7 @@ function canIgnorePdb(pod: KubeObject): boolean {
 
 /** The budgets of the pod's namespace whose selector matches it; one with an invalid selector is skipped. */
 function budgetsSelecting(ctx: SandboxContext, pod: KubeObject): KubeObject[] {
-  const budgets = namespaceIndex(ctx.store, R.pdbs).list(pod.metadata.namespace ?? '');
+  const budgets = budgetIndex(ctx.store).candidateBudgets(pod);
   return budgets.filter((pdb) => {
     try {
       return matchesLabelSelector(pdb.spec?.selector, pod.metadata.labels);
@@ -225,9 +225,9 @@ function violationsOfRemoving(
   const { store, clock } = ctx;
   const namespace = pod.metadata.namespace ?? '';
   const now = clock.now();
-  const pods = namespaceIndex(store, R.pods).list(namespace);
   const records: ViolationRecord[] = [];
   for (const pdb of budgetsSelecting(ctx, pod)) {
+    const pods = budgetIndex(store).candidatePods(pdb);
     const { status, syncError } = computePdbStatus(pdb, pods, (r, ns, n) => store.get(r, ns, n), now);
     if (syncError || !countsAsHealthy(pod, status.disruptedPods)) continue;
     const healthyAfter = status.currentHealthy - 1;

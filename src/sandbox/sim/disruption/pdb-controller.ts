@@ -2,8 +2,11 @@ import { matchesLabelSelector } from '../../../core/selectors.ts';
 import { R } from '../../api/resources.ts';
 import type { Actor, SandboxContext } from '../../context.ts';
 import type { KubeObject, StoreEvent } from '../../store/types.ts';
+import { controllerRefOf } from '../controllers/owner-refs.ts';
+import { isPodReady } from '../controllers/pod-state.ts';
 import { stableStringify } from '../controllers/template-hash.ts';
 import { queueKey, splitQueueKey, WorkQueue } from '../controllers/work-queue.ts';
+import { budgetIndex } from './budget-index.ts';
 import { namespaceIndex } from './namespace-index.ts';
 import { computePdbStatus, type PdbStatus } from './pdb-status.ts';
 
@@ -30,6 +33,7 @@ export class PdbController implements Actor {
     const { store } = this.ctx;
     namespaceIndex(store, R.pods);
     namespaceIndex(store, R.pdbs);
+    budgetIndex(store);
     this.unsubscribe = store.onChange((event) => this.onChange(event));
     for (const pdb of store.list(R.pdbs)) this.queue.add(queueKey(pdb.metadata.namespace, pdb.metadata.name));
   }
@@ -46,16 +50,22 @@ export class PdbController implements Actor {
       this.queue.add(queueKey(object.metadata.namespace, object.metadata.name));
       if (event.type === 'DELETED') this.reported.delete(object.metadata.uid ?? '');
     } else if (resource === R.pods) {
+      // Note: most pod writes (status details, kubelet bookkeeping) change nothing a budget counts.
+      if (previous && event.type === 'MODIFIED' && !budgetRelevantChange(previous, object)) return;
       this.enqueueBudgetsSelecting(object);
       if (previous && !sameLabels(previous, object)) this.enqueueBudgetsSelecting(previous);
     } else if (WORKLOADS.has(resource)) {
       if (event.type === 'MODIFIED' && previous?.spec?.replicas === object.spec?.replicas) return;
-      for (const pdb of this.budgetsIn(object.metadata.namespace)) this.enqueue(pdb);
+      // A workload's scale matters to the budgets selecting its pods, which carry its template's labels.
+      const template = object.spec?.template?.metadata;
+      this.enqueueBudgetsSelecting({
+        metadata: { namespace: object.metadata.namespace, labels: template?.labels },
+      });
     }
   }
 
   private enqueueBudgetsSelecting(pod: KubeObject): void {
-    for (const pdb of this.budgetsIn(pod.metadata.namespace)) {
+    for (const pdb of budgetIndex(this.ctx.store).candidateBudgets(pod)) {
       let selects = true;
       try {
         selects = matchesLabelSelector(pdb.spec?.selector, pod.metadata.labels);
@@ -64,10 +74,6 @@ export class PdbController implements Actor {
       }
       if (selects) this.enqueue(pdb);
     }
-  }
-
-  private budgetsIn(namespace: string | undefined): KubeObject[] {
-    return namespaceIndex(this.ctx.store, R.pdbs).list(namespace ?? '');
   }
 
   private enqueue(pdb: KubeObject): void {
@@ -80,7 +86,7 @@ export class PdbController implements Actor {
     const pdb = store.get(R.pdbs, namespace, name);
     if (!pdb || pdb.metadata.deletionTimestamp) return;
     const now = clock.now();
-    const pods = namespaceIndex(store, R.pods).list(namespace);
+    const pods = budgetIndex(store).candidatePods(pdb);
     const result = computePdbStatus(pdb, pods, (resource, ns, n) => store.get(resource, ns, n), now);
     this.report(pdb, result.events);
     if (result.recheckAt !== undefined) this.queue.addAfter(key, result.recheckAt - now);
@@ -105,6 +111,16 @@ export class PdbController implements Actor {
 
 function sameStatus(current: PdbStatus | undefined, next: PdbStatus): boolean {
   return current !== undefined && stableStringify(current) === stableStringify(next);
+}
+
+/** Whether a pod change can change a budget's status: readiness, termination, or its controller. */
+function budgetRelevantChange(before: KubeObject, after: KubeObject): boolean {
+  return (
+    isPodReady(before) !== isPodReady(after) ||
+    Boolean(before.metadata.deletionTimestamp) !== Boolean(after.metadata.deletionTimestamp) ||
+    controllerRefOf(before)?.uid !== controllerRefOf(after)?.uid ||
+    !sameLabels(before, after)
+  );
 }
 
 function sameLabels(a: KubeObject, b: KubeObject): boolean {

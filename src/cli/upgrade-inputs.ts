@@ -1,0 +1,105 @@
+/**
+ * The inputs `preflight` and `plan` share, read and validated before the cluster is touched: the target
+ * version, the policy file and manifest paths. Every mistake is a UsageError (exit 2) naming the input.
+ */
+import { readdirSync, readFileSync, statSync } from 'node:fs';
+import { extname, join } from 'node:path';
+import { parseAllDocuments } from 'yaml';
+import {
+  formatVersion,
+  KNOWN_RELEASES,
+  type KubeVersion,
+  resolveTargetVersion,
+  VersionParseError,
+  versionStatus,
+} from '../core/versions.ts';
+import { defaultPolicy, type Policy, policyFromYaml } from '../plan/policy.ts';
+import type { ManifestDocument } from '../preflight/index.ts';
+import { UsageError } from './errors.ts';
+
+/** `--to 1.31` (latest known patch) or `--to v1.31.2`; a minor we know nothing about is refused. */
+export function parseTargetVersion(input: string): KubeVersion {
+  let version: KubeVersion;
+  try {
+    version = resolveTargetVersion(input);
+  } catch (err) {
+    if (err instanceof VersionParseError) {
+      throw new UsageError(`--to "${input}" is not a Kubernetes version like v1.31.2 or 1.31`);
+    }
+    throw err;
+  }
+  if (versionStatus(version) === 'unknown-minor') {
+    const first = KNOWN_RELEASES[0]!.minor;
+    const last = KNOWN_RELEASES.at(-1)!.minor;
+    throw new UsageError(
+      `--to ${formatVersion(version)}: unknown Kubernetes release (midflight knows 1.${first} to 1.${last})`,
+    );
+  }
+  return version;
+}
+
+/** The policy file, validated with every problem named; without a file, the defaults. */
+export function readPolicyFile(path: string | undefined): Policy {
+  if (!path) return defaultPolicy();
+  let text: string;
+  try {
+    text = readFileSync(path, 'utf8');
+  } catch (err) {
+    throw new UsageError(`cannot read policy file ${path}: ${(err as NodeJS.ErrnoException).code ?? err}`);
+  }
+  const result = policyFromYaml(text, path);
+  if (!result.ok) {
+    const problems = result.errors.map((e) => `${e.field}: ${e.message}`).join('; ');
+    throw new UsageError(`invalid policy file ${path}: ${problems}`);
+  }
+  return result.policy;
+}
+
+const MANIFEST_EXTENSIONS = new Set(['.yaml', '.yml', '.json']);
+
+/**
+ * Every YAML document in the given files and directories (recursively: *.yaml, *.yml, *.json), in path
+ * order. Empty documents are skipped; a document that does not parse is a usage error naming its place.
+ */
+export function readManifests(paths: readonly string[]): ManifestDocument[] {
+  const files: string[] = [];
+  for (const path of paths) {
+    let stats: ReturnType<typeof statSync>;
+    try {
+      stats = statSync(path);
+    } catch {
+      throw new UsageError(`--manifests ${path}: no such file or directory`);
+    }
+    if (stats.isDirectory()) files.push(...manifestFilesIn(path));
+    else files.push(path);
+  }
+  const documents: ManifestDocument[] = [];
+  for (const file of files) {
+    const text = readFileSync(file, 'utf8');
+    for (const doc of parseAllDocuments(text)) {
+      if ('errors' in doc && doc.errors.length > 0) {
+        const first = doc.errors[0]!;
+        const line = first.linePos?.[0]?.line;
+        throw new UsageError(
+          `--manifests ${file}${line ? `:${line}` : ''}: not valid YAML: ${first.message.split('\n')[0]}`,
+        );
+      }
+      const document = doc.toJS();
+      if (document !== null && document !== undefined) documents.push({ path: file, document });
+    }
+  }
+  return documents;
+}
+
+function manifestFilesIn(dir: string): string[] {
+  const found: string[] = [];
+  for (const entry of readdirSync(dir, { withFileTypes: true }).sort((a, b) =>
+    a.name.localeCompare(b.name),
+  )) {
+    if (entry.name.startsWith('.')) continue;
+    const path = join(dir, entry.name);
+    if (entry.isDirectory()) found.push(...manifestFilesIn(path));
+    else if (MANIFEST_EXTENSIONS.has(extname(entry.name).toLowerCase())) found.push(path);
+  }
+  return found;
+}

@@ -1,0 +1,73 @@
+/**
+ * Why the engine refuses or stops, as data: each error names what it is about and whether a retry (or a
+ * `midflight resume`) may help.
+ */
+
+export type PlanRejection =
+  /** The file is not a plan (hand-edited into an invalid shape, or another schema). */
+  | 'invalid'
+  /** The content no longer hashes to the plan's id: it was edited after `midflight plan` wrote it. */
+  | 'edited'
+  /** Written for another cluster (fingerprint or API server differ). */
+  | 'other-cluster'
+  /** The cluster already runs the target. */
+  | 'target-reached'
+  /** The cluster moved on since the plan was written (its version is past the plan's source). */
+  | 'version-passed'
+  /** The policy inside the plan is not valid, or names a provider that cannot be built. */
+  | 'invalid-policy';
+
+export class PlanRejectedError extends Error {
+  readonly retryable = false;
+  constructor(
+    readonly rejection: PlanRejection,
+    message: string,
+    /** Each problem found, e.g. `phases[2].steps[0].nodes: must be a list of node names`. */
+    readonly problems: string[] = [],
+  ) {
+    super(message);
+    this.name = 'PlanRejectedError';
+  }
+}
+
+/** The run cannot do what was asked in its current state (resume a finished run, rollback a running one). */
+export class RunStateError extends Error {
+  readonly retryable = false;
+  constructor(
+    readonly runId: string,
+    readonly state: string,
+    message: string,
+  ) {
+    super(message);
+    this.name = 'RunStateError';
+  }
+}
+
+/** A step failed; the run stops in a consistent, resumable state. */
+export class StepFailedError extends Error {
+  constructor(
+    readonly stepId: string,
+    readonly node: string | undefined,
+    message: string,
+    /** Whether `midflight resume` may get past it without a change (a transient failure). */
+    readonly retryable: boolean,
+    options?: { cause?: unknown },
+  ) {
+    super(message, options);
+    this.name = 'StepFailedError';
+  }
+}
+
+/** A pre/post hook command failed: the policy says the run must stop. */
+export class HookFailedError extends Error {
+  readonly retryable = true;
+  constructor(
+    readonly hook: string,
+    readonly exitCode: number | null,
+    message: string,
+    readonly outputTail: string[],
+  ) {
+    super(message);
+    this.name = 'HookFailedError';
+  }
+}

@@ -1,0 +1,130 @@
+/**
+ * Policy hooks: shell commands run at phase boundaries; a non-zero exit stops the run.
+ *
+ *   hooks:
+ *     pre:  { control-plane: "./notify.sh starting {phase}", all: "./check-oncall.sh" }
+ *     post: { node-pool: "./smoke-test.sh" }
+ *     backup: "etcdctl snapshot save /backups/{runId}.db"   # makes the etcd-backup phase run it
+ *     timeout: 10m
+ *
+ * Placeholders {phase} {runId} {target} {kubeconfig} are shell-quoted; the same values are in the
+ * environment as MIDFLIGHT_PHASE, MIDFLIGHT_RUN_ID, MIDFLIGHT_TARGET and KUBECONFIG.
+ */
+import { spawn } from 'node:child_process';
+import { parseDuration } from '../core/duration.ts';
+import { PHASE_KINDS } from '../plan/plan-types.ts';
+import { shellQuote } from '../providers/command-provider.ts';
+import { OutputTail } from '../providers/upgrade-provider.ts';
+import { HookFailedError, PlanRejectedError } from './errors.ts';
+
+export interface Hooks {
+  pre: Record<string, string>;
+  post: Record<string, string>;
+  backup?: string;
+  timeoutMs: number;
+}
+
+const HOOK_KEYS = [...PHASE_KINDS, 'all'];
+
+/** Parses policy.hooks; throws PlanRejectedError naming the field. */
+export function hooksOf(raw: Record<string, unknown>): Hooks {
+  const problems: string[] = [];
+  const hooks: Hooks = { pre: {}, post: {}, timeoutMs: 10 * 60_000 };
+  for (const [key, value] of Object.entries(raw)) {
+    if (key === 'pre' || key === 'post') {
+      if (typeof value !== 'object' || value === null || Array.isArray(value)) {
+        problems.push(`hooks.${key}: must map a phase kind (or "all") to a command`);
+        continue;
+      }
+      for (const [phase, cmd] of Object.entries(value)) {
+        if (!HOOK_KEYS.includes(phase))
+          problems.push(`hooks.${key}.${phase}: unknown phase (known: ${HOOK_KEYS.join(', ')})`);
+        else if (typeof cmd !== 'string' || cmd.trim() === '')
+          problems.push(`hooks.${key}.${phase}: must be a command`);
+        else hooks[key][phase] = cmd;
+      }
+    } else if (key === 'backup') {
+      if (typeof value !== 'string' || value.trim() === '') problems.push('hooks.backup: must be a command');
+      else hooks.backup = value;
+    } else if (key === 'timeout') {
+      try {
+        hooks.timeoutMs = parseDuration(value as string);
+      } catch {
+        problems.push('hooks.timeout: must be a duration such as 5m');
+      }
+    } else problems.push(`hooks.${key}: unknown field (known: pre, post, backup, timeout)`);
+  }
+  if (problems.length > 0)
+    throw new PlanRejectedError(
+      'invalid-policy',
+      `the policy's hooks are not valid: ${problems.join('; ')}`,
+      problems,
+    );
+  return hooks;
+}
+
+export interface HookContext {
+  name: string;
+  phase: string;
+  runId: string;
+  target: string;
+  kubeconfigPath?: string;
+  log(line: string): void;
+}
+
+/** Runs one hook command; resolves on exit 0, else throws HookFailedError with the output's last lines. */
+export function runHook(command: string, ctx: HookContext, timeoutMs: number): Promise<void> {
+  const values: Record<string, string> = {
+    phase: ctx.phase,
+    runId: ctx.runId,
+    target: ctx.target,
+    kubeconfig: ctx.kubeconfigPath ?? '',
+  };
+  const rendered = command.replace(/\{(phase|runId|target|kubeconfig)\}/g, (_, k: string) =>
+    shellQuote(values[k]!),
+  );
+  const tail = new OutputTail(20);
+  ctx.log(`hook ${ctx.name}: $ ${rendered}`);
+  return new Promise((resolve, reject) => {
+    const child = spawn('/bin/sh', ['-c', rendered], {
+      env: {
+        ...process.env,
+        MIDFLIGHT_PHASE: ctx.phase,
+        MIDFLIGHT_RUN_ID: ctx.runId,
+        MIDFLIGHT_TARGET: ctx.target,
+        ...(ctx.kubeconfigPath ? { KUBECONFIG: ctx.kubeconfigPath } : {}),
+      },
+      stdio: ['ignore', 'pipe', 'pipe'],
+    });
+    // IMPORTANT: wall time on purpose: the command runs in real time whatever the run's clock does.
+    const timer = setTimeout(() => child.kill('SIGTERM'), timeoutMs);
+    const onData = (chunk: Buffer) => {
+      for (const line of chunk.toString('utf8').split('\n')) {
+        if (!line.trim()) continue;
+        tail.push(line);
+        ctx.log(line);
+      }
+    };
+    child.stdout.on('data', onData);
+    child.stderr.on('data', onData);
+    child.on('error', (err) => {
+      clearTimeout(timer);
+      reject(new HookFailedError(ctx.name, null, `hook ${ctx.name} could not run: ${err.message}`, []));
+    });
+    child.on('close', (code) => {
+      clearTimeout(timer);
+      if (code === 0) resolve();
+      else {
+        const lines = tail.get();
+        reject(
+          new HookFailedError(
+            ctx.name,
+            code,
+            `hook ${ctx.name} ${code === null ? 'was killed (timeout?)' : `exited with status ${code}`}${lines.length ? `: ${lines.slice(-3).join(' | ')}` : ''}`,
+            lines,
+          ),
+        );
+      }
+    });
+  });
+}

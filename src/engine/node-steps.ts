@@ -1,0 +1,486 @@
+/**
+ * One node through its sub-steps: cordon → drain → upgrade → verify → uncordon. Each side effect is
+ * preceded by a store write of its intent and followed by one of its outcome, so a resume picks up at
+ * the first milestone not reached and redoes only idempotent work.
+ *
+ * Invariants: a node is upgraded at most once (its version is read before the provider is called); a node
+ * the run did not cordon is never uncordoned by it (the cordon state is recorded BEFORE cordoning).
+ */
+import { parseDuration } from '../core/duration.ts';
+import { cordonNode, uncordonNode } from '../kube/cordon.ts';
+import { type DrainOptions, type DrainProgress, type DrainResult, drainNode } from '../kube/drain.ts';
+import { recordEvent } from '../kube/events.ts';
+import { NodeWaitTimeoutError, waitForControlPlaneMember, waitForNode } from '../kube/node-wait.ts';
+import type { PlanStep } from '../plan/plan-types.ts';
+import type { NodeRole } from '../providers/upgrade-provider.ts';
+import { NODE_SUB_STEPS, type NodeSubStep, type StepStateRecord } from '../store/run-types.ts';
+import { StepFailedError } from './errors.ts';
+import { ANNOTATIONS, type RunContext, StopSignal } from './run-context.ts';
+
+export interface NodeResult {
+  node: string;
+  status: 'done' | 'skipped' | 'quarantined';
+  /** Namespaces of the pods the drain evicted (the batch gate watches them). */
+  namespaces: string[];
+}
+
+export function reached(row: StepStateRecord | undefined, milestone: NodeSubStep): boolean {
+  if (!row?.subStep) return false;
+  return NODE_SUB_STEPS.indexOf(row.subStep) >= NODE_SUB_STEPS.indexOf(milestone);
+}
+
+export function drainOptionsOf(ctx: RunContext): DrainOptions {
+  const d = ctx.plan.policy.drain;
+  return {
+    timeoutMs: parseDuration(d.timeout),
+    gracePeriodSeconds: d.gracePeriodSeconds >= 0 ? d.gracePeriodSeconds : undefined,
+    deleteEmptyDirData: d.deleteEmptyDirData,
+    force: d.force,
+    ...ctx.options.drain,
+    signal: ctx.drainStop.signal,
+  };
+}
+
+/** Upgrades one worker node of a canary or batch step. `secondChance`: a skipped node's retry. */
+export async function upgradeWorkerNode(
+  ctx: RunContext,
+  step: PlanStep,
+  node: string,
+  secondChance = false,
+): Promise<NodeResult> {
+  const version = step.version!;
+  let row = ctx.row(step.id, node);
+  const result = (status: NodeResult['status'], namespaces: string[] = []): NodeResult => ({
+    node,
+    status,
+    namespaces,
+  });
+  if (row?.status === 'done') return result('done', (row.detail.namespaces as string[]) ?? []);
+  if (row?.status === 'quarantined') return result('quarantined');
+  if (row?.status === 'skipped' && (!secondChance || row.detail.final)) return result('skipped');
+
+  const current = await ctx.cluster.readNode(node);
+  if (!current) throw new StepFailedError(step.id, node, `node ${node} is no longer in the cluster`, false);
+  const fresh = !row?.subStep && row?.intent !== 'cordon';
+  if (fresh && current.kubeletVersion === version && current.ready) {
+    // Already at the target (upgraded earlier by this plan, or by someone else): nothing to do to it.
+    await ctx.cluster.patchNodeMetadata(node, { annotations: ctx.stamps(step) });
+    ctx.put(step.id, node, {
+      status: 'done',
+      previousVersion: row?.previousVersion ?? current.kubeletVersion,
+      startedAt: row?.startedAt ?? ctx.clock.now(),
+      finishedAt: ctx.clock.now(),
+      detail: { alreadyAtTarget: !row?.previousVersion || row.previousVersion === version },
+    });
+    return result('done');
+  }
+  row = ctx.put(
+    step.id,
+    node,
+    {
+      status: 'running',
+      attempt: (row?.attempt ?? 0) + 1,
+      previousVersion: row?.previousVersion ?? current.kubeletVersion,
+      startedAt: row?.startedAt ?? ctx.clock.now(),
+      finishedAt: undefined,
+      detail: { reason: undefined },
+    },
+    'start',
+  );
+  const previousVersion = row.previousVersion!;
+
+  if (!reached(row, 'cordoned')) {
+    // IMPORTANT: the cordon state is recorded before cordoning; after a crash in between, the record (not
+    // the node, now cordoned by us) says whether the run may uncordon it.
+    const wasAlreadyCordoned =
+      row.intent === 'cordon' && row.wasAlreadyCordoned !== undefined
+        ? row.wasAlreadyCordoned
+        : current.unschedulable;
+    row = ctx.put(step.id, node, { intent: 'cordon', wasAlreadyCordoned }, 'cordon');
+    await cordonNode(ctx.kc, node, { clock: ctx.clock, annotations: ctx.stamps(step) });
+    row = ctx.put(step.id, node, { subStep: 'cordoned', intent: undefined }, 'cordoned');
+  }
+  const weCordoned = row.wasAlreadyCordoned === false;
+  ctx.checkpoint('sub-step');
+
+  let namespaces = (row.detail.namespaces as string[] | undefined) ?? [];
+  if (!reached(row, 'drained')) {
+    row = ctx.put(step.id, node, { intent: 'drain' }, 'drain');
+    const drain = await drainWithProgress(ctx, step, node);
+    if (drain.outcome === 'aborted')
+      throw new StopSignal(ctx.stop?.kind ?? 'abort', ctx.stop?.reason ?? 'stopped');
+    namespaces = [...new Set(drain.evicted.map((p) => p.namespace))];
+    if (drain.outcome !== 'drained') return onDrainStuck(ctx, step, node, drain, weCordoned, secondChance);
+    row = ctx.put(
+      step.id,
+      node,
+      {
+        subStep: 'drained',
+        intent: undefined,
+        detail: { namespaces, evicted: drain.evicted.length, blocking: undefined },
+      },
+      'drained',
+    );
+  }
+  ctx.checkpoint('sub-step');
+
+  if (!reached(row, 'upgraded')) {
+    row = ctx.put(step.id, node, { intent: 'upgrade' }, 'upgrade');
+    try {
+      await upgradeWithRetries(ctx, step, node, 'worker', previousVersion);
+    } catch (err) {
+      if (err instanceof StepFailedError)
+        await releaseAfterFailedUpgrade(ctx, step, node, previousVersion, weCordoned, err);
+      throw err;
+    }
+    row = ctx.put(step.id, node, { subStep: 'upgraded', intent: undefined }, 'upgraded');
+  }
+  ctx.checkpoint('sub-step');
+
+  if (!reached(row, 'verified')) {
+    row = ctx.put(step.id, node, { intent: 'verify' }, 'verify');
+    await verifyNode(ctx, step, node, version);
+    row = ctx.put(step.id, node, { subStep: 'verified', intent: undefined }, 'verified');
+  }
+
+  // Note: no checkpoint before the uncordon: an upgraded, verified node goes back into service even when the
+  // run is stopping.
+  ctx.put(step.id, node, { intent: 'uncordon' }, 'uncordon');
+  if (weCordoned) await uncordonNode(ctx.kc, node, { clock: ctx.clock, annotations: ctx.stamps(step) });
+  else await ctx.cluster.patchNodeMetadata(node, { annotations: ctx.stamps(step) });
+  ctx.put(
+    step.id,
+    node,
+    { subStep: 'uncordoned', intent: undefined, status: 'done', finishedAt: ctx.clock.now() },
+    'done',
+  );
+  return result('done', namespaces);
+}
+
+async function drainWithProgress(ctx: RunContext, step: PlanStep, node: string): Promise<DrainResult> {
+  let lastBlocking = '';
+  const onProgress = (p: DrainProgress) => {
+    const blocking = p.blockedBy.map((b) => ({
+      pod: `${b.pod.namespace}/${b.pod.name}`,
+      budget: b.pdb,
+      reason: b.message,
+    }));
+    ctx.emit({
+      type: 'eviction-progress',
+      stepId: step.id,
+      node,
+      evicted: p.evicted.length,
+      pending: p.pending.length,
+      blocking,
+    });
+    const key = blocking.map((b) => `${b.pod}@${b.budget}`).join(',');
+    if (key === lastBlocking) return;
+    lastBlocking = key;
+    try {
+      ctx.store.putStepState(ctx.runId, step.id, node, { detail: { blocking } });
+    } catch (err) {
+      ctx.fail(err);
+      return;
+    }
+    if (blocking.length > 0) {
+      const budgets = [...new Set(blocking.map((b) => b.budget).filter(Boolean))];
+      recordEvent(
+        ctx.kc,
+        {
+          involvedObject: { kind: 'Node', name: node },
+          reason: 'DrainBlocked',
+          type: 'Warning',
+          message: `midflight run ${ctx.runId}: ${blocking.length} pod(s) wait for disruption budget(s) ${budgets.join(', ')}: ${blocking
+            .slice(0, 5)
+            .map((b) => b.pod)
+            .join(', ')}`,
+        },
+        { clock: ctx.clock },
+      ).catch(() => {});
+    }
+  };
+  return drainNode(ctx.kc, node, drainOptionsOf(ctx), ctx.clock, { onProgress });
+}
+
+function describeBlockers(drain: DrainResult): string {
+  const parts = drain.blockers.slice(0, 5).map((b) => {
+    const pod = `${b.pod.namespace}/${b.pod.name}`;
+    return b.budget ? `${pod} (budget ${b.budget})` : `${pod} (${b.message})`;
+  });
+  const more = drain.blockers.length > 5 ? ` and ${drain.blockers.length - 5} more` : '';
+  const what = drain.outcome === 'timeout' ? 'did not finish in time' : 'is blocked';
+  return `drain of ${drain.remaining.length > 0 ? `${drain.remaining.length} pod(s)` : 'the node'} ${what}: ${parts.join(', ')}${more}`;
+}
+
+/** policy.drain.onTimeout decides: halt the run, skip the node (and come back to it), or quarantine it. */
+async function onDrainStuck(
+  ctx: RunContext,
+  step: PlanStep,
+  node: string,
+  drain: DrainResult,
+  weCordoned: boolean,
+  secondChance: boolean,
+): Promise<NodeResult> {
+  const policy = ctx.plan.policy.drain.onTimeout;
+  const reason = `${node}: ${describeBlockers(drain)}`;
+  const blockers = drain.blockers.map((b) => ({
+    pod: `${b.pod.namespace}/${b.pod.name}`,
+    kind: b.kind,
+    budget: b.budget,
+  }));
+  if (policy === 'quarantine') {
+    await ctx.cluster.patchNodeMetadata(node, {
+      labels: { [ANNOTATIONS.quarantined]: 'true' },
+      annotations: { [ANNOTATIONS.quarantined]: reason.slice(0, 500) },
+    });
+    ctx.log('warn', `quarantined ${reason}; the node stays cordoned`, { stepId: step.id, node });
+    ctx.put(step.id, node, {
+      status: 'quarantined',
+      intent: undefined,
+      finishedAt: ctx.clock.now(),
+      detail: { reason, blockers },
+    });
+    return { node, status: 'quarantined', namespaces: [] };
+  }
+  // halt and skip both give the node back to the scheduler: nothing is left cordoned by a stuck drain.
+  ctx.put(step.id, node, { intent: 'uncordon' }, 'uncordon');
+  if (weCordoned) await uncordonNode(ctx.kc, node, { clock: ctx.clock });
+  if (policy === 'skip') {
+    ctx.log(
+      'warn',
+      `skipped ${reason}${secondChance ? ' (again: left at its version)' : '; will retry at the end of the pool'}`,
+      {
+        stepId: step.id,
+        node,
+      },
+    );
+    ctx.put(step.id, node, {
+      status: 'skipped',
+      subStep: undefined,
+      intent: undefined,
+      finishedAt: ctx.clock.now(),
+      detail: { reason, blockers, final: secondChance ? true : undefined },
+    });
+    return { node, status: 'skipped', namespaces: [] };
+  }
+  ctx.put(step.id, node, {
+    status: 'failed',
+    subStep: undefined,
+    intent: undefined,
+    finishedAt: ctx.clock.now(),
+    detail: { reason, blockers },
+  });
+  throw new StepFailedError(
+    step.id,
+    node,
+    `halted: ${reason} (drain.onTimeout is halt; resume once the budgets allow it)`,
+    false,
+  );
+}
+
+/** Calls the provider, at most 1 + retries times, never for a node already at the version. */
+export async function upgradeWithRetries(
+  ctx: RunContext,
+  step: PlanStep,
+  node: string,
+  role: NodeRole,
+  previousVersion: string,
+  version = step.version!,
+): Promise<void> {
+  const attempts = 1 + ctx.options.providerRetries;
+  for (let attempt = 1; ; attempt++) {
+    if (role === 'worker') {
+      const now = await ctx.cluster.readNode(node);
+      if (now?.kubeletVersion === version) {
+        ctx.log('info', `${node} already runs ${version}: the provider is not called again`, {
+          stepId: step.id,
+          node,
+        });
+        return;
+      }
+    }
+    try {
+      ctx.log(
+        'info',
+        `upgrading ${node} to ${version} with the ${ctx.deps.provider.kind} provider (attempt ${attempt}/${attempts})`,
+        {
+          stepId: step.id,
+          node,
+        },
+      );
+      await ctx.deps.provider.upgradeNode({
+        node,
+        version,
+        previousVersion,
+        pool: role === 'control-plane' ? 'control-plane' : (step.pool ?? ''),
+        role,
+        runId: ctx.runId,
+        signal: ctx.fatal.signal,
+        log: (line) => {
+          try {
+            ctx.log('debug', line, { stepId: step.id, node });
+          } catch (err) {
+            ctx.fail(err);
+          }
+        },
+      });
+      return;
+    } catch (err) {
+      if (ctx.fatal.signal.aborted) throw ctx.fatalError ?? err;
+      const message = err instanceof Error ? err.message : String(err);
+      const retryable = (err as { retryable?: boolean }).retryable !== false;
+      ctx.log('warn', `attempt ${attempt}/${attempts} to upgrade ${node} failed: ${message}`, {
+        stepId: step.id,
+        node,
+        data: { outputTail: (err as { outputTail?: string[] }).outputTail },
+      });
+      if (attempt >= attempts || !retryable)
+        throw new StepFailedError(
+          step.id,
+          node,
+          `upgrade of ${node} to ${version} failed after ${attempt} attempt(s): ${message}`,
+          true,
+          { cause: err },
+        );
+      await ctx.sleepUntil(ctx.clock.now() + ctx.options.providerRetryDelayMs, 'sub-step');
+    }
+  }
+}
+
+/** After a failed upgrade: a node still Ready at its old version goes back into service. */
+async function releaseAfterFailedUpgrade(
+  ctx: RunContext,
+  step: PlanStep,
+  node: string,
+  previousVersion: string,
+  weCordoned: boolean,
+  err: StepFailedError,
+): Promise<void> {
+  const now = await ctx.cluster.readNode(node);
+  if (now?.ready && now.kubeletVersion === previousVersion) {
+    if (weCordoned) await uncordonNode(ctx.kc, node, { clock: ctx.clock });
+    ctx.put(step.id, node, {
+      status: 'failed',
+      subStep: undefined,
+      intent: undefined,
+      finishedAt: ctx.clock.now(),
+      detail: { reason: err.message },
+    });
+  } else {
+    ctx.put(step.id, node, {
+      status: 'failed',
+      intent: undefined,
+      finishedAt: ctx.clock.now(),
+      detail: { reason: `${err.message}; left cordoned: it is not Ready at ${previousVersion}` },
+    });
+  }
+}
+
+async function verifyNode(ctx: RunContext, step: PlanStep, node: string, version: string): Promise<void> {
+  try {
+    await waitForNode(
+      ctx.kc,
+      node,
+      {
+        kubeletVersion: version,
+        timeoutMs: ctx.options.nodeReadyTimeoutMs,
+        pollIntervalMs: ctx.options.pollIntervalMs,
+      },
+      ctx.clock,
+    );
+  } catch (err) {
+    if (!(err instanceof NodeWaitTimeoutError)) throw err;
+    const reason = `${err.message}; the node is left cordoned: repair it, then \`midflight resume ${ctx.runId}\``;
+    ctx.put(step.id, node, {
+      status: 'failed',
+      intent: undefined,
+      finishedAt: ctx.clock.now(),
+      detail: { reason },
+    });
+    throw new StepFailedError(step.id, node, reason, true, { cause: err });
+  }
+}
+
+/**
+ * One control-plane member: provider (role control-plane) → its static pods at the version and the API
+ * server answering → its kubelet Ready at the version. Members go strictly one at a time (the caller).
+ * Note: control-plane nodes are not drained here: they carry only static and DaemonSet pods.
+ */
+export async function upgradeControlPlaneMember(
+  ctx: RunContext,
+  step: PlanStep,
+  node: string,
+): Promise<void> {
+  const version = step.version!;
+  let row = ctx.row(step.id, node);
+  if (row?.status === 'done') return;
+  const current = await ctx.cluster.readNode(node);
+  if (!current)
+    throw new StepFailedError(step.id, node, `control-plane node ${node} is no longer in the cluster`, false);
+  row = ctx.put(
+    step.id,
+    node,
+    {
+      status: 'running',
+      attempt: (row?.attempt ?? 0) + 1,
+      previousVersion: row?.previousVersion ?? current.kubeletVersion,
+      startedAt: row?.startedAt ?? ctx.clock.now(),
+      finishedAt: undefined,
+    },
+    'start',
+  );
+  ctx.checkpoint('sub-step');
+  if (!reached(row, 'upgraded')) {
+    ctx.put(step.id, node, { intent: 'upgrade' }, 'upgrade');
+    try {
+      await upgradeWithRetries(ctx, step, node, 'control-plane', row.previousVersion!);
+    } catch (err) {
+      if (err instanceof StepFailedError)
+        ctx.put(step.id, node, {
+          status: 'failed',
+          intent: undefined,
+          finishedAt: ctx.clock.now(),
+          detail: { reason: err.message },
+        });
+      throw err;
+    }
+    row = ctx.put(step.id, node, { subStep: 'upgraded', intent: undefined }, 'upgraded');
+  }
+  ctx.put(step.id, node, { intent: 'verify' }, 'verify');
+  try {
+    await waitForControlPlaneMember(
+      ctx.kc,
+      node,
+      version,
+      { timeoutMs: ctx.options.controlPlaneTimeoutMs, pollIntervalMs: ctx.options.pollIntervalMs },
+      ctx.clock,
+    );
+    await waitForNode(
+      ctx.kc,
+      node,
+      {
+        kubeletVersion: version,
+        timeoutMs: ctx.options.nodeReadyTimeoutMs,
+        pollIntervalMs: ctx.options.pollIntervalMs,
+      },
+      ctx.clock,
+    );
+    await ctx.cluster.serverVersion();
+  } catch (err) {
+    if (!(err instanceof NodeWaitTimeoutError)) throw err;
+    ctx.put(step.id, node, {
+      status: 'failed',
+      intent: undefined,
+      finishedAt: ctx.clock.now(),
+      detail: { reason: err.message },
+    });
+    throw new StepFailedError(step.id, node, err.message, true, { cause: err });
+  }
+  await ctx.cluster.patchNodeMetadata(node, { annotations: ctx.stamps(step) });
+  ctx.put(
+    step.id,
+    node,
+    { subStep: 'verified', intent: undefined, status: 'done', finishedAt: ctx.clock.now() },
+    'done',
+  );
+}

@@ -1,0 +1,142 @@
+/**
+ * rollbackRun: returns the worker nodes a run upgraded to their previous kubelet version, newest first,
+ * with the same discipline as the upgrade (cordon, drain, provider, verify, uncordon) and the same
+ * provider. Control-plane members are never rolled back here: a control-plane minor cannot be downgraded
+ * in place; the way back is an etcd snapshot restore, which the summary says plainly.
+ */
+import { leaseHolderIdentity } from '../kube/lease-lock.ts';
+import type { Plan, PlanStep } from '../plan/plan-types.ts';
+import type { StepStateRecord } from '../store/run-types.ts';
+import { RunStateError, StepFailedError } from './errors.ts';
+import { hooksOf } from './hooks.ts';
+import { reached, upgradeWorkerNode } from './node-steps.ts';
+import {
+  type EngineDeps,
+  RunContext,
+  type RunOptions,
+  resolveRunOptions,
+  StopSignal,
+} from './run-context.ts';
+import type { RunSummary } from './run-events.ts';
+import { ROLLBACK_STEP, summarizeRun } from './run-summary.ts';
+import { takeLease } from './upgrade-run.ts';
+
+export interface RollbackTarget {
+  node: string;
+  pool: string;
+  /** The version the node ran before the run touched it. */
+  version: string;
+}
+
+export interface RollbackPlan {
+  nodes: RollbackTarget[];
+  /** Members the run upgraded that rollback leaves alone, with why. */
+  notRollbackable: Array<{ node: string; reason: string }>;
+}
+
+/** What rollback would do, from the store alone (for `rollback --dry-run` and the confirmation prompt). */
+export function planRollback(deps: Pick<EngineDeps, 'store'>, runId: string): RollbackPlan {
+  const run = deps.store.mustGetRun(runId);
+  const plan = JSON.parse(run.planJson) as Plan;
+  const stepKind = new Map(plan.phases.flatMap((p) => p.steps.map((s) => [s.id, s] as const)));
+  const touched = (r: StepStateRecord) =>
+    r.node !== '' &&
+    r.previousVersion !== undefined &&
+    (reached(r, 'upgraded') || (r.status === 'done' && !r.detail.alreadyAtTarget));
+  const rows = deps.store.stepStates(runId).filter((r) => r.stepId !== ROLLBACK_STEP && touched(r));
+  const notRollbackable: RollbackPlan['notRollbackable'] = [];
+  const first = new Map<string, { row: StepStateRecord; step: PlanStep; last: number }>();
+  for (const row of rows) {
+    const step = stepKind.get(row.stepId);
+    if (!step) continue;
+    if (step.kind === 'control-plane') {
+      if (!notRollbackable.some((n) => n.node === row.node))
+        notRollbackable.push({
+          node: row.node,
+          reason: `control-plane member (was ${row.previousVersion}): a control-plane minor cannot be downgraded in place; the way back is restoring the etcd snapshot taken before the run`,
+        });
+      continue;
+    }
+    const seen = first.get(row.node);
+    const finished = row.finishedAt ?? row.updatedAt;
+    // A node moved through several hops keeps the version it had before the first one.
+    if (!seen || (row.startedAt ?? 0) < (seen.row.startedAt ?? 0))
+      first.set(row.node, { row, step, last: Math.max(finished, seen?.last ?? 0) });
+    else seen.last = Math.max(seen.last, finished);
+  }
+  const nodes = [...first.values()]
+    .sort((a, b) => b.last - a.last)
+    .map(({ row, step }) => ({ node: row.node, pool: step.pool ?? '', version: row.previousVersion! }));
+  return { nodes, notRollbackable };
+}
+
+export async function rollbackRun(
+  deps: EngineDeps,
+  runId: string,
+  options: RunOptions = {},
+): Promise<RunSummary> {
+  const run = deps.store.mustGetRun(runId);
+  if (run.state === 'running' || run.state === 'pending')
+    throw new RunStateError(
+      runId,
+      run.state,
+      `run ${runId} is ${run.state}: pause or abort it before rolling back`,
+    );
+  const plan = JSON.parse(run.planJson) as Plan;
+  const target = planRollback(deps, runId);
+  const holder = options.holder ?? leaseHolderIdentity(runId);
+  const lease = await takeLease(deps, runId, holder, options);
+  const ctx = new RunContext(
+    deps,
+    runId,
+    plan,
+    run.planHash,
+    resolveRunOptions(plan, options),
+    hooksOf(plan.policy.hooks),
+  );
+  lease.onLost = (reason) => ctx.requestStop('lease-lost', `lost the cluster lease: ${reason}`);
+  try {
+    ctx.log('info', `rolling back run ${runId}: ${target.nodes.length} worker node(s) in reverse order`);
+    for (const n of target.notRollbackable)
+      ctx.log('warn', `not rolled back: ${n.node}: ${n.reason}`, { node: n.node });
+    for (const t of target.nodes) {
+      ctx.checkpoint('batch');
+      const step: PlanStep = {
+        id: ROLLBACK_STEP,
+        kind: 'node-batch',
+        title: `Roll ${t.node} back to ${t.version}`,
+        version: t.version,
+        pool: t.pool,
+        nodes: [t.node],
+        reasons: [`run ${runId} upgraded it`],
+        checks: [],
+        rollback: 'upgrade it again',
+        estimateSeconds: 0,
+      };
+      const result = await upgradeWorkerNode(ctx, step, t.node);
+      if (result.status !== 'done')
+        throw new StepFailedError(
+          ROLLBACK_STEP,
+          t.node,
+          `rollback of ${t.node} ${result.status}: its drain did not finish`,
+          true,
+        );
+    }
+    const cp = target.notRollbackable.map((n) => n.node);
+    deps.store.setRunState(runId, 'rolled-back', {
+      reason:
+        cp.length > 0
+          ? `workers rolled back; control plane (${cp.join(', ')}) not rolled back: restore the etcd snapshot to go back`
+          : 'rolled back',
+    });
+  } catch (err) {
+    const reason = `rollback stopped: ${err instanceof Error ? err.message : String(err)}`;
+    deps.store.setRunState(runId, err instanceof StopSignal ? 'paused' : 'failed', { reason });
+    ctx.log('error', reason);
+  } finally {
+    await lease.handle.release().catch(() => {});
+  }
+  const summary = summarizeRun(deps.store, runId);
+  ctx.emit({ type: 'run-finished', state: summary.state, reason: summary.reason, summary });
+  return summary;
+}

@@ -1,0 +1,215 @@
+/**
+ * What every part of one execution shares: the run's identity, its dependencies, the store helpers that
+ * write a transition and announce it, and the stop machinery (pause, abort, lost lease, crash).
+ */
+import type { KubeConfig } from '@kubernetes/client-node';
+import type { Clock } from '../core/clock.ts';
+import { parseDuration } from '../core/duration.ts';
+import type { DrainOptions } from '../kube/drain.ts';
+import type { Plan, PlanStep } from '../plan/plan-types.ts';
+import type { UpgradeProvider } from '../providers/upgrade-provider.ts';
+import type { RunStore } from '../store/run-store.ts';
+import type { LogLevel, StepStatePatch, StepStateRecord } from '../store/run-types.ts';
+import { ClusterAccess } from './cluster-access.ts';
+import type { Hooks } from './hooks.ts';
+import type { RunEvent } from './run-events.ts';
+
+export interface EngineDeps {
+  kc: KubeConfig;
+  store: RunStore;
+  provider: UpgradeProvider;
+  clock: Clock;
+  /** Every event of the run, in order; must not throw. */
+  onEvent?: (event: RunEvent) => void;
+  /** Substituted for {kubeconfig} in hook commands. */
+  kubeconfigPath?: string;
+}
+
+/** Tunables of one execution; the defaults suit a real cluster (tests shorten them). */
+export interface RunOptions {
+  /** Lease holder identity; default `midflight/<runId>@<host>:<pid>`. */
+  holder?: string;
+  /** Default 30. */
+  leaseDurationSeconds?: number;
+  /** Clock ms to wait for a node to be Ready at its new version. Default 10 minutes. */
+  nodeReadyTimeoutMs?: number;
+  /** Clock ms to wait for a control-plane member's components. Default 15 minutes. */
+  controlPlaneTimeoutMs?: number;
+  /** Clock ms between reads while waiting. Default 2 s. */
+  pollIntervalMs?: number;
+  /** Clock ms between looks at the store for a pause or abort request. Default 1 s. */
+  controlPollMs?: number;
+  /** Clock ms the batch gate may take to pass. Default 5 minutes. */
+  gateTimeoutMs?: number;
+  /** A pod Pending for longer than this after a batch fails the gate. Default 2 minutes. */
+  pendingGraceMs?: number;
+  /** Clock ms for add-on rollouts. Default 10 minutes. */
+  addonsTimeoutMs?: number;
+  /** Overrides of the drain options derived from the policy (e.g. faster retries in tests). */
+  drain?: Partial<DrainOptions>;
+  /** Overrides policy.provider.retries / retryDelay. */
+  providerRetries?: number;
+  providerRetryDelayMs?: number;
+  /** Stops the run at the next safe point, leaving it `paused` (e.g. on Ctrl-C). */
+  signal?: AbortSignal;
+}
+
+export type ResolvedRunOptions = Required<Omit<RunOptions, 'holder' | 'signal' | 'drain'>> &
+  Pick<RunOptions, 'holder' | 'signal' | 'drain'>;
+
+export function resolveRunOptions(plan: Plan, options: RunOptions): ResolvedRunOptions {
+  const settings = plan.policy.provider;
+  const retries = typeof settings.retries === 'number' ? settings.retries : 0;
+  let retryDelayMs = 30_000;
+  if (settings.retryDelay !== undefined) retryDelayMs = parseDuration(settings.retryDelay as string);
+  return {
+    leaseDurationSeconds: 30,
+    nodeReadyTimeoutMs: 10 * 60_000,
+    controlPlaneTimeoutMs: 15 * 60_000,
+    pollIntervalMs: 2_000,
+    controlPollMs: 1_000,
+    gateTimeoutMs: 5 * 60_000,
+    pendingGraceMs: 2 * 60_000,
+    addonsTimeoutMs: 10 * 60_000,
+    providerRetries: retries,
+    providerRetryDelayMs: retryDelayMs,
+    ...Object.fromEntries(Object.entries(options).filter(([, v]) => v !== undefined)),
+  } as ResolvedRunOptions;
+}
+
+export type StopKind = 'pause' | 'abort' | 'interrupt' | 'lease-lost' | 'fatal';
+
+/** Thrown at a checkpoint once a stop was requested; unwinds the run to its stop handling. */
+export class StopSignal extends Error {
+  constructor(
+    readonly kind: StopKind,
+    readonly reason: string,
+  ) {
+    super(reason);
+    this.name = 'StopSignal';
+  }
+}
+
+export const ANNOTATIONS = {
+  runId: 'upgrade.midflight.dev/run-id',
+  planHash: 'upgrade.midflight.dev/plan-hash',
+  step: 'upgrade.midflight.dev/step',
+  quarantined: 'upgrade.midflight.dev/quarantined',
+} as const;
+
+export class RunContext {
+  readonly cluster: ClusterAccess;
+  stop?: { kind: StopKind; reason: string; keepCordoned: boolean };
+  /** Fires on abort (stops drains) and on a fatal error. */
+  readonly drainStop = new AbortController();
+  /** Fires only on a fatal error (crash): providers kill their commands. */
+  readonly fatal = new AbortController();
+  fatalError?: unknown;
+
+  constructor(
+    readonly deps: EngineDeps,
+    readonly runId: string,
+    readonly plan: Plan,
+    readonly planHash: string,
+    readonly options: ResolvedRunOptions,
+    readonly hooks: Hooks,
+  ) {
+    this.cluster = new ClusterAccess(deps.kc, deps.clock);
+  }
+
+  get store(): RunStore {
+    return this.deps.store;
+  }
+  get clock(): Clock {
+    return this.deps.clock;
+  }
+  get kc(): KubeConfig {
+    return this.deps.kc;
+  }
+
+  emit(event: DistributiveOmit<RunEvent, 'runId' | 'time'>): void {
+    try {
+      this.deps.onEvent?.({ ...event, runId: this.runId, time: this.clock.now() } as RunEvent);
+    } catch {
+      // A watcher's failure must not stop an upgrade.
+    }
+  }
+
+  log(
+    level: LogLevel,
+    message: string,
+    where: { stepId?: string; node?: string; data?: Record<string, unknown> } = {},
+  ) {
+    this.store.appendLog(this.runId, {
+      level,
+      message,
+      step: where.stepId,
+      node: where.node,
+      data: where.data,
+    });
+    if (level === 'warn') this.emit({ type: 'warning', message, stepId: where.stepId, node: where.node });
+    else this.emit({ type: 'log', level, message, stepId: where.stepId, node: where.node });
+  }
+
+  row(stepId: string, node = ''): StepStateRecord | undefined {
+    return this.store.stepState(this.runId, stepId, node);
+  }
+
+  put(stepId: string, node: string, patch: StepStatePatch, activity?: string): StepStateRecord {
+    const row = this.store.putStepState(this.runId, stepId, node, patch);
+    if (node !== '')
+      this.emit({
+        type: 'node-changed',
+        stepId,
+        node,
+        status: row.status,
+        subStep: row.subStep,
+        activity,
+        message: typeof patch.detail?.reason === 'string' ? patch.detail.reason : undefined,
+      });
+    return row;
+  }
+
+  requestStop(kind: StopKind, reason: string, keepCordoned = false): void {
+    if (this.stop && (this.stop.kind === 'fatal' || this.stop.kind === 'abort')) return;
+    this.stop = { kind, reason, keepCordoned };
+    if (kind === 'abort' || kind === 'fatal') this.drainStop.abort();
+  }
+
+  fail(err: unknown): void {
+    this.fatalError ??= err;
+    this.requestStop('fatal', err instanceof Error ? err.message : String(err));
+    this.fatal.abort();
+  }
+
+  /**
+   * Throws StopSignal when the run must stop here. Between a node's sub-steps only an abort, a lost lease,
+   * an interrupt or a crash stop it; a pause lets the nodes in flight finish and stops between batches.
+   */
+  checkpoint(where: 'sub-step' | 'batch'): void {
+    const stop = this.stop;
+    if (!stop) return;
+    if (where === 'sub-step' && stop.kind === 'pause') return;
+    throw new StopSignal(stop.kind, stop.reason);
+  }
+
+  stamps(step: PlanStep): Record<string, string> {
+    return {
+      [ANNOTATIONS.runId]: this.runId,
+      [ANNOTATIONS.planHash]: this.planHash.slice(0, 12),
+      [ANNOTATIONS.step]: step.id,
+    };
+  }
+
+  /** Sleeps in short slices so a stop request is noticed; throws StopSignal at `where`. */
+  async sleepUntil(untilMs: number, where: 'sub-step' | 'batch'): Promise<void> {
+    for (;;) {
+      this.checkpoint(where);
+      const left = untilMs - this.clock.now();
+      if (left <= 0) return;
+      await this.clock.sleep(Math.min(left, this.options.controlPollMs));
+    }
+  }
+}
+
+type DistributiveOmit<T, K extends PropertyKey> = T extends unknown ? Omit<T, K> : never;

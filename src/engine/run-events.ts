@@ -1,0 +1,101 @@
+/**
+ * What a run tells its watchers as it goes: the CLI's live view and its `-o json` stream (one event per
+ * line) are built from these. Every event carries the run id and the clock time.
+ */
+import type { NodeSubStep, RunState, StepStatus } from '../store/run-types.ts';
+
+interface Base {
+  runId: string;
+  /** Clock ms. */
+  time: number;
+}
+
+export interface PodBlock {
+  pod: string;
+  /** The disruption budget refusing the eviction (namespace/name), when one is. */
+  budget?: string;
+  reason: string;
+}
+
+export type RunEvent = Base &
+  (
+    | { type: 'run-started'; planId: string; source: string; target: string; resumed: boolean }
+    | { type: 'phase-started'; phase: number; kind: string; name: string }
+    | { type: 'phase-finished'; phase: number; kind: string; name: string; durationMs: number }
+    | {
+        type: 'step-started';
+        phase: number;
+        stepId: string;
+        kind: string;
+        title: string;
+        nodes: string[];
+      }
+    | { type: 'step-finished'; stepId: string; status: StepStatus; durationMs: number }
+    | {
+        type: 'node-changed';
+        stepId: string;
+        node: string;
+        status: StepStatus;
+        subStep?: NodeSubStep;
+        /** What is happening now: cordon, drain, upgrade, verify, uncordon. */
+        activity?: string;
+        message?: string;
+      }
+    | {
+        type: 'eviction-progress';
+        stepId: string;
+        node: string;
+        evicted: number;
+        pending: number;
+        blocking: PodBlock[];
+      }
+    | { type: 'soak'; stepId: string; untilMs: number }
+    | { type: 'warning'; message: string; stepId?: string; node?: string }
+    | {
+        type: 'log';
+        level: 'debug' | 'info' | 'warn' | 'error';
+        message: string;
+        stepId?: string;
+        node?: string;
+      }
+    | { type: 'run-finished'; state: RunState; reason?: string; summary: RunSummary }
+  );
+
+export interface PhaseSummary {
+  index: number;
+  kind: string;
+  name: string;
+  status: 'pending' | 'running' | 'done' | 'failed' | 'skipped';
+  durationMs?: number;
+}
+
+export interface NodeOutcome {
+  node: string;
+  stepId: string;
+  reason: string;
+}
+
+export interface RunSummary {
+  runId: string;
+  planId: string;
+  source: string;
+  target: string;
+  state: RunState;
+  reason?: string;
+  createdAt: number;
+  finishedAt?: number;
+  durationMs: number;
+  phases: PhaseSummary[];
+  nodes: {
+    /** Upgraded by this run. */
+    upgraded: string[];
+    /** Found at the target already: not touched. */
+    alreadyAtTarget: string[];
+    skipped: NodeOutcome[];
+    quarantined: NodeOutcome[];
+    failed: NodeOutcome[];
+    /** Rolled back to their previous version by `rollback`. */
+    rolledBack: string[];
+  };
+  warnings: string[];
+}

@@ -1,0 +1,63 @@
+/** The end-of-run summary (also what `status` shows mid-run), derived from the store alone. */
+import type { Plan } from '../plan/plan-types.ts';
+import type { RunStore } from '../store/run-store.ts';
+import type { NodeOutcome, PhaseSummary, RunSummary } from './run-events.ts';
+
+export const phaseRowId = (index: number) => `phase-${index}`;
+export const ROLLBACK_STEP = 'rollback';
+
+export function summarizeRun(store: RunStore, runId: string, now?: number): RunSummary {
+  const run = store.mustGetRun(runId);
+  const plan = JSON.parse(run.planJson) as Plan;
+  const rows = store.stepStates(runId);
+  const byKey = new Map(rows.map((r) => [`${r.stepId}\u0000${r.node}`, r]));
+  const phases: PhaseSummary[] = plan.phases.map((p, index) => {
+    const row = byKey.get(`${phaseRowId(index)}\u0000`);
+    const status: PhaseSummary['status'] =
+      row?.status === 'done'
+        ? 'done'
+        : row?.status === 'failed'
+          ? 'failed'
+          : row?.status === 'running'
+            ? 'running'
+            : row?.status === 'skipped'
+              ? 'skipped'
+              : 'pending';
+    const durationMs =
+      row?.startedAt !== undefined ? (row.finishedAt ?? now ?? row.updatedAt) - row.startedAt : undefined;
+    return { index, kind: p.kind, name: p.name, status, durationMs };
+  });
+  const nodeRows = rows.filter((r) => r.node !== '' && r.stepId !== ROLLBACK_STEP);
+  const outcome = (r: (typeof rows)[number]): NodeOutcome => ({
+    node: r.node,
+    stepId: r.stepId,
+    reason: typeof r.detail.reason === 'string' ? r.detail.reason : '',
+  });
+  const warnings = store
+    .logs(runId)
+    .filter((l) => l.level === 'warn')
+    .map((l) => l.message);
+  return {
+    runId,
+    planId: run.planId,
+    source: run.source,
+    target: run.target,
+    state: run.state,
+    reason: run.reason,
+    createdAt: run.createdAt,
+    finishedAt: run.finishedAt,
+    durationMs: (run.finishedAt ?? now ?? run.updatedAt) - run.createdAt,
+    phases,
+    nodes: {
+      upgraded: nodeRows.filter((r) => r.status === 'done' && !r.detail.alreadyAtTarget).map((r) => r.node),
+      alreadyAtTarget: nodeRows
+        .filter((r) => r.status === 'done' && r.detail.alreadyAtTarget)
+        .map((r) => r.node),
+      skipped: nodeRows.filter((r) => r.status === 'skipped').map(outcome),
+      quarantined: nodeRows.filter((r) => r.status === 'quarantined').map(outcome),
+      failed: nodeRows.filter((r) => r.status === 'failed').map(outcome),
+      rolledBack: rows.filter((r) => r.stepId === ROLLBACK_STEP && r.status === 'done').map((r) => r.node),
+    },
+    warnings,
+  };
+}

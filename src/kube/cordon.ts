@@ -1,0 +1,85 @@
+import {
+  CoreV1Api,
+  type KubeConfig,
+  PatchStrategy,
+  setHeaderOptions,
+  type V1Node,
+} from '@kubernetes/client-node';
+import { type Clock, RealClock } from '../core/clock.ts';
+import { type RetryOptions, withRetries } from './retry.ts';
+
+export interface CordonOptions {
+  /**
+   * Annotations stamped on the node in the same patch (the engine records its run id and step there);
+   * a null value removes the annotation. Default: none.
+   */
+  annotations?: Record<string, string | null>;
+  /** Times the backoff between retries of transient API failures. Default: wall time. */
+  clock?: Clock;
+  /** Retries of transient failures (5xx, 429, network). Default: DEFAULT_RETRY. */
+  retry?: RetryOptions;
+}
+
+export interface CordonResult {
+  /** The node was already unschedulable before this call: whoever cordoned it should uncordon it. */
+  wasAlreadyCordoned: boolean;
+}
+
+export interface UncordonResult {
+  /** The node was unschedulable before this call. */
+  wasCordoned: boolean;
+}
+
+/**
+ * Marks the node unschedulable, as `kubectl cordon` does: a strategic merge patch
+ * `{"spec":{"unschedulable":true}}`. Idempotent; reports whether the node was cordoned already, so a run
+ * never uncordons a node it did not cordon.
+ */
+export async function cordonNode(
+  kc: KubeConfig,
+  name: string,
+  options: CordonOptions = {},
+): Promise<CordonResult> {
+  const before = await patchNodeSchedulability(kc, name, true, options, `cordon node ${name}`);
+  return { wasAlreadyCordoned: before };
+}
+
+/** Makes the node schedulable again (`{"spec":{"unschedulable":null}}`, as `kubectl uncordon`). Idempotent. */
+export async function uncordonNode(
+  kc: KubeConfig,
+  name: string,
+  options: CordonOptions = {},
+): Promise<UncordonResult> {
+  const before = await patchNodeSchedulability(kc, name, false, options, `uncordon node ${name}`);
+  return { wasCordoned: before };
+}
+
+/** Returns whether the node was unschedulable before the change. */
+async function patchNodeSchedulability(
+  kc: KubeConfig,
+  name: string,
+  unschedulable: boolean,
+  options: CordonOptions,
+  operation: string,
+): Promise<boolean> {
+  const core = kc.makeApiClient(CoreV1Api);
+  const clock = options.clock ?? new RealClock();
+  const node: V1Node = await withRetries(clock, operation, () => core.readNode({ name }), options.retry);
+  const wasCordoned = node.spec?.unschedulable === true;
+  const annotations = options.annotations ?? {};
+  const annotationsToChange = Object.entries(annotations).filter(
+    ([key, value]) => (node.metadata?.annotations?.[key] ?? null) !== value,
+  );
+  if (wasCordoned === unschedulable && annotationsToChange.length === 0) return wasCordoned;
+
+  const body: Record<string, unknown> = { spec: { unschedulable: unschedulable ? true : null } };
+  if (annotationsToChange.length > 0)
+    body.metadata = { annotations: Object.fromEntries(annotationsToChange) };
+  await withRetries(
+    clock,
+    operation,
+    () => core.patchNode({ name, body }, setHeaderOptions('Content-Type', PatchStrategy.StrategicMergePatch)),
+    options.retry,
+  );
+  return wasCordoned;
+}

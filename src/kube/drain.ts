@@ -1,0 +1,595 @@
+import {
+  AppsV1Api,
+  CoreV1Api,
+  type KubeConfig,
+  PolicyV1Api,
+  type V1Eviction,
+  type V1Pod,
+  type V1PodDisruptionBudget,
+} from '@kubernetes/client-node';
+import type { Clock, Timer } from '../core/clock.ts';
+import { matchesLabelSelector } from '../core/selectors.ts';
+import { type ApiFailure, apiFailureOf, isNotFound, isRetryable } from './api-failure.ts';
+import { controllerOf, deletionAgeSeconds, type PodFilterBlock, podDeleteStatus } from './drain-filters.ts';
+import { jitter, withRetries } from './retry.ts';
+
+/** Like kubectl's drain Helper: every field optional, defaults in DEFAULT_DRAIN_OPTIONS. */
+export interface DrainOptions {
+  /** Skip DaemonSet-managed pods (their controller ignores the cordon and would recreate them). Default true. */
+  ignoreDaemonSets?: boolean;
+  /** Evict pods using emptyDir volumes, whose data is lost. Default false: such pods block the drain. */
+  deleteEmptyDirData?: boolean;
+  /** Evict pods without a controller (nothing recreates them) and pods of a vanished DaemonSet. Default false. */
+  force?: boolean;
+  /** deleteOptions.gracePeriodSeconds for each eviction; undefined (the default) keeps each pod's own. */
+  gracePeriodSeconds?: number;
+  /**
+   * The whole drain's deadline in clock ms; 0 (the default) = none. When it passes, drainNode returns
+   * `timeout` with the pods left and what holds them; the caller's policy decides what comes next.
+   */
+  timeoutMs?: number;
+  /** Eviction requests in flight at once. Default 20. */
+  concurrency?: number;
+  /** Wait before retrying an eviction a disruption budget refused (429). Default 5 s, ±20% jitter. */
+  evictionRetryDelayMs?: number;
+  /** How often the node's pods are listed to see which are gone. Default 1 s. */
+  pollIntervalMs?: number;
+  /** Plain DELETE instead of the Eviction API: no budget is consulted. Default false. */
+  disableEviction?: boolean;
+  /** Pods deleting for longer than this many seconds count as gone (kubectl's flag). Default 0 = off. */
+  skipWaitForDeleteTimeoutSeconds?: number;
+  /** Consecutive 5xx or network failures of one pod's eviction before it counts as blocked. Default 8. */
+  maxEvictionErrors?: number;
+  /** Stops the drain early (the run was paused or aborted): the outcome is then `aborted`. */
+  signal?: AbortSignal;
+}
+
+export const DEFAULT_DRAIN_OPTIONS: Required<Omit<DrainOptions, 'gracePeriodSeconds' | 'signal'>> = {
+  ignoreDaemonSets: true,
+  deleteEmptyDirData: false,
+  force: false,
+  timeoutMs: 0,
+  concurrency: 20,
+  evictionRetryDelayMs: 5_000,
+  pollIntervalMs: 1_000,
+  disableEviction: false,
+  skipWaitForDeleteTimeoutSeconds: 0,
+  maxEvictionErrors: 8,
+};
+
+export interface PodRef {
+  namespace: string;
+  name: string;
+  uid: string;
+}
+
+export type DrainBlockerKind =
+  | PodFilterBlock
+  /** A budget keeps refusing the eviction (429); only reported when the drain times out. */
+  | 'disruption-budget'
+  /** The pod is selected by more than one budget: the Eviction API refuses it for good (500). */
+  | 'multiple-budgets'
+  /** The pod was evicted but has not exited yet; only reported when the drain times out. */
+  | 'terminating'
+  /** The eviction failed for another reason, or kept failing. */
+  | 'eviction-error';
+
+export interface DrainBlocker {
+  pod: PodRef;
+  kind: DrainBlockerKind;
+  message: string;
+  /** The disruption budget involved, for `disruption-budget` (and `multiple-budgets` when known). */
+  budget?: string;
+}
+
+export type PendingReason = 'evicting' | 'waiting-for-budget' | 'retrying' | 'terminating';
+
+export interface PendingPod {
+  pod: PodRef;
+  reason: PendingReason;
+  budget?: string;
+  message?: string;
+}
+
+export interface BudgetBlock {
+  pod: PodRef;
+  pdb: string;
+  message: string;
+}
+
+export interface DrainProgress {
+  evicted: PodRef[];
+  pending: PendingPod[];
+  /** Pods a disruption budget currently refuses to let go, and which budget. */
+  blockedBy: BudgetBlock[];
+}
+
+export interface DrainHooks {
+  /** Called whenever a pod's state changes; must not throw (it is the run status and Event's feed). */
+  onProgress?(progress: DrainProgress): void;
+}
+
+export type DrainOutcome = 'drained' | 'timeout' | 'blocked' | 'aborted';
+
+export interface DrainResult {
+  /**
+   * `drained`: every pod to evict is gone. `blocked`: a pod cannot be evicted at all (filters, several
+   * budgets, a persistent error) — when filters block, nothing was evicted. `timeout`: `timeoutMs` passed.
+   * `aborted`: the signal fired.
+   */
+  outcome: DrainOutcome;
+  /** Pods evicted (or deleted) that are now gone or replaced. */
+  evicted: PodRef[];
+  /** Pods left on the node on purpose: DaemonSet-managed, mirror pods, long-terminating ones. */
+  skipped: Array<{ pod: PodRef; reason: string }>;
+  /** Pods evicted despite a concern (local data lost, no controller). */
+  warnings: Array<{ pod: PodRef; message: string }>;
+  /** Everything that stops the drain: filter refusals, budgets, persistent errors, pods still exiting. */
+  blockers: DrainBlocker[];
+  /** Pods to evict that are still there. */
+  remaining: PodRef[];
+  durationMs: number;
+}
+
+type TaskState = PendingReason | 'gone' | 'failed';
+
+interface PodTask {
+  ref: PodRef;
+  pod: V1Pod;
+  state: TaskState;
+  budget?: string;
+  message?: string;
+  failure?: DrainBlocker;
+  done: () => void;
+  finished: Promise<void>;
+}
+
+const MULTIPLE_BUDGETS = /more than one PodDisruptionBudget/i;
+const BUDGET_NAME = /disruption budget (\S+?) (?:needs|is still)/;
+
+/**
+ * Drains a node with kubectl's semantics (k8s.io/kubectl/pkg/drain): lists its pods, decides per pod with
+ * kubectl's filters, and — only when no pod blocks — evicts the rest in parallel through the Eviction API,
+ * retrying budget refusals, then waits until each is gone or replaced by a new UID.
+ * Note: the node should be cordoned first (cordonNode), or the evicted pods may come straight back.
+ * Never throws for a pod's trouble: what holds the drain up is in the result. Throws (KubeOperationError)
+ * only when the node's pods cannot be listed at all.
+ */
+export async function drainNode(
+  kc: KubeConfig,
+  nodeName: string,
+  options: DrainOptions,
+  clock: Clock,
+  hooks: DrainHooks = {},
+): Promise<DrainResult> {
+  return new NodeDrain(kc, nodeName, { ...DEFAULT_DRAIN_OPTIONS, ...options }, clock, hooks).run();
+}
+
+type ResolvedOptions = typeof DEFAULT_DRAIN_OPTIONS & Pick<DrainOptions, 'gracePeriodSeconds' | 'signal'>;
+
+class NodeDrain {
+  private readonly core: CoreV1Api;
+  private readonly started: number;
+  private readonly stopper: Stopper;
+  private readonly limiter: Limiter;
+  private readonly tasks: PodTask[] = [];
+  private readonly budgetsByNamespace = new Map<string, Promise<V1PodDisruptionBudget[]>>();
+  private readonly skipped: DrainResult['skipped'] = [];
+  private readonly warnings: DrainResult['warnings'] = [];
+
+  constructor(
+    private readonly kc: KubeConfig,
+    private readonly nodeName: string,
+    private readonly options: ResolvedOptions,
+    private readonly clock: Clock,
+    private readonly hooks: DrainHooks,
+  ) {
+    this.core = kc.makeApiClient(CoreV1Api);
+    this.started = clock.now();
+    this.stopper = new Stopper(clock);
+    this.limiter = new Limiter(Math.max(1, options.concurrency));
+  }
+
+  async run(): Promise<DrainResult> {
+    const pods = await this.listPodsOnNode();
+    const filterBlockers = await this.classify(pods);
+    if (filterBlockers.length > 0) return this.result('blocked', filterBlockers);
+    if (this.tasks.length === 0) return this.result('drained', []);
+
+    const { timeoutMs, signal } = this.options;
+    let deadline: Timer | undefined;
+    if (timeoutMs > 0) deadline = this.clock.setTimer(timeoutMs, () => this.stopper.stop('timeout'));
+    const onAbort = () => this.stopper.stop('aborted');
+    signal?.addEventListener('abort', onAbort);
+    if (signal?.aborted) onAbort();
+    try {
+      this.reportProgress();
+      const work = Promise.all([...this.tasks.map((t) => this.evict(t)), this.watchPodsLeave()]);
+      await Promise.race([work, this.stopper.stopped]);
+    } finally {
+      deadline?.cancel();
+      signal?.removeEventListener('abort', onAbort);
+      this.stopper.stop('finished');
+    }
+    const failures = this.tasks.flatMap((t) => (t.failure ? [t.failure] : []));
+    const reason = this.stopper.reason;
+    if (reason === 'timeout' || reason === 'aborted') {
+      return this.result(reason, [...failures, ...this.tasks.flatMap((t) => this.pendingBlocker(t))]);
+    }
+    return this.result(failures.length > 0 ? 'blocked' : 'drained', failures);
+  }
+
+  private async listPodsOnNode(): Promise<V1Pod[]> {
+    const pods: V1Pod[] = [];
+    let cont: string | undefined;
+    do {
+      const page = await withRetries(this.clock, `list pods on node ${this.nodeName}`, () =>
+        this.core.listPodForAllNamespaces({
+          fieldSelector: `spec.nodeName=${this.nodeName}`,
+          limit: 500,
+          _continue: cont,
+        }),
+      );
+      pods.push(...page.items);
+      cont = page.metadata?._continue || undefined;
+    } while (cont);
+    return pods;
+  }
+
+  /** Sorts the pods into skipped, warned and to-evict; returns the filters' refusals. */
+  private async classify(pods: V1Pod[]): Promise<DrainBlocker[]> {
+    const missingDaemonSets = await this.missingDaemonSets(pods);
+    const blockers: DrainBlocker[] = [];
+    const now = this.clock.now();
+    for (const pod of pods) {
+      const ref = refOf(pod);
+      const owner = controllerOf(pod);
+      const daemonSetMissing =
+        owner?.kind === 'DaemonSet' && missingDaemonSets.has(`${ref.namespace}/${owner.name}`);
+      const status = podDeleteStatus(pod, this.options, { now, daemonSetMissing });
+      switch (status.action) {
+        case 'skip':
+          this.skipped.push({ pod: ref, reason: status.message ?? 'skipped' });
+          break;
+        case 'error':
+          blockers.push({ pod: ref, kind: status.block ?? 'eviction-error', message: status.message ?? '' });
+          break;
+        case 'warning':
+          this.warnings.push({ pod: ref, message: status.message ?? '' });
+          this.tasks.push(newTask(ref, pod));
+          break;
+        case 'okay':
+          this.tasks.push(newTask(ref, pod));
+          break;
+      }
+    }
+    return blockers;
+  }
+
+  /** The DaemonSets (namespace/name) that own pods here but no longer exist. */
+  private async missingDaemonSets(pods: V1Pod[]): Promise<Set<string>> {
+    const owners = new Map<string, { namespace: string; name: string }>();
+    for (const pod of pods) {
+      const owner = controllerOf(pod);
+      const namespace = pod.metadata?.namespace ?? '';
+      if (owner?.kind === 'DaemonSet')
+        owners.set(`${namespace}/${owner.name}`, { namespace, name: owner.name });
+    }
+    const apps = this.kc.makeApiClient(AppsV1Api);
+    const missing = new Set<string>();
+    await Promise.all(
+      [...owners].map(async ([key, { namespace, name }]) => {
+        try {
+          await withRetries(this.clock, `get DaemonSet ${key}`, () =>
+            apps.readNamespacedDaemonSet({ namespace, name }),
+          );
+        } catch (err) {
+          if (!isNotFound(err)) throw err;
+          missing.add(key);
+        }
+      }),
+    );
+    return missing;
+  }
+
+  /** Evicts one pod until the API accepts it, the pod is gone, the pod cannot be evicted, or the drain stops. */
+  private async evict(task: PodTask): Promise<void> {
+    let errors = 0;
+    while (!this.stopper.isStopped && task.state !== 'gone' && task.state !== 'failed') {
+      if (task.state === 'terminating') {
+        await task.finished;
+        return;
+      }
+      let failure: ApiFailure;
+      try {
+        await this.limiter.run(() => this.sendEviction(task));
+        this.setState(task, 'terminating');
+        continue;
+      } catch (err) {
+        failure = apiFailureOf(err);
+      }
+      if (failure.code === 404) {
+        this.setState(task, 'gone');
+      } else if (failure.code === 409) {
+        // The UID precondition failed: the pod of that name is a replacement, so ours is gone.
+        this.setState(task, 'gone');
+      } else if (failure.code === 429 || isNamespaceTerminating(failure)) {
+        errors = 0;
+        await this.waitForBudget(task, failure);
+      } else if (failure.code === 500 && MULTIPLE_BUDGETS.test(failure.message)) {
+        this.fail(task, 'multiple-budgets', failure.message);
+      } else if (isRetryable(failure) && ++errors < this.options.maxEvictionErrors) {
+        this.setState(task, 'retrying', { message: failure.message });
+        await this.stopper.sleep(jitter(Math.min(30_000, 500 * 2 ** errors)));
+      } else {
+        const verb = this.options.disableEviction ? 'delete' : 'evict';
+        this.fail(task, 'eviction-error', `${verb} pod: ${failure.message} (HTTP ${failure.code ?? 'none'})`);
+      }
+    }
+  }
+
+  private async sendEviction(task: PodTask): Promise<void> {
+    const { namespace, name, uid } = task.ref;
+    const grace = this.options.gracePeriodSeconds;
+    const deleteOptions = {
+      ...(grace === undefined ? {} : { gracePeriodSeconds: grace }),
+      // Note: a StatefulSet pod comes back with the same name; the UID makes sure we never evict the new one.
+      preconditions: { uid },
+    };
+    if (this.options.disableEviction) {
+      await this.core.deleteNamespacedPod({ namespace, name, body: deleteOptions });
+      return;
+    }
+    const body: V1Eviction = {
+      apiVersion: 'policy/v1',
+      kind: 'Eviction',
+      metadata: { name, namespace },
+      deleteOptions,
+    };
+    await this.core.createNamespacedPodEviction({ namespace, name, body });
+  }
+
+  /**
+   * A 429: a budget said no (or the API server is overloaded). Waits the retry delay, then re-reads the pod,
+   * as kubectl does: it may have gone meanwhile, or be terminating for another reason.
+   */
+  private async waitForBudget(task: PodTask, failure: ApiFailure): Promise<void> {
+    const cause = failure.causes.find((c) => c.reason === 'DisruptionBudget');
+    if (cause) {
+      const message = cause.message ?? failure.message;
+      const budget = BUDGET_NAME.exec(message)?.[1] ?? (await this.budgetSelecting(task.pod));
+      this.setState(task, 'waiting-for-budget', { budget, message });
+    } else {
+      this.setState(task, 'retrying', { message: failure.message });
+    }
+    const asked = (failure.retryAfterSeconds ?? 0) * 1000;
+    const delay = cause ? this.options.evictionRetryDelayMs : Math.max(asked, 1_000);
+    await this.stopper.sleep(Math.max(asked, jitter(delay)));
+    if (this.stopper.isStopped || task.state === 'gone') return;
+    try {
+      const current = await this.core.readNamespacedPod({
+        namespace: task.ref.namespace,
+        name: task.ref.name,
+      });
+      if (current.metadata?.uid !== task.ref.uid) this.setState(task, 'gone');
+      else if (current.metadata?.deletionTimestamp) this.setState(task, 'terminating');
+    } catch (err) {
+      if (isNotFound(err)) this.setState(task, 'gone');
+      // Other read failures: the next eviction attempt tells us more.
+    }
+  }
+
+  /** Names the budget selecting the pod when the 429 did not; undefined when none can be found. */
+  private async budgetSelecting(pod: V1Pod): Promise<string | undefined> {
+    const namespace = pod.metadata?.namespace ?? '';
+    let budgets = this.budgetsByNamespace.get(namespace);
+    if (!budgets) {
+      const policy = this.kc.makeApiClient(PolicyV1Api);
+      budgets = withRetries(this.clock, `list PodDisruptionBudgets in ${namespace}`, () =>
+        policy.listNamespacedPodDisruptionBudget({ namespace }),
+      ).then(
+        (list) => list.items,
+        () => [],
+      );
+      this.budgetsByNamespace.set(namespace, budgets);
+    }
+    const labels = pod.metadata?.labels ?? {};
+    const matching = (await budgets).filter((pdb) => {
+      try {
+        return matchesLabelSelector(pdb.spec?.selector as never, labels);
+      } catch {
+        return false;
+      }
+    });
+    return matching.map((pdb) => pdb.metadata?.name).join(',') || undefined;
+  }
+
+  /**
+   * Lists the node's pods every poll interval and marks gone every pod no longer there under its UID.
+   * Note: one list per node per interval, not one GET per pod, so draining many nodes stays cheap.
+   */
+  private async watchPodsLeave(): Promise<void> {
+    const { pollIntervalMs, skipWaitForDeleteTimeoutSeconds: skipAfter } = this.options;
+    while (!this.stopper.isStopped && this.tasks.some((t) => !isFinal(t.state))) {
+      await this.stopper.sleep(pollIntervalMs);
+      if (this.stopper.isStopped) return;
+      if (!this.tasks.some((t) => t.state === 'terminating')) continue;
+      let present: Map<string, V1Pod>;
+      try {
+        present = new Map((await this.listPodsOnNode()).map((p) => [p.metadata?.uid ?? '', p]));
+      } catch {
+        continue; // the API is struggling: look again next interval
+      }
+      const now = this.clock.now();
+      for (const task of this.tasks) {
+        if (isFinal(task.state)) continue;
+        const pod = present.get(task.ref.uid);
+        if (!pod) {
+          this.setState(task, 'gone');
+        } else if (skipAfter > 0 && (deletionAgeSeconds(pod, now) ?? 0) > skipAfter) {
+          this.skipped.push({
+            pod: task.ref,
+            reason: `pod has DeletionTimestamp older than ${skipAfter} seconds, skipping`,
+          });
+          this.setState(task, 'gone');
+        }
+      }
+    }
+  }
+
+  private setState(
+    task: PodTask,
+    state: TaskState,
+    detail: { budget?: string; message?: string } = {},
+  ): void {
+    if (isFinal(task.state)) return;
+    const changed = task.state !== state || task.budget !== detail.budget || task.message !== detail.message;
+    task.state = state;
+    task.budget = detail.budget;
+    task.message = detail.message;
+    if (isFinal(state) || state === 'terminating') {
+      task.budget = undefined;
+    }
+    if (isFinal(state)) task.done();
+    if (changed) this.reportProgress();
+  }
+
+  private fail(task: PodTask, kind: DrainBlockerKind, message: string): void {
+    task.failure = { pod: task.ref, kind, message };
+    this.setState(task, 'failed', { message });
+  }
+
+  /** Why a pod is still there when the drain stopped early. */
+  private pendingBlocker(task: PodTask): DrainBlocker[] {
+    const pod = task.ref;
+    switch (task.state) {
+      case 'waiting-for-budget':
+        return [{ pod, kind: 'disruption-budget', budget: task.budget, message: task.message ?? '' }];
+      case 'terminating':
+        return [{ pod, kind: 'terminating', message: 'evicted, still terminating' }];
+      case 'retrying':
+      case 'evicting':
+        return [{ pod, kind: 'eviction-error', message: task.message ?? 'eviction not yet accepted' }];
+      default:
+        return [];
+    }
+  }
+
+  private reportProgress(): void {
+    const onProgress = this.hooks.onProgress;
+    if (!onProgress) return;
+    const progress: DrainProgress = { evicted: [], pending: [], blockedBy: [] };
+    for (const task of this.tasks) {
+      const state = task.state;
+      if (state === 'gone') progress.evicted.push(task.ref);
+      if (state === 'gone' || state === 'failed') continue;
+      progress.pending.push({ pod: task.ref, reason: state, budget: task.budget, message: task.message });
+      if (task.state === 'waiting-for-budget') {
+        progress.blockedBy.push({
+          pod: task.ref,
+          pdb: task.budget ?? 'unknown',
+          message: task.message ?? '',
+        });
+      }
+    }
+    try {
+      onProgress(progress);
+    } catch {
+      // A progress listener's failure must not break the drain.
+    }
+  }
+
+  private result(outcome: DrainOutcome, blockers: DrainBlocker[]): DrainResult {
+    return {
+      outcome,
+      evicted: this.tasks.filter((t) => t.state === 'gone').map((t) => t.ref),
+      skipped: this.skipped,
+      warnings: this.warnings,
+      blockers,
+      remaining: this.tasks.filter((t) => t.state !== 'gone').map((t) => t.ref),
+      durationMs: this.clock.now() - this.started,
+    };
+  }
+}
+
+function newTask(ref: PodRef, pod: V1Pod): PodTask {
+  let done = () => {};
+  const finished = new Promise<void>((resolve) => {
+    done = resolve;
+  });
+  return { ref, pod, state: 'evicting', done, finished };
+}
+
+function refOf(pod: V1Pod): PodRef {
+  return {
+    namespace: pod.metadata?.namespace ?? '',
+    name: pod.metadata?.name ?? '',
+    uid: pod.metadata?.uid ?? '',
+  };
+}
+
+function isFinal(state: TaskState): boolean {
+  return state === 'gone' || state === 'failed';
+}
+
+function isNamespaceTerminating(failure: ApiFailure): boolean {
+  return failure.code === 403 && failure.causes.some((c) => c.reason === 'NamespaceTerminating');
+}
+
+/** Ends every wait at once when the drain stops (deadline, abort, or done), so no worker outlives it. */
+class Stopper {
+  reason: 'timeout' | 'aborted' | 'finished' | undefined;
+  readonly stopped: Promise<void>;
+  private resolveStopped: () => void = () => {};
+  private readonly sleepers = new Set<() => void>();
+
+  constructor(private readonly clock: Clock) {
+    this.stopped = new Promise((resolve) => {
+      this.resolveStopped = resolve;
+    });
+  }
+
+  get isStopped(): boolean {
+    return this.reason !== undefined;
+  }
+
+  stop(reason: 'timeout' | 'aborted' | 'finished'): void {
+    if (this.reason) return;
+    this.reason = reason;
+    for (const wake of [...this.sleepers]) wake();
+    this.resolveStopped();
+  }
+
+  sleep(ms: number): Promise<void> {
+    if (this.isStopped) return Promise.resolve();
+    return new Promise((resolve) => {
+      const wake = () => {
+        timer.cancel();
+        this.sleepers.delete(wake);
+        resolve();
+      };
+      const timer = this.clock.setTimer(ms, wake);
+      this.sleepers.add(wake);
+    });
+  }
+}
+
+/** At most `limit` calls in flight; the others queue in order. */
+class Limiter {
+  private active = 0;
+  private readonly queue: Array<() => void> = [];
+  constructor(private readonly limit: number) {}
+
+  async run<T>(call: () => Promise<T>): Promise<T> {
+    // Note: a finishing call hands its slot straight to the next in the queue, so none can jump ahead.
+    if (this.active >= this.limit) await new Promise<void>((resolve) => this.queue.push(resolve));
+    else this.active++;
+    try {
+      return await call();
+    } finally {
+      const next = this.queue.shift();
+      if (next) next();
+      else this.active--;
+    }
+  }
+}

@@ -1,0 +1,319 @@
+import { hostname } from 'node:os';
+import { CoordinationV1Api, type KubeConfig, type V1Lease, V1MicroTime } from '@kubernetes/client-node';
+import type { Clock, Timer } from '../core/clock.ts';
+import { apiFailureOf, isNotFound, KubeOperationError } from './api-failure.ts';
+import { withRetries } from './retry.ts';
+
+export const DEFAULT_LEASE_NAME = 'midflight-upgrade';
+export const DEFAULT_LEASE_NAMESPACE = 'kube-system';
+export const RUN_ID_ANNOTATION = 'midflight.dev/run-id';
+
+export interface LeaseOptions {
+  /** Who holds the lease while the run goes on; build it with leaseHolderIdentity(runId). */
+  holder: string;
+  /** Cluster time: the Lease's timestamps are written and compared in this clock's time. */
+  clock: Clock;
+  /** Default DEFAULT_LEASE_NAME (`midflight-upgrade`). */
+  name?: string;
+  /** Default `kube-system`. */
+  namespace?: string;
+  /** A lease not renewed for this long may be taken over. Default 30. */
+  leaseDurationSeconds?: number;
+  /** Between renewals. Default a third of the duration, so two renewals may fail before it expires. */
+  renewIntervalMs?: number;
+  /** Stamped on the Lease (e.g. RUN_ID_ANNOTATION → run id) so `kubectl get lease -o yaml` shows the run. */
+  annotations?: Record<string, string>;
+  /** Called once when the lease is lost: someone else took it, or renewals failed until it expired. */
+  onLost?: (reason: string) => void;
+}
+
+export interface LeaseHandle {
+  readonly holder: string;
+  /** When this holder acquired the lease, in clock ms. */
+  readonly acquiredAt: number;
+  /** False once lost or released. */
+  readonly isHeld: boolean;
+  /** Renews now (the background renewal does this on its own); throws LeaseLostError when lost. */
+  renew(): Promise<void>;
+  /** Stops renewing and clears holderIdentity, so the next run need not wait for expiry. Idempotent. */
+  release(): Promise<void>;
+}
+
+/** Another process holds an unexpired lease: the user is told who and since when. */
+export class LeaseHeldError extends Error {
+  readonly retryable = true;
+  constructor(
+    readonly lease: string,
+    readonly holder: string,
+    /** acquireTime: since when it is held. */
+    readonly since: Date | undefined,
+    readonly renewedAt: Date | undefined,
+    readonly expiresAt: Date | undefined,
+  ) {
+    super(
+      `another run holds lease ${lease}: ${holder}` +
+        (since ? ` since ${since.toISOString()}` : '') +
+        (renewedAt ? `, last renewed ${renewedAt.toISOString()}` : '') +
+        (expiresAt ? `; it can be taken over after ${expiresAt.toISOString()} if not renewed` : ''),
+    );
+    this.name = 'LeaseHeldError';
+  }
+}
+
+export class LeaseLostError extends Error {
+  readonly retryable = false;
+  constructor(
+    readonly lease: string,
+    readonly reason: string,
+  ) {
+    super(`lost lease ${lease}: ${reason}`);
+    this.name = 'LeaseLostError';
+  }
+}
+
+/** `midflight/<runId>@<host>:<pid>`: names the run and the process, so a stale holder can be found. */
+export function leaseHolderIdentity(runId: string, host = hostname(), pid = process.pid): string {
+  return `midflight/${runId}@${host}:${pid}`;
+}
+
+/**
+ * Takes the cluster-wide lock of an upgrade run: creates the Lease, or takes it over when it is free
+ * (released) or expired (renewTime + leaseDurationSeconds before the clock's now); otherwise throws
+ * LeaseHeldError. The handle renews it in the background with optimistic concurrency (resourceVersion).
+ */
+export async function acquireLease(kc: KubeConfig, options: LeaseOptions): Promise<LeaseHandle> {
+  const lock = new LeaseLock(kc, options);
+  await lock.acquire();
+  return lock;
+}
+
+class LeaseLock implements LeaseHandle {
+  readonly holder: string;
+  acquiredAt = 0;
+  private readonly api: CoordinationV1Api;
+  private readonly name: string;
+  private readonly namespace: string;
+  private readonly durationMs: number;
+  private readonly renewIntervalMs: number;
+  private readonly clock: Clock;
+  private current: V1Lease | undefined;
+  private lastRenewedAt = 0;
+  private timer: Timer | undefined;
+  private state: 'new' | 'held' | 'lost' | 'released' = 'new';
+  private renewing: Promise<void> | undefined;
+
+  constructor(
+    kc: KubeConfig,
+    private readonly options: LeaseOptions,
+  ) {
+    this.api = kc.makeApiClient(CoordinationV1Api);
+    this.holder = options.holder;
+    this.clock = options.clock;
+    this.name = options.name ?? DEFAULT_LEASE_NAME;
+    this.namespace = options.namespace ?? DEFAULT_LEASE_NAMESPACE;
+    const seconds = options.leaseDurationSeconds ?? 30;
+    this.durationMs = seconds * 1000;
+    this.renewIntervalMs = options.renewIntervalMs ?? this.durationMs / 3;
+  }
+
+  get isHeld(): boolean {
+    return this.state === 'held';
+  }
+
+  private get ref(): string {
+    return `${this.namespace}/${this.name}`;
+  }
+
+  async acquire(): Promise<void> {
+    // Note: each pass re-reads the Lease; a 409 means another process moved first, so look again.
+    for (let attempt = 0; attempt < 5; attempt++) {
+      const existing = await this.read();
+      const now = this.clock.now();
+      try {
+        if (!existing) {
+          this.current = await this.api.createNamespacedLease({
+            namespace: this.namespace,
+            body: this.leaseBody(undefined, now, now),
+          });
+        } else {
+          const spec = existing.spec ?? {};
+          const heldBy = spec.holderIdentity ?? '';
+          if (heldBy && heldBy !== this.holder && !isExpired(existing, now)) {
+            throw new LeaseHeldError(
+              this.ref,
+              heldBy,
+              dateOf(spec.acquireTime),
+              dateOf(spec.renewTime),
+              expiryOf(existing),
+            );
+          }
+          const acquiredAt = heldBy === this.holder ? (dateOf(spec.acquireTime)?.getTime() ?? now) : now;
+          this.current = await this.api.replaceNamespacedLease({
+            name: this.name,
+            namespace: this.namespace,
+            body: this.leaseBody(existing, acquiredAt, now),
+          });
+        }
+      } catch (err) {
+        if (err instanceof LeaseHeldError) throw err;
+        const { code } = apiFailureOf(err);
+        if (code === 409) continue;
+        if (code === undefined || code === 429 || code >= 500) {
+          await this.clock.sleep(200 * (attempt + 1));
+          continue;
+        }
+        throw new KubeOperationError(`acquire lease ${this.ref}`, err);
+      }
+      this.acquiredAt = dateOf(this.current?.spec?.acquireTime)?.getTime() ?? now;
+      this.lastRenewedAt = now;
+      this.state = 'held';
+      this.schedule(this.renewIntervalMs);
+      return;
+    }
+    throw new LeaseLostError(this.ref, 'could not acquire it: it kept changing under us');
+  }
+
+  renew(): Promise<void> {
+    if (this.state !== 'held') return Promise.reject(new LeaseLostError(this.ref, `lease is ${this.state}`));
+    // Note: renewals are serialised so a manual renew and the background one never race on resourceVersion.
+    this.renewing ??= this.renewOnce().finally(() => {
+      this.renewing = undefined;
+    });
+    return this.renewing;
+  }
+
+  async release(): Promise<void> {
+    this.timer?.cancel();
+    await this.renewing?.catch(() => {});
+    if (this.state !== 'held') {
+      if (this.state === 'new') this.state = 'released';
+      return;
+    }
+    this.state = 'released';
+    for (let attempt = 0; attempt < 5; attempt++) {
+      const lease = attempt === 0 ? this.current : await this.read();
+      if (!lease || lease.spec?.holderIdentity !== this.holder) return;
+      const body: V1Lease = {
+        ...lease,
+        spec: {
+          ...lease.spec,
+          holderIdentity: undefined,
+          acquireTime: undefined,
+          renewTime: new V1MicroTime(this.clock.now()),
+        },
+      };
+      try {
+        await this.api.replaceNamespacedLease({ name: this.name, namespace: this.namespace, body });
+        return;
+      } catch (err) {
+        if (isNotFound(err)) return;
+        if (attempt === 4) throw new KubeOperationError(`release lease ${this.ref}`, err);
+        if (apiFailureOf(err).code !== 409) await this.clock.sleep(200 * (attempt + 1));
+      }
+    }
+  }
+
+  private async renewOnce(): Promise<void> {
+    const lease = this.current;
+    if (!lease) throw new LeaseLostError(this.ref, 'never acquired');
+    const now = this.clock.now();
+    try {
+      this.current = await this.api.replaceNamespacedLease({
+        name: this.name,
+        namespace: this.namespace,
+        body: { ...lease, spec: { ...lease.spec, renewTime: new V1MicroTime(now) } },
+      });
+      this.lastRenewedAt = now;
+      return;
+    } catch (err) {
+      const failure = apiFailureOf(err);
+      if (failure.code === 409 || failure.code === 404) {
+        // Someone wrote the Lease: if it is still ours (our last write's answer was lost), carry on from it.
+        const latest = await this.read().catch(() => undefined);
+        if (latest?.spec?.holderIdentity === this.holder) {
+          this.current = latest;
+          return this.renewOnce();
+        }
+        const by = latest?.spec?.holderIdentity;
+        throw this.lose(latest ? `taken over by ${by || 'nobody (released)'}` : 'the Lease was deleted');
+      }
+      if (now - this.lastRenewedAt >= this.durationMs) {
+        throw this.lose(`renewals failed for ${this.durationMs / 1000}s: ${failure.message}`);
+      }
+      throw new KubeOperationError(`renew lease ${this.ref}`, err);
+    }
+  }
+
+  private schedule(ms: number): void {
+    this.timer?.cancel();
+    this.timer = this.clock.setTimer(ms, () => {
+      if (this.state !== 'held') return;
+      this.renew().then(
+        () => this.schedule(this.renewIntervalMs),
+        // A transient failure: try again sooner, while the lease is still ours.
+        () => this.state === 'held' && this.schedule(Math.min(this.renewIntervalMs, 1_000)),
+      );
+    });
+  }
+
+  private lose(reason: string): LeaseLostError {
+    if (this.state === 'held') {
+      this.state = 'lost';
+      this.timer?.cancel();
+      this.options.onLost?.(reason);
+    }
+    return new LeaseLostError(this.ref, reason);
+  }
+
+  private async read(): Promise<V1Lease | undefined> {
+    try {
+      return await withRetries(this.clock, `read lease ${this.ref}`, () =>
+        this.api.readNamespacedLease({ name: this.name, namespace: this.namespace }),
+      );
+    } catch (err) {
+      if (isNotFound(err)) return undefined;
+      throw err;
+    }
+  }
+
+  private leaseBody(existing: V1Lease | undefined, acquiredAt: number, now: number): V1Lease {
+    const previousHolder = existing?.spec?.holderIdentity;
+    const transitions = existing?.spec?.leaseTransitions ?? 0;
+    return {
+      apiVersion: 'coordination.k8s.io/v1',
+      kind: 'Lease',
+      metadata: {
+        ...(existing?.metadata ?? {}),
+        name: this.name,
+        namespace: this.namespace,
+        annotations: { ...(existing?.metadata?.annotations ?? {}), ...(this.options.annotations ?? {}) },
+      },
+      spec: {
+        holderIdentity: this.holder,
+        leaseDurationSeconds: this.durationMs / 1000,
+        acquireTime: new V1MicroTime(acquiredAt),
+        renewTime: new V1MicroTime(now),
+        // As client-go's leader election counts them: every change of holder, a released lease's included.
+        leaseTransitions: existing && previousHolder !== this.holder ? transitions + 1 : transitions,
+      },
+    };
+  }
+}
+
+function isExpired(lease: V1Lease, now: number): boolean {
+  const expiry = expiryOf(lease);
+  return expiry === undefined || expiry.getTime() < now;
+}
+
+function expiryOf(lease: V1Lease): Date | undefined {
+  const renewed = dateOf(lease.spec?.renewTime ?? lease.spec?.acquireTime);
+  if (!renewed) return undefined;
+  return new Date(renewed.getTime() + (lease.spec?.leaseDurationSeconds ?? 0) * 1000);
+}
+
+/** client-node hands MicroTime fields back as strings or Dates depending on the path; accept both. */
+function dateOf(value: unknown): Date | undefined {
+  if (value === undefined || value === null || value === '') return undefined;
+  const date = new Date(value as string);
+  return Number.isNaN(date.getTime()) ? undefined : date;
+}

@@ -1,0 +1,8 @@
+export type { CommandProviderOptions } from './command-provider.ts';
+export { CommandProvider, PLACEHOLDERS, renderCommand, shellQuote } from './command-provider.ts';
+export type { JobProviderOptions } from './job-provider.ts';
+export { JobProvider, TARGET_VERSION_ANNOTATION, upgradeJobName } from './job-provider.ts';
+export type { ProviderEnvironment, ProviderSettings } from './provider-from-policy.ts';
+export { providerFromPolicy } from './provider-from-policy.ts';
+export type { NodeRole, UpgradeContext, UpgradeProvider } from './upgrade-provider.ts';
+export { OutputTail, ProviderConfigError, ProviderError } from './upgrade-provider.ts';

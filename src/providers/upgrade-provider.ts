@@ -1,0 +1,67 @@
+/**
+ * How one node (or control-plane member) is upgraded. The engine cordons, drains, verifies and uncordons;
+ * a provider only performs the upgrade itself and resolves once it is over, or throws a ProviderError.
+ *
+ * IMPORTANT: upgradeNode must be idempotent: after a crash the engine may call it again for a node whose
+ * upgrade is in flight or done (the command should join or no-op; the job provider re-attaches).
+ */
+export type NodeRole = 'control-plane' | 'worker';
+
+export interface UpgradeContext {
+  node: string;
+  version: string;
+  /** The node's kubelet version before the upgrade (the rollback target). */
+  previousVersion: string;
+  /** The node's pool ('control-plane' for control-plane members). */
+  pool: string;
+  role: NodeRole;
+  runId: string;
+  /** Fires when the run is aborted or the process is stopping: stop waiting (and kill what can be killed). */
+  signal: AbortSignal;
+  /** One line of the provider's output for the run log. */
+  log(line: string): void;
+}
+
+export interface UpgradeProvider {
+  /** 'command' | 'job' | … (shown in the run log). */
+  readonly kind: string;
+  upgradeNode(ctx: UpgradeContext): Promise<void>;
+}
+
+export class ProviderError extends Error {
+  constructor(
+    message: string,
+    readonly node: string,
+    /** The last lines of output, for the run log and the failure reason. */
+    readonly outputTail: string[] = [],
+    /** Whether trying again may help (a timeout or a failed attempt; not a misconfiguration). */
+    readonly retryable = true,
+  ) {
+    super(message);
+    this.name = 'ProviderError';
+  }
+}
+
+/** The provider settings in the policy are wrong: names the field, as the policy validator does. */
+export class ProviderConfigError extends Error {
+  constructor(
+    readonly field: string,
+    message: string,
+  ) {
+    super(`provider.${field}: ${message}`);
+    this.name = 'ProviderConfigError';
+  }
+}
+
+/** Keeps the last `max` lines of output. */
+export class OutputTail {
+  private readonly lines: string[] = [];
+  constructor(private readonly max = 40) {}
+  push(line: string): void {
+    this.lines.push(line);
+    if (this.lines.length > this.max) this.lines.shift();
+  }
+  get(): string[] {
+    return [...this.lines];
+  }
+}

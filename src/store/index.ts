@@ -1,0 +1,18 @@
+export { MIGRATIONS, SCHEMA_VERSION } from './migrations.ts';
+export type { RunStoreOptions } from './run-store.ts';
+export { defaultStatePath, RunNotFoundError, RunStore, StoreError } from './run-store.ts';
+export type {
+  LogEntry,
+  LogLevel,
+  NewLogEntry,
+  NewRun,
+  NodeSubStep,
+  RequestedAction,
+  RunRecord,
+  RunState,
+  StepIntent,
+  StepStatePatch,
+  StepStateRecord,
+  StepStatus,
+} from './run-types.ts';
+export { NODE_SUB_STEPS, RESUMABLE_STATES, RUN_STATES, STEP_STATUSES } from './run-types.ts';

@@ -1,0 +1,103 @@
+/** The records the run store keeps: one row per run, one per step (and per node of a node step), a log. */
+
+export const RUN_STATES = [
+  'pending',
+  'running',
+  'paused',
+  'failed',
+  'succeeded',
+  'aborted',
+  'rolled-back',
+] as const;
+export type RunState = (typeof RUN_STATES)[number];
+
+/** States from which `resume` may continue the run. */
+export const RESUMABLE_STATES: readonly RunState[] = ['pending', 'running', 'paused', 'failed'];
+
+export type RequestedAction = 'pause' | 'abort';
+
+export const STEP_STATUSES = ['pending', 'running', 'done', 'failed', 'skipped', 'quarantined'] as const;
+export type StepStatus = (typeof STEP_STATUSES)[number];
+
+/** Milestones of one node, in order: the last one reached is stored, so a resume knows what is done. */
+export const NODE_SUB_STEPS = ['cordoned', 'drained', 'upgraded', 'verified', 'uncordoned'] as const;
+export type NodeSubStep = (typeof NODE_SUB_STEPS)[number];
+
+/** The side effect a step was about to perform when it was last written (written BEFORE it happens). */
+export type StepIntent = 'cordon' | 'drain' | 'upgrade' | 'verify' | 'uncordon' | 'run' | 'soak';
+
+export interface RunRecord {
+  id: string;
+  /** The plan as JSON text, exactly as applied. */
+  planJson: string;
+  planId: string;
+  planHash: string;
+  clusterFingerprint: string;
+  clusterServer: string;
+  source: string;
+  target: string;
+  state: RunState;
+  /** Why the run is in its state (the failure, the pause, the abort), when there is a reason to give. */
+  reason?: string;
+  requestedAction?: RequestedAction;
+  /** Options of the request, e.g. `{keepCordoned: true}` for an abort. */
+  requestDetail?: Record<string, unknown>;
+  /** Who executes (or last executed) the run: the Lease holder identity. */
+  holder?: string;
+  createdAt: number;
+  updatedAt: number;
+  finishedAt?: number;
+}
+
+export interface NewRun {
+  id: string;
+  planJson: string;
+  planId: string;
+  planHash: string;
+  clusterFingerprint: string;
+  clusterServer: string;
+  source: string;
+  target: string;
+  holder?: string;
+}
+
+export interface StepStateRecord {
+  runId: string;
+  stepId: string;
+  /** '' for a step as a whole; the node name for one node of a node step. */
+  node: string;
+  status: StepStatus;
+  attempt: number;
+  subStep?: NodeSubStep;
+  intent?: StepIntent;
+  /** Recorded BEFORE cordoning: a node the run did not cordon is never uncordoned by it. */
+  wasAlreadyCordoned?: boolean;
+  /** The node's kubelet version before the run touched it (what rollback returns to). */
+  previousVersion?: string;
+  detail: Record<string, unknown>;
+  startedAt?: number;
+  finishedAt?: number;
+  updatedAt: number;
+}
+
+export type StepStatePatch = Partial<
+  Omit<StepStateRecord, 'runId' | 'stepId' | 'node' | 'updatedAt' | 'detail'>
+> & {
+  /** Merged into the stored detail (a key set to undefined is removed). */
+  detail?: Record<string, unknown>;
+};
+
+export type LogLevel = 'debug' | 'info' | 'warn' | 'error';
+
+export interface LogEntry {
+  id: number;
+  runId: string;
+  time: number;
+  level: LogLevel;
+  step?: string;
+  node?: string;
+  message: string;
+  data?: Record<string, unknown>;
+}
+
+export type NewLogEntry = Omit<LogEntry, 'id' | 'runId' | 'time'>;

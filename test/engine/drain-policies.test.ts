@@ -1,0 +1,116 @@
+/**
+ * A budget that never allows an eviction (pdb-deadlock's `stubborn`), under each drain.onTimeout policy.
+ */
+import { CoreV1Api, PolicyV1Api } from '@kubernetes/client-node';
+import { describe, expect, it } from 'vitest';
+import { resumeRun, startRun } from '../../src/engine/index.ts';
+import type { RunningSandbox } from '../e2e/sandbox-harness.ts';
+import {
+  CountingProvider,
+  DEADLOCK_CLUSTER,
+  expectUpgraded,
+  FAST,
+  harness,
+  nodes,
+  planFor,
+  SandboxApiProvider,
+  startCluster,
+  testPolicy,
+} from './engine-harness.ts';
+
+const policy = (onTimeout: string) =>
+  testPolicy({
+    drain: { timeout: '30s', onTimeout },
+    preflight: { skip: ['pdb-blocks-drain', 'no-disruption-budget', 'webhook-fail-closed', 'certificates'] },
+  });
+
+async function stubbornNode(sandbox: RunningSandbox): Promise<string> {
+  const pods = await sandbox.kubeConfig().makeApiClient(CoreV1Api).listNamespacedPod({ namespace: 'legacy' });
+  return pods.items[0]!.spec!.nodeName!;
+}
+
+describe('drain.onTimeout with a budget that never allows an eviction', () => {
+  it('halt: fails the run naming the pod and its budget, leaves nothing cordoned, and resumes once fixed', async () => {
+    const sandbox = await startCluster(DEADLOCK_CLUSTER);
+    const h = harness(sandbox, new CountingProvider(new SandboxApiProvider(sandbox)));
+    try {
+      const stuck = await stubbornNode(sandbox);
+      const plan = await planFor(sandbox, 'v1.31.2', policy('halt'));
+      const summary = await startRun(h.deps, plan, FAST);
+      expect(summary.state).toBe('failed');
+      expect(summary.reason).toMatch(new RegExp(`halted: ${stuck}: drain .*legacy/stubborn-.*stubborn-pdb`));
+      expect(summary.nodes.failed.map((n) => n.node)).toEqual([stuck]);
+      expect((await nodes(sandbox)).filter((n) => n.unschedulable)).toEqual([]);
+      const blocking = h.events.flatMap((e) => (e.type === 'eviction-progress' ? e.blocking : []));
+      expect(blocking).toContainEqual(
+        expect.objectContaining({ budget: 'stubborn-pdb', pod: expect.stringMatching(/^legacy\/stubborn-/) }),
+      );
+      const events = await sandbox.kubectl(
+        'get',
+        'events',
+        '-A',
+        '--field-selector',
+        'reason=DrainBlocked',
+        '-o',
+        'name',
+      );
+      expect(events.stdout).not.toBe('');
+
+      // The owner relaxes the budget; the run resumes and finishes.
+      await sandbox
+        .kubeConfig()
+        .makeApiClient(PolicyV1Api)
+        .deleteNamespacedPodDisruptionBudget({ name: 'stubborn-pdb', namespace: 'legacy' });
+      const resumed = await resumeRun(h.deps, summary.runId, FAST);
+      expect(resumed.state).toBe('succeeded');
+      await expectUpgraded(sandbox, 'v1.31.2');
+    } finally {
+      h.cleanup();
+      await sandbox.stop();
+    }
+  }, 30_000);
+
+  it('skip: gives the node back, retries it at the end of its pool, then leaves it and reports why', async () => {
+    const sandbox = await startCluster(DEADLOCK_CLUSTER);
+    const provider = new CountingProvider(new SandboxApiProvider(sandbox));
+    const h = harness(sandbox, provider);
+    try {
+      const stuck = await stubbornNode(sandbox);
+      const summary = await startRun(h.deps, await planFor(sandbox, 'v1.31.2', policy('skip')), FAST);
+      expect(summary.state).toBe('succeeded');
+      expect(summary.nodes.skipped).toEqual([
+        expect.objectContaining({ node: stuck, reason: expect.stringMatching(/stubborn-pdb/) }),
+      ]);
+      expect(provider.calls.get(stuck)).toBeUndefined();
+      await expectUpgraded(sandbox, 'v1.31.2', [stuck]);
+      const n = (await nodes(sandbox)).find((x) => x.name === stuck)!;
+      expect(n).toMatchObject({ version: 'v1.30.6', unschedulable: false });
+      const retried = h.deps.store
+        .logs(summary.runId)
+        .some((l) => l.message === `retrying skipped node ${stuck}`);
+      expect(retried).toBe(true);
+    } finally {
+      h.cleanup();
+      await sandbox.stop();
+    }
+  }, 30_000);
+
+  it('quarantine: leaves the node cordoned and labelled, upgrades the rest', async () => {
+    const sandbox = await startCluster(DEADLOCK_CLUSTER);
+    const h = harness(sandbox, new SandboxApiProvider(sandbox));
+    try {
+      const stuck = await stubbornNode(sandbox);
+      const summary = await startRun(h.deps, await planFor(sandbox, 'v1.31.2', policy('quarantine')), FAST);
+      expect(summary.state).toBe('succeeded');
+      expect(summary.nodes.quarantined.map((q) => q.node)).toEqual([stuck]);
+      await expectUpgraded(sandbox, 'v1.31.2', [stuck]);
+      const n = (await nodes(sandbox)).find((x) => x.name === stuck)!;
+      expect(n.unschedulable).toBe(true);
+      expect(n.labels['upgrade.midflight.dev/quarantined']).toBe('true');
+      expect(n.annotations['upgrade.midflight.dev/quarantined']).toMatch(/stubborn-pdb/);
+    } finally {
+      h.cleanup();
+      await sandbox.stop();
+    }
+  }, 30_000);
+});

@@ -1,0 +1,89 @@
+/** rollbackRun: workers back to their previous kubelet, newest first; the control plane said plainly to stay. */
+import { describe, expect, it } from 'vitest';
+import type { RunEvent } from '../../src/engine/index.ts';
+import { planRollback, RunStateError, rollbackRun, startRun } from '../../src/engine/index.ts';
+import {
+  CountingProvider,
+  FAST,
+  harness,
+  nodes,
+  planFor,
+  SandboxApiProvider,
+  SMALL_CLUSTER,
+  startCluster,
+} from './engine-harness.ts';
+
+describe('rollbackRun', () => {
+  it('returns upgraded workers to their previous version in reverse order and leaves the control plane', async () => {
+    const sandbox = await startCluster(SMALL_CLUSTER);
+    const provider = new CountingProvider(new SandboxApiProvider(sandbox));
+    const h = harness(sandbox, provider);
+    try {
+      const summary = await startRun(h.deps, await planFor(sandbox, 'v1.31.2'), FAST);
+      expect(summary.state).toBe('succeeded');
+      const upgradeOrder = summary.nodes.upgraded.filter((n) => !n.startsWith('cp-'));
+
+      const preview = planRollback(h.deps, summary.runId);
+      expect(preview.nodes.map((n) => n.node)).toEqual([...upgradeOrder].reverse());
+      expect(preview.nodes.every((n) => n.version === 'v1.30.6')).toBe(true);
+      expect(preview.notRollbackable).toEqual([
+        {
+          node: 'cp-1',
+          reason: expect.stringMatching(
+            /cannot be downgraded in place; the way back is restoring the etcd snapshot/,
+          ),
+        },
+      ]);
+
+      const order: string[] = [];
+      h.deps.onEvent = (e: RunEvent) => {
+        if (e.type === 'node-changed' && e.stepId === 'rollback' && e.activity === 'upgrade')
+          order.push(e.node);
+      };
+      const rolledBack = await rollbackRun(h.deps, summary.runId, FAST);
+      expect(rolledBack.state).toBe('rolled-back');
+      expect(rolledBack.reason).toMatch(/control plane \(cp-1\) not rolled back: restore the etcd snapshot/);
+      expect(order).toEqual([...upgradeOrder].reverse());
+      expect(rolledBack.nodes.rolledBack.sort()).toEqual([...upgradeOrder].sort());
+      const after = await nodes(sandbox);
+      for (const n of after)
+        expect({ node: n.name, version: n.version, unschedulable: n.unschedulable }).toEqual({
+          node: n.name,
+          version: n.name === 'cp-1' ? 'v1.31.2' : 'v1.30.6',
+          unschedulable: false,
+        });
+      const { items } = await sandbox.admin<{ items: unknown[] }>('/sandbox/v1/violations');
+      expect(items).toEqual([]);
+
+      // Idempotent: nothing left to do, nothing touched.
+      const calls = [...provider.calls.values()].reduce((a, b) => a + b, 0);
+      expect((await rollbackRun(h.deps, summary.runId, FAST)).state).toBe('rolled-back');
+      expect([...provider.calls.values()].reduce((a, b) => a + b, 0)).toBe(calls);
+    } finally {
+      h.cleanup();
+      await sandbox.stop();
+    }
+  }, 30_000);
+
+  it('refuses to roll back a run that is still running', async () => {
+    const sandbox = await startCluster(SMALL_CLUSTER);
+    const h = harness(sandbox, new SandboxApiProvider(sandbox));
+    try {
+      h.deps.store.createRun({
+        id: 'run-x',
+        planJson: '{}',
+        planId: 'plan-x',
+        planHash: 'x',
+        clusterFingerprint: 'f',
+        clusterServer: 's',
+        source: 'v1.30.6',
+        target: 'v1.31.2',
+      });
+      h.deps.store.setRunState('run-x', 'running');
+      await expect(rollbackRun(h.deps, 'run-x', FAST)).rejects.toBeInstanceOf(RunStateError);
+    } finally {
+      h.cleanup();
+      await sandbox.stop();
+    }
+  });
+});

@@ -1,0 +1,303 @@
+import { CoreV1Api, type KubeConfig, PolicyV1Api } from '@kubernetes/client-node';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { cordonNode, uncordonNode } from '../../src/kube/cordon.ts';
+import { type DrainProgress, drainNode, type PodRef } from '../../src/kube/drain.ts';
+import { type RunningSandbox, startSandbox } from '../e2e/sandbox-harness.ts';
+import { patchFaults, waitForWorkloads } from './sandbox-faults.ts';
+
+const LAB = 'test/fixtures/scenarios/drain-lab.yaml';
+
+interface PodRow {
+  namespace: string;
+  name: string;
+  node: string;
+  owner?: string;
+  ownerKind?: string;
+}
+
+async function podRows(kc: KubeConfig, node?: string): Promise<PodRow[]> {
+  const core = kc.makeApiClient(CoreV1Api);
+  const list = await core.listPodForAllNamespaces(node ? { fieldSelector: `spec.nodeName=${node}` } : {});
+  return list.items.map((p) => {
+    const owner = p.metadata?.ownerReferences?.find((o) => o.controller);
+    return {
+      namespace: p.metadata?.namespace ?? '',
+      name: p.metadata?.name ?? '',
+      node: p.spec?.nodeName ?? '',
+      owner: owner?.name,
+      ownerKind: owner?.kind,
+    };
+  });
+}
+
+/** Ready replicas per owner (ReplicaSet or StatefulSet), the measure of "pods came back elsewhere". */
+async function readyByOwner(kc: KubeConfig): Promise<Map<string, number>> {
+  const core = kc.makeApiClient(CoreV1Api);
+  const counts = new Map<string, number>();
+  for (const p of (await core.listPodForAllNamespaces()).items) {
+    const owner = p.metadata?.ownerReferences?.find((o) => o.controller);
+    const ready = p.status?.conditions?.some((c) => c.type === 'Ready' && c.status === 'True');
+    if (!owner || owner.kind === 'DaemonSet' || !ready || p.metadata?.deletionTimestamp) continue;
+    const key = `${p.metadata?.namespace}/${owner.name}`;
+    counts.set(key, (counts.get(key) ?? 0) + 1);
+  }
+  return counts;
+}
+
+describe('drainNode on the demo cluster', () => {
+  let sandbox: RunningSandbox;
+  let kc: KubeConfig;
+
+  beforeAll(async () => {
+    sandbox = await startSandbox({ scenario: 'demo', timeScale: 40 });
+    await waitForWorkloads(sandbox);
+    kc = sandbox.kubeConfig();
+  });
+  afterAll(async () => {
+    await sandbox?.stop();
+  });
+
+  /** The general workers without a bare pod (those need force), most loaded first. */
+  async function drainableWorkers(): Promise<string[]> {
+    const rows = await podRows(kc);
+    const workers = [...new Set(rows.map((r) => r.node))].filter((n) => n.startsWith('general-'));
+    return workers.filter((n) => !rows.some((r) => r.node === n && !r.ownerKind)).sort();
+  }
+
+  it('evicts every pod but DaemonSets through the budgets; the pods come back elsewhere', async () => {
+    const [node] = await drainableWorkers();
+    expect(node).toBeDefined();
+    const before = await readyByOwner(kc);
+    const onNode = (await podRows(kc, node)).filter((r) => r.ownerKind !== 'DaemonSet');
+    expect(onNode.length).toBeGreaterThan(0);
+
+    const progress: DrainProgress[] = [];
+    await cordonNode(kc, node!);
+    const result = await drainNode(
+      kc,
+      node!,
+      { deleteEmptyDirData: true, timeoutMs: 300_000 },
+      sandbox.box.ctx.clock,
+      { onProgress: (p) => progress.push(p) },
+    );
+
+    expect(result.outcome).toBe('drained');
+    expect(result.blockers).toEqual([]);
+    expect(result.remaining).toEqual([]);
+    expect(result.evicted.map((p) => `${p.namespace}/${p.name}`).sort()).toEqual(
+      onNode.map((r) => `${r.namespace}/${r.name}`).sort(),
+    );
+    expect(result.skipped.length).toBeGreaterThan(0);
+    expect(result.skipped.every((s) => s.reason === 'ignoring DaemonSet-managed pod')).toBe(true);
+    expect(progress.at(-1)?.pending).toEqual([]);
+    expect((await podRows(kc, node)).every((r) => r.ownerKind === 'DaemonSet')).toBe(true);
+
+    await waitForWorkloads(sandbox);
+    expect(await readyByOwner(kc)).toEqual(before);
+    expect((await sandbox.admin<{ items: unknown[] }>('/sandbox/v1/violations')).items).toEqual([]);
+    await uncordonNode(kc, node!);
+  });
+
+  it.each([500, 429])('survives API errors (%i) injected into 30 percent of requests', async (code) => {
+    const workers = await drainableWorkers();
+    const node = workers[code === 500 ? 1 : 2];
+    expect(node).toBeDefined();
+    await waitForWorkloads(sandbox);
+    const clock = sandbox.box.ctx.clock;
+    await cordonNode(kc, node!, { clock });
+    await patchFaults(sandbox, { api: { errorRate: 0.3, code } });
+    let result: Awaited<ReturnType<typeof drainNode>>;
+    try {
+      result = await drainNode(kc, node!, { deleteEmptyDirData: true, timeoutMs: 600_000 }, clock);
+    } finally {
+      await patchFaults(sandbox, { api: { errorRate: 0 } });
+    }
+    expect(result.blockers).toEqual([]);
+    expect(result.outcome).toBe('drained');
+    expect(result.evicted.length).toBeGreaterThan(0);
+    expect((await podRows(kc, node)).every((r) => r.ownerKind === 'DaemonSet')).toBe(true);
+    expect((await sandbox.admin<{ items: unknown[] }>('/sandbox/v1/violations')).items).toEqual([]);
+    await uncordonNode(kc, node!, { clock });
+  });
+});
+
+describe('drainNode on a budget that never allows a disruption (pdb-deadlock)', () => {
+  let sandbox: RunningSandbox;
+  let firstNode: string | undefined;
+
+  beforeAll(async () => {
+    sandbox = await startSandbox({ scenario: 'pdb-deadlock', timeScale: 40 });
+    await waitForWorkloads(sandbox);
+  });
+  afterAll(async () => {
+    await sandbox?.stop();
+  });
+
+  it('times out naming the pods held and the budget holding them', async () => {
+    const kc = sandbox.kubeConfig();
+    const rows = await podRows(kc);
+    const node = rows.find((r) => r.namespace === 'legacy' && r.name.startsWith('stubborn-'))?.node;
+    expect(node).toBeDefined();
+    const stubborn = rows.filter((r) => r.node === node && r.name.startsWith('stubborn-'));
+
+    const seen: DrainProgress[] = [];
+    await cordonNode(kc, node!);
+    const clock = sandbox.box.ctx.clock;
+    const started = clock.now();
+    const result = await drainNode(kc, node!, { timeoutMs: 60_000, evictionRetryDelayMs: 5_000 }, clock, {
+      onProgress: (p) => seen.push(p),
+    });
+
+    expect(result.outcome).toBe('timeout');
+    expect(result.durationMs).toBeGreaterThanOrEqual(60_000);
+    expect(clock.now() - started).toBeLessThan(90_000);
+    const budgetBlockers = result.blockers.filter((b) => b.kind === 'disruption-budget');
+    for (const pod of stubborn) {
+      expect(budgetBlockers).toContainEqual(
+        expect.objectContaining({
+          pod: expect.objectContaining({ namespace: 'legacy', name: pod.name }),
+          budget: 'stubborn-pdb',
+          message: expect.stringContaining('The disruption budget stubborn-pdb needs 2 healthy pods'),
+        }),
+      );
+      expect(result.remaining).toContainEqual(expect.objectContaining({ name: pod.name }));
+    }
+    // While it waited, the progress feed named the blocking budget.
+    expect(seen.some((p) => p.blockedBy.some((b) => b.pdb === 'stubborn-pdb'))).toBe(true);
+    // Pods with a willing budget were evicted meanwhile.
+    expect(result.evicted.every((p) => !p.name.startsWith('stubborn-'))).toBe(true);
+    expect((await sandbox.admin<{ items: unknown[] }>('/sandbox/v1/violations')).items).toEqual([]);
+    firstNode = node;
+  });
+
+  it('reports a pod under two budgets as a blocker of its own, without waiting for the deadline', async () => {
+    const kc = sandbox.kubeConfig();
+    const policy = kc.makeApiClient(PolicyV1Api);
+    await policy.createNamespacedPodDisruptionBudget({
+      namespace: 'legacy',
+      body: {
+        metadata: { name: 'stubborn-extra' },
+        spec: { maxUnavailable: 1, selector: { matchLabels: { app: 'stubborn' } } },
+      },
+    });
+    try {
+      const rows = await podRows(kc);
+      const pod = rows.find((r) => r.name.startsWith('stubborn-') && r.node !== firstNode);
+      expect(pod).toBeDefined();
+      await cordonNode(kc, pod!.node);
+      const result = await drainNode(kc, pod!.node, { timeoutMs: 600_000 }, sandbox.box.ctx.clock);
+      expect(result.outcome).toBe('blocked');
+      expect(result.blockers).toEqual([
+        {
+          pod: expect.objectContaining({ namespace: 'legacy', name: pod!.name }),
+          kind: 'multiple-budgets',
+          message:
+            'This pod has more than one PodDisruptionBudget, which the eviction subresource does not support.',
+        },
+      ]);
+      expect(result.durationMs).toBeLessThan(60_000);
+      await uncordonNode(kc, pod!.node);
+    } finally {
+      await policy.deleteNamespacedPodDisruptionBudget({ namespace: 'legacy', name: 'stubborn-extra' });
+    }
+  });
+
+  it('with disableEviction, deletes through the budget: the escape hatch breaks it, as the record shows', async () => {
+    const kc = sandbox.kubeConfig();
+    const result = await drainNode(
+      kc,
+      firstNode!,
+      { disableEviction: true, timeoutMs: 120_000 },
+      sandbox.box.ctx.clock,
+    );
+    expect(result.outcome).toBe('drained');
+    expect(result.evicted.some((p) => p.name.startsWith('stubborn-'))).toBe(true);
+    const violations = await sandbox.admin<{ items: Array<{ pdb: string; cause: string }> }>(
+      '/sandbox/v1/violations',
+    );
+    expect(violations.items).toContainEqual(
+      expect.objectContaining({ pdb: 'stubborn-pdb', cause: 'delete' }),
+    );
+  });
+});
+
+/** The lab workloads among the pods (the add-ons kube-system runs on every cluster left out). */
+function labPods(pods: PodRef[]): string[] {
+  return pods
+    .filter((p) => p.namespace === 'lab')
+    .map((p) => p.name.split('-')[0] ?? '')
+    .sort();
+}
+
+describe('drainNode with pods the filters refuse or that exit slowly (drain-lab)', () => {
+  let sandbox: RunningSandbox;
+  let kc: KubeConfig;
+
+  beforeAll(async () => {
+    sandbox = await startSandbox({ scenario: LAB, timeScale: 40 });
+    await waitForWorkloads(sandbox);
+    kc = sandbox.kubeConfig();
+  });
+  afterAll(async () => {
+    await sandbox?.stop();
+  });
+
+  it('reports the bare pod and the emptyDir pod in one pass and evicts nothing', async () => {
+    const before = await podRows(kc, 'general-1');
+    const result = await drainNode(kc, 'general-1', {}, sandbox.box.ctx.clock);
+
+    expect(result.outcome).toBe('blocked');
+    expect(result.evicted).toEqual([]);
+    const byKind = Object.fromEntries(result.blockers.map((b) => [b.kind, b.pod.name]));
+    expect(byKind.unmanaged).toMatch(/^bare/);
+    expect(byKind['local-storage']).toMatch(/^scratch-/);
+    expect(result.blockers).toHaveLength(2);
+    expect(result.blockers.find((b) => b.kind === 'unmanaged')?.message).toMatch(/no controller.*force/);
+    expect(result.blockers.find((b) => b.kind === 'local-storage')?.message).toMatch(/deleteEmptyDirData/);
+    expect(await podRows(kc, 'general-1')).toEqual(before);
+  });
+
+  it('refuses DaemonSet pods when not told to ignore them', async () => {
+    const result = await drainNode(kc, 'general-3', { ignoreDaemonSets: false }, sandbox.box.ctx.clock);
+    expect(result.outcome).toBe('blocked');
+    expect(result.blockers.length).toBeGreaterThan(0);
+    expect(result.blockers.every((b) => b.kind === 'daemonset')).toBe(true);
+  });
+
+  it('evicts the refused pods with force and deleteEmptyDirData, with warnings', async () => {
+    await cordonNode(kc, 'general-1');
+    const result = await drainNode(
+      kc,
+      'general-1',
+      { force: true, deleteEmptyDirData: true, timeoutMs: 120_000 },
+      sandbox.box.ctx.clock,
+    );
+    expect(result.outcome).toBe('drained');
+    expect(result.warnings.map((w) => w.message).sort()).toEqual([
+      'deleting pod that declares no controller',
+      'deleting pod with local storage (emptyDir)',
+    ]);
+    expect(labPods(result.evicted)).toEqual(['bare', 'scratch']);
+    await uncordonNode(kc, 'general-1');
+  });
+
+  it('waits out the grace period of a pod that ignores SIGTERM; a shorter grace period cuts it', async () => {
+    const clock = sandbox.box.ctx.clock;
+    await cordonNode(kc, 'general-2');
+    const full = await drainNode(kc, 'general-2', { timeoutMs: 120_000 }, clock);
+    expect(full.outcome).toBe('drained');
+    expect(labPods(full.evicted)).toEqual(['quick', 'slow']);
+    // terminationGracePeriodSeconds: 20 — the pod honouring SIGTERM is gone in about a second.
+    expect(full.durationMs).toBeGreaterThanOrEqual(19_000);
+    expect(full.durationMs).toBeLessThan(30_000);
+
+    await uncordonNode(kc, 'general-2');
+    await waitForWorkloads(sandbox);
+    await cordonNode(kc, 'general-2');
+    const short = await drainNode(kc, 'general-2', { gracePeriodSeconds: 3, timeoutMs: 120_000 }, clock);
+    expect(short.outcome).toBe('drained');
+    // Note: a second's slack, as the sandbox keeps deletion timestamps to the second like the API does.
+    expect(short.durationMs).toBeGreaterThanOrEqual(2_000);
+    expect(short.durationMs).toBeLessThan(10_000);
+  });
+});
