@@ -1,9 +1,11 @@
 import { readFileSync } from 'node:fs';
 import { Command, CommanderError } from 'commander';
+import { registerApplyCommand } from './commands/apply.ts';
 import { registerDemoCommand } from './commands/demo.ts';
 import { registerInventoryCommand } from './commands/inventory.ts';
 import { registerPlanCommand } from './commands/plan.ts';
 import { registerPreflightCommand } from './commands/preflight.ts';
+import { registerRunCommands } from './commands/runs.ts';
 import { registerSandboxCommands } from './commands/sandbox.ts';
 import { CliError } from './errors.ts';
 
@@ -27,6 +29,8 @@ export function buildProgram(): Command {
   registerInventoryCommand(program);
   registerPreflightCommand(program);
   registerPlanCommand(program);
+  registerApplyCommand(program);
+  registerRunCommands(program);
   return program;
 }
 

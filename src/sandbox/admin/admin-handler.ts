@@ -136,6 +136,7 @@ function summary(deps: AdminDeps) {
     scenario: deps.scenarioName,
     clock: {
       now: rfc3339(ctx.clock.now()),
+      nowMs: ctx.clock.now(),
       scale: Number.isFinite(ctx.clock.scale) ? ctx.clock.scale : 'virtual',
     },
     nodes: { total: ctx.store.count(R.nodes), unschedulable, byVersion: nodesByVersion },

@@ -1,0 +1,134 @@
+import { readFileSync } from 'node:fs';
+import { type Command, Option } from 'commander';
+import { parseDocument } from 'yaml';
+import { checkPlanIntegrity, startRun } from '../../engine/index.ts';
+import { type Plan, PlanError, planUpgrade, renderPlanTable } from '../../plan/index.ts';
+import { readClusterSnapshot } from '../cluster-snapshot.ts';
+import { confirm } from '../confirm.ts';
+import { CliError, ExitCode, UsageError } from '../errors.ts';
+import { parseOutputFormat } from '../output.ts';
+import {
+  addExecutionOptions,
+  cliErrorOf,
+  connectCluster,
+  executeWithView,
+  executionSettings,
+  finishRun,
+  openStore,
+  providerFor,
+  RUN_OUTPUT_FORMATS,
+  stateOption,
+} from '../run-session.ts';
+import { parseTargetVersion, readPolicyFile } from '../upgrade-inputs.ts';
+
+export function registerApplyCommand(program: Command): void {
+  const apply = program
+    .command('apply')
+    .description(
+      'execute an upgrade plan: for each node cordon, drain through the Eviction API, upgrade through the ' +
+        "policy's provider, verify, uncordon, then gate the batch; every step is recorded so a stopped run " +
+        'resumes where it stopped. Exit 0: succeeded; 1: failed or aborted; 2: bad input; 3: paused',
+    )
+    .argument('[plan-file]', 'a plan written by `midflight plan -o yaml|json` ("-" reads standard input)')
+    .option('--to <version>', 'plan and apply in one go: show the plan, ask, then execute it')
+    .option('--policy <file>', 'upgrade policy YAML, with --to')
+    .option('-y, --yes', 'with --to: apply without asking for confirmation', false)
+    .addOption(stateOption())
+    .addOption(
+      new Option(
+        '-o, --output <format>',
+        'table (live progress, then a summary) or json (one event per line)',
+      ).default('table'),
+    );
+  addExecutionOptions(apply)
+    .addHelpText(
+      'after',
+      '\nExamples:\n' +
+        '  midflight plan --to 1.31 --policy policy.yaml -o yaml --out plan.yaml   # review it, then:\n' +
+        '  midflight apply plan.yaml\n' +
+        '  midflight apply --to 1.31 --policy policy.yaml          # shows the plan and asks first\n' +
+        '  midflight apply plan.yaml -o json | jq -c \'select(.type=="node-changed")\'\n' +
+        '\nCtrl-C pauses the run at its next safe point; `midflight resume RUN` continues it.\n',
+    )
+    .action(async (planFile: string | undefined, opts, cmd: Command) => {
+      const output = parseOutputFormat(opts.output, RUN_OUTPUT_FORMATS);
+      if ((planFile === undefined) === (opts.to === undefined))
+        throw new UsageError('give either a plan file or --to VERSION (not both)');
+      if (planFile !== undefined && opts.policy)
+        throw new UsageError('--policy goes with --to: a plan file already carries its policy');
+      const raw = planFile !== undefined ? readPlanFile(planFile) : await planAndConfirm(cmd, opts, output);
+      let plan: Plan;
+      try {
+        plan = checkPlanIntegrity(raw);
+      } catch (err) {
+        throw cliErrorOf(err);
+      }
+      const conn = connectCluster(cmd);
+      const { clock, ...timing } = await executionSettings(opts, conn.kc);
+      const store = openStore(opts.state, clock);
+      try {
+        const { provider } = providerFor(plan, { kc: conn.kc, clock, kubeconfigPath: conn.kubeconfigPath });
+        if (output !== 'json') process.stdout.write(`State store: ${store.path}\n`);
+        const summary = await executeWithView(
+          { kc: conn.kc, store, provider, clock, kubeconfigPath: conn.kubeconfigPath },
+          { output, clock, plan },
+          (deps, signal) => startRun(deps, plan, { signal, ...timing }),
+        );
+        const code = finishRun(summary, output);
+        if (code !== 0) throw new ExitCode(code);
+      } finally {
+        store.close();
+        conn.close();
+      }
+    });
+}
+
+/** A plan file (YAML or JSON), parsed but not trusted: the engine checks its shape and its id. */
+export function readPlanFile(path: string): unknown {
+  let text: string;
+  try {
+    text = path === '-' ? readFileSync(0, 'utf8') : readFileSync(path, 'utf8');
+  } catch (err) {
+    throw new UsageError(`cannot read plan file ${path}: ${(err as NodeJS.ErrnoException).code ?? err}`);
+  }
+  const doc = parseDocument(text);
+  if (doc.errors.length > 0) {
+    const first = doc.errors[0]!;
+    const line = first.linePos?.[0]?.line;
+    throw new UsageError(
+      `plan file ${path}${line ? `:${line}` : ''} is not valid YAML or JSON: ${first.message.split('\n')[0]}`,
+    );
+  }
+  return doc.toJS();
+}
+
+async function planAndConfirm(
+  cmd: Command,
+  opts: { to: string; policy?: string; yes: boolean },
+  output: string,
+): Promise<Plan> {
+  const target = parseTargetVersion(opts.to);
+  const policy = readPolicyFile(opts.policy);
+  // Note: refuse before reading the cluster, so a script without --yes fails fast and changes nothing.
+  if (!opts.yes && !process.stdin.isTTY)
+    throw new UsageError(
+      'refusing to apply without confirmation: standard input is not a terminal. Review the plan ' +
+        '(`midflight plan --to VERSION`) and pass --yes, or apply a plan file',
+    );
+  const snapshot = await readClusterSnapshot(cmd);
+  let plan: Plan;
+  try {
+    plan = planUpgrade(snapshot, target, policy);
+  } catch (err) {
+    if (err instanceof PlanError) throw new CliError(`cannot plan this upgrade: ${err.message}`);
+    throw err;
+  }
+  // With -o json stdout carries only events: the plan a person reviews goes to stderr.
+  (output === 'json' ? process.stderr : process.stdout).write(`${renderPlanTable(plan)}\n`);
+  await confirm(
+    opts.yes,
+    `Apply plan ${plan.id} to ${plan.cluster.server}?`,
+    'refusing to apply without confirmation: standard input is not a terminal; pass --yes',
+  );
+  return plan;
+}

@@ -1,0 +1,264 @@
+/**
+ * The commands that act on recorded runs: history, status, pause, resume, abort, rollback. They read the
+ * state store (--state); those that change the cluster also take the cluster's Lease, as apply does.
+ */
+import { type Command, Option } from 'commander';
+import {
+  type EngineDeps,
+  planRollback,
+  type RunOptions,
+  type RunSummary,
+  requestAbort,
+  requestPause,
+  resumeRun,
+  rollbackRun,
+  summarizeRun,
+} from '../../engine/index.ts';
+import type { Plan } from '../../plan/index.ts';
+import type { RunRecord, RunStore } from '../../store/index.ts';
+import { confirm } from '../confirm.ts';
+import { ExitCode, UsageError } from '../errors.ts';
+import { OUTPUT_FORMATS, parseOutputFormat, renderData } from '../output.ts';
+import { inFlightNodes, type RunStatus, renderHistory, renderStatus } from '../render-run.ts';
+import {
+  addExecutionOptions,
+  cliErrorOf,
+  connectCluster,
+  executeWithView,
+  executionSettings,
+  finishRun,
+  openStore,
+  providerFor,
+  RUN_OUTPUT_FORMATS,
+  stateOption,
+} from '../run-session.ts';
+
+function outputOption(formats: readonly string[]): Option {
+  return new Option('-o, --output <format>', formats.join(', ')).default('table');
+}
+
+/** Opens the store, runs `fn`, closes it; engine refusals become one line. */
+async function withStore<T>(path: string | undefined, fn: (store: RunStore) => Promise<T> | T): Promise<T> {
+  const store = openStore(path);
+  try {
+    return await fn(store);
+  } catch (err) {
+    throw cliErrorOf(err);
+  } finally {
+    store.close();
+  }
+}
+
+/** The named run, or the newest one in the store. */
+function runOf(store: RunStore, runId: string | undefined): RunRecord {
+  if (runId) return store.mustGetRun(runId);
+  const [latest] = store.listRuns({ limit: 1 });
+  if (!latest)
+    throw new UsageError(`no runs in the state store ${store.path} yet (start one with \`midflight apply\`)`);
+  return latest;
+}
+
+export function statusOf(store: RunStore, run: RunRecord): RunStatus {
+  return {
+    ...summarizeRun(store, run.id, Date.now()),
+    holder: run.holder,
+    inFlight: inFlightNodes(store, run.id),
+  };
+}
+
+export function registerRunCommands(program: Command): void {
+  program
+    .command('history')
+    .description('list the runs in the state store, newest first')
+    .option(
+      '--limit <n>',
+      'at most this many runs',
+      (v) => {
+        const n = Number(v);
+        if (!Number.isInteger(n) || n <= 0) throw new UsageError(`--limit ${v}: expected a positive integer`);
+        return n;
+      },
+      20,
+    )
+    .addOption(stateOption())
+    .addOption(outputOption(OUTPUT_FORMATS))
+    .action(async (opts) => {
+      const format = parseOutputFormat(opts.output);
+      await withStore(opts.state, (store) => {
+        const runs = store.listRuns({ limit: opts.limit });
+        const rows = runs.map(({ planJson: _plan, ...rest }) => rest);
+        process.stdout.write(format === 'table' ? renderHistory(runs) : renderData(rows, format as 'json'));
+      });
+    });
+
+  program
+    .command('status')
+    .description(
+      'show a run: its state and reason, each phase, the nodes upgraded, skipped or failed, and what is in ' +
+        'flight now with the pods and disruption budgets blocking its drains',
+    )
+    .argument('[run]', 'run id (default: the newest run)')
+    .addOption(stateOption())
+    .addOption(outputOption(OUTPUT_FORMATS))
+    .action(async (runId: string | undefined, opts) => {
+      const format = parseOutputFormat(opts.output);
+      await withStore(opts.state, (store) => {
+        const status = statusOf(store, runOf(store, runId));
+        process.stdout.write(
+          format === 'table' ? renderStatus(status) : renderData(status, format as 'json'),
+        );
+      });
+    });
+
+  program
+    .command('pause')
+    .description(
+      'ask a running run to pause: it lets the nodes in flight finish, stops before the next batch and ' +
+        'stays resumable',
+    )
+    .argument('<run>', 'run id')
+    .addOption(stateOption())
+    .addOption(outputOption(OUTPUT_FORMATS))
+    .action(async (runId: string, opts) => {
+      parseOutputFormat(opts.output);
+      await withStore(opts.state, (store) => {
+        const run = requestPause(store, runId);
+        report(opts.output, run, `pause requested: ${runId} stops after the nodes in flight finish`);
+      });
+    });
+
+  const abort = program
+    .command('abort')
+    .description(
+      'stop a run for good: the nodes in flight finish their current sub-step, and every node the run ' +
+        'cordoned is uncordoned (unless --keep-cordoned); a paused or failed run is aborted at once',
+    )
+    .argument('<run>', 'run id')
+    .option('--keep-cordoned', 'leave the nodes the run cordoned cordoned, to inspect them', false)
+    .addOption(stateOption())
+    .addOption(outputOption(RUN_OUTPUT_FORMATS));
+  addExecutionOptions(abort).action(async (runId: string, opts, cmd: Command) => {
+    parseOutputFormat(opts.output, RUN_OUTPUT_FORMATS);
+    await withRunSession(cmd, opts, async (session) => {
+      const run = session.store.mustGetRun(runId);
+      requestAbort(session.store, runId, { keepCordoned: opts.keepCordoned });
+      if (run.state === 'running') {
+        report(
+          opts.output,
+          session.store.mustGetRun(runId),
+          `abort requested: ${runId} stops at its next safe point (held by ${run.holder ?? 'unknown'}); ` +
+            `if that process is gone, \`midflight resume ${runId}\` completes the abort`,
+        );
+        return;
+      }
+      // Nothing executes it: carry out the abort here (uncordon what it cordoned), under the Lease.
+      const summary = await session.execute(run, (deps, options) => resumeRun(deps, runId, options));
+      const code = finishRun(summary, opts.output);
+      if (summary.state !== 'aborted') throw new ExitCode(code);
+    });
+  });
+
+  const resume = program
+    .command('resume')
+    .description('continue a paused, failed or interrupted run from where it stopped')
+    .argument('<run>', 'run id')
+    .addOption(stateOption())
+    .addOption(outputOption(RUN_OUTPUT_FORMATS));
+  addExecutionOptions(resume).action(async (runId: string, opts, cmd: Command) => {
+    parseOutputFormat(opts.output, RUN_OUTPUT_FORMATS);
+    await withRunSession(cmd, opts, async (session) => {
+      const run = session.store.mustGetRun(runId);
+      const summary = await session.execute(run, (deps, options) => resumeRun(deps, runId, options));
+      const code = finishRun(summary, opts.output);
+      if (code !== 0) throw new ExitCode(code);
+    });
+  });
+
+  const rollback = program
+    .command('rollback')
+    .description(
+      "return the worker nodes a run upgraded to their previous version, newest first, through the run's " +
+        'provider (cordon, drain, downgrade, verify, uncordon). A control-plane minor version cannot be ' +
+        'rolled back in place: the way back is restoring the etcd snapshot taken before the run',
+    )
+    .argument('<run>', 'run id')
+    .option('--dry-run', 'only say what would be rolled back', false)
+    .option('-y, --yes', 'do not ask for confirmation', false)
+    .addOption(stateOption())
+    .addOption(outputOption(RUN_OUTPUT_FORMATS));
+  addExecutionOptions(rollback).action(async (runId: string, opts, cmd: Command) => {
+    parseOutputFormat(opts.output, RUN_OUTPUT_FORMATS);
+    await withRunSession(cmd, opts, async (session) => {
+      const target = planRollback({ store: session.store }, runId);
+      const say = opts.output === 'json' ? process.stderr : process.stdout;
+      say.write(
+        target.nodes.length === 0
+          ? `Run ${runId} upgraded no worker node: there is nothing to roll back.\n`
+          : `Rollback of ${runId}, in this order:\n${target.nodes.map((n) => `  ${n.node} (${n.pool}) → ${n.version}`).join('\n')}\n`,
+      );
+      for (const n of target.notRollbackable) say.write(`Not rolled back: ${n.node}: ${n.reason}\n`);
+      if (opts.dryRun || target.nodes.length === 0) return;
+      await confirm(
+        opts.yes,
+        `Roll back ${target.nodes.length} node(s)?`,
+        'refusing to roll back without confirmation: standard input is not a terminal; pass --yes',
+      );
+      const run = session.store.mustGetRun(runId);
+      const summary = await session.execute(run, (deps, options) => rollbackRun(deps, runId, options), true);
+      const code = finishRun(summary, opts.output);
+      if (code !== 0) throw new ExitCode(code);
+    });
+  });
+}
+
+interface RunSession {
+  store: RunStore;
+  /** Executes `run` (resume, abort or rollback) on the cluster with the plan's provider and a live view. */
+  execute(
+    run: RunRecord,
+    fn: (deps: EngineDeps, options: RunOptions) => Promise<RunSummary>,
+    lines?: boolean,
+  ): Promise<RunSummary>;
+}
+
+/** The cluster, the clock it keeps and the store, for a command that executes a recorded run. */
+async function withRunSession(
+  cmd: Command,
+  opts: { state?: string; output: string; leaseDuration: number; sandboxClock: boolean },
+  fn: (session: RunSession) => Promise<void>,
+): Promise<void> {
+  const conn = connectCluster(cmd);
+  try {
+    const { clock, ...timing } = await executionSettings(opts, conn.kc);
+    const store = openStore(opts.state, clock);
+    try {
+      await fn({
+        store,
+        execute(run, execute, lines) {
+          const plan = JSON.parse(run.planJson) as Plan;
+          const env = { kc: conn.kc, clock, kubeconfigPath: conn.kubeconfigPath };
+          const { provider } = providerFor(plan, env);
+          return executeWithView(
+            { ...env, store, provider },
+            { output: opts.output, clock, plan, lines },
+            (deps, signal) => execute(deps, { signal, ...timing }),
+          );
+        },
+      });
+    } finally {
+      store.close();
+    }
+  } catch (err) {
+    throw cliErrorOf(err);
+  } finally {
+    conn.close();
+  }
+}
+
+function report(output: string, run: RunRecord, message: string): void {
+  if (output === 'table') process.stdout.write(`${message}\n`);
+  else {
+    const { planJson: _plan, ...rest } = run;
+    process.stdout.write(renderData(rest, output as 'json' | 'yaml'));
+  }
+}

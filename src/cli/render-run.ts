@@ -1,0 +1,122 @@
+/**
+ * How a run reads as text: the end-of-run summary, `status` (the same, plus what is in flight and what
+ * blocks it) and `history`. The data comes from the store, so any process can show any run.
+ */
+import { formatDuration } from '../core/duration.ts';
+import type { PodBlock, RunSummary } from '../engine/index.ts';
+import type { RunRecord, RunStore } from '../store/index.ts';
+import { renderTable } from './output.ts';
+
+export interface InFlightNode {
+  node: string;
+  stepId: string;
+  /** The last milestone reached (cordoned, drained, …), if any. */
+  subStep?: string;
+  /** The side effect under way when the run last wrote (drain, upgrade, …). */
+  doing?: string;
+  attempt: number;
+  blocking: PodBlock[];
+}
+
+export interface RunStatus extends RunSummary {
+  holder?: string;
+  inFlight: InFlightNode[];
+}
+
+/** The nodes a run has started and not finished, with what blocks their drains. */
+export function inFlightNodes(store: RunStore, runId: string): InFlightNode[] {
+  return store
+    .stepStates(runId)
+    .filter((r) => r.node !== '' && r.status === 'running')
+    .map((r) => ({
+      node: r.node,
+      stepId: r.stepId,
+      subStep: r.subStep,
+      doing: r.intent,
+      attempt: r.attempt,
+      blocking: Array.isArray(r.detail.blocking) ? (r.detail.blocking as PodBlock[]) : [],
+    }));
+}
+
+const duration = (ms: number | undefined) => (ms === undefined ? '-' : formatDuration(ms));
+
+export function renderSummary(s: RunSummary): string {
+  const lines = [
+    `Run ${s.runId} ${s.state} after ${formatDuration(s.durationMs)}: ${s.source} → ${s.target} (plan ${s.planId})`,
+  ];
+  if (s.reason) lines.push(`Reason: ${s.reason}`);
+  lines.push(
+    '',
+    renderTable(
+      ['PHASE', 'STATUS', 'DURATION'],
+      s.phases.map((p) => [p.name, p.status, duration(p.durationMs)]),
+    ).trimEnd(),
+    '',
+  );
+  const n = s.nodes;
+  lines.push(
+    `Nodes: ${n.upgraded.length} upgraded, ${n.alreadyAtTarget.length} already at the target, ` +
+      `${n.skipped.length} skipped, ${n.quarantined.length} quarantined, ${n.failed.length} failed` +
+      (n.rolledBack.length > 0 ? `, ${n.rolledBack.length} rolled back` : ''),
+  );
+  for (const [label, list] of [
+    ['skipped', n.skipped],
+    ['quarantined', n.quarantined],
+    ['failed', n.failed],
+  ] as const)
+    for (const o of list) lines.push(`  ${label}: ${o.node}${o.reason ? ` — ${o.reason}` : ''}`);
+  if (s.warnings.length > 0) {
+    const unique = [...new Set(s.warnings)];
+    lines.push('', `Warnings (${unique.length}):`);
+    for (const w of unique.slice(0, 20)) lines.push(`  - ${w}`);
+    if (unique.length > 20)
+      lines.push(`  … and ${unique.length - 20} more (see \`midflight status -o json\`)`);
+  }
+  return `${lines.join('\n')}\n`;
+}
+
+export function renderStatus(s: RunStatus): string {
+  const lines = [renderSummary(s).trimEnd()];
+  if (s.holder && (s.state === 'running' || s.state === 'pending')) lines.push('', `Executed by ${s.holder}`);
+  if (s.inFlight.length > 0) {
+    lines.push('', 'In flight:');
+    for (const n of s.inFlight) {
+      const at = n.doing ?? (n.subStep ? `after ${n.subStep}` : 'starting');
+      lines.push(`  ${n.node} (${n.stepId}, attempt ${n.attempt}): ${at}`);
+      for (const b of n.blocking)
+        lines.push(`    blocked: ${b.pod}${b.budget ? ` by budget ${b.budget}` : ''}: ${b.reason}`);
+    }
+  }
+  const next = nextCommand(s);
+  if (next) lines.push('', next);
+  return `${lines.join('\n')}\n`;
+}
+
+/** What the user can do with a run in this state. */
+function nextCommand(s: RunSummary): string | undefined {
+  switch (s.state) {
+    case 'paused':
+    case 'failed':
+      return `Continue with \`midflight resume ${s.runId}\`, or \`midflight abort ${s.runId}\`; \`midflight rollback ${s.runId}\` returns its upgraded workers.`;
+    case 'running':
+      return `Pause with \`midflight pause ${s.runId}\`, stop with \`midflight abort ${s.runId}\`.`;
+    default:
+      return undefined;
+  }
+}
+
+export function renderHistory(runs: RunRecord[]): string {
+  if (runs.length === 0) return 'No runs in this state store yet.\n';
+  return renderTable(
+    ['RUN', 'STATE', 'FROM', 'TO', 'CLUSTER', 'STARTED', 'DURATION'],
+    runs.map((r) => [
+      r.id,
+      r.state,
+      r.source,
+      r.target,
+      r.clusterServer,
+      new Date(r.createdAt).toISOString().replace(/\.\d+Z$/, 'Z'),
+      formatDuration((r.finishedAt ?? r.updatedAt) - r.createdAt),
+    ]),
+  );
+}

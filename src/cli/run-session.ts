@@ -1,0 +1,226 @@
+/**
+ * What `apply`, `resume`, `rollback` and `demo` share: the cluster and state store from the command line,
+ * the provider the plan's policy names, a view of the run while it executes, Ctrl-C handling, and the
+ * mapping of every way a run can end to one line and an exit code.
+ *
+ * Exit codes of a run: 0 succeeded (or rolled back), 1 failed or aborted, 3 paused (resumable).
+ */
+import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import type { KubeConfig } from '@kubernetes/client-node';
+import { type Command, Option } from 'commander';
+import { type Clock, RealClock, ScaledClock } from '../core/clock.ts';
+import { type EngineDeps, PlanRejectedError, RunStateError, type RunSummary } from '../engine/index.ts';
+import { type ClusterTarget, KubeconfigError, loadKubeConfig, requestRaw } from '../kube/client.ts';
+import { KubeError } from '../kube/errors.ts';
+import { LeaseHeldError } from '../kube/lease-lock.ts';
+import type { Plan } from '../plan/index.ts';
+import { ProviderConfigError, type ProviderSettings, providerFromPolicy } from '../providers/index.ts';
+import { RunNotFoundError, RunStore, StoreError } from '../store/index.ts';
+import { CliError, UsageError } from './errors.ts';
+import { parsePositiveNumber } from './parse.ts';
+import { renderSummary } from './render-run.ts';
+import { createRunView, type ViewMode } from './run-view.ts';
+
+export const RUN_OUTPUT_FORMATS = ['table', 'json'] as const;
+
+export function stateOption(): Option {
+  return new Option('--state <file>', 'run state store, a SQLite file').default(
+    undefined,
+    '~/.midflight/state.db',
+  );
+}
+
+/** The options every command that executes a run takes besides --state and -o. */
+export function addExecutionOptions(cmd: Command): Command {
+  return cmd
+    .option(
+      '--lease-duration <seconds>',
+      "how long the cluster's run lease lasts unless renewed: a crashed run's lease is taken over after this",
+      parsePositiveNumber,
+      30,
+    )
+    .option(
+      '--sandbox-clock',
+      "keep time with the sandbox cluster's own clock (a sandbox started with --time-scale): soaks, " +
+        'timeouts and the lease then run at its speed',
+      false,
+    );
+}
+
+export interface ExecutionSettings {
+  clock: Clock;
+  leaseDurationSeconds: number;
+  pollIntervalMs?: number;
+}
+
+/**
+ * The clock a run keeps: wall time, or with --sandbox-clock the sandbox's scaled time, read once from its
+ * admin API (`clock.nowMs` and `clock.scale`) so that every process of the run agrees on it.
+ */
+export async function executionSettings(
+  opts: { leaseDuration: number; sandboxClock: boolean },
+  kc: KubeConfig,
+): Promise<ExecutionSettings> {
+  if (!opts.sandboxClock) return { clock: new RealClock(), leaseDurationSeconds: opts.leaseDuration };
+  let clock: { nowMs?: number; scale?: number | string } | undefined;
+  try {
+    const res = await requestRaw(kc, 'GET', '/sandbox/v1/summary');
+    if (res.status === 200) clock = (JSON.parse(res.body) as { clock?: typeof clock }).clock;
+  } catch (err) {
+    throw new CliError(`--sandbox-clock: cannot reach the sandbox: ${(err as Error).message}`);
+  }
+  if (typeof clock?.nowMs !== 'number' || typeof clock.scale !== 'number')
+    throw new UsageError(
+      '--sandbox-clock: the cluster is not a sandbox with a real or scaled clock (a virtual clock only moves when told to)',
+    );
+  return {
+    clock: new ScaledClock(clock.scale, clock.nowMs),
+    leaseDurationSeconds: opts.leaseDuration * clock.scale,
+    // Note: polls stay a quarter second of wall time apart or more, however fast the sandbox's time runs.
+    pollIntervalMs: Math.max(2_000, 250 * clock.scale),
+  };
+}
+
+export interface ClusterConnection {
+  kc: KubeConfig;
+  /**
+   * A private copy (mode 0600) of the kubeconfig with the chosen context, for {kubeconfig} in provider
+   * and hook commands: they then reach the same cluster even when --context or a merged $KUBECONFIG chose it.
+   */
+  kubeconfigPath: string;
+  close(): void;
+}
+
+export function connectCluster(cmd: Command, fallbackKubeconfig?: string): ClusterConnection {
+  const target = cmd.optsWithGlobals() as ClusterTarget;
+  let kc: KubeConfig;
+  try {
+    kc = loadKubeConfig({ kubeconfig: target.kubeconfig, context: target.context }, fallbackKubeconfig);
+  } catch (err) {
+    if (err instanceof KubeconfigError) throw new UsageError(err.message);
+    throw err;
+  }
+  const dir = mkdtempSync(join(tmpdir(), 'midflight-'));
+  const kubeconfigPath = join(dir, 'kubeconfig');
+  writeFileSync(kubeconfigPath, kc.exportConfig(), { mode: 0o600 });
+  return { kc, kubeconfigPath, close: () => rmSync(dir, { recursive: true, force: true }) };
+}
+
+export function openStore(path: string | undefined, clock?: Clock): RunStore {
+  try {
+    return RunStore.open(path, { clock });
+  } catch (err) {
+    if (err instanceof StoreError) throw new CliError(err.message);
+    throw err;
+  }
+}
+
+/** The provider the plan's policy names; a wrong setting is bad input naming the field. */
+export function providerFor(
+  plan: Plan,
+  env: { kc: KubeConfig; clock: Clock; kubeconfigPath: string },
+): ProviderSettings {
+  try {
+    return providerFromPolicy(plan.policy.provider, env);
+  } catch (err) {
+    if (err instanceof ProviderConfigError)
+      throw new UsageError(`the plan's policy: provider.${err.message}`);
+    throw err;
+  }
+}
+
+export interface RunViewOptions {
+  /** `table` (a person: live on a terminal, plain lines otherwise) or `json` (one event per line). */
+  output: string;
+  clock: Clock;
+  plan: Plan;
+  /** Plain lines even on a terminal (rollback: its steps are not the plan's phases). */
+  lines?: boolean;
+}
+
+/**
+ * Executes `run` with a view attached and Ctrl-C mapped to "pause at the next safe point"; a second Ctrl-C
+ * exits at once (the store and the node annotations let `resume` finish what was in flight).
+ */
+export async function executeWithView(
+  deps: Omit<EngineDeps, 'onEvent'>,
+  options: RunViewOptions,
+  run: (deps: EngineDeps, signal: AbortSignal) => Promise<RunSummary>,
+): Promise<RunSummary> {
+  const mode: ViewMode =
+    options.output === 'json' ? 'json' : process.stdout.isTTY && !options.lines ? 'live' : 'lines';
+  const view = createRunView(mode, options.plan, options.clock);
+  const interrupt = new AbortController();
+  let runId: string | undefined;
+  const onSignal = () => {
+    if (interrupt.signal.aborted) {
+      view.close();
+      process.stderr.write(
+        `\nstopped at once${runId ? `; \`midflight resume ${runId}\` continues the run` : ''}\n`,
+      );
+      process.exit(130);
+    }
+    interrupt.abort();
+    view.note('pausing at the next safe point (the nodes in flight finish first); Ctrl-C again to exit now');
+  };
+  process.on('SIGINT', onSignal);
+  process.on('SIGTERM', onSignal);
+  // IMPORTANT: the engine waits on the clock's timers, which do not hold the process open (unref'd); while
+  // a drain waits for a budget nothing else may be pending, and Node would exit in the middle of the run.
+  const keepAlive = setInterval(() => {}, 60_000);
+  try {
+    return await run(
+      {
+        ...deps,
+        onEvent: (e) => {
+          runId = e.runId;
+          view.onEvent(e);
+        },
+      },
+      interrupt.signal,
+    );
+  } catch (err) {
+    throw cliErrorOf(err);
+  } finally {
+    clearInterval(keepAlive);
+    view.close();
+    process.off('SIGINT', onSignal);
+    process.off('SIGTERM', onSignal);
+  }
+}
+
+/** Prints the summary (table output; JSON output already streamed it) and gives the run's exit code. */
+export function finishRun(summary: RunSummary, output: string): number {
+  if (output !== 'json') process.stdout.write(`\n${renderSummary(summary)}`);
+  switch (summary.state) {
+    case 'succeeded':
+    case 'rolled-back':
+      return 0;
+    case 'paused':
+      if (output !== 'json')
+        process.stdout.write(`\nPaused. \`midflight resume ${summary.runId}\` continues the run.\n`);
+      return 3;
+    default:
+      if (output !== 'json' && summary.state === 'failed')
+        process.stdout.write(
+          `\nThe run stopped in a consistent state. Fix the cause, then \`midflight resume ${summary.runId}\`; ` +
+            `\`midflight rollback ${summary.runId}\` returns the upgraded workers.\n`,
+        );
+      return 1;
+  }
+}
+
+/** The engine's and the cluster's refusals as one line each; bad plans are bad input (exit 2). */
+export function cliErrorOf(err: unknown): unknown {
+  if (err instanceof PlanRejectedError) {
+    const problems = err.problems.length > 0 ? `: ${err.problems.slice(0, 5).join('; ')}` : '';
+    return new UsageError(`plan refused (${err.rejection}): ${err.message}${problems}`);
+  }
+  if (err instanceof LeaseHeldError) return new CliError(`refusing to start: ${err.message}`);
+  if (err instanceof RunNotFoundError) return new UsageError(err.message);
+  if (err instanceof RunStateError || err instanceof KubeError || err instanceof StoreError)
+    return new CliError(err.message);
+  return err;
+}

@@ -1,0 +1,212 @@
+/**
+ * `midflight apply` and the run commands as a user runs them: a plan file applied to a sandbox, the run
+ * shown by status and history, bad plans refused with nothing changed, a second run refused while the
+ * cluster's Lease is held, and an apply process killed at seeded moments and resumed.
+ */
+import { spawn } from 'node:child_process';
+import { mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { parse, stringify } from 'yaml';
+import { acquireLease } from '../../src/kube/lease-lock.ts';
+import { renderPlanYaml } from '../../src/plan/index.ts';
+import type { RunningSandbox } from '../e2e/sandbox-harness.ts';
+import {
+  expectUpgraded,
+  nodes,
+  planFor,
+  seeded,
+  startCluster,
+  testPolicy,
+  VersionWatch,
+  WORKERS_CLUSTER,
+} from '../engine/engine-harness.ts';
+import { runCli } from './run-cli.ts';
+
+const BIN = join(import.meta.dirname, '../../bin/midflight.js');
+const TARGET = 'v1.31.2';
+
+/** The job provider: the sandbox runs annotated upgrade Jobs as system-upgrade-controller's nodes do. */
+const POLICY = testPolicy({
+  canary: { nodes: 1, soak: '10s' },
+  timings: { batchSoak: '0s' },
+  provider: { kind: 'job', image: 'registry.example/node-upgrader:1', command: 'kubeadm upgrade node' },
+});
+
+describe('midflight apply', () => {
+  let sandbox: RunningSandbox;
+  let dir: string;
+  let planPath: string;
+  const statePath = () => join(dir, 'state.db');
+  const cli = (...args: string[]) =>
+    runCli('--kubeconfig', sandbox.kubeconfigPath, ...args, '--state', statePath());
+
+  beforeAll(async () => {
+    sandbox = await startCluster(WORKERS_CLUSTER);
+    dir = mkdtempSync(join(tmpdir(), 'midflight-apply-'));
+    planPath = join(dir, 'plan.yaml');
+    writeFileSync(planPath, renderPlanYaml(await planFor(sandbox, TARGET, POLICY)));
+  }, 60_000);
+
+  afterAll(async () => {
+    await sandbox?.stop();
+    rmSync(dir, { recursive: true, force: true });
+  });
+
+  it('refuses --to without a terminal or --yes, before reading the cluster', async () => {
+    const before = await nodes(sandbox);
+    const { code, stderr } = await cli('apply', '--to', TARGET);
+    expect(code).toBe(2);
+    expect(stderr).toMatch(/refusing to apply without confirmation: standard input is not a terminal/);
+    expect(await nodes(sandbox)).toEqual(before);
+  });
+
+  it.each([
+    ['not YAML', 'phases: [unclosed', /plan file .*plan-bad.yaml:1 is not valid YAML or JSON/],
+    ['not a plan', stringify({ kind: 'Deployment' }), /plan refused \(invalid\)/],
+    [
+      'edited by hand',
+      () => {
+        const plan = parse(readFileSync(planPath, 'utf8'));
+        plan.phases.at(-2).steps[0].nodes.push('general-9');
+        return stringify(plan);
+      },
+      /plan refused \(edited\)/,
+    ],
+  ])('refuses a plan file that is %s, changing nothing (exit 2)', async (_, content, message) => {
+    const bad = join(dir, 'plan-bad.yaml');
+    writeFileSync(bad, typeof content === 'function' ? content() : content);
+    const { code, stderr } = await cli('apply', bad);
+    expect(stderr).toMatch(message);
+    expect(code).toBe(2);
+    expect(JSON.parse((await cli('history', '-o', 'json')).stdout)).toEqual([]);
+  });
+
+  it('refuses to start while another process holds the cluster lease, naming it', async () => {
+    const lease = await acquireLease(sandbox.kubeConfig(), {
+      holder: 'midflight/run-other@elsewhere:42',
+      clock: sandbox.box.ctx.clock,
+      leaseDurationSeconds: 3600,
+    });
+    try {
+      const { code, stderr } = await cli('apply', planPath, '--sandbox-clock');
+      expect(stderr).toMatch(
+        /refusing to start: another run holds lease .*midflight\/run-other@elsewhere:42 since/,
+      );
+      expect(code).toBe(1);
+    } finally {
+      await lease.release();
+    }
+  });
+
+  it('applies a plan file, streaming JSON events, and status and history show the run', async () => {
+    const { code, stdout, stderr } = await cli('apply', planPath, '--sandbox-clock', '-o', 'json');
+    expect(stderr).toBe('');
+    const events = stdout
+      .trim()
+      .split('\n')
+      .map((l) => JSON.parse(l));
+    const last = events.at(-1);
+    expect(last).toMatchObject({ type: 'run-finished', state: 'succeeded' });
+    expect(code).toBe(0);
+    expect(events.filter((e) => e.type === 'node-changed' && e.activity === 'drain').length).toBe(3);
+    await expectUpgraded(sandbox, TARGET);
+
+    const status = JSON.parse((await cli('status', '-o', 'json')).stdout);
+    expect(status).toMatchObject({ runId: last.runId, state: 'succeeded', inFlight: [] });
+    expect(status.nodes.upgraded.sort()).toEqual(['general-1', 'general-2', 'general-3']);
+    const table = await cli('status', last.runId);
+    expect(table.stdout).toMatch(new RegExp(`Run ${last.runId} succeeded after .* → ${TARGET}`));
+    expect(table.stdout).toMatch(/Nodes: 3 upgraded, 0 already at the target/);
+    const history = await cli('history');
+    expect(history.stdout).toMatch(new RegExp(`${last.runId}\\s+succeeded\\s+\\S+\\s+${TARGET}`));
+
+    // The same plan again: the cluster is past it, so it is refused and nothing runs.
+    const again = await cli('apply', planPath, '--sandbox-clock');
+    expect(again.stderr).toMatch(/plan refused \(target-reached\)/);
+    expect(again.code).toBe(2);
+  }, 60_000);
+
+  it('says clearly when a run or the store is not there', async () => {
+    expect(await cli('status', 'run-nope')).toMatchObject({ code: 2, stderr: /no run "run-nope"/ });
+    expect(await cli('resume', 'run-nope')).toMatchObject({ code: 2, stderr: /no run "run-nope"/ });
+    const empty = await runCli('status', '--state', join(dir, 'empty.db'));
+    expect(empty).toMatchObject({ code: 2, stderr: /no runs in the state store/ });
+  });
+});
+
+describe('an apply process killed at any moment', () => {
+  let sandbox: RunningSandbox;
+  let dir: string;
+
+  beforeAll(async () => {
+    sandbox = await startCluster(WORKERS_CLUSTER);
+    dir = mkdtempSync(join(tmpdir(), 'midflight-kill-'));
+  }, 60_000);
+
+  afterAll(async () => {
+    await sandbox?.stop();
+    rmSync(dir, { recursive: true, force: true });
+  });
+
+  /** Runs the CLI as its own process; with `killAfterEvents`, SIGKILLs it once that many JSON lines came out. */
+  function midflight(args: string[], killAfterEvents?: number) {
+    const child = spawn(process.execPath, [BIN, '--kubeconfig', sandbox.kubeconfigPath, ...args], {
+      stdio: ['ignore', 'pipe', 'pipe'],
+    });
+    let out = '';
+    let killed = false;
+    child.stdout.on('data', (d) => {
+      out += d;
+      if (killAfterEvents !== undefined && !killed && out.split('\n').length > killAfterEvents)
+        killed = child.kill('SIGKILL');
+    });
+    child.stderr.on('data', (d) => (out += d));
+    return new Promise<{ code: number; out: string; killed: boolean }>((resolve) =>
+      child.on('exit', (code) => resolve({ code: code ?? 137, out, killed })),
+    );
+  }
+
+  it.each([7, 12, 2, 4])(
+    'resumes after SIGKILL (seed %i): every node at the target once, none cordoned, no budget broken',
+    async (seed) => {
+      // The previous seed left the workers at the target: start each seed from a fresh cluster.
+      await sandbox.stop();
+      sandbox = await startCluster(WORKERS_CLUSTER);
+      const state = join(dir, `state-${seed}.db`);
+      const planPath = join(dir, `plan-${seed}.yaml`);
+      writeFileSync(planPath, renderPlanYaml(await planFor(sandbox, TARGET, POLICY)));
+      const watch = new VersionWatch(sandbox);
+      await watch.start();
+      try {
+        const common = ['--state', state, '--sandbox-clock', '--lease-duration', '2'];
+        // A run of this plan writes about 70 events: the kill lands anywhere from start-up to validation.
+        const killAt = 1 + Math.floor(seeded(seed)() * 70);
+        const first = await midflight(['apply', planPath, ...common, '-o', 'json'], killAt);
+        const runs = JSON.parse((await runCli('history', '--state', state, '-o', 'json')).stdout);
+        if (!first.killed) {
+          expect(first.out).toMatch(/"type":"run-finished","state":"succeeded"/);
+        } else if (runs.length === 0) {
+          // Killed before the run was recorded: nothing happened, apply again.
+          expect((await midflight(['apply', planPath, ...common])).code).toBe(0);
+        } else {
+          // The dead process's lease blocks a resume until it expires (2 s), then it is taken over.
+          let resumed = await midflight(['resume', runs[0].id, ...common]);
+          for (let i = 0; i < 20 && resumed.out.includes('holds lease'); i++) {
+            await new Promise((r) => setTimeout(r, 500));
+            resumed = await midflight(['resume', runs[0].id, ...common]);
+          }
+          expect(resumed.out).toMatch(/succeeded/);
+          expect(resumed.code).toBe(0);
+        }
+        await expectUpgraded(sandbox, TARGET);
+        expect([...watch.changes.values()].every((n) => n === 1)).toBe(true);
+        expect(watch.changes.size).toBe(3);
+      } finally {
+        watch.stop();
+      }
+    },
+    120_000,
+  );
+});
