@@ -11,6 +11,7 @@ import { dirname, join, resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { KubeConfig } from '@kubernetes/client-node';
 import type { Command } from 'commander';
+import { formatDuration } from '../../core/duration.ts';
 import { buildInventory } from '../../core/inventory.ts';
 import { formatVersion, parseVersion, resolveTargetVersion } from '../../core/versions.ts';
 import { startRun } from '../../engine/index.ts';
@@ -100,6 +101,7 @@ export function registerDemoCommand(program: Command): void {
       // With -o json, stdout carries only the run's events; everything for a person goes to stderr.
       const say = (text: string) => (output === 'json' ? process.stderr : process.stdout).write(text);
 
+      const wallStart = performance.now();
       const box = await Sandbox.start({
         scenario,
         tls: true,
@@ -148,6 +150,10 @@ export function registerDemoCommand(program: Command): void {
             }),
         );
         const code = finishRun(summary, output);
+        say(
+          `\nTimes above are the sandbox's clock, which runs ×${opts.timeScale}: ` +
+            `${formatDuration(performance.now() - wallStart)} of wall time in all.\n`,
+        );
         const violations = await budgetViolations(kc);
         say(
           violations === 0
