@@ -126,7 +126,7 @@ export function providerFor(
     return providerFromPolicy(plan.policy.provider, env);
   } catch (err) {
     if (err instanceof ProviderConfigError)
-      throw new UsageError(`the plan's policy: provider.${err.message}`);
+      throw new UsageError(`the plan's policy: ${err.message}`);
     throw err;
   }
 }

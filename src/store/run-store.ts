@@ -1,6 +1,6 @@
 /**
- * RunStore: the durable record of runs over an embedded SQLite file (node-sqlite3-wasm: synchronous, no
- * native build). Every write is synchronous and in its own transaction, so when a method returns the
+ * RunStore: the durable record of runs over an embedded SQLite file (see sqlite-file.ts for how several
+ * processes share it). Every write is synchronous and in its own transaction, so when a method returns the
  * record is on disk: the engine writes its intent BEFORE a side effect and the outcome AFTER it.
  *
  * Note: another process (the CLI's `pause`/`abort`) may write `requested_action` while a run executes;
@@ -9,7 +9,6 @@
 import { mkdirSync } from 'node:fs';
 import { homedir } from 'node:os';
 import { dirname, join } from 'node:path';
-import sqlite from 'node-sqlite3-wasm';
 import { type Clock, RealClock } from '../core/clock.ts';
 import { MIGRATIONS, SCHEMA_VERSION } from './migrations.ts';
 import type {
@@ -22,9 +21,7 @@ import type {
   StepStatePatch,
   StepStateRecord,
 } from './run-types.ts';
-
-type Database = InstanceType<typeof sqlite.Database>;
-type Row = Record<string, unknown>;
+import { type Row, SqliteFile } from './sqlite-file.ts';
 
 export interface RunStoreOptions {
   clock?: Clock;
@@ -61,7 +58,7 @@ export class RunStore {
   private writes = 0;
 
   private constructor(
-    private readonly db: Database,
+    private readonly db: SqliteFile,
     readonly path: string,
     private readonly clock: Clock,
     private readonly beforeWrite?: (writeNumber: number) => void,
@@ -70,9 +67,9 @@ export class RunStore {
   /** Opens (creating if needed) the store file and brings its schema up to date. */
   static open(path: string = defaultStatePath(), options: RunStoreOptions = {}): RunStore {
     if (path !== ':memory:') mkdirSync(dirname(path), { recursive: true });
-    let db: Database;
+    let db: SqliteFile;
     try {
-      db = new sqlite.Database(path);
+      db = SqliteFile.open(path);
     } catch (err) {
       throw new StoreError(`cannot open the state store ${path}: ${(err as Error).message}`, path);
     }
@@ -96,7 +93,7 @@ export class RunStore {
   }
 
   private migrate(): void {
-    const current = Number((this.db.get('PRAGMA user_version') as Row).user_version ?? 0);
+    const current = Number((this.db.get('PRAGMA user_version') as Row | undefined)?.user_version ?? 0);
     if (current > SCHEMA_VERSION) {
       throw new StoreError(
         `the state store ${this.path} was written by a newer midflight (schema ${current}, this one knows ${SCHEMA_VERSION}); upgrade midflight or use another --state file`,
@@ -163,7 +160,7 @@ export class RunStore {
   }
 
   getRun(id: string): RunRecord | undefined {
-    const row = this.db.get('SELECT * FROM runs WHERE id = ?', [id]) as Row | null;
+    const row = this.db.get('SELECT * FROM runs WHERE id = ?', [id]) as Row | undefined;
     return row ? runOf(row) : undefined;
   }
 
@@ -235,7 +232,7 @@ export class RunStore {
       runId,
       stepId,
       node,
-    ]) as Row | null;
+    ]) as Row | undefined;
     return row ? stepOf(row) : undefined;
   }
 

@@ -136,6 +136,78 @@ describe('midflight apply', () => {
   });
 });
 
+/** Runs the CLI as its own process; with `killAfterEvents`, SIGKILLs it once that many JSON lines came out. */
+function midflight(sandbox: RunningSandbox, args: string[], killAfterEvents?: number) {
+  const child = spawn(process.execPath, [BIN, '--kubeconfig', sandbox.kubeconfigPath, ...args], {
+    stdio: ['ignore', 'pipe', 'pipe'],
+  });
+  let out = '';
+  let killed = false;
+  child.stdout.on('data', (d) => {
+    out += d;
+    if (killAfterEvents !== undefined && !killed && out.split('\n').length > killAfterEvents)
+      killed = child.kill('SIGKILL');
+  });
+  child.stderr.on('data', (d) => (out += d));
+  return new Promise<{ code: number; out: string; killed: boolean }>((resolve) =>
+    child.on('exit', (code) => resolve({ code: code ?? 137, out, killed })),
+  );
+}
+
+describe('pause, abort and rollback from another terminal', () => {
+  let sandbox: RunningSandbox;
+  let dir: string;
+
+  beforeAll(async () => {
+    sandbox = await startCluster(WORKERS_CLUSTER);
+    dir = mkdtempSync(join(tmpdir(), 'midflight-control-'));
+  }, 60_000);
+
+  afterAll(async () => {
+    await sandbox?.stop();
+    rmSync(dir, { recursive: true, force: true });
+  });
+
+  it('pauses a running apply after its canary, aborts it, then rolls the canary back', async () => {
+    const state = join(dir, 'state.db');
+    const planPath = join(dir, 'plan.yaml');
+    writeFileSync(planPath, renderPlanYaml(await planFor(sandbox, TARGET, POLICY)));
+    const cli = (...args: string[]) =>
+      runCli('--kubeconfig', sandbox.kubeconfigPath, ...args, '--state', state);
+    const applying = midflight(sandbox, ['apply', planPath, '--state', state, '--sandbox-clock']);
+    let runId: string | undefined;
+    for (let i = 0; i < 100 && !runId; i++) {
+      await new Promise((r) => setTimeout(r, 200));
+      runId = JSON.parse((await cli('history', '-o', 'json')).stdout)[0]?.id;
+    }
+    expect(await cli('pause', runId!)).toMatchObject({ code: 0, stdout: /pause requested/ });
+    const paused = await applying;
+    expect(paused.out).toMatch(/Paused\. `midflight resume run-/);
+    expect(paused.code).toBe(3);
+    const status = JSON.parse((await cli('status', runId!, '-o', 'json')).stdout);
+    expect(status.state).toBe('paused');
+    const upgraded: string[] = status.nodes.upgraded;
+    expect(upgraded.length).toBeGreaterThan(0);
+
+    const aborted = await cli('abort', runId!, '--sandbox-clock');
+    expect(aborted.stdout).toMatch(new RegExp(`Run ${runId} aborted`));
+    expect(aborted.code).toBe(0);
+    expect((await nodes(sandbox)).filter((n) => n.unschedulable)).toEqual([]);
+
+    expect(await cli('rollback', runId!)).toMatchObject({ code: 2, stderr: /pass --yes/ });
+    const dry = await cli('rollback', runId!, '--dry-run');
+    expect(dry.stdout).toMatch(new RegExp(`${upgraded[0]} \\(general\\) → v1.30.6`));
+    const back = await cli('rollback', runId!, '--yes', '--sandbox-clock');
+    expect(back.stdout).toMatch(new RegExp(`Run ${runId} rolled-back`));
+    expect(back.code).toBe(0);
+    const after = await nodes(sandbox);
+    for (const name of upgraded) expect(after.find((n) => n.name === name)?.version).toBe('v1.30.6');
+    expect(after.filter((n) => n.unschedulable)).toEqual([]);
+    const { items } = await sandbox.admin<{ items: unknown[] }>('/sandbox/v1/violations');
+    expect(items).toEqual([]);
+  }, 90_000);
+});
+
 describe('an apply process killed at any moment', () => {
   let sandbox: RunningSandbox;
   let dir: string;
@@ -149,24 +221,6 @@ describe('an apply process killed at any moment', () => {
     await sandbox?.stop();
     rmSync(dir, { recursive: true, force: true });
   });
-
-  /** Runs the CLI as its own process; with `killAfterEvents`, SIGKILLs it once that many JSON lines came out. */
-  function midflight(args: string[], killAfterEvents?: number) {
-    const child = spawn(process.execPath, [BIN, '--kubeconfig', sandbox.kubeconfigPath, ...args], {
-      stdio: ['ignore', 'pipe', 'pipe'],
-    });
-    let out = '';
-    let killed = false;
-    child.stdout.on('data', (d) => {
-      out += d;
-      if (killAfterEvents !== undefined && !killed && out.split('\n').length > killAfterEvents)
-        killed = child.kill('SIGKILL');
-    });
-    child.stderr.on('data', (d) => (out += d));
-    return new Promise<{ code: number; out: string; killed: boolean }>((resolve) =>
-      child.on('exit', (code) => resolve({ code: code ?? 137, out, killed })),
-    );
-  }
 
   it.each([7, 12, 2, 4])(
     'resumes after SIGKILL (seed %i): every node at the target once, none cordoned, no budget broken',
@@ -183,19 +237,19 @@ describe('an apply process killed at any moment', () => {
         const common = ['--state', state, '--sandbox-clock', '--lease-duration', '2'];
         // A run of this plan writes about 70 events: the kill lands anywhere from start-up to validation.
         const killAt = 1 + Math.floor(seeded(seed)() * 70);
-        const first = await midflight(['apply', planPath, ...common, '-o', 'json'], killAt);
+        const first = await midflight(sandbox, ['apply', planPath, ...common, '-o', 'json'], killAt);
         const runs = JSON.parse((await runCli('history', '--state', state, '-o', 'json')).stdout);
         if (!first.killed) {
           expect(first.out).toMatch(/"type":"run-finished","state":"succeeded"/);
         } else if (runs.length === 0) {
           // Killed before the run was recorded: nothing happened, apply again.
-          expect((await midflight(['apply', planPath, ...common])).code).toBe(0);
+          expect((await midflight(sandbox, ['apply', planPath, ...common])).code).toBe(0);
         } else {
           // The dead process's lease blocks a resume until it expires (2 s), then it is taken over.
-          let resumed = await midflight(['resume', runs[0].id, ...common]);
+          let resumed = await midflight(sandbox, ['resume', runs[0].id, ...common]);
           for (let i = 0; i < 20 && resumed.out.includes('holds lease'); i++) {
             await new Promise((r) => setTimeout(r, 500));
-            resumed = await midflight(['resume', runs[0].id, ...common]);
+            resumed = await midflight(sandbox, ['resume', runs[0].id, ...common]);
           }
           expect(resumed.out).toMatch(/succeeded/);
           expect(resumed.code).toBe(0);

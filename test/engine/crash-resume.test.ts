@@ -88,5 +88,5 @@ describe('crash and resume', () => {
       h.cleanup();
       await sandbox.stop();
     }
-  }, 30_000);
+  }, 60_000);
 });
