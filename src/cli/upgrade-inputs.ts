@@ -4,7 +4,9 @@
  */
 import { readdirSync, readFileSync, statSync } from 'node:fs';
 import { extname, join } from 'node:path';
+import { KubeConfig } from '@kubernetes/client-node';
 import { parseAllDocuments } from 'yaml';
+import { RealClock } from '../core/clock.ts';
 import {
   formatVersion,
   KNOWN_RELEASES,
@@ -13,8 +15,10 @@ import {
   VersionParseError,
   versionStatus,
 } from '../core/versions.ts';
+import { hooksOf, PlanRejectedError } from '../engine/index.ts';
 import { defaultPolicy, type Policy, policyFromYaml } from '../plan/policy.ts';
 import type { ManifestDocument } from '../preflight/index.ts';
+import { ProviderConfigError, providerFromPolicy } from '../providers/index.ts';
 import { UsageError } from './errors.ts';
 
 /** `--to 1.31` (latest known patch) or `--to v1.31.2`; a minor we know nothing about is refused. */
@@ -52,7 +56,30 @@ export function readPolicyFile(path: string | undefined): Policy {
     const problems = result.errors.map((e) => `${e.field}: ${e.message}`).join('; ');
     throw new UsageError(`invalid policy file ${path}: ${problems}`);
   }
+  // Hooks run during apply; a mistake there is found now, not at the first phase boundary.
+  try {
+    hooksOf(result.policy.hooks);
+  } catch (err) {
+    if (err instanceof PlanRejectedError)
+      throw new UsageError(`invalid policy file ${path}: ${err.problems.join('; ')}`);
+    throw err;
+  }
   return result.policy;
+}
+
+/**
+ * Why the policy's provider could not upgrade a node (a missing image or command, an unknown placeholder),
+ * or undefined when it can. `plan` and `preflight` warn with it; `apply` refuses.
+ */
+export function providerProblem(policy: Policy): string | undefined {
+  try {
+    // Note: building a provider does no I/O; the empty kubeconfig is never used.
+    providerFromPolicy(policy.provider, { kc: new KubeConfig(), clock: new RealClock() });
+    return undefined;
+  } catch (err) {
+    if (err instanceof ProviderConfigError) return err.message;
+    throw err;
+  }
 }
 
 const MANIFEST_EXTENSIONS = new Set(['.yaml', '.yml', '.json']);

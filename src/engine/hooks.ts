@@ -95,9 +95,19 @@ export function runHook(command: string, ctx: HookContext, timeoutMs: number): P
         ...(ctx.kubeconfigPath ? { KUBECONFIG: ctx.kubeconfigPath } : {}),
       },
       stdio: ['ignore', 'pipe', 'pipe'],
+      // Note: its own process group, so a timeout kills what the shell started too (as the command provider).
+      detached: true,
     });
+    const kill = () => {
+      try {
+        if (child.pid) process.kill(-child.pid, 'SIGTERM');
+      } catch {
+        child.kill('SIGTERM');
+      }
+    };
     // IMPORTANT: wall time on purpose: the command runs in real time whatever the run's clock does.
-    const timer = setTimeout(() => child.kill('SIGTERM'), timeoutMs);
+    // A timeout of 0 means no limit, as for the command provider.
+    const timer = timeoutMs > 0 ? setTimeout(kill, timeoutMs) : undefined;
     const onData = (chunk: Buffer) => {
       for (const line of chunk.toString('utf8').split('\n')) {
         if (!line.trim()) continue;

@@ -38,18 +38,27 @@ export function shellQuote(value: string): string {
   return `'${value.replaceAll("'", `'\\''`)}'`;
 }
 
-/** Fills the template; an unknown placeholder is an error (a typo would otherwise run a broken command). */
+/** `{name}`, but not the shell's `${NAME}`: environment variables pass through to the shell untouched. */
+const PLACEHOLDER = /(?<!\$)\{([A-Za-z]+)\}/g;
+
+/** The placeholders of `template` that midflight does not know (a typo would run a broken command). */
+export function unknownPlaceholders(template: string): string[] {
+  return [...template.matchAll(PLACEHOLDER)]
+    .map((m) => m[1]!)
+    .filter((name) => !(PLACEHOLDERS as readonly string[]).includes(name));
+}
+
+/** Fills the template; an unknown placeholder is an error. */
 export function renderCommand(template: string, values: Record<string, string>): string {
-  return template.replace(/\{([A-Za-z]+)\}/g, (whole, name: string) => {
-    if (!(PLACEHOLDERS as readonly string[]).includes(name))
-      throw new ProviderError(
-        `unknown placeholder ${whole} in the provider command (known: ${PLACEHOLDERS.map((p) => `{${p}}`).join(' ')})`,
-        values.node ?? '',
-        [],
-        false,
-      );
-    return shellQuote(values[name] ?? '');
-  });
+  const unknown = unknownPlaceholders(template);
+  if (unknown.length > 0)
+    throw new ProviderError(
+      `unknown placeholder {${unknown[0]}} in the provider command (known: ${PLACEHOLDERS.map((p) => `{${p}}`).join(' ')})`,
+      values.node ?? '',
+      [],
+      false,
+    );
+  return template.replace(PLACEHOLDER, (_, name: string) => shellQuote(values[name] ?? ''));
 }
 
 export class CommandProvider implements UpgradeProvider {

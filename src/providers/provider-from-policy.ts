@@ -8,7 +8,7 @@
 import type { KubeConfig } from '@kubernetes/client-node';
 import type { Clock } from '../core/clock.ts';
 import { parseDuration } from '../core/duration.ts';
-import { CommandProvider } from './command-provider.ts';
+import { CommandProvider, PLACEHOLDERS, unknownPlaceholders } from './command-provider.ts';
 import { JobProvider } from './job-provider.ts';
 import { ProviderConfigError, type UpgradeProvider } from './upgrade-provider.ts';
 
@@ -65,6 +65,12 @@ export function providerFromPolicy(
   if (settings.kind === 'command') {
     if (typeof settings.command !== 'string' || settings.command.trim() === '')
       throw new ProviderConfigError('command', 'is required: the command that upgrades {node} to {version}');
+    const unknown = unknownPlaceholders(settings.command);
+    if (unknown.length > 0)
+      throw new ProviderConfigError(
+        'command',
+        `unknown placeholder {${unknown[0]}} (known: ${PLACEHOLDERS.map((p) => `{${p}}`).join(' ')}; the shell's \${VAR} passes through)`,
+      );
     return {
       provider: new CommandProvider({
         command: settings.command,

@@ -56,10 +56,32 @@ describe('midflight apply', () => {
 
   it('refuses --to without a terminal or --yes, before reading the cluster', async () => {
     const before = await nodes(sandbox);
-    const { code, stderr } = await cli('apply', '--to', TARGET);
+    const policyPath = join(dir, 'policy.yaml');
+    writeFileSync(policyPath, stringify(POLICY));
+    const { code, stderr } = await cli('apply', '--to', TARGET, '--policy', policyPath);
     expect(code).toBe(2);
     expect(stderr).toMatch(/refusing to apply without confirmation: standard input is not a terminal/);
     expect(await nodes(sandbox)).toEqual(before);
+  });
+
+  it.each([
+    ['no provider configured', {}, /the policy cannot upgrade a node: provider.image: is required/],
+    [
+      'a typo in the command',
+      { provider: { kind: 'command', command: 'ssh {nod} sudo kubeadm upgrade node' } },
+      /provider.command: unknown placeholder \{nod\}/,
+    ],
+    [
+      'a hook for an unknown phase',
+      { hooks: { pre: { nodes: './notify.sh' } } },
+      /invalid policy file .*hooks.pre.nodes: unknown phase/,
+    ],
+  ])('refuses apply --to with %s, before anything runs (exit 2)', async (_, policy, message) => {
+    const policyPath = join(dir, 'policy-bad.yaml');
+    writeFileSync(policyPath, stringify(policy));
+    const { code, stderr } = await cli('apply', '--to', TARGET, '--policy', policyPath, '--yes');
+    expect(stderr).toMatch(message);
+    expect(code).toBe(2);
   });
 
   it.each([

@@ -1,8 +1,10 @@
 /** Policy hooks at phase boundaries: they run in order with the run's context, and a failing one stops the run. */
-import { readFileSync } from 'node:fs';
+import { existsSync, mkdtempSync, readFileSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
-import { hooksOf, PlanRejectedError, startRun } from '../../src/engine/index.ts';
+import { runHook } from '../../src/engine/hooks.ts';
+import { HookFailedError, hooksOf, PlanRejectedError, startRun } from '../../src/engine/index.ts';
 import {
   FAST,
   harness,
@@ -59,5 +61,22 @@ describe('hooks', () => {
   ])('refuses hooks %j', (hooks, message) => {
     expect(() => hooksOf(hooks)).toThrow(PlanRejectedError);
     expect(() => hooksOf(hooks)).toThrow(message);
+  });
+
+  it('a hook past its timeout fails, and what it started is stopped with it', async () => {
+    const dir = mkdtempSync(join(tmpdir(), 'midflight-hook-'));
+    const marker = join(dir, 'still-running');
+    try {
+      const hook = runHook(
+        `(sleep 1; touch ${marker}) & wait`,
+        { name: 'pre.all', phase: 'preflight', runId: 'run-1', target: 'v1.31.2', log: () => {} },
+        200,
+      );
+      await expect(hook).rejects.toBeInstanceOf(HookFailedError);
+      await new Promise((r) => setTimeout(r, 1_500));
+      expect(existsSync(marker)).toBe(false);
+    } finally {
+      rmSync(dir, { recursive: true, force: true });
+    }
   });
 });

@@ -50,6 +50,12 @@ describe('renderCommand', () => {
     expect(() => renderCommand('ssh {host}', { node: 'n' })).toThrow(/unknown placeholder \{host\}/);
   });
 
+  it("leaves the shell's ${VAR} to the shell", () => {
+    expect(renderCommand('ssh ${SSH_USER}@{node} kubeadm upgrade node', { node: 'n 1' })).toBe(
+      "ssh ${SSH_USER}@'n 1' kubeadm upgrade node",
+    );
+  });
+
   it('quotes the empty string', () => {
     expect(shellQuote('')).toBe("''");
   });

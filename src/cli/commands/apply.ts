@@ -19,7 +19,7 @@ import {
   RUN_OUTPUT_FORMATS,
   stateOption,
 } from '../run-session.ts';
-import { parseTargetVersion, readPolicyFile } from '../upgrade-inputs.ts';
+import { parseTargetVersion, providerProblem, readPolicyFile } from '../upgrade-inputs.ts';
 
 export function registerApplyCommand(program: Command): void {
   const apply = program
@@ -109,6 +109,8 @@ async function planAndConfirm(
 ): Promise<Plan> {
   const target = parseTargetVersion(opts.to);
   const policy = readPolicyFile(opts.policy);
+  const problem = providerProblem(policy);
+  if (problem) throw new UsageError(`the policy cannot upgrade a node: ${problem}`);
   // Note: refuse before reading the cluster, so a script without --yes fails fast and changes nothing.
   if (!opts.yes && !process.stdin.isTTY)
     throw new UsageError(

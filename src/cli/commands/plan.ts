@@ -11,7 +11,7 @@ import {
 import { readClusterSnapshot } from '../cluster-snapshot.ts';
 import { CliError } from '../errors.ts';
 import { parseOutputFormat } from '../output.ts';
-import { parseTargetVersion, readPolicyFile } from '../upgrade-inputs.ts';
+import { parseTargetVersion, providerProblem, readPolicyFile } from '../upgrade-inputs.ts';
 
 const PLAN_FORMATS = ['table', 'yaml', 'json', 'markdown'] as const;
 
@@ -36,6 +36,12 @@ export function registerPlanCommand(program: Command): void {
       const format = parseOutputFormat(opts.output, PLAN_FORMATS);
       const target = parseTargetVersion(opts.to);
       const policy = readPolicyFile(opts.policy);
+      // Without a policy file there is no provider yet, and no reason to nag: `apply` says what is missing.
+      const problem = opts.policy ? providerProblem(policy) : undefined;
+      if (problem)
+        process.stderr.write(
+          `warning: \`apply\` will refuse this plan until the policy's provider is fixed: ${problem}\n`,
+        );
       const snapshot = await readClusterSnapshot(cmd);
       let text: string;
       try {
