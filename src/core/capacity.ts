@@ -105,6 +105,11 @@ export interface CapacityVerdict {
   demand: Resources;
 }
 
+interface NodeDemand {
+  total: Resources;
+  byGroup: Map<PlacementGroup, Resources>;
+}
+
 interface PlacementGroup {
   label: string;
   eligible: Set<string>;
@@ -120,6 +125,7 @@ export class CapacityModel {
   private readonly groups = new Map<string, PlacementGroup>();
   private readonly requests = new Map<Pod, Resources>();
   private readonly groupOfPod = new Map<Pod, PlacementGroup>();
+  private readonly demandByNode = new Map<string, NodeDemand>();
   private totalFree: Resources = ZERO;
 
   constructor(private readonly model: ClusterModel) {
@@ -158,14 +164,13 @@ export class CapacityModel {
    */
   check(drained: readonly string[], extra: Resources = ZERO): CapacityVerdict {
     const drainedSet = new Set(drained);
-    const pods = this.podsToMove(drained);
     const demandByGroup = new Map<PlacementGroup, Resources>();
     let demand = ZERO;
-    for (const pod of pods) {
-      const r = this.requestsOf(pod);
-      demand = add(demand, r);
-      const group = this.groupOf(pod);
-      demandByGroup.set(group, add(demandByGroup.get(group) ?? ZERO, r));
+    for (const name of drainedSet) {
+      const node = this.demandOf(name);
+      demand = add(demand, node.total);
+      for (const [group, r] of node.byGroup)
+        demandByGroup.set(group, add(demandByGroup.get(group) ?? ZERO, r));
     }
     const shortfalls: CapacityShortfall[] = [];
     let lostTotal = ZERO;
@@ -184,6 +189,28 @@ export class CapacityModel {
       if (!fitsIn(groupDemand, free)) shortfalls.push({ group: group.label, demand: groupDemand, free });
     }
     return { fits: shortfalls.length === 0, shortfalls, demand };
+  }
+
+  /**
+   * The requests of the pods a drain of this node moves, in total and per placement group, memoised.
+   * Note: the planner asks about growing batches node by node (thousands of checks on a large pool), so
+   * summing per-node totals instead of re-reading every pod is what keeps planning fast.
+   */
+  private demandOf(name: string): NodeDemand {
+    let demand = this.demandByNode.get(name);
+    if (!demand) {
+      const byGroup = new Map<PlacementGroup, Resources>();
+      let total = ZERO;
+      for (const pod of this.podsToMove([name])) {
+        const r = this.requestsOf(pod);
+        total = add(total, r);
+        const group = this.groupOf(pod);
+        byGroup.set(group, add(byGroup.get(group) ?? ZERO, r));
+      }
+      demand = { total, byGroup };
+      this.demandByNode.set(name, demand);
+    }
+    return demand;
   }
 
   private groupOf(pod: Pod): PlacementGroup {
@@ -226,6 +253,20 @@ function clampZero(r: Resources): Resources {
 
 function isTerminalLike(pod: Pod): boolean {
   return pod.status?.phase === 'Succeeded' || pod.status?.phase === 'Failed';
+}
+
+/**
+ * Room that `surge` replacement nodes add while old ones drain, usable by any pod: each is assumed to be
+ * like the pool's first node (replacements come from the same template).
+ */
+export function surgeCapacityOf(poolNodes: readonly NodeModel[], surge: number): Resources {
+  if (surge === 0 || poolNodes.length === 0) return ZERO;
+  const first = nodeAllocatable(poolNodes[0]!.node);
+  return {
+    cpuMillis: first.cpuMillis * surge,
+    memoryBytes: first.memoryBytes * surge,
+    pods: first.pods * surge,
+  };
 }
 
 const capacityCache = new WeakMap<ClusterModel, CapacityModel>();

@@ -1,6 +1,7 @@
 import { existsSync } from 'node:fs';
 import http from 'node:http';
 import https from 'node:https';
+import { join } from 'node:path';
 import { KubeConfig } from '@kubernetes/client-node';
 
 export interface ClusterTarget {
@@ -17,6 +18,9 @@ export class KubeconfigError extends Error {
   }
 }
 
+/** Where a pod's service-account token is mounted: with it (and no kubeconfig) client-node goes in-cluster. */
+export const SERVICE_ACCOUNT_TOKEN = '/var/run/secrets/kubernetes.io/serviceaccount/token';
+
 /**
  * Loads a kubeconfig the way kubectl does, with one clear error for each way it can be wrong.
  * `fallback` is used when neither --kubeconfig nor $KUBECONFIG is set (the sandbox commands point it at
@@ -30,6 +34,7 @@ export function loadKubeConfig(target: ClusterTarget, fallback?: string): KubeCo
       if (!existsSync(path)) throw new KubeconfigError(`kubeconfig ${path} does not exist`);
       kc.loadFromFile(path);
     } else {
+      if (!process.env.KUBECONFIG) requireDefaultConfig();
       kc.loadFromDefault();
     }
   } catch (err) {
@@ -51,6 +56,23 @@ export function loadKubeConfig(target: ClusterTarget, fallback?: string): KubeCo
     );
   }
   return kc;
+}
+
+/**
+ * IMPORTANT: with no $KUBECONFIG, no ~/.kube/config and no service account, client-node's loadFromDefault
+ * silently points at http://localhost:8080, and the first request then fails with an unrelated TLS message.
+ * kubectl says there is no configuration; so do we, before that fallback can be taken.
+ */
+function requireDefaultConfig(): void {
+  // Note: on Windows client-node also looks in %USERPROFILE% and inside WSL; leave that search to it.
+  if (process.platform === 'win32') return;
+  // As client-node does: ~ is $HOME, nothing else.
+  const defaultPath = process.env.HOME ? join(process.env.HOME, '.kube', 'config') : undefined;
+  if ((defaultPath && existsSync(defaultPath)) || existsSync(SERVICE_ACCOUNT_TOKEN)) return;
+  throw new KubeconfigError(
+    'no kubeconfig: set KUBECONFIG, pass --kubeconfig FILE, or create ~/.kube/config ' +
+      `(${defaultPath ? `${defaultPath} does not exist` : '$HOME is not set'}, and this is not a pod with a service account)`,
+  );
 }
 
 export interface RawResponse {

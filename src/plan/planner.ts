@@ -9,7 +9,7 @@
  */
 import { createHash } from 'node:crypto';
 import { type BudgetState, budgetStatesOf } from '../core/budgets.ts';
-import { capacityModelOf, nodeAllocatable, type Resources } from '../core/capacity.ts';
+import { capacityModelOf, type Resources, surgeCapacityOf } from '../core/capacity.ts';
 import {
   type ClusterModel,
   clusterModelOf,
@@ -20,7 +20,7 @@ import {
   sourceVersionOf,
 } from '../core/cluster-model.ts';
 import { parseDuration } from '../core/duration.ts';
-import { nodesAtOnce } from '../core/intorstr.ts';
+import { poolBatchLimit } from '../core/pool-batch-limit.ts';
 import { skewViolation } from '../core/skew.ts';
 import { type ClusterSnapshot, clusterFingerprint } from '../core/snapshot.ts';
 import { compareVersions, formatVersion, type KubeVersion, minorHops } from '../core/versions.ts';
@@ -364,9 +364,7 @@ function poolSettingsOf(model: ClusterModel, policy: Policy): PoolSettings[] {
     const strategy = pp?.strategy ?? policy.defaults.strategy;
     const maxUnavailable = pp?.maxUnavailable ?? policy.defaults.maxUnavailable;
     const maxSurge = pp?.maxSurge ?? policy.defaults.maxSurge;
-    const unavailable = isZero(maxUnavailable) ? 0 : nodesAtOnce(maxUnavailable, nodes.length);
-    const surge = strategy === 'replace' && !isZero(maxSurge) ? nodesAtOnce(maxSurge, nodes.length) : 0;
-    const maxNodes = Math.max(1, unavailable + surge);
+    const { surge, maxNodes } = poolBatchLimit({ maxUnavailable, maxSurge, strategy }, nodes.length);
     const limitName =
       surge > 0
         ? `maxUnavailable ${maxUnavailable} + maxSurge ${maxSurge} (${maxNodes})`
@@ -396,13 +394,7 @@ function canaryPoolFirst(pools: PoolSettings[], name: string): PoolSettings[] {
 
 /** Replacement nodes come up before old ones drain, so they add room for the evicted pods. */
 function surgeCapacity(pool: PoolSettings): Resources {
-  if (pool.surge === 0 || pool.nodes.length === 0) return { cpuMillis: 0, memoryBytes: 0, pods: 0 };
-  const first = nodeAllocatable(pool.nodes[0]!.node);
-  return {
-    cpuMillis: first.cpuMillis * pool.surge,
-    memoryBytes: first.memoryBytes * pool.surge,
-    pods: first.pods * pool.surge,
-  };
+  return surgeCapacityOf(pool.nodes, pool.surge);
 }
 
 function budgetLimits(states: Map<unknown, BudgetState>): Map<string, BudgetLimit> {
@@ -483,8 +475,4 @@ function phase(
 
 function sum(values: number[]): number {
   return values.reduce((a, b) => a + b, 0);
-}
-
-function isZero(v: number | string): boolean {
-  return v === 0 || v === '0' || v === '0%';
 }

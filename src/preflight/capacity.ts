@@ -1,56 +1,82 @@
-import { capacityModelOf } from '../core/capacity.ts';
+import { capacityModelOf, surgeCapacityOf } from '../core/capacity.ts';
 import { CONTROL_PLANE_POOL, clusterModelOf, resolvePools } from '../core/cluster-model.ts';
-import { nodesAtOnce } from '../core/intorstr.ts';
+import { poolBatchLimit } from '../core/pool-batch-limit.ts';
 import { formatBytes, formatCpu } from '../core/quantity.ts';
 import type { Finding, PreflightCheck } from './finding.ts';
 
 /**
- * `capacity`: per pool, whether the rest of the cluster can take the pods of the largest batch the policy
- * allows (maxUnavailable nodes, the busiest ones). A single node that cannot be absorbed is a blocker; a full
- * batch that cannot is a warning because the planner then forms smaller batches.
+ * `capacity`: per worker pool, whether the other nodes can take the pods that upgrading it evicts.
+ *
+ * - Each node alone: a node whose pods fit nowhere else is a blocker (the plan gives it a batch of its own,
+ *   and some of its pods stay Pending until it returns). One finding per pool, naming the nodes.
+ * - A full batch: preflight may not import plan/, so it does not form the plan's batches. It takes the
+ *   batch size from the policy the way the planner does (poolBatchLimit: maxUnavailable, plus maxSurge
+ *   with the replace strategy, whose new nodes add room as they do in the plan) and tests the worst batch
+ *   of that size it can name cheaply: the nodes with the most CPU requested. If that does not fit it is a
+ *   warning: the planner, which checks every batch it forms, will form smaller ones where it must (slower).
+ *   A batch heavy in memory rather than CPU may still be cut by the planner without a warning here.
+ *
+ * Worked example: workers w-1..w-3, 4 CPU each, one 1500m pod each, maxUnavailable 2. Any one node fits
+ * (1.5 CPU on 5 free); the two busiest do not (3 CPU on the 2.5 free of the third): a warning.
  */
 export const checkCapacity: PreflightCheck = (snapshot, _target, options) => {
   const model = clusterModelOf(snapshot, options.poolLabel);
   const capacity = capacityModelOf(model);
   const findings: Finding[] = [];
   for (const [pool, nodes] of resolvePools(model, options.pools)) {
-    if (pool === CONTROL_PLANE_POOL) continue;
-    const setting =
-      options.pools?.find((p) => p.name === pool)?.maxUnavailable ?? options.defaults?.maxUnavailable;
-    const size = nodesAtOnce(setting, nodes.length);
-    const busiest = nodes
-      .map((n) => ({ name: n.name, cpu: capacity.check([n.name]).demand.cpuMillis }))
-      .sort((a, b) => b.cpu - a.cpu);
-    const single = capacity.check([busiest[0]!.name]);
-    if (!single.fits) {
-      const s = single.shortfalls[0]!;
+    if (pool === CONTROL_PLANE_POOL || nodes.length === 0) continue;
+    const own = options.pools?.find((p) => p.name === pool);
+    const limit = poolBatchLimit(
+      {
+        maxUnavailable: own?.maxUnavailable ?? options.defaults?.maxUnavailable,
+        maxSurge: own?.maxSurge ?? options.defaults?.maxSurge,
+        strategy: own?.strategy ?? options.defaults?.strategy,
+      },
+      nodes.length,
+    );
+    const extra = surgeCapacityOf(nodes, limit.surge);
+    const singles = nodes.map((n) => ({ name: n.name, verdict: capacity.check([n.name], extra) }));
+    const stuck = singles.filter((s) => !s.verdict.fits);
+    if (stuck.length > 0) {
+      const s = stuck[0]!.verdict.shortfalls[0]!;
+      const others = stuck.length > 1 ? ` (and ${stuck.length - 1} more: ${namesOf(stuck.slice(1))})` : '';
       findings.push({
         id: 'capacity',
         severity: 'blocker',
-        subject: { kind: 'Node', name: busiest[0]!.name },
+        subject: { kind: 'Node', name: stuck[0]!.name },
         message:
-          `pool ${pool}: the pods on ${busiest[0]!.name} do not fit on the other nodes (${s.group}: need ` +
+          `pool ${pool}: the pods on ${stuck[0]!.name}${others} do not fit on the other nodes (${s.group}: need ` +
           `${formatCpu(s.demand.cpuMillis / 1000)} CPU, ${formatBytes(s.demand.memoryBytes)}, ${s.demand.pods} pods; ` +
           `free ${formatCpu(s.free.cpuMillis / 1000)} CPU, ${formatBytes(s.free.memoryBytes)}, ${s.free.pods} pods)`,
-        fix: 'add nodes (or use a surge strategy with maxSurge ≥ 1) before upgrading this pool',
+        fix: 'add nodes (or use the replace strategy with maxSurge ≥ 1) before upgrading this pool',
       });
       continue;
     }
-    if (size <= 1) continue;
-    const batch = busiest.slice(0, size).map((b) => b.name);
-    const verdict = capacity.check(batch);
+    if (limit.maxNodes <= 1) continue;
+    const busiest = singles
+      .sort((a, b) => b.verdict.demand.cpuMillis - a.verdict.demand.cpuMillis || (a.name < b.name ? -1 : 1))
+      .slice(0, limit.maxNodes)
+      .map((b) => b.name);
+    const verdict = capacity.check(busiest, extra);
     if (!verdict.fits) {
       const s = verdict.shortfalls[0]!;
+      const setting = limit.surge > 0 ? 'maxUnavailable + maxSurge' : 'maxUnavailable';
       findings.push({
         id: 'capacity',
         severity: 'warning',
         subject: { kind: 'NodePool', name: pool },
         message:
-          `a batch of ${size} nodes (maxUnavailable) does not fit: ${s.group} need ${formatCpu(s.demand.cpuMillis / 1000)} CPU ` +
-          `and ${formatBytes(s.demand.memoryBytes)}, the other nodes have ${formatCpu(s.free.cpuMillis / 1000)} CPU and ${formatBytes(s.free.memoryBytes)} free`,
+          `pool ${pool}: a batch of ${busiest.length} nodes (${setting}; the busiest: ${namesOf(busiest.map((name) => ({ name })))}) does not fit: ` +
+          `${s.group} need ${formatCpu(s.demand.cpuMillis / 1000)} CPU and ${formatBytes(s.demand.memoryBytes)}, ` +
+          `the other nodes have ${formatCpu(s.free.cpuMillis / 1000)} CPU and ${formatBytes(s.free.memoryBytes)} free`,
         fix: 'the plan will use smaller batches (slower); add capacity or maxSurge to keep the batch size',
       });
     }
   }
   return findings;
 };
+
+function namesOf(nodes: ReadonlyArray<{ name: string }>): string {
+  const shown = nodes.slice(0, 3).map((n) => n.name);
+  return nodes.length > 3 ? `${shown.join(', ')}, …` : shown.join(', ');
+}

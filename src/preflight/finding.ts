@@ -52,8 +52,14 @@ export interface ManifestDocument {
  */
 export interface PreflightOptions {
   poolLabel?: string;
-  pools?: ReadonlyArray<{ name: string; selector?: string; maxUnavailable?: IntOrString }>;
-  defaults?: { maxUnavailable?: IntOrString };
+  pools?: ReadonlyArray<{
+    name: string;
+    selector?: string;
+    maxUnavailable?: IntOrString;
+    maxSurge?: IntOrString;
+    strategy?: string;
+  }>;
+  defaults?: { maxUnavailable?: IntOrString; maxSurge?: IntOrString; strategy?: string };
   drain?: { deleteEmptyDirData?: boolean; force?: boolean };
   preflight?: {
     /** Check ids not to run. */

@@ -1,3 +1,15 @@
+/**
+ * Golden plans: for every scenario, the plan file, the runbook and the table are compared byte for byte
+ * with test/plan/golden/<name>.{plan.yaml,runbook.md,table.txt}. The snapshots they are planned from are
+ * test/fixtures/snapshots/<name>.json: the hand-built SCENARIOS (written from their builders) and the
+ * built-in sandbox scenarios SANDBOX_SCENARIOS (captured from the sandbox by
+ * test/fixtures/snapshots/capture-sandbox-snapshots.ts).
+ *
+ * UPDATE_GOLDEN=1 rewrites the golden files and the hand-built snapshots instead of comparing; review the
+ * diff before keeping it. Without it a missing golden or snapshot file fails: a deleted file must not pass.
+ *
+ *   UPDATE_GOLDEN=1 npx vitest run test/plan/planner.test.ts
+ */
 import { existsSync, readFileSync, writeFileSync } from 'node:fs';
 import { fileURLToPath } from 'node:url';
 import { describe, expect, it } from 'vitest';
@@ -9,13 +21,15 @@ import { renderRunbook } from '../../src/plan/render-markdown.ts';
 import { renderPlanTable } from '../../src/plan/render-table.ts';
 import { renderPlanYaml } from '../../src/plan/render-yaml.ts';
 import { ClusterBuilder } from '../fixtures/cluster-builder.ts';
-import { SCENARIOS } from '../fixtures/snapshots/scenarios.ts';
+import { SANDBOX_SCENARIOS, SCENARIOS } from '../fixtures/snapshots/scenarios.ts';
 
 const update = process.env.UPDATE_GOLDEN === '1';
 const here = (p: string) => fileURLToPath(new URL(p, import.meta.url));
 
 function golden(path: string, actual: string): void {
-  if (update || !existsSync(path)) writeFileSync(path, actual);
+  if (update) writeFileSync(path, actual);
+  else if (!existsSync(path))
+    throw new Error(`golden file ${path} is missing: run with UPDATE_GOLDEN=1 to write it, then review it`);
   expect(actual).toBe(readFileSync(path, 'utf8'));
 }
 
@@ -25,30 +39,61 @@ function policyOf(yaml: string) {
   return result.policy;
 }
 
-describe.each(SCENARIOS)('scenario $name', (scenario) => {
-  const snapshotPath = here(`../fixtures/snapshots/${scenario.name}.json`);
-  if (update || !existsSync(snapshotPath))
-    writeFileSync(snapshotPath, `${JSON.stringify(scenario.snapshot(), null, 2)}\n`);
-  const snapshot = JSON.parse(readFileSync(snapshotPath, 'utf8')) as ClusterSnapshot;
-  const plan = planUpgrade(snapshot, parseVersion(scenario.target), policyOf(scenario.policy));
+interface GoldenCase {
+  name: string;
+  target: string;
+  policy: string;
+  snapshot: () => ClusterSnapshot;
+}
+
+/** The snapshot file of a scenario; hand-built ones are (re)written from `build` under UPDATE_GOLDEN=1. */
+function snapshotFile(name: string, build?: () => ClusterSnapshot): () => ClusterSnapshot {
+  const path = here(`../fixtures/snapshots/${name}.json`);
+  return () => {
+    if (update && build) writeFileSync(path, `${JSON.stringify(build(), null, 2)}\n`);
+    if (!existsSync(path)) {
+      throw new Error(
+        build
+          ? `snapshot ${path} is missing: run with UPDATE_GOLDEN=1 to write it from its builder`
+          : `snapshot ${path} is missing: run npx tsx test/fixtures/snapshots/capture-sandbox-snapshots.ts ${name}`,
+      );
+    }
+    return JSON.parse(readFileSync(path, 'utf8')) as ClusterSnapshot;
+  };
+}
+
+const CASES: GoldenCase[] = [
+  ...SCENARIOS.map((s) => ({ ...s, snapshot: snapshotFile(s.name, s.snapshot) })),
+  ...SANDBOX_SCENARIOS.map((s) => ({ ...s, snapshot: snapshotFile(s.name) })),
+];
+
+describe.each(CASES)('scenario $name', (scenario) => {
+  let loaded: ClusterSnapshot | undefined;
+  const snapshot = () => {
+    loaded ??= scenario.snapshot();
+    return loaded;
+  };
+  const plan = () => planUpgrade(snapshot(), parseVersion(scenario.target), policyOf(scenario.policy));
 
   it('matches the golden plan file', () =>
-    golden(here(`golden/${scenario.name}.plan.yaml`), renderPlanYaml(plan)));
+    golden(here(`golden/${scenario.name}.plan.yaml`), renderPlanYaml(plan())));
   it('matches the golden runbook', () =>
-    golden(here(`golden/${scenario.name}.runbook.md`), renderRunbook(plan)));
+    golden(here(`golden/${scenario.name}.runbook.md`), renderRunbook(plan())));
   it('matches the golden table', () =>
-    golden(here(`golden/${scenario.name}.table.txt`), renderPlanTable(plan)));
+    golden(here(`golden/${scenario.name}.table.txt`), renderPlanTable(plan())));
   it('is deterministic (same inputs, same id)', () => {
+    const first = plan();
     const again = planUpgrade(
-      JSON.parse(JSON.stringify(snapshot)),
+      JSON.parse(JSON.stringify(snapshot())),
       parseVersion(scenario.target),
       policyOf(scenario.policy),
     );
-    expect(again.id).toBe(plan.id);
-    expect(plan.id).toMatch(/^plan-[0-9a-f]{12}$/);
+    expect(again.id).toBe(first.id);
+    expect(first.id).toMatch(/^plan-[0-9a-f]{12}$/);
   });
   it('never plans faster than its lower bound', () => {
-    expect(plan.estimate.nodePhaseSeconds).toBeGreaterThanOrEqual(plan.estimate.nodePhaseLowerBoundSeconds);
+    const { estimate } = plan();
+    expect(estimate.nodePhaseSeconds).toBeGreaterThanOrEqual(estimate.nodePhaseLowerBoundSeconds);
   });
 });
 

@@ -11,6 +11,7 @@ const NOW = Date.parse('2026-01-15T10:00:00Z');
 const TARGET = parseVersion('v1.31.2');
 
 describe('capacity', () => {
+  // Three 4-CPU workers, one pod on each: 2.5 CPU free per node when the pods ask 1500m.
   const cluster = (cpuPerPod: string) =>
     new ClusterBuilder()
       .node('w-1', { pool: 'workers', cpu: '4' })
@@ -20,12 +21,55 @@ describe('capacity', () => {
       .build();
 
   it.each([
-    ['plenty of room', '1', 1, []],
-    ['one node cannot be absorbed', '3', 1, ['blocker']],
-    ['a batch of 2 cannot be absorbed', '1500m', 2, ['warning']],
-  ] as const)('%s', (_name, cpu, maxUnavailable, severities) => {
-    const findings = checkCapacity(cluster(cpu), TARGET, { defaults: { maxUnavailable } }, NOW);
+    ['plenty of room', '1', { maxUnavailable: 1 }, []],
+    ['one node cannot be absorbed', '3', { maxUnavailable: 1 }, ['blocker']],
+    ['a batch of 2 cannot be absorbed', '1500m', { maxUnavailable: 2 }, ['warning']],
+    // The planner's batch size: maxUnavailable 1 + maxSurge 1 = 2 nodes, and the new node adds 4 CPU.
+    [
+      'a batch of 2 with a surge node fits',
+      '1500m',
+      { maxUnavailable: 1, maxSurge: 1, strategy: 'replace' },
+      [],
+    ],
+    // maxSurge only counts for the replace strategy, as in the planner: in place the batch is 1 node.
+    ['maxSurge in place adds neither nodes nor room', '1500m', { maxUnavailable: 1, maxSurge: 1 }, []],
+    ['maxUnavailable 0 in place still checks one node', '3', { maxUnavailable: 0 }, ['blocker']],
+    [
+      'a surge node makes room for a node that fits nowhere',
+      '3',
+      { maxUnavailable: 0, maxSurge: 1, strategy: 'replace' },
+      [],
+    ],
+  ] as const)('%s', (_name, cpu, defaults, severities) => {
+    const findings = checkCapacity(cluster(cpu), TARGET, { defaults }, NOW);
     expect(findings.map((f) => f.severity)).toEqual(severities);
+  });
+
+  it('names every node that cannot be absorbed, in one finding per pool', () => {
+    const [finding, ...rest] = checkCapacity(cluster('3'), TARGET, {}, NOW);
+    expect(rest).toEqual([]);
+    expect(finding).toMatchObject({ severity: 'blocker', subject: { kind: 'Node', name: 'w-1' } });
+    expect(finding!.message).toMatch(/^pool workers: the pods on w-1 \(and 2 more: w-2, w-3\) do not fit/);
+  });
+
+  it('tests the busiest nodes by CPU requested, with the pool setting over the default', () => {
+    const snapshot = new ClusterBuilder()
+      .node('w-1', { pool: 'workers', cpu: '4' })
+      .node('w-2', { pool: 'workers', cpu: '4' })
+      .node('w-3', { pool: 'workers', cpu: '4' })
+      .node('w-4', { pool: 'workers', cpu: '4' })
+      .workload('app', 'small', { replicas: 2, on: ['w-1', 'w-2'], cpu: '500m' })
+      .workload('app', 'big', { replicas: 2, on: ['w-3', 'w-4'], cpu: '2500m' })
+      .build();
+    // w-3 and w-4 together need 5 CPU; w-1 and w-2 have 7 free: it fits. Three at once do not.
+    const options = (maxUnavailable: number) => ({
+      defaults: { maxUnavailable: 1 },
+      pools: [{ name: 'workers', maxUnavailable }],
+    });
+    expect(checkCapacity(snapshot, TARGET, options(2), NOW)).toEqual([]);
+    const [finding] = checkCapacity(snapshot, TARGET, options(3), NOW);
+    expect(finding).toMatchObject({ severity: 'warning', subject: { kind: 'NodePool', name: 'workers' } });
+    expect(finding!.message).toMatch(/a batch of 3 nodes \(maxUnavailable; the busiest: w-3, w-4, w-1\)/);
   });
 
   it('only counts nodes a pod may run on', () => {

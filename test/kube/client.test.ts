@@ -1,0 +1,64 @@
+import { existsSync, mkdirSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { afterEach, beforeEach, describe, expect, it } from 'vitest';
+import { KubeconfigError, loadKubeConfig, SERVICE_ACCOUNT_TOKEN } from '../../src/kube/client.ts';
+
+const KUBECONFIG = `apiVersion: v1
+kind: Config
+clusters: [{name: c, cluster: {server: "https://example.test:6443"}}]
+users: [{name: u, user: {token: t}}]
+contexts: [{name: ctx, context: {cluster: c, user: u}}]
+current-context: ctx
+`;
+
+describe('loadKubeConfig: where the kubeconfig comes from', () => {
+  const saved = { HOME: process.env.HOME, KUBECONFIG: process.env.KUBECONFIG };
+  let home: string;
+
+  beforeEach(() => {
+    home = mkdtempSync(join(tmpdir(), 'midflight-home-'));
+    process.env.HOME = home;
+    delete process.env.KUBECONFIG;
+  });
+
+  afterEach(() => {
+    for (const [key, value] of Object.entries(saved)) {
+      if (value === undefined) delete process.env[key];
+      else process.env[key] = value;
+    }
+    rmSync(home, { recursive: true, force: true });
+  });
+
+  it.skipIf(existsSync(SERVICE_ACCOUNT_TOKEN))(
+    'refuses, naming what it looked for, when there is no kubeconfig at all (not localhost:8080)',
+    () => {
+      const load = () => loadKubeConfig({});
+      expect(load).toThrow(KubeconfigError);
+      expect(load).toThrow(
+        `no kubeconfig: set KUBECONFIG, pass --kubeconfig FILE, or create ~/.kube/config (${join(home, '.kube', 'config')} does not exist, and this is not a pod with a service account)`,
+      );
+    },
+  );
+
+  it('reads ~/.kube/config when it exists', () => {
+    mkdirSync(join(home, '.kube'));
+    writeFileSync(join(home, '.kube', 'config'), KUBECONFIG);
+    expect(loadKubeConfig({}).getCurrentCluster()?.server).toBe('https://example.test:6443');
+  });
+
+  it('reads $KUBECONFIG, and the fallback only when neither it nor --kubeconfig is given', () => {
+    const file = join(home, 'kc');
+    writeFileSync(file, KUBECONFIG);
+    expect(loadKubeConfig({}, file).getCurrentCluster()?.server).toBe('https://example.test:6443');
+    process.env.KUBECONFIG = file;
+    expect(loadKubeConfig({}, join(home, 'unused')).getCurrentCluster()?.server).toBe(
+      'https://example.test:6443',
+    );
+  });
+
+  it('names a --kubeconfig file that does not exist', () => {
+    const missing = join(home, 'nope');
+    expect(() => loadKubeConfig({ kubeconfig: missing })).toThrow(`kubeconfig ${missing} does not exist`);
+  });
+});
