@@ -4,6 +4,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { CoreV1Api, KubeConfig } from '@kubernetes/client-node';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { requestRaw } from '../../src/kube/client.ts';
 
 const BIN = join(import.meta.dirname, '../../bin/midflight.js');
 
@@ -222,6 +223,26 @@ describe('midflight sandbox start', () => {
     kc.loadFromFile(kubeconfigPath());
     const node = await kc.makeApiClient(CoreV1Api).readNode({ name: 'compute-1' });
     expect(node.status?.nodeInfo?.kubeletVersion).toBe('v1.30.6');
+  });
+
+  it('exits 1 with the reason when the upgrade itself fails', async () => {
+    const kc = new KubeConfig();
+    kc.loadFromFile(kubeconfigPath());
+    const fault = await requestRaw(kc, 'PATCH', '/sandbox/v1/faults', {
+      body: { upgradeFailures: { 'compute-2': 1 } },
+    });
+    expect(fault.status).toBe(200);
+    const { code, stderr } = await midflight(
+      'sandbox',
+      'upgrade-node',
+      'compute-2',
+      '--to',
+      'v1.30.6',
+      '--kubeconfig',
+      kubeconfigPath(),
+    );
+    expect(code).toBe(1);
+    expect(stderr).toMatch(/^error: the upgrade failed for node compute-2 to v1.30.6: /);
   });
 
   it('stops on SIGTERM and exits 0', async () => {
