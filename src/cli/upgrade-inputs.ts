@@ -17,7 +17,7 @@ import {
 } from '../core/versions.ts';
 import { hooksOf, PlanRejectedError } from '../engine/index.ts';
 import { defaultPolicy, type Policy, policyFromYaml } from '../plan/policy.ts';
-import type { ManifestDocument } from '../preflight/index.ts';
+import { CHECK_IDS, type ManifestDocument } from '../preflight/index.ts';
 import { ProviderConfigError, providerFromPolicy } from '../providers/index.ts';
 import { UsageError } from './errors.ts';
 
@@ -56,6 +56,15 @@ export function readPolicyFile(path: string | undefined): Policy {
     const problems = result.errors.map((e) => `${e.field}: ${e.message}`).join('; ');
     throw new UsageError(`invalid policy file ${path}: ${problems}`);
   }
+  // Note: the policy validator (plan/) cannot see the check ids (preflight/); a misspelt id would silently
+  // leave the check running.
+  const unknownChecks = result.policy.preflight.skip.filter(
+    (id) => !(CHECK_IDS as readonly string[]).includes(id),
+  );
+  if (unknownChecks.length > 0)
+    throw new UsageError(
+      `invalid policy file ${path}: preflight.skip: unknown check ${unknownChecks.map((id) => `"${id}"`).join(', ')} (known: ${CHECK_IDS.join(', ')})`,
+    );
   // Hooks run during apply; a mistake there is found now, not at the first phase boundary.
   try {
     hooksOf(result.policy.hooks);

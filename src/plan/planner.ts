@@ -125,6 +125,10 @@ export function planUpgrade(snapshot: ClusterSnapshot, target: KubeVersion, poli
     const v = formatVersion(version);
     let canaryLeft = withCanary && !policy.canary.pool ? policy.canary.nodes : 0;
     const ordered = withCanary && policy.canary.pool ? canaryPoolFirst(pools, policy.canary.pool) : pools;
+    if (withCanary && policy.canary.pool && !pools.some((p) => p.name === policy.canary.pool))
+      warnings.push(
+        `canary.pool ${policy.canary.pool} matches no worker pool (pools: ${pools.map((p) => p.name).join(', ') || 'none'}): the plan has no canary`,
+      );
     for (const pool of ordered) {
       const behind = pool.nodes.filter((n) => {
         const kubelet = kubeletOf.get(n.name);

@@ -13,6 +13,10 @@ import { parseLabelSelector } from '../core/selectors.ts';
 export const POLICY_API_VERSION = 'midflight.dev/v1alpha1';
 export const NODE_STRATEGIES = ['in-place', 'replace'] as const;
 export type NodeStrategy = (typeof NODE_STRATEGIES)[number];
+/** maxSurge only adds replacement nodes (strategy replace): an in-place upgrade takes its node down. */
+const IN_PLACE_NEEDS_UNAVAILABLE =
+  'must be at least 1 with strategy in-place: upgrading a node in place takes it out of service (maxSurge applies to strategy replace)';
+
 export const ON_DRAIN_TIMEOUT = ['halt', 'skip', 'quarantine'] as const;
 export type OnDrainTimeout = (typeof ON_DRAIN_TIMEOUT)[number];
 const WEEKDAYS = ['mon', 'tue', 'wed', 'thu', 'fri', 'sat', 'sun'] as const;
@@ -259,24 +263,27 @@ export function validatePolicy(raw: unknown, file: string): PolicyResult {
         if (strategy) pool.strategy = strategy;
         const soak = duration(p.batchSoak, `${at}.batchSoak`);
         if (soak) pool.batchSoak = soak;
-        if (
-          isZero(pool.maxUnavailable ?? policy.defaults.maxUnavailable) &&
-          isZero(pool.maxSurge ?? policy.defaults.maxSurge)
-        ) {
-          fail(
-            `${at}.maxUnavailable`,
-            'maxUnavailable and maxSurge cannot both be 0: the pool could never progress',
-          );
+        const poolStrategy = pool.strategy ?? policy.defaults.strategy;
+        if (isZero(pool.maxUnavailable ?? policy.defaults.maxUnavailable)) {
+          if (isZero(pool.maxSurge ?? policy.defaults.maxSurge))
+            fail(
+              `${at}.maxUnavailable`,
+              'maxUnavailable and maxSurge cannot both be 0: the pool could never progress',
+            );
+          else if (poolStrategy === 'in-place') fail(`${at}.maxUnavailable`, IN_PLACE_NEEDS_UNAVAILABLE);
         }
         policy.pools.push(pool);
       });
     }
   }
-  if (isZero(policy.defaults.maxUnavailable) && isZero(policy.defaults.maxSurge)) {
-    fail(
-      'defaults.maxUnavailable',
-      'maxUnavailable and maxSurge cannot both be 0: pools could never progress',
-    );
+  if (isZero(policy.defaults.maxUnavailable)) {
+    if (isZero(policy.defaults.maxSurge))
+      fail(
+        'defaults.maxUnavailable',
+        'maxUnavailable and maxSurge cannot both be 0: pools could never progress',
+      );
+    else if (policy.defaults.strategy === 'in-place')
+      fail('defaults.maxUnavailable', IN_PLACE_NEEDS_UNAVAILABLE);
   }
 
   const canary = section('canary');

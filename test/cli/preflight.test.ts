@@ -35,6 +35,7 @@ describe('midflight preflight', () => {
       join(dir, 'bad-policy.yaml'),
       'apiVersion: midflight.dev/v1alpha1\ndrain:\n  timeout: soon\n',
     );
+    writeFileSync(join(dir, 'typo-skip.yaml'), 'preflight:\n  skip: [capacty]\n');
     writeFileSync(
       join(dir, 'permissive.yaml'),
       'apiVersion: midflight.dev/v1alpha1\nkind: UpgradePolicy\ndrain:\n  force: true\n  deleteEmptyDirData: true\n',
@@ -112,6 +113,10 @@ describe('midflight preflight', () => {
     [
       ['--to', '1.31', '--policy', 'bad-policy.yaml'],
       /invalid policy file .*bad-policy\.yaml: drain\.timeout: must be a duration/,
+    ],
+    [
+      ['--to', '1.31', '--policy', 'typo-skip.yaml'],
+      /invalid policy file .*typo-skip\.yaml: preflight\.skip: unknown check "capacty" \(known: .*capacity/,
     ],
     [['--to', '1.31', '--policy', 'missing.yaml'], /cannot read policy file .*missing\.yaml: ENOENT/],
     [['--to', '1.31', '--manifests', 'nowhere'], /--manifests .*nowhere: no such file or directory/],

@@ -170,4 +170,14 @@ describe('planUpgrade', () => {
         .flatMap((s) => (s.kind === 'canary' || s.kind === 'node-batch' ? s.nodes : [])),
     ).toEqual(['b']);
   });
+
+  it('warns when the canary pool matches no pool: the plan then has no canary', () => {
+    const snapshot = new ClusterBuilder('v1.31.2')
+      .controlPlane('cp-1')
+      .node('a', { kubelet: 'v1.30.1' })
+      .build();
+    const p = planUpgrade(snapshot, parseVersion('v1.31.2'), policyOf('canary: { pool: canaries }\n'));
+    expect(p.phases.some((ph) => ph.kind === 'canary')).toBe(false);
+    expect(p.warnings).toContainEqual(expect.stringMatching(/^canary.pool canaries matches no worker pool/));
+  });
 });

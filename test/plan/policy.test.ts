@@ -63,6 +63,12 @@ preflight: {skip: [certificates]}
     [{ pools: [{ name: 'a' }, { name: 'a' }] }, 'pools[1].name', /duplicate/],
     [{ pools: [{ name: 'a', selector: 'a in b' }] }, 'pools[0].selector', /unable to parse/],
     [{ defaults: { maxUnavailable: 0 } }, 'defaults.maxUnavailable', /both be 0/],
+    [{ defaults: { maxUnavailable: 0, maxSurge: 1 } }, 'defaults.maxUnavailable', /strategy in-place/],
+    [
+      { pools: [{ name: 'a', maxUnavailable: 0, maxSurge: 2 }] },
+      'pools[0].maxUnavailable',
+      /at least 1 with strategy in-place/,
+    ],
     [{ drain: { onTimeout: 'panic' } }, 'drain.onTimeout', /halt, skip, quarantine/],
     [{ drain: { timeout: 'forever' } }, 'drain.timeout', /duration/],
     [{ canary: { nodes: 1.5 } }, 'canary.nodes', /integer/],
