@@ -11,7 +11,13 @@ import { join } from 'node:path';
 import type { KubeConfig } from '@kubernetes/client-node';
 import { type Command, Option } from 'commander';
 import { type Clock, RealClock, ScaledClock } from '../core/clock.ts';
-import { type EngineDeps, PlanRejectedError, RunStateError, type RunSummary } from '../engine/index.ts';
+import {
+  type EngineDeps,
+  PlanRejectedError,
+  type RunOptions,
+  RunStateError,
+  type RunSummary,
+} from '../engine/index.ts';
 import { type ClusterTarget, KubeconfigError, loadKubeConfig, requestRaw } from '../kube/client.ts';
 import { KubeError } from '../kube/errors.ts';
 import { LeaseHeldError } from '../kube/lease-lock.ts';
@@ -125,8 +131,7 @@ export function providerFor(
   try {
     return providerFromPolicy(plan.policy.provider, env);
   } catch (err) {
-    if (err instanceof ProviderConfigError)
-      throw new UsageError(`the plan's policy: ${err.message}`);
+    if (err instanceof ProviderConfigError) throw new UsageError(`the plan's policy: ${err.message}`);
     throw err;
   }
 }
@@ -188,6 +193,49 @@ export async function executeWithView(
     view.close();
     process.off('SIGINT', onSignal);
     process.off('SIGTERM', onSignal);
+  }
+}
+
+export interface RunSession {
+  store: RunStore;
+  /** Executes a run of `plan` (start, resume, abort or rollback) with the plan's provider and a live view. */
+  execute(
+    plan: Plan,
+    fn: (deps: EngineDeps, options: RunOptions) => Promise<RunSummary>,
+    lines?: boolean,
+  ): Promise<RunSummary>;
+}
+
+/** The cluster, the clock it keeps and the store, for a command that executes a run. */
+export async function withRunSession(
+  cmd: Command,
+  opts: { state?: string; output: string; leaseDuration: number; sandboxClock: boolean },
+  fn: (session: RunSession) => Promise<void>,
+): Promise<void> {
+  const conn = connectCluster(cmd);
+  try {
+    const { clock, ...timing } = await executionSettings(opts, conn.kc);
+    const store = openStore(opts.state, clock);
+    try {
+      await fn({
+        store,
+        execute(plan, execute, lines) {
+          const env = { kc: conn.kc, clock, kubeconfigPath: conn.kubeconfigPath };
+          const { provider } = providerFor(plan, env);
+          return executeWithView(
+            { ...env, store, provider },
+            { output: opts.output, clock, plan, lines },
+            (deps, signal) => execute(deps, { signal, ...timing }),
+          );
+        },
+      });
+    } finally {
+      store.close();
+    }
+  } catch (err) {
+    throw cliErrorOf(err);
+  } finally {
+    conn.close();
   }
 }
 

@@ -10,14 +10,10 @@ import { parseOutputFormat } from '../output.ts';
 import {
   addExecutionOptions,
   cliErrorOf,
-  connectCluster,
-  executeWithView,
-  executionSettings,
   finishRun,
-  openStore,
-  providerFor,
   RUN_OUTPUT_FORMATS,
   stateOption,
+  withRunSession,
 } from '../run-session.ts';
 import { parseTargetVersion, providerProblem, readPolicyFile } from '../upgrade-inputs.ts';
 
@@ -63,23 +59,12 @@ export function registerApplyCommand(program: Command): void {
       } catch (err) {
         throw cliErrorOf(err);
       }
-      const conn = connectCluster(cmd);
-      const { clock, ...timing } = await executionSettings(opts, conn.kc);
-      const store = openStore(opts.state, clock);
-      try {
-        const { provider } = providerFor(plan, { kc: conn.kc, clock, kubeconfigPath: conn.kubeconfigPath });
-        if (output !== 'json') process.stdout.write(`State store: ${store.path}\n`);
-        const summary = await executeWithView(
-          { kc: conn.kc, store, provider, clock, kubeconfigPath: conn.kubeconfigPath },
-          { output, clock, plan },
-          (deps, signal) => startRun(deps, plan, { signal, ...timing }),
-        );
+      await withRunSession(cmd, { ...opts, output }, async (session) => {
+        if (output !== 'json') process.stdout.write(`State store: ${session.store.path}\n`);
+        const summary = await session.execute(plan, (deps, options) => startRun(deps, plan, options));
         const code = finishRun(summary, output);
         if (code !== 0) throw new ExitCode(code);
-      } finally {
-        store.close();
-        conn.close();
-      }
+      });
     });
 }
 

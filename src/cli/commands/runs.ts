@@ -4,10 +4,7 @@
  */
 import { type Command, Option } from 'commander';
 import {
-  type EngineDeps,
   planRollback,
-  type RunOptions,
-  type RunSummary,
   requestAbort,
   requestPause,
   resumeRun,
@@ -23,14 +20,11 @@ import { inFlightNodes, type RunStatus, renderHistory, renderStatus } from '../r
 import {
   addExecutionOptions,
   cliErrorOf,
-  connectCluster,
-  executeWithView,
-  executionSettings,
   finishRun,
   openStore,
-  providerFor,
   RUN_OUTPUT_FORMATS,
   stateOption,
+  withRunSession,
 } from '../run-session.ts';
 
 function outputOption(formats: readonly string[]): Option {
@@ -152,7 +146,7 @@ export function registerRunCommands(program: Command): void {
         return;
       }
       // Nothing executes it: carry out the abort here (uncordon what it cordoned), under the Lease.
-      const summary = await session.execute(run, (deps, options) => resumeRun(deps, runId, options));
+      const summary = await session.execute(planOf(run), (deps, options) => resumeRun(deps, runId, options));
       const code = finishRun(summary, opts.output);
       if (summary.state !== 'aborted') throw new ExitCode(code);
     });
@@ -168,7 +162,7 @@ export function registerRunCommands(program: Command): void {
     parseOutputFormat(opts.output, RUN_OUTPUT_FORMATS);
     await withRunSession(cmd, opts, async (session) => {
       const run = session.store.mustGetRun(runId);
-      const summary = await session.execute(run, (deps, options) => resumeRun(deps, runId, options));
+      const summary = await session.execute(planOf(run), (deps, options) => resumeRun(deps, runId, options));
       const code = finishRun(summary, opts.output);
       if (code !== 0) throw new ExitCode(code);
     });
@@ -204,56 +198,19 @@ export function registerRunCommands(program: Command): void {
         'refusing to roll back without confirmation: standard input is not a terminal; pass --yes',
       );
       const run = session.store.mustGetRun(runId);
-      const summary = await session.execute(run, (deps, options) => rollbackRun(deps, runId, options), true);
+      const summary = await session.execute(
+        planOf(run),
+        (deps, options) => rollbackRun(deps, runId, options),
+        true,
+      );
       const code = finishRun(summary, opts.output);
       if (code !== 0) throw new ExitCode(code);
     });
   });
 }
 
-interface RunSession {
-  store: RunStore;
-  /** Executes `run` (resume, abort or rollback) on the cluster with the plan's provider and a live view. */
-  execute(
-    run: RunRecord,
-    fn: (deps: EngineDeps, options: RunOptions) => Promise<RunSummary>,
-    lines?: boolean,
-  ): Promise<RunSummary>;
-}
-
-/** The cluster, the clock it keeps and the store, for a command that executes a recorded run. */
-async function withRunSession(
-  cmd: Command,
-  opts: { state?: string; output: string; leaseDuration: number; sandboxClock: boolean },
-  fn: (session: RunSession) => Promise<void>,
-): Promise<void> {
-  const conn = connectCluster(cmd);
-  try {
-    const { clock, ...timing } = await executionSettings(opts, conn.kc);
-    const store = openStore(opts.state, clock);
-    try {
-      await fn({
-        store,
-        execute(run, execute, lines) {
-          const plan = JSON.parse(run.planJson) as Plan;
-          const env = { kc: conn.kc, clock, kubeconfigPath: conn.kubeconfigPath };
-          const { provider } = providerFor(plan, env);
-          return executeWithView(
-            { ...env, store, provider },
-            { output: opts.output, clock, plan, lines },
-            (deps, signal) => execute(deps, { signal, ...timing }),
-          );
-        },
-      });
-    } finally {
-      store.close();
-    }
-  } catch (err) {
-    throw cliErrorOf(err);
-  } finally {
-    conn.close();
-  }
-}
+/** The plan a run executes, as it was recorded. */
+const planOf = (run: RunRecord) => JSON.parse(run.planJson) as Plan;
 
 function report(output: string, run: RunRecord, message: string): void {
   if (output === 'table') process.stdout.write(`${message}\n`);
