@@ -1,8 +1,10 @@
 import type { IncomingMessage, ServerResponse } from 'node:http';
 import { parse as parseYaml } from 'yaml';
 import type { SandboxContext } from '../context.ts';
-import { badRequest, type GroupResource, notFound, StatusError } from '../status.ts';
+import { badRequest, type GroupResource, invalid, notFound, StatusError } from '../status.ts';
 import type { KubeObject } from '../store/types.ts';
+import { invalidValue } from './field-errors.ts';
+import { isRecord } from './field-shapes.ts';
 import { parseJsonBody, readBody } from './http-io.ts';
 import { fieldManagerOf } from './managed-fields.ts';
 import type { ResourceTarget } from './request-path.ts';
@@ -58,9 +60,20 @@ export class ApiRequest {
     if (typeof body !== 'object' || body === null || Array.isArray(body))
       throw badRequest('the body of the request must be a JSON object');
     const obj = body as KubeObject;
-    if (typeof obj.metadata !== 'object' || obj.metadata === null || Array.isArray(obj.metadata))
-      obj.metadata = {};
+    if (obj.metadata === undefined || obj.metadata === null) obj.metadata = {};
+    else if (!isRecord(obj.metadata)) {
+      const { kind, group } = this.bodyType;
+      throw invalid(kind, '', [invalidValue('metadata', obj.metadata, 'must be an object')], group);
+    }
     return obj;
+  }
+
+  /** The kind (and group) of the object a body of this request holds: a subresource's, or the resource's. */
+  get bodyType(): { kind: string; group: string } {
+    const sub = this.target.subresource;
+    if (sub === 'eviction') return { kind: 'Eviction', group: 'policy' };
+    if (sub === 'scale') return { kind: 'Scale', group: 'autoscaling' };
+    return { kind: this.info.kind, group: this.info.group };
   }
 }
 

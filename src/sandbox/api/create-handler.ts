@@ -5,6 +5,7 @@ import type { KubeObject } from '../store/types.ts';
 import { type ApiRequest, requireNamespace } from './api-request.ts';
 import { applyCreateDefaults } from './defaults.ts';
 import { recordManagedFields } from './managed-fields.ts';
+import { checkResourceShape } from './resource-shapes.ts';
 import { validateObject } from './validation.ts';
 
 /** Metadata a client may not set on create: the server assigns it. */
@@ -53,13 +54,16 @@ export function createObject(
   checkNamespace(r, obj);
   for (const field of STRIPPED_ON_CREATE) delete obj.metadata[field];
   const ctx = r.ctx;
-  if (r.info.namespaced) requireNamespace(ctx, r.target.namespace ?? '', r.gr, obj.metadata.name ?? '');
+  // Note: types first, as the real server decodes before admission and defaulting, which read the fields.
+  const shapeErrors = checkResourceShape(r.key, obj);
+  if (shapeErrors.length) throw invalid(r.info.kind, nameOf(obj), shapeErrors, r.info.group);
+  if (r.info.namespaced) requireNamespace(ctx, r.target.namespace ?? '', r.gr, nameOf(obj));
   applyCreateDefaults(r.key, obj, ctx.random);
   // A generated name is validated as the prefix plus the five characters the store will append.
   const nameToValidate =
     obj.metadata.name || (obj.metadata.generateName ? `${obj.metadata.generateName}abcde` : '');
   const errors = validateObject(r.key, { ...obj, metadata: { ...obj.metadata, name: nameToValidate } });
-  if (errors.length) throw invalid(r.info.kind, obj.metadata.name ?? '', errors, r.info.group);
+  if (errors.length) throw invalid(r.info.kind, nameOf(obj), errors, r.info.group);
   recordManagedFields(obj, undefined, {
     manager: r.manager,
     operation,
@@ -76,6 +80,11 @@ export function createObject(
     return obj;
   }
   return ctx.store.create(r.key, obj);
+}
+
+/** The name an error message names the object by; a name of the wrong type is not one. */
+function nameOf(obj: KubeObject): string {
+  return typeof obj.metadata.name === 'string' ? obj.metadata.name : '';
 }
 
 export async function handleCreate(r: ApiRequest): Promise<KubeObject> {

@@ -1,9 +1,23 @@
 import { evictPod } from '../sim/disruption/eviction.ts';
-import { badRequest } from '../status.ts';
+import { badRequest, type FieldError, invalid } from '../status.ts';
 import type { KubeObject } from '../store/types.ts';
 import type { ApiRequest } from './api-request.ts';
+import { invalidValue } from './field-errors.ts';
+import { bool, checkShape, int, obj, str, strings } from './field-shapes.ts';
 
 const EVICTION_VERSIONS = ['policy/v1', 'policy/v1beta1'];
+
+/** The fields of an Eviction the disruption simulation reads: its DeleteOptions. */
+const EVICTION_SHAPE = obj({
+  deleteOptions: obj({
+    gracePeriodSeconds: int,
+    propagationPolicy: str,
+    orphanDependents: bool,
+    dryRun: strings,
+    preconditions: obj({ uid: str, resourceVersion: str }),
+  }),
+  metadata: obj({ name: str, namespace: str }),
+});
 
 /** POST `…/pods/NAME/eviction`: checks the Eviction body, then hands it to the disruption simulation. */
 export async function handleEviction(r: ApiRequest): Promise<unknown> {
@@ -14,6 +28,14 @@ export async function handleEviction(r: ApiRequest): Promise<unknown> {
     );
   if (body.kind !== undefined && body.kind !== 'Eviction')
     throw badRequest(`the kind in the data (${body.kind}) does not match the expected kind (Eviction)`);
+  const errors: FieldError[] = [];
+  checkShape(body, EVICTION_SHAPE, '', errors);
+  const grace = (body.deleteOptions as { gracePeriodSeconds?: unknown } | undefined)?.gracePeriodSeconds;
+  if (typeof grace === 'number' && grace < 0)
+    errors.push(
+      invalidValue('deleteOptions.gracePeriodSeconds', grace, 'must be greater than or equal to 0'),
+    );
+  if (errors.length) throw invalid('Eviction', r.name, errors, 'policy');
   if (body.metadata.name !== undefined && body.metadata.name !== r.name)
     throw badRequest('name in URL does not match name in Eviction object');
   const namespace = r.target.namespace ?? '';

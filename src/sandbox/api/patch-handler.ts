@@ -1,8 +1,10 @@
-import { invalid, StatusError } from '../status.ts';
+import { type FieldError, invalid, StatusError } from '../status.ts';
 import type { KubeObject } from '../store/types.ts';
 import { type ApiRequest, mediaType, parseYamlBody } from './api-request.ts';
 import { commitUpdate } from './commit-update.ts';
 import { checkTypeMeta, createObject } from './create-handler.ts';
+import { invalidValue, required } from './field-errors.ts';
+import { isRecord } from './field-shapes.ts';
 import { parseJsonBody } from './http-io.ts';
 import { applyJsonPatch } from './json-patch.ts';
 import { applyMergePatch } from './merge-patch.ts';
@@ -51,25 +53,24 @@ export async function handlePatch(r: ApiRequest): Promise<{ code: number; object
   const patch = type === 'application/apply-patch+yaml' ? parseYamlBody(text) : parseJsonBody(text);
   if (type === 'application/apply-patch+yaml') return applyServerSide(r, patch);
   const current = r.ctx.store.mustGet(r.key, r.target.namespace, r.name);
-  const patched = patchObject(type, current, patch);
+  const patched = patchObject(r, type, current, patch);
   return { code: 200, object: commitUpdate(r, patched, current) };
 }
 
-function patchObject(type: PatchType, current: KubeObject, patch: unknown): KubeObject {
-  const patched = applyPatch(type, current, patch);
-  if (
-    typeof patched !== 'object' ||
-    patched === null ||
-    Array.isArray(patched) ||
-    typeof patched.metadata !== 'object'
-  )
-    throw new StatusError(422, 'Invalid', 'the patch produced an object without metadata');
+function patchObject(r: ApiRequest, type: PatchType, current: KubeObject, patch: unknown): KubeObject {
+  const patched: unknown = applyPatch(type, current, patch);
+  const refuse = (error: FieldError) => invalid(r.info.kind, r.name, [error], r.info.group);
+  if (!isRecord(patched))
+    throw refuse(invalidValue('patch', patched, 'the patched object must be a JSON object'));
+  if (patched.metadata === undefined || patched.metadata === null) throw refuse(required('metadata'));
+  if (!isRecord(patched.metadata))
+    throw refuse(invalidValue('metadata', patched.metadata, 'must be an object'));
   // A patch that names no resourceVersion must not be checked against it: it applies to the current object.
   const requestedRv = (patch as { metadata?: { resourceVersion?: string } } | null)?.metadata
     ?.resourceVersion;
   if (type !== 'application/json-patch+json' && !requestedRv)
     patched.metadata.resourceVersion = current.metadata.resourceVersion;
-  return patched;
+  return patched as KubeObject;
 }
 
 async function applyServerSide(r: ApiRequest, patch: unknown): Promise<{ code: number; object: KubeObject }> {
@@ -90,6 +91,13 @@ async function applyServerSide(r: ApiRequest, patch: unknown): Promise<{ code: n
     throw new StatusError(400, 'BadRequest', 'an apply configuration must be an object');
   const applied = patch as KubeObject;
   applied.metadata ??= {};
+  if (!isRecord(applied.metadata))
+    throw invalid(
+      r.info.kind,
+      r.name,
+      [invalidValue('metadata', applied.metadata, 'must be an object')],
+      r.info.group,
+    );
   if (applied.metadata.name !== undefined && applied.metadata.name !== r.name)
     throw new StatusError(
       400,

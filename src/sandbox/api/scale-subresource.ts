@@ -1,7 +1,9 @@
 import { formatLabelSelector } from '../../core/selectors.ts';
-import { badRequest, conflict, invalid, STALE_OBJECT } from '../status.ts';
+import { badRequest, conflict, type FieldError, invalid, STALE_OBJECT } from '../status.ts';
 import type { KubeObject } from '../store/types.ts';
 import { type ApiRequest, mediaType } from './api-request.ts';
+import { invalidValue, required } from './field-errors.ts';
+import { isRecord } from './field-shapes.ts';
 import { parseJsonBody } from './http-io.ts';
 import { recordManagedFields } from './managed-fields.ts';
 import { applyPatch, PATCH_TYPES } from './patch-handler.ts';
@@ -44,20 +46,11 @@ export async function handleScale(r: ApiRequest, method: string): Promise<KubeOb
       throw badRequest(`unsupported patch type for scale: ${type}`);
     scale = applyPatch(type as (typeof PATCH_TYPES)[number], scaleOf(current), parseJsonBody(await r.text()));
   }
-  const replicas = scale.spec?.replicas;
-  if (!Number.isInteger(replicas) || replicas < 0)
-    throw invalid(
-      'Scale',
-      r.name,
-      [
-        {
-          reason: 'FieldValueInvalid',
-          field: 'spec.replicas',
-          message: `Invalid value: ${JSON.stringify(replicas)}: must be greater than or equal to 0`,
-        },
-      ],
-      'autoscaling',
-    );
+  const problem = isRecord(scale)
+    ? replicasProblem(scale.spec)
+    : invalidValue('patch', scale, 'the patched object must be a JSON object');
+  if (problem) throw invalid('Scale', r.name, [problem], 'autoscaling');
+  const replicas = scale.spec.replicas as number;
   const rv = scale.metadata?.resourceVersion;
   if (rv && rv !== current.metadata.resourceVersion) throw conflict(r.gr, r.name, STALE_OBJECT);
   const next = structuredClone(current);
@@ -71,4 +64,16 @@ export async function handleScale(r: ApiRequest, method: string): Promise<KubeOb
   });
   if (r.dryRun) return scaleOf(next);
   return scaleOf(store.update(r.key, next));
+}
+
+/** What is wrong with a Scale's spec.replicas (a non-negative integer), or undefined when nothing is. */
+function replicasProblem(spec: unknown): FieldError | undefined {
+  if (!isRecord(spec))
+    return spec == null ? required('spec.replicas') : invalidValue('spec', spec, 'must be an object');
+  const replicas = spec.replicas;
+  if (replicas === undefined || replicas === null) return required('spec.replicas');
+  if (!Number.isSafeInteger(replicas)) return invalidValue('spec.replicas', replicas, 'must be an integer');
+  if ((replicas as number) < 0)
+    return invalidValue('spec.replicas', replicas, 'must be greater than or equal to 0');
+  return undefined;
 }

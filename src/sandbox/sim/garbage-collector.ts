@@ -13,6 +13,7 @@ import { RESOURCES, storeKey } from '../api/resources.ts';
 import type { Actor, SandboxContext } from '../context.ts';
 import { deleteObject } from '../store/deletion.ts';
 import type { KubeObject, OwnerReference, ResourceKey, StoreEvent } from '../store/types.ts';
+import { contain, contained } from './contain-errors.ts';
 
 /** A dependent as the index keeps it: resource, namespace and name, joined by NUL. */
 type DependentKey = string;
@@ -43,7 +44,9 @@ export class GarbageCollector implements Actor {
   }
 
   start(): void {
-    this.unsubscribe = this.ctx.store.onChange((event) => this.onChange(event));
+    this.unsubscribe = this.ctx.store.onChange(
+      contained(this.ctx, this.name, (event) => this.onChange(event)),
+    );
     for (const resource of this.ctx.store.resources()) {
       for (const obj of this.ctx.store.list(resource)) {
         if (!obj.metadata.ownerReferences?.length) continue;
@@ -114,7 +117,7 @@ export class GarbageCollector implements Actor {
         return;
       }
       this.toCheck.delete(key);
-      this.collect(key);
+      contain(this.ctx, this.name, () => this.collect(key));
     }
   }
 

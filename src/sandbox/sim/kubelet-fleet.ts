@@ -21,6 +21,7 @@ import { R } from '../api/resources.ts';
 import type { Actor, SandboxContext } from '../context.ts';
 import { rfc3339 } from '../store/deletion.ts';
 import type { KubeObject, StoreEvent } from '../store/types.ts';
+import { contain, contained } from './contain-errors.ts';
 import type { KubeletLiveness } from './node-liveness.ts';
 import { setNodeCondition } from './node-status.ts';
 import {
@@ -99,7 +100,9 @@ export class KubeletFleet implements Actor, KubeletLiveness {
   constructor(private readonly ctx: SandboxContext) {}
 
   start(): void {
-    this.unsubscribe = this.ctx.store.onChange((event) => this.onChange(event));
+    this.unsubscribe = this.ctx.store.onChange(
+      contained(this.ctx, this.name, (event) => this.onChange(event)),
+    );
     for (const node of this.ctx.store.list(R.nodes)) this.addKubelet(node);
   }
 
@@ -171,7 +174,7 @@ export class KubeletFleet implements Actor, KubeletLiveness {
       waiters.push(resolve);
       const timer = this.ctx.clock.setTimer(change.downtimeMs, () => {
         kubelet.restart = undefined;
-        this.comeBack(kubelet, change.kubeletVersion);
+        contain(this.ctx, this.name, () => this.comeBack(kubelet, change.kubeletVersion));
         for (const done of waiters) done();
       });
       kubelet.restart = { timer, waiters };
@@ -216,11 +219,13 @@ export class KubeletFleet implements Actor, KubeletLiveness {
     if (this.booting.length > 0) this.bootTimer = this.ctx.clock.setTimer(0, () => this.bootBatch());
     for (const { kubelet, index } of batch) {
       if (this.kubelets.get(kubelet.name) !== kubelet || !kubelet.alive) continue;
-      this.postNodeStatus(kubelet, { nodeIndex: index });
+      contain(this.ctx, this.name, () => this.postNodeStatus(kubelet, { nodeIndex: index }));
       for (const pod of this.ctx.store.podsOnNode(kubelet.name)) {
-        const ip: string | undefined = pod.status?.podIP;
-        if (ip?.startsWith(kubelet.podNet)) kubelet.usedOctets.add(Number(ip.slice(kubelet.podNet.length)));
-        this.planPod(kubelet, pod);
+        contain(this.ctx, this.name, () => {
+          const ip: string | undefined = pod.status?.podIP;
+          if (ip?.startsWith(kubelet.podNet)) kubelet.usedOctets.add(Number(ip.slice(kubelet.podNet.length)));
+          this.planPod(kubelet, pod);
+        });
       }
     }
   }
@@ -238,7 +243,8 @@ export class KubeletFleet implements Actor, KubeletLiveness {
   private scheduleHeartbeat(kubelet: SimKubelet, delayMs: number): void {
     kubelet.heartbeat = this.ctx.clock.setTimer(delayMs, () => {
       if (!kubelet.alive || this.kubelets.get(kubelet.name) !== kubelet) return;
-      this.postNodeStatus(kubelet, {});
+      // Note: contained, so a status the kubelet fails to post stops no later heartbeat.
+      contain(this.ctx, this.name, () => this.postNodeStatus(kubelet, {}));
       this.scheduleHeartbeat(kubelet, NODE_STATUS_REPORT_MS * (0.9 + 0.2 * this.ctx.random()));
     });
   }
@@ -382,8 +388,9 @@ export class KubeletFleet implements Actor, KubeletLiveness {
       const { step, at } = next;
       track.step = step;
       track.at = at;
-      track.timer = this.ctx.clock.setTimer(at - this.ctx.clock.now(), () =>
-        this.runStep(kubelet, key, step),
+      track.timer = this.ctx.clock.setTimer(
+        at - this.ctx.clock.now(),
+        contained(this.ctx, this.name, () => this.runStep(kubelet, key, step)),
       );
     }
     // Readiness and completion of a run-to-completion pod go side by side.
@@ -506,9 +513,12 @@ export class KubeletFleet implements Actor, KubeletLiveness {
       void Promise.resolve()
         .then(() => behaviour.run(pod))
         .then(
-          (result) => this.completePod(key, uid, result.exitCode, result.message),
+          (result) =>
+            contain(this.ctx, this.name, () => this.completePod(key, uid, result.exitCode, result.message)),
           (error: unknown) =>
-            this.completePod(key, uid, 1, error instanceof Error ? error.message : String(error)),
+            contain(this.ctx, this.name, () =>
+              this.completePod(key, uid, 1, error instanceof Error ? error.message : String(error)),
+            ),
         );
       return;
     }
@@ -517,7 +527,10 @@ export class KubeletFleet implements Actor, KubeletLiveness {
     const elapsed = Number.isNaN(startedAt) ? 0 : this.ctx.clock.now() - startedAt;
     const runMs = Number.isFinite(seconds) ? seconds * 1000 : DEFAULT_RUN_SECONDS * 1000;
     track.completion = {
-      timer: this.ctx.clock.setTimer(Math.max(0, runMs - elapsed), () => this.completePod(key, uid, 0)),
+      timer: this.ctx.clock.setTimer(
+        Math.max(0, runMs - elapsed),
+        contained(this.ctx, this.name, () => this.completePod(key, uid, 0)),
+      ),
     };
   }
 

@@ -17,6 +17,7 @@ import { R } from '../api/resources.ts';
 import type { Actor, SandboxContext } from '../context.ts';
 import { deleteObject, rfc3339 } from '../store/deletion.ts';
 import type { KubeObject, StoreEvent } from '../store/types.ts';
+import { contain, contained } from './contain-errors.ts';
 import type { KubeletLiveness } from './node-liveness.ts';
 import {
   type NodeCondition,
@@ -63,10 +64,16 @@ export class NodeLifecycle implements Actor {
   ) {}
 
   start(): void {
-    this.unsubscribe.push(this.ctx.store.onChange((event) => this.onChange(event)));
+    this.unsubscribe.push(
+      this.ctx.store.onChange(contained(this.ctx, this.name, (event) => this.onChange(event))),
+    );
     if (this.liveness) {
       const liveness = this.liveness;
-      this.unsubscribe.push(liveness.onLivenessChange((node, alive) => this.onLiveness(node, alive)));
+      this.unsubscribe.push(
+        liveness.onLivenessChange(
+          contained(this.ctx, this.name, (node, alive) => this.onLiveness(node, alive)),
+        ),
+      );
     }
     for (const node of this.ctx.store.list(R.nodes)) {
       const name = node.metadata.name ?? '';
@@ -118,11 +125,14 @@ export class NodeLifecycle implements Actor {
     const wait = Math.max(0, since + this.ctx.timing.nodeMonitorGraceMs - this.ctx.clock.now());
     this.graceTimers.set(
       nodeName,
-      this.ctx.clock.setTimer(wait, () => {
-        this.graceTimers.delete(nodeName);
-        if (this.liveness?.isKubeletAlive(nodeName)) return;
-        this.markNodeUnknown(nodeName);
-      }),
+      this.ctx.clock.setTimer(
+        wait,
+        contained(this.ctx, this.name, () => {
+          this.graceTimers.delete(nodeName);
+          if (this.liveness?.isKubeletAlive(nodeName)) return;
+          this.markNodeUnknown(nodeName);
+        }),
+      ),
     );
   }
 
@@ -151,7 +161,8 @@ export class NodeLifecycle implements Actor {
       this.syncTimer = undefined;
       const names = [...this.dirty];
       this.dirty.clear();
-      for (const name of names) this.syncNode(name);
+      // Note: one node at a time, so a node the controller cannot make sense of holds up no other.
+      for (const name of names) contain(this.ctx, this.name, () => this.syncNode(name));
     });
   }
 
@@ -199,7 +210,10 @@ export class NodeLifecycle implements Actor {
     this.cancelEviction(key);
     if (at === undefined) return;
     const uid = pod.metadata.uid ?? '';
-    const timer = this.ctx.clock.setTimer(Math.max(0, at - this.ctx.clock.now()), () => this.evict(key, uid));
+    const timer = this.ctx.clock.setTimer(
+      Math.max(0, at - this.ctx.clock.now()),
+      contained(this.ctx, this.name, () => this.evict(key, uid)),
+    );
     this.evictions.set(key, { uid, at, timer });
   }
 

@@ -20,11 +20,22 @@ export interface NodeCondition {
 
 /** The Ready condition's status, or undefined when the kubelet has not posted one yet. */
 export function nodeReadyStatus(node: KubeObject): NodeCondition['status'] | undefined {
-  return (node.status?.conditions as NodeCondition[] | undefined)?.find((c) => c.type === 'Ready')?.status;
+  return conditionsOf<NodeCondition>(node).find((c) => c?.type === 'Ready')?.status;
 }
 
+/**
+ * An object's `status.conditions`; none when that is not a list. The API server refuses such a status, but
+ * the readers below also serve /metrics and must not fail on an object written behind its back.
+ */
+export function conditionsOf<C>(obj: KubeObject | undefined): C[] {
+  const conditions: unknown = obj?.status?.conditions;
+  return Array.isArray(conditions) ? (conditions as C[]) : [];
+}
+
+/** The node's taints; none when `spec.taints` is not a list (the API server refuses that, the store may not). */
 export function taintsOf(node: KubeObject): Taint[] {
-  return (node.spec?.taints ?? []) as Taint[];
+  const taints: unknown = node.spec?.taints;
+  return Array.isArray(taints) ? (taints as Taint[]) : [];
 }
 
 export function internalIPOf(node: KubeObject): string | undefined {

@@ -4,6 +4,7 @@
  */
 import { createHash } from 'node:crypto';
 import type { KubeObject } from '../store/types.ts';
+import { conditionsOf } from './node-status.ts';
 
 export interface PodCondition {
   type: string;
@@ -42,7 +43,7 @@ export function isPodReady(pod: KubeObject): boolean {
 }
 
 export function conditionStatus(pod: KubeObject, type: string): string | undefined {
-  return (pod.status?.conditions as PodCondition[] | undefined)?.find((c) => c.type === type)?.status;
+  return conditionsOf<PodCondition>(pod).find((c) => c?.type === type)?.status;
 }
 
 export function isDaemonSetPod(pod: KubeObject): boolean {

@@ -21,6 +21,7 @@ import { R } from '../api/resources.ts';
 import type { Actor, SandboxContext } from '../context.ts';
 import { rfc3339 } from '../store/deletion.ts';
 import type { KubeObject, StoreEvent } from '../store/types.ts';
+import { contain, contained } from './contain-errors.ts';
 import type { KubeletLiveness } from './node-liveness.ts';
 import {
   nodeReadyStatus,
@@ -116,13 +117,17 @@ export class Scheduler implements Actor {
   start(): void {
     for (const node of this.ctx.store.list(R.nodes)) this.upsertNode(node);
     for (const pod of this.ctx.store.list(R.pods)) this.onPod({ type: 'ADDED', pod });
-    this.unsubscribe.push(this.ctx.store.onChange((event) => this.onChange(event)));
+    this.unsubscribe.push(
+      this.ctx.store.onChange(contained(this.ctx, this.name, (event) => this.onChange(event))),
+    );
     if (this.liveness) {
       this.unsubscribe.push(
-        this.liveness.onLivenessChange((nodeName) => {
-          this.refreshVerdicts(nodeName);
-          this.requestRetry();
-        }),
+        this.liveness.onLivenessChange(
+          contained(this.ctx, this.name, (nodeName) => {
+            this.refreshVerdicts(nodeName);
+            this.requestRetry();
+          }),
+        ),
       );
     }
   }
@@ -250,19 +255,25 @@ export class Scheduler implements Actor {
   }
 
   private scheduleTick(): void {
-    this.tick ??= this.ctx.clock.setTimer(0, () => {
-      this.tick = undefined;
-      this.scheduleBatch();
-    });
+    this.tick ??= this.ctx.clock.setTimer(
+      0,
+      contained(this.ctx, this.name, () => {
+        this.tick = undefined;
+        this.scheduleBatch();
+      }),
+    );
   }
 
   /** Unschedulable pods go back to the active queue after a short debounce. */
   private requestRetry(): void {
     if (this.unschedulable.size === 0 || this.retry) return;
-    this.retry = this.ctx.clock.setTimer(RETRY_DEBOUNCE_MS, () => {
-      this.retry = undefined;
-      this.retryUnschedulable();
-    });
+    this.retry = this.ctx.clock.setTimer(
+      RETRY_DEBOUNCE_MS,
+      contained(this.ctx, this.name, () => {
+        this.retry = undefined;
+        this.retryUnschedulable();
+      }),
+    );
   }
 
   private retryUnschedulable(): void {
@@ -274,7 +285,7 @@ export class Scheduler implements Actor {
     if (this.periodic || this.unschedulable.size === 0) return;
     this.periodic = this.ctx.clock.setTimer(UNSCHEDULABLE_RETRY_MS, () => {
       this.periodic = undefined;
-      this.retryUnschedulable();
+      contain(this.ctx, this.name, () => this.retryUnschedulable());
       this.ensurePeriodicRetry();
     });
   }
@@ -290,7 +301,7 @@ export class Scheduler implements Actor {
         this.unschedulable.delete(key);
         continue;
       }
-      this.schedulePod(key, pod);
+      contain(this.ctx, this.name, () => this.schedulePod(key, pod));
     }
     if (this.active.size > 0) this.scheduleTick();
     else this.failures.clear();

@@ -5,6 +5,8 @@ import type { Actor, FaultSet, SandboxContext } from '../context.ts';
 import { TRAFFIC_ANNOTATION } from '../scenario/annotations.ts';
 import { keyOf } from '../store/object-store.ts';
 import type { KubeObject, StoreEvent } from '../store/types.ts';
+import { contain, contained } from './contain-errors.ts';
+import { conditionsOf } from './node-status.ts';
 import { WeightedHistogram } from './weighted-histogram.ts';
 
 /** A workload's synthetic traffic at full capacity, from its `sandbox.midflight.dev/traffic` annotation. */
@@ -148,7 +150,9 @@ export class TrafficGenerator implements Actor {
       for (const w of this.ctx.store.list(resource)) this.track(resource, w, false);
     // Note: one pass over all pods at start, instead of one per tracked workload.
     if (this.workloads.size > 0) for (const pod of this.ctx.store.list(R.pods)) this.indexPod(pod, undefined);
-    this.stopWatching = this.ctx.store.onChange((event) => this.onChange(event));
+    this.stopWatching = this.ctx.store.onChange(
+      contained(this.ctx, this.name, (event) => this.onChange(event)),
+    );
     this.lastTick = this.ctx.clock.now();
     this.schedule();
   }
@@ -210,7 +214,7 @@ export class TrafficGenerator implements Actor {
   private schedule(): void {
     this.timer = this.ctx.clock.setTimer(this.ctx.timing.trafficTickMs, () => {
       if (!this.stopWatching) return;
-      this.tick();
+      contain(this.ctx, this.name, () => this.tick());
       this.schedule();
     });
   }
@@ -302,13 +306,13 @@ function regressedShares(
 /** A pod behind its Service's endpoints: Ready and not terminating. */
 function isServing(pod: KubeObject): boolean {
   if (pod.metadata.deletionTimestamp || !pod.spec?.nodeName) return false;
-  return (pod.status?.conditions ?? []).some(
-    (c: { type: string; status: string }) => c.type === 'Ready' && c.status === 'True',
+  return conditionsOf<{ type: string; status: string }>(pod).some(
+    (c) => c?.type === 'Ready' && c.status === 'True',
   );
 }
 
 function nodeState(node: KubeObject): 'Ready' | 'NotReady' | 'Unknown' {
-  const ready = (node.status?.conditions ?? []).find((c: { type: string }) => c.type === 'Ready');
+  const ready = conditionsOf<{ type: string; status: string }>(node).find((c) => c?.type === 'Ready');
   return ready?.status === 'True' ? 'Ready' : ready?.status === 'False' ? 'NotReady' : 'Unknown';
 }
 

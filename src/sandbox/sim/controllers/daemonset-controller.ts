@@ -2,18 +2,32 @@ import { R } from '../../api/resources.ts';
 import type { Actor, SandboxContext } from '../../context.ts';
 import { deleteObject } from '../../store/deletion.ts';
 import type { KubeObject, StoreEvent } from '../../store/types.ts';
+import { contained, reportSimulationError } from '../contain-errors.ts';
 import { scaledValue } from './intorstr.ts';
 import { DAEMONSET_TOLERATIONS, daemonPlacement, type Toleration } from './node-eligibility.ts';
 import { OwnedIndex } from './owned-index.ts';
 import { controllerRefTo } from './owner-refs.ts';
 import { createPodFromTemplate } from './pod-from-template.ts';
-import { availableAt, isPodReady, isTerminating } from './pod-state.ts';
+import { availableAt, isTerminating } from './pod-state.ts';
 import { updateStatusIfChanged } from './status-writer.ts';
 import { templateHash } from './template-hash.ts';
 import { queueKey, splitQueueKey, WorkQueue } from './work-queue.ts';
 
 const REVISION_LABEL = 'controller-revision-hash';
 const STATUS_BATCH_MS = 1_000;
+
+type Placement = ReturnType<typeof daemonPlacement>;
+
+/** What a DaemonSet's spec decides, kept while its generation (its spec) stays the same. */
+interface DaemonSpec {
+  uid: string;
+  generation: number | undefined;
+  revision: string;
+  podSpec: KubeObject['spec'];
+  tolerations: Toleration[];
+  /** Per stored node object: stored objects are never changed in place, so a new write is a new key. */
+  placements: WeakMap<KubeObject, Placement>;
+}
 
 /**
  * Runs one pod of each DaemonSet on every eligible node (nodeSelector, required node affinity, taints
@@ -25,17 +39,20 @@ export class DaemonSetController implements Actor {
   private readonly queue: WorkQueue;
   private readonly pods = new OwnedIndex('DaemonSet');
   private readonly uidToKey = new Map<string, string>();
+  private readonly specs = new Map<string, DaemonSpec>();
   private unsubscribe: (() => void) | undefined;
 
   constructor(private readonly ctx: SandboxContext) {
-    this.queue = new WorkQueue(ctx.clock, (key) => this.sync(key));
+    this.queue = new WorkQueue(ctx.clock, (key) => this.sync(key), {
+      onError: (_key, err) => reportSimulationError(ctx, this.name, err),
+    });
   }
 
   start(): void {
     const { store } = this.ctx;
     this.pods.load(store.list(R.pods));
     for (const ds of store.list(R.daemonsets)) this.track(ds);
-    this.unsubscribe = store.onChange((event) => this.onChange(event));
+    this.unsubscribe = store.onChange(contained(this.ctx, this.name, (event) => this.onChange(event)));
   }
 
   stop(): void {
@@ -53,8 +70,10 @@ export class DaemonSetController implements Actor {
   private onChange(event: StoreEvent): void {
     const { resource } = event;
     if (resource === R.daemonsets) {
-      if (event.type === 'DELETED') this.uidToKey.delete(event.object.metadata.uid ?? '');
-      else this.track(event.object);
+      if (event.type === 'DELETED') {
+        this.uidToKey.delete(event.object.metadata.uid ?? '');
+        this.specs.delete(queueKey(event.object.metadata.namespace, event.object.metadata.name));
+      } else this.track(event.object);
     } else if (resource === R.pods) {
       // Note: a sync walks every node. A pod merely changing readiness only moves status counts, so those
       // syncs are batched (one per DaemonSet per second of clock time) rather than run per pod.
@@ -67,8 +86,38 @@ export class DaemonSetController implements Actor {
       }
     } else if (resource === R.nodes && placementMayDiffer(event)) {
       // IMPORTANT: heartbeats modify every node every few seconds; only placement-relevant changes count.
-      for (const key of this.uidToKey.values()) this.queue.add(key);
+      // Note: and since a sync walks every node, only the DaemonSets whose placement on this node changed
+      // sync: a cordon or a NotReady taint (which daemons tolerate) would otherwise sync them all, per node.
+      const before = event.type === 'MODIFIED' ? event.previous : undefined;
+      for (const key of this.uidToKey.values()) {
+        const spec = before && this.specOf(key);
+        if (spec && samePlacement(placementOn(spec, before), placementOn(spec, event.object))) continue;
+        this.queue.add(key);
+      }
     }
+  }
+
+  /** The DaemonSet's revision and tolerations, computed once per generation. */
+  private specOf(key: string, ds?: KubeObject): DaemonSpec | undefined {
+    if (!ds) {
+      const [namespace, name] = splitQueueKey(key);
+      ds = this.ctx.store.get(R.daemonsets, namespace, name);
+      if (!ds) return undefined;
+    }
+    const cached = this.specs.get(key);
+    if (cached && cached.uid === ds.metadata.uid && cached.generation === ds.metadata.generation)
+      return cached;
+    const template = ds.spec?.template ?? {};
+    const spec: DaemonSpec = {
+      uid: ds.metadata.uid ?? '',
+      generation: ds.metadata.generation,
+      revision: templateHash(template),
+      podSpec: template.spec,
+      tolerations: [...(template.spec?.tolerations ?? []), ...DAEMONSET_TOLERATIONS],
+      placements: new WeakMap(),
+    };
+    this.specs.set(key, spec);
+    return spec;
   }
 
   private sync(key: string): void {
@@ -76,57 +125,59 @@ export class DaemonSetController implements Actor {
     const [namespace, name] = splitQueueKey(key);
     const ds = store.get(R.daemonsets, namespace, name);
     if (!ds || ds.metadata.deletionTimestamp) return;
-    const template = ds.spec?.template ?? {};
-    const revision = templateHash(template);
-    const tolerations: Toleration[] = [...(template.spec?.tolerations ?? []), ...DAEMONSET_TOLERATIONS];
+    const spec = this.specOf(key, ds)!;
+    const { revision, tolerations } = spec;
     const byNode = new Map<string, KubeObject[]>();
     for (const pod of this.pods.owned(ds.metadata.uid)) {
       if (isTerminating(pod)) continue;
       const node = pod.spec?.nodeName ?? '';
-      byNode.set(node, [...(byNode.get(node) ?? []), pod]);
+      const onNode = byNode.get(node);
+      if (onNode) onNode.push(pod);
+      else byNode.set(node, [pod]);
     }
     const remove = (pod: KubeObject) =>
       deleteObject(store, clock, R.pods, pod.metadata.namespace, pod.metadata.name ?? '');
 
-    const wanted: Array<{ node: string; pod?: KubeObject }> = [];
+    // The daemon pod kept on each node where one should run (a rolling update may replace it).
+    // Note: this walk runs for every node on every sync, so the usual case (one healthy pod) allocates nothing.
+    const scheduled: KubeObject[] = [];
     for (const node of store.list(R.nodes)) {
       const nodeName = node.metadata.name ?? '';
-      const placement = daemonPlacement(node, template.spec, tolerations);
-      let pods = byNode.get(nodeName) ?? [];
+      const placement = placementOn(spec, node);
+      let pods = byNode.get(nodeName) ?? NO_PODS;
       byNode.delete(nodeName);
-      for (const failed of pods.filter((p) => p.status?.phase === 'Failed')) remove(failed);
-      pods = pods.filter((p) => p.status?.phase !== 'Failed');
+      if (pods.some(isFailed)) {
+        for (const failed of pods.filter(isFailed)) remove(failed);
+        pods = pods.filter((p) => !isFailed(p));
+      }
       if (placement.shouldRun) {
-        // Keep the oldest pod; extra ones go.
-        pods.sort((a, b) =>
-          (a.metadata.creationTimestamp ?? '') < (b.metadata.creationTimestamp ?? '') ? -1 : 1,
-        );
-        for (const extra of pods.slice(1)) remove(extra);
-        wanted.push({ node: nodeName, pod: pods[0] ?? this.createPod(ds, nodeName, revision, tolerations) });
+        if (pods.length > 1) {
+          // Keep the oldest pod; extra ones go.
+          pods = [...pods].sort((a, b) =>
+            (a.metadata.creationTimestamp ?? '') < (b.metadata.creationTimestamp ?? '') ? -1 : 1,
+          );
+          for (const extra of pods.slice(1)) remove(extra);
+        }
+        scheduled.push(pods[0] ?? this.createPod(ds, nodeName, revision, tolerations));
       } else if (!placement.shouldContinueRunning) {
         for (const pod of pods) remove(pod);
-      } else if (pods.length > 0) {
-        wanted.push({ node: nodeName, pod: undefined });
       }
     }
     // Pods left over sit on nodes that no longer exist.
     for (const pods of byNode.values()) for (const pod of pods) remove(pod);
 
     if ((ds.spec?.updateStrategy?.type ?? 'RollingUpdate') === 'RollingUpdate') {
-      this.rollingUpdate(ds, wanted, revision);
+      this.rollingUpdate(ds, scheduled, revision);
     }
-    this.writeStatus(ds, revision, tolerations);
+    this.writeStatus(ds, spec);
   }
 
   /** Replaces old-revision pods while at most maxUnavailable (default 1) daemon pods are unavailable. */
-  private rollingUpdate(
-    ds: KubeObject,
-    wanted: Array<{ node: string; pod?: KubeObject }>,
-    revision: string,
-  ): void {
+  private rollingUpdate(ds: KubeObject, scheduled: KubeObject[], revision: string): void {
+    const old = scheduled.filter((pod) => pod.metadata.labels?.[REVISION_LABEL] !== revision);
+    if (old.length === 0) return;
     const now = this.ctx.clock.now();
     const minReadySeconds = ds.spec?.minReadySeconds ?? 0;
-    const scheduled = wanted.filter((w) => w.pod);
     const desired = scheduled.length;
     const maxUnavailable = scaledValue(
       ds.spec?.updateStrategy?.rollingUpdate?.maxUnavailable ?? 1,
@@ -135,10 +186,7 @@ export class DaemonSetController implements Actor {
     );
     const isAvailable = (pod: KubeObject) =>
       (availableAt(pod, minReadySeconds) ?? Number.POSITIVE_INFINITY) <= now;
-    let unavailable = scheduled.filter((w) => !isAvailable(w.pod!)).length;
-    const old = scheduled
-      .map((w) => w.pod!)
-      .filter((pod) => pod.metadata.labels?.[REVISION_LABEL] !== revision);
+    let unavailable = scheduled.filter((pod) => !isAvailable(pod)).length;
     // Unavailable old pods cost nothing to replace; available ones use up the budget.
     old.sort((a, b) => Number(isAvailable(a)) - Number(isAvailable(b)));
     for (const pod of old) {
@@ -165,10 +213,10 @@ export class DaemonSetController implements Actor {
     });
   }
 
-  private writeStatus(ds: KubeObject, revision: string, tolerations: Toleration[]): void {
+  private writeStatus(ds: KubeObject, spec: DaemonSpec): void {
     const now = this.ctx.clock.now();
     const minReadySeconds = ds.spec?.minReadySeconds ?? 0;
-    const template = ds.spec?.template ?? {};
+    const { revision } = spec;
     const byNode = new Map<string, KubeObject>();
     for (const pod of this.pods.owned(ds.metadata.uid)) {
       if (!isTerminating(pod) && pod.spec?.nodeName) byNode.set(pod.spec.nodeName, pod);
@@ -182,7 +230,7 @@ export class DaemonSetController implements Actor {
     let nextAvailable = Number.POSITIVE_INFINITY;
     for (const node of this.ctx.store.list(R.nodes)) {
       const pod = byNode.get(node.metadata.name ?? '');
-      const { shouldRun } = daemonPlacement(node, template.spec, tolerations);
+      const { shouldRun } = placementOn(spec, node);
       if (!shouldRun) {
         if (pod) misscheduled++;
         continue;
@@ -191,9 +239,10 @@ export class DaemonSetController implements Actor {
       if (!pod) continue;
       current++;
       if (pod.metadata.labels?.[REVISION_LABEL] === revision) updated++;
-      if (!isPodReady(pod)) continue;
+      // Note: undefined when the pod is not Ready.
+      const at = availableAt(pod, minReadySeconds);
+      if (at === undefined) continue;
       ready++;
-      const at = availableAt(pod, minReadySeconds) ?? Number.POSITIVE_INFINITY;
       if (at <= now) available++;
       else nextAvailable = Math.min(nextAvailable, at);
     }
@@ -211,6 +260,25 @@ export class DaemonSetController implements Actor {
       ...(desired - available > 0 ? { numberUnavailable: desired - available } : {}),
     });
   }
+}
+
+const NO_PODS: readonly KubeObject[] = [];
+
+function isFailed(pod: KubeObject): boolean {
+  return pod.status?.phase === 'Failed';
+}
+
+function placementOn(spec: DaemonSpec, node: KubeObject): Placement {
+  let placement = spec.placements.get(node);
+  if (!placement) {
+    placement = daemonPlacement(node, spec.podSpec, spec.tolerations);
+    spec.placements.set(node, placement);
+  }
+  return placement;
+}
+
+function samePlacement(a: Placement, b: Placement): boolean {
+  return a.shouldRun === b.shouldRun && a.shouldContinueRunning === b.shouldContinueRunning;
 }
 
 /** Whether a node change can change where daemons run: labels, taints, or the node coming or going. */

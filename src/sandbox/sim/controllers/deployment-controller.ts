@@ -4,6 +4,7 @@ import { R } from '../../api/resources.ts';
 import type { Actor, SandboxContext } from '../../context.ts';
 import { deleteObject, rfc3339 } from '../../store/deletion.ts';
 import type { KubeObject, StoreEvent } from '../../store/types.ts';
+import { contained, reportSimulationError } from '../contain-errors.ts';
 import { scaledValue } from './intorstr.ts';
 import { OwnedIndex } from './owned-index.ts';
 import { controllerRefOf, controllerRefTo } from './owner-refs.ts';
@@ -34,7 +35,9 @@ export class DeploymentController implements Actor {
   private unsubscribe: (() => void) | undefined;
 
   constructor(private readonly ctx: SandboxContext) {
-    this.queue = new WorkQueue(ctx.clock, (key) => this.sync(key));
+    this.queue = new WorkQueue(ctx.clock, (key) => this.sync(key), {
+      onError: (_key, err) => reportSimulationError(ctx, this.name, err),
+    });
   }
 
   start(): void {
@@ -44,7 +47,7 @@ export class DeploymentController implements Actor {
     for (const rs of replicaSets) this.noteOrphan(rs, false);
     this.pods.load(store.list(R.pods));
     for (const d of store.list(R.deployments)) this.track(d);
-    this.unsubscribe = store.onChange((event) => this.onChange(event));
+    this.unsubscribe = store.onChange(contained(this.ctx, this.name, (event) => this.onChange(event)));
   }
 
   stop(): void {

@@ -1,4 +1,5 @@
 import type { KubeObject } from '../../store/types.ts';
+import { conditionsOf } from '../node-status.ts';
 
 interface PodCondition {
   type: string;
@@ -7,8 +8,7 @@ interface PodCondition {
 }
 
 function readyCondition(pod: KubeObject): PodCondition | undefined {
-  const conditions: PodCondition[] | undefined = pod.status?.conditions;
-  return conditions?.find((c) => c.type === 'Ready');
+  return conditionsOf<PodCondition>(pod).find((c) => c?.type === 'Ready');
 }
 
 export function isPodReady(pod: KubeObject): boolean {

@@ -2,6 +2,7 @@ import { R } from '../../api/resources.ts';
 import type { Actor, SandboxContext } from '../../context.ts';
 import { deleteObject } from '../../store/deletion.ts';
 import type { KubeObject, StoreEvent } from '../../store/types.ts';
+import { contained, reportSimulationError } from '../contain-errors.ts';
 import { OwnedIndex } from './owned-index.ts';
 import { controllerRefTo } from './owner-refs.ts';
 import { createPodFromTemplate } from './pod-from-template.ts';
@@ -33,14 +34,16 @@ export class StatefulSetController implements Actor {
   private unsubscribe: (() => void) | undefined;
 
   constructor(private readonly ctx: SandboxContext) {
-    this.queue = new WorkQueue(ctx.clock, (key) => this.sync(key));
+    this.queue = new WorkQueue(ctx.clock, (key) => this.sync(key), {
+      onError: (_key, err) => reportSimulationError(ctx, this.name, err),
+    });
   }
 
   start(): void {
     const { store } = this.ctx;
     this.pods.load(store.list(R.pods));
     for (const sts of store.list(R.statefulsets)) this.track(sts);
-    this.unsubscribe = store.onChange((event) => this.onChange(event));
+    this.unsubscribe = store.onChange(contained(this.ctx, this.name, (event) => this.onChange(event)));
   }
 
   stop(): void {

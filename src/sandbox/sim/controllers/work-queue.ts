@@ -1,5 +1,14 @@
 import type { Clock, Timer } from '../../../core/clock.ts';
 
+export interface WorkQueueOptions {
+  /** How long after a reconcile threw it runs again. Default 1 s. */
+  retryMs?: number;
+  /** Reconciles per drain before yielding to the event loop. Default 100. */
+  batchSize?: number;
+  /** Told of every reconcile that threw (before its retry): controllers report it, see contain-errors.ts. */
+  onError?: (key: string, err: unknown) => void;
+}
+
 /**
  * A controller's work queue: keys added while a drain is pending collapse into one reconcile each, and the
  * drain runs from a clock timer, never inside the store listener that noticed the change.
@@ -14,12 +23,19 @@ export class WorkQueue {
   private drainTimer: Timer | undefined;
   private stopped = false;
 
+  private readonly retryMs: number;
+  private readonly batchSize: number;
+  private readonly onError: (key: string, err: unknown) => void;
+
   constructor(
     private readonly clock: Clock,
     private readonly reconcile: (key: string) => void,
-    private readonly retryMs = 1_000,
-    private readonly batchSize = 100,
-  ) {}
+    options: WorkQueueOptions = {},
+  ) {
+    this.retryMs = options.retryMs ?? 1_000;
+    this.batchSize = options.batchSize ?? 100;
+    this.onError = options.onError ?? (() => {});
+  }
 
   add(key: string): void {
     if (this.stopped) return;
@@ -67,7 +83,8 @@ export class WorkQueue {
       this.pending.delete(key);
       try {
         this.reconcile(key);
-      } catch {
+      } catch (err) {
+        this.onError(key, err);
         this.addAfter(key, this.retryMs);
       }
     }

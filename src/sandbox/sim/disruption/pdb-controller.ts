@@ -2,6 +2,7 @@ import { matchesLabelSelector } from '../../../core/selectors.ts';
 import { R } from '../../api/resources.ts';
 import type { Actor, SandboxContext } from '../../context.ts';
 import type { KubeObject, StoreEvent } from '../../store/types.ts';
+import { contained, reportSimulationError } from '../contain-errors.ts';
 import { controllerRefOf } from '../controllers/owner-refs.ts';
 import { isPodReady } from '../controllers/pod-state.ts';
 import { stableStringify } from '../controllers/template-hash.ts';
@@ -26,7 +27,9 @@ export class PdbController implements Actor {
   private readonly reported = new Map<string, Set<string>>();
 
   constructor(private readonly ctx: SandboxContext) {
-    this.queue = new WorkQueue(ctx.clock, (key) => this.sync(key));
+    this.queue = new WorkQueue(ctx.clock, (key) => this.sync(key), {
+      onError: (_key, err) => reportSimulationError(ctx, this.name, err),
+    });
   }
 
   start(): void {
@@ -34,7 +37,7 @@ export class PdbController implements Actor {
     namespaceIndex(store, R.pods);
     namespaceIndex(store, R.pdbs);
     budgetIndex(store);
-    this.unsubscribe = store.onChange((event) => this.onChange(event));
+    this.unsubscribe = store.onChange(contained(this.ctx, this.name, (event) => this.onChange(event)));
     for (const pdb of store.list(R.pdbs)) this.queue.add(queueKey(pdb.metadata.namespace, pdb.metadata.name));
   }
 
