@@ -1,3 +1,3 @@
 // Runs every benchmark in turn. Each prints its own numbers; none asserts on time.
-const benches = ['./sandbox-large.ts', './preflight-plan-large.ts'];
+const benches = ['./sandbox-large.ts', './preflight-plan-large.ts', './upgrade-scale.ts'];
 for (const bench of benches) await import(bench);

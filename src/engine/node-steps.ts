@@ -38,6 +38,7 @@ export function drainOptionsOf(ctx: RunContext): DrainOptions {
     force: d.force,
     ...ctx.options.drain,
     signal: ctx.drainStop.signal,
+    daemonSetCache: ctx.daemonSetCache,
   };
 }
 

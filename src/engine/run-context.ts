@@ -2,10 +2,12 @@
  * What every part of one execution shares: the run's identity, its dependencies, the store helpers that
  * write a transition and announce it, and the stop machinery (pause, abort, lost lease, crash).
  */
+import { setMaxListeners } from 'node:events';
 import type { KubeConfig } from '@kubernetes/client-node';
 import type { Clock } from '../core/clock.ts';
 import { parseDuration } from '../core/duration.ts';
 import type { DrainOptions } from '../kube/drain.ts';
+import { shareConnections } from '../kube/shared-connections.ts';
 import type { Plan, PlanStep } from '../plan/plan-types.ts';
 import type { UpgradeProvider } from '../providers/upgrade-provider.ts';
 import type { RunStore } from '../store/run-store.ts';
@@ -15,6 +17,7 @@ import type { Hooks } from './hooks.ts';
 import type { RunEvent } from './run-events.ts';
 
 export interface EngineDeps {
+  /** The run makes it keep connections alive and reuse them (see shareConnections). */
   kc: KubeConfig;
   store: RunStore;
   provider: UpgradeProvider;
@@ -105,6 +108,8 @@ export class RunContext {
   /** Fires only on a fatal error (crash): providers kill their commands. */
   readonly fatal = new AbortController();
   fatalError?: unknown;
+  /** Which DaemonSets exist, asked once for all the drains of the batch in flight (see DrainOptions). */
+  daemonSetCache = new Map<string, Promise<boolean>>();
 
   constructor(
     readonly deps: EngineDeps,
@@ -114,6 +119,10 @@ export class RunContext {
     readonly options: ResolvedRunOptions,
     readonly hooks: Hooks,
   ) {
+    // Note: a run makes thousands of requests; without this each one opens a connection (and a TLS session).
+    shareConnections(deps.kc);
+    // Note: every node of a batch listens to these (its drain, its provider); 100 listeners are not a leak.
+    setMaxListeners(0, this.drainStop.signal, this.fatal.signal);
     this.cluster = new ClusterAccess(deps.kc, deps.clock);
   }
 

@@ -449,6 +449,7 @@ async function runNodes(
   nodes: string[],
   secondChance: boolean,
 ): Promise<NodeResult[]> {
+  ctx.daemonSetCache = new Map();
   const settled = await Promise.allSettled(
     nodes.map(async (node) => {
       try {
