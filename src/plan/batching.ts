@@ -67,6 +67,7 @@ export function buildBatches(input: BatchingInput): Batch[] {
     return ok;
   };
   while (remaining.length > 0) {
+    remaining = mostConstrainedFirst(remaining, input);
     const batch: string[] = [];
     const usage = new Map<string, number>();
     const deferred: string[] = [];
@@ -131,6 +132,34 @@ export function buildBatches(input: BatchingInput): Batch[] {
     });
   }
   return batches;
+}
+
+/**
+ * Orders the nodes left so that those of the budgets needing the most rounds go first; otherwise in the
+ * order given (the sort is stable).
+ *
+ * Note: a budget allowing k whose pods sit on r of the nodes left needs at least ceil(r / k) more rounds
+ * (see lower-bound.ts). Plain first-fit in name order can leave a round without any node of the tightest
+ * budget, and every such round adds one to the plan. Worked example: maxNodes 2; budget web allows 1 and
+ * sits on d, e, f; budget api allows 2 and sits on b, d. Name order takes [a, b], [c, d], [e], [f]: 4 rounds.
+ * Web first (it needs 3 rounds, api 1) takes [d, a], [e, b], [f, c]: 3 rounds, web's ceil(3 / 1).
+ */
+function mostConstrainedFirst(nodes: readonly string[], input: BatchingInput): string[] {
+  const hosts = new Map<string, number>();
+  for (const node of nodes)
+    for (const [key, n] of input.evictionsOf(node)) if (n > 0) hosts.set(key, (hosts.get(key) ?? 0) + 1);
+  const roundsNeeded = (node: string): number => {
+    let most = 0;
+    for (const [key, n] of input.evictionsOf(node)) {
+      const budget = input.budgets.get(key);
+      if (!budget || n === 0 || budget.allowed <= 0) continue;
+      most = Math.max(most, Math.ceil((hosts.get(key) ?? 0) / budget.allowed));
+    }
+    return most;
+  };
+  const ranked = nodes.map((node, index) => ({ node, index, rounds: roundsNeeded(node) }));
+  ranked.sort((a, b) => b.rounds - a.rounds || a.index - b.index);
+  return ranked.map((r) => r.node);
 }
 
 /** Budgets this node's own evictions exceed, whatever it is grouped with. */

@@ -186,6 +186,12 @@ export function planUpgrade(snapshot: ClusterSnapshot, target: KubeVersion, poli
           `soak ${policy.canary.soak} before the rest of the nodes`,
         );
         nodeRounds += steps.length;
+        // Note: every plan under this policy upgrades the canary in rounds of its own before the rest of the
+        // pool, so the bound is the canary's bound plus the rest's, not the whole pool's.
+        boundInputs.push({
+          ...boundInput(pool, canaryNodes, evictions, budgets),
+          pool: `${pool.name} (canary)`,
+        });
         out.push(
           phase('canary', `Canary: first ${canaryNodes.length} node(s) of ${pool.name}`, steps, {
             version: v,
@@ -193,10 +199,7 @@ export function planUpgrade(snapshot: ClusterSnapshot, target: KubeVersion, poli
           }),
         );
       }
-      if (rest.length === 0) {
-        boundInputs.push(boundInput(pool, behind, evictions, budgets));
-        continue;
-      }
+      if (rest.length === 0) continue;
       const steps = makeSteps(rest, isCanaryPool ? 'canary' : 'node-batch', prefix);
       if (isCanaryPool)
         addSoak(
@@ -205,7 +208,7 @@ export function planUpgrade(snapshot: ClusterSnapshot, target: KubeVersion, poli
           `canary pool: soak ${policy.canary.soak} before other pools`,
         );
       nodeRounds += steps.length;
-      boundInputs.push(boundInput(pool, behind, evictions, budgets));
+      boundInputs.push(boundInput(pool, rest, evictions, budgets));
       const name = `${isCanaryPool ? 'Canary pool' : 'Node pool'} ${pool.name} → ${v}${label ? ` (${label})` : ''}`;
       out.push(phase(isCanaryPool ? 'canary' : 'node-pool', name, steps, { version: v, pool: pool.name }));
     }
