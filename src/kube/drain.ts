@@ -182,6 +182,7 @@ class NodeDrain {
   private readonly limiter: Limiter;
   private readonly tasks: PodTask[] = [];
   private readonly budgetsByNamespace = new Map<string, Promise<V1PodDisruptionBudget[]>>();
+  private readonly budgetReads = new Map<string, { at: number; allows: Promise<boolean> }>();
   private readonly skipped: DrainResult['skipped'] = [];
   private readonly warnings: DrainResult['warnings'] = [];
 
@@ -382,7 +383,9 @@ class NodeDrain {
     }
     const asked = (failure.retryAfterSeconds ?? 0) * 1000;
     const delay = cause ? this.options.evictionRetryDelayMs : Math.max(asked, 1_000);
-    await this.stopper.sleep(Math.max(asked, jitter(delay)));
+    const budget = cause ? task.budget : undefined;
+    if (budget && !budget.includes(',')) await this.waitUntilBudgetAllows(task, budget, jitter(delay));
+    else await this.stopper.sleep(Math.max(asked, jitter(delay)));
     if (this.stopper.isStopped || task.state === 'gone') return;
     try {
       const current = await this.core.readNamespacedPod({
@@ -395,6 +398,39 @@ class NodeDrain {
       if (isNotFound(err)) this.setState(task, 'gone');
       // Other read failures: the next eviction attempt tells us more.
     }
+  }
+
+  /**
+   * Waits at most `delayMs`, but only until the budget allows a disruption again (its replacement pods are
+   * Ready): kubectl waits the whole delay, and with a hundred nodes draining the slowest wait sets the pace
+   * of the round. The budget's status is read at most once per poll interval, whatever number of pods
+   * wait for it.
+   */
+  private async waitUntilBudgetAllows(task: PodTask, budget: string, delayMs: number): Promise<void> {
+    const namespace = task.ref.namespace;
+    const until = this.clock.now() + delayMs;
+    for (;;) {
+      const left = until - this.clock.now();
+      if (left <= 0) return;
+      await this.stopper.sleep(Math.min(left, this.options.pollIntervalMs));
+      if (this.stopper.isStopped || task.state === 'gone') return;
+      if (await this.budgetAllows(namespace, budget)) return;
+    }
+  }
+
+  private budgetAllows(namespace: string, name: string): Promise<boolean> {
+    const key = `${namespace}/${name}`;
+    const now = this.clock.now();
+    const cached = this.budgetReads.get(key);
+    if (cached && now - cached.at < this.options.pollIntervalMs) return cached.allows;
+    const policy = this.kc.makeApiClient(PolicyV1Api);
+    const allows = policy.readNamespacedPodDisruptionBudget({ namespace, name }).then(
+      (pdb) => (pdb.status?.disruptionsAllowed ?? 0) > 0,
+      // Unreadable: wait out the delay as kubectl would.
+      () => false,
+    );
+    this.budgetReads.set(key, { at: now, allows });
+    return allows;
   }
 
   /** Names the budget selecting the pod when the 429 did not; undefined when none can be found. */

@@ -301,3 +301,33 @@ describe('drainNode with pods the filters refuse or that exit slowly (drain-lab)
     expect(short.durationMs).toBeLessThan(10_000);
   });
 });
+
+describe('drainNode waiting for a budget', () => {
+  let sandbox: RunningSandbox;
+  beforeAll(async () => {
+    sandbox = await startSandbox({ scenario: 'demo', timeScale: 40 });
+    await waitForWorkloads(sandbox);
+  });
+  afterAll(async () => {
+    await sandbox?.stop();
+  });
+
+  it('retries a refused eviction as soon as the budget allows it, not after the whole retry delay', async () => {
+    // general-1 hosts both CoreDNS pods and its budget allows one disruption: the second eviction is refused
+    // (429) until the first pod's replacement is Ready elsewhere.
+    const kc = sandbox.kubeConfig();
+    const progress: DrainProgress[] = [];
+    await cordonNode(kc, 'general-1');
+    const result = await drainNode(
+      kc,
+      'general-1',
+      { force: true, deleteEmptyDirData: true, evictionRetryDelayMs: 30 * 60_000, timeoutMs: 5 * 60_000 },
+      sandbox.box.ctx.clock,
+      { onProgress: (p) => progress.push(p) },
+    );
+    expect(progress.some((p) => p.pending.some((x) => x.reason === 'waiting-for-budget'))).toBe(true);
+    expect(result.outcome).toBe('drained');
+    expect((await sandbox.admin<{ items: unknown[] }>('/sandbox/v1/violations')).items).toEqual([]);
+    await uncordonNode(kc, 'general-1');
+  });
+});
