@@ -202,6 +202,12 @@ describe('pause, abort and rollback from another terminal', () => {
       await new Promise((r) => setTimeout(r, 200));
       runId = JSON.parse((await cli('history', '-o', 'json')).stdout)[0]?.id;
     }
+    // Pause once the canary is under way: the run then stops after it, before the next batch.
+    for (let i = 0; i < 100; i++) {
+      const now = JSON.parse((await cli('status', runId!, '-o', 'json')).stdout);
+      if (now.inFlight.length > 0 || now.nodes.upgraded.length > 0) break;
+      await new Promise((r) => setTimeout(r, 100));
+    }
     expect(await cli('pause', runId!)).toMatchObject({ code: 0, stdout: /pause requested/ });
     const paused = await applying;
     expect(paused.out).toMatch(/Paused\. `midflight resume run-/);
