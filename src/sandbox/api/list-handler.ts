@@ -71,42 +71,41 @@ export function listPage(r: ApiRequest): { items: KubeObject[]; nextKey?: string
   return { ...page, rv };
 }
 
-const LIST_PIECE_CHARS = 256 * 1024;
-
 export async function handleList(r: ApiRequest): Promise<void> {
   const { items, nextKey, rv } = listPage(r);
   const meta: Record<string, string> = { resourceVersion: String(rv) };
   if (nextKey !== undefined) meta.continue = encodeContinue({ rv, start: nextKey });
   const writer = new ChunkedJsonWriter(r.res);
   const info = r.info;
+  // Note: `writer.write` hands back a promise only when the socket is backed up, so these loops await once
+  // per few MiB rather than once per object (150,000 promise turns on a full pod list).
   if (wantsTable(r.req.headers.accept)) {
     const include = parseIncludeObject(r.query.get('includeObject'));
     const now = r.ctx.clock.now();
     writer.begin(200, { 'Content-Type': 'application/json' });
-    await writer.write(
+    writer.write(
       `{"kind":"Table","apiVersion":"meta.k8s.io/v1","metadata":${JSON.stringify(meta)},"columnDefinitions":${JSON.stringify(columnDefinitions(r.key))},"rows":[`,
     );
-    for (let i = 0; i < items.length; i++) {
-      await writer.write((i ? ',' : '') + JSON.stringify(tableRow(r.key, items[i]!, now, include)));
+    for (let i = 0; i < items.length && !writer.closed; i++) {
+      const wait = writer.write((i ? ',' : '') + JSON.stringify(tableRow(r.key, items[i]!, now, include)));
+      if (wait) await wait;
     }
-    await writer.write(']}');
+    writer.write(']}');
     await writer.end();
     return;
   }
   writer.begin(200);
-  await writer.write(
+  writer.write(
     `{"kind":${JSON.stringify(`${info.kind}List`)},"apiVersion":${JSON.stringify(r.apiVersion)},"metadata":${JSON.stringify(meta)},"items":[`,
   );
-  // Note: objects are joined into ~256 KiB pieces before each (awaited) write: one await per object costs
-  // 150,000 promise turns on a full pod list.
-  let piece = '';
-  for (let i = 0; i < items.length; i++) {
-    piece += (i ? ',' : '') + serializeObject(items[i]!, info);
-    if (piece.length >= LIST_PIECE_CHARS) {
-      await writer.write(piece);
-      piece = '';
-    }
+  // Each object's JSON is rendered once per resourceVersion and kept by the store (see ObjectStore.json).
+  const store = r.ctx.store;
+  const render = (obj: KubeObject) => serializeObject(obj, info);
+  for (let i = 0; i < items.length && !writer.closed; i++) {
+    if (i) writer.write(',');
+    const wait = writer.write(store.json(r.key, items[i]!, render));
+    if (wait) await wait;
   }
-  await writer.write(`${piece}]}`);
+  writer.write(']}');
   await writer.end();
 }

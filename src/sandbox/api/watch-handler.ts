@@ -54,8 +54,10 @@ export function handleWatch(r: ApiRequest, open: WatchRegistry): void {
   res.flushHeaders();
 
   let sentColumns = false;
+  const render = (obj: KubeObject) => serializeObject(obj, info);
   const encode = (type: string, obj: KubeObject): string => {
-    if (!table) return `{"type":"${type}","object":${serializeObject(obj, info)}}\n`;
+    // Note: an event for the object now stored reuses the JSON a list kept of it (ObjectStore.json).
+    if (!table) return `{"type":"${type}","object":${ctx.store.json(r.key, obj, render)}}\n`;
     const object = {
       kind: 'Table',
       apiVersion: 'meta.k8s.io/v1',

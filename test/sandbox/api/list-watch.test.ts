@@ -3,6 +3,7 @@ import { VirtualClock } from '../../../src/core/clock.ts';
 import {
   type Harness,
   type HarnessOptions,
+  type Json,
   readJson,
   seedNamespace,
   seedNode,
@@ -187,6 +188,81 @@ describe('list', () => {
       expect(pages).toBe(3);
       expect(new Set(seen).size).toBe(1_200);
     }
+  });
+
+  it('lists each object exactly as a GET returns it, and its new JSON once it changes', async () => {
+    await start();
+    const big = 'x'.repeat(1_500_000); // more than one 1 MiB write chunk, even as 3-byte UTF-8
+    await h.request('POST', '/api/v1/namespaces/app/configmaps', {
+      metadata: { name: 'a-utf8' },
+      data: { text: 'grüße ✓ 🚀 \u2028' },
+    });
+    await h.request('POST', '/api/v1/namespaces/app/configmaps', {
+      metadata: { name: 'b-big' },
+      data: { big },
+    });
+    for (let i = 0; i < 300; i++)
+      await h.request('POST', '/api/v1/namespaces/app/configmaps', {
+        metadata: { name: `c-${String(i).padStart(3, '0')}`, labels: { n: String(i) } },
+        data: { v: '€'.repeat(i * 10) },
+      });
+    const listed = async () => {
+      const text = await (await h.request('GET', '/api/v1/namespaces/app/configmaps')).text();
+      const list = JSON.parse(text);
+      expect(text).toBe(JSON.stringify(list));
+      return list as { items: Array<{ metadata: { name: string; resourceVersion: string }; data: Json }> };
+    };
+    const first = await listed();
+    expect(first.items).toHaveLength(302);
+    for (const name of ['a-utf8', 'b-big', 'c-007', 'c-299']) {
+      const got = await (await h.request('GET', `/api/v1/namespaces/app/configmaps/${name}`)).text();
+      expect(JSON.stringify(first.items.find((i) => i.metadata.name === name))).toBe(got);
+    }
+    expect(first.items[0]!.data.text).toBe('grüße ✓ 🚀 \u2028');
+    expect(first.items[1]!.data.big).toBe(big);
+
+    // The second list is served from the JSON kept by the first: changes must show, deletions must go.
+    const again = await listed();
+    expect(again).toEqual(first);
+    await h.request(
+      'PATCH',
+      '/api/v1/namespaces/app/configmaps/c-007',
+      { data: { v: 'changed' } },
+      {
+        'Content-Type': 'application/merge-patch+json',
+      },
+    );
+    await h.request('DELETE', '/api/v1/namespaces/app/configmaps/c-008');
+    const after = await listed();
+    expect(after.items).toHaveLength(301);
+    const c7 = after.items.find((i) => i.metadata.name === 'c-007')!;
+    expect(c7.data.v).toBe('changed');
+    expect(Number(c7.metadata.resourceVersion)).toBeGreaterThan(
+      Number(first.items.find((i) => i.metadata.name === 'c-007')!.metadata.resourceVersion),
+    );
+    expect(after.items.some((i) => i.metadata.name === 'c-008')).toBe(false);
+    const page = await readJson(
+      await h.request('GET', '/api/v1/namespaces/app/configmaps?limit=5&labelSelector=n%3D7'),
+    );
+    expect(names(page.items)).toEqual(['c-007']);
+    expect(page.items[0].data.v).toBe('changed');
+  });
+
+  it('keeps serving after a client drops a large list half way', async () => {
+    await start();
+    seedNode(h.ctx, 'n1');
+    for (let i = 0; i < 3_000; i++)
+      seedPod(h.ctx, 'app', `p-${i}`, { node: 'n1', labels: { pad: 'y'.repeat(60) } });
+    for (let round = 0; round < 3; round++) {
+      const controller = new AbortController();
+      const res = await fetch(`${h.url}/api/v1/pods`, { signal: controller.signal });
+      const reader = (res.body as ReadableStream<Uint8Array>).getReader();
+      await reader.read();
+      controller.abort();
+      await reader.read().catch(() => undefined);
+    }
+    const list = await readJson(await h.request('GET', '/api/v1/pods'));
+    expect(list.items).toHaveLength(3_000);
   });
 
   it('rejects a garbled continue token with 400', async () => {
