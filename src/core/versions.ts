@@ -150,3 +150,16 @@ export function versionFromImage(image: string | undefined): KubeVersion | undef
   if (colon < 0 || ref.indexOf('/', colon) >= 0) return undefined;
   return tryParseVersion(ref.slice(colon + 1));
 }
+
+/** CoreDNS versions kubeadm pins per Kubernetes minor (cmd/kubeadm/app/constants CoreDNSVersion). */
+export const COREDNS_BY_MINOR: Readonly<Record<number, string>> = {
+  26: 'v1.9.3',
+  27: 'v1.10.1',
+  28: 'v1.10.1',
+  29: 'v1.11.1',
+  30: 'v1.11.1',
+  31: 'v1.11.3',
+  32: 'v1.11.3',
+  33: 'v1.12.0',
+  34: 'v1.12.1',
+};

@@ -3,26 +3,10 @@
  * kubelets, which is why it comes after the nodes) and CoreDNS to the version kubeadm pins for the target
  * minor. Idempotent: a workload already at its version is left alone.
  */
-import { parseVersion } from '../core/versions.ts';
+import { COREDNS_BY_MINOR, parseVersion } from '../core/versions.ts';
 import type { PlanStep } from '../plan/plan-types.ts';
 import { StepFailedError } from './errors.ts';
 import type { RunContext } from './run-context.ts';
-
-/**
- * CoreDNS versions kubeadm pins per minor (cmd/kubeadm/app/constants CoreDNSVersion).
- * Note: this table belongs beside KNOWN_RELEASES in src/core/versions.ts; it lives here until it moves.
- */
-const COREDNS_BY_MINOR: Record<number, string> = {
-  26: 'v1.9.3',
-  27: 'v1.10.1',
-  28: 'v1.10.1',
-  29: 'v1.11.1',
-  30: 'v1.11.1',
-  31: 'v1.11.3',
-  32: 'v1.11.3',
-  33: 'v1.12.0',
-  34: 'v1.12.1',
-};
 
 export function corednsVersionFor(kubernetesVersion: string): string | undefined {
   const v = parseVersion(kubernetesVersion);

@@ -1,3 +1,4 @@
+import { COREDNS_BY_MINOR } from '../../core/versions.ts';
 import { mustParseKubeVersion } from './kube-version.ts';
 
 /**
@@ -14,18 +15,6 @@ const ETCD_BY_MINOR: Record<number, string> = {
   32: '3.5.16-0',
   33: '3.5.21-0',
   34: '3.6.4-0',
-};
-
-const COREDNS_BY_MINOR: Record<number, string> = {
-  26: 'v1.9.3',
-  27: 'v1.10.1',
-  28: 'v1.10.1',
-  29: 'v1.11.1',
-  30: 'v1.11.1',
-  31: 'v1.11.3',
-  32: 'v1.11.3',
-  33: 'v1.12.0',
-  34: 'v1.12.1',
 };
 
 const GO_BY_MINOR: Record<number, string> = {
