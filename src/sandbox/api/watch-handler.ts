@@ -2,6 +2,7 @@ import type { Timer } from '../../core/clock.ts';
 import { badRequest, StatusError } from '../status.ts';
 import type { KubeObject } from '../store/types.ts';
 import { type ApiRequest, serializeObject } from './api-request.ts';
+import type { ResourceInfo } from './resources.ts';
 import { selectionFromQuery } from './selection.ts';
 import { columnDefinitions, parseIncludeObject, tableRow, wantsTable } from './table-printer.ts';
 
@@ -25,6 +26,18 @@ function parseTimeoutSeconds(value: string | null, random: () => number): number
   }
   // Like the real server's minRequestTimeout × (1 + rand): clients must expect streams to end and resume.
   return 300 * (1 + random());
+}
+
+/**
+ * The JSON of the object last sent to a watch. The store tells its watchers of a change one after another,
+ * so every stream watching the resource after the first one reuses the text. Exact because stored objects are
+ * never changed in place.
+ */
+let rendered: { obj: KubeObject; info: ResourceInfo; text: string } | undefined;
+function lastRendered(obj: KubeObject, info: ResourceInfo): string {
+  if (rendered?.obj !== obj || rendered.info !== info)
+    rendered = { obj, info, text: serializeObject(obj, info) };
+  return rendered.text;
 }
 
 /**
@@ -54,10 +67,8 @@ export function handleWatch(r: ApiRequest, open: WatchRegistry): void {
   res.flushHeaders();
 
   let sentColumns = false;
-  const render = (obj: KubeObject) => serializeObject(obj, info);
   const encode = (type: string, obj: KubeObject): string => {
-    // Note: an event for the object now stored reuses the JSON a list kept of it (ObjectStore.json).
-    if (!table) return `{"type":"${type}","object":${ctx.store.json(r.key, obj, render)}}\n`;
+    if (!table) return `{"type":"${type}","object":${lastRendered(obj, info)}}\n`;
     const object = {
       kind: 'Table',
       apiVersion: 'meta.k8s.io/v1',

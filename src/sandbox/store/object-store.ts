@@ -1,5 +1,4 @@
 import { randomUUID } from 'node:crypto';
-import { getHeapStatistics } from 'node:v8';
 import type { Clock } from '../../core/clock.ts';
 import {
   alreadyExists,
@@ -23,11 +22,6 @@ export interface ObjectStoreOptions {
   /** Changes kept per resource for watches to resume from; older resourceVersions get 410 Expired. */
   historySize?: number;
   newUid?: () => string;
-  /**
-   * Characters of object JSON `json` may keep (about bytes: the text is ASCII). Default: a quarter of V8's
-   * heap limit, at most 1 GiB, so the cache can never be what runs the process out of heap.
-   */
-  jsonCacheChars?: number;
 }
 
 export interface WatchOptions {
@@ -54,8 +48,6 @@ interface ResourceTable {
   history: StoreEvent[];
   /** Index of the oldest live entry of `history` (a ring that grows to historySize, then wraps). */
   historyStart: number;
-  /** Each key's JSON, with the object it was rendered from: see `ObjectStore.json`. */
-  json: Map<string, { obj: KubeObject; text: string }>;
   /** Keys in namespace/name order; dropped whenever an object is added or removed. */
   sorted?: string[];
   /** The resourceVersion below which history has been dropped. */
@@ -71,9 +63,6 @@ export class ObjectStore {
   private readonly newUid: () => string;
   /** pods by spec.nodeName: the kubelets, the scheduler and every drain ask for this. */
   private readonly podsByNode = new Map<string, Map<string, KubeObject>>();
-  /** Characters of JSON the tables' `json` caches hold, and the most they may hold. */
-  private jsonChars = 0;
-  private readonly jsonBudget: number;
 
   constructor(
     private readonly clock: Clock,
@@ -81,8 +70,6 @@ export class ObjectStore {
   ) {
     this.historySize = options.historySize ?? 20_000;
     this.newUid = options.newUid ?? randomUUID;
-    this.jsonBudget =
-      options.jsonCacheChars ?? Math.min(2 ** 30, Math.floor(getHeapStatistics().heap_size_limit / 4));
   }
 
   /** The newest resourceVersion written, as lists report it. */
@@ -135,30 +122,6 @@ export class ObjectStore {
       items.push(obj);
     }
     return { items };
-  }
-
-  /**
-   * The JSON of `obj`, as `render` writes it. For the object currently stored under its key, the text is
-   * kept until that object is replaced or removed, so a list of 150,000 pods copies strings instead of
-   * serializing 400 MB again; other objects (watch history, deleted ones) are rendered every time.
-   * Note: this is exact because stored objects are never changed in place: every write stores a new object
-   * with a new resourceVersion, and drops the old one's text. `render` must be the one rendering of the
-   * resource (the API server's: the object with its served apiVersion and kind).
-   * The cache costs the JSON's size in memory, on the V8 heap: ~410 MB once all 150,000 pods of `large` have
-   * been listed. Past `jsonCacheChars` in all, objects are rendered without being kept.
-   */
-  json(resource: ResourceKey, obj: KubeObject, render: (obj: KubeObject) => string): string {
-    const table = this.table(resource);
-    const key = objectKey(obj.metadata.namespace, obj.metadata.name ?? '');
-    const cached = table.json.get(key);
-    if (cached?.obj === obj) return cached.text;
-    const text = render(obj);
-    if (table.objects.get(key) === obj && this.jsonChars + text.length <= this.jsonBudget) {
-      if (cached) this.jsonChars -= cached.text.length;
-      table.json.set(key, { obj, text });
-      this.jsonChars += text.length;
-    }
-    return text;
   }
 
   count(resource: ResourceKey): number {
@@ -314,11 +277,6 @@ export class ObjectStore {
     obj.metadata.resourceVersion = String(this.rv);
     if (type === 'DELETED') table.objects.delete(key);
     else table.objects.set(key, obj);
-    const stale = table.json.get(key);
-    if (stale) {
-      this.jsonChars -= stale.text.length;
-      table.json.delete(key);
-    }
     if (type !== 'MODIFIED') table.sorted = undefined;
     if (resource === 'pods') this.indexPod(key, obj, previous, type === 'DELETED');
     const event: StoreEvent = { type, resource, object: obj, previous, resourceVersion: this.rv };
@@ -387,7 +345,6 @@ export class ObjectStore {
       table = {
         gr,
         objects: new Map(),
-        json: new Map(),
         history: [],
         historyStart: 0,
         compactedBefore: 0,
