@@ -8,6 +8,44 @@ const evictions = (table: Record<string, Record<string, number>>) => (node: stri
   new Map(Object.entries(table[node] ?? {}));
 
 describe('buildBatches', () => {
+  it('deals the nodes over the fewest batches when filling each batch in turn would need one more', () => {
+    // web allows 1 and sits on a, f, g, h: no plan has fewer than 4 batches. First-fit makes 5.
+    const table: Record<string, Record<string, number>> = {
+      a: { web: 1, api: 1, db: 1 },
+      b: { db: 1 },
+      c: { db: 1 },
+      d: { api: 1 },
+      e: { api: 1, db: 1 },
+      f: { web: 1, db: 1 },
+      g: { web: 1, db: 1 },
+      h: { web: 1, api: 1, db: 1 },
+      i: { api: 1 },
+    };
+    const limits = budgets({ web: 1, api: 2, db: 2 });
+    const batches = buildBatches({
+      nodes: Object.keys(table),
+      maxNodes: 3,
+      evictionsOf: evictions(table),
+      budgets: limits,
+    });
+    expect(batches).toHaveLength(4);
+    expect(
+      batches
+        .flatMap((b) => b.nodes)
+        .sort()
+        .join(''),
+    ).toBe('abcdefghi');
+    for (const batch of batches) {
+      expect(batch.nodes.length).toBeLessThanOrEqual(3);
+      expect(batch.respectsBudgets).toBe(true);
+      for (const [key, { allowed }] of limits) {
+        const evicted = batch.nodes.reduce((n, node) => n + (table[node]![key] ?? 0), 0);
+        expect(evicted).toBeLessThanOrEqual(allowed);
+      }
+    }
+    expect(batches[0]!.reasons[0]).toContain('dealt over 4 batches, the fewest that');
+  });
+
   it.each([
     ['no budgets: maxUnavailable decides', 2, {}, {}, [['a', 'b'], ['c', 'd'], ['e']]],
     [
