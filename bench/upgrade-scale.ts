@@ -25,9 +25,12 @@
  *
  * Usage: npx tsx bench/upgrade-scale.ts [sizes…, default 100 1000 5000] [--scale N, default by size]
  *          [--state-dir DIR, default the temp dir: where the run store's SQLite file lives]
+ * To look closer: EVENTS_OUT=FILE writes the run's events as JSON lines (each with its clock time);
+ * PROF_DIR=DIR writes a CPU profile of the sandbox's process there (`node --cpu-prof --import tsx …` for the
+ * engine's).
  */
 import { type ChildProcess, fork } from 'node:child_process';
-import { mkdtempSync, rmSync } from 'node:fs';
+import { createWriteStream, mkdtempSync, rmSync } from 'node:fs';
 import { availableParallelism, loadavg, tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { monitorEventLoopDelay } from 'node:perf_hooks';
@@ -171,6 +174,10 @@ class SandboxChild {
 
   constructor() {
     this.child = fork(fileURLToPath(import.meta.url), [CHILD_FLAG], {
+      execArgv: [
+        ...process.execArgv,
+        ...(process.env.PROF_DIR ? ['--cpu-prof', `--cpu-prof-dir=${process.env.PROF_DIR}`] : []),
+      ],
       stdio: ['ignore', 'inherit', 'inherit', 'ipc'],
     });
     this.child.on('message', (m: FromChild) => this.waiting.shift()?.(m));
@@ -299,11 +306,17 @@ async function benchSize(workers: number, timeScale: number, stateDir: string): 
     const cpuBefore = process.cpuUsage();
     const runStart = performance.now();
     const rounds = new RoundTimes();
-    const deps = { kc, store, provider: new SandboxApiProvider(kc), clock, onEvent: rounds.onEvent };
+    const eventsOut = process.env.EVENTS_OUT ? createWriteStream(process.env.EVENTS_OUT) : undefined;
+    const onEvent = (e: RunEvent) => {
+      rounds.onEvent(e);
+      eventsOut?.write(`${JSON.stringify(e)}\n`);
+    };
+    const deps = { kc, store, provider: new SandboxApiProvider(kc), clock, onEvent };
     const summary = await startRun(deps, plan, {
       // Note: the default 30 s lease is 1.2 s of wall time at ×25; a stalled event loop would lose it.
       leaseDurationSeconds: 120,
     });
+    eventsOut?.end();
     const runMs = performance.now() - runStart;
     const cpu = process.cpuUsage(cpuBefore);
     lag.disable();
