@@ -1,11 +1,7 @@
 /**
  * RunStore: the durable record of runs over an embedded SQLite file (see sqlite-file.ts for how several
- * processes share it). Every write is synchronous and in its own transaction. The engine writes its intent
- * BEFORE a side effect and the outcome AFTER it. An intent, and every write about a run rather than one of
- * its steps, is on disk when the method returns. Outcomes and log lines survive the process being killed,
- * but a power loss may take the last of them: the engine then finds the step at its intent, and checks it
- * against the cluster as after any crash. Note: this halves the fsyncs of a node's upgrade (about 5 of 12
- * writes); on the 1,000-node bench they were a fifth of the engine's CPU.
+ * processes share it). Every write is synchronous and in its own transaction, so when a method returns the
+ * record is on disk: the engine writes its intent BEFORE a side effect and the outcome AFTER it.
  *
  * Note: another process (the CLI's `pause`/`abort`) may write `requested_action` while a run executes;
  * reads go to the file each time, nothing is cached here.
@@ -106,10 +102,23 @@ export class RunStore {
     }
     for (const m of MIGRATIONS) {
       if (m.version <= current) continue;
-      this.db.commit(() => {
+      this.inTransaction(() => {
         this.db.exec(m.sql);
         this.db.exec(`PRAGMA user_version = ${m.version}`);
-      }, true);
+      });
+    }
+  }
+
+  private inTransaction<T>(fn: () => T): T {
+    if (this.db.inTransaction) return fn();
+    this.db.exec('BEGIN IMMEDIATE');
+    try {
+      const result = fn();
+      this.db.exec('COMMIT');
+      return result;
+    } catch (err) {
+      if (this.db.inTransaction) this.db.exec('ROLLBACK');
+      throw err;
     }
   }
 
@@ -118,11 +127,11 @@ export class RunStore {
     return this.write(fn);
   }
 
-  private write<T>(fn: () => T, durable = true): T {
+  private write<T>(fn: () => T): T {
     if (this.db.inTransaction) return fn();
     this.writes++;
     this.beforeWrite?.(this.writes);
-    return this.db.commit(fn, durable);
+    return this.inTransaction(fn);
   }
 
   createRun(input: NewRun): RunRecord {
@@ -227,28 +236,24 @@ export class RunStore {
     return row ? stepOf(row) : undefined;
   }
 
-  /**
-   * Creates or updates one step state; `detail` is merged into what is stored. A patch setting an intent is
-   * on disk when this returns (see the top of the file).
-   */
+  /** Creates or updates one step state; `detail` is merged into what is stored. */
   putStepState(runId: string, stepId: string, node: string, patch: StepStatePatch): StepStateRecord {
     const now = this.clock.now();
-    this.write(
-      () => {
-        const before = this.stepState(runId, stepId, node);
-        const merged: StepStateRecord = {
-          runId,
-          stepId,
-          node,
-          status: 'pending',
-          attempt: 0,
-          ...before,
-          ...stripUndefined(patch),
-          detail: mergeDetail(before?.detail ?? {}, patch.detail),
-          updatedAt: now,
-        };
-        this.db.run(
-          `INSERT INTO step_states (run_id, step_id, node, status, attempt, sub_step, intent, was_already_cordoned,
+    this.write(() => {
+      const before = this.stepState(runId, stepId, node);
+      const merged: StepStateRecord = {
+        runId,
+        stepId,
+        node,
+        status: 'pending',
+        attempt: 0,
+        ...before,
+        ...stripUndefined(patch),
+        detail: mergeDetail(before?.detail ?? {}, patch.detail),
+        updatedAt: now,
+      };
+      this.db.run(
+        `INSERT INTO step_states (run_id, step_id, node, status, attempt, sub_step, intent, was_already_cordoned,
            previous_version, detail, started_at, finished_at, updated_at)
          VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)
          ON CONFLICT (run_id, step_id, node) DO UPDATE SET status = excluded.status, attempt = excluded.attempt,
@@ -256,44 +261,40 @@ export class RunStore {
            was_already_cordoned = excluded.was_already_cordoned, previous_version = excluded.previous_version,
            detail = excluded.detail, started_at = excluded.started_at, finished_at = excluded.finished_at,
            updated_at = excluded.updated_at`,
-          [
-            runId,
-            stepId,
-            node,
-            merged.status,
-            merged.attempt,
-            patch.subStep === undefined && 'subStep' in patch ? null : (merged.subStep ?? null),
-            patch.intent === undefined && 'intent' in patch ? null : (merged.intent ?? null),
-            merged.wasAlreadyCordoned === undefined ? null : merged.wasAlreadyCordoned ? 1 : 0,
-            merged.previousVersion ?? null,
-            JSON.stringify(merged.detail),
-            merged.startedAt ?? null,
-            patch.finishedAt === undefined && 'finishedAt' in patch ? null : (merged.finishedAt ?? null),
-            now,
-          ],
-        );
-      },
-      typeof patch.intent === 'string',
-    );
+        [
+          runId,
+          stepId,
+          node,
+          merged.status,
+          merged.attempt,
+          patch.subStep === undefined && 'subStep' in patch ? null : (merged.subStep ?? null),
+          patch.intent === undefined && 'intent' in patch ? null : (merged.intent ?? null),
+          merged.wasAlreadyCordoned === undefined ? null : merged.wasAlreadyCordoned ? 1 : 0,
+          merged.previousVersion ?? null,
+          JSON.stringify(merged.detail),
+          merged.startedAt ?? null,
+          patch.finishedAt === undefined && 'finishedAt' in patch ? null : (merged.finishedAt ?? null),
+          now,
+        ],
+      );
+    });
     return this.stepState(runId, stepId, node)!;
   }
 
   appendLog(runId: string, entry: NewLogEntry): void {
-    this.write(
-      () =>
-        this.db.run(
-          'INSERT INTO log (run_id, time, level, step, node, message, data) VALUES (?, ?, ?, ?, ?, ?, ?)',
-          [
-            runId,
-            this.clock.now(),
-            entry.level,
-            entry.step ?? null,
-            entry.node ?? null,
-            entry.message,
-            entry.data ? JSON.stringify(entry.data) : null,
-          ],
-        ),
-      false,
+    this.write(() =>
+      this.db.run(
+        'INSERT INTO log (run_id, time, level, step, node, message, data) VALUES (?, ?, ?, ?, ?, ?, ?)',
+        [
+          runId,
+          this.clock.now(),
+          entry.level,
+          entry.step ?? null,
+          entry.node ?? null,
+          entry.message,
+          entry.data ? JSON.stringify(entry.data) : null,
+        ],
+      ),
     );
   }
 
