@@ -196,7 +196,9 @@ describe('DaemonSetController', () => {
     });
   });
 
-  it('follows nodes: new eligible nodes get a pod, deleted or relabelled ones lose it, deleted pods come back', async () => {
+  it('follows nodes within a second: new eligible nodes get a pod, deleted or relabelled ones lose it, deleted pods come back', async () => {
+    // Changes to nodes and daemon pods are batched: each DaemonSet syncs at most once a second.
+    const aSecond = () => ctx.clock.advance(1_000);
     run(new DaemonSetController(ctx));
     node('n1', { labels: { role: 'edge' } });
     node('n2', { labels: { role: 'edge' } });
@@ -205,16 +207,16 @@ describe('DaemonSetController', () => {
     expect(podNodes()).toEqual(['n1', 'n2']);
     node('n3', { labels: { role: 'edge' } });
     node('n4');
-    await settle(ctx);
+    await aSecond();
     expect(podNodes()).toEqual(['n1', 'n2', 'n3']);
     ctx.store.mutate(R.nodes, undefined, 'n2', (n) => {
       n.metadata.labels = { ...n.metadata.labels, role: 'core' };
     });
     ctx.store.remove(R.nodes, undefined, 'n3');
-    await settle(ctx);
+    await aSecond();
     expect(podNodes()).toEqual(['n1']);
     deleteObject(ctx.store, ctx.clock, R.pods, 'default', livePods(ctx)[0]!.metadata.name!);
-    await settle(ctx);
+    await aSecond();
     expect(podNodes()).toEqual(['n1']);
   });
 });
