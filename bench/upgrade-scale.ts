@@ -16,18 +16,24 @@
  * bound is what the plan's shape (the canary's round), the engine and the cluster's reactions (polls,
  * rescheduling, budget refusals) add. The plan's own estimate is printed too, to tell the two apart.
  *
- * The sandbox runs in a child process, as a cluster is not the client's process: the engine has its own
- * core, and the CPU each side spends per node is printed. Both processes use a ScaledClock with the same
- * origin and scale, so they share one clock time. Fidelity: everything the engine and the sandbox do takes
- * wall time that the scale multiplies into clock time (at ×25, 20 ms of work is half a clock second), so
- * the default scale goes down as the cluster grows; the event-loop delay, printed in clock seconds, shows
- * when a scale is too high for the machine (other processes on it count too: the load average is printed).
+ * Two clocks (`--clock`):
+ * - `virtual` (the default): the sandbox runs in the engine's process on a VirtualClock that jumps to its
+ *   next timer whenever the process is idle, with no request waiting for an answer (`src/sandbox/idle-time.ts`).
+ *   Work costs no clock time, so the node phase is what the run waits for, however fast the machine; the
+ *   wall time is what the engine and the sandbox cost in CPU together, on one core.
+ * - `scaled`: the sandbox runs in a child process, as a cluster is not the client's process: the engine has
+ *   its own core, and the CPU each side spends per node is printed. Both processes use a ScaledClock with
+ *   the same origin and scale (`--scale N`, default by size), so they share one clock time. Everything they
+ *   do takes wall time that the scale multiplies into clock time (at ×25, 20 ms of work is half a clock
+ *   second); the event-loop delay, printed in clock seconds, shows when a scale is too high for the machine
+ *   (other processes on it count too: the load average is printed).
  *
- * Usage: npx tsx bench/upgrade-scale.ts [sizes…, default 100 1000 5000] [--scale N, default by size]
- *          [--state-dir DIR, default the temp dir: where the run store's SQLite file lives]
+ * Usage: npx tsx bench/upgrade-scale.ts [sizes…, default 100 1000 5000] [--clock virtual|scaled]
+ *          [--scale N: a scaled clock, default by size] [--state-dir DIR, default the temp dir: where the
+ *          run store's SQLite file lives]
  * To look closer: EVENTS_OUT=FILE writes the run's events as JSON lines (each with its clock time);
- * PROF_DIR=DIR writes a CPU profile of the sandbox's process there (`node --cpu-prof --import tsx …` for the
- * engine's).
+ * PROF_DIR=DIR writes a CPU profile of the sandbox's child process there (`node --cpu-prof --import tsx …`
+ * for the engine's, and for both with a virtual clock).
  */
 import { type ChildProcess, fork } from 'node:child_process';
 import { createWriteStream, mkdtempSync, rmSync } from 'node:fs';
@@ -37,13 +43,14 @@ import { monitorEventLoopDelay } from 'node:perf_hooks';
 import { fileURLToPath } from 'node:url';
 import { KubeConfig } from '@kubernetes/client-node';
 import type { Counter } from 'prom-client';
-import { ScaledClock } from '../src/core/clock.ts';
+import { type Clock, ScaledClock, VirtualClock } from '../src/core/clock.ts';
 import { parseVersion } from '../src/core/versions.ts';
 import { type RunEvent, startRun } from '../src/engine/index.ts';
 import { requestRaw } from '../src/kube/client.ts';
 import { readSnapshot } from '../src/kube/snapshot.ts';
 import { planUpgrade, validatePolicy } from '../src/plan/index.ts';
 import { ProviderError, type UpgradeContext, type UpgradeProvider } from '../src/providers/index.ts';
+import { advanceWhenIdle } from '../src/sandbox/idle-time.ts';
 import { Sandbox } from '../src/sandbox/sandbox.ts';
 import { parseScenario } from '../src/sandbox/scenario/parse-scenario.ts';
 import { RunStore } from '../src/store/index.ts';
@@ -97,19 +104,18 @@ interface ChildStart {
   origin: number;
 }
 
-/** What the sandbox's process measured between `measure-start` and `measure-end`. */
-interface ChildMeasure {
+/** What the sandbox measured between `measure-start` and `measure-end`. */
+interface SandboxMeasure {
   requests: Array<[string, number]>;
-  cpuMs: number;
-  lagP99Ms: number;
-  lagMaxMs: number;
   violations: number;
+  /** The sandbox's own process, when it has one (a scaled clock). */
+  process?: { cpuMs: number; lagP99Ms: number; lagMaxMs: number };
 }
 
 type ToChild = { type: 'start'; start: ChildStart } | { type: 'measure-start' | 'measure-end' | 'stop' };
 type FromChild =
   | { type: 'ready'; kubeconfig: string; startupMs: number }
-  | { type: 'measured'; measure: ChildMeasure };
+  | { type: 'measured'; measure: SandboxMeasure };
 
 const REFUSED = 'evictions refused (429)';
 
@@ -125,6 +131,10 @@ async function requestCounts(box: Sandbox): Promise<Map<string, number>> {
       out.set(REFUSED, (out.get(REFUSED) ?? 0) + v.value);
   }
   return out;
+}
+
+function requestsSince(before: Map<string, number>, after: Map<string, number>): Array<[string, number]> {
+  return [...after].map(([k, n]) => [k, n - (before.get(k) ?? 0)]);
 }
 
 async function serveSandbox(): Promise<void> {
@@ -152,11 +162,13 @@ async function serveSandbox(): Promise<void> {
       send({
         type: 'measured',
         measure: {
-          requests: [...after].map(([k, n]) => [k, n - (before.get(k) ?? 0)]),
-          cpuMs: (used.user + used.system) / 1000,
-          lagP99Ms: lag.percentile(99) / 1e6,
-          lagMaxMs: lag.max / 1e6,
+          requests: requestsSince(before, after),
           violations: box.ctx.violations.length,
+          process: {
+            cpuMs: (used.user + used.system) / 1000,
+            lagP99Ms: lag.percentile(99) / 1e6,
+            lagMaxMs: lag.max / 1e6,
+          },
         },
       });
     } else if (m.type === 'stop') {
@@ -207,6 +219,81 @@ class SandboxChild {
   }
 }
 
+/** The cluster under test, in the engine's process or in its own. */
+interface BenchSandbox {
+  readonly kubeconfig: string;
+  /** The clock the engine must use to share the sandbox's time. */
+  readonly clock: Clock;
+  readonly startupMs: number;
+  /** What describes the clock in the report: "virtual", "×15". */
+  readonly clockName: string;
+  measureStart(): Promise<void>;
+  measureEnd(): Promise<SandboxMeasure>;
+  stop(): Promise<void>;
+}
+
+async function startInProcess(yaml: string): Promise<BenchSandbox> {
+  const started = performance.now();
+  const clock = new VirtualClock(Date.now());
+  const box = await Sandbox.start({
+    scenario: parseScenario(yaml, 'bench.yaml'),
+    clock,
+    tls: true,
+    token: 'bench',
+  });
+  const driver = advanceWhenIdle(clock);
+  try {
+    await box.waitUntilSettled(10 * 60_000);
+  } catch (err) {
+    await driver.stop();
+    await box.stop();
+    throw err;
+  }
+  let before = new Map<string, number>();
+  return {
+    kubeconfig: box.kubeconfig(),
+    clock,
+    startupMs: performance.now() - started,
+    clockName: 'virtual',
+    async measureStart() {
+      before = await requestCounts(box);
+    },
+    async measureEnd() {
+      return {
+        requests: requestsSince(before, await requestCounts(box)),
+        violations: box.ctx.violations.length,
+      };
+    },
+    async stop() {
+      await driver.stop();
+      await box.stop();
+    },
+  };
+}
+
+async function startChild(yaml: string, scale: number, origin: number): Promise<BenchSandbox> {
+  const child = new SandboxChild();
+  try {
+    const ready = await child.ask({ type: 'start', start: { yaml, scale, origin } }, 'ready');
+    return {
+      kubeconfig: ready.kubeconfig,
+      clock: sharedClock(scale, origin),
+      startupMs: ready.startupMs,
+      clockName: `×${scale}`,
+      async measureStart() {
+        child.tell({ type: 'measure-start' });
+      },
+      async measureEnd() {
+        return (await child.ask({ type: 'measure-end' }, 'measured')).measure;
+      },
+      stop: () => child.stop(),
+    };
+  } catch (err) {
+    await child.stop();
+    throw err;
+  }
+}
+
 // ---- The engine's process ----
 
 const policyResult = validatePolicy(
@@ -221,14 +308,29 @@ const policyResult = validatePolicy(
 if (!policyResult.ok) throw new Error(JSON.stringify(policyResult.errors));
 const policy = policyResult.policy;
 
-/** Upgrades a node through the sandbox's upgrade endpoint and waits: a cloud API's node upgrade. */
+/**
+ * Upgrades a node through the sandbox's upgrade endpoint, as through a cloud API's node operation: starts it,
+ * then polls it every second of clock. Note: not one request that waits, since that request would hold a
+ * virtual clock (`src/sandbox/idle-time.ts`) that the upgrade needs to move.
+ */
 class SandboxApiProvider implements UpgradeProvider {
   readonly kind = 'sandbox-api';
-  constructor(private readonly kc: KubeConfig) {}
+  /** Requests made to the upgrade endpoint, by method: a cloud API's, so not counted as Kubernetes API requests. */
+  readonly requests = { GET: 0, POST: 0 };
+  constructor(
+    private readonly kc: KubeConfig,
+    private readonly clock: Clock,
+  ) {}
   async upgradeNode(ctx: UpgradeContext): Promise<void> {
-    const path = `/sandbox/v1/nodes/${encodeURIComponent(ctx.node)}/upgrade?wait=true`;
-    const res = await requestRaw(this.kc, 'POST', path, { body: { version: ctx.version } });
-    if (res.status >= 300)
+    const path = `/sandbox/v1/nodes/${encodeURIComponent(ctx.node)}/upgrade`;
+    this.requests.POST++;
+    let res = await requestRaw(this.kc, 'POST', path, { body: { version: ctx.version } });
+    while (res.status < 300 && (JSON.parse(res.body) as { state?: string }).state === 'upgrading') {
+      await this.clock.sleep(1000);
+      this.requests.GET++;
+      res = await requestRaw(this.kc, 'GET', path);
+    }
+    if (res.status >= 300 || (JSON.parse(res.body) as { state?: string }).state !== 'succeeded')
       throw new ProviderError(`upgrade of ${ctx.node} failed: ${res.body}`, ctx.node, [res.body]);
   }
 }
@@ -284,22 +386,23 @@ class RoundTimes {
   }
 }
 
-async function benchSize(workers: number, timeScale: number, stateDir: string): Promise<void> {
+type ClockChoice = { kind: 'virtual' } | { kind: 'scaled'; scale: number };
+
+async function benchSize(workers: number, choice: ClockChoice, stateDir: string): Promise<void> {
   const wallStart = performance.now();
-  const origin = Date.now();
-  const clock = sharedClock(timeScale, origin);
-  const sandbox = new SandboxChild();
+  const yaml = scenarioYaml(workers);
+  const sandbox =
+    choice.kind === 'virtual' ? await startInProcess(yaml) : await startChild(yaml, choice.scale, Date.now());
+  const { clock } = sandbox;
   const dir = mkdtempSync(join(stateDir, 'midflight-bench-'));
   const store = RunStore.open(join(dir, 'state.db'), { clock });
   try {
-    const start = { yaml: scenarioYaml(workers), scale: timeScale, origin };
-    const ready = await sandbox.ask({ type: 'start', start }, 'ready');
     const kc = new KubeConfig();
-    kc.loadFromString(ready.kubeconfig);
+    kc.loadFromString(sandbox.kubeconfig);
     const plan = planUpgrade(await readSnapshot(kc, { clock }), parseVersion(TARGET), policy);
     const setupMs = performance.now() - wallStart;
 
-    sandbox.tell({ type: 'measure-start' });
+    await sandbox.measureStart();
     const loadBefore = loadavg()[0]!;
     const lag = monitorEventLoopDelay({ resolution: 10 });
     lag.enable();
@@ -311,38 +414,44 @@ async function benchSize(workers: number, timeScale: number, stateDir: string): 
       rounds.onEvent(e);
       eventsOut?.write(`${JSON.stringify(e)}\n`);
     };
-    const deps = { kc, store, provider: new SandboxApiProvider(kc), clock, onEvent };
+    const provider = new SandboxApiProvider(kc, clock);
+    const deps = { kc, store, provider, clock, onEvent };
     const summary = await startRun(deps, plan, {
       // Note: the default 30 s lease is 1.2 s of wall time at ×25; a stalled event loop would lose it.
       leaseDurationSeconds: 120,
     });
     eventsOut?.end();
     const runMs = performance.now() - runStart;
-    const cpu = process.cpuUsage(cpuBefore);
+    const used = process.cpuUsage(cpuBefore);
+    const cpuMs = (used.user + used.system) / 1000;
     lag.disable();
-    const { measure } = await sandbox.ask({ type: 'measure-end' }, 'measured');
+    const measure = await sandbox.measureEnd();
 
     const counts = new Map(measure.requests);
     const refused = counts.get(REFUSED) ?? 0;
     counts.delete(REFUSED);
+    for (const [method, n] of Object.entries(provider.requests)) {
+      const key = `${method} (non-resource)`;
+      counts.set(key, (counts.get(key) ?? 0) - n);
+    }
+    const providerRequests = provider.requests.GET + provider.requests.POST;
     const perKind = [...counts].filter(([, n]) => n > 0).sort((a, b) => b[1] - a[1]);
     const requests = perKind.reduce((s, [, n]) => s + n, 0);
     const nodePhases = summary.phases.filter((p) => p.kind === 'canary' || p.kind === 'node-pool');
     const nodePhaseMs = nodePhases.reduce((s, p) => s + (p.durationMs ?? 0), 0);
     const boundMs = plan.estimate.nodePhaseLowerBoundSeconds * 1000;
     const estimateMs = plan.estimate.nodePhaseSeconds * 1000;
-    const inClock = (wallMs: number) => seconds(wallMs * timeScale);
     const perNode = (ms: number) => `${(ms / workers).toFixed(1)} ms`;
 
-    console.log(`upgrade ${workers} workers (+1 control plane at target), time ×${timeScale}`);
+    console.log(`upgrade ${workers} workers (+1 control plane at target), clock ${sandbox.clockName}`);
     console.log(
       `  run                      ${summary.state}${summary.reason ? ` (${summary.reason})` : ''}: ${summary.nodes.upgraded.length} upgraded, ${summary.nodes.failed.length} failed, ${measure.violations} budget violations`,
     );
     console.log(
-      `  wall time                ${seconds(runMs)} run, ${seconds(performance.now() - wallStart)} with start-up and plan (${seconds(setupMs)})${workers === 1000 ? ' (target < 120 s)' : ''}`,
+      `  wall time                ${seconds(runMs)} run, ${seconds(performance.now() - wallStart)} with start-up and plan (${seconds(setupMs)}, sandbox ${seconds(sandbox.startupMs)})${workers === 1000 ? ' (target < 120 s)' : ''}`,
     );
     console.log(
-      `  API requests             ${requests} during the run, ${(requests / workers).toFixed(1)} per node`,
+      `  API requests             ${requests} during the run, ${(requests / workers).toFixed(1)} per node (and ${(providerRequests / workers).toFixed(1)} per node to the provider's upgrade API)`,
     );
     console.log(
       `    most                   ${perKind
@@ -360,12 +469,16 @@ async function benchSize(workers: number, timeScale: number, stateDir: string): 
     console.log(
       `  whole run (clock)        ${minutes(summary.durationMs)}: ${summary.phases.map((p) => `${p.kind} ${seconds(p.durationMs ?? 0)}`).join(', ')}`,
     );
-    console.log(
-      `  CPU per node             engine ${perNode((cpu.user + cpu.system) / 1000)}, sandbox ${perNode(measure.cpuMs)}`,
-    );
-    console.log(
-      `  event-loop delay (clock) engine p99 ${inClock(lag.percentile(99) / 1e6)}, max ${inClock(lag.max / 1e6)}; sandbox p99 ${inClock(measure.lagP99Ms)}, max ${inClock(measure.lagMaxMs)}`,
-    );
+    const child = measure.process;
+    if (child) {
+      const inClock = (wallMs: number) => seconds(wallMs * clock.scale);
+      console.log(`  CPU per node             engine ${perNode(cpuMs)}, sandbox ${perNode(child.cpuMs)}`);
+      console.log(
+        `  event-loop delay (clock) engine p99 ${inClock(lag.percentile(99) / 1e6)}, max ${inClock(lag.max / 1e6)}; sandbox p99 ${inClock(child.lagP99Ms)}, max ${inClock(child.lagMaxMs)}`,
+      );
+    } else {
+      console.log(`  CPU per node             engine and sandbox together ${perNode(cpuMs)} (one process)`);
+    }
     console.log(
       `  machine                  load average ${loadBefore.toFixed(1)} before, ${loadavg()[0]!.toFixed(1)} after, ${availableParallelism()} cores`,
     );
@@ -383,16 +496,27 @@ async function main(): Promise<void> {
     return at >= 0 ? args.splice(at, 2)[1] : undefined;
   };
   const scale = option('--scale');
+  const clockKind = option('--clock') ?? (scale === undefined ? 'virtual' : 'scaled');
   const stateDir = option('--state-dir') ?? tmpdir();
   const sizes = args.length > 0 ? args.map(Number) : [100, 1000, 5000];
-  if (sizes.some((n) => !Number.isInteger(n) || n < 10) || (scale !== undefined && !(Number(scale) > 0))) {
+  const badScale = scale !== undefined && (!(Number(scale) > 0) || clockKind !== 'scaled');
+  if (
+    sizes.some((n) => !Number.isInteger(n) || n < 10) ||
+    badScale ||
+    !['virtual', 'scaled'].includes(clockKind)
+  ) {
     console.error(
-      'usage: npx tsx bench/upgrade-scale.ts [sizes (integers ≥ 10)…] [--scale N] [--state-dir DIR]',
+      'usage: npx tsx bench/upgrade-scale.ts [sizes (integers ≥ 10)…] [--clock virtual|scaled] [--scale N (scaled)] [--state-dir DIR]',
     );
     process.exit(2);
   }
-  for (const workers of sizes)
-    await benchSize(workers, scale === undefined ? defaultScale(workers) : Number(scale), stateDir);
+  for (const workers of sizes) {
+    const choice: ClockChoice =
+      clockKind === 'virtual'
+        ? { kind: 'virtual' }
+        : { kind: 'scaled', scale: scale === undefined ? defaultScale(workers) : Number(scale) };
+    await benchSize(workers, choice, stateDir);
+  }
 }
 
 if (process.argv.includes(CHILD_FLAG)) await serveSandbox();
