@@ -1,7 +1,7 @@
 import { existsSync } from 'node:fs';
 import http from 'node:http';
 import https from 'node:https';
-import { join } from 'node:path';
+import { delimiter, join } from 'node:path';
 import { KubeConfig } from '@kubernetes/client-node';
 
 export interface ClusterTarget {
@@ -33,8 +33,10 @@ export function loadKubeConfig(target: ClusterTarget, fallback?: string): KubeCo
     if (path) {
       if (!existsSync(path)) throw new KubeconfigError(`kubeconfig ${path} does not exist`);
       kc.loadFromFile(path);
+    } else if (process.env.KUBECONFIG) {
+      loadKubeconfigList(kc, process.env.KUBECONFIG);
     } else {
-      if (!process.env.KUBECONFIG) requireDefaultConfig();
+      requireDefaultConfig();
       kc.loadFromDefault();
     }
   } catch (err) {
@@ -56,6 +58,33 @@ export function loadKubeConfig(target: ClusterTarget, fallback?: string): KubeCo
     );
   }
   return kc;
+}
+
+/**
+ * $KUBECONFIG as kubectl reads it: a list of files merged in order, the first to set a value winning (the
+ * current context, and each cluster, user and context by name), with files that do not exist skipped.
+ * client-node would stop at the first missing file, and refuse a name that two files define.
+ * None existing is an error.
+ */
+function loadKubeconfigList(kc: KubeConfig, list: string): void {
+  const files = list.split(delimiter).filter(Boolean);
+  const present = files.filter((file) => existsSync(file));
+  if (present.length === 0) {
+    throw new KubeconfigError(
+      `no kubeconfig: ${files.length === 1 ? 'the file in KUBECONFIG does not exist' : 'none of the files in KUBECONFIG exists'} (${files.join(', ')})`,
+    );
+  }
+  kc.loadFromFile(present[0]!);
+  for (const file of present.slice(1)) {
+    const next = new KubeConfig();
+    next.loadFromFile(file);
+    if (!kc.currentContext) kc.setCurrentContext(next.currentContext);
+    const known = (items: Array<{ name: string }>) => new Set(items.map((item) => item.name));
+    const [clusters, users, contexts] = [known(kc.clusters), known(kc.users), known(kc.contexts)];
+    for (const cluster of next.clusters) if (!clusters.has(cluster.name)) kc.addCluster(cluster);
+    for (const user of next.users) if (!users.has(user.name)) kc.addUser(user);
+    for (const context of next.contexts) if (!contexts.has(context.name)) kc.addContext(context);
+  }
 }
 
 /**

@@ -1,6 +1,6 @@
 import { existsSync, mkdirSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
-import { join } from 'node:path';
+import { delimiter, join } from 'node:path';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
 import { KubeconfigError, loadKubeConfig, SERVICE_ACCOUNT_TOKEN } from '../../src/kube/client.ts';
 
@@ -54,6 +54,35 @@ describe('loadKubeConfig: where the kubeconfig comes from', () => {
     process.env.KUBECONFIG = file;
     expect(loadKubeConfig({}, join(home, 'unused')).getCurrentCluster()?.server).toBe(
       'https://example.test:6443',
+    );
+  });
+
+  it('merges a $KUBECONFIG list as kubectl does: missing files skipped, the first file to set a name wins', () => {
+    const first = join(home, 'first');
+    const second = join(home, 'second');
+    writeFileSync(first, KUBECONFIG);
+    writeFileSync(
+      second,
+      `apiVersion: v1
+kind: Config
+clusters: [{name: c, cluster: {server: "https://other.test:6443"}}, {name: d, cluster: {server: "https://d.test:6443"}}]
+users: [{name: u, user: {token: other}}]
+contexts: [{name: ctx, context: {cluster: d, user: u}}, {name: dctx, context: {cluster: d, user: u}}]
+current-context: dctx
+`,
+    );
+    process.env.KUBECONFIG = [join(home, 'missing'), first, second].join(delimiter);
+    const kc = loadKubeConfig({});
+    expect(kc.getCurrentContext()).toBe('ctx');
+    expect(kc.getCurrentCluster()?.server).toBe('https://example.test:6443');
+    expect(loadKubeConfig({ context: 'dctx' }).getCurrentCluster()?.server).toBe('https://d.test:6443');
+  });
+
+  it('names the $KUBECONFIG files when none of them exists', () => {
+    const missing = [join(home, 'a'), join(home, 'b')];
+    process.env.KUBECONFIG = missing.join(delimiter);
+    expect(() => loadKubeConfig({})).toThrow(
+      `no kubeconfig: none of the files in KUBECONFIG exists (${missing.join(', ')})`,
     );
   });
 
