@@ -1,7 +1,8 @@
 /**
- * A minimal reading of client-node failures for cordon, drain, lease, node-wait and events.
- * Note: src/kube/errors.ts (written in parallel) is meant to become THE mapping of ApiException and network
- * errors; once it lands, these helpers should delegate to it.
+ * The one reading of a failed Kubernetes request, whatever shape it came in (client-node's ApiException,
+ * node-fetch's network errors, our own requestRaw answers): its HTTP status, the Status it carried, the
+ * network code. The steps that change a cluster (cordon, drain, lease, node-wait, events) act on this
+ * reading; `errors.ts` turns it into the one-line errors that read-only commands show.
  */
 import { ApiException } from '@kubernetes/client-node';
 
@@ -19,27 +20,31 @@ export interface ApiFailure {
   reason?: string;
   message: string;
   causes: StatusCause[];
+  /** How long the server asked us to wait: its Retry-After header, else the Status details. */
   retryAfterSeconds?: number;
+  /** The system error code of a network failure: ECONNREFUSED, ETIMEDOUT, a TLS code… */
+  networkCode?: string;
 }
 
-/** Parses a client-node ApiException (its body is the raw Status text) or any other thrown value. */
+/** Reads a failure from a client-node ApiException, any error with a `statusCode`, or a network error. */
 export function apiFailureOf(err: unknown): ApiFailure {
   if (err instanceof KubeOperationError) return err.failure;
-  if (err instanceof ApiException) {
-    const status = parseStatus(err.body);
+  const code = httpStatusOf(err);
+  if (code === undefined) {
     return {
-      code: err.code,
-      reason: status?.reason,
-      message: status?.message ?? (typeof err.body === 'string' && err.body ? err.body : `HTTP ${err.code}`),
-      causes: status?.details?.causes ?? [],
-      retryAfterSeconds: status?.details?.retryAfterSeconds,
+      code,
+      message: err instanceof Error ? err.message : String(err),
+      causes: [],
+      networkCode: networkCodeOf(err),
     };
   }
-  const code = (err as { statusCode?: unknown; code?: unknown })?.statusCode;
+  const status = parseStatus((err as { body?: unknown }).body);
   return {
-    code: typeof code === 'number' ? code : undefined,
-    message: err instanceof Error ? err.message : String(err),
-    causes: [],
+    code,
+    reason: status?.reason,
+    message: status?.message || `HTTP ${code}`,
+    causes: status?.details?.causes ?? [],
+    retryAfterSeconds: retryAfterHeader(err) ?? status?.details?.retryAfterSeconds,
   };
 }
 
@@ -49,14 +54,41 @@ interface StatusBody {
   details?: { causes?: StatusCause[]; retryAfterSeconds?: number };
 }
 
+function httpStatusOf(err: unknown): number | undefined {
+  if (err instanceof ApiException) return err.code;
+  const code = (err as { statusCode?: unknown } | undefined)?.statusCode;
+  return typeof code === 'number' ? code : undefined;
+}
+
+/** A Status object, its JSON text, or (as a message) any other text the server answered with. */
 function parseStatus(body: unknown): StatusBody | undefined {
   if (body && typeof body === 'object') return body as StatusBody;
-  if (typeof body !== 'string' || !body.startsWith('{')) return undefined;
-  try {
-    return JSON.parse(body) as StatusBody;
-  } catch {
-    return undefined;
+  if (typeof body !== 'string' || !body) return undefined;
+  if (body.startsWith('{')) {
+    try {
+      return JSON.parse(body) as StatusBody;
+    } catch {
+      // not a Status after all: fall through and show the text
+    }
   }
+  return { message: body };
+}
+
+function retryAfterHeader(err: unknown): number | undefined {
+  const headers = (err as { headers?: Record<string, string | string[] | undefined> } | undefined)?.headers;
+  const header = headers?.['retry-after'] ?? headers?.['Retry-After'];
+  if (header === undefined) return undefined;
+  const value = Number(Array.isArray(header) ? header[0] : header);
+  return Number.isFinite(value) && value >= 0 ? value : undefined;
+}
+
+/** node-fetch puts the system error code on the error itself; undici and others on `cause`. */
+function networkCodeOf(err: unknown): string | undefined {
+  for (let e = err as { code?: unknown; cause?: unknown } | undefined, depth = 0; e && depth < 4; depth++) {
+    if (typeof e.code === 'string') return e.code;
+    e = e.cause as typeof e;
+  }
+  return undefined;
 }
 
 /** Whether trying the same request again later may succeed: network failures, 429, 5xx, 409 conflicts. */

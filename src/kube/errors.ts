@@ -1,10 +1,10 @@
 /**
- * The one place that reads Kubernetes API failures — client-node's ApiException, node-fetch's network
- * errors, our own requestRaw answers — and turns them into a few error classes with context fields,
- * `retryable`, and a one-line message a user can act on.
+ * Kubernetes API failures as the read-only commands report them: a few error classes with context fields,
+ * `retryable`, and a one-line message a user can act on. The failure itself is read by `api-failure.ts`.
  */
-import { ApiException } from '@kubernetes/client-node';
 import type { Clock } from '../core/clock.ts';
+import { type ApiFailure, apiFailureOf } from './api-failure.ts';
+import { withRetries } from './retry.ts';
 
 /** What was being done and against which server: every error names both. */
 export interface RequestContext {
@@ -172,68 +172,24 @@ const TLS_CODES = new Set([
 /** Maps anything a request can throw to a KubeError (a KubeError passes through unchanged). */
 export function kubeErrorOf(err: unknown, context: RequestContext): KubeError {
   if (err instanceof KubeError) return err;
-  const status = httpStatusOf(err);
-  if (status !== undefined) return httpError(err, status, context);
-  const code = networkCodeOf(err);
+  const failure = apiFailureOf(err);
+  if (failure.code !== undefined) return httpError(failure, failure.code, context, err);
+  const code = failure.networkCode;
   if (code && TLS_CODES.has(code)) return new ClusterCertificateError(context, tlsReason(code), err);
   if (code)
     return new ClusterUnreachableError(context, NETWORK_REASONS[code] ?? code.toLowerCase(), code, err);
-  const message = err instanceof Error ? err.message : String(err);
-  return new ClusterUnreachableError(context, firstLine(message), undefined, err);
+  return new ClusterUnreachableError(context, firstLine(failure.message), undefined, err);
 }
 
-function httpError(err: unknown, status: number, context: RequestContext): KubeError {
-  const body = statusBody(err);
-  const message = firstLine(body?.message ?? (status ? `HTTP ${status}` : 'no message'));
+function httpError(failure: ApiFailure, status: number, context: RequestContext, err: unknown): KubeError {
+  const message = firstLine(failure.message);
   if (status === 401) return new UnauthorizedError(context, err);
   if (status === 403) return new ForbiddenError(context, message, err);
   if (status === 404) return new NotFoundError(context, message, err);
   if (status === 429 || status >= 500) {
-    return new ServerUnavailableError(context, status, message, retryAfterOf(err, body), 1, err);
+    return new ServerUnavailableError(context, status, message, failure.retryAfterSeconds, 1, err);
   }
-  return new RequestRejectedError(context, status, body?.reason, message, err);
-}
-
-interface StatusBody {
-  reason?: string;
-  message?: string;
-  details?: { retryAfterSeconds?: number };
-}
-
-function httpStatusOf(err: unknown): number | undefined {
-  if (err instanceof ApiException) return err.code;
-  const e = err as { statusCode?: unknown } | undefined;
-  return typeof e?.statusCode === 'number' ? e.statusCode : undefined;
-}
-
-function statusBody(err: unknown): StatusBody | undefined {
-  const body = (err as { body?: unknown } | undefined)?.body;
-  if (body && typeof body === 'object') return body as StatusBody;
-  if (typeof body === 'string' && body.startsWith('{')) {
-    try {
-      return JSON.parse(body) as StatusBody;
-    } catch {
-      return undefined;
-    }
-  }
-  return typeof body === 'string' && body ? { message: body } : undefined;
-}
-
-function retryAfterOf(err: unknown, body: StatusBody | undefined): number | undefined {
-  const headers = (err as { headers?: Record<string, string | string[] | undefined> } | undefined)?.headers;
-  const header = headers?.['retry-after'] ?? headers?.['Retry-After'];
-  const value = Number(Array.isArray(header) ? header[0] : header);
-  if (Number.isFinite(value) && value >= 0) return value;
-  return body?.details?.retryAfterSeconds;
-}
-
-/** node-fetch puts the system error code on the error itself; undici and others on `cause`. */
-function networkCodeOf(err: unknown): string | undefined {
-  for (let e = err as { code?: unknown; cause?: unknown } | undefined, depth = 0; e && depth < 4; depth++) {
-    if (typeof e.code === 'string') return e.code;
-    e = e.cause as typeof e;
-  }
-  return undefined;
+  return new RequestRejectedError(context, status, failure.reason, message, err);
 }
 
 function tlsReason(code: string): string {
@@ -256,37 +212,29 @@ export interface ApiRetryOptions {
 }
 
 /**
- * Runs one request, retrying retryable failures with exponential backoff; honours the server's Retry-After
- * when it asks for longer (up to 30 s). The final failure comes out as a KubeError naming the operation.
+ * `withRetries` for the read-only commands: fewer attempts, only what `kubeErrorOf` calls retryable, and
+ * the final failure as a KubeError naming the operation (and, for a busy server, how many tries it got).
  */
-export async function withApiRetries<T>(
+export function withApiRetries<T>(
   context: RequestContext,
   call: () => Promise<T>,
   options: ApiRetryOptions,
 ): Promise<T> {
-  const attempts = options.attempts ?? 4;
-  let delay = options.baseDelayMs ?? 250;
-  for (let attempt = 1; ; attempt++) {
-    try {
-      return await call();
-    } catch (err) {
+  return withRetries(options.clock, context.operation, call, {
+    attempts: options.attempts ?? 4,
+    baseDelayMs: options.baseDelayMs ?? 250,
+    retryIf: (err) => kubeErrorOf(err, context).retryable,
+    failWith: (err, attempts) => {
       const error = kubeErrorOf(err, context);
-      if (!error.retryable || attempt >= attempts) {
-        if (error instanceof ServerUnavailableError && attempt > 1) {
-          throw new ServerUnavailableError(
-            context,
-            error.status,
-            error.serverMessage,
-            error.retryAfterSeconds,
-            attempt,
-            err,
-          );
-        }
-        throw error;
-      }
-      const asked = error instanceof ServerUnavailableError ? (error.retryAfterSeconds ?? 0) * 1000 : 0;
-      await options.clock.sleep(Math.min(30_000, Math.max(asked, delay)));
-      delay = Math.min(5_000, delay * 2);
-    }
-  }
+      if (!(error instanceof ServerUnavailableError) || attempts === 1) return error;
+      return new ServerUnavailableError(
+        context,
+        error.status,
+        error.serverMessage,
+        error.retryAfterSeconds,
+        attempts,
+        err,
+      );
+    },
+  });
 }

@@ -10,9 +10,14 @@ export interface RetryOptions {
   maxDelayMs?: number;
   /** Which failures are worth another attempt (default: network errors, 429, 5xx and 409). */
   retryIf?: (err: unknown) => boolean;
+  /** The error thrown for the last failure, after `attempts` tries (default: a KubeOperationError). */
+  failWith?: (err: unknown, attempts: number) => Error;
 }
 
-export const DEFAULT_RETRY: Required<Omit<RetryOptions, 'retryIf'>> = {
+/** A server's Retry-After is honoured up to this long: beyond it, a run would look hung. */
+const MAX_RETRY_AFTER_MS = 30_000;
+
+export const DEFAULT_RETRY: Required<Omit<RetryOptions, 'retryIf' | 'failWith'>> = {
   attempts: 8,
   baseDelayMs: 200,
   maxDelayMs: 5_000,
@@ -21,7 +26,7 @@ export const DEFAULT_RETRY: Required<Omit<RetryOptions, 'retryIf'>> = {
 /**
  * Runs `call` until it succeeds, retrying transient API failures with capped exponential backoff (and a
  * little jitter, so parallel callers do not retry in lockstep). The final failure is wrapped with
- * `operation`. A server's `retryAfterSeconds` is honoured when it asks for longer.
+ * `operation`. A server's Retry-After is honoured when it asks for longer (up to 30 s).
  */
 export async function withRetries<T>(
   clock: Clock,
@@ -31,13 +36,14 @@ export async function withRetries<T>(
 ): Promise<T> {
   const { attempts, baseDelayMs, maxDelayMs } = { ...DEFAULT_RETRY, ...options };
   const retryIf = options.retryIf ?? ((err: unknown) => isRetryable(apiFailureOf(err)));
+  const failWith = options.failWith ?? ((err: unknown) => new KubeOperationError(operation, err));
   let delay = baseDelayMs;
   for (let attempt = 1; ; attempt++) {
     try {
       return await call();
     } catch (err) {
-      if (attempt >= attempts || !retryIf(err)) throw new KubeOperationError(operation, err);
-      const asked = (apiFailureOf(err).retryAfterSeconds ?? 0) * 1000;
+      if (attempt >= attempts || !retryIf(err)) throw failWith(err, attempt);
+      const asked = Math.min(MAX_RETRY_AFTER_MS, (apiFailureOf(err).retryAfterSeconds ?? 0) * 1000);
       await clock.sleep(Math.max(asked, jitter(delay)));
       delay = Math.min(maxDelayMs, delay * 2);
     }

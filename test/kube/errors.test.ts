@@ -106,24 +106,24 @@ describe('kubeErrorOf', () => {
 describe('withApiRetries', () => {
   it('retries 5xx with backoff, honouring Retry-After, then succeeds', async () => {
     const clock = new VirtualClock(0);
-    let calls = 0;
+    const calls: number[] = [];
     const result = withApiRetries(
       context,
       async () => {
-        calls++;
-        if (calls === 1) throw status(503, 'busy');
-        if (calls === 2) throw status(429, 'slow down', { headers: { 'retry-after': '5' } });
+        calls.push(clock.now());
+        if (calls.length === 1) throw status(503, 'busy');
+        if (calls.length === 2) throw status(429, 'slow down', { headers: { 'retry-after': '5' } });
         return 'ok';
       },
       { clock, baseDelayMs: 100 },
     );
-    await clock.advance(100);
-    expect(calls).toBe(2);
-    await clock.advance(4_999);
-    expect(calls).toBe(2);
-    await clock.advance(1);
+    await clock.advance(10_000);
     await expect(result).resolves.toBe('ok');
-    expect(calls).toBe(3);
+    const [first, second, third] = calls as [number, number, number];
+    // The backoff, ±20% so that parallel callers spread out; then the 5 s the server asked for.
+    expect(second - first).toBeGreaterThanOrEqual(80);
+    expect(second - first).toBeLessThanOrEqual(120);
+    expect(third - second).toBe(5_000);
   });
 
   it('gives up after the attempts, saying how many', async () => {
