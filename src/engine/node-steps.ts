@@ -42,6 +42,48 @@ export function drainOptionsOf(ctx: RunContext): DrainOptions {
   };
 }
 
+/**
+ * Records that work on a node (re)starts: one attempt more, and the version it started from, kept from the
+ * first attempt (a rollback returns the node to it).
+ */
+function recordStart(
+  ctx: RunContext,
+  step: PlanStep,
+  node: string,
+  row: StepStateRecord | undefined,
+  kubeletVersion: string,
+): StepStateRecord {
+  const patch = {
+    status: 'running' as const,
+    attempt: (row?.attempt ?? 0) + 1,
+    previousVersion: row?.previousVersion ?? kubeletVersion,
+    startedAt: row?.startedAt ?? ctx.clock.now(),
+    finishedAt: undefined,
+    detail: { reason: undefined },
+  };
+  return ctx.put(step.id, node, patch, 'start');
+}
+
+/**
+ * Records a node's step as failed. `backToStart`: the node is as it was before the step (uncordoned, at its
+ * old version), so a resume starts it over instead of picking up at the milestone it had reached.
+ */
+function recordFailure(
+  ctx: RunContext,
+  step: PlanStep,
+  node: string,
+  detail: { reason: string; blockers?: unknown },
+  options: { backToStart?: boolean } = {},
+): void {
+  ctx.put(step.id, node, {
+    status: 'failed',
+    intent: undefined,
+    ...(options.backToStart ? { subStep: undefined } : {}),
+    finishedAt: ctx.clock.now(),
+    detail,
+  });
+}
+
 /** Upgrades one worker node of a canary or batch step. `secondChance`: a skipped node's retry. */
 export async function upgradeWorkerNode(
   ctx: RunContext,
@@ -75,19 +117,7 @@ export async function upgradeWorkerNode(
     });
     return result('done');
   }
-  row = ctx.put(
-    step.id,
-    node,
-    {
-      status: 'running',
-      attempt: (row?.attempt ?? 0) + 1,
-      previousVersion: row?.previousVersion ?? current.kubeletVersion,
-      startedAt: row?.startedAt ?? ctx.clock.now(),
-      finishedAt: undefined,
-      detail: { reason: undefined },
-    },
-    'start',
-  );
+  row = recordStart(ctx, step, node, row, current.kubeletVersion);
   const previousVersion = row.previousVersion!;
 
   if (!reached(row, 'cordoned')) {
@@ -264,13 +294,7 @@ async function onDrainStuck(
     });
     return { node, status: 'skipped', namespaces: [] };
   }
-  ctx.put(step.id, node, {
-    status: 'failed',
-    subStep: undefined,
-    intent: undefined,
-    finishedAt: ctx.clock.now(),
-    detail: { reason, blockers },
-  });
+  recordFailure(ctx, step, node, { reason, blockers }, { backToStart: true });
   throw new StepFailedError(
     step.id,
     node,
@@ -360,19 +384,10 @@ async function releaseAfterFailedUpgrade(
   const now = await ctx.cluster.readNode(node);
   if (now?.ready && now.kubeletVersion === previousVersion) {
     if (weCordoned) await uncordonNode(ctx.kc, node, { clock: ctx.clock });
-    ctx.put(step.id, node, {
-      status: 'failed',
-      subStep: undefined,
-      intent: undefined,
-      finishedAt: ctx.clock.now(),
-      detail: { reason: err.message },
-    });
+    recordFailure(ctx, step, node, { reason: err.message }, { backToStart: true });
   } else {
-    ctx.put(step.id, node, {
-      status: 'failed',
-      intent: undefined,
-      finishedAt: ctx.clock.now(),
-      detail: { reason: `${err.message}; left cordoned: it is not Ready at ${previousVersion}` },
+    recordFailure(ctx, step, node, {
+      reason: `${err.message}; left cordoned: it is not Ready at ${previousVersion}`,
     });
   }
 }
@@ -392,12 +407,7 @@ async function verifyNode(ctx: RunContext, step: PlanStep, node: string, version
   } catch (err) {
     if (!(err instanceof NodeWaitTimeoutError)) throw err;
     const reason = `${err.message}; the node is left cordoned: repair it, then \`midflight resume ${ctx.runId}\``;
-    ctx.put(step.id, node, {
-      status: 'failed',
-      intent: undefined,
-      finishedAt: ctx.clock.now(),
-      detail: { reason },
-    });
+    recordFailure(ctx, step, node, { reason });
     throw new StepFailedError(step.id, node, reason, true, { cause: err });
   }
 }
@@ -418,31 +428,14 @@ export async function upgradeControlPlaneMember(
   const current = await ctx.cluster.readNode(node);
   if (!current)
     throw new StepFailedError(step.id, node, `control-plane node ${node} is no longer in the cluster`, false);
-  row = ctx.put(
-    step.id,
-    node,
-    {
-      status: 'running',
-      attempt: (row?.attempt ?? 0) + 1,
-      previousVersion: row?.previousVersion ?? current.kubeletVersion,
-      startedAt: row?.startedAt ?? ctx.clock.now(),
-      finishedAt: undefined,
-    },
-    'start',
-  );
+  row = recordStart(ctx, step, node, row, current.kubeletVersion);
   ctx.checkpoint('sub-step');
   if (!reached(row, 'upgraded')) {
     ctx.put(step.id, node, { intent: 'upgrade' }, 'upgrade');
     try {
       await upgradeWithRetries(ctx, step, node, 'control-plane', row.previousVersion!);
     } catch (err) {
-      if (err instanceof StepFailedError)
-        ctx.put(step.id, node, {
-          status: 'failed',
-          intent: undefined,
-          finishedAt: ctx.clock.now(),
-          detail: { reason: err.message },
-        });
+      if (err instanceof StepFailedError) recordFailure(ctx, step, node, { reason: err.message });
       throw err;
     }
     row = ctx.put(step.id, node, { subStep: 'upgraded', intent: undefined }, 'upgraded');
@@ -469,12 +462,7 @@ export async function upgradeControlPlaneMember(
     await ctx.cluster.serverVersion();
   } catch (err) {
     if (!(err instanceof NodeWaitTimeoutError)) throw err;
-    ctx.put(step.id, node, {
-      status: 'failed',
-      intent: undefined,
-      finishedAt: ctx.clock.now(),
-      detail: { reason: err.message },
-    });
+    recordFailure(ctx, step, node, { reason: err.message });
     throw new StepFailedError(step.id, node, err.message, true, { cause: err });
   }
   await ctx.cluster.patchNodeMetadata(node, { annotations: ctx.stamps(step) });
