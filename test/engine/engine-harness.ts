@@ -19,6 +19,17 @@ import { type RunningSandbox, startSandbox } from '../e2e/sandbox-harness.ts';
 
 export const TIME_SCALE = 40;
 
+/** The engine clusters' physics: pods start and stop in a second, a node upgrades in ten. */
+const FAST_TIMING = `timing:
+  nodeHeartbeatSeconds: 5
+  nodeMonitorGraceSeconds: 20
+  podStartSeconds: 1
+  podReadySeconds: 1
+  podStopSeconds: 1
+  nodeUpgradeSeconds: 10
+  controlPlaneUpgradeSeconds: 10
+`;
+
 /** One control-plane member, a 3-node pool and a 2-node pool; pods start and stop in a second. */
 export const SMALL_CLUSTER = `
 name: engine-small
@@ -31,15 +42,7 @@ nodePools:
 workloads:
   - { name: web, namespace: app, kind: Deployment, replicas: 3, pdb: { maxUnavailable: 1 } }
   - { name: api, namespace: app, kind: Deployment, replicas: 2, pdb: { minAvailable: 1 } }
-timing:
-  nodeHeartbeatSeconds: 5
-  nodeMonitorGraceSeconds: 20
-  podStartSeconds: 1
-  podReadySeconds: 1
-  podStopSeconds: 1
-  nodeUpgradeSeconds: 10
-  controlPlaneUpgradeSeconds: 10
-`;
+${FAST_TIMING}`;
 
 /** pdb-deadlock, smaller and faster: `stubborn` can never be evicted. */
 export const DEADLOCK_CLUSTER = `
@@ -52,15 +55,7 @@ nodePools:
 workloads:
   - { name: stubborn, namespace: legacy, kind: Deployment, replicas: 1, pdb: { minAvailable: 1 } }
   - { name: web, namespace: app, kind: Deployment, replicas: 3, pdb: { maxUnavailable: 1 } }
-timing:
-  nodeHeartbeatSeconds: 5
-  nodeMonitorGraceSeconds: 20
-  podStartSeconds: 1
-  podReadySeconds: 1
-  podStopSeconds: 1
-  nodeUpgradeSeconds: 10
-  controlPlaneUpgradeSeconds: 10
-`;
+${FAST_TIMING}`;
 
 /** Control plane already at v1.31.2; three workers to upgrade from v1.30.6 (a node-only plan). */
 export const WORKERS_CLUSTER = `
@@ -72,15 +67,7 @@ nodePools:
   - { name: general, count: 3, version: v1.30.6, capacity: { cpu: "4", memory: 16Gi } }
 workloads:
   - { name: web, namespace: app, kind: Deployment, replicas: 3, pdb: { maxUnavailable: 1 } }
-timing:
-  nodeHeartbeatSeconds: 5
-  nodeMonitorGraceSeconds: 20
-  podStartSeconds: 1
-  podReadySeconds: 1
-  podStopSeconds: 1
-  nodeUpgradeSeconds: 10
-  controlPlaneUpgradeSeconds: 10
-`;
+${FAST_TIMING}`;
 
 export async function startCluster(yaml: string): Promise<RunningSandbox> {
   return startSandbox({ scenario: parseScenario(yaml, 'engine-test.yaml'), timeScale: TIME_SCALE });
