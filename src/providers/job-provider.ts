@@ -26,7 +26,7 @@ export interface JobProviderOptions {
   serviceAccountName?: string;
   /** Run privileged with the host's PID namespace (needed to upgrade packages on the host). Default true. */
   privileged?: boolean;
-  /** Clock ms to wait for the Job to finish. Default 30 minutes. */
+  /** Clock ms to wait for the Job to finish; 0 = no limit, as for the command provider. Default 30 minutes. */
   timeoutMs?: number;
   /** Clock ms between status reads. Default 2 s. */
   pollIntervalMs?: number;
@@ -147,7 +147,7 @@ export class JobProvider implements UpgradeProvider {
 
     const timeoutMs = this.options.timeoutMs ?? 30 * 60_000;
     const poll = this.options.pollIntervalMs ?? 2_000;
-    const deadline = clock.now() + timeoutMs;
+    const deadline = timeoutMs > 0 ? clock.now() + timeoutMs : Number.POSITIVE_INFINITY;
     let outcome: 'Complete' | 'Failed' | undefined;
     let message = '';
     while (!outcome) {

@@ -104,6 +104,22 @@ describe('JobProvider', () => {
     expect(await jobs()).toEqual([]);
   }, 20_000);
 
+  it('waits for the Job without a limit when the timeout is 0', async () => {
+    const unlimited = new JobProvider({
+      kc: sandbox.kubeConfig(),
+      clock: new ScaledClock(TIME_SCALE),
+      image: 'registry.example.com/node-upgrader:1.0',
+      command: ['/usr/local/bin/upgrade-node'],
+      pollIntervalMs: 1_000,
+      timeoutMs: 0,
+    });
+    // A failing upgrade ends the Job: the provider reports how it ended, not that no time was left.
+    await patchFaults(sandbox, { upgradeFailures: { 'general-2': 1 } });
+    const err = await unlimited.upgradeNode(context('general-2')).catch((e) => e);
+    expect(err).toBeInstanceOf(ProviderError);
+    expect(err.message).toMatch(/job kube-system\/midflight-upgrade-general-2-\w+ failed on general-2/);
+  }, 20_000);
+
   it('drives a whole run', async () => {
     const counting = new CountingProvider(provider);
     const h = harness(sandbox, counting);
