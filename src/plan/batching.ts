@@ -54,10 +54,30 @@ export interface Batch {
   fitsCapacity: boolean;
 }
 
-function firstFitBatches(input: BatchingInput, fitsAlone: (node: string) => boolean): Batch[] {
+/** The input with its defaults filled in, and whether a node's pods fit elsewhere on their own, asked once. */
+interface Resolved extends BatchingInput {
+  fits: (nodes: readonly string[]) => boolean;
+  limitName: string;
+  fitsAlone: (node: string) => boolean;
+}
+
+function resolve(input: BatchingInput): Resolved {
   const maxNodes = Math.max(1, Math.floor(input.maxNodes));
-  const limitName = input.limitName ?? `maxUnavailable ${maxNodes}`;
   const fits = input.fits ?? (() => true);
+  const fitsAloneCache = new Map<string, boolean>();
+  const fitsAlone = (node: string) => {
+    let ok = fitsAloneCache.get(node);
+    if (ok === undefined) {
+      ok = fits([node]);
+      fitsAloneCache.set(node, ok);
+    }
+    return ok;
+  };
+  return { ...input, maxNodes, fits, limitName: input.limitName ?? `maxUnavailable ${maxNodes}`, fitsAlone };
+}
+
+function firstFitBatches(input: Resolved): Batch[] {
+  const { maxNodes, limitName, fits, fitsAlone } = input;
   const batches: Batch[] = [];
   let remaining = [...input.nodes];
   while (remaining.length > 0) {
@@ -121,18 +141,10 @@ function firstFitBatches(input: BatchingInput, fitsAlone: (node: string) => bool
   return batches;
 }
 
-export function buildBatches(input: BatchingInput): Batch[] {
-  const fits = input.fits ?? (() => true);
-  const fitsAloneCache = new Map<string, boolean>();
-  const fitsAlone = (node: string) => {
-    let ok = fitsAloneCache.get(node);
-    if (ok === undefined) {
-      ok = fits([node]);
-      fitsAloneCache.set(node, ok);
-    }
-    return ok;
-  };
-  const firstFit = firstFitBatches(input, fitsAlone);
+export function buildBatches(given: BatchingInput): Batch[] {
+  const input = resolve(given);
+  const { fitsAlone } = input;
+  const firstFit = firstFitBatches(input);
   // Nodes that get a batch of their own either way: a budget allowing 0, or pods that fit nowhere else.
   const alone = (node: string) =>
     !fitsAlone(node) || exceededAlone(input.evictionsOf(node), input.budgets).some((b) => b.allowed <= 0);
@@ -149,9 +161,9 @@ export function buildBatches(input: BatchingInput): Batch[] {
 }
 
 /** No grouping of `nodes` takes fewer batches than this (the arithmetic of lower-bound.ts). */
-function fewestRounds(nodes: readonly string[], input: BatchingInput): number {
+function fewestRounds(nodes: readonly string[], input: Resolved): number {
   const hosts = nodesHosting(nodes, input);
-  let rounds = Math.ceil(nodes.length / Math.max(1, Math.floor(input.maxNodes)));
+  let rounds = Math.ceil(nodes.length / input.maxNodes);
   for (const [key, count] of hosts) {
     const allowed = input.budgets.get(key)?.allowed;
     if (allowed !== undefined && allowed > 0) rounds = Math.max(rounds, Math.ceil(count / allowed));
@@ -174,10 +186,9 @@ function spreadBatches(
   nodes: readonly string[],
   rounds: number,
   least: boolean,
-  input: BatchingInput,
+  input: Resolved,
 ): Batch[] | undefined {
-  const maxNodes = Math.max(1, Math.floor(input.maxNodes));
-  const fits = input.fits ?? (() => true);
+  const { maxNodes, fits } = input;
   type Bin = { nodes: string[]; usage: Map<string, number> };
   const bins: Bin[] = Array.from({ length: rounds }, () => ({ nodes: [], usage: new Map() }));
   const add = (bin: Bin, node: string, sign: 1 | -1) => {
@@ -236,7 +247,7 @@ function spreadBatches(
         return exceededAlone(evictions, input.budgets).map((over) => overflowReason(node, evictions, over));
       });
       const reasons = [
-        `${b.nodes.length} node(s): the nodes dealt over ${rounds} batches, ${least ? 'the fewest' : 'fewer than filling one batch after another takes, and as few as found'} that ${input.limitName ?? `maxUnavailable ${maxNodes}`} and the budgets allow`,
+        `${b.nodes.length} node(s): the nodes dealt over ${rounds} batches, ${least ? 'the fewest' : 'fewer than filling one batch after another takes, and as few as found'} that ${input.limitName} and the budgets allow`,
         ...overflows,
       ];
       if (budgetUsage.length > 0) reasons.push(budgetUseReason(budgetUsage));
