@@ -42,7 +42,10 @@ export function apiFailureOf(err: unknown): ApiFailure {
   return {
     code,
     reason: status?.reason,
-    message: status?.message || `HTTP ${code}`,
+    // Note: an ApiException's own message repeats the whole body; another error's says what it was.
+    message:
+      status?.message ||
+      (err instanceof Error && !(err instanceof ApiException) ? err.message : `HTTP ${code}`),
     causes: status?.details?.causes ?? [],
     retryAfterSeconds: retryAfterHeader(err) ?? status?.details?.retryAfterSeconds,
   };
