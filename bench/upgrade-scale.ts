@@ -46,7 +46,7 @@ import type { Counter } from 'prom-client';
 import { type Clock, ScaledClock, VirtualClock } from '../src/core/clock.ts';
 import { parseVersion } from '../src/core/versions.ts';
 import { type RunEvent, startRun } from '../src/engine/index.ts';
-import { requestRaw } from '../src/kube/client.ts';
+import { type RawResponse, requestRaw } from '../src/kube/client.ts';
 import { readSnapshot } from '../src/kube/snapshot.ts';
 import { planUpgrade, validatePolicy } from '../src/plan/index.ts';
 import { ProviderError, type UpgradeContext, type UpgradeProvider } from '../src/providers/index.ts';
@@ -324,13 +324,15 @@ class SandboxApiProvider implements UpgradeProvider {
   async upgradeNode(ctx: UpgradeContext): Promise<void> {
     const path = `/sandbox/v1/nodes/${encodeURIComponent(ctx.node)}/upgrade`;
     this.requests.POST++;
+    const stateOf = (res: RawResponse) =>
+      res.status < 300 ? (JSON.parse(res.body) as { state?: string }).state : undefined;
     let res = await requestRaw(this.kc, 'POST', path, { body: { version: ctx.version } });
-    while (res.status < 300 && (JSON.parse(res.body) as { state?: string }).state === 'upgrading') {
+    while (stateOf(res) === 'upgrading') {
       await this.clock.sleep(1000);
       this.requests.GET++;
       res = await requestRaw(this.kc, 'GET', path);
     }
-    if (res.status >= 300 || (JSON.parse(res.body) as { state?: string }).state !== 'succeeded')
+    if (stateOf(res) !== 'succeeded')
       throw new ProviderError(`upgrade of ${ctx.node} failed: ${res.body}`, ctx.node, [res.body]);
   }
 }
