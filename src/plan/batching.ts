@@ -18,6 +18,8 @@
  * First-fit fills each batch before starting the next, which can strand nodes in one batch too many when
  * the budgets are tight (see spreadBatches); then the nodes are spread over fewer batches instead.
  */
+import { poolLowerBound } from './lower-bound.ts';
+
 export interface BudgetLimit {
   /** namespace/name */
   key: string;
@@ -160,15 +162,17 @@ export function buildBatches(given: BatchingInput): Batch[] {
   return firstFit;
 }
 
-/** No grouping of `nodes` takes fewer batches than this (the arithmetic of lower-bound.ts). */
+/**
+ * No grouping of `nodes` takes fewer batches than the plan's lower bound for them. Budgets allowing none
+ * are left out: their nodes go alone and are not among these.
+ */
 function fewestRounds(nodes: readonly string[], input: Resolved): number {
-  const hosts = nodesHosting(nodes, input);
-  let rounds = Math.ceil(nodes.length / input.maxNodes);
-  for (const [key, count] of hosts) {
-    const allowed = input.budgets.get(key)?.allowed;
-    if (allowed !== undefined && allowed > 0) rounds = Math.max(rounds, Math.ceil(count / allowed));
-  }
-  return rounds;
+  const budgets = [...nodesHosting(nodes, input)].flatMap(([budget, count]) => {
+    const allowed = input.budgets.get(budget)?.allowed ?? 0;
+    return allowed > 0 ? [{ budget, nodes: count, allowed }] : [];
+  });
+  return poolLowerBound({ pool: '', nodes: nodes.length, maxNodes: input.maxNodes, roundSeconds: 0, budgets })
+    .rounds;
 }
 
 /**
