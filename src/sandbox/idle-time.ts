@@ -29,14 +29,11 @@ const NOTHING_PENDING_WALL_MS = 5;
 export interface IdleTimeDriver {
   /** Stops moving the clock; resolves once the driver's loop has ended. */
   stop(): Promise<void>;
-  /** How many times time has jumped so far. */
-  readonly jumps: number;
 }
 
 /** Starts moving `clock` forward whenever this process is idle, until `stop()`. */
 export function advanceWhenIdle(clock: VirtualClock): IdleTimeDriver {
   let open = 0;
-  let jumps = 0;
   let stopped = false;
   let onAllClosed: (() => void) | undefined;
 
@@ -73,7 +70,6 @@ export function advanceWhenIdle(clock: VirtualClock): IdleTimeDriver {
         await new Promise((resolve) => setTimeout(resolve, NOTHING_PENDING_WALL_MS));
         continue;
       }
-      jumps++;
       await clock.advance(Math.max(0, next - clock.now()));
     }
   })();
@@ -84,9 +80,6 @@ export function advanceWhenIdle(clock: VirtualClock): IdleTimeDriver {
       onAllClosed?.();
       await loop;
       diagnostics.unsubscribe('http.client.request.start', onRequest);
-    },
-    get jumps() {
-      return jumps;
     },
   };
 }
