@@ -1,17 +1,16 @@
 import { R } from '../../api/resources.ts';
-import type { Actor, SandboxContext } from '../../context.ts';
+import type { SandboxContext } from '../../context.ts';
 import { deleteObject } from '../../store/deletion.ts';
 import type { KubeObject, StoreEvent } from '../../store/types.ts';
-import { contained, reportSimulationError } from '../contain-errors.ts';
 import { scaledValue } from './intorstr.ts';
 import { DAEMONSET_TOLERATIONS, daemonPlacement, type Toleration } from './node-eligibility.ts';
-import { OwnedIndex } from './owned-index.ts';
+import { OwnerController } from './owner-controller.ts';
 import { controllerRefTo } from './owner-refs.ts';
 import { createPodFromTemplate } from './pod-from-template.ts';
 import { availableAt, isTerminating } from './pod-state.ts';
 import { updateStatusIfChanged } from './status-writer.ts';
 import { templateHash } from './template-hash.ts';
-import { queueKey, splitQueueKey, WorkQueue } from './work-queue.ts';
+import { queueKey, splitQueueKey } from './work-queue.ts';
 
 const REVISION_LABEL = 'controller-revision-hash';
 /** Clock time a change to a daemon pod or a node waits for others before its DaemonSets sync. */
@@ -35,64 +34,34 @@ interface DaemonSpec {
  * against the pod's tolerations plus the standard DaemonSet ones, so cordoned and NotReady nodes keep their
  * daemons). Pods are created already bound (spec.nodeName), as the scheduler would bind them.
  */
-export class DaemonSetController implements Actor {
-  readonly name = 'daemonset-controller';
-  private readonly queue: WorkQueue;
-  private readonly pods = new OwnedIndex('DaemonSet');
-  private readonly uidToKey = new Map<string, string>();
+export class DaemonSetController extends OwnerController {
   private readonly specs = new Map<string, DaemonSpec>();
-  private unsubscribe: (() => void) | undefined;
 
-  constructor(private readonly ctx: SandboxContext) {
-    this.queue = new WorkQueue(ctx.clock, (key) => this.sync(key), {
-      onError: (_key, err) => reportSimulationError(ctx, this.name, err),
-    });
+  constructor(ctx: SandboxContext) {
+    super(ctx, { name: 'daemonset-controller', owners: R.daemonsets, ownerKind: 'DaemonSet', owned: R.pods });
   }
 
-  start(): void {
-    const { store } = this.ctx;
-    this.pods.load(store.list(R.pods));
-    for (const ds of store.list(R.daemonsets)) this.track(ds);
-    this.unsubscribe = store.onChange(contained(this.ctx, this.name, (event) => this.onChange(event)));
+  protected override onOwnerDeleted(ds: KubeObject): void {
+    this.specs.delete(queueKey(ds.metadata.namespace, ds.metadata.name));
   }
 
-  stop(): void {
-    this.unsubscribe?.();
-    this.unsubscribe = undefined;
-    this.queue.stop();
+  protected override onOwnedChange(_event: StoreEvent, dsUids: string[]): void {
+    // Note: a sync walks every node, so changes to the daemon pods and nodes are batched: one sync per
+    // DaemonSet per second of clock time at most, however many nodes changed. Syncing on each change cost a
+    // third of the sandbox's CPU while 2,000 nodes were upgraded, growing with the square of the nodes.
+    for (const uid of dsUids) this.enqueueUid(uid, SYNC_BATCH_MS);
   }
 
-  private track(ds: KubeObject): void {
-    const key = queueKey(ds.metadata.namespace, ds.metadata.name);
-    this.uidToKey.set(ds.metadata.uid ?? '', key);
-    this.queue.add(key);
-  }
-
-  private onChange(event: StoreEvent): void {
-    const { resource } = event;
-    if (resource === R.daemonsets) {
-      if (event.type === 'DELETED') {
-        this.uidToKey.delete(event.object.metadata.uid ?? '');
-        this.specs.delete(queueKey(event.object.metadata.namespace, event.object.metadata.name));
-      } else this.track(event.object);
-    } else if (resource === R.pods) {
-      // Note: a sync walks every node, so changes to the daemon pods and nodes are batched: one sync per
-      // DaemonSet per second of clock time at most, however many nodes changed. Syncing on each change cost a
-      // third of the sandbox's CPU while 2,000 nodes were upgraded, growing with the square of the nodes.
-      for (const uid of this.pods.apply(event)) {
-        const key = this.uidToKey.get(uid);
-        if (key) this.queue.addAfter(key, SYNC_BATCH_MS);
-      }
-    } else if (resource === R.nodes && placementMayDiffer(event)) {
-      // IMPORTANT: heartbeats modify every node every few seconds; only placement-relevant changes count.
-      // Note: and since a sync walks every node, only the DaemonSets whose placement on this node changed
-      // sync: a cordon or a NotReady taint (which daemons tolerate) would otherwise sync them all, per node.
-      const before = event.type === 'MODIFIED' ? event.previous : undefined;
-      for (const key of this.uidToKey.values()) {
-        const spec = before && this.specOf(key);
-        if (spec && samePlacement(placementOn(spec, before), placementOn(spec, event.object))) continue;
-        this.queue.addAfter(key, SYNC_BATCH_MS);
-      }
+  protected override onOtherChange(event: StoreEvent): void {
+    if (event.resource !== R.nodes || !placementMayDiffer(event)) return;
+    // IMPORTANT: heartbeats modify every node every few seconds; only placement-relevant changes count.
+    // Note: and since a sync walks every node, only the DaemonSets whose placement on this node changed
+    // sync: a cordon or a NotReady taint (which daemons tolerate) would otherwise sync them all, per node.
+    const before = event.type === 'MODIFIED' ? event.previous : undefined;
+    for (const key of this.ownerKeys()) {
+      const spec = before && this.specOf(key);
+      if (spec && samePlacement(placementOn(spec, before), placementOn(spec, event.object))) continue;
+      this.queue.addAfter(key, SYNC_BATCH_MS);
     }
   }
 
@@ -119,7 +88,7 @@ export class DaemonSetController implements Actor {
     return spec;
   }
 
-  private sync(key: string): void {
+  protected sync(key: string): void {
     const { store, clock } = this.ctx;
     const [namespace, name] = splitQueueKey(key);
     const ds = store.get(R.daemonsets, namespace, name);
@@ -127,7 +96,7 @@ export class DaemonSetController implements Actor {
     const spec = this.specOf(key, ds)!;
     const { revision, tolerations } = spec;
     const byNode = new Map<string, KubeObject[]>();
-    for (const pod of this.pods.owned(ds.metadata.uid)) {
+    for (const pod of this.ownedBy(ds.metadata.uid)) {
       if (isTerminating(pod)) continue;
       const node = pod.spec?.nodeName ?? '';
       const onNode = byNode.get(node);
@@ -217,7 +186,7 @@ export class DaemonSetController implements Actor {
     const minReadySeconds = ds.spec?.minReadySeconds ?? 0;
     const { revision } = spec;
     const byNode = new Map<string, KubeObject>();
-    for (const pod of this.pods.owned(ds.metadata.uid)) {
+    for (const pod of this.ownedBy(ds.metadata.uid)) {
       if (!isTerminating(pod) && pod.spec?.nodeName) byNode.set(pod.spec.nodeName, pod);
     }
     let desired = 0;
@@ -246,7 +215,7 @@ export class DaemonSetController implements Actor {
       else nextAvailable = Math.min(nextAvailable, at);
     }
     if (Number.isFinite(nextAvailable)) {
-      this.queue.addAfter(queueKey(ds.metadata.namespace, ds.metadata.name), nextAvailable - now);
+      this.requeueAfter(ds, nextAvailable - now);
     }
     updateStatusIfChanged(this.ctx.store, R.daemonsets, ds, {
       currentNumberScheduled: current,

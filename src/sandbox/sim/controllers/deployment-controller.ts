@@ -1,17 +1,17 @@
 import { matchesLabelSelector } from '../../../core/selectors.ts';
 import { applyCreateDefaults } from '../../api/defaults.ts';
 import { R } from '../../api/resources.ts';
-import type { Actor, SandboxContext } from '../../context.ts';
+import type { SandboxContext } from '../../context.ts';
 import { deleteObject, rfc3339 } from '../../store/deletion.ts';
 import type { KubeObject, StoreEvent } from '../../store/types.ts';
-import { contained, reportSimulationError } from '../contain-errors.ts';
 import { scaledValue } from './intorstr.ts';
 import { OwnedIndex } from './owned-index.ts';
+import { OwnerController } from './owner-controller.ts';
 import { controllerRefOf, controllerRefTo } from './owner-refs.ts';
 import { isTerminal } from './pod-state.ts';
 import { updateStatusIfChanged } from './status-writer.ts';
 import { templateHash, templateIdentity } from './template-hash.ts';
-import { queueKey, splitQueueKey, WorkQueue } from './work-queue.ts';
+import { queueKey, splitQueueKey } from './work-queue.ts';
 
 const HASH_LABEL = 'pod-template-hash';
 const REVISION = 'deployment.kubernetes.io/revision';
@@ -23,63 +23,43 @@ const SOURCE = 'deployment-controller';
  * Rolls Deployments out through ReplicaSets, one per pod-template hash, as k/k pkg/controller/deployment
  * does: RollingUpdate within maxSurge/maxUnavailable, or Recreate.
  */
-export class DeploymentController implements Actor {
-  readonly name = 'deployment-controller';
-  private readonly queue: WorkQueue;
-  private readonly replicaSets = new OwnedIndex('Deployment');
+export class DeploymentController extends OwnerController {
   /** Pods by ReplicaSet uid: Recreate waits for the old pods to be gone. */
   private readonly pods = new OwnedIndex('ReplicaSet');
-  private readonly uidToKey = new Map<string, string>();
   /** ReplicaSets without a controller, by "namespace/name": a Deployment whose selector matches adopts them. */
   private readonly orphans = new Map<string, KubeObject>();
-  private unsubscribe: (() => void) | undefined;
 
-  constructor(private readonly ctx: SandboxContext) {
-    this.queue = new WorkQueue(ctx.clock, (key) => this.sync(key), {
-      onError: (_key, err) => reportSimulationError(ctx, this.name, err),
+  constructor(ctx: SandboxContext) {
+    super(ctx, {
+      name: 'deployment-controller',
+      owners: R.deployments,
+      ownerKind: 'Deployment',
+      owned: R.replicasets,
     });
   }
 
-  start(): void {
+  protected override loadIndexes(): void {
     const { store } = this.ctx;
-    const replicaSets = store.list(R.replicasets);
-    this.replicaSets.load(replicaSets);
-    for (const rs of replicaSets) this.noteOrphan(rs, false);
+    for (const rs of store.list(R.replicasets)) this.noteOrphan(rs, false);
     this.pods.load(store.list(R.pods));
-    for (const d of store.list(R.deployments)) this.track(d);
-    this.unsubscribe = store.onChange(contained(this.ctx, this.name, (event) => this.onChange(event)));
   }
 
-  stop(): void {
-    this.unsubscribe?.();
-    this.unsubscribe = undefined;
-    this.queue.stop();
+  protected override onOwnedChange(event: StoreEvent, deploymentUids: string[]): void {
+    super.onOwnedChange(event, deploymentUids);
+    this.noteOrphan(event.object, event.type === 'DELETED');
   }
 
-  private track(d: KubeObject): void {
-    const key = queueKey(d.metadata.namespace, d.metadata.name);
-    this.uidToKey.set(d.metadata.uid ?? '', key);
-    this.queue.add(key);
-  }
-
-  private onChange(event: StoreEvent): void {
+  protected override onOtherChange(event: StoreEvent): void {
     const { resource, object } = event;
-    if (resource === R.deployments) {
-      if (event.type === 'DELETED') this.uidToKey.delete(object.metadata.uid ?? '');
-      else this.track(object);
-    } else if (resource === R.replicasets) {
-      for (const uid of this.replicaSets.apply(event)) this.enqueueUid(uid);
-      this.noteOrphan(object, event.type === 'DELETED');
-    } else if (resource === R.pods) {
-      this.pods.apply(event);
-      // Only Recreate cares about pods, and only about their end.
-      if (event.type !== 'DELETED' && !(isTerminal(object) && !isTerminal(event.previous ?? object))) return;
-      const rsRef = controllerRefOf(object);
-      if (rsRef?.kind !== 'ReplicaSet') return;
-      const rs = this.ctx.store.get(R.replicasets, object.metadata.namespace, rsRef.name);
-      const dRef = controllerRefOf(rs);
-      if (dRef?.kind === 'Deployment') this.enqueueUid(dRef.uid);
-    }
+    if (resource !== R.pods) return;
+    this.pods.apply(event);
+    // Only Recreate cares about pods, and only about their end.
+    if (event.type !== 'DELETED' && !(isTerminal(object) && !isTerminal(event.previous ?? object))) return;
+    const rsRef = controllerRefOf(object);
+    if (rsRef?.kind !== 'ReplicaSet') return;
+    const rs = this.ctx.store.get(R.replicasets, object.metadata.namespace, rsRef.name);
+    const dRef = controllerRefOf(rs);
+    if (dRef?.kind === 'Deployment') this.enqueueUid(dRef.uid);
   }
 
   private noteOrphan(rs: KubeObject, deleted: boolean): void {
@@ -90,7 +70,7 @@ export class DeploymentController implements Actor {
     }
     this.orphans.set(key, rs);
     // Note: every Deployment of the namespace may claim it; only those whose selector matches will.
-    for (const dKey of this.uidToKey.values())
+    for (const dKey of this.ownerKeys())
       if (splitQueueKey(dKey)[0] === (rs.metadata.namespace ?? '')) this.queue.add(dKey);
   }
 
@@ -118,12 +98,7 @@ export class DeploymentController implements Actor {
     }
   }
 
-  private enqueueUid(uid: string): void {
-    const key = this.uidToKey.get(uid);
-    if (key) this.queue.add(key);
-  }
-
-  private sync(key: string): void {
+  protected sync(key: string): void {
     const [namespace, name] = splitQueueKey(key);
     const d = this.ctx.store.get(R.deployments, namespace, name);
     if (!d || d.metadata.deletionTimestamp) return;
@@ -146,7 +121,7 @@ export class DeploymentController implements Actor {
   }
 
   private ownedReplicaSets(d: KubeObject): KubeObject[] {
-    return this.replicaSets.owned(d.metadata.uid).filter((rs) => !rs.metadata.deletionTimestamp);
+    return this.ownedBy(d.metadata.uid).filter((rs) => !rs.metadata.deletionTimestamp);
   }
 
   /**

@@ -1,15 +1,14 @@
 import { R } from '../../api/resources.ts';
-import type { Actor, SandboxContext } from '../../context.ts';
+import type { SandboxContext } from '../../context.ts';
 import { deleteObject, rfc3339 } from '../../store/deletion.ts';
 import type { KubeObject, StoreEvent } from '../../store/types.ts';
-import { contained, reportSimulationError } from '../contain-errors.ts';
-import { OwnedIndex } from './owned-index.ts';
+import { OwnerController } from './owner-controller.ts';
 import { controllerRefTo } from './owner-refs.ts';
 import { createPodFromTemplate } from './pod-from-template.ts';
 import { isActive, isPodReady, isTerminal, isTerminating } from './pod-state.ts';
 import { podsToDelete } from './replicaset-controller.ts';
 import { updateStatusIfChanged } from './status-writer.ts';
-import { queueKey, splitQueueKey, WorkQueue } from './work-queue.ts';
+import { splitQueueKey } from './work-queue.ts';
 
 /** What the controller has counted of one Job's finished pods (upstream tracks this with pod finalizers). */
 interface JobTally {
@@ -24,71 +23,39 @@ interface JobTally {
  * A template's spec.nodeName (upgrade Jobs pinned to a node) is kept.
  * Note: no exponential back-off between retries; Indexed completion mode is not modelled.
  */
-export class JobController implements Actor {
-  readonly name = 'job-controller';
-  private readonly queue: WorkQueue;
-  private readonly pods = new OwnedIndex('Job');
-  private readonly uidToKey = new Map<string, string>();
+export class JobController extends OwnerController {
   private readonly tallies = new Map<string, JobTally>();
   /** Pods this controller deleted itself (surplus, or cleanup after the end): not failures. */
   private readonly deletedByController = new Set<string>();
-  private unsubscribe: (() => void) | undefined;
 
-  constructor(private readonly ctx: SandboxContext) {
-    this.queue = new WorkQueue(ctx.clock, (key) => this.sync(key), {
-      onError: (_key, err) => reportSimulationError(ctx, this.name, err),
+  constructor(ctx: SandboxContext) {
+    super(ctx, { name: 'job-controller', owners: R.jobs, ownerKind: 'Job', owned: R.pods });
+  }
+
+  protected override onOwnerSeen(job: KubeObject): void {
+    const uid = job.metadata.uid ?? '';
+    if (this.tallies.has(uid)) return;
+    // Finished pods already there are in the stored counts (a restarted controller must not count twice).
+    const counted = new Set(
+      this.ownedBy(uid)
+        .filter(isTerminal)
+        .map((p) => p.metadata.uid ?? ''),
+    );
+    this.tallies.set(uid, {
+      succeeded: job.status?.succeeded ?? 0,
+      failed: job.status?.failed ?? 0,
+      counted,
     });
   }
 
-  start(): void {
-    const { store } = this.ctx;
-    this.pods.load(store.list(R.pods));
-    for (const job of store.list(R.jobs)) this.track(job);
-    this.unsubscribe = store.onChange(contained(this.ctx, this.name, (event) => this.onChange(event)));
+  protected override onOwnerDeleted(job: KubeObject): void {
+    this.tallies.delete(job.metadata.uid ?? '');
   }
 
-  stop(): void {
-    this.unsubscribe?.();
-    this.unsubscribe = undefined;
-    this.queue.stop();
-  }
-
-  private track(job: KubeObject): void {
-    const uid = job.metadata.uid ?? '';
-    const key = queueKey(job.metadata.namespace, job.metadata.name);
-    this.uidToKey.set(uid, key);
-    if (!this.tallies.has(uid)) {
-      // Finished pods already there are in the stored counts (a restarted controller must not count twice).
-      const counted = new Set(
-        this.pods
-          .owned(uid)
-          .filter(isTerminal)
-          .map((p) => p.metadata.uid ?? ''),
-      );
-      this.tallies.set(uid, {
-        succeeded: job.status?.succeeded ?? 0,
-        failed: job.status?.failed ?? 0,
-        counted,
-      });
-    }
-    this.queue.add(key);
-  }
-
-  private onChange(event: StoreEvent): void {
-    const { resource, object } = event;
-    if (resource === R.jobs) {
-      if (event.type === 'DELETED') {
-        this.uidToKey.delete(object.metadata.uid ?? '');
-        this.tallies.delete(object.metadata.uid ?? '');
-      } else {
-        this.track(object);
-      }
-    } else if (resource === R.pods) {
-      for (const uid of this.pods.apply(event)) {
-        if (event.type === 'DELETED') this.countRemoved(uid, object);
-        const key = this.uidToKey.get(uid);
-        if (key) this.queue.add(key);
-      }
+  protected override onOwnedChange(event: StoreEvent, jobUids: string[]): void {
+    for (const uid of jobUids) {
+      if (event.type === 'DELETED') this.countRemoved(uid, event.object);
+      this.enqueueUid(uid);
     }
   }
 
@@ -104,13 +71,13 @@ export class JobController implements Actor {
     else if (!byController) tally.failed++;
   }
 
-  private sync(key: string): void {
+  protected sync(key: string): void {
     const [namespace, name] = splitQueueKey(key);
     const job = this.ctx.store.get(R.jobs, namespace, name);
     if (!job || job.metadata.deletionTimestamp || job.spec?.suspend) return;
     const tally = this.tallies.get(job.metadata.uid ?? '');
     if (!tally) return;
-    const pods = this.pods.owned(job.metadata.uid);
+    const pods = this.ownedBy(job.metadata.uid);
     for (const pod of pods) {
       const uid = pod.metadata.uid ?? '';
       if (!isTerminal(pod) || tally.counted.has(uid)) continue;
@@ -165,7 +132,7 @@ export class JobController implements Actor {
       this.remove(active);
       active = [];
     }
-    active = this.pods.owned(job.metadata.uid).filter(isActive);
+    active = this.ownedBy(job.metadata.uid).filter(isActive);
     updateStatusIfChanged(this.ctx.store, R.jobs, job, {
       ...job.status,
       conditions: conditions.length ? conditions : undefined,
@@ -175,7 +142,7 @@ export class JobController implements Actor {
       ready: active.filter(isPodReady).length,
       succeeded: tally.succeeded,
       failed: tally.failed,
-      terminating: this.pods.owned(job.metadata.uid).filter((p) => isTerminating(p) && !isTerminal(p)).length,
+      terminating: this.ownedBy(job.metadata.uid).filter((p) => isTerminating(p) && !isTerminal(p)).length,
       uncountedTerminatedPods: {},
     });
   }

@@ -1,69 +1,34 @@
 import { R } from '../../api/resources.ts';
-import type { Actor, SandboxContext } from '../../context.ts';
+import type { SandboxContext } from '../../context.ts';
 import { deleteObject } from '../../store/deletion.ts';
-import type { KubeObject, StoreEvent } from '../../store/types.ts';
-import { contained, reportSimulationError } from '../contain-errors.ts';
-import { OwnedIndex } from './owned-index.ts';
+import type { KubeObject } from '../../store/types.ts';
+import { OwnerController } from './owner-controller.ts';
 import { controllerRefTo } from './owner-refs.ts';
 import { createPodFromTemplate } from './pod-from-template.ts';
 import { availableAt, isActive, isPodReady } from './pod-state.ts';
 import { updateStatusIfChanged } from './status-writer.ts';
-import { queueKey, splitQueueKey, WorkQueue } from './work-queue.ts';
+import { splitQueueKey } from './work-queue.ts';
 
 /**
  * Keeps `spec.replicas` pods of each ReplicaSet alive. Terminating and finished pods do not count, so a
  * drained pod is replaced at once (what `kubectl drain` relies on to keep capacity).
  */
-export class ReplicaSetController implements Actor {
-  readonly name = 'replicaset-controller';
-  private readonly queue: WorkQueue;
-  private readonly pods = new OwnedIndex('ReplicaSet');
-  private readonly uidToKey = new Map<string, string>();
-  private unsubscribe: (() => void) | undefined;
-
-  constructor(private readonly ctx: SandboxContext) {
-    this.queue = new WorkQueue(ctx.clock, (key) => this.sync(key), {
-      onError: (_key, err) => reportSimulationError(ctx, this.name, err),
+export class ReplicaSetController extends OwnerController {
+  constructor(ctx: SandboxContext) {
+    super(ctx, {
+      name: 'replicaset-controller',
+      owners: R.replicasets,
+      ownerKind: 'ReplicaSet',
+      owned: R.pods,
     });
   }
 
-  start(): void {
-    const { store } = this.ctx;
-    this.pods.load(store.list(R.pods));
-    for (const rs of store.list(R.replicasets)) this.track(rs);
-    this.unsubscribe = store.onChange(contained(this.ctx, this.name, (event) => this.onChange(event)));
-  }
-
-  stop(): void {
-    this.unsubscribe?.();
-    this.unsubscribe = undefined;
-    this.queue.stop();
-  }
-
-  private track(rs: KubeObject): void {
-    const key = queueKey(rs.metadata.namespace, rs.metadata.name);
-    this.uidToKey.set(rs.metadata.uid ?? '', key);
-    this.queue.add(key);
-  }
-
-  private onChange(event: StoreEvent): void {
-    if (event.resource === R.replicasets) {
-      if (event.type === 'DELETED') this.uidToKey.delete(event.object.metadata.uid ?? '');
-      else this.track(event.object);
-    } else if (event.resource === R.pods) {
-      for (const uid of this.pods.apply(event)) {
-        const key = this.uidToKey.get(uid);
-        if (key) this.queue.add(key);
-      }
-    }
-  }
-
-  private sync(key: string): void {
+  protected sync(key: string): void {
     const { store, clock } = this.ctx;
     const [namespace, name] = splitQueueKey(key);
     const rs = store.get(R.replicasets, namespace, name);
     if (!rs || rs.metadata.deletionTimestamp) return;
-    const owned = this.pods.owned(rs.metadata.uid);
+    const owned = this.ownedBy(rs.metadata.uid);
     const active = owned.filter(isActive);
     const desired = rs.spec?.replicas ?? 1;
     if (active.length < desired) {
@@ -79,7 +44,7 @@ export class ReplicaSetController implements Actor {
         deleteObject(store, clock, R.pods, namespace, pod.metadata.name ?? '');
       }
     }
-    this.writeStatus(rs, this.pods.owned(rs.metadata.uid));
+    this.writeStatus(rs, this.ownedBy(rs.metadata.uid));
   }
 
   /**
@@ -108,7 +73,7 @@ export class ReplicaSetController implements Actor {
       else nextAvailable = Math.min(nextAvailable, at);
     }
     if (Number.isFinite(nextAvailable)) {
-      this.queue.addAfter(queueKey(rs.metadata.namespace, rs.metadata.name), nextAvailable - now);
+      this.requeueAfter(rs, nextAvailable - now);
     }
     updateStatusIfChanged(this.ctx.store, R.replicasets, rs, {
       ...rs.status,

@@ -1,15 +1,14 @@
 import { R } from '../../api/resources.ts';
-import type { Actor, SandboxContext } from '../../context.ts';
+import type { SandboxContext } from '../../context.ts';
 import { deleteObject } from '../../store/deletion.ts';
-import type { KubeObject, StoreEvent } from '../../store/types.ts';
-import { contained, reportSimulationError } from '../contain-errors.ts';
-import { OwnedIndex } from './owned-index.ts';
+import type { KubeObject } from '../../store/types.ts';
+import { OwnerController } from './owner-controller.ts';
 import { controllerRefTo } from './owner-refs.ts';
 import { createPodFromTemplate } from './pod-from-template.ts';
 import { availableAt, isRunningAndReady, isTerminal, isTerminating } from './pod-state.ts';
 import { updateStatusIfChanged } from './status-writer.ts';
 import { templateHash, templateIdentity } from './template-hash.ts';
-import { queueKey, splitQueueKey, WorkQueue } from './work-queue.ts';
+import { splitQueueKey } from './work-queue.ts';
 
 const REVISION_LABEL = 'controller-revision-hash';
 
@@ -21,55 +20,24 @@ const REVISION_LABEL = 'controller-revision-hash';
  * Note: no ControllerRevision objects are kept, so a pod below the partition that is recreated gets the
  * new template (upstream would restore the current revision's).
  */
-export class StatefulSetController implements Actor {
-  readonly name = 'statefulset-controller';
-  private readonly queue: WorkQueue;
-  private readonly pods = new OwnedIndex('StatefulSet');
-  private readonly uidToKey = new Map<string, string>();
+export class StatefulSetController extends OwnerController {
   /**
    * Per StatefulSet uid, the revision name of each template it has run (template identity → name): what
    * upstream keeps in ControllerRevisions, so a template rolled back to gets its old revision again.
    */
   private readonly revisions = new Map<string, Map<string, string>>();
-  private unsubscribe: (() => void) | undefined;
 
-  constructor(private readonly ctx: SandboxContext) {
-    this.queue = new WorkQueue(ctx.clock, (key) => this.sync(key), {
-      onError: (_key, err) => reportSimulationError(ctx, this.name, err),
+  constructor(ctx: SandboxContext) {
+    super(ctx, {
+      name: 'statefulset-controller',
+      owners: R.statefulsets,
+      ownerKind: 'StatefulSet',
+      owned: R.pods,
     });
   }
 
-  start(): void {
-    const { store } = this.ctx;
-    this.pods.load(store.list(R.pods));
-    for (const sts of store.list(R.statefulsets)) this.track(sts);
-    this.unsubscribe = store.onChange(contained(this.ctx, this.name, (event) => this.onChange(event)));
-  }
-
-  stop(): void {
-    this.unsubscribe?.();
-    this.unsubscribe = undefined;
-    this.queue.stop();
-  }
-
-  private track(sts: KubeObject): void {
-    const key = queueKey(sts.metadata.namespace, sts.metadata.name);
-    this.uidToKey.set(sts.metadata.uid ?? '', key);
-    this.queue.add(key);
-  }
-
-  private onChange(event: StoreEvent): void {
-    if (event.resource === R.statefulsets) {
-      if (event.type === 'DELETED') {
-        this.uidToKey.delete(event.object.metadata.uid ?? '');
-        this.revisions.delete(event.object.metadata.uid ?? '');
-      } else this.track(event.object);
-    } else if (event.resource === R.pods) {
-      for (const uid of this.pods.apply(event)) {
-        const key = this.uidToKey.get(uid);
-        if (key) this.queue.add(key);
-      }
-    }
+  protected override onOwnerDeleted(sts: KubeObject): void {
+    this.revisions.delete(sts.metadata.uid ?? '');
   }
 
   /**
@@ -100,7 +68,7 @@ export class StatefulSetController implements Actor {
     return revision;
   }
 
-  private sync(key: string): void {
+  protected sync(key: string): void {
     const [namespace, name] = splitQueueKey(key);
     const sts = this.ctx.store.get(R.statefulsets, namespace, name);
     if (!sts || sts.metadata.deletionTimestamp) return;
@@ -116,7 +84,7 @@ export class StatefulSetController implements Actor {
   private podsByOrdinal(sts: KubeObject): Map<number, KubeObject> {
     const prefix = `${sts.metadata.name}-`;
     const byOrdinal = new Map<number, KubeObject>();
-    for (const pod of this.pods.owned(sts.metadata.uid)) {
+    for (const pod of this.ownedBy(sts.metadata.uid)) {
       const suffix = (pod.metadata.name ?? '').slice(prefix.length);
       if ((pod.metadata.name ?? '').startsWith(prefix) && /^\d+$/.test(suffix))
         byOrdinal.set(Number(suffix), pod);
@@ -195,7 +163,7 @@ export class StatefulSetController implements Actor {
   private writeStatus(sts: KubeObject, updateRevision: string): void {
     const now = this.ctx.clock.now();
     const minReadySeconds = sts.spec?.minReadySeconds ?? 0;
-    const owned = this.pods.owned(sts.metadata.uid);
+    const owned = this.ownedBy(sts.metadata.uid);
     const replicas = sts.spec?.replicas ?? 1;
     const live = owned.filter((p) => !isTerminating(p));
     const updated = live.filter((p) => p.metadata.labels?.[REVISION_LABEL] === updateRevision).length;
@@ -215,7 +183,7 @@ export class StatefulSetController implements Actor {
       else nextAvailable = Math.min(nextAvailable, at);
     }
     if (Number.isFinite(nextAvailable)) {
-      this.queue.addAfter(queueKey(sts.metadata.namespace, sts.metadata.name), nextAvailable - now);
+      this.requeueAfter(sts, nextAvailable - now);
     }
     updateStatusIfChanged(this.ctx.store, R.statefulsets, sts, {
       observedGeneration: sts.metadata.generation,
