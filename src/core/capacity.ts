@@ -8,7 +8,8 @@
  */
 import { type ClusterModel, isEvictable, type NodeModel } from './cluster-model.ts';
 import { quantityOrZero } from './quantity.ts';
-import type { Node, Pod, Toleration } from './snapshot.ts';
+import type { Node, Pod } from './snapshot.ts';
+import { firstUntoleratedTaint } from './taints.ts';
 
 export interface Resources {
   cpuMillis: number;
@@ -66,29 +67,12 @@ export function nodeAllocatable(node: Node): Resources {
   };
 }
 
-export function tolerates(
-  tolerations: Toleration[] | undefined,
-  taint: { key: string; value?: string; effect: string },
-) {
-  return (tolerations ?? []).some(
-    (t) =>
-      (t.effect === undefined || t.effect === '' || t.effect === taint.effect) &&
-      (t.operator === 'Exists'
-        ? t.key === undefined || t.key === '' || t.key === taint.key
-        : t.key === taint.key && (t.value ?? '') === (taint.value ?? '')),
-  );
-}
-
 /** Node selector and hard taints only (affinity is not modelled). */
 export function podMayRunOn(pod: Pod, node: NodeModel): boolean {
   if (!node.ready || node.cordoned) return false;
   const labels = node.node.metadata.labels ?? {};
   for (const [k, v] of Object.entries(pod.spec.nodeSelector ?? {})) if (labels[k] !== v) return false;
-  for (const taint of node.node.spec?.taints ?? []) {
-    if (taint.effect !== 'NoSchedule' && taint.effect !== 'NoExecute') continue;
-    if (!tolerates(pod.spec.tolerations, taint)) return false;
-  }
-  return true;
+  return firstUntoleratedTaint(node.node.spec?.taints, pod.spec.tolerations) === undefined;
 }
 
 export interface CapacityShortfall {

@@ -5,6 +5,7 @@
  * Only the fields Midflight reads are typed; the reader may pass whole objects through.
  */
 import type { LabelSelector } from './selectors.ts';
+import type { Taint, Toleration } from './taints.ts';
 
 export interface OwnerReference {
   apiVersion: string;
@@ -40,18 +41,7 @@ export interface KubeResource {
   metadata: ObjectMeta;
 }
 
-export interface Taint {
-  key: string;
-  value?: string;
-  effect: 'NoSchedule' | 'PreferNoSchedule' | 'NoExecute' | string;
-}
-
-export interface Toleration {
-  key?: string;
-  operator?: 'Exists' | 'Equal' | string;
-  value?: string;
-  effect?: string;
-}
+export type { Taint, Toleration } from './taints.ts';
 
 export interface Condition {
   type: string;

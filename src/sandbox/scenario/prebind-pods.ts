@@ -1,5 +1,7 @@
+import { firstUntoleratedTaint, type Taint, type Toleration } from '../../core/taints.ts';
 import { applyCreateDefaults } from '../api/defaults.ts';
 import { R } from '../api/resources.ts';
+import { DAEMONSET_TOLERATIONS } from '../sim/controllers/node-eligibility.ts';
 import { templateHash } from '../sim/controllers/template-hash.ts';
 import type { ObjectStore } from '../store/object-store.ts';
 import type { KubeObject } from '../store/types.ts';
@@ -12,29 +14,12 @@ interface NodeSlot {
   index: number;
   ip: string;
   labels: Record<string, string>;
-  taints: Array<{ key: string; value?: string; effect: string }>;
+  taints: Taint[];
   freeCpu: number;
   freeMemory: number;
   freePods: number;
   podsPlaced: number;
 }
-
-interface TolerationLike {
-  key?: string;
-  operator?: string;
-  value?: string;
-  effect?: string;
-}
-
-/** The tolerations the DaemonSet controller adds to every DaemonSet pod. */
-const DAEMONSET_TOLERATIONS: TolerationLike[] = [
-  { key: 'node.kubernetes.io/not-ready', operator: 'Exists', effect: 'NoExecute' },
-  { key: 'node.kubernetes.io/unreachable', operator: 'Exists', effect: 'NoExecute' },
-  { key: 'node.kubernetes.io/disk-pressure', operator: 'Exists', effect: 'NoSchedule' },
-  { key: 'node.kubernetes.io/memory-pressure', operator: 'Exists', effect: 'NoSchedule' },
-  { key: 'node.kubernetes.io/pid-pressure', operator: 'Exists', effect: 'NoSchedule' },
-  { key: 'node.kubernetes.io/unschedulable', operator: 'Exists', effect: 'NoSchedule' },
-];
 
 /**
  * Creates workloads with their pods already bound, Running and Ready, as if the controllers, the scheduler
@@ -327,13 +312,11 @@ export class PodPrebinder {
     let slots = this.eligibleCache.get(key);
     if (!slots) {
       const selector: Record<string, string> = spec.nodeSelector ?? {};
-      const tolerations: TolerationLike[] = spec.tolerations ?? [];
+      const tolerations: Toleration[] = spec.tolerations ?? [];
       slots = this.slots.filter(
         (slot) =>
           Object.entries(selector).every(([k, v]) => slot.labels[k] === v) &&
-          slot.taints.every(
-            (t) => t.effect === 'PreferNoSchedule' || tolerations.some((x) => tolerates(x, t)),
-          ),
+          firstUntoleratedTaint(slot.taints, tolerations) === undefined,
       );
       this.eligibleCache.set(key, slots);
     }
@@ -356,12 +339,6 @@ function podIpOn(slot: NodeSlot, hostNetwork: boolean): string {
   const n = slot.podsPlaced;
   const base = (10 << 24) + (64 << 16) + slot.index * 256 + 2 + (n % 250);
   return [(base >>> 24) & 255, (base >>> 16) & 255, (base >>> 8) & 255, base & 255].join('.');
-}
-
-function tolerates(t: TolerationLike, taint: { key: string; value?: string; effect: string }): boolean {
-  if (t.effect && t.effect !== taint.effect) return false;
-  if (t.operator === 'Exists') return !t.key || t.key === taint.key;
-  return t.key === taint.key && (t.value ?? '') === (taint.value ?? '');
 }
 
 function requestsOf(spec: KubeObject['spec']): { cpu: number; memory: number } {

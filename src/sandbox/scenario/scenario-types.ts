@@ -1,3 +1,4 @@
+import type { Taint, Toleration } from '../../core/taints.ts';
 import type { SimTiming } from '../context.ts';
 import type { KubeObject } from '../store/types.ts';
 
@@ -36,19 +37,7 @@ export interface Capacity {
   pods: string;
 }
 
-export interface Taint {
-  key: string;
-  value?: string;
-  effect: 'NoSchedule' | 'PreferNoSchedule' | 'NoExecute';
-}
-
-export interface Toleration {
-  key?: string;
-  operator?: 'Exists' | 'Equal';
-  value?: string;
-  effect?: 'NoSchedule' | 'PreferNoSchedule' | 'NoExecute';
-  tolerationSeconds?: number;
-}
+export type { Taint, Toleration } from '../../core/taints.ts';
 
 export interface NodeImageSpec {
   osImage: string;

@@ -13,6 +13,7 @@
  * the conditions written on nodes; see node-liveness.ts for why liveness is not read from Leases.
  */
 import type { Timer } from '../../core/clock.ts';
+import { type Taint, type Toleration, toleratesTaint } from '../../core/taints.ts';
 import { R } from '../api/resources.ts';
 import type { Actor, SandboxContext } from '../context.ts';
 import { deleteObject, rfc3339 } from '../store/deletion.ts';
@@ -35,7 +36,6 @@ import {
   setPodCondition,
   statusOf,
 } from './pod-status.ts';
-import { type Taint, type Toleration, toleratesTaint } from './sched-predicates.ts';
 
 /**
  * What the DefaultTolerationSeconds admission plugin gives every pod that does not say otherwise:

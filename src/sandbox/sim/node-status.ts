@@ -2,8 +2,9 @@
  * Node conditions and the taints derived from them, shared by the kubelet fleet, the node lifecycle
  * controller and the scheduler.
  */
+
+import type { Taint } from '../../core/taints.ts';
 import type { KubeObject } from '../store/types.ts';
-import type { Taint } from './sched-predicates.ts';
 
 export const TAINT_NOT_READY = 'node.kubernetes.io/not-ready';
 export const TAINT_UNREACHABLE = 'node.kubernetes.io/unreachable';

@@ -1,23 +1,9 @@
 /**
  * The node-fitting rules the scheduler and the taint manager share, as the Kubernetes component helpers
- * define them: taints against tolerations, nodeSelector and required node affinity.
+ * define them: nodeSelector and required node affinity (taints against tolerations are core/taints.ts').
  */
+import type { Taint } from '../../core/taints.ts';
 import type { KubeObject } from '../store/types.ts';
-
-export interface Taint {
-  key: string;
-  value?: string;
-  effect: 'NoSchedule' | 'PreferNoSchedule' | 'NoExecute' | string;
-  timeAdded?: string;
-}
-
-export interface Toleration {
-  key?: string;
-  operator?: 'Equal' | 'Exists' | string;
-  value?: string;
-  effect?: string;
-  tolerationSeconds?: number;
-}
 
 interface NodeSelectorRequirement {
   key: string;
@@ -28,25 +14,6 @@ interface NodeSelectorRequirement {
 interface NodeSelectorTerm {
   matchExpressions?: NodeSelectorRequirement[];
   matchFields?: NodeSelectorRequirement[];
-}
-
-/** Same rules as k8s.io/api/core/v1 Toleration.ToleratesTaint. */
-export function toleratesTaint(toleration: Toleration, taint: Taint): boolean {
-  if (toleration.effect && toleration.effect !== taint.effect) return false;
-  // An empty key matches every key (validation allows that only with operator Exists).
-  if (toleration.key && toleration.key !== taint.key) return false;
-  if (toleration.operator === 'Exists') return true;
-  if (toleration.operator && toleration.operator !== 'Equal') return false;
-  return (toleration.value ?? '') === (taint.value ?? '');
-}
-
-/** The first NoSchedule or NoExecute taint the pod does not tolerate, or undefined when it tolerates them all. */
-export function firstUntoleratedTaint(taints: Taint[] | undefined, tolerations: Toleration[] | undefined) {
-  for (const taint of taints ?? []) {
-    if (taint.effect !== 'NoSchedule' && taint.effect !== 'NoExecute') continue;
-    if (!(tolerations ?? []).some((t) => toleratesTaint(t, taint))) return taint;
-  }
-  return undefined;
 }
 
 /** How a taint shows in the scheduler's messages: `{node.kubernetes.io/unreachable: }`. */

@@ -17,6 +17,7 @@
  */
 import type { Timer } from '../../core/clock.ts';
 import { parseBytes, parseCpuMillis } from '../../core/quantity.ts';
+import { firstUntoleratedTaint, type Taint, type Toleration, toleratesTaint } from '../../core/taints.ts';
 import { R } from '../api/resources.ts';
 import type { Actor, SandboxContext } from '../context.ts';
 import { rfc3339 } from '../store/deletion.ts';
@@ -32,14 +33,7 @@ import {
 } from './node-status.ts';
 import { podRequests } from './pod-requests.ts';
 import { isTerminal, setPodCondition, statusOf } from './pod-status.ts';
-import {
-  describeTaint,
-  firstUntoleratedTaint,
-  matchesNodeSelectorAndAffinity,
-  type Taint,
-  type Toleration,
-  toleratesTaint,
-} from './sched-predicates.ts';
+import { describeTaint, matchesNodeSelectorAndAffinity } from './sched-predicates.ts';
 
 export const DEFAULT_SCHEDULER = 'default-scheduler';
 /** How often pods that did not fit are tried again even when nothing seemed to change. */
