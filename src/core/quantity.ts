@@ -30,6 +30,11 @@ const SUFFIX: Record<string, number> = {
 
 const QUANTITY = /^([+-]?(?:\d+\.?\d*|\.\d+))(?:([eE][+-]?\d+)|(Ki|Mi|Gi|Ti|Pi|Ei|n|u|m|k|M|G|T|P|E)?)$/;
 
+/** Whether `input` is a quantity the API server accepts (signs included: callers refuse negatives). */
+export function isQuantity(input: string): boolean {
+  return QUANTITY.test(input);
+}
+
 /** The quantity in base units. Numbers pass through (the API sometimes returns integers for counts). */
 export function parseQuantity(input: string | number): number {
   if (typeof input === 'number') return input;

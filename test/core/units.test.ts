@@ -3,6 +3,7 @@ import { DurationParseError, formatDuration, parseDuration } from '../../src/cor
 import { nodesAtOnce, scaledValue } from '../../src/core/intorstr.ts';
 import {
   cpuMillis,
+  isQuantity,
   parseBytes,
   parseCpuMillis,
   parseQuantity,
@@ -17,6 +18,11 @@ describe('quantities', () => {
     ['512Mi', 512 * 2 ** 20],
     ['1G', 1e9],
     ['1e3', 1000],
+    ['250u', 250e-6],
+    ['5n', 5e-9],
+    ['.5', 0.5],
+    ['1.', 1],
+    ['+2Ki', 2048],
   ])('%s = %d', (q, value) => {
     expect(parseQuantity(q)).toBeCloseTo(value);
   });
@@ -27,6 +33,20 @@ describe('quantities', () => {
   });
   it('rejects garbage', () => {
     expect(() => parseQuantity('12 apples')).toThrow(QuantityParseError);
+  });
+  it.each([
+    ['500m', true],
+    ['3000000000n', true],
+    ['16Gi', true],
+    ['1e3', true],
+    ['-1', true],
+    ['', false],
+    ['lots', false],
+    ['1 Gi', false],
+    ['1KI', false],
+    ['1.2.3', false],
+  ])('isQuantity(%j) = %s', (q, expected) => {
+    expect(isQuantity(q)).toBe(expected);
   });
 });
 

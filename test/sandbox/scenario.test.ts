@@ -250,3 +250,24 @@ workloads:
     ).toHaveLength(4);
   });
 });
+
+describe('scenario quantities', () => {
+  it('accepts the n and u suffixes the API server accepts, and fits pre-bound pods by their value', () => {
+    const ctx = scenarioTestContext();
+    // 3,000,000,000n is 3 cores: two such pods never share a 4-core node.
+    const scenario = parseScenario(
+      `name: nano
+kubernetesVersion: v1.31.4
+prebindPods: true
+nodePools: [{ name: general, count: 3, capacity: { cpu: "4000000u", memory: 16Gi } }]
+workloads:
+  - { name: big, namespace: app, kind: Deployment, replicas: 3, requests: { cpu: 3000000000n, memory: 64Mi } }
+`,
+      'nano.yaml',
+    );
+    buildCluster(ctx, scenario);
+    const pods = ctx.store.list(R.pods, 'app');
+    expect(pods).toHaveLength(3);
+    expect(new Set(pods.map((p) => p.spec.nodeName)).size).toBe(3);
+  });
+});

@@ -1,6 +1,6 @@
 import { createHash } from 'node:crypto';
+import { parseBytes, parseCpuMillis } from '../../core/quantity.ts';
 import type { KubeObject } from '../store/types.ts';
-import { cpuMillis, quantityValue } from './quantity.ts';
 import type { Capacity, NodeImageSpec, Taint } from './scenario-types.ts';
 
 /** The label naming a node's pool; documented in docs/scenarios.md. Control-plane nodes are in "control-plane". */
@@ -29,8 +29,8 @@ export interface NodeParams extends NodeImageSpec {
 /** A Node as a kubelet registers it, with full status, Ready. */
 export function nodeObject(p: NodeParams): KubeObject {
   const zone = ZONES[p.index % ZONES.length]!;
-  const cpu = cpuMillis(p.capacity.cpu);
-  const memoryKi = Math.floor(quantityValue(p.capacity.memory) / 1024);
+  const cpu = parseCpuMillis(p.capacity.cpu);
+  const memoryKi = Math.floor(parseBytes(p.capacity.memory) / 1024);
   const id = createHash('sha256').update(p.name).digest('hex');
   const condition = (type: string, status: string, reason: string, message: string) => ({
     type,

@@ -1,12 +1,13 @@
+import { parseBytes, parseCpuMillis } from '../../core/quantity.ts';
 import { firstUntoleratedTaint, type Taint, type Toleration } from '../../core/taints.ts';
 import { applyCreateDefaults } from '../api/defaults.ts';
 import { R } from '../api/resources.ts';
 import { DAEMONSET_TOLERATIONS } from '../sim/controllers/node-eligibility.ts';
 import { templateHash } from '../sim/controllers/template-hash.ts';
+import { podRequests } from '../sim/pod-requests.ts';
 import type { ObjectStore } from '../store/object-store.ts';
 import type { KubeObject } from '../store/types.ts';
 import { runningPodStatus } from './pod-status.ts';
-import { cpuMillis, quantityValue } from './quantity.ts';
 import type { Manifest } from './workload-objects.ts';
 
 interface NodeSlot {
@@ -52,8 +53,8 @@ export class PodPrebinder {
       ip: n.status.addresses.find((a: { type: string }) => a.type === 'InternalIP').address,
       labels: n.metadata.labels ?? {},
       taints: n.spec?.taints ?? [],
-      freeCpu: cpuMillis(n.status.allocatable.cpu),
-      freeMemory: quantityValue(n.status.allocatable.memory),
+      freeCpu: parseCpuMillis(n.status.allocatable.cpu),
+      freeMemory: parseBytes(n.status.allocatable.memory),
       freePods: Number(n.status.allocatable.pods),
       podsPlaced: 0,
     }));
@@ -341,15 +342,10 @@ function podIpOn(slot: NodeSlot, hostNetwork: boolean): string {
   return [(base >>> 24) & 255, (base >>> 16) & 255, (base >>> 8) & 255, base & 255].join('.');
 }
 
+/** What the pod asks of a node, by the scheduler's own rule, so pre-bound pods fit as scheduled ones would. */
 function requestsOf(spec: KubeObject['spec']): { cpu: number; memory: number } {
-  let cpu = 0;
-  let memory = 0;
-  for (const c of spec?.containers ?? []) {
-    const r = c.resources?.requests ?? {};
-    if (r.cpu !== undefined) cpu += cpuMillis(r.cpu);
-    if (r.memory !== undefined) memory += quantityValue(r.memory);
-  }
-  return { cpu, memory };
+  const { cpuMillis, memoryBytes } = podRequests({ metadata: {}, spec });
+  return { cpu: cpuMillis, memory: memoryBytes };
 }
 
 function controllerRef(owner: KubeObject) {

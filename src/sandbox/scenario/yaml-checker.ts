@@ -1,6 +1,6 @@
 import { isAlias, isMap, isScalar, isSeq, type LineCounter, type Node, type Pair } from 'yaml';
+import { isQuantity } from '../../core/quantity.ts';
 import { parseKubeVersion } from './kube-version.ts';
-import { isQuantity } from './quantity.ts';
 
 /** One thing wrong in a document: where (file, path, line:column) and what was expected. */
 export interface ScenarioIssue {
