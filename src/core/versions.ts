@@ -38,6 +38,18 @@ export function tryParseVersion(input: string | undefined | null): KubeVersion |
   }
 }
 
+const RELEASE = /^v(0|[1-9]\d*)\.(0|[1-9]\d*)\.(0|[1-9]\d*)$/;
+
+/**
+ * A version in the exact form Kubernetes components report and release images carry, "v1.31.4": no suffix,
+ * no missing patch or "v". Where a version is written into a cluster (a scenario, a kubelet, an image tag),
+ * anything looser is refused; undefined then.
+ */
+export function parseReleaseVersion(input: string): KubeVersion | undefined {
+  const m = RELEASE.exec(input);
+  return m ? { major: Number(m[1]), minor: Number(m[2]), patch: Number(m[3]), suffix: '' } : undefined;
+}
+
 /** Whether the input named a minor only (`1.31`), so a caller may resolve it to the latest patch. */
 export function isMinorOnly(input: string): boolean {
   return /^v?\d+\.\d+$/.test(input.trim());
@@ -46,6 +58,16 @@ export function isMinorOnly(input: string): boolean {
 /** Orders by major, minor, patch; suffixes are ignored (a vendor build of v1.30.4 is v1.30.4). */
 export function compareVersions(a: KubeVersion, b: KubeVersion): number {
   return a.major - b.major || a.minor - b.minor || a.patch - b.patch;
+}
+
+/** The lowest of some version strings, as written (undefined for none); throws VersionParseError on a bad one. */
+export function lowestVersion(versions: Iterable<string>): string | undefined {
+  let lowest: { text: string; version: KubeVersion } | undefined;
+  for (const text of versions) {
+    const version = parseVersion(text);
+    if (!lowest || compareVersions(version, lowest.version) < 0) lowest = { text, version };
+  }
+  return lowest?.text;
 }
 
 export function formatVersion(v: KubeVersion): string {

@@ -2,7 +2,9 @@ import { describe, expect, it } from 'vitest';
 import {
   compareVersions,
   formatVersion,
+  lowestVersion,
   minorHops,
+  parseReleaseVersion,
   parseVersion,
   resolveTargetVersion,
   VersionParseError,
@@ -23,6 +25,27 @@ describe('versions', () => {
 
   it.each(['', 'latest', '1', 'v1.x.3'])('refuses %j', (input) => {
     expect(() => parseVersion(input)).toThrow(VersionParseError);
+  });
+
+  it.each([
+    ['v1.31.4', 'v1.31.4'],
+    ['v1.9.0', 'v1.9.0'],
+    ['1.31.4', undefined],
+    ['v1.31', undefined],
+    ['v1.31.4-rc.1', undefined],
+    ['v1.31.4+k3s1', undefined],
+    ['v01.31.4', undefined],
+    [' v1.31.4', undefined],
+  ])('reads %j as a release version: %s', (input, expected) => {
+    const v = parseReleaseVersion(input);
+    expect(v && formatVersion(v)).toBe(expected);
+  });
+
+  it('finds the lowest version by order, not by text, and keeps it as written', () => {
+    expect(lowestVersion(['v1.10.0', 'v1.9.20', 'v1.10.1'])).toBe('v1.9.20');
+    expect(lowestVersion(['v1.30.4-eks-1', 'v1.31.0'])).toBe('v1.30.4-eks-1');
+    expect(lowestVersion([])).toBeUndefined();
+    expect(() => lowestVersion(['v1.30.0', 'latest'])).toThrow(VersionParseError);
   });
 
   it('orders by minor before patch', () => {

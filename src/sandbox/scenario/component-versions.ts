@@ -1,5 +1,4 @@
-import { COREDNS_BY_MINOR } from '../../core/versions.ts';
-import { mustParseKubeVersion } from './kube-version.ts';
+import { COREDNS_BY_MINOR, parseVersion } from '../../core/versions.ts';
 
 /**
  * The component versions kubeadm pins per Kubernetes minor (cmd/kubeadm/app/constants), so the images in
@@ -30,7 +29,7 @@ const GO_BY_MINOR: Record<number, string> = {
 };
 
 function byMinor(table: Record<number, string>, version: string): string {
-  const { minor } = mustParseKubeVersion(version);
+  const { minor } = parseVersion(version);
   const known = Object.keys(table).map(Number);
   const nearest = minor < Math.min(...known) ? Math.min(...known) : Math.min(minor, Math.max(...known));
   return table[nearest]!;

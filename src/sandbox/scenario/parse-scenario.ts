@@ -1,9 +1,9 @@
 import { isMap, LineCounter, parseDocument } from 'yaml';
+import { compareVersions, parseVersion } from '../../core/versions.ts';
 import { apiVersionOf, RESOURCES } from '../api/resources.ts';
 import { DEFAULT_TIMING, type SimTiming } from '../context.ts';
 import type { KubeObject } from '../store/types.ts';
 import { emptyFaultsSpec, readFaults } from './faults-spec.ts';
-import { compareKubeVersions } from './kube-version.ts';
 import type {
   Capacity,
   ControlPlaneSpec,
@@ -190,7 +190,7 @@ function checkKubeletNotNewer(
   cluster: string,
 ): void {
   try {
-    if (compareKubeVersions(kubelet, cluster) > 0)
+    if (compareVersions(parseVersion(kubelet), parseVersion(cluster)) > 0)
       c.report(node, p, `kubelet ${kubelet} must not be newer than the control plane (${cluster})`);
   } catch {
     // A malformed version was reported where it was read.

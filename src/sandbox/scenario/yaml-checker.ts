@@ -1,6 +1,6 @@
 import { isAlias, isMap, isScalar, isSeq, type LineCounter, type Node, type Pair } from 'yaml';
 import { isQuantity } from '../../core/quantity.ts';
-import { parseKubeVersion } from './kube-version.ts';
+import { parseReleaseVersion } from '../../core/versions.ts';
 
 /** One thing wrong in a document: where (file, path, line:column) and what was expected. */
 export interface ScenarioIssue {
@@ -145,7 +145,8 @@ export const quantity: Read<string> = (c, node, p) => {
 
 export const kubeVersion: Read<string> = (c, node, p) => {
   const v = scalarValue(node);
-  if (typeof v !== 'string' || !parseKubeVersion(v)) return c.expected(node, p, 'a version like "v1.31.4"');
+  if (typeof v !== 'string' || !parseReleaseVersion(v))
+    return c.expected(node, p, 'a version like "v1.31.4"');
   return v;
 };
 

@@ -1,8 +1,8 @@
 import { createHash } from 'node:crypto';
+import { compareVersions, lowestVersion, parseReleaseVersion, parseVersion } from '../../core/versions.ts';
 import { R } from '../api/resources.ts';
 import type { SandboxContext } from '../context.ts';
 import { etcdVersionFor, goVersionFor } from '../scenario/component-versions.ts';
-import { compareKubeVersions, lowestKubeVersion, mustParseKubeVersion } from '../scenario/kube-version.ts';
 import { CONTROL_PLANE_LABEL } from '../scenario/node-object.ts';
 import { runningPodStatus } from '../scenario/pod-status.ts';
 import { rfc3339 } from '../store/deletion.ts';
@@ -94,7 +94,7 @@ export class ControlPlane {
       const pod = this.ctx.store.get(R.pods, SYSTEM, `kube-apiserver-${m}`);
       if (pod) versions.push(imageTag(pod));
     }
-    return lowestKubeVersion(versions) ?? this.options.fallbackVersion;
+    return lowestVersion(versions) ?? this.options.fallbackVersion;
   }
 
   /** The body of `GET /version` (with the emulation and compatibility fields from 1.33 on). */
@@ -109,7 +109,8 @@ export class ControlPlane {
    * restarted at `version` when it differs. `comesBack: false` leaves the node down after its reboot.
    */
   async upgradeMember(node: string, version: string, options: { comesBack?: boolean } = {}): Promise<void> {
-    mustParseKubeVersion(version);
+    if (!parseReleaseVersion(version))
+      throw new RangeError(`expected a version like "v1.31.4", got ${JSON.stringify(version)}`);
     if (!this.members().includes(node)) throw new Error(`node ${node} is not a control-plane member`);
     const etcdPod = this.ctx.store.get(R.pods, SYSTEM, `etcd-${node}`);
     const etcdChanges = etcdPod !== undefined && imageTag(etcdPod) !== etcdVersionFor(version);
@@ -274,12 +275,12 @@ function commandOf(component: ControlPlaneComponent, hostIP: string): string[] {
  * and build date are derived from the version so they are stable across runs.
  */
 export function versionInfoFor(version: string): Record<string, string> {
-  const v = mustParseKubeVersion(version);
+  const v = parseVersion(version);
   const major = String(v.major);
   const minor = String(v.minor);
   const buildDate = new Date(Date.UTC(2024, 3 + (v.minor - 30) * 4 + v.patch, 15, 12, 0, 0));
   const emulation: Record<string, string> =
-    compareKubeVersions(version, 'v1.33.0') >= 0
+    compareVersions(v, parseVersion('v1.33.0')) >= 0
       ? {
           emulationMajor: major,
           emulationMinor: minor,

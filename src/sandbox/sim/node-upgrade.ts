@@ -1,7 +1,7 @@
+import { compareVersions, parseReleaseVersion, parseVersion, tryParseVersion } from '../../core/versions.ts';
 import { R } from '../api/resources.ts';
 import type { SandboxContext } from '../context.ts';
 import { UPGRADE_TARGET_ANNOTATION } from '../scenario/annotations.ts';
-import { compareKubeVersions, parseKubeVersion } from '../scenario/kube-version.ts';
 import { CONTROL_PLANE_LABEL } from '../scenario/node-object.ts';
 import { rfc3339 } from '../store/deletion.ts';
 import type { KubeObject } from '../store/types.ts';
@@ -132,7 +132,8 @@ export class NodeUpgrader {
 
   private checkRequest(node: KubeObject, from: string, target: string): void {
     const name = node.metadata.name!;
-    if (!parseKubeVersion(target))
+    const t = parseReleaseVersion(target);
+    if (!t)
       throw new UpgradeRefusedError(
         400,
         `expected a version like "v1.31.4", got ${JSON.stringify(target)}`,
@@ -140,10 +141,9 @@ export class NodeUpgrader {
       );
     const apiserver = this.deps.controlPlane.apiServerVersion();
     const isControlPlane = node.metadata.labels?.[CONTROL_PLANE_LABEL] !== undefined;
-    const f = parseKubeVersion(from);
-    if (f && compareKubeVersions(target, from) < 0) {
-      const t = parseKubeVersion(target)!;
-      const a = parseKubeVersion(apiserver)!;
+    const a = parseVersion(apiserver);
+    const f = tryParseVersion(from);
+    if (f && compareVersions(t, f) < 0) {
       // A worker's kubelet may go back (a rollback) as long as it stays within the skew policy: at most three
       // minors older than the API server. A control-plane minor cannot go back in place.
       if (isControlPlane && (t.major !== f.major || t.minor < f.minor))
@@ -159,15 +159,13 @@ export class NodeUpgrader {
           name,
         );
     }
-    if (!isControlPlane && compareKubeVersions(target, apiserver) > 0)
+    if (!isControlPlane && compareVersions(t, a) > 0)
       throw new UpgradeRefusedError(
         422,
         `refusing to upgrade node ${name} to ${target}: the kubelet must not be newer than the API server (${apiserver}); upgrade the control plane first`,
         name,
       );
     if (isControlPlane) {
-      const t = parseKubeVersion(target)!;
-      const a = parseKubeVersion(apiserver)!;
       if (t.major !== a.major || t.minor > a.minor + 1)
         throw new UpgradeRefusedError(
           422,
