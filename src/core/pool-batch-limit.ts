@@ -3,7 +3,7 @@
  * batches no larger than this; the `capacity` preflight check tests a batch of this size. Both read it here
  * so they cannot disagree.
  */
-import { type IntOrString, nodesAtOnce } from './intorstr.ts';
+import { type IntOrString, isZeroIntOrPercent, nodesAtOnce } from './intorstr.ts';
 
 export interface PoolBatchSetting {
   maxUnavailable?: IntOrString;
@@ -29,14 +29,12 @@ export interface PoolBatchLimit {
 export function poolBatchLimit(setting: PoolBatchSetting, poolSize: number): PoolBatchLimit {
   const { maxUnavailable, maxSurge, strategy } = setting;
   const unavailable =
-    maxUnavailable !== undefined && isZero(maxUnavailable) ? 0 : nodesAtOnce(maxUnavailable, poolSize);
+    maxUnavailable !== undefined && isZeroIntOrPercent(maxUnavailable)
+      ? 0
+      : nodesAtOnce(maxUnavailable, poolSize);
   const surge =
-    strategy === 'replace' && maxSurge !== undefined && !isZero(maxSurge)
+    strategy === 'replace' && maxSurge !== undefined && !isZeroIntOrPercent(maxSurge)
       ? nodesAtOnce(maxSurge, poolSize)
       : 0;
   return { unavailable, surge, maxNodes: Math.max(1, unavailable + surge) };
-}
-
-function isZero(v: IntOrString): boolean {
-  return v === 0 || v === '0' || v === '0%';
 }

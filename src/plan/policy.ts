@@ -7,7 +7,7 @@
  */
 import { parse as parseYaml } from 'yaml';
 import { DurationParseError, parseDuration } from '../core/duration.ts';
-import { type IntOrString, isValidIntOrPercent } from '../core/intorstr.ts';
+import { type IntOrString, isValidIntOrPercent, isZeroIntOrPercent } from '../core/intorstr.ts';
 import { parseLabelSelector } from '../core/selectors.ts';
 
 export const POLICY_API_VERSION = 'midflight.dev/v1alpha1';
@@ -264,8 +264,8 @@ export function validatePolicy(raw: unknown, file: string): PolicyResult {
         const soak = duration(p.batchSoak, `${at}.batchSoak`);
         if (soak) pool.batchSoak = soak;
         const poolStrategy = pool.strategy ?? policy.defaults.strategy;
-        if (isZero(pool.maxUnavailable ?? policy.defaults.maxUnavailable)) {
-          if (isZero(pool.maxSurge ?? policy.defaults.maxSurge))
+        if (isZeroIntOrPercent(pool.maxUnavailable ?? policy.defaults.maxUnavailable)) {
+          if (isZeroIntOrPercent(pool.maxSurge ?? policy.defaults.maxSurge))
             fail(
               `${at}.maxUnavailable`,
               'maxUnavailable and maxSurge cannot both be 0: the pool could never progress',
@@ -276,8 +276,8 @@ export function validatePolicy(raw: unknown, file: string): PolicyResult {
       });
     }
   }
-  if (isZero(policy.defaults.maxUnavailable)) {
-    if (isZero(policy.defaults.maxSurge))
+  if (isZeroIntOrPercent(policy.defaults.maxUnavailable)) {
+    if (isZeroIntOrPercent(policy.defaults.maxSurge))
       fail(
         'defaults.maxUnavailable',
         'maxUnavailable and maxSurge cannot both be 0: pools could never progress',
@@ -398,10 +398,6 @@ export function validatePolicy(raw: unknown, file: string): PolicyResult {
     }
   }
   return errors.length > 0 ? { ok: false, errors } : { ok: true, policy };
-}
-
-function isZero(v: IntOrString): boolean {
-  return v === 0 || v === '0' || v === '0%';
 }
 
 function isTimeZone(tz: string): boolean {

@@ -1,6 +1,5 @@
 import { describe, expect, it } from 'vitest';
 import { DurationParseError, formatDuration, parseDuration } from '../../src/core/duration.ts';
-import { nodesAtOnce, scaledValue } from '../../src/core/intorstr.ts';
 import {
   cpuMillis,
   isQuantity,
@@ -69,21 +68,5 @@ describe('durations', () => {
     [0, '0s'],
   ])('formats %i ms as %s', (ms, text) => {
     expect(formatDuration(ms)).toBe(text);
-  });
-});
-
-describe('int or percent', () => {
-  it.each([
-    [2, 10, true, 2],
-    ['25%', 10, true, 3],
-    ['25%', 10, false, 2],
-    ['3', 10, false, 3],
-  ] as const)('%j of %i (round up %s) = %i', (v, total, up, expected) => {
-    expect(scaledValue(v, total, up)).toBe(expected);
-  });
-  it('never lets a pool move fewer than one node at a time', () => {
-    expect(nodesAtOnce('10%', 5)).toBe(1);
-    expect(nodesAtOnce('50%', 10)).toBe(5);
-    expect(nodesAtOnce(20, 4)).toBe(4);
   });
 });

@@ -59,6 +59,8 @@ preflight: {skip: [certificates]}
       'pools[1].maxUnavailable',
       /non-negative/,
     ],
+    // As Kubernetes reads maxUnavailable: a string must be a percentage, "2" is not 2.
+    [{ defaults: { maxUnavailable: '2' } }, 'defaults.maxUnavailable', /integer or a percentage/],
     [{ pools: [{}] }, 'pools[0].name', /required/],
     [{ pools: [{ name: 'a' }, { name: 'a' }] }, 'pools[1].name', /duplicate/],
     [{ pools: [{ name: 'a', selector: 'a in b' }] }, 'pools[0].selector', /unable to parse/],

@@ -1,3 +1,4 @@
+import { isPercent, isZeroIntOrPercent } from '../../core/intorstr.ts';
 import { matchesLabelSelector, SelectorParseError } from '../../core/selectors.ts';
 import type { FieldError } from '../status.ts';
 import type { KubeObject } from '../store/types.ts';
@@ -30,7 +31,6 @@ const SUBDOMAIN_MESSAGE =
 const CONFIG_KEY = /^[-._a-zA-Z0-9]+$/;
 const CONFIG_KEY_MESSAGE =
   "a valid config key must consist of alphanumeric characters, '-', '_' or '.' (e.g. 'key.name',  or 'KEY_NAME',  or 'key-name', regex used for validation is '[-._a-zA-Z0-9]+')";
-const PERCENT = /^[0-9]+%$/;
 const PERCENT_MESSAGE =
   "a valid percent string must be a numeric string followed by an ending '%' (e.g. '1%',  or '93%', regex used for validation is '[0-9]+%')";
 
@@ -138,7 +138,7 @@ function validateIntOrPercent(value: unknown, path: string, errors: FieldError[]
   if (typeof value === 'number') {
     if (value < 0) errors.push(invalidValue(path, value, 'must be greater than or equal to 0'));
   } else if (typeof value === 'string') {
-    if (!PERCENT.test(value)) errors.push(invalidValue(path, value, PERCENT_MESSAGE));
+    if (!isPercent(value)) errors.push(invalidValue(path, value, PERCENT_MESSAGE));
     else if (Number.parseInt(value, 10) > 100)
       errors.push(invalidValue(path, value, 'must not be greater than 100%'));
   }
@@ -252,8 +252,11 @@ function validateStrategy(strategy: Json, path: string, types: string[], errors:
     errors.push(
       invalidValue(child(at, 'partition'), rolling.partition, 'must be greater than or equal to 0'),
     );
-  const isZero = (v: unknown) => v === 0 || v === '0%';
-  if (path === 'spec.strategy' && isZero(rolling.maxSurge) && isZero(rolling.maxUnavailable))
+  if (
+    path === 'spec.strategy' &&
+    isZeroIntOrPercent(rolling.maxSurge) &&
+    isZeroIntOrPercent(rolling.maxUnavailable)
+  )
     errors.push(
       invalidValue(child(at, 'maxUnavailable'), rolling.maxUnavailable, 'may not be 0 when `maxSurge` is 0'),
     );

@@ -1,9 +1,9 @@
+import { scaledValue } from '../../../core/intorstr.ts';
 import type { Toleration } from '../../../core/taints.ts';
 import { R } from '../../api/resources.ts';
 import type { SandboxContext } from '../../context.ts';
 import { deleteObject } from '../../store/deletion.ts';
 import type { KubeObject, StoreEvent } from '../../store/types.ts';
-import { scaledValue } from './intorstr.ts';
 import { DAEMONSET_TOLERATIONS, daemonPlacement } from './node-eligibility.ts';
 import { OwnerController } from './owner-controller.ts';
 import { controllerRefTo } from './owner-refs.ts';

@@ -1,10 +1,10 @@
+import { scaledValue } from '../../../core/intorstr.ts';
 import { matchesLabelSelector } from '../../../core/selectors.ts';
 import { applyCreateDefaults } from '../../api/defaults.ts';
 import { R } from '../../api/resources.ts';
 import type { SandboxContext } from '../../context.ts';
 import { deleteObject, rfc3339 } from '../../store/deletion.ts';
 import type { KubeObject, StoreEvent } from '../../store/types.ts';
-import { scaledValue } from './intorstr.ts';
 import { OwnedIndex } from './owned-index.ts';
 import { OwnerController } from './owner-controller.ts';
 import { controllerRefOf, controllerRefTo } from './owner-refs.ts';

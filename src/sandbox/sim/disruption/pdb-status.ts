@@ -1,8 +1,8 @@
+import { type IntOrString, isPercent, scaledValue } from '../../../core/intorstr.ts';
 import { formatLabelSelector, matchesLabelSelector } from '../../../core/selectors.ts';
 import { R } from '../../api/resources.ts';
 import { rfc3339 } from '../../store/deletion.ts';
 import type { KubeObject, OwnerReference, ResourceKey } from '../../store/types.ts';
-import { type IntOrString, isPercentage, scaledValue } from '../controllers/intorstr.ts';
 import { controllerRefOf } from '../controllers/owner-refs.ts';
 import { isPodReady } from '../controllers/pod-state.ts';
 
@@ -193,7 +193,7 @@ function expectedAndDesired(
     return { expectedPods: expected, desiredHealthy: Math.max(0, expected - unavailable), unmanagedPods };
   }
   if (minAvailable !== undefined) {
-    if (!isPercentage(minAvailable)) {
+    if (!isPercent(minAvailable)) {
       return { expectedPods: pods.length, desiredHealthy: resolve(minAvailable, 0), unmanagedPods: [] };
     }
     // Note: minAvailable 20% of 10 replicas → ceil(2.0) = 2 healthy pods needed.
