@@ -11,13 +11,16 @@ export const RUN_ID_ANNOTATION = 'midflight.dev/run-id';
 export interface LeaseOptions {
   /** Who holds the lease while the run goes on; build it with leaseHolderIdentity(runId). */
   holder: string;
-  /** Cluster time: the Lease's timestamps are written and compared in this clock's time. */
+  /**
+   * This process's time: the Lease's timestamps are written in it (for people to read) and it measures how
+   * long another holder's record has gone unchanged. Never compared with timestamps another process wrote.
+   */
   clock: Clock;
   /** Default DEFAULT_LEASE_NAME (`midflight-upgrade`). */
   name?: string;
   /** Default `kube-system`. */
   namespace?: string;
-  /** A lease not renewed for this long may be taken over. Default 30. */
+  /** Written on the Lease: another process may take it over once it has seen it unrenewed this long. Default 30. */
   leaseDurationSeconds?: number;
   /** Between renewals. Default a third of the duration, so two renewals may fail before it expires. */
   renewIntervalMs?: number;
@@ -39,22 +42,25 @@ export interface LeaseHandle {
   release(): Promise<void>;
 }
 
-/** Another process holds an unexpired lease: the user is told who and since when. */
+/**
+ * Another process holds the lease and is alive: it renewed the lease while this process watched it.
+ * Its timestamps are in the holder's clock, which may not agree with ours; they are shown, never compared.
+ */
 export class LeaseHeldError extends Error {
   readonly retryable = true;
   constructor(
     readonly lease: string,
     readonly holder: string,
-    /** acquireTime: since when it is held. */
+    /** acquireTime: since when it is held, in the holder's clock. */
     readonly since: Date | undefined,
+    /** renewTime, in the holder's clock. */
     readonly renewedAt: Date | undefined,
-    readonly expiresAt: Date | undefined,
   ) {
     super(
       `another run holds lease ${lease}: ${holder}` +
         (since ? ` since ${since.toISOString()}` : '') +
-        (renewedAt ? `, last renewed ${renewedAt.toISOString()}` : '') +
-        (expiresAt ? `; it can be taken over after ${expiresAt.toISOString()} if not renewed` : ''),
+        (renewedAt ? `, last renewed ${renewedAt.toISOString()} (its clock)` : '') +
+        '; it renewed the lease while this process watched, so it is alive',
     );
     this.name = 'LeaseHeldError';
   }
@@ -78,8 +84,16 @@ export function leaseHolderIdentity(runId: string, host = hostname(), pid = proc
 
 /**
  * Takes the cluster-wide lock of an upgrade run: creates the Lease, or takes it over when it is free
- * (released) or expired (renewTime + leaseDurationSeconds before the clock's now); otherwise throws
- * LeaseHeldError. The handle renews it in the background with optimistic concurrency (resourceVersion).
+ * (released) or expired; otherwise throws LeaseHeldError. The handle renews it in the background with
+ * optimistic concurrency (resourceVersion).
+ *
+ * IMPORTANT: expiry is judged as client-go's leader election judges it, never by comparing the holder's
+ * renewTime with our clock: two machines' clocks may disagree by more than a lease duration. A lease held
+ * by another is expired only once this process has seen its record unchanged (resourceVersion, holder,
+ * renewTime) for the record's leaseDurationSeconds, measured on this process's own clock from the moment
+ * it first saw that record. So acquiring a held lease waits: until the record changes (its holder is
+ * alive: LeaseHeldError, usually within one renewal interval) or until that duration has passed unchanged
+ * (its holder is gone: taken over).
  */
 export async function acquireLease(kc: KubeConfig, options: LeaseOptions): Promise<LeaseHandle> {
   const lock = new LeaseLock(kc, options);
@@ -125,10 +139,28 @@ class LeaseLock implements LeaseHandle {
   }
 
   async acquire(): Promise<void> {
-    // Note: each pass re-reads the Lease; a 409 means another process moved first, so look again.
-    for (let attempt = 0; attempt < 5; attempt++) {
+    // What this process has seen of another holder's record, and when by its own clock.
+    let watched: { record: string; since: number } | undefined;
+    let writes = 0;
+    for (;;) {
       const existing = await this.read();
       const now = this.clock.now();
+      const spec = existing?.spec ?? {};
+      const heldBy = spec.holderIdentity ?? '';
+      if (existing && heldBy && heldBy !== this.holder) {
+        const record = recordOf(existing);
+        if (watched && watched.record !== record) {
+          throw new LeaseHeldError(this.ref, heldBy, dateOf(spec.acquireTime), dateOf(spec.renewTime));
+        }
+        watched ??= { record, since: now };
+        const durationMs = (spec.leaseDurationSeconds || this.durationMs / 1000) * 1000;
+        const unchangedFor = now - watched.since;
+        if (unchangedFor < durationMs) {
+          // Note: ten looks per duration: a renewal is seen soon after it lands, at little cost to the server.
+          await this.clock.sleep(Math.min(durationMs / 10, durationMs - unchangedFor));
+          continue;
+        }
+      }
       try {
         if (!existing) {
           this.current = await this.api.createNamespacedLease({
@@ -136,18 +168,8 @@ class LeaseLock implements LeaseHandle {
             body: this.leaseBody(undefined, now, now),
           });
         } else {
-          const spec = existing.spec ?? {};
-          const heldBy = spec.holderIdentity ?? '';
-          if (heldBy && heldBy !== this.holder && !isExpired(existing, now)) {
-            throw new LeaseHeldError(
-              this.ref,
-              heldBy,
-              dateOf(spec.acquireTime),
-              dateOf(spec.renewTime),
-              expiryOf(existing),
-            );
-          }
           const acquiredAt = heldBy === this.holder ? (dateOf(spec.acquireTime)?.getTime() ?? now) : now;
+          // The resourceVersion read above makes this a compare-and-swap: a renewal that lands first wins.
           this.current = await this.api.replaceNamespacedLease({
             name: this.name,
             namespace: this.namespace,
@@ -155,11 +177,16 @@ class LeaseLock implements LeaseHandle {
           });
         }
       } catch (err) {
-        if (err instanceof LeaseHeldError) throw err;
+        if (++writes >= 5) {
+          if (apiFailureOf(err).code === 409)
+            throw new LeaseLostError(this.ref, 'could not acquire it: it kept changing under us');
+          throw new KubeOperationError(`acquire lease ${this.ref}`, err);
+        }
         const { code } = apiFailureOf(err);
+        // A 409: another process wrote first; the next read shows who.
         if (code === 409) continue;
         if (code === undefined || code === 429 || code >= 500) {
-          await this.clock.sleep(200 * (attempt + 1));
+          await this.clock.sleep(200 * writes);
           continue;
         }
         throw new KubeOperationError(`acquire lease ${this.ref}`, err);
@@ -170,7 +197,6 @@ class LeaseLock implements LeaseHandle {
       this.schedule(this.renewIntervalMs);
       return;
     }
-    throw new LeaseLostError(this.ref, 'could not acquire it: it kept changing under us');
   }
 
   renew(): Promise<void> {
@@ -300,15 +326,16 @@ class LeaseLock implements LeaseHandle {
   }
 }
 
-function isExpired(lease: V1Lease, now: number): boolean {
-  const expiry = expiryOf(lease);
-  return expiry === undefined || expiry.getTime() < now;
-}
-
-function expiryOf(lease: V1Lease): Date | undefined {
-  const renewed = dateOf(lease.spec?.renewTime ?? lease.spec?.acquireTime);
-  if (!renewed) return undefined;
-  return new Date(renewed.getTime() + (lease.spec?.leaseDurationSeconds ?? 0) * 1000);
+/** What identifies one write of the record: any renewal or change of holder gives another. */
+function recordOf(lease: V1Lease): string {
+  const spec = lease.spec ?? {};
+  return JSON.stringify([
+    lease.metadata?.resourceVersion,
+    spec.holderIdentity,
+    dateOf(spec.renewTime)?.toISOString(),
+    dateOf(spec.acquireTime)?.toISOString(),
+    spec.leaseDurationSeconds,
+  ]);
 }
 
 /** client-node hands MicroTime fields back as strings or Dates depending on the path; accept both. */

@@ -110,6 +110,8 @@ describe('midflight apply', () => {
       holder: 'midflight/run-other@elsewhere:42',
       clock: sandbox.box.ctx.clock,
       leaseDurationSeconds: 3600,
+      // The CLI refuses once it has seen the holder renew: soon, so the test does not wait for it.
+      renewIntervalMs: 5_000,
     });
     try {
       const { code, stderr } = await cli('apply', planPath, '--sandbox-clock');

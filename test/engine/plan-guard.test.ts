@@ -2,12 +2,14 @@
  * What the engine refuses before touching anything: plans that are not plans, edited plans, plans for
  * another cluster or an outdated version; and a second run while one holds the cluster's Lease.
  */
-import { CoordinationV1Api, V1MicroTime } from '@kubernetes/client-node';
+import { CoordinationV1Api } from '@kubernetes/client-node';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { ScaledClock } from '../../src/core/clock.ts';
 import { PlanRejectedError, startRun } from '../../src/engine/index.ts';
-import { LeaseHeldError } from '../../src/kube/lease-lock.ts';
+import { acquireLease, LeaseHeldError } from '../../src/kube/lease-lock.ts';
 import { type Plan, planId } from '../../src/plan/index.ts';
 import type { RunningSandbox } from '../e2e/sandbox-harness.ts';
+import { SkewedClock } from '../kube/skewed-clock.ts';
 import {
   expectUpgraded,
   FAST,
@@ -17,6 +19,7 @@ import {
   SandboxApiProvider,
   SMALL_CLUSTER,
   startCluster,
+  TIME_SCALE,
 } from './engine-harness.ts';
 
 const rehash = (p: Plan): Plan => ({ ...p, id: planId(p) });
@@ -92,17 +95,14 @@ describe('plan guards and the cluster lease', () => {
 
   it('refuses a run while another holds the lease, and takes over a lease left by a dead process', async () => {
     const leases = sandbox.kubeConfig().makeApiClient(CoordinationV1Api);
-    const now = Date.now();
-    const lease = (renewedAgoMs: number) => ({
-      metadata: { name: 'midflight-upgrade', namespace: 'kube-system' },
-      spec: {
-        holderIdentity: 'midflight/run-other@elsewhere:1',
-        leaseDurationSeconds: 60,
-        acquireTime: new V1MicroTime(now - renewedAgoMs),
-        renewTime: new V1MicroTime(now - renewedAgoMs),
-      },
+    // Another operator's machine, its clock ten minutes ahead: its timestamps are never compared with ours.
+    const elsewhere = new SkewedClock(new ScaledClock(TIME_SCALE), 10 * 60_000);
+    const other = await acquireLease(sandbox.kubeConfig(), {
+      holder: 'midflight/run-other@elsewhere:1',
+      clock: elsewhere,
+      leaseDurationSeconds: 60,
+      renewIntervalMs: 5_000,
     });
-    await leases.createNamespacedLease({ namespace: 'kube-system', body: lease(0) });
     const h = harness(sandbox, new SandboxApiProvider(sandbox));
     try {
       const err = await startRun(h.deps, plan, FAST).catch((e) => e);
@@ -112,13 +112,10 @@ describe('plan guards and the cluster lease', () => {
       );
       expect(h.deps.store.listRuns()).toEqual([]);
 
-      // The other process died two minutes ago: its lease expired, this run takes it over.
-      const stale = await leases.readNamespacedLease({ name: 'midflight-upgrade', namespace: 'kube-system' });
-      await leases.replaceNamespacedLease({
-        name: 'midflight-upgrade',
-        namespace: 'kube-system',
-        body: { ...lease(120_000), metadata: stale.metadata },
-      });
+      // The other process hangs after one last renewal: this run takes the lease once it has watched it
+      // unchanged for its 60 s.
+      await other.renew();
+      elsewhere.stop();
       let second: Promise<unknown> | undefined;
       h.deps.onEvent = (e) => {
         if (e.type === 'run-started' && !second)

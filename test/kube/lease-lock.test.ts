@@ -1,5 +1,6 @@
 import { CoordinationV1Api } from '@kubernetes/client-node';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import type { Clock } from '../../src/core/clock.ts';
 import {
   acquireLease,
   type LeaseHandle,
@@ -9,6 +10,7 @@ import {
   RUN_ID_ANNOTATION,
 } from '../../src/kube/lease-lock.ts';
 import { type RunningSandbox, startSandbox } from '../e2e/sandbox-harness.ts';
+import { SkewedClock } from './skewed-clock.ts';
 
 describe('the one-run-per-cluster Lease', () => {
   let sandbox: RunningSandbox;
@@ -25,7 +27,12 @@ describe('the one-run-per-cluster Lease', () => {
   async function acquire(
     name: string,
     runId: string,
-    extra: { leaseDurationSeconds?: number; renewIntervalMs?: number; onLost?: (r: string) => void } = {},
+    extra: {
+      leaseDurationSeconds?: number;
+      renewIntervalMs?: number;
+      onLost?: (r: string) => void;
+      clock?: Clock;
+    } = {},
   ) {
     const handle = await acquireLease(sandbox.kubeConfig(), {
       name,
@@ -78,7 +85,8 @@ describe('the one-run-per-cluster Lease', () => {
     });
   });
 
-  it('takes over a lease left by a dead process only after it expires; the old holder learns it lost it', async () => {
+  it('takes over a lease left by a dead process after watching it unchanged for its duration; the old holder learns it lost it', async () => {
+    const clock = sandbox.box.ctx.clock;
     const lost: string[] = [];
     // A process that stops renewing: as good as dead.
     const dead = await acquire('lock-b', 'run-dead', {
@@ -86,10 +94,10 @@ describe('the one-run-per-cluster Lease', () => {
       renewIntervalMs: 3_600_000,
       onLost: (reason) => lost.push(reason),
     });
-    await expect(acquire('lock-b', 'run-new')).rejects.toBeInstanceOf(LeaseHeldError);
 
-    await sandbox.box.ctx.clock.sleep(6_000);
+    const watchedFrom = clock.now();
     const taker = await acquire('lock-b', 'run-new');
+    expect(clock.now() - watchedFrom).toBeGreaterThanOrEqual(5_000);
     expect(taker.isHeld).toBe(true);
     expect((await leaseOf('lock-b')).spec?.holderIdentity).toBe('midflight/run-new@host-a:100');
 
@@ -99,5 +107,42 @@ describe('the one-run-per-cluster Lease', () => {
     // Releasing a lost lease leaves the new holder alone.
     await dead.release();
     expect((await leaseOf('lock-b')).spec?.holderIdentity).toBe('midflight/run-new@host-a:100');
+  });
+
+  it("two operators whose clocks disagree by minutes: refused while the holder renews, taken over only after it stopped for a lease duration on the taker's clock", async () => {
+    const operatorA = new SkewedClock(sandbox.box.ctx.clock, -5 * 60_000);
+    const operatorB = new SkewedClock(sandbox.box.ctx.clock, +5 * 60_000);
+    const lost: string[] = [];
+    // Note: 120 s is 2.4 s of wall time at ×50, room for many renewals (every 5 s) on a busy machine.
+    const first = await acquire('lock-c', 'run-a', {
+      clock: operatorA,
+      leaseDurationSeconds: 120,
+      renewIntervalMs: 5_000,
+      onLost: (reason) => lost.push(reason),
+    });
+
+    // By B's clock, A's last renewal is ten minutes old: comparing timestamps would call it expired.
+    const refused = await acquire('lock-c', 'run-b', { clock: operatorB }).catch((e) => e);
+    expect(refused).toBeInstanceOf(LeaseHeldError);
+    expect(refused.holder).toBe('midflight/run-a@host-a:100');
+    expect(refused.message).toMatch(
+      /^another run holds lease kube-system\/lock-c: midflight\/run-a@host-a:100 since \S+Z, last renewed \S+Z \(its clock\); it renewed the lease while this process watched, so it is alive$/,
+    );
+    expect(first.isHeld).toBe(true);
+    expect((await leaseOf('lock-c')).spec?.holderIdentity).toBe('midflight/run-a@host-a:100');
+
+    // A renews one last time, then its process hangs: it neither renews nor releases.
+    await first.renew();
+    operatorA.stop();
+    const watchedFrom = operatorB.now();
+    const second = await acquire('lock-c', 'run-b', { clock: operatorB });
+    expect(operatorB.now() - watchedFrom).toBeGreaterThanOrEqual(120_000);
+    expect(second.isHeld).toBe(true);
+    expect((await leaseOf('lock-c')).spec).toMatchObject({
+      holderIdentity: 'midflight/run-b@host-a:100',
+      leaseTransitions: 1,
+    });
+    await expect(first.renew()).rejects.toBeInstanceOf(LeaseLostError);
+    expect(lost).toEqual(['taken over by midflight/run-b@host-a:100']);
   });
 });
