@@ -262,10 +262,9 @@ export function finishRun(summary: RunSummary, output: string): number {
 
 /** The engine's and the cluster's refusals as one line each; bad plans are bad input (exit 2). */
 export function cliErrorOf(err: unknown): unknown {
-  if (err instanceof PlanRejectedError) {
-    const problems = err.problems.length > 0 ? `: ${err.problems.slice(0, 5).join('; ')}` : '';
-    return new UsageError(`plan refused (${err.rejection}): ${err.message}${problems}`);
-  }
+  // Note: the message already lists the problems (err.problems is for callers that want them one by one).
+  if (err instanceof PlanRejectedError)
+    return new UsageError(`plan refused (${err.rejection}): ${err.message}`);
   if (err instanceof LeaseHeldError) return new CliError(`refusing to start: ${err.message}`);
   if (err instanceof RunNotFoundError) return new UsageError(err.message);
   if (err instanceof RunStateError || err instanceof KubeError || err instanceof StoreError)

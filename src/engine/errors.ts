@@ -6,6 +6,8 @@
 export type PlanRejection =
   /** The file is not a plan (hand-edited into an invalid shape, or another schema). */
   | 'invalid'
+  /** The file stops before the plan does (its last fields are missing): cut off, not edited. */
+  | 'incomplete'
   /** The content no longer hashes to the plan's id: it was edited after `midflight plan` wrote it. */
   | 'edited'
   /** Written for another cluster (fingerprint or API server differ). */

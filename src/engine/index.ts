@@ -7,6 +7,7 @@ export {
   checkPlanCluster,
   checkPlanIntegrity,
   checkPlanVersions,
+  planFieldsCutOff,
   planHashOf,
   planShapeProblems,
 } from './plan-check.ts';

@@ -26,7 +26,10 @@ export function planShapeProblems(raw: unknown): string[] {
   const fail = (path: string, message: string) => problems.push(`${path}: ${message}`);
   const isObj = (v: unknown): v is Record<string, unknown> =>
     typeof v === 'object' && v !== null && !Array.isArray(v);
-  if (!isObj(raw)) return ['(root): must be a plan object'];
+  if (!isObj(raw))
+    return [
+      `(root): must be a mapping that starts schemaVersion: ${PLAN_SCHEMA_VERSION}, got ${kindOf(raw)}`,
+    ];
   if (raw.schemaVersion !== PLAN_SCHEMA_VERSION) fail('schemaVersion', `must be ${PLAN_SCHEMA_VERSION}`);
   if (typeof raw.id !== 'string' || !/^plan-[0-9a-f]{12}$/.test(raw.id))
     fail('id', 'must be plan-<12 hex digits>');
@@ -84,18 +87,63 @@ export function planShapeProblems(raw: unknown): string[] {
         fail(`${sat}.soakSeconds`, 'must be a non-negative number');
     }
   }
+  if (!isObj(raw.estimate)) fail('estimate', 'must be a mapping');
+  if (!Array.isArray(raw.warnings) || raw.warnings.some((w) => typeof w !== 'string'))
+    fail('warnings', 'must be a list of strings');
   return problems;
+}
+
+/**
+ * The plan's fields in the order `midflight plan` writes them (YAML and JSON alike), and so the order in
+ * which a file that stops early loses them: from the end.
+ */
+const PLAN_FIELD_ORDER = [
+  'schemaVersion',
+  'id',
+  'cluster',
+  'snapshotTakenAt',
+  'source',
+  'target',
+  'hops',
+  'policy',
+  'phases',
+  'estimate',
+  'warnings',
+] as const satisfies ReadonlyArray<keyof Plan>;
+
+/**
+ * The fields a plan lacks when it looks cut off: it starts as a plan does and only its last fields are
+ * missing. Empty for a complete plan and for anything else (hand-written, another schema).
+ */
+export function planFieldsCutOff(raw: unknown): string[] {
+  if (typeof raw !== 'object' || raw === null || Array.isArray(raw)) return [];
+  const record = raw as Record<string, unknown>;
+  if (record.schemaVersion !== PLAN_SCHEMA_VERSION) return [];
+  const present = PLAN_FIELD_ORDER.findIndex((key) => !(key in record));
+  if (present < 0) return [];
+  const missing = PLAN_FIELD_ORDER.slice(present);
+  return missing.every((key) => !(key in record)) ? [...missing] : [];
 }
 
 /** Throws PlanRejectedError unless `raw` is a well-formed plan whose content matches its id. */
 export function checkPlanIntegrity(raw: unknown): Plan {
+  const cutOff = planFieldsCutOff(raw);
+  if (cutOff.length > 0)
+    throw new PlanRejectedError(
+      'incomplete',
+      `this is not a complete plan: it stops before its last fields (${cutOff.join(', ')}), as a file that was cut off does; write it again with \`midflight plan\``,
+      cutOff.map((key) => `${key}: missing`),
+    );
   const problems = planShapeProblems(raw);
-  if (problems.length > 0)
+  if (problems.length > 0) {
+    const shown = problems.slice(0, 5).join('; ');
+    const more = problems.length > 5 ? `; and ${problems.length - 5} more` : '';
     throw new PlanRejectedError(
       'invalid',
-      `this is not a valid plan (${problems.length} problem(s)): ${problems.slice(0, 5).join('; ')}`,
+      `this is not a valid plan${problems.length > 1 ? ` (${problems.length} problems)` : ''}: ${shown}${more}`,
       problems,
     );
+  }
   const plan = raw as Plan;
   const expected = `plan-${planHashOf(plan).slice(0, 12)}`;
   if (expected !== plan.id)
@@ -141,4 +189,10 @@ export function checkPlanVersions(plan: Plan, snapshot: ClusterSnapshot): void {
       'version-passed',
       `plan ${plan.id} starts from ${plan.source} but the cluster's control plane now runs ${formatVersion(current)}; write a new plan with \`midflight plan --to ${plan.target}\``,
     );
+}
+
+function kindOf(value: unknown): string {
+  if (value === null || value === undefined) return 'nothing (an empty file?)';
+  if (Array.isArray(value)) return 'a list';
+  return typeof value === 'string' ? `the text ${JSON.stringify(value.slice(0, 40))}` : `a ${typeof value}`;
 }

@@ -85,7 +85,12 @@ describe('midflight apply', () => {
   });
 
   it.each([
-    ['not YAML', 'phases: [unclosed', /plan file .*plan-bad.yaml:1 is not valid YAML or JSON/],
+    ['not YAML', 'phases:\n  - a\n - b\n', /plan file .*plan-bad.yaml:3:1 is not valid YAML: /],
+    [
+      'cut off',
+      'phases: [unclosed',
+      /plan file .*plan-bad.yaml is not a complete plan: its YAML stops at line 1/,
+    ],
     ['not a plan', stringify({ kind: 'Deployment' }), /plan refused \(invalid\)/],
     [
       'edited by hand',

@@ -1,12 +1,11 @@
-import { readFileSync } from 'node:fs';
 import { type Command, Option } from 'commander';
-import { parseDocument } from 'yaml';
 import { checkPlanIntegrity, startRun } from '../../engine/index.ts';
 import { type Plan, PlanError, planUpgrade, renderPlanTable } from '../../plan/index.ts';
 import { readClusterSnapshot } from '../cluster-snapshot.ts';
 import { confirm } from '../confirm.ts';
 import { CliError, ExitCode, UsageError } from '../errors.ts';
 import { parseOutputFormat } from '../output.ts';
+import { loadPlanFile } from '../plan-file.ts';
 import {
   addExecutionOptions,
   cliErrorOf,
@@ -52,12 +51,15 @@ export function registerApplyCommand(program: Command): void {
         throw new UsageError('give either a plan file or --to VERSION (not both)');
       if (planFile !== undefined && opts.policy)
         throw new UsageError('--policy goes with --to: a plan file already carries its policy');
-      const raw = planFile !== undefined ? readPlanFile(planFile) : await planAndConfirm(cmd, opts, output);
       let plan: Plan;
-      try {
-        plan = checkPlanIntegrity(raw);
-      } catch (err) {
-        throw cliErrorOf(err);
+      if (planFile !== undefined) plan = loadPlanFile(planFile);
+      else {
+        const planned = await planAndConfirm(cmd, opts, output);
+        try {
+          plan = checkPlanIntegrity(planned);
+        } catch (err) {
+          throw cliErrorOf(err);
+        }
       }
       await withRunSession(cmd, { ...opts, output }, async (session) => {
         if (output !== 'json') process.stdout.write(`State store: ${session.store.path}\n`);
@@ -66,25 +68,6 @@ export function registerApplyCommand(program: Command): void {
         if (code !== 0) throw new ExitCode(code);
       });
     });
-}
-
-/** A plan file (YAML or JSON), parsed but not trusted: the engine checks its shape and its id. */
-export function readPlanFile(path: string): unknown {
-  let text: string;
-  try {
-    text = path === '-' ? readFileSync(0, 'utf8') : readFileSync(path, 'utf8');
-  } catch (err) {
-    throw new UsageError(`cannot read plan file ${path}: ${(err as NodeJS.ErrnoException).code ?? err}`);
-  }
-  const doc = parseDocument(text);
-  if (doc.errors.length > 0) {
-    const first = doc.errors[0]!;
-    const line = first.linePos?.[0]?.line;
-    throw new UsageError(
-      `plan file ${path}${line ? `:${line}` : ''} is not valid YAML or JSON: ${first.message.split('\n')[0]}`,
-    );
-  }
-  return doc.toJS();
 }
 
 async function planAndConfirm(
