@@ -5,7 +5,6 @@
 import { readdirSync, readFileSync, statSync } from 'node:fs';
 import { extname, join } from 'node:path';
 import { KubeConfig } from '@kubernetes/client-node';
-import { parseAllDocuments } from 'yaml';
 import { RealClock } from '../core/clock.ts';
 import {
   formatVersion,
@@ -15,8 +14,9 @@ import {
   VersionParseError,
   versionStatus,
 } from '../core/versions.ts';
+import { parseYamlDocuments } from '../core/yaml-source.ts';
 import { hooksOf, PlanRejectedError } from '../engine/index.ts';
-import { defaultPolicy, type Policy, policyFromYaml } from '../plan/policy.ts';
+import { defaultPolicy, formatPolicyError, type Policy, policyFromYaml } from '../plan/index.ts';
 import { CHECK_IDS, type ManifestDocument } from '../preflight/index.ts';
 import { ProviderConfigError, providerFromPolicy } from '../providers/index.ts';
 import { UsageError } from './errors.ts';
@@ -52,10 +52,14 @@ export function readPolicyFile(path: string | undefined): Policy {
     throw new UsageError(`cannot read policy file ${path}: ${(err as NodeJS.ErrnoException).code ?? err}`);
   }
   const result = policyFromYaml(text, path);
-  if (!result.ok) {
-    const problems = result.errors.map((e) => `${e.field}: ${e.message}`).join('; ');
-    throw new UsageError(`invalid policy file ${path}: ${problems}`);
-  }
+  if (!result.ok)
+    throw new UsageError(`invalid policy file ${result.errors.map(formatPolicyError).join('; ')}`);
+  // A problem found here, `field: message`, told at its place in the file as the validator's are.
+  const located = (problem: string) => {
+    const field = problem.slice(0, problem.indexOf(':'));
+    const { line, column } = result.positionOf(field);
+    return `${path}:${line}:${column}: ${problem}`;
+  };
   // Note: the policy validator (plan/) cannot see the check ids (preflight/); a misspelt id would silently
   // leave the check running.
   const unknownChecks = result.policy.preflight.skip.filter(
@@ -63,14 +67,14 @@ export function readPolicyFile(path: string | undefined): Policy {
   );
   if (unknownChecks.length > 0)
     throw new UsageError(
-      `invalid policy file ${path}: preflight.skip: unknown check ${unknownChecks.map((id) => `"${id}"`).join(', ')} (known: ${CHECK_IDS.join(', ')})`,
+      `invalid policy file ${located(`preflight.skip: unknown check ${unknownChecks.map((id) => `"${id}"`).join(', ')} (known: ${CHECK_IDS.join(', ')})`)}`,
     );
   // Hooks run during apply; a mistake there is found now, not at the first phase boundary.
   try {
     hooksOf(result.policy.hooks);
   } catch (err) {
     if (err instanceof PlanRejectedError)
-      throw new UsageError(`invalid policy file ${path}: ${err.problems.join('; ')}`);
+      throw new UsageError(`invalid policy file ${err.problems.map(located).join('; ')}`);
     throw err;
   }
   return result.policy;
@@ -112,14 +116,12 @@ export function readManifests(paths: readonly string[]): ManifestDocument[] {
   const documents: ManifestDocument[] = [];
   for (const file of files) {
     const text = readFileSync(file, 'utf8');
-    for (const doc of parseAllDocuments(text)) {
-      if ('errors' in doc && doc.errors.length > 0) {
-        const first = doc.errors[0]!;
-        const line = first.linePos?.[0]?.line;
+    for (const { doc, syntaxErrors } of parseYamlDocuments(text)) {
+      const [error] = syntaxErrors;
+      if (error)
         throw new UsageError(
-          `--manifests ${file}${line ? `:${line}` : ''}: not valid YAML: ${first.message.split('\n')[0]}`,
+          `--manifests ${file}:${error.line}:${error.column}: not valid YAML: ${error.message}`,
         );
-      }
       const document = doc.toJS();
       if (document !== null && document !== undefined) documents.push({ path: file, document });
     }

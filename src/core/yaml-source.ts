@@ -14,6 +14,7 @@ import {
   LineCounter,
   type Node,
   type Pair,
+  parseAllDocuments,
   parseDocument,
   visit,
 } from 'yaml';
@@ -58,18 +59,31 @@ export function parseYamlSource(text: string, options: { uniqueKeys?: boolean } 
     prettyErrors: false,
     uniqueKeys: options.uniqueKeys,
   });
+  return sourceOf(doc, text, lines);
+}
+
+/** Every document of a multi-document text (`---` between them), each with positions in the whole text. */
+export function parseYamlDocuments(text: string): YamlSource[] {
+  const lines = new LineCounter();
+  const docs = parseAllDocuments(text, { lineCounter: lines, prettyErrors: false });
+  return 'empty' in docs ? [] : docs.map((doc) => sourceOf(doc, text, lines));
+}
+
+function sourceOf(doc: Document.Parsed, text: string, lines: LineCounter): YamlSource {
   const at = (offset: number): SourcePosition => {
     const { line, col } = lines.linePos(offset);
     return { line, column: col };
   };
   const lastChar = text.trimEnd().length;
-  const atEnd = ({ pos: [start, end] }: { pos: [number, number] }) =>
-    lastChar > 0 && Math.max(start, end) >= lastChar;
+  const end = at(Math.max(0, lastChar - 1));
+  const atEnd = ({ pos: [start, stop] }: { pos: [number, number] }) =>
+    lastChar > 0 && Math.max(start, stop) >= lastChar;
   // Note: a mistake earlier in the text can leave structures open too; only when the first error is at
   // the very end does the text look cut off rather than mistyped.
   const cutOff = doc.errors.length > 0 && atEnd(doc.errors[0]!);
   const syntaxErrors = doc.errors.map((err) => ({
-    ...at(err.pos[0]),
+    // An error past the last character (the line after it) is shown on that character.
+    ...(atEnd(err) ? end : at(err.pos[0])),
     message: oneLine(err.message),
     cutOff,
   }));
@@ -77,7 +91,7 @@ export function parseYamlSource(text: string, options: { uniqueKeys?: boolean } 
   return {
     doc,
     syntaxErrors,
-    end: at(Math.max(0, lastChar - 1)),
+    end,
     positionOf,
     positionAt: (path) => positionOf(nodeAt(doc.contents, parseFieldPath(path))),
   };
@@ -95,22 +109,31 @@ export function parseFieldPath(path: string): Array<string | number> {
   return keys;
 }
 
-/** The deepest node along `keys` that exists: the value when present, else the mapping that lacks it. */
+/**
+ * What to point at for the deepest field along `keys` that exists: a scalar value itself; a mapping or a
+ * list by its key (`drain:`), since a block one starts on the line after it; a key with no value by the key.
+ * A field that is absent is shown by its parent, the mapping that lacks it.
+ */
 function nodeAt(root: unknown, keys: Array<string | number>): unknown {
   let node = root;
+  let shown = root;
   for (const key of keys) {
-    let next: unknown;
     if (isMap(node)) {
       const pair = (node.items as Pair<unknown, unknown>[]).find(
         (p) => (isScalar(p.key) ? p.key.value : p.key) === key,
       );
-      // A key with no value (`name:`) points at the key.
-      next = pair ? (pair.value ?? pair.key) : undefined;
-    } else if (isSeq(node) && typeof key === 'number') next = node.items[key];
-    if (next === undefined || next === null) return node;
-    node = next;
+      if (!pair) return shown;
+      const value = pair.value;
+      const empty = value === null || value === undefined || (isScalar(value) && value.source === '');
+      if (empty) return pair.key;
+      node = value;
+      shown = isMap(value) || isSeq(value) ? pair.key : value;
+    } else if (isSeq(node) && typeof key === 'number' && node.items[key] != null) {
+      node = node.items[key];
+      shown = node;
+    } else return shown;
   }
-  return node;
+  return shown;
 }
 
 /**

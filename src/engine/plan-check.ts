@@ -7,8 +7,7 @@ import { createHash } from 'node:crypto';
 import { clusterModelOf, sourceVersionOf } from '../core/cluster-model.ts';
 import { type ClusterSnapshot, clusterFingerprint } from '../core/snapshot.ts';
 import { compareVersions, formatVersion, tryParseVersion } from '../core/versions.ts';
-import { PHASE_KINDS, PLAN_SCHEMA_VERSION, type Plan, STEP_KINDS } from '../plan/plan-types.ts';
-import { validatePolicy } from '../plan/policy.ts';
+import { PHASE_KINDS, PLAN_SCHEMA_VERSION, type Plan, STEP_KINDS, validatePolicy } from '../plan/index.ts';
 import { PlanRejectedError } from './errors.ts';
 
 const NODE_STEP_KINDS = new Set(['canary', 'node-batch', 'control-plane']);

@@ -6,13 +6,10 @@ export type { PhaseKind, Plan, PlanEstimate, PlanPhase, PlanStep, StepKind } fro
 export { PHASE_KINDS, PLAN_SCHEMA_VERSION, STEP_KINDS } from './plan-types.ts';
 export { PlanError, planId, planUpgrade } from './planner.ts';
 export type { MaintenanceWindow, Policy, PolicyError, PolicyResult, PoolPolicy } from './policy.ts';
-export {
-  defaultPolicy,
-  POLICY_API_VERSION,
-  PolicyValidationError,
-  policyFromYaml,
-  validatePolicy,
-} from './policy.ts';
+export { defaultPolicy, formatPolicyError, POLICY_API_VERSION } from './policy.ts';
+export type { PolicyFileResult } from './policy-parse.ts';
+export { policyFromYaml } from './policy-parse.ts';
+export { validatePolicy } from './policy-validate.ts';
 export { renderRunbook } from './render-markdown.ts';
 export { renderPlanTable } from './render-table.ts';
 export { renderPlanJson, renderPlanYaml } from './render-yaml.ts';

@@ -4,8 +4,8 @@ import { buildClusterModel, isEvictable, isPodReady } from '../../src/core/clust
 import { nodesAtOnce } from '../../src/core/intorstr.ts';
 import { parseVersion } from '../../src/core/versions.ts';
 import { type BudgetLimit, buildBatches } from '../../src/plan/batching.ts';
+import { defaultPolicy } from '../../src/plan/index.ts';
 import { planUpgrade } from '../../src/plan/planner.ts';
-import { defaultPolicy } from '../../src/plan/policy.ts';
 import { seededRandom, syntheticCluster } from '../fixtures/snapshots/synthetic-cluster.ts';
 
 const SEEDS = Array.from({ length: 25 }, (_, i) => 1000 + i);

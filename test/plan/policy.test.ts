@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest';
-import { defaultPolicy, policyFromYaml, validatePolicy } from '../../src/plan/policy.ts';
+import { defaultPolicy, formatPolicyError, policyFromYaml, validatePolicy } from '../../src/plan/index.ts';
 
 describe('policy', () => {
   it('fills careful defaults for an empty file', () => {
@@ -97,8 +97,64 @@ preflight: {skip: [certificates]}
     expect(error!.file).toBe('p.yaml');
   });
 
-  it('reports invalid YAML with the file name', () => {
-    const result = policyFromYaml('pools: [', 'bad.yaml');
-    expect(result).toMatchObject({ ok: false, errors: [{ file: 'bad.yaml', field: '(file)' }] });
+  it.each<[string, string, { field: string; line: number; column: number; message: RegExp }]>([
+    [
+      'a YAML syntax error on line 4 (not 1:1)',
+      'canary:\n  nodes: 1\n  soak: 10m\n timeout: 5m\n',
+      { field: '(file)', line: 4, column: 1, message: /^not valid YAML: [^\n]*[^:\n]$/ },
+    ],
+    [
+      'a file cut off inside a list',
+      'apiVersion: midflight.dev/v1alpha1\npools: [',
+      { field: '(file)', line: 2, column: 8, message: /^not valid YAML: Flow sequence/ },
+    ],
+    [
+      'a key given twice',
+      'drain:\n  timeout: 5m\n  timeout: 6m\n',
+      { field: '(file)', line: 3, column: 3, message: /Map keys must be unique/ },
+    ],
+    [
+      'a bad value in a flow mapping',
+      'canary: {nodes: 1}\ndrain: {timeout: forever}\n',
+      { field: 'drain.timeout', line: 2, column: 18, message: /duration/ },
+    ],
+    [
+      'a bad value after comments',
+      '# who: platform team\n\ndefaults:\n  maxUnavailable: "lots"\n',
+      { field: 'defaults.maxUnavailable', line: 4, column: 19, message: /percentage/ },
+    ],
+    [
+      'a misspelt field',
+      'drain:\n  timout: 5m\n',
+      { field: 'drain.timout', line: 2, column: 11, message: /unknown field/ },
+    ],
+    [
+      'a misspelt section',
+      'canary: {}\ndrainn: {}\n',
+      { field: 'drainn', line: 2, column: 1, message: /unknown field/ },
+    ],
+    [
+      'a pool without a name (the pool is shown)',
+      'pools:\n  - name: a\n  - maxUnavailable: 1\n',
+      { field: 'pools[1].name', line: 3, column: 5, message: /required/ },
+    ],
+  ])('places %s at its line:column', (_, text, expected) => {
+    const result = policyFromYaml(text, 'policy.yaml');
+    expect(result.ok).toBe(false);
+    if (result.ok) return;
+    const { message, ...at } = expected;
+    expect(result.errors[0]).toMatchObject({ file: 'policy.yaml', ...at });
+    expect(result.errors[0]!.message).toMatch(message);
+    expect(formatPolicyError(result.errors[0]!)).toMatch(
+      new RegExp(`^policy\\.yaml:${at.line}:${at.column}: ${at.field.replace(/[.[\]()]/g, '\\$&')}: `),
+    );
+  });
+
+  it('reads a policy from the data inside a plan without positions', () => {
+    const result = validatePolicy({ drain: { timeout: 'forever' } }, 'plan.policy');
+    expect(result).toMatchObject({ ok: false, errors: [{ field: 'drain.timeout' }] });
+    if (result.ok) return;
+    expect(result.errors[0]!.line).toBeUndefined();
+    expect(formatPolicyError(result.errors[0]!)).toMatch(/^plan\.policy: drain\.timeout: must be a duration/);
   });
 });

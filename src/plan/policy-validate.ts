@@ -1,0 +1,285 @@
+/**
+ * Checks policy data (parsed YAML, or the policy inside a plan) and fills the defaults. Every problem is
+ * reported, each naming its field; nothing here knows about files or positions.
+ */
+import { DurationParseError, parseDuration } from '../core/duration.ts';
+import { type IntOrString, isValidIntOrPercent, isZeroIntOrPercent } from '../core/intorstr.ts';
+import { parseLabelSelector } from '../core/selectors.ts';
+import {
+  defaultPolicy,
+  NODE_STRATEGIES,
+  ON_DRAIN_TIMEOUT,
+  POLICY_API_VERSION,
+  type Policy,
+  type PolicyError,
+  type PolicyResult,
+  type PoolPolicy,
+} from './policy.ts';
+
+/** maxSurge only adds replacement nodes (strategy replace): an in-place upgrade takes its node down. */
+const IN_PLACE_NEEDS_UNAVAILABLE =
+  'must be at least 1 with strategy in-place: upgrading a node in place takes it out of service (maxSurge applies to strategy replace)';
+const WEEKDAYS = ['mon', 'tue', 'wed', 'thu', 'fri', 'sat', 'sun'] as const;
+
+type Obj = Record<string, unknown>;
+const isObj = (v: unknown): v is Obj => typeof v === 'object' && v !== null && !Array.isArray(v);
+
+/** Validates a parsed policy object and fills defaults; every problem is reported, not just the first. */
+export function validatePolicy(raw: unknown, file: string): PolicyResult {
+  const errors: PolicyError[] = [];
+  const fail = (field: string, message: string) => errors.push({ file, field, message });
+  const policy = defaultPolicy();
+  if (!isObj(raw)) {
+    fail('(root)', 'must be a mapping');
+    return { ok: false, errors };
+  }
+  const known = new Set(Object.keys(policy).concat('poolLabel'));
+  for (const key of Object.keys(raw))
+    if (!known.has(key)) fail(key, `unknown field (known: ${[...known].sort().join(', ')})`);
+  if (raw.apiVersion !== undefined && raw.apiVersion !== POLICY_API_VERSION) {
+    fail('apiVersion', `must be ${POLICY_API_VERSION}`);
+  }
+  if (raw.kind !== undefined && raw.kind !== 'UpgradePolicy') fail('kind', 'must be UpgradePolicy');
+
+  const str = (v: unknown, field: string): string | undefined => {
+    if (v === undefined) return undefined;
+    if (typeof v !== 'string' || v === '') fail(field, 'must be a non-empty string');
+    else return v;
+    return undefined;
+  };
+  const bool = (v: unknown, field: string): boolean | undefined => {
+    if (v === undefined) return undefined;
+    if (typeof v !== 'boolean') fail(field, 'must be true or false');
+    else return v;
+    return undefined;
+  };
+  const duration = (v: unknown, field: string): string | undefined => {
+    if (v === undefined) return undefined;
+    try {
+      if (typeof v !== 'string' && typeof v !== 'number') throw new DurationParseError(v);
+      parseDuration(v);
+      return String(v);
+    } catch {
+      fail(field, 'must be a duration such as 30s, 15m or 1h30m');
+      return undefined;
+    }
+  };
+  const intOrPercent = (v: unknown, field: string): IntOrString | undefined => {
+    if (v === undefined) return undefined;
+    if (!isValidIntOrPercent(v)) fail(field, 'must be a non-negative integer or a percentage like "25%"');
+    else return v;
+    return undefined;
+  };
+  const oneOf = <T extends string>(v: unknown, values: readonly T[], field: string): T | undefined => {
+    if (v === undefined) return undefined;
+    if (typeof v !== 'string' || !values.includes(v as T))
+      fail(field, `must be one of: ${values.join(', ')}`);
+    else return v as T;
+    return undefined;
+  };
+  const section = (key: string): Obj | undefined => {
+    const v = raw[key];
+    if (v === undefined || v === null) return undefined;
+    if (!isObj(v)) {
+      fail(key, 'must be a mapping');
+      return undefined;
+    }
+    return v;
+  };
+  const unknownKeys = (o: Obj, allowed: readonly string[], prefix: string) => {
+    for (const k of Object.keys(o))
+      if (!allowed.includes(k)) fail(`${prefix}.${k}`, `unknown field (known: ${allowed.join(', ')})`);
+  };
+
+  const poolLabel = str(raw.poolLabel, 'poolLabel');
+  if (poolLabel) policy.poolLabel = poolLabel;
+
+  const defaults = section('defaults');
+  if (defaults) {
+    unknownKeys(defaults, ['maxUnavailable', 'maxSurge', 'strategy'], 'defaults');
+    policy.defaults.maxUnavailable =
+      intOrPercent(defaults.maxUnavailable, 'defaults.maxUnavailable') ?? policy.defaults.maxUnavailable;
+    policy.defaults.maxSurge =
+      intOrPercent(defaults.maxSurge, 'defaults.maxSurge') ?? policy.defaults.maxSurge;
+    policy.defaults.strategy =
+      oneOf(defaults.strategy, NODE_STRATEGIES, 'defaults.strategy') ?? policy.defaults.strategy;
+  }
+
+  if (raw.pools !== undefined) {
+    if (!Array.isArray(raw.pools)) fail('pools', 'must be a list');
+    else {
+      const names = new Set<string>();
+      raw.pools.forEach((p, i) => {
+        const at = `pools[${i}]`;
+        if (!isObj(p)) {
+          fail(at, 'must be a mapping with at least a name');
+          return;
+        }
+        unknownKeys(p, ['name', 'selector', 'maxUnavailable', 'maxSurge', 'strategy', 'batchSoak'], at);
+        const name = str(p.name, `${at}.name`);
+        if (p.name === undefined) fail(`${at}.name`, 'is required');
+        if (name && names.has(name)) fail(`${at}.name`, `duplicate pool "${name}"`);
+        if (name) names.add(name);
+        const pool: PoolPolicy = { name: name ?? `pool-${i}` };
+        const selector = str(p.selector, `${at}.selector`);
+        if (selector) {
+          try {
+            parseLabelSelector(selector);
+            pool.selector = selector;
+          } catch (err) {
+            fail(`${at}.selector`, (err as Error).message);
+          }
+        }
+        const mu = intOrPercent(p.maxUnavailable, `${at}.maxUnavailable`);
+        if (mu !== undefined) pool.maxUnavailable = mu;
+        const ms = intOrPercent(p.maxSurge, `${at}.maxSurge`);
+        if (ms !== undefined) pool.maxSurge = ms;
+        const strategy = oneOf(p.strategy, NODE_STRATEGIES, `${at}.strategy`);
+        if (strategy) pool.strategy = strategy;
+        const soak = duration(p.batchSoak, `${at}.batchSoak`);
+        if (soak) pool.batchSoak = soak;
+        const poolStrategy = pool.strategy ?? policy.defaults.strategy;
+        if (isZeroIntOrPercent(pool.maxUnavailable ?? policy.defaults.maxUnavailable)) {
+          if (isZeroIntOrPercent(pool.maxSurge ?? policy.defaults.maxSurge))
+            fail(
+              `${at}.maxUnavailable`,
+              'maxUnavailable and maxSurge cannot both be 0: the pool could never progress',
+            );
+          else if (poolStrategy === 'in-place') fail(`${at}.maxUnavailable`, IN_PLACE_NEEDS_UNAVAILABLE);
+        }
+        policy.pools.push(pool);
+      });
+    }
+  }
+  if (isZeroIntOrPercent(policy.defaults.maxUnavailable)) {
+    if (isZeroIntOrPercent(policy.defaults.maxSurge))
+      fail(
+        'defaults.maxUnavailable',
+        'maxUnavailable and maxSurge cannot both be 0: pools could never progress',
+      );
+    else if (policy.defaults.strategy === 'in-place')
+      fail('defaults.maxUnavailable', IN_PLACE_NEEDS_UNAVAILABLE);
+  }
+
+  const canary = section('canary');
+  if (canary) {
+    unknownKeys(canary, ['nodes', 'pool', 'soak'], 'canary');
+    if (canary.nodes !== undefined) {
+      if (typeof canary.nodes !== 'number' || !Number.isInteger(canary.nodes) || canary.nodes < 0) {
+        fail('canary.nodes', 'must be a non-negative integer');
+      } else policy.canary.nodes = canary.nodes;
+    }
+    const pool = str(canary.pool, 'canary.pool');
+    if (pool) policy.canary.pool = pool;
+    policy.canary.soak = duration(canary.soak, 'canary.soak') ?? policy.canary.soak;
+  }
+
+  const drain = section('drain');
+  if (drain) {
+    unknownKeys(
+      drain,
+      ['timeout', 'gracePeriodSeconds', 'deleteEmptyDirData', 'force', 'onTimeout'],
+      'drain',
+    );
+    policy.drain.timeout = duration(drain.timeout, 'drain.timeout') ?? policy.drain.timeout;
+    if (drain.gracePeriodSeconds !== undefined) {
+      const g = drain.gracePeriodSeconds;
+      if (typeof g !== 'number' || !Number.isInteger(g) || g < -1)
+        fail('drain.gracePeriodSeconds', "must be an integer ≥ -1 (-1 keeps each pod's own)");
+      else policy.drain.gracePeriodSeconds = g;
+    }
+    policy.drain.deleteEmptyDirData =
+      bool(drain.deleteEmptyDirData, 'drain.deleteEmptyDirData') ?? policy.drain.deleteEmptyDirData;
+    policy.drain.force = bool(drain.force, 'drain.force') ?? policy.drain.force;
+    policy.drain.onTimeout =
+      oneOf(drain.onTimeout, ON_DRAIN_TIMEOUT, 'drain.onTimeout') ?? policy.drain.onTimeout;
+  }
+
+  const timings = section('timings');
+  if (timings) {
+    const keys = Object.keys(policy.timings) as Array<keyof Policy['timings']>;
+    unknownKeys(timings, keys, 'timings');
+    for (const k of keys) policy.timings[k] = duration(timings[k], `timings.${k}`) ?? policy.timings[k];
+  }
+
+  if (raw.maintenanceWindows !== undefined) {
+    if (!Array.isArray(raw.maintenanceWindows)) fail('maintenanceWindows', 'must be a list');
+    else {
+      raw.maintenanceWindows.forEach((w, i) => {
+        const at = `maintenanceWindows[${i}]`;
+        if (!isObj(w)) {
+          fail(at, 'must be a mapping with days, start, end');
+          return;
+        }
+        unknownKeys(w, ['days', 'start', 'end', 'timeZone'], at);
+        const days = Array.isArray(w.days)
+          ? w.days.map((d) => String(d).toLowerCase().slice(0, 3))
+          : undefined;
+        if (!days || days.length === 0 || days.some((d) => !(WEEKDAYS as readonly string[]).includes(d))) {
+          fail(`${at}.days`, `must list weekdays (${WEEKDAYS.join(', ')})`);
+        }
+        for (const k of ['start', 'end'] as const) {
+          if (typeof w[k] !== 'string' || !/^([01]\d|2[0-3]):[0-5]\d$/.test(w[k] as string))
+            fail(`${at}.${k}`, 'must be a time "HH:MM"');
+        }
+        const timeZone = w.timeZone === undefined ? 'UTC' : str(w.timeZone, `${at}.timeZone`);
+        if (timeZone && !isTimeZone(timeZone)) fail(`${at}.timeZone`, `unknown time zone "${timeZone}"`);
+        policy.maintenanceWindows.push({
+          days: days ?? [],
+          start: String(w.start),
+          end: String(w.end),
+          timeZone: timeZone ?? 'UTC',
+        });
+      });
+    }
+  }
+
+  const etcd = section('etcdBackup');
+  if (etcd) {
+    unknownKeys(etcd, ['enabled'], 'etcdBackup');
+    policy.etcdBackup.enabled = bool(etcd.enabled, 'etcdBackup.enabled') ?? true;
+  }
+  const provider = section('provider');
+  if (provider) {
+    const kind = str(provider.kind, 'provider.kind');
+    if (provider.kind === undefined) fail('provider.kind', 'is required (e.g. job or command)');
+    policy.provider = { ...provider, kind: kind ?? 'job' };
+  }
+  const hooks = section('hooks');
+  if (hooks) policy.hooks = hooks;
+  const gates = section('gates');
+  if (gates) policy.gates = gates;
+
+  const pf = section('preflight');
+  if (pf) {
+    unknownKeys(pf, ['skip', 'certificateWarningDays', 'crashLoopRestarts'], 'preflight');
+    if (pf.skip !== undefined) {
+      if (!Array.isArray(pf.skip) || pf.skip.some((s) => typeof s !== 'string'))
+        fail('preflight.skip', 'must be a list of check ids');
+      else policy.preflight.skip = pf.skip as string[];
+    }
+    for (const k of ['certificateWarningDays', 'crashLoopRestarts'] as const) {
+      const v = pf[k];
+      if (v === undefined) continue;
+      if (typeof v !== 'number' || !Number.isInteger(v) || v < 0)
+        fail(`preflight.${k}`, 'must be a non-negative integer');
+      else policy.preflight[k] = v;
+    }
+  }
+
+  if (policy.canary.pool && raw.pools !== undefined && Array.isArray(raw.pools) && policy.pools.length > 0) {
+    if (!policy.pools.some((p) => p.name === policy.canary.pool)) {
+      fail('canary.pool', `names a pool not listed in pools (${policy.pools.map((p) => p.name).join(', ')})`);
+    }
+  }
+  return errors.length > 0 ? { ok: false, errors } : { ok: true, policy };
+}
+
+function isTimeZone(tz: string): boolean {
+  try {
+    new Intl.DateTimeFormat('en', { timeZone: tz });
+    return true;
+  } catch {
+    return false;
+  }
+}
