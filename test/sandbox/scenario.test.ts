@@ -107,6 +107,47 @@ workloads:
     expect(issues.find((i) => i.path === path)!.message).toContain(message);
   });
 
+  it.each<[string, string, { path: string; line: number; column: number; message: string }]>([
+    [
+      'a badly indented line (at its line, not 1:1)',
+      `${MINIMAL}nodePools:\n  - name: p\n   count: 1\n`,
+      { path: '', line: 5, column: 1, message: 'YAML syntax: Sequence item without - indicator' },
+    ],
+    [
+      'a file cut off inside a list',
+      `${MINIMAL}nodePools:\n  - name: p\n    count: [1\n`,
+      {
+        path: '',
+        line: 5,
+        column: 13,
+        message:
+          'YAML syntax: Flow sequence in block collection must be sufficiently indented and end with a ] (the file stops before the document is closed: is it complete?)',
+      },
+    ],
+    [
+      'kubernetesVersion: 1.30, which YAML reads as 1.3',
+      'name: tiny\nkubernetesVersion: 1.30\n',
+      {
+        path: 'kubernetesVersion',
+        line: 2,
+        column: 20,
+        message: 'expected a version like "v1.31.4", got 1.30',
+      },
+    ],
+    [
+      'a pool version: 1.10, which YAML reads as 1.1',
+      `${MINIMAL}nodePools:\n  - { name: p, count: 1, version: 1.10, capacity: { cpu: "1", memory: 1Gi } }\n`,
+      {
+        path: 'nodePools[0].version',
+        line: 4,
+        column: 35,
+        message: 'expected a version like "v1.31.4", got 1.10',
+      },
+    ],
+  ])('reports %s where it is, as written', (_, text, expected) => {
+    expect(issuesOf(text)).toEqual([{ file: 'bad.yaml', ...expected }]);
+  });
+
   it('fills defaults and converts timing to milliseconds', () => {
     const s = parseScenario(`${MINIMAL}timing: { podStartSeconds: 1.5 }\n`, 'ok.yaml');
     expect(s.controlPlane.nodes).toBe(3);

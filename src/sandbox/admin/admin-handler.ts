@@ -1,6 +1,6 @@
 import type { IncomingMessage, ServerResponse } from 'node:http';
-import { LineCounter, parseDocument } from 'yaml';
 import { VirtualClock } from '../../core/clock.ts';
+import { parseYamlSource } from '../../core/yaml-source.ts';
 import { R } from '../api/resources.ts';
 import type { SandboxContext } from '../context.ts';
 import { applyFaults, faultSetFromSpec, faultSpecOf, readFaults } from '../scenario/faults-spec.ts';
@@ -150,13 +150,13 @@ function summary(deps: AdminDeps) {
 }
 
 function changeFaults(ctx: SandboxContext, text: string, merge: boolean): void {
-  const lines = new LineCounter();
-  const doc = parseDocument(text || '{}', { lineCounter: lines });
-  if (doc.errors.length > 0)
-    throw new AdminError(400, `body is not JSON: ${doc.errors[0]!.message.split('\n')[0]}`);
-  const checker = new YamlChecker('body', lines);
+  const body = parseYamlSource(text || '{}');
+  const [syntax] = body.syntaxErrors;
+  if (syntax)
+    throw new AdminError(400, `body is not JSON: ${syntax.line}:${syntax.column}: ${syntax.message}`);
+  const checker = new YamlChecker('body', body);
   const base = merge ? faultSpecOf(ctx.faults) : undefined;
-  const spec = readFaults(checker, doc.contents, '', base);
+  const spec = readFaults(checker, body.doc.contents, '', base);
   if (checker.issues.length > 0 || !spec)
     throw new AdminError(
       422,

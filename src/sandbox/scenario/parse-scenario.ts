@@ -1,5 +1,6 @@
-import { isMap, LineCounter, parseDocument } from 'yaml';
+import { isMap } from 'yaml';
 import { compareVersions, parseVersion } from '../../core/versions.ts';
+import { parseYamlSource } from '../../core/yaml-source.ts';
 import { apiVersionOf, RESOURCES } from '../api/resources.ts';
 import { DEFAULT_TIMING, type SimTiming } from '../context.ts';
 import type { KubeObject } from '../store/types.ts';
@@ -74,17 +75,17 @@ const TIMING_FIELDS = Object.fromEntries(
  * line:column, and thrown together as one `ScenarioError`.
  */
 export function parseScenario(text: string, file: string, source = file): Scenario {
-  const lineCounter = new LineCounter();
-  const doc = parseDocument(text, { lineCounter, prettyErrors: false, uniqueKeys: true });
-  const c = new YamlChecker(file, lineCounter);
-  if (doc.errors.length > 0) {
-    for (const err of doc.errors) {
-      const [line, column] = err.linePos ? [err.linePos[0].line, err.linePos[0].col] : [1, 1];
-      c.issues.push({ file, path: '', line, column, message: `YAML syntax: ${err.message.split('\n')[0]}` });
-    }
+  const yaml = parseYamlSource(text, { uniqueKeys: true });
+  const c = new YamlChecker(file, yaml);
+  const [syntax] = yaml.syntaxErrors;
+  if (syntax) {
+    // Note: the first only: the errors after a syntax error are most often the same mistake seen again.
+    const { line, column, message, cutOff } = syntax;
+    const why = cutOff ? ' (the file stops before the document is closed: is it complete?)' : '';
+    c.issues.push({ file, path: '', line, column, message: `YAML syntax: ${message}${why}` });
     throw new ScenarioError(file, c.issues);
   }
-  const scenario = readScenario(c, doc.contents, source);
+  const scenario = readScenario(c, yaml.doc.contents, source);
   if (c.issues.length > 0 || !scenario) throw new ScenarioError(file, c.issues);
   return scenario;
 }

@@ -1,6 +1,7 @@
-import { isAlias, isMap, isScalar, isSeq, type LineCounter, type Node, type Pair } from 'yaml';
+import { isAlias, isMap, isScalar, isSeq, type Pair } from 'yaml';
 import { isQuantity } from '../../core/quantity.ts';
 import { parseReleaseVersion } from '../../core/versions.ts';
+import { versionTextOf, type YamlSource } from '../../core/yaml-source.ts';
 
 /** One thing wrong in a document: where (file, path, line:column) and what was expected. */
 export interface ScenarioIssue {
@@ -38,14 +39,13 @@ export class YamlChecker {
   readonly issues: ScenarioIssue[] = [];
   constructor(
     readonly file: string,
-    private readonly lines: LineCounter,
+    private readonly source: Pick<YamlSource, 'positionOf'>,
   ) {}
 
   /** Records an issue at `node` (or at the start of the document when it has no position). */
   report(node: unknown, path: string, message: string): void {
-    const offset = (node as Node | undefined)?.range?.[0] ?? 0;
-    const { line, col } = this.lines.linePos(offset);
-    this.issues.push({ file: this.file, path, line, column: col, message });
+    const { line, column } = this.source.positionOf(node);
+    this.issues.push({ file: this.file, path, line, column, message });
   }
 
   expected(node: unknown, path: string, what: string): undefined {
@@ -62,7 +62,9 @@ export function describe(node: unknown): string {
   if (isSeq(node)) return 'a list';
   if (isScalar(node)) {
     const v = node.value;
-    return v === null ? 'null' : JSON.stringify(v);
+    if (v === null) return 'null';
+    // As written: `1.30`, not the 1.3 YAML reads it as.
+    return typeof v === 'number' && node.source !== undefined ? node.source : JSON.stringify(v);
   }
   return String(node);
 }
@@ -144,7 +146,7 @@ export const quantity: Read<string> = (c, node, p) => {
 };
 
 export const kubeVersion: Read<string> = (c, node, p) => {
-  const v = scalarValue(node);
+  const v = versionTextOf(node);
   if (typeof v !== 'string' || !parseReleaseVersion(v))
     return c.expected(node, p, 'a version like "v1.31.4"');
   return v;
