@@ -148,6 +148,14 @@ workloads:
     expect(issuesOf(text)).toEqual([{ file: 'bad.yaml', ...expected }]);
   });
 
+  it('reads a Helm appVersion that YAML takes for a number as written', () => {
+    const scenario = parseScenario(
+      `${MINIMAL}helmReleases:\n  - {name: app, namespace: web, chart: app, version: 1.2.0, appVersion: 1.10, manifest: ""}\n`,
+      'ok.yaml',
+    );
+    expect(scenario.helmReleases[0]).toMatchObject({ version: '1.2.0', appVersion: '1.10' });
+  });
+
   it('fills defaults and converts timing to milliseconds', () => {
     const s = parseScenario(`${MINIMAL}timing: { podStartSeconds: 1.5 }\n`, 'ok.yaml');
     expect(s.controlPlane.nodes).toBe(3);

@@ -81,10 +81,16 @@ export function path(base: string, key: string | number): string {
 }
 
 export function str(
-  options: { pattern?: RegExp; expected?: string; oneOf?: readonly string[] } = {},
+  options: {
+    pattern?: RegExp;
+    expected?: string;
+    oneOf?: readonly string[];
+    /** A version or other text YAML may read as a number: `1.10` is the text "1.10", not 1.1. */
+    asWritten?: boolean;
+  } = {},
 ): Read<string> {
   return (c, node, p) => {
-    const v = scalarValue(node);
+    const v = options.asWritten ? versionTextOf(node) : scalarValue(node);
     if (typeof v !== 'string') {
       if (options.oneOf) return c.expected(node, p, `one of ${options.oneOf.join(', ')}`);
       return c.expected(node, p, options.expected ?? 'a string');
