@@ -26,7 +26,8 @@ import { type ApiPath, parseApiPath, type ResourceTarget } from './request-path.
 import { handleScale } from './scale-subresource.ts';
 import { selfSignedCertificate } from './tls-certificate.ts';
 import { handleUpdate } from './update-handler.ts';
-import { handleWatch, type WatchRegistry } from './watch-handler.ts';
+import { handleWatch, WatchRegistry } from './watch-handler.ts';
+import type { WatchBacklog } from './watch-outbox.ts';
 
 export interface ApiServerOptions {
   /** Default 127.0.0.1. */
@@ -39,6 +40,11 @@ export interface ApiServerOptions {
   tls?: boolean;
   /** The body of /version (the control-plane simulation supplies it as members are upgraded). */
   version: () => Record<string, string>;
+  /**
+   * Bytes of live events a watch may hold for a client that does not keep up before the watch is closed
+   * with a 410 Expired. Default DEFAULT_WATCH_BACKLOG_BYTES (64 MiB).
+   */
+  watchBacklogBytes?: number;
   /** Serves /sandbox/v1/…; resolves false for a path it does not know (answered 404). */
   adminHandler?: (req: IncomingMessage, res: ServerResponse, url: URL) => Promise<boolean>;
 }
@@ -60,7 +66,7 @@ function pathNotFound(): StatusError {
  */
 export class ApiServer {
   private server?: Server;
-  private readonly watches: WatchRegistry = new Set();
+  private readonly watches: WatchRegistry;
   private readonly metrics: ApiMetrics;
   private address = '';
 
@@ -69,6 +75,12 @@ export class ApiServer {
     private readonly options: ApiServerOptions,
   ) {
     this.metrics = new ApiMetrics(ctx.metrics);
+    this.watches = new WatchRegistry(ctx.metrics, options.watchBacklogBytes);
+  }
+
+  /** The open watch streams and what each holds for its client (for tests and diagnostics). */
+  openWatches(): Array<{ resource: string; backlog: WatchBacklog }> {
+    return [...this.watches.open].map((w) => ({ resource: w.resource, backlog: w.backlog() }));
   }
 
   async listen(): Promise<{ url: string; caCertPem?: string }> {
@@ -97,7 +109,7 @@ export class ApiServer {
   }
 
   async close(): Promise<void> {
-    for (const end of [...this.watches]) end();
+    this.watches.endAll();
     const server = this.server;
     if (!server) return;
     this.server = undefined;
