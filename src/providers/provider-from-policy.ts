@@ -25,6 +25,8 @@ export interface ProviderEnvironment {
   clock: Clock;
   /** Path substituted for {kubeconfig} in commands. */
   kubeconfigPath?: string;
+  /** Working directory of commands (default: this process's). */
+  cwd?: string;
 }
 
 const COMMON = ['kind', 'timeout', 'retries', 'retryDelay'];
@@ -76,6 +78,7 @@ export function providerFromPolicy(
         command: settings.command,
         timeoutMs,
         kubeconfigPath: env.kubeconfigPath,
+        cwd: env.cwd,
       }),
       retries,
       retryDelayMs,

@@ -1,13 +1,25 @@
-/** The README's main command: `midflight demo` upgrades the demo sandbox end to end, asking nothing. */
-import { mkdtempSync, rmSync } from 'node:fs';
+/**
+ * The README's main command: `midflight demo` upgrades the demo sandbox end to end, asking nothing, with a
+ * policy the user can read (examples/policies/demo.yaml), and records its run where `history` and `status`
+ * look by default.
+ */
+import { existsSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { afterAll, describe, expect, it } from 'vitest';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { runCli } from './run-cli.ts';
 
 describe('midflight demo', () => {
   const dir = mkdtempSync(join(tmpdir(), 'midflight-demo-'));
-  afterAll(() => rmSync(dir, { recursive: true, force: true }));
+  const home = process.env.HOME;
+  // The default state store is ~/.midflight/state.db: a HOME of our own keeps the user's store untouched.
+  beforeAll(() => {
+    process.env.HOME = dir;
+  });
+  afterAll(() => {
+    process.env.HOME = home;
+    rmSync(dir, { recursive: true, force: true });
+  });
 
   it('shows inventory, preflight and plan, then upgrades every node with no budget broken', async () => {
     const { code, stdout, stderr } = await runCli(
@@ -18,8 +30,6 @@ describe('midflight demo', () => {
       '60',
       '--kubeconfig-out',
       join(dir, 'kubeconfig'),
-      '--state',
-      join(dir, 'state.db'),
     );
     // stdout carries only the run's events; the person's view (inventory, preflight, plan) is on stderr.
     const events = stdout
@@ -42,5 +52,42 @@ describe('midflight demo', () => {
     ]);
     expect(stderr).toMatch(/== Inventory[\s\S]*== Preflight[\s\S]*0 blockers[\s\S]*== Plan[\s\S]*== Apply/);
     expect(stderr).toMatch(/Disruption budgets: never broken/);
-  }, 180_000);
+
+    // The policy it ran with is a file the user can open (the test runs from the repository's root).
+    expect(stderr).toContain('Policy: examples/policies/demo.yaml');
+    // Why `midflight preflight --to 1.31` on the same cluster disagrees: the demo's policy allows both.
+    expect(stderr).toContain(
+      '0 blockers with examples/policies/demo.yaml (drain.force, drain.deleteEmptyDirData); ' +
+        'the default policy would block on 2:\n' +
+        '  [unmanaged-pod] Pod default/debug-shell\n' +
+        '  [local-storage] StatefulSet monitoring/prometheus\n' +
+        'so `midflight preflight --to 1.31` without --policy reports them and exits 1.',
+    );
+
+    // Its run is in the default state store: `history` and `status` right after the demo show it.
+    const runId = finished.runId as string;
+    const history = await runCli('history', '-o', 'json');
+    expect(history.code).toBe(0);
+    expect(JSON.parse(history.stdout)).toEqual([expect.objectContaining({ id: runId, state: 'succeeded' })]);
+    const status = await runCli('status');
+    expect(status.code).toBe(0);
+    expect(status.stdout).toContain(runId);
+    expect(stderr).toContain(`\`midflight status ${runId}\``);
+  }, 600_000);
+
+  it('refuses a policy that cannot upgrade a node before starting anything', async () => {
+    // No provider section: the default is a Job with no image.
+    const policy = join(dir, 'no-provider.yaml');
+    writeFileSync(policy, 'canary: {nodes: 1}\n');
+    const { code, stderr } = await runCli(
+      'demo',
+      '--policy',
+      policy,
+      '--kubeconfig-out',
+      join(dir, 'refused.kubeconfig'),
+    );
+    expect(code).toBe(2);
+    expect(stderr).toMatch(/^error: the policy .*no-provider\.yaml cannot upgrade a node: /);
+    expect(existsSync(join(dir, 'refused.kubeconfig'))).toBe(false);
+  });
 });

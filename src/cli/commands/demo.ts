@@ -1,58 +1,94 @@
 /**
  * `midflight demo`: the whole product on a live cluster in a few minutes, with no questions asked (it is
  * a sandbox). Starts the demo sandbox, reads and checks it, plans the upgrade and applies it with the
- * command provider, exactly as `apply` drives a real cluster, then prints the summary and the sandbox's
- * record of disruption-budget violations (it should be empty).
+ * policy in examples/policies/demo.yaml, exactly as `apply` drives a real cluster, then prints the summary
+ * and the sandbox's record of disruption-budget violations (it should be empty). The run is recorded in
+ * the state store `history` and `status` read.
  */
 import { randomBytes } from 'node:crypto';
 import { mkdirSync, writeFileSync } from 'node:fs';
-import { homedir } from 'node:os';
-import { dirname, join, resolve } from 'node:path';
+import { dirname, isAbsolute, relative, resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { KubeConfig } from '@kubernetes/client-node';
-import type { Command } from 'commander';
+import { type Command, Option } from 'commander';
 import { formatDuration } from '../../core/duration.ts';
 import { buildInventory } from '../../core/inventory.ts';
 import { formatVersion, parseVersion, resolveTargetVersion } from '../../core/versions.ts';
 import { startRun } from '../../engine/index.ts';
 import { requestRaw } from '../../kube/client.ts';
 import { readSnapshot } from '../../kube/snapshot.ts';
-import { type Policy, planUpgrade, renderPlanTable, validatePolicy } from '../../plan/index.ts';
-import { runPreflight } from '../../preflight/index.ts';
-import { CommandProvider } from '../../providers/index.ts';
-import { RunStore } from '../../store/index.ts';
+import { defaultPolicy, type Policy, planUpgrade, renderPlanTable } from '../../plan/index.ts';
+import { type PreflightReport, runPreflight, subjectText } from '../../preflight/index.ts';
+import { providerFromPolicy } from '../../providers/index.ts';
+import type { RunStore } from '../../store/index.ts';
 import { ExitCode, UsageError } from '../errors.ts';
 import { parseOutputFormat } from '../output.ts';
 import { parsePositiveNumber } from '../parse.ts';
-import { executeWithView, finishRun, RUN_OUTPUT_FORMATS } from '../run-session.ts';
+import { executeWithView, finishRun, openStore, RUN_OUTPUT_FORMATS, stateOption } from '../run-session.ts';
+import { providerProblem, readPolicyFile } from '../upgrade-inputs.ts';
 import { renderInventoryTable } from './inventory.ts';
 import { renderPreflightTable } from './preflight.ts';
 import { DEFAULT_SANDBOX_KUBECONFIG } from './sandbox.ts';
 
-const DEMO_STATE = join(homedir(), '.midflight', 'demo-state.db');
-const MIDFLIGHT_BIN = fileURLToPath(new URL('../../../bin/midflight.js', import.meta.url));
+/** The checkout (or installed package) this midflight runs from. */
+const PACKAGE_ROOT = fileURLToPath(new URL('../../../', import.meta.url));
+/**
+ * What a careful team would write for the demo cluster, kept as an example a user can read and reuse:
+ * a one-node canary that soaks, drains that may delete emptyDir data and the demo's one bare pod, and
+ * `midflight sandbox upgrade-node` (the sandbox's stand-in for `ssh NODE kubeadm upgrade node`) as the
+ * provider.
+ */
+export const DEMO_POLICY = resolve(PACKAGE_ROOT, 'examples', 'policies', 'demo.yaml');
+
+/** A path as a person in `cwd` would type it: relative when it is below cwd. */
+function displayPath(path: string, cwd = process.cwd()): string {
+  const rel = relative(cwd, path);
+  return rel && !rel.startsWith('..') && !isAbsolute(rel) ? rel : path;
+}
 
 /**
- * What a careful team would write for this cluster: a one-node canary that soaks, drains that may delete
- * emptyDir data and the demo's one bare pod (as `kubectl drain --force --delete-emptydir-data`), and the
- * sandbox's stand-in for `ssh NODE kubeadm upgrade node` as the provider.
+ * The settings of `policy` that let a drain do what the default policy refuses; the preflight checks that
+ * would otherwise report blockers (unmanaged-pod, local-storage) read them, and `preflight.skip` drops
+ * checks altogether.
  */
-function demoPolicy(): Policy {
-  const result = validatePolicy(
-    {
-      canary: { nodes: 1, soak: '2m' },
-      drain: { timeout: '10m', force: true, deleteEmptyDirData: true, onTimeout: 'halt' },
-      timings: { batchSoak: '30s' },
-      provider: {
-        kind: 'command',
-        command: `${process.execPath} ${MIDFLIGHT_BIN} sandbox upgrade-node {node} --to {version} --kubeconfig {kubeconfig}`,
-        timeout: '20m',
-      },
-    },
-    'demo policy',
+export function policyAllowances(policy: Policy): string[] {
+  const defaults = defaultPolicy();
+  const allowed: string[] = [];
+  if (policy.drain.force && !defaults.drain.force) allowed.push('drain.force');
+  if (policy.drain.deleteEmptyDirData && !defaults.drain.deleteEmptyDirData)
+    allowed.push('drain.deleteEmptyDirData');
+  for (const id of policy.preflight.skip) allowed.push(`preflight.skip: ${id}`);
+  return allowed;
+}
+
+/**
+ * Why the demo's preflight and `midflight preflight --to X` (the default policy) disagree on the same
+ * cluster: the blockers only the default policy reports, and the settings of the demo's policy that allow
+ * them. Empty when they agree.
+ */
+export function explainBlockerDifference(input: {
+  policyPath: string;
+  policy: Policy;
+  withPolicy: PreflightReport;
+  withDefaults: PreflightReport;
+  target: string;
+}): string {
+  const key = (f: PreflightReport['findings'][number]) => `${f.id}|${subjectText(f.subject)}`;
+  const blocking = new Set(input.withPolicy.findings.filter((f) => f.severity === 'blocker').map(key));
+  const onlyDefault = input.withDefaults.findings.filter(
+    (f) => f.severity === 'blocker' && !blocking.has(key(f)),
   );
-  if (!result.ok) throw new Error(`the demo policy is invalid: ${JSON.stringify(result.errors)}`);
-  return result.policy;
+  if (onlyDefault.length === 0) return '';
+  const allowances = policyAllowances(input.policy);
+  const n = onlyDefault.length;
+  const lines = [
+    `${input.withPolicy.counts.blocker} blockers with ${input.policyPath}` +
+      (allowances.length > 0 ? ` (${allowances.join(', ')})` : '') +
+      `; the default policy would block on ${n}:`,
+    ...onlyDefault.map((f) => `  [${f.id}] ${subjectText(f.subject)}`),
+    `so \`midflight preflight --to ${input.target}\` without --policy reports ${n === 1 ? 'it' : 'them'} and exits 1.`,
+  ];
+  return `${lines.join('\n')}\n`;
 }
 
 export function registerDemoCommand(program: Command): void {
@@ -76,11 +112,13 @@ export function registerDemoCommand(program: Command): void {
       DEFAULT_SANDBOX_KUBECONFIG,
     )
     .option('-o, --output <format>', 'table (live progress) or json (one event per line)', 'table')
-    .option(
-      '--state <file>',
-      'run state store of the demo (`midflight history --state FILE` lists it)',
-      DEMO_STATE,
+    .addOption(
+      new Option('--policy <file>', 'the upgrade policy the demo applies').default(
+        DEMO_POLICY,
+        'examples/policies/demo.yaml',
+      ),
     )
+    .addOption(stateOption())
     .addHelpText(
       'after',
       '\nWhile it runs, watch it from another terminal:\n' +
@@ -101,6 +139,12 @@ export function registerDemoCommand(program: Command): void {
       // With -o json, stdout carries only the run's events; everything for a person goes to stderr.
       const say = (text: string) => (output === 'json' ? process.stderr : process.stdout).write(text);
 
+      // Read before the sandbox starts: a broken policy file is bad input (exit 2) with nothing started.
+      const policyPath = displayPath(resolve(opts.policy));
+      const policy = readPolicyFile(opts.policy);
+      const problem = providerProblem(policy);
+      if (problem) throw new UsageError(`the policy ${policyPath} cannot upgrade a node: ${problem}`);
+
       const wallStart = performance.now();
       const box = await Sandbox.start({
         scenario,
@@ -115,7 +159,8 @@ export function registerDemoCommand(program: Command): void {
         writeFileSync(kubeconfigPath, box.kubeconfig(), { mode: 0o600 });
         say(
           `Sandbox cluster "${box.scenarioName}" (Kubernetes ${box.kubernetesVersion}) at ${box.url}, ` +
-            `time ×${opts.timeScale}\nWatch it live:  kubectl --kubeconfig ${kubeconfigPath} get nodes -w\n\n`,
+            `time ×${opts.timeScale}\nWatch it live:  kubectl --kubeconfig ${kubeconfigPath} get nodes -w\n` +
+            `Policy: ${policyPath} (canary, drain, provider: read it to see what the demo allows)\n\n`,
         );
         await box.waitUntilSettled();
         const kc = new KubeConfig();
@@ -124,19 +169,31 @@ export function registerDemoCommand(program: Command): void {
 
         const snapshot = await readSnapshot(kc, { clock });
         say(`== Inventory\n\n${renderInventoryTable(buildInventory(snapshot))}\n`);
-        const policy = demoPolicy();
-        const report = runPreflight(snapshot, parseVersion(target), policy, clock.now());
+        const targetVersion = parseVersion(target);
+        const report = runPreflight(snapshot, targetVersion, policy, clock.now());
+        const difference = explainBlockerDifference({
+          policyPath,
+          policy,
+          withPolicy: report,
+          withDefaults: runPreflight(snapshot, targetVersion, defaultPolicy(), clock.now()),
+          target: `${targetVersion.major}.${targetVersion.minor}`,
+        });
         say(
-          `== Preflight\n\n${renderPreflightTable(report, { cluster: box.url, source: box.kubernetesVersion, target })}\n`,
+          `== Preflight\n\n${renderPreflightTable(report, { cluster: box.url, source: box.kubernetesVersion, target })}` +
+            `${difference}\n`,
         );
-        const plan = planUpgrade(snapshot, parseVersion(target), policy);
+        const plan = planUpgrade(snapshot, targetVersion, policy);
         say(`== Plan\n\n${renderPlanTable(plan)}\n== Apply\n\n`);
 
-        store = RunStore.open(resolve(opts.state), { clock });
-        const provider = new CommandProvider({
-          command: policy.provider.command as string,
+        store = openStore(opts.state, clock);
+        say(`State store: ${store.path}\n`);
+        // Note: the provider's commands run from this midflight's own directory, where `npx midflight` (the
+        // demo policy's command) is this midflight, wherever the demo was started from.
+        const { provider } = providerFromPolicy(plan.policy.provider, {
+          kc,
+          clock,
           kubeconfigPath,
-          timeoutMs: 20 * 60_000,
+          cwd: PACKAGE_ROOT,
         });
         const summary = await executeWithView(
           { kc, store, provider, clock, kubeconfigPath },
@@ -159,6 +216,11 @@ export function registerDemoCommand(program: Command): void {
           violations === 0
             ? '\nDisruption budgets: never broken (the sandbox recorded no violation).\n'
             : `\nDisruption budgets: ${violations} violation(s) recorded: see ${box.url}/sandbox/v1/violations\n`,
+        );
+        const stateFlag = opts.state ? ` --state ${opts.state}` : '';
+        say(
+          `\nThe run is in the state store: \`midflight history${stateFlag}\`, ` +
+            `\`midflight status ${summary.runId}${stateFlag}\`.\n`,
         );
         if (opts.keep) {
           say(
