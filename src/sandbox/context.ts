@@ -17,14 +17,31 @@ export interface SandboxContext {
   violations: ViolationRecord[];
   /** Seeded randomness, so a scenario replays the same way. */
   random(): number;
-  /** Writes a core/v1 Event about `involved`, as a component named `source` would. */
+  /**
+   * Writes a core/v1 Event about `involved`, as a component named `source` would; repeats are aggregated
+   * by count and Events expire an hour after their last update (see sim/event-recorder.ts).
+   */
   recordEvent(
     involved: KubeObject,
     type: 'Normal' | 'Warning',
     reason: string,
     message: string,
     source: string,
+    details?: EventDetails,
   ): void;
+}
+
+/** What some components add to their Events. */
+export interface EventDetails {
+  /** The node the reporting component runs on (kubelet): `source.host` and `reportingInstance`. */
+  host?: string;
+  /** The part of the object the Event is about: `spec.containers{name}` for a container. */
+  fieldPath?: string;
+  /**
+   * The involved object's uid when the reporter does not know the real one: the kubelet refers to its
+   * Node by name as uid, which is why `kubectl describe node` also searches Events by uid = name.
+   */
+  involvedUid?: string;
 }
 
 /** Simulated durations, in milliseconds of clock time. Scenario `timing` fields override the defaults. */
@@ -33,8 +50,10 @@ export interface SimTiming {
   nodeHeartbeatMs: number;
   /** How long without a heartbeat before the node lifecycle controller marks a node Unknown. */
   nodeMonitorGraceMs: number;
-  /** From a pod being bound to its containers running. */
+  /** From a pod's images being on its node to its containers running. */
   podStartMs: number;
+  /** A typical image pull (each image takes from half to one and a half times this, fixed per image). */
+  imagePullMs: number;
   /** From running to Ready (a readiness probe's first success). */
   podReadyMs: number;
   /** How long a pod that honours SIGTERM takes to exit after deletion starts. */
@@ -51,6 +70,7 @@ export const DEFAULT_TIMING: SimTiming = {
   nodeHeartbeatMs: 10_000,
   nodeMonitorGraceMs: 40_000,
   podStartMs: 2_000,
+  imagePullMs: 3_000,
   podReadyMs: 3_000,
   podStopMs: 1_000,
   nodeUpgradeMs: 30_000,

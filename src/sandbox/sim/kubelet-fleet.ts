@@ -8,9 +8,19 @@
  * - `isKubeletAlive(name)`, `kubeletDownSince(name)`, `onLivenessChange(listener)`: `KubeletLiveness`,
  *   which `NodeLifecycle` and `Scheduler` take as their second constructor argument.
  *
+ * What it says about itself, as the real kubelet does: the node's heartbeat Lease in kube-node-lease
+ * (node-leases.ts); Events on the node (`Starting`, `Rebooted`, `NodeHasSufficientMemory`…, `NodeReady`,
+ * `NodeNotReady`, `NodeNotSchedulable`, `NodeSchedulable`) and on pods (`Pulling`, `Pulled`, `Created`,
+ * `Started`, `Killing`). A bound pod is first `ContainerCreating` (phase Pending) while its images are
+ * pulled: timing.imagePullMs per image (±50%, fixed per image), once per node; a node keeps its images
+ * until it is rebooted into a new version (a new machine image) or when it is new, and then starts cold.
+ * Nodes the sandbox starts with have been running: no start-up Events, and the images of the workloads
+ * present at start are already on them.
+ *
  * Economy at scale (5,000 nodes, 150,000 pods, time ×100): node status is posted when it changes and
  * otherwise every 5 minutes (jittered), as the real kubelet's nodeStatusReportFrequency; liveness is kept
- * in memory instead of Lease writes (see node-liveness.ts); only pods with a pending step hold a timer.
+ * in memory (see node-liveness.ts) and Leases are renewed in slots (node-leases.ts); only pods with a
+ * pending step hold a timer.
  *
  * IMPORTANT: store listeners only plan (set timers). Every write happens in a timer or a public method,
  * never inside `onChange`, so other listeners always see changes in commit order.
@@ -22,12 +32,17 @@ import type { Actor, SandboxContext } from '../context.ts';
 import { rfc3339 } from '../store/deletion.ts';
 import type { KubeObject, StoreEvent } from '../store/types.ts';
 import { contain, contained } from './contain-errors.ts';
+import { imagePull, imagesInUse } from './image-pulls.ts';
+import { NodeLeases } from './node-leases.ts';
 import type { KubeletLiveness } from './node-liveness.ts';
 import { setNodeCondition } from './node-status.ts';
 import {
+  containersOf,
+  isContainerCreating,
   isMirrorPod,
   isPodReady,
   isTerminal,
+  markContainersCreating,
   markContainersRunning,
   markContainersTerminated,
   setReadiness,
@@ -59,13 +74,19 @@ const NODE_STATUS_REPORT_MS = 5 * 60_000;
 const BOOT_BATCH = 250;
 const KUBELET_DOWN = { reason: 'KubeletNotReady', message: 'container runtime is down' } as const;
 
-type Step = 'start' | 'ready' | 'stop' | 'remove';
+type Step = 'create' | 'pulled' | 'start' | 'ready' | 'stop' | 'remove';
 
 interface PodTrack {
   uid: string;
   step?: Step;
   at?: number;
   timer?: Timer;
+  /** Images this pod waits for (pulls it started or joined), until their `Pulled` Events are written. */
+  pulls?: { images: string[]; since: number; doneAt: number };
+  /** When the containers start, once the images are there. */
+  startAt?: number;
+  /** The `Killing` Events were written. */
+  killing?: boolean;
   /** A run-to-completion pod whose end is on its way (a behaviour's promise or a run-seconds timer). */
   completion?: { timer?: Timer };
 }
@@ -80,6 +101,12 @@ interface SimKubelet {
   podNet: string;
   usedOctets: Set<number>;
   nextOctet: number;
+  /** Images on the node (or being pulled), by when they are there. */
+  images: Map<string, number>;
+  /** Images the node had when the sandbox started (shared by those nodes); gone after a reimaging reboot. */
+  bootImages?: ReadonlySet<string>;
+  /** spec.unschedulable as the kubelet last reported it in an Event. */
+  unschedulable: boolean;
 }
 
 export class KubeletFleet implements Actor, KubeletLiveness {
@@ -93,17 +120,24 @@ export class KubeletFleet implements Actor, KubeletLiveness {
     requirements: [],
   };
   private nodeCount = 0;
-  private readonly booting: Array<{ kubelet: SimKubelet; index: number }> = [];
+  private readonly booting: Array<{ kubelet: SimKubelet; index: number; isNew: boolean }> = [];
   private bootTimer?: Timer;
   private unsubscribe?: () => void;
+  private readonly leases: NodeLeases;
+  /** Writes noticed in a store listener, done in the next timer (see IMPORTANT above). */
+  private readonly deferred: Array<() => void> = [];
+  private deferTimer?: Timer;
 
-  constructor(private readonly ctx: SandboxContext) {}
+  constructor(private readonly ctx: SandboxContext) {
+    this.leases = new NodeLeases(ctx, (name) => this.isKubeletAlive(name));
+  }
 
   start(): void {
     this.unsubscribe = this.ctx.store.onChange(
       contained(this.ctx, this.name, (event) => this.onChange(event)),
     );
-    for (const node of this.ctx.store.list(R.nodes)) this.addKubelet(node);
+    const bootImages = imagesInUse(this.ctx.store);
+    for (const node of this.ctx.store.list(R.nodes)) this.addKubelet(node, { bootImages });
   }
 
   stop(): void {
@@ -112,6 +146,10 @@ export class KubeletFleet implements Actor, KubeletLiveness {
     this.bootTimer?.cancel();
     this.bootTimer = undefined;
     this.booting.length = 0;
+    this.deferTimer?.cancel();
+    this.deferTimer = undefined;
+    this.deferred.length = 0;
+    this.leases.stop();
     for (const kubelet of this.kubelets.values()) {
       kubelet.heartbeat?.cancel();
       kubelet.restart?.timer.cancel();
@@ -185,13 +223,18 @@ export class KubeletFleet implements Actor, KubeletLiveness {
     if (event.resource === R.nodes) {
       const name = event.object.metadata.name ?? '';
       if (event.type === 'DELETED') this.removeKubelet(name);
-      else if (!this.kubelets.has(name)) this.addKubelet(event.object);
+      else if (!this.kubelets.has(name)) this.addKubelet(event.object, {});
+      else this.noticeSchedulable(name, event.object);
     } else if (event.resource === R.pods) {
       this.onPodChange(event);
     }
   }
 
-  private addKubelet(node: KubeObject): void {
+  /**
+   * A kubelet for the node. `bootImages` is given for the nodes the sandbox starts with: they have been
+   * running for a while (images present, no start-up Events); a node added later is a new machine.
+   */
+  private addKubelet(node: KubeObject, opts: { bootImages?: ReadonlySet<string> }): void {
     const name = node.metadata.name ?? '';
     if (this.kubelets.has(name)) return;
     const index = this.nodeCount++;
@@ -202,9 +245,12 @@ export class KubeletFleet implements Actor, KubeletLiveness {
       podNet: cidr?.[1] ?? `10.${128 + ((index >> 8) & 127)}.${index & 255}.`,
       usedOctets: new Set(),
       nextOctet: 2,
+      images: new Map(),
+      bootImages: opts.bootImages,
+      unschedulable: opts.bootImages ? node.spec?.unschedulable === true : false,
     };
     this.kubelets.set(name, kubelet);
-    this.booting.push({ kubelet, index });
+    this.booting.push({ kubelet, index, isNew: opts.bootImages === undefined });
     this.bootTimer ??= this.ctx.clock.setTimer(0, () => this.bootBatch());
     this.scheduleHeartbeat(kubelet, this.ctx.random() * NODE_STATUS_REPORT_MS);
   }
@@ -217,9 +263,13 @@ export class KubeletFleet implements Actor, KubeletLiveness {
     this.bootTimer = undefined;
     const batch = this.booting.splice(0, BOOT_BATCH);
     if (this.booting.length > 0) this.bootTimer = this.ctx.clock.setTimer(0, () => this.bootBatch());
-    for (const { kubelet, index } of batch) {
+    for (const { kubelet, index, isNew } of batch) {
       if (this.kubelets.get(kubelet.name) !== kubelet || !kubelet.alive) continue;
-      contain(this.ctx, this.name, () => this.postNodeStatus(kubelet, { nodeIndex: index }));
+      contain(this.ctx, this.name, () => {
+        const node = this.postNodeStatus(kubelet, { nodeIndex: index });
+        this.leases.add(kubelet.name);
+        if (isNew && node) this.recordStartup(kubelet, node, { rebooted: false });
+      });
       for (const pod of this.ctx.store.podsOnNode(kubelet.name)) {
         contain(this.ctx, this.name, () => {
           const ip: string | undefined = pod.status?.podIP;
@@ -237,6 +287,7 @@ export class KubeletFleet implements Actor, KubeletLiveness {
     kubelet.restart?.timer.cancel();
     for (const resolve of kubelet.restart?.waiters ?? []) resolve();
     this.kubelets.delete(name);
+    this.leases.remove(name, true);
     for (const pod of this.ctx.store.podsOnNode(name)) this.dropTrack(podKey(pod));
   }
 
@@ -253,9 +304,9 @@ export class KubeletFleet implements Actor, KubeletLiveness {
   private postNodeStatus(
     kubelet: SimKubelet,
     opts: { ready?: false; nodeIndex?: number; kubeletVersion?: string; newBoot?: boolean },
-  ): void {
+  ): KubeObject | undefined {
     const now = rfc3339(this.ctx.clock.now());
-    this.ctx.store.mutate(R.nodes, undefined, kubelet.name, (node) => {
+    return this.ctx.store.mutate(R.nodes, undefined, kubelet.name, (node) => {
       const status = statusOf(node);
       const ready = opts.ready === false ? KUBELET_DOWN : undefined;
       setNodeCondition(
@@ -304,6 +355,7 @@ export class KubeletFleet implements Actor, KubeletLiveness {
   private goDown(kubelet: SimKubelet): void {
     const now = rfc3339(this.ctx.clock.now());
     this.postNodeStatus(kubelet, { ready: false });
+    this.nodeEvent(kubelet, 'Normal', 'NodeNotReady', `Node ${kubelet.name} status is now: NodeNotReady`);
     kubelet.alive = false;
     kubelet.downSince = this.ctx.clock.now();
     kubelet.heartbeat?.cancel();
@@ -323,7 +375,14 @@ export class KubeletFleet implements Actor, KubeletLiveness {
     if (this.kubelets.get(kubelet.name) !== kubelet) return;
     kubelet.alive = true;
     kubelet.downSince = undefined;
-    this.postNodeStatus(kubelet, { kubeletVersion, newBoot: true });
+    // A reboot into a new version is a new machine image: the images pulled before are gone.
+    if (kubeletVersion) {
+      kubelet.images.clear();
+      kubelet.bootImages = undefined;
+    }
+    const node = this.postNodeStatus(kubelet, { kubeletVersion, newBoot: true });
+    this.leases.add(kubelet.name);
+    if (node) this.recordStartup(kubelet, node, { rebooted: true });
     const now = rfc3339(this.ctx.clock.now());
     const hostIP = this.hostIPOf(kubelet.name);
     for (const pod of this.ctx.store.podsOnNode(kubelet.name)) {
@@ -392,6 +451,14 @@ export class KubeletFleet implements Actor, KubeletLiveness {
         at - this.ctx.clock.now(),
         contained(this.ctx, this.name, () => this.runStep(kubelet, key, step)),
       );
+      // The kubelet sends SIGTERM as soon as it sees the deletion.
+      if (step === 'stop' && !track.killing && pod.status?.phase === 'Running' && !isMirrorPod(pod)) {
+        track.killing = true;
+        this.defer(() => {
+          for (const c of containersOf(pod))
+            this.podEvent(kubelet, pod, c.name, 'Normal', 'Killing', `Stopping container ${c.name}`);
+        });
+      }
     }
     // Readiness and completion of a run-to-completion pod go side by side.
     if (
@@ -426,7 +493,11 @@ export class KubeletFleet implements Actor, KubeletLiveness {
     // Mirror pods belong to the control-plane simulation, which sets their readiness as components restart:
     // the kubelet only starts one that has no status yet, and takes them down and up with the node.
     if (isMirrorPod(pod)) return phase === 'Pending' ? { step: 'start', at: now } : undefined;
-    if (phase === 'Pending') return keep('start', now + this.ctx.timing.podStartMs);
+    if (phase === 'Pending') {
+      if (!isContainerCreating(pod)) return { step: 'create', at: now };
+      if (track?.pulls) return keep('pulled', track.pulls.doneAt);
+      return keep('start', Math.max(now, track?.startAt ?? now + this.ctx.timing.podStartMs));
+    }
     if (phase === 'Running' && !isPodReady(pod)) return keep('ready', now + this.ctx.timing.podReadyMs);
     return undefined;
   }
@@ -451,11 +522,17 @@ export class KubeletFleet implements Actor, KubeletLiveness {
     if (!kubelet.alive || this.kubelets.get(kubelet.name) !== kubelet) return;
     const [namespace, name] = splitKey(key);
     const pod = this.ctx.store.get(R.pods, namespace, name);
-    if (!pod || pod.metadata.uid !== track?.uid || pod.spec?.nodeName !== kubelet.name) return;
+    if (!pod || !track || pod.metadata.uid !== track.uid || pod.spec?.nodeName !== kubelet.name) return;
     const now = rfc3339(this.ctx.clock.now());
     switch (step) {
-      case 'start':
-        this.ctx.store.mutate(R.pods, namespace, name, (draft) => {
+      case 'create':
+        this.createContainers(kubelet, track, pod, now);
+        break;
+      case 'pulled':
+        this.finishPulls(kubelet, track, pod);
+        break;
+      case 'start': {
+        const started = this.ctx.store.mutate(R.pods, namespace, name, (draft) => {
           if (draft.metadata.deletionTimestamp || isTerminal(draft)) return false;
           markContainersRunning(draft, {
             now,
@@ -464,7 +541,14 @@ export class KubeletFleet implements Actor, KubeletLiveness {
             ready: isMirrorPod(draft),
           });
         });
+        if (started && started !== pod && !isMirrorPod(pod)) {
+          for (const c of containersOf(pod)) {
+            this.podEvent(kubelet, started, c.name, 'Normal', 'Created', `Created container ${c.name}`);
+            this.podEvent(kubelet, started, c.name, 'Normal', 'Started', `Started container ${c.name}`);
+          }
+        }
         break;
+      }
       case 'ready':
         this.ctx.store.mutate(R.pods, namespace, name, (draft) => {
           if (draft.metadata.deletionTimestamp || draft.status?.phase !== 'Running') return false;
@@ -480,6 +564,76 @@ export class KubeletFleet implements Actor, KubeletLiveness {
     }
     const after = this.tracks.get(key);
     if (after && !after.step && !after.completion) this.tracks.delete(key);
+  }
+
+  /**
+   * The kubelet takes a bound pod on: the pod shows ContainerCreating while each image the node lacks is
+   * pulled (a pull already under way for another pod is joined, not repeated); the containers start
+   * timing.podStartMs after the last image is there.
+   */
+  private createContainers(kubelet: SimKubelet, track: PodTrack, pod: KubeObject, now: string): void {
+    const nowMs = this.ctx.clock.now();
+    const waitFor: string[] = [];
+    let doneAt = nowMs;
+    for (const image of new Set(containersOf(pod).map((c) => c.image ?? ''))) {
+      let readyAt = kubelet.images.get(image) ?? (kubelet.bootImages?.has(image) ? 0 : undefined);
+      if (readyAt === undefined) {
+        readyAt = nowMs + imagePull(image, this.ctx.timing.imagePullMs).ms;
+        kubelet.images.set(image, readyAt);
+      }
+      if (readyAt > nowMs) waitFor.push(image);
+      doneAt = Math.max(doneAt, readyAt);
+    }
+    // Note: set before the write, whose store notification plans the pod's next step from them.
+    track.pulls = waitFor.length > 0 ? { images: waitFor, since: nowMs, doneAt } : undefined;
+    track.startAt = doneAt + this.ctx.timing.podStartMs;
+    const created = this.ctx.store.mutate(
+      R.pods,
+      pod.metadata.namespace,
+      pod.metadata.name ?? '',
+      (draft) => {
+        if (draft.metadata.deletionTimestamp || isTerminal(draft) || draft.status?.phase === 'Running')
+          return false;
+        markContainersCreating(draft, { now, hostIP: this.hostIPOf(kubelet.name) });
+      },
+    );
+    if (!created || created === pod) return;
+    for (const c of containersOf(pod)) {
+      const image = c.image ?? '';
+      if (waitFor.includes(image))
+        this.podEvent(kubelet, created, c.name, 'Normal', 'Pulling', `Pulling image "${image}"`);
+      else
+        this.podEvent(
+          kubelet,
+          created,
+          c.name,
+          'Normal',
+          'Pulled',
+          `Container image "${image}" already present on machine`,
+        );
+    }
+  }
+
+  /** The images the pod waited for are on the node: `Pulled` Events, then the containers' start is planned. */
+  private finishPulls(kubelet: SimKubelet, track: PodTrack, pod: KubeObject): void {
+    const pulls = track.pulls;
+    track.pulls = undefined;
+    if (!pulls) return;
+    const waited = formatSeconds(this.ctx.clock.now() - pulls.since);
+    for (const c of containersOf(pod)) {
+      const image = c.image ?? '';
+      if (!pulls.images.includes(image)) continue;
+      const pull = imagePull(image, this.ctx.timing.imagePullMs);
+      this.podEvent(
+        kubelet,
+        pod,
+        c.name,
+        'Normal',
+        'Pulled',
+        `Successfully pulled image "${image}" in ${formatSeconds(pull.ms)} (${waited} including waiting). Image size: ${pull.bytes} bytes.`,
+      );
+    }
+    this.planPod(kubelet, pod);
   }
 
   /**
@@ -599,6 +753,78 @@ export class KubeletFleet implements Actor, KubeletLiveness {
       kubelet.usedOctets.delete(Number(ip.slice(kubelet.podNet.length)));
   }
 
+  /**
+   * What a kubelet records as it starts: `Starting`, `Rebooted` (a new boot ID), the node's healthy
+   * conditions, `NodeAllocatableEnforced`, `NodeReady`, and `NodeNotSchedulable` when the node is cordoned.
+   */
+  private recordStartup(kubelet: SimKubelet, node: KubeObject, opts: { rebooted: boolean }): void {
+    const name = kubelet.name;
+    this.nodeEvent(kubelet, 'Normal', 'Starting', 'Starting kubelet.');
+    if (opts.rebooted)
+      this.nodeEvent(
+        kubelet,
+        'Warning',
+        'Rebooted',
+        `Node ${name} has been rebooted, boot id: ${node.status?.nodeInfo?.bootID ?? ''}`,
+      );
+    for (const [, condition] of HEALTHY_CONDITIONS.slice(0, 3)) {
+      const reason = nodeStatusWord(condition);
+      this.nodeEvent(kubelet, 'Normal', reason, `Node ${name} status is now: ${reason}`);
+    }
+    this.nodeEvent(
+      kubelet,
+      'Normal',
+      'NodeAllocatableEnforced',
+      'Updated Node Allocatable limit across pods',
+    );
+    this.nodeEvent(kubelet, 'Normal', 'NodeReady', `Node ${name} status is now: NodeReady`);
+    kubelet.unschedulable = false;
+    this.noticeSchedulable(name, node, { now: true });
+  }
+
+  /** The kubelet reports a change of spec.unschedulable (a cordon or uncordon) as an Event on its node. */
+  private noticeSchedulable(name: string, node: KubeObject, opts: { now?: boolean } = {}): void {
+    const kubelet = this.kubelets.get(name);
+    const unschedulable = node.spec?.unschedulable === true;
+    if (!kubelet?.alive || kubelet.unschedulable === unschedulable) return;
+    kubelet.unschedulable = unschedulable;
+    const reason = unschedulable ? 'NodeNotSchedulable' : 'NodeSchedulable';
+    const record = () => this.nodeEvent(kubelet, 'Normal', reason, `Node ${name} status is now: ${reason}`);
+    if (opts.now) record();
+    else this.defer(record);
+  }
+
+  private nodeEvent(kubelet: SimKubelet, type: 'Normal' | 'Warning', reason: string, message: string): void {
+    const involved: KubeObject = { apiVersion: 'v1', kind: 'Node', metadata: { name: kubelet.name } };
+    this.ctx.recordEvent(involved, type, reason, message, 'kubelet', {
+      host: kubelet.name,
+      involvedUid: kubelet.name,
+    });
+  }
+
+  private podEvent(
+    kubelet: SimKubelet,
+    pod: KubeObject,
+    container: string,
+    type: 'Normal' | 'Warning',
+    reason: string,
+    message: string,
+  ): void {
+    this.ctx.recordEvent(pod, type, reason, message, 'kubelet', {
+      host: kubelet.name,
+      fieldPath: `spec.containers{${container}}`,
+    });
+  }
+
+  /** Runs `write` in the next timer: for what a store listener notices and must not write itself. */
+  private defer(write: () => void): void {
+    this.deferred.push(write);
+    this.deferTimer ??= this.ctx.clock.setTimer(0, () => {
+      this.deferTimer = undefined;
+      for (const fn of this.deferred.splice(0)) contain(this.ctx, this.name, fn);
+    });
+  }
+
   private uuid(): string {
     const hex = Array.from({ length: 32 }, () => Math.floor(this.ctx.random() * 16).toString(16)).join('');
     return `${hex.slice(0, 8)}-${hex.slice(8, 12)}-4${hex.slice(13, 16)}-a${hex.slice(17, 20)}-${hex.slice(20)}`;
@@ -611,6 +837,16 @@ const HEALTHY_CONDITIONS: Array<[string, string, string]> = [
   ['PIDPressure', 'KubeletHasSufficientPID', 'kubelet has sufficient PID available'],
   ['NetworkUnavailable', 'RouteCreated', 'RouteController created a route'],
 ];
+
+/** "NodeHasSufficientMemory" from "KubeletHasSufficientMemory": how the kubelet names a condition in Events. */
+function nodeStatusWord(reason: string): string {
+  return reason.replace(/^Kubelet/, 'Node');
+}
+
+/** "3.2s", as Go prints a duration rounded to milliseconds. */
+function formatSeconds(ms: number): string {
+  return ms >= 1000 ? `${Number((ms / 1000).toFixed(3))}s` : `${Math.round(ms)}ms`;
+}
 
 /** Job pods and pods that are not restarted when they exit run to completion. */
 function runsToCompletion(pod: KubeObject): boolean {

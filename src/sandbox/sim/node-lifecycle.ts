@@ -56,6 +56,8 @@ export class NodeLifecycle implements Actor {
   private syncTimer?: Timer;
   private readonly graceTimers = new Map<string, Timer>();
   private readonly evictions = new Map<string, PlannedEviction>();
+  /** Whether each node was Ready when last synced, to notice it stop being so. */
+  private readonly lastReady = new Map<string, boolean>();
   private unsubscribe: Array<() => void> = [];
 
   constructor(
@@ -92,6 +94,7 @@ export class NodeLifecycle implements Actor {
     this.graceTimers.clear();
     this.evictions.clear();
     this.dirty.clear();
+    this.lastReady.clear();
   }
 
   private onChange(event: StoreEvent): void {
@@ -100,6 +103,7 @@ export class NodeLifecycle implements Actor {
       if (event.type === 'DELETED') {
         this.graceTimers.get(name)?.cancel();
         this.graceTimers.delete(name);
+        this.lastReady.delete(name);
       } else {
         this.markDirty(name);
       }
@@ -182,6 +186,17 @@ export class NodeLifecycle implements Actor {
       if (!node) return;
     }
     const ready = nodeReadyStatus(node);
+    const wasReady = this.lastReady.get(nodeName);
+    this.lastReady.set(nodeName, ready === 'True');
+    // As the real controller: an Event when it sees a node that was Ready stop being so (not on recovery).
+    if (wasReady === true && ready !== 'True')
+      this.ctx.recordEvent(
+        node,
+        'Normal',
+        'NodeNotReady',
+        `Node ${nodeName} status is now: NodeNotReady`,
+        'node-controller',
+      );
     // Note: a heartbeat of a healthy node must stay cheap: no pod is looked at unless something is wrong.
     const notReady = ready === 'False' || ready === 'Unknown';
     const noExecute = wanted.some((t) => t.effect === 'NoExecute');

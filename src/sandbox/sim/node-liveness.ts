@@ -1,10 +1,10 @@
 /**
  * Whether each node's kubelet is running, as the node lifecycle controller and the scheduler need to know.
  *
- * Why not Leases: a real kubelet renews its Lease in kube-node-lease every 10 s and the controller reads
- * them. With 5,000 nodes and time scaled ×100 that is 50,000 store writes a wall second of pure noise, so
- * the kubelet fleet keeps liveness in memory and tells its listeners when a kubelet stops or starts. The
- * observable outcome (conditions turning Unknown after the grace period, unreachable taints) is the same.
+ * Why not from Leases: the kubelets do keep their Leases in kube-node-lease (node-leases.ts), for the tools
+ * that read them, but a controller reading them back would add work to every renewal for the same outcome
+ * (conditions turning Unknown after the grace period, unreachable taints): the kubelet fleet tells its
+ * listeners when a kubelet stops or starts instead.
  */
 export interface KubeletLiveness {
   isKubeletAlive(nodeName: string): boolean;

@@ -80,10 +80,6 @@ export function setPodCondition(status: { conditions?: PodCondition[] }, wanted:
   return true;
 }
 
-function containersOf(pod: KubeObject): ContainerSpec[] {
-  return (pod.spec?.containers ?? []) as ContainerSpec[];
-}
-
 /** "docker.io/library/nginx@sha256:…", stable for a given image so repeated starts report the same digest. */
 function imageIdOf(image: string): string {
   const repo = image.replace(/[:@][^/]*$/, '');
@@ -102,6 +98,43 @@ function notReadyMessage(pod: KubeObject): string {
   return `containers with unready status: [${containersOf(pod)
     .map((c) => c.name)
     .join(' ')}]`;
+}
+
+/** Whether the kubelet has taken the pod on and is creating its sandbox and containers (pulling images). */
+export function isContainerCreating(pod: KubeObject): boolean {
+  return pod.status?.containerStatuses?.[0]?.state?.waiting?.reason === 'ContainerCreating';
+}
+
+/**
+ * The kubelet has taken the bound pod on: phase still Pending, containers waiting with reason
+ * ContainerCreating while the sandbox is set up and images are pulled (what `kubectl get pods` shows as
+ * ContainerCreating), not Ready.
+ */
+export function markContainersCreating(pod: KubeObject, opts: { now: string; hostIP: string }): void {
+  const status = statusOf(pod);
+  status.phase = 'Pending';
+  status.hostIP = opts.hostIP;
+  status.hostIPs = [{ ip: opts.hostIP }];
+  status.startTime ??= opts.now;
+  status.containerStatuses = containersOf(pod).map((c) => ({
+    name: c.name,
+    state: { waiting: { reason: 'ContainerCreating' } },
+    lastState: {},
+    ready: false,
+    restartCount: 0,
+    image: c.image ?? '',
+    imageID: '',
+    started: false,
+  }));
+  setPodCondition(status, { type: 'PodReadyToStartContainers', status: 'False' }, opts.now);
+  setPodCondition(status, { type: 'Initialized', status: 'True' }, opts.now);
+  setReadiness(pod, false, opts.now);
+  setPodCondition(status, { type: 'PodScheduled', status: 'True' }, opts.now);
+}
+
+/** The pod's containers, by name and image. */
+export function containersOf(pod: KubeObject): ContainerSpec[] {
+  return (pod.spec?.containers ?? []) as ContainerSpec[];
 }
 
 /**

@@ -321,11 +321,19 @@ export class Scheduler implements Actor {
     }
     this.unschedulable.delete(key);
     const now = rfc3339(this.ctx.clock.now());
-    this.ctx.store.mutate(R.pods, pod.metadata.namespace, pod.metadata.name ?? '', (draft) => {
+    const bound = this.ctx.store.mutate(R.pods, pod.metadata.namespace, pod.metadata.name ?? '', (draft) => {
       if (draft.spec?.nodeName || draft.metadata.deletionTimestamp) return false;
       draft.spec.nodeName = node.name;
       setPodCondition(statusOf(draft), { type: 'PodScheduled', status: 'True' }, now);
     });
+    if (!bound || bound === pod) return;
+    this.ctx.recordEvent(
+      pod,
+      'Normal',
+      'Scheduled',
+      `Successfully assigned ${pod.metadata.namespace}/${pod.metadata.name} to ${node.name}`,
+      DEFAULT_SCHEDULER,
+    );
   }
 
   /** Least allocated among the first feasible nodes found from a rotating start; ties go to the lower name. */

@@ -1,13 +1,12 @@
 import { Registry } from 'prom-client';
 import { VirtualClock } from '../../../src/core/clock.ts';
-import { R } from '../../../src/sandbox/api/resources.ts';
 import {
   DEFAULT_TIMING,
   emptyFaults,
   type SandboxContext,
   type SimTiming,
 } from '../../../src/sandbox/context.ts';
-import { rfc3339 } from '../../../src/sandbox/store/deletion.ts';
+import { createEventRecorder } from '../../../src/sandbox/sim/event-recorder.ts';
 import { ObjectStore } from '../../../src/sandbox/store/object-store.ts';
 import type { KubeObject } from '../../../src/sandbox/store/types.ts';
 
@@ -20,7 +19,6 @@ export function testContext(timing: Partial<SimTiming> = {}): TestContext {
   const clock = new VirtualClock();
   const store = new ObjectStore(clock);
   let seed = 42;
-  let events = 0;
   return {
     clock,
     store,
@@ -36,29 +34,7 @@ export function testContext(timing: Partial<SimTiming> = {}): TestContext {
       t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
       return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
     },
-    recordEvent(involved, type, reason, message, source) {
-      const namespace = involved.metadata.namespace ?? 'default';
-      const now = rfc3339(clock.now());
-      store.create(R.events, {
-        apiVersion: 'v1',
-        kind: 'Event',
-        metadata: { name: `${involved.metadata.name}.${(events++).toString(16)}`, namespace },
-        involvedObject: {
-          apiVersion: involved.apiVersion,
-          kind: involved.kind,
-          name: involved.metadata.name,
-          namespace: involved.metadata.namespace,
-          uid: involved.metadata.uid,
-        },
-        type,
-        reason,
-        message,
-        source: { component: source },
-        firstTimestamp: now,
-        lastTimestamp: now,
-        count: 1,
-      });
-    },
+    recordEvent: createEventRecorder(store, clock),
   };
 }
 

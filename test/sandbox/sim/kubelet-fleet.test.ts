@@ -8,7 +8,7 @@ let fleet: KubeletFleet | undefined;
 afterEach(() => fleet?.stop());
 
 function setup(podStopMs = 1_000): { ctx: TestContext; fleet: KubeletFleet } {
-  const ctx = testContext({ podStartMs: 2_000, podReadyMs: 3_000, podStopMs });
+  const ctx = testContext({ podStartMs: 2_000, podReadyMs: 3_000, podStopMs, imagePullMs: 0 });
   fleet = new KubeletFleet(ctx);
   fleet.start();
   ctx.store.create(R.nodes, makeNode('node-a'));

@@ -1,0 +1,109 @@
+/**
+ * The node heartbeat Leases a kubelet keeps in `kube-node-lease`: one per node, named after it, held by it
+ * (`holderIdentity`), owned by the Node (so they go with it), `leaseDurationSeconds: 40`, and renewed every
+ * timing.nodeHeartbeatMs (10 s) while the kubelet runs. Tools read them (`kubectl describe node` shows the
+ * Lease's holder and renew time) even though the sandbox's node lifecycle controller reads liveness from
+ * memory (see node-liveness.ts).
+ *
+ * Cost at 5,000 nodes: renewing is a store write per node per 10 s. Nodes are dealt into RENEW_SLOTS
+ * slots and one timer renews one slot at a time, so the writes are spread over the interval as real
+ * kubelets' are (each on its own phase) instead of 5,000 timers, or one burst of 5,000 writes. A write to
+ * a Lease reaches only the watchers of Leases.
+ */
+import type { Timer } from '../../core/clock.ts';
+import { R } from '../api/resources.ts';
+import type { SandboxContext } from '../context.ts';
+import type { KubeObject } from '../store/types.ts';
+
+export const NODE_LEASE_NAMESPACE = 'kube-node-lease';
+/** The kubelet's nodeLeaseDurationSeconds default. */
+export const NODE_LEASE_DURATION_SECONDS = 40;
+const RENEW_SLOTS = 10;
+
+export class NodeLeases {
+  private readonly slots: Array<Set<string>> = Array.from({ length: RENEW_SLOTS }, () => new Set());
+  private readonly slotOf = new Map<string, number>();
+  private nextSlot = 0;
+  private added = 0;
+  private timer?: Timer;
+
+  /** `isRenewing(node)` says whether the node's kubelet runs (only running kubelets renew). */
+  constructor(
+    private readonly ctx: SandboxContext,
+    private readonly isRenewing: (nodeName: string) => boolean,
+  ) {}
+
+  /** Starts renewing the node's Lease, and writes it now (creating it when missing). */
+  add(nodeName: string): void {
+    if (!this.slotOf.has(nodeName)) {
+      const slot = this.added++ % RENEW_SLOTS;
+      this.slots[slot]!.add(nodeName);
+      this.slotOf.set(nodeName, slot);
+    }
+    this.renew(nodeName);
+    this.timer ??= this.ctx.clock.setTimer(this.slotMs(), () => this.tick());
+  }
+
+  /** Stops renewing; the Lease itself goes with its Node (its owner), or is removed here when asked. */
+  remove(nodeName: string, deleteLease: boolean): void {
+    const slot = this.slotOf.get(nodeName);
+    if (slot !== undefined) this.slots[slot]!.delete(nodeName);
+    this.slotOf.delete(nodeName);
+    if (deleteLease) this.ctx.store.remove(R.leases, NODE_LEASE_NAMESPACE, nodeName);
+  }
+
+  stop(): void {
+    this.timer?.cancel();
+    this.timer = undefined;
+  }
+
+  /** Writes the renew time, as the kubelet does every heartbeat; recreates a Lease someone deleted. */
+  renew(nodeName: string): void {
+    const now = microTime(this.ctx.clock.now());
+    const renewed = this.ctx.store.mutate(R.leases, NODE_LEASE_NAMESPACE, nodeName, (lease) => {
+      lease.spec = { ...lease.spec, holderIdentity: nodeName, renewTime: now };
+    });
+    if (renewed) return;
+    const node = this.ctx.store.get(R.nodes, undefined, nodeName);
+    if (!node) return;
+    this.ctx.store.createOwned(R.leases, leaseFor(node, now));
+  }
+
+  private slotMs(): number {
+    return Math.max(1, this.ctx.timing.nodeHeartbeatMs / RENEW_SLOTS);
+  }
+
+  private tick(): void {
+    this.timer = undefined;
+    const slot = this.slots[this.nextSlot]!;
+    this.nextSlot = (this.nextSlot + 1) % RENEW_SLOTS;
+    for (const name of slot) {
+      if (!this.isRenewing(name)) continue;
+      try {
+        this.renew(name);
+      } catch {
+        // Note: a Lease that cannot be written this time is renewed at the next heartbeat, as a kubelet retries.
+      }
+    }
+    if (this.slotOf.size > 0) this.timer = this.ctx.clock.setTimer(this.slotMs(), () => this.tick());
+  }
+}
+
+function leaseFor(node: KubeObject, renewTime: string): KubeObject {
+  const name = node.metadata.name ?? '';
+  return {
+    apiVersion: 'coordination.k8s.io/v1',
+    kind: 'Lease',
+    metadata: {
+      name,
+      namespace: NODE_LEASE_NAMESPACE,
+      ownerReferences: [{ apiVersion: 'v1', kind: 'Node', name, uid: node.metadata.uid ?? '' }],
+    },
+    spec: { holderIdentity: name, leaseDurationSeconds: NODE_LEASE_DURATION_SECONDS, renewTime },
+  };
+}
+
+/** A Kubernetes MicroTime: RFC 3339 with microseconds, as Lease times are written. */
+export function microTime(ms: number): string {
+  return new Date(ms).toISOString().replace(/\.(\d{3})Z$/, '.$1000Z');
+}
