@@ -1,7 +1,8 @@
 /**
- * Why the engine refuses or stops, as data: each error names what it is about and whether a retry (or a
- * `midflight resume`) may help.
+ * Why the engine refuses or stops, as data: each error names what it is about and its failure class
+ * (core/failure-class.ts): whether a retry (or a `midflight resume`) may help.
  */
+import { type FailureClass, mayRetry } from '../core/failure-class.ts';
 
 export type PlanRejection =
   /** The file is not a plan (hand-edited into an invalid shape, or another schema). */
@@ -20,7 +21,7 @@ export type PlanRejection =
   | 'invalid-policy';
 
 export class PlanRejectedError extends Error {
-  readonly retryable = false;
+  readonly failureClass: FailureClass = 'permanent';
   constructor(
     readonly rejection: PlanRejection,
     message: string,
@@ -34,7 +35,7 @@ export class PlanRejectedError extends Error {
 
 /** The run cannot do what was asked in its current state (resume a finished run, rollback a running one). */
 export class RunStateError extends Error {
-  readonly retryable = false;
+  readonly failureClass: FailureClass = 'permanent';
   constructor(
     readonly runId: string,
     readonly state: string,
@@ -47,29 +48,37 @@ export class RunStateError extends Error {
 
 /** A step failed; the run stops in a consistent, resumable state. */
 export class StepFailedError extends Error {
+  readonly failureClass: FailureClass;
   constructor(
     readonly stepId: string,
     readonly node: string | undefined,
     message: string,
     /** Whether `midflight resume` may get past it without a change (a transient failure). */
-    readonly retryable: boolean,
+    retryable: boolean,
     options?: { cause?: unknown },
   ) {
     super(message, options);
     this.name = 'StepFailedError';
+    this.failureClass = retryable ? 'transient' : 'permanent';
+  }
+  get retryable(): boolean {
+    return mayRetry(this.failureClass);
   }
 }
 
 /** A pre/post hook command failed: the policy says the run must stop. */
 export class HookFailedError extends Error {
-  readonly retryable = true;
+  /** Transient unless the hook could not even start: what it checks may pass on a resume. */
+  readonly failureClass: FailureClass;
   constructor(
     readonly hook: string,
     readonly exitCode: number | null,
     message: string,
     readonly outputTail: string[],
+    options: { failureClass?: FailureClass } = {},
   ) {
     super(message);
     this.name = 'HookFailedError';
+    this.failureClass = options.failureClass ?? 'transient';
   }
 }

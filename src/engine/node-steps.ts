@@ -7,6 +7,8 @@
  * the run did not cordon is never uncordoned by it (the cordon state is recorded BEFORE cordoning).
  */
 import { parseDuration } from '../core/duration.ts';
+import { mayRetry } from '../core/failure-class.ts';
+import { classifyFailure } from '../kube/api-failure.ts';
 import { cordonNode, uncordonNode } from '../kube/cordon.ts';
 import { type DrainOptions, type DrainProgress, type DrainResult, drainNode } from '../kube/drain.ts';
 import { recordEvent } from '../kube/events.ts';
@@ -353,7 +355,8 @@ export async function upgradeWithRetries(
     } catch (err) {
       if (ctx.fatal.signal.aborted) throw ctx.fatalError ?? err;
       const message = err instanceof Error ? err.message : String(err);
-      const retryable = (err as { retryable?: boolean }).retryable !== false;
+      // Note: only what declares itself worth another try is retried: a bug (a TypeError) is not.
+      const retryable = mayRetry(classifyFailure(err));
       ctx.log('warn', `attempt ${attempt}/${attempts} to upgrade ${node} failed: ${message}`, {
         stepId: step.id,
         node,

@@ -5,6 +5,7 @@
  * reading; `errors.ts` turns it into the one-line errors that read-only commands show.
  */
 import { ApiException } from '@kubernetes/client-node';
+import { declaredFailureClass, type FailureClass, mayRetry } from '../core/failure-class.ts';
 
 export interface StatusCause {
   reason?: string;
@@ -94,10 +95,50 @@ function networkCodeOf(err: unknown): string | undefined {
   return undefined;
 }
 
-/** Whether trying the same request again later may succeed: network failures, 429, 5xx, 409 conflicts. */
-export function isRetryable(failure: ApiFailure): boolean {
-  const { code } = failure;
-  return code === undefined || code === 429 || code >= 500 || code === 409;
+/**
+ * System error codes of a request that got no answer but may get one later: the API server is restarting
+ * (a refused connection during a control-plane upgrade lasts seconds), a connection dropped, a name server
+ * was slow. Any other code (a host name that does not resolve, a certificate the CA does not vouch for) is
+ * permanent.
+ */
+const TRANSIENT_NETWORK_CODES = new Set([
+  'ECONNREFUSED',
+  'ECONNRESET',
+  'ECONNABORTED',
+  'ETIMEDOUT',
+  'ESOCKETTIMEDOUT',
+  'EPIPE',
+  'EAI_AGAIN',
+  'EHOSTUNREACH',
+  'ENETUNREACH',
+  'ERR_STREAM_PREMATURE_CLOSE',
+  'UND_ERR_SOCKET',
+  'UND_ERR_CONNECT_TIMEOUT',
+  'UND_ERR_HEADERS_TIMEOUT',
+  'UND_ERR_BODY_TIMEOUT',
+]);
+
+/** The class of a failed Kubernetes request, from its HTTP status or, with no answer, its network code. */
+export function apiFailureClass(failure: ApiFailure): FailureClass {
+  const { code, networkCode } = failure;
+  if (code === undefined)
+    return networkCode && TRANSIENT_NETWORK_CODES.has(networkCode) ? 'transient' : 'permanent';
+  if (code === 409) return 'conflict';
+  // Note: 501 Not Implemented will not be implemented on the next try.
+  if (code === 429 || (code >= 500 && code !== 501)) return 'transient';
+  return 'permanent';
+}
+
+/**
+ * The one classification of any failure (see core/failure-class.ts): the class an error declares, else the
+ * class of the Kubernetes answer it carries, else permanent (a TypeError, an unknown error).
+ */
+export function classifyFailure(err: unknown): FailureClass {
+  const declared = declaredFailureClass(err);
+  if (declared) return declared;
+  const failure = apiFailureOf(err);
+  if (failure.code === undefined && failure.networkCode === undefined) return 'permanent';
+  return apiFailureClass(failure);
 }
 
 export function isNotFound(err: unknown): boolean {
@@ -107,7 +148,7 @@ export function isNotFound(err: unknown): boolean {
 /** A failed Kubernetes request, named by what was being done: `cordon node general-1: …`. */
 export class KubeOperationError extends Error {
   readonly failure: ApiFailure;
-  readonly retryable: boolean;
+  readonly failureClass: FailureClass;
   constructor(
     readonly operation: string,
     cause: unknown,
@@ -117,7 +158,10 @@ export class KubeOperationError extends Error {
     super(`${operation}: ${failure.message} (${code})`, { cause });
     this.name = 'KubeOperationError';
     this.failure = failure;
-    this.retryable = isRetryable(failure);
+    this.failureClass = apiFailureClass(failure);
+  }
+  get retryable(): boolean {
+    return mayRetry(this.failureClass);
   }
 }
 

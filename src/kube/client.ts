@@ -144,7 +144,10 @@ export async function requestRaw(
     req.on('error', reject);
     if (options.timeoutMs) {
       req.setTimeout(options.timeoutMs, () =>
-        req.destroy(new Error(`no answer within ${options.timeoutMs} ms`)),
+        // ETIMEDOUT, as the system would say: a timeout is transient (see classifyFailure).
+        req.destroy(
+          Object.assign(new Error(`no answer within ${options.timeoutMs} ms`), { code: 'ETIMEDOUT' }),
+        ),
       );
     }
     req.end(payload);

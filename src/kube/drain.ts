@@ -9,7 +9,7 @@ import {
 } from '@kubernetes/client-node';
 import type { Clock, Timer } from '../core/clock.ts';
 import { matchesLabelSelector } from '../core/selectors.ts';
-import { type ApiFailure, apiFailureOf, isNotFound, isRetryable } from './api-failure.ts';
+import { type ApiFailure, apiFailureClass, apiFailureOf, isNotFound } from './api-failure.ts';
 import { controllerOf, deletionAgeSeconds, type PodFilterBlock, podDeleteStatus } from './drain-filters.ts';
 import { jitter, withRetries } from './retry.ts';
 
@@ -337,7 +337,7 @@ class NodeDrain {
         await this.waitForBudget(task, failure);
       } else if (failure.code === 500 && MULTIPLE_BUDGETS.test(failure.message)) {
         this.fail(task, 'multiple-budgets', failure.message);
-      } else if (isRetryable(failure) && ++errors < this.options.maxEvictionErrors) {
+      } else if (apiFailureClass(failure) === 'transient' && ++errors < this.options.maxEvictionErrors) {
         this.setState(task, 'retrying', { message: failure.message });
         await this.stopper.sleep(jitter(Math.min(30_000, 500 * 2 ** errors)));
       } else {

@@ -1,9 +1,11 @@
 /**
  * Kubernetes API failures as the read-only commands report them: a few error classes with context fields,
- * `retryable`, and a one-line message a user can act on. The failure itself is read by `api-failure.ts`.
+ * a failure class (from `apiFailureClass`, the one rule), and a one-line message a user can act on. The
+ * failure itself is read by `api-failure.ts`.
  */
 import type { Clock } from '../core/clock.ts';
-import { type ApiFailure, apiFailureOf } from './api-failure.ts';
+import { type FailureClass, mayRetry } from '../core/failure-class.ts';
+import { type ApiFailure, apiFailureClass, apiFailureOf, classifyFailure } from './api-failure.ts';
 import { withRetries } from './retry.ts';
 
 /** What was being done and against which server: every error names both. */
@@ -15,7 +17,8 @@ export interface RequestContext {
 }
 
 export abstract class KubeError extends Error {
-  abstract readonly retryable: boolean;
+  /** How a caller handles it (see core/failure-class.ts). */
+  abstract readonly failureClass: FailureClass;
   readonly server: string;
   readonly operation: string;
   constructor(message: string, context: RequestContext, options?: { cause?: unknown }) {
@@ -23,11 +26,14 @@ export abstract class KubeError extends Error {
     this.server = context.server;
     this.operation = context.operation;
   }
+  get retryable(): boolean {
+    return mayRetry(this.failureClass);
+  }
 }
 
 /** No HTTP answer at all: connection refused, unknown host, timeout, reset, TLS failure. */
 export class ClusterUnreachableError extends KubeError {
-  readonly retryable: boolean;
+  readonly failureClass: FailureClass;
   constructor(
     context: RequestContext,
     /** Short reason: "connection refused", "host not found", "no answer within 30 s"… */
@@ -41,14 +47,13 @@ export class ClusterUnreachableError extends KubeError {
       { cause },
     );
     this.name = 'ClusterUnreachableError';
-    // A refused connection or an unknown host will not heal in a few seconds; a reset or timeout may.
-    this.retryable = networkCode === 'ECONNRESET' || networkCode === 'ETIMEDOUT' || networkCode === 'EPIPE';
+    this.failureClass = apiFailureClass({ code: undefined, message: reason, causes: [], networkCode });
   }
 }
 
 /** The TLS handshake failed: the kubeconfig's CA does not vouch for the server's certificate. */
 export class ClusterCertificateError extends KubeError {
-  readonly retryable = false;
+  readonly failureClass: FailureClass = 'permanent';
   constructor(context: RequestContext, reason: string, cause?: unknown) {
     super(
       `cannot trust the cluster at ${context.server} (${reason}): check certificate-authority-data in the kubeconfig`,
@@ -61,7 +66,7 @@ export class ClusterCertificateError extends KubeError {
 
 /** 401: the credentials were not accepted. */
 export class UnauthorizedError extends KubeError {
-  readonly retryable = false;
+  readonly failureClass: FailureClass = 'permanent';
   constructor(context: RequestContext, cause?: unknown) {
     super(
       `the cluster at ${context.server} did not accept our credentials while ${context.operation} (401 Unauthorized): ` +
@@ -75,7 +80,7 @@ export class UnauthorizedError extends KubeError {
 
 /** 403: authenticated, but RBAC says no. */
 export class ForbiddenError extends KubeError {
-  readonly retryable = false;
+  readonly failureClass: FailureClass = 'permanent';
   constructor(
     context: RequestContext,
     readonly serverMessage: string,
@@ -93,7 +98,7 @@ export class ForbiddenError extends KubeError {
 
 /** 404: the object or the whole API is missing (an API group the cluster does not serve). */
 export class NotFoundError extends KubeError {
-  readonly retryable = false;
+  readonly failureClass: FailureClass = 'permanent';
   constructor(
     context: RequestContext,
     readonly serverMessage: string,
@@ -104,9 +109,9 @@ export class NotFoundError extends KubeError {
   }
 }
 
-/** 429 or 5xx: the server is busy or failing; worth another try after a pause. */
+/** 429 or 5xx (but 501): the server is busy or failing; worth another try after a pause. */
 export class ServerUnavailableError extends KubeError {
-  readonly retryable = true;
+  readonly failureClass: FailureClass = 'transient';
   constructor(
     context: RequestContext,
     readonly status: number,
@@ -128,9 +133,9 @@ export class ServerUnavailableError extends KubeError {
   }
 }
 
-/** Any other refusal (400, 409, 410, 422…): the request itself was wrong for this server. */
+/** Any other refusal (400, 409, 410, 422…): the request itself was wrong for this server (or, 409, raced). */
 export class RequestRejectedError extends KubeError {
-  readonly retryable = false;
+  readonly failureClass: FailureClass;
   constructor(
     context: RequestContext,
     readonly status: number,
@@ -146,6 +151,7 @@ export class RequestRejectedError extends KubeError {
       },
     );
     this.name = 'RequestRejectedError';
+    this.failureClass = apiFailureClass({ code: status, reason, message: serverMessage, causes: [] });
   }
 }
 
@@ -186,9 +192,8 @@ function httpError(failure: ApiFailure, status: number, context: RequestContext,
   if (status === 401) return new UnauthorizedError(context, err);
   if (status === 403) return new ForbiddenError(context, message, err);
   if (status === 404) return new NotFoundError(context, message, err);
-  if (status === 429 || status >= 500) {
+  if (apiFailureClass(failure) === 'transient')
     return new ServerUnavailableError(context, status, message, failure.retryAfterSeconds, 1, err);
-  }
   return new RequestRejectedError(context, status, failure.reason, message, err);
 }
 
@@ -212,7 +217,7 @@ export interface ApiRetryOptions {
 }
 
 /**
- * `withRetries` for the read-only commands: fewer attempts, only what `kubeErrorOf` calls retryable, and
+ * `withRetries` for the read-only commands: fewer attempts, only what `classifyFailure` calls transient, and
  * the final failure as a KubeError naming the operation (and, for a busy server, how many tries it got).
  */
 export function withApiRetries<T>(
@@ -223,7 +228,7 @@ export function withApiRetries<T>(
   return withRetries(options.clock, context.operation, call, {
     attempts: options.attempts ?? 4,
     baseDelayMs: options.baseDelayMs ?? 250,
-    retryIf: (err) => kubeErrorOf(err, context).retryable,
+    retryIf: (err) => mayRetry(classifyFailure(kubeErrorOf(err, context))),
     failWith: (err, attempts) => {
       const error = kubeErrorOf(err, context);
       if (!(error instanceof ServerUnavailableError) || attempts === 1) return error;

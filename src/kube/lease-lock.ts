@@ -1,6 +1,7 @@
 import { hostname } from 'node:os';
 import { CoordinationV1Api, type KubeConfig, type V1Lease, V1MicroTime } from '@kubernetes/client-node';
 import type { Clock, Timer } from '../core/clock.ts';
+import type { FailureClass } from '../core/failure-class.ts';
 import { apiFailureOf, isNotFound, KubeOperationError } from './api-failure.ts';
 import { withRetries } from './retry.ts';
 
@@ -47,7 +48,8 @@ export interface LeaseHandle {
  * Its timestamps are in the holder's clock, which may not agree with ours; they are shown, never compared.
  */
 export class LeaseHeldError extends Error {
-  readonly retryable = true;
+  /** The holder may finish or die: trying again later may succeed. */
+  readonly failureClass: FailureClass = 'transient';
   constructor(
     readonly lease: string,
     readonly holder: string,
@@ -67,7 +69,7 @@ export class LeaseHeldError extends Error {
 }
 
 export class LeaseLostError extends Error {
-  readonly retryable = false;
+  readonly failureClass: FailureClass = 'permanent';
   constructor(
     readonly lease: string,
     readonly reason: string,

@@ -1,5 +1,6 @@
 import { CoreV1Api, type KubeConfig, type V1Node, type V1Pod } from '@kubernetes/client-node';
 import type { Clock } from '../core/clock.ts';
+import type { FailureClass } from '../core/failure-class.ts';
 import { apiFailureOf } from './api-failure.ts';
 import { requestRaw } from './client.ts';
 
@@ -30,7 +31,7 @@ export const CONTROL_PLANE_COMPONENTS = [
 
 /** The node (or control-plane member) did not reach the expected state in time; says what was last seen. */
 export class NodeWaitTimeoutError extends Error {
-  readonly retryable = false;
+  readonly failureClass: FailureClass = 'permanent';
   constructor(
     readonly node: string,
     readonly lastSeen: string,

@@ -1,5 +1,6 @@
 import type { Clock } from '../core/clock.ts';
-import { apiFailureOf, isRetryable, KubeOperationError } from './api-failure.ts';
+import { mayRetry } from '../core/failure-class.ts';
+import { apiFailureOf, classifyFailure, KubeOperationError } from './api-failure.ts';
 
 export interface RetryOptions {
   /** Attempts in all, the first included (default 8: survives a 30% error rate with odds of 1 in 15,000). */
@@ -8,7 +9,7 @@ export interface RetryOptions {
   baseDelayMs?: number;
   /** Default 5 s. */
   maxDelayMs?: number;
-  /** Which failures are worth another attempt (default: network errors, 429, 5xx and 409). */
+  /** Which failures are worth another attempt (default: those `classifyFailure` calls transient or conflict). */
   retryIf?: (err: unknown) => boolean;
   /** The error thrown for the last failure, after `attempts` tries (default: a KubeOperationError). */
   failWith?: (err: unknown, attempts: number) => Error;
@@ -35,7 +36,7 @@ export async function withRetries<T>(
   options: RetryOptions = {},
 ): Promise<T> {
   const { attempts, baseDelayMs, maxDelayMs } = { ...DEFAULT_RETRY, ...options };
-  const retryIf = options.retryIf ?? ((err: unknown) => isRetryable(apiFailureOf(err)));
+  const retryIf = options.retryIf ?? ((err: unknown) => mayRetry(classifyFailure(err)));
   const failWith = options.failWith ?? ((err: unknown) => new KubeOperationError(operation, err));
   let delay = baseDelayMs;
   for (let attempt = 1; ; attempt++) {

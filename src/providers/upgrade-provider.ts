@@ -5,6 +5,8 @@
  * IMPORTANT: upgradeNode must be idempotent: after a crash the engine may call it again for a node whose
  * upgrade is in flight or done (the command should join or no-op; the job provider re-attaches).
  */
+import type { FailureClass } from '../core/failure-class.ts';
+
 export type NodeRole = 'control-plane' | 'worker';
 
 export interface UpgradeContext {
@@ -29,16 +31,19 @@ export interface UpgradeProvider {
 }
 
 export class ProviderError extends Error {
+  /** Transient for a failed or timed-out attempt; permanent for a misconfiguration. */
+  readonly failureClass: FailureClass;
   constructor(
     message: string,
     readonly node: string,
     /** The last lines of output, for the run log and the failure reason. */
     readonly outputTail: string[] = [],
     /** Whether trying again may help (a timeout or a failed attempt; not a misconfiguration). */
-    readonly retryable = true,
+    retryable = true,
   ) {
     super(message);
     this.name = 'ProviderError';
+    this.failureClass = retryable ? 'transient' : 'permanent';
   }
 }
 

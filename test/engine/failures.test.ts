@@ -82,6 +82,35 @@ describe('failures', () => {
     30_000,
   );
 
+  it('a provider that fails with a bug (a TypeError) is not retried: unknown failures are permanent', async () => {
+    const sandbox = await startCluster(WORKERS_CLUSTER);
+    const real = new SandboxApiProvider(sandbox);
+    let bugs = 0;
+    const provider = new CountingProvider({
+      kind: 'buggy',
+      upgradeNode(ctx) {
+        if (ctx.node === 'general-2' && bugs++ === 0)
+          return Promise.reject(new TypeError("Cannot read properties of undefined (reading 'status')"));
+        return real.upgradeNode(ctx);
+      },
+    });
+    const h = harness(sandbox, provider);
+    try {
+      const policy = testPolicy({
+        provider: { kind: 'command', command: 'unused', retries: 2, retryDelay: '5s' },
+      });
+      const summary = await startRun(h.deps, await planFor(sandbox, 'v1.31.2', policy), FAST);
+      expect(summary.state).toBe('failed');
+      expect(summary.reason).toMatch(
+        /upgrade of general-2 to v1.31.2 failed after 1 attempt\(s\): Cannot read/,
+      );
+      expect(provider.calls.get('general-2')).toBe(1);
+    } finally {
+      h.cleanup();
+      await sandbox.stop();
+    }
+  }, 30_000);
+
   it.each([500, 429])(
     'survives the API server failing 15 percent of requests with HTTP %i',
     async (code) => {

@@ -29,7 +29,7 @@ describe('kubeErrorOf', () => {
     [
       network('ECONNREFUSED'),
       ClusterUnreachableError,
-      false,
+      true,
       'cannot reach the cluster at https://10.0.0.1:6443 (connection refused): is it running, and is --context right?',
     ],
     [
@@ -139,17 +139,36 @@ describe('withApiRetries', () => {
     expect((failure as Error).message).toContain('(HTTP 500: boom) after 3 attempts');
   });
 
-  it('does not retry what a retry cannot fix', async () => {
+  it.each([
+    ['an unknown host', network('ENOTFOUND')],
+    ['a bug', new TypeError("Cannot read properties of undefined (reading 'items')")],
+  ])('does not retry what a retry cannot fix: %s', async (_, err) => {
     let calls = 0;
     const failure = await withApiRetries(
       context,
       async () => {
         calls++;
-        throw network('ECONNREFUSED');
+        throw err;
       },
       { clock: new VirtualClock(0) },
     ).catch((e: unknown) => e);
     expect(failure).toBeInstanceOf(ClusterUnreachableError);
     expect(calls).toBe(1);
+  });
+
+  it('retries a refused connection, as an API server refuses them while it restarts', async () => {
+    const clock = new VirtualClock(0);
+    let calls = 0;
+    const result = withApiRetries(
+      context,
+      async () => {
+        if (++calls < 3) throw network('ECONNREFUSED');
+        return 'ok';
+      },
+      { clock, baseDelayMs: 100 },
+    );
+    await clock.advance(10_000);
+    await expect(result).resolves.toBe('ok');
+    expect(calls).toBe(3);
   });
 });
