@@ -1,7 +1,9 @@
 import { CoreV1Api, type KubeConfig, PolicyV1Api } from '@kubernetes/client-node';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { VirtualClock } from '../../src/core/clock.ts';
 import { cordonNode, uncordonNode } from '../../src/kube/cordon.ts';
 import { type DrainProgress, drainNode, type PodRef } from '../../src/kube/drain.ts';
+import { advanceWhenIdle } from '../../src/sandbox/idle-time.ts';
 import { type RunningSandbox, startSandbox } from '../e2e/sandbox-harness.ts';
 import { patchFaults, waitForWorkloads } from './sandbox-faults.ts';
 
@@ -42,6 +44,27 @@ async function readyByOwner(kc: KubeConfig): Promise<Map<string, number>> {
     counts.set(key, (counts.get(key) ?? 0) + 1);
   }
   return counts;
+}
+
+/**
+ * A sandbox on virtual time that moves whenever this process is idle (see sandbox/idle-time.ts): a drain's
+ * clock time is then the sum of what it waits for (grace periods, polls, retry delays), whatever the
+ * machine's speed. On a scaled clock a busy machine's stalls count ×40 and timing bounds break.
+ */
+async function startVirtualTimeSandbox(scenario: string): Promise<RunningSandbox> {
+  const clock = new VirtualClock(Date.now());
+  const driver = advanceWhenIdle(clock);
+  const sandbox = await startSandbox({ scenario, clock }).catch(async (err: unknown) => {
+    await driver.stop();
+    throw err;
+  });
+  return {
+    ...sandbox,
+    async stop() {
+      await driver.stop();
+      await sandbox.stop();
+    },
+  };
 }
 
 describe('drainNode on the demo cluster', () => {
@@ -126,7 +149,7 @@ describe('drainNode on a budget that never allows a disruption (pdb-deadlock)', 
   let firstNode: string | undefined;
 
   beforeAll(async () => {
-    sandbox = await startSandbox({ scenario: 'pdb-deadlock', timeScale: 40 });
+    sandbox = await startVirtualTimeSandbox('pdb-deadlock');
     await waitForWorkloads(sandbox);
   });
   afterAll(async () => {
@@ -150,6 +173,7 @@ describe('drainNode on a budget that never allows a disruption (pdb-deadlock)', 
 
     expect(result.outcome).toBe('timeout');
     expect(result.durationMs).toBeGreaterThanOrEqual(60_000);
+    // Virtual time: the deadline plus at most one retry delay (5 s) and a poll, whatever the machine's load.
     expect(clock.now() - started).toBeLessThan(90_000);
     const budgetBlockers = result.blockers.filter((b) => b.kind === 'disruption-budget');
     for (const pod of stubborn) {
@@ -195,6 +219,7 @@ describe('drainNode on a budget that never allows a disruption (pdb-deadlock)', 
             'This pod has more than one PodDisruptionBudget, which the eviction subresource does not support.',
         },
       ]);
+      // Virtual time: the first refusal ends it; the bound only says it did not wait for the 10-minute deadline.
       expect(result.durationMs).toBeLessThan(60_000);
       await uncordonNode(kc, pod!.node);
     } finally {
@@ -234,7 +259,7 @@ describe('drainNode with pods the filters refuse or that exit slowly (drain-lab)
   let kc: KubeConfig;
 
   beforeAll(async () => {
-    sandbox = await startSandbox({ scenario: LAB, timeScale: 40 });
+    sandbox = await startVirtualTimeSandbox(LAB);
     await waitForWorkloads(sandbox);
     kc = sandbox.kubeConfig();
   });
@@ -287,7 +312,8 @@ describe('drainNode with pods the filters refuse or that exit slowly (drain-lab)
     const full = await drainNode(kc, 'general-2', { timeoutMs: 120_000 }, clock);
     expect(full.outcome).toBe('drained');
     expect(labPods(full.evicted)).toEqual(['quick', 'slow']);
-    // terminationGracePeriodSeconds: 20 — the pod honouring SIGTERM is gone in about a second.
+    // terminationGracePeriodSeconds: 20 — the pod honouring SIGTERM is gone in about a second. Virtual time:
+    // the drain's clock time is the grace period plus its polls, however slow the machine is.
     expect(full.durationMs).toBeGreaterThanOrEqual(19_000);
     expect(full.durationMs).toBeLessThan(30_000);
 
