@@ -10,10 +10,10 @@
  * Placeholders {phase} {runId} {target} {kubeconfig} are shell-quoted; the same values are in the
  * environment as MIDFLIGHT_PHASE, MIDFLIGHT_RUN_ID, MIDFLIGHT_TARGET and KUBECONFIG.
  */
-import { spawn } from 'node:child_process';
 import { parseDuration } from '../core/duration.ts';
 import { PHASE_KINDS } from '../plan/plan-types.ts';
 import { shellQuote } from '../providers/command-provider.ts';
+import { type CommandOutcome, describeEnd, runCommand } from '../providers/run-command.ts';
 import { OutputTail } from '../providers/upgrade-provider.ts';
 import { HookFailedError, PlanRejectedError } from './errors.ts';
 
@@ -69,11 +69,20 @@ export interface HookContext {
   runId: string;
   target: string;
   kubeconfigPath?: string;
+  /** Where the hook's output goes (the run's output log for this hook). */
+  outputFile: string;
+  /** Stops the hook (SIGTERM, then SIGKILL after the grace) when the run is stopping. */
+  signal?: AbortSignal;
   log(line: string): void;
 }
 
 /** Runs one hook command; resolves on exit 0, else throws HookFailedError with the output's last lines. */
-export function runHook(command: string, ctx: HookContext, timeoutMs: number): Promise<void> {
+export async function runHook(
+  command: string,
+  ctx: HookContext,
+  timeoutMs: number,
+  options: { killGraceMs?: number } = {},
+): Promise<void> {
   const values: Record<string, string> = {
     phase: ctx.phase,
     runId: ctx.runId,
@@ -85,8 +94,10 @@ export function runHook(command: string, ctx: HookContext, timeoutMs: number): P
   );
   const tail = new OutputTail(20);
   ctx.log(`hook ${ctx.name}: $ ${rendered}`);
-  return new Promise((resolve, reject) => {
-    const child = spawn('/bin/sh', ['-c', rendered], {
+  let outcome: CommandOutcome;
+  try {
+    outcome = await runCommand({
+      script: rendered,
       env: {
         ...process.env,
         MIDFLIGHT_PHASE: ctx.phase,
@@ -94,47 +105,33 @@ export function runHook(command: string, ctx: HookContext, timeoutMs: number): P
         MIDFLIGHT_TARGET: ctx.target,
         ...(ctx.kubeconfigPath ? { KUBECONFIG: ctx.kubeconfigPath } : {}),
       },
-      stdio: ['ignore', 'pipe', 'pipe'],
-      // Note: its own process group, so a timeout kills what the shell started too (as the command provider).
-      detached: true,
-    });
-    const kill = () => {
-      try {
-        if (child.pid) process.kill(-child.pid, 'SIGTERM');
-      } catch {
-        child.kill('SIGTERM');
-      }
-    };
-    // IMPORTANT: wall time on purpose: the command runs in real time whatever the run's clock does.
-    // A timeout of 0 means no limit, as for the command provider.
-    const timer = timeoutMs > 0 ? setTimeout(kill, timeoutMs) : undefined;
-    const onData = (chunk: Buffer) => {
-      for (const line of chunk.toString('utf8').split('\n')) {
-        if (!line.trim()) continue;
+      // A timeout of 0 means no limit, as for the command provider.
+      timeoutMs,
+      killGraceMs: options.killGraceMs,
+      signal: ctx.signal,
+      outputFile: ctx.outputFile,
+      onLine: (line) => {
         tail.push(line);
         ctx.log(line);
-      }
-    };
-    child.stdout.on('data', onData);
-    child.stderr.on('data', onData);
-    child.on('error', (err) => {
-      clearTimeout(timer);
-      reject(new HookFailedError(ctx.name, null, `hook ${ctx.name} could not run: ${err.message}`, []));
+      },
     });
-    child.on('close', (code) => {
-      clearTimeout(timer);
-      if (code === 0) resolve();
-      else {
-        const lines = tail.get();
-        reject(
-          new HookFailedError(
-            ctx.name,
-            code,
-            `hook ${ctx.name} ${code === null ? 'was killed (timeout?)' : `exited with status ${code}`}${lines.length ? `: ${lines.slice(-3).join(' | ')}` : ''}`,
-            lines,
-          ),
-        );
-      }
-    });
-  });
+  } catch (err) {
+    throw new HookFailedError(
+      ctx.name,
+      null,
+      `hook ${ctx.name} could not run: ${(err as Error).message}`,
+      [],
+      {
+        failureClass: 'permanent',
+      },
+    );
+  }
+  if (outcome.code === 0 && !outcome.stoppedFor) return;
+  const lines = tail.get();
+  throw new HookFailedError(
+    ctx.name,
+    outcome.code,
+    `hook ${ctx.name} ${describeEnd(outcome, timeoutMs)}${lines.length ? `: ${lines.slice(-3).join(' | ')}` : ''}`,
+    lines,
+  );
 }

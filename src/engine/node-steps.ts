@@ -343,6 +343,7 @@ export async function upgradeWithRetries(
         role,
         runId: ctx.runId,
         signal: ctx.fatal.signal,
+        outputFile: ctx.outputFile(`upgrade-${node}`),
         log: (line) => {
           try {
             ctx.log('debug', line, { stepId: step.id, node });

@@ -12,6 +12,7 @@ import type { Plan, PlanStep } from '../plan/plan-types.ts';
 import type { UpgradeProvider } from '../providers/upgrade-provider.ts';
 import type { RunStore } from '../store/run-store.ts';
 import type { LogLevel, StepStatePatch, StepStateRecord } from '../store/run-types.ts';
+import { commandOutputFile } from '../store/state-dir.ts';
 import { ClusterAccess } from './cluster-access.ts';
 import type { Hooks } from './hooks.ts';
 import type { RunEvent } from './run-events.ts';
@@ -158,6 +159,11 @@ export class RunContext {
     });
     if (level === 'warn') this.emit({ type: 'warning', message, stepId: where.stepId, node: where.node });
     else this.emit({ type: 'log', level, message, stepId: where.stepId, node: where.node });
+  }
+
+  /** The file the output of one of the run's commands goes to (see store/state-dir.ts). */
+  outputFile(name: string): string {
+    return commandOutputFile(this.store.path, this.runId, name);
   }
 
   row(stepId: string, node = ''): StepStateRecord | undefined {

@@ -4,7 +4,7 @@
  * {version}` in the demo. Placeholders are shell-quoted; exit 0 is success, anything else a failure
  * carrying the output's last lines.
  */
-import { spawn } from 'node:child_process';
+import { type CommandOutcome, describeEnd, runCommand } from './run-command.ts';
 import { OutputTail, ProviderError, type UpgradeContext, type UpgradeProvider } from './upgrade-provider.ts';
 
 export interface CommandProviderOptions {
@@ -18,6 +18,8 @@ export interface CommandProviderOptions {
   env?: NodeJS.ProcessEnv;
   /** Working directory (default: this process's). */
   cwd?: string;
+  /** Wall-clock ms between SIGTERM and SIGKILL when the command is stopped. Default 10 s. */
+  killGraceMs?: number;
   /** Lines of output kept for the failure message. Default 40. */
   tailLines?: number;
 }
@@ -65,7 +67,7 @@ export class CommandProvider implements UpgradeProvider {
   readonly kind = 'command';
   constructor(private readonly options: CommandProviderOptions) {}
 
-  upgradeNode(ctx: UpgradeContext): Promise<void> {
+  async upgradeNode(ctx: UpgradeContext): Promise<void> {
     const command = renderCommand(this.options.command, {
       node: ctx.node,
       version: ctx.version,
@@ -75,81 +77,40 @@ export class CommandProvider implements UpgradeProvider {
       runId: ctx.runId,
       kubeconfig: this.options.kubeconfigPath ?? '',
     });
-    const timeoutMs = this.options.timeoutMs ?? 30 * 60_000;
     const tail = new OutputTail(this.options.tailLines ?? 40);
     ctx.log(`$ ${command}`);
-    return new Promise<void>((resolve, reject) => {
-      if (ctx.signal.aborted) {
-        reject(new ProviderError(`upgrade of ${ctx.node} not started: the run is stopping`, ctx.node));
-        return;
-      }
-      // Note: detached puts the shell in its own process group, so a timeout kills ssh and its children too.
-      const child = spawn('/bin/sh', ['-c', command], {
-        env: this.options.env ?? process.env,
+    if (ctx.signal.aborted)
+      throw new ProviderError(`upgrade of ${ctx.node} not started: the run is stopping`, ctx.node);
+    let outcome: CommandOutcome;
+    try {
+      outcome = await runCommand({
+        script: command,
+        env: this.options.env,
         cwd: this.options.cwd,
-        detached: true,
-        stdio: ['ignore', 'pipe', 'pipe'],
+        timeoutMs: this.options.timeoutMs ?? 30 * 60_000,
+        killGraceMs: this.options.killGraceMs,
+        signal: ctx.signal,
+        outputFile: ctx.outputFile,
+        onLine: (line) => {
+          tail.push(line);
+          ctx.log(line);
+        },
       });
-      let killedFor: string | undefined;
-      const kill = (why: string) => {
-        killedFor ??= why;
-        try {
-          if (child.pid) process.kill(-child.pid, 'SIGTERM');
-        } catch {
-          child.kill('SIGTERM');
-        }
-      };
-      // IMPORTANT: wall-clock timer on purpose: the command runs in real time whatever the run's clock does.
-      const timer =
-        timeoutMs > 0 ? setTimeout(() => kill(`timed out after ${timeoutMs / 1000}s`), timeoutMs) : undefined;
-      const onAbort = () => kill('the run is stopping');
-      ctx.signal.addEventListener('abort', onAbort, { once: true });
-      const lineReader = (prefix: string) => {
-        let partial = '';
-        return (chunk: Buffer) => {
-          const text = partial + chunk.toString('utf8');
-          const lines = text.split('\n');
-          partial = lines.pop() ?? '';
-          for (const line of lines) emit(prefix + line);
-        };
-      };
-      const emit = (line: string) => {
-        if (line.trim() === '') return;
-        tail.push(line);
-        ctx.log(line);
-      };
-      child.stdout.on('data', lineReader(''));
-      child.stderr.on('data', lineReader(''));
-      child.on('error', (err) => {
-        clearTimeout(timer);
-        ctx.signal.removeEventListener('abort', onAbort);
-        reject(
-          new ProviderError(
-            `cannot run the provider command for ${ctx.node}: ${err.message}`,
-            ctx.node,
-            [],
-            false,
-          ),
-        );
-      });
-      child.on('close', (code, sig) => {
-        clearTimeout(timer);
-        ctx.signal.removeEventListener('abort', onAbort);
-        if (code === 0 && !killedFor) {
-          resolve();
-          return;
-        }
-        const why = killedFor ?? (code !== null ? `exited with status ${code}` : `was killed by ${sig}`);
-        const lines = tail.get();
-        const last = lines.slice(-3).join(' | ');
-        reject(
-          new ProviderError(
-            `upgrade command for ${ctx.node} ${why}${last ? `: ${last}` : ''}`,
-            ctx.node,
-            lines,
-          ),
-        );
-      });
-    });
+    } catch (err) {
+      throw new ProviderError(
+        `cannot run the provider command for ${ctx.node}: ${(err as Error).message}`,
+        ctx.node,
+        [],
+        false,
+      );
+    }
+    if (outcome.code === 0 && !outcome.stoppedFor) return;
+    const lines = tail.get();
+    const last = lines.slice(-3).join(' | ');
+    throw new ProviderError(
+      `upgrade command for ${ctx.node} ${describeEnd(outcome, this.options.timeoutMs ?? 30 * 60_000)}${last ? `: ${last}` : ''}`,
+      ctx.node,
+      lines,
+    );
   }
 }

@@ -20,6 +20,11 @@ export interface UpgradeContext {
   runId: string;
   /** Fires when the run is aborted or the process is stopping: stop waiting (and kill what can be killed). */
   signal: AbortSignal;
+  /**
+   * A file for the output of what the provider starts (the run's output log for this node, under the state
+   * directory): it outlives midflight, so a command keeps writing even if midflight is killed.
+   */
+  outputFile: string;
   /** One line of the provider's output for the run log. */
   log(line: string): void;
 }

@@ -16,3 +16,4 @@ export type {
   StepStatus,
 } from './run-types.ts';
 export { NODE_SUB_STEPS, RESUMABLE_STATES, RUN_STATES, STEP_STATUSES } from './run-types.ts';
+export { commandOutputFile, kubeconfigCopiesDir, runOutputDir, stateDirOf } from './state-dir.ts';

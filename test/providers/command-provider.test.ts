@@ -1,5 +1,8 @@
+import { mkdtempSync, readFileSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
 import { KubeConfig } from '@kubernetes/client-node';
-import { describe, expect, it } from 'vitest';
+import { afterAll, describe, expect, it } from 'vitest';
 import { VirtualClock } from '../../src/core/clock.ts';
 import {
   CommandProvider,
@@ -11,6 +14,10 @@ import {
   type UpgradeContext,
 } from '../../src/providers/index.ts';
 
+const outputDir = mkdtempSync(join(tmpdir(), 'midflight-provider-'));
+afterAll(() => rmSync(outputDir, { recursive: true, force: true }));
+let contexts = 0;
+
 function context(overrides: Partial<UpgradeContext> = {}) {
   const lines: string[] = [];
   const ctx: UpgradeContext = {
@@ -21,6 +28,7 @@ function context(overrides: Partial<UpgradeContext> = {}) {
     role: 'worker',
     runId: 'run-1',
     signal: new AbortController().signal,
+    outputFile: join(outputDir, `upgrade-${++contexts}.log`),
     log: (line) => lines.push(line),
     ...overrides,
   };
@@ -87,12 +95,49 @@ describe('CommandProvider', () => {
 
   it('kills a command that outlives its timeout', async () => {
     const { ctx } = context();
-    const started = Date.now();
-    const err = await new CommandProvider({ command: 'sleep 5', timeoutMs: 200 })
+    // Note: no bound on the time taken: a command that was not killed would hang the test until vitest's
+    // timeout, which fails it whatever the machine's speed.
+    const err = await new CommandProvider({ command: 'sleep 1000', timeoutMs: 200 })
       .upgradeNode(ctx)
       .catch((e) => e);
     expect(err.message).toMatch(/timed out after 0.2s/);
-    expect(Date.now() - started).toBeLessThan(3000);
+  });
+
+  it('kills a command that ignores SIGTERM once the grace period is over', async () => {
+    const { ctx } = context();
+    const err = await new CommandProvider({
+      command: "trap '' TERM; echo ignoring TERM; sleep 1000",
+      timeoutMs: 200,
+      killGraceMs: 300,
+    })
+      .upgradeNode(ctx)
+      .catch((e) => e);
+    expect(err).toBeInstanceOf(ProviderError);
+    expect(err.message).toBe('upgrade command for general-1 timed out after 0.2s: ignoring TERM');
+  });
+
+  it('stops a command that ignores SIGTERM when the run stops', async () => {
+    const controller = new AbortController();
+    const { ctx } = context({ signal: controller.signal });
+    const pending = new CommandProvider({ command: "trap '' TERM; sleep 1000", killGraceMs: 300 })
+      .upgradeNode(ctx)
+      .catch((e) => e);
+    setTimeout(() => controller.abort(), 100);
+    expect((await pending).message).toMatch(/the run is stopping/);
+  });
+
+  it('hands over a line written in pieces as one line, and the last line without its newline', async () => {
+    const { ctx, lines } = context();
+    await new CommandProvider({
+      command: "printf 'upgrading kube'; sleep 0.3; printf 'let\\n'; printf 'done, no newline'",
+    }).upgradeNode(ctx);
+    expect(lines.slice(1)).toEqual(['upgrading kubelet', 'done, no newline']);
+  });
+
+  it("writes the command's output to the node's output file, which outlives midflight", async () => {
+    const { ctx } = context();
+    await new CommandProvider({ command: 'echo to stdout; echo to stderr >&2' }).upgradeNode(ctx);
+    expect(readFileSync(ctx.outputFile, 'utf8')).toBe('to stdout\nto stderr\n');
   });
 
   it('stops when the run stops', async () => {

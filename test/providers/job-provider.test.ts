@@ -46,6 +46,8 @@ describe('JobProvider', () => {
     role: 'worker',
     runId: 'run-test',
     signal: new AbortController().signal,
+    // The job provider's output is the Job's pod logs: nothing is written here.
+    outputFile: '/nonexistent/upgrade.log',
     log: (l) => lines.push(l),
   });
   const jobs = () =>
