@@ -13,7 +13,12 @@
 import { parseDuration } from '../core/duration.ts';
 import { PHASE_KINDS } from '../plan/plan-types.ts';
 import { shellQuote } from '../providers/command-provider.ts';
-import { type CommandOutcome, describeEnd, runCommand } from '../providers/run-command.ts';
+import {
+  CommandNotStartedError,
+  type CommandOutcome,
+  describeEnd,
+  runCommand,
+} from '../providers/run-command.ts';
 import { OutputTail } from '../providers/upgrade-provider.ts';
 import { HookFailedError, PlanRejectedError } from './errors.ts';
 
@@ -116,6 +121,7 @@ export async function runHook(
       },
     });
   } catch (err) {
+    if (!(err instanceof CommandNotStartedError)) throw err;
     throw new HookFailedError(
       ctx.name,
       null,

@@ -4,7 +4,7 @@
  * {version}` in the demo. Placeholders are shell-quoted; exit 0 is success, anything else a failure
  * carrying the output's last lines.
  */
-import { type CommandOutcome, describeEnd, runCommand } from './run-command.ts';
+import { CommandNotStartedError, type CommandOutcome, describeEnd, runCommand } from './run-command.ts';
 import { OutputTail, ProviderError, type UpgradeContext, type UpgradeProvider } from './upgrade-provider.ts';
 
 export interface CommandProviderOptions {
@@ -97,6 +97,7 @@ export class CommandProvider implements UpgradeProvider {
         },
       });
     } catch (err) {
+      if (!(err instanceof CommandNotStartedError)) throw err;
       throw new ProviderError(
         `cannot run the provider command for ${ctx.node}: ${(err as Error).message}`,
         ctx.node,

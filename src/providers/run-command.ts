@@ -29,7 +29,10 @@ export interface RunCommandOptions {
   killGraceMs?: number;
   /** The file the output (stdout and stderr) is appended to; its folder is created if missing. */
   outputFile: string;
-  /** Each line of output, as soon as it is complete; blank lines are left out. */
+  /**
+   * Each line of output, as soon as it is complete; blank lines are left out. If it throws (the run's log
+   * cannot be written), the command is stopped and runCommand rejects with that error.
+   */
   onLine(line: string): void;
 }
 
@@ -43,18 +46,41 @@ export interface CommandOutcome {
 
 export const DEFAULT_KILL_GRACE_MS = 10_000;
 
+/** The command could not be started: no shell, no output file. Its `cause` says why. */
+export class CommandNotStartedError extends Error {
+  constructor(cause: unknown) {
+    super(cause instanceof Error ? cause.message : String(cause), { cause });
+    this.name = 'CommandNotStartedError';
+  }
+}
+
 /** How often the output file is read while the command runs (wall ms). */
 const FOLLOW_INTERVAL_MS = 100;
 
 /**
- * Runs `script` to its end (or until it is stopped and killed); rejects only when it cannot be started.
- * An already aborted signal starts nothing.
+ * Runs `script` to its end (or until it is stopped and killed). Rejects with CommandNotStartedError when it
+ * cannot be started, or with what `onLine` threw. An already aborted signal starts nothing.
  */
 export function runCommand(options: RunCommandOptions): Promise<CommandOutcome> {
   if (options.signal?.aborted) return Promise.resolve({ code: null, signal: null, stoppedFor: 'abort' });
-  mkdirSync(dirname(options.outputFile), { recursive: true });
-  const writeFd = openSync(options.outputFile, 'a', 0o600);
-  const follower = new OutputFollower(options.outputFile, fstatSync(writeFd).size, options.onLine);
+  let writeFd: number;
+  try {
+    mkdirSync(dirname(options.outputFile), { recursive: true });
+    writeFd = openSync(options.outputFile, 'a', 0o600);
+  } catch (err) {
+    return Promise.reject(new CommandNotStartedError(err));
+  }
+  let consumerError: { error: unknown } | undefined;
+  let stopForConsumer = () => {};
+  const follower = new OutputFollower(options.outputFile, fstatSync(writeFd).size, (line) => {
+    if (consumerError) return;
+    try {
+      options.onLine(line);
+    } catch (error) {
+      consumerError = { error };
+      stopForConsumer();
+    }
+  });
   return new Promise<CommandOutcome>((resolve, reject) => {
     let child: ReturnType<typeof spawn>;
     try {
@@ -66,7 +92,7 @@ export function runCommand(options: RunCommandOptions): Promise<CommandOutcome> 
       });
     } catch (err) {
       follower.finish();
-      reject(err);
+      reject(new CommandNotStartedError(err));
       return;
     } finally {
       // The child holds its own copy of the descriptor.
@@ -95,6 +121,7 @@ export function runCommand(options: RunCommandOptions): Promise<CommandOutcome> 
     // IMPORTANT: wall-clock timers on purpose: the command runs in real time whatever the run's clock does.
     const deadline = options.timeoutMs > 0 ? setTimeout(() => stop('timeout'), options.timeoutMs) : undefined;
     const onAbort = () => stop('abort');
+    stopForConsumer = onAbort;
     options.signal?.addEventListener('abort', onAbort, { once: true });
     const following = setInterval(() => follower.read(), FOLLOW_INTERVAL_MS);
     let settled = false;
@@ -109,12 +136,14 @@ export function runCommand(options: RunCommandOptions): Promise<CommandOutcome> 
     };
     child.on('error', (err) => {
       clearTimeout(killTimer);
-      if (settle()) reject(err);
+      if (settle()) reject(new CommandNotStartedError(err));
     });
     // Note: 'exit', not 'close': with no pipes there is nothing to wait for, and a background process the
     // command left behind must not hold the run.
     child.on('exit', (code, sig) => {
-      if (settle()) resolve({ code, signal: sig, ...(stoppedFor ? { stoppedFor } : {}) });
+      if (!settle()) return;
+      if (consumerError) reject(consumerError.error);
+      else resolve({ code, signal: sig, ...(stoppedFor ? { stoppedFor } : {}) });
     });
   });
 }

@@ -111,6 +111,16 @@ describe('hooks', () => {
       await expect(hook).rejects.toThrow('hook pre.all was stopped: the run is stopping');
     });
 
+    it('a run log that cannot be written stops the hook and fails with that error', async () => {
+      const full = new Error('database or disk is full');
+      const ctx = hookContext({
+        log: (line) => {
+          if (line === 'one') throw full;
+        },
+      });
+      await expect(runHook('echo one; sleep 1000', ctx, 0, { killGraceMs: 300 })).rejects.toBe(full);
+    });
+
     it('hands over a line written in two pieces as one line, and keeps the output in its file', async () => {
       const lines: string[] = [];
       const ctx = hookContext({ log: (line) => lines.push(line) });
