@@ -5,9 +5,6 @@
  *
  * Exit codes of a run: 0 succeeded (or rolled back), 1 failed or aborted, 3 paused (resumable).
  */
-import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
-import { tmpdir } from 'node:os';
-import { join } from 'node:path';
 import type { KubeConfig } from '@kubernetes/client-node';
 import { type Command, Option } from 'commander';
 import { type Clock, RealClock, ScaledClock } from '../core/clock.ts';
@@ -23,8 +20,9 @@ import { KubeError } from '../kube/errors.ts';
 import { LeaseHeldError } from '../kube/lease-lock.ts';
 import type { Plan } from '../plan/index.ts';
 import { ProviderConfigError, type ProviderSettings, providerFromPolicy } from '../providers/index.ts';
-import { RunNotFoundError, RunStore, StoreError } from '../store/index.ts';
+import { defaultStatePath, RunNotFoundError, RunStore, StoreError } from '../store/index.ts';
 import { CliError, UsageError } from './errors.ts';
+import { type KubeconfigCopy, writeKubeconfigCopy } from './kubeconfig-copy.ts';
 import { parsePositiveNumber } from './parse.ts';
 import { renderSummary } from './render-run.ts';
 import { createRunView, type ViewMode } from './run-view.ts';
@@ -91,15 +89,17 @@ export async function executionSettings(
 
 export interface ClusterConnection {
   kc: KubeConfig;
-  /**
-   * A private copy (mode 0600) of the kubeconfig with the chosen context, for {kubeconfig} in provider
-   * and hook commands: they then reach the same cluster even when --context or a merged $KUBECONFIG chose it.
-   */
+  /** The private copy of the kubeconfig for {kubeconfig} in provider and hook commands (see kubeconfig-copy.ts). */
   kubeconfigPath: string;
   close(): void;
 }
 
-export function connectCluster(cmd: Command, fallbackKubeconfig?: string): ClusterConnection {
+/** The cluster from the command line, and a private copy of its kubeconfig beside the state store. */
+export function connectCluster(
+  cmd: Command,
+  statePath: string,
+  fallbackKubeconfig?: string,
+): ClusterConnection {
   const target = cmd.optsWithGlobals() as ClusterTarget;
   let kc: KubeConfig;
   try {
@@ -108,10 +108,15 @@ export function connectCluster(cmd: Command, fallbackKubeconfig?: string): Clust
     if (err instanceof KubeconfigError) throw new UsageError(err.message);
     throw err;
   }
-  const dir = mkdtempSync(join(tmpdir(), 'midflight-'));
-  const kubeconfigPath = join(dir, 'kubeconfig');
-  writeFileSync(kubeconfigPath, kc.exportConfig(), { mode: 0o600 });
-  return { kc, kubeconfigPath, close: () => rmSync(dir, { recursive: true, force: true }) };
+  let copy: KubeconfigCopy;
+  try {
+    copy = writeKubeconfigCopy(kc, statePath);
+  } catch (err) {
+    throw new CliError(
+      `cannot write the kubeconfig copy for provider and hook commands beside the state store ${statePath}: ${(err as Error).message}`,
+    );
+  }
+  return { kc, kubeconfigPath: copy.path, close: copy.remove };
 }
 
 export function openStore(path: string | undefined, clock?: Clock): RunStore {
@@ -212,7 +217,7 @@ export async function withRunSession(
   opts: { state?: string; output: string; leaseDuration: number; sandboxClock: boolean },
   fn: (session: RunSession) => Promise<void>,
 ): Promise<void> {
-  const conn = connectCluster(cmd);
+  const conn = connectCluster(cmd, opts.state ?? defaultStatePath());
   try {
     const { clock, ...timing } = await executionSettings(opts, conn.kc);
     const store = openStore(opts.state, clock);

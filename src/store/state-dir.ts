@@ -5,15 +5,16 @@
  *   state.db                      the runs (RunStore)
  *   runs/RUN/upgrade-NODE.log     what the provider's command printed for NODE, every attempt appended
  *   runs/RUN/hook-NAME.log        what a policy hook printed (hook-pre.all.log, hook-backup.log…)
- *   kubeconfigs/PID-….kubeconfig  the private kubeconfig copy of a running midflight process (mode 0600)
+ *   kubeconfigs/PID-….kubeconfig  the private kubeconfig copy of a running midflight process (mode 0600;
+ *                                 a start deletes those of processes that are gone)
  *
  * An in-memory store (tests, embedding) has no folder: its files go to a folder in the temp directory.
  */
 import { tmpdir } from 'node:os';
-import { dirname, join } from 'node:path';
+import { dirname, join, resolve } from 'node:path';
 
 export function stateDirOf(storePath: string): string {
-  return storePath === ':memory:' ? join(tmpdir(), 'midflight') : dirname(storePath);
+  return storePath === ':memory:' ? join(tmpdir(), 'midflight') : resolve(dirname(storePath));
 }
 
 /** The folder holding the output of the commands a run starts. */
