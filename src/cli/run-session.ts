@@ -8,6 +8,7 @@
 import type { KubeConfig } from '@kubernetes/client-node';
 import { type Command, Option } from 'commander';
 import { type Clock, RealClock, ScaledClock } from '../core/clock.ts';
+import { mayRetry } from '../core/failure-class.ts';
 import {
   type EngineDeps,
   PlanRejectedError,
@@ -15,6 +16,7 @@ import {
   RunStateError,
   type RunSummary,
 } from '../engine/index.ts';
+import { classifyFailure } from '../kube/api-failure.ts';
 import { type ClusterTarget, KubeconfigError, loadKubeConfig, requestRaw } from '../kube/client.ts';
 import { KubeError } from '../kube/errors.ts';
 import { LeaseHeldError } from '../kube/lease-lock.ts';
@@ -274,5 +276,9 @@ export function cliErrorOf(err: unknown): unknown {
   if (err instanceof RunNotFoundError) return new UsageError(err.message);
   if (err instanceof RunStateError || err instanceof KubeError || err instanceof StoreError)
     return new CliError(err.message);
+  // Any other failure the one classification calls temporary (an API server restarting, a conflict): say
+  // that trying again may help. An unknown failure is permanent and is shown as it is.
+  if (err instanceof Error && !(err instanceof CliError) && mayRetry(classifyFailure(err)))
+    return new CliError(`${err.message} (a temporary failure: trying again may help)`);
   return err;
 }
