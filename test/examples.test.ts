@@ -5,7 +5,7 @@
  * upgrades a sandbox node as written; and the manifests give `preflight --manifests` a removed API to show.
  */
 import { readdirSync, readFileSync } from 'node:fs';
-import { join } from 'node:path';
+import { dirname, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { providerProblem, readManifests, readPolicyFile } from '../src/cli/upgrade-inputs.ts';
@@ -114,6 +114,8 @@ describe('examples/', () => {
         role: 'worker',
         runId: 'run-examples-test',
         signal: new AbortController().signal,
+        // Beside the sandbox's kubeconfig: a folder of the test's own, removed with the sandbox.
+        outputFile: join(dirname(sandbox.kubeconfigPath), `upgrade-${node}.log`),
         log: (line) => log.push(line),
       });
       const { stdout } = await sandbox.kubectl(
