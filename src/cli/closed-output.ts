@@ -7,6 +7,11 @@
 export function ignoreClosedOutput(stream: NodeJS.WriteStream): void {
   stream.on('error', (err: NodeJS.ErrnoException) => {
     if (err.code !== 'EPIPE') throw err;
-    stream.write = (() => true) as typeof stream.write;
+    // Note: a caller waiting on a write's callback must still get it, or it would wait forever.
+    stream.write = ((_chunk: unknown, encodingOrDone?: unknown, done?: unknown) => {
+      const callback = typeof encodingOrDone === 'function' ? encodingOrDone : done;
+      if (typeof callback === 'function') queueMicrotask(() => callback());
+      return true;
+    }) as typeof stream.write;
   });
 }

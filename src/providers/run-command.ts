@@ -56,6 +56,8 @@ export class CommandNotStartedError extends Error {
 
 /** How often the output file is read while the command runs (wall ms). */
 const FOLLOW_INTERVAL_MS = 100;
+/** A "line" longer than this (a progress bar redrawn with \r, binary noise) is handed over in pieces. */
+const MAX_LINE_CHARS = 16 * 1024;
 
 /**
  * Runs `script` to its end (or until it is stopped and killed). Rejects with CommandNotStartedError when it
@@ -185,6 +187,10 @@ class OutputFollower {
     const lines = (this.partial + text).split('\n');
     this.partial = lines.pop() ?? '';
     for (const line of lines) this.emit(line);
+    while (this.partial.length > MAX_LINE_CHARS) {
+      this.emit(this.partial.slice(0, MAX_LINE_CHARS));
+      this.partial = this.partial.slice(MAX_LINE_CHARS);
+    }
   }
 
   private emit(line: string): void {

@@ -134,6 +134,12 @@ describe('CommandProvider', () => {
     expect(lines.slice(1)).toEqual(['upgrading kubelet', 'done, no newline']);
   });
 
+  it('hands over a line with no end (a progress bar) in pieces, so memory stays bounded', async () => {
+    const { ctx, lines } = context();
+    await new CommandProvider({ command: "head -c 40000 /dev/zero | tr '\\0' x" }).upgradeNode(ctx);
+    expect(lines.slice(1).map((l) => l.length)).toEqual([16_384, 16_384, 7_232]);
+  });
+
   it("writes the command's output to the node's output file, which outlives midflight", async () => {
     const { ctx } = context();
     await new CommandProvider({ command: 'echo to stdout; echo to stderr >&2' }).upgradeNode(ctx);
