@@ -45,8 +45,8 @@ export interface YamlSource {
   /** Where a node starts; the start of the document for anything without a position. */
   positionOf(node: unknown): SourcePosition;
   /**
-   * Where the value at a field path (`pools[1].maxUnavailable`) starts; for a field that is absent, where
-   * its nearest present parent starts, so "missing field" points into the right mapping.
+   * Where the field at a path (`pools[1].maxUnavailable`) is: a scalar's value, a mapping's or list's key;
+   * for a field that is absent, its nearest present parent, so "missing field" points at the right mapping.
    */
   positionAt(path: string): SourcePosition;
 }
@@ -153,8 +153,7 @@ export function versionTextOf(node: unknown): unknown {
  */
 export function keepVersionsAsWritten(doc: Document, keys: ReadonlySet<string>): void {
   const asWritten = (node: unknown) => {
-    if (isScalar(node) && typeof node.value === 'number' && typeof node.source === 'string')
-      node.value = node.source;
+    if (isScalar(node)) node.value = versionTextOf(node);
   };
   visit(doc, {
     Pair(_, pair) {

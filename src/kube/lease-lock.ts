@@ -158,8 +158,7 @@ class LeaseLock implements LeaseHandle {
         const durationMs = (spec.leaseDurationSeconds || this.durationMs / 1000) * 1000;
         const unchangedFor = now - watched.since;
         if (unchangedFor < durationMs) {
-          // Note: ten looks per duration: a renewal is seen soon after it lands, at little cost to the server.
-          await this.clock.sleep(Math.min(durationMs / 10, durationMs - unchangedFor));
+          await this.clock.sleep(Math.min(this.watchPeriodMs(durationMs), durationMs - unchangedFor));
           continue;
         }
       }
@@ -199,6 +198,15 @@ class LeaseLock implements LeaseHandle {
       this.schedule(this.renewIntervalMs);
       return;
     }
+  }
+
+  /**
+   * How often another holder's record is read while it is watched: every 2 s of wall time, client-go's
+   * default retry period, so a renewal is seen soon after it lands; at least ten times per duration for
+   * short leases. Note: 2 s of wall time is `2_000 * scale` of a scaled clock's time.
+   */
+  private watchPeriodMs(durationMs: number): number {
+    return Math.min(durationMs / 10, 2_000 * Math.max(1, this.clock.scale));
   }
 
   renew(): Promise<void> {
