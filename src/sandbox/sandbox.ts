@@ -64,7 +64,11 @@ export class Sandbox {
 
     const kubelets = new KubeletFleet(ctx);
     const built = buildCluster(ctx, scenario, { rebooter: kubelets });
-    const upgrader = new NodeUpgrader(ctx, { rebooter: kubelets, controlPlane: built.controlPlane });
+    const upgrader = new NodeUpgrader(ctx, {
+      rebooter: kubelets,
+      controlPlane: built.controlPlane,
+      allowKubeletMinorSkip: scenario.allowKubeletMinorSkip,
+    });
     upgrader.registerJobBehaviour(kubelets);
     // Note: the kubelets start first so the scheduler and controllers see live nodes from their first pass.
     const actors: Actor[] = [

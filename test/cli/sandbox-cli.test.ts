@@ -189,7 +189,7 @@ describe('midflight sandbox start', () => {
     );
     expect(code).toBe(1);
     expect(stderr.trim()).toBe(
-      'error: the sandbox refused to upgrade node compute-1 to v1.2.3: refusing to downgrade node compute-1 from v1.29.10 to v1.2.3: a kubelet may be at most three minor versions older than the API server (v1.30.6)',
+      'error: the sandbox refused to upgrade node compute-1 to v1.2.3: refusing to downgrade node compute-1 from v1.29.10 to v1.2.3: kubeadm does not downgrade; a node goes back only as a rollback, to the version it ran before its last upgrade (none: compute-1 was not upgraded here)',
     );
   });
 
@@ -223,6 +223,19 @@ describe('midflight sandbox start', () => {
     kc.loadFromFile(kubeconfigPath());
     const node = await kc.makeApiClient(CoreV1Api).readNode({ name: 'compute-1' });
     expect(node.status?.nodeInfo?.kubeletVersion).toBe('v1.30.6');
+  });
+
+  it('refuses to take a node below the version it ran before its upgrade, and rolls it back to that one', async () => {
+    const upgradeNode = (version: string) =>
+      midflight('sandbox', 'upgrade-node', 'compute-1', '--to', version, '--kubeconfig', kubeconfigPath());
+    const below = await upgradeNode('v1.29.9');
+    expect(below.code).toBe(1);
+    expect(below.stderr.trim()).toBe(
+      'error: the sandbox refused to upgrade node compute-1 to v1.29.9: refusing to downgrade node compute-1 from v1.30.6 to v1.29.9: kubeadm does not downgrade; a node goes back only as a rollback, to the version it ran before its last upgrade (v1.29.10)',
+    );
+    const rollback = await upgradeNode('v1.29.10');
+    expect(rollback.code, rollback.stderr).toBe(0);
+    expect(rollback.stdout).toBe('node/compute-1 upgraded to v1.29.10\n');
   });
 
   it('exits 1 with the reason when the upgrade itself fails', async () => {

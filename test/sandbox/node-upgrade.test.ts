@@ -11,17 +11,19 @@ const SCENARIO = parseScenario(
   `name: up
 kubernetesVersion: v1.31.4
 controlPlane: { nodes: 1 }
-nodePools: [{ name: general, count: 3, version: v1.30.8, capacity: { cpu: "4", memory: 16Gi } }]
+nodePools:
+  - { name: general, count: 3, version: v1.30.8, capacity: { cpu: "4", memory: 16Gi } }
+  - { name: old, count: 1, version: v1.29.10, capacity: { cpu: "4", memory: 16Gi } }
 `,
   'up.yaml',
 );
 
-function setup() {
+function setup(options: { allowKubeletMinorSkip?: boolean } = {}) {
   const clock = new VirtualClock();
   const ctx = scenarioTestContext(clock);
   const rebooter = new FakeRebooter(ctx);
   const { controlPlane } = buildCluster(ctx, SCENARIO, { rebooter });
-  const upgrader = new NodeUpgrader(ctx, { rebooter, controlPlane });
+  const upgrader = new NodeUpgrader(ctx, { rebooter, controlPlane, ...options });
   const kubelet = (node: string) =>
     ctx.store.mustGet(R.nodes, undefined, node).status.nodeInfo.kubeletVersion;
   const finish = async <T>(p: Promise<T>) => {
@@ -67,7 +69,24 @@ describe('NodeUpgrader', () => {
   });
 
   it.each([
-    ['general-1', 'v1.27.9', 422, /downgrade node general-1 from v1.30.8 to v1.27.9: .* at most three minor/],
+    [
+      'general-1',
+      'v1.27.9',
+      422,
+      /downgrade node general-1 from v1.30.8 to v1.27.9: kubeadm does not downgrade; .*\(none: general-1 was not upgraded here\)/,
+    ],
+    [
+      'general-1',
+      'v1.30.7',
+      422,
+      /downgrade node general-1 from v1.30.8 to v1.30.7: kubeadm does not downgrade/,
+    ],
+    [
+      'old-1',
+      'v1.31.4',
+      422,
+      /upgrade node old-1 from v1.29.10 to v1.31.4 in place: kubeadm moves a kubelet one minor version at a time; upgrade it to v1.30 first \(a scenario may allow the jump with allowKubeletMinorSkip: true\)/,
+    ],
     ['cp-1', 'v1.30.8', 422, /downgrade control-plane node cp-1 .* restore the etcd snapshot/],
     ['general-1', 'v1.32.0', 422, /kubelet must not be newer than the API server \(v1.31.4\)/],
     ['general-1', '1.31', 400, /expected a version like "v1.31.4"/],
@@ -85,12 +104,23 @@ describe('NodeUpgrader', () => {
     }
   });
 
-  it('rolls a worker kubelet back within the skew policy', async () => {
+  it('rolls a worker back to the version it ran before its upgrade, and no further', async () => {
     const { upgrader, kubelet, finish } = setup();
     expect((await finish(upgrader.upgradeNode('general-1', 'v1.31.4'))).state).toBe('succeeded');
+    expect(() => upgrader.upgradeNode('general-1', 'v1.30.7')).toThrow(
+      /kubeadm does not downgrade; a node goes back only as a rollback, to the version it ran before its last upgrade \(v1.30.8\)/,
+    );
     const back = await finish(upgrader.upgradeNode('general-1', 'v1.30.8'));
     expect(back).toMatchObject({ state: 'succeeded', fromVersion: 'v1.31.4', targetVersion: 'v1.30.8' });
     expect(kubelet('general-1')).toBe('v1.30.8');
+    // Its last upgrade is now the rollback itself, from v1.31.4: going lower is still refused.
+    expect(() => upgrader.upgradeNode('general-1', 'v1.29.10')).toThrow(/kubeadm does not downgrade/);
+  });
+
+  it('moves a kubelet two minors in one upgrade only when the scenario allows it', async () => {
+    const { upgrader, kubelet, finish } = setup({ allowKubeletMinorSkip: true });
+    expect((await finish(upgrader.upgradeNode('old-1', 'v1.31.4'))).state).toBe('succeeded');
+    expect(kubelet('old-1')).toBe('v1.31.4');
   });
 
   it('joins an upgrade in flight and refuses a different version meanwhile', async () => {

@@ -101,6 +101,7 @@ function readScenario(c: YamlChecker, root: unknown, source: string): Scenario |
       kubernetesVersion: kubeVersion,
       seed: int({ min: 0 }),
       prebindPods: bool,
+      allowKubeletMinorSkip: bool,
       controlPlane: deferred,
       nodePools: deferred,
       workloads: deferred,
@@ -135,6 +136,7 @@ function readScenario(c: YamlChecker, root: unknown, source: string): Scenario |
     helmReleases: (v.helmReleases as HelmReleaseSpec[] | undefined) ?? [],
     objects: (v.objects as KubeObject[] | undefined) ?? [],
     prebindPods: (v.prebindPods as boolean | undefined) ?? false,
+    allowKubeletMinorSkip: (v.allowKubeletMinorSkip as boolean | undefined) ?? false,
     seed: (v.seed as number | undefined) ?? 1,
     source,
   };

@@ -25,6 +25,11 @@ export interface Scenario {
    * letting the controllers, the scheduler and the kubelets start them: how big scenarios start fast.
    */
   prebindPods: boolean;
+  /**
+   * Whether a node's kubelet may move up more than one minor version in one upgrade. kubeadm moves one
+   * minor at a time, so the sandbox refuses such a jump unless the scenario allows it.
+   */
+  allowKubeletMinorSkip: boolean;
   /** Seeds `ctx.random()`, so a scenario replays the same way. */
   seed: number;
   /** Where the scenario came from: a file path, or "builtin:<name>". */

@@ -57,10 +57,17 @@ interface InFlight {
 export class NodeUpgrader {
   private readonly inFlight = new Map<string, InFlight>();
   private readonly last = new Map<string, UpgradeResult>();
+  /** The version each node ran before its last successful upgrade here: where a rollback may take it. */
+  private readonly previousVersions = new Map<string, string>();
 
   constructor(
     private readonly ctx: SandboxContext,
-    private readonly deps: { rebooter: NodeRebooter; controlPlane: ControlPlane },
+    private readonly deps: {
+      rebooter: NodeRebooter;
+      controlPlane: ControlPlane;
+      /** A scenario's `allowKubeletMinorSkip`: a kubelet may jump more than one minor. Default false. */
+      allowKubeletMinorSkip?: boolean;
+    },
   ) {}
 
   /**
@@ -92,6 +99,8 @@ export class NodeUpgrader {
     const done = this.run(node, result).then((final) => {
       this.inFlight.delete(name);
       this.last.set(name, final);
+      if (final.state === 'succeeded' && final.fromVersion !== final.targetVersion)
+        this.previousVersions.set(name, final.fromVersion);
       return final;
     });
     this.inFlight.set(name, { targetVersion, result, done });
@@ -130,6 +139,16 @@ export class NodeUpgrader {
     });
   }
 
+  /**
+   * The rules kubeadm and the version skew policy set, in the order they are checked:
+   * - a version going down is a rollback, allowed only to the version the node ran before its last upgrade
+   *   here (what `midflight rollback` asks for) and never, for a control-plane member, below its minor;
+   *   kubeadm has no other way down;
+   * - a worker's kubelet is never newer than the API server, and stays within three minors of it;
+   * - a kubelet moves up one minor at a time (kubeadm does not skip minors), unless the scenario sets
+   *   `allowKubeletMinorSkip`;
+   * - a control-plane member is at most one minor ahead of the API server.
+   */
   private checkRequest(node: KubeObject, from: string, target: string): void {
     const name = node.metadata.name!;
     const t = parseReleaseVersion(target);
@@ -144,12 +163,17 @@ export class NodeUpgrader {
     const a = parseVersion(apiserver);
     const f = tryParseVersion(from);
     if (f && compareVersions(t, f) < 0) {
-      // A worker's kubelet may go back (a rollback) as long as it stays within the skew policy: at most three
-      // minors older than the API server. A control-plane minor cannot go back in place.
       if (isControlPlane && (t.major !== f.major || t.minor < f.minor))
         throw new UpgradeRefusedError(
           422,
           `refusing to downgrade control-plane node ${name} from ${from} to ${target}: a control-plane minor version cannot be downgraded in place; restore the etcd snapshot taken before the upgrade instead`,
+          name,
+        );
+      const previous = this.previousVersions.get(name);
+      if (previous !== target)
+        throw new UpgradeRefusedError(
+          422,
+          `refusing to downgrade node ${name} from ${from} to ${target}: kubeadm does not downgrade; a node goes back only as a rollback, to the version it ran before its last upgrade (${previous ? previous : `none: ${name} was not upgraded here`})`,
           name,
         );
       if (!isControlPlane && (t.major !== a.major || a.minor - t.minor > 3))
@@ -163,6 +187,12 @@ export class NodeUpgrader {
       throw new UpgradeRefusedError(
         422,
         `refusing to upgrade node ${name} to ${target}: the kubelet must not be newer than the API server (${apiserver}); upgrade the control plane first`,
+        name,
+      );
+    if (f && !this.deps.allowKubeletMinorSkip && (t.major !== f.major || t.minor > f.minor + 1))
+      throw new UpgradeRefusedError(
+        422,
+        `refusing to upgrade node ${name} from ${from} to ${target} in place: kubeadm moves a kubelet one minor version at a time; upgrade it to v${f.major}.${f.minor + 1} first (a scenario may allow the jump with allowKubeletMinorSkip: true)`,
         name,
       );
     if (isControlPlane) {

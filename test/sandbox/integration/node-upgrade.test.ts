@@ -112,6 +112,43 @@ describe('node upgrades through the admin API', () => {
     expect(readyOf(node)).toBe('True');
   });
 
+  it('fails the Job of a downgrade kubeadm would refuse, with the reason as the pod message', async () => {
+    const batch = sandbox.kubeConfig().makeApiClient(BatchV1Api);
+    await batch.createNamespacedJob({
+      namespace: 'kube-system',
+      body: {
+        metadata: { name: 'downgrade-old-4' },
+        spec: {
+          backoffLimit: 0,
+          template: {
+            metadata: { annotations: { [UPGRADE_TARGET_ANNOTATION]: 'v1.29.9' } },
+            spec: {
+              nodeName: 'old-4',
+              restartPolicy: 'Never',
+              tolerations: [{ operator: 'Exists' }],
+              containers: [{ name: 'upgrade', image: 'registry.k8s.io/kubeadm:v1.29.9' }],
+            },
+          },
+        },
+      },
+    });
+    const pod = await eventually(
+      async () => {
+        const pods = await core.listNamespacedPod({
+          namespace: 'kube-system',
+          labelSelector: 'job-name=downgrade-old-4',
+        });
+        return pods.items.find((p) => p.status?.phase === 'Failed');
+      },
+      'the downgrade pod to fail',
+      15_000,
+    );
+    expect(pod.status?.containerStatuses?.[0]?.state?.terminated?.message).toMatch(
+      /^refusing to downgrade node old-4 from v1\.29\.10 to v1\.29\.9: kubeadm does not downgrade/,
+    );
+    expect((await core.readNode({ name: 'old-4' })).status?.nodeInfo?.kubeletVersion).toBe('v1.29.10');
+  });
+
   it('fails an upgrade as often as the fault says (set at run time), then succeeds', async () => {
     const set = await patchFaults({ upgradeFailures: { 'old-3': 2 } });
     expect(set.status, set.body).toBe(200);
