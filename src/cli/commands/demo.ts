@@ -180,7 +180,7 @@ export function registerDemoCommand(program: Command): void {
         });
         say(
           `== Preflight\n\n${renderPreflightTable(report, { cluster: box.url, source: box.kubernetesVersion, target })}` +
-            `${difference}\n`,
+            `${difference ? `\n${difference}` : ''}\n`,
         );
         const plan = planUpgrade(snapshot, targetVersion, policy);
         say(`== Plan\n\n${renderPlanTable(plan)}\n== Apply\n\n`);
