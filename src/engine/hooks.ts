@@ -13,13 +13,7 @@
 import { parseDuration } from '../core/duration.ts';
 import { PHASE_KINDS } from '../plan/plan-types.ts';
 import { shellQuote } from '../providers/command-provider.ts';
-import {
-  CommandNotStartedError,
-  type CommandOutcome,
-  describeEnd,
-  runCommand,
-} from '../providers/run-command.ts';
-import { OutputTail } from '../providers/upgrade-provider.ts';
+import { runLoggedCommand } from '../providers/run-command.ts';
 import { HookFailedError, PlanRejectedError } from './errors.ts';
 
 export interface Hooks {
@@ -97,47 +91,26 @@ export async function runHook(
   const rendered = command.replace(/\{(phase|runId|target|kubeconfig)\}/g, (_, k: string) =>
     shellQuote(values[k]!),
   );
-  const tail = new OutputTail(20);
   ctx.log(`hook ${ctx.name}: $ ${rendered}`);
-  let outcome: CommandOutcome;
-  try {
-    outcome = await runCommand({
-      script: rendered,
-      env: {
-        ...process.env,
-        MIDFLIGHT_PHASE: ctx.phase,
-        MIDFLIGHT_RUN_ID: ctx.runId,
-        MIDFLIGHT_TARGET: ctx.target,
-        ...(ctx.kubeconfigPath ? { KUBECONFIG: ctx.kubeconfigPath } : {}),
-      },
-      // A timeout of 0 means no limit, as for the command provider.
-      timeoutMs,
-      killGraceMs: options.killGraceMs,
-      signal: ctx.signal,
-      outputFile: ctx.outputFile,
-      onLine: (line) => {
-        tail.push(line);
-        ctx.log(line);
-      },
-    });
-  } catch (err) {
-    if (!(err instanceof CommandNotStartedError)) throw err;
-    throw new HookFailedError(
-      ctx.name,
-      null,
-      `hook ${ctx.name} could not run: ${(err as Error).message}`,
-      [],
-      {
-        failureClass: 'permanent',
-      },
-    );
-  }
-  if (outcome.code === 0 && !outcome.stoppedFor) return;
-  const lines = tail.get();
-  throw new HookFailedError(
-    ctx.name,
-    outcome.code,
-    `hook ${ctx.name} ${describeEnd(outcome, timeoutMs)}${lines.length ? `: ${lines.slice(-3).join(' | ')}` : ''}`,
-    lines,
-  );
+  const result = await runLoggedCommand({
+    script: rendered,
+    env: {
+      ...process.env,
+      MIDFLIGHT_PHASE: ctx.phase,
+      MIDFLIGHT_RUN_ID: ctx.runId,
+      MIDFLIGHT_TARGET: ctx.target,
+      ...(ctx.kubeconfigPath ? { KUBECONFIG: ctx.kubeconfigPath } : {}),
+    },
+    // A timeout of 0 means no limit, as for the command provider.
+    timeoutMs,
+    killGraceMs: options.killGraceMs,
+    signal: ctx.signal,
+    outputFile: ctx.outputFile,
+    tailLines: 20,
+    log: (line) => ctx.log(line),
+  });
+  if (result.failure === undefined) return;
+  throw new HookFailedError(ctx.name, result.code, `hook ${ctx.name} ${result.failure}`, result.tail, {
+    failureClass: result.started ? 'transient' : 'permanent',
+  });
 }

@@ -4,8 +4,8 @@
  * {version}` in the demo. Placeholders are shell-quoted; exit 0 is success, anything else a failure
  * carrying the output's last lines.
  */
-import { CommandNotStartedError, type CommandOutcome, describeEnd, runCommand } from './run-command.ts';
-import { OutputTail, ProviderError, type UpgradeContext, type UpgradeProvider } from './upgrade-provider.ts';
+import { runLoggedCommand } from './run-command.ts';
+import { ProviderError, type UpgradeContext, type UpgradeProvider } from './upgrade-provider.ts';
 
 export interface CommandProviderOptions {
   /** Template with {node} {version} {previousVersion} {pool} {role} {runId} {kubeconfig}. */
@@ -77,41 +77,26 @@ export class CommandProvider implements UpgradeProvider {
       runId: ctx.runId,
       kubeconfig: this.options.kubeconfigPath ?? '',
     });
-    const tail = new OutputTail(this.options.tailLines ?? 40);
     ctx.log(`$ ${command}`);
     if (ctx.signal.aborted)
       throw new ProviderError(`upgrade of ${ctx.node} not started: the run is stopping`, ctx.node);
-    let outcome: CommandOutcome;
-    try {
-      outcome = await runCommand({
-        script: command,
-        env: this.options.env,
-        cwd: this.options.cwd,
-        timeoutMs: this.options.timeoutMs ?? 30 * 60_000,
-        killGraceMs: this.options.killGraceMs,
-        signal: ctx.signal,
-        outputFile: ctx.outputFile,
-        onLine: (line) => {
-          tail.push(line);
-          ctx.log(line);
-        },
-      });
-    } catch (err) {
-      if (!(err instanceof CommandNotStartedError)) throw err;
-      throw new ProviderError(
-        `cannot run the provider command for ${ctx.node}: ${(err as Error).message}`,
-        ctx.node,
-        [],
-        false,
-      );
-    }
-    if (outcome.code === 0 && !outcome.stoppedFor) return;
-    const lines = tail.get();
-    const last = lines.slice(-3).join(' | ');
+    const result = await runLoggedCommand({
+      script: command,
+      env: this.options.env,
+      cwd: this.options.cwd,
+      timeoutMs: this.options.timeoutMs ?? 30 * 60_000,
+      killGraceMs: this.options.killGraceMs,
+      signal: ctx.signal,
+      outputFile: ctx.outputFile,
+      tailLines: this.options.tailLines ?? 40,
+      log: (line) => ctx.log(line),
+    });
+    if (result.failure === undefined) return;
     throw new ProviderError(
-      `upgrade command for ${ctx.node} ${describeEnd(outcome, this.options.timeoutMs ?? 30 * 60_000)}${last ? `: ${last}` : ''}`,
+      `upgrade command for ${ctx.node} ${result.failure}`,
       ctx.node,
-      lines,
+      result.tail,
+      result.started,
     );
   }
 }

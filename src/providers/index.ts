@@ -4,7 +4,17 @@ export type { JobProviderOptions } from './job-provider.ts';
 export { JobProvider, TARGET_VERSION_ANNOTATION, upgradeJobName } from './job-provider.ts';
 export type { ProviderEnvironment, ProviderSettings } from './provider-from-policy.ts';
 export { providerFromPolicy } from './provider-from-policy.ts';
-export type { CommandOutcome, RunCommandOptions } from './run-command.ts';
-export { CommandNotStartedError, DEFAULT_KILL_GRACE_MS, describeEnd, runCommand } from './run-command.ts';
+export type {
+  CommandOutcome,
+  CommandResult,
+  LoggedCommandOptions,
+  RunCommandOptions,
+} from './run-command.ts';
+export {
+  CommandNotStartedError,
+  DEFAULT_KILL_GRACE_MS,
+  runCommand,
+  runLoggedCommand,
+} from './run-command.ts';
 export type { NodeRole, UpgradeContext, UpgradeProvider } from './upgrade-provider.ts';
 export { OutputTail, ProviderConfigError, ProviderError } from './upgrade-provider.ts';

@@ -13,6 +13,7 @@ import { spawn } from 'node:child_process';
 import { closeSync, fstatSync, mkdirSync, openSync, readSync } from 'node:fs';
 import { dirname } from 'node:path';
 import { StringDecoder } from 'node:string_decoder';
+import { OutputTail } from './upgrade-provider.ts';
 
 export interface RunCommandOptions {
   /** A /bin/sh script. */
@@ -199,8 +200,57 @@ class OutputFollower {
   }
 }
 
+export interface LoggedCommandOptions extends Omit<RunCommandOptions, 'onLine'> {
+  /** Each line of output (blank ones left out). */
+  log(line: string): void;
+  /** Lines of output kept for the failure message. */
+  tailLines: number;
+}
+
+export interface CommandResult {
+  /**
+   * Undefined when the command exited 0; else how it ended, as the end of a sentence, with its last lines:
+   * "timed out after 30s: upgrading kubelet", "exited with status 3: …", "could not be started: …".
+   */
+  failure?: string;
+  /** False when it could not even be started (a misconfiguration: trying again will not help). */
+  started: boolean;
+  /** The exit status (null: killed, or never started). */
+  code: number | null;
+  /** The last `tailLines` lines of output. */
+  tail: string[];
+}
+
+/** runCommand for a command the run depends on: each line to `log`, the last ones kept, its end in words. */
+export async function runLoggedCommand(options: LoggedCommandOptions): Promise<CommandResult> {
+  const { log, tailLines, ...run } = options;
+  const tail = new OutputTail(tailLines);
+  let outcome: CommandOutcome;
+  try {
+    outcome = await runCommand({
+      ...run,
+      onLine: (line) => {
+        tail.push(line);
+        log(line);
+      },
+    });
+  } catch (err) {
+    if (!(err instanceof CommandNotStartedError)) throw err;
+    return { failure: `could not be started: ${err.message}`, started: false, code: null, tail: [] };
+  }
+  const lines = tail.get();
+  if (outcome.code === 0 && !outcome.stoppedFor) return { started: true, code: 0, tail: lines };
+  const last = lines.slice(-3).join(' | ');
+  return {
+    failure: `${describeEnd(outcome, options.timeoutMs)}${last ? `: ${last}` : ''}`,
+    started: true,
+    code: outcome.code,
+    tail: lines,
+  };
+}
+
 /** How a command that did not succeed ended, as the end of a sentence: "timed out after 30s". */
-export function describeEnd(outcome: CommandOutcome, timeoutMs: number): string {
+function describeEnd(outcome: CommandOutcome, timeoutMs: number): string {
   if (outcome.stoppedFor === 'timeout') return `timed out after ${timeoutMs / 1000}s`;
   if (outcome.stoppedFor === 'abort') return 'was stopped: the run is stopping';
   if (outcome.code !== null) return `exited with status ${outcome.code}`;

@@ -134,6 +134,18 @@ describe('CommandProvider', () => {
     expect(lines.slice(1)).toEqual(['upgrading kubelet', 'done, no newline']);
   });
 
+  it('a command that cannot be started is a misconfiguration: permanent, not retried', async () => {
+    const { ctx } = context();
+    const err = await new CommandProvider({ command: 'true', cwd: join(outputDir, 'no-such-folder') })
+      .upgradeNode(ctx)
+      .catch((e) => e);
+    expect(err).toBeInstanceOf(ProviderError);
+    expect(err.message).toMatch(
+      /^upgrade command for general-1 could not be started: spawn \/bin\/sh ENOENT/,
+    );
+    expect(err.failureClass).toBe('permanent');
+  });
+
   it('hands over a line with no end (a progress bar) in pieces, so memory stays bounded', async () => {
     const { ctx, lines } = context();
     await new CommandProvider({ command: "head -c 40000 /dev/zero | tr '\\0' x" }).upgradeNode(ctx);
