@@ -3,7 +3,8 @@
  * the provider the plan's policy names, a view of the run while it executes, Ctrl-C handling, and the
  * mapping of every way a run can end to one line and an exit code.
  *
- * Exit codes of a run: 0 succeeded (or rolled back), 1 failed or aborted, 3 paused (resumable).
+ * Exit codes of a run: 0 succeeded (or rolled back), 1 failed or aborted, 3 paused (resumable), 4 incomplete
+ * (nodes left behind; `resume` retries them).
  */
 import type { KubeConfig } from '@kubernetes/client-node';
 import { type Command, Option } from 'commander';
@@ -246,24 +247,38 @@ export async function withRunSession(
   }
 }
 
+/** Exit codes of a run (README's exit-code paragraph says the same). */
+export const RUN_EXIT = { succeeded: 0, failed: 1, paused: 3, incomplete: 4 } as const;
+
 /** Prints the summary (table output; JSON output already streamed it) and gives the run's exit code. */
 export function finishRun(summary: RunSummary, output: string): number {
-  if (output !== 'json') process.stdout.write(`\n${renderSummary(summary)}`);
+  const say = (text: string) => {
+    if (output !== 'json') process.stdout.write(text);
+  };
+  const work = summary.mode === 'rollback' ? 'rollback' : 'run';
+  say(`\n${renderSummary(summary)}`);
   switch (summary.state) {
     case 'succeeded':
     case 'rolled-back':
-      return 0;
+      return RUN_EXIT.succeeded;
     case 'paused':
-      if (output !== 'json')
-        process.stdout.write(`\nPaused. \`midflight resume ${summary.runId}\` continues the run.\n`);
-      return 3;
+      say(`\nPaused. \`midflight resume ${summary.runId}\` continues the ${work}.\n`);
+      return RUN_EXIT.paused;
+    case 'incomplete':
+      say(
+        `\nIncomplete: the nodes listed above were left behind at their version. Fix what held them, then ` +
+          `\`midflight resume ${summary.runId}\` retries them.\n`,
+      );
+      return RUN_EXIT.incomplete;
     default:
-      if (output !== 'json' && summary.state === 'failed')
-        process.stdout.write(
-          `\nThe run stopped in a consistent state. Fix the cause, then \`midflight resume ${summary.runId}\`; ` +
-            `\`midflight rollback ${summary.runId}\` returns the upgraded workers.\n`,
+      if (summary.state === 'failed')
+        say(
+          summary.mode === 'rollback'
+            ? `\nThe rollback stopped in a consistent state. Fix the cause, then \`midflight resume ${summary.runId}\` continues the rollback.\n`
+            : `\nThe run stopped in a consistent state. Fix the cause, then \`midflight resume ${summary.runId}\`; ` +
+                `\`midflight rollback ${summary.runId}\` returns the upgraded workers.\n`,
         );
-      return 1;
+      return RUN_EXIT.failed;
   }
 }
 

@@ -17,6 +17,7 @@ import type { PlanStep } from '../plan/plan-types.ts';
 import type { NodeRole } from '../providers/upgrade-provider.ts';
 import { NODE_SUB_STEPS, type NodeSubStep, type StepStateRecord } from '../store/run-types.ts';
 import { StepFailedError } from './errors.ts';
+import { reserveQuarantine } from './quarantine-limit.ts';
 import { ANNOTATIONS, type RunContext, StopSignal } from './run-context.ts';
 
 export interface NodeResult {
@@ -261,7 +262,8 @@ async function onDrainStuck(
     kind: b.kind,
     budget: b.budget,
   }));
-  if (policy === 'quarantine') {
+  const quarantine = policy === 'quarantine' ? await reserveQuarantine(ctx, step, node) : undefined;
+  if (quarantine?.ok) {
     await ctx.cluster.patchNodeMetadata(node, {
       labels: { [ANNOTATIONS.quarantined]: 'true' },
       annotations: { [ANNOTATIONS.quarantined]: reason.slice(0, 500) },
@@ -300,7 +302,9 @@ async function onDrainStuck(
   throw new StepFailedError(
     step.id,
     node,
-    `halted: ${reason} (drain.onTimeout is halt; resume once the budgets allow it)`,
+    quarantine && !quarantine.ok
+      ? `halted: ${reason}; not quarantined: ${quarantine.reason}. Fix what holds the drain, then \`midflight resume ${ctx.runId}\``
+      : `halted: ${reason} (drain.onTimeout is halt; resume once the budgets allow it)`,
     false,
   );
 }

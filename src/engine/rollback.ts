@@ -1,25 +1,18 @@
 /**
  * rollbackRun: returns the worker nodes a run upgraded to their previous kubelet version, newest first,
  * with the same discipline as the upgrade (cordon, drain, provider, verify, uncordon) and the same
- * provider. Control-plane members are never rolled back here: a control-plane minor cannot be downgraded
+ * provider, as a mode of the run (see run-execution.ts): paused, aborted, interrupted and resumed like the
+ * upgrade. Control-plane members are never rolled back here: a control-plane minor cannot be downgraded
  * in place; the way back is an etcd snapshot restore, which the summary says plainly.
  */
-import { leaseHolderIdentity } from '../kube/lease-lock.ts';
 import type { Plan, PlanStep } from '../plan/plan-types.ts';
 import type { StepStateRecord } from '../store/run-types.ts';
 import { RunStateError, StepFailedError } from './errors.ts';
-import { hooksOf } from './hooks.ts';
 import { reached, upgradeWorkerNode } from './node-steps.ts';
-import {
-  type EngineDeps,
-  RunContext,
-  type RunOptions,
-  resolveRunOptions,
-  StopSignal,
-} from './run-context.ts';
+import type { EngineDeps, RunContext, RunOptions } from './run-context.ts';
 import type { RunSummary } from './run-events.ts';
-import { ROLLBACK_STEP, summarizeRun } from './run-summary.ts';
-import { takeLease } from './upgrade-run.ts';
+import { executeUnderLease, takeLease, type WorkOutcome } from './run-execution.ts';
+import { ROLLBACK_STEP } from './run-summary.ts';
 
 export interface RollbackTarget {
   node: string;
@@ -70,6 +63,10 @@ export function planRollback(deps: Pick<EngineDeps, 'store'>, runId: string): Ro
   return { nodes, notRollbackable };
 }
 
+/**
+ * Starts (or restarts) the rollback of a stopped run: the run switches to rollback mode under the cluster's
+ * Lease, and from then on pause, abort, Ctrl-C and `resume` act on the rollback.
+ */
 export async function rollbackRun(
   deps: EngineDeps,
   runId: string,
@@ -80,63 +77,56 @@ export async function rollbackRun(
     throw new RunStateError(
       runId,
       run.state,
-      `run ${runId} is ${run.state}: pause or abort it before rolling back`,
+      run.mode === 'rollback'
+        ? `run ${runId} is already rolling back (${run.state}): if its process is gone, \`midflight resume ${runId}\` continues the rollback`
+        : `run ${runId} is ${run.state}: pause or abort it before rolling back`,
     );
-  const plan = JSON.parse(run.planJson) as Plan;
-  const target = planRollback(deps, runId);
-  const holder = options.holder ?? leaseHolderIdentity(runId);
-  const lease = await takeLease(deps, runId, holder, options);
-  const ctx = new RunContext(
-    deps,
-    runId,
-    plan,
-    run.planHash,
-    resolveRunOptions(plan, options),
-    hooksOf(plan.policy.hooks),
-  );
-  lease.onLost = (reason) => ctx.requestStop('lease-lost', `lost the cluster lease: ${reason}`);
-  try {
-    ctx.log('info', `rolling back run ${runId}: ${target.nodes.length} worker node(s) in reverse order`);
-    for (const n of target.notRollbackable)
-      ctx.log('warn', `not rolled back: ${n.node}: ${n.reason}`, { node: n.node });
-    for (const t of target.nodes) {
-      ctx.checkpoint('batch');
-      const step: PlanStep = {
-        id: ROLLBACK_STEP,
-        kind: 'node-batch',
-        title: `Roll ${t.node} back to ${t.version}`,
-        version: t.version,
-        pool: t.pool,
-        nodes: [t.node],
-        reasons: [`run ${runId} upgraded it`],
-        checks: [],
-        rollback: 'upgrade it again',
-        estimateSeconds: 0,
-      };
-      const result = await upgradeWorkerNode(ctx, step, t.node);
-      if (result.status !== 'done')
-        throw new StepFailedError(
-          ROLLBACK_STEP,
-          t.node,
-          `rollback of ${t.node} ${result.status}: its drain did not finish`,
-          true,
-        );
-    }
-    const cp = target.notRollbackable.map((n) => n.node);
-    deps.store.setRunState(runId, 'rolled-back', {
-      reason:
-        cp.length > 0
-          ? `workers rolled back; control plane (${cp.join(', ')}) not rolled back: restore the etcd snapshot to go back`
-          : 'rolled back',
+  const lease = await takeLease(deps, runId, options, () => {
+    deps.store.transaction(() => {
+      deps.store.setRunMode(runId, 'rollback');
+      // A pause or abort asked of the upgrade is not a request to stop the rollback.
+      if (run.requestedAction) deps.store.requestAction(runId, null);
     });
-  } catch (err) {
-    const reason = `rollback stopped: ${err instanceof Error ? err.message : String(err)}`;
-    deps.store.setRunState(runId, err instanceof StopSignal ? 'paused' : 'failed', { reason });
-    ctx.log('error', reason);
-  } finally {
-    await lease.handle.release().catch(() => {});
+  });
+  return executeUnderLease(deps, runId, lease, options, { resumed: false, work: rollbackWork });
+}
+
+/** The rollback's work: each node the run upgraded, newest first, back to its previous version. */
+export async function rollbackWork(ctx: RunContext): Promise<WorkOutcome> {
+  const target = planRollback(ctx.deps, ctx.runId);
+  ctx.checkpoint('batch');
+  ctx.log('info', `rolling back run ${ctx.runId}: ${target.nodes.length} worker node(s) in reverse order`);
+  for (const n of target.notRollbackable)
+    ctx.log('warn', `not rolled back: ${n.node}: ${n.reason}`, { node: n.node });
+  for (const t of target.nodes) {
+    ctx.checkpoint('batch');
+    const step: PlanStep = {
+      id: ROLLBACK_STEP,
+      kind: 'node-batch',
+      title: `Roll ${t.node} back to ${t.version}`,
+      version: t.version,
+      pool: t.pool,
+      nodes: [t.node],
+      reasons: [`run ${ctx.runId} upgraded it`],
+      checks: [],
+      rollback: 'upgrade it again',
+      estimateSeconds: 0,
+    };
+    const result = await upgradeWorkerNode(ctx, step, t.node);
+    if (result.status !== 'done')
+      throw new StepFailedError(
+        ROLLBACK_STEP,
+        t.node,
+        `rollback of ${t.node} ${result.status}: its drain did not finish`,
+        true,
+      );
   }
-  const summary = summarizeRun(deps.store, runId);
-  ctx.emit({ type: 'run-finished', state: summary.state, reason: summary.reason, summary });
-  return summary;
+  const cp = target.notRollbackable.map((n) => n.node);
+  return {
+    state: 'rolled-back',
+    reason:
+      cp.length > 0
+        ? `workers rolled back; control plane (${cp.join(', ')}) not rolled back: restore the etcd snapshot to go back`
+        : 'rolled back',
+  };
 }

@@ -64,21 +64,23 @@ export type ResolvedRunOptions = Required<Omit<RunOptions, 'holder' | 'signal' |
 export function resolveRunOptions(plan: Plan, options: RunOptions): ResolvedRunOptions {
   const settings = plan.policy.provider;
   const retries = typeof settings.retries === 'number' ? settings.retries : 0;
-  let retryDelayMs = 30_000;
-  if (settings.retryDelay !== undefined) retryDelayMs = parseDuration(settings.retryDelay as string);
+  const retryDelayMs =
+    settings.retryDelay !== undefined ? parseDuration(String(settings.retryDelay)) : 30_000;
   return {
-    leaseDurationSeconds: 30,
-    nodeReadyTimeoutMs: 10 * 60_000,
-    controlPlaneTimeoutMs: 15 * 60_000,
-    pollIntervalMs: 2_000,
-    controlPollMs: 1_000,
-    gateTimeoutMs: 5 * 60_000,
-    pendingGraceMs: 2 * 60_000,
-    addonsTimeoutMs: 10 * 60_000,
-    providerRetries: retries,
-    providerRetryDelayMs: retryDelayMs,
-    ...Object.fromEntries(Object.entries(options).filter(([, v]) => v !== undefined)),
-  } as ResolvedRunOptions;
+    holder: options.holder,
+    signal: options.signal,
+    drain: options.drain,
+    leaseDurationSeconds: options.leaseDurationSeconds ?? 30,
+    nodeReadyTimeoutMs: options.nodeReadyTimeoutMs ?? 10 * 60_000,
+    controlPlaneTimeoutMs: options.controlPlaneTimeoutMs ?? 15 * 60_000,
+    pollIntervalMs: options.pollIntervalMs ?? 2_000,
+    controlPollMs: options.controlPollMs ?? 1_000,
+    gateTimeoutMs: options.gateTimeoutMs ?? 5 * 60_000,
+    pendingGraceMs: options.pendingGraceMs ?? 2 * 60_000,
+    addonsTimeoutMs: options.addonsTimeoutMs ?? 10 * 60_000,
+    providerRetries: options.providerRetries ?? retries,
+    providerRetryDelayMs: options.providerRetryDelayMs ?? retryDelayMs,
+  };
 }
 
 export type StopKind = 'pause' | 'abort' | 'interrupt' | 'lease-lost' | 'fatal';
@@ -111,6 +113,8 @@ export class RunContext {
   fatalError?: unknown;
   /** Which DaemonSets exist, asked once for all the drains of the batch in flight (see DrainOptions). */
   daemonSetCache = new Map<string, Promise<boolean>>();
+  /** Nodes being quarantined by this execution → their pool (see quarantine-limit.ts). */
+  readonly quarantining = new Map<string, string>();
 
   constructor(
     readonly deps: EngineDeps,

@@ -2,7 +2,7 @@
  * What a run tells its watchers as it goes: the CLI's live view and its `-o json` stream (one event per
  * line) are built from these. Every event carries the run id and the clock time.
  */
-import type { NodeSubStep, RunState, StepStatus } from '../store/run-types.ts';
+import type { NodeSubStep, RunMode, RunState, StepStatus } from '../store/run-types.ts';
 
 interface Base {
   runId: string;
@@ -19,7 +19,15 @@ export interface PodBlock {
 
 export type RunEvent = Base &
   (
-    | { type: 'run-started'; planId: string; source: string; target: string; resumed: boolean }
+    | {
+        type: 'run-started';
+        planId: string;
+        source: string;
+        target: string;
+        /** upgrade: the plan's phases; rollback: returning the nodes the run upgraded. */
+        mode: RunMode;
+        resumed: boolean;
+      }
     | { type: 'phase-started'; phase: number; kind: string; name: string }
     | { type: 'phase-finished'; phase: number; kind: string; name: string; durationMs: number }
     | {
@@ -81,6 +89,7 @@ export interface RunSummary {
   source: string;
   target: string;
   state: RunState;
+  mode: RunMode;
   reason?: string;
   createdAt: number;
   finishedAt?: number;

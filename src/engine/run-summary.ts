@@ -43,6 +43,7 @@ export function summarizeRun(store: RunStore, runId: string, now?: number): RunS
     source: run.source,
     target: run.target,
     state: run.state,
+    mode: run.mode,
     reason: run.reason,
     createdAt: run.createdAt,
     finishedAt: run.finishedAt,

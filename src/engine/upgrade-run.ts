@@ -9,15 +9,7 @@
  * parallel (the planner sized the batch to the pool's limits); after each batch the gate and its soak.
  */
 import { randomBytes } from 'node:crypto';
-import { hostname } from 'node:os';
 import { compareVersions, parseVersion } from '../core/versions.ts';
-import { uncordonNode } from '../kube/cordon.ts';
-import {
-  acquireLease,
-  type LeaseHandle,
-  leaseHolderIdentity,
-  RUN_ID_ANNOTATION,
-} from '../kube/lease-lock.ts';
 import { readSnapshot } from '../kube/snapshot.ts';
 import type { Plan, PlanPhase, PlanStep } from '../plan/plan-types.ts';
 import { runPreflight, subjectText } from '../preflight/index.ts';
@@ -26,18 +18,14 @@ import { upgradeAddons } from './addons.ts';
 import { gateBatch, unavailableDeployments } from './batch-gate.ts';
 import { RunStateError, StepFailedError } from './errors.ts';
 import { hooksOf, runHook } from './hooks.ts';
+import { leftBehind, leftBehindReason, releaseReopenedQuarantine, reopenLeftBehind } from './left-behind.ts';
 import { type NodeResult, upgradeControlPlaneMember, upgradeWorkerNode } from './node-steps.ts';
 import { checkPlanCluster, checkPlanIntegrity, checkPlanVersions, planHashOf } from './plan-check.ts';
-import {
-  ANNOTATIONS,
-  type EngineDeps,
-  RunContext,
-  type RunOptions,
-  resolveRunOptions,
-  StopSignal,
-} from './run-context.ts';
+import { rollbackWork } from './rollback.ts';
+import { ANNOTATIONS, type EngineDeps, type RunContext, type RunOptions, StopSignal } from './run-context.ts';
 import type { RunSummary } from './run-events.ts';
-import { phaseRowId, summarizeRun } from './run-summary.ts';
+import { executeUnderLease, takeLease, type WorkOutcome } from './run-execution.ts';
+import { phaseRowId } from './run-summary.ts';
 
 /** `run-20260101-120000-ab12`: sortable, readable, unique enough for one store. */
 export function newRunId(now: number): string {
@@ -66,9 +54,7 @@ export async function startRun(
 ): Promise<RunSummary> {
   const checked = await verifyPlan(deps, plan);
   const runId = newRunId(deps.clock.now());
-  const holder = options.holder ?? leaseHolderIdentity(runId);
-  const lease = await takeLease(deps, runId, holder, options);
-  try {
+  const lease = await takeLease(deps, runId, options, (holder) =>
     deps.store.createRun({
       id: runId,
       planJson: JSON.stringify(checked),
@@ -79,15 +65,15 @@ export async function startRun(
       source: checked.source,
       target: checked.target,
       holder,
-    });
-  } catch (err) {
-    await lease.handle.release().catch(() => {});
-    throw err;
-  }
-  return execute(deps, runId, holder, lease, options, false);
+    }),
+  );
+  return executeUnderLease(deps, runId, lease, options, { resumed: false, work: upgradeWork });
 }
 
-/** Continues a paused, failed or interrupted run from where the store says it stopped. */
+/**
+ * Continues a paused, failed, incomplete or interrupted run from where the store says it stopped, in the
+ * run's mode: an interrupted rollback goes on rolling back, it never turns into the upgrade again.
+ */
 export async function resumeRun(
   deps: EngineDeps,
   runId: string,
@@ -98,10 +84,15 @@ export async function resumeRun(
     throw new RunStateError(runId, run.state, `run ${runId} is ${run.state}: there is nothing to resume`);
   const plan = checkPlanIntegrity(JSON.parse(run.planJson));
   checkPlanCluster(plan, await snapshotOf(deps));
-  const holder = options.holder ?? leaseHolderIdentity(runId);
-  const lease = await takeLease(deps, runId, holder, options);
-  if (run.requestedAction === 'pause') deps.store.requestAction(runId, null);
-  return execute(deps, runId, holder, lease, options, true);
+  const lease = await takeLease(deps, runId, options, () =>
+    deps.store.transaction(() => {
+      if (run.requestedAction === 'pause') deps.store.requestAction(runId, null);
+      // The nodes an incomplete run left behind get another try: their steps and phases run again.
+      if (run.state === 'incomplete') reopenLeftBehind(deps.store, runId, plan);
+    }),
+  );
+  const work = run.mode === 'rollback' ? rollbackWork : upgradeWork;
+  return executeUnderLease(deps, runId, lease, options, { resumed: true, work });
 }
 
 /** Note: more attempts than the reader's default: a run must ride out a flaky API server. */
@@ -109,147 +100,13 @@ function snapshotOf(deps: Pick<EngineDeps, 'kc' | 'clock'>) {
   return readSnapshot(deps.kc, { clock: deps.clock, attempts: 8 });
 }
 
-export interface LeaseBox {
-  handle: LeaseHandle;
-  onLost?: (reason: string) => void;
-}
-
-export async function takeLease(
-  deps: EngineDeps,
-  runId: string,
-  holder: string,
-  options: RunOptions,
-): Promise<LeaseBox> {
-  const box = {} as LeaseBox;
-  box.handle = await acquireLease(deps.kc, {
-    holder,
-    clock: deps.clock,
-    leaseDurationSeconds: options.leaseDurationSeconds ?? 30,
-    annotations: { [RUN_ID_ANNOTATION]: runId },
-    onLost: (reason) => box.onLost?.(reason),
-  });
-  return box;
-}
-
-async function execute(
-  deps: EngineDeps,
-  runId: string,
-  holder: string,
-  lease: LeaseBox,
-  options: RunOptions,
-  resumed: boolean,
-): Promise<RunSummary> {
-  const run = deps.store.mustGetRun(runId);
-  const plan = JSON.parse(run.planJson) as Plan;
-  const ctx = new RunContext(
-    deps,
-    runId,
-    plan,
-    run.planHash,
-    resolveRunOptions(plan, options),
-    hooksOf(plan.policy.hooks),
-  );
-  lease.onLost = (reason) => ctx.requestStop('lease-lost', `lost the cluster lease: ${reason}`);
-  const onSignal = () => ctx.requestStop('interrupt', 'interrupted');
-  options.signal?.addEventListener('abort', onSignal, { once: true });
-  if (options.signal?.aborted) onSignal();
-  const control = watchRequests(ctx);
-  try {
-    deps.store.setRunState(runId, 'running', { holder, reason: null });
-    ctx.emit({ type: 'run-started', planId: plan.id, source: plan.source, target: plan.target, resumed });
-    ctx.log(
-      'info',
-      `${resumed ? 'resuming' : 'starting'} run ${runId}: ${plan.source} → ${plan.target} (plan ${plan.id}) as ${holder} on ${hostname()}`,
-    );
-    if (run.requestedAction === 'abort')
-      ctx.requestStop('abort', 'abort requested', run.requestDetail?.keepCordoned === true);
-    try {
-      for (let i = 0; i < plan.phases.length; i++) await runPhase(ctx, i, plan.phases[i]!);
-      deps.store.setRunState(runId, 'succeeded');
-      ctx.log('info', `run ${runId} succeeded`);
-    } catch (err) {
-      await settle(ctx, err);
-    }
-  } finally {
-    control.stop();
-    options.signal?.removeEventListener('abort', onSignal);
-    await lease.handle.release().catch(() => {});
-  }
-  const summary = summarizeRun(deps.store, runId);
-  ctx.emit({ type: 'run-finished', state: summary.state, reason: summary.reason, summary });
-  return summary;
-}
-
-/** Records how the run stopped; rethrows only what the store itself could not record (a crash). */
-async function settle(ctx: RunContext, err: unknown): Promise<void> {
-  const { store, runId } = ctx;
-  // A failure in one of several parallel nodes stopped the others: it is the run's reason.
-  if (ctx.fatalError !== undefined) err = ctx.fatalError;
-  if (err instanceof StopSignal && err.kind !== 'fatal') {
-    if (err.kind === 'abort') {
-      const keep = ctx.stop?.keepCordoned ?? false;
-      const released = keep ? [] : await releaseCordoned(ctx);
-      const reason = `aborted${keep ? '; nodes cordoned by the run were left cordoned as asked' : released.length ? `; uncordoned ${released.join(', ')}` : ''}`;
-      store.setRunState(runId, 'aborted', { reason });
-      ctx.log('warn', `run ${runId} ${reason}`);
-    } else {
-      store.setRunState(runId, 'paused', { reason: err.reason });
-      ctx.log('info', `run ${runId} paused (${err.reason}); \`midflight resume ${runId}\` continues it`);
-    }
-    store.requestAction(runId, null);
-    return;
-  }
-  const reason = err instanceof Error ? err.message : String(err);
-  store.setRunState(runId, 'failed', { reason });
-  ctx.log('error', `run ${runId} failed: ${reason}`, {
-    data:
-      err instanceof StepFailedError
-        ? { stepId: err.stepId, node: err.node, retryable: err.retryable }
-        : undefined,
-  });
-}
-
-/** Uncordons every node this run cordoned and has not finished (abort). Returns their names. */
-async function releaseCordoned(ctx: RunContext): Promise<string[]> {
-  const released: string[] = [];
-  for (const row of ctx.store.stepStates(ctx.runId)) {
-    if (row.node === '' || row.wasAlreadyCordoned !== false) continue;
-    if (row.status === 'done' || row.status === 'quarantined' || row.status === 'skipped') continue;
-    if (!row.subStep && row.intent !== 'cordon') continue;
-    const node = await ctx.cluster.readNode(row.node);
-    if (node?.unschedulable) {
-      await uncordonNode(ctx.kc, row.node, { clock: ctx.clock });
-      released.push(row.node);
-    }
-    // Note: subStep is kept: rollback needs to know whether the provider already upgraded the node.
-    ctx.put(row.stepId, row.node, { status: 'failed', intent: undefined, detail: { reason: 'run aborted' } });
-  }
-  return released;
-}
-
-/** Polls the store for pause/abort requests written by another process (the CLI). */
-function watchRequests(ctx: RunContext): { stop(): void } {
-  let stopped = false;
-  let timer: { cancel(): void } | undefined;
-  const tick = () => {
-    if (stopped) return;
-    try {
-      const run = ctx.store.getRun(ctx.runId);
-      if (run?.requestedAction === 'pause') ctx.requestStop('pause', 'pause requested');
-      if (run?.requestedAction === 'abort')
-        ctx.requestStop('abort', 'abort requested', run.requestDetail?.keepCordoned === true);
-    } catch {
-      // Reading failed (store closed by a crash): the run's own writes will fail and stop it.
-    }
-    timer = ctx.clock.setTimer(ctx.options.controlPollMs, tick);
-  };
-  timer = ctx.clock.setTimer(ctx.options.controlPollMs, tick);
-  return {
-    stop() {
-      stopped = true;
-      timer?.cancel();
-    },
-  };
+/** The upgrade: the plan's phases in order; nodes set aside on the way make the run incomplete. */
+async function upgradeWork(ctx: RunContext): Promise<WorkOutcome> {
+  await releaseReopenedQuarantine(ctx);
+  for (let i = 0; i < ctx.plan.phases.length; i++) await runPhase(ctx, i, ctx.plan.phases[i]!);
+  const left = leftBehind(ctx.store, ctx.runId);
+  if (left.length === 0) return { state: 'succeeded' };
+  return { state: 'incomplete', reason: leftBehindReason(ctx.runId, left) };
 }
 
 async function runPhase(ctx: RunContext, index: number, phase: PlanPhase): Promise<void> {

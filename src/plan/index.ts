@@ -6,7 +6,12 @@ export type { PhaseKind, Plan, PlanEstimate, PlanPhase, PlanStep, StepKind } fro
 export { PHASE_KINDS, PLAN_SCHEMA_VERSION, STEP_KINDS } from './plan-types.ts';
 export { PlanError, planId, planUpgrade } from './planner.ts';
 export type { MaintenanceWindow, Policy, PolicyError, PolicyResult, PoolPolicy } from './policy.ts';
-export { defaultPolicy, formatPolicyError, POLICY_API_VERSION } from './policy.ts';
+export {
+  DEFAULT_MAX_QUARANTINED,
+  defaultPolicy,
+  formatPolicyError,
+  POLICY_API_VERSION,
+} from './policy.ts';
 export type { PolicyFileResult } from './policy-parse.ts';
 export { policyFromYaml } from './policy-parse.ts';
 export { validatePolicy } from './policy-validate.ts';

@@ -178,7 +178,7 @@ export function validatePolicy(raw: unknown, file: string): PolicyResult {
   if (drain) {
     unknownKeys(
       drain,
-      ['timeout', 'gracePeriodSeconds', 'deleteEmptyDirData', 'force', 'onTimeout'],
+      ['timeout', 'gracePeriodSeconds', 'deleteEmptyDirData', 'force', 'onTimeout', 'maxQuarantined'],
       'drain',
     );
     policy.drain.timeout = duration(drain.timeout, 'drain.timeout') ?? policy.drain.timeout;
@@ -193,6 +193,12 @@ export function validatePolicy(raw: unknown, file: string): PolicyResult {
     policy.drain.force = bool(drain.force, 'drain.force') ?? policy.drain.force;
     policy.drain.onTimeout =
       oneOf(drain.onTimeout, ON_DRAIN_TIMEOUT, 'drain.onTimeout') ?? policy.drain.onTimeout;
+    if (drain.maxQuarantined !== undefined) {
+      const m = drain.maxQuarantined;
+      if (typeof m !== 'number' || !Number.isInteger(m) || m < 0)
+        fail('drain.maxQuarantined', 'must be a non-negative integer (nodes per pool; 0 halts instead)');
+      else policy.drain.maxQuarantined = m;
+    }
   }
 
   const timings = section('timings');

@@ -12,6 +12,8 @@ export const NODE_STRATEGIES = ['in-place', 'replace'] as const;
 export type NodeStrategy = (typeof NODE_STRATEGIES)[number];
 
 export const ON_DRAIN_TIMEOUT = ['halt', 'skip', 'quarantine'] as const;
+/** drain.maxQuarantined when the policy does not say: one node per pool. */
+export const DEFAULT_MAX_QUARANTINED = 1;
 export type OnDrainTimeout = (typeof ON_DRAIN_TIMEOUT)[number];
 
 export interface PoolPolicy {
@@ -56,6 +58,11 @@ export interface Policy {
     /** Delete pods no controller manages (they are lost). */
     force: boolean;
     onTimeout: OnDrainTimeout;
+    /**
+     * With onTimeout quarantine: how many nodes of one pool may be quarantined; one more stuck drain halts
+     * the run. Unset means DEFAULT_MAX_QUARANTINED (left out of the defaults so existing plans keep their id).
+     */
+    maxQuarantined?: number;
   };
   /** Estimates used for the plan's durations. */
   timings: {

@@ -8,6 +8,7 @@ export type {
   NewRun,
   NodeSubStep,
   RequestedAction,
+  RunMode,
   RunRecord,
   RunState,
   StepIntent,
@@ -15,5 +16,12 @@ export type {
   StepStateRecord,
   StepStatus,
 } from './run-types.ts';
-export { NODE_SUB_STEPS, RESUMABLE_STATES, RUN_STATES, STEP_STATUSES } from './run-types.ts';
+export {
+  FINISHED_STATES,
+  NODE_SUB_STEPS,
+  RESUMABLE_STATES,
+  RUN_MODES,
+  RUN_STATES,
+  STEP_STATUSES,
+} from './run-types.ts';
 export { commandOutputFile, kubeconfigCopiesDir, runOutputDir, stateDirOf } from './state-dir.ts';

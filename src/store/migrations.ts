@@ -62,6 +62,12 @@ export const MIGRATIONS: readonly Migration[] = [
       CREATE INDEX log_by_run ON log (run_id, id);
     `,
   },
+  {
+    version: 2,
+    description: 'what a run executes: the upgrade its plan describes, or the rollback of it',
+    // Note: runs recorded before this migration were all upgrades.
+    sql: `ALTER TABLE runs ADD COLUMN mode TEXT NOT NULL DEFAULT 'upgrade';`,
+  },
 ];
 
 export const SCHEMA_VERSION = MIGRATIONS.at(-1)!.version;

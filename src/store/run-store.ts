@@ -16,11 +16,13 @@ import type {
   NewLogEntry,
   NewRun,
   RequestedAction,
+  RunMode,
   RunRecord,
   RunState,
   StepStatePatch,
   StepStateRecord,
 } from './run-types.ts';
+import { FINISHED_STATES } from './run-types.ts';
 import { type Row, SqliteFile } from './sqlite-file.ts';
 
 export interface RunStoreOptions {
@@ -195,14 +197,27 @@ export class RunStore {
     extra: { reason?: string | null; holder?: string } = {},
   ): RunRecord {
     const now = this.clock.now();
-    const terminal =
-      state === 'succeeded' || state === 'aborted' || state === 'rolled-back' || state === 'failed';
+    const terminal = FINISHED_STATES.includes(state);
     this.write(() => {
       const changes = this.db.run(
         `UPDATE runs SET state = ?, reason = ?, holder = COALESCE(?, holder), updated_at = ?, finished_at = ?
          WHERE id = ?`,
         [state, extra.reason ?? null, extra.holder ?? null, now, terminal ? now : null, id],
       ).changes;
+      if (changes === 0) throw new RunNotFoundError(id);
+    });
+    return this.mustGetRun(id);
+  }
+
+  /** Switches what executing the run does (written before the first side effect of the new mode). */
+  setRunMode(id: string, mode: RunMode): RunRecord {
+    const now = this.clock.now();
+    this.write(() => {
+      const changes = this.db.run('UPDATE runs SET mode = ?, updated_at = ? WHERE id = ?', [
+        mode,
+        now,
+        id,
+      ]).changes;
       if (changes === 0) throw new RunNotFoundError(id);
     });
     return this.mustGetRun(id);
@@ -330,6 +345,7 @@ function runOf(r: Row): RunRecord {
     source: String(r.source),
     target: String(r.target),
     state: r.state as RunState,
+    mode: (r.mode ?? 'upgrade') as RunMode,
     reason: optString(r.reason),
     requestedAction: (optString(r.requested_action) as RequestedAction | undefined) ?? undefined,
     requestDetail: r.request_detail

@@ -5,6 +5,8 @@ export const RUN_STATES = [
   'running',
   'paused',
   'failed',
+  /** Finished its plan but left nodes behind (drain.onTimeout skip or quarantine): `resume` retries them. */
+  'incomplete',
   'succeeded',
   'aborted',
   'rolled-back',
@@ -12,7 +14,23 @@ export const RUN_STATES = [
 export type RunState = (typeof RUN_STATES)[number];
 
 /** States from which `resume` may continue the run. */
-export const RESUMABLE_STATES: readonly RunState[] = ['pending', 'running', 'paused', 'failed'];
+export const RESUMABLE_STATES: readonly RunState[] = ['pending', 'running', 'paused', 'failed', 'incomplete'];
+
+/** States in which an execution has ended for good (the run gets a finish time). */
+export const FINISHED_STATES: readonly RunState[] = [
+  'succeeded',
+  'aborted',
+  'rolled-back',
+  'failed',
+  'incomplete',
+];
+
+/**
+ * What executing the run does: carry out its plan, or return the nodes it upgraded (`midflight rollback`).
+ * Recorded on the run so that pause, abort, Ctrl-C and a crash followed by `resume` continue the same work.
+ */
+export const RUN_MODES = ['upgrade', 'rollback'] as const;
+export type RunMode = (typeof RUN_MODES)[number];
 
 export type RequestedAction = 'pause' | 'abort';
 
@@ -37,6 +55,7 @@ export interface RunRecord {
   source: string;
   target: string;
   state: RunState;
+  mode: RunMode;
   /** Why the run is in its state (the failure, the pause, the abort), when there is a reason to give. */
   reason?: string;
   requestedAction?: RequestedAction;

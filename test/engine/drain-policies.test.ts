@@ -70,14 +70,20 @@ describe('drain.onTimeout with a budget that never allows an eviction', () => {
     }
   }, 30_000);
 
-  it('skip: gives the node back, retries it at the end of its pool, then leaves it and reports why', async () => {
+  it('skip: gives the node back, retries it at the end of its pool, ends incomplete naming it, and resume retries it', async () => {
     const sandbox = await startCluster(DEADLOCK_CLUSTER);
     const provider = new CountingProvider(new SandboxApiProvider(sandbox));
     const h = harness(sandbox, provider);
     try {
       const stuck = await stubbornNode(sandbox);
       const summary = await startRun(h.deps, await planFor(sandbox, 'v1.31.2', policy('skip')), FAST);
-      expect(summary.state).toBe('succeeded');
+      // Not "succeeded": a node was left behind, and the run says which and why.
+      expect(summary.state).toBe('incomplete');
+      expect(summary.reason).toMatch(
+        new RegExp(
+          `1 node\\(s\\) left behind: ${stuck} skipped \\(drain .*stubborn-pdb.*midflight resume ${summary.runId}`,
+        ),
+      );
       expect(summary.nodes.skipped).toEqual([
         expect.objectContaining({ node: stuck, reason: expect.stringMatching(/stubborn-pdb/) }),
       ]);
@@ -89,11 +95,24 @@ describe('drain.onTimeout with a budget that never allows an eviction', () => {
         .logs(summary.runId)
         .some((l) => l.message === `retrying skipped node ${stuck}`);
       expect(retried).toBe(true);
+
+      // The owner relaxes the budget: resume retries the node left behind, and only it.
+      await sandbox
+        .kubeConfig()
+        .makeApiClient(PolicyV1Api)
+        .deleteNamespacedPodDisruptionBudget({ name: 'stubborn-pdb', namespace: 'legacy' });
+      const before = new Map(provider.calls);
+      const resumed = await resumeRun(h.deps, summary.runId, FAST);
+      expect(resumed.state).toBe('succeeded');
+      expect(resumed.nodes.skipped).toEqual([]);
+      expect(provider.calls.get(stuck)).toBe(1);
+      for (const [node, count] of before) expect(provider.calls.get(node)).toBe(count);
+      await expectUpgraded(sandbox, 'v1.31.2');
     } finally {
       h.cleanup();
       await sandbox.stop();
     }
-  }, 30_000);
+  }, 60_000);
 
   it('quarantine: leaves the node cordoned and labelled, upgrades the rest', async () => {
     const sandbox = await startCluster(DEADLOCK_CLUSTER);
@@ -101,7 +120,8 @@ describe('drain.onTimeout with a budget that never allows an eviction', () => {
     try {
       const stuck = await stubbornNode(sandbox);
       const summary = await startRun(h.deps, await planFor(sandbox, 'v1.31.2', policy('quarantine')), FAST);
-      expect(summary.state).toBe('succeeded');
+      expect(summary.state).toBe('incomplete');
+      expect(summary.reason).toMatch(new RegExp(`left behind: ${stuck} quarantined`));
       expect(summary.nodes.quarantined.map((q) => q.node)).toEqual([stuck]);
       await expectUpgraded(sandbox, 'v1.31.2', [stuck]);
       const n = (await nodes(sandbox)).find((x) => x.name === stuck)!;

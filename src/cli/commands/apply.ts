@@ -22,7 +22,7 @@ export function registerApplyCommand(program: Command): void {
     .description(
       'execute an upgrade plan: for each node cordon, drain through the Eviction API, upgrade through the ' +
         "policy's provider, verify, uncordon, then gate the batch; every step is recorded so a stopped run " +
-        'resumes where it stopped. Exit 0: succeeded; 1: failed or aborted; 2: bad input; 3: paused',
+        'resumes where it stopped. Exit 0: succeeded; 1: failed or aborted; 2: bad input; 3: paused; 4: incomplete (nodes left behind)',
     )
     .argument('[plan-file]', 'a plan written by `midflight plan -o yaml|json` ("-" reads standard input)')
     .option('--to <version>', 'plan and apply in one go: show the plan, ask, then execute it')

@@ -146,7 +146,11 @@ export function registerRunCommands(program: Command): void {
         return;
       }
       // Nothing executes it: carry out the abort here (uncordon what it cordoned), under the Lease.
-      const summary = await session.execute(planOf(run), (deps, options) => resumeRun(deps, runId, options));
+      const summary = await session.execute(
+        planOf(run),
+        (deps, options) => resumeRun(deps, runId, options),
+        run.mode === 'rollback',
+      );
       const code = finishRun(summary, opts.output);
       if (summary.state !== 'aborted') throw new ExitCode(code);
     });
@@ -154,7 +158,10 @@ export function registerRunCommands(program: Command): void {
 
   const resume = program
     .command('resume')
-    .description('continue a paused, failed or interrupted run from where it stopped')
+    .description(
+      'continue a paused, failed, incomplete or interrupted run from where it stopped, in its mode: a ' +
+        'stopped rollback goes on rolling back',
+    )
     .argument('<run>', 'run id')
     .addOption(stateOption())
     .addOption(outputOption(RUN_OUTPUT_FORMATS));
@@ -162,7 +169,11 @@ export function registerRunCommands(program: Command): void {
     parseOutputFormat(opts.output, RUN_OUTPUT_FORMATS);
     await withRunSession(cmd, opts, async (session) => {
       const run = session.store.mustGetRun(runId);
-      const summary = await session.execute(planOf(run), (deps, options) => resumeRun(deps, runId, options));
+      const summary = await session.execute(
+        planOf(run),
+        (deps, options) => resumeRun(deps, runId, options),
+        run.mode === 'rollback',
+      );
       const code = finishRun(summary, opts.output);
       if (code !== 0) throw new ExitCode(code);
     });
@@ -173,7 +184,8 @@ export function registerRunCommands(program: Command): void {
     .description(
       "return the worker nodes a run upgraded to their previous version, newest first, through the run's " +
         'provider (cordon, drain, downgrade, verify, uncordon). A control-plane minor version cannot be ' +
-        'rolled back in place: the way back is restoring the etcd snapshot taken before the run',
+        'rolled back in place: the way back is restoring the etcd snapshot taken before the run. The rollback ' +
+        'is paused, aborted and resumed like a run (pause, abort, Ctrl-C, resume)',
     )
     .argument('<run>', 'run id')
     .option('--dry-run', 'only say what would be rolled back', false)
