@@ -24,6 +24,13 @@ const policy = (onTimeout: string) =>
     preflight: { skip: ['pdb-blocks-drain', 'no-disruption-budget', 'webhook-fail-closed', 'certificates'] },
   });
 
+/** pdb-deadlock as shipped: two workloads no eviction can move, spread over the pool's nodes. */
+const SPREAD_DEADLOCK_CLUSTER = DEADLOCK_CLUSTER.replace(
+  '  - { name: stubborn, namespace: legacy, kind: Deployment, replicas: 1, pdb: { minAvailable: 1 } }',
+  `  - { name: stubborn, namespace: legacy, kind: Deployment, replicas: 2, pdb: { minAvailable: 2 } }
+  - { name: singleton, namespace: legacy, kind: Deployment, replicas: 1, pdb: { maxUnavailable: 0 } }`,
+);
+
 async function stubbornNode(sandbox: RunningSandbox): Promise<string> {
   const pods = await sandbox.kubeConfig().makeApiClient(CoreV1Api).listNamespacedPod({ namespace: 'legacy' });
   return pods.items[0]!.spec!.nodeName!;
@@ -133,4 +140,33 @@ describe('drain.onTimeout with a budget that never allows an eviction', () => {
       await sandbox.stop();
     }
   }, 30_000);
+
+  it('quarantine: stops at drain.maxQuarantined (one per pool by default), then halts saying why', async () => {
+    const sandbox = await startCluster(SPREAD_DEADLOCK_CLUSTER);
+    const h = harness(sandbox, new SandboxApiProvider(sandbox));
+    try {
+      const pods = await sandbox
+        .kubeConfig()
+        .makeApiClient(CoreV1Api)
+        .listNamespacedPod({ namespace: 'legacy' });
+      const stuckNodes = new Set(pods.items.map((p) => p.spec!.nodeName!));
+      // The premise: more nodes than the limit have a drain that can never finish.
+      expect(stuckNodes.size).toBeGreaterThan(1);
+      const summary = await startRun(h.deps, await planFor(sandbox, 'v1.31.2', policy('quarantine')), FAST);
+      expect(summary.state).toBe('failed');
+      expect(summary.nodes.quarantined).toHaveLength(1);
+      const quarantined = summary.nodes.quarantined[0]!.node;
+      expect(summary.reason).toMatch(
+        new RegExp(
+          `halted: .*not quarantined: pool general already has 1 quarantined node\\(s\\) \\(${quarantined}; drain.maxQuarantined is 1\\)`,
+        ),
+      );
+      // Only the quarantined node is out of service; the halted one was given back.
+      const cordoned = (await nodes(sandbox)).filter((n) => n.unschedulable).map((n) => n.name);
+      expect(cordoned).toEqual([quarantined]);
+    } finally {
+      h.cleanup();
+      await sandbox.stop();
+    }
+  }, 60_000);
 });

@@ -27,7 +27,7 @@ pools:
     strategy: replace
     batchSoak: 2m
 canary: {pool: system, soak: 30m}
-drain: {timeout: 20m, gracePeriodSeconds: 60, deleteEmptyDirData: true, onTimeout: quarantine}
+drain: {timeout: 20m, gracePeriodSeconds: 60, deleteEmptyDirData: true, onTimeout: quarantine, maxQuarantined: 2}
 maintenanceWindows:
   - {days: [Mon, tue], start: "22:00", end: "04:00", timeZone: Europe/Paris}
 preflight: {skip: [certificates]}
@@ -46,6 +46,7 @@ preflight: {skip: [certificates]}
     });
     expect(result.policy.maintenanceWindows[0]!.days).toEqual(['mon', 'tue']);
     expect(result.policy.drain.onTimeout).toBe('quarantine');
+    expect(result.policy.drain.maxQuarantined).toBe(2);
   });
 
   it.each([
@@ -73,6 +74,8 @@ preflight: {skip: [certificates]}
     ],
     [{ drain: { onTimeout: 'panic' } }, 'drain.onTimeout', /halt, skip, quarantine/],
     [{ drain: { timeout: 'forever' } }, 'drain.timeout', /duration/],
+    [{ drain: { maxQuarantined: -1 } }, 'drain.maxQuarantined', /non-negative integer/],
+    [{ drain: { maxQuarantined: '2' } }, 'drain.maxQuarantined', /non-negative integer/],
     [{ canary: { nodes: 1.5 } }, 'canary.nodes', /integer/],
     [
       { maintenanceWindows: [{ days: ['someday'], start: '25:00', end: '01:00' }] },
