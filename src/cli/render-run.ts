@@ -20,6 +20,8 @@ export interface InFlightNode {
 
 export interface RunStatus extends RunSummary {
   holder?: string;
+  /** Why the holder of a `running` run is gone (a crash): nothing executes it any more. */
+  holderGone?: string;
   inFlight: InFlightNode[];
 }
 
@@ -77,7 +79,10 @@ export function renderSummary(s: RunSummary): string {
 
 export function renderStatus(s: RunStatus): string {
   const lines = [renderSummary(s).trimEnd()];
-  if (s.holder && (s.state === 'running' || s.state === 'pending')) lines.push('', `Executed by ${s.holder}`);
+  if (s.holderGone)
+    lines.push('', `Not executing: its holder ${s.holder ?? '(none recorded)'} is gone (${s.holderGone}).`);
+  else if (s.holder && (s.state === 'running' || s.state === 'pending'))
+    lines.push('', `Executed by ${s.holder}`);
   if (s.inFlight.length > 0) {
     lines.push('', 'In flight:');
     for (const n of s.inFlight) {
@@ -93,12 +98,20 @@ export function renderStatus(s: RunStatus): string {
 }
 
 /** What the user can do with a run in this state. */
-function nextCommand(s: RunSummary): string | undefined {
+function nextCommand(s: RunStatus): string | undefined {
+  const work = s.mode === 'rollback' ? 'rollback' : 'run';
+  const orRollback =
+    s.mode === 'rollback' ? '' : `; \`midflight rollback ${s.runId}\` returns its upgraded workers`;
   switch (s.state) {
     case 'paused':
     case 'failed':
-      return `Continue with \`midflight resume ${s.runId}\`, or \`midflight abort ${s.runId}\`; \`midflight rollback ${s.runId}\` returns its upgraded workers.`;
+      return `Continue with \`midflight resume ${s.runId}\`, or \`midflight abort ${s.runId}\`${orRollback}.`;
+    case 'incomplete':
+      return `Fix what held the nodes left behind, then \`midflight resume ${s.runId}\` retries them${orRollback}.`;
     case 'running':
+    case 'pending':
+      if (s.holderGone)
+        return `\`midflight resume ${s.runId}\` continues the ${work} (once the dead holder's lease expires); \`midflight abort ${s.runId}\` stops it for good.`;
       return `Pause with \`midflight pause ${s.runId}\`, stop with \`midflight abort ${s.runId}\`.`;
     default:
       return undefined;

@@ -191,6 +191,8 @@ export class RunContext {
 
   requestStop(kind: StopKind, reason: string, keepCordoned = false): void {
     if (this.stop && (this.stop.kind === 'fatal' || this.stop.kind === 'abort')) return;
+    // A lost lease stops at the next sub-step: a later pause or Ctrl-C must not let the nodes run on.
+    if (this.stop?.kind === 'lease-lost' && (kind === 'pause' || kind === 'interrupt')) return;
     this.stop = { kind, reason, keepCordoned };
     if (kind === 'abort' || kind === 'fatal') this.drainStop.abort();
   }
@@ -202,13 +204,14 @@ export class RunContext {
   }
 
   /**
-   * Throws StopSignal when the run must stop here. Between a node's sub-steps only an abort, a lost lease,
-   * an interrupt or a crash stop it; a pause lets the nodes in flight finish and stops between batches.
+   * Throws StopSignal when the run must stop here. Between a node's sub-steps only an abort, a lost lease
+   * or a crash stop it; a pause or an interrupt (Ctrl-C, which the CLI promises lets the nodes in flight
+   * finish; a second Ctrl-C exits at once) stops between batches.
    */
   checkpoint(where: 'sub-step' | 'batch'): void {
     const stop = this.stop;
     if (!stop) return;
-    if (where === 'sub-step' && stop.kind === 'pause') return;
+    if (where === 'sub-step' && (stop.kind === 'pause' || stop.kind === 'interrupt')) return;
     throw new StopSignal(stop.kind, stop.reason);
   }
 

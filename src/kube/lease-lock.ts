@@ -84,6 +84,14 @@ export function leaseHolderIdentity(runId: string, host = hostname(), pid = proc
   return `midflight/${runId}@${host}:${pid}`;
 }
 
+/** The parts of a leaseHolderIdentity; undefined for an identity in another form (given with --holder). */
+export function parseHolderIdentity(
+  identity: string,
+): { runId: string; host: string; pid: number } | undefined {
+  const m = /^midflight\/(.+)@(.+):(\d+)$/.exec(identity);
+  return m ? { runId: m[1]!, host: m[2]!, pid: Number(m[3]) } : undefined;
+}
+
 /**
  * Takes the cluster-wide lock of an upgrade run: creates the Lease, or takes it over when it is free
  * (released) or expired; otherwise throws LeaseHeldError. The handle renews it in the background with

@@ -3,7 +3,6 @@
  * shown by status and history, bad plans refused with nothing changed, a second run refused while the
  * cluster's Lease is held, and an apply process killed at seeded moments and resumed.
  */
-import { spawn } from 'node:child_process';
 import { mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
@@ -22,9 +21,8 @@ import {
   VersionWatch,
   WORKERS_CLUSTER,
 } from '../engine/engine-harness.ts';
-import { runCli } from './run-cli.ts';
+import { runCli, spawnCli } from './run-cli.ts';
 
-const BIN = join(import.meta.dirname, '../../bin/midflight.js');
 const TARGET = 'v1.31.2';
 
 /** The job provider: the sandbox runs annotated upgrade Jobs as system-upgrade-controller's nodes do. */
@@ -165,22 +163,11 @@ describe('midflight apply', () => {
   });
 });
 
-/** Runs the CLI as its own process; with `killAfterEvents`, SIGKILLs it once that many JSON lines came out. */
+/** Runs the CLI as its own process; with `killAfterEvents`, SIGKILLs it once that many lines came out. */
 function midflight(sandbox: RunningSandbox, args: string[], killAfterEvents?: number) {
-  const child = spawn(process.execPath, [BIN, '--kubeconfig', sandbox.kubeconfigPath, ...args], {
-    stdio: ['ignore', 'pipe', 'pipe'],
-  });
-  let out = '';
-  let killed = false;
-  child.stdout.on('data', (d) => {
-    out += d;
-    if (killAfterEvents !== undefined && !killed && out.split('\n').length > killAfterEvents)
-      killed = child.kill('SIGKILL');
-  });
-  child.stderr.on('data', (d) => (out += d));
-  return new Promise<{ code: number; out: string; killed: boolean }>((resolve) =>
-    child.on('exit', (code) => resolve({ code: code ?? 137, out, killed })),
-  );
+  return spawnCli(sandbox.kubeconfigPath, args, {
+    killWhen: killAfterEvents === undefined ? undefined : (out) => out.split('\n').length > killAfterEvents,
+  }).exited;
 }
 
 describe('pause, abort and rollback from another terminal', () => {

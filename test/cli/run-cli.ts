@@ -1,5 +1,9 @@
+import { type ChildProcess, spawn } from 'node:child_process';
+import { join } from 'node:path';
 import { vi } from 'vitest';
 import { main } from '../../src/cli/program.ts';
+
+const BIN = join(import.meta.dirname, '../../bin/midflight.js');
 
 export interface CliResult {
   code: number;
@@ -31,4 +35,47 @@ export async function runCli(...args: string[]): Promise<CliResult> {
 /** A kubeconfig like the given one whose server is a closed local port. */
 export function closedPortKubeconfig(kubeconfig: string): string {
   return kubeconfig.replace(/server: https?:\/\/[^\s]+/, 'server: https://127.0.0.1:1');
+}
+
+export interface CliProcess {
+  child: ChildProcess;
+  /** stdout and stderr as they came, interleaved. */
+  readonly out: string;
+  /** Resolves when the process exits; `code` 137 when it was SIGKILLed, 130 for another signal. */
+  exited: Promise<{ code: number; out: string; killed: boolean }>;
+}
+
+/**
+ * Runs `midflight --kubeconfig KUBECONFIG ARGS…` as its own process, as a user's terminal would; with
+ * `killWhen`, SIGKILLs it (kill -9) as soon as its stdout so far satisfies the predicate.
+ */
+export function spawnCli(
+  kubeconfig: string,
+  args: string[],
+  options: { killWhen?: (stdout: string) => boolean } = {},
+): CliProcess {
+  const child = spawn(process.execPath, [BIN, '--kubeconfig', kubeconfig, ...args], {
+    stdio: ['ignore', 'pipe', 'pipe'],
+  });
+  let out = '';
+  let stdout = '';
+  let killed = false;
+  child.stdout!.on('data', (d) => {
+    out += d;
+    stdout += d;
+    if (options.killWhen && !killed && options.killWhen(stdout)) killed = child.kill('SIGKILL');
+  });
+  child.stderr!.on('data', (d) => (out += d));
+  const exited = new Promise<{ code: number; out: string; killed: boolean }>((resolve) =>
+    child.on('exit', (code, signal) =>
+      resolve({ code: code ?? (signal === 'SIGKILL' ? 137 : 130), out, killed }),
+    ),
+  );
+  return {
+    child,
+    get out() {
+      return out;
+    },
+    exited,
+  };
 }

@@ -1,6 +1,9 @@
+import type { KubeConfig } from '@kubernetes/client-node';
 import { type Command, Option } from 'commander';
-import { checkPlanIntegrity, startRun } from '../../engine/index.ts';
+import { checkPlanIntegrity, PlanRejectedError, startRun } from '../../engine/index.ts';
+import { LeaseHeldError } from '../../kube/lease-lock.ts';
 import { type Plan, PlanError, planUpgrade, renderPlanTable } from '../../plan/index.ts';
+import type { RunStore } from '../../store/index.ts';
 import { readClusterSnapshot } from '../cluster-snapshot.ts';
 import { confirm } from '../confirm.ts';
 import { CliError, ExitCode, UsageError } from '../errors.ts';
@@ -14,6 +17,7 @@ import {
   stateOption,
   withRunSession,
 } from '../run-session.ts';
+import { unfinishedRunHint } from '../unfinished-runs.ts';
 import { parseTargetVersion, providerProblem, readPolicyFile } from '../upgrade-inputs.ts';
 
 export function registerApplyCommand(program: Command): void {
@@ -63,11 +67,39 @@ export function registerApplyCommand(program: Command): void {
       }
       await withRunSession(cmd, { ...opts, output }, async (session) => {
         if (output !== 'json') process.stdout.write(`State store: ${session.store.path}\n`);
-        const summary = await session.execute(plan, (deps, options) => startRun(deps, plan, options));
+        const summary = await session.execute(plan, async (deps, options) => {
+          try {
+            return await startRun(deps, plan, options);
+          } catch (err) {
+            throw await namingUnfinishedRun(session.store, plan, deps.kc, err);
+          }
+        });
         const code = finishRun(summary, output);
         if (code !== 0) throw new ExitCode(code);
       });
     });
+}
+
+/**
+ * A refusal because the cluster moved past the plan or is held by a run, with the unfinished run of this
+ * cluster that `resume` continues, if the store has one.
+ */
+async function namingUnfinishedRun(
+  store: RunStore,
+  plan: Plan,
+  kc: KubeConfig,
+  err: unknown,
+): Promise<unknown> {
+  const moved =
+    err instanceof PlanRejectedError &&
+    (err.rejection === 'version-passed' || err.rejection === 'target-reached');
+  if (!moved && !(err instanceof LeaseHeldError)) return err;
+  const hint = await unfinishedRunHint(store, plan, kc);
+  if (!hint) return err;
+  const refusal = cliErrorOf(err) as CliError;
+  return refusal instanceof UsageError
+    ? new UsageError(`${refusal.message}. ${hint}`)
+    : new CliError(`${refusal.message}. ${hint}`, refusal.exitCode);
 }
 
 async function planAndConfirm(

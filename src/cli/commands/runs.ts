@@ -2,6 +2,7 @@
  * The commands that act on recorded runs: history, status, pause, resume, abort, rollback. They read the
  * state store (--state); those that change the cluster also take the cluster's Lease, as apply does.
  */
+import type { KubeConfig } from '@kubernetes/client-node';
 import { type Command, Option } from 'commander';
 import {
   planRollback,
@@ -11,12 +12,14 @@ import {
   rollbackRun,
   summarizeRun,
 } from '../../engine/index.ts';
+import { type ClusterTarget, loadKubeConfig } from '../../kube/client.ts';
 import type { Plan } from '../../plan/index.ts';
 import type { RunRecord, RunStore } from '../../store/index.ts';
 import { confirm } from '../confirm.ts';
 import { ExitCode, UsageError } from '../errors.ts';
 import { OUTPUT_FORMATS, parseOutputFormat, renderData } from '../output.ts';
 import { inFlightNodes, type RunStatus, renderHistory, renderStatus } from '../render-run.ts';
+import { holderGone } from '../run-holder.ts';
 import {
   addExecutionOptions,
   cliErrorOf,
@@ -52,12 +55,26 @@ function runOf(store: RunStore, runId: string | undefined): RunRecord {
   return latest;
 }
 
-export function statusOf(store: RunStore, run: RunRecord): RunStatus {
+export async function statusOf(
+  store: RunStore,
+  run: RunRecord,
+  kc: KubeConfig | undefined,
+): Promise<RunStatus> {
   return {
     ...summarizeRun(store, run.id, Date.now()),
     holder: run.holder,
+    holderGone: await holderGone(run, kc),
     inFlight: inFlightNodes(store, run.id),
   };
+}
+
+/** The cluster, when the command line or the environment names one; status works from the store without it. */
+function optionalCluster(cmd: Command): KubeConfig | undefined {
+  try {
+    return loadKubeConfig(cmd.optsWithGlobals() as ClusterTarget);
+  } catch {
+    return undefined;
+  }
 }
 
 export function registerRunCommands(program: Command): void {
@@ -94,10 +111,10 @@ export function registerRunCommands(program: Command): void {
     .argument('[run]', 'run id (default: the newest run)')
     .addOption(stateOption())
     .addOption(outputOption(OUTPUT_FORMATS))
-    .action(async (runId: string | undefined, opts) => {
+    .action(async (runId: string | undefined, opts, cmd: Command) => {
       const format = parseOutputFormat(opts.output);
-      await withStore(opts.state, (store) => {
-        const status = statusOf(store, runOf(store, runId));
+      await withStore(opts.state, async (store) => {
+        const status = await statusOf(store, runOf(store, runId), optionalCluster(cmd));
         process.stdout.write(
           format === 'table' ? renderStatus(status) : renderData(status, format as 'json'),
         );
