@@ -124,7 +124,8 @@ export function renderHistory(runs: RunRecord[]): string {
     ['RUN', 'STATE', 'FROM', 'TO', 'CLUSTER', 'STARTED', 'DURATION'],
     runs.map((r) => [
       r.id,
-      r.state,
+      // A stopped rollback says so: `resume` continues the rollback, not the upgrade.
+      r.mode === 'rollback' && r.state !== 'rolled-back' ? `${r.state} (rollback)` : r.state,
       r.source,
       r.target,
       r.clusterServer,

@@ -12,6 +12,7 @@ import type { Plan } from '../plan/plan-types.ts';
 import type { RunRecord, RunState } from '../store/run-types.ts';
 import { StepFailedError } from './errors.ts';
 import { hooksOf } from './hooks.ts';
+import { reached } from './node-steps.ts';
 import {
   type EngineDeps,
   RunContext,
@@ -20,7 +21,7 @@ import {
   StopSignal,
 } from './run-context.ts';
 import type { RunSummary } from './run-events.ts';
-import { summarizeRun } from './run-summary.ts';
+import { ROLLBACK_STEP, summarizeRun } from './run-summary.ts';
 
 /** The cluster's Lease, held for one execution of a run. */
 export interface RunLease {
@@ -187,12 +188,21 @@ async function releaseCordoned(ctx: RunContext): Promise<string[]> {
     if (row.status === 'done' || row.status === 'quarantined' || row.status === 'skipped') continue;
     if (!row.subStep && row.intent !== 'cordon') continue;
     const node = await ctx.cluster.readNode(row.node);
+    let uncordoned = false;
     if (node?.unschedulable) {
       await uncordonNode(ctx.kc, row.node, { clock: ctx.clock });
       released.push(row.node);
+      uncordoned = true;
     }
-    // Note: subStep is kept: rollback needs to know whether the provider already upgraded the node.
-    ctx.put(row.stepId, row.node, { status: 'failed', intent: undefined, detail: { reason: 'run aborted' } });
+    // Note: an upgrade row keeps its subStep: rollback needs to know whether the provider already upgraded
+    // the node. A rollback row not yet downgraded starts over if rolled back again: it is uncordoned now.
+    const backToStart = row.stepId === ROLLBACK_STEP && uncordoned && !reached(row, 'upgraded');
+    ctx.put(row.stepId, row.node, {
+      status: 'failed',
+      intent: undefined,
+      ...(backToStart ? { subStep: undefined } : {}),
+      detail: { reason: 'run aborted' },
+    });
   }
   return released;
 }

@@ -12,6 +12,7 @@ import { acquireLease } from '../../src/kube/lease-lock.ts';
 import { renderPlanYaml } from '../../src/plan/index.ts';
 import type { RunningSandbox } from '../e2e/sandbox-harness.ts';
 import {
+  DEADLOCK_CLUSTER,
   expectUpgraded,
   nodes,
   planFor,
@@ -285,4 +286,43 @@ describe('an apply process killed at any moment', () => {
     },
     120_000,
   );
+});
+
+describe('a run that leaves nodes behind', () => {
+  let sandbox: RunningSandbox;
+  let dir: string;
+
+  beforeAll(async () => {
+    sandbox = await startCluster(DEADLOCK_CLUSTER);
+    dir = mkdtempSync(join(tmpdir(), 'midflight-incomplete-'));
+  }, 60_000);
+
+  afterAll(async () => {
+    await sandbox?.stop();
+    rmSync(dir, { recursive: true, force: true });
+  });
+
+  it('drain.onTimeout skip: ends incomplete with exit code 4, naming the node and why', async () => {
+    const state = join(dir, 'state.db');
+    const planPath = join(dir, 'plan.yaml');
+    const policy = testPolicy({
+      ...POLICY,
+      drain: { timeout: '30s', onTimeout: 'skip' },
+      preflight: {
+        skip: ['pdb-blocks-drain', 'no-disruption-budget', 'webhook-fail-closed', 'certificates'],
+      },
+    });
+    writeFileSync(planPath, renderPlanYaml(await planFor(sandbox, TARGET, policy)));
+    const cli = (...args: string[]) =>
+      runCli('--kubeconfig', sandbox.kubeconfigPath, ...args, '--state', state);
+    const { code, stdout } = await cli('apply', planPath, '--sandbox-clock');
+    const runId = /Run (run-\S+) incomplete/.exec(stdout)?.[1];
+    expect(runId, stdout).toBeDefined();
+    expect(stdout).toMatch(/Reason: 1 node\(s\) left behind: general-\d skipped \(drain .*stubborn-pdb/);
+    expect(stdout).toMatch(/ {2}skipped: general-\d — /);
+    expect(stdout).toMatch(new RegExp(`Incomplete: .*\`midflight resume ${runId}\` retries them`));
+    expect(code).toBe(4);
+    const status = await cli('status', runId!);
+    expect(status.stdout).toMatch(new RegExp(`\`midflight resume ${runId}\` retries them`));
+  }, 90_000);
 });

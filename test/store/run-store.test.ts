@@ -1,9 +1,10 @@
 import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
+import Database from 'better-sqlite3';
 import { afterEach, describe, expect, it } from 'vitest';
 import { VirtualClock } from '../../src/core/clock.ts';
-import { RunNotFoundError, RunStore, SCHEMA_VERSION } from '../../src/store/index.ts';
+import { MIGRATIONS, RunNotFoundError, RunStore, SCHEMA_VERSION } from '../../src/store/index.ts';
 
 const dirs: string[] = [];
 function tempPath(): string {
@@ -104,6 +105,36 @@ describe('RunStore', () => {
     await clock.advance(42);
     expect(store.setRunState('run-1', 'succeeded').finishedAt).toBe(42);
     expect(store.setRunState('run-1', 'running').finishedAt).toBeUndefined();
+    store.close();
+  });
+
+  it('records what a run executes (its mode), and an incomplete run has finished', async () => {
+    const clock = new VirtualClock(0);
+    const store = RunStore.open(tempPath(), { clock });
+    expect(store.createRun(newRun('run-1')).mode).toBe('upgrade');
+    expect(store.setRunMode('run-1', 'rollback').mode).toBe('rollback');
+    await clock.advance(7);
+    expect(store.setRunState('run-1', 'incomplete').finishedAt).toBe(7);
+    expect(() => store.setRunMode('nope', 'rollback')).toThrow(RunNotFoundError);
+    store.close();
+  });
+
+  it('brings a store written before run modes up to date: its runs were upgrades', () => {
+    const path = tempPath();
+    RunStore.open(path).close();
+    const old = new Database(path);
+    old.exec('DROP TABLE log; DROP TABLE step_states; DROP TABLE runs; PRAGMA user_version = 0');
+    old.exec(MIGRATIONS[0]!.sql);
+    old.exec('PRAGMA user_version = 1');
+    old
+      .prepare(
+        `INSERT INTO runs (id, plan_json, plan_id, plan_hash, cluster_fingerprint, cluster_server, source, target,
+           state, created_at, updated_at) VALUES ('run-old', '{}', 'p', 'h', 'f', 's', 'v1.30.6', 'v1.31.2', 'paused', 1, 1)`,
+      )
+      .run();
+    old.close();
+    const store = RunStore.open(path);
+    expect(store.getRun('run-old')).toMatchObject({ state: 'paused', mode: 'upgrade' });
     store.close();
   });
 
