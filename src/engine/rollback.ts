@@ -82,11 +82,9 @@ export async function rollbackRun(
         : `run ${runId} is ${run.state}: pause or abort it before rolling back`,
     );
   const lease = await takeLease(deps, runId, options, () => {
-    deps.store.transaction(() => {
-      deps.store.setRunMode(runId, 'rollback');
-      // A pause or abort asked of the upgrade is not a request to stop the rollback.
-      if (run.requestedAction) deps.store.requestAction(runId, null);
-    });
+    deps.store.setRunMode(runId, 'rollback');
+    // A pause or abort asked of the upgrade is not a request to stop the rollback.
+    if (run.requestedAction) deps.store.requestAction(runId, null);
   });
   return executeUnderLease(deps, runId, lease, options, { resumed: false, work: rollbackWork });
 }

@@ -84,13 +84,11 @@ export async function resumeRun(
     throw new RunStateError(runId, run.state, `run ${runId} is ${run.state}: there is nothing to resume`);
   const plan = checkPlanIntegrity(JSON.parse(run.planJson));
   checkPlanCluster(plan, await snapshotOf(deps));
-  const lease = await takeLease(deps, runId, options, () =>
-    deps.store.transaction(() => {
-      if (run.requestedAction === 'pause') deps.store.requestAction(runId, null);
-      // The nodes an incomplete run left behind get another try: their steps and phases run again.
-      if (run.state === 'incomplete') reopenLeftBehind(deps.store, runId, plan);
-    }),
-  );
+  const lease = await takeLease(deps, runId, options, () => {
+    if (run.requestedAction === 'pause') deps.store.requestAction(runId, null);
+    // The nodes an incomplete run left behind get another try: their steps and phases run again.
+    if (run.state === 'incomplete') reopenLeftBehind(deps.store, runId, plan);
+  });
   const work = run.mode === 'rollback' ? rollbackWork : upgradeWork;
   return executeUnderLease(deps, runId, lease, options, { resumed: true, work });
 }
