@@ -1,7 +1,14 @@
 /** rollbackRun: workers back to their previous kubelet, newest first; the control plane said plainly to stay. */
 import { describe, expect, it } from 'vitest';
 import type { RunEvent } from '../../src/engine/index.ts';
-import { planRollback, RunStateError, rollbackRun, startRun } from '../../src/engine/index.ts';
+import {
+  planRollback,
+  RunStateError,
+  requestAbort,
+  resumeRun,
+  rollbackRun,
+  startRun,
+} from '../../src/engine/index.ts';
 import {
   CountingProvider,
   FAST,
@@ -11,6 +18,7 @@ import {
   SandboxApiProvider,
   SMALL_CLUSTER,
   startCluster,
+  WORKERS_CLUSTER,
 } from './engine-harness.ts';
 
 describe('rollbackRun', () => {
@@ -64,6 +72,52 @@ describe('rollbackRun', () => {
       await sandbox.stop();
     }
   }, 30_000);
+
+  it('abort stops a rollback and gives its node back; rolling back again starts that node over and finishes', async () => {
+    const sandbox = await startCluster(WORKERS_CLUSTER);
+    const h = harness(sandbox, new SandboxApiProvider(sandbox));
+    const cli = h.openStore();
+    try {
+      const summary = await startRun(h.deps, await planFor(sandbox, 'v1.31.2'), FAST);
+      expect(summary.state).toBe('succeeded');
+      let asked = false;
+      h.deps.onEvent = (e: RunEvent) => {
+        // Mid-drain of the first node to roll back: after its cordon, before its downgrade.
+        if (e.type === 'node-changed' && e.stepId === 'rollback' && e.activity === 'drain' && !asked) {
+          asked = true;
+          requestAbort(cli, e.runId);
+        }
+      };
+      const aborted = await rollbackRun(h.deps, summary.runId, FAST);
+      expect(aborted).toMatchObject({ state: 'aborted', mode: 'rollback' });
+      expect(aborted.reason).toMatch(/^rollback aborted; uncordoned general-\d/);
+      expect((await nodes(sandbox)).filter((n) => n.unschedulable)).toEqual([]);
+      // An aborted run is not resumed, in either mode.
+      await expect(resumeRun(h.deps, summary.runId, FAST)).rejects.toBeInstanceOf(RunStateError);
+
+      const first = /uncordoned (general-\d)/.exec(aborted.reason!)![1]!;
+      const cordoned: string[] = [];
+      h.deps.onEvent = (e: RunEvent) => {
+        if (e.type === 'node-changed' && e.stepId === 'rollback' && e.activity === 'cordon')
+          cordoned.push(e.node);
+      };
+      const back = await rollbackRun(h.deps, summary.runId, FAST);
+      // The abort uncordoned it: its rollback starts over with a cordon, not mid-drain on a schedulable node.
+      expect(cordoned).toContain(first);
+      expect(back.state).toBe('rolled-back');
+      for (const n of await nodes(sandbox))
+        expect({ node: n.name, version: n.version, unschedulable: n.unschedulable }).toEqual({
+          node: n.name,
+          version: n.name.startsWith('cp-') ? 'v1.31.2' : 'v1.30.6',
+          unschedulable: false,
+        });
+      const { items } = await sandbox.admin<{ items: unknown[] }>('/sandbox/v1/violations');
+      expect(items).toEqual([]);
+    } finally {
+      h.cleanup();
+      await sandbox.stop();
+    }
+  }, 60_000);
 
   it('refuses to roll back a run that is still running', async () => {
     const sandbox = await startCluster(SMALL_CLUSTER);
