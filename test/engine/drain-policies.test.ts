@@ -31,6 +31,19 @@ const SPREAD_DEADLOCK_CLUSTER = DEADLOCK_CLUSTER.replace(
   - { name: singleton, namespace: legacy, kind: Deployment, replicas: 1, pdb: { maxUnavailable: 0 } }`,
 );
 
+/** Each worker holds one `heavy` pod and has no room for a second: a pool with no capacity to spare. */
+const TIGHT_DEADLOCK_CLUSTER = `
+name: engine-tight-deadlock
+kubernetesVersion: v1.31.2
+seed: 7
+controlPlane: { nodes: 1 }
+nodePools:
+  - { name: general, count: 3, version: v1.30.6, capacity: { cpu: "2", memory: 8Gi } }
+workloads:
+  - { name: stubborn, namespace: legacy, kind: Deployment, replicas: 2, requests: { cpu: 100m, memory: 128Mi }, pdb: { minAvailable: 2 } }
+  - { name: heavy, namespace: app, kind: Deployment, replicas: 3, requests: { cpu: 1200m, memory: 1Gi }, pdb: { maxUnavailable: 1 } }
+${DEADLOCK_CLUSTER.slice(DEADLOCK_CLUSTER.indexOf('timing:'))}`;
+
 async function stubbornNode(sandbox: RunningSandbox): Promise<string> {
   const pods = await sandbox.kubeConfig().makeApiClient(CoreV1Api).listNamespacedPod({ namespace: 'legacy' });
   return pods.items[0]!.spec!.nodeName!;
@@ -164,6 +177,35 @@ describe('drain.onTimeout with a budget that never allows an eviction', () => {
       // Only the quarantined node is out of service; the halted one was given back.
       const cordoned = (await nodes(sandbox)).filter((n) => n.unschedulable).map((n) => n.name);
       expect(cordoned).toEqual([quarantined]);
+    } finally {
+      h.cleanup();
+      await sandbox.stop();
+    }
+  }, 60_000);
+
+  it('quarantine: never takes a node the pool needs to drain its next one, even below drain.maxQuarantined', async () => {
+    const sandbox = await startCluster(TIGHT_DEADLOCK_CLUSTER);
+    const h = harness(sandbox, new SandboxApiProvider(sandbox));
+    try {
+      const tight = testPolicy({
+        drain: { timeout: '30s', onTimeout: 'quarantine', maxQuarantined: 2 },
+        preflight: {
+          skip: [
+            'pdb-blocks-drain',
+            'no-disruption-budget',
+            'webhook-fail-closed',
+            'certificates',
+            'capacity',
+          ],
+        },
+      });
+      const summary = await startRun(h.deps, await planFor(sandbox, 'v1.31.2', tight), FAST);
+      expect(summary.state).toBe('failed');
+      expect(summary.nodes.quarantined).toEqual([]);
+      expect(summary.reason).toMatch(
+        /not quarantined: with general-\d out of service, pool general has no room for the pods of its next node\(s\) general-\d/,
+      );
+      expect((await nodes(sandbox)).filter((n) => n.unschedulable)).toEqual([]);
     } finally {
       h.cleanup();
       await sandbox.stop();
