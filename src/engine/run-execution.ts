@@ -58,6 +58,13 @@ export async function takeLease(
     clock: deps.clock,
     leaseDurationSeconds: options.leaseDurationSeconds ?? 30,
     annotations: { [RUN_ID_ANNOTATION]: runId },
+    onWaiting: (heldBy, upToMs) =>
+      deps.onEvent?.({
+        type: 'warning',
+        runId,
+        time: deps.clock.now(),
+        message: `the cluster's lease is held by ${heldBy}: watching it for up to ${Math.ceil(upToMs / 1000)} s; a holder that renews it is alive and this run is refused, one that does not is gone and this run takes over`,
+      }),
     onLost: (reason) => {
       lostReason = reason;
       for (const listener of listeners) listener(reason);

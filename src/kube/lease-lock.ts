@@ -29,6 +29,11 @@ export interface LeaseOptions {
   annotations?: Record<string, string>;
   /** Called once when the lease is lost: someone else took it, or renewals failed until it expired. */
   onLost?: (reason: string) => void;
+  /**
+   * Called once when another holder's record is found and acquiring starts watching it, with how long
+   * (clock ms) it may watch before taking over: a caller with a person waiting says why nothing happens.
+   */
+  onWaiting?: (holder: string, upToMs: number) => void;
 }
 
 export interface LeaseHandle {
@@ -162,8 +167,11 @@ class LeaseLock implements LeaseHandle {
         if (watched && watched.record !== record) {
           throw new LeaseHeldError(this.ref, heldBy, dateOf(spec.acquireTime), dateOf(spec.renewTime));
         }
-        watched ??= { record, since: now };
         const durationMs = (spec.leaseDurationSeconds || this.durationMs / 1000) * 1000;
+        if (!watched) {
+          watched = { record, since: now };
+          this.options.onWaiting?.(heldBy, durationMs);
+        }
         const unchangedFor = now - watched.since;
         if (unchangedFor < durationMs) {
           await this.clock.sleep(Math.min(this.watchPeriodMs(durationMs), durationMs - unchangedFor));

@@ -31,6 +31,7 @@ describe('the one-run-per-cluster Lease', () => {
       leaseDurationSeconds?: number;
       renewIntervalMs?: number;
       onLost?: (r: string) => void;
+      onWaiting?: (holder: string, upToMs: number) => void;
       clock?: Clock;
     } = {},
   ) {
@@ -96,8 +97,11 @@ describe('the one-run-per-cluster Lease', () => {
     });
 
     const watchedFrom = clock.now();
-    const taker = await acquire('lock-b', 'run-new');
+    const waits: Array<[string, number]> = [];
+    const taker = await acquire('lock-b', 'run-new', { onWaiting: (h, ms) => waits.push([h, ms]) });
     expect(clock.now() - watchedFrom).toBeGreaterThanOrEqual(5_000);
+    // The person waiting is told once whose lease it is and for how long it may be watched.
+    expect(waits).toEqual([['midflight/run-dead@host-a:100', 5_000]]);
     expect(taker.isHeld).toBe(true);
     expect((await leaseOf('lock-b')).spec?.holderIdentity).toBe('midflight/run-new@host-a:100');
 
