@@ -20,6 +20,7 @@ import { GarbageCollector } from './sim/garbage-collector.ts';
 import { KubeletFleet } from './sim/kubelet-fleet.ts';
 import { NodeLifecycle } from './sim/node-lifecycle.ts';
 import { NodeUpgrader } from './sim/node-upgrade.ts';
+import { PodLogBook } from './sim/pod-logs.ts';
 import { Scheduler } from './sim/scheduler.ts';
 import { TrafficGenerator } from './sim/traffic.ts';
 import type { KubeObject } from './store/types.ts';
@@ -69,9 +70,11 @@ export class Sandbox {
       controlPlane: built.controlPlane,
       allowKubeletMinorSkip: scenario.allowKubeletMinorSkip,
     });
-    upgrader.registerJobBehaviour(kubelets);
+    const podLogs = new PodLogBook(ctx);
+    upgrader.registerJobBehaviour(kubelets, podLogs);
     // Note: the kubelets start first so the scheduler and controllers see live nodes from their first pass.
     const actors: Actor[] = [
+      podLogs,
       kubelets,
       new NodeLifecycle(ctx, kubelets),
       new Scheduler(ctx, kubelets),
@@ -92,6 +95,7 @@ export class Sandbox {
       token: options.token,
       tls: options.tls,
       version: () => built.controlPlane.versionInfo(),
+      podLogs,
       adminHandler: createAdminHandler({
         ctx,
         scenarioName: scenario.name,

@@ -103,6 +103,12 @@ describe('JobProvider', () => {
     const err = await provider.upgradeNode(context('general-2')).catch((e) => e);
     expect(err).toBeInstanceOf(ProviderError);
     expect(err.message).toMatch(/job kube-system\/midflight-upgrade-general-2-\w+ failed on general-2/);
+    // What the Job's container printed, read back through pods/log: the upgrade it tried and why it failed.
+    expect(err.outputTail).toEqual([
+      'upgrading node general-2 to v1.31.2',
+      expect.stringMatching(/^upgrade of node general-2 failed: .*injected fault/),
+      'exit status 1',
+    ]);
     expect(await jobs()).toEqual([]);
   }, 20_000);
 
@@ -120,6 +126,12 @@ describe('JobProvider', () => {
     const err = await unlimited.upgradeNode(context('general-2')).catch((e) => e);
     expect(err).toBeInstanceOf(ProviderError);
     expect(err.message).toMatch(/job kube-system\/midflight-upgrade-general-2-\w+ failed on general-2/);
+    // What the Job's container printed, read back through pods/log: the upgrade it tried and why it failed.
+    expect(err.outputTail).toEqual([
+      'upgrading node general-2 to v1.31.2',
+      expect.stringMatching(/^upgrade of node general-2 failed: .*injected fault/),
+      'exit status 1',
+    ]);
   }, 20_000);
 
   it('drives a whole run', async () => {

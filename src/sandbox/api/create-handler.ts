@@ -3,9 +3,10 @@ import { alreadyExists, badRequest, invalid } from '../status.ts';
 import { rfc3339 } from '../store/deletion.ts';
 import type { KubeObject } from '../store/types.ts';
 import { type ApiRequest, requireNamespace } from './api-request.ts';
-import { applyCreateDefaults } from './defaults.ts';
+import { applyCreateDefaults, applyGeneratedJobSelector } from './defaults.ts';
 import { recordManagedFields } from './managed-fields.ts';
 import { checkResourceShape } from './resource-shapes.ts';
+import { R } from './resources.ts';
 import { validateObject } from './validation.ts';
 
 /** Metadata a client may not set on create: the server assigns it. */
@@ -77,9 +78,20 @@ export function createObject(
     obj.metadata.uid = randomUUID();
     obj.metadata.creationTimestamp = rfc3339(ctx.clock.now());
     obj.metadata.generation = 1;
+    if (r.key === R.jobs) applyGeneratedJobSelector(obj);
     return obj;
   }
-  return ctx.store.create(r.key, obj);
+  const created = ctx.store.create(r.key, obj);
+  if (r.key !== R.jobs || created.spec?.manualSelector === true) return created;
+  // Note: the selector is made of the uid the store has just given, hence a second write, as build-cluster does.
+  return (
+    ctx.store.mutate(
+      R.jobs,
+      created.metadata.namespace,
+      created.metadata.name ?? '',
+      applyGeneratedJobSelector,
+    ) ?? created
+  );
 }
 
 /** The name an error message names the object by; a name of the wrong type is not one. */

@@ -8,6 +8,27 @@ type Json = any;
  * (DefaultTolerationSeconds, ServiceAccount) fill them, for the fields clients and the simulation read back.
  * `random` picks a ClusterIP for Services.
  */
+/**
+ * The selector the API server generates for a Job without `spec.manualSelector`, from the Job's own uid, and
+ * the labels it adds to the pod template: what `kubectl logs job/NAME` and `kubectl get pods -l job-name=…`
+ * find the Job's pods by. Needs the uid, so it is applied once the Job is stored.
+ */
+export function applyGeneratedJobSelector(job: KubeObject): void {
+  if (job.spec?.manualSelector === true) return;
+  const uid = job.metadata.uid ?? '';
+  const name = job.metadata.name ?? '';
+  job.spec.selector = { matchLabels: { 'batch.kubernetes.io/controller-uid': uid } };
+  job.spec.template ??= {};
+  job.spec.template.metadata ??= {};
+  job.spec.template.metadata.labels = {
+    ...job.spec.template.metadata.labels,
+    'batch.kubernetes.io/controller-uid': uid,
+    'batch.kubernetes.io/job-name': name,
+    'controller-uid': uid,
+    'job-name': name,
+  };
+}
+
 export function applyCreateDefaults(resource: string, obj: KubeObject, random: () => number): void {
   const spec: Json = obj.spec;
   switch (resource) {

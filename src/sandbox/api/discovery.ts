@@ -1,3 +1,4 @@
+import { REVIEW_GROUPS, reviewKind, reviewResources } from './access-review.ts';
 import { ALL_VERBS, apiVersionOf, RESOURCES, type ResourceInfo } from './resources.ts';
 
 /**
@@ -20,6 +21,7 @@ function groupVersions(): Map<string, string[]> {
     if (!versions.includes(r.version)) versions.push(r.version);
     groups.set(r.group, versions);
   }
+  for (const group of Object.keys(REVIEW_GROUPS)) groups.set(group, ['v1']);
   return groups;
 }
 
@@ -45,6 +47,15 @@ export function resourceList(group: string, version: string): unknown {
     resources.push(mainEntry(r));
     for (const sub of r.subresources) resources.push(subresourceEntry(r, sub));
   }
+  if (version === 'v1')
+    for (const name of reviewResources(group))
+      resources.push({
+        name,
+        singularName: '',
+        namespaced: false,
+        kind: reviewKind(name),
+        verbs: ['create'],
+      });
   return {
     kind: 'APIResourceList',
     apiVersion: 'v1',
@@ -80,5 +91,7 @@ function subresourceEntry(r: ResourceInfo, sub: ResourceInfo['subresources'][num
       };
     case 'eviction':
       return { ...base, group: 'policy', version: 'v1', kind: 'Eviction', verbs: ['create'] };
+    case 'log':
+      return { ...base, kind: r.kind, verbs: ['get'] };
   }
 }

@@ -1,11 +1,17 @@
-import { apiVersionOf, RESOURCES, type ResourceInfo } from './resources.ts';
+import type { Shape } from './field-shapes.ts';
+import { shapeOf } from './resource-shapes.ts';
+import { apiVersionOf, RESOURCES, type ResourceInfo, storeKey } from './resources.ts';
 
 /**
- * A minimal OpenAPI v3 surface. kubectl (apply, create, replace) validates manifests: it first asks the
- * OpenAPI v3 document of the group version whether PATCH takes `fieldValidation`, and when it does it leaves
- * validation to the server instead of downloading the full schema. So each document lists, per resource,
- * the PATCH operation with its group-version-kind and that one parameter; no schemas. PATCH operations carry
- * no requestBody, which makes kubectl compute strategic merge patches from its built-in types.
+ * The OpenAPI v3 documents, one per group version, built from the same shapes the server checks bodies
+ * against (resource-shapes.ts), so what `kubectl explain` shows is what the sandbox accepts.
+ *
+ * kubectl (apply, create, replace) asks a document whether PATCH takes `fieldValidation`; it does, so kubectl
+ * leaves validation to the server. IMPORTANT: PATCH operations carry no requestBody, which makes kubectl
+ * compute strategic merge patches from its built-in types (list merge keys included) rather than from these
+ * schemas, which have no patch extensions. `kubectl explain` finds a kind's schema by its
+ * x-kubernetes-group-version-kind. Every object schema says x-kubernetes-preserve-unknown-fields: the shapes
+ * name the fields the sandbox checks and simulates, and it keeps the others as sent.
  */
 const HASH = 'midflight-sandbox-1';
 
@@ -31,16 +37,62 @@ export function openApiV3Document(rest: string): unknown | undefined {
   const gv = groupVersions().find((x) => `/${docPath(x)}` === rest);
   if (!gv) return undefined;
   const paths: Record<string, unknown> = {};
+  const schemas: Record<string, unknown> = {};
   for (const r of RESOURCES) {
     if (r.group !== gv.group || r.version !== gv.version) continue;
     paths[objectPath(r)] = { patch: patchOperation(r) };
+    schemas[schemaName(r)] = kindSchema(r);
   }
   return {
     openapi: '3.0.0',
     info: { title: 'Kubernetes', version: 'unversioned' },
     paths,
-    components: { schemas: {} },
+    components: { schemas },
   };
+}
+
+/** As Kubernetes names its definitions: io.k8s.api.core.v1.Pod, io.k8s.api.apps.v1.Deployment. */
+function schemaName(r: ResourceInfo): string {
+  return `io.k8s.api.${r.group ? r.group.split('.')[0] : 'core'}.${r.version}.${r.kind}`;
+}
+
+function kindSchema(r: ResourceInfo): unknown {
+  return {
+    ...schemaOf(shapeOf(storeKey(r))),
+    description: `${r.kind} (${apiVersionOf(r)}), as the Midflight sandbox serves it: the fields listed are those it checks and simulates; it keeps other fields as sent.`,
+    'x-kubernetes-group-version-kind': [{ group: r.group, kind: r.kind, version: r.version }],
+  };
+}
+
+/** The OpenAPI v3 schema of a shape, with the types and formats Kubernetes publishes for them. */
+export function schemaOf(shape: Shape): Record<string, unknown> {
+  switch (shape.kind) {
+    case 'string':
+    case 'boolean':
+    case 'integer':
+    case 'number':
+      return { type: shape.kind };
+    case 'intOrString':
+      return { type: 'string', format: 'int-or-string', 'x-kubernetes-int-or-string': true };
+    case 'time':
+      return { type: 'string', format: 'date-time' };
+    case 'base64':
+      return { type: 'string', format: 'byte' };
+    case 'quantity':
+      return { type: 'string', format: 'quantity' };
+    case 'any':
+      return { type: 'object', 'x-kubernetes-preserve-unknown-fields': true };
+    case 'list':
+      return { type: 'array', items: schemaOf(shape.items) };
+    case 'map':
+      return { type: 'object', additionalProperties: schemaOf(shape.values) };
+    case 'object': {
+      const properties: Record<string, unknown> = {};
+      for (const [field, fieldShape] of Object.entries(shape.fields))
+        properties[field] = schemaOf(fieldShape);
+      return { type: 'object', properties, 'x-kubernetes-preserve-unknown-fields': true };
+    }
+  }
 }
 
 function objectPath(r: ResourceInfo): string {

@@ -1,3 +1,4 @@
+import { isReviewGroup, reviewResources } from './access-review.ts';
 import { findResource, RESOURCES, type ResourceInfo } from './resources.ts';
 
 /** What a URL path names, before the HTTP method is considered. */
@@ -12,6 +13,8 @@ export type ApiPath =
   | { kind: 'group'; group: string }
   | { kind: 'resourceList'; group: string; version: string }
   | { kind: 'resource'; target: ResourceTarget }
+  /** authorization.k8s.io and authentication.k8s.io self-reviews: create-only, nothing stored. */
+  | { kind: 'review'; group: string; resource: string }
   | { kind: 'unknown' };
 
 /** A resource, collection or object, and optionally a subresource of the object. */
@@ -44,6 +47,15 @@ export function parseApiPath(pathname: string): ApiPath {
   if (segments[0] === 'apis') {
     if (segments.length === 1) return { kind: 'groupList' };
     const group = segments[1]!;
+    if (isReviewGroup(group)) {
+      if (segments.length === 2) return { kind: 'group', group };
+      if (segments[2] !== 'v1') return { kind: 'unknown' };
+      if (segments.length === 3) return { kind: 'resourceList', group, version: 'v1' };
+      const resource = segments[3]!;
+      if (segments.length === 4 && reviewResources(group).includes(resource))
+        return { kind: 'review', group, resource };
+      return { kind: 'unknown' };
+    }
     if (!RESOURCES.some((r) => r.group === group)) return { kind: 'unknown' };
     if (segments.length === 2) return { kind: 'group', group };
     const version = segments[2]!;

@@ -14,7 +14,7 @@ export interface ResourceInfo {
   namespaced: boolean;
   shortNames?: string[];
   categories?: string[];
-  subresources: Array<'status' | 'eviction' | 'scale'>;
+  subresources: Array<'status' | 'eviction' | 'scale' | 'log'>;
 }
 
 export const ALL_VERBS: Verb[] = [
@@ -55,7 +55,7 @@ export const RESOURCES: readonly ResourceInfo[] = [
   r('', 'v1', 'pods', 'Pod', true, {
     shortNames: ['po'],
     categories: ['all'],
-    subresources: ['status', 'eviction'],
+    subresources: ['status', 'eviction', 'log'],
   }),
   r('', 'v1', 'events', 'Event', true, { shortNames: ['ev'] }),
   r('', 'v1', 'configmaps', 'ConfigMap', true, { shortNames: ['cm'] }),

@@ -7,7 +7,9 @@ import {
 import { createServer as createHttpsServer } from 'node:https';
 import type { AddressInfo } from 'node:net';
 import type { SandboxContext } from '../context.ts';
+import type { PodLogSource } from '../sim/pod-logs.ts';
 import { internalError, methodNotSupported, StatusError, unauthorized } from '../status.ts';
+import { answerReview } from './access-review.ts';
 import { ApiMetrics } from './api-metrics.ts';
 import { ApiRequest } from './api-request.ts';
 import { hasBearerToken, isPublicPath } from './auth.ts';
@@ -22,6 +24,7 @@ import { handleList } from './list-handler.ts';
 import { openApiV3Document, openApiV3Root } from './openapi.ts';
 import { OPENAPI_V2_PROTOBUF, openApiV2Json, openApiV2Protobuf } from './openapi-v2.ts';
 import { handlePatch } from './patch-handler.ts';
+import { handlePodLog } from './pod-log-handler.ts';
 import { type ApiPath, parseApiPath, type ResourceTarget } from './request-path.ts';
 import { handleScale } from './scale-subresource.ts';
 import { selfSignedCertificate } from './tls-certificate.ts';
@@ -45,6 +48,8 @@ export interface ApiServerOptions {
    * with a 410 Expired. Default DEFAULT_WATCH_BACKLOG_BYTES (64 MiB).
    */
   watchBacklogBytes?: number;
+  /** What simulated containers printed, served by pods/log; without it every container's log is empty. */
+  podLogs?: PodLogSource;
   /** Serves /sandbox/v1/…; resolves false for a path it does not know (answered 404). */
   adminHandler?: (req: IncomingMessage, res: ServerResponse, url: URL) => Promise<boolean>;
 }
@@ -153,7 +158,13 @@ export class ApiServer {
     labels: RequestLabels,
   ): Promise<void> {
     const method = req.method ?? 'GET';
-    if (path.kind !== 'resource' && path.kind !== 'admin' && method !== 'GET' && method !== 'HEAD')
+    if (
+      path.kind !== 'resource' &&
+      path.kind !== 'admin' &&
+      path.kind !== 'review' &&
+      method !== 'GET' &&
+      method !== 'HEAD'
+    )
       throw new StatusError(
         405,
         'MethodNotAllowed',
@@ -197,6 +208,16 @@ export class ApiServer {
         return sendJson(res, 200, resourceList(path.group, path.version));
       case 'resource':
         return this.serveResource(req, res, url, path.target, labels);
+      case 'review':
+        labels.verb = 'create';
+        labels.resource = path.resource;
+        if (method !== 'POST')
+          throw new StatusError(
+            405,
+            'MethodNotAllowed',
+            'the server does not allow this method on the requested resource',
+          );
+        return sendJson(res, 201, await answerReview(req, path));
       case 'unknown':
         throw pathNotFound();
     }
@@ -226,6 +247,10 @@ export class ApiServer {
     const sub = target.subresource;
     if (sub === 'eviction') return sendJson(res, 201, await handleEviction(r));
     if (sub === 'scale') return sendJson(res, 200, await handleScale(r, method));
+    if (sub === 'log') {
+      if (verb !== 'get') throw methodNotSupported(r.gr, verb);
+      return handlePodLog(r, this.options.podLogs);
+    }
     switch (verb) {
       case 'get':
         return sendJson(res, 200, handleGet(r));

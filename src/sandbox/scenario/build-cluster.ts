@@ -1,3 +1,4 @@
+import { applyGeneratedJobSelector } from '../api/defaults.ts';
 import { apiVersionOf, R, RESOURCES, storeKey } from '../api/resources.ts';
 import type { SandboxContext } from '../context.ts';
 import { ControlPlane, type NodeRebooter } from '../sim/control-plane.ts';
@@ -166,18 +167,7 @@ export function buildCluster(
  */
 function createJob(ctx: SandboxContext, job: KubeObject): void {
   const created = ctx.store.create(R.jobs, job);
-  const uid = created.metadata.uid!;
-  const name = created.metadata.name!;
-  ctx.store.mutate(R.jobs, created.metadata.namespace, name, (j) => {
-    j.spec.selector = { matchLabels: { 'batch.kubernetes.io/controller-uid': uid } };
-    j.spec.template.metadata.labels = {
-      ...j.spec.template.metadata.labels,
-      'batch.kubernetes.io/controller-uid': uid,
-      'batch.kubernetes.io/job-name': name,
-      'controller-uid': uid,
-      'job-name': name,
-    };
-  });
+  ctx.store.mutate(R.jobs, created.metadata.namespace, created.metadata.name!, applyGeneratedJobSelector);
 }
 
 function createIfMissing(ctx: SandboxContext, resource: string, object: KubeObject): void {

@@ -12,6 +12,12 @@ export interface PodBehaviour {
   run(pod: KubeObject): Promise<{ exitCode: number; message?: string }>;
 }
 
+/** Where a behaviour's container prints (the pod log book, read back by `kubectl logs`). */
+export interface ContainerOutput {
+  print(pod: KubeObject, container: string, text: string): void;
+  end(pod: KubeObject, container: string): void;
+}
+
 export interface PodBehaviourRegistry {
   addPodBehaviour(fn: (pod: KubeObject) => PodBehaviour | undefined): void;
 }
@@ -118,22 +124,31 @@ export class NodeUpgrader {
    * (spec.nodeName) and annotated `upgrade.midflight.dev/target-version: vX.Y.Z` upgrades that node and
    * exits 0, or 1 with the failure as its message.
    * Note: the node reboots under its own upgrade pod; run() resolves only once the node is back, so the
-   * pod completes (Succeeded) after the reboot, as the real Jobs do.
+   * pod completes (Succeeded) after the reboot, as the real Jobs do. What the Job's container prints (the
+   * upgrade it starts, then how it ended) goes to `output`, so the job provider and `kubectl logs` can read it.
    */
-  registerJobBehaviour(registry: PodBehaviourRegistry): void {
+  registerJobBehaviour(registry: PodBehaviourRegistry, output?: ContainerOutput): void {
     registry.addPodBehaviour((pod) => {
       const target = pod.metadata.annotations?.[UPGRADE_TARGET_ANNOTATION];
       const node: string | undefined = pod.spec?.nodeName;
       const ownedByJob = pod.metadata.ownerReferences?.some((o) => o.kind === 'Job') ?? false;
       if (!target || !node || !ownedByJob) return undefined;
+      const container: string = pod.spec?.containers?.[0]?.name ?? 'upgrade';
+      const print = (text: string) => output?.print(pod, container, text);
       return {
         run: async () => {
+          print(`upgrading node ${node} to ${target}`);
+          let outcome: { exitCode: number; message: string };
           try {
             const result = await this.upgradeNode(node, target);
-            return { exitCode: result.state === 'succeeded' ? 0 : 1, message: result.message };
+            outcome = { exitCode: result.state === 'succeeded' ? 0 : 1, message: result.message };
           } catch (err) {
-            return { exitCode: 1, message: (err as Error).message };
+            outcome = { exitCode: 1, message: (err as Error).message };
           }
+          print(outcome.message);
+          if (outcome.exitCode !== 0) print(`exit status ${outcome.exitCode}`);
+          output?.end(pod, container);
+          return outcome;
         },
       };
     });
