@@ -29,6 +29,21 @@ function upgradeJob(name: string, node: string, version: string): string {
   });
 }
 
+/** A Job that runs `seconds` of sandbox time and prints nothing (the kubelets' run-to-completion default). */
+function quietJob(name: string, seconds: number): string {
+  return JSON.stringify({
+    apiVersion: 'batch/v1',
+    kind: 'Job',
+    metadata: { name, namespace: 'default' },
+    spec: {
+      template: {
+        metadata: { annotations: { 'sandbox.midflight.dev/run-seconds': String(seconds) } },
+        spec: { restartPolicy: 'Never', containers: [{ name: 'main', image: 'busybox:1.36' }] },
+      },
+    },
+  });
+}
+
 describe('kubectl logs, auth can-i and explain against the sandbox', () => {
   let sandbox: RunningSandbox;
   let dir: string;
@@ -41,6 +56,29 @@ describe('kubectl logs, auth can-i and explain against the sandbox', () => {
     worker = sandbox.box.workerBehindControlPlane()!;
     target = sandbox.box.kubernetesVersion;
   }, 60_000);
+  /**
+   * Waits until the Job's pod runs: like a real API server, the sandbox refuses the logs of a container that
+   * is still being created (its image pulled). Generous: the machine may be shared.
+   */
+  async function waitForRunningPod(namespace: string, job: string): Promise<string> {
+    for (let i = 0; i < 600; i++) {
+      const { stdout } = await sandbox.kubectl(
+        'get',
+        'pods',
+        '-n',
+        namespace,
+        '-l',
+        `job-name=${job}`,
+        '-o',
+        'jsonpath={.items[0].metadata.name} {.items[0].status.phase}',
+      );
+      const [pod, phase] = stdout.trim().split(' ');
+      if (phase === 'Running') return pod!;
+      await new Promise((r) => setTimeout(r, 100));
+    }
+    throw new Error(`the pod of job ${namespace}/${job} never ran`);
+  }
+
   afterAll(async () => {
     await sandbox?.stop();
     if (dir) rmSync(dir, { recursive: true, force: true });
@@ -51,6 +89,7 @@ describe('kubectl logs, auth can-i and explain against the sandbox', () => {
       const file = join(dir, 'job.json');
       writeFileSync(file, upgradeJob('upgrade-logs', worker, target));
       expect((await sandbox.kubectl('apply', '-f', file)).code).toBe(0);
+      await waitForRunningPod('kube-system', 'upgrade-logs');
       // Followed from the start, the stream ends when the container exits: after the node came back.
       const followed = await sandbox.kubectl('logs', '-n', 'kube-system', 'job/upgrade-logs', '-f');
       expect(followed.code).toBe(0);
@@ -80,6 +119,27 @@ describe('kubectl logs, auth can-i and explain against the sandbox', () => {
       const wrong = await sandbox.kubectl('logs', '-n', 'kube-system', pod, '-c', 'sidecar');
       expect(wrong.code).not.toBe(0);
       expect(wrong.stderr).toContain(`container sidecar is not valid for pod ${pod.slice(4)}`);
+    }, 120_000);
+
+    it('ends a followed log when its container exits, even one that printed nothing', async () => {
+      // 300 s of sandbox time: 15 s of wall time at the harness's 20×, ample to start following it.
+      const file = join(dir, 'quiet.json');
+      writeFileSync(file, quietJob('quiet', 300));
+      expect((await sandbox.kubectl('apply', '-f', file)).code).toBe(0);
+      await waitForRunningPod('default', 'quiet');
+      const followed = await sandbox.kubectl('logs', '-n', 'default', 'job/quiet', '-f');
+      expect(followed).toEqual({ stdout: '', stderr: '', code: 0 });
+      const phase = await sandbox.kubectl(
+        'get',
+        'pods',
+        '-n',
+        'default',
+        '-l',
+        'job-name=quiet',
+        '-o',
+        'jsonpath={.items[0].status.phase}',
+      );
+      expect(phase.stdout).toBe('Succeeded');
     }, 120_000);
 
     it('answers a container that printed nothing with an empty log, not an error', async () => {

@@ -8,6 +8,8 @@ export interface LogLine {
   text: string;
 }
 
+const FINISHED = new Set(['Succeeded', 'Failed']);
+
 /** Lines kept per container, oldest dropped first: the kubelet rotates container logs the same way. */
 const MAX_LINES = 10_000;
 
@@ -47,7 +49,11 @@ export class PodLogBook implements Actor, PodLogSource {
 
   start(): void {
     this.unsubscribe = this.ctx.store.onChange((event) => {
-      if (event.resource === R.pods && event.type === 'DELETED') this.forget(event.object.metadata.uid ?? '');
+      if (event.resource !== R.pods) return;
+      const uid = event.object.metadata.uid ?? '';
+      if (event.type === 'DELETED') this.forget(uid);
+      // A finished pod's containers have all exited, whether or not a behaviour said so.
+      else if (FINISHED.has(event.object.status?.phase)) this.endAll(uid);
     });
   }
 
@@ -110,6 +116,16 @@ export class PodLogBook implements Actor, PodLogSource {
       keys.add(key);
     }
     return log;
+  }
+
+  private endAll(podUid: string): void {
+    for (const key of this.byPod.get(podUid) ?? []) {
+      const log = this.logs.get(key)!;
+      if (log.ended) continue;
+      log.ended = true;
+      for (const f of [...log.followers]) f.onEnd();
+      log.followers.clear();
+    }
   }
 
   /** The pod is gone: its logs go with it, and followers see the end of the stream. */
