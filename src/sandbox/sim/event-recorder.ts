@@ -100,7 +100,7 @@ export function createEventRecorder(
     // `<object>.<hex nanoseconds>` as client-go names them; the sequence fills the nanoseconds, which the
     // millisecond clock leaves empty. IMPORTANT: BigInt, as nanoseconds since 1970 exceed 2^53.
     sequence = (sequence + 1) % 1_000_000;
-    const name = `${m.name ?? 'unknown'}.${(BigInt(nowMs) * 1_000_000n + BigInt(sequence)).toString(16)}`;
+    const name = `${m.name ?? 'unknown'}.${(BigInt(Math.floor(nowMs)) * 1_000_000n + BigInt(sequence)).toString(16)}`;
     const involvedObject: Record<string, unknown> = {
       kind: involved.kind,
       namespace: m.namespace,

@@ -1,6 +1,8 @@
 /**
  * The default scheduler: binds pending pods (no spec.nodeName, schedulerName unset or "default-scheduler")
- * to nodes that pass its filters, spreading them by least allocated resources.
+ * to nodes that pass its filters, preferring the least allocated node, and spreading pods as the real
+ * default profile does (topology spread constraints and their defaults by hostname and zone, pod
+ * anti-affinity: see pod-spreading.ts). Writes `Scheduled` and `FailedScheduling` Events.
  *
  * Filters, in the order their failures are reported: NodeUnschedulable, node selector and required node
  * affinity, taints (NoSchedule/NoExecute) against tolerations — a node not Ready, or whose kubelet is down,
@@ -32,6 +34,7 @@ import {
   taintsOf,
 } from './node-status.ts';
 import { podRequests } from './pod-requests.ts';
+import { controllerOf, type PlacedPods, type PlacementRules, placementRules } from './pod-spreading.ts';
 import { isTerminal, setPodCondition, statusOf } from './pod-status.ts';
 import { describeTaint, matchesNodeSelectorAndAffinity } from './sched-predicates.ts';
 
@@ -68,6 +71,10 @@ interface Accounted {
   memory: number;
   scoreCpu: number;
   scoreMemory: number;
+  namespace: string;
+  labels: Record<string, string> | undefined;
+  /** The controller the default spreading groups the pod with (see pod-spreading.ts). */
+  controller?: string;
 }
 
 /** Pods alike in what the static filters read (selector, affinity, tolerations), and where they may go. */
@@ -80,6 +87,8 @@ interface Shape {
   rejected: Map<string, number>;
   /** Candidate nodes in name order; undefined when a verdict changed since it was built. */
   candidates?: NodeSlot[];
+  /** The topology domains (label values) of the candidates, per key, built when first needed. */
+  domains?: Map<string, Set<string>>;
   nextStart: number;
 }
 
@@ -92,6 +101,14 @@ export class Scheduler implements Actor {
   readonly name = 'scheduler';
   private readonly nodes = new Map<string, NodeSlot>();
   private readonly accounted = new Map<string, Accounted>();
+  /** Bound pods by namespace, and pods per node by controller: what spreading and anti-affinity count. */
+  private readonly byNamespace = new Map<string, Map<string, Accounted>>();
+  private readonly byController = new Map<string, Map<string, number>>();
+  private readonly placed: PlacedPods = {
+    inNamespace: (namespace) => this.byNamespace.get(namespace)?.values() ?? [],
+    ofController: (uid) => this.byController.get(uid),
+    nodeLabels: (node) => this.nodes.get(node)?.node.metadata.labels,
+  };
   private readonly active = new Set<string>();
   private readonly unschedulable = new Map<string, Unschedulable>();
   private readonly shapes = new Map<string, Shape>();
@@ -184,14 +201,35 @@ export class Scheduler implements Actor {
       memory: req.memoryBytes,
       scoreCpu: req.cpuMillis || DEFAULT_SCORE_CPU,
       scoreMemory: req.memoryBytes || DEFAULT_SCORE_MEMORY,
+      namespace: pod.metadata.namespace ?? 'default',
+      labels: pod.metadata.labels,
+      controller: controllerOf(pod),
     };
     this.accounted.set(key, entry);
+    const inNamespace = this.byNamespace.get(entry.namespace) ?? new Map<string, Accounted>();
+    this.byNamespace.set(entry.namespace, inNamespace);
+    inNamespace.set(key, entry);
+    if (entry.controller) {
+      const onNodes = this.byController.get(entry.controller) ?? new Map<string, number>();
+      this.byController.set(entry.controller, onNodes);
+      onNodes.set(nodeName, (onNodes.get(nodeName) ?? 0) + 1);
+    }
     const slot = this.nodes.get(nodeName);
     if (slot) addTo(slot, entry, 1);
   }
 
   private unaccount(key: string, entry: Accounted): void {
     this.accounted.delete(key);
+    const inNamespace = this.byNamespace.get(entry.namespace);
+    inNamespace?.delete(key);
+    if (inNamespace?.size === 0) this.byNamespace.delete(entry.namespace);
+    const onNodes = entry.controller ? this.byController.get(entry.controller) : undefined;
+    if (onNodes) {
+      const left = (onNodes.get(entry.node) ?? 0) - 1;
+      if (left > 0) onNodes.set(entry.node, left);
+      else onNodes.delete(entry.node);
+      if (onNodes.size === 0) this.byController.delete(entry.controller!);
+    }
     const slot = this.nodes.get(entry.node);
     if (slot) addTo(slot, entry, -1);
   }
@@ -233,6 +271,7 @@ export class Scheduler implements Actor {
     this.failures.clear();
     const slot = this.nodes.get(nodeName);
     for (const shape of this.shapes.values()) {
+      shape.domains = undefined;
       const had = shape.verdicts.has(nodeName);
       const before = shape.verdicts.get(nodeName);
       if (had) countReason(shape.rejected, before, -1);
@@ -307,15 +346,17 @@ export class Scheduler implements Actor {
     const req = podRequests(pod);
     const failureKey = `${shapeKey}|${req.cpuMillis}|${req.memoryBytes}`;
     const known = this.failures.get(failureKey);
-    if (known) {
+    const shape = this.shapeFor(shapeKey, pod);
+    const rules = placementRules(pod, this.placed, (topologyKey) => this.domainsOf(shape, topologyKey));
+    // Note: pods alike in shape and requests fail alike, unless rules about other pods filter nodes.
+    if (known && !rules?.filters) {
       this.markUnschedulable(key, pod, known);
       return;
     }
-    const shape = this.shapeFor(shapeKey, pod);
-    const node = this.pickNode(shape, req.cpuMillis, req.memoryBytes);
+    const node = this.pickNode(shape, req.cpuMillis, req.memoryBytes, rules);
     if (!node) {
-      const message = this.failureMessage(shape, req.cpuMillis, req.memoryBytes);
-      this.failures.set(failureKey, message);
+      const message = this.failureMessage(shape, req.cpuMillis, req.memoryBytes, rules);
+      if (!rules?.filters) this.failures.set(failureKey, message);
       this.markUnschedulable(key, pod, message);
       return;
     }
@@ -336,11 +377,17 @@ export class Scheduler implements Actor {
     );
   }
 
-  /** Least allocated among the first feasible nodes found from a rotating start; ties go to the lower name. */
+  /**
+   * Least allocated among the first feasible nodes found from a rotating start; ties go to the lower name.
+   * With placement rules, nodes they reject are not feasible, and the score adds the spreading and
+   * anti-affinity preferences, as the default scheduler's plugins weigh them: resources (0–100) × 1,
+   * topology spread (0–100) × 2, inter-pod anti-affinity (0–100) × 2, each normalized over the nodes found.
+   */
   private pickNode(
     shape: Shape & { candidates: NodeSlot[] },
     cpu: number,
     memory: number,
+    rules?: PlacementRules,
   ): NodeSlot | undefined {
     const candidates = shape.candidates;
     const n = candidates.length;
@@ -348,24 +395,39 @@ export class Scheduler implements Actor {
     const wanted = feasibleNodesToFind(n);
     const scoreCpu = cpu || DEFAULT_SCORE_CPU;
     const scoreMemory = memory || DEFAULT_SCORE_MEMORY;
-    let best: NodeSlot | undefined;
-    let bestScore = -1;
-    let found = 0;
+    const found: Array<{ slot: NodeSlot; score: number }> = [];
     let examined = 0;
-    for (; examined < n && found < wanted; examined++) {
+    for (; examined < n && found.length < wanted; examined++) {
       const slot = candidates[(shape.nextStart + examined) % n]!;
       if (!fits(slot, cpu, memory)) continue;
-      found++;
-      const score =
+      if (rules?.reject(slot.name)) continue;
+      const resources =
         freeRatio(slot.allocCpu, slot.scoreCpu + scoreCpu) +
         freeRatio(slot.allocMemory, slot.scoreMemory + scoreMemory);
-      if (score > bestScore || (score === bestScore && best && slot.name < best.name)) {
-        best = slot;
-        bestScore = score;
-      }
+      found.push({ slot, score: resources * 50 });
     }
     shape.nextStart = (shape.nextStart + examined) % n;
-    return best;
+    if (rules?.spreadCost) addNormalized(found, rules.spreadCost, 2);
+    if (rules?.antiAffinityCost) addNormalized(found, rules.antiAffinityCost, 2);
+    let best: { slot: NodeSlot; score: number } | undefined;
+    for (const f of found)
+      if (!best || f.score > best.score || (f.score === best.score && f.slot.name < best.slot.name)) best = f;
+    return best?.slot;
+  }
+
+  /** The topology domains (label values) among the shape's candidate nodes, cached with the candidates. */
+  private domainsOf(shape: Shape & { candidates: NodeSlot[] }, topologyKey: string): ReadonlySet<string> {
+    shape.domains ??= new Map();
+    let domains = shape.domains.get(topologyKey);
+    if (!domains) {
+      domains = new Set();
+      for (const slot of shape.candidates) {
+        const value = slot.node.metadata.labels?.[topologyKey];
+        if (value !== undefined) domains.add(value);
+      }
+      shape.domains.set(topologyKey, domains);
+    }
+    return domains;
   }
 
   /**
@@ -392,6 +454,7 @@ export class Scheduler implements Actor {
         if (verdicts.has(name) && verdicts.get(name) === undefined)
           shape.candidates.push(this.nodes.get(name)!);
       }
+      shape.domains = undefined;
     }
     return shape as Shape & { candidates: NodeSlot[] };
   }
@@ -426,13 +489,24 @@ export class Scheduler implements Actor {
   }
 
   /** `0/5 nodes are available: 2 Insufficient cpu, 3 node(s) were unschedulable. preemption: …` */
-  private failureMessage(shape: Shape & { candidates: NodeSlot[] }, cpu: number, memory: number): string {
+  private failureMessage(
+    shape: Shape & { candidates: NodeSlot[] },
+    cpu: number,
+    memory: number,
+    rules?: PlacementRules,
+  ): string {
     const counts = new Map(shape.rejected);
     const bump = (reason: string) => counts.set(reason, (counts.get(reason) ?? 0) + 1);
     for (const slot of shape.candidates) {
-      if (slot.pods + 1 > slot.allocPods) bump('Too many pods');
-      if (slot.cpu + cpu > slot.allocCpu) bump('Insufficient cpu');
-      if (slot.memory + memory > slot.allocMemory) bump('Insufficient memory');
+      // As the real filters run: resources first; a node short of them is not asked about other pods.
+      if (!fits(slot, cpu, memory)) {
+        if (slot.pods + 1 > slot.allocPods) bump('Too many pods');
+        if (slot.cpu + cpu > slot.allocCpu) bump('Insufficient cpu');
+        if (slot.memory + memory > slot.allocMemory) bump('Insufficient memory');
+        continue;
+      }
+      const why = rules?.reject(slot.name);
+      if (why) bump(why);
     }
     const total = this.nodes.size;
     const reasons = [...counts].map(([reason, count]) => `${count} ${reason}`).sort();
@@ -466,6 +540,22 @@ function countReason(rejected: Map<string, number>, reason: string | undefined, 
   const count = (rejected.get(reason) ?? 0) + delta;
   if (count > 0) rejected.set(reason, count);
   else rejected.delete(reason);
+}
+
+/**
+ * Adds `weight` × a 0–100 score where the lowest cost scores 100 and the highest 0.
+ * Worked example: costs 0, 2, 4 → 100, 50, 0; all equal → 100 each (the preference cannot tell them apart).
+ */
+function addNormalized(
+  found: Array<{ slot: NodeSlot; score: number }>,
+  cost: (node: string) => number,
+  weight: number,
+): void {
+  const costs = found.map((f) => cost(f.slot.name));
+  const min = Math.min(...costs);
+  const max = Math.max(...costs);
+  for (const [i, f] of found.entries())
+    f.score += weight * (max === min ? 100 : (100 * (max - costs[i]!)) / (max - min));
 }
 
 function fits(slot: NodeSlot, cpu: number, memory: number): boolean {

@@ -30,9 +30,16 @@ describe('writing back what the sandbox serves', () => {
       for (const item of list.json().items as Array<{ metadata: { name: string; namespace?: string } }>) {
         const { name, namespace } = item.metadata;
         const path = `${basePath(info)}/${namespace ? `namespaces/${namespace}/` : ''}${info.resource}/${name}`;
-        const body = { apiVersion: apiVersionOf(info), kind: info.kind, ...item };
-        const res = await sandbox.request('PUT', `${path}?dryRun=All`, { body });
-        // A 409 only means the simulation changed the object since the list: not what this test is about.
+        let body: object = { apiVersion: apiVersionOf(info), kind: info.kind, ...item };
+        let res = await sandbox.request('PUT', `${path}?dryRun=All`, { body });
+        // A 409 only means the simulation changed the object since it was read (kubelets renew their Leases
+        // every 10 s): read it again and retry, a few times, as a client would.
+        for (let retry = 0; retry < 5 && res.status === 409; retry++) {
+          const fresh = await sandbox.request('GET', path);
+          if (fresh.status !== 200) break;
+          body = { apiVersion: apiVersionOf(info), kind: info.kind, ...fresh.json() };
+          res = await sandbox.request('PUT', `${path}?dryRun=All`, { body });
+        }
         if (res.status === 200) accepted++;
         else if (res.status !== 409) rejected.push(`${namespace ?? ''}/${name}: ${res.body}`);
       }
