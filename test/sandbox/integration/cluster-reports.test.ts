@@ -187,6 +187,47 @@ describe('pod start-up', () => {
   });
 });
 
+describe('controller Events', () => {
+  it('reports a scale-up and a scale-down as the deployment and replica set controllers do', async () => {
+    const apps = sandbox.kubeConfig().makeApiClient(AppsV1Api);
+    const eventsOf = async (kind: string, name: string) =>
+      (
+        await core.listNamespacedEvent({
+          namespace: 'app',
+          fieldSelector: `involvedObject.kind=${kind},involvedObject.name=${name}`,
+        })
+      ).items;
+    const rs = (await apps.listNamespacedReplicaSet({ namespace: 'app' })).items.find((r) =>
+      r.metadata?.name?.startsWith('web-'),
+    )!;
+    const rsName = rs.metadata!.name!;
+    expect((await sandbox.kubectl('scale', '-n', 'app', 'deployment/web', '--replicas=3')).code).toBe(0);
+    const created = await eventually(async () => {
+      const found = (await eventsOf('ReplicaSet', rsName)).find((e) => e.reason === 'SuccessfulCreate');
+      return found;
+    }, 'the SuccessfulCreate Event');
+    expect(created).toMatchObject({
+      type: 'Normal',
+      source: { component: 'replicaset-controller' },
+      message: expect.stringMatching(new RegExp(`^Created pod: ${rsName}-[a-z0-9]{5}$`)),
+    });
+    expect((await sandbox.kubectl('scale', '-n', 'app', 'deployment/web', '--replicas=2')).code).toBe(0);
+    const deleted = await eventually(
+      async () => (await eventsOf('ReplicaSet', rsName)).find((e) => e.reason === 'SuccessfulDelete'),
+      'the SuccessfulDelete Event',
+    );
+    expect(deleted.message).toMatch(new RegExp(`^Deleted pod: ${rsName}-[a-z0-9]{5}$`));
+    const scaling = (await eventsOf('Deployment', 'web')).filter((e) => e.reason === 'ScalingReplicaSet');
+    expect(scaling.map((e) => e.message)).toEqual(
+      expect.arrayContaining([
+        `Scaled up replica set ${rsName} to 3 from 2`,
+        `Scaled down replica set ${rsName} to 2 from 3`,
+      ]),
+    );
+    expect(scaling[0]?.source).toEqual({ component: 'deployment-controller' });
+  });
+});
+
 describe('node Events during an upgrade', () => {
   it('reports the cordon, the reboot into the new kubelet and the uncordon as a real cluster does', async () => {
     expect((await sandbox.kubectl('cordon', 'old-3')).code).toBe(0);

@@ -2,12 +2,11 @@ import { scaledValue } from '../../../core/intorstr.ts';
 import type { Toleration } from '../../../core/taints.ts';
 import { R } from '../../api/resources.ts';
 import type { SandboxContext } from '../../context.ts';
-import { deleteObject } from '../../store/deletion.ts';
 import type { KubeObject, StoreEvent } from '../../store/types.ts';
 import { DAEMONSET_TOLERATIONS, daemonPlacement } from './node-eligibility.ts';
 import { OwnerController } from './owner-controller.ts';
 import { controllerRefTo } from './owner-refs.ts';
-import { createPodFromTemplate } from './pod-from-template.ts';
+import { createPodFromTemplate, deleteControlledPod } from './pod-from-template.ts';
 import { availableAt, isTerminating } from './pod-state.ts';
 import { updateStatusIfChanged } from './status-writer.ts';
 import { templateHash } from './template-hash.ts';
@@ -90,7 +89,7 @@ export class DaemonSetController extends OwnerController {
   }
 
   protected sync(key: string): void {
-    const { store, clock } = this.ctx;
+    const { store } = this.ctx;
     const [namespace, name] = splitQueueKey(key);
     const ds = store.get(R.daemonsets, namespace, name);
     if (!ds || ds.metadata.deletionTimestamp) return;
@@ -104,8 +103,7 @@ export class DaemonSetController extends OwnerController {
       if (onNode) onNode.push(pod);
       else byNode.set(node, [pod]);
     }
-    const remove = (pod: KubeObject) =>
-      deleteObject(store, clock, R.pods, pod.metadata.namespace, pod.metadata.name ?? '');
+    const remove = (pod: KubeObject) => deleteControlledPod(this.ctx, pod);
 
     // The daemon pod kept on each node where one should run (a rolling update may replace it).
     // Note: this walk runs for every node on every sync, so the usual case (one healthy pod) allocates nothing.
@@ -163,7 +161,7 @@ export class DaemonSetController extends OwnerController {
         if (unavailable >= maxUnavailable) break;
         unavailable++;
       }
-      deleteObject(this.ctx.store, this.ctx.clock, R.pods, pod.metadata.namespace, pod.metadata.name ?? '');
+      deleteControlledPod(this.ctx, pod);
     }
   }
 

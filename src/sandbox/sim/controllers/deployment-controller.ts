@@ -275,7 +275,7 @@ export class DeploymentController extends OwnerController {
       d,
       'Normal',
       'ScalingReplicaSet',
-      `Scaled ${direction} replica set ${rs} from ${from} to ${to}`,
+      `Scaled ${direction} replica set ${rs} to ${to} from ${from}`,
       SOURCE,
     );
   }

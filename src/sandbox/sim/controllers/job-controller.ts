@@ -1,10 +1,10 @@
 import { R } from '../../api/resources.ts';
 import type { SandboxContext } from '../../context.ts';
-import { deleteObject, rfc3339 } from '../../store/deletion.ts';
+import { rfc3339 } from '../../store/deletion.ts';
 import type { KubeObject, StoreEvent } from '../../store/types.ts';
 import { OwnerController } from './owner-controller.ts';
 import { controllerRefTo } from './owner-refs.ts';
-import { createPodFromTemplate } from './pod-from-template.ts';
+import { createPodFromTemplate, deleteControlledPod } from './pod-from-template.ts';
 import { isActive, isPodReady, isTerminal, isTerminating } from './pod-state.ts';
 import { podsToDelete } from './replicaset-controller.ts';
 import { updateStatusIfChanged } from './status-writer.ts';
@@ -150,7 +150,7 @@ export class JobController extends OwnerController {
   private remove(pods: KubeObject[]): void {
     for (const pod of pods) {
       this.deletedByController.add(pod.metadata.uid ?? '');
-      deleteObject(this.ctx.store, this.ctx.clock, R.pods, pod.metadata.namespace, pod.metadata.name ?? '');
+      deleteControlledPod(this.ctx, pod);
     }
   }
 

@@ -1,5 +1,7 @@
 import { applyCreateDefaults } from '../../api/defaults.ts';
+import { R } from '../../api/resources.ts';
 import type { SandboxContext } from '../../context.ts';
+import { deleteObject } from '../../store/deletion.ts';
 import type { KubeObject, OwnerReference } from '../../store/types.ts';
 
 export interface PodIdentity {
@@ -15,8 +17,9 @@ export interface PodIdentity {
 }
 
 /**
- * Creates a pod from a workload's pod template, defaulted as the API server defaults a controller's create.
- * Pods without spec.nodeName are left for the scheduler.
+ * Creates a pod from a workload's pod template, defaulted as the API server defaults a controller's create,
+ * and records the controller's `SuccessfulCreate` Event on the owner. Pods without spec.nodeName are left
+ * for the scheduler.
  */
 export function createPodFromTemplate(
   ctx: SandboxContext,
@@ -36,5 +39,58 @@ export function createPodFromTemplate(
     spec: { ...structuredClone(template?.spec ?? {}), ...structuredClone(id.spec ?? {}) },
   };
   applyCreateDefaults('pods', pod, () => ctx.random());
-  return ctx.store.create('pods', pod);
+  const created = ctx.store.create('pods', pod);
+  recordPodEvent(ctx, id.ownerRef, id.namespace, 'create', created.metadata.name ?? '');
+  return created;
+}
+
+/**
+ * A controller deletes one of its pods (gracefully, as the API does) and records `SuccessfulDelete` on
+ * its owner; a pod already terminating is left as it is, without an Event.
+ */
+export function deleteControlledPod(ctx: SandboxContext, pod: KubeObject): void {
+  if (pod.metadata.deletionTimestamp) return;
+  const name = pod.metadata.name ?? '';
+  deleteObject(ctx.store, ctx.clock, R.pods, pod.metadata.namespace, name);
+  const owner = pod.metadata.ownerReferences?.find((o) => o.controller);
+  if (owner) recordPodEvent(ctx, owner, pod.metadata.namespace ?? 'default', 'delete', name);
+}
+
+/** The component each workload controller reports as, as kube-controller-manager names them. */
+const COMPONENT: Record<string, string> = {
+  ReplicaSet: 'replicaset-controller',
+  StatefulSet: 'statefulset-controller',
+  DaemonSet: 'daemonset-controller',
+  Job: 'job-controller',
+};
+
+/**
+ * `SuccessfulCreate` / `SuccessfulDelete` in each controller's words: the StatefulSet controller writes
+ * "create Pod web-0 in StatefulSet web successful", the others "Created pod: web-7d4b9-x2x8q".
+ */
+function recordPodEvent(
+  ctx: SandboxContext,
+  ownerRef: OwnerReference,
+  namespace: string,
+  verb: 'create' | 'delete',
+  pod: string,
+): void {
+  const component = COMPONENT[ownerRef.kind];
+  if (!component) return;
+  const owner: KubeObject = {
+    apiVersion: ownerRef.apiVersion,
+    kind: ownerRef.kind,
+    metadata: { name: ownerRef.name, namespace, uid: ownerRef.uid },
+  };
+  const message =
+    ownerRef.kind === 'StatefulSet'
+      ? `${verb} Pod ${pod} in StatefulSet ${ownerRef.name} successful`
+      : `${verb === 'create' ? 'Created' : 'Deleted'} pod: ${pod}`;
+  ctx.recordEvent(
+    owner,
+    'Normal',
+    verb === 'create' ? 'SuccessfulCreate' : 'SuccessfulDelete',
+    message,
+    component,
+  );
 }

@@ -1,10 +1,9 @@
 import { R } from '../../api/resources.ts';
 import type { SandboxContext } from '../../context.ts';
-import { deleteObject } from '../../store/deletion.ts';
 import type { KubeObject } from '../../store/types.ts';
 import { OwnerController } from './owner-controller.ts';
 import { controllerRefTo } from './owner-refs.ts';
-import { createPodFromTemplate } from './pod-from-template.ts';
+import { createPodFromTemplate, deleteControlledPod } from './pod-from-template.ts';
 import { availableAt, isActive, isPodReady } from './pod-state.ts';
 import { updateStatusIfChanged } from './status-writer.ts';
 import { splitQueueKey } from './work-queue.ts';
@@ -24,7 +23,7 @@ export class ReplicaSetController extends OwnerController {
   }
 
   protected sync(key: string): void {
-    const { store, clock } = this.ctx;
+    const { store } = this.ctx;
     const [namespace, name] = splitQueueKey(key);
     const rs = store.get(R.replicasets, namespace, name);
     if (!rs || rs.metadata.deletionTimestamp) return;
@@ -41,7 +40,7 @@ export class ReplicaSetController extends OwnerController {
       }
     } else if (active.length > desired) {
       for (const pod of podsToDelete(active, active.length - desired)) {
-        deleteObject(store, clock, R.pods, namespace, pod.metadata.name ?? '');
+        deleteControlledPod(this.ctx, pod);
       }
     }
     this.writeStatus(rs, this.ownedBy(rs.metadata.uid));

@@ -1,10 +1,9 @@
 import { R } from '../../api/resources.ts';
 import type { SandboxContext } from '../../context.ts';
-import { deleteObject } from '../../store/deletion.ts';
 import type { KubeObject } from '../../store/types.ts';
 import { OwnerController } from './owner-controller.ts';
 import { controllerRefTo } from './owner-refs.ts';
-import { createPodFromTemplate } from './pod-from-template.ts';
+import { createPodFromTemplate, deleteControlledPod } from './pod-from-template.ts';
 import { availableAt, isRunningAndReady, isTerminal, isTerminating } from './pod-state.ts';
 import { updateStatusIfChanged } from './status-writer.ts';
 import { templateHash, templateIdentity } from './template-hash.ts';
@@ -105,7 +104,7 @@ export class StatefulSetController extends OwnerController {
       if (!pod) {
         this.createPod(sts, ordinal, revision);
       } else if (isTerminal(pod) && !isTerminating(pod)) {
-        deleteObject(this.ctx.store, this.ctx.clock, R.pods, pod.metadata.namespace, pod.metadata.name ?? '');
+        deleteControlledPod(this.ctx, pod);
       } else if (isRunningAndReady(pod) && !isTerminating(pod)) {
         continue;
       }
@@ -123,7 +122,7 @@ export class StatefulSetController extends OwnerController {
     for (const ordinal of condemned) {
       const pod = byOrdinal.get(ordinal)!;
       if (!isTerminating(pod)) {
-        deleteObject(this.ctx.store, this.ctx.clock, R.pods, pod.metadata.namespace, pod.metadata.name ?? '');
+        deleteControlledPod(this.ctx, pod);
       }
       if (!parallel) return;
     }
@@ -140,7 +139,7 @@ export class StatefulSetController extends OwnerController {
     for (let ordinal = replicas - 1; ordinal >= partition; ordinal--) {
       const pod = byOrdinal.get(ordinal)!;
       if (pod.metadata.labels?.[REVISION_LABEL] === revision) continue;
-      deleteObject(this.ctx.store, this.ctx.clock, R.pods, pod.metadata.namespace, pod.metadata.name ?? '');
+      deleteControlledPod(this.ctx, pod);
       return;
     }
   }
