@@ -176,6 +176,31 @@ describe('built-in scenarios', () => {
   });
 });
 
+describe('pool zones', () => {
+  it('deals the nodes of a pool over the zones it names, and the others over the three default zones', () => {
+    const ctx = scenarioTestContext();
+    buildCluster(
+      ctx,
+      parseScenario(
+        `name: zoned
+kubernetesVersion: v1.31.4
+controlPlane: { nodes: 1 }
+nodePools:
+  - { name: east, count: 3, zones: [us-east-1a, us-east-1b], capacity: { cpu: "4", memory: 16Gi } }
+  - { name: other, count: 3, capacity: { cpu: "4", memory: 16Gi } }
+`,
+        'zoned.yaml',
+      ),
+    );
+    const zoneOf = (node: string) =>
+      ctx.store.mustGet(R.nodes, undefined, node).metadata.labels!['topology.kubernetes.io/zone'];
+    expect(['east-1', 'east-2', 'east-3'].map(zoneOf)).toEqual(['us-east-1a', 'us-east-1b', 'us-east-1a']);
+    expect(new Set(['other-1', 'other-2', 'other-3'].map(zoneOf))).toEqual(
+      new Set(['sandbox-1a', 'sandbox-1b', 'sandbox-1c']),
+    );
+  });
+});
+
 describe('buildCluster(demo)', () => {
   const ctx = scenarioTestContext();
   const scenario = loadScenario('demo');

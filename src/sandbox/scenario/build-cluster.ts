@@ -92,6 +92,7 @@ export function buildCluster(
         nodeObject({
           name: `${pool.name}-${i}`,
           index: index++,
+          zone: pool.zones.length > 0 ? pool.zones[(i - 1) % pool.zones.length] : undefined,
           pool: pool.name,
           kubeletVersion: pool.version,
           capacity: pool.capacity,

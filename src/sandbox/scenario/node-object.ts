@@ -15,8 +15,10 @@ const RESERVED_MEMORY_KI = 256 * 1024;
 
 export interface NodeParams extends NodeImageSpec {
   name: string;
-  /** Position of the node in the cluster, 0-based: picks its zone, addresses and pod CIDR. */
+  /** Position of the node in the cluster, 0-based: picks its addresses, pod CIDR and (by default) zone. */
   index: number;
+  /** `topology.kubernetes.io/zone`; default one of ZONES, round-robin by index. */
+  zone?: string;
   pool: string;
   kubeletVersion: string;
   capacity: Capacity;
@@ -28,7 +30,7 @@ export interface NodeParams extends NodeImageSpec {
 
 /** A Node as a kubelet registers it, with full status, Ready. */
 export function nodeObject(p: NodeParams): KubeObject {
-  const zone = ZONES[p.index % ZONES.length]!;
+  const zone = p.zone ?? ZONES[p.index % ZONES.length]!;
   const cpu = parseCpuMillis(p.capacity.cpu);
   const memoryKi = Math.floor(parseBytes(p.capacity.memory) / 1024);
   const id = createHash('sha256').update(p.name).digest('hex');

@@ -218,6 +218,7 @@ function readNodePools(c: YamlChecker, node: unknown, version: string): NodePool
         labels,
         taints: listOf(taint),
         instanceType: str(),
+        zones: listOf(labelValue),
         ...imageFields,
       },
       ['name', 'count', 'capacity'],
@@ -248,6 +249,7 @@ function readNodePools(c: YamlChecker, node: unknown, version: string): NodePool
       capacity: cap,
       labels: (v.labels as Record<string, string> | undefined) ?? {},
       taints: (v.taints as Taint[] | undefined) ?? [],
+      zones: (v.zones as string[] | undefined) ?? [],
       instanceType:
         (v.instanceType as string | undefined) ?? `sandbox-${cap.cpu}c-${cap.memory.toLowerCase()}`,
       osImage: (v.osImage as string | undefined) ?? DEFAULT_OS_IMAGE,

@@ -66,6 +66,8 @@ export interface NodePoolSpec extends NodeImageSpec {
   labels: Record<string, string>;
   taints: Taint[];
   instanceType: string;
+  /** Zones the pool's nodes are dealt over in turn; empty: the cluster's three zones, by node position. */
+  zones: string[];
 }
 
 export const WORKLOAD_KINDS = ['Deployment', 'StatefulSet', 'DaemonSet', 'Job'] as const;
