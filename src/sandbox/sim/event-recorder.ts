@@ -22,6 +22,12 @@ export const EVENT_TTL_MS = 60 * 60_000;
 const MAX_AGGREGATION_KEYS = 10_000;
 /** Events removed per expiry timer callback, so a burst of old Events does not block the event loop. */
 const EXPIRY_BATCH = 5_000;
+/**
+ * Events kept at most; past it the oldest go before their hour is up. A 5,000-node upgrade writes about a
+ * million Events within the hour (seven per pod moved); a real cluster keeps them in etcd, the sandbox in
+ * its memory, which this bounds (about 100 MiB).
+ */
+export const MAX_EVENTS = 100_000;
 
 interface Expiring {
   namespace: string;
@@ -34,6 +40,7 @@ export function createEventRecorder(
   store: ObjectStore,
   clock: Clock,
   ttlMs = EVENT_TTL_MS,
+  maxEvents = MAX_EVENTS,
 ): SandboxContext['recordEvent'] {
   const names = new Map<string, string>();
   const queue: Expiring[] = [];
@@ -65,11 +72,15 @@ export function createEventRecorder(
       if (names.get(entry.key) === entry.name) names.delete(entry.key);
       removed++;
     }
+    compact();
+    arm();
+  };
+
+  const compact = () => {
     if (head > 1_024 && head * 2 > queue.length) {
       queue.splice(0, head);
       head = 0;
     }
-    arm();
   };
 
   return (involved, type, reason, message, source, details: EventDetails = {}) => {
@@ -136,6 +147,13 @@ export function createEventRecorder(
     if (names.size >= MAX_AGGREGATION_KEYS) names.clear();
     names.set(key, name);
     queue.push({ namespace, name, key, expiresAt: nowMs + ttlMs });
+    // Note: the queue may also hold Events already gone (deleted by a client): the bound errs on the safe side.
+    while (queue.length - head > maxEvents) {
+      const oldest = queue[head++]!;
+      store.remove(R.events, oldest.namespace, oldest.name);
+      if (names.get(oldest.key) === oldest.name) names.delete(oldest.key);
+    }
+    compact();
     arm();
   };
 }
