@@ -404,7 +404,23 @@ export class KubeletFleet implements Actor, KubeletLiveness {
             restarted: true,
           }),
       );
-      if (updated) this.planPod(kubelet, updated);
+      if (!updated) continue;
+      // After a reboot the kubelet finds the pod's sandbox gone, makes a new one and restarts the containers.
+      if (!isMirrorPod(updated)) {
+        this.ctx.recordEvent(
+          updated,
+          'Normal',
+          'SandboxChanged',
+          'Pod sandbox changed, it will be killed and re-created.',
+          'kubelet',
+          { host: kubelet.name },
+        );
+        for (const c of containersOf(updated)) {
+          this.podEvent(kubelet, updated, c.name, 'Normal', 'Created', `Created container ${c.name}`);
+          this.podEvent(kubelet, updated, c.name, 'Normal', 'Started', `Started container ${c.name}`);
+        }
+      }
+      this.planPod(kubelet, updated);
     }
     for (const listener of this.livenessListeners) listener(kubelet.name, true);
     this.scheduleHeartbeat(kubelet, NODE_STATUS_REPORT_MS * (0.9 + 0.2 * this.ctx.random()));

@@ -257,6 +257,12 @@ describe('node Events during an upgrade', () => {
       'kubelet NodeReady ×1',
       'kubelet NodeSchedulable ×1',
     ]);
+    // The DaemonSet pods that stayed on the node restart in a new sandbox.
+    const daemonPod = (
+      await core.listNamespacedPod({ namespace: 'kube-system', fieldSelector: 'spec.nodeName=old-3' })
+    ).items.find((p) => p.metadata?.ownerReferences?.some((o) => o.kind === 'DaemonSet'))!;
+    const restarted = reasons(await podEvents('kube-system', daemonPod.metadata!.name!));
+    expect(restarted).toEqual(expect.arrayContaining(['SandboxChanged', 'Created', 'Started']));
     const node = await core.readNode({ name: 'old-3' });
     const rebooted = byTime.find((e) => e.reason === 'Rebooted')!;
     expect(rebooted).toMatchObject({
