@@ -1,7 +1,4 @@
-import type { KubeObject } from '../store/types.ts';
-
-/* biome-ignore lint/suspicious/noExplicitAny: defaulting fills arbitrary JSON fields. */
-type Json = any;
+import type { Json, KubeObject } from '../store/types.ts';
 
 /**
  * Server-side defaulting on create, as k/k's `SetDefaults_*` functions and the default admission plugins

@@ -1,14 +1,11 @@
 import { noteClientPodDeletion } from '../sim/disruption/eviction.ts';
 import { badRequest, conflict } from '../status.ts';
 import { type DeleteOptions, deleteObject, rfc3339 } from '../store/deletion.ts';
-import type { KubeObject } from '../store/types.ts';
+import type { Json, KubeObject } from '../store/types.ts';
 import { type ApiRequest, mediaType, unsupportedMediaType } from './api-request.ts';
 import { parseJsonBody, readBodyBytes } from './http-io.ts';
 import { listPage } from './list-handler.ts';
 import { decodeProtobufDeleteOptions } from './protobuf-delete-options.ts';
-
-/* biome-ignore lint/suspicious/noExplicitAny: DeleteOptions bodies are arbitrary JSON until checked. */
-type Json = any;
 
 const POLICIES = ['Orphan', 'Background', 'Foreground'];
 

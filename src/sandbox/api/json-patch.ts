@@ -1,7 +1,6 @@
 import { StatusError } from '../status.ts';
-
-/* biome-ignore lint/suspicious/noExplicitAny: patches operate on arbitrary JSON. */
-type Json = any;
+import type { Json } from '../store/types.ts';
+import { isRecord } from './field-shapes.ts';
 
 /** A patch the server cannot apply; the caller turns it into a Status. */
 export class PatchError extends Error {}
@@ -27,19 +26,15 @@ function parsePointer(pointer: string): string[] {
     .map((t) => t.replace(/~1/g, '/').replace(/~0/g, '~'));
 }
 
-function isObject(v: unknown): v is Record<string, Json> {
-  return typeof v === 'object' && v !== null && !Array.isArray(v);
-}
-
 function resolveParent(doc: Json, tokens: string[], pointer: string): { parent: Json; key: string } {
   let node = doc;
   for (const token of tokens.slice(0, -1)) {
     if (Array.isArray(node)) node = node[arrayIndex(node, token, false, pointer)];
-    else if (isObject(node) && Object.hasOwn(node, token)) node = node[token];
+    else if (isRecord(node) && Object.hasOwn(node, token)) node = node[token];
     else throw new PatchError(`doc is missing path: "${pointer}"`);
     if (node === undefined) throw new PatchError(`doc is missing path: "${pointer}"`);
   }
-  if (!Array.isArray(node) && !isObject(node)) throw new PatchError(`doc is missing path: "${pointer}"`);
+  if (!Array.isArray(node) && !isRecord(node)) throw new PatchError(`doc is missing path: "${pointer}"`);
   return { parent: node, key: tokens[tokens.length - 1]! };
 }
 
@@ -56,7 +51,7 @@ function getAt(doc: Json, pointer: string): Json {
   let node = doc;
   for (const token of parsePointer(pointer)) {
     if (Array.isArray(node)) node = node[arrayIndex(node, token, false, pointer)];
-    else if (isObject(node) && Object.hasOwn(node, token)) node = node[token];
+    else if (isRecord(node) && Object.hasOwn(node, token)) node = node[token];
     else throw new PatchError(`doc is missing path: "${pointer}"`);
   }
   return node;
@@ -96,7 +91,7 @@ function deepEqual(a: Json, b: Json): boolean {
   if (a === b) return true;
   if (Array.isArray(a))
     return Array.isArray(b) && a.length === b.length && a.every((x, i) => deepEqual(x, b[i]));
-  if (isObject(a) && isObject(b)) {
+  if (isRecord(a) && isRecord(b)) {
     const ka = Object.keys(a);
     if (ka.length !== Object.keys(b).length) return false;
     return ka.every((k) => Object.hasOwn(b, k) && deepEqual(a[k], b[k]));
@@ -110,7 +105,7 @@ export function applyJsonPatch(target: Json, patch: Json): Json {
   let doc = structuredClone(target);
   try {
     for (const raw of patch as Operation[]) {
-      if (!isObject(raw) || typeof raw.op !== 'string' || typeof raw.path !== 'string')
+      if (!isRecord(raw) || typeof raw.op !== 'string' || typeof raw.path !== 'string')
         throw new PatchError('each JSON patch operation needs "op" and "path"');
       const needsValue = raw.op === 'add' || raw.op === 'replace' || raw.op === 'test';
       if (needsValue && !Object.hasOwn(raw, 'value'))

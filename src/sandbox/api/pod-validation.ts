@@ -1,5 +1,6 @@
 import { parseQuantity } from '../../core/quantity.ts';
 import type { FieldError } from '../status.ts';
+import type { Json } from '../store/types.ts';
 import {
   child,
   duplicate,
@@ -15,9 +16,6 @@ import {
   validateLabelSelector,
   validateLabels,
 } from './meta-validation.ts';
-
-/* biome-ignore lint/suspicious/noExplicitAny: validation reads arbitrary JSON fields (their types already checked). */
-type Json = any;
 
 /**
  * Pod spec rules of k/k pkg/apis/core/validation (ValidatePodSpec and its helpers) for the fields the

@@ -1,7 +1,6 @@
 import { StatusError } from '../status.ts';
-
-/* biome-ignore lint/suspicious/noExplicitAny: patches operate on arbitrary JSON. */
-type Json = any;
+import type { Json } from '../store/types.ts';
+import { isRecord } from './field-shapes.ts';
 
 /**
  * Strategic merge patch (k8s.io/apimachinery/pkg/util/strategicpatch) for the built-in types the sandbox
@@ -35,17 +34,13 @@ function mergeKeyFor(field: string, parentField: string | undefined): string | u
   return MERGE_KEYS[field];
 }
 
-function isObject(v: unknown): v is Record<string, Json> {
-  return typeof v === 'object' && v !== null && !Array.isArray(v);
-}
-
 function bad(message: string): StatusError {
   return new StatusError(400, 'BadRequest', message);
 }
 
 export function applyStrategicMergePatch(target: Json, patch: Json): Json {
-  if (!isObject(patch)) throw bad('strategic merge patch must be a JSON object');
-  return mergeMap(isObject(target) ? target : {}, patch, undefined);
+  if (!isRecord(patch)) throw bad('strategic merge patch must be a JSON object');
+  return mergeMap(isRecord(target) ? target : {}, patch, undefined);
 }
 
 function mergeMap(
@@ -83,7 +78,7 @@ function mergeMap(
     }
     const current = result[key];
     let merged: Json;
-    if (isObject(value)) merged = mergeMap(isObject(current) ? current : {}, value, key);
+    if (isRecord(value)) merged = mergeMap(isRecord(current) ? current : {}, value, key);
     else if (Array.isArray(value))
       merged = mergeList(Array.isArray(current) ? current : [], value, key, field);
     else merged = value;
@@ -95,8 +90,8 @@ function mergeMap(
 
 function mergeList(original: Json[], patch: Json[], field: string, parentField: string | undefined): Json {
   // `{"$patch": "replace"}` anywhere in the list replaces the whole list with the other items.
-  if (patch.some((item) => isObject(item) && item.$patch === 'replace')) {
-    return stripDirectives(patch.filter((item) => !(isObject(item) && item.$patch === 'replace')));
+  if (patch.some((item) => isRecord(item) && item.$patch === 'replace')) {
+    return stripDirectives(patch.filter((item) => !(isRecord(item) && item.$patch === 'replace')));
   }
   if (MERGED_PRIMITIVE_LISTS.has(field)) {
     const result = [...original];
@@ -104,11 +99,11 @@ function mergeList(original: Json[], patch: Json[], field: string, parentField: 
     return result;
   }
   const mergeKey = mergeKeyFor(field, parentField);
-  if (!mergeKey || !patch.every(isObject)) return stripDirectives(patch);
+  if (!mergeKey || !patch.every(isRecord)) return stripDirectives(patch);
   const result: Json[] = original.map((x) => x);
   for (const item of patch) {
     const keyValue = item[mergeKey];
-    const index = result.findIndex((x) => isObject(x) && x[mergeKey] === keyValue);
+    const index = result.findIndex((x) => isRecord(x) && x[mergeKey] === keyValue);
     if (item.$patch === 'delete') {
       if (keyValue === undefined) throw bad(`delete directive in ${field} needs the merge key ${mergeKey}`);
       if (index >= 0) result.splice(index, 1);
@@ -125,9 +120,9 @@ function mergeList(original: Json[], patch: Json[], field: string, parentField: 
 /** Removes directive keys from a value that is taken as-is. */
 function stripDirectives(value: Json): Json {
   if (Array.isArray(value)) return value.map(stripDirectives);
-  if (!isObject(value)) return value;
+  if (!isRecord(value)) return value;
   const directive = value.$patch;
-  if (directive !== undefined && !['replace', 'merge', 'delete'].includes(directive))
+  if (directive !== undefined && !(['replace', 'merge', 'delete'] as unknown[]).includes(directive))
     throw bad(`Unknown patch type: ${directive}`);
   const out: Record<string, Json> = {};
   for (const [k, v] of Object.entries(value)) {

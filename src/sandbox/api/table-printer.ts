@@ -1,5 +1,5 @@
 import { formatLabelSelector } from '../../core/selectors.ts';
-import type { KubeObject } from '../store/types.ts';
+import type { Json, KubeObject } from '../store/types.ts';
 import { ageOf, humanDuration } from './human-duration.ts';
 
 /**
@@ -22,9 +22,6 @@ interface Printer {
 }
 
 const none = (v: unknown): string => (v === undefined || v === null || v === '' ? '<none>' : String(v));
-
-/* biome-ignore lint/suspicious/noExplicitAny: printers read arbitrary JSON fields of stored objects. */
-type Json = any;
 
 function containersOf(template: Json): { names: string; images: string } {
   const containers: Json[] = template?.spec?.containers ?? [];

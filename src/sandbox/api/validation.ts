@@ -1,7 +1,7 @@
 import { isPercent, isZeroIntOrPercent } from '../../core/intorstr.ts';
 import { matchesLabelSelector, SelectorParseError } from '../../core/selectors.ts';
 import type { FieldError } from '../status.ts';
-import type { KubeObject } from '../store/types.ts';
+import type { Json, KubeObject } from '../store/types.ts';
 import {
   child,
   duplicate,
@@ -20,9 +20,6 @@ import {
 } from './meta-validation.ts';
 import { LABEL_MESSAGE, TAINT_EFFECTS, validatePodSpec } from './pod-validation.ts';
 import { checkResourceShape } from './resource-shapes.ts';
-
-/* biome-ignore lint/suspicious/noExplicitAny: validation reads arbitrary JSON fields (their types already checked). */
-type Json = any;
 
 const DNS1123_SUBDOMAIN = /^[a-z0-9]([-a-z0-9]*[a-z0-9])?(\.[a-z0-9]([-a-z0-9]*[a-z0-9])?)*$/;
 const DNS1123_LABEL = /^[a-z0-9]([-a-z0-9]*[a-z0-9])?$/;

@@ -29,14 +29,23 @@ export interface ObjectMeta {
   [key: string]: unknown;
 }
 
+/**
+ * A piece of Kubernetes JSON as it came over the wire: a spec, a status, a patch, a DeleteOptions body.
+ * Loose on purpose: it mirrors arbitrary Kubernetes JSON, and the API server validates it by shape at the
+ * boundary (resource-shapes.ts checks every field the sandbox reads before an object is validated,
+ * defaulted or stored; the patch appliers are defined on any JSON). Typing each built-in kind field by field
+ * here would restate k8s.io/api without catching anything that check does not. JSON not checked yet is
+ * `unknown` until narrowed (`isRecord`). Declared once, here: import it, do not redeclare it.
+ */
+// biome-ignore lint/suspicious/noExplicitAny: see above; the sandbox's one deliberate `any` for object JSON.
+export type Json = any;
+
 export interface KubeObject {
   apiVersion?: string;
   kind?: string;
   metadata: ObjectMeta;
-  // biome-ignore lint/suspicious/noExplicitAny: stored objects are arbitrary JSON; readers narrow the fields they use.
-  spec?: any;
-  // biome-ignore lint/suspicious/noExplicitAny: as above.
-  status?: any;
+  spec?: Json;
+  status?: Json;
   [key: string]: unknown;
 }
 
