@@ -11,6 +11,8 @@ import {
   required,
 } from './field-errors.ts';
 import {
+  DNS1123_LABEL,
+  DNS1123_LABEL_MESSAGE,
   labelValueProblem,
   validateLabelName,
   validateLabelSelector,
@@ -22,9 +24,6 @@ import {
  * scheduler, kubelets and taint manager act on. The spec's JSON types are checked before (resource-shapes.ts).
  */
 
-const DNS1123_LABEL = /^[a-z0-9]([-a-z0-9]*[a-z0-9])?$/;
-export const LABEL_MESSAGE =
-  "a lowercase RFC 1123 label must consist of lower case alphanumeric characters or '-', and must start and end with an alphanumeric character (e.g. 'my-name',  or '123-abc', regex used for validation is '[a-z0-9]([-a-z0-9]*[a-z0-9])?')";
 export const TAINT_EFFECTS = ['NoSchedule', 'PreferNoSchedule', 'NoExecute'] as const;
 const NODE_SELECTOR_OPERATORS = ['In', 'NotIn', 'Exists', 'DoesNotExist', 'Gt', 'Lt'];
 
@@ -48,7 +47,7 @@ function validateContainers(spec: Json, path: string, errors: FieldError[]): voi
       const at = index(child(path, field), i);
       if (!c.name) errors.push(required(child(at, 'name')));
       else if (!DNS1123_LABEL.test(c.name))
-        errors.push(invalidValue(child(at, 'name'), c.name, LABEL_MESSAGE));
+        errors.push(invalidValue(child(at, 'name'), c.name, DNS1123_LABEL_MESSAGE));
       else if (names.has(c.name)) errors.push(duplicate(child(at, 'name'), c.name));
       else names.add(c.name);
       if (!c.image) errors.push(required(child(at, 'image')));

@@ -12,19 +12,19 @@ import {
   required,
 } from './field-errors.ts';
 import {
+  DNS1123_LABEL,
+  DNS1123_LABEL_MESSAGE,
+  DNS1123_SUBDOMAIN,
+  DNS1123_SUBDOMAIN_MESSAGE,
   labelValueProblem,
   validateAnnotations,
   validateLabelName,
   validateLabelSelector,
   validateLabels,
 } from './meta-validation.ts';
-import { LABEL_MESSAGE, TAINT_EFFECTS, validatePodSpec } from './pod-validation.ts';
+import { TAINT_EFFECTS, validatePodSpec } from './pod-validation.ts';
 import { checkResourceShape } from './resource-shapes.ts';
 
-const DNS1123_SUBDOMAIN = /^[a-z0-9]([-a-z0-9]*[a-z0-9])?(\.[a-z0-9]([-a-z0-9]*[a-z0-9])?)*$/;
-const DNS1123_LABEL = /^[a-z0-9]([-a-z0-9]*[a-z0-9])?$/;
-const SUBDOMAIN_MESSAGE =
-  "a lowercase RFC 1123 subdomain must consist of lower case alphanumeric characters, '-' or '.', and must start and end with an alphanumeric character (e.g. 'example.com', regex used for validation is '[a-z0-9]([-a-z0-9]*[a-z0-9])?(\\.[a-z0-9]([-a-z0-9]*[a-z0-9])?)*')";
 const CONFIG_KEY = /^[-._a-zA-Z0-9]+$/;
 const CONFIG_KEY_MESSAGE =
   "a valid config key must consist of alphanumeric characters, '-', '_' or '.' (e.g. 'key.name',  or 'KEY_NAME',  or 'key-name', regex used for validation is '[-._a-zA-Z0-9]+')";
@@ -90,10 +90,10 @@ function validateMeta(resource: string, obj: KubeObject, errors: FieldError[]): 
   if (!name) errors.push(required('metadata.name', 'name or generateName is required'));
   else if (LABEL_NAMED.has(resource)) {
     if (!DNS1123_LABEL.test(name) || name.length > 63)
-      errors.push(invalidValue('metadata.name', name, LABEL_MESSAGE));
+      errors.push(invalidValue('metadata.name', name, DNS1123_LABEL_MESSAGE));
   } else if (resource !== 'events' && resource !== 'events.k8s.io/events') {
     if (!DNS1123_SUBDOMAIN.test(name) || name.length > 253)
-      errors.push(invalidValue('metadata.name', name, SUBDOMAIN_MESSAGE));
+      errors.push(invalidValue('metadata.name', name, DNS1123_SUBDOMAIN_MESSAGE));
   }
   validateLabels(obj.metadata.labels, 'metadata.labels', errors);
   validateAnnotations(obj.metadata.annotations, 'metadata.annotations', errors);

@@ -233,6 +233,11 @@ const configMap = (name: string, fields: Record<string, unknown>) => ({
 const QUANTITY =
   "quantities must match the regular expression '^([+-]?[0-9.]+)([eEinumkKMGTP]*[-+]?[0-9]*)$'";
 
+const RFC1123_LABEL =
+  "a lowercase RFC 1123 label must consist of lower case alphanumeric characters or '-', and must start and end with an alphanumeric character (e.g. 'my-name',  or '123-abc', regex used for validation is '[a-z0-9]([-a-z0-9]*[a-z0-9])?')";
+const RFC1123_SUBDOMAIN =
+  "a lowercase RFC 1123 subdomain must consist of lower case alphanumeric characters, '-' or '.', and must start and end with an alphanumeric character (e.g. 'example.com', regex used for validation is '[a-z0-9]([-a-z0-9]*[a-z0-9])?(\\.[a-z0-9]([-a-z0-9]*[a-z0-9])?)*')";
+
 const PODS = '/api/v1/namespaces/app/pods';
 const PDBS = '/apis/policy/v1/namespaces/app/poddisruptionbudgets';
 const NODE = '/api/v1/nodes/general-1';
@@ -652,6 +657,47 @@ const INVALID_WRITES: InvalidWrite[] = [
     kind: 'ConfigMap',
     field: 'data[a]',
     message: 'must be a string',
+  },
+  // Names and label keys: Kubernetes' RFC 1123 rules, with its messages word for word (kubectl prints them).
+  {
+    what: 'a namespace name with an underscore',
+    method: 'POST',
+    path: '/api/v1/namespaces',
+    body: { apiVersion: 'v1', kind: 'Namespace', metadata: { name: 'bad_name' } },
+    kind: 'Namespace',
+    field: 'metadata.name',
+    message: `Invalid value: "bad_name": ${RFC1123_LABEL}`,
+  },
+  {
+    what: 'a configmap name with capitals',
+    method: 'POST',
+    path: '/api/v1/namespaces/app/configmaps',
+    body: configMap('Bad.Name', {}),
+    kind: 'ConfigMap',
+    field: 'metadata.name',
+    message: `Invalid value: "Bad.Name": ${RFC1123_SUBDOMAIN}`,
+  },
+  {
+    what: 'a container name with capitals',
+    method: 'POST',
+    path: PODS,
+    body: pod('bad-container-name', { containers: [{ name: 'App', image: 'nginx:1.27' }] }),
+    kind: 'Pod',
+    field: 'spec.containers[0].name',
+    message: `Invalid value: "App": ${RFC1123_LABEL}`,
+  },
+  {
+    what: 'a label key whose prefix is not a DNS subdomain',
+    method: 'POST',
+    path: '/api/v1/namespaces/app/configmaps',
+    body: {
+      apiVersion: 'v1',
+      kind: 'ConfigMap',
+      metadata: { name: 'bad-label-prefix', labels: { 'Example_Com/app': 'web' } },
+    },
+    kind: 'ConfigMap',
+    field: 'metadata.labels',
+    message: `Invalid value: "Example_Com/app": prefix part ${RFC1123_SUBDOMAIN}`,
   },
   {
     what: 'an eviction whose grace period is a word',
