@@ -31,7 +31,27 @@ export function buildProgram(): Command {
   registerPlanCommand(program);
   registerApplyCommand(program);
   registerRunCommands(program);
+  checkRequiredOptionsLast(program);
   return program;
+}
+
+/**
+ * Commander checks that required options are given before it looks for unknown ones, so `plan --too 1.31`
+ * said only that --to was missing. Checked just before the action instead, after the unknown-option check,
+ * a misspelt flag is named first (with commander's "Did you mean --to?").
+ */
+function checkRequiredOptionsLast(cmd: Command): void {
+  const required = cmd.options.filter((option) => option.mandatory);
+  for (const option of required) option.makeOptionMandatory(false);
+  if (required.length > 0)
+    cmd.hook('preAction', (self) => {
+      const missing = required.find((option) => self.getOptionValue(option.attributeName()) === undefined);
+      if (missing)
+        self.error(`error: required option '${missing.flags}' not specified`, {
+          code: 'commander.missingMandatoryOptionValue',
+        });
+    });
+  for (const sub of cmd.commands) checkRequiredOptionsLast(sub);
 }
 
 export async function main(argv: string[]): Promise<number> {

@@ -6,6 +6,7 @@
  * Exit codes of a run: 0 succeeded (or rolled back), 1 failed or aborted, 3 paused (resumable), 4 incomplete
  * (nodes left behind; `resume` retries them).
  */
+import { existsSync } from 'node:fs';
 import type { KubeConfig } from '@kubernetes/client-node';
 import { type Command, Option } from 'commander';
 import { type Clock, RealClock, ScaledClock } from '../core/clock.ts';
@@ -48,11 +49,12 @@ export function addExecutionOptions(cmd: Command): Command {
       parsePositiveNumber,
       30,
     )
-    .option(
-      '--sandbox-clock',
-      "keep time with the sandbox cluster's own clock (a sandbox started with --time-scale): soaks, " +
-        'timeouts and the lease then run at its speed',
-      false,
+    .addOption(
+      // Deprecated: a sandbox's clock is detected without it. Still accepted (and then required to be found),
+      // so scripts written for it keep working.
+      new Option('--sandbox-clock', "insist on keeping the sandbox cluster's clock")
+        .default(false)
+        .hideHelp(),
     );
 }
 
@@ -62,32 +64,60 @@ export interface ExecutionSettings {
   pollIntervalMs?: number;
 }
 
+/** A sandbox's clock as `GET /sandbox/v1/clock` gives it (docs/sandbox-admin-api.md). */
+interface AdvertisedClock {
+  nowMs: number;
+  scale: number | 'virtual';
+}
+
 /**
- * The clock a run keeps: wall time, or with --sandbox-clock the sandbox's scaled time, read once from its
- * admin API (`clock.nowMs` and `clock.scale`) so that every process of the run agrees on it.
+ * The clock a run keeps. A sandbox cluster advertises its own (scaled) time, and the run keeps that, read
+ * once so that every process of the run agrees on it: soaks, timeouts, the Lease's times and the recorded
+ * ones then all pass at the sandbox's speed. Any other cluster (it answers 404, or nothing) gets wall time.
+ * With --sandbox-clock (deprecated) a cluster without a followable clock is an error, as it always was.
  */
 export async function executionSettings(
-  opts: { leaseDuration: number; sandboxClock: boolean },
+  opts: { leaseDuration: number; sandboxClock?: boolean },
   kc: KubeConfig,
 ): Promise<ExecutionSettings> {
-  if (!opts.sandboxClock) return { clock: new RealClock(), leaseDurationSeconds: opts.leaseDuration };
-  let clock: { nowMs?: number; scale?: number | string } | undefined;
+  const wallTime = { clock: new RealClock(), leaseDurationSeconds: opts.leaseDuration };
+  let advertised: AdvertisedClock | undefined;
   try {
-    const res = await requestRaw(kc, 'GET', '/sandbox/v1/summary');
-    if (res.status === 200) clock = (JSON.parse(res.body) as { clock?: typeof clock }).clock;
+    advertised = await sandboxClockOf(kc);
   } catch (err) {
-    throw new CliError(`--sandbox-clock: cannot reach the sandbox: ${(err as Error).message}`);
+    // Unreachable: the run's own first request reports that, with the kubeconfig's context.
+    if (opts.sandboxClock)
+      throw new CliError(`--sandbox-clock: cannot reach the sandbox: ${(err as Error).message}`);
+    return wallTime;
   }
-  if (typeof clock?.nowMs !== 'number' || typeof clock.scale !== 'number')
-    throw new UsageError(
-      '--sandbox-clock: the cluster is not a sandbox with a real or scaled clock (a virtual clock only moves when told to)',
-    );
+  if (typeof advertised?.scale !== 'number') {
+    if (opts.sandboxClock)
+      throw new UsageError(
+        '--sandbox-clock: the cluster is not a sandbox with a real or scaled clock (a virtual clock only moves when told to)',
+      );
+    return wallTime;
+  }
+  const { scale, nowMs } = advertised;
   return {
-    clock: new ScaledClock(clock.scale, clock.nowMs),
-    leaseDurationSeconds: opts.leaseDuration * clock.scale,
+    clock: new ScaledClock(scale, nowMs),
+    leaseDurationSeconds: opts.leaseDuration * scale,
     // Note: polls stay a quarter second of wall time apart or more, however fast the sandbox's time runs.
-    pollIntervalMs: Math.max(2_000, 250 * clock.scale),
+    pollIntervalMs: Math.max(2_000, 250 * scale),
   };
+}
+
+/** The clock the cluster advertises, if it is a sandbox; undefined for any other cluster. */
+async function sandboxClockOf(kc: KubeConfig): Promise<AdvertisedClock | undefined> {
+  const res = await requestRaw(kc, 'GET', '/sandbox/v1/clock', { timeoutMs: 10_000 });
+  if (res.status !== 200) return undefined;
+  try {
+    const clock = JSON.parse(res.body) as Partial<AdvertisedClock>;
+    if (typeof clock.nowMs !== 'number' || !(clock.scale === 'virtual' || typeof clock.scale === 'number'))
+      return undefined;
+    return { nowMs: clock.nowMs, scale: clock.scale };
+  } catch {
+    return undefined;
+  }
 }
 
 export interface ClusterConnection {
@@ -122,9 +152,27 @@ export function connectCluster(
   return { kc, kubeconfigPath: copy.path, close: copy.remove };
 }
 
-export function openStore(path: string | undefined, clock?: Clock): RunStore {
+/** The path of the state store, which must exist: a command that starts no run does not create one. */
+function existingStore(path: string | undefined): string {
+  const file = path ?? defaultStatePath();
+  if (file !== ':memory:' && !existsSync(file))
+    throw new UsageError(
+      `no state store at ${file}: \`midflight apply\` creates it with its first run; --state names another store`,
+    );
+  return file;
+}
+
+/**
+ * The state store at `path` (default ~/.midflight/state.db). Only a command that starts a run creates it:
+ * the others read or continue runs, and a mistyped --state must not leave an empty store behind.
+ */
+export function openStore(
+  path: string | undefined,
+  options: { clock?: Clock; create?: boolean } = {},
+): RunStore {
+  const file = options.create ? (path ?? defaultStatePath()) : existingStore(path);
   try {
-    return RunStore.open(path, { clock });
+    return RunStore.open(file, { clock: options.clock });
   } catch (err) {
     if (err instanceof StoreError) throw new CliError(err.message);
     throw err;
@@ -217,13 +265,22 @@ export interface RunSession {
 /** The cluster, the clock it keeps and the store, for a command that executes a run. */
 export async function withRunSession(
   cmd: Command,
-  opts: { state?: string; output: string; leaseDuration: number; sandboxClock: boolean },
+  opts: {
+    state?: string;
+    output: string;
+    leaseDuration: number;
+    sandboxClock?: boolean;
+    /** Create the state store if there is none (a command that starts a run). */
+    createStore?: boolean;
+  },
   fn: (session: RunSession) => Promise<void>,
 ): Promise<void> {
+  // Note: a missing store is reported before the cluster is asked anything.
+  if (!opts.createStore) existingStore(opts.state);
   const conn = connectCluster(cmd, opts.state ?? defaultStatePath());
   try {
     const { clock, ...timing } = await executionSettings(opts, conn.kc);
-    const store = openStore(opts.state, clock);
+    const store = openStore(opts.state, { clock, create: opts.createStore });
     try {
       await fn({
         store,

@@ -18,7 +18,7 @@ export interface RunView {
   onEvent(event: RunEvent): void;
   /** A line from the CLI itself (e.g. "Ctrl-C: pausing…"): above the live block, or on stderr. */
   note(message: string): void;
-  /** Stops redrawing and leaves the last frame on screen. */
+  /** Stops redrawing and leaves the last frame on screen, with nothing in it still marked as running. */
   close(): void;
 }
 
@@ -196,11 +196,26 @@ class LinesView implements RunView {
   close(): void {}
 }
 
-const STATUS_MARK: Record<string, string> = { done: '✓', running: '▸', pending: ' ', failed: '✗' };
+type PhaseStatus = 'pending' | 'running' | 'done' | 'failed' | 'stopped';
+
+const STATUS_MARK: Record<PhaseStatus, string> = {
+  done: '✓',
+  running: '▸',
+  pending: ' ',
+  failed: '✗',
+  stopped: '■',
+};
+
+/** What a phase still running becomes when the run ends in `state` (paused and aborted runs stopped it). */
+function endedStatus(state: string): PhaseStatus {
+  if (state === 'succeeded') return 'done';
+  if (state === 'failed') return 'failed';
+  return 'stopped';
+}
 
 class LiveView implements RunView {
   private readonly progress: RunProgress;
-  private readonly phaseStatus: string[];
+  private readonly phaseStatus: PhaseStatus[];
   private drawnLines = 0;
   private timer: NodeJS.Timeout | undefined;
   private dirty = false;
@@ -212,7 +227,7 @@ class LiveView implements RunView {
     private readonly out: NodeJS.WriteStream,
   ) {
     this.progress = new RunProgress(plan);
-    this.phaseStatus = plan.phases.map(() => 'pending');
+    this.phaseStatus = plan.phases.map((): PhaseStatus => 'pending');
     // Note: a real timer, not the clock's: redrawing is about the screen, whatever time the run keeps.
     this.timer = setInterval(() => this.redraw(), 200);
     this.timer.unref();
@@ -222,10 +237,7 @@ class LiveView implements RunView {
     this.progress.apply(e);
     if (e.type === 'phase-started') this.phaseStatus[e.phase] = 'running';
     if (e.type === 'phase-finished') this.phaseStatus[e.phase] = 'done';
-    if (e.type === 'run-finished')
-      this.phaseStatus.forEach((s, i) => {
-        if (s === 'running') this.phaseStatus[i] = e.state === 'succeeded' ? 'done' : 'failed';
-      });
+    if (e.type === 'run-finished') this.endRunningPhases(endedStatus(e.state));
     // Lines that should stay in the scroll-back: warnings, errors and phase boundaries.
     if (
       e.type === 'warning' ||
@@ -244,9 +256,21 @@ class LiveView implements RunView {
 
   close(): void {
     if (this.closed) return;
+    // IMPORTANT: the last frame stays on the screen after the process exits; a phase left marked running
+    // (the run was interrupted, or failed before it could finish) would claim work is still going on.
+    this.endRunningPhases('stopped');
     this.redraw();
     this.closed = true;
     clearInterval(this.timer);
+  }
+
+  private endRunningPhases(status: PhaseStatus): void {
+    this.phaseStatus.forEach((s, i) => {
+      if (s === 'running') {
+        this.phaseStatus[i] = status;
+        this.dirty = true;
+      }
+    });
   }
 
   private above(line: string): void {
@@ -280,7 +304,7 @@ class LiveView implements RunView {
     ];
     p.plan.phases.forEach((phase, i) => {
       const status = this.phaseStatus[i]!;
-      lines.push(` ${STATUS_MARK[status] ?? ' '} ${phase.name}`);
+      lines.push(` ${STATUS_MARK[status]} ${phase.name}${status === 'stopped' ? ' (stopped here)' : ''}`);
       if (i !== p.currentPhase || status !== 'running' || !p.currentStep) return;
       const done = phase.steps.filter((s) => p.finished.has(s.id)).length;
       lines.push(

@@ -4,6 +4,7 @@
  */
 import { readdirSync, readFileSync, statSync } from 'node:fs';
 import { extname, join } from 'node:path';
+import { isDeepStrictEqual } from 'node:util';
 import { KubeConfig } from '@kubernetes/client-node';
 import { RealClock } from '../core/clock.ts';
 import {
@@ -81,10 +82,25 @@ export function readPolicyFile(path: string | undefined): Policy {
 }
 
 /**
- * Why the policy's provider could not upgrade a node (a missing image or command, an unknown placeholder),
- * or undefined when it can. `plan` and `preflight` warn with it; `apply` refuses.
+ * What a user who has not chosen a provider is told, in one sentence, before a plan is written: the
+ * default (a Job with no image) can upgrade nothing.
+ */
+const NO_PROVIDER_CHOSEN =
+  'no provider chosen: give `plan` or `apply --to` a policy file (--policy) whose `provider` says how a ' +
+  'node is upgraded, `command` (a shell command per node, such as ssh + kubeadm) or `job` (an upgrade ' +
+  'image run on the node); examples/ has policies to start from';
+
+/** Whether the policy says how a node is upgraded (the default provider, a Job with no image, does not). */
+function providerChosen(policy: Policy): boolean {
+  return !isDeepStrictEqual(policy.provider, defaultPolicy().provider);
+}
+
+/**
+ * Why the policy's provider could not upgrade a node (none chosen, a missing image or command, an unknown
+ * placeholder), or undefined when it can. `plan` warns with it; `apply` refuses.
  */
 export function providerProblem(policy: Policy): string | undefined {
+  if (!providerChosen(policy)) return NO_PROVIDER_CHOSEN;
   try {
     // Note: building a provider does no I/O; the empty kubeconfig is never used.
     providerFromPolicy(policy.provider, { kc: new KubeConfig(), clock: new RealClock() });

@@ -129,9 +129,11 @@ export async function executeUnderLease(
       resumed: how.resumed,
     });
     const what = run.mode === 'rollback' ? 'the rollback of run' : 'run';
+    // An abort of a run nothing executes is carried out by resuming it: say what it does, not how.
+    const verb = run.requestedAction === 'abort' ? 'aborting' : how.resumed ? 'resuming' : 'starting';
     ctx.log(
       'info',
-      `${how.resumed ? 'resuming' : 'starting'} ${what} ${runId}: ${plan.source} → ${plan.target} (plan ${plan.id}) as ${lease.holder} on ${hostname()}`,
+      `${verb} ${what} ${runId}: ${plan.source} → ${plan.target} (plan ${plan.id}) as ${lease.holder} on ${hostname()}`,
     );
     if (run.requestedAction === 'abort')
       ctx.requestStop('abort', 'abort requested', run.requestDetail?.keepCordoned === true);

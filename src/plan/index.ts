@@ -2,7 +2,16 @@ export type { Batch, BatchingInput, BudgetLimit, BudgetUsage } from './batching.
 export { buildBatches } from './batching.ts';
 export type { LowerBound, PoolBoundInput, PoolLowerBound } from './lower-bound.ts';
 export { lowerBound, poolLowerBound } from './lower-bound.ts';
-export type { PhaseKind, Plan, PlanEstimate, PlanPhase, PlanStep, StepKind } from './plan-types.ts';
+export { blockedSummary, withPreflightBlockers } from './plan-blockers.ts';
+export type {
+  PhaseKind,
+  Plan,
+  PlanBlocker,
+  PlanEstimate,
+  PlanPhase,
+  PlanStep,
+  StepKind,
+} from './plan-types.ts';
 export { PHASE_KINDS, PLAN_SCHEMA_VERSION, STEP_KINDS } from './plan-types.ts';
 export { PlanError, planId, planUpgrade } from './planner.ts';
 export type { MaintenanceWindow, Policy, PolicyError, PolicyResult, PoolPolicy } from './policy.ts';

@@ -89,4 +89,17 @@ export interface Plan {
   estimate: PlanEstimate;
   /** Things a reviewer must know: budgets no batching can satisfy, capacity shortfalls, … */
   warnings: string[];
+  /**
+   * What preflight found blocking when the plan was written (absent when nothing did). `apply` re-runs
+   * preflight and stops on them, so a plan that has them is for review until they are fixed.
+   */
+  blockers?: PlanBlocker[];
+}
+
+/** A preflight blocker as the plan records it: the check, what it is about, why, and what to do. */
+export interface PlanBlocker {
+  check: string;
+  subject: string;
+  message: string;
+  fix: string;
 }

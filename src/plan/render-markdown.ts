@@ -1,4 +1,5 @@
 import { formatDuration } from '../core/duration.ts';
+import { blockedSummary } from './plan-blockers.ts';
 import type { Plan, PlanStep } from './plan-types.ts';
 
 const d = (s: number) => formatDuration(s * 1000);
@@ -11,6 +12,13 @@ export function renderRunbook(plan: Plan): string {
   const out: string[] = [];
   const e = plan.estimate;
   out.push(`# Upgrade runbook: ${plan.source} → ${plan.target}`, '');
+  const blockers = plan.blockers ?? [];
+  if (blockers.length > 0) {
+    out.push(`**Blocked**: ${blockedSummary(blockers)}.`, '', '## Blockers', '');
+    for (const b of blockers)
+      out.push(`- **${b.check}** ${b.subject}: ${b.message}${b.fix ? ` Fix: ${b.fix}` : ''}`);
+    out.push('');
+  }
   // Note: a list rather than a table, so Markdown formatters leave the golden files alone.
   out.push(`- Plan: \`${plan.id}\``);
   out.push(`- Cluster: ${plan.cluster.server} (fingerprint \`${plan.cluster.fingerprint}\`)`);

@@ -1,4 +1,5 @@
 import { formatDuration } from '../core/duration.ts';
+import { blockedSummary } from './plan-blockers.ts';
 import type { Plan } from './plan-types.ts';
 
 /** A compact view for a terminal: one row per step, nodes abbreviated. */
@@ -32,7 +33,19 @@ export function renderPlanTable(plan: Plan): string {
     '',
   ];
   const warnings = plan.warnings.length > 0 ? ['', 'Warnings:', ...plan.warnings.map((w) => `  - ${w}`)] : [];
-  return `${[...header, ...lines, ...warnings].join('\n')}\n`;
+  return `${[...blockerLines(plan), ...header, ...lines, ...warnings].join('\n')}\n`;
+}
+
+/** First, before anything else: a reviewer must not miss that this plan cannot be applied as it stands. */
+function blockerLines(plan: Plan): string[] {
+  const blockers = plan.blockers ?? [];
+  if (blockers.length === 0) return [];
+  const lines = [`BLOCKED: ${blockedSummary(blockers)}`];
+  for (const b of blockers) {
+    lines.push(`  [${b.check}] ${b.subject}`, `      ${b.message}`);
+    if (b.fix) lines.push(`      fix: ${b.fix}`);
+  }
+  return [...lines, ''];
 }
 
 function abbreviate(nodes: readonly string[]): string {

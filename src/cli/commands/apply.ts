@@ -2,13 +2,14 @@ import type { KubeConfig } from '@kubernetes/client-node';
 import { type Command, Option } from 'commander';
 import { checkPlanIntegrity, PlanRejectedError, startRun } from '../../engine/index.ts';
 import { LeaseHeldError } from '../../kube/lease-lock.ts';
-import { type Plan, PlanError, planUpgrade, renderPlanTable } from '../../plan/index.ts';
+import { type Plan, renderPlanTable } from '../../plan/index.ts';
 import type { RunStore } from '../../store/index.ts';
 import { readClusterSnapshot } from '../cluster-snapshot.ts';
 import { confirm } from '../confirm.ts';
 import { CliError, ExitCode, UsageError } from '../errors.ts';
 import { parseOutputFormat } from '../output.ts';
 import { loadPlanFile } from '../plan-file.ts';
+import { planWithPreflight } from '../plan-with-preflight.ts';
 import {
   addExecutionOptions,
   cliErrorOf,
@@ -51,8 +52,15 @@ export function registerApplyCommand(program: Command): void {
     )
     .action(async (planFile: string | undefined, opts, cmd: Command) => {
       const output = parseOutputFormat(opts.output, RUN_OUTPUT_FORMATS);
-      if ((planFile === undefined) === (opts.to === undefined))
-        throw new UsageError('give either a plan file or --to VERSION (not both)');
+      if (planFile === undefined && opts.to === undefined)
+        throw new UsageError(
+          'apply needs a plan file (`midflight plan --to VERSION -o yaml --out plan.yaml` writes one) or ' +
+            '--to VERSION to plan, review and apply in one go',
+        );
+      if (planFile !== undefined && opts.to !== undefined)
+        throw new UsageError(
+          `give a plan file or --to, not both: the plan ${planFile} already names its target version`,
+        );
       if (planFile !== undefined && opts.policy)
         throw new UsageError('--policy goes with --to: a plan file already carries its policy');
       let plan: Plan;
@@ -65,7 +73,9 @@ export function registerApplyCommand(program: Command): void {
           throw cliErrorOf(err);
         }
       }
-      await withRunSession(cmd, { ...opts, output }, async (session) => {
+      const problem = providerProblem(plan.policy);
+      if (problem) throw new UsageError(`refusing to apply plan ${plan.id}: ${problem}`);
+      await withRunSession(cmd, { ...opts, output, createStore: true }, async (session) => {
         if (output !== 'json') process.stdout.write(`State store: ${session.store.path}\n`);
         const summary = await session.execute(plan, async (deps, options) => {
           try {
@@ -110,7 +120,7 @@ async function planAndConfirm(
   const target = parseTargetVersion(opts.to);
   const policy = readPolicyFile(opts.policy);
   const problem = providerProblem(policy);
-  if (problem) throw new UsageError(`the policy cannot upgrade a node: ${problem}`);
+  if (problem) throw new UsageError(`refusing to apply: ${problem}`);
   // Note: refuse before reading the cluster, so a script without --yes fails fast and changes nothing.
   if (!opts.yes && !process.stdin.isTTY)
     throw new UsageError(
@@ -118,13 +128,7 @@ async function planAndConfirm(
         '(`midflight plan --to VERSION`) and pass --yes, or apply a plan file',
     );
   const snapshot = await readClusterSnapshot(cmd);
-  let plan: Plan;
-  try {
-    plan = planUpgrade(snapshot, target, policy);
-  } catch (err) {
-    if (err instanceof PlanError) throw new CliError(`cannot plan this upgrade: ${err.message}`);
-    throw err;
-  }
+  const plan = planWithPreflight(snapshot, target, policy, Date.now());
   // With -o json stdout carries only events: the plan a person reviews goes to stderr.
   (output === 'json' ? process.stderr : process.stdout).write(`${renderPlanTable(plan)}\n`);
   await confirm(

@@ -185,7 +185,7 @@ export function registerDemoCommand(program: Command): void {
         const plan = planUpgrade(snapshot, targetVersion, policy);
         say(`== Plan\n\n${renderPlanTable(plan)}\n== Apply\n\n`);
 
-        store = openStore(opts.state, clock);
+        store = openStore(opts.state, { clock, create: true });
         say(`State store: ${store.path}\n`);
         // Note: the provider's commands run from this midflight's own directory, where `npx midflight` (the
         // demo policy's command) is this midflight, wherever the demo was started from.

@@ -1,5 +1,5 @@
 import type { IncomingMessage, ServerResponse } from 'node:http';
-import { VirtualClock } from '../../core/clock.ts';
+import { type Clock, VirtualClock } from '../../core/clock.ts';
 import { parseYamlSource } from '../../core/yaml-source.ts';
 import { R } from '../api/resources.ts';
 import type { SandboxContext } from '../context.ts';
@@ -93,6 +93,10 @@ async function route(
     const result = await done;
     return { code: result.state === 'succeeded' ? 200 : 500, body: result };
   }
+  if (parts.length === 1 && first === 'clock') {
+    allow('GET');
+    return { code: 200, body: clockOf(deps.ctx.clock) };
+  }
   if (parts.length === 2 && first === 'clock' && second === 'advance') {
     allow('POST');
     const clock = deps.ctx.clock;
@@ -108,6 +112,15 @@ async function route(
     return { code: 200, body: { now: rfc3339(clock.now()) } };
   }
   throw new AdminError(404, `no such sandbox endpoint: ${method} ${url.pathname}`);
+}
+
+/**
+ * The sandbox's time, which a client keeping time with it (midflight's run engine does) reads once and
+ * then runs at the same scale: `nowMs` at `scale` times wall speed, or `"virtual"` (moves only when told).
+ */
+function clockOf(clock: Clock) {
+  const nowMs = clock.now();
+  return { now: rfc3339(nowMs), nowMs, scale: Number.isFinite(clock.scale) ? clock.scale : 'virtual' };
 }
 
 function summary(deps: AdminDeps) {
@@ -134,11 +147,7 @@ function summary(deps: AdminDeps) {
   }
   return {
     scenario: deps.scenarioName,
-    clock: {
-      now: rfc3339(ctx.clock.now()),
-      nowMs: ctx.clock.now(),
-      scale: Number.isFinite(ctx.clock.scale) ? ctx.clock.scale : 'virtual',
-    },
+    clock: clockOf(ctx.clock),
     nodes: { total: ctx.store.count(R.nodes), unschedulable, byVersion: nodesByVersion },
     pods: { total: ctx.store.count(R.pods), terminating, byPhase: podsByPhase },
     controlPlane: {

@@ -1,0 +1,29 @@
+/**
+ * What `plan` and `apply --to` write: the plan for the snapshot, with the blockers preflight finds on the
+ * same snapshot recorded at its top, so a reviewer sees them before `apply` stops on them.
+ */
+import type { ClusterSnapshot } from '../core/snapshot.ts';
+import type { KubeVersion } from '../core/versions.ts';
+import { type Plan, PlanError, type Policy, planUpgrade, withPreflightBlockers } from '../plan/index.ts';
+import { runPreflight, subjectText } from '../preflight/index.ts';
+import { CliError } from './errors.ts';
+
+export function planWithPreflight(
+  snapshot: ClusterSnapshot,
+  target: KubeVersion,
+  policy: Policy,
+  now: number,
+): Plan {
+  let plan: Plan;
+  try {
+    plan = planUpgrade(snapshot, target, policy);
+  } catch (err) {
+    if (err instanceof PlanError) throw new CliError(`cannot plan this upgrade: ${err.message}`);
+    throw err;
+  }
+  // Note: the same checks with the same policy as the preflight phase `apply` starts with.
+  const blockers = runPreflight(snapshot, target, policy, now)
+    .findings.filter((f) => f.severity === 'blocker')
+    .map((f) => ({ check: f.id, subject: subjectText(f.subject), message: f.message, fix: f.fix }));
+  return withPreflightBlockers(plan, blockers);
+}
