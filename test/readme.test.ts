@@ -212,6 +212,7 @@ describe('README.md', () => {
     expect(COMMANDS.filter((c) => c.mode === 'skip').map((c) => c.command)).toEqual([
       'npm ci && npx midflight demo',
       'npm ci && npm test',
+      'npm run build',
       'npm run typecheck',
       'npm run lint',
       'npx vitest run test/sandbox',

@@ -152,10 +152,16 @@ export function connectCluster(
   return { kc, kubeconfigPath: copy.path, close: copy.remove };
 }
 
+/** The state store's file (--state, else the default), and whether it exists yet. */
+export function stateStoreFile(path: string | undefined): { file: string; exists: boolean } {
+  const file = path ?? defaultStatePath();
+  return { file, exists: file === ':memory:' || existsSync(file) };
+}
+
 /** The path of the state store, which must exist: a command that starts no run does not create one. */
 function existingStore(path: string | undefined): string {
-  const file = path ?? defaultStatePath();
-  if (file !== ':memory:' && !existsSync(file))
+  const { file, exists } = stateStoreFile(path);
+  if (!exists)
     throw new UsageError(
       `no state store at ${file}: \`midflight apply\` creates it with its first run; --state names another store`,
     );

@@ -53,7 +53,6 @@ describe('usage mistakes', () => {
 describe('a state store that is not there', () => {
   it.each([
     ['status', []],
-    ['history', []],
     ['pause', ['run-1']],
     ['resume', ['run-1']],
     ['abort', ['run-1']],
@@ -72,6 +71,18 @@ describe('a state store that is not there', () => {
       `error: no state store at ${missing}: \`midflight apply\` creates it with its first run; --state names another store\n`,
     );
     expect(code).toBe(2);
+    expect(existsSync(missing)).toBe(false);
+  });
+
+  it('history lists no runs, says why on stderr, and does not create it', async () => {
+    const missing = join(dir, 'history.db');
+    const table = await runCli('history', '--state', missing);
+    expect(table).toEqual({
+      code: 0,
+      stdout: 'No runs in this state store yet.\n',
+      stderr: `no state store at ${missing} yet: \`midflight apply\` creates it with its first run\n`,
+    });
+    expect((await runCli('history', '--state', missing, '-o', 'json')).stdout).toBe('[]\n');
     expect(existsSync(missing)).toBe(false);
   });
 });

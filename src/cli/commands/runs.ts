@@ -27,6 +27,7 @@ import {
   openStore,
   RUN_OUTPUT_FORMATS,
   stateOption,
+  stateStoreFile,
   withRunSession,
 } from '../run-session.ts';
 
@@ -95,6 +96,15 @@ export function registerRunCommands(program: Command): void {
     .addOption(outputOption(OUTPUT_FORMATS))
     .action(async (opts) => {
       const format = parseOutputFormat(opts.output);
+      const { file, exists } = stateStoreFile(opts.state);
+      if (!exists) {
+        // No store yet is no runs yet (scripts get their empty list), and no store is created to say so.
+        process.stderr.write(
+          `no state store at ${file} yet: \`midflight apply\` creates it with its first run\n`,
+        );
+        process.stdout.write(format === 'table' ? renderHistory([]) : renderData([], format as 'json'));
+        return;
+      }
       await withStore(opts.state, (store) => {
         const runs = store.listRuns({ limit: opts.limit });
         const rows = runs.map(({ planJson: _plan, ...rest }) => rest);
