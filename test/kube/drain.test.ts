@@ -1,4 +1,4 @@
-import { CoreV1Api, type KubeConfig, PolicyV1Api } from '@kubernetes/client-node';
+import { AppsV1Api, CoreV1Api, type KubeConfig, PolicyV1Api } from '@kubernetes/client-node';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { VirtualClock } from '../../src/core/clock.ts';
 import { cordonNode, uncordonNode } from '../../src/kube/cordon.ts';
@@ -339,9 +339,37 @@ describe('drainNode waiting for a budget', () => {
   });
 
   it('retries a refused eviction as soon as the budget allows it, not after the whole retry delay', async () => {
-    // general-1 hosts both CoreDNS pods and its budget allows one disruption: the second eviction is refused
+    // Two pods of one budget that allows one disruption, both on general-1 (the other nodes are cordoned
+    // while they are placed, as the scheduler would otherwise spread them): the second eviction is refused
     // (429) until the first pod's replacement is Ready elsewhere.
     const kc = sandbox.kubeConfig();
+    const others = ['general-2', 'general-3', 'general-4', 'compute-1', 'compute-2', 'compute-3'];
+    for (const node of others) await cordonNode(kc, node);
+    const labels = { app: 'pair' };
+    await kc.makeApiClient(AppsV1Api).createNamespacedDeployment({
+      namespace: 'default',
+      body: {
+        metadata: { name: 'pair', labels },
+        spec: {
+          replicas: 2,
+          selector: { matchLabels: labels },
+          template: {
+            metadata: { labels },
+            spec: {
+              containers: [{ name: 'app', image: 'nginx:1.27', resources: { requests: { cpu: '10m' } } }],
+            },
+          },
+        },
+      },
+    });
+    await kc.makeApiClient(PolicyV1Api).createNamespacedPodDisruptionBudget({
+      namespace: 'default',
+      body: { metadata: { name: 'pair' }, spec: { maxUnavailable: 1, selector: { matchLabels: labels } } },
+    });
+    await waitForWorkloads(sandbox);
+    expect((await podRows(kc, 'general-1')).filter((p) => p.name.startsWith('pair-'))).toHaveLength(2);
+    for (const node of others) await uncordonNode(kc, node);
+
     const progress: DrainProgress[] = [];
     await cordonNode(kc, 'general-1');
     const result = await drainNode(
