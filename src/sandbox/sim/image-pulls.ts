@@ -1,10 +1,12 @@
 /**
  * How long an image takes to pull and how big it is: fixed per image name (a hash of it), so every node
- * pulls the same image in the same time, and a scenario replays the same way.
+ * pulls the same image in the same time, and a scenario replays the same way. Which pulls a pod starting
+ * on a node needs, and the kubelet's `Pulled` message.
  */
 import { R } from '../api/resources.ts';
 import type { ObjectStore } from '../store/object-store.ts';
 import type { KubeObject } from '../store/types.ts';
+import { containersOf } from './pod-status.ts';
 
 /** Images are 20 MB to 220 MB. */
 const MIN_IMAGE_BYTES = 20_000_000;
@@ -20,6 +22,48 @@ export function imagePull(image: string, typicalMs: number): { ms: number; bytes
     ms: Math.round(typicalMs * (0.5 + h)),
     bytes: MIN_IMAGE_BYTES + Math.round(h * IMAGE_BYTES_SPREAD),
   };
+}
+
+/** What a node holds: images by the clock time they are there, and those it had when the sandbox started. */
+export interface NodeImages {
+  images: Map<string, number>;
+  bootImages?: ReadonlySet<string>;
+}
+
+/**
+ * The pulls the pod needs on the node at `nowMs`: each image the node lacks is pulled (and recorded on the
+ * node), a pull already under way for another pod is joined, not repeated. `waitFor`: the images not there
+ * yet; `doneAt`: when the last one is.
+ */
+export function pullImagesFor(
+  node: NodeImages,
+  pod: KubeObject,
+  nowMs: number,
+  typicalPullMs: number,
+): { waitFor: string[]; doneAt: number } {
+  const waitFor: string[] = [];
+  let doneAt = nowMs;
+  for (const image of new Set(containersOf(pod).map((c) => c.image ?? ''))) {
+    let readyAt = node.images.get(image) ?? (node.bootImages?.has(image) ? 0 : undefined);
+    if (readyAt === undefined) {
+      readyAt = nowMs + imagePull(image, typicalPullMs).ms;
+      node.images.set(image, readyAt);
+    }
+    if (readyAt > nowMs) waitFor.push(image);
+    doneAt = Math.max(doneAt, readyAt);
+  }
+  return { waitFor, doneAt };
+}
+
+/** The kubelet's `Pulled` message once `image` is there, after the pod waited `waitedMs` for it. */
+export function pulledMessage(image: string, typicalPullMs: number, waitedMs: number): string {
+  const pull = imagePull(image, typicalPullMs);
+  return `Successfully pulled image "${image}" in ${formatSeconds(pull.ms)} (${formatSeconds(waitedMs)} including waiting). Image size: ${pull.bytes} bytes.`;
+}
+
+/** "3.2s", as Go prints a duration rounded to milliseconds. */
+function formatSeconds(ms: number): string {
+  return ms >= 1000 ? `${Number((ms / 1000).toFixed(3))}s` : `${Math.round(ms)}ms`;
 }
 
 /** Every image the cluster's pods and workload templates use: what nodes that have been running hold. */
