@@ -21,6 +21,7 @@ import type { DeferredWrites } from './deferred-writes.ts';
 import { pulledMessage, pullImagesFor } from './image-pulls.ts';
 import type { KubeletFaults } from './kubelet-faults.ts';
 import { nextPodStep, type PodStep, type PodTrack } from './next-pod-step.ts';
+import { internalIPOf } from './node-status.ts';
 import { type PodBehaviourFactory, PodCompletions, runsToCompletion } from './pod-completions.ts';
 import {
   containersOf,
@@ -33,6 +34,9 @@ import {
   setReadiness,
 } from './pod-status.ts';
 import { allocatePodIP, KUBELET_ACTOR, markPodIP, type SimKubelet } from './sim-kubelet.ts';
+
+/** Where a pod is when its node has no InternalIP to report (a node written without addresses). */
+const FALLBACK_HOST_IP = '10.0.0.1';
 
 export class PodLifecycle {
   private readonly tracks = new Map<string, PodTrack>();
@@ -362,8 +366,7 @@ export class PodLifecycle {
 
   private hostIPOf(nodeName: string): string {
     const node = this.ctx.store.get(R.nodes, undefined, nodeName);
-    const addresses = (node?.status?.addresses ?? []) as Array<{ type: string; address: string }>;
-    return addresses.find((a) => a.type === 'InternalIP')?.address ?? '10.0.0.1';
+    return (node && internalIPOf(node)) ?? FALLBACK_HOST_IP;
   }
 
   private recordContainersStarted(kubelet: SimKubelet, pod: KubeObject): void {
