@@ -6,6 +6,7 @@
 import { R } from '../api/resources.ts';
 import type { ObjectStore } from '../store/object-store.ts';
 import type { KubeObject } from '../store/types.ts';
+import { fnv1a32 } from './fnv1a.ts';
 import { containersOf } from './pod-status.ts';
 
 /** Images are 20 MB to 220 MB. */
@@ -17,7 +18,7 @@ const IMAGE_BYTES_SPREAD = 200_000_000;
  * Worked example: typicalMs 3,000 and an image hashing to 0.25 → 2,250 ms, 70 MB.
  */
 export function imagePull(image: string, typicalMs: number): { ms: number; bytes: number } {
-  const h = fnv1a(image) / 2 ** 32;
+  const h = fnv1a32(image) / 2 ** 32;
   return {
     ms: Math.round(typicalMs * (0.5 + h)),
     bytes: MIN_IMAGE_BYTES + Math.round(h * IMAGE_BYTES_SPREAD),
@@ -79,13 +80,4 @@ export function imagesInUse(store: ObjectStore): Set<string> {
   // Note: pods of one workload share their spec's container list when pre-bound, so this is quick at 150,000.
   for (const pod of store.list(R.pods)) add(pod.spec);
   return images;
-}
-
-function fnv1a(text: string): number {
-  let h = 0x811c9dc5;
-  for (let i = 0; i < text.length; i++) {
-    h ^= text.charCodeAt(i);
-    h = Math.imul(h, 0x01000193);
-  }
-  return h >>> 0;
 }
