@@ -25,20 +25,21 @@ export interface PodTrack {
   completion?: { timer?: Timer };
 }
 
-export interface StepContext {
-  now: number;
+/** What the decision depends on besides the pod and the clock: the same for every pod of a fleet. */
+export interface StepRules {
   timing: Pick<SimTiming, 'podStartMs' | 'podStopMs' | 'podReadyMs'>;
   /** The "ignores SIGTERM" fault: such a pod runs until its grace period ends. */
   ignoresSigterm(pod: KubeObject): boolean;
 }
 
-/** The pod's next step and its clock time; undefined when the kubelet has nothing to do for it. */
+/** The pod's next step and its clock time (`now` is the clock's); undefined when the kubelet has nothing to do. */
 export function nextPodStep(
   pod: KubeObject,
   track: PodTrack | undefined,
-  ctx: StepContext,
+  now: number,
+  rules: StepRules,
 ): { step: PodStep; at: number } | undefined {
-  const { now, timing } = ctx;
+  const { timing } = rules;
   const keep = (step: PodStep, at: number) => ({ step, at: track?.step === step ? (track.at ?? at) : at });
   if (pod.metadata.deletionTimestamp) {
     if (isTerminal(pod)) return pod.metadata.finalizers?.length ? undefined : { step: 'remove', at: now };
@@ -46,7 +47,7 @@ export function nextPodStep(
     const grace = pod.metadata.deletionGracePeriodSeconds ?? 0;
     let at: number;
     if (grace === 0) at = now;
-    else if (ctx.ignoresSigterm(pod)) at = deadline;
+    else if (rules.ignoresSigterm(pod)) at = deadline;
     else at = Math.min(now + timing.podStopMs, deadline);
     // A later delete may shorten the grace period, never lengthen what is already planned.
     if (track?.step === 'stop' && track.at !== undefined) at = Math.min(at, track.at);
