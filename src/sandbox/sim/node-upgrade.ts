@@ -6,11 +6,10 @@ import { CONTROL_PLANE_LABEL } from '../scenario/node-object.ts';
 import { rfc3339 } from '../store/deletion.ts';
 import type { KubeObject } from '../store/types.ts';
 import type { ControlPlane, NodeRebooter } from './control-plane.ts';
+import type { PodBehaviourFactory } from './pod-completions.ts';
 
-/** What a Job pod does when run by the kubelet fleet (src/sandbox/sim/kubelet-fleet.ts). */
-export interface PodBehaviour {
-  run(pod: KubeObject): Promise<{ exitCode: number; message?: string }>;
-}
+/** What a Job pod does when run by the kubelet fleet (kubelet-fleet.ts, pod-completions.ts). */
+export type { PodBehaviour } from './pod-completions.ts';
 
 /** Where a behaviour's container prints (the pod log book, read back by `kubectl logs`). */
 export interface ContainerOutput {
@@ -19,7 +18,7 @@ export interface ContainerOutput {
 }
 
 export interface PodBehaviourRegistry {
-  addPodBehaviour(fn: (pod: KubeObject) => PodBehaviour | undefined): void;
+  addPodBehaviour(fn: PodBehaviourFactory): void;
 }
 
 export type UpgradeState = 'upgrading' | 'succeeded' | 'failed';

@@ -166,28 +166,27 @@ export function placementRules(
       }
       return undefined;
     },
-    spreadCost:
-      soft.length === 0
-        ? undefined
-        : (node) => {
-            let cost = 0;
-            for (const t of soft) {
-              const d = domain(node, t.topologyKey);
-              if (d !== undefined) cost += (t.counts.get(d) ?? 0) * t.weight;
-            }
-            return cost;
-          },
-    antiAffinityCost:
-      preferred.length === 0
-        ? undefined
-        : (node) => {
-            let cost = 0;
-            for (const t of preferred) {
-              const d = domain(node, t.topologyKey);
-              if (d !== undefined) cost += (t.counts.get(d) ?? 0) * t.weight;
-            }
-            return cost;
-          },
+    spreadCost: weightedCost(soft, domain),
+    antiAffinityCost: weightedCost(preferred, domain),
+  };
+}
+
+/**
+ * Σ weight × matching pods in the node's domain over `terms`; undefined when there are none (no score).
+ * `domain(node, key)` is the node's value of the topology label `key`.
+ */
+function weightedCost(
+  terms: Array<Term & { weight: number }>,
+  domain: (node: string, topologyKey: string) => string | undefined,
+): ((node: string) => number) | undefined {
+  if (terms.length === 0) return undefined;
+  return (node) => {
+    let cost = 0;
+    for (const t of terms) {
+      const d = domain(node, t.topologyKey);
+      if (d !== undefined) cost += (t.counts.get(d) ?? 0) * t.weight;
+    }
+    return cost;
   };
 }
 

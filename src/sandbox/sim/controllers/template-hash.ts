@@ -1,6 +1,7 @@
 import { applyCreateDefaults } from '../../api/defaults.ts';
 import { R } from '../../api/resources.ts';
 import type { KubeObject } from '../../store/types.ts';
+import { fnv1a32 } from '../fnv1a.ts';
 
 /**
  * The hashes Kubernetes controllers stamp on what they create from a template (`pod-template-hash`,
@@ -14,15 +15,6 @@ export function templateHash(template: unknown): string {
   let out = '';
   for (let i = 0; i < digits.length; i++) out += SAFE_ALPHABET[digits.charCodeAt(i) % SAFE_ALPHABET.length];
   return out;
-}
-
-function fnv1a32(text: string): number {
-  let hash = 0x811c9dc5;
-  for (let i = 0; i < text.length; i++) {
-    hash ^= text.charCodeAt(i);
-    hash = Math.imul(hash, 0x01000193);
-  }
-  return hash >>> 0;
 }
 
 /** JSON with object keys sorted, so the same template hashes the same whatever order its fields arrived in. */
