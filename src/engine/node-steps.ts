@@ -8,6 +8,13 @@
  */
 import { parseDuration } from '../core/duration.ts';
 import { mayRetry } from '../core/failure-class.ts';
+import {
+  compareVersions,
+  formatVersion,
+  minorPath,
+  parseVersion,
+  tryParseVersion,
+} from '../core/versions.ts';
 import { classifyFailure } from '../kube/api-failure.ts';
 import { cordonNode, uncordonNode } from '../kube/cordon.ts';
 import { type DrainOptions, type DrainProgress, type DrainResult, drainNode } from '../kube/drain.ts';
@@ -305,34 +312,84 @@ async function onDrainStuck(
   );
 }
 
-/** Calls the provider, at most 1 + retries times, never for a node already at the version. */
+/**
+ * Moves a node to `version`, whatever its role. The node is read first: one already at `version` is not
+ * touched (after a crash the provider is not run again over a finished upgrade). Otherwise the provider is
+ * called once per minor between the node's version and `version`, upwards or (a rollback) downwards, each
+ * hop verified Ready at its version before the next: kubeadm and the kubelet packages move one minor at a
+ * time. A provider that declares `skipsMinors` (it replaces the machine) gets one call to `version`.
+ * `from`: the version the step started from (row.previousVersion); the walk never goes the other way.
+ */
 export async function upgradeWithRetries(
   ctx: RunContext,
   step: PlanStep,
   node: string,
   role: NodeRole,
-  previousVersion: string,
+  from: string,
   version = step.version!,
+): Promise<void> {
+  const now = await ctx.cluster.readNode(node);
+  if (!now) throw new StepFailedError(step.id, node, `node ${node} is no longer in the cluster`, false);
+  if (now.kubeletVersion === version) {
+    ctx.log('info', `${node} already runs ${version}: the provider is not called`, { stepId: step.id, node });
+    return;
+  }
+  const current = tryParseVersion(now.kubeletVersion);
+  const wanted = parseVersion(version);
+  const start = parseVersion(from);
+  const upwards = compareVersions(wanted, start) >= 0;
+  if (!current || (upwards ? compareVersions(current, wanted) > 0 : compareVersions(current, wanted) < 0))
+    throw new StepFailedError(
+      step.id,
+      node,
+      `${node} runs ${now.kubeletVersion || 'an unknown version'}, past ${version} from ${from}: it is not touched; find out who changed it`,
+      false,
+    );
+  const via = [ctx.plan.source, ...ctx.plan.hops].map(parseVersion);
+  const hops = ctx.deps.provider.skipsMinors
+    ? [version]
+    : [...minorPath(current, wanted, via).slice(0, -1).map(formatVersion), version];
+  let previous = now.kubeletVersion;
+  for (const [i, hop] of hops.entries()) {
+    const which = hops.length > 1 ? ` (minor ${i + 1} of ${hops.length})` : '';
+    await callProvider(ctx, step, node, role, previous, hop, which);
+    if (i < hops.length - 1) {
+      // Note: the next minor starts only from a node Ready at this one, as kubeadm's runbook requires.
+      ctx.checkpoint('sub-step');
+      await waitForHop(ctx, step, node, hop);
+    }
+    previous = hop;
+  }
+}
+
+/** Calls the provider for one hop, at most 1 + retries times, never for a node already at `version`. */
+async function callProvider(
+  ctx: RunContext,
+  step: PlanStep,
+  node: string,
+  role: NodeRole,
+  previousVersion: string,
+  version: string,
+  which: string,
 ): Promise<void> {
   const attempts = 1 + ctx.options.providerRetries;
   for (let attempt = 1; ; attempt++) {
-    if (role === 'worker') {
-      const now = await ctx.cluster.readNode(node);
-      if (now?.kubeletVersion === version) {
-        ctx.log('info', `${node} already runs ${version}: the provider is not called again`, {
-          stepId: step.id,
-          node,
-        });
-        return;
-      }
+    const now = await ctx.cluster.readNode(node);
+    if (now?.kubeletVersion === version) {
+      ctx.log('info', `${node} already runs ${version}: the provider is not called again`, {
+        stepId: step.id,
+        node,
+      });
+      return;
     }
     try {
       ctx.log(
         'info',
-        `upgrading ${node} to ${version} with the ${ctx.deps.provider.kind} provider (attempt ${attempt}/${attempts})`,
+        `upgrading ${node} to ${version}${which} with the ${ctx.deps.provider.kind} provider (attempt ${attempt}/${attempts})`,
         {
           stepId: step.id,
           node,
+          data: { from: previousVersion, to: version },
         },
       );
       await ctx.deps.provider.upgradeNode({
@@ -373,6 +430,33 @@ export async function upgradeWithRetries(
         );
       await ctx.sleepUntil(ctx.clock.now() + ctx.options.providerRetryDelayMs, 'sub-step');
     }
+  }
+}
+
+/** An intermediate minor: the node must be Ready at it before the provider moves it on. */
+async function waitForHop(ctx: RunContext, step: PlanStep, node: string, version: string): Promise<void> {
+  try {
+    await waitForNode(
+      ctx.kc,
+      node,
+      {
+        kubeletVersion: version,
+        timeoutMs: ctx.options.nodeReadyTimeoutMs,
+        pollIntervalMs: ctx.options.pollIntervalMs,
+      },
+      ctx.clock,
+    );
+  } catch (err) {
+    if (!(err instanceof NodeWaitTimeoutError)) throw err;
+    throw new StepFailedError(
+      step.id,
+      node,
+      `${err.message} (an intermediate minor on the way to ${step.version})`,
+      true,
+      {
+        cause: err,
+      },
+    );
   }
 }
 
