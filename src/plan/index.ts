@@ -1,8 +1,16 @@
-export type { Batch, BatchingInput, BudgetLimit, BudgetUsage } from './batching.ts';
+export type { Batch, BatchingInput, BatchReason, BudgetLimit, BudgetUsage } from './batching.ts';
 export { buildBatches } from './batching.ts';
 export type { LowerBound, PoolBoundInput, PoolLowerBound } from './lower-bound.ts';
 export { lowerBound, poolLowerBound } from './lower-bound.ts';
-export type { PhaseKind, Plan, PlanEstimate, PlanPhase, PlanStep, StepKind } from './plan-types.ts';
+export type {
+  PhaseKind,
+  Plan,
+  PlanEstimate,
+  PlanPhase,
+  PlanStep,
+  StepKind,
+  StepReason,
+} from './plan-types.ts';
 export { PHASE_KINDS, PLAN_SCHEMA_VERSION, STEP_KINDS } from './plan-types.ts';
 export { PlanError, planId, planUpgrade } from './planner.ts';
 export type { MaintenanceWindow, Policy, PolicyError, PolicyResult, PoolPolicy } from './policy.ts';
@@ -10,6 +18,7 @@ export { defaultPolicy, formatPolicyError, POLICY_API_VERSION } from './policy.t
 export type { PolicyFileResult } from './policy-parse.ts';
 export { policyFromYaml } from './policy-parse.ts';
 export { validatePolicy } from './policy-validate.ts';
+export { describeReason, isBudgetWarning } from './reasons.ts';
 export { renderRunbook } from './render-markdown.ts';
 export { renderPlanTable } from './render-table.ts';
 export { renderPlanJson, renderPlanYaml } from './render-yaml.ts';

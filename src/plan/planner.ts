@@ -28,6 +28,7 @@ import { type BudgetLimit, buildBatches } from './batching.ts';
 import { lowerBound, type PoolBoundInput } from './lower-bound.ts';
 import { PLAN_SCHEMA_VERSION, type Plan, type PlanPhase, type PlanStep } from './plan-types.ts';
 import type { Policy, PoolPolicy } from './policy.ts';
+import { describeReason, isBudgetWarning } from './reasons.ts';
 
 export class PlanError extends Error {
   constructor(message: string) {
@@ -154,10 +155,8 @@ export function planUpgrade(snapshot: ClusterSnapshot, target: KubeVersion, poli
           fits,
           limitName: pool.limitName,
         }).map((batch, i) => {
-          if (!batch.respectsBudgets) {
-            for (const r of batch.reasons)
-              if (/without breaking|no grouping avoids it/.test(r)) warnings.push(`pool ${pool.name}: ${r}`);
-          }
+          for (const r of batch.reasons.filter(isBudgetWarning))
+            warnings.push(`pool ${pool.name}: ${describeReason(r)}`);
           if (!batch.fitsCapacity)
             warnings.push(`pool ${pool.name}: ${batch.nodes[0]}'s pods do not fit elsewhere`);
           return step({
