@@ -20,6 +20,7 @@ import {
   sourceVersionOf,
 } from '../core/cluster-model.ts';
 import { parseDuration } from '../core/duration.ts';
+import { addonVerdict, KUBEADM_ADDONS } from '../core/kubeadm-addons.ts';
 import { poolBatchLimit } from '../core/pool-batch-limit.ts';
 import { skewViolation } from '../core/skew.ts';
 import { type ClusterSnapshot, clusterFingerprint } from '../core/snapshot.ts';
@@ -238,25 +239,8 @@ export function planUpgrade(snapshot: ClusterSnapshot, target: KubeVersion, poli
 
   phases.push(...nodePoolPhases(target, '', policy.canary.nodes > 0 || policy.canary.pool !== undefined));
 
-  if (hops.length > 0) {
-    phases.push(
-      phase('addons', 'Add-ons', [
-        step({
-          id: 'addons',
-          kind: 'addons',
-          title: `Upgrade kube-proxy and CoreDNS for ${formatVersion(target)}`,
-          reasons: ['kube-proxy must not be newer than the kubelets, so it moves after the nodes'],
-          checks: [
-            'kube-proxy DaemonSet rolled out on every node',
-            'CoreDNS Deployment available',
-            'cluster DNS resolves',
-          ],
-          rollback: 'roll the DaemonSet/Deployment back to the previous image (kubectl rollout undo)',
-          estimateSeconds: seconds(t.addons),
-        }),
-      ]),
-    );
-  }
+  const addons = addonsPhase(model, target, policy);
+  if (addons) phases.push(addons);
   phases.push(
     phase('validation', 'Validation', [
       step({
@@ -303,6 +287,41 @@ export function planUpgrade(snapshot: ClusterSnapshot, target: KubeVersion, poli
   };
   plan.id = planId(plan);
   return plan;
+}
+
+/**
+ * The add-ons phase, when an add-on runs older than its version for the target: decided from the add-ons'
+ * own images in the snapshot, not from whether the control plane moves (after a run stopped past the
+ * control plane only they are behind).
+ */
+function addonsPhase(model: ClusterModel, target: KubeVersion, policy: Policy): PlanPhase | undefined {
+  const moves = KUBEADM_ADDONS.flatMap((addon) => {
+    const w = model.workload(addon.kind, addon.namespace, addon.name);
+    const image = w?.spec?.template?.spec?.containers.find((c) => c.name === addon.container)?.image;
+    const verdict = addonVerdict(addon, image, target);
+    return verdict.action === 'upgrade' ? [{ addon, ...verdict }] : [];
+  });
+  if (moves.length === 0) return undefined;
+  const v = formatVersion(target);
+  const checks = moves.map(({ addon }) =>
+    addon.kind === 'DaemonSet'
+      ? `${addon.title} DaemonSet rolled out and available on every node`
+      : `${addon.title} Deployment rolled out, with every replica available`,
+  );
+  return phase('addons', 'Add-ons', [
+    step({
+      id: 'addons',
+      kind: 'addons',
+      title: `Upgrade ${moves.map((m) => m.addon.title).join(' and ')} for ${v}`,
+      reasons: [
+        ...moves.map((m) => `${m.addon.title} runs ${m.from}; kubeadm's for ${v} is ${m.to}`),
+        'kube-proxy must not be newer than the kubelets, so it moves after the nodes',
+      ],
+      checks,
+      rollback: 'roll the DaemonSet/Deployment back to the previous image (kubectl rollout undo)',
+      estimateSeconds: seconds(policy.timings.addons),
+    }),
+  ]);
 }
 
 /** "plan-" + 12 hex of SHA-256 over the plan with an empty id. */

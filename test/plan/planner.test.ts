@@ -114,6 +114,29 @@ describe('planUpgrade', () => {
     ]);
   });
 
+  // After a run stopped past the control plane, the control plane is at the target and only the add-ons lag.
+  it.each([
+    ['kube-proxy and CoreDNS behind', 'v1.30.6', 'v1.11.1', ['kube-proxy', 'CoreDNS']],
+    ['only CoreDNS behind', 'v1.31.2', 'v1.11.1', ['CoreDNS']],
+    ['both at their versions', 'v1.31.2', 'v1.11.3', []],
+    ['CoreDNS newer than kubeadm pins: left alone', 'v1.31.2', 'v1.12.0', []],
+  ])('plans the add-ons from their own versions: %s', (_, proxy, coredns, moved) => {
+    const snapshot = new ClusterBuilder('v1.31.2', 'https://stopped.example:6443')
+      .controlPlane('cp-1')
+      .node('w-1')
+      .daemonSet('kube-system', 'kube-proxy', ['cp-1', 'w-1'], `registry.k8s.io/kube-proxy:${proxy}`)
+      .workload('kube-system', 'coredns', {
+        replicas: 1,
+        on: ['w-1'],
+        image: `registry.k8s.io/coredns/coredns:${coredns}`,
+      })
+      .build();
+    const stopped = planUpgrade(snapshot, parseVersion('v1.31.2'), defaultPolicy());
+    const addons = stopped.phases.find((p) => p.kind === 'addons');
+    if (moved.length === 0) expect(addons).toBeUndefined();
+    else expect(addons?.steps[0]?.title).toBe(`Upgrade ${moved.join(' and ')} for v1.31.2`);
+  });
+
   it('carries what apply needs to refuse a wrong plan', () => {
     expect(plan).toMatchObject({
       schemaVersion: 'midflight.dev/plan/v1',
