@@ -71,37 +71,20 @@ export function planUpgrade(snapshot: ClusterSnapshot, target: KubeVersion, poli
         kind: 'preflight',
         title: `Re-run preflight checks against ${formatVersion(target)}`,
         reasons: ['the cluster may have changed since this plan was written'],
-        checks: ['no blocker findings', 'the cluster fingerprint and version match this plan'],
+        checks: ['no blocker findings', 'the cluster fingerprint matches this plan'],
         rollback: 'nothing to undo: preflight changes nothing',
         estimateSeconds: seconds(t.preflight),
       }),
     ]),
   );
 
-  const etcdMembers = model.controlPlane.filter((m) => m.etcd !== undefined);
   if (policy.etcdBackup.enabled && hops.length > 0) {
-    phases.push(
-      phase('etcd-backup', 'etcd backup', [
-        step({
-          id: 'etcd-backup',
-          kind: 'etcd-backup',
-          title:
-            etcdMembers.length > 0
-              ? 'Take and verify an etcd snapshot'
-              : 'Back up cluster state (managed etcd)',
-          nodes: etcdMembers.map((m) => m.node),
-          reasons:
-            etcdMembers.length > 0
-              ? [
-                  `etcd runs on ${etcdMembers.map((m) => m.node).join(', ')}; the apiserver minor cannot be downgraded, so a snapshot is the way back`,
-                ]
-              : ['no etcd static pods found: the provider manages etcd; use its backup facility'],
-          checks: ['etcdctl snapshot status reports a valid snapshot with a non-zero revision'],
-          rollback: 'nothing to undo; keep the snapshot until the upgrade is validated',
-          estimateSeconds: seconds(t.etcdBackup),
-        }),
-      ]),
-    );
+    const backup = etcdBackupStep(model, policy);
+    if (backup.checks.length === 0)
+      warnings.push(
+        'no etcd backup will be taken: hooks.backup is not set (set it, or etcdBackup.enabled: false to go without)',
+      );
+    phases.push(phase('etcd-backup', 'etcd backup', [backup]));
   }
 
   const pools = poolSettingsOf(model, policy);
@@ -250,10 +233,8 @@ export function planUpgrade(snapshot: ClusterSnapshot, target: KubeVersion, poli
         reasons: ['the upgrade is done only when the cluster is as healthy as before it'],
         checks: [
           `/version reports ${formatVersion(target)}`,
-          `every node is Ready with kubelet ${formatVersion(target)}`,
-          'every Deployment and StatefulSet has its desired replicas available',
-          'every PodDisruptionBudget allows at least as many disruptions as before',
-          'no pod crash-looping that was not before',
+          `every node is Ready with kubelet ${formatVersion(target)} (nodes set aside by drain.onTimeout are named instead)`,
+          'no node is left cordoned by this run',
         ],
         rollback:
           'forward-fix; restore the etcd snapshot only as a last resort (it rewinds all cluster state)',
@@ -332,6 +313,44 @@ export function planId(plan: Plan): string {
   return `plan-${hash.slice(0, 12)}`;
 }
 
+/**
+ * The etcd-backup step says what the run will do: run hooks.backup, or, without it, plainly nothing.
+ * Note: the engine does not inspect the snapshot itself; the hook must take and verify it and exit non-zero
+ * when it cannot, which is the check named.
+ */
+function etcdBackupStep(model: ClusterModel, policy: Policy): PlanStep {
+  const etcdMembers = model.controlPlane.filter((m) => m.etcd !== undefined).map((m) => m.node);
+  const hook = typeof policy.hooks.backup === 'string' ? policy.hooks.backup.trim() : '';
+  const common = {
+    id: 'etcd-backup',
+    kind: 'etcd-backup' as const,
+    nodes: etcdMembers,
+    estimateSeconds: seconds(policy.timings.etcdBackup),
+  };
+  const why =
+    etcdMembers.length > 0
+      ? `etcd runs on ${etcdMembers.join(', ')}; the apiserver minor cannot be downgraded, so a snapshot is the way back`
+      : 'no etcd static pods found: the provider manages etcd; back it up with its facility';
+  if (!hook)
+    return step({
+      ...common,
+      title: 'No etcd backup: hooks.backup is not set',
+      reasons: [
+        why,
+        'no backup will be taken: set hooks.backup to a command that takes and verifies one, or etcdBackup.enabled: false to drop this step',
+      ],
+      checks: [],
+      rollback: 'nothing to undo; without a snapshot there is no way back past the control plane',
+    });
+  return step({
+    ...common,
+    title: `Back up etcd with hooks.backup (${hook})`,
+    reasons: [why],
+    checks: ['hooks.backup exits 0: it takes the snapshot and verifies it (e.g. etcdutl snapshot status)'],
+    rollback: 'nothing to undo; keep the snapshot until the upgrade is validated',
+  });
+}
+
 function controlPlanePhase(model: ClusterModel, hop: KubeVersion, policy: Policy): PlanPhase {
   const v = formatVersion(hop);
   const members = model.controlPlane;
@@ -344,7 +363,7 @@ function controlPlanePhase(model: ClusterModel, hop: KubeVersion, policy: Policy
             title: `Upgrade the managed control plane to ${v}`,
             version: v,
             reasons: ['no control-plane nodes are visible: the provider upgrades the control plane'],
-            checks: [`/version reports ${v}`, 'the API answers and lists nodes'],
+            checks: [`/version reports ${v} or newer`],
             rollback: 'managed control planes cannot be downgraded; forward-fix with the provider',
             estimateSeconds: seconds(policy.timings.controlPlaneMember) * 3,
           }),
@@ -358,11 +377,23 @@ function controlPlanePhase(model: ClusterModel, hop: KubeVersion, policy: Policy
             nodes: [m.node],
             reasons: [
               `member ${i + 1} of ${members.length}: one at a time so the apiservers stay within one minor and etcd keeps quorum`,
+              ...(m.etcd && members.length > 1
+                ? [
+                    `it starts only once every other etcd member is healthy, so taking ${m.node}'s down keeps quorum`,
+                  ]
+                : []),
+              ...(m.etcd && members.length === 1
+                ? ['etcd has a single member: the API is unavailable while it restarts']
+                : []),
+              policy.drain.controlPlane
+                ? `${m.node} is cordoned and drained first, as kubeadm's runbook does (drain.controlPlane)`
+                : `${m.node} is not drained: drain.controlPlane is false`,
             ],
             checks: [
               `kube-apiserver, kube-controller-manager and kube-scheduler on ${m.node} run ${v} and are Ready`,
+              `node ${m.node} is Ready with kubelet ${v}`,
               ...(m.etcd ? [`etcd on ${m.node} is a healthy member and the cluster has quorum`] : []),
-              `node ${m.node} is Ready and uncordoned`,
+              ...(policy.drain.controlPlane ? [`node ${m.node} is uncordoned`] : []),
             ],
             rollback:
               i < members.length - 1 || members.length === 1
@@ -469,11 +500,12 @@ function boundInput(
   };
 }
 
+/** What the engine's batch gate (engine/batch-gate.ts) waits for, and nothing it does not. */
 function nodeChecks(v: string): string[] {
   return [
     `each node is Ready with kubelet ${v} and uncordoned`,
-    'evicted pods are rescheduled and Ready; no Pending pods left from this batch',
-    'every PodDisruptionBudget touched is back to its previous disruptionsAllowed',
+    'no pod in the drained namespaces left Pending beyond the grace period',
+    'every Deployment in the drained namespaces has its replicas available again (unless it was short before the batch)',
   ];
 }
 

@@ -178,7 +178,7 @@ export function validatePolicy(raw: unknown, file: string): PolicyResult {
   if (drain) {
     unknownKeys(
       drain,
-      ['timeout', 'gracePeriodSeconds', 'deleteEmptyDirData', 'force', 'onTimeout'],
+      ['timeout', 'gracePeriodSeconds', 'deleteEmptyDirData', 'force', 'onTimeout', 'controlPlane'],
       'drain',
     );
     policy.drain.timeout = duration(drain.timeout, 'drain.timeout') ?? policy.drain.timeout;
@@ -193,6 +193,7 @@ export function validatePolicy(raw: unknown, file: string): PolicyResult {
     policy.drain.force = bool(drain.force, 'drain.force') ?? policy.drain.force;
     policy.drain.onTimeout =
       oneOf(drain.onTimeout, ON_DRAIN_TIMEOUT, 'drain.onTimeout') ?? policy.drain.onTimeout;
+    policy.drain.controlPlane = bool(drain.controlPlane, 'drain.controlPlane') ?? policy.drain.controlPlane;
   }
 
   const timings = section('timings');

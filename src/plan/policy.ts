@@ -56,6 +56,8 @@ export interface Policy {
     /** Delete pods no controller manages (they are lost). */
     force: boolean;
     onTimeout: OnDrainTimeout;
+    /** Cordon and drain control-plane nodes before upgrading them, as kubeadm's runbook does. */
+    controlPlane: boolean;
   };
   /** Estimates used for the plan's durations. */
   timings: {
@@ -89,6 +91,7 @@ export function defaultPolicy(): Policy {
       deleteEmptyDirData: false,
       force: false,
       onTimeout: 'halt',
+      controlPlane: true,
     },
     timings: {
       preflight: '1m',
