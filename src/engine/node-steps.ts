@@ -334,7 +334,7 @@ async function onDrainStuck(
   throw new StepFailedError(
     step.id,
     node,
-    `halted: ${reason} (drain.onTimeout is halt; resume once the budgets allow it)`,
+    `halted: ${reason} (${policy === ctx.plan.policy.drain.onTimeout ? 'drain.onTimeout is halt' : 'a control-plane member always halts'}; resume once the budgets allow it)`,
     false,
   );
 }
