@@ -460,19 +460,24 @@ async function callProvider(
   }
 }
 
+/** The node Ready with kubelet `version`, waited for as long as the run's options allow. */
+async function waitForNodeAt(ctx: RunContext, node: string, version: string): Promise<void> {
+  await waitForNode(
+    ctx.kc,
+    node,
+    {
+      kubeletVersion: version,
+      timeoutMs: ctx.options.nodeReadyTimeoutMs,
+      pollIntervalMs: ctx.options.pollIntervalMs,
+    },
+    ctx.clock,
+  );
+}
+
 /** An intermediate minor: the node must be Ready at it before the provider moves it on. */
 async function waitForHop(ctx: RunContext, step: PlanStep, node: string, version: string): Promise<void> {
   try {
-    await waitForNode(
-      ctx.kc,
-      node,
-      {
-        kubeletVersion: version,
-        timeoutMs: ctx.options.nodeReadyTimeoutMs,
-        pollIntervalMs: ctx.options.pollIntervalMs,
-      },
-      ctx.clock,
-    );
+    await waitForNodeAt(ctx, node, version);
   } catch (err) {
     if (!(err instanceof NodeWaitTimeoutError)) throw err;
     throw new StepFailedError(
@@ -509,16 +514,7 @@ async function releaseAfterFailedUpgrade(
 
 async function verifyNode(ctx: RunContext, step: PlanStep, node: string, version: string): Promise<void> {
   try {
-    await waitForNode(
-      ctx.kc,
-      node,
-      {
-        kubeletVersion: version,
-        timeoutMs: ctx.options.nodeReadyTimeoutMs,
-        pollIntervalMs: ctx.options.pollIntervalMs,
-      },
-      ctx.clock,
-    );
+    await waitForNodeAt(ctx, node, version);
   } catch (err) {
     if (!(err instanceof NodeWaitTimeoutError)) throw err;
     const reason = `${err.message}; the node is left cordoned: repair it, then \`midflight resume ${ctx.runId}\``;
@@ -579,16 +575,7 @@ export async function upgradeControlPlaneMember(
         { timeoutMs: ctx.options.controlPlaneTimeoutMs, pollIntervalMs: ctx.options.pollIntervalMs },
         ctx.clock,
       );
-      await waitForNode(
-        ctx.kc,
-        node,
-        {
-          kubeletVersion: version,
-          timeoutMs: ctx.options.nodeReadyTimeoutMs,
-          pollIntervalMs: ctx.options.pollIntervalMs,
-        },
-        ctx.clock,
-      );
+      await waitForNodeAt(ctx, node, version);
       await ctx.cluster.serverVersion();
     } catch (err) {
       if (!(err instanceof NodeWaitTimeoutError)) throw err;

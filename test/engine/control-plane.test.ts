@@ -11,6 +11,7 @@ import {
   CountingProvider,
   expectUpgraded,
   FAST,
+  FAST_TIMING,
   harness,
   planFor,
   SandboxApiProvider,
@@ -29,15 +30,7 @@ nodePools:
   - { name: general, count: 2, capacity: { cpu: "4", memory: 16Gi } }
 workloads:
   - { name: web, namespace: app, kind: Deployment, replicas: 2, pdb: { maxUnavailable: 1 } }
-timing:
-  nodeHeartbeatSeconds: 5
-  nodeMonitorGraceSeconds: 20
-  podStartSeconds: 1
-  podReadySeconds: 1
-  podStopSeconds: 1
-  nodeUpgradeSeconds: 10
-  controlPlaneUpgradeSeconds: 10
-`;
+${FAST_TIMING}`;
 
 const activitiesOf = (events: RunEvent[], node: string) =>
   events.flatMap((e) => (e.type === 'node-changed' && e.node === node && e.activity ? [e.activity] : []));

@@ -20,7 +20,7 @@ import { type RunningSandbox, startSandbox } from '../e2e/sandbox-harness.ts';
 export const TIME_SCALE = 40;
 
 /** The engine clusters' physics: pods start and stop in a second, a node upgrades in ten. */
-const FAST_TIMING = `timing:
+export const FAST_TIMING = `timing:
   nodeHeartbeatSeconds: 5
   nodeMonitorGraceSeconds: 20
   podStartSeconds: 1
