@@ -150,13 +150,37 @@ export function resolveTargetVersion(input: string): KubeVersion {
  */
 export function minorHops(from: KubeVersion, to: KubeVersion): KubeVersion[] {
   if (compareVersions(to, from) <= 0) return [];
+  return minorPath(from, to);
+}
+
+/**
+ * The versions from `from` to `to` one minor at a time, upwards or downwards (a rollback), ending with `to`;
+ * [to] when only the patch differs, [] when they are equal. An intermediate minor takes its version from
+ * `via` when one of them has that minor (the versions the control plane went through), else its latest
+ * known patch.
+ * Example: v1.31.2 → v1.29.10 via [v1.30.6] gives [v1.30.6, v1.29.10].
+ */
+export function minorPath(
+  from: KubeVersion,
+  to: KubeVersion,
+  via: readonly KubeVersion[] = [],
+): KubeVersion[] {
+  if (compareVersions(to, from) === 0) return [];
   if (from.major !== to.major) return [to];
-  const hops: KubeVersion[] = [];
-  for (let minor = from.minor + 1; minor < to.minor; minor++) {
-    hops.push(latestPatchOf(to.major, minor) ?? { major: to.major, minor, patch: 0, suffix: '' });
+  const direction = to.minor > from.minor ? 1 : -1;
+  const path: KubeVersion[] = [];
+  for (
+    let minor = from.minor + direction;
+    minor !== to.minor && to.minor !== from.minor;
+    minor += direction
+  ) {
+    path.push(
+      via.find((v) => v.major === to.major && v.minor === minor) ??
+        latestPatchOf(to.major, minor) ?? { major: to.major, minor, patch: 0, suffix: '' },
+    );
   }
-  hops.push(to);
-  return hops;
+  path.push(to);
+  return path;
 }
 
 export function etcdVersionFor(v: KubeVersion): string | undefined {

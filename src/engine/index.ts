@@ -1,4 +1,3 @@
-export { corednsVersionFor } from './addons.ts';
 export type { PlanRejection } from './errors.ts';
 export { HookFailedError, PlanRejectedError, RunStateError, StepFailedError } from './errors.ts';
 export type { Hooks } from './hooks.ts';

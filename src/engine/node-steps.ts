@@ -8,9 +8,17 @@
  */
 import { parseDuration } from '../core/duration.ts';
 import { mayRetry } from '../core/failure-class.ts';
+import {
+  compareVersions,
+  formatVersion,
+  minorPath,
+  parseVersion,
+  tryParseVersion,
+} from '../core/versions.ts';
 import { classifyFailure } from '../kube/api-failure.ts';
 import { cordonNode, uncordonNode } from '../kube/cordon.ts';
 import { type DrainOptions, type DrainProgress, type DrainResult, drainNode } from '../kube/drain.ts';
+import { etcdProblemAfter, etcdProblemBefore, readEtcdMembers } from '../kube/etcd-health.ts';
 import { recordEvent } from '../kube/events.ts';
 import { NodeWaitTimeoutError, waitForControlPlaneMember, waitForNode } from '../kube/node-wait.ts';
 import type { PlanStep } from '../plan/plan-types.ts';
@@ -123,39 +131,14 @@ export async function upgradeWorkerNode(
   row = recordStart(ctx, step, node, row, current.kubeletVersion);
   const previousVersion = row.previousVersion!;
 
-  if (!reached(row, 'cordoned')) {
-    // IMPORTANT: the cordon state is recorded before cordoning; after a crash in between, the record (not
-    // the node, now cordoned by us) says whether the run may uncordon it.
-    const wasAlreadyCordoned =
-      row.intent === 'cordon' && row.wasAlreadyCordoned !== undefined
-        ? row.wasAlreadyCordoned
-        : current.unschedulable;
-    row = ctx.put(step.id, node, { intent: 'cordon', wasAlreadyCordoned }, 'cordon');
-    await cordonNode(ctx.kc, node, { clock: ctx.clock, annotations: ctx.stamps(step) });
-    row = ctx.put(step.id, node, { subStep: 'cordoned', intent: undefined }, 'cordoned');
-  }
+  row = await cordonRecorded(ctx, step, node, row, current.unschedulable);
   const weCordoned = row.wasAlreadyCordoned === false;
   ctx.checkpoint('sub-step');
 
-  let namespaces = (row.detail.namespaces as string[] | undefined) ?? [];
-  if (!reached(row, 'drained')) {
-    row = ctx.put(step.id, node, { intent: 'drain' }, 'drain');
-    const drain = await drainWithProgress(ctx, step, node);
-    if (drain.outcome === 'aborted')
-      throw new StopSignal(ctx.stop?.kind ?? 'abort', ctx.stop?.reason ?? 'stopped');
-    namespaces = [...new Set(drain.evicted.map((p) => p.namespace))];
-    if (drain.outcome !== 'drained') return onDrainStuck(ctx, step, node, drain, weCordoned, secondChance);
-    row = ctx.put(
-      step.id,
-      node,
-      {
-        subStep: 'drained',
-        intent: undefined,
-        detail: { namespaces, evicted: drain.evicted.length, blocking: undefined },
-      },
-      'drained',
-    );
-  }
+  const drained = await drainRecorded(ctx, step, node, row);
+  if ('stuck' in drained) return onDrainStuck(ctx, step, node, drained.stuck, weCordoned, secondChance);
+  row = drained.row;
+  const namespaces = drained.namespaces;
   ctx.checkpoint('sub-step');
 
   if (!reached(row, 'upgraded')) {
@@ -189,6 +172,54 @@ export async function upgradeWorkerNode(
     'done',
   );
   return result('done', namespaces);
+}
+
+/**
+ * Cordons the node unless its row says it is cordoned.
+ * IMPORTANT: the cordon state is recorded before cordoning; after a crash in between, the record (not the
+ * node, now cordoned by us) says whether the run may uncordon it.
+ */
+async function cordonRecorded(
+  ctx: RunContext,
+  step: PlanStep,
+  node: string,
+  row: StepStateRecord,
+  unschedulable: boolean,
+): Promise<StepStateRecord> {
+  if (reached(row, 'cordoned')) return row;
+  const wasAlreadyCordoned =
+    row.intent === 'cordon' && row.wasAlreadyCordoned !== undefined ? row.wasAlreadyCordoned : unschedulable;
+  ctx.put(step.id, node, { intent: 'cordon', wasAlreadyCordoned }, 'cordon');
+  await cordonNode(ctx.kc, node, { clock: ctx.clock, annotations: ctx.stamps(step) });
+  return ctx.put(step.id, node, { subStep: 'cordoned', intent: undefined }, 'cordoned');
+}
+
+/** Drains the node unless its row says it is drained; a drain that did not finish comes back as `stuck`. */
+async function drainRecorded(
+  ctx: RunContext,
+  step: PlanStep,
+  node: string,
+  row: StepStateRecord,
+): Promise<{ row: StepStateRecord; namespaces: string[] } | { stuck: DrainResult }> {
+  if (reached(row, 'drained'))
+    return { row, namespaces: (row.detail.namespaces as string[] | undefined) ?? [] };
+  ctx.put(step.id, node, { intent: 'drain' }, 'drain');
+  const drain = await drainWithProgress(ctx, step, node);
+  if (drain.outcome === 'aborted')
+    throw new StopSignal(ctx.stop?.kind ?? 'abort', ctx.stop?.reason ?? 'stopped');
+  if (drain.outcome !== 'drained') return { stuck: drain };
+  const namespaces = [...new Set(drain.evicted.map((p) => p.namespace))];
+  const drained = ctx.put(
+    step.id,
+    node,
+    {
+      subStep: 'drained',
+      intent: undefined,
+      detail: { namespaces, evicted: drain.evicted.length, blocking: undefined },
+    },
+    'drained',
+  );
+  return { row: drained, namespaces };
 }
 
 async function drainWithProgress(ctx: RunContext, step: PlanStep, node: string): Promise<DrainResult> {
@@ -246,7 +277,10 @@ function describeBlockers(drain: DrainResult): string {
   return `drain of ${drain.remaining.length > 0 ? `${drain.remaining.length} pod(s)` : 'the node'} ${what}: ${parts.join(', ')}${more}`;
 }
 
-/** policy.drain.onTimeout decides: halt the run, skip the node (and come back to it), or quarantine it. */
+/**
+ * policy.drain.onTimeout decides: halt the run, skip the node (and come back to it), or quarantine it.
+ * A control-plane member always halts: the control plane is not left half upgraded to move on.
+ */
 async function onDrainStuck(
   ctx: RunContext,
   step: PlanStep,
@@ -254,8 +288,8 @@ async function onDrainStuck(
   drain: DrainResult,
   weCordoned: boolean,
   secondChance: boolean,
+  policy = ctx.plan.policy.drain.onTimeout,
 ): Promise<NodeResult> {
-  const policy = ctx.plan.policy.drain.onTimeout;
   const reason = `${node}: ${describeBlockers(drain)}`;
   const blockers = drain.blockers.map((b) => ({
     pod: `${b.pod.namespace}/${b.pod.name}`,
@@ -304,39 +338,89 @@ async function onDrainStuck(
     node,
     quarantine && !quarantine.ok
       ? `halted: ${reason}; not quarantined: ${quarantine.reason}. Fix what holds the drain, then \`midflight resume ${ctx.runId}\``
-      : `halted: ${reason} (drain.onTimeout is halt; resume once the budgets allow it)`,
+      : `halted: ${reason} (${policy === ctx.plan.policy.drain.onTimeout ? 'drain.onTimeout is halt' : 'a control-plane member always halts'}; resume once the budgets allow it)`,
     false,
   );
 }
 
-/** Calls the provider, at most 1 + retries times, never for a node already at the version. */
+/**
+ * Moves a node to `version`, whatever its role. The node is read first: one already at `version` is not
+ * touched (after a crash the provider is not run again over a finished upgrade). Otherwise the provider is
+ * called once per minor between the node's version and `version`, upwards or (a rollback) downwards, each
+ * hop verified Ready at its version before the next: kubeadm and the kubelet packages move one minor at a
+ * time. A provider that declares `skipsMinors` (it replaces the machine) gets one call to `version`.
+ * `from`: the version the step started from (row.previousVersion); the walk never goes the other way.
+ */
 export async function upgradeWithRetries(
   ctx: RunContext,
   step: PlanStep,
   node: string,
   role: NodeRole,
-  previousVersion: string,
+  from: string,
   version = step.version!,
+): Promise<void> {
+  const now = await ctx.cluster.readNode(node);
+  if (!now) throw new StepFailedError(step.id, node, `node ${node} is no longer in the cluster`, false);
+  if (now.kubeletVersion === version) {
+    ctx.log('info', `${node} already runs ${version}: the provider is not called`, { stepId: step.id, node });
+    return;
+  }
+  const current = tryParseVersion(now.kubeletVersion);
+  const wanted = parseVersion(version);
+  const start = parseVersion(from);
+  const upwards = compareVersions(wanted, start) >= 0;
+  if (!current || (upwards ? compareVersions(current, wanted) > 0 : compareVersions(current, wanted) < 0))
+    throw new StepFailedError(
+      step.id,
+      node,
+      `${node} runs ${now.kubeletVersion || 'an unknown version'}, past ${version} from ${from}: it is not touched; find out who changed it`,
+      false,
+    );
+  const via = [ctx.plan.source, ...ctx.plan.hops].map(parseVersion);
+  const hops = ctx.deps.provider.skipsMinors
+    ? [version]
+    : [...minorPath(current, wanted, via).slice(0, -1).map(formatVersion), version];
+  let previous = now.kubeletVersion;
+  for (const [i, hop] of hops.entries()) {
+    const which = hops.length > 1 ? ` (minor ${i + 1} of ${hops.length})` : '';
+    await callProvider(ctx, step, node, role, previous, hop, which);
+    if (i < hops.length - 1) {
+      // Note: the next minor starts only from a node Ready at this one, as kubeadm's runbook requires.
+      ctx.checkpoint('sub-step');
+      await waitForHop(ctx, step, node, hop);
+    }
+    previous = hop;
+  }
+}
+
+/** Calls the provider for one hop, at most 1 + retries times, never for a node already at `version`. */
+async function callProvider(
+  ctx: RunContext,
+  step: PlanStep,
+  node: string,
+  role: NodeRole,
+  previousVersion: string,
+  version: string,
+  which: string,
 ): Promise<void> {
   const attempts = 1 + ctx.options.providerRetries;
   for (let attempt = 1; ; attempt++) {
-    if (role === 'worker') {
-      const now = await ctx.cluster.readNode(node);
-      if (now?.kubeletVersion === version) {
-        ctx.log('info', `${node} already runs ${version}: the provider is not called again`, {
-          stepId: step.id,
-          node,
-        });
-        return;
-      }
+    const now = await ctx.cluster.readNode(node);
+    if (now?.kubeletVersion === version) {
+      ctx.log('info', `${node} already runs ${version}: the provider is not called again`, {
+        stepId: step.id,
+        node,
+      });
+      return;
     }
     try {
       ctx.log(
         'info',
-        `upgrading ${node} to ${version} with the ${ctx.deps.provider.kind} provider (attempt ${attempt}/${attempts})`,
+        `upgrading ${node} to ${version}${which} with the ${ctx.deps.provider.kind} provider (attempt ${attempt}/${attempts})`,
         {
           stepId: step.id,
           node,
+          data: { from: previousVersion, to: version },
         },
       );
       await ctx.deps.provider.upgradeNode({
@@ -380,6 +464,38 @@ export async function upgradeWithRetries(
   }
 }
 
+/** The node Ready with kubelet `version`, waited for as long as the run's options allow. */
+async function waitForNodeAt(ctx: RunContext, node: string, version: string): Promise<void> {
+  await waitForNode(
+    ctx.kc,
+    node,
+    {
+      kubeletVersion: version,
+      timeoutMs: ctx.options.nodeReadyTimeoutMs,
+      pollIntervalMs: ctx.options.pollIntervalMs,
+    },
+    ctx.clock,
+  );
+}
+
+/** An intermediate minor: the node must be Ready at it before the provider moves it on. */
+async function waitForHop(ctx: RunContext, step: PlanStep, node: string, version: string): Promise<void> {
+  try {
+    await waitForNodeAt(ctx, node, version);
+  } catch (err) {
+    if (!(err instanceof NodeWaitTimeoutError)) throw err;
+    throw new StepFailedError(
+      step.id,
+      node,
+      `${err.message} (an intermediate minor on the way to ${step.version})`,
+      true,
+      {
+        cause: err,
+      },
+    );
+  }
+}
+
 /** After a failed upgrade: a node still Ready at its old version goes back into service. */
 async function releaseAfterFailedUpgrade(
   ctx: RunContext,
@@ -402,16 +518,7 @@ async function releaseAfterFailedUpgrade(
 
 async function verifyNode(ctx: RunContext, step: PlanStep, node: string, version: string): Promise<void> {
   try {
-    await waitForNode(
-      ctx.kc,
-      node,
-      {
-        kubeletVersion: version,
-        timeoutMs: ctx.options.nodeReadyTimeoutMs,
-        pollIntervalMs: ctx.options.pollIntervalMs,
-      },
-      ctx.clock,
-    );
+    await waitForNodeAt(ctx, node, version);
   } catch (err) {
     if (!(err instanceof NodeWaitTimeoutError)) throw err;
     const reason = `${err.message}; the node is left cordoned: repair it, then \`midflight resume ${ctx.runId}\``;
@@ -421,9 +528,10 @@ async function verifyNode(ctx: RunContext, step: PlanStep, node: string, version
 }
 
 /**
- * One control-plane member: provider (role control-plane) → its static pods at the version and the API
- * server answering → its kubelet Ready at the version. Members go strictly one at a time (the caller).
- * Note: control-plane nodes are not drained here: they carry only static and DaemonSet pods.
+ * One control-plane member, as kubeadm's runbook has it: etcd's other members healthy → cordon and drain
+ * (unless policy.drain.controlPlane is false) → provider (role control-plane) → its static pods at the
+ * version and the API server answering → its kubelet Ready at the version → its etcd member healthy and
+ * quorum → uncordon. Members go strictly one at a time (the caller).
  */
 export async function upgradeControlPlaneMember(
   ctx: RunContext,
@@ -439,6 +547,19 @@ export async function upgradeControlPlaneMember(
   row = recordStart(ctx, step, node, row, current.kubeletVersion);
   ctx.checkpoint('sub-step');
   if (!reached(row, 'upgraded')) {
+    // Note: before the cordon, so a member that cannot go yet is left as it was.
+    if (!reached(row, 'cordoned')) await waitForEtcd(ctx, step, node, 'before');
+    if (ctx.plan.policy.drain.controlPlane) {
+      row = await cordonRecorded(ctx, step, node, row, current.unschedulable);
+      ctx.checkpoint('sub-step');
+      const drained = await drainRecorded(ctx, step, node, row);
+      if ('stuck' in drained) {
+        await onDrainStuck(ctx, step, node, drained.stuck, row.wasAlreadyCordoned === false, false, 'halt');
+        return;
+      }
+      row = drained.row;
+      ctx.checkpoint('sub-step');
+    }
     ctx.put(step.id, node, { intent: 'upgrade' }, 'upgrade');
     try {
       await upgradeWithRetries(ctx, step, node, 'control-plane', row.previousVersion!);
@@ -448,36 +569,64 @@ export async function upgradeControlPlaneMember(
     }
     row = ctx.put(step.id, node, { subStep: 'upgraded', intent: undefined }, 'upgraded');
   }
-  ctx.put(step.id, node, { intent: 'verify' }, 'verify');
-  try {
-    await waitForControlPlaneMember(
-      ctx.kc,
-      node,
-      version,
-      { timeoutMs: ctx.options.controlPlaneTimeoutMs, pollIntervalMs: ctx.options.pollIntervalMs },
-      ctx.clock,
-    );
-    await waitForNode(
-      ctx.kc,
-      node,
-      {
-        kubeletVersion: version,
-        timeoutMs: ctx.options.nodeReadyTimeoutMs,
-        pollIntervalMs: ctx.options.pollIntervalMs,
-      },
-      ctx.clock,
-    );
-    await ctx.cluster.serverVersion();
-  } catch (err) {
-    if (!(err instanceof NodeWaitTimeoutError)) throw err;
-    recordFailure(ctx, step, node, { reason: err.message });
-    throw new StepFailedError(step.id, node, err.message, true, { cause: err });
+  if (!reached(row, 'verified')) {
+    ctx.put(step.id, node, { intent: 'verify' }, 'verify');
+    try {
+      await waitForControlPlaneMember(
+        ctx.kc,
+        node,
+        version,
+        { timeoutMs: ctx.options.controlPlaneTimeoutMs, pollIntervalMs: ctx.options.pollIntervalMs },
+        ctx.clock,
+      );
+      await waitForNodeAt(ctx, node, version);
+      await ctx.cluster.serverVersion();
+    } catch (err) {
+      if (!(err instanceof NodeWaitTimeoutError)) throw err;
+      recordFailure(ctx, step, node, { reason: err.message });
+      throw new StepFailedError(step.id, node, err.message, true, { cause: err });
+    }
+    await waitForEtcd(ctx, step, node, 'after');
+    row = ctx.put(step.id, node, { subStep: 'verified', intent: undefined }, 'verified');
   }
-  await ctx.cluster.patchNodeMetadata(node, { annotations: ctx.stamps(step) });
+  ctx.put(step.id, node, { intent: 'uncordon' }, 'uncordon');
+  if (row.wasAlreadyCordoned === false)
+    await uncordonNode(ctx.kc, node, { clock: ctx.clock, annotations: ctx.stamps(step) });
+  else await ctx.cluster.patchNodeMetadata(node, { annotations: ctx.stamps(step) });
   ctx.put(
     step.id,
     node,
-    { subStep: 'verified', intent: undefined, status: 'done', finishedAt: ctx.clock.now() },
+    { subStep: 'uncordoned', intent: undefined, status: 'done', finishedAt: ctx.clock.now() },
     'done',
   );
+}
+
+/**
+ * etcd health and quorum through the members' static pods (kube/etcd-health.ts), waited for up to the
+ * control-plane timeout: `before` a member goes down every other member is healthy; `after` its upgrade its
+ * own member is healthy and a majority is. Fails closed: what cannot be seen healthy in time stops the run.
+ * A cluster without etcd static pods (external or managed etcd) has nothing to check here.
+ */
+async function waitForEtcd(
+  ctx: RunContext,
+  step: PlanStep,
+  node: string,
+  when: 'before' | 'after',
+): Promise<void> {
+  const deadline = ctx.clock.now() + ctx.options.controlPlaneTimeoutMs;
+  for (;;) {
+    const members = await readEtcdMembers(ctx.kc, ctx.clock);
+    if (members.length === 0) return;
+    const problem = when === 'before' ? etcdProblemBefore(members, node) : etcdProblemAfter(members, node);
+    if (!problem) return;
+    if (ctx.clock.now() >= deadline) {
+      const reason =
+        when === 'before'
+          ? `${problem}; ${node} was not touched: repair etcd, then \`midflight resume ${ctx.runId}\``
+          : `${problem} after upgrading ${node}: repair etcd, then \`midflight resume ${ctx.runId}\``;
+      recordFailure(ctx, step, node, { reason }, { backToStart: when === 'before' });
+      throw new StepFailedError(step.id, node, reason, true);
+    }
+    await ctx.sleepUntil(ctx.clock.now() + ctx.options.pollIntervalMs, 'sub-step');
+  }
 }

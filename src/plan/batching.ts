@@ -46,9 +46,34 @@ export interface BudgetUsage {
   allowed: number;
 }
 
+/**
+ * Why a batch looks as it does, as data: the planner derives its warnings from the kinds, and
+ * describeReason (reasons.ts) is the one place that puts them into words.
+ */
+export type BatchReason =
+  /** The batch is as large as the pool's limit allows. */
+  | { kind: 'pool-limit'; nodes: number; limit: string }
+  /** The last nodes of the pool. */
+  | { kind: 'rest-of-pool'; nodes: number }
+  /** Smaller than the limit because of the budget or capacity reasons that follow. */
+  | { kind: 'constrained'; nodes: number; limit: string }
+  /** The nodes were dealt over `rounds` batches; `fewest`: the lower bound's number. */
+  | { kind: 'dealt'; nodes: number; rounds: number; fewest: boolean; limit: string }
+  | { kind: 'deferred-for-budget'; node: string; budget: string; evicted: number; allowed: number }
+  | { kind: 'deferred-for-capacity'; node: string }
+  /** The node's own healthy pods exceed a budget allowing some: its drain waits for replacements. */
+  | { kind: 'budget-exceeded-alone'; node: string; budget: string; pods: number; allowed: number }
+  /** The node gets a batch of its own (the reasons that follow say why). */
+  | { kind: 'alone'; node: string }
+  /** A budget allowing none (or fewer than the node's pods) blocks the node's drain. */
+  | { kind: 'budget-blocks-drain'; node: string; budget: string; pods: number; allowed: number }
+  /** The node's pods do not fit on the other nodes. */
+  | { kind: 'does-not-fit'; node: string }
+  | { kind: 'budget-use'; usage: BudgetUsage[] };
+
 export interface Batch {
   nodes: string[];
-  reasons: string[];
+  reasons: BatchReason[];
   budgetUsage: BudgetUsage[];
   /** False when a budget is exceeded; only by a single node that exceeds it on its own (see reasons). */
   respectsBudgets: boolean;
@@ -86,8 +111,8 @@ function firstFitBatches(input: Resolved): Batch[] {
     remaining = mostConstrainedFirst(remaining, input);
     const batch: string[] = [];
     const usage = new Map<string, number>();
-    const deferred: string[] = [];
-    const overflows: string[] = [];
+    const deferred: BatchReason[] = [];
+    const overflows: BatchReason[] = [];
     for (const node of remaining) {
       if (batch.length >= maxNodes) break;
       const evictions = input.evictionsOf(node);
@@ -104,15 +129,18 @@ function firstFitBatches(input: Resolved): Batch[] {
       const over = firstConflict(evictions, usage, input.budgets, overAlone);
       if (over) {
         if (deferred.length < 3) {
-          deferred.push(
-            `${node} deferred: with it, the batch would evict ${(usage.get(over.key) ?? 0) + (evictions.get(over.key) ?? 0)} ` +
-              `pods of ${over.key}, which allows ${over.allowed}`,
-          );
+          deferred.push({
+            kind: 'deferred-for-budget',
+            node,
+            budget: over.key,
+            evicted: (usage.get(over.key) ?? 0) + (evictions.get(over.key) ?? 0),
+            allowed: over.allowed,
+          });
         }
         continue;
       }
       if (batch.length > 0 && !fits([...batch, node])) {
-        if (deferred.length < 3) deferred.push(`${node} deferred: its pods would not fit on the nodes left`);
+        if (deferred.length < 3) deferred.push({ kind: 'deferred-for-capacity', node });
         continue;
       }
       batch.push(node);
@@ -124,14 +152,15 @@ function firstFitBatches(input: Resolved): Batch[] {
     if (batch.length === 0) continue;
     const taken = new Set(batch);
     remaining = remaining.filter((n) => !taken.has(n));
-    const reasons: string[] = [];
-    if (batch.length === maxNodes) reasons.push(`${batch.length} node(s): the pool's ${limitName}`);
+    const reasons: BatchReason[] = [];
+    if (batch.length === maxNodes)
+      reasons.push({ kind: 'pool-limit', nodes: batch.length, limit: limitName });
     else if (remaining.length === 0 && deferred.length === 0)
-      reasons.push(`${batch.length} node(s): the rest of the pool`);
-    else reasons.push(`${batch.length} node(s): less than ${limitName} because of the constraints below`);
+      reasons.push({ kind: 'rest-of-pool', nodes: batch.length });
+    else reasons.push({ kind: 'constrained', nodes: batch.length, limit: limitName });
     reasons.push(...deferred, ...overflows);
     const budgetUsage = usageOf(usage, input.budgets);
-    if (budgetUsage.length > 0) reasons.push(budgetUseReason(budgetUsage));
+    if (budgetUsage.length > 0) reasons.push({ kind: 'budget-use', usage: budgetUsage });
     batches.push({
       nodes: batch,
       reasons,
@@ -250,11 +279,11 @@ function spreadBatches(
         const evictions = input.evictionsOf(node);
         return exceededAlone(evictions, input.budgets).map((over) => overflowReason(node, evictions, over));
       });
-      const reasons = [
-        `${b.nodes.length} node(s): the nodes dealt over ${rounds} batches, ${least ? 'the fewest' : 'fewer than filling one batch after another takes, and as few as found'} that ${input.limitName} and the budgets allow`,
+      const reasons: BatchReason[] = [
+        { kind: 'dealt', nodes: b.nodes.length, rounds, fewest: least, limit: input.limitName },
         ...overflows,
       ];
-      if (budgetUsage.length > 0) reasons.push(budgetUseReason(budgetUsage));
+      if (budgetUsage.length > 0) reasons.push({ kind: 'budget-use', usage: budgetUsage });
       return {
         nodes: b.nodes,
         reasons,
@@ -291,11 +320,18 @@ function mostConstrainedFirst(nodes: readonly string[], input: BatchingInput): s
   return ranked.map((r) => r.node);
 }
 
-function overflowReason(node: string, evictions: ReadonlyMap<string, number>, budget: BudgetLimit): string {
-  return (
-    `${node} alone hosts ${evictions.get(budget.key)} healthy pods of ${budget.key}, which allows ${budget.allowed}: ` +
-    `no grouping avoids it; its drain evicts them as replacements become ready`
-  );
+function overflowReason(
+  node: string,
+  evictions: ReadonlyMap<string, number>,
+  budget: BudgetLimit,
+): BatchReason {
+  return {
+    kind: 'budget-exceeded-alone',
+    node,
+    budget: budget.key,
+    pods: evictions.get(budget.key) ?? 0,
+    allowed: budget.allowed,
+  };
 }
 
 /** Budgets this node's own evictions exceed, whatever it is grouped with. */
@@ -338,10 +374,6 @@ function nodesHosting(nodes: readonly string[], input: BatchingInput): Map<strin
   return hosts;
 }
 
-function budgetUseReason(usage: readonly BudgetUsage[]): string {
-  return `budget use: ${usage.map((u) => `${u.budget} ${u.evicted}/${u.allowed}`).join(', ')}`;
-}
-
 function usageOf(
   usage: ReadonlyMap<string, number>,
   budgets: ReadonlyMap<string, BudgetLimit>,
@@ -359,17 +391,19 @@ function soloBatch(
   budgets: ReadonlyMap<string, BudgetLimit>,
   fitsAlone: boolean,
 ): Batch {
-  const reasons = [`1 node: ${node} cannot share a batch`];
+  const reasons: BatchReason[] = [{ kind: 'alone', node }];
   if (over) {
-    reasons.push(
-      `${node} cannot be drained without breaking ${over.key}: it hosts ${evictions.get(over.key)} healthy pod(s) ` +
-        `of it and the budget allows ${over.allowed}; the drain will wait for the budget or time out per drain.onTimeout`,
-    );
+    reasons.push({
+      kind: 'budget-blocks-drain',
+      node,
+      budget: over.key,
+      pods: evictions.get(over.key) ?? 0,
+      allowed: over.allowed,
+    });
   }
   const overflowing = exceededAlone(evictions, budgets).filter((b) => b !== over);
   for (const b of overflowing) reasons.push(overflowReason(node, evictions, b));
-  if (!fitsAlone)
-    reasons.push(`${node}'s pods do not fit on the other nodes; some will stay Pending until it returns`);
+  if (!fitsAlone) reasons.push({ kind: 'does-not-fit', node });
   return {
     nodes: [node],
     reasons,

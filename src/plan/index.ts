@@ -1,4 +1,4 @@
-export type { Batch, BatchingInput, BudgetLimit, BudgetUsage } from './batching.ts';
+export type { Batch, BatchingInput, BatchReason, BudgetLimit, BudgetUsage } from './batching.ts';
 export { buildBatches } from './batching.ts';
 export type { LowerBound, PoolBoundInput, PoolLowerBound } from './lower-bound.ts';
 export { lowerBound, poolLowerBound } from './lower-bound.ts';
@@ -11,6 +11,7 @@ export type {
   PlanPhase,
   PlanStep,
   StepKind,
+  StepReason,
 } from './plan-types.ts';
 export { PHASE_KINDS, PLAN_SCHEMA_VERSION, STEP_KINDS } from './plan-types.ts';
 export { PlanError, planId, planUpgrade } from './planner.ts';
@@ -24,6 +25,7 @@ export {
 export type { PolicyFileResult } from './policy-parse.ts';
 export { policyFromYaml } from './policy-parse.ts';
 export { validatePolicy } from './policy-validate.ts';
+export { describeReason, isBudgetWarning } from './reasons.ts';
 export { renderRunbook } from './render-markdown.ts';
 export { renderPlanTable } from './render-table.ts';
 export { renderPlanJson, renderPlanYaml } from './render-yaml.ts';

@@ -2,7 +2,7 @@
  * The Plan: plain JSON data that `plan` writes and `apply` executes. Everything `apply` needs to refuse a
  * plan for another cluster or an outdated one is in it (cluster fingerprint, source version, plan id).
  */
-import type { BudgetUsage } from './batching.ts';
+import type { BatchReason, BudgetUsage } from './batching.ts';
 import type { LowerBound } from './lower-bound.ts';
 import type { Policy } from './policy.ts';
 
@@ -30,6 +30,12 @@ export const STEP_KINDS = [
 ] as const;
 export type StepKind = (typeof STEP_KINDS)[number];
 
+/**
+ * Why a step looks as it does: a batch's reasons as data (kind + data, put into words by describeReason),
+ * or a planner's sentence for the steps whose shape is fixed.
+ */
+export type StepReason = string | BatchReason;
+
 export interface PlanStep {
   /** Stable within the plan, e.g. "cp-v1.31.14-cp-1" or "pool-workers-v1.32.2-batch-003". */
   id: string;
@@ -40,7 +46,7 @@ export interface PlanStep {
   pool?: string;
   nodes: string[];
   /** Why the step looks like this (batch composition, skipped nodes, budget limits). */
-  reasons: string[];
+  reasons: StepReason[];
   /** What must hold before the next step starts. */
   checks: string[];
   /** How to undo or recover this step. */

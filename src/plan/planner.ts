@@ -20,6 +20,7 @@ import {
   sourceVersionOf,
 } from '../core/cluster-model.ts';
 import { parseDuration } from '../core/duration.ts';
+import { addonVerdict, KUBEADM_ADDONS } from '../core/kubeadm-addons.ts';
 import { poolBatchLimit } from '../core/pool-batch-limit.ts';
 import { skewViolation } from '../core/skew.ts';
 import { type ClusterSnapshot, clusterFingerprint } from '../core/snapshot.ts';
@@ -28,6 +29,7 @@ import { type BudgetLimit, buildBatches } from './batching.ts';
 import { lowerBound, type PoolBoundInput } from './lower-bound.ts';
 import { PLAN_SCHEMA_VERSION, type Plan, type PlanPhase, type PlanStep } from './plan-types.ts';
 import type { Policy, PoolPolicy } from './policy.ts';
+import { describeReason, isBudgetWarning } from './reasons.ts';
 
 export class PlanError extends Error {
   constructor(message: string) {
@@ -69,37 +71,20 @@ export function planUpgrade(snapshot: ClusterSnapshot, target: KubeVersion, poli
         kind: 'preflight',
         title: `Re-run preflight checks against ${formatVersion(target)}`,
         reasons: ['the cluster may have changed since this plan was written'],
-        checks: ['no blocker findings', 'the cluster fingerprint and version match this plan'],
+        checks: ['no blocker findings', 'the cluster fingerprint matches this plan'],
         rollback: 'nothing to undo: preflight changes nothing',
         estimateSeconds: seconds(t.preflight),
       }),
     ]),
   );
 
-  const etcdMembers = model.controlPlane.filter((m) => m.etcd !== undefined);
   if (policy.etcdBackup.enabled && hops.length > 0) {
-    phases.push(
-      phase('etcd-backup', 'etcd backup', [
-        step({
-          id: 'etcd-backup',
-          kind: 'etcd-backup',
-          title:
-            etcdMembers.length > 0
-              ? 'Take and verify an etcd snapshot'
-              : 'Back up cluster state (managed etcd)',
-          nodes: etcdMembers.map((m) => m.node),
-          reasons:
-            etcdMembers.length > 0
-              ? [
-                  `etcd runs on ${etcdMembers.map((m) => m.node).join(', ')}; the apiserver minor cannot be downgraded, so a snapshot is the way back`,
-                ]
-              : ['no etcd static pods found: the provider manages etcd; use its backup facility'],
-          checks: ['etcdctl snapshot status reports a valid snapshot with a non-zero revision'],
-          rollback: 'nothing to undo; keep the snapshot until the upgrade is validated',
-          estimateSeconds: seconds(t.etcdBackup),
-        }),
-      ]),
-    );
+    const backup = etcdBackupStep(model, policy);
+    if (backup.checks.length === 0)
+      warnings.push(
+        'no etcd backup will be taken: hooks.backup is not set (set it, or etcdBackup.enabled: false to go without)',
+      );
+    phases.push(phase('etcd-backup', 'etcd backup', [backup]));
   }
 
   const pools = poolSettingsOf(model, policy);
@@ -154,10 +139,8 @@ export function planUpgrade(snapshot: ClusterSnapshot, target: KubeVersion, poli
           fits,
           limitName: pool.limitName,
         }).map((batch, i) => {
-          if (!batch.respectsBudgets) {
-            for (const r of batch.reasons)
-              if (/without breaking|no grouping avoids it/.test(r)) warnings.push(`pool ${pool.name}: ${r}`);
-          }
+          for (const r of batch.reasons.filter(isBudgetWarning))
+            warnings.push(`pool ${pool.name}: ${describeReason(r)}`);
           if (!batch.fitsCapacity)
             warnings.push(`pool ${pool.name}: ${batch.nodes[0]}'s pods do not fit elsewhere`);
           return step({
@@ -239,25 +222,8 @@ export function planUpgrade(snapshot: ClusterSnapshot, target: KubeVersion, poli
 
   phases.push(...nodePoolPhases(target, '', policy.canary.nodes > 0 || policy.canary.pool !== undefined));
 
-  if (hops.length > 0) {
-    phases.push(
-      phase('addons', 'Add-ons', [
-        step({
-          id: 'addons',
-          kind: 'addons',
-          title: `Upgrade kube-proxy and CoreDNS for ${formatVersion(target)}`,
-          reasons: ['kube-proxy must not be newer than the kubelets, so it moves after the nodes'],
-          checks: [
-            'kube-proxy DaemonSet rolled out on every node',
-            'CoreDNS Deployment available',
-            'cluster DNS resolves',
-          ],
-          rollback: 'roll the DaemonSet/Deployment back to the previous image (kubectl rollout undo)',
-          estimateSeconds: seconds(t.addons),
-        }),
-      ]),
-    );
-  }
+  const addons = addonsPhase(model, target, policy);
+  if (addons) phases.push(addons);
   phases.push(
     phase('validation', 'Validation', [
       step({
@@ -267,10 +233,8 @@ export function planUpgrade(snapshot: ClusterSnapshot, target: KubeVersion, poli
         reasons: ['the upgrade is done only when the cluster is as healthy as before it'],
         checks: [
           `/version reports ${formatVersion(target)}`,
-          `every node is Ready with kubelet ${formatVersion(target)}`,
-          'every Deployment and StatefulSet has its desired replicas available',
-          'every PodDisruptionBudget allows at least as many disruptions as before',
-          'no pod crash-looping that was not before',
+          `every node is Ready with kubelet ${formatVersion(target)} (nodes set aside by drain.onTimeout are named instead)`,
+          'no node is left cordoned by this run',
         ],
         rollback:
           'forward-fix; restore the etcd snapshot only as a last resort (it rewinds all cluster state)',
@@ -306,12 +270,85 @@ export function planUpgrade(snapshot: ClusterSnapshot, target: KubeVersion, poli
   return plan;
 }
 
+/**
+ * The add-ons phase, when an add-on runs older than its version for the target: decided from the add-ons'
+ * own images in the snapshot, not from whether the control plane moves (after a run stopped past the
+ * control plane only they are behind).
+ */
+function addonsPhase(model: ClusterModel, target: KubeVersion, policy: Policy): PlanPhase | undefined {
+  const moves = KUBEADM_ADDONS.flatMap((addon) => {
+    const w = model.workload(addon.kind, addon.namespace, addon.name);
+    const image = w?.spec?.template?.spec?.containers.find((c) => c.name === addon.container)?.image;
+    const verdict = addonVerdict(addon, image, target);
+    return verdict.action === 'upgrade' ? [{ addon, ...verdict }] : [];
+  });
+  if (moves.length === 0) return undefined;
+  const v = formatVersion(target);
+  const checks = moves.map(({ addon }) =>
+    addon.kind === 'DaemonSet'
+      ? `${addon.title} DaemonSet rolled out and available on every node`
+      : `${addon.title} Deployment rolled out, with every replica available`,
+  );
+  return phase('addons', 'Add-ons', [
+    step({
+      id: 'addons',
+      kind: 'addons',
+      title: `Upgrade ${moves.map((m) => m.addon.title).join(' and ')} for ${v}`,
+      reasons: [
+        ...moves.map((m) => `${m.addon.title} runs ${m.from}; kubeadm's for ${v} is ${m.to}`),
+        'kube-proxy must not be newer than the kubelets, so it moves after the nodes',
+      ],
+      checks,
+      rollback: 'roll the DaemonSet/Deployment back to the previous image (kubectl rollout undo)',
+      estimateSeconds: seconds(policy.timings.addons),
+    }),
+  ]);
+}
+
 /** "plan-" + 12 hex of SHA-256 over the plan with an empty id. */
 export function planId(plan: Plan): string {
   const hash = createHash('sha256')
     .update(JSON.stringify({ ...plan, id: '' }))
     .digest('hex');
   return `plan-${hash.slice(0, 12)}`;
+}
+
+/**
+ * The etcd-backup step says what the run will do: run hooks.backup, or, without it, plainly nothing.
+ * Note: the engine does not inspect the snapshot itself; the hook must take and verify it and exit non-zero
+ * when it cannot, which is the check named.
+ */
+function etcdBackupStep(model: ClusterModel, policy: Policy): PlanStep {
+  const etcdMembers = model.controlPlane.filter((m) => m.etcd !== undefined).map((m) => m.node);
+  const hook = typeof policy.hooks.backup === 'string' ? policy.hooks.backup.trim() : '';
+  const common = {
+    id: 'etcd-backup',
+    kind: 'etcd-backup' as const,
+    nodes: etcdMembers,
+    estimateSeconds: seconds(policy.timings.etcdBackup),
+  };
+  const why =
+    etcdMembers.length > 0
+      ? `etcd runs on ${etcdMembers.join(', ')}; the apiserver minor cannot be downgraded, so a snapshot is the way back`
+      : 'no etcd static pods found: the provider manages etcd; back it up with its facility';
+  if (!hook)
+    return step({
+      ...common,
+      title: 'No etcd backup: hooks.backup is not set',
+      reasons: [
+        why,
+        'no backup will be taken: set hooks.backup to a command that takes and verifies one, or etcdBackup.enabled: false to drop this step',
+      ],
+      checks: [],
+      rollback: 'nothing to undo; without a snapshot there is no way back past the control plane',
+    });
+  return step({
+    ...common,
+    title: `Back up etcd with hooks.backup (${hook})`,
+    reasons: [why],
+    checks: ['hooks.backup exits 0: it takes the snapshot and verifies it (e.g. etcdutl snapshot status)'],
+    rollback: 'nothing to undo; keep the snapshot until the upgrade is validated',
+  });
 }
 
 function controlPlanePhase(model: ClusterModel, hop: KubeVersion, policy: Policy): PlanPhase {
@@ -326,7 +363,7 @@ function controlPlanePhase(model: ClusterModel, hop: KubeVersion, policy: Policy
             title: `Upgrade the managed control plane to ${v}`,
             version: v,
             reasons: ['no control-plane nodes are visible: the provider upgrades the control plane'],
-            checks: [`/version reports ${v}`, 'the API answers and lists nodes'],
+            checks: [`/version reports ${v} or newer`],
             rollback: 'managed control planes cannot be downgraded; forward-fix with the provider',
             estimateSeconds: seconds(policy.timings.controlPlaneMember) * 3,
           }),
@@ -340,11 +377,23 @@ function controlPlanePhase(model: ClusterModel, hop: KubeVersion, policy: Policy
             nodes: [m.node],
             reasons: [
               `member ${i + 1} of ${members.length}: one at a time so the apiservers stay within one minor and etcd keeps quorum`,
+              ...(m.etcd && members.length > 1
+                ? [
+                    `it starts only once every other etcd member is healthy, so taking ${m.node}'s down keeps quorum`,
+                  ]
+                : []),
+              ...(m.etcd && members.length === 1
+                ? ['etcd has a single member: the API is unavailable while it restarts']
+                : []),
+              policy.drain.controlPlane
+                ? `${m.node} is cordoned and drained first, as kubeadm's runbook does (drain.controlPlane)`
+                : `${m.node} is not drained: drain.controlPlane is false`,
             ],
             checks: [
               `kube-apiserver, kube-controller-manager and kube-scheduler on ${m.node} run ${v} and are Ready`,
+              `node ${m.node} is Ready with kubelet ${v}`,
               ...(m.etcd ? [`etcd on ${m.node} is a healthy member and the cluster has quorum`] : []),
-              `node ${m.node} is Ready and uncordoned`,
+              ...(policy.drain.controlPlane ? [`node ${m.node} is uncordoned`] : []),
             ],
             rollback:
               i < members.length - 1 || members.length === 1
@@ -451,11 +500,12 @@ function boundInput(
   };
 }
 
+/** What the engine's batch gate (engine/batch-gate.ts) waits for, and nothing it does not. */
 function nodeChecks(v: string): string[] {
   return [
     `each node is Ready with kubelet ${v} and uncordoned`,
-    'evicted pods are rescheduled and Ready; no Pending pods left from this batch',
-    'every PodDisruptionBudget touched is back to its previous disruptionsAllowed',
+    'no pod in the drained namespaces left Pending beyond the grace period',
+    'every Deployment in the drained namespaces has its replicas available again (unless it was short before the batch)',
   ];
 }
 

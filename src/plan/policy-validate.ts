@@ -178,7 +178,15 @@ export function validatePolicy(raw: unknown, file: string): PolicyResult {
   if (drain) {
     unknownKeys(
       drain,
-      ['timeout', 'gracePeriodSeconds', 'deleteEmptyDirData', 'force', 'onTimeout', 'maxQuarantined'],
+      [
+        'timeout',
+        'gracePeriodSeconds',
+        'deleteEmptyDirData',
+        'force',
+        'onTimeout',
+        'maxQuarantined',
+        'controlPlane',
+      ],
       'drain',
     );
     policy.drain.timeout = duration(drain.timeout, 'drain.timeout') ?? policy.drain.timeout;
@@ -199,6 +207,7 @@ export function validatePolicy(raw: unknown, file: string): PolicyResult {
         fail('drain.maxQuarantined', 'must be a non-negative integer (nodes per pool; 0 halts instead)');
       else policy.drain.maxQuarantined = m;
     }
+    policy.drain.controlPlane = bool(drain.controlPlane, 'drain.controlPlane') ?? policy.drain.controlPlane;
   }
 
   const timings = section('timings');

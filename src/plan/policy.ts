@@ -63,6 +63,8 @@ export interface Policy {
      * the run. Unset means DEFAULT_MAX_QUARANTINED (left out of the defaults so existing plans keep their id).
      */
     maxQuarantined?: number;
+    /** Cordon and drain control-plane nodes before upgrading them, as kubeadm's runbook does. */
+    controlPlane: boolean;
   };
   /** Estimates used for the plan's durations. */
   timings: {
@@ -96,6 +98,7 @@ export function defaultPolicy(): Policy {
       deleteEmptyDirData: false,
       force: false,
       onTimeout: 'halt',
+      controlPlane: true,
     },
     timings: {
       preflight: '1m',

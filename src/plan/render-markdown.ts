@@ -1,6 +1,7 @@
 import { formatDuration } from '../core/duration.ts';
 import { blockedSummary } from './plan-blockers.ts';
 import type { Plan, PlanStep } from './plan-types.ts';
+import { describeReason } from './reasons.ts';
 
 const d = (s: number) => formatDuration(s * 1000);
 
@@ -63,7 +64,7 @@ function renderStep(n: number, s: PlanStep): string[] {
   if (s.respectsBudgets === false)
     lines.push('- **Exceeds a disruption budget**: the drain will wait or time out.');
   if (s.fitsCapacity === false) lines.push('- **Not enough capacity**: some pods will stay Pending.');
-  if (s.reasons.length > 0) lines.push('- Why:', ...s.reasons.map((r) => `  - ${r}`));
+  if (s.reasons.length > 0) lines.push('- Why:', ...s.reasons.map((r) => `  - ${describeReason(r)}`));
   if (s.checks.length > 0) lines.push('- Checks before continuing:', ...s.checks.map((c) => `  - [ ] ${c}`));
   lines.push(`- Rollback: ${s.rollback}`, '');
   return lines;

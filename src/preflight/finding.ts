@@ -18,6 +18,7 @@ export const CHECK_IDS = [
   'webhook-fail-closed',
   'runtime-compat',
   'certificates',
+  'etcd-backup',
 ] as const;
 export type CheckId = (typeof CHECK_IDS)[number];
 
@@ -61,6 +62,9 @@ export interface PreflightOptions {
   }>;
   defaults?: { maxUnavailable?: IntOrString; maxSurge?: IntOrString; strategy?: string };
   drain?: { deleteEmptyDirData?: boolean; force?: boolean };
+  etcdBackup?: { enabled?: boolean };
+  /** Only `backup` is read here (the policy's hooks section is free-form). */
+  hooks?: { backup?: unknown };
   preflight?: {
     /** Check ids not to run. */
     skip?: readonly string[];

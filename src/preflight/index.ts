@@ -5,6 +5,7 @@ import type { ClusterSnapshot } from '../core/snapshot.ts';
 import type { KubeVersion } from '../core/versions.ts';
 import { checkCapacity } from './capacity.ts';
 import { checkCertificates } from './certificates.ts';
+import { checkEtcdBackup } from './etcd-backup.ts';
 import {
   CHECK_IDS,
   type CheckId,
@@ -47,6 +48,7 @@ export const CHECKS: Record<CheckId, PreflightCheck> = {
   'webhook-fail-closed': checkWebhookFailClosed,
   'runtime-compat': checkRuntimeCompat,
   certificates: checkCertificates,
+  'etcd-backup': checkEtcdBackup,
 };
 
 export interface PreflightReport {

@@ -22,6 +22,8 @@ export interface CommandProviderOptions {
   killGraceMs?: number;
   /** Lines of output kept for the failure message. Default 40. */
   tailLines?: number;
+  /** The command replaces the node rather than upgrading it in place (see UpgradeProvider.skipsMinors). */
+  skipsMinors?: boolean;
 }
 
 export const PLACEHOLDERS = [
@@ -65,7 +67,10 @@ export function renderCommand(template: string, values: Record<string, string>):
 
 export class CommandProvider implements UpgradeProvider {
   readonly kind = 'command';
-  constructor(private readonly options: CommandProviderOptions) {}
+  readonly skipsMinors: boolean;
+  constructor(private readonly options: CommandProviderOptions) {
+    this.skipsMinors = options.skipsMinors ?? false;
+  }
 
   async upgradeNode(ctx: UpgradeContext): Promise<void> {
     const command = renderCommand(this.options.command, {

@@ -30,6 +30,8 @@ export interface JobProviderOptions {
   timeoutMs?: number;
   /** Clock ms between status reads. Default 2 s. */
   pollIntervalMs?: number;
+  /** The job replaces the node rather than upgrading it in place (see UpgradeProvider.skipsMinors). */
+  skipsMinors?: boolean;
 }
 
 /** Deterministic Job name: one Job per (run, node, version), re-found after a restart. */
@@ -53,10 +55,12 @@ function labelValue(v: string): string {
 
 export class JobProvider implements UpgradeProvider {
   readonly kind = 'job';
+  readonly skipsMinors: boolean;
   private readonly namespace: string;
 
   constructor(private readonly options: JobProviderOptions) {
     this.namespace = options.namespace ?? 'kube-system';
+    this.skipsMinors = options.skipsMinors ?? false;
   }
 
   private get batch(): BatchV1Api {

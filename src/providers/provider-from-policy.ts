@@ -4,6 +4,7 @@
  *
  *   provider: { kind: command, command: "ssh {node} sudo kubeadm upgrade node", timeout: 20m, retries: 1 }
  *   provider: { kind: job, image: registry/upgrader:1, command: ["/upgrade.sh"], namespace: kube-system }
+ *   provider: { kind: command, command: "replace-node {node} {version}", skipsMinors: true }
  */
 import type { KubeConfig } from '@kubernetes/client-node';
 import type { Clock } from '../core/clock.ts';
@@ -29,7 +30,7 @@ export interface ProviderEnvironment {
   cwd?: string;
 }
 
-const COMMON = ['kind', 'timeout', 'retries', 'retryDelay'];
+const COMMON = ['kind', 'timeout', 'retries', 'retryDelay', 'skipsMinors'];
 const FIELDS: Record<string, string[]> = {
   command: [...COMMON, 'command'],
   job: [...COMMON, 'image', 'command', 'namespace', 'serviceAccountName', 'privileged'],
@@ -61,6 +62,12 @@ export function providerFromPolicy(
   const retries = settings.retries ?? 0;
   if (typeof retries !== 'number' || !Number.isInteger(retries) || retries < 0)
     throw new ProviderConfigError('retries', 'must be a non-negative integer');
+  const skipsMinors = settings.skipsMinors ?? false;
+  if (typeof skipsMinors !== 'boolean')
+    throw new ProviderConfigError(
+      'skipsMinors',
+      'must be true or false (true only when the provider replaces nodes, e.g. from an image)',
+    );
   const timeoutMs = duration('timeout', 30 * 60_000);
   const retryDelayMs = duration('retryDelay', 30_000);
 
@@ -79,6 +86,7 @@ export function providerFromPolicy(
         timeoutMs,
         kubeconfigPath: env.kubeconfigPath,
         cwd: env.cwd,
+        skipsMinors,
       }),
       retries,
       retryDelayMs,
@@ -107,6 +115,7 @@ export function providerFromPolicy(
       serviceAccountName: settings.serviceAccountName as string | undefined,
       privileged: settings.privileged as boolean | undefined,
       timeoutMs,
+      skipsMinors,
     }),
     retries,
     retryDelayMs,

@@ -12,7 +12,7 @@ export type NodeRole = 'control-plane' | 'worker';
 export interface UpgradeContext {
   node: string;
   version: string;
-  /** The node's kubelet version before the upgrade (the rollback target). */
+  /** The node's kubelet version before this call (one minor below `version` unless the provider skips minors). */
   previousVersion: string;
   /** The node's pool ('control-plane' for control-plane members). */
   pool: string;
@@ -32,6 +32,13 @@ export interface UpgradeContext {
 export interface UpgradeProvider {
   /** 'command' | 'job' | … (shown in the run log). */
   readonly kind: string;
+  /**
+   * Whether one call may move a node across several minors. False (the default) for in-place upgrades:
+   * kubeadm and the kubelet packages support one minor at a time, so the engine calls the provider once per
+   * minor. True for a provider that replaces the machine from an image or asks a managed node group for
+   * the version: the new node starts at the target whatever the old one ran.
+   */
+  readonly skipsMinors?: boolean;
   upgradeNode(ctx: UpgradeContext): Promise<void>;
 }
 

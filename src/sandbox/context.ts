@@ -96,6 +96,8 @@ export interface FaultSet {
   ignoreSigtermSelectors: string[];
   /** Services on nodes whose kubelet runs this version serve worse: extra error ratio and latency. */
   versionRegressions: Array<{ kubeletVersion: string; errorRatio: number; extraLatencyMs: number }>;
+  /** Control-plane nodes whose etcd member fails its health check (its mirror pod turns NotReady). */
+  etcdUnhealthy: Set<string>;
 }
 
 export function emptyFaults(): FaultSet {
@@ -105,6 +107,7 @@ export function emptyFaults(): FaultSet {
     api: { errorRate: 0, errorCode: 500, latencyMs: 0 },
     ignoreSigtermSelectors: [],
     versionRegressions: [],
+    etcdUnhealthy: new Set(),
   };
 }
 

@@ -86,6 +86,7 @@ export class Sandbox {
       new PdbController(ctx),
       new GarbageCollector(ctx),
       new TrafficGenerator(ctx),
+      built.controlPlane,
     ];
     for (const actor of actors) actor.start();
 

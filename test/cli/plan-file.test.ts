@@ -32,7 +32,8 @@ describe('apply refuses a plan file in one clear line (exit 2)', () => {
     ],
     [
       'JSON cut off inside a string',
-      PLAN_JSON.slice(0, PLAN_JSON.indexOf('"', 5000) + 4),
+      // Three characters into a step's title: inside a string whatever the plan's content.
+      PLAN_JSON.slice(0, PLAN_JSON.indexOf('"title": "', 5000) + '"title": "'.length + 3),
       /^error: plan file \S+ is not a complete plan: its JSON stops at line \d+, column \d+ before the document is closed \(Missing closing "quote\), as a file cut off does/,
     ],
     [

@@ -4,6 +4,7 @@ import {
   formatVersion,
   lowestVersion,
   minorHops,
+  minorPath,
   parseReleaseVersion,
   parseVersion,
   resolveTargetVersion,
@@ -60,6 +61,18 @@ describe('versions', () => {
     ['v1.31.0', 'v1.30.9', []],
   ])('hops from %s to %s', (from, to, hops) => {
     expect(minorHops(parseVersion(from), parseVersion(to)).map(formatVersion)).toEqual(hops);
+  });
+
+  it.each([
+    ['v1.29.10', 'v1.31.2', [], ['v1.30.14', 'v1.31.2']],
+    ['v1.29.10', 'v1.31.2', ['v1.30.6'], ['v1.30.6', 'v1.31.2']],
+    ['v1.31.2', 'v1.29.10', ['v1.30.6', 'v1.31.2'], ['v1.30.6', 'v1.29.10']],
+    ['v1.31.2', 'v1.30.6', [], ['v1.30.6']],
+    ['v1.31.0', 'v1.31.2', [], ['v1.31.2']],
+    ['v1.31.2', 'v1.31.2', [], []],
+  ])('walks %s to %s via %j one minor at a time', (from, to, via, path) => {
+    const versions = via.map(parseVersion);
+    expect(minorPath(parseVersion(from), parseVersion(to), versions).map(formatVersion)).toEqual(path);
   });
 
   it('resolves a bare minor to its latest known patch', () => {

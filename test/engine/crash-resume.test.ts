@@ -89,4 +89,46 @@ describe('crash and resume', () => {
       await sandbox.stop();
     }
   }, 60_000);
+
+  it('kills the engine while cp-1 upgrades; resumed after that upgrade finished, cp-1 is not upgraded again', async () => {
+    const sandbox = await startCluster(SMALL_CLUSTER);
+    const watch = new VersionWatch(sandbox);
+    let crashNow = false;
+    const h = harness(sandbox, commandProvider(sandbox), {
+      beforeWrite: () => {
+        if (crashNow) throw new CrashError(0);
+      },
+    });
+    h.deps.onEvent = (e) => {
+      // cp-1's provider command is running: die.
+      if (e.type === 'log' && e.level === 'debug' && e.message.startsWith('$ ') && e.node === 'cp-1')
+        crashNow = true;
+    };
+    try {
+      await watch.start();
+      const plan = await planFor(sandbox, 'v1.31.2');
+      await expect(startRun(h.deps, plan, FAST)).rejects.toBeInstanceOf(CrashError);
+      // The upgrade the dead process started goes on in the cluster (kubeadm on the node); wait for its end.
+      for (let i = 0; ; i++) {
+        const cp = (await nodes(sandbox)).find((n) => n.name === 'cp-1')!;
+        if (cp.version === 'v1.31.2' && cp.ready) break;
+        if (i > 600) throw new Error(`cp-1 never reached v1.31.2: ${JSON.stringify(cp)}`);
+        await new Promise((r) => setTimeout(r, 50));
+      }
+      const store = h.openStore();
+      const [run] = store.listRuns();
+      const provider = new CountingProvider(new SandboxApiProvider(sandbox));
+      const summary = await resumeRun({ ...h.deps, store, provider, onEvent: undefined }, run!.id, FAST);
+      expect(summary.reason).toBeUndefined();
+      expect(summary.state).toBe('succeeded');
+      expect(provider.calls.get('cp-1')).toBeUndefined();
+      await expectUpgraded(sandbox, 'v1.31.2');
+      await new Promise((r) => setTimeout(r, 100));
+      expect(watch.changes.get('cp-1')).toBe(1);
+    } finally {
+      watch.stop();
+      h.cleanup();
+      await sandbox.stop();
+    }
+  }, 60_000);
 });

@@ -20,7 +20,7 @@ import { type RunningSandbox, startSandbox } from '../e2e/sandbox-harness.ts';
 export const TIME_SCALE = 40;
 
 /** The engine clusters' physics: pods start and stop in a second, a node upgrades in ten. */
-const FAST_TIMING = `timing:
+export const FAST_TIMING = `timing:
   nodeHeartbeatSeconds: 5
   nodeMonitorGraceSeconds: 20
   podStartSeconds: 1
@@ -42,6 +42,18 @@ nodePools:
 workloads:
   - { name: web, namespace: app, kind: Deployment, replicas: 3, pdb: { maxUnavailable: 1 } }
   - { name: api, namespace: app, kind: Deployment, replicas: 2, pdb: { minAvailable: 1 } }
+${FAST_TIMING}`;
+
+/** Control plane at v1.31.2; two workers two minors behind, at v1.29.10. */
+export const LAGGING_CLUSTER = `
+name: engine-lagging
+kubernetesVersion: v1.31.2
+seed: 5
+controlPlane: { nodes: 1 }
+nodePools:
+  - { name: general, count: 2, version: v1.29.10, capacity: { cpu: "4", memory: 16Gi } }
+workloads:
+  - { name: web, namespace: app, kind: Deployment, replicas: 2, pdb: { maxUnavailable: 1 } }
 ${FAST_TIMING}`;
 
 /** pdb-deadlock, smaller and faster: `stubborn` can never be evicted. */
@@ -81,16 +93,28 @@ export function commandProvider(sandbox: RunningSandbox): CommandProvider {
   });
 }
 
-/** Wraps a provider, counting the calls per node (a node upgraded twice would show 2). */
+/**
+ * Wraps a provider, counting the calls per node (a node upgraded twice would show 2) and recording each
+ * call's versions in order.
+ */
 export class CountingProvider implements UpgradeProvider {
   readonly calls = new Map<string, number>();
-  constructor(private readonly inner: UpgradeProvider) {}
+  readonly upgrades: Array<{ node: string; from: string; to: string }> = [];
+  constructor(
+    private readonly inner: UpgradeProvider,
+    readonly skipsMinors = inner.skipsMinors ?? false,
+  ) {}
   get kind() {
     return this.inner.kind;
   }
   upgradeNode(ctx: UpgradeContext): Promise<void> {
     this.calls.set(ctx.node, (this.calls.get(ctx.node) ?? 0) + 1);
+    this.upgrades.push({ node: ctx.node, from: ctx.previousVersion, to: ctx.version });
     return this.inner.upgradeNode(ctx);
+  }
+  /** The versions `node` was asked to move to, in order. */
+  hopsOf(node: string): string[] {
+    return this.upgrades.filter((u) => u.node === node).map((u) => u.to);
   }
 }
 

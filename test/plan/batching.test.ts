@@ -1,6 +1,7 @@
 import { describe, expect, it } from 'vitest';
 import { type BudgetLimit, buildBatches } from '../../src/plan/batching.ts';
 import { lowerBound, poolLowerBound } from '../../src/plan/lower-bound.ts';
+import { describeReason } from '../../src/plan/reasons.ts';
 
 const budgets = (entries: Record<string, number>) =>
   new Map<string, BudgetLimit>(Object.entries(entries).map(([key, allowed]) => [key, { key, allowed }]));
@@ -43,7 +44,7 @@ describe('buildBatches', () => {
         expect(evicted).toBeLessThanOrEqual(allowed);
       }
     }
-    expect(batches[0]!.reasons[0]).toContain('dealt over 4 batches, the fewest that');
+    expect(batches[0]!.reasons[0]).toMatchObject({ kind: 'dealt', rounds: 4, fewest: true });
   });
 
   it.each([
@@ -87,7 +88,13 @@ describe('buildBatches', () => {
       [['a', 'c'], false],
       [['b'], true],
     ]);
-    expect(batches[0]!.reasons.join(' ')).toMatch(/a alone hosts 2 healthy pods of app\/web, which allows 1/);
+    expect(batches[0]!.reasons).toContainEqual({
+      kind: 'budget-exceeded-alone',
+      node: 'a',
+      budget: 'app/web',
+      pods: 2,
+      allowed: 1,
+    });
   });
 
   it('gives a node that a budget allowing nothing covers a batch of its own, and says why', () => {
@@ -99,8 +106,10 @@ describe('buildBatches', () => {
     });
     expect(batches.map((b) => b.nodes)).toEqual([['a', 'c'], ['b']]);
     expect(batches[1]!.respectsBudgets).toBe(false);
-    expect(batches[1]!.reasons.join(' ')).toMatch(/b cannot be drained without breaking db\/pg.*allows 0/);
-    expect(batches[0]!.reasons.join(' ')).toMatch(/b/);
+    expect(batches[1]!.reasons).toEqual([
+      { kind: 'alone', node: 'b' },
+      { kind: 'budget-blocks-drain', node: 'b', budget: 'db/pg', pods: 1, allowed: 0 },
+    ]);
   });
 
   it('explains deferred nodes and the budget use of each batch', () => {
@@ -111,6 +120,11 @@ describe('buildBatches', () => {
       budgets: budgets({ 'app/web': 1 }),
     });
     expect(batches[0]!.reasons).toEqual([
+      { kind: 'constrained', nodes: 1, limit: 'maxUnavailable 2' },
+      { kind: 'deferred-for-budget', node: 'b', budget: 'app/web', evicted: 2, allowed: 1 },
+      { kind: 'budget-use', usage: [{ budget: 'app/web', evicted: 1, allowed: 1 }] },
+    ]);
+    expect(batches[0]!.reasons.map(describeReason)).toEqual([
       '1 node(s): less than maxUnavailable 2 because of the constraints below',
       'b deferred: with it, the batch would evict 2 pods of app/web, which allows 1',
       'budget use: app/web 1/1',

@@ -114,6 +114,68 @@ describe('planUpgrade', () => {
     ]);
   });
 
+  // After a run stopped past the control plane, the control plane is at the target and only the add-ons lag.
+  it.each([
+    ['kube-proxy and CoreDNS behind', 'v1.30.6', 'v1.11.1', ['kube-proxy', 'CoreDNS']],
+    ['only CoreDNS behind', 'v1.31.2', 'v1.11.1', ['CoreDNS']],
+    ['both at their versions', 'v1.31.2', 'v1.11.3', []],
+    ['CoreDNS newer than kubeadm pins: left alone', 'v1.31.2', 'v1.12.0', []],
+  ])('plans the add-ons from their own versions: %s', (_, proxy, coredns, moved) => {
+    const snapshot = new ClusterBuilder('v1.31.2', 'https://stopped.example:6443')
+      .controlPlane('cp-1')
+      .node('w-1')
+      .daemonSet('kube-system', 'kube-proxy', ['cp-1', 'w-1'], `registry.k8s.io/kube-proxy:${proxy}`)
+      .workload('kube-system', 'coredns', {
+        replicas: 1,
+        on: ['w-1'],
+        image: `registry.k8s.io/coredns/coredns:${coredns}`,
+      })
+      .build();
+    const stopped = planUpgrade(snapshot, parseVersion('v1.31.2'), defaultPolicy());
+    const addons = stopped.phases.find((p) => p.kind === 'addons');
+    if (moved.length === 0) expect(addons).toBeUndefined();
+    else expect(addons?.steps[0]?.title).toBe(`Upgrade ${moved.join(' and ')} for v1.31.2`);
+  });
+
+  it.each([
+    [
+      'without hooks.backup, says no backup is taken and warns',
+      {},
+      'No etcd backup: hooks.backup is not set',
+      [],
+    ],
+    [
+      'with hooks.backup, names the hook and its exit status as the check',
+      { backup: './backup.sh {runId}' },
+      'Back up etcd with hooks.backup (./backup.sh {runId})',
+      ['hooks.backup exits 0: it takes the snapshot and verifies it (e.g. etcdutl snapshot status)'],
+    ],
+  ])('etcd backup step: %s', (_, hooks, title, checks) => {
+    const policy = { ...policyOf(small.policy), hooks };
+    const p = planUpgrade(small.snapshot(), parseVersion(small.target), policy);
+    const backup = p.phases.find((x) => x.kind === 'etcd-backup')!.steps[0]!;
+    expect(backup.title).toBe(title);
+    expect(backup.checks).toEqual(checks);
+    expect(p.warnings.some((w) => w.startsWith('no etcd backup will be taken'))).toBe(checks.length === 0);
+  });
+
+  it.each([
+    [true, ['node cp-1 is uncordoned'], /cordoned and drained first/],
+    [false, [], /not drained: drain.controlPlane is false/],
+  ])('drain.controlPlane %s shapes the control-plane step', (drain, extra, reason) => {
+    const policy = policyOf(small.policy);
+    policy.drain.controlPlane = drain;
+    const p = planUpgrade(small.snapshot(), parseVersion(small.target), policy);
+    const cp = p.phases.find((x) => x.kind === 'control-plane')!.steps[0]!;
+    expect(cp.checks).toEqual([
+      'kube-apiserver, kube-controller-manager and kube-scheduler on cp-1 run v1.31.14 and are Ready',
+      'node cp-1 is Ready with kubelet v1.31.14',
+      'etcd on cp-1 is a healthy member and the cluster has quorum',
+      ...extra,
+    ]);
+    expect(cp.reasons.join('\n')).toMatch(reason);
+  });
+
   it('carries what apply needs to refuse a wrong plan', () => {
     expect(plan).toMatchObject({
       schemaVersion: 'midflight.dev/plan/v1',

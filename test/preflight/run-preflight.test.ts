@@ -50,6 +50,7 @@ describe('runPreflight', () => {
       'webhook-fail-closed',
       'runtime-compat',
       'certificates',
+      'etcd-backup',
     ]);
   });
 });

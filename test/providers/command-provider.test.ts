@@ -182,6 +182,14 @@ describe('providerFromPolicy', () => {
     expect(s.provider.kind).toBe('command');
     expect(s).toMatchObject({ retries: 2, retryDelayMs: 10_000 });
   });
+  it.each([
+    [{ kind: 'command', command: 'true' }, false],
+    [{ kind: 'command', command: 'true', skipsMinors: true }, true],
+    [{ kind: 'job', image: 'up:1', command: '/upgrade.sh', skipsMinors: true }, true],
+    [{ kind: 'job', image: 'up:1', command: '/upgrade.sh' }, false],
+  ])('reads whether %j skips minors', (settings, skips) => {
+    expect(providerFromPolicy(settings, env).provider.skipsMinors).toBe(skips);
+  });
   it('builds a job provider', () => {
     expect(
       providerFromPolicy({ kind: 'job', image: 'up:1', command: '/upgrade.sh' }, env).provider.kind,
@@ -193,6 +201,7 @@ describe('providerFromPolicy', () => {
     [{ kind: 'command', command: 'x', retries: -1 }, /provider.retries: must be a non-negative integer/],
     [{ kind: 'command', command: 'x', timeout: 'soon' }, /provider.timeout: must be a duration/],
     [{ kind: 'job', command: 'x' }, /provider.image: is required/],
+    [{ kind: 'command', command: 'x', skipsMinors: 'yes' }, /provider.skipsMinors: must be true or false/],
     [{ kind: 'job', image: 'i', command: 'x', imag: 'typo' }, /provider.imag: unknown field/],
   ])('names the wrong field in %j', (settings, message) => {
     expect(() => providerFromPolicy(settings as { kind: string }, env)).toThrow(ProviderConfigError);

@@ -3,7 +3,7 @@ import { VirtualClock } from '../../src/core/clock.ts';
 import { R } from '../../src/sandbox/api/resources.ts';
 import { buildCluster } from '../../src/sandbox/scenario/build-cluster.ts';
 import { parseScenario } from '../../src/sandbox/scenario/parse-scenario.ts';
-import { ControlPlane, versionInfoFor } from '../../src/sandbox/sim/control-plane.ts';
+import { ControlPlane, ETCD_PROBE_PERIOD_MS, versionInfoFor } from '../../src/sandbox/sim/control-plane.ts';
 import { FakeRebooter } from './scenario-fake-rebooter.ts';
 import { scenarioTestContext } from './scenario-test-context.ts';
 
@@ -45,6 +45,31 @@ describe('ControlPlane', () => {
     expect(
       ctx.store.list(R.pods, 'kube-system', (p) => p.metadata.labels?.tier === 'control-plane'),
     ).toHaveLength(12);
+  });
+
+  it("shows an unhealthy etcd member as its mirror pod's readiness, at the next probe and through upgrades", async () => {
+    const { ctx, clock, controlPlane } = setup();
+    const ready = (node: string) =>
+      ctx.store
+        .mustGet(R.pods, 'kube-system', `etcd-${node}`)
+        .status.conditions.find((c: { type: string }) => c.type === 'Ready').status;
+    controlPlane.start();
+    try {
+      ctx.faults.etcdUnhealthy.add('cp-3');
+      expect(ready('cp-3')).toBe('True');
+      await clock.advance(ETCD_PROBE_PERIOD_MS);
+      expect([ready('cp-1'), ready('cp-2'), ready('cp-3')]).toEqual(['True', 'True', 'False']);
+      // An upgrade restarts etcd; the restarted member is still unhealthy.
+      const upgrade = controlPlane.upgradeMember('cp-3', 'v1.31.2');
+      await clock.advance(ctx.timing.controlPlaneUpgradeMs + ctx.timing.nodeUpgradeMs);
+      await upgrade;
+      expect(ready('cp-3')).toBe('False');
+      ctx.faults.etcdUnhealthy.clear();
+      await clock.advance(ETCD_PROBE_PERIOD_MS);
+      expect(ready('cp-3')).toBe('True');
+    } finally {
+      controlPlane.stop();
+    }
   });
 
   it('reports the lowest API server version while members disagree', async () => {

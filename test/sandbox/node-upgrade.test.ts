@@ -113,8 +113,18 @@ describe('NodeUpgrader', () => {
     const back = await finish(upgrader.upgradeNode('general-1', 'v1.30.8'));
     expect(back).toMatchObject({ state: 'succeeded', fromVersion: 'v1.31.4', targetVersion: 'v1.30.8' });
     expect(kubelet('general-1')).toBe('v1.30.8');
-    // Its last upgrade is now the rollback itself, from v1.31.4: going lower is still refused.
+    // The rollback undid its only upgrade here: going lower is still refused.
     expect(() => upgrader.upgradeNode('general-1', 'v1.29.10')).toThrow(/kubeadm does not downgrade/);
+  });
+
+  it('rolls back several one-minor upgrades one at a time, newest first', async () => {
+    const { upgrader, kubelet, finish } = setup();
+    expect((await finish(upgrader.upgradeNode('old-1', 'v1.30.8'))).state).toBe('succeeded');
+    expect((await finish(upgrader.upgradeNode('old-1', 'v1.31.4'))).state).toBe('succeeded');
+    expect(() => upgrader.upgradeNode('old-1', 'v1.29.10')).toThrow(/before its last upgrade \(v1.30.8\)/);
+    expect((await finish(upgrader.upgradeNode('old-1', 'v1.30.8'))).state).toBe('succeeded');
+    expect((await finish(upgrader.upgradeNode('old-1', 'v1.29.10'))).state).toBe('succeeded');
+    expect(kubelet('old-1')).toBe('v1.29.10');
   });
 
   it('moves a kubelet two minors in one upgrade only when the scenario allows it', async () => {

@@ -10,6 +10,7 @@ import { int, kubeVersion, listOf, mapOf, num, type Read, readStruct, str, struc
 export function emptyFaultsSpec(): FaultsSpec {
   return {
     nodesNeverReady: [],
+    etcdUnhealthy: [],
     upgradeFailures: {},
     api: { errorRate: 0, code: 500, latencyMs: 0 },
     ignoreSigterm: [],
@@ -50,6 +51,7 @@ const regression = struct(
 
 const FAULT_FIELDS = {
   nodesNeverReady: listOf(str()),
+  etcdUnhealthy: listOf(str()),
   upgradeFailures: mapOf(int({ min: 0 })),
   api: apiFaults,
   ignoreSigterm: listOf(selector),
@@ -70,6 +72,7 @@ export function readFaults(
   if (!read) return undefined;
   const v = read.values as Partial<{
     nodesNeverReady: string[];
+    etcdUnhealthy: string[];
     upgradeFailures: Record<string, number>;
     api: Partial<FaultsSpec['api']>;
     ignoreSigterm: string[];
@@ -77,6 +80,7 @@ export function readFaults(
   }>;
   return {
     nodesNeverReady: v.nodesNeverReady ?? base.nodesNeverReady,
+    etcdUnhealthy: v.etcdUnhealthy ?? base.etcdUnhealthy,
     upgradeFailures: v.upgradeFailures ?? base.upgradeFailures,
     api: v.api ? { ...base.api, ...v.api } : base.api,
     ignoreSigterm: v.ignoreSigterm ?? base.ignoreSigterm,
@@ -102,12 +106,14 @@ export function faultSetFromSpec(spec: FaultsSpec): FaultSet {
     },
     ignoreSigtermSelectors: [...spec.ignoreSigterm],
     versionRegressions: spec.versionRegression.map((r) => ({ ...r })),
+    etcdUnhealthy: new Set(spec.etcdUnhealthy),
   };
 }
 
 export function faultSpecOf(faults: FaultSet): FaultsSpec {
   return {
     nodesNeverReady: [...faults.nodesNeverReadyAfterUpgrade].sort(),
+    etcdUnhealthy: [...faults.etcdUnhealthy].sort(),
     upgradeFailures: Object.fromEntries(faults.upgradeFailures),
     api: {
       errorRate: faults.api.errorRate,
@@ -133,4 +139,6 @@ export function applyFaults(target: FaultSet, source: FaultSet): void {
   target.api = source.api;
   target.ignoreSigtermSelectors = source.ignoreSigtermSelectors;
   target.versionRegressions = source.versionRegressions;
+  target.etcdUnhealthy.clear();
+  for (const n of source.etcdUnhealthy) target.etcdUnhealthy.add(n);
 }

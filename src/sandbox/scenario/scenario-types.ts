@@ -105,6 +105,8 @@ export interface TrafficSpec {
 /** The `faults` section, with the same field names as `/sandbox/v1/faults`. */
 export interface FaultsSpec {
   nodesNeverReady: string[];
+  /** Control-plane nodes whose etcd member is unhealthy. */
+  etcdUnhealthy: string[];
   upgradeFailures: Record<string, number>;
   api: {
     errorRate: number;

@@ -1,7 +1,7 @@
 import { createHash } from 'node:crypto';
 import { compareVersions, lowestVersion, parseReleaseVersion, parseVersion } from '../../core/versions.ts';
 import { R } from '../api/resources.ts';
-import type { SandboxContext } from '../context.ts';
+import type { Actor, SandboxContext } from '../context.ts';
 import { etcdVersionFor, goVersionFor } from '../scenario/component-versions.ts';
 import { CONTROL_PLANE_LABEL } from '../scenario/node-object.ts';
 import { runningPodStatus } from '../scenario/pod-status.ts';
@@ -32,6 +32,9 @@ const UPGRADED_COMPONENTS = ['kube-apiserver', 'kube-controller-manager', 'kube-
 
 const SYSTEM = 'kube-system';
 
+/** How often the kubelet probes an etcd member's health (kubeadm's etcd probes run every 10 s). */
+export const ETCD_PROBE_PERIOD_MS = 10_000;
+
 export interface MemberVersions {
   node: string;
   components: Partial<Record<ControlPlaneComponent, { version: string; ready: boolean }>>;
@@ -43,7 +46,12 @@ export interface MemberVersions {
  * server, the controller manager and the scheduler, visible in the API as mirror pods whose image tags carry
  * the versions. `/version` is derived from them, and upgrading a member restarts them at a new version.
  */
-export class ControlPlane {
+export class ControlPlane implements Actor {
+  readonly name = 'control-plane';
+  /** Mirror pods being restarted by an upgrade: NotReady until up, whatever the probe says. */
+  private readonly restarting = new Set<string>();
+  private probeTimer: { cancel(): void } | undefined;
+
   constructor(
     private readonly ctx: SandboxContext,
     private readonly options: {
@@ -52,6 +60,53 @@ export class ControlPlane {
       rebooter?: NodeRebooter;
     },
   ) {}
+
+  /**
+   * Starts the etcd health probes: each member's `etcd-<node>` mirror pod is Ready exactly when the member
+   * is healthy (not in `faults.etcdUnhealthy`), as the kubelet's probe of etcd's health endpoint makes it
+   * on a kubeadm node. Clients read member health and quorum from these pods.
+   */
+  start(): void {
+    const tick = () => {
+      this.probeEtcd();
+      this.probeTimer = this.ctx.clock.setTimer(ETCD_PROBE_PERIOD_MS, tick);
+    };
+    tick();
+  }
+
+  stop(): void {
+    this.probeTimer?.cancel();
+    this.probeTimer = undefined;
+  }
+
+  private etcdHealthy(node: string): boolean {
+    return !this.ctx.faults.etcdUnhealthy.has(node);
+  }
+
+  private probeEtcd(): void {
+    for (const node of this.members()) {
+      const name = `etcd-${node}`;
+      if (this.restarting.has(name)) continue;
+      const healthy = this.etcdHealthy(node);
+      this.ctx.store.mutate(R.pods, SYSTEM, name, (pod) => {
+        if (isReady(pod) === healthy) return false;
+        this.setReady(pod, healthy);
+      });
+    }
+  }
+
+  private setReady(pod: KubeObject, ready: boolean): void {
+    const startTime = pod.status?.startTime;
+    pod.status = runningPodStatus({
+      containers: pod.spec.containers,
+      hostIP: pod.status.hostIP,
+      podIP: pod.status.podIP,
+      now: rfc3339(this.ctx.clock.now()),
+      ready,
+      seed: pod.metadata.annotations!['kubernetes.io/config.hash']!,
+    });
+    pod.status.startTime = startTime ?? pod.metadata.creationTimestamp;
+  }
 
   /** Control-plane node names, sorted. */
   members(): string[] {
@@ -146,23 +201,20 @@ export class ControlPlane {
     downMs: number,
   ) {
     const name = `${component}-${node}`;
-    this.ctx.store.remove(R.pods, SYSTEM, name);
-    this.ctx.store.create(R.pods, this.mirrorPod(node, component, image, false));
-    await this.ctx.clock.sleep(downMs);
-    const now = rfc3339(this.ctx.clock.now());
-    this.ctx.store.mutate(R.pods, SYSTEM, name, (pod) => {
-      // A newer restart may have replaced this pod meanwhile; only the pod of this restart turns Ready here.
-      if (pod.spec.containers[0].image !== image) return false;
-      pod.status = runningPodStatus({
-        containers: pod.spec.containers,
-        hostIP: pod.status.hostIP,
-        podIP: pod.status.podIP,
-        now,
-        ready: true,
-        seed: pod.metadata.annotations!['kubernetes.io/config.hash']!,
+    this.restarting.add(name);
+    try {
+      this.ctx.store.remove(R.pods, SYSTEM, name);
+      this.ctx.store.create(R.pods, this.mirrorPod(node, component, image, false));
+      await this.ctx.clock.sleep(downMs);
+      this.ctx.store.mutate(R.pods, SYSTEM, name, (pod) => {
+        // A newer restart may have replaced this pod meanwhile; only the pod of this restart turns Ready here.
+        if (pod.spec.containers[0].image !== image) return false;
+        this.setReady(pod, component !== 'etcd' || this.etcdHealthy(node));
+        pod.status.startTime = pod.metadata.creationTimestamp;
       });
-      pod.status.startTime = pod.metadata.creationTimestamp;
-    });
+    } finally {
+      this.restarting.delete(name);
+    }
   }
 
   private mirrorPod(

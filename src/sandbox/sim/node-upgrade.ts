@@ -62,8 +62,12 @@ interface InFlight {
 export class NodeUpgrader {
   private readonly inFlight = new Map<string, InFlight>();
   private readonly last = new Map<string, UpgradeResult>();
-  /** The version each node ran before its last successful upgrade here: where a rollback may take it. */
-  private readonly previousVersions = new Map<string, string>();
+  /**
+   * The versions each node ran before its successful upgrades here, oldest first: a rollback undoes the
+   * last one (to the version at the end), and the next rollback the one before it, one minor at a time as
+   * they were made.
+   */
+  private readonly previousVersions = new Map<string, string[]>();
 
   constructor(
     private readonly ctx: SandboxContext,
@@ -104,8 +108,14 @@ export class NodeUpgrader {
     const done = this.run(node, result).then((final) => {
       this.inFlight.delete(name);
       this.last.set(name, final);
-      if (final.state === 'succeeded' && final.fromVersion !== final.targetVersion)
-        this.previousVersions.set(name, final.fromVersion);
+      if (final.state === 'succeeded' && final.fromVersion !== final.targetVersion) {
+        const history = this.previousVersions.get(name) ?? [];
+        const from = tryParseVersion(final.fromVersion);
+        const to = tryParseVersion(final.targetVersion);
+        if (from && to && compareVersions(to, from) < 0) history.pop();
+        else history.push(final.fromVersion);
+        this.previousVersions.set(name, history);
+      }
       return final;
     });
     this.inFlight.set(name, { targetVersion, result, done });
@@ -183,7 +193,7 @@ export class NodeUpgrader {
           `refusing to downgrade control-plane node ${name} from ${from} to ${target}: a control-plane minor version cannot be downgraded in place; restore the etcd snapshot taken before the upgrade instead`,
           name,
         );
-      const previous = this.previousVersions.get(name);
+      const previous = this.previousVersions.get(name)?.at(-1);
       if (previous !== target)
         throw new UpgradeRefusedError(
           422,

@@ -1,0 +1,75 @@
+/**
+ * etcd member health and quorum as a kubeadm cluster shows them through the Kubernetes API: each stacked
+ * member runs as the static pod `etcd-<node>` (labels component=etcd, tier=control-plane, in kube-system),
+ * whose Ready condition is the kubelet's probe of the member's health endpoint. A cluster with external
+ * or managed etcd has no such pods, and nothing here applies to it.
+ */
+import { CoreV1Api, type KubeConfig, type V1Pod } from '@kubernetes/client-node';
+import type { Clock } from '../core/clock.ts';
+import { withRetries } from './retry.ts';
+
+export interface EtcdMember {
+  /** The control-plane node the member runs on. */
+  node: string;
+  healthy: boolean;
+  /** What the pod says when unhealthy, e.g. "NotReady (ContainersNotReady)". */
+  detail: string;
+}
+
+export const ETCD_POD_SELECTOR = 'component=etcd,tier=control-plane';
+
+/** The stacked etcd members, by their static pods; [] when etcd is not run as static pods. */
+export async function readEtcdMembers(kc: KubeConfig, clock: Clock): Promise<EtcdMember[]> {
+  const core = kc.makeApiClient(CoreV1Api);
+  const list = await withRetries(clock, 'list etcd pods in kube-system', () =>
+    core.listNamespacedPod({ namespace: 'kube-system', labelSelector: ETCD_POD_SELECTOR }),
+  );
+  return list.items
+    .map(memberOf)
+    .filter((m): m is EtcdMember => m !== undefined)
+    .sort((a, b) => a.node.localeCompare(b.node));
+}
+
+function memberOf(pod: V1Pod): EtcdMember | undefined {
+  const node = pod.spec?.nodeName;
+  if (!node) return undefined;
+  const ready = pod.status?.conditions?.find((c) => c.type === 'Ready');
+  const healthy = pod.status?.phase === 'Running' && ready?.status === 'True';
+  const detail = healthy
+    ? 'healthy'
+    : `${pod.status?.phase ?? 'Unknown'}, ${ready ? `Ready=${ready.status}${ready.reason ? ` (${ready.reason})` : ''}` : 'no Ready condition'}`;
+  return { node, healthy, detail };
+}
+
+/** The members etcd needs healthy to commit: a majority. */
+export function quorumOf(members: number): number {
+  return Math.floor(members / 2) + 1;
+}
+
+/**
+ * Before `node`'s member goes down for its upgrade: every other member must be healthy, or the cluster
+ * may lose quorum while it is down (3 members with one unhealthy: upgrading another leaves 1 of 3).
+ * Returns what is wrong, or undefined.
+ * Note: a single-member etcd is down during its own upgrade whatever is checked; that is the cost of one
+ * member, not something to refuse.
+ */
+export function etcdProblemBefore(members: readonly EtcdMember[], node: string): string | undefined {
+  const sick = members.filter((m) => m.node !== node && !m.healthy);
+  if (sick.length === 0) return undefined;
+  const left = members.filter((m) => m.node !== node && m.healthy).length;
+  return (
+    `etcd ${sick.map((m) => `on ${m.node} is not healthy (${m.detail})`).join(', ')}: ` +
+    `upgrading ${node} now would leave ${left} of ${members.length} member(s) healthy, quorum needs ${quorumOf(members.length)}`
+  );
+}
+
+/** After `node`'s upgrade: its member is healthy and a majority of all members is. */
+export function etcdProblemAfter(members: readonly EtcdMember[], node: string): string | undefined {
+  const own = members.find((m) => m.node === node);
+  if (!own) return `no etcd member on ${node} (etcd-${node} is missing)`;
+  if (!own.healthy) return `etcd on ${node} is not healthy (${own.detail})`;
+  const healthy = members.filter((m) => m.healthy).length;
+  if (healthy < quorumOf(members.length))
+    return `etcd has ${healthy} of ${members.length} member(s) healthy, quorum needs ${quorumOf(members.length)}`;
+  return undefined;
+}
