@@ -23,6 +23,7 @@ import { holderGone } from '../run-holder.ts';
 import {
   addExecutionOptions,
   cliErrorOf,
+  executionSettings,
   finishRun,
   openStore,
   RUN_OUTPUT_FORMATS,
@@ -61,12 +62,21 @@ export async function statusOf(
   run: RunRecord,
   kc: KubeConfig | undefined,
 ): Promise<RunStatus> {
+  // Note: a run's times are in the clock it ran on (a sandbox's scaled time, say): a stopped run's length is
+  // measured between its own records, a running one's up to the cluster's now, never against our wall clock.
+  const now = run.state === 'running' ? await clusterNow(kc) : undefined;
   return {
-    ...summarizeRun(store, run.id, Date.now()),
+    ...summarizeRun(store, run.id, now),
     holder: run.holder,
     holderGone: await holderGone(run, kc),
     inFlight: inFlightNodes(store, run.id),
   };
+}
+
+/** Now in the clock runs on this cluster keep (a sandbox's own, see executionSettings); wall time without one. */
+async function clusterNow(kc: KubeConfig | undefined): Promise<number> {
+  if (!kc) return Date.now();
+  return (await executionSettings({ leaseDuration: 30 }, kc)).clock.now();
 }
 
 /** The cluster, when the command line or the environment names one; status works from the store without it. */
