@@ -13,6 +13,7 @@ import { chmodSync, mkdirSync, readdirSync, rmSync, writeFileSync } from 'node:f
 import { join } from 'node:path';
 import type { KubeConfig } from '@kubernetes/client-node';
 import { kubeconfigCopiesDir } from '../store/index.ts';
+import { processExists } from './process-exists.ts';
 
 export interface KubeconfigCopy {
   path: string;
@@ -51,15 +52,5 @@ export function removeStaleKubeconfigCopies(dir: string): void {
   for (const name of names) {
     const pid = COPY_NAME.exec(name)?.[1];
     if (pid !== undefined && !processExists(Number(pid))) rmSync(join(dir, name), { force: true });
-  }
-}
-
-function processExists(pid: number): boolean {
-  try {
-    process.kill(pid, 0);
-    return true;
-  } catch (err) {
-    // EPERM: it exists, under another user.
-    return (err as NodeJS.ErrnoException).code === 'EPERM';
   }
 }

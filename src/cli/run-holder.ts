@@ -8,6 +8,7 @@ import type { KubeConfig } from '@kubernetes/client-node';
 import { readLeaseHolder } from '../kube/lease-holder.ts';
 import { parseHolderIdentity } from '../kube/lease-lock.ts';
 import type { RunRecord } from '../store/index.ts';
+import { processExists } from './process-exists.ts';
 
 /**
  * Why the run's holder is gone, or undefined when it is alive or nobody can tell (the cluster unreachable
@@ -29,15 +30,5 @@ export async function holderGone(run: RunRecord, kc: KubeConfig | undefined): Pr
       : `the cluster's lease was released or expired: it stopped renewing`;
   } catch {
     return undefined;
-  }
-}
-
-function processExists(pid: number): boolean {
-  try {
-    process.kill(pid, 0);
-    return true;
-  } catch (err) {
-    // EPERM: it exists, under another user.
-    return (err as NodeJS.ErrnoException).code === 'EPERM';
   }
 }
