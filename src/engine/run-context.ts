@@ -7,13 +7,13 @@ import type { KubeConfig } from '@kubernetes/client-node';
 import type { Clock } from '../core/clock.ts';
 import { parseDuration } from '../core/duration.ts';
 import type { DrainOptions } from '../kube/drain.ts';
+import { ClusterAccess } from '../kube/index.ts';
 import { shareConnections } from '../kube/shared-connections.ts';
 import type { Plan, PlanStep } from '../plan/plan-types.ts';
 import type { UpgradeProvider } from '../providers/upgrade-provider.ts';
 import type { RunStore } from '../store/run-store.ts';
 import type { LogLevel, StepStatePatch, StepStateRecord } from '../store/run-types.ts';
 import { commandOutputFile } from '../store/state-dir.ts';
-import { ClusterAccess } from './cluster-access.ts';
 import type { Hooks } from './hooks.ts';
 import type { RunEvent } from './run-events.ts';
 

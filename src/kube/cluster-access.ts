@@ -1,7 +1,7 @@
 /**
- * The few reads and patches the engine needs beyond what src/kube offers (cordon, drain, lease, node-wait),
+ * The few reads and patches the engine needs beyond cordon, drain, lease and node-wait,
  * each with transient API failures retried.
- * Note: these talk to the API directly; they belong in src/kube and should move there with its owner.
+ * They talk to the API directly, so they live here with the rest of the client-node code.
  */
 import {
   AppsV1Api,
@@ -14,9 +14,9 @@ import {
   type V1Pod,
 } from '@kubernetes/client-node';
 import type { Clock } from '../core/clock.ts';
-import { isNotFound } from '../kube/api-failure.ts';
-import { requestRaw } from '../kube/client.ts';
-import { withRetries } from '../kube/retry.ts';
+import { isNotFound } from './api-failure.ts';
+import { requestRaw } from './client.ts';
+import { withRetries } from './retry.ts';
 
 export interface NodeState {
   name: string;

@@ -1,0 +1,2 @@
+export type { NodeState } from './cluster-access.ts';
+export { ClusterAccess, nodeStateOf } from './cluster-access.ts';
