@@ -3,7 +3,7 @@
  * $KUBECONFIG), read the snapshot with progress on a terminal, and turn every failure into one line.
  */
 import type { Command } from 'commander';
-import type { ClusterSnapshot } from '../core/snapshot.ts';
+import type { ClusterSnapshot } from '../core/index.ts';
 import { type ClusterTarget, KubeconfigError, loadKubeConfig } from '../kube/client.ts';
 import { KubeError } from '../kube/errors.ts';
 import { readSnapshot, type SnapshotProgress } from '../kube/snapshot.ts';

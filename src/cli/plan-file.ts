@@ -3,7 +3,7 @@
  * the file and, where there is one, the line:column: a file cut off short says so instead of looking edited.
  */
 import { readFileSync } from 'node:fs';
-import { keepVersionsAsWritten, parseYamlSource } from '../core/yaml-source.ts';
+import { keepVersionsAsWritten, parseYamlSource } from '../core/index.ts';
 import { checkPlanIntegrity, planFieldsCutOff } from '../engine/index.ts';
 import type { Plan } from '../plan/index.ts';
 import { UsageError } from './errors.ts';

@@ -2,8 +2,7 @@
  * What `plan` and `apply --to` write: the plan for the snapshot, with the blockers preflight finds on the
  * same snapshot recorded at its top, so a reviewer sees them before `apply` stops on them.
  */
-import type { ClusterSnapshot } from '../core/snapshot.ts';
-import type { KubeVersion } from '../core/versions.ts';
+import type { ClusterSnapshot, KubeVersion } from '../core/index.ts';
 import { type Plan, PlanError, type Policy, planUpgrade, withPreflightBlockers } from '../plan/index.ts';
 import { runPreflight, subjectText } from '../preflight/index.ts';
 import { CliError } from './errors.ts';

@@ -2,7 +2,7 @@
  * How a run reads as text: the end-of-run summary, `status` (the same, plus what is in flight and what
  * blocks it) and `history`. The data comes from the store, so any process can show any run.
  */
-import { formatDuration } from '../core/duration.ts';
+import { formatDuration } from '../core/index.ts';
 import type { PodBlock, RunSummary } from '../engine/index.ts';
 import type { RunRecord, RunStore } from '../store/index.ts';
 import { renderTable } from './output.ts';

@@ -9,8 +9,7 @@
 import { existsSync } from 'node:fs';
 import type { KubeConfig } from '@kubernetes/client-node';
 import { type Command, Option } from 'commander';
-import { type Clock, RealClock, ScaledClock } from '../core/clock.ts';
-import { mayRetry } from '../core/failure-class.ts';
+import { type Clock, mayRetry, RealClock, ScaledClock } from '../core/index.ts';
 import {
   type EngineDeps,
   PlanRejectedError,

@@ -7,8 +7,7 @@
  * - `lines` (piped, or `--no-live`): one plain line per change, suitable for CI logs.
  * - `json`  (`-o json`): every event as one JSON object per line, nothing else on stdout.
  */
-import type { Clock } from '../core/clock.ts';
-import { formatDuration } from '../core/duration.ts';
+import { type Clock, formatDuration } from '../core/index.ts';
 import type { PodBlock, RunEvent } from '../engine/index.ts';
 import type { Plan, PlanStep } from '../plan/index.ts';
 

@@ -6,16 +6,16 @@ import { readdirSync, readFileSync, statSync } from 'node:fs';
 import { extname, join } from 'node:path';
 import { isDeepStrictEqual } from 'node:util';
 import { KubeConfig } from '@kubernetes/client-node';
-import { RealClock } from '../core/clock.ts';
 import {
   formatVersion,
   KNOWN_RELEASES,
   type KubeVersion,
+  parseYamlDocuments,
+  RealClock,
   resolveTargetVersion,
   VersionParseError,
   versionStatus,
-} from '../core/versions.ts';
-import { parseYamlDocuments } from '../core/yaml-source.ts';
+} from '../core/index.ts';
 import { hooksOf, PlanRejectedError } from '../engine/index.ts';
 import { defaultPolicy, formatPolicyError, type Policy, policyFromYaml } from '../plan/index.ts';
 import { CHECK_IDS, type ManifestDocument } from '../preflight/index.ts';

@@ -4,8 +4,7 @@
  * minor. Which add-on moves is decided from its live image by the same rule the planner used
  * (core/kubeadm-addons.ts). Idempotent: an add-on at or past its version is left alone.
  */
-import { addonVerdict, KUBEADM_ADDONS, type KubeadmAddon } from '../core/kubeadm-addons.ts';
-import { parseVersion } from '../core/versions.ts';
+import { addonVerdict, KUBEADM_ADDONS, type KubeadmAddon, parseVersion } from '../core/index.ts';
 import type { PlanStep } from '../plan/plan-types.ts';
 import { StepFailedError } from './errors.ts';
 import type { RunContext } from './run-context.ts';

@@ -2,7 +2,7 @@
  * Why the engine refuses or stops, as data: each error names what it is about and its failure class
  * (core/failure-class.ts): whether a retry (or a `midflight resume`) may help.
  */
-import { type FailureClass, mayRetry } from '../core/failure-class.ts';
+import { type FailureClass, mayRetry } from '../core/index.ts';
 
 export type PlanRejection =
   /** The file is not a plan (hand-edited into an invalid shape, or another schema). */

@@ -10,7 +10,7 @@
  * Placeholders {phase} {runId} {target} {kubeconfig} are shell-quoted; the same values are in the
  * environment as MIDFLIGHT_PHASE, MIDFLIGHT_RUN_ID, MIDFLIGHT_TARGET and KUBECONFIG.
  */
-import { parseDuration } from '../core/duration.ts';
+import { parseDuration } from '../core/index.ts';
 import { PHASE_KINDS } from '../plan/plan-types.ts';
 import { shellQuote } from '../providers/command-provider.ts';
 import { runLoggedCommand } from '../providers/run-command.ts';

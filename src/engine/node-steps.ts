@@ -6,15 +6,15 @@
  * Invariants: a node is upgraded at most once (its version is read before the provider is called); a node
  * the run did not cordon is never uncordoned by it (the cordon state is recorded BEFORE cordoning).
  */
-import { parseDuration } from '../core/duration.ts';
-import { mayRetry } from '../core/failure-class.ts';
 import {
   compareVersions,
   formatVersion,
+  mayRetry,
   minorPath,
+  parseDuration,
   parseVersion,
   tryParseVersion,
-} from '../core/versions.ts';
+} from '../core/index.ts';
 import { classifyFailure } from '../kube/api-failure.ts';
 import { cordonNode, uncordonNode } from '../kube/cordon.ts';
 import { type DrainOptions, type DrainProgress, type DrainResult, drainNode } from '../kube/drain.ts';

@@ -4,9 +4,15 @@
  * Pure: the snapshot is read by the caller.
  */
 import { createHash } from 'node:crypto';
-import { clusterModelOf, sourceVersionOf } from '../core/cluster-model.ts';
-import { type ClusterSnapshot, clusterFingerprint } from '../core/snapshot.ts';
-import { compareVersions, formatVersion, tryParseVersion } from '../core/versions.ts';
+import {
+  type ClusterSnapshot,
+  clusterFingerprint,
+  clusterModelOf,
+  compareVersions,
+  formatVersion,
+  sourceVersionOf,
+  tryParseVersion,
+} from '../core/index.ts';
 import { PHASE_KINDS, PLAN_SCHEMA_VERSION, type Plan, STEP_KINDS, validatePolicy } from '../plan/index.ts';
 import { PlanRejectedError } from './errors.ts';
 

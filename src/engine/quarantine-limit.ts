@@ -4,10 +4,15 @@
  * while its pool has fewer than drain.maxQuarantined quarantined nodes (default one), and only if the pool's
  * next nodes can still be drained with it out of service; otherwise the run halts instead.
  */
-import { capacityModelOf, surgeCapacityOf } from '../core/capacity.ts';
-import { clusterModelOf, resolvePools } from '../core/cluster-model.ts';
-import { poolBatchLimit } from '../core/pool-batch-limit.ts';
-import { formatBytes, formatCpu } from '../core/quantity.ts';
+import {
+  capacityModelOf,
+  clusterModelOf,
+  formatBytes,
+  formatCpu,
+  poolBatchLimit,
+  resolvePools,
+  surgeCapacityOf,
+} from '../core/index.ts';
 import { readSnapshot } from '../kube/snapshot.ts';
 import { DEFAULT_MAX_QUARANTINED } from '../plan/index.ts';
 import type { PlanStep } from '../plan/plan-types.ts';

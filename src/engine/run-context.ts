@@ -4,8 +4,7 @@
  */
 import { setMaxListeners } from 'node:events';
 import type { KubeConfig } from '@kubernetes/client-node';
-import type { Clock } from '../core/clock.ts';
-import { parseDuration } from '../core/duration.ts';
+import { type Clock, parseDuration } from '../core/index.ts';
 import type { DrainOptions } from '../kube/drain.ts';
 import { ClusterAccess } from '../kube/index.ts';
 import { shareConnections } from '../kube/shared-connections.ts';

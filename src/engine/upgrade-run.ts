@@ -9,7 +9,7 @@
  * parallel (the planner sized the batch to the pool's limits); after each batch the gate and its soak.
  */
 import { randomBytes } from 'node:crypto';
-import { compareVersions, parseVersion } from '../core/versions.ts';
+import { compareVersions, parseVersion } from '../core/index.ts';
 import { readSnapshot } from '../kube/snapshot.ts';
 import type { Plan, PlanPhase, PlanStep } from '../plan/plan-types.ts';
 import { runPreflight, subjectText } from '../preflight/index.ts';

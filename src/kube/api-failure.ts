@@ -5,7 +5,7 @@
  * reading; `errors.ts` turns it into the one-line errors that read-only commands show.
  */
 import { ApiException } from '@kubernetes/client-node';
-import { declaredFailureClass, type FailureClass, mayRetry } from '../core/failure-class.ts';
+import { declaredFailureClass, type FailureClass, mayRetry } from '../core/index.ts';
 
 export interface StatusCause {
   reason?: string;

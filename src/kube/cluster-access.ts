@@ -13,7 +13,7 @@ import {
   type V1Node,
   type V1Pod,
 } from '@kubernetes/client-node';
-import type { Clock } from '../core/clock.ts';
+import type { Clock } from '../core/index.ts';
 import { isNotFound } from './api-failure.ts';
 import { requestRaw } from './client.ts';
 import { withRetries } from './retry.ts';

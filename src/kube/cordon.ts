@@ -5,7 +5,7 @@ import {
   setHeaderOptions,
   type V1Node,
 } from '@kubernetes/client-node';
-import { type Clock, RealClock } from '../core/clock.ts';
+import { type Clock, RealClock } from '../core/index.ts';
 import { type RetryOptions, withRetries } from './retry.ts';
 
 export interface CordonOptions {

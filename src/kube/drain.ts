@@ -7,8 +7,7 @@ import {
   type V1Pod,
   type V1PodDisruptionBudget,
 } from '@kubernetes/client-node';
-import type { Clock, Timer } from '../core/clock.ts';
-import { matchesLabelSelector } from '../core/selectors.ts';
+import { type Clock, matchesLabelSelector, type Timer } from '../core/index.ts';
 import { type ApiFailure, apiFailureClass, apiFailureOf, isNotFound } from './api-failure.ts';
 import { controllerOf, deletionAgeSeconds, type PodFilterBlock, podDeleteStatus } from './drain-filters.ts';
 import { jitter, withRetries } from './retry.ts';

@@ -3,8 +3,7 @@
  * a failure class (from `apiFailureClass`, the one rule), and a one-line message a user can act on. The
  * failure itself is read by `api-failure.ts`.
  */
-import type { Clock } from '../core/clock.ts';
-import { type FailureClass, mayRetry } from '../core/failure-class.ts';
+import { type Clock, type FailureClass, mayRetry } from '../core/index.ts';
 import { type ApiFailure, apiFailureClass, apiFailureOf, classifyFailure } from './api-failure.ts';
 import { withRetries } from './retry.ts';
 

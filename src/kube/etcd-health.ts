@@ -5,7 +5,7 @@
  * or managed etcd has no such pods, and nothing here applies to it.
  */
 import { CoreV1Api, type KubeConfig, type V1Pod } from '@kubernetes/client-node';
-import type { Clock } from '../core/clock.ts';
+import type { Clock } from '../core/index.ts';
 import { withRetries } from './retry.ts';
 
 export interface EtcdMember {

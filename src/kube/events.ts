@@ -6,7 +6,7 @@ import {
   PatchStrategy,
   setHeaderOptions,
 } from '@kubernetes/client-node';
-import { type Clock, RealClock } from '../core/clock.ts';
+import { type Clock, RealClock } from '../core/index.ts';
 import { isNotFound } from './api-failure.ts';
 import { withRetries } from './retry.ts';
 

@@ -3,7 +3,7 @@
  * (`sh.helm.release.v1.<name>.v<revision>`, label `owner=helm`).
  */
 import { gunzipSync } from 'node:zlib';
-import type { HelmRelease } from '../core/snapshot.ts';
+import type { HelmRelease } from '../core/index.ts';
 
 /** A Secret in wire JSON: `data` values are base64, as the API server sends them. */
 export interface SecretJson {

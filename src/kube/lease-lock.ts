@@ -1,7 +1,6 @@
 import { hostname } from 'node:os';
 import { CoordinationV1Api, type KubeConfig, type V1Lease, V1MicroTime } from '@kubernetes/client-node';
-import type { Clock, Timer } from '../core/clock.ts';
-import type { FailureClass } from '../core/failure-class.ts';
+import type { Clock, FailureClass, Timer } from '../core/index.ts';
 import { apiFailureOf, isNotFound, KubeOperationError } from './api-failure.ts';
 import { withRetries } from './retry.ts';
 

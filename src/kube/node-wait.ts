@@ -1,6 +1,5 @@
 import { CoreV1Api, type KubeConfig, type V1Node, type V1Pod } from '@kubernetes/client-node';
-import type { Clock } from '../core/clock.ts';
-import type { FailureClass } from '../core/failure-class.ts';
+import type { Clock, FailureClass } from '../core/index.ts';
 import { apiFailureOf } from './api-failure.ts';
 import { requestRaw } from './client.ts';
 

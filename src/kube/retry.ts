@@ -1,5 +1,4 @@
-import type { Clock } from '../core/clock.ts';
-import { mayRetry } from '../core/failure-class.ts';
+import { type Clock, mayRetry } from '../core/index.ts';
 import { apiFailureOf, classifyFailure, KubeOperationError } from './api-failure.ts';
 
 export interface RetryOptions {

@@ -1,7 +1,7 @@
 import { readFileSync } from 'node:fs';
 import tls from 'node:tls';
 import type { KubeConfig } from '@kubernetes/client-node';
-import type { ServerInfo } from '../core/snapshot.ts';
+import type { ServerInfo } from '../core/index.ts';
 
 /**
  * The API server's serving certificate, read from a TLS handshake with the kubeconfig's CA (or none when

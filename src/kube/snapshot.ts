@@ -16,22 +16,23 @@ import {
   type V1ListMeta,
   VersionApi,
 } from '@kubernetes/client-node';
-import { type Clock, RealClock } from '../core/clock.ts';
-import type {
-  ClusterSnapshot,
-  CustomResourceDefinition,
-  HelmRelease,
-  KubeResource,
-  Lease,
-  Namespace,
-  Node,
-  Pod,
-  PodDisruptionBudget,
-  Service,
-  WebhookConfiguration,
-  Workload,
-  WorkloadKind,
-} from '../core/snapshot.ts';
+import {
+  type Clock,
+  type ClusterSnapshot,
+  type CustomResourceDefinition,
+  type HelmRelease,
+  type KubeResource,
+  type Lease,
+  type Namespace,
+  type Node,
+  type Pod,
+  type PodDisruptionBudget,
+  RealClock,
+  type Service,
+  type WebhookConfiguration,
+  type Workload,
+  type WorkloadKind,
+} from '../core/index.ts';
 import { type RequestContext, RequestRejectedError, withApiRetries } from './errors.ts';
 import { decodeHelmReleaseSecret, isHelmReleaseSecret, type SecretJson } from './helm-release.ts';
 import { readServingCertificate } from './server-certificate.ts';

@@ -8,23 +8,31 @@
  * control plane.
  */
 import { createHash } from 'node:crypto';
-import { type BudgetState, budgetStatesOf } from '../core/budgets.ts';
-import { capacityModelOf, type Resources, surgeCapacityOf } from '../core/capacity.ts';
 import {
+  addonVerdict,
+  type BudgetState,
+  budgetStatesOf,
   type ClusterModel,
+  type ClusterSnapshot,
+  capacityModelOf,
+  clusterFingerprint,
   clusterModelOf,
+  compareVersions,
+  formatVersion,
   isEvictable,
   isPodReady,
+  KUBEADM_ADDONS,
+  type KubeVersion,
+  minorHops,
   type NodeModel,
+  parseDuration,
+  poolBatchLimit,
+  type Resources,
   resolvePools,
+  skewViolation,
   sourceVersionOf,
-} from '../core/cluster-model.ts';
-import { parseDuration } from '../core/duration.ts';
-import { addonVerdict, KUBEADM_ADDONS } from '../core/kubeadm-addons.ts';
-import { poolBatchLimit } from '../core/pool-batch-limit.ts';
-import { skewViolation } from '../core/skew.ts';
-import { type ClusterSnapshot, clusterFingerprint } from '../core/snapshot.ts';
-import { compareVersions, formatVersion, type KubeVersion, minorHops } from '../core/versions.ts';
+  surgeCapacityOf,
+} from '../core/index.ts';
 import { type BudgetLimit, buildBatches } from './batching.ts';
 import { lowerBound, type PoolBoundInput } from './lower-bound.ts';
 import { PLAN_SCHEMA_VERSION, type Plan, type PlanPhase, type PlanStep } from './plan-types.ts';

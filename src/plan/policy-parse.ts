@@ -2,7 +2,7 @@
  * Reads a policy file's text: a YAML syntax error and every validation problem come back with the
  * line:column in the file, found from the field path each problem names.
  */
-import { parseYamlSource, type SourcePosition } from '../core/yaml-source.ts';
+import { parseYamlSource, type SourcePosition } from '../core/index.ts';
 import type { Policy, PolicyError } from './policy.ts';
 import { validatePolicy } from './policy-validate.ts';
 

@@ -2,9 +2,14 @@
  * Checks policy data (parsed YAML, or the policy inside a plan) and fills the defaults. Every problem is
  * reported, each naming its field; nothing here knows about files or positions.
  */
-import { DurationParseError, parseDuration } from '../core/duration.ts';
-import { type IntOrString, isValidIntOrPercent, isZeroIntOrPercent } from '../core/intorstr.ts';
-import { parseLabelSelector } from '../core/selectors.ts';
+import {
+  DurationParseError,
+  type IntOrString,
+  isValidIntOrPercent,
+  isZeroIntOrPercent,
+  parseDuration,
+  parseLabelSelector,
+} from '../core/index.ts';
 import {
   defaultPolicy,
   NODE_STRATEGIES,

@@ -5,7 +5,7 @@
  * Defaults are a careful platform engineer's: one node at a time, no surge, a one-node canary soaked for
  * 10 minutes, eviction (never plain delete), emptyDir data and bare pods protected, halt on a stuck drain.
  */
-import type { IntOrString } from '../core/intorstr.ts';
+import type { IntOrString } from '../core/index.ts';
 
 export const POLICY_API_VERSION = 'midflight.dev/v1alpha1';
 export const NODE_STRATEGIES = ['in-place', 'replace'] as const;

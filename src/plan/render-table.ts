@@ -1,4 +1,4 @@
-import { formatDuration } from '../core/duration.ts';
+import { formatDuration } from '../core/index.ts';
 import { blockedSummary } from './plan-blockers.ts';
 import type { Plan } from './plan-types.ts';
 

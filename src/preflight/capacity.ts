@@ -1,7 +1,13 @@
-import { capacityModelOf, surgeCapacityOf } from '../core/capacity.ts';
-import { CONTROL_PLANE_POOL, clusterModelOf, resolvePools } from '../core/cluster-model.ts';
-import { poolBatchLimit } from '../core/pool-batch-limit.ts';
-import { formatBytes, formatCpu } from '../core/quantity.ts';
+import {
+  CONTROL_PLANE_POOL,
+  capacityModelOf,
+  clusterModelOf,
+  formatBytes,
+  formatCpu,
+  poolBatchLimit,
+  resolvePools,
+  surgeCapacityOf,
+} from '../core/index.ts';
 import type { Finding, PreflightCheck } from './finding.ts';
 
 /**

@@ -1,5 +1,4 @@
-import { clusterModelOf, sourceVersionOf } from '../core/cluster-model.ts';
-import { compareVersions, formatVersion } from '../core/versions.ts';
+import { clusterModelOf, compareVersions, formatVersion, sourceVersionOf } from '../core/index.ts';
 import type { Finding, PreflightCheck } from './finding.ts';
 
 /**

@@ -1,9 +1,7 @@
 /**
  * What a preflight check reports, and the options every check takes.
  */
-import type { IntOrString } from '../core/intorstr.ts';
-import type { ClusterSnapshot } from '../core/snapshot.ts';
-import type { KubeVersion } from '../core/versions.ts';
+import type { ClusterSnapshot, IntOrString, KubeVersion } from '../core/index.ts';
 
 export const CHECK_IDS = [
   'version-path',

@@ -1,8 +1,7 @@
 /**
  * Preflight: every check, run over one snapshot. Pure: the CLI reads the cluster, manifests and the clock.
  */
-import type { ClusterSnapshot } from '../core/snapshot.ts';
-import type { KubeVersion } from '../core/versions.ts';
+import type { ClusterSnapshot, KubeVersion } from '../core/index.ts';
 import { checkCapacity } from './capacity.ts';
 import { checkCertificates } from './certificates.ts';
 import { checkEtcdBackup } from './etcd-backup.ts';

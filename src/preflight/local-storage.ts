@@ -1,4 +1,4 @@
-import { clusterModelOf, hasEmptyDir, isEvictable, podKey } from '../core/cluster-model.ts';
+import { clusterModelOf, hasEmptyDir, isEvictable, podKey } from '../core/index.ts';
 import { type Finding, listSome, type PreflightCheck } from './finding.ts';
 
 /**

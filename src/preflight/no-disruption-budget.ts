@@ -1,4 +1,4 @@
-import { clusterModelOf } from '../core/cluster-model.ts';
+import { clusterModelOf } from '../core/index.ts';
 import type { Finding, PreflightCheck } from './finding.ts';
 
 /**

@@ -1,4 +1,4 @@
-import { clusterModelOf, conditionStatus, isMirrorPod } from '../core/cluster-model.ts';
+import { clusterModelOf, conditionStatus, isMirrorPod } from '../core/index.ts';
 import { type Finding, listSome, type PreflightCheck } from './finding.ts';
 
 const PRESSURE = ['MemoryPressure', 'DiskPressure', 'PIDPressure', 'NetworkUnavailable'];

@@ -1,6 +1,10 @@
-import { budgetStatesOf } from '../core/budgets.ts';
-import { clusterModelOf, isEvictable, podKey } from '../core/cluster-model.ts';
-import type { PodDisruptionBudget } from '../core/snapshot.ts';
+import {
+  budgetStatesOf,
+  clusterModelOf,
+  isEvictable,
+  type PodDisruptionBudget,
+  podKey,
+} from '../core/index.ts';
 import { type Finding, listSome, type PreflightCheck } from './finding.ts';
 
 /**

@@ -1,8 +1,14 @@
 import { parseAllDocuments } from 'yaml';
-import { clusterModelOf, sourceVersionOf } from '../core/cluster-model.ts';
-import { findRemovedApi, type RemovedApi } from '../core/removed-apis.ts';
-import type { ClusterSnapshot, HelmRelease, KubeResource } from '../core/snapshot.ts';
-import type { KubeVersion } from '../core/versions.ts';
+import {
+  type ClusterSnapshot,
+  clusterModelOf,
+  findRemovedApi,
+  type HelmRelease,
+  type KubeResource,
+  type KubeVersion,
+  type RemovedApi,
+  sourceVersionOf,
+} from '../core/index.ts';
 import type { Finding, FindingSubject, PreflightCheck, Severity } from './finding.ts';
 
 const LAST_APPLIED = 'kubectl.kubernetes.io/last-applied-configuration';

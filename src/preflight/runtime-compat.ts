@@ -1,5 +1,4 @@
-import { clusterModelOf } from '../core/cluster-model.ts';
-import { compareVersions, formatMinor, formatVersion } from '../core/versions.ts';
+import { clusterModelOf, compareVersions, formatMinor, formatVersion } from '../core/index.ts';
 import { type Finding, listSome, type PreflightCheck } from './finding.ts';
 
 /**

@@ -1,4 +1,4 @@
-import { clusterModelOf, isEvictable } from '../core/cluster-model.ts';
+import { clusterModelOf, isEvictable } from '../core/index.ts';
 import type { Finding, PreflightCheck } from './finding.ts';
 
 /**

@@ -1,13 +1,14 @@
-import { clusterModelOf, sourceVersionOf } from '../core/cluster-model.ts';
 import {
+  clusterModelOf,
   compareVersions,
   formatMinor,
   formatVersion,
   KNOWN_RELEASES,
   latestPatchOf,
   minorHops,
+  sourceVersionOf,
   versionStatus,
-} from '../core/versions.ts';
+} from '../core/index.ts';
 import type { Finding, PreflightCheck } from './finding.ts';
 
 /**

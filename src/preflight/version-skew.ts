@@ -1,12 +1,16 @@
-import { clusterModelOf, isDaemonSetPod, sourceVersionOf } from '../core/cluster-model.ts';
-import { kubeProxyKubeletViolation, type SkewComponent, skewViolation } from '../core/skew.ts';
 import {
+  clusterModelOf,
   compareVersions,
   formatMinor,
+  isDaemonSetPod,
   type KubeVersion,
+  kubeProxyKubeletViolation,
   minorHops,
+  type SkewComponent,
+  skewViolation,
+  sourceVersionOf,
   versionFromImage,
-} from '../core/versions.ts';
+} from '../core/index.ts';
 import { type Finding, listSome, type PreflightCheck } from './finding.ts';
 
 /**

@@ -1,4 +1,4 @@
-import { clusterModelOf, isPodReady } from '../core/cluster-model.ts';
+import { clusterModelOf, isPodReady } from '../core/index.ts';
 import type { Finding, PreflightCheck } from './finding.ts';
 
 /**

@@ -6,7 +6,7 @@
  */
 import { createHash } from 'node:crypto';
 import { BatchV1Api, CoreV1Api, type KubeConfig, type V1Job } from '@kubernetes/client-node';
-import type { Clock } from '../core/clock.ts';
+import type { Clock } from '../core/index.ts';
 import { isNotFound } from '../kube/api-failure.ts';
 import { withRetries } from '../kube/retry.ts';
 import { OutputTail, ProviderError, type UpgradeContext, type UpgradeProvider } from './upgrade-provider.ts';

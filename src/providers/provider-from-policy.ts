@@ -7,8 +7,7 @@
  *   provider: { kind: command, command: "replace-node {node} {version}", skipsMinors: true }
  */
 import type { KubeConfig } from '@kubernetes/client-node';
-import type { Clock } from '../core/clock.ts';
-import { parseDuration } from '../core/duration.ts';
+import { type Clock, parseDuration } from '../core/index.ts';
 import { CommandProvider, PLACEHOLDERS, unknownPlaceholders } from './command-provider.ts';
 import { JobProvider } from './job-provider.ts';
 import { ProviderConfigError, type UpgradeProvider } from './upgrade-provider.ts';

@@ -5,7 +5,7 @@
  * IMPORTANT: upgradeNode must be idempotent: after a crash the engine may call it again for a node whose
  * upgrade is in flight or done (the command should join or no-op; the job provider re-attaches).
  */
-import type { FailureClass } from '../core/failure-class.ts';
+import type { FailureClass } from '../core/index.ts';
 
 export type NodeRole = 'control-plane' | 'worker';
 

@@ -1,5 +1,5 @@
 import type { Registry } from 'prom-client';
-import type { Clock } from '../core/clock.ts';
+import type { Clock } from '../core/index.ts';
 import type { ObjectStore } from './store/object-store.ts';
 import type { KubeObject } from './store/types.ts';
 

@@ -1,5 +1,5 @@
 import { Registry } from 'prom-client';
-import { type Clock, RealClock } from '../core/clock.ts';
+import { type Clock, RealClock } from '../core/index.ts';
 import { DEFAULT_TIMING, emptyFaults, type SandboxContext, type SimTiming } from './context.ts';
 import { createEventRecorder } from './sim/event-recorder.ts';
 import { ObjectStore } from './store/object-store.ts';

@@ -16,7 +16,7 @@
 
 import diagnostics from 'node:diagnostics_channel';
 import type { ClientRequest } from 'node:http';
-import type { VirtualClock } from '../core/clock.ts';
+import type { VirtualClock } from '../core/index.ts';
 
 /**
  * Event-loop turns with nothing open before time moves: promise chains that a response or a timer woke

@@ -1,4 +1,4 @@
-import { type Clock, clockFromTimeScale } from '../core/clock.ts';
+import { type Clock, clockFromTimeScale } from '../core/index.ts';
 import { createAdminHandler } from './admin/admin-handler.ts';
 import { R } from './api/resources.ts';
 import { ApiServer } from './api/server.ts';

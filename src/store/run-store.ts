@@ -9,7 +9,7 @@
 import { mkdirSync } from 'node:fs';
 import { homedir } from 'node:os';
 import { dirname, join } from 'node:path';
-import { type Clock, RealClock } from '../core/clock.ts';
+import { type Clock, RealClock } from '../core/index.ts';
 import { MIGRATIONS, SCHEMA_VERSION } from './migrations.ts';
 import type {
   LogEntry,

@@ -11,9 +11,13 @@ import { dirname, isAbsolute, relative, resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { KubeConfig } from '@kubernetes/client-node';
 import { type Command, Option } from 'commander';
-import { formatDuration } from '../../core/duration.ts';
-import { buildInventory } from '../../core/inventory.ts';
-import { formatVersion, parseVersion, resolveTargetVersion } from '../../core/versions.ts';
+import {
+  buildInventory,
+  formatDuration,
+  formatVersion,
+  parseVersion,
+  resolveTargetVersion,
+} from '../../core/index.ts';
 import { startRun } from '../../engine/index.ts';
 import { requestRaw } from '../../kube/client.ts';
 import { readSnapshot } from '../../kube/snapshot.ts';

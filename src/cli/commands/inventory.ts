@@ -1,5 +1,5 @@
 import { type Command, Option } from 'commander';
-import { buildInventory, type Inventory } from '../../core/inventory.ts';
+import { buildInventory, type Inventory } from '../../core/index.ts';
 import { readClusterSnapshot } from '../cluster-snapshot.ts';
 import { parseOutputFormat, renderData, renderTable } from '../output.ts';
 

@@ -1,6 +1,5 @@
 import { type Command, Option } from 'commander';
-import { clusterModelOf, sourceVersionOf } from '../../core/cluster-model.ts';
-import { formatVersion } from '../../core/versions.ts';
+import { clusterModelOf, formatVersion, sourceVersionOf } from '../../core/index.ts';
 import {
   type Finding,
   type PreflightReport,

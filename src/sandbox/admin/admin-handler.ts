@@ -1,6 +1,5 @@
 import type { IncomingMessage, ServerResponse } from 'node:http';
-import { type Clock, VirtualClock } from '../../core/clock.ts';
-import { parseYamlSource } from '../../core/yaml-source.ts';
+import { type Clock, parseYamlSource, VirtualClock } from '../../core/index.ts';
 import { R } from '../api/resources.ts';
 import type { SandboxContext } from '../context.ts';
 import { applyFaults, faultSetFromSpec, faultSpecOf, readFaults } from '../scenario/faults-spec.ts';

@@ -1,4 +1,4 @@
-import { parseQuantity } from '../../core/quantity.ts';
+import { parseQuantity } from '../../core/index.ts';
 import type { FieldError } from '../status.ts';
 import type { Json } from '../store/types.ts';
 import {

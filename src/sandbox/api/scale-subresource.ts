@@ -1,4 +1,4 @@
-import { formatLabelSelector } from '../../core/selectors.ts';
+import { formatLabelSelector } from '../../core/index.ts';
 import { badRequest, conflict, type FieldError, invalid, STALE_OBJECT } from '../status.ts';
 import type { KubeObject } from '../store/types.ts';
 import { type ApiRequest, mediaType } from './api-request.ts';

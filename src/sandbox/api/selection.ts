@@ -1,4 +1,4 @@
-import { matchesRequirements, parseLabelSelector, SelectorParseError } from '../../core/selectors.ts';
+import { matchesRequirements, parseLabelSelector, SelectorParseError } from '../../core/index.ts';
 import { badRequest } from '../status.ts';
 import type { KubeObject } from '../store/types.ts';
 import { nodeNameEquality, parseFieldSelector } from './field-selector.ts';

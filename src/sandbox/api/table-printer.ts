@@ -1,4 +1,4 @@
-import { formatLabelSelector } from '../../core/selectors.ts';
+import { formatLabelSelector } from '../../core/index.ts';
 import type { Json, KubeObject } from '../store/types.ts';
 import { ageOf, humanDuration } from './human-duration.ts';
 

@@ -1,5 +1,4 @@
-import { isPercent, isZeroIntOrPercent } from '../../core/intorstr.ts';
-import { matchesLabelSelector, SelectorParseError } from '../../core/selectors.ts';
+import { isPercent, isZeroIntOrPercent, matchesLabelSelector, SelectorParseError } from '../../core/index.ts';
 import type { FieldError } from '../status.ts';
 import type { Json, KubeObject } from '../store/types.ts';
 import {

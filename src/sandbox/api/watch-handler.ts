@@ -1,5 +1,5 @@
 import { Counter, type Registry } from 'prom-client';
-import type { Timer } from '../../core/clock.ts';
+import type { Timer } from '../../core/index.ts';
 import { badRequest, StatusError } from '../status.ts';
 import type { KubeObject } from '../store/types.ts';
 import { type ApiRequest, serializeObject } from './api-request.ts';

@@ -1,4 +1,4 @@
-import { COREDNS_BY_MINOR, parseVersion } from '../../core/versions.ts';
+import { COREDNS_BY_MINOR, parseVersion } from '../../core/index.ts';
 
 /**
  * The component versions kubeadm pins per Kubernetes minor (cmd/kubeadm/app/constants), so the images in

@@ -1,4 +1,4 @@
-import { parseLabelSelector, SelectorParseError } from '../../core/selectors.ts';
+import { parseLabelSelector, SelectorParseError } from '../../core/index.ts';
 import type { FaultSet } from '../context.ts';
 import type { FaultsSpec } from './scenario-types.ts';
 import { int, kubeVersion, listOf, mapOf, num, type Read, readStruct, str, struct } from './yaml-checker.ts';

@@ -1,5 +1,5 @@
 import { createHash } from 'node:crypto';
-import { parseBytes, parseCpuMillis } from '../../core/quantity.ts';
+import { parseBytes, parseCpuMillis } from '../../core/index.ts';
 import type { KubeObject } from '../store/types.ts';
 import type { Capacity, NodeImageSpec, Taint } from './scenario-types.ts';
 

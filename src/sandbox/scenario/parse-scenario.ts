@@ -1,6 +1,5 @@
 import { isMap } from 'yaml';
-import { compareVersions, parseVersion } from '../../core/versions.ts';
-import { parseYamlSource } from '../../core/yaml-source.ts';
+import { compareVersions, parseVersion, parseYamlSource } from '../../core/index.ts';
 import { apiVersionOf, RESOURCES } from '../api/resources.ts';
 import { DEFAULT_TIMING, type SimTiming } from '../context.ts';
 import type { KubeObject } from '../store/types.ts';

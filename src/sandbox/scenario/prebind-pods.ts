@@ -1,5 +1,10 @@
-import { parseBytes, parseCpuMillis } from '../../core/quantity.ts';
-import { firstUntoleratedTaint, type Taint, type Toleration } from '../../core/taints.ts';
+import {
+  firstUntoleratedTaint,
+  parseBytes,
+  parseCpuMillis,
+  type Taint,
+  type Toleration,
+} from '../../core/index.ts';
 import { applyCreateDefaults } from '../api/defaults.ts';
 import { R } from '../api/resources.ts';
 import { DAEMONSET_TOLERATIONS } from '../sim/controllers/node-eligibility.ts';

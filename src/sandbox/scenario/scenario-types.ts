@@ -1,4 +1,4 @@
-import type { Taint, Toleration } from '../../core/taints.ts';
+import type { Taint, Toleration } from '../../core/index.ts';
 import type { SimTiming } from '../context.ts';
 import type { KubeObject } from '../store/types.ts';
 

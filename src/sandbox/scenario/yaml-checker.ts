@@ -1,7 +1,5 @@
 import { isAlias, isMap, isScalar, isSeq, type Pair } from 'yaml';
-import { isQuantity } from '../../core/quantity.ts';
-import { parseReleaseVersion } from '../../core/versions.ts';
-import { versionTextOf, type YamlSource } from '../../core/yaml-source.ts';
+import { isQuantity, parseReleaseVersion, versionTextOf, type YamlSource } from '../../core/index.ts';
 
 /** One thing wrong in a document: where (file, path, line:column) and what was expected. */
 export interface ScenarioIssue {

@@ -1,5 +1,5 @@
 import { createHash } from 'node:crypto';
-import { compareVersions, lowestVersion, parseReleaseVersion, parseVersion } from '../../core/versions.ts';
+import { compareVersions, lowestVersion, parseReleaseVersion, parseVersion } from '../../core/index.ts';
 import { R } from '../api/resources.ts';
 import type { Actor, SandboxContext } from '../context.ts';
 import { etcdVersionFor, goVersionFor } from '../scenario/component-versions.ts';

@@ -2,7 +2,7 @@
  * Writes noticed in a store listener, done in the next timer: a listener only plans, so that the other
  * listeners always see changes in commit order. One queue per fleet keeps the writes in the order noticed.
  */
-import type { Timer } from '../../core/clock.ts';
+import type { Timer } from '../../core/index.ts';
 import type { SandboxContext } from '../context.ts';
 import { contain } from './contain-errors.ts';
 

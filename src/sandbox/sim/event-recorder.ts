@@ -9,7 +9,7 @@
  * aggregation index and the expiry queue are plain in-memory structures; expiry is one timer armed for the
  * oldest Event, never a scan of the store.
  */
-import type { Clock, Timer } from '../../core/clock.ts';
+import type { Clock, Timer } from '../../core/index.ts';
 import { R } from '../api/resources.ts';
 import type { EventDetails, SandboxContext } from '../context.ts';
 import { rfc3339 } from '../store/deletion.ts';

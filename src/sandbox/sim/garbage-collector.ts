@@ -8,7 +8,7 @@
  *
  * Usage: `new GarbageCollector(ctx)`, then start()/stop().
  */
-import type { Timer } from '../../core/clock.ts';
+import type { Timer } from '../../core/index.ts';
 import { RESOURCES, storeKey } from '../api/resources.ts';
 import type { Actor, SandboxContext } from '../context.ts';
 import { deleteObject } from '../store/deletion.ts';

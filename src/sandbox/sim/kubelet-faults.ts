@@ -4,7 +4,7 @@
  *   grace period ends, then exit 137 (SIGKILL);
  * - `nodesNeverReadyAfterUpgrade`: these nodes, once rebooted into a new version, never come back.
  */
-import { matchesRequirements, parseLabelSelector, type Requirement } from '../../core/selectors.ts';
+import { matchesRequirements, parseLabelSelector, type Requirement } from '../../core/index.ts';
 import type { SandboxContext } from '../context.ts';
 import type { KubeObject } from '../store/types.ts';
 

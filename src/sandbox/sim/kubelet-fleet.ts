@@ -31,7 +31,7 @@
  * IMPORTANT: store listeners only plan (set timers). Every write happens in a timer or a public method,
  * never inside `onChange`, so other listeners always see changes in commit order.
  */
-import type { Timer } from '../../core/clock.ts';
+import type { Timer } from '../../core/index.ts';
 import { R } from '../api/resources.ts';
 import type { Actor, SandboxContext } from '../context.ts';
 import { rfc3339 } from '../store/deletion.ts';

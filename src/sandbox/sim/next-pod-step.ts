@@ -2,7 +2,7 @@
  * What the kubelet does next to a pod, and when: a pure decision from the pod as stored and what the
  * kubelet remembers of it (its PodTrack). pod-lifecycle.ts sets the timer and does the step.
  */
-import type { Timer } from '../../core/clock.ts';
+import type { Timer } from '../../core/index.ts';
 import type { SimTiming } from '../context.ts';
 import type { KubeObject } from '../store/types.ts';
 import { isContainerCreating, isMirrorPod, isPodReady, isTerminal } from './pod-status.ts';

@@ -10,7 +10,7 @@
  * kubelets' are (each on its own phase) instead of 5,000 timers, or one burst of 5,000 writes. A write to
  * a Lease reaches only the watchers of Leases.
  */
-import type { Timer } from '../../core/clock.ts';
+import type { Timer } from '../../core/index.ts';
 import { R } from '../api/resources.ts';
 import type { SandboxContext } from '../context.ts';
 import type { KubeObject } from '../store/types.ts';

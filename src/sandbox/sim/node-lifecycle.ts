@@ -12,8 +12,7 @@
  * Usage: `new NodeLifecycle(ctx, kubeletFleet)`. Without a liveness source (the fleet) it only reacts to
  * the conditions written on nodes; see node-liveness.ts for why liveness is not read from Leases.
  */
-import type { Timer } from '../../core/clock.ts';
-import { type Taint, type Toleration, toleratesTaint } from '../../core/taints.ts';
+import { type Taint, type Timer, type Toleration, toleratesTaint } from '../../core/index.ts';
 import { R } from '../api/resources.ts';
 import type { Actor, SandboxContext } from '../context.ts';
 import { deleteObject, rfc3339 } from '../store/deletion.ts';

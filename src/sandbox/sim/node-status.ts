@@ -3,7 +3,7 @@
  * controller and the scheduler.
  */
 
-import type { Taint } from '../../core/taints.ts';
+import type { Taint } from '../../core/index.ts';
 import type { KubeObject } from '../store/types.ts';
 
 export const TAINT_NOT_READY = 'node.kubernetes.io/not-ready';

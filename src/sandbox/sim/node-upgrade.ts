@@ -1,4 +1,4 @@
-import { compareVersions, parseReleaseVersion, parseVersion, tryParseVersion } from '../../core/versions.ts';
+import { compareVersions, parseReleaseVersion, parseVersion, tryParseVersion } from '../../core/index.ts';
 import { R } from '../api/resources.ts';
 import type { SandboxContext } from '../context.ts';
 import { UPGRADE_TARGET_ANNOTATION } from '../scenario/annotations.ts';

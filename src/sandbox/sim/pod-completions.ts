@@ -3,7 +3,7 @@
  * a registered behaviour decides (the node-upgrade Job registers one, see node-upgrade.ts), or else it
  * exits 0 after its `sandbox.midflight.dev/run-seconds` annotation (5 s by default).
  */
-import type { Timer } from '../../core/clock.ts';
+import type { Timer } from '../../core/index.ts';
 import type { SandboxContext } from '../context.ts';
 import type { KubeObject } from '../store/types.ts';
 import { contain, contained } from './contain-errors.ts';

@@ -1,4 +1,4 @@
-import { cpuMillis, quantityOrZero } from '../../core/quantity.ts';
+import { cpuMillis, quantityOrZero } from '../../core/index.ts';
 import type { KubeObject } from '../store/types.ts';
 
 export interface PodRequests {

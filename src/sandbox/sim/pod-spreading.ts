@@ -21,7 +21,7 @@ import {
   matchesRequirements,
   type Requirement,
   requirementsOf,
-} from '../../core/selectors.ts';
+} from '../../core/index.ts';
 import type { KubeObject } from '../store/types.ts';
 
 export const HOSTNAME_KEY = 'kubernetes.io/hostname';

@@ -2,7 +2,7 @@
  * The node-fitting rules the scheduler and the taint manager share, as the Kubernetes component helpers
  * define them: nodeSelector and required node affinity (taints against tolerations are core/taints.ts').
  */
-import type { Taint } from '../../core/taints.ts';
+import type { Taint } from '../../core/index.ts';
 import type { KubeObject } from '../store/types.ts';
 
 interface NodeSelectorRequirement {

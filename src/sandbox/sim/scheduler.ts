@@ -17,9 +17,15 @@
  *
  * Usage: `new Scheduler(ctx, kubeletFleet?)`, then start()/stop().
  */
-import type { Timer } from '../../core/clock.ts';
-import { parseBytes, parseCpuMillis } from '../../core/quantity.ts';
-import { firstUntoleratedTaint, type Taint, type Toleration, toleratesTaint } from '../../core/taints.ts';
+import {
+  firstUntoleratedTaint,
+  parseBytes,
+  parseCpuMillis,
+  type Taint,
+  type Timer,
+  type Toleration,
+  toleratesTaint,
+} from '../../core/index.ts';
 import { R } from '../api/resources.ts';
 import type { Actor, SandboxContext } from '../context.ts';
 import { rfc3339 } from '../store/deletion.ts';

@@ -2,7 +2,7 @@
  * What the kubelet fleet knows of one node's kubelet, shared by the modules that play its parts
  * (node-status-reporter.ts, pod-lifecycle.ts, the fleet itself), and the pod addresses it hands out.
  */
-import type { Timer } from '../../core/clock.ts';
+import type { Timer } from '../../core/index.ts';
 
 /** The actor name every part of the kubelet fleet reports its contained errors under. */
 export const KUBELET_ACTOR = 'kubelet-fleet';

@@ -1,5 +1,5 @@
 import { Counter, Gauge } from 'prom-client';
-import { matchesLabelSelector } from '../../core/selectors.ts';
+import { matchesLabelSelector } from '../../core/index.ts';
 import { R } from '../api/resources.ts';
 import type { Actor, FaultSet, SandboxContext } from '../context.ts';
 import { TRAFFIC_ANNOTATION } from '../scenario/annotations.ts';

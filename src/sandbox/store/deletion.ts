@@ -1,4 +1,4 @@
-import type { Clock } from '../../core/clock.ts';
+import type { Clock } from '../../core/index.ts';
 import { conflict, type GroupResource, notFound } from '../status.ts';
 import type { ObjectStore } from './object-store.ts';
 import type { KubeObject, ResourceKey } from './types.ts';

@@ -1,5 +1,4 @@
-import { scaledValue } from '../../../core/intorstr.ts';
-import type { Toleration } from '../../../core/taints.ts';
+import { scaledValue, type Toleration } from '../../../core/index.ts';
 import { R } from '../../api/resources.ts';
 import type { SandboxContext } from '../../context.ts';
 import type { KubeObject, StoreEvent } from '../../store/types.ts';

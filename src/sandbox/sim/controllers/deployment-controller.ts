@@ -1,5 +1,4 @@
-import { scaledValue } from '../../../core/intorstr.ts';
-import { matchesLabelSelector } from '../../../core/selectors.ts';
+import { matchesLabelSelector, scaledValue } from '../../../core/index.ts';
 import { applyCreateDefaults } from '../../api/defaults.ts';
 import { R } from '../../api/resources.ts';
 import type { SandboxContext } from '../../context.ts';

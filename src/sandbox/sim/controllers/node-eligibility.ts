@@ -1,4 +1,4 @@
-import { isHardTaint, type Taint, type Toleration, tolerates } from '../../../core/taints.ts';
+import { isHardTaint, type Taint, type Toleration, tolerates } from '../../../core/index.ts';
 import type { KubeObject } from '../../store/types.ts';
 import { matchesNodeSelectorAndAffinity } from '../sched-predicates.ts';
 

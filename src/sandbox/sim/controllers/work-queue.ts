@@ -1,4 +1,4 @@
-import type { Clock, Timer } from '../../../core/clock.ts';
+import type { Clock, Timer } from '../../../core/index.ts';
 
 export interface WorkQueueOptions {
   /** How long after a reconcile threw it runs again. Default 1 s. */

@@ -1,5 +1,5 @@
 import { Counter, type Registry } from 'prom-client';
-import { matchesLabelSelector } from '../../../core/selectors.ts';
+import { matchesLabelSelector } from '../../../core/index.ts';
 import { R } from '../../api/resources.ts';
 import type { SandboxContext, ViolationRecord } from '../../context.ts';
 import { conflict, forbidden, notFound, StatusError, tooManyRequests } from '../../status.ts';

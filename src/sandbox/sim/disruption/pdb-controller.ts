@@ -1,4 +1,4 @@
-import { matchesLabelSelector } from '../../../core/selectors.ts';
+import { matchesLabelSelector } from '../../../core/index.ts';
 import { R } from '../../api/resources.ts';
 import type { Actor, SandboxContext } from '../../context.ts';
 import type { KubeObject, StoreEvent } from '../../store/types.ts';

@@ -1,5 +1,10 @@
-import { type IntOrString, isPercent, scaledValue } from '../../../core/intorstr.ts';
-import { formatLabelSelector, matchesLabelSelector } from '../../../core/selectors.ts';
+import {
+  formatLabelSelector,
+  type IntOrString,
+  isPercent,
+  matchesLabelSelector,
+  scaledValue,
+} from '../../../core/index.ts';
 import { R } from '../../api/resources.ts';
 import { rfc3339 } from '../../store/deletion.ts';
 import type { KubeObject, OwnerReference, ResourceKey } from '../../store/types.ts';

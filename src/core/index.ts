@@ -1,0 +1,97 @@
+/**
+ * Core: the pure rules every other folder shares (versions, quantities, selectors, the cluster model). Other
+ * folders import core through this file only.
+ */
+export type { BudgetState } from './budgets.ts';
+export { budgetStatesOf } from './budgets.ts';
+export type { Resources } from './capacity.ts';
+export { capacityModelOf, surgeCapacityOf } from './capacity.ts';
+export type { Clock, Timer } from './clock.ts';
+export { clockFromTimeScale, RealClock, ScaledClock, VirtualClock } from './clock.ts';
+export type { ClusterModel, NodeModel } from './cluster-model.ts';
+export {
+  CONTROL_PLANE_POOL,
+  clusterModelOf,
+  conditionStatus,
+  hasEmptyDir,
+  isDaemonSetPod,
+  isEvictable,
+  isMirrorPod,
+  isPodReady,
+  podKey,
+  resolvePools,
+  sourceVersionOf,
+} from './cluster-model.ts';
+export { DurationParseError, formatDuration, parseDuration } from './duration.ts';
+export type { FailureClass } from './failure-class.ts';
+export { declaredFailureClass, mayRetry } from './failure-class.ts';
+export type { IntOrString } from './intorstr.ts';
+export { isPercent, isValidIntOrPercent, isZeroIntOrPercent, scaledValue } from './intorstr.ts';
+export type { Inventory } from './inventory.ts';
+export { buildInventory } from './inventory.ts';
+export type { KubeadmAddon } from './kubeadm-addons.ts';
+export { addonVerdict, KUBEADM_ADDONS } from './kubeadm-addons.ts';
+export { poolBatchLimit } from './pool-batch-limit.ts';
+export {
+  cpuMillis,
+  formatBytes,
+  formatCpu,
+  isQuantity,
+  parseBytes,
+  parseCpuMillis,
+  parseQuantity,
+  quantityOrZero,
+} from './quantity.ts';
+export type { RemovedApi } from './removed-apis.ts';
+export { findRemovedApi } from './removed-apis.ts';
+export type { LabelSelector, Requirement } from './selectors.ts';
+export {
+  formatLabelSelector,
+  matchesLabelSelector,
+  matchesRequirements,
+  parseLabelSelector,
+  requirementsOf,
+  SelectorParseError,
+} from './selectors.ts';
+export type { SkewComponent } from './skew.ts';
+export { kubeProxyKubeletViolation, skewViolation } from './skew.ts';
+export type {
+  ClusterSnapshot,
+  CustomResourceDefinition,
+  HelmRelease,
+  KubeResource,
+  Lease,
+  Namespace,
+  Node,
+  Pod,
+  PodDisruptionBudget,
+  ServerInfo,
+  Service,
+  WebhookConfiguration,
+  Workload,
+  WorkloadKind,
+} from './snapshot.ts';
+export { clusterFingerprint } from './snapshot.ts';
+export type { Taint, Toleration } from './taints.ts';
+export { firstUntoleratedTaint, isHardTaint, tolerates, toleratesTaint } from './taints.ts';
+export type { KubeVersion } from './versions.ts';
+export {
+  COREDNS_BY_MINOR,
+  compareVersions,
+  formatMinor,
+  formatVersion,
+  KNOWN_RELEASES,
+  latestPatchOf,
+  lowestVersion,
+  minorHops,
+  minorPath,
+  parseReleaseVersion,
+  parseVersion,
+  resolveTargetVersion,
+  tryParseVersion,
+  VersionParseError,
+  versionFromImage,
+  versionStatus,
+} from './versions.ts';
+export type { SourcePosition, YamlSource } from './yaml-source.ts';
+export { keepVersionsAsWritten, parseYamlDocuments, parseYamlSource, versionTextOf } from './yaml-source.ts';
