@@ -4,9 +4,14 @@
  */
 import type { Command } from 'commander';
 import type { ClusterSnapshot } from '../core/index.ts';
-import { type ClusterTarget, KubeconfigError, loadKubeConfig } from '../kube/client.ts';
-import { KubeError } from '../kube/errors.ts';
-import { readSnapshot, type SnapshotProgress } from '../kube/snapshot.ts';
+import {
+  type ClusterTarget,
+  KubeconfigError,
+  KubeError,
+  loadKubeConfig,
+  readSnapshot,
+  type SnapshotProgress,
+} from '../kube/index.ts';
 import { CliError, UsageError } from './errors.ts';
 
 export async function readClusterSnapshot(cmd: Command): Promise<ClusterSnapshot> {

@@ -5,8 +5,7 @@
  */
 import { hostname } from 'node:os';
 import type { KubeConfig } from '@kubernetes/client-node';
-import { readLeaseHolder } from '../kube/lease-holder.ts';
-import { parseHolderIdentity } from '../kube/lease-lock.ts';
+import { parseHolderIdentity, readLeaseHolder } from '../kube/index.ts';
 import type { RunRecord } from '../store/index.ts';
 import { processExists } from './process-exists.ts';
 

@@ -17,10 +17,15 @@ import {
   RunStateError,
   type RunSummary,
 } from '../engine/index.ts';
-import { classifyFailure } from '../kube/api-failure.ts';
-import { type ClusterTarget, KubeconfigError, loadKubeConfig, requestRaw } from '../kube/client.ts';
-import { KubeError } from '../kube/errors.ts';
-import { LeaseHeldError } from '../kube/lease-lock.ts';
+import {
+  type ClusterTarget,
+  classifyFailure,
+  KubeconfigError,
+  KubeError,
+  LeaseHeldError,
+  loadKubeConfig,
+  requestRaw,
+} from '../kube/index.ts';
 import type { Plan } from '../plan/index.ts';
 import { ProviderConfigError, type ProviderSettings, providerFromPolicy } from '../providers/index.ts';
 import { defaultStatePath, RunNotFoundError, RunStore, StoreError } from '../store/index.ts';

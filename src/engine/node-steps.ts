@@ -15,12 +15,22 @@ import {
   parseVersion,
   tryParseVersion,
 } from '../core/index.ts';
-import { classifyFailure } from '../kube/api-failure.ts';
-import { cordonNode, uncordonNode } from '../kube/cordon.ts';
-import { type DrainOptions, type DrainProgress, type DrainResult, drainNode } from '../kube/drain.ts';
-import { etcdProblemAfter, etcdProblemBefore, readEtcdMembers } from '../kube/etcd-health.ts';
-import { recordEvent } from '../kube/events.ts';
-import { NodeWaitTimeoutError, waitForControlPlaneMember, waitForNode } from '../kube/node-wait.ts';
+import {
+  classifyFailure,
+  cordonNode,
+  type DrainOptions,
+  type DrainProgress,
+  type DrainResult,
+  drainNode,
+  etcdProblemAfter,
+  etcdProblemBefore,
+  NodeWaitTimeoutError,
+  readEtcdMembers,
+  recordEvent,
+  uncordonNode,
+  waitForControlPlaneMember,
+  waitForNode,
+} from '../kube/index.ts';
 import type { PlanStep } from '../plan/plan-types.ts';
 import type { NodeRole } from '../providers/upgrade-provider.ts';
 import { NODE_SUB_STEPS, type NodeSubStep, type StepStateRecord } from '../store/run-types.ts';

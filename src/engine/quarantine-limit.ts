@@ -13,7 +13,7 @@ import {
   resolvePools,
   surgeCapacityOf,
 } from '../core/index.ts';
-import { readSnapshot } from '../kube/snapshot.ts';
+import { readSnapshot } from '../kube/index.ts';
 import { DEFAULT_MAX_QUARANTINED } from '../plan/index.ts';
 import type { PlanStep } from '../plan/plan-types.ts';
 import type { RunContext } from './run-context.ts';

@@ -5,9 +5,7 @@
 import { setMaxListeners } from 'node:events';
 import type { KubeConfig } from '@kubernetes/client-node';
 import { type Clock, parseDuration } from '../core/index.ts';
-import type { DrainOptions } from '../kube/drain.ts';
-import { ClusterAccess } from '../kube/index.ts';
-import { shareConnections } from '../kube/shared-connections.ts';
+import { ClusterAccess, type DrainOptions, shareConnections } from '../kube/index.ts';
 import type { Plan, PlanStep } from '../plan/plan-types.ts';
 import type { UpgradeProvider } from '../providers/upgrade-provider.ts';
 import type { RunStore } from '../store/run-store.ts';

@@ -6,8 +6,7 @@
  * released however it ends.
  */
 import { hostname } from 'node:os';
-import { uncordonNode } from '../kube/cordon.ts';
-import { acquireLease, leaseHolderIdentity, RUN_ID_ANNOTATION } from '../kube/lease-lock.ts';
+import { acquireLease, leaseHolderIdentity, RUN_ID_ANNOTATION, uncordonNode } from '../kube/index.ts';
 import type { Plan } from '../plan/plan-types.ts';
 import type { RunRecord, RunState } from '../store/run-types.ts';
 import { StepFailedError } from './errors.ts';

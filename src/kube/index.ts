@@ -1,2 +1,28 @@
+/**
+ * Kube: everything that talks to a Kubernetes API server through client-node. Other folders import kube
+ * through this file only.
+ */
+export { classifyFailure, isNotFound } from './api-failure.ts';
+export type { ClusterTarget, RawResponse } from './client.ts';
+export { KubeconfigError, loadKubeConfig, requestRaw } from './client.ts';
 export type { NodeState } from './cluster-access.ts';
-export { ClusterAccess, nodeStateOf } from './cluster-access.ts';
+export { ClusterAccess } from './cluster-access.ts';
+export { cordonNode, uncordonNode } from './cordon.ts';
+export type { DrainOptions, DrainProgress, DrainResult } from './drain.ts';
+export { drainNode } from './drain.ts';
+export { KubeError } from './errors.ts';
+export { etcdProblemAfter, etcdProblemBefore, readEtcdMembers } from './etcd-health.ts';
+export { recordEvent } from './events.ts';
+export { readLeaseHolder } from './lease-holder.ts';
+export {
+  acquireLease,
+  LeaseHeldError,
+  leaseHolderIdentity,
+  parseHolderIdentity,
+  RUN_ID_ANNOTATION,
+} from './lease-lock.ts';
+export { NodeWaitTimeoutError, waitForControlPlaneMember, waitForNode } from './node-wait.ts';
+export { withRetries } from './retry.ts';
+export { shareConnections } from './shared-connections.ts';
+export type { SnapshotProgress } from './snapshot.ts';
+export { readSnapshot } from './snapshot.ts';

@@ -7,8 +7,7 @@
 import { createHash } from 'node:crypto';
 import { BatchV1Api, CoreV1Api, type KubeConfig, type V1Job } from '@kubernetes/client-node';
 import type { Clock } from '../core/index.ts';
-import { isNotFound } from '../kube/api-failure.ts';
-import { withRetries } from '../kube/retry.ts';
+import { isNotFound, withRetries } from '../kube/index.ts';
 import { OutputTail, ProviderError, type UpgradeContext, type UpgradeProvider } from './upgrade-provider.ts';
 
 export const TARGET_VERSION_ANNOTATION = 'upgrade.midflight.dev/target-version';

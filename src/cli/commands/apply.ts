@@ -1,7 +1,7 @@
 import type { KubeConfig } from '@kubernetes/client-node';
 import { type Command, Option } from 'commander';
 import { checkPlanIntegrity, PlanRejectedError, startRun } from '../../engine/index.ts';
-import { LeaseHeldError } from '../../kube/lease-lock.ts';
+import { LeaseHeldError } from '../../kube/index.ts';
 import { type Plan, renderPlanTable } from '../../plan/index.ts';
 import type { RunStore } from '../../store/index.ts';
 import { readClusterSnapshot } from '../cluster-snapshot.ts';

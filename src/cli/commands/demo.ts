@@ -19,8 +19,7 @@ import {
   resolveTargetVersion,
 } from '../../core/index.ts';
 import { startRun } from '../../engine/index.ts';
-import { requestRaw } from '../../kube/client.ts';
-import { readSnapshot } from '../../kube/snapshot.ts';
+import { readSnapshot, requestRaw } from '../../kube/index.ts';
 import { defaultPolicy, type Policy, planUpgrade, renderPlanTable } from '../../plan/index.ts';
 import { type PreflightReport, runPreflight, subjectText } from '../../preflight/index.ts';
 import { providerFromPolicy } from '../../providers/index.ts';

@@ -12,7 +12,7 @@ import {
   rollbackRun,
   summarizeRun,
 } from '../../engine/index.ts';
-import { type ClusterTarget, loadKubeConfig } from '../../kube/client.ts';
+import { type ClusterTarget, loadKubeConfig } from '../../kube/index.ts';
 import type { Plan } from '../../plan/index.ts';
 import type { RunRecord, RunStore } from '../../store/index.ts';
 import { confirm } from '../confirm.ts';

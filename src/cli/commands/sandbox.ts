@@ -3,7 +3,7 @@ import { mkdirSync, writeFileSync } from 'node:fs';
 import { homedir } from 'node:os';
 import { dirname, join, resolve } from 'node:path';
 import { type Command, Option } from 'commander';
-import type { RawResponse } from '../../kube/client.ts';
+import type { RawResponse } from '../../kube/index.ts';
 import { listScenarios, loadScenario } from '../../sandbox/scenario/load-scenario.ts';
 import type { Scenario } from '../../sandbox/scenario/scenario-types.ts';
 import { CliError, UsageError } from '../errors.ts';
@@ -116,7 +116,7 @@ export function registerSandboxCommands(program: Command): void {
     .requiredOption('--to <version>', 'target Kubernetes version, e.g. v1.31.2')
     .option('--timeout <seconds>', 'give up after this many seconds of wall time', parsePositiveNumber, 600)
     .action(async (node: string, opts, cmd: Command) => {
-      const { loadKubeConfig, requestRaw } = await import('../../kube/client.ts');
+      const { loadKubeConfig, requestRaw } = await import('../../kube/index.ts');
       const kc = loadKubeConfig(cmd.optsWithGlobals(), DEFAULT_SANDBOX_KUBECONFIG);
       if (!/^v?\d+\.\d+\.\d+$/.test(opts.to))
         throw new UsageError(`--to "${opts.to}" is not a version like v1.31.2`);
