@@ -5,7 +5,7 @@
  * (core/kubeadm-addons.ts). Idempotent: an add-on at or past its version is left alone.
  */
 import { addonVerdict, KUBEADM_ADDONS, type KubeadmAddon, parseVersion } from '../core/index.ts';
-import type { PlanStep } from '../plan/plan-types.ts';
+import type { PlanStep } from '../plan/index.ts';
 import { StepFailedError } from './errors.ts';
 import type { RunContext } from './run-context.ts';
 

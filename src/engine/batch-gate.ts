@@ -3,7 +3,7 @@
  * stuck Pending beyond a grace period, and every Deployment there available again. Fails closed: a gate
  * that cannot be read or never passes stops the run. (Prometheus SLI gates come with src/gates.)
  */
-import type { PlanStep } from '../plan/plan-types.ts';
+import type { PlanStep } from '../plan/index.ts';
 import { StepFailedError } from './errors.ts';
 import type { RunContext } from './run-context.ts';
 

@@ -11,7 +11,7 @@
  * environment as MIDFLIGHT_PHASE, MIDFLIGHT_RUN_ID, MIDFLIGHT_TARGET and KUBECONFIG.
  */
 import { parseDuration } from '../core/index.ts';
-import { PHASE_KINDS } from '../plan/plan-types.ts';
+import { PHASE_KINDS } from '../plan/index.ts';
 import { shellQuote } from '../providers/command-provider.ts';
 import { runLoggedCommand } from '../providers/run-command.ts';
 import { HookFailedError, PlanRejectedError } from './errors.ts';

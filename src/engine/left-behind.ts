@@ -2,7 +2,7 @@
  * Nodes a run set aside instead of upgrading (drain.onTimeout skip or quarantine). A run that leaves any
  * behind ends `incomplete`, naming each and why; `resume` reopens them and gives each another try.
  */
-import type { Plan } from '../plan/plan-types.ts';
+import type { Plan } from '../plan/index.ts';
 import type { RunStore } from '../store/run-store.ts';
 import { ANNOTATIONS, type RunContext } from './run-context.ts';
 import { phaseRowId, ROLLBACK_STEP } from './run-summary.ts';

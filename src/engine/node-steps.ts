@@ -31,7 +31,7 @@ import {
   waitForControlPlaneMember,
   waitForNode,
 } from '../kube/index.ts';
-import type { PlanStep } from '../plan/plan-types.ts';
+import type { PlanStep } from '../plan/index.ts';
 import type { NodeRole } from '../providers/upgrade-provider.ts';
 import { NODE_SUB_STEPS, type NodeSubStep, type StepStateRecord } from '../store/run-types.ts';
 import { StepFailedError } from './errors.ts';

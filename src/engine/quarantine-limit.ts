@@ -14,8 +14,8 @@ import {
   surgeCapacityOf,
 } from '../core/index.ts';
 import { readSnapshot } from '../kube/index.ts';
+import type { PlanStep } from '../plan/index.ts';
 import { DEFAULT_MAX_QUARANTINED } from '../plan/index.ts';
-import type { PlanStep } from '../plan/plan-types.ts';
 import type { RunContext } from './run-context.ts';
 
 /** Holds a place for `node` among its pool's quarantined nodes, or says why it may not be quarantined. */

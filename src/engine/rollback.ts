@@ -5,7 +5,7 @@
  * upgrade. Control-plane members are never rolled back here: a control-plane minor cannot be downgraded
  * in place; the way back is an etcd snapshot restore, which the summary says plainly.
  */
-import type { Plan, PlanStep } from '../plan/plan-types.ts';
+import type { Plan, PlanStep } from '../plan/index.ts';
 import type { StepStateRecord } from '../store/run-types.ts';
 import { RunStateError, StepFailedError } from './errors.ts';
 import { reached, upgradeWorkerNode } from './node-steps.ts';

@@ -6,7 +6,7 @@ import { setMaxListeners } from 'node:events';
 import type { KubeConfig } from '@kubernetes/client-node';
 import { type Clock, parseDuration } from '../core/index.ts';
 import { ClusterAccess, type DrainOptions, shareConnections } from '../kube/index.ts';
-import type { Plan, PlanStep } from '../plan/plan-types.ts';
+import type { Plan, PlanStep } from '../plan/index.ts';
 import type { UpgradeProvider } from '../providers/upgrade-provider.ts';
 import type { RunStore } from '../store/run-store.ts';
 import type { LogLevel, StepStatePatch, StepStateRecord } from '../store/run-types.ts';

@@ -1,5 +1,5 @@
 /** The end-of-run summary (also what `status` shows mid-run), derived from the store alone. */
-import type { Plan } from '../plan/plan-types.ts';
+import type { Plan } from '../plan/index.ts';
 import type { RunStore } from '../store/run-store.ts';
 import type { NodeOutcome, PhaseSummary, RunSummary } from './run-events.ts';
 

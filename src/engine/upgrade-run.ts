@@ -11,7 +11,7 @@
 import { randomBytes } from 'node:crypto';
 import { compareVersions, parseVersion } from '../core/index.ts';
 import { readSnapshot } from '../kube/index.ts';
-import type { Plan, PlanPhase, PlanStep } from '../plan/plan-types.ts';
+import type { Plan, PlanPhase, PlanStep } from '../plan/index.ts';
 import { runPreflight, subjectText } from '../preflight/index.ts';
 import { RESUMABLE_STATES } from '../store/run-types.ts';
 import { upgradeAddons } from './addons.ts';
