@@ -12,8 +12,7 @@
  */
 import { parseDuration } from '../core/index.ts';
 import { PHASE_KINDS } from '../plan/index.ts';
-import { shellQuote } from '../providers/command-provider.ts';
-import { runLoggedCommand } from '../providers/run-command.ts';
+import { runLoggedCommand, shellQuote } from '../providers/index.ts';
 import { HookFailedError, PlanRejectedError } from './errors.ts';
 
 export interface Hooks {

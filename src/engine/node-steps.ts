@@ -32,7 +32,7 @@ import {
   waitForNode,
 } from '../kube/index.ts';
 import type { PlanStep } from '../plan/index.ts';
-import type { NodeRole } from '../providers/upgrade-provider.ts';
+import type { NodeRole } from '../providers/index.ts';
 import { NODE_SUB_STEPS, type NodeSubStep, type StepStateRecord } from '../store/run-types.ts';
 import { StepFailedError } from './errors.ts';
 import { reserveQuarantine } from './quarantine-limit.ts';

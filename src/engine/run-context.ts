@@ -7,7 +7,7 @@ import type { KubeConfig } from '@kubernetes/client-node';
 import { type Clock, parseDuration } from '../core/index.ts';
 import { ClusterAccess, type DrainOptions, shareConnections } from '../kube/index.ts';
 import type { Plan, PlanStep } from '../plan/index.ts';
-import type { UpgradeProvider } from '../providers/upgrade-provider.ts';
+import type { UpgradeProvider } from '../providers/index.ts';
 import type { RunStore } from '../store/run-store.ts';
 import type { LogLevel, StepStatePatch, StepStateRecord } from '../store/run-types.ts';
 import { commandOutputFile } from '../store/state-dir.ts';
