@@ -3,7 +3,7 @@
  * behind ends `incomplete`, naming each and why; `resume` reopens them and gives each another try.
  */
 import type { Plan } from '../plan/index.ts';
-import type { RunStore } from '../store/run-store.ts';
+import type { RunStore } from '../store/index.ts';
 import { ANNOTATIONS, type RunContext } from './run-context.ts';
 import { phaseRowId, ROLLBACK_STEP } from './run-summary.ts';
 

@@ -33,7 +33,7 @@ import {
 } from '../kube/index.ts';
 import type { PlanStep } from '../plan/index.ts';
 import type { NodeRole } from '../providers/index.ts';
-import { NODE_SUB_STEPS, type NodeSubStep, type StepStateRecord } from '../store/run-types.ts';
+import { NODE_SUB_STEPS, type NodeSubStep, type StepStateRecord } from '../store/index.ts';
 import { StepFailedError } from './errors.ts';
 import { reserveQuarantine } from './quarantine-limit.ts';
 import { ANNOTATIONS, type RunContext, StopSignal } from './run-context.ts';

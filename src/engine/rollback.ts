@@ -6,7 +6,7 @@
  * in place; the way back is an etcd snapshot restore, which the summary says plainly.
  */
 import type { Plan, PlanStep } from '../plan/index.ts';
-import type { StepStateRecord } from '../store/run-types.ts';
+import type { StepStateRecord } from '../store/index.ts';
 import { RunStateError, StepFailedError } from './errors.ts';
 import { reached, upgradeWorkerNode } from './node-steps.ts';
 import type { EngineDeps, RunContext, RunOptions } from './run-context.ts';

@@ -8,9 +8,13 @@ import { type Clock, parseDuration } from '../core/index.ts';
 import { ClusterAccess, type DrainOptions, shareConnections } from '../kube/index.ts';
 import type { Plan, PlanStep } from '../plan/index.ts';
 import type { UpgradeProvider } from '../providers/index.ts';
-import type { RunStore } from '../store/run-store.ts';
-import type { LogLevel, StepStatePatch, StepStateRecord } from '../store/run-types.ts';
-import { commandOutputFile } from '../store/state-dir.ts';
+import {
+  commandOutputFile,
+  type LogLevel,
+  type RunStore,
+  type StepStatePatch,
+  type StepStateRecord,
+} from '../store/index.ts';
 import type { Hooks } from './hooks.ts';
 import type { RunEvent } from './run-events.ts';
 

@@ -2,7 +2,7 @@
  * What a run tells its watchers as it goes: the CLI's live view and its `-o json` stream (one event per
  * line) are built from these. Every event carries the run id and the clock time.
  */
-import type { NodeSubStep, RunMode, RunState, StepStatus } from '../store/run-types.ts';
+import type { NodeSubStep, RunMode, RunState, StepStatus } from '../store/index.ts';
 
 interface Base {
   runId: string;

@@ -8,7 +8,7 @@
 import { hostname } from 'node:os';
 import { acquireLease, leaseHolderIdentity, RUN_ID_ANNOTATION, uncordonNode } from '../kube/index.ts';
 import type { Plan } from '../plan/index.ts';
-import type { RunRecord, RunState } from '../store/run-types.ts';
+import type { RunRecord, RunState } from '../store/index.ts';
 import { StepFailedError } from './errors.ts';
 import { hooksOf } from './hooks.ts';
 import { reached } from './node-steps.ts';

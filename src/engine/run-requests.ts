@@ -3,8 +3,7 @@
  * stops at its next safe point (pause: after the nodes in flight finish; abort: after their current
  * sub-step, then it uncordons what it cordoned unless `keepCordoned`).
  */
-import type { RunStore } from '../store/run-store.ts';
-import type { RunRecord } from '../store/run-types.ts';
+import type { RunRecord, RunStore } from '../store/index.ts';
 import { RunStateError } from './errors.ts';
 
 export function requestPause(store: RunStore, runId: string): RunRecord {

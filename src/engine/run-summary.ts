@@ -1,6 +1,6 @@
 /** The end-of-run summary (also what `status` shows mid-run), derived from the store alone. */
 import type { Plan } from '../plan/index.ts';
-import type { RunStore } from '../store/run-store.ts';
+import type { RunStore } from '../store/index.ts';
 import type { NodeOutcome, PhaseSummary, RunSummary } from './run-events.ts';
 
 export const phaseRowId = (index: number) => `phase-${index}`;

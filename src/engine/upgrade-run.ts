@@ -13,7 +13,7 @@ import { compareVersions, parseVersion } from '../core/index.ts';
 import { readSnapshot } from '../kube/index.ts';
 import type { Plan, PlanPhase, PlanStep } from '../plan/index.ts';
 import { runPreflight, subjectText } from '../preflight/index.ts';
-import { RESUMABLE_STATES } from '../store/run-types.ts';
+import { RESUMABLE_STATES } from '../store/index.ts';
 import { upgradeAddons } from './addons.ts';
 import { gateBatch, unavailableDeployments } from './batch-gate.ts';
 import { RunStateError, StepFailedError } from './errors.ts';
