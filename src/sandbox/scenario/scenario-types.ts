@@ -42,7 +42,7 @@ export interface Capacity {
   pods: string;
 }
 
-export type { Taint, Toleration } from '../../core/taints.ts';
+export type { Taint, Toleration } from '../../core/index.ts';
 
 export interface NodeImageSpec {
   osImage: string;
