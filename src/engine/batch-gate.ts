@@ -3,7 +3,7 @@
  * stuck Pending beyond a grace period, and every Deployment there available again. Fails closed: a gate
  * that cannot be read or never passes stops the run. (Prometheus SLI gates come with src/gates.)
  */
-import type { PlanStep } from '../plan/index.ts';
+import type { NodeBatchStep } from '../plan/index.ts';
 import { StepFailedError } from './errors.ts';
 import type { RunContext } from './run-context.ts';
 
@@ -18,7 +18,7 @@ export async function unavailableDeployments(ctx: RunContext): Promise<Set<strin
 
 export async function gateBatch(
   ctx: RunContext,
-  step: PlanStep,
+  step: NodeBatchStep,
   nodes: string[],
   namespaces: string[],
   baseline: Set<string>,
@@ -40,7 +40,7 @@ export async function gateBatch(
 
 async function gateProblems(
   ctx: RunContext,
-  step: PlanStep,
+  step: NodeBatchStep,
   nodes: string[],
   namespaces: string[],
   baseline: Set<string>,

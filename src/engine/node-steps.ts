@@ -31,7 +31,7 @@ import {
   waitForControlPlaneMember,
   waitForNode,
 } from '../kube/index.ts';
-import type { PlanStep } from '../plan/index.ts';
+import type { ControlPlaneStep, NodeBatchStep, NodeStep } from '../plan/index.ts';
 import type { NodeRole } from '../providers/index.ts';
 import { NODE_SUB_STEPS, type NodeSubStep, type StepStateRecord } from '../store/index.ts';
 import { StepFailedError } from './errors.ts';
@@ -69,7 +69,7 @@ export function drainOptionsOf(ctx: RunContext): DrainOptions {
  */
 function recordStart(
   ctx: RunContext,
-  step: PlanStep,
+  step: NodeStep,
   node: string,
   row: StepStateRecord | undefined,
   kubeletVersion: string,
@@ -91,7 +91,7 @@ function recordStart(
  */
 function recordFailure(
   ctx: RunContext,
-  step: PlanStep,
+  step: NodeStep,
   node: string,
   detail: { reason: string; blockers?: unknown },
   options: { backToStart?: boolean } = {},
@@ -108,11 +108,11 @@ function recordFailure(
 /** Upgrades one worker node of a canary or batch step. `secondChance`: a skipped node's retry. */
 export async function upgradeWorkerNode(
   ctx: RunContext,
-  step: PlanStep,
+  step: NodeBatchStep,
   node: string,
   secondChance = false,
 ): Promise<NodeResult> {
-  const version = step.version!;
+  const version = step.version;
   let row = ctx.row(step.id, node);
   const result = (status: NodeResult['status'], namespaces: string[] = []): NodeResult => ({
     node,
@@ -191,7 +191,7 @@ export async function upgradeWorkerNode(
  */
 async function cordonRecorded(
   ctx: RunContext,
-  step: PlanStep,
+  step: NodeStep,
   node: string,
   row: StepStateRecord,
   unschedulable: boolean,
@@ -207,7 +207,7 @@ async function cordonRecorded(
 /** Drains the node unless its row says it is drained; a drain that did not finish comes back as `stuck`. */
 async function drainRecorded(
   ctx: RunContext,
-  step: PlanStep,
+  step: NodeStep,
   node: string,
   row: StepStateRecord,
 ): Promise<{ row: StepStateRecord; namespaces: string[] } | { stuck: DrainResult }> {
@@ -232,7 +232,7 @@ async function drainRecorded(
   return { row: drained, namespaces };
 }
 
-async function drainWithProgress(ctx: RunContext, step: PlanStep, node: string): Promise<DrainResult> {
+async function drainWithProgress(ctx: RunContext, step: NodeStep, node: string): Promise<DrainResult> {
   let lastBlocking = '';
   const onProgress = (p: DrainProgress) => {
     const blocking = p.blockedBy.map((b) => ({
@@ -293,7 +293,7 @@ function describeBlockers(drain: DrainResult): string {
  */
 async function onDrainStuck(
   ctx: RunContext,
-  step: PlanStep,
+  step: NodeStep,
   node: string,
   drain: DrainResult,
   weCordoned: boolean,
@@ -363,11 +363,11 @@ async function onDrainStuck(
  */
 export async function upgradeWithRetries(
   ctx: RunContext,
-  step: PlanStep,
+  step: NodeStep,
   node: string,
   role: NodeRole,
   from: string,
-  version = step.version!,
+  version = step.version,
 ): Promise<void> {
   const now = await ctx.cluster.readNode(node);
   if (!now) throw new StepFailedError(step.id, node, `node ${node} is no longer in the cluster`, false);
@@ -406,7 +406,7 @@ export async function upgradeWithRetries(
 /** Calls the provider for one hop, at most 1 + retries times, never for a node already at `version`. */
 async function callProvider(
   ctx: RunContext,
-  step: PlanStep,
+  step: NodeStep,
   node: string,
   role: NodeRole,
   previousVersion: string,
@@ -437,7 +437,7 @@ async function callProvider(
         node,
         version,
         previousVersion,
-        pool: role === 'control-plane' ? 'control-plane' : (step.pool ?? ''),
+        pool: step.kind === 'control-plane' ? 'control-plane' : step.pool,
         role,
         runId: ctx.runId,
         signal: ctx.fatal.signal,
@@ -489,7 +489,7 @@ async function waitForNodeAt(ctx: RunContext, node: string, version: string): Pr
 }
 
 /** An intermediate minor: the node must be Ready at it before the provider moves it on. */
-async function waitForHop(ctx: RunContext, step: PlanStep, node: string, version: string): Promise<void> {
+async function waitForHop(ctx: RunContext, step: NodeStep, node: string, version: string): Promise<void> {
   try {
     await waitForNodeAt(ctx, node, version);
   } catch (err) {
@@ -509,7 +509,7 @@ async function waitForHop(ctx: RunContext, step: PlanStep, node: string, version
 /** After a failed upgrade: a node still Ready at its old version goes back into service. */
 async function releaseAfterFailedUpgrade(
   ctx: RunContext,
-  step: PlanStep,
+  step: NodeStep,
   node: string,
   previousVersion: string,
   weCordoned: boolean,
@@ -526,7 +526,7 @@ async function releaseAfterFailedUpgrade(
   }
 }
 
-async function verifyNode(ctx: RunContext, step: PlanStep, node: string, version: string): Promise<void> {
+async function verifyNode(ctx: RunContext, step: NodeStep, node: string, version: string): Promise<void> {
   try {
     await waitForNodeAt(ctx, node, version);
   } catch (err) {
@@ -545,10 +545,10 @@ async function verifyNode(ctx: RunContext, step: PlanStep, node: string, version
  */
 export async function upgradeControlPlaneMember(
   ctx: RunContext,
-  step: PlanStep,
+  step: ControlPlaneStep,
   node: string,
 ): Promise<void> {
-  const version = step.version!;
+  const version = step.version;
   let row = ctx.row(step.id, node);
   if (row?.status === 'done') return;
   const current = await ctx.cluster.readNode(node);
@@ -619,7 +619,7 @@ export async function upgradeControlPlaneMember(
  */
 async function waitForEtcd(
   ctx: RunContext,
-  step: PlanStep,
+  step: NodeStep,
   node: string,
   when: 'before' | 'after',
 ): Promise<void> {

@@ -88,6 +88,8 @@ export function planShapeProblems(raw: unknown): string[] {
         (typeof step.version !== 'string' || !tryParseVersion(step.version))
       )
         fail(`${sat}.version`, 'must be a version like v1.31.2');
+      if ((step.kind === 'canary' || step.kind === 'node-batch') && typeof step.pool !== 'string')
+        fail(`${sat}.pool`, "must name the nodes' pool");
       if (step.soakSeconds !== undefined && (typeof step.soakSeconds !== 'number' || step.soakSeconds < 0))
         fail(`${sat}.soakSeconds`, 'must be a non-negative number');
     }

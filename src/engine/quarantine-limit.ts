@@ -14,17 +14,17 @@ import {
   surgeCapacityOf,
 } from '../core/index.ts';
 import { readSnapshot } from '../kube/index.ts';
-import type { PlanStep } from '../plan/index.ts';
-import { DEFAULT_MAX_QUARANTINED } from '../plan/index.ts';
+import type { NodeStep } from '../plan/index.ts';
+import { DEFAULT_MAX_QUARANTINED, poolOfStep } from '../plan/index.ts';
 import type { RunContext } from './run-context.ts';
 
 /** Holds a place for `node` among its pool's quarantined nodes, or says why it may not be quarantined. */
 export async function reserveQuarantine(
   ctx: RunContext,
-  step: PlanStep,
+  step: NodeStep,
   node: string,
 ): Promise<{ ok: true } | { ok: false; reason: string }> {
-  const pool = step.pool ?? '';
+  const pool = poolOfStep(step);
   const max = ctx.plan.policy.drain.maxQuarantined ?? DEFAULT_MAX_QUARANTINED;
   // Note: counted and reserved without an await in between: nodes of one batch get stuck together.
   const already = quarantinedIn(ctx, pool);
@@ -42,12 +42,12 @@ export async function reserveQuarantine(
 
 /** The pool's quarantined nodes: recorded by this run, or being quarantined right now. */
 function quarantinedIn(ctx: RunContext, pool: string): string[] {
-  const poolOfStep = new Map(
-    ctx.plan.phases.flatMap((p) => p.steps.map((s) => [s.id, s.pool ?? ''] as const)),
+  const poolOfStepId = new Map(
+    ctx.plan.phases.flatMap((p) => p.steps.map((s) => [s.id, poolOfStep(s)] as const)),
   );
   const names = new Set<string>();
   for (const row of ctx.store.stepStates(ctx.runId))
-    if (row.status === 'quarantined' && poolOfStep.get(row.stepId) === pool) names.add(row.node);
+    if (row.status === 'quarantined' && poolOfStepId.get(row.stepId) === pool) names.add(row.node);
   for (const [node, p] of ctx.quarantining) if (p === pool) names.add(node);
   return [...names];
 }

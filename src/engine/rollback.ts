@@ -5,7 +5,8 @@
  * upgrade. Control-plane members are never rolled back here: a control-plane minor cannot be downgraded
  * in place; the way back is an etcd snapshot restore, which the summary says plainly.
  */
-import type { Plan, PlanStep } from '../plan/index.ts';
+import type { NodeBatchStep, Plan, PlanStep } from '../plan/index.ts';
+import { poolOfStep } from '../plan/index.ts';
 import type { StepStateRecord } from '../store/index.ts';
 import { RunStateError, StepFailedError } from './errors.ts';
 import { reached, upgradeWorkerNode } from './node-steps.ts';
@@ -59,7 +60,7 @@ export function planRollback(deps: Pick<EngineDeps, 'store'>, runId: string): Ro
   }
   const nodes = [...first.values()]
     .sort((a, b) => b.last - a.last)
-    .map(({ row, step }) => ({ node: row.node, pool: step.pool ?? '', version: row.previousVersion! }));
+    .map(({ row, step }) => ({ node: row.node, pool: poolOfStep(step), version: row.previousVersion! }));
   return { nodes, notRollbackable };
 }
 
@@ -98,7 +99,7 @@ export async function rollbackWork(ctx: RunContext): Promise<WorkOutcome> {
     ctx.log('warn', `not rolled back: ${n.node}: ${n.reason}`, { node: n.node });
   for (const t of target.nodes) {
     ctx.checkpoint('batch');
-    const step: PlanStep = {
+    const step: NodeBatchStep = {
       id: ROLLBACK_STEP,
       kind: 'node-batch',
       title: `Roll ${t.node} back to ${t.version}`,

@@ -11,7 +11,8 @@
 import { randomBytes } from 'node:crypto';
 import { compareVersions, parseVersion } from '../core/index.ts';
 import { readSnapshot } from '../kube/index.ts';
-import type { Plan, PlanPhase, PlanStep } from '../plan/index.ts';
+import type { ControlPlaneStep, NodeBatchStep, Plan, PlanPhase, PlanStep } from '../plan/index.ts';
+import { isNodeBatch } from '../plan/index.ts';
 import { runPreflight, subjectText } from '../preflight/index.ts';
 import { RESUMABLE_STATES } from '../store/index.ts';
 import { upgradeAddons } from './addons.ts';
@@ -258,11 +259,11 @@ async function backupStep(ctx: RunContext, step: PlanStep): Promise<'done' | 'sk
   return 'done';
 }
 
-async function controlPlaneStep(ctx: RunContext, step: PlanStep): Promise<void> {
+async function controlPlaneStep(ctx: RunContext, step: ControlPlaneStep): Promise<void> {
   if (step.nodes.length === 0) {
     // A managed control plane: its provider upgrades it; the run only checks that it happened.
     const version = await ctx.cluster.serverVersion();
-    if (compareVersions(parseVersion(version), parseVersion(step.version!)) < 0)
+    if (compareVersions(parseVersion(version), parseVersion(step.version)) < 0)
       throw new StepFailedError(
         step.id,
         undefined,
@@ -278,7 +279,7 @@ async function controlPlaneStep(ctx: RunContext, step: PlanStep): Promise<void> 
 }
 
 /** A canary or batch: its nodes in parallel, then the gate, then the soak. */
-async function batchStep(ctx: RunContext, step: PlanStep): Promise<void> {
+async function batchStep(ctx: RunContext, step: NodeBatchStep): Promise<void> {
   let row = ctx.row(step.id)!;
   if (!row.detail.nodesDone) {
     // Note: read before the drains, so only what the batch itself made unavailable can fail its gate.
@@ -304,7 +305,7 @@ async function batchStep(ctx: RunContext, step: PlanStep): Promise<void> {
  */
 async function runNodes(
   ctx: RunContext,
-  step: PlanStep,
+  step: NodeBatchStep,
   nodes: string[],
   secondChance: boolean,
 ): Promise<NodeResult[]> {
@@ -332,7 +333,7 @@ async function runNodes(
 /** policy.drain.onTimeout: skip — the phase's skipped nodes get one more try, one at a time, at its end. */
 async function retrySkipped(ctx: RunContext, phase: PlanPhase): Promise<void> {
   for (const step of phase.steps) {
-    if (step.kind !== 'canary' && step.kind !== 'node-batch') continue;
+    if (!isNodeBatch(step)) continue;
     for (const node of step.nodes) {
       const row = ctx.row(step.id, node);
       if (row?.status !== 'skipped' || row.detail.final) continue;

@@ -4,6 +4,10 @@ export type { LowerBound, PoolBoundInput, PoolLowerBound } from './lower-bound.t
 export { lowerBound, poolLowerBound } from './lower-bound.ts';
 export { blockedSummary, withPreflightBlockers } from './plan-blockers.ts';
 export type {
+  ClusterStep,
+  ControlPlaneStep,
+  NodeBatchStep,
+  NodeStep,
   PhaseKind,
   Plan,
   PlanBlocker,
@@ -13,7 +17,7 @@ export type {
   StepKind,
   StepReason,
 } from './plan-types.ts';
-export { PHASE_KINDS, PLAN_SCHEMA_VERSION, STEP_KINDS } from './plan-types.ts';
+export { isNodeBatch, PHASE_KINDS, PLAN_SCHEMA_VERSION, poolOfStep, STEP_KINDS } from './plan-types.ts';
 export { PlanError, planId, planUpgrade } from './planner.ts';
 export type { MaintenanceWindow, Policy, PolicyError, PolicyResult, PoolPolicy } from './policy.ts';
 export {

@@ -36,14 +36,10 @@ export type StepKind = (typeof STEP_KINDS)[number];
  */
 export type StepReason = string | BatchReason;
 
-export interface PlanStep {
+interface StepCommon {
   /** Stable within the plan, e.g. "cp-v1.31.14-cp-1" or "pool-workers-v1.32.2-batch-003". */
   id: string;
-  kind: StepKind;
   title: string;
-  /** The version this step moves its nodes or components to. */
-  version?: string;
-  pool?: string;
   nodes: string[];
   /** Why the step looks like this (batch composition, skipped nodes, budget limits). */
   reasons: StepReason[];
@@ -54,11 +50,46 @@ export interface PlanStep {
   estimateSeconds: number;
   /** Wait after the step's checks pass (included in estimateSeconds). */
   soakSeconds?: number;
+}
+
+/** One control-plane member (or, with no nodes, a managed control plane) to one minor's version. */
+export interface ControlPlaneStep extends StepCommon {
+  kind: 'control-plane';
+  /** The version this step moves its member to. */
+  version: string;
+}
+
+/** A canary or a batch of one pool's workers, upgraded in parallel. */
+export interface NodeBatchStep extends StepCommon {
+  kind: 'canary' | 'node-batch';
+  /** The version this step moves its nodes to. */
+  version: string;
+  pool: string;
   budgetUsage?: BudgetUsage[];
   /** False when the batch cannot avoid exceeding a budget (the drain will wait or time out). */
   respectsBudgets?: boolean;
   /** False when the batch's pods cannot all fit elsewhere. */
   fitsCapacity?: boolean;
+}
+
+/** A step about the cluster as a whole: it moves no node. */
+export interface ClusterStep extends StepCommon {
+  kind: 'preflight' | 'etcd-backup' | 'addons' | 'validation';
+}
+
+/** A step of the plan, by kind: what the engine needs to carry it out is typed with it. */
+export type PlanStep = ControlPlaneStep | NodeBatchStep | ClusterStep;
+
+/** A step that upgrades nodes: a control-plane member, a canary or a batch. */
+export type NodeStep = ControlPlaneStep | NodeBatchStep;
+
+export function isNodeBatch(step: PlanStep): step is NodeBatchStep {
+  return step.kind === 'canary' || step.kind === 'node-batch';
+}
+
+/** The pool a step's nodes belong to ('' for a step that moves no worker). */
+export function poolOfStep(step: PlanStep): string {
+  return isNodeBatch(step) ? step.pool : '';
 }
 
 export interface PlanPhase {

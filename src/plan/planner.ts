@@ -523,9 +523,12 @@ function nodeRollback(strategy: 'in-place' | 'replace'): string {
     : 'reinstall the previous kubelet on the batch (same minor as the control plane allows), then uncordon';
 }
 
-function step(
-  s: Omit<PlanStep, 'nodes' | 'reasons'> & Partial<Pick<PlanStep, 'nodes' | 'reasons'>>,
-): PlanStep {
+/** A step of any kind, with no nodes and no reasons unless given. */
+type StepInput<S> = S extends PlanStep
+  ? Omit<S, 'nodes' | 'reasons'> & Partial<Pick<S, 'nodes' | 'reasons'>>
+  : never;
+
+function step(s: StepInput<PlanStep>): PlanStep {
   return { ...s, nodes: s.nodes ?? [], reasons: s.reasons ?? [] };
 }
 

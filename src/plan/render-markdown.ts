@@ -1,6 +1,6 @@
 import { formatDuration } from '../core/index.ts';
 import { blockedSummary } from './plan-blockers.ts';
-import type { Plan, PlanStep } from './plan-types.ts';
+import { isNodeBatch, type Plan, type PlanStep } from './plan-types.ts';
 import { describeReason } from './reasons.ts';
 
 const d = (s: number) => formatDuration(s * 1000);
@@ -61,9 +61,10 @@ function renderStep(n: number, s: PlanStep): string[] {
     `- [ ] Step \`${s.id}\` (${s.kind}, est. ${d(s.estimateSeconds)}${s.soakSeconds ? `, soak ${d(s.soakSeconds)}` : ''})`,
   );
   if (s.nodes.length > 0) lines.push(`- Nodes: ${s.nodes.join(', ')}`);
-  if (s.respectsBudgets === false)
+  if (isNodeBatch(s) && s.respectsBudgets === false)
     lines.push('- **Exceeds a disruption budget**: the drain will wait or time out.');
-  if (s.fitsCapacity === false) lines.push('- **Not enough capacity**: some pods will stay Pending.');
+  if (isNodeBatch(s) && s.fitsCapacity === false)
+    lines.push('- **Not enough capacity**: some pods will stay Pending.');
   if (s.reasons.length > 0) lines.push('- Why:', ...s.reasons.map((r) => `  - ${describeReason(r)}`));
   if (s.checks.length > 0) lines.push('- Checks before continuing:', ...s.checks.map((c) => `  - [ ] ${c}`));
   lines.push(`- Rollback: ${s.rollback}`, '');

@@ -1,6 +1,6 @@
 import { formatDuration } from '../core/index.ts';
 import { blockedSummary } from './plan-blockers.ts';
-import type { Plan } from './plan-types.ts';
+import { isNodeBatch, type Plan } from './plan-types.ts';
 
 /** A compact view for a terminal: one row per step, nodes abbreviated. */
 export function renderPlanTable(plan: Plan): string {
@@ -13,8 +13,8 @@ export function renderPlanTable(plan: Plan): string {
         String(n),
         phase.kind,
         step.title +
-          (step.respectsBudgets === false ? ' [budget!]' : '') +
-          (step.fitsCapacity === false ? ' [capacity!]' : ''),
+          (isNodeBatch(step) && step.respectsBudgets === false ? ' [budget!]' : '') +
+          (isNodeBatch(step) && step.fitsCapacity === false ? ' [capacity!]' : ''),
         abbreviate(step.nodes),
         formatDuration(step.estimateSeconds * 1000),
       ]);

@@ -15,7 +15,7 @@ import { fileURLToPath } from 'node:url';
 import { describe, expect, it } from 'vitest';
 import type { ClusterSnapshot } from '../../src/core/snapshot.ts';
 import { parseVersion } from '../../src/core/versions.ts';
-import { defaultPolicy, policyFromYaml } from '../../src/plan/index.ts';
+import { defaultPolicy, isNodeBatch, policyFromYaml } from '../../src/plan/index.ts';
 import { PlanError, planUpgrade } from '../../src/plan/planner.ts';
 import { renderRunbook } from '../../src/plan/render-markdown.ts';
 import { renderPlanTable } from '../../src/plan/render-table.ts';
@@ -189,7 +189,8 @@ describe('planUpgrade', () => {
   it('keeps budgets: no batch of workers evicts two web pods', () => {
     const workers = plan.phases.filter((p) => p.pool === 'workers').flatMap((p) => p.steps);
     for (const s of workers) {
-      for (const u of s.budgetUsage ?? []) expect(u.evicted).toBeLessThanOrEqual(u.allowed);
+      for (const u of (isNodeBatch(s) && s.budgetUsage) || [])
+        expect(u.evicted).toBeLessThanOrEqual(u.allowed);
       expect(s.nodes.length).toBeLessThanOrEqual(2);
     }
   });
