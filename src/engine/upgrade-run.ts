@@ -9,21 +9,17 @@
  * parallel (the planner sized the batch to the pool's limits); after each batch the gate and its soak.
  */
 import { randomBytes } from 'node:crypto';
-import { compareVersions, parseVersion } from '../core/index.ts';
-import { readSnapshot } from '../kube/index.ts';
-import type { ControlPlaneStep, NodeBatchStep, Plan, PlanPhase, PlanStep } from '../plan/index.ts';
-import { isNodeBatch } from '../plan/index.ts';
-import { runPreflight, subjectText } from '../preflight/index.ts';
+import type { Plan, PlanPhase, PlanStep } from '../plan/index.ts';
 import { RESUMABLE_STATES } from '../store/index.ts';
 import { upgradeAddons } from './addons.ts';
-import { gateBatch, unavailableDeployments } from './batch-gate.ts';
-import { RunStateError, StepFailedError } from './errors.ts';
+import { backupStep, preflightStep, snapshotOf, validationStep } from './cluster-steps.ts';
+import { RunStateError } from './errors.ts';
 import { hooksOf, runHook } from './hooks.ts';
 import { leftBehind, leftBehindReason, releaseReopenedQuarantine, reopenLeftBehind } from './left-behind.ts';
-import { type NodeResult, upgradeControlPlaneMember, upgradeWorkerNode } from './node-steps.ts';
+import { batchStep, controlPlaneStep, retrySkipped } from './node-batch-steps.ts';
 import { checkPlanCluster, checkPlanIntegrity, checkPlanVersions, planHashOf } from './plan-check.ts';
 import { rollbackWork } from './rollback.ts';
-import { ANNOTATIONS, type EngineDeps, type RunContext, type RunOptions, StopSignal } from './run-context.ts';
+import { type EngineDeps, type RunContext, type RunOptions, StopSignal } from './run-context.ts';
 import type { RunSummary } from './run-events.ts';
 import { executeUnderLease, takeLease, type WorkOutcome } from './run-execution.ts';
 import { phaseRowId } from './run-summary.ts';
@@ -92,11 +88,6 @@ export async function resumeRun(
   });
   const work = run.mode === 'rollback' ? rollbackWork : upgradeWork;
   return executeUnderLease(deps, runId, lease, options, { resumed: true, work });
-}
-
-/** Note: more attempts than the reader's default: a run must ride out a flaky API server. */
-function snapshotOf(deps: Pick<EngineDeps, 'kc' | 'clock'>) {
-  return readSnapshot(deps.kc, { clock: deps.clock, attempts: 8 });
 }
 
 /** The upgrade: the plan's phases in order; nodes set aside on the way make the run incomplete. */
@@ -214,166 +205,4 @@ async function runStep(ctx: RunContext, phaseIndex: number, step: PlanStep): Pro
     detail: { reason: undefined },
   });
   ctx.emit({ type: 'step-finished', stepId: step.id, status, durationMs: ctx.clock.now() - started });
-}
-
-async function preflightStep(ctx: RunContext, step: PlanStep): Promise<void> {
-  const snapshot = await snapshotOf(ctx.deps);
-  checkPlanCluster(ctx.plan, snapshot);
-  const report = runPreflight(snapshot, parseVersion(ctx.plan.target), ctx.plan.policy, ctx.clock.now());
-  for (const f of report.findings.filter((x) => x.severity === 'warning').slice(0, 20))
-    ctx.log('warn', `preflight: ${subjectText(f.subject)}: ${f.message}`, { stepId: step.id });
-  const blockers = report.findings.filter((f) => f.severity === 'blocker');
-  if (blockers.length > 0)
-    throw new StepFailedError(
-      step.id,
-      undefined,
-      `preflight found ${blockers.length} blocker(s): ${blockers
-        .slice(0, 5)
-        .map((b) => `${b.id}: ${subjectText(b.subject)}: ${b.message}`)
-        .join('; ')}`,
-      false,
-    );
-}
-
-async function backupStep(ctx: RunContext, step: PlanStep): Promise<'done' | 'skipped'> {
-  if (!ctx.hooks.backup) {
-    ctx.log('warn', 'etcd backup skipped: no backup configured (set hooks.backup in the policy)', {
-      stepId: step.id,
-    });
-    return 'skipped';
-  }
-  await runHook(
-    ctx.hooks.backup,
-    {
-      name: 'backup',
-      phase: 'etcd-backup',
-      runId: ctx.runId,
-      target: ctx.plan.target,
-      kubeconfigPath: ctx.deps.kubeconfigPath,
-      outputFile: ctx.outputFile('hook-backup'),
-      signal: ctx.fatal.signal,
-      log: (line) => ctx.log('info', line, { stepId: step.id }),
-    },
-    ctx.hooks.timeoutMs,
-  );
-  return 'done';
-}
-
-async function controlPlaneStep(ctx: RunContext, step: ControlPlaneStep): Promise<void> {
-  if (step.nodes.length === 0) {
-    // A managed control plane: its provider upgrades it; the run only checks that it happened.
-    const version = await ctx.cluster.serverVersion();
-    if (compareVersions(parseVersion(version), parseVersion(step.version)) < 0)
-      throw new StepFailedError(
-        step.id,
-        undefined,
-        `the managed control plane reports ${version}, not ${step.version}: upgrade it with your provider, then resume`,
-        true,
-      );
-    return;
-  }
-  for (const node of step.nodes) {
-    ctx.checkpoint('sub-step');
-    await upgradeControlPlaneMember(ctx, step, node);
-  }
-}
-
-/** A canary or batch: its nodes in parallel, then the gate, then the soak. */
-async function batchStep(ctx: RunContext, step: NodeBatchStep): Promise<void> {
-  let row = ctx.row(step.id)!;
-  if (!row.detail.nodesDone) {
-    // Note: read before the drains, so only what the batch itself made unavailable can fail its gate.
-    const baseline = await unavailableDeployments(ctx);
-    const results = await runNodes(ctx, step, step.nodes, false);
-    const namespaces = [...new Set(results.flatMap((r) => r.namespaces))];
-    row = ctx.put(step.id, '', { detail: { nodesDone: true, namespaces } });
-    const upgraded = results.filter((r) => r.status === 'done').map((r) => r.node);
-    if (upgraded.length > 0) await gateBatch(ctx, step, upgraded, namespaces, baseline);
-  }
-  if (step.soakSeconds && step.soakSeconds > 0) {
-    const until = (row.detail.soakUntil as number | undefined) ?? ctx.clock.now() + step.soakSeconds * 1000;
-    if (row.detail.soakUntil === undefined)
-      ctx.put(step.id, '', { intent: 'soak', detail: { soakUntil: until } });
-    ctx.emit({ type: 'soak', stepId: step.id, untilMs: until });
-    await ctx.sleepUntil(until, 'batch');
-  }
-}
-
-/**
- * Runs nodes in parallel; every node finishes its current sub-step before the batch stops, so a failure
- * or a stop request leaves each node in a recorded state. The first failure is rethrown afterwards.
- */
-async function runNodes(
-  ctx: RunContext,
-  step: NodeBatchStep,
-  nodes: string[],
-  secondChance: boolean,
-): Promise<NodeResult[]> {
-  ctx.daemonSetCache = new Map();
-  const settled = await Promise.allSettled(
-    nodes.map(async (node) => {
-      try {
-        return await upgradeWorkerNode(ctx, step, node, secondChance);
-      } catch (err) {
-        if (!(err instanceof StopSignal) && !(err instanceof StepFailedError)) ctx.fail(err);
-        throw err;
-      }
-    }),
-  );
-  if (ctx.fatalError !== undefined) throw ctx.fatalError;
-  const failures = settled
-    .filter((s): s is PromiseRejectedResult => s.status === 'rejected')
-    .map((s) => s.reason);
-  const failed = failures.find((f) => !(f instanceof StopSignal));
-  if (failed) throw failed;
-  if (failures.length > 0) throw failures[0];
-  return settled.map((s) => (s as PromiseFulfilledResult<NodeResult>).value);
-}
-
-/** policy.drain.onTimeout: skip — the phase's skipped nodes get one more try, one at a time, at its end. */
-async function retrySkipped(ctx: RunContext, phase: PlanPhase): Promise<void> {
-  for (const step of phase.steps) {
-    if (!isNodeBatch(step)) continue;
-    for (const node of step.nodes) {
-      const row = ctx.row(step.id, node);
-      if (row?.status !== 'skipped' || row.detail.final) continue;
-      ctx.checkpoint('batch');
-      ctx.log('info', `retrying skipped node ${node}`, { stepId: step.id, node });
-      const baseline = await unavailableDeployments(ctx);
-      const [result] = await runNodes(ctx, step, [node], true);
-      if (result?.status === 'done') await gateBatch(ctx, step, [node], result.namespaces, baseline);
-    }
-  }
-}
-
-async function validationStep(ctx: RunContext, step: PlanStep): Promise<void> {
-  const problems: string[] = [];
-  const rows = ctx.store.stepStates(ctx.runId).filter((r) => r.node !== '');
-  const setAside = new Set(
-    rows.filter((r) => r.status === 'skipped' || r.status === 'quarantined').map((r) => r.node),
-  );
-  const weCordoned = new Set(rows.filter((r) => r.wasAlreadyCordoned === false).map((r) => r.node));
-  for (const node of await ctx.cluster.listNodes()) {
-    if (setAside.has(node.name)) continue;
-    if (node.kubeletVersion !== ctx.plan.target)
-      problems.push(`node ${node.name} runs ${node.kubeletVersion}`);
-    else if (!node.ready) problems.push(`node ${node.name} is not Ready`);
-    if (node.unschedulable && weCordoned.has(node.name) && node.annotations[ANNOTATIONS.runId] === ctx.runId)
-      problems.push(`node ${node.name} is still cordoned by this run`);
-  }
-  const version = await ctx.cluster.serverVersion();
-  if (compareVersions(parseVersion(version), parseVersion(ctx.plan.target)) !== 0)
-    problems.push(`/version reports ${version}, not ${ctx.plan.target}`);
-  for (const node of setAside)
-    ctx.log('warn', `node ${node} was set aside (skipped or quarantined) and is not at ${ctx.plan.target}`, {
-      stepId: step.id,
-      node,
-    });
-  if (problems.length > 0)
-    throw new StepFailedError(
-      step.id,
-      undefined,
-      `validation failed: ${problems.slice(0, 10).join('; ')}`,
-      true,
-    );
 }
