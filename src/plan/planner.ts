@@ -9,7 +9,6 @@
  */
 import { createHash } from 'node:crypto';
 import {
-  addonVerdict,
   type BudgetState,
   budgetStatesOf,
   type ClusterModel,
@@ -21,11 +20,9 @@ import {
   formatVersion,
   isEvictable,
   isPodReady,
-  KUBEADM_ADDONS,
   type KubeVersion,
   minorHops,
   type NodeModel,
-  parseDuration,
   poolBatchLimit,
   type Resources,
   resolvePools,
@@ -33,8 +30,11 @@ import {
   sourceVersionOf,
   surgeCapacityOf,
 } from '../core/index.ts';
+import { addonsPhase } from './addons-phase.ts';
 import { type BudgetLimit, buildBatches } from './batching.ts';
+import { controlPlanePhase, etcdBackupStep } from './control-plane-phase.ts';
 import { lowerBound, type PoolBoundInput } from './lower-bound.ts';
+import { phase, seconds, step, sum } from './plan-parts.ts';
 import { PLAN_SCHEMA_VERSION, type Plan, type PlanPhase, type PlanStep } from './plan-types.ts';
 import type { Policy, PoolPolicy } from './policy.ts';
 import { describeReason, isBudgetWarning } from './reasons.ts';
@@ -45,8 +45,6 @@ export class PlanError extends Error {
     this.name = 'PlanError';
   }
 }
-
-const seconds = (d: string) => Math.round(parseDuration(d) / 1000);
 
 interface PoolSettings {
   name: string;
@@ -278,139 +276,12 @@ export function planUpgrade(snapshot: ClusterSnapshot, target: KubeVersion, poli
   return plan;
 }
 
-/**
- * The add-ons phase, when an add-on runs older than its version for the target: decided from the add-ons'
- * own images in the snapshot, not from whether the control plane moves (after a run stopped past the
- * control plane only they are behind).
- */
-function addonsPhase(model: ClusterModel, target: KubeVersion, policy: Policy): PlanPhase | undefined {
-  const moves = KUBEADM_ADDONS.flatMap((addon) => {
-    const w = model.workload(addon.kind, addon.namespace, addon.name);
-    const image = w?.spec?.template?.spec?.containers.find((c) => c.name === addon.container)?.image;
-    const verdict = addonVerdict(addon, image, target);
-    return verdict.action === 'upgrade' ? [{ addon, ...verdict }] : [];
-  });
-  if (moves.length === 0) return undefined;
-  const v = formatVersion(target);
-  const checks = moves.map(({ addon }) =>
-    addon.kind === 'DaemonSet'
-      ? `${addon.title} DaemonSet rolled out and available on every node`
-      : `${addon.title} Deployment rolled out, with every replica available`,
-  );
-  return phase('addons', 'Add-ons', [
-    step({
-      id: 'addons',
-      kind: 'addons',
-      title: `Upgrade ${moves.map((m) => m.addon.title).join(' and ')} for ${v}`,
-      reasons: [
-        ...moves.map((m) => `${m.addon.title} runs ${m.from}; kubeadm's for ${v} is ${m.to}`),
-        'kube-proxy must not be newer than the kubelets, so it moves after the nodes',
-      ],
-      checks,
-      rollback: 'roll the DaemonSet/Deployment back to the previous image (kubectl rollout undo)',
-      estimateSeconds: seconds(policy.timings.addons),
-    }),
-  ]);
-}
-
 /** "plan-" + 12 hex of SHA-256 over the plan with an empty id. */
 export function planId(plan: Plan): string {
   const hash = createHash('sha256')
     .update(JSON.stringify({ ...plan, id: '' }))
     .digest('hex');
   return `plan-${hash.slice(0, 12)}`;
-}
-
-/**
- * The etcd-backup step says what the run will do: run hooks.backup, or, without it, plainly nothing.
- * Note: the engine does not inspect the snapshot itself; the hook must take and verify it and exit non-zero
- * when it cannot, which is the check named.
- */
-function etcdBackupStep(model: ClusterModel, policy: Policy): PlanStep {
-  const etcdMembers = model.controlPlane.filter((m) => m.etcd !== undefined).map((m) => m.node);
-  const hook = typeof policy.hooks.backup === 'string' ? policy.hooks.backup.trim() : '';
-  const common = {
-    id: 'etcd-backup',
-    kind: 'etcd-backup' as const,
-    nodes: etcdMembers,
-    estimateSeconds: seconds(policy.timings.etcdBackup),
-  };
-  const why =
-    etcdMembers.length > 0
-      ? `etcd runs on ${etcdMembers.join(', ')}; the apiserver minor cannot be downgraded, so a snapshot is the way back`
-      : 'no etcd static pods found: the provider manages etcd; back it up with its facility';
-  if (!hook)
-    return step({
-      ...common,
-      title: 'No etcd backup: hooks.backup is not set',
-      reasons: [
-        why,
-        'no backup will be taken: set hooks.backup to a command that takes and verifies one, or etcdBackup.enabled: false to drop this step',
-      ],
-      checks: [],
-      rollback: 'nothing to undo; without a snapshot there is no way back past the control plane',
-    });
-  return step({
-    ...common,
-    title: `Back up etcd with hooks.backup (${hook})`,
-    reasons: [why],
-    checks: ['hooks.backup exits 0: it takes the snapshot and verifies it (e.g. etcdutl snapshot status)'],
-    rollback: 'nothing to undo; keep the snapshot until the upgrade is validated',
-  });
-}
-
-function controlPlanePhase(model: ClusterModel, hop: KubeVersion, policy: Policy): PlanPhase {
-  const v = formatVersion(hop);
-  const members = model.controlPlane;
-  const steps: PlanStep[] =
-    members.length === 0
-      ? [
-          step({
-            id: `cp-${v}`,
-            kind: 'control-plane',
-            title: `Upgrade the managed control plane to ${v}`,
-            version: v,
-            reasons: ['no control-plane nodes are visible: the provider upgrades the control plane'],
-            checks: [`/version reports ${v} or newer`],
-            rollback: 'managed control planes cannot be downgraded; forward-fix with the provider',
-            estimateSeconds: seconds(policy.timings.controlPlaneMember) * 3,
-          }),
-        ]
-      : members.map((m, i) =>
-          step({
-            id: `cp-${v}-${m.node}`,
-            kind: 'control-plane',
-            title: `Upgrade control-plane member ${m.node} to ${v}`,
-            version: v,
-            nodes: [m.node],
-            reasons: [
-              `member ${i + 1} of ${members.length}: one at a time so the apiservers stay within one minor and etcd keeps quorum`,
-              ...(m.etcd && members.length > 1
-                ? [
-                    `it starts only once every other etcd member is healthy, so taking ${m.node}'s down keeps quorum`,
-                  ]
-                : []),
-              ...(m.etcd && members.length === 1
-                ? ['etcd has a single member: the API is unavailable while it restarts']
-                : []),
-              policy.drain.controlPlane
-                ? `${m.node} is cordoned and drained first, as kubeadm's runbook does (drain.controlPlane)`
-                : `${m.node} is not drained: drain.controlPlane is false`,
-            ],
-            checks: [
-              `kube-apiserver, kube-controller-manager and kube-scheduler on ${m.node} run ${v} and are Ready`,
-              `node ${m.node} is Ready with kubelet ${v}`,
-              ...(m.etcd ? [`etcd on ${m.node} is a healthy member and the cluster has quorum`] : []),
-              ...(policy.drain.controlPlane ? [`node ${m.node} is uncordoned`] : []),
-            ],
-            rollback:
-              i < members.length - 1 || members.length === 1
-                ? `restore ${m.node}'s static-pod manifests from the backup taken before the step (kubeadm keeps \`/etc/kubernetes/tmp/kubeadm-backup-manifests-*\`)`
-                : 'once every member runs the new minor, go back only by restoring the etcd snapshot',
-            estimateSeconds: seconds(policy.timings.controlPlaneMember),
-          }),
-        );
-  return phase('control-plane', `Control plane → ${v}`, steps, { version: v });
 }
 
 function poolSettingsOf(model: ClusterModel, policy: Policy): PoolSettings[] {
@@ -521,26 +392,4 @@ function nodeRollback(strategy: 'in-place' | 'replace'): string {
   return strategy === 'replace'
     ? 'cordon the new nodes and scale the old node group back up; delete the new nodes once pods moved back'
     : 'reinstall the previous kubelet on the batch (same minor as the control plane allows), then uncordon';
-}
-
-/** A step of any kind, with no nodes and no reasons unless given. */
-type StepInput<S> = S extends PlanStep
-  ? Omit<S, 'nodes' | 'reasons'> & Partial<Pick<S, 'nodes' | 'reasons'>>
-  : never;
-
-function step(s: StepInput<PlanStep>): PlanStep {
-  return { ...s, nodes: s.nodes ?? [], reasons: s.reasons ?? [] };
-}
-
-function phase(
-  kind: PlanPhase['kind'],
-  name: string,
-  steps: PlanStep[],
-  extra: { version?: string; pool?: string } = {},
-): PlanPhase {
-  return { kind, name, ...extra, steps, estimateSeconds: sum(steps.map((s) => s.estimateSeconds)) };
-}
-
-function sum(values: number[]): number {
-  return values.reduce((a, b) => a + b, 0);
 }

@@ -1,0 +1,96 @@
+import { type ClusterModel, formatVersion, type KubeVersion } from '../core/index.ts';
+import { phase, seconds, step } from './plan-parts.ts';
+import type { PlanPhase, PlanStep } from './plan-types.ts';
+import type { Policy } from './policy.ts';
+
+/**
+ * The etcd-backup step says what the run will do: run hooks.backup, or, without it, plainly nothing.
+ * Note: the engine does not inspect the snapshot itself; the hook must take and verify it and exit non-zero
+ * when it cannot, which is the check named.
+ */
+export function etcdBackupStep(model: ClusterModel, policy: Policy): PlanStep {
+  const etcdMembers = model.controlPlane.filter((m) => m.etcd !== undefined).map((m) => m.node);
+  const hook = typeof policy.hooks.backup === 'string' ? policy.hooks.backup.trim() : '';
+  const common = {
+    id: 'etcd-backup',
+    kind: 'etcd-backup' as const,
+    nodes: etcdMembers,
+    estimateSeconds: seconds(policy.timings.etcdBackup),
+  };
+  const why =
+    etcdMembers.length > 0
+      ? `etcd runs on ${etcdMembers.join(', ')}; the apiserver minor cannot be downgraded, so a snapshot is the way back`
+      : 'no etcd static pods found: the provider manages etcd; back it up with its facility';
+  if (!hook)
+    return step({
+      ...common,
+      title: 'No etcd backup: hooks.backup is not set',
+      reasons: [
+        why,
+        'no backup will be taken: set hooks.backup to a command that takes and verifies one, or etcdBackup.enabled: false to drop this step',
+      ],
+      checks: [],
+      rollback: 'nothing to undo; without a snapshot there is no way back past the control plane',
+    });
+  return step({
+    ...common,
+    title: `Back up etcd with hooks.backup (${hook})`,
+    reasons: [why],
+    checks: ['hooks.backup exits 0: it takes the snapshot and verifies it (e.g. etcdutl snapshot status)'],
+    rollback: 'nothing to undo; keep the snapshot until the upgrade is validated',
+  });
+}
+
+export function controlPlanePhase(model: ClusterModel, hop: KubeVersion, policy: Policy): PlanPhase {
+  const v = formatVersion(hop);
+  const members = model.controlPlane;
+  const steps: PlanStep[] =
+    members.length === 0
+      ? [
+          step({
+            id: `cp-${v}`,
+            kind: 'control-plane',
+            title: `Upgrade the managed control plane to ${v}`,
+            version: v,
+            reasons: ['no control-plane nodes are visible: the provider upgrades the control plane'],
+            checks: [`/version reports ${v} or newer`],
+            rollback: 'managed control planes cannot be downgraded; forward-fix with the provider',
+            estimateSeconds: seconds(policy.timings.controlPlaneMember) * 3,
+          }),
+        ]
+      : members.map((m, i) =>
+          step({
+            id: `cp-${v}-${m.node}`,
+            kind: 'control-plane',
+            title: `Upgrade control-plane member ${m.node} to ${v}`,
+            version: v,
+            nodes: [m.node],
+            reasons: [
+              `member ${i + 1} of ${members.length}: one at a time so the apiservers stay within one minor and etcd keeps quorum`,
+              ...(m.etcd && members.length > 1
+                ? [
+                    `it starts only once every other etcd member is healthy, so taking ${m.node}'s down keeps quorum`,
+                  ]
+                : []),
+              ...(m.etcd && members.length === 1
+                ? ['etcd has a single member: the API is unavailable while it restarts']
+                : []),
+              policy.drain.controlPlane
+                ? `${m.node} is cordoned and drained first, as kubeadm's runbook does (drain.controlPlane)`
+                : `${m.node} is not drained: drain.controlPlane is false`,
+            ],
+            checks: [
+              `kube-apiserver, kube-controller-manager and kube-scheduler on ${m.node} run ${v} and are Ready`,
+              `node ${m.node} is Ready with kubelet ${v}`,
+              ...(m.etcd ? [`etcd on ${m.node} is a healthy member and the cluster has quorum`] : []),
+              ...(policy.drain.controlPlane ? [`node ${m.node} is uncordoned`] : []),
+            ],
+            rollback:
+              i < members.length - 1 || members.length === 1
+                ? `restore ${m.node}'s static-pod manifests from the backup taken before the step (kubeadm keeps \`/etc/kubernetes/tmp/kubeadm-backup-manifests-*\`)`
+                : 'once every member runs the new minor, go back only by restoring the etcd snapshot',
+            estimateSeconds: seconds(policy.timings.controlPlaneMember),
+          }),
+        );
+  return phase('control-plane', `Control plane → ${v}`, steps, { version: v });
+}
