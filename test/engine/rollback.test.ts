@@ -96,6 +96,9 @@ describe('rollbackRun', () => {
       await expect(resumeRun(h.deps, summary.runId, FAST)).rejects.toBeInstanceOf(RunStateError);
 
       const first = /uncordoned (general-\d)/.exec(aborted.reason!)![1]!;
+      // Note: on a loaded machine the abort may land after that node's downgrade, between its verify and its
+      // uncordon; it is then already back at its version and rightly not rolled back again.
+      const firstDone = (await nodes(sandbox)).find((n) => n.name === first)?.version === 'v1.30.6';
       const cordoned: string[] = [];
       h.deps.onEvent = (e: RunEvent) => {
         if (e.type === 'node-changed' && e.stepId === 'rollback' && e.activity === 'cordon')
@@ -103,7 +106,7 @@ describe('rollbackRun', () => {
       };
       const back = await rollbackRun(h.deps, summary.runId, FAST);
       // The abort uncordoned it: its rollback starts over with a cordon, not mid-drain on a schedulable node.
-      expect(cordoned).toContain(first);
+      if (!firstDone) expect(cordoned).toContain(first);
       expect(back.state).toBe('rolled-back');
       for (const n of await nodes(sandbox))
         expect({ node: n.name, version: n.version, unschedulable: n.unschedulable }).toEqual({
