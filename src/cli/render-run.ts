@@ -4,7 +4,7 @@
  */
 import { formatDuration } from '../core/index.ts';
 import type { PodBlock, RunSummary } from '../engine/index.ts';
-import type { RunRecord, RunStore } from '../store/index.ts';
+import { isNodeRow, type RunRecord, type RunStore } from '../store/index.ts';
 import { renderTable } from './output.ts';
 
 export interface InFlightNode {
@@ -29,14 +29,15 @@ export interface RunStatus extends RunSummary {
 export function inFlightNodes(store: RunStore, runId: string): InFlightNode[] {
   return store
     .stepStates(runId)
-    .filter((r) => r.node !== '' && r.status === 'running')
+    .filter(isNodeRow)
+    .filter((r) => r.status === 'running')
     .map((r) => ({
       node: r.node,
       stepId: r.stepId,
       subStep: r.subStep,
       doing: r.intent,
       attempt: r.attempt,
-      blocking: Array.isArray(r.detail.blocking) ? (r.detail.blocking as PodBlock[]) : [],
+      blocking: r.detail.blocking ?? [],
     }));
 }
 

@@ -3,7 +3,13 @@
  * behind ends `incomplete`, naming each and why; `resume` reopens them and gives each another try.
  */
 import type { Plan } from '../plan/index.ts';
-import type { RunStore } from '../store/index.ts';
+import {
+  isNodeRow,
+  type NodeGroupRowDetail,
+  type NodeRowDetail,
+  type PhaseRowDetail,
+  type RunStore,
+} from '../store/index.ts';
 import { ANNOTATIONS, type RunContext } from './run-context.ts';
 import { phaseRowId, ROLLBACK_STEP } from './run-summary.ts';
 
@@ -16,11 +22,10 @@ export interface LeftBehindNode {
 
 export function leftBehind(store: RunStore, runId: string): LeftBehindNode[] {
   const left: LeftBehindNode[] = [];
-  for (const row of store.stepStates(runId)) {
-    if (row.node === '' || row.stepId === ROLLBACK_STEP) continue;
+  for (const row of store.stepStates(runId).filter(isNodeRow)) {
+    if (row.stepId === ROLLBACK_STEP) continue;
     if (row.status !== 'skipped' && row.status !== 'quarantined') continue;
-    const reason = typeof row.detail.reason === 'string' ? row.detail.reason : '';
-    left.push({ node: row.node, stepId: row.stepId, status: row.status, reason });
+    left.push({ node: row.node, stepId: row.stepId, status: row.status, reason: row.detail.reason ?? '' });
   }
   return left;
 }
@@ -45,7 +50,7 @@ export function reopenLeftBehind(store: RunStore, runId: string, plan: Plan): vo
   store.transaction(() => {
     const steps = new Set<string>();
     for (const n of left) {
-      store.putStepState(runId, n.stepId, n.node, {
+      store.putStepState<NodeRowDetail>(runId, n.stepId, n.node, {
         status: 'pending',
         finishedAt: undefined,
         detail: { final: undefined, reopened: n.status },
@@ -56,12 +61,15 @@ export function reopenLeftBehind(store: RunStore, runId: string, plan: Plan): vo
       const reopened = phase.steps.filter((s) => steps.has(s.id) || s.kind === 'validation');
       if (reopened.length === 0) return;
       for (const step of reopened)
-        store.putStepState(runId, step.id, '', {
+        store.putStepState<NodeGroupRowDetail>(runId, step.id, '', {
           status: 'pending',
           finishedAt: undefined,
           detail: { nodesDone: undefined },
         });
-      store.putStepState(runId, phaseRowId(index), '', { status: 'pending', finishedAt: undefined });
+      store.putStepState<PhaseRowDetail>(runId, phaseRowId(index), '', {
+        status: 'pending',
+        finishedAt: undefined,
+      });
     });
   });
 }
@@ -71,8 +79,8 @@ export function reopenLeftBehind(store: RunStore, runId: string, plan: Plan): vo
  * stuck again quarantines it again. Idempotent: only nodes reopened and not started yet.
  */
 export async function releaseReopenedQuarantine(ctx: RunContext): Promise<void> {
-  for (const row of ctx.store.stepStates(ctx.runId)) {
-    if (row.node === '' || row.status !== 'pending' || row.detail.reopened !== 'quarantined') continue;
+  for (const row of ctx.store.stepStates(ctx.runId).filter(isNodeRow)) {
+    if (row.status !== 'pending' || row.detail.reopened !== 'quarantined') continue;
     await ctx.cluster.patchNodeMetadata(row.node, {
       labels: { [ANNOTATIONS.quarantined]: null },
       annotations: { [ANNOTATIONS.quarantined]: null },

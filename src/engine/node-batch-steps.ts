@@ -32,20 +32,20 @@ export async function controlPlaneStep(ctx: RunContext, step: ControlPlaneStep):
 
 /** A canary or batch: its nodes in parallel, then the gate, then the soak. */
 export async function batchStep(ctx: RunContext, step: NodeBatchStep): Promise<void> {
-  let row = ctx.row(step.id)!;
+  let row = ctx.nodeGroupRow(step.id)!;
   if (!row.detail.nodesDone) {
     // Note: read before the drains, so only what the batch itself made unavailable can fail its gate.
     const baseline = await unavailableDeployments(ctx);
     const results = await runNodes(ctx, step, step.nodes, false);
     const namespaces = [...new Set(results.flatMap((r) => r.namespaces))];
-    row = ctx.put(step.id, '', { detail: { nodesDone: true, namespaces } });
+    row = ctx.putNodeGroupRow(step.id, { detail: { nodesDone: true, namespaces } });
     const upgraded = results.filter((r) => r.status === 'done').map((r) => r.node);
     if (upgraded.length > 0) await gateBatch(ctx, step, upgraded, namespaces, baseline);
   }
   if (step.soakSeconds && step.soakSeconds > 0) {
-    const until = (row.detail.soakUntil as number | undefined) ?? ctx.clock.now() + step.soakSeconds * 1000;
+    const until = row.detail.soakUntil ?? ctx.clock.now() + step.soakSeconds * 1000;
     if (row.detail.soakUntil === undefined)
-      ctx.put(step.id, '', { intent: 'soak', detail: { soakUntil: until } });
+      ctx.putNodeGroupRow(step.id, { intent: 'soak', detail: { soakUntil: until } });
     ctx.emit({ type: 'soak', stepId: step.id, untilMs: until });
     await ctx.sleepUntil(until, 'batch');
   }
@@ -87,7 +87,7 @@ export async function retrySkipped(ctx: RunContext, phase: PlanPhase): Promise<v
   for (const step of phase.steps) {
     if (!isNodeBatch(step)) continue;
     for (const node of step.nodes) {
-      const row = ctx.row(step.id, node);
+      const row = ctx.nodeRow(step.id, node);
       if (row?.status !== 'skipped' || row.detail.final) continue;
       ctx.checkpoint('batch');
       ctx.log('info', `retrying skipped node ${node}`, { stepId: step.id, node });

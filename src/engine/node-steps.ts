@@ -33,10 +33,18 @@ import {
 } from '../kube/index.ts';
 import type { ControlPlaneStep, NodeBatchStep, NodeStep } from '../plan/index.ts';
 import type { NodeRole } from '../providers/index.ts';
-import { NODE_SUB_STEPS, type NodeSubStep, type StepStateRecord } from '../store/index.ts';
+import {
+  type DrainBlockRecord,
+  NODE_SUB_STEPS,
+  type NodeRowDetail,
+  type NodeSubStep,
+  type StepStateRecord,
+} from '../store/index.ts';
 import { StepFailedError } from './errors.ts';
 import { reserveQuarantine } from './quarantine-limit.ts';
 import { ANNOTATIONS, type RunContext, StopSignal } from './run-context.ts';
+
+type NodeRow = StepStateRecord<NodeRowDetail>;
 
 export interface NodeResult {
   node: string;
@@ -71,9 +79,9 @@ function recordStart(
   ctx: RunContext,
   step: NodeStep,
   node: string,
-  row: StepStateRecord | undefined,
+  row: NodeRow | undefined,
   kubeletVersion: string,
-): StepStateRecord {
+): NodeRow {
   const patch = {
     status: 'running' as const,
     attempt: (row?.attempt ?? 0) + 1,
@@ -82,7 +90,7 @@ function recordStart(
     finishedAt: undefined,
     detail: { reason: undefined },
   };
-  return ctx.put(step.id, node, patch, 'start');
+  return ctx.putNodeRow(step.id, node, patch, 'start');
 }
 
 /**
@@ -93,10 +101,10 @@ function recordFailure(
   ctx: RunContext,
   step: NodeStep,
   node: string,
-  detail: { reason: string; blockers?: unknown },
+  detail: { reason: string; blockers?: DrainBlockRecord[] },
   options: { backToStart?: boolean } = {},
 ): void {
-  ctx.put(step.id, node, {
+  ctx.putNodeRow(step.id, node, {
     status: 'failed',
     intent: undefined,
     ...(options.backToStart ? { subStep: undefined } : {}),
@@ -113,13 +121,13 @@ export async function upgradeWorkerNode(
   secondChance = false,
 ): Promise<NodeResult> {
   const version = step.version;
-  let row = ctx.row(step.id, node);
+  let row = ctx.nodeRow(step.id, node);
   const result = (status: NodeResult['status'], namespaces: string[] = []): NodeResult => ({
     node,
     status,
     namespaces,
   });
-  if (row?.status === 'done') return result('done', (row.detail.namespaces as string[]) ?? []);
+  if (row?.status === 'done') return result('done', row.detail.namespaces ?? []);
   if (row?.status === 'quarantined') return result('quarantined');
   if (row?.status === 'skipped' && (!secondChance || row.detail.final)) return result('skipped');
 
@@ -129,7 +137,7 @@ export async function upgradeWorkerNode(
   if (fresh && current.kubeletVersion === version && current.ready) {
     // Already at the target (upgraded earlier by this plan, or by someone else): nothing to do to it.
     await ctx.cluster.patchNodeMetadata(node, { annotations: ctx.stamps(step) });
-    ctx.put(step.id, node, {
+    ctx.putNodeRow(step.id, node, {
       status: 'done',
       previousVersion: row?.previousVersion ?? current.kubeletVersion,
       startedAt: row?.startedAt ?? ctx.clock.now(),
@@ -152,7 +160,7 @@ export async function upgradeWorkerNode(
   ctx.checkpoint('sub-step');
 
   if (!reached(row, 'upgraded')) {
-    row = ctx.put(step.id, node, { intent: 'upgrade' }, 'upgrade');
+    row = ctx.putNodeRow(step.id, node, { intent: 'upgrade' }, 'upgrade');
     try {
       await upgradeWithRetries(ctx, step, node, 'worker', previousVersion);
     } catch (err) {
@@ -160,22 +168,22 @@ export async function upgradeWorkerNode(
         await releaseAfterFailedUpgrade(ctx, step, node, previousVersion, weCordoned, err);
       throw err;
     }
-    row = ctx.put(step.id, node, { subStep: 'upgraded', intent: undefined }, 'upgraded');
+    row = ctx.putNodeRow(step.id, node, { subStep: 'upgraded', intent: undefined }, 'upgraded');
   }
   ctx.checkpoint('sub-step');
 
   if (!reached(row, 'verified')) {
-    row = ctx.put(step.id, node, { intent: 'verify' }, 'verify');
+    row = ctx.putNodeRow(step.id, node, { intent: 'verify' }, 'verify');
     await verifyNode(ctx, step, node, version);
-    row = ctx.put(step.id, node, { subStep: 'verified', intent: undefined }, 'verified');
+    row = ctx.putNodeRow(step.id, node, { subStep: 'verified', intent: undefined }, 'verified');
   }
 
   // Note: no checkpoint before the uncordon: an upgraded, verified node goes back into service even when the
   // run is stopping.
-  ctx.put(step.id, node, { intent: 'uncordon' }, 'uncordon');
+  ctx.putNodeRow(step.id, node, { intent: 'uncordon' }, 'uncordon');
   if (weCordoned) await uncordonNode(ctx.kc, node, { clock: ctx.clock, annotations: ctx.stamps(step) });
   else await ctx.cluster.patchNodeMetadata(node, { annotations: ctx.stamps(step) });
-  ctx.put(
+  ctx.putNodeRow(
     step.id,
     node,
     { subStep: 'uncordoned', intent: undefined, status: 'done', finishedAt: ctx.clock.now() },
@@ -193,15 +201,15 @@ async function cordonRecorded(
   ctx: RunContext,
   step: NodeStep,
   node: string,
-  row: StepStateRecord,
+  row: NodeRow,
   unschedulable: boolean,
-): Promise<StepStateRecord> {
+): Promise<NodeRow> {
   if (reached(row, 'cordoned')) return row;
   const wasAlreadyCordoned =
     row.intent === 'cordon' && row.wasAlreadyCordoned !== undefined ? row.wasAlreadyCordoned : unschedulable;
-  ctx.put(step.id, node, { intent: 'cordon', wasAlreadyCordoned }, 'cordon');
+  ctx.putNodeRow(step.id, node, { intent: 'cordon', wasAlreadyCordoned }, 'cordon');
   await cordonNode(ctx.kc, node, { clock: ctx.clock, annotations: ctx.stamps(step) });
-  return ctx.put(step.id, node, { subStep: 'cordoned', intent: undefined }, 'cordoned');
+  return ctx.putNodeRow(step.id, node, { subStep: 'cordoned', intent: undefined }, 'cordoned');
 }
 
 /** Drains the node unless its row says it is drained; a drain that did not finish comes back as `stuck`. */
@@ -209,17 +217,16 @@ async function drainRecorded(
   ctx: RunContext,
   step: NodeStep,
   node: string,
-  row: StepStateRecord,
-): Promise<{ row: StepStateRecord; namespaces: string[] } | { stuck: DrainResult }> {
-  if (reached(row, 'drained'))
-    return { row, namespaces: (row.detail.namespaces as string[] | undefined) ?? [] };
-  ctx.put(step.id, node, { intent: 'drain' }, 'drain');
+  row: NodeRow,
+): Promise<{ row: NodeRow; namespaces: string[] } | { stuck: DrainResult }> {
+  if (reached(row, 'drained')) return { row, namespaces: row.detail.namespaces ?? [] };
+  ctx.putNodeRow(step.id, node, { intent: 'drain' }, 'drain');
   const drain = await drainWithProgress(ctx, step, node);
   if (drain.outcome === 'aborted')
     throw new StopSignal(ctx.stop?.kind ?? 'abort', ctx.stop?.reason ?? 'stopped');
   if (drain.outcome !== 'drained') return { stuck: drain };
   const namespaces = [...new Set(drain.evicted.map((p) => p.namespace))];
-  const drained = ctx.put(
+  const drained = ctx.putNodeRow(
     step.id,
     node,
     {
@@ -252,7 +259,7 @@ async function drainWithProgress(ctx: RunContext, step: NodeStep, node: string):
     if (key === lastBlocking) return;
     lastBlocking = key;
     try {
-      ctx.store.putStepState(ctx.runId, step.id, node, { detail: { blocking } });
+      ctx.store.putStepState<NodeRowDetail>(ctx.runId, step.id, node, { detail: { blocking } });
     } catch (err) {
       ctx.fail(err);
       return;
@@ -313,7 +320,7 @@ async function onDrainStuck(
       annotations: { [ANNOTATIONS.quarantined]: reason.slice(0, 500) },
     });
     ctx.log('warn', `quarantined ${reason}; the node stays cordoned`, { stepId: step.id, node });
-    ctx.put(step.id, node, {
+    ctx.putNodeRow(step.id, node, {
       status: 'quarantined',
       intent: undefined,
       finishedAt: ctx.clock.now(),
@@ -322,7 +329,7 @@ async function onDrainStuck(
     return { node, status: 'quarantined', namespaces: [] };
   }
   // halt and skip both give the node back to the scheduler: nothing is left cordoned by a stuck drain.
-  ctx.put(step.id, node, { intent: 'uncordon' }, 'uncordon');
+  ctx.putNodeRow(step.id, node, { intent: 'uncordon' }, 'uncordon');
   if (weCordoned) await uncordonNode(ctx.kc, node, { clock: ctx.clock });
   if (policy === 'skip') {
     ctx.log(
@@ -333,7 +340,7 @@ async function onDrainStuck(
         node,
       },
     );
-    ctx.put(step.id, node, {
+    ctx.putNodeRow(step.id, node, {
       status: 'skipped',
       subStep: undefined,
       intent: undefined,
@@ -549,7 +556,7 @@ export async function upgradeControlPlaneMember(
   node: string,
 ): Promise<void> {
   const version = step.version;
-  let row = ctx.row(step.id, node);
+  let row = ctx.nodeRow(step.id, node);
   if (row?.status === 'done') return;
   const current = await ctx.cluster.readNode(node);
   if (!current)
@@ -570,17 +577,17 @@ export async function upgradeControlPlaneMember(
       row = drained.row;
       ctx.checkpoint('sub-step');
     }
-    ctx.put(step.id, node, { intent: 'upgrade' }, 'upgrade');
+    ctx.putNodeRow(step.id, node, { intent: 'upgrade' }, 'upgrade');
     try {
       await upgradeWithRetries(ctx, step, node, 'control-plane', row.previousVersion!);
     } catch (err) {
       if (err instanceof StepFailedError) recordFailure(ctx, step, node, { reason: err.message });
       throw err;
     }
-    row = ctx.put(step.id, node, { subStep: 'upgraded', intent: undefined }, 'upgraded');
+    row = ctx.putNodeRow(step.id, node, { subStep: 'upgraded', intent: undefined }, 'upgraded');
   }
   if (!reached(row, 'verified')) {
-    ctx.put(step.id, node, { intent: 'verify' }, 'verify');
+    ctx.putNodeRow(step.id, node, { intent: 'verify' }, 'verify');
     try {
       await waitForControlPlaneMember(
         ctx.kc,
@@ -597,13 +604,13 @@ export async function upgradeControlPlaneMember(
       throw new StepFailedError(step.id, node, err.message, true, { cause: err });
     }
     await waitForEtcd(ctx, step, node, 'after');
-    row = ctx.put(step.id, node, { subStep: 'verified', intent: undefined }, 'verified');
+    row = ctx.putNodeRow(step.id, node, { subStep: 'verified', intent: undefined }, 'verified');
   }
-  ctx.put(step.id, node, { intent: 'uncordon' }, 'uncordon');
+  ctx.putNodeRow(step.id, node, { intent: 'uncordon' }, 'uncordon');
   if (row.wasAlreadyCordoned === false)
     await uncordonNode(ctx.kc, node, { clock: ctx.clock, annotations: ctx.stamps(step) });
   else await ctx.cluster.patchNodeMetadata(node, { annotations: ctx.stamps(step) });
-  ctx.put(
+  ctx.putNodeRow(
     step.id,
     node,
     { subStep: 'uncordoned', intent: undefined, status: 'done', finishedAt: ctx.clock.now() },

@@ -7,7 +7,7 @@
  */
 import type { NodeBatchStep, Plan, PlanStep } from '../plan/index.ts';
 import { poolOfStep } from '../plan/index.ts';
-import type { StepStateRecord } from '../store/index.ts';
+import { isNodeRow, type NodeRowDetail, type StepStateRecord } from '../store/index.ts';
 import { RunStateError, StepFailedError } from './errors.ts';
 import { reached, upgradeWorkerNode } from './node-steps.ts';
 import type { EngineDeps, RunContext, RunOptions } from './run-context.ts';
@@ -33,11 +33,13 @@ export function planRollback(deps: Pick<EngineDeps, 'store'>, runId: string): Ro
   const run = deps.store.mustGetRun(runId);
   const plan = JSON.parse(run.planJson) as Plan;
   const stepKind = new Map(plan.phases.flatMap((p) => p.steps.map((s) => [s.id, s] as const)));
-  const touched = (r: StepStateRecord) =>
-    r.node !== '' &&
+  const touched = (r: StepStateRecord<NodeRowDetail>) =>
     r.previousVersion !== undefined &&
     (reached(r, 'upgraded') || (r.status === 'done' && !r.detail.alreadyAtTarget));
-  const rows = deps.store.stepStates(runId).filter((r) => r.stepId !== ROLLBACK_STEP && touched(r));
+  const rows = deps.store
+    .stepStates(runId)
+    .filter(isNodeRow)
+    .filter((r) => r.stepId !== ROLLBACK_STEP && touched(r));
   const notRollbackable: RollbackPlan['notRollbackable'] = [];
   const first = new Map<string, { row: StepStateRecord; step: PlanStep; last: number }>();
   for (const row of rows) {

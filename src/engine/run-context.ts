@@ -11,12 +11,17 @@ import type { UpgradeProvider } from '../providers/index.ts';
 import {
   commandOutputFile,
   type LogLevel,
+  type NodeGroupRowDetail,
+  type NodeRowDetail,
+  type PhaseRowDetail,
   type RunStore,
+  type StepRowDetail,
   type StepStatePatch,
   type StepStateRecord,
 } from '../store/index.ts';
 import type { Hooks } from './hooks.ts';
 import type { RunEvent } from './run-events.ts';
+import { phaseRowId } from './run-summary.ts';
 
 export interface EngineDeps {
   /** The run makes it keep connections alive and reuse them (see shareConnections). */
@@ -171,22 +176,61 @@ export class RunContext {
     return commandOutputFile(this.store.path, this.runId, name);
   }
 
-  row(stepId: string, node = ''): StepStateRecord | undefined {
-    return this.store.stepState(this.runId, stepId, node);
+  // Note: each kind of row has its own accessors, so that its detail (store/row-detail.ts) is typed by the
+  // key that addresses it.
+
+  /** A phase's row. */
+  phaseRow(index: number): StepStateRecord<PhaseRowDetail> | undefined {
+    return this.store.stepState<PhaseRowDetail>(this.runId, phaseRowId(index));
   }
 
-  put(stepId: string, node: string, patch: StepStatePatch, activity?: string): StepStateRecord {
+  putPhaseRow(index: number, patch: StepStatePatch<PhaseRowDetail>): StepStateRecord<PhaseRowDetail> {
+    return this.store.putStepState(this.runId, phaseRowId(index), '', patch);
+  }
+
+  /** A step's own row, any kind of step (a canary or batch step's has more: nodeGroupRow). */
+  stepRow(stepId: string): StepStateRecord<StepRowDetail> | undefined {
+    return this.store.stepState<StepRowDetail>(this.runId, stepId);
+  }
+
+  putStepRow(stepId: string, patch: StepStatePatch<StepRowDetail>): StepStateRecord<StepRowDetail> {
+    return this.store.putStepState(this.runId, stepId, '', patch);
+  }
+
+  /** The own row of a canary or batch step. */
+  nodeGroupRow(stepId: string): StepStateRecord<NodeGroupRowDetail> | undefined {
+    return this.store.stepState<NodeGroupRowDetail>(this.runId, stepId);
+  }
+
+  putNodeGroupRow(
+    stepId: string,
+    patch: StepStatePatch<NodeGroupRowDetail>,
+  ): StepStateRecord<NodeGroupRowDetail> {
+    return this.store.putStepState(this.runId, stepId, '', patch);
+  }
+
+  /** A node's row within a step. */
+  nodeRow(stepId: string, node: string): StepStateRecord<NodeRowDetail> | undefined {
+    return this.store.stepState<NodeRowDetail>(this.runId, stepId, node);
+  }
+
+  /** Writes a node's row and announces the change (`activity`: what the node is doing now). */
+  putNodeRow(
+    stepId: string,
+    node: string,
+    patch: StepStatePatch<NodeRowDetail>,
+    activity?: string,
+  ): StepStateRecord<NodeRowDetail> {
     const row = this.store.putStepState(this.runId, stepId, node, patch);
-    if (node !== '')
-      this.emit({
-        type: 'node-changed',
-        stepId,
-        node,
-        status: row.status,
-        subStep: row.subStep,
-        activity,
-        message: typeof patch.detail?.reason === 'string' ? patch.detail.reason : undefined,
-      });
+    this.emit({
+      type: 'node-changed',
+      stepId,
+      node,
+      status: row.status,
+      subStep: row.subStep,
+      activity,
+      message: patch.detail?.reason,
+    });
     return row;
   }
 

@@ -2,7 +2,7 @@
  * What a run tells its watchers as it goes: the CLI's live view and its `-o json` stream (one event per
  * line) are built from these. Every event carries the run id and the clock time.
  */
-import type { NodeSubStep, RunMode, RunState, StepStatus } from '../store/index.ts';
+import type { NodeSubStep, PodBlock, RunMode, RunState, StepStatus } from '../store/index.ts';
 
 interface Base {
   runId: string;
@@ -10,12 +10,8 @@ interface Base {
   time: number;
 }
 
-export interface PodBlock {
-  pod: string;
-  /** The disruption budget refusing the eviction (namespace/name), when one is. */
-  budget?: string;
-  reason: string;
-}
+// Note: a node's row keeps what blocks its drain, so the store owns the type (`status` reads it back).
+export type { PodBlock };
 
 export type RunEvent = Base &
   (

@@ -8,7 +8,7 @@
 import { hostname } from 'node:os';
 import { acquireLease, leaseHolderIdentity, RUN_ID_ANNOTATION, uncordonNode } from '../kube/index.ts';
 import type { Plan } from '../plan/index.ts';
-import type { RunRecord, RunState } from '../store/index.ts';
+import { isNodeRow, type RunRecord, type RunState } from '../store/index.ts';
 import { StepFailedError } from './errors.ts';
 import { hooksOf } from './hooks.ts';
 import { reached } from './node-steps.ts';
@@ -191,8 +191,8 @@ async function settle(ctx: RunContext, err: unknown): Promise<void> {
 /** Uncordons every node this run cordoned and has not finished (abort). Returns their names. */
 async function releaseCordoned(ctx: RunContext): Promise<string[]> {
   const released: string[] = [];
-  for (const row of ctx.store.stepStates(ctx.runId)) {
-    if (row.node === '' || row.wasAlreadyCordoned !== false) continue;
+  for (const row of ctx.store.stepStates(ctx.runId).filter(isNodeRow)) {
+    if (row.wasAlreadyCordoned !== false) continue;
     if (row.status === 'done' || row.status === 'quarantined' || row.status === 'skipped') continue;
     if (!row.subStep && row.intent !== 'cordon') continue;
     const node = await ctx.cluster.readNode(row.node);
@@ -205,7 +205,7 @@ async function releaseCordoned(ctx: RunContext): Promise<string[]> {
     // Note: an upgrade row keeps its subStep: rollback needs to know whether the provider already upgraded
     // the node. A rollback row not yet downgraded starts over if rolled back again: it is uncordoned now.
     const backToStart = row.stepId === ROLLBACK_STEP && uncordoned && !reached(row, 'upgraded');
-    ctx.put(row.stepId, row.node, {
+    ctx.putNodeRow(row.stepId, row.node, {
       status: 'failed',
       intent: undefined,
       ...(backToStart ? { subStep: undefined } : {}),

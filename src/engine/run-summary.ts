@@ -1,6 +1,6 @@
 /** The end-of-run summary (also what `status` shows mid-run), derived from the store alone. */
 import type { Plan } from '../plan/index.ts';
-import type { RunStore } from '../store/index.ts';
+import { isNodeRow, type RunStore, type StepStateRecord } from '../store/index.ts';
 import type { NodeOutcome, PhaseSummary, RunSummary } from './run-events.ts';
 
 export const phaseRowId = (index: number) => `phase-${index}`;
@@ -27,11 +27,11 @@ export function summarizeRun(store: RunStore, runId: string, now?: number): RunS
       row?.startedAt !== undefined ? (row.finishedAt ?? now ?? row.updatedAt) - row.startedAt : undefined;
     return { index, kind: p.kind, name: p.name, status, durationMs };
   });
-  const nodeRows = rows.filter((r) => r.node !== '' && r.stepId !== ROLLBACK_STEP);
-  const outcome = (r: (typeof rows)[number]): NodeOutcome => ({
+  const nodeRows = rows.filter(isNodeRow).filter((r) => r.stepId !== ROLLBACK_STEP);
+  const outcome = (r: StepStateRecord): NodeOutcome => ({
     node: r.node,
     stepId: r.stepId,
-    reason: typeof r.detail.reason === 'string' ? r.detail.reason : '',
+    reason: r.detail.reason ?? '',
   });
   const warnings = store
     .logs(runId)

@@ -22,7 +22,6 @@ import { rollbackWork } from './rollback.ts';
 import { type EngineDeps, type RunContext, type RunOptions, StopSignal } from './run-context.ts';
 import type { RunSummary } from './run-events.ts';
 import { executeUnderLease, takeLease, type WorkOutcome } from './run-execution.ts';
-import { phaseRowId } from './run-summary.ts';
 
 /** `run-20260101-120000-ab12`: sortable, readable, unique enough for one store. */
 export function newRunId(now: number): string {
@@ -100,27 +99,28 @@ async function upgradeWork(ctx: RunContext): Promise<WorkOutcome> {
 }
 
 async function runPhase(ctx: RunContext, index: number, phase: PlanPhase): Promise<void> {
-  const rowId = phaseRowId(index);
-  let row = ctx.row(rowId);
+  let row = ctx.phaseRow(index);
   if (row?.status === 'done' || row?.status === 'skipped') return;
   ctx.checkpoint('batch');
   const started = row?.startedAt ?? ctx.clock.now();
-  row = ctx.put(rowId, '', { status: 'running', startedAt: started, finishedAt: undefined });
+  row = ctx.putPhaseRow(index, { status: 'running', startedAt: started, finishedAt: undefined });
   ctx.emit({ type: 'phase-started', phase: index, kind: phase.kind, name: phase.name });
   try {
     if (!row.detail.preHookDone) {
       await phaseHook(ctx, 'pre', phase);
-      ctx.put(rowId, '', { detail: { preHookDone: true } });
+      ctx.putPhaseRow(index, { detail: { preHookDone: true } });
     }
     for (const step of phase.steps) await runStep(ctx, index, step);
     if (phase.kind === 'canary' || phase.kind === 'node-pool') await retrySkipped(ctx, phase);
     await phaseHook(ctx, 'post', phase);
   } catch (err) {
-    if (!(err instanceof StopSignal)) ctx.put(rowId, '', { status: 'failed', finishedAt: ctx.clock.now() });
+    if (!(err instanceof StopSignal))
+      ctx.putPhaseRow(index, { status: 'failed', finishedAt: ctx.clock.now() });
     throw err;
   }
-  const allSkipped = phase.steps.length > 0 && phase.steps.every((s) => ctx.row(s.id)?.status === 'skipped');
-  ctx.put(rowId, '', { status: allSkipped ? 'skipped' : 'done', finishedAt: ctx.clock.now() });
+  const allSkipped =
+    phase.steps.length > 0 && phase.steps.every((s) => ctx.stepRow(s.id)?.status === 'skipped');
+  ctx.putPhaseRow(index, { status: allSkipped ? 'skipped' : 'done', finishedAt: ctx.clock.now() });
   ctx.emit({
     type: 'phase-finished',
     phase: index,
@@ -152,11 +152,16 @@ async function phaseHook(ctx: RunContext, when: 'pre' | 'post', phase: PlanPhase
 }
 
 async function runStep(ctx: RunContext, phaseIndex: number, step: PlanStep): Promise<void> {
-  let row = ctx.row(step.id);
+  let row = ctx.stepRow(step.id);
   if (row?.status === 'done' || row?.status === 'skipped') return;
   ctx.checkpoint('batch');
   const started = row?.startedAt ?? ctx.clock.now();
-  row = ctx.put(step.id, '', { status: 'running', intent: 'run', startedAt: started, finishedAt: undefined });
+  row = ctx.putStepRow(step.id, {
+    status: 'running',
+    intent: 'run',
+    startedAt: started,
+    finishedAt: undefined,
+  });
   ctx.emit({
     type: 'step-started',
     phase: phaseIndex,
@@ -190,7 +195,7 @@ async function runStep(ctx: RunContext, phaseIndex: number, step: PlanStep): Pro
     }
   } catch (err) {
     if (!(err instanceof StopSignal))
-      ctx.put(step.id, '', {
+      ctx.putStepRow(step.id, {
         status: 'failed',
         intent: undefined,
         finishedAt: ctx.clock.now(),
@@ -198,7 +203,7 @@ async function runStep(ctx: RunContext, phaseIndex: number, step: PlanStep): Pro
       });
     throw err;
   }
-  ctx.put(step.id, '', {
+  ctx.putStepRow(step.id, {
     status,
     intent: undefined,
     finishedAt: ctx.clock.now(),

@@ -1,4 +1,14 @@
 export { MIGRATIONS, SCHEMA_VERSION } from './migrations.ts';
+export type {
+  DrainBlockRecord,
+  NodeGroupRowDetail,
+  NodeRowDetail,
+  PhaseRowDetail,
+  PodBlock,
+  RowDetail,
+  StepRowDetail,
+} from './row-detail.ts';
+export { isNodeRow } from './row-detail.ts';
 export type { RunStoreOptions } from './run-store.ts';
 export { defaultStatePath, RunNotFoundError, RunStore, StoreError } from './run-store.ts';
 export type {

@@ -11,6 +11,7 @@ import { homedir } from 'node:os';
 import { dirname, join } from 'node:path';
 import { type Clock, RealClock } from '../core/index.ts';
 import { MIGRATIONS, SCHEMA_VERSION } from './migrations.ts';
+import type { RowDetail } from './row-detail.ts';
 import type {
   LogEntry,
   NewLogEntry,
@@ -242,21 +243,34 @@ export class RunStore {
     );
   }
 
-  stepState(runId: string, stepId: string, node = ''): StepStateRecord | undefined {
+  /**
+   * One row. `D`: the detail of the kind of row the key addresses (row-detail.ts); the engine names it through
+   * its accessors (RunContext.nodeRow, …), the one place that pairs a key with a kind.
+   */
+  stepState<D extends RowDetail = RowDetail>(
+    runId: string,
+    stepId: string,
+    node = '',
+  ): StepStateRecord<D> | undefined {
     const row = this.db.get('SELECT * FROM step_states WHERE run_id = ? AND step_id = ? AND node = ?', [
       runId,
       stepId,
       node,
     ]) as Row | undefined;
-    return row ? stepOf(row) : undefined;
+    return row ? stepOf<D>(row) : undefined;
   }
 
   /** Creates or updates one step state; `detail` is merged into what is stored. */
-  putStepState(runId: string, stepId: string, node: string, patch: StepStatePatch): StepStateRecord {
+  putStepState<D extends RowDetail = RowDetail>(
+    runId: string,
+    stepId: string,
+    node: string,
+    patch: StepStatePatch<D>,
+  ): StepStateRecord<D> {
     const now = this.clock.now();
     this.write(() => {
       const before = this.stepState(runId, stepId, node);
-      const merged: StepStateRecord = {
+      const merged = {
         runId,
         stepId,
         node,
@@ -293,7 +307,7 @@ export class RunStore {
         ],
       );
     });
-    return this.stepState(runId, stepId, node)!;
+    return this.stepState<D>(runId, stepId, node)!;
   }
 
   appendLog(runId: string, entry: NewLogEntry): void {
@@ -358,7 +372,7 @@ function runOf(r: Row): RunRecord {
   };
 }
 
-function stepOf(r: Row): StepStateRecord {
+function stepOf<D extends RowDetail>(r: Row): StepStateRecord<D> {
   return {
     runId: String(r.run_id),
     stepId: String(r.step_id),
@@ -372,7 +386,8 @@ function stepOf(r: Row): StepStateRecord {
         ? undefined
         : Number(r.was_already_cordoned) === 1,
     previousVersion: optString(r.previous_version),
-    detail: JSON.parse(String(r.detail ?? '{}')) as Record<string, unknown>,
+    // Note: the JSON is the row's own, written through the same types (old rows have the same keys).
+    detail: JSON.parse(String(r.detail ?? '{}')),
     startedAt: optNumber(r.started_at),
     finishedAt: optNumber(r.finished_at),
     updatedAt: Number(r.updated_at),
@@ -391,12 +406,8 @@ function stripUndefined<T extends object>(o: T): Partial<T> {
   return Object.fromEntries(Object.entries(o).filter(([, v]) => v !== undefined)) as Partial<T>;
 }
 
-function mergeDetail(
-  before: Record<string, unknown>,
-  patch: Record<string, unknown> | undefined,
-): Record<string, unknown> {
-  if (!patch) return before;
-  const merged = { ...before, ...patch };
-  for (const [k, v] of Object.entries(patch)) if (v === undefined) delete merged[k];
+function mergeDetail(before: RowDetail, patch: RowDetail | undefined): Record<string, unknown> {
+  const merged: Record<string, unknown> = { ...before, ...patch };
+  for (const [k, v] of Object.entries(patch ?? {})) if (v === undefined) delete merged[k];
   return merged;
 }

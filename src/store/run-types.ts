@@ -1,4 +1,5 @@
 /** The records the run store keeps: one row per run, one per step (and per node of a node step), a log. */
+import type { RowDetail } from './row-detail.ts';
 
 export const RUN_STATES = [
   'pending',
@@ -80,7 +81,8 @@ export interface NewRun {
   holder?: string;
 }
 
-export interface StepStateRecord {
+/** One row of a run: a phase's, a step's own (node ''), or a node's within a step; `D` is its detail (row-detail.ts). */
+export interface StepStateRecord<D extends RowDetail = RowDetail> {
   runId: string;
   stepId: string;
   /** '' for a step as a whole; the node name for one node of a node step. */
@@ -93,17 +95,17 @@ export interface StepStateRecord {
   wasAlreadyCordoned?: boolean;
   /** The node's kubelet version before the run touched it (what rollback returns to). */
   previousVersion?: string;
-  detail: Record<string, unknown>;
+  detail: D;
   startedAt?: number;
   finishedAt?: number;
   updatedAt: number;
 }
 
-export type StepStatePatch = Partial<
+export type StepStatePatch<D extends RowDetail = RowDetail> = Partial<
   Omit<StepStateRecord, 'runId' | 'stepId' | 'node' | 'updatedAt' | 'detail'>
 > & {
   /** Merged into the stored detail (a key set to undefined is removed). */
-  detail?: Record<string, unknown>;
+  detail?: D;
 };
 
 export type LogLevel = 'debug' | 'info' | 'warn' | 'error';

@@ -4,7 +4,13 @@ import { join } from 'node:path';
 import Database from 'better-sqlite3';
 import { afterEach, describe, expect, it } from 'vitest';
 import { VirtualClock } from '../../src/core/clock.ts';
-import { MIGRATIONS, RunNotFoundError, RunStore, SCHEMA_VERSION } from '../../src/store/index.ts';
+import {
+  MIGRATIONS,
+  type NodeRowDetail,
+  RunNotFoundError,
+  RunStore,
+  SCHEMA_VERSION,
+} from '../../src/store/index.ts';
 
 const dirs: string[] = [];
 function tempPath(): string {
@@ -34,15 +40,19 @@ describe('RunStore', () => {
     const store = RunStore.open(path, { clock });
     store.createRun(newRun('run-1'));
     store.setRunState('run-1', 'running', { holder: 'me' });
-    store.putStepState('run-1', 'pool-a-001', 'node-1', {
+    store.putStepState<NodeRowDetail>('run-1', 'pool-a-001', 'node-1', {
       status: 'running',
       intent: 'cordon',
       wasAlreadyCordoned: false,
       previousVersion: 'v1.30.6',
-      detail: { a: 1 },
+      detail: { namespaces: ['shop'], blocking: [{ pod: 'shop/web-1', reason: 'budget' }] },
     });
     await clock.advance(500);
-    store.putStepState('run-1', 'pool-a-001', 'node-1', { subStep: 'cordoned', detail: { b: 2 } });
+    // The detail is merged; a key set to undefined is removed.
+    store.putStepState<NodeRowDetail>('run-1', 'pool-a-001', 'node-1', {
+      subStep: 'cordoned',
+      detail: { evicted: 2, blocking: undefined },
+    });
     store.appendLog('run-1', { level: 'info', step: 'pool-a-001', node: 'node-1', message: 'cordoned' });
     store.close();
 
@@ -54,7 +64,10 @@ describe('RunStore', () => {
       intent: 'cordon',
       wasAlreadyCordoned: false,
       previousVersion: 'v1.30.6',
-      detail: { a: 1, b: 2 },
+    });
+    expect(again.stepState('run-1', 'pool-a-001', 'node-1')?.detail).toEqual({
+      namespaces: ['shop'],
+      evicted: 2,
     });
     expect(again.logs('run-1').map((l) => l.message)).toEqual(['cordoned']);
     again.close();

@@ -1,0 +1,76 @@
+/**
+ * What a step row's `detail` holds, by the kind of row. The stored JSON carries no kind: the row's key says
+ * which it is (a phase's row `phase-<index>`, a step's own row with node '', a node's row within a step), and
+ * the engine reads and writes each through the accessor for that kind (RunContext.phaseRow, stepRow,
+ * nodeGroupRow, nodeRow). Every key is optional: a patch sets some, and rows written earlier lack newer ones.
+ */
+import type { DrainBlockerKind } from '../kube/index.ts';
+import type { StepStateRecord } from './run-types.ts';
+
+/** What any row may say. */
+export interface RowDetail {
+  /** Why the row failed, was skipped, quarantined or stopped (cleared when it starts again or succeeds). */
+  reason?: string;
+}
+
+/** A phase's row. */
+export interface PhaseRowDetail extends RowDetail {
+  /** The phase's pre hooks ran: a resumed phase does not run them again. */
+  preHookDone?: boolean;
+}
+
+/** The own row of a step that is not a group of nodes (preflight, etcd backup, control plane, add-ons, validation). */
+export type StepRowDetail = RowDetail;
+
+/**
+ * The own row of a canary or batch step: a group of worker nodes upgraded together, then gated and soaked.
+ * Kept apart from StepRowDetail so that it can become the row of a wave.
+ */
+export interface NodeGroupRowDetail extends RowDetail {
+  /** Every node of the group has ended (done, skipped or quarantined): a resume goes on to the gate and soak. */
+  nodesDone?: boolean;
+  /** Namespaces of the pods the group's drains evicted (the gate watches them). */
+  namespaces?: string[];
+  /** Clock ms the soak ends, fixed when it starts so that a resume does not soak again from the beginning. */
+  soakUntil?: number;
+}
+
+/** A pod whose eviction is refused while a drain is in progress. */
+export interface PodBlock {
+  /** namespace/name */
+  pod: string;
+  /** The disruption budget refusing the eviction (namespace/name), when one is. */
+  budget?: string;
+  reason: string;
+}
+
+/** A pod that kept a drain from finishing, as recorded when the node was skipped, quarantined or failed. */
+export interface DrainBlockRecord {
+  /** namespace/name */
+  pod: string;
+  kind: DrainBlockerKind;
+  budget?: string;
+}
+
+/** A node's row within a step. */
+export interface NodeRowDetail extends RowDetail {
+  /** The node was at the target already: done without being touched (not counted as upgraded, not rolled back). */
+  alreadyAtTarget?: boolean;
+  /** Namespaces of the pods its drain evicted. */
+  namespaces?: string[];
+  /** How many pods its drain evicted. */
+  evicted?: number;
+  /** What blocks its drain right now (while draining). */
+  blocking?: PodBlock[];
+  /** What kept its drain from finishing. */
+  blockers?: DrainBlockRecord[];
+  /** A skipped node's second try also failed: it stays at its version until `resume`. */
+  final?: boolean;
+  /** The node was left behind this way and reopened by `resume`. */
+  reopened?: 'skipped' | 'quarantined';
+}
+
+/** A node's row within a step (node ≠ ''), among all the rows of a run (RunStore.stepStates). */
+export function isNodeRow(row: StepStateRecord): row is StepStateRecord<NodeRowDetail> {
+  return row.node !== '';
+}
