@@ -176,8 +176,29 @@ export class CapacityModel {
   }
 
   /**
+   * The most of `nodes` that may be out at once, up to `limit`, with their pods still fitting elsewhere:
+   * tested on the busiest ones (the most CPU requested), the worst set of each size that is cheap to name.
+   * At least 1: a node whose pods fit nowhere still has to go (its pods wait Pending for it).
+   * Note: a binary search, since a set that fits stays fitting with a node less.
+   */
+  maxInFlightThatFits(nodes: readonly string[], limit: number, extra: Resources = ZERO): number {
+    const busiest = [...nodes].sort(
+      (a, b) => this.demandOf(b).total.cpuMillis - this.demandOf(a).total.cpuMillis || (a < b ? -1 : 1),
+    );
+    let fits = 1;
+    let fails = Math.min(limit, nodes.length) + 1;
+    if (this.check(busiest.slice(0, fails - 1), extra).fits) return Math.max(1, fails - 1);
+    while (fails - fits > 1) {
+      const mid = Math.floor((fits + fails) / 2);
+      if (this.check(busiest.slice(0, mid), extra).fits) fits = mid;
+      else fails = mid;
+    }
+    return fits;
+  }
+
+  /**
    * The requests of the pods a drain of this node moves, in total and per placement group, memoised.
-   * Note: the planner asks about growing batches node by node (thousands of checks on a large pool), so
+   * Note: the planner and preflight ask about sets of many nodes (and nodes one by one) on large pools, so
    * summing per-node totals instead of re-reading every pod is what keeps planning fast.
    */
   private demandOf(name: string): NodeDemand {

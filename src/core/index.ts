@@ -2,6 +2,8 @@
  * Core: the pure rules every other folder shares (versions, quantities, selectors, the cluster model). Other
  * folders import core through this file only.
  */
+export type { AdmissionCandidate, AdmissionChoice, AdmissionInput, AdmissionVerdict } from './admission.ts';
+export { chooseNextNode, judgeCandidate } from './admission.ts';
 export type { BudgetState } from './budgets.ts';
 export { budgetStatesOf } from './budgets.ts';
 export type { Resources } from './capacity.ts';
@@ -31,7 +33,7 @@ export type { Inventory } from './inventory.ts';
 export { buildInventory } from './inventory.ts';
 export type { KubeadmAddon } from './kubeadm-addons.ts';
 export { addonVerdict, KUBEADM_ADDONS } from './kubeadm-addons.ts';
-export { poolBatchLimit } from './pool-batch-limit.ts';
+export { poolInFlightLimit } from './pool-in-flight-limit.ts';
 export {
   cpuMillis,
   formatBytes,

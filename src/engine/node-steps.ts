@@ -31,7 +31,7 @@ import {
   waitForControlPlaneMember,
   waitForNode,
 } from '../kube/index.ts';
-import type { ControlPlaneStep, NodeBatchStep, NodeStep } from '../plan/index.ts';
+import type { ControlPlaneStep, NodeWaveStep, NodeStep } from '../plan/index.ts';
 import type { NodeRole } from '../providers/index.ts';
 import {
   type DrainBlockRecord,
@@ -49,7 +49,7 @@ type NodeRow = StepStateRecord<NodeRowDetail>;
 export interface NodeResult {
   node: string;
   status: 'done' | 'skipped' | 'quarantined';
-  /** Namespaces of the pods the drain evicted (the batch gate watches them). */
+  /** Namespaces of the pods the drain evicted (the wave gate watches them). */
   namespaces: string[];
 }
 
@@ -113,10 +113,10 @@ function recordFailure(
   });
 }
 
-/** Upgrades one worker node of a canary or batch step. `secondChance`: a skipped node's retry. */
+/** Upgrades one worker node of a canary or wave. `secondChance`: a skipped node's retry. */
 export async function upgradeWorkerNode(
   ctx: RunContext,
-  step: NodeBatchStep,
+  step: NodeWaveStep,
   node: string,
   secondChance = false,
 ): Promise<NodeResult> {
@@ -139,6 +139,7 @@ export async function upgradeWorkerNode(
     await ctx.cluster.patchNodeMetadata(node, { annotations: ctx.stamps(step) });
     ctx.putNodeRow(step.id, node, {
       status: 'done',
+      intent: undefined,
       previousVersion: row?.previousVersion ?? current.kubeletVersion,
       startedAt: row?.startedAt ?? ctx.clock.now(),
       finishedAt: ctx.clock.now(),
@@ -242,6 +243,7 @@ async function drainRecorded(
 async function drainWithProgress(ctx: RunContext, step: NodeStep, node: string): Promise<DrainResult> {
   let lastBlocking = '';
   const onProgress = (p: DrainProgress) => {
+    ctx.onDrainProgress?.(node, p);
     const blocking = p.blockedBy.map((b) => ({
       pod: `${b.pod.namespace}/${b.pod.name}`,
       budget: b.pdb,

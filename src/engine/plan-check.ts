@@ -16,7 +16,7 @@ import {
 import { PHASE_KINDS, PLAN_SCHEMA_VERSION, type Plan, STEP_KINDS, validatePolicy } from '../plan/index.ts';
 import { PlanRejectedError } from './errors.ts';
 
-const NODE_STEP_KINDS = new Set(['canary', 'node-batch', 'control-plane']);
+const NODE_STEP_KINDS = new Set(['canary', 'node-wave', 'control-plane']);
 
 /** Full SHA-256 (hex) of the plan without its id; the id is "plan-" + its first 12 digits. */
 export function planHashOf(plan: Plan): string {
@@ -88,8 +88,11 @@ export function planShapeProblems(raw: unknown): string[] {
         (typeof step.version !== 'string' || !tryParseVersion(step.version))
       )
         fail(`${sat}.version`, 'must be a version like v1.31.2');
-      if ((step.kind === 'canary' || step.kind === 'node-batch') && typeof step.pool !== 'string')
-        fail(`${sat}.pool`, "must name the nodes' pool");
+      if (step.kind === 'canary' || step.kind === 'node-wave') {
+        if (typeof step.pool !== 'string') fail(`${sat}.pool`, "must name the nodes' pool");
+        if (!Number.isInteger(step.maxInFlight) || (step.maxInFlight as number) < 1)
+          fail(`${sat}.maxInFlight`, 'must be a whole number of nodes, at least 1');
+      }
       if (step.soakSeconds !== undefined && (typeof step.soakSeconds !== 'number' || step.soakSeconds < 0))
         fail(`${sat}.soakSeconds`, 'must be a non-negative number');
     }

@@ -9,7 +9,7 @@ import {
   clusterModelOf,
   formatBytes,
   formatCpu,
-  poolBatchLimit,
+  poolInFlightLimit,
   resolvePools,
   surgeCapacityOf,
 } from '../core/index.ts';
@@ -26,7 +26,7 @@ export async function reserveQuarantine(
 ): Promise<{ ok: true } | { ok: false; reason: string }> {
   const pool = poolOfStep(step);
   const max = ctx.plan.policy.drain.maxQuarantined ?? DEFAULT_MAX_QUARANTINED;
-  // Note: counted and reserved without an await in between: nodes of one batch get stuck together.
+  // Note: counted and reserved without an await in between: nodes in flight together get stuck together.
   const already = quarantinedIn(ctx, pool);
   if (already.length >= max)
     return {
@@ -54,7 +54,7 @@ function quarantinedIn(ctx: RunContext, pool: string): string[] {
 
 /**
  * Whether the pool, with `node` and the other quarantined nodes cordoned, still has room for the pods of
- * its next batch (the nodes it has yet to upgrade, as many as the pool's batch limit).
+ * its next nodes (those it has yet to upgrade, as many as the pool lets into flight at once).
  */
 async function capacityShortfall(ctx: RunContext, pool: string, node: string): Promise<string | undefined> {
   const snapshot = await readSnapshot(ctx.kc, { clock: ctx.clock, attempts: 8 });
@@ -62,7 +62,7 @@ async function capacityShortfall(ctx: RunContext, pool: string, node: string): P
   const model = clusterModelOf(snapshot, policy.poolLabel);
   const poolNodes = resolvePools(model, policy.pools).get(pool) ?? [];
   const own = policy.pools.find((p) => p.name === pool);
-  const limit = poolBatchLimit(
+  const limit = poolInFlightLimit(
     {
       maxUnavailable: own?.maxUnavailable ?? policy.defaults.maxUnavailable,
       maxSurge: own?.maxSurge ?? policy.defaults.maxSurge,

@@ -5,7 +5,7 @@
  * upgrade. Control-plane members are never rolled back here: a control-plane minor cannot be downgraded
  * in place; the way back is an etcd snapshot restore, which the summary says plainly.
  */
-import type { NodeBatchStep, Plan, PlanStep } from '../plan/index.ts';
+import type { NodeWaveStep, Plan, PlanStep } from '../plan/index.ts';
 import { poolOfStep } from '../plan/index.ts';
 import { isNodeRow, type NodeRowDetail, type StepStateRecord } from '../store/index.ts';
 import { RunStateError, StepFailedError } from './errors.ts';
@@ -95,19 +95,20 @@ export async function rollbackRun(
 /** The rollback's work: each node the run upgraded, newest first, back to its previous version. */
 export async function rollbackWork(ctx: RunContext): Promise<WorkOutcome> {
   const target = planRollback(ctx.deps, ctx.runId);
-  ctx.checkpoint('batch');
+  ctx.checkpoint('step');
   ctx.log('info', `rolling back run ${ctx.runId}: ${target.nodes.length} worker node(s) in reverse order`);
   for (const n of target.notRollbackable)
     ctx.log('warn', `not rolled back: ${n.node}: ${n.reason}`, { node: n.node });
   for (const t of target.nodes) {
-    ctx.checkpoint('batch');
-    const step: NodeBatchStep = {
+    ctx.checkpoint('step');
+    const step: NodeWaveStep = {
       id: ROLLBACK_STEP,
-      kind: 'node-batch',
+      kind: 'node-wave',
       title: `Roll ${t.node} back to ${t.version}`,
       version: t.version,
       pool: t.pool,
       nodes: [t.node],
+      maxInFlight: 1,
       reasons: [`run ${ctx.runId} upgraded it`],
       checks: [],
       rollback: 'upgrade it again',

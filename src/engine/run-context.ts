@@ -5,7 +5,7 @@
 import { setMaxListeners } from 'node:events';
 import type { KubeConfig } from '@kubernetes/client-node';
 import { type Clock, parseDuration } from '../core/index.ts';
-import { ClusterAccess, type DrainOptions, shareConnections } from '../kube/index.ts';
+import { ClusterAccess, type DrainOptions, type DrainProgress, shareConnections } from '../kube/index.ts';
 import type { Plan, PlanStep } from '../plan/index.ts';
 import type { UpgradeProvider } from '../providers/index.ts';
 import {
@@ -49,9 +49,9 @@ export interface RunOptions {
   pollIntervalMs?: number;
   /** Clock ms between looks at the store for a pause or abort request. Default 1 s. */
   controlPollMs?: number;
-  /** Clock ms the batch gate may take to pass. Default 5 minutes. */
+  /** Clock ms a wave's gate may take to pass. Default 5 minutes. */
   gateTimeoutMs?: number;
-  /** A pod Pending for longer than this after a batch fails the gate. Default 2 minutes. */
+  /** A pod Pending for longer than this after a wave fails its gate. Default 2 minutes. */
   pendingGraceMs?: number;
   /** Clock ms for add-on rollouts. Default 10 minutes. */
   addonsTimeoutMs?: number;
@@ -117,8 +117,10 @@ export class RunContext {
   /** Fires only on a fatal error (crash): providers kill their commands. */
   readonly fatal = new AbortController();
   fatalError?: unknown;
-  /** Which DaemonSets exist, asked once for all the drains of the batch in flight (see DrainOptions). */
+  /** Which DaemonSets exist, asked once for all the drains of the wave in flight (see DrainOptions). */
   daemonSetCache = new Map<string, Promise<boolean>>();
+  /** Every drain's progress, while a wave's flow admits nodes from it (node-flow.ts). */
+  onDrainProgress?: (node: string, progress: DrainProgress) => void;
   /** Nodes being quarantined by this execution → their pool (see quarantine-limit.ts). */
   readonly quarantining = new Map<string, string>();
 
@@ -132,7 +134,7 @@ export class RunContext {
   ) {
     // Note: a run makes thousands of requests; without this each one opens a connection (and a TLS session).
     shareConnections(deps.kc);
-    // Note: every node of a batch listens to these (its drain, its provider); 100 listeners are not a leak.
+    // Note: every node in flight listens to these (its drain, its provider); 100 listeners are not a leak.
     setMaxListeners(0, this.drainStop.signal, this.fatal.signal);
     this.cluster = new ClusterAccess(deps.kc, deps.clock);
   }
@@ -251,9 +253,9 @@ export class RunContext {
   /**
    * Throws StopSignal when the run must stop here. Between a node's sub-steps only an abort, a lost lease
    * or a crash stop it; a pause or an interrupt (Ctrl-C, which the CLI promises lets the nodes in flight
-   * finish; a second Ctrl-C exits at once) stops between batches.
+   * finish; a second Ctrl-C exits at once) stops between steps, and a wave admits no more nodes.
    */
-  checkpoint(where: 'sub-step' | 'batch'): void {
+  checkpoint(where: 'sub-step' | 'step'): void {
     const stop = this.stop;
     if (!stop) return;
     if (where === 'sub-step' && (stop.kind === 'pause' || stop.kind === 'interrupt')) return;
@@ -269,7 +271,7 @@ export class RunContext {
   }
 
   /** Sleeps in short slices so a stop request is noticed; throws StopSignal at `where`. */
-  async sleepUntil(untilMs: number, where: 'sub-step' | 'batch'): Promise<void> {
+  async sleepUntil(untilMs: number, where: 'sub-step' | 'step'): Promise<void> {
     for (;;) {
       this.checkpoint(where);
       const left = untilMs - this.clock.now();

@@ -5,8 +5,9 @@
  *   startRun(deps, plan)     checks the plan against the cluster, takes the Lease, creates the run, executes
  *   resumeRun(deps, runId)   takes the Lease again and continues where the store says the run stopped
  *
- * Order: phases in plan order; control-plane members strictly one at a time; a canary or batch's nodes in
- * parallel (the planner sized the batch to the pool's limits); after each batch the gate and its soak.
+ * Order: phases in plan order; control-plane members strictly one at a time; a canary or wave's nodes as a
+ * flow, up to the pool's limit in flight, each next one admitted from the live budgets (node-flow.ts);
+ * after each wave its gate and its soak.
  */
 import { randomBytes } from 'node:crypto';
 import type { Plan, PlanPhase, PlanStep } from '../plan/index.ts';
@@ -16,7 +17,7 @@ import { backupStep, preflightStep, snapshotOf, validationStep } from './cluster
 import { RunStateError } from './errors.ts';
 import { hooksOf, runHook } from './hooks.ts';
 import { leftBehind, leftBehindReason, releaseReopenedQuarantine, reopenLeftBehind } from './left-behind.ts';
-import { batchStep, controlPlaneStep, retrySkipped } from './node-batch-steps.ts';
+import { controlPlaneStep, retrySkipped, waveStep } from './node-wave-steps.ts';
 import { checkPlanCluster, checkPlanIntegrity, checkPlanVersions, planHashOf } from './plan-check.ts';
 import { rollbackWork } from './rollback.ts';
 import { type EngineDeps, type RunContext, type RunOptions, StopSignal } from './run-context.ts';
@@ -101,7 +102,7 @@ async function upgradeWork(ctx: RunContext): Promise<WorkOutcome> {
 async function runPhase(ctx: RunContext, index: number, phase: PlanPhase): Promise<void> {
   let row = ctx.phaseRow(index);
   if (row?.status === 'done' || row?.status === 'skipped') return;
-  ctx.checkpoint('batch');
+  ctx.checkpoint('step');
   const started = row?.startedAt ?? ctx.clock.now();
   row = ctx.putPhaseRow(index, { status: 'running', startedAt: started, finishedAt: undefined });
   ctx.emit({ type: 'phase-started', phase: index, kind: phase.kind, name: phase.name });
@@ -154,7 +155,7 @@ async function phaseHook(ctx: RunContext, when: 'pre' | 'post', phase: PlanPhase
 async function runStep(ctx: RunContext, phaseIndex: number, step: PlanStep): Promise<void> {
   let row = ctx.stepRow(step.id);
   if (row?.status === 'done' || row?.status === 'skipped') return;
-  ctx.checkpoint('batch');
+  ctx.checkpoint('step');
   const started = row?.startedAt ?? ctx.clock.now();
   row = ctx.putStepRow(step.id, {
     status: 'running',
@@ -183,8 +184,8 @@ async function runStep(ctx: RunContext, phaseIndex: number, step: PlanStep): Pro
         await controlPlaneStep(ctx, step);
         break;
       case 'canary':
-      case 'node-batch':
-        await batchStep(ctx, step);
+      case 'node-wave':
+        await waveStep(ctx, step);
         break;
       case 'addons':
         await upgradeAddons(ctx, step);

@@ -8,10 +8,12 @@ import {
   CoreV1Api,
   type KubeConfig,
   PatchStrategy,
+  PolicyV1Api,
   setHeaderOptions,
   type V1Deployment,
   type V1Node,
   type V1Pod,
+  type V1PodDisruptionBudget,
 } from '@kubernetes/client-node';
 import type { Clock } from '../core/index.ts';
 import { isNotFound } from './api-failure.ts';
@@ -41,6 +43,7 @@ export function nodeStateOf(node: V1Node): NodeState {
 export class ClusterAccess {
   private readonly core: CoreV1Api;
   private readonly apps: AppsV1Api;
+  private readonly policy: PolicyV1Api;
 
   constructor(
     private readonly kc: KubeConfig,
@@ -48,6 +51,7 @@ export class ClusterAccess {
   ) {
     this.core = kc.makeApiClient(CoreV1Api);
     this.apps = kc.makeApiClient(AppsV1Api);
+    this.policy = kc.makeApiClient(PolicyV1Api);
   }
 
   /** The node, or undefined when it does not exist. */
@@ -93,6 +97,22 @@ export class ClusterAccess {
   async listPods(namespace: string, fieldSelector?: string): Promise<V1Pod[]> {
     const list = await withRetries(this.clock, `list pods in ${namespace}`, () =>
       this.core.listNamespacedPod({ namespace, fieldSelector }),
+    );
+    return list.items;
+  }
+
+  /** The pods bound to a node, in every namespace. */
+  async listPodsOnNode(node: string): Promise<V1Pod[]> {
+    const list = await withRetries(this.clock, `list pods on ${node}`, () =>
+      this.core.listPodForAllNamespaces({ fieldSelector: `spec.nodeName=${node}` }),
+    );
+    return list.items;
+  }
+
+  /** Every PodDisruptionBudget, with its status as the disruption controller last wrote it. */
+  async listDisruptionBudgets(): Promise<V1PodDisruptionBudget[]> {
+    const list = await withRetries(this.clock, 'list PodDisruptionBudgets', () =>
+      this.policy.listPodDisruptionBudgetForAllNamespaces(),
     );
     return list.items;
   }

@@ -1,13 +1,13 @@
-export type { Batch, BatchingInput, BatchReason, BudgetLimit, BudgetUsage } from './batching.ts';
-export { buildBatches } from './batching.ts';
+export type { BudgetLimit, FlowOrder, FlowOrderInput } from './flow-order.ts';
+export { flowOrder } from './flow-order.ts';
 export type { LowerBound, PoolBoundInput, PoolLowerBound } from './lower-bound.ts';
 export { lowerBound, poolLowerBound } from './lower-bound.ts';
 export { blockedSummary, withPreflightBlockers } from './plan-blockers.ts';
 export type {
   ClusterStep,
   ControlPlaneStep,
-  NodeBatchStep,
   NodeStep,
+  NodeWaveStep,
   PhaseKind,
   Plan,
   PlanBlocker,
@@ -17,7 +17,7 @@ export type {
   StepKind,
   StepReason,
 } from './plan-types.ts';
-export { isNodeBatch, PHASE_KINDS, PLAN_SCHEMA_VERSION, poolOfStep, STEP_KINDS } from './plan-types.ts';
+export { isNodeWave, PHASE_KINDS, PLAN_SCHEMA_VERSION, poolOfStep, STEP_KINDS } from './plan-types.ts';
 export { PlanError, planId, planUpgrade } from './planner.ts';
 export type { MaintenanceWindow, Policy, PolicyError, PolicyResult, PoolPolicy } from './policy.ts';
 export {
@@ -29,7 +29,8 @@ export {
 export type { PolicyFileResult } from './policy-parse.ts';
 export { policyFromYaml } from './policy-parse.ts';
 export { validatePolicy } from './policy-validate.ts';
-export { describeReason, isBudgetWarning } from './reasons.ts';
+export type { NodeReason } from './reasons.ts';
+export { describeBound, describeReason, isBudgetWarning } from './reasons.ts';
 export { renderRunbook } from './render-markdown.ts';
 export { renderPlanTable } from './render-table.ts';
 export { renderPlanJson, renderPlanYaml } from './render-yaml.ts';

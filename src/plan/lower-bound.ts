@@ -1,84 +1,86 @@
 /**
- * The least time any plan could take to upgrade a set of node pools under the same rules, so a plan's node
- * phase can be compared with the best possible.
+ * The least time any execution could take to upgrade a pool's nodes under the same policy: a physical
+ * bound, from what the nodes and the budgets allow, not from any plan's shape, so the node phase of a plan
+ * and of a run can be compared with the best possible.
  *
  * Note: the arithmetic, per pool (pools go one after another):
- *   rounds ≥ ceil(nodes / maxUnavailable)          — no round drains more than maxUnavailable nodes;
- *   rounds ≥ ceil(m_b / k_b) for every budget b     — a budget allowing k_b disruptions whose healthy pods sit
- *                                                    on m_b distinct nodes of the pool: each of those nodes
- *                                                    evicts ≥ 1 of its pods, so one round holds ≤ k_b of them.
- *   time   ≥ rounds × (drain + upgrade + soak of one round).
- * Worked example: 10 nodes, maxUnavailable 3 → ceil(10/3) = 4 rounds; budget web-pdb allows 1 and its pods
- * are on 6 of the nodes → ceil(6/1) = 6 rounds. The bound is max(4, 6) = 6 rounds; at 9 min per round, 54 min.
- * A budget that allows 0 is counted as allowing 1 (its nodes cannot go faster than one per round once its
- * pods recover) and flagged, since the real time then depends on how fast the pods become healthy.
+ *   in flight   ≥ ceil(nodes / maxInFlight) × cycle   — at most maxInFlight nodes are out at once and each is
+ *                                                        out for one cycle (drain + upgrade); maxInFlight is
+ *                                                        already lowered where the pods would not fit;
+ *   budget b    ≥ pods_b × podStartup / allowed_b     — a budget frees a disruption only when an evicted pod's
+ *                                                        replacement is Ready, so its pods leave at most
+ *                                                        allowed_b per start-up time.
+ *   pool        ≥ the largest of these.
+ * Worked example: 24 nodes, 4 in flight, a 40 s cycle → 6 × 40 = 240 s; budget web allows 1, its 30 pods
+ * start in 5 s → 150 s. The bound is 240 s, set by the in-flight cap. A budget that allows 0 is counted as
+ * allowing 1 (its pods cannot leave faster once they recover) and flagged, since the real time then depends
+ * on how fast they become healthy.
  */
 export interface PoolBoundInput {
   pool: string;
   nodes: number;
-  maxNodes: number;
-  roundSeconds: number;
-  /** For each budget with healthy pods in the pool: the distinct nodes hosting them and what it allows. */
-  budgets: ReadonlyArray<{ budget: string; nodes: number; allowed: number }>;
+  /** Nodes out at once: the policy's limit, less where the pods would not fit (see capacityLimited). */
+  maxInFlight: number;
+  /** maxInFlight is below the policy's limit because the evicted pods would not fit. */
+  capacityLimited?: boolean;
+  /** One node out of service: its drain and its upgrade. */
+  cycleSeconds: number;
+  podStartupSeconds: number;
+  /** Each budget with healthy pods on the pool's nodes: how many, and what it allows. */
+  budgets: ReadonlyArray<{ budget: string; pods: number; allowed: number }>;
 }
 
 export interface PoolLowerBound {
   pool: string;
   nodes: number;
-  rounds: number;
-  roundsByMaxUnavailable: number;
-  tightestBudget?: { budget: string; nodes: number; allowed: number; rounds: number };
-  /** A budget allowing 0 disruptions sits on this pool's nodes. */
+  maxInFlight: number;
+  /** ceil(nodes / maxInFlight) × cycle. */
+  inFlightSeconds: number;
+  /** The budget whose pods take longest to leave, when that sets the bound. */
+  tightestBudget?: { budget: string; pods: number; allowed: number; seconds: number };
+  /** What sets the bound: the in-flight cap, the cap as the capacity lowered it, or a budget. */
+  limitedBy: 'in-flight' | 'capacity' | 'budget';
+  /** A budget allowing 0 disruptions selects pods on this pool's nodes. */
   budgetAllowsNone: boolean;
   seconds: number;
 }
 
 export interface LowerBound {
   seconds: number;
-  rounds: number;
   pools: PoolLowerBound[];
 }
 
 export function poolLowerBound(input: PoolBoundInput): PoolLowerBound {
-  if (input.nodes === 0) {
-    return {
-      pool: input.pool,
-      nodes: 0,
-      rounds: 0,
-      roundsByMaxUnavailable: 0,
-      budgetAllowsNone: false,
-      seconds: 0,
-    };
-  }
-  const roundsByMaxUnavailable = Math.ceil(input.nodes / Math.max(1, input.maxNodes));
+  const inFlightSeconds =
+    input.nodes === 0 ? 0 : Math.ceil(input.nodes / Math.max(1, input.maxInFlight)) * input.cycleSeconds;
   let tightest: PoolLowerBound['tightestBudget'];
   let budgetAllowsNone = false;
   for (const b of input.budgets) {
-    if (b.nodes === 0) continue;
+    if (b.pods === 0) continue;
     if (b.allowed <= 0) budgetAllowsNone = true;
-    const rounds = Math.ceil(b.nodes / Math.max(1, b.allowed));
-    if (!tightest || rounds > tightest.rounds || (rounds === tightest.rounds && b.budget < tightest.budget)) {
-      tightest = { budget: b.budget, nodes: b.nodes, allowed: b.allowed, rounds };
-    }
+    const seconds = Math.ceil((b.pods * input.podStartupSeconds) / Math.max(1, b.allowed));
+    if (
+      !tightest ||
+      seconds > tightest.seconds ||
+      (seconds === tightest.seconds && b.budget < tightest.budget)
+    )
+      tightest = { budget: b.budget, pods: b.pods, allowed: b.allowed, seconds };
   }
-  const rounds = Math.max(roundsByMaxUnavailable, tightest?.rounds ?? 0);
+  const byBudget = tightest !== undefined && tightest.seconds > inFlightSeconds;
   const result: PoolLowerBound = {
     pool: input.pool,
     nodes: input.nodes,
-    rounds,
-    roundsByMaxUnavailable,
+    maxInFlight: input.maxInFlight,
+    inFlightSeconds,
+    limitedBy: byBudget ? 'budget' : input.capacityLimited ? 'capacity' : 'in-flight',
     budgetAllowsNone,
-    seconds: rounds * input.roundSeconds,
+    seconds: byBudget ? tightest!.seconds : inFlightSeconds,
   };
-  if (tightest && tightest.rounds > roundsByMaxUnavailable) result.tightestBudget = tightest;
+  if (byBudget) result.tightestBudget = tightest;
   return result;
 }
 
 export function lowerBound(pools: readonly PoolBoundInput[]): LowerBound {
   const bounds = pools.map(poolLowerBound);
-  return {
-    seconds: bounds.reduce((s, b) => s + b.seconds, 0),
-    rounds: bounds.reduce((s, b) => s + b.rounds, 0),
-    pools: bounds,
-  };
+  return { seconds: bounds.reduce((s, b) => s + b.seconds, 0), pools: bounds };
 }

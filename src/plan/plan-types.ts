@@ -2,7 +2,7 @@
  * The Plan: plain JSON data that `plan` writes and `apply` executes. Everything `apply` needs to refuse a
  * plan for another cluster or an outdated one is in it (cluster fingerprint, source version, plan id).
  */
-import type { BatchReason, BudgetUsage } from './batching.ts';
+import type { NodeReason } from './reasons.ts';
 import type { LowerBound } from './lower-bound.ts';
 import type { Policy } from './policy.ts';
 
@@ -24,20 +24,20 @@ export const STEP_KINDS = [
   'etcd-backup',
   'control-plane',
   'canary',
-  'node-batch',
+  'node-wave',
   'addons',
   'validation',
 ] as const;
 export type StepKind = (typeof STEP_KINDS)[number];
 
 /**
- * Why a step looks as it does: a batch's reasons as data (kind + data, put into words by describeReason),
+ * Why a step looks as it does: a wave's reasons about its nodes as data (put into words by describeReason),
  * or a planner's sentence for the steps whose shape is fixed.
  */
-export type StepReason = string | BatchReason;
+export type StepReason = string | NodeReason;
 
 interface StepCommon {
-  /** Stable within the plan, e.g. "cp-v1.31.14-cp-1" or "pool-workers-v1.32.2-batch-003". */
+  /** Stable within the plan, e.g. "cp-v1.31.14-cp-1" or "pool-workers-v1.32.2-002" (a pool's second wave). */
   id: string;
   title: string;
   nodes: string[];
@@ -59,16 +59,22 @@ export interface ControlPlaneStep extends StepCommon {
   version: string;
 }
 
-/** A canary or a batch of one pool's workers, upgraded in parallel. */
-export interface NodeBatchStep extends StepCommon {
-  kind: 'canary' | 'node-batch';
+/**
+ * A wave of one pool's workers (or the canary): its nodes flow through cordon → drain → upgrade → verify →
+ * uncordon, up to `maxInFlight` at once, the next admitted the moment one finishes; the gate and the soak
+ * follow the wave. `nodes` is the order the flow expects; the engine admits each next node from the live
+ * budgets, may take another, and records when and why.
+ */
+export interface NodeWaveStep extends StepCommon {
+  kind: 'canary' | 'node-wave';
   /** The version this step moves its nodes to. */
   version: string;
   pool: string;
-  budgetUsage?: BudgetUsage[];
-  /** False when the batch cannot avoid exceeding a budget (the drain will wait or time out). */
+  /** Nodes out of service at once: the pool's maxUnavailable (+ maxSurge), less if the pods would not fit. */
+  maxInFlight: number;
+  /** False when a node's own pods exceed a budget: its drain waits for replacements or times out. */
   respectsBudgets?: boolean;
-  /** False when the batch's pods cannot all fit elsewhere. */
+  /** False when a node's pods cannot all fit elsewhere. */
   fitsCapacity?: boolean;
 }
 
@@ -78,18 +84,18 @@ export interface ClusterStep extends StepCommon {
 }
 
 /** A step of the plan, by kind: what the engine needs to carry it out is typed with it. */
-export type PlanStep = ControlPlaneStep | NodeBatchStep | ClusterStep;
+export type PlanStep = ControlPlaneStep | NodeWaveStep | ClusterStep;
 
-/** A step that upgrades nodes: a control-plane member, a canary or a batch. */
-export type NodeStep = ControlPlaneStep | NodeBatchStep;
+/** A step that upgrades nodes: a control-plane member, a canary or a wave. */
+export type NodeStep = ControlPlaneStep | NodeWaveStep;
 
-export function isNodeBatch(step: PlanStep): step is NodeBatchStep {
-  return step.kind === 'canary' || step.kind === 'node-batch';
+export function isNodeWave(step: PlanStep): step is NodeWaveStep {
+  return step.kind === 'canary' || step.kind === 'node-wave';
 }
 
 /** The pool a step's nodes belong to ('' for a step that moves no worker). */
 export function poolOfStep(step: PlanStep): string {
-  return isNodeBatch(step) ? step.pool : '';
+  return isNodeWave(step) ? step.pool : '';
 }
 
 export interface PlanPhase {
@@ -105,8 +111,12 @@ export interface PlanEstimate {
   totalSeconds: number;
   /** Canary and node-pool phases. */
   nodePhaseSeconds: number;
-  nodeRounds: number;
-  /** The least the node phases could take under the same maxUnavailable and budgets (see lower-bound.ts). */
+  /** Waves of the canary and node-pool phases (each ends with its gate and soak). */
+  nodeWaves: number;
+  /**
+   * The least the node phases could take under the same policy: the physical bound (lower-bound.ts) plus
+   * the soaks the policy asks for after each wave.
+   */
   nodePhaseLowerBoundSeconds: number;
   lowerBound: LowerBound;
 }

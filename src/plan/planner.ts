@@ -23,19 +23,20 @@ import {
   type KubeVersion,
   minorHops,
   type NodeModel,
-  poolBatchLimit,
+  poolInFlightLimit,
   type Resources,
   resolvePools,
+  scaledValue,
   skewViolation,
   sourceVersionOf,
   surgeCapacityOf,
 } from '../core/index.ts';
 import { addonsPhase } from './addons-phase.ts';
-import { type BudgetLimit, buildBatches } from './batching.ts';
+import { type BudgetLimit, flowOrder } from './flow-order.ts';
 import { controlPlanePhase, etcdBackupStep } from './control-plane-phase.ts';
 import { lowerBound, type PoolBoundInput } from './lower-bound.ts';
 import { phase, seconds, step, sum } from './plan-parts.ts';
-import { PLAN_SCHEMA_VERSION, type Plan, type PlanPhase, type PlanStep } from './plan-types.ts';
+import { type NodeWaveStep, PLAN_SCHEMA_VERSION, type Plan, type PlanPhase } from './plan-types.ts';
 import type { Policy, PoolPolicy } from './policy.ts';
 import { describeReason, isBudgetWarning } from './reasons.ts';
 
@@ -53,7 +54,6 @@ interface PoolSettings {
   surge: number;
   strategy: 'in-place' | 'replace';
   limitName: string;
-  roundSeconds: number;
 }
 
 export function planUpgrade(snapshot: ClusterSnapshot, target: KubeVersion, policy: Policy): Plan {
@@ -99,16 +99,76 @@ export function planUpgrade(snapshot: ClusterSnapshot, target: KubeVersion, poli
   const budgets = budgetLimits(budgetStatesOf(model));
   const evictions = evictionIndex(model);
   const capacity = capacityModelOf(model);
+  const cycleSeconds = seconds(t.nodeDrain) + seconds(t.nodeUpgrade);
   const boundInputs: PoolBoundInput[] = [];
-  let nodeRounds = 0;
-  // Soak added on top of the batch soak (canary): the same fixed cost any plan pays, added to the bound.
-  let extraSoakSeconds = 0;
-  const addSoak = (s: PlanStep, soakSeconds: number, reason: string): void => {
-    const delta = soakSeconds - (s.soakSeconds ?? 0);
-    s.estimateSeconds += delta;
-    extraSoakSeconds += delta;
-    s.soakSeconds = soakSeconds;
-    s.reasons.push(reason);
+  let nodeWaves = 0;
+  // The soaks after waves: waits the policy asks for, which no execution can skip; added to the bound.
+  let soakSeconds = 0;
+
+  /** One pool's nodes (or its canary) as waves, in the order the flow is expected to take. */
+  const waves = (
+    pool: PoolSettings,
+    nodes: NodeModel[],
+    kind: 'canary' | 'node-wave',
+    prefix: string,
+    v: string,
+    soak: number,
+  ): NodeWaveStep[] => {
+    const extra = surgeCapacity(pool);
+    const names = nodes.map((n) => n.name);
+    const limit = Math.min(pool.maxNodes, names.length);
+    const maxInFlight = capacity.maxInFlightThatFits(names, limit, extra);
+    if (maxInFlight < limit)
+      warnings.push(
+        `pool ${pool.name}: only ${maxInFlight} of the ${limit} nodes ${pool.limitName} allows can be out at once: more would leave pods without room`,
+      );
+    const order = flowOrder({
+      nodes: names,
+      maxInFlight,
+      evictionsOf: evictions,
+      budgets,
+      fitsAlone: (n) => capacity.check([n], extra).fits,
+    });
+    for (const r of order.reasons.filter(isBudgetWarning)) warnings.push(`pool ${pool.name}: ${describeReason(r)}`);
+    if (!order.fitsCapacity) warnings.push(`pool ${pool.name}: some nodes' pods do not fit elsewhere (see its waves)`);
+    boundInputs.push({
+      pool: kind === 'canary' && pool.name !== policy.canary.pool ? `${pool.name} (canary)` : pool.name,
+      nodes: names.length,
+      maxInFlight,
+      capacityLimited: maxInFlight < limit,
+      cycleSeconds,
+      podStartupSeconds: seconds(t.podStartup),
+      budgets: budgetPods(names, evictions, budgets),
+    });
+    const size = kind === 'canary' ? names.length : waveSizeOf(policy, pool, names.length);
+    const steps: NodeWaveStep[] = [];
+    for (let from = 0; from < order.nodes.length; from += size) {
+      const wave = order.nodes.slice(from, from + size);
+      const inWave = new Set(wave);
+      const inFlight = Math.min(maxInFlight, wave.length);
+      steps.push({
+        id: `${prefix}-${String(steps.length + 1).padStart(3, '0')}`,
+        kind,
+        title: `${kind === 'canary' ? 'Canary: upgrade' : 'Upgrade'} ${wave.length === 1 ? wave[0] : `${wave.length} nodes`} (${pool.name}) to ${v}${inFlight > 1 ? `, ${inFlight} at a time` : ''}`,
+        version: v,
+        pool: pool.name,
+        nodes: wave,
+        maxInFlight: inFlight,
+        reasons: [
+          `up to ${inFlight} in flight (${pool.limitName}${maxInFlight < limit ? ', less for capacity' : ''}); each next node admitted when one finishes, from the live budgets`,
+          ...order.reasons.filter((r) => !('node' in r) || inWave.has(r.node)),
+        ],
+        checks: nodeChecks(v),
+        rollback: nodeRollback(pool.strategy),
+        estimateSeconds: Math.ceil(wave.length / inFlight) * cycleSeconds + soak,
+        soakSeconds: soak,
+        respectsBudgets: order.respectsBudgets,
+        fitsCapacity: order.fitsCapacity,
+      });
+      soakSeconds += soak;
+    }
+    nodeWaves += steps.length;
+    return steps;
   };
 
   const nodePoolPhases = (version: KubeVersion, label: string, withCanary: boolean): PlanPhase[] => {
@@ -131,56 +191,14 @@ export function planUpgrade(snapshot: ClusterSnapshot, target: KubeVersion, poli
           warnings.push(`pool ${pool.name}: every node already runs ${v} or newer`);
         continue;
       }
-      const extra = surgeCapacity(pool);
-      const fits = (nodes: readonly string[]) => capacity.check(nodes, extra).fits;
       const canaryNodes = canaryLeft > 0 ? behind.slice(0, canaryLeft) : [];
       canaryLeft -= canaryNodes.length;
       const rest = behind.slice(canaryNodes.length);
-      const makeSteps = (names: NodeModel[], kind: 'canary' | 'node-batch', prefix: string) =>
-        buildBatches({
-          nodes: names.map((n) => n.name),
-          maxNodes: pool.maxNodes,
-          evictionsOf: (n) => evictions(n),
-          budgets,
-          fits,
-          limitName: pool.limitName,
-        }).map((batch, i) => {
-          for (const r of batch.reasons.filter(isBudgetWarning))
-            warnings.push(`pool ${pool.name}: ${describeReason(r)}`);
-          if (!batch.fitsCapacity)
-            warnings.push(`pool ${pool.name}: ${batch.nodes[0]}'s pods do not fit elsewhere`);
-          return step({
-            id: `${prefix}-${String(i + 1).padStart(3, '0')}`,
-            kind,
-            title: `${kind === 'canary' ? 'Canary: upgrade' : 'Upgrade'} ${batch.nodes.length === 1 ? batch.nodes[0] : `${batch.nodes.length} nodes`} (${pool.name}) to ${v}`,
-            version: v,
-            pool: pool.name,
-            nodes: batch.nodes,
-            reasons: batch.reasons,
-            checks: nodeChecks(v),
-            rollback: nodeRollback(pool.strategy),
-            estimateSeconds: pool.roundSeconds,
-            soakSeconds: seconds(poolSoak(policy, pool.name)),
-            budgetUsage: batch.budgetUsage,
-            respectsBudgets: batch.respectsBudgets,
-            fitsCapacity: batch.fitsCapacity,
-          });
-        });
       const prefix = `pool-${pool.name}-${v}${label ? `-${label}` : ''}`;
       if (canaryNodes.length > 0) {
-        const steps = makeSteps(canaryNodes, 'canary', `canary-${v}`);
-        addSoak(
-          steps.at(-1)!,
-          seconds(policy.canary.soak),
-          `soak ${policy.canary.soak} before the rest of the nodes`,
-        );
-        nodeRounds += steps.length;
-        // Note: every plan under this policy upgrades the canary in rounds of its own before the rest of the
-        // pool, so the bound is the canary's bound plus the rest's, not the whole pool's.
-        boundInputs.push({
-          ...boundInput(pool, canaryNodes, evictions, budgets),
-          pool: `${pool.name} (canary)`,
-        });
+        const canarySoak = seconds(policy.canary.soak);
+        const steps = waves(pool, canaryNodes, 'canary', `canary-${v}`, v, canarySoak);
+        steps.at(-1)!.reasons.push(`soak ${policy.canary.soak} before the rest of the nodes`);
         out.push(
           phase('canary', `Canary: first ${canaryNodes.length} node(s) of ${pool.name}`, steps, {
             version: v,
@@ -189,15 +207,10 @@ export function planUpgrade(snapshot: ClusterSnapshot, target: KubeVersion, poli
         );
       }
       if (rest.length === 0) continue;
-      const steps = makeSteps(rest, isCanaryPool ? 'canary' : 'node-batch', prefix);
-      if (isCanaryPool)
-        addSoak(
-          steps.at(-1)!,
-          seconds(policy.canary.soak),
-          `canary pool: soak ${policy.canary.soak} before other pools`,
-        );
-      nodeRounds += steps.length;
-      boundInputs.push(boundInput(pool, rest, evictions, budgets));
+      const steps = isCanaryPool
+        ? waves(pool, rest, 'canary', prefix, v, seconds(policy.canary.soak))
+        : waves(pool, rest, 'node-wave', prefix, v, seconds(poolSoak(policy, pool.name)));
+      if (isCanaryPool) steps.at(-1)!.reasons.push(`canary pool: soak ${policy.canary.soak} before other pools`);
       const name = `${isCanaryPool ? 'Canary pool' : 'Node pool'} ${pool.name} → ${v}${label ? ` (${label})` : ''}`;
       out.push(phase(isCanaryPool ? 'canary' : 'node-pool', name, steps, { version: v, pool: pool.name }));
     }
@@ -266,8 +279,8 @@ export function planUpgrade(snapshot: ClusterSnapshot, target: KubeVersion, poli
     estimate: {
       totalSeconds: sum(phases.map((p) => p.estimateSeconds)),
       nodePhaseSeconds,
-      nodeRounds,
-      nodePhaseLowerBoundSeconds: bound.seconds + extraSoakSeconds,
+      nodeWaves,
+      nodePhaseLowerBoundSeconds: bound.seconds + soakSeconds,
       lowerBound: bound,
     },
     warnings: [...new Set(warnings)],
@@ -299,27 +312,24 @@ function poolSettingsOf(model: ClusterModel, policy: Policy): PoolSettings[] {
     const strategy = pp?.strategy ?? policy.defaults.strategy;
     const maxUnavailable = pp?.maxUnavailable ?? policy.defaults.maxUnavailable;
     const maxSurge = pp?.maxSurge ?? policy.defaults.maxSurge;
-    const { surge, maxNodes } = poolBatchLimit({ maxUnavailable, maxSurge, strategy }, nodes.length);
+    const { surge, maxNodes } = poolInFlightLimit({ maxUnavailable, maxSurge, strategy }, nodes.length);
     const limitName =
       surge > 0
         ? `maxUnavailable ${maxUnavailable} + maxSurge ${maxSurge} (${maxNodes})`
         : `maxUnavailable ${maxUnavailable} (${maxNodes})`;
-    const soak = poolSoak(policy, name);
-    settings.push({
-      name,
-      nodes,
-      maxNodes,
-      surge,
-      strategy,
-      limitName,
-      roundSeconds: seconds(policy.timings.nodeDrain) + seconds(policy.timings.nodeUpgrade) + seconds(soak),
-    });
+    settings.push({ name, nodes, maxNodes, surge, strategy, limitName });
   }
   return settings;
 }
 
 function poolSoak(policy: Policy, pool: string): string {
-  return policy.pools.find((p) => p.name === pool)?.batchSoak ?? policy.timings.batchSoak;
+  return policy.pools.find((p) => p.name === pool)?.waveSoak ?? policy.timings.waveSoak;
+}
+
+/** Nodes per wave: the pool's waveSize (a count, or a percent of `nodes` rounded up), at least 1. */
+function waveSizeOf(policy: Policy, pool: PoolSettings, nodes: number): number {
+  const size = policy.pools.find((p) => p.name === pool.name)?.waveSize ?? policy.defaults.waveSize;
+  return Math.max(1, scaledValue(size, nodes, true));
 }
 
 function canaryPoolFirst(pools: PoolSettings[], name: string): PoolSettings[] {
@@ -357,29 +367,18 @@ function evictionIndex(model: ClusterModel): (node: string) => ReadonlyMap<strin
   };
 }
 
-function boundInput(
-  pool: PoolSettings,
-  nodes: NodeModel[],
+/** Healthy pods of each budget on these nodes, with what the budget allows. */
+function budgetPods(
+  nodes: readonly string[],
   evictions: (node: string) => ReadonlyMap<string, number>,
-  budgets: Map<string, BudgetLimit>,
-): PoolBoundInput {
-  const nodesPerBudget = new Map<string, number>();
-  for (const n of nodes)
-    for (const key of evictions(n.name).keys()) nodesPerBudget.set(key, (nodesPerBudget.get(key) ?? 0) + 1);
-  return {
-    pool: pool.name,
-    nodes: nodes.length,
-    maxNodes: pool.maxNodes,
-    roundSeconds: pool.roundSeconds,
-    budgets: [...nodesPerBudget.entries()].map(([budget, count]) => ({
-      budget,
-      nodes: count,
-      allowed: budgets.get(budget)?.allowed ?? 0,
-    })),
-  };
+  budgets: ReadonlyMap<string, BudgetLimit>,
+): PoolBoundInput['budgets'] {
+  const pods = new Map<string, number>();
+  for (const n of nodes) for (const [key, count] of evictions(n)) pods.set(key, (pods.get(key) ?? 0) + count);
+  return [...pods].map(([budget, count]) => ({ budget, pods: count, allowed: budgets.get(budget)?.allowed ?? 0 }));
 }
 
-/** What the engine's batch gate (engine/batch-gate.ts) waits for, and nothing it does not. */
+/** What the engine's wave gate (engine/wave-gate.ts) waits for, and nothing it does not. */
 function nodeChecks(v: string): string[] {
   return [
     `each node is Ready with kubelet ${v} and uncordoned`,

@@ -93,7 +93,27 @@ export function validatePolicy(raw: unknown, file: string): PolicyResult {
   };
   const unknownKeys = (o: Obj, allowed: readonly string[], prefix: string) => {
     for (const k of Object.keys(o))
-      if (!allowed.includes(k)) fail(`${prefix}.${k}`, `unknown field (known: ${allowed.join(', ')})`);
+      if (!allowed.includes(k))
+        fail(`${prefix}.${k}`, `unknown field (known: ${allowed.join(', ')})`);
+  };
+  /**
+   * Policies written before nodes flowed: says what batchSoak became rather than "unknown field"; returns the
+   * key so the caller's unknownKeys does not report it twice.
+   */
+  const renamedSoak = (o: Obj, prefix: string): string[] => {
+    if (o.batchSoak === undefined) return [];
+    fail(
+      `${prefix}.batchSoak`,
+      'is now waveSoak: nodes no longer go in batches but flow, and the soak follows each wave (see waveSize)',
+    );
+    return ['batchSoak'];
+  };
+  const waveSize = (v: unknown, field: string): IntOrString | undefined => {
+    const size = intOrPercent(v, field);
+    if (size !== undefined && isZeroIntOrPercent(size))
+      fail(field, 'must be at least 1 node (or a percent above 0): a wave of no node never ends');
+    else return size;
+    return undefined;
   };
 
   const poolLabel = str(raw.poolLabel, 'poolLabel');
@@ -101,13 +121,14 @@ export function validatePolicy(raw: unknown, file: string): PolicyResult {
 
   const defaults = section('defaults');
   if (defaults) {
-    unknownKeys(defaults, ['maxUnavailable', 'maxSurge', 'strategy'], 'defaults');
+    unknownKeys(defaults, ['maxUnavailable', 'maxSurge', 'strategy', 'waveSize'], 'defaults');
     policy.defaults.maxUnavailable =
       intOrPercent(defaults.maxUnavailable, 'defaults.maxUnavailable') ?? policy.defaults.maxUnavailable;
     policy.defaults.maxSurge =
       intOrPercent(defaults.maxSurge, 'defaults.maxSurge') ?? policy.defaults.maxSurge;
     policy.defaults.strategy =
       oneOf(defaults.strategy, NODE_STRATEGIES, 'defaults.strategy') ?? policy.defaults.strategy;
+    policy.defaults.waveSize = waveSize(defaults.waveSize, 'defaults.waveSize') ?? policy.defaults.waveSize;
   }
 
   if (raw.pools !== undefined) {
@@ -120,7 +141,20 @@ export function validatePolicy(raw: unknown, file: string): PolicyResult {
           fail(at, 'must be a mapping with at least a name');
           return;
         }
-        unknownKeys(p, ['name', 'selector', 'maxUnavailable', 'maxSurge', 'strategy', 'batchSoak'], at);
+        unknownKeys(
+          p,
+          [
+            'name',
+            'selector',
+            'maxUnavailable',
+            'maxSurge',
+            'strategy',
+            'waveSize',
+            'waveSoak',
+            ...renamedSoak(p, at),
+          ],
+          at,
+        );
         const name = str(p.name, `${at}.name`);
         if (p.name === undefined) fail(`${at}.name`, 'is required');
         if (name && names.has(name)) fail(`${at}.name`, `duplicate pool "${name}"`);
@@ -141,8 +175,10 @@ export function validatePolicy(raw: unknown, file: string): PolicyResult {
         if (ms !== undefined) pool.maxSurge = ms;
         const strategy = oneOf(p.strategy, NODE_STRATEGIES, `${at}.strategy`);
         if (strategy) pool.strategy = strategy;
-        const soak = duration(p.batchSoak, `${at}.batchSoak`);
-        if (soak) pool.batchSoak = soak;
+        const size = waveSize(p.waveSize, `${at}.waveSize`);
+        if (size !== undefined) pool.waveSize = size;
+        const soak = duration(p.waveSoak, `${at}.waveSoak`);
+        if (soak) pool.waveSoak = soak;
         const poolStrategy = pool.strategy ?? policy.defaults.strategy;
         if (isZeroIntOrPercent(pool.maxUnavailable ?? policy.defaults.maxUnavailable)) {
           if (isZeroIntOrPercent(pool.maxSurge ?? policy.defaults.maxSurge))
@@ -218,7 +254,7 @@ export function validatePolicy(raw: unknown, file: string): PolicyResult {
   const timings = section('timings');
   if (timings) {
     const keys = Object.keys(policy.timings) as Array<keyof Policy['timings']>;
-    unknownKeys(timings, keys, 'timings');
+    unknownKeys(timings, [...keys, ...renamedSoak(timings, 'timings')], 'timings');
     for (const k of keys) policy.timings[k] = duration(timings[k], `timings.${k}`) ?? policy.timings[k];
   }
 

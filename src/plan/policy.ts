@@ -1,5 +1,5 @@
 /**
- * The upgrade policy: how to order, batch, drain and pace an upgrade. Its types and defaults; reading a
+ * The upgrade policy: how to order, pace, drain and gate an upgrade. Its types and defaults; reading a
  * file is policy-parse.ts, checking the data is policy-validate.ts.
  *
  * Defaults are a careful platform engineer's: one node at a time, no surge, a one-node canary soaked for
@@ -23,8 +23,10 @@ export interface PoolPolicy {
   maxUnavailable?: IntOrString;
   maxSurge?: IntOrString;
   strategy?: NodeStrategy;
-  /** Wait after each batch of this pool, e.g. "2m". */
-  batchSoak?: string;
+  /** How many of the pool's nodes make one wave: a count or a percent of the pool (default: defaults.waveSize). */
+  waveSize?: IntOrString;
+  /** Wait after each wave of this pool, once its gate passed, e.g. "2m". */
+  waveSoak?: string;
 }
 
 export interface MaintenanceWindow {
@@ -42,7 +44,16 @@ export interface Policy {
   poolLabel?: string;
   /** Listed pools go first, in this order; other pools follow in name order with `defaults`. */
   pools: PoolPolicy[];
-  defaults: { maxUnavailable: IntOrString; maxSurge: IntOrString; strategy: NodeStrategy };
+  /**
+   * maxUnavailable (and maxSurge): how many of a pool's nodes may be in flight at once. Nodes flow: the moment
+   * one finishes, the next is admitted. waveSize: the nodes between two gates (and soaks); "100%" is one wave.
+   */
+  defaults: {
+    maxUnavailable: IntOrString;
+    maxSurge: IntOrString;
+    strategy: NodeStrategy;
+    waveSize: IntOrString;
+  };
   canary: {
     /** How many nodes go first (0 disables the canary). Ignored when `pool` is set. */
     nodes: number;
@@ -73,7 +84,9 @@ export interface Policy {
     controlPlaneMember: string;
     nodeDrain: string;
     nodeUpgrade: string;
-    batchSoak: string;
+    /** How long an evicted pod's replacement takes to be Ready: a budget frees no faster than this. */
+    podStartup: string;
+    waveSoak: string;
     addons: string;
     validation: string;
   };
@@ -90,7 +103,7 @@ export function defaultPolicy(): Policy {
     apiVersion: POLICY_API_VERSION,
     kind: 'UpgradePolicy',
     pools: [],
-    defaults: { maxUnavailable: 1, maxSurge: 0, strategy: 'in-place' },
+    defaults: { maxUnavailable: 1, maxSurge: 0, strategy: 'in-place', waveSize: '100%' },
     canary: { nodes: 1, soak: '10m' },
     drain: {
       timeout: '15m',
@@ -106,7 +119,8 @@ export function defaultPolicy(): Policy {
       controlPlaneMember: '8m',
       nodeDrain: '3m',
       nodeUpgrade: '5m',
-      batchSoak: '1m',
+      podStartup: '30s',
+      waveSoak: '1m',
       addons: '5m',
       validation: '5m',
     },

@@ -1,47 +1,61 @@
 /**
- * The words of a plan's reasons, in one place: a batch's reasons are data (BatchReason); the table, the
- * runbook and the planner's warnings all put them into words here, so nothing depends on a message's
- * wording.
+ * The words of a plan's reasons, in one place: a wave's reasons about its nodes are data (NodeReason); the
+ * table, the runbook and the planner's warnings all put them into words here, so nothing depends on a
+ * message's wording.
  */
-import type { BatchReason } from './batching.ts';
+import { formatDuration } from '../core/index.ts';
+import type { PoolLowerBound } from './lower-bound.ts';
 import type { StepReason } from './plan-types.ts';
+
+/** Why a node of a wave is where it is in the expected order, or what its drain will meet. */
+export type NodeReason =
+  /** The node goes after `beside`: both evict pods of `budget`, and draining them at once would wait. */
+  | { kind: 'moved-later'; node: string; budget: string; beside: string }
+  /** Moved later for the same reason as the nodes named before; counted, not named, to keep plans short. */
+  | { kind: 'more-moved-later'; nodes: number }
+  /** The node's own healthy pods exceed a budget allowing some: its drain evicts them as replacements become Ready. */
+  | { kind: 'budget-exceeded-alone'; node: string; budget: string; pods: number; allowed: number }
+  /** A budget allowing none (or fewer than the node's pods) blocks the node's drain: it goes last. */
+  | { kind: 'budget-blocks-drain'; node: string; budget: string; pods: number; allowed: number }
+  /** The node's pods do not fit on the other nodes. */
+  | { kind: 'does-not-fit'; node: string };
 
 export function describeReason(reason: StepReason): string {
   if (typeof reason === 'string') return reason;
-  return describeBatchReason(reason);
-}
-
-function describeBatchReason(r: BatchReason): string {
-  switch (r.kind) {
-    case 'pool-limit':
-      return `${r.nodes} node(s): the pool's ${r.limit}`;
-    case 'rest-of-pool':
-      return `${r.nodes} node(s): the rest of the pool`;
-    case 'constrained':
-      return `${r.nodes} node(s): less than ${r.limit} because of the constraints below`;
-    case 'dealt':
-      return `${r.nodes} node(s): the nodes dealt over ${r.rounds} batches, ${r.fewest ? 'the fewest' : 'fewer than filling one batch after another takes, and as few as found'} that ${r.limit} and the budgets allow`;
-    case 'deferred-for-budget':
-      return `${r.node} deferred: with it, the batch would evict ${r.evicted} pods of ${r.budget}, which allows ${r.allowed}`;
-    case 'deferred-for-capacity':
-      return `${r.node} deferred: its pods would not fit on the nodes left`;
+  switch (reason.kind) {
+    case 'moved-later':
+      return `${reason.node} later: in flight beside ${reason.beside}, both drains would evict pods of ${reason.budget} at once`;
+    case 'more-moved-later':
+      return `${reason.nodes} more node(s) moved later for the same reason`;
     case 'budget-exceeded-alone':
-      return `${r.node} alone hosts ${r.pods} healthy pods of ${r.budget}, which allows ${r.allowed}: no grouping avoids it; its drain evicts them as replacements become ready`;
-    case 'alone':
-      return `1 node: ${r.node} cannot share a batch`;
+      return `${reason.node} alone hosts ${reason.pods} healthy pods of ${reason.budget}, which allows ${reason.allowed}: its drain evicts them as replacements become Ready`;
     case 'budget-blocks-drain':
-      return `${r.node} cannot be drained without breaking ${r.budget}: it hosts ${r.pods} healthy pod(s) of it and the budget allows ${r.allowed}; the drain will wait for the budget or time out per drain.onTimeout`;
+      return `${reason.node} cannot be drained without breaking ${reason.budget}: it hosts ${reason.pods} healthy pod(s) of it and the budget allows ${reason.allowed}; it goes last, and its drain will wait for the budget or time out per drain.onTimeout`;
     case 'does-not-fit':
-      return `${r.node}'s pods do not fit on the other nodes; some will stay Pending until it returns`;
-    case 'budget-use':
-      return `budget use: ${r.usage.map((u) => `${u.budget} ${u.evicted}/${u.allowed}`).join(', ')}`;
+      return `${reason.node}'s pods do not fit on the other nodes; some will stay Pending until it returns`;
   }
 }
 
-/** Whether the reason is one a reviewer must see among the plan's warnings: a budget no grouping satisfies. */
+/** Whether the reason is one a reviewer must see among the plan's warnings: a budget no order satisfies. */
 export function isBudgetWarning(reason: StepReason): boolean {
   return (
     typeof reason !== 'string' &&
     (reason.kind === 'budget-blocks-drain' || reason.kind === 'budget-exceeded-alone')
   );
+}
+
+/** What sets a pool's lower bound, in words (the runbook's "What limits the node phases"). */
+export function describeBound(p: PoolLowerBound): string {
+  const d = (s: number) => formatDuration(s * 1000);
+  const cycles = `${p.nodes} node(s), ${p.maxInFlight} in flight at once: at least ${d(p.inFlightSeconds)} of node cycles`;
+  const none = p.budgetAllowsNone
+    ? '; a budget here allows no disruption now, so its nodes wait for its pods to recover'
+    : '';
+  if (p.limitedBy === 'budget') {
+    const b = p.tightestBudget!;
+    return `Pool ${p.pool}: budget ${b.budget} allows ${b.allowed} disruption(s) at a time and covers ${b.pods} pod(s), each replaced before the next may go: at least ${d(b.seconds)} (${cycles})${none}.`;
+  }
+  if (p.limitedBy === 'capacity')
+    return `Pool ${p.pool}: ${cycles}, fewer in flight than the policy allows because the pods would not fit${none}.`;
+  return `Pool ${p.pool}: ${cycles}${none}.`;
 }

@@ -1,7 +1,7 @@
 import { formatDuration } from '../core/index.ts';
 import { blockedSummary } from './plan-blockers.ts';
-import { isNodeBatch, type Plan, type PlanStep } from './plan-types.ts';
-import { describeReason } from './reasons.ts';
+import { isNodeWave, type Plan, type PlanStep } from './plan-types.ts';
+import { describeBound, describeReason } from './reasons.ts';
 
 const d = (s: number) => formatDuration(s * 1000);
 
@@ -27,21 +27,15 @@ export function renderRunbook(plan: Plan): string {
   out.push(`- Control-plane hops: ${plan.hops.length > 0 ? plan.hops.join(' → ') : 'none (nodes only)'}`);
   out.push(`- Estimated duration: ${d(e.totalSeconds)}`);
   out.push(
-    `- Node phases: ${d(e.nodePhaseSeconds)} in ${e.nodeRounds} rounds; lower bound ${d(e.nodePhaseLowerBoundSeconds)} (${e.lowerBound.rounds} rounds)`,
+    `- Node phases: ${d(e.nodePhaseSeconds)} in ${e.nodeWaves} wave(s); lower bound ${d(e.nodePhaseLowerBoundSeconds)}`,
   );
   out.push(`- Drain: timeout ${plan.policy.drain.timeout}, on timeout: ${plan.policy.drain.onTimeout}`, '');
   if (plan.warnings.length > 0) {
     out.push('## Warnings', '', ...plan.warnings.map((w) => `- ${w}`), '');
   }
-  const bounded = e.lowerBound.pools.filter((p) => p.tightestBudget);
-  if (bounded.length > 0) {
+  if (e.lowerBound.pools.length > 0) {
     out.push('## What limits the node phases', '');
-    for (const p of bounded) {
-      const b = p.tightestBudget!;
-      out.push(
-        `- Pool ${p.pool}: budget ${b.budget} allows ${b.allowed} disruption(s) and its pods sit on ${b.nodes} nodes, so at least ${b.rounds} rounds (maxUnavailable alone: ${p.roundsByMaxUnavailable}).`,
-      );
-    }
+    for (const p of e.lowerBound.pools) out.push(`- ${describeBound(p)}`);
     out.push('');
   }
   let n = 0;
@@ -61,9 +55,9 @@ function renderStep(n: number, s: PlanStep): string[] {
     `- [ ] Step \`${s.id}\` (${s.kind}, est. ${d(s.estimateSeconds)}${s.soakSeconds ? `, soak ${d(s.soakSeconds)}` : ''})`,
   );
   if (s.nodes.length > 0) lines.push(`- Nodes: ${s.nodes.join(', ')}`);
-  if (isNodeBatch(s) && s.respectsBudgets === false)
+  if (isNodeWave(s) && s.respectsBudgets === false)
     lines.push('- **Exceeds a disruption budget**: the drain will wait or time out.');
-  if (isNodeBatch(s) && s.fitsCapacity === false)
+  if (isNodeWave(s) && s.fitsCapacity === false)
     lines.push('- **Not enough capacity**: some pods will stay Pending.');
   if (s.reasons.length > 0) lines.push('- Why:', ...s.reasons.map((r) => `  - ${describeReason(r)}`));
   if (s.checks.length > 0) lines.push('- Checks before continuing:', ...s.checks.map((c) => `  - [ ] ${c}`));

@@ -1,6 +1,6 @@
 import { formatDuration } from '../core/index.ts';
 import { blockedSummary } from './plan-blockers.ts';
-import { isNodeBatch, type Plan } from './plan-types.ts';
+import { isNodeWave, type Plan } from './plan-types.ts';
 
 /** A compact view for a terminal: one row per step, nodes abbreviated. */
 export function renderPlanTable(plan: Plan): string {
@@ -13,8 +13,8 @@ export function renderPlanTable(plan: Plan): string {
         String(n),
         phase.kind,
         step.title +
-          (isNodeBatch(step) && step.respectsBudgets === false ? ' [budget!]' : '') +
-          (isNodeBatch(step) && step.fitsCapacity === false ? ' [capacity!]' : ''),
+          (isNodeWave(step) && step.respectsBudgets === false ? ' [budget!]' : '') +
+          (isNodeWave(step) && step.fitsCapacity === false ? ' [capacity!]' : ''),
         abbreviate(step.nodes),
         formatDuration(step.estimateSeconds * 1000),
       ]);
@@ -28,8 +28,8 @@ export function renderPlanTable(plan: Plan): string {
   const header = [
     `Plan ${plan.id}: ${plan.source} → ${plan.target}${plan.hops.length > 1 ? ` via ${plan.hops.join(' → ')}` : ''}`,
     `Cluster ${plan.cluster.server} (${plan.cluster.fingerprint})`,
-    `Estimated ${formatDuration(e.totalSeconds * 1000)}; nodes ${formatDuration(e.nodePhaseSeconds * 1000)} in ${e.nodeRounds} rounds` +
-      ` (lower bound ${formatDuration(e.nodePhaseLowerBoundSeconds * 1000)}, ${e.lowerBound.rounds} rounds)`,
+    `Estimated ${formatDuration(e.totalSeconds * 1000)}; nodes ${formatDuration(e.nodePhaseSeconds * 1000)} in ${e.nodeWaves} wave(s)` +
+      ` (lower bound ${formatDuration(e.nodePhaseLowerBoundSeconds * 1000)})`,
     '',
   ];
   const warnings = plan.warnings.length > 0 ? ['', 'Warnings:', ...plan.warnings.map((w) => `  - ${w}`)] : [];

@@ -4,7 +4,7 @@ import {
   clusterModelOf,
   formatBytes,
   formatCpu,
-  poolBatchLimit,
+  poolInFlightLimit,
   resolvePools,
   surgeCapacityOf,
 } from '../core/index.ts';
@@ -13,14 +13,13 @@ import type { Finding, PreflightCheck } from './finding.ts';
 /**
  * `capacity`: per worker pool, whether the other nodes can take the pods that upgrading it evicts.
  *
- * - Each node alone: a node whose pods fit nowhere else is a blocker (the plan gives it a batch of its own,
- *   and some of its pods stay Pending until it returns). One finding per pool, naming the nodes.
- * - A full batch: preflight may not import plan/, so it does not form the plan's batches. It takes the
- *   batch size from the policy the way the planner does (poolBatchLimit: maxUnavailable, plus maxSurge
- *   with the replace strategy, whose new nodes add room as they do in the plan) and tests the worst batch
- *   of that size it can name cheaply: the nodes with the most CPU requested. If that does not fit it is a
- *   warning: the planner, which checks every batch it forms, will form smaller ones where it must (slower).
- *   A batch heavy in memory rather than CPU may still be cut by the planner without a warning here.
+ * - Each node alone: a node whose pods fit nowhere else is a blocker (the plan sends it last, and some of its
+ *   pods stay Pending until it returns). One finding per pool, naming the nodes.
+ * - As many nodes in flight as the policy allows: the number comes from the policy the way the planner
+ *   takes it (poolInFlightLimit: maxUnavailable, plus maxSurge with the replace strategy, whose new nodes
+ *   add room as they do in the plan), and the worst set of that size it can name cheaply is tested: the
+ *   nodes with the most CPU requested. If that does not fit it is a warning: the planner lowers the number
+ *   of nodes in flight to what fits (slower), by the same test (core/capacity.ts, maxInFlightThatFits).
  *
  * Worked example: workers w-1..w-3, 4 CPU each, one 1500m pod each, maxUnavailable 2. Any one node fits
  * (1.5 CPU on 5 free); the two busiest do not (3 CPU on the 2.5 free of the third): a warning.
@@ -32,7 +31,7 @@ export const checkCapacity: PreflightCheck = (snapshot, _target, options) => {
   for (const [pool, nodes] of resolvePools(model, options.pools)) {
     if (pool === CONTROL_PLANE_POOL || nodes.length === 0) continue;
     const own = options.pools?.find((p) => p.name === pool);
-    const limit = poolBatchLimit(
+    const limit = poolInFlightLimit(
       {
         maxUnavailable: own?.maxUnavailable ?? options.defaults?.maxUnavailable,
         maxSurge: own?.maxSurge ?? options.defaults?.maxSurge,
@@ -72,10 +71,10 @@ export const checkCapacity: PreflightCheck = (snapshot, _target, options) => {
         severity: 'warning',
         subject: { kind: 'NodePool', name: pool },
         message:
-          `pool ${pool}: a batch of ${busiest.length} nodes (${setting}; the busiest: ${namesOf(busiest.map((name) => ({ name })))}) does not fit: ` +
+          `pool ${pool}: ${busiest.length} nodes out at once (${setting}; the busiest: ${namesOf(busiest.map((name) => ({ name })))}) does not fit: ` +
           `${s.group} need ${formatCpu(s.demand.cpuMillis / 1000)} CPU and ${formatBytes(s.demand.memoryBytes)}, ` +
           `the other nodes have ${formatCpu(s.free.cpuMillis / 1000)} CPU and ${formatBytes(s.free.memoryBytes)} free`,
-        fix: 'the plan will use smaller batches (slower); add capacity or maxSurge to keep the batch size',
+        fix: 'the plan will let fewer nodes into flight at once (slower); add capacity or maxSurge to keep the pace',
       });
     }
   }

@@ -22,10 +22,7 @@ export interface PhaseRowDetail extends RowDetail {
 /** The own row of a step that is not a group of nodes (preflight, etcd backup, control plane, add-ons, validation). */
 export type StepRowDetail = RowDetail;
 
-/**
- * The own row of a canary or batch step: a group of worker nodes upgraded together, then gated and soaked.
- * Kept apart from StepRowDetail so that it can become the row of a wave.
- */
+/** The own row of a canary or wave: a group of worker nodes that flow, then are gated and soaked together. */
 export interface NodeGroupRowDetail extends RowDetail {
   /** Every node of the group has ended (done, skipped or quarantined): a resume goes on to the gate and soak. */
   nodesDone?: boolean;
@@ -54,6 +51,8 @@ export interface DrainBlockRecord {
 
 /** A node's row within a step. */
 export interface NodeRowDetail extends RowDetail {
+  /** Admitted ahead of the plan's order: the nodes passed over, and why (engine/admission.ts). */
+  aheadOf?: string[];
   /** The node was at the target already: done without being touched (not counted as upgraded, not rolled back). */
   alreadyAtTarget?: boolean;
   /** Namespaces of the pods its drain evicted. */

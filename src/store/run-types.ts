@@ -43,7 +43,8 @@ export const NODE_SUB_STEPS = ['cordoned', 'drained', 'upgraded', 'verified', 'u
 export type NodeSubStep = (typeof NODE_SUB_STEPS)[number];
 
 /** The side effect a step was about to perform when it was last written (written BEFORE it happens). */
-export type StepIntent = 'cordon' | 'drain' | 'upgrade' | 'verify' | 'uncordon' | 'run' | 'soak';
+/** What was about to happen when the row was written; `admit`: a wave let the node into its flow. */
+export type StepIntent = 'admit' | 'cordon' | 'drain' | 'upgrade' | 'verify' | 'uncordon' | 'run' | 'soak';
 
 export interface RunRecord {
   id: string;

@@ -1,23 +1,23 @@
 /**
- * The most nodes of a worker pool an upgrade takes out at once, from the pool's settings. The planner forms
- * batches no larger than this; the `capacity` preflight check tests a batch of this size. Both read it here
- * so they cannot disagree.
+ * The most nodes of a worker pool an upgrade takes out at once, from the pool's settings. The planner lets
+ * no more than this flow at once; the `capacity` preflight check tests this many out together. Both read it
+ * here so they cannot disagree.
  */
 import { type IntOrString, isZeroIntOrPercent, nodesAtOnce } from './intorstr.ts';
 
-export interface PoolBatchSetting {
+export interface PoolInFlightSetting {
   maxUnavailable?: IntOrString;
   maxSurge?: IntOrString;
   /** 'in-place' (drain, upgrade, return the node) or 'replace' (new nodes first; maxSurge counts). */
   strategy?: string;
 }
 
-export interface PoolBatchLimit {
+export interface PoolInFlightLimit {
   /** Existing nodes that may be unavailable at once (0 when maxUnavailable is 0; 1 when unset). */
   unavailable: number;
   /** Replacement nodes that may be added at once (only for the replace strategy). */
   surge: number;
-  /** Nodes per batch: unavailable + surge, at least 1 so an upgrade always progresses. */
+  /** Nodes in flight at once: unavailable + surge, at least 1 so an upgrade always progresses. */
   maxNodes: number;
 }
 
@@ -26,7 +26,7 @@ export interface PoolBatchLimit {
  * unavailable = floor(2.5) = 2, surge = 2, so 4 old nodes at a time, 2 of them covered by new nodes.
  * The same pool in place: 2. With maxUnavailable 0 in place: 1 (never stuck at zero).
  */
-export function poolBatchLimit(setting: PoolBatchSetting, poolSize: number): PoolBatchLimit {
+export function poolInFlightLimit(setting: PoolInFlightSetting, poolSize: number): PoolInFlightLimit {
   const { maxUnavailable, maxSurge, strategy } = setting;
   const unavailable =
     maxUnavailable !== undefined && isZeroIntOrPercent(maxUnavailable)

@@ -1,13 +1,13 @@
 /**
- * The kube-native gate after a batch: its nodes Ready at the version, no pod from the drained namespaces
+ * The kube-native gate after a wave: its nodes Ready at the version, no pod from the drained namespaces
  * stuck Pending beyond a grace period, and every Deployment there available again. Fails closed: a gate
  * that cannot be read or never passes stops the run. (Prometheus SLI gates come with src/gates.)
  */
-import type { NodeBatchStep } from '../plan/index.ts';
+import type { NodeWaveStep } from '../plan/index.ts';
 import { StepFailedError } from './errors.ts';
 import type { RunContext } from './run-context.ts';
 
-/** Deployments (namespace/name) already short of available replicas before the batch: not the batch's doing. */
+/** Deployments (namespace/name) already short of available replicas before the wave: not the wave's doing. */
 export async function unavailableDeployments(ctx: RunContext): Promise<Set<string>> {
   const out = new Set<string>();
   for (const d of await ctx.cluster.listDeployments())
@@ -16,9 +16,9 @@ export async function unavailableDeployments(ctx: RunContext): Promise<Set<strin
   return out;
 }
 
-export async function gateBatch(
+export async function gateWave(
   ctx: RunContext,
-  step: NodeBatchStep,
+  step: NodeWaveStep,
   nodes: string[],
   namespaces: string[],
   baseline: Set<string>,
@@ -40,7 +40,7 @@ export async function gateBatch(
 
 async function gateProblems(
   ctx: RunContext,
-  step: NodeBatchStep,
+  step: NodeWaveStep,
   nodes: string[],
   namespaces: string[],
   baseline: Set<string>,

@@ -1,7 +1,7 @@
 import { describe, expect, it } from 'vitest';
-import { poolBatchLimit } from '../../src/core/pool-batch-limit.ts';
+import { poolInFlightLimit } from '../../src/core/pool-in-flight-limit.ts';
 
-describe('poolBatchLimit', () => {
+describe('poolInFlightLimit', () => {
   it.each([
     ['the default: one node', {}, 10, { unavailable: 1, surge: 0, maxNodes: 1 }],
     ['a percentage rounds down', { maxUnavailable: '25%' }, 10, { unavailable: 2, surge: 0, maxNodes: 2 }],
@@ -26,6 +26,6 @@ describe('poolBatchLimit', () => {
     ['never stuck at zero', { maxUnavailable: '0%' }, 10, { unavailable: 0, surge: 0, maxNodes: 1 }],
     ['never more than the pool', { maxUnavailable: 8 }, 3, { unavailable: 3, surge: 0, maxNodes: 3 }],
   ] as const)('%s', (_name, setting, poolSize, expected) => {
-    expect(poolBatchLimit(setting, poolSize)).toEqual(expected);
+    expect(poolInFlightLimit(setting, poolSize)).toEqual(expected);
   });
 });

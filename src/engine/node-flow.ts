@@ -1,0 +1,110 @@
+/**
+ * A wave's nodes as a flow: up to `maxInFlight` nodes go through cordon → drain → upgrade → verify →
+ * uncordon at once, and the moment one finishes the next is admitted, chosen from the live cluster
+ * (admission.ts). No node waits for a slower one: a wave's only barrier is its end (its gate and soak).
+ *
+ * Crash safety: a node's admission is written to its row (intent `admit`) before anything touches it, so a
+ * resumed wave admits the nodes the store shows started before any other, without asking the budgets
+ * again: they may be cordoned already, and they count against the cap.
+ *
+ * Stopping: a pause or Ctrl-C admits no more node and lets those in flight finish; an abort or a crash
+ * stops them at their next sub-step (node-steps.ts); a failed node admits no more either, the others
+ * finish, and the failure is thrown once none is in flight.
+ */
+import type { NodeWaveStep } from '../plan/index.ts';
+import type { StepStateRecord } from '../store/index.ts';
+import { describeVerdict, WaveAdmission } from './admission.ts';
+import { StepFailedError } from './errors.ts';
+import { type NodeResult, upgradeWorkerNode } from './node-steps.ts';
+import { type RunContext, StopSignal } from './run-context.ts';
+
+export async function flowNodes(ctx: RunContext, step: NodeWaveStep): Promise<NodeResult[]> {
+  ctx.daemonSetCache = new Map();
+  const results: NodeResult[] = [];
+  const restarted: string[] = [];
+  const waiting: string[] = [];
+  for (const node of step.nodes) {
+    const row = ctx.nodeRow(step.id, node);
+    if (isFinished(row)) results.push(await upgradeWorkerNode(ctx, step, node));
+    else if (row) restarted.push(node);
+    else waiting.push(node);
+  }
+  const admission = new WaveAdmission(ctx);
+  const inFlight = new Map<string, Promise<void>>();
+  let failure: unknown;
+  const launch = (node: string) => {
+    admission.admitted(node);
+    const run = upgradeWorkerNode(ctx, step, node)
+      .then((result) => {
+        results.push(result);
+      })
+      .catch((err: unknown) => {
+        if (!(err instanceof StopSignal) && !(err instanceof StepFailedError)) ctx.fail(err);
+        // The first failure is the one to report; a stop only when nothing failed.
+        if (failure === undefined || (failure instanceof StopSignal && !(err instanceof StopSignal)))
+          failure = err;
+      })
+      .finally(() => {
+        inFlight.delete(node);
+        admission.left(node);
+      });
+    inFlight.set(node, run);
+  };
+  const admitting = () => failure === undefined && !ctx.stop && inFlight.size < step.maxInFlight;
+
+  ctx.onDrainProgress = (node, progress) => admission.progress(node, progress);
+  try {
+    for (;;) {
+      while (admitting() && restarted.length > 0) launch(restarted.shift()!);
+      while (admitting() && waiting.length > 0) {
+        const node = await admit(ctx, step, admission, waiting).catch((err: unknown) => {
+          failure ??= err;
+          return undefined;
+        });
+        if (node !== undefined && admitting()) launch(node);
+        else if (node !== undefined) waiting.unshift(node);
+      }
+      if (inFlight.size === 0) break;
+      await Promise.race(inFlight.values());
+    }
+  } finally {
+    ctx.onDrainProgress = undefined;
+  }
+  if (ctx.fatalError !== undefined) throw ctx.fatalError;
+  if (failure !== undefined) throw failure;
+  // Stopped with nodes left: the wave is not done, whatever stopped it.
+  if (waiting.length > 0 || restarted.length > 0) ctx.checkpoint('step');
+  return results;
+}
+
+/**
+ * Chooses the next node, takes it out of `waiting` and records its admission (and, when it jumps the plan's
+ * order, why) in its row before anything touches it.
+ */
+async function admit(
+  ctx: RunContext,
+  step: NodeWaveStep,
+  admission: WaveAdmission,
+  waiting: string[],
+): Promise<string | undefined> {
+  const choice = await admission.choose(waiting);
+  if (!choice) return undefined;
+  waiting.splice(waiting.indexOf(choice.node), 1);
+  const passedOver = choice.passedOver.map((p) => describeVerdict(p.node, p.verdict));
+  if (passedOver.length > 0)
+    ctx.log('info', `admitted ${choice.node} ahead of the plan's order: ${passedOver.join('; ')}`, {
+      stepId: step.id,
+      node: choice.node,
+    });
+  ctx.putNodeRow(
+    step.id,
+    choice.node,
+    { intent: 'admit', detail: { aheadOf: passedOver.length > 0 ? passedOver : undefined } },
+    'admitted',
+  );
+  return choice.node;
+}
+
+function isFinished(row: StepStateRecord | undefined): boolean {
+  return row?.status === 'done' || row?.status === 'skipped' || row?.status === 'quarantined';
+}

@@ -1,0 +1,69 @@
+/**
+ * The steps that move nodes: control-plane members strictly one at a time; a canary or wave's nodes as a
+ * flow, then its gate and soak; and the second try that drain.onTimeout skip gives a phase's skipped nodes
+ * at its end.
+ */
+import { compareVersions, parseVersion } from '../core/index.ts';
+import type { ControlPlaneStep, NodeWaveStep, PlanPhase } from '../plan/index.ts';
+import { isNodeWave } from '../plan/index.ts';
+import { StepFailedError } from './errors.ts';
+import { flowNodes } from './node-flow.ts';
+import { upgradeControlPlaneMember, upgradeWorkerNode } from './node-steps.ts';
+import type { RunContext } from './run-context.ts';
+import { gateWave, unavailableDeployments } from './wave-gate.ts';
+
+export async function controlPlaneStep(ctx: RunContext, step: ControlPlaneStep): Promise<void> {
+  if (step.nodes.length === 0) {
+    // A managed control plane: its provider upgrades it; the run only checks that it happened.
+    const version = await ctx.cluster.serverVersion();
+    if (compareVersions(parseVersion(version), parseVersion(step.version)) < 0)
+      throw new StepFailedError(
+        step.id,
+        undefined,
+        `the managed control plane reports ${version}, not ${step.version}: upgrade it with your provider, then resume`,
+        true,
+      );
+    return;
+  }
+  for (const node of step.nodes) {
+    ctx.checkpoint('sub-step');
+    await upgradeControlPlaneMember(ctx, step, node);
+  }
+}
+
+/** A canary or wave: its nodes as a flow (node-flow.ts), then the gate, then the soak. */
+export async function waveStep(ctx: RunContext, step: NodeWaveStep): Promise<void> {
+  let row = ctx.nodeGroupRow(step.id)!;
+  if (!row.detail.nodesDone) {
+    // Note: read before the drains, so only what the wave itself made unavailable can fail its gate.
+    const baseline = await unavailableDeployments(ctx);
+    const results = await flowNodes(ctx, step);
+    const namespaces = [...new Set(results.flatMap((r) => r.namespaces))];
+    row = ctx.putNodeGroupRow(step.id, { detail: { nodesDone: true, namespaces } });
+    const upgraded = results.filter((r) => r.status === 'done').map((r) => r.node);
+    if (upgraded.length > 0) await gateWave(ctx, step, upgraded, namespaces, baseline);
+  }
+  if (step.soakSeconds && step.soakSeconds > 0) {
+    const until = row.detail.soakUntil ?? ctx.clock.now() + step.soakSeconds * 1000;
+    if (row.detail.soakUntil === undefined)
+      ctx.putNodeGroupRow(step.id, { intent: 'soak', detail: { soakUntil: until } });
+    ctx.emit({ type: 'soak', stepId: step.id, untilMs: until });
+    await ctx.sleepUntil(until, 'step');
+  }
+}
+
+/** policy.drain.onTimeout: skip — the phase's skipped nodes get one more try, one at a time, at its end. */
+export async function retrySkipped(ctx: RunContext, phase: PlanPhase): Promise<void> {
+  for (const step of phase.steps) {
+    if (!isNodeWave(step)) continue;
+    for (const node of step.nodes) {
+      const row = ctx.nodeRow(step.id, node);
+      if (row?.status !== 'skipped' || row.detail.final) continue;
+      ctx.checkpoint('step');
+      ctx.log('info', `retrying skipped node ${node}`, { stepId: step.id, node });
+      const baseline = await unavailableDeployments(ctx);
+      const result = await upgradeWorkerNode(ctx, step, node, true);
+      if (result.status === 'done') await gateWave(ctx, step, [node], result.namespaces, baseline);
+    }
+  }
+}
