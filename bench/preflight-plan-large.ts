@@ -49,7 +49,7 @@ function checkAndPlan(snapshot: ClusterSnapshot, target: KubeVersion): void {
     `  preflight                ${seconds(preflightMs)}: ${report.counts.blocker} blockers, ${report.counts.warning} warnings, ${report.counts.info} info`,
   );
   console.log(
-    `  plan                     ${seconds(planMs)}: ${steps} steps, ${plan.estimate.nodeRounds} node rounds (lower bound ${plan.estimate.lowerBound.rounds})`,
+    `  plan                     ${seconds(planMs)}: ${steps} steps, ${plan.estimate.nodeWaves} node wave(s), estimate ${plan.estimate.nodePhaseSeconds} s (lower bound ${plan.estimate.nodePhaseLowerBoundSeconds} s)`,
   );
   console.log(`  preflight + plan         ${seconds(preflightMs + planMs)} (target < 10 s)`);
 }

@@ -300,7 +300,7 @@ const policyResult = validatePolicy(
   {
     defaults: { maxUnavailable: '10%' },
     canary: { nodes: 1, soak: '2m' },
-    timings: { nodeDrain: '5s', nodeUpgrade: '60s', batchSoak: '30s' },
+    timings: { nodeDrain: '5s', nodeUpgrade: '60s', waveSoak: '30s' },
     provider: { kind: 'sandbox-api' },
   },
   'bench-policy.yaml',
@@ -465,7 +465,7 @@ async function benchSize(workers: number, choice: ClockChoice, stateDir: string)
       `  node phase (clock)       ${minutes(nodePhaseMs)} vs lower bound ${minutes(boundMs)}: ×${(nodePhaseMs / boundMs).toFixed(3)} (target ≤ ×1.15)`,
     );
     console.log(
-      `    plan                   ${plan.estimate.nodeRounds} rounds, estimate ${minutes(estimateMs)} (×${(estimateMs / boundMs).toFixed(3)} of the bound's ${plan.estimate.lowerBound.rounds} rounds); measured ×${(nodePhaseMs / estimateMs).toFixed(3)} of the estimate`,
+      `    plan                   ${plan.estimate.nodeWaves} wave(s), estimate ${minutes(estimateMs)} (×${(estimateMs / boundMs).toFixed(3)} of the bound); measured ×${(nodePhaseMs / estimateMs).toFixed(3)} of the estimate`,
     );
     console.log(`    per round (mean)       ${rounds.describe()}`);
     console.log(

@@ -31,7 +31,7 @@ import {
   waitForControlPlaneMember,
   waitForNode,
 } from '../kube/index.ts';
-import type { ControlPlaneStep, NodeWaveStep, NodeStep } from '../plan/index.ts';
+import type { ControlPlaneStep, NodeStep, NodeWaveStep } from '../plan/index.ts';
 import type { NodeRole } from '../providers/index.ts';
 import {
   type DrainBlockRecord,

@@ -62,7 +62,8 @@ export function flowOrder(input: FlowOrderInput): FlowOrder {
       if (budget.allowed <= 0) {
         reasons.push({ kind: 'budget-blocks-drain', node, budget: key, pods, allowed: budget.allowed });
         if (!blocked.includes(node)) blocked.push(node);
-      } else reasons.push({ kind: 'budget-exceeded-alone', node, budget: key, pods, allowed: budget.allowed });
+      } else
+        reasons.push({ kind: 'budget-exceeded-alone', node, budget: key, pods, allowed: budget.allowed });
     }
     if (input.fitsAlone && !input.fitsAlone(node)) {
       fitsCapacity = false;
@@ -100,15 +101,16 @@ export function flowOrder(input: FlowOrderInput): FlowOrder {
     left = [...left.slice(0, pick), ...left.slice(pick + 1)];
   }
   if (movedUntold > 0) reasons.push({ kind: 'more-moved-later', nodes: movedUntold });
-  return { nodes: [...order, ...last.filter((n) => !blocked.includes(n)), ...blocked], reasons, respectsBudgets, fitsCapacity };
+  return {
+    nodes: [...order, ...last.filter((n) => !blocked.includes(n)), ...blocked],
+    reasons,
+    respectsBudgets,
+    fitsCapacity,
+  };
 }
 
 /** The first budget whose evictions, with `node`'s, would exceed what it allows; undefined when none. */
-function clash(
-  node: string,
-  usage: ReadonlyMap<string, number>,
-  input: FlowOrderInput,
-): string | undefined {
+function clash(node: string, usage: ReadonlyMap<string, number>, input: FlowOrderInput): string | undefined {
   for (const [key, pods] of input.evictionsOf(node)) {
     const budget = input.budgets.get(key);
     const used = usage.get(key) ?? 0;

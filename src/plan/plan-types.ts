@@ -2,9 +2,10 @@
  * The Plan: plain JSON data that `plan` writes and `apply` executes. Everything `apply` needs to refuse a
  * plan for another cluster or an outdated one is in it (cluster fingerprint, source version, plan id).
  */
-import type { NodeReason } from './reasons.ts';
+
 import type { LowerBound } from './lower-bound.ts';
 import type { Policy } from './policy.ts';
+import type { NodeReason } from './reasons.ts';
 
 export const PLAN_SCHEMA_VERSION = 'midflight.dev/plan/v1';
 

@@ -32,8 +32,8 @@ import {
   surgeCapacityOf,
 } from '../core/index.ts';
 import { addonsPhase } from './addons-phase.ts';
-import { type BudgetLimit, flowOrder } from './flow-order.ts';
 import { controlPlanePhase, etcdBackupStep } from './control-plane-phase.ts';
+import { type BudgetLimit, flowOrder } from './flow-order.ts';
 import { lowerBound, type PoolBoundInput } from './lower-bound.ts';
 import { phase, seconds, step, sum } from './plan-parts.ts';
 import { type NodeWaveStep, PLAN_SCHEMA_VERSION, type Plan, type PlanPhase } from './plan-types.ts';
@@ -129,8 +129,10 @@ export function planUpgrade(snapshot: ClusterSnapshot, target: KubeVersion, poli
       budgets,
       fitsAlone: (n) => capacity.check([n], extra).fits,
     });
-    for (const r of order.reasons.filter(isBudgetWarning)) warnings.push(`pool ${pool.name}: ${describeReason(r)}`);
-    if (!order.fitsCapacity) warnings.push(`pool ${pool.name}: some nodes' pods do not fit elsewhere (see its waves)`);
+    for (const r of order.reasons.filter(isBudgetWarning))
+      warnings.push(`pool ${pool.name}: ${describeReason(r)}`);
+    if (!order.fitsCapacity)
+      warnings.push(`pool ${pool.name}: some nodes' pods do not fit elsewhere (see its waves)`);
     boundInputs.push({
       pool: kind === 'canary' && pool.name !== policy.canary.pool ? `${pool.name} (canary)` : pool.name,
       nodes: names.length,
@@ -155,7 +157,7 @@ export function planUpgrade(snapshot: ClusterSnapshot, target: KubeVersion, poli
         nodes: wave,
         maxInFlight: inFlight,
         reasons: [
-          `up to ${inFlight} in flight (${pool.limitName}${maxInFlight < limit ? ', less for capacity' : ''}); each next node admitted when one finishes, from the live budgets`,
+          `${inFlight === 1 ? 'one node at a time' : `up to ${inFlight} nodes in flight`} (${pool.limitName}${maxInFlight < limit ? ', fewer for capacity' : ''})${wave.length > 1 ? '; the next is admitted the moment one finishes, chosen from the live budgets' : ''}`,
           ...order.reasons.filter((r) => !('node' in r) || inWave.has(r.node)),
         ],
         checks: nodeChecks(v),
@@ -210,7 +212,8 @@ export function planUpgrade(snapshot: ClusterSnapshot, target: KubeVersion, poli
       const steps = isCanaryPool
         ? waves(pool, rest, 'canary', prefix, v, seconds(policy.canary.soak))
         : waves(pool, rest, 'node-wave', prefix, v, seconds(poolSoak(policy, pool.name)));
-      if (isCanaryPool) steps.at(-1)!.reasons.push(`canary pool: soak ${policy.canary.soak} before other pools`);
+      if (isCanaryPool)
+        steps.at(-1)!.reasons.push(`canary pool: soak ${policy.canary.soak} before other pools`);
       const name = `${isCanaryPool ? 'Canary pool' : 'Node pool'} ${pool.name} → ${v}${label ? ` (${label})` : ''}`;
       out.push(phase(isCanaryPool ? 'canary' : 'node-pool', name, steps, { version: v, pool: pool.name }));
     }
@@ -315,8 +318,8 @@ function poolSettingsOf(model: ClusterModel, policy: Policy): PoolSettings[] {
     const { surge, maxNodes } = poolInFlightLimit({ maxUnavailable, maxSurge, strategy }, nodes.length);
     const limitName =
       surge > 0
-        ? `maxUnavailable ${maxUnavailable} + maxSurge ${maxSurge} (${maxNodes})`
-        : `maxUnavailable ${maxUnavailable} (${maxNodes})`;
+        ? `maxUnavailable ${maxUnavailable} + maxSurge ${maxSurge}`
+        : `maxUnavailable ${maxUnavailable}`;
     settings.push({ name, nodes, maxNodes, surge, strategy, limitName });
   }
   return settings;
@@ -375,7 +378,11 @@ function budgetPods(
 ): PoolBoundInput['budgets'] {
   const pods = new Map<string, number>();
   for (const n of nodes) for (const [key, count] of evictions(n)) pods.set(key, (pods.get(key) ?? 0) + count);
-  return [...pods].map(([budget, count]) => ({ budget, pods: count, allowed: budgets.get(budget)?.allowed ?? 0 }));
+  return [...pods].map(([budget, count]) => ({
+    budget,
+    pods: count,
+    allowed: budgets.get(budget)?.allowed ?? 0,
+  }));
 }
 
 /** What the engine's wave gate (engine/wave-gate.ts) waits for, and nothing it does not. */
@@ -383,12 +390,12 @@ function nodeChecks(v: string): string[] {
   return [
     `each node is Ready with kubelet ${v} and uncordoned`,
     'no pod in the drained namespaces left Pending beyond the grace period',
-    'every Deployment in the drained namespaces has its replicas available again (unless it was short before the batch)',
+    'every Deployment in the drained namespaces has its replicas available again (unless it was short before the wave)',
   ];
 }
 
 function nodeRollback(strategy: 'in-place' | 'replace'): string {
   return strategy === 'replace'
     ? 'cordon the new nodes and scale the old node group back up; delete the new nodes once pods moved back'
-    : 'reinstall the previous kubelet on the batch (same minor as the control plane allows), then uncordon';
+    : "reinstall the previous kubelet on the wave's nodes (`midflight rollback`; same minor as the control plane allows), then uncordon";
 }

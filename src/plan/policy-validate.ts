@@ -93,8 +93,7 @@ export function validatePolicy(raw: unknown, file: string): PolicyResult {
   };
   const unknownKeys = (o: Obj, allowed: readonly string[], prefix: string) => {
     for (const k of Object.keys(o))
-      if (!allowed.includes(k))
-        fail(`${prefix}.${k}`, `unknown field (known: ${allowed.join(', ')})`);
+      if (!allowed.includes(k)) fail(`${prefix}.${k}`, `unknown field (known: ${allowed.join(', ')})`);
   };
   /**
    * Policies written before nodes flowed: says what batchSoak became rather than "unknown field"; returns the

@@ -21,7 +21,7 @@ import { runCli, spawnCli } from './run-cli.ts';
 const TARGET = 'v1.31.2';
 const POLICY = testPolicy({
   canary: { nodes: 1, soak: '0s' },
-  timings: { batchSoak: '0s' },
+  timings: { waveSoak: '0s' },
   provider: { kind: 'job', image: 'registry.example/node-upgrader:1', command: 'kubeadm upgrade node' },
 });
 

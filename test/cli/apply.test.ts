@@ -29,7 +29,7 @@ const TARGET = 'v1.31.2';
 /** The job provider: the sandbox runs annotated upgrade Jobs as system-upgrade-controller's nodes do. */
 const POLICY = testPolicy({
   canary: { nodes: 1, soak: '10s' },
-  timings: { batchSoak: '0s' },
+  timings: { waveSoak: '0s' },
   provider: { kind: 'job', image: 'registry.example/node-upgrader:1', command: 'kubeadm upgrade node' },
 });
 

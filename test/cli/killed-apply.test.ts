@@ -110,7 +110,7 @@ describe('an apply killed while its provider command runs', () => {
       `echo "exit $?" > ${marks}/exit-{node}`;
     const policy = testPolicy({
       canary: { nodes: 1, soak: '10s' },
-      timings: { batchSoak: '0s' },
+      timings: { waveSoak: '0s' },
       provider: { kind: 'command', command, timeout: '5m' },
     });
     const planPath = join(dir, 'plan.yaml');

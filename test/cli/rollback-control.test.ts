@@ -16,7 +16,7 @@ const TARGET = 'v1.31.2';
 const SOURCE = 'v1.30.6';
 const POLICY = testPolicy({
   canary: { nodes: 1, soak: '0s' },
-  timings: { batchSoak: '0s' },
+  timings: { waveSoak: '0s' },
   provider: { kind: 'job', image: 'registry.example/node-upgrader:1', command: 'kubeadm upgrade node' },
 });
 

@@ -49,7 +49,7 @@ describe('the sandbox clock, detected', () => {
     const planPath = join(dir, 'plan.yaml');
     const policy = testPolicy({
       canary: { nodes: 1, soak: '10s' },
-      timings: { batchSoak: '0s' },
+      timings: { waveSoak: '0s' },
       provider: { kind: 'job', image: 'registry.example/node-upgrader:1', command: 'kubeadm upgrade node' },
     });
     writeFileSync(planPath, renderPlanYaml(await planFor(sandbox, 'v1.31.2', policy)));

@@ -123,7 +123,7 @@ export function testPolicy(overrides: Record<string, unknown> = {}): Policy {
     {
       canary: { nodes: 1, soak: '20s' },
       drain: { timeout: '2m' },
-      timings: { batchSoak: '5s' },
+      timings: { waveSoak: '5s' },
       provider: { kind: 'command', command: 'unused' },
       preflight: { skip: ['no-disruption-budget', 'webhook-fail-closed', 'certificates'] },
       ...overrides,

@@ -22,7 +22,7 @@ describe('failures', () => {
     try {
       const plan = await planFor(sandbox, 'v1.31.2');
       const order = plan.phases.flatMap((p) =>
-        p.steps.flatMap((s) => (s.kind === 'node-batch' || s.kind === 'canary' ? s.nodes : [])),
+        p.steps.flatMap((s) => (s.kind === 'node-wave' || s.kind === 'canary' ? s.nodes : [])),
       );
       const [first, broken, last] = order as [string, string, string];
       await patchFaults(sandbox, { nodesNeverReady: [broken] });

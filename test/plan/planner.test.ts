@@ -15,7 +15,7 @@ import { fileURLToPath } from 'node:url';
 import { describe, expect, it } from 'vitest';
 import type { ClusterSnapshot } from '../../src/core/snapshot.ts';
 import { parseVersion } from '../../src/core/versions.ts';
-import { defaultPolicy, isNodeBatch, policyFromYaml } from '../../src/plan/index.ts';
+import { defaultPolicy, isNodeWave, policyFromYaml } from '../../src/plan/index.ts';
 import { PlanError, planUpgrade } from '../../src/plan/planner.ts';
 import { renderRunbook } from '../../src/plan/render-markdown.ts';
 import { renderPlanTable } from '../../src/plan/render-table.ts';
@@ -186,12 +186,13 @@ describe('planUpgrade', () => {
     });
   });
 
-  it('keeps budgets: no batch of workers evicts two web pods', () => {
+  it('lets the workers flow at most maxUnavailable at a time, in waves that cover every worker once', () => {
     const workers = plan.phases.filter((p) => p.pool === 'workers').flatMap((p) => p.steps);
+    const nodes = workers.flatMap((s) => s.nodes);
+    expect(new Set(nodes).size).toBe(nodes.length);
     for (const s of workers) {
-      for (const u of (isNodeBatch(s) && s.budgetUsage) || [])
-        expect(u.evicted).toBeLessThanOrEqual(u.allowed);
-      expect(s.nodes.length).toBeLessThanOrEqual(2);
+      expect(isNodeWave(s)).toBe(true);
+      if (isNodeWave(s)) expect(s.maxInFlight).toBeLessThanOrEqual(2);
     }
   });
 
@@ -230,7 +231,7 @@ describe('planUpgrade', () => {
     expect(
       p.phases
         .flatMap((ph) => ph.steps)
-        .flatMap((s) => (s.kind === 'canary' || s.kind === 'node-batch' ? s.nodes : [])),
+        .flatMap((s) => (s.kind === 'canary' || s.kind === 'node-wave' ? s.nodes : [])),
     ).toEqual(['b']);
   });
 

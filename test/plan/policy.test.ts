@@ -25,7 +25,7 @@ pools:
     maxUnavailable: "20%"
     maxSurge: 2
     strategy: replace
-    batchSoak: 2m
+    waveSoak: 2m
 canary: {pool: system, soak: 30m}
 drain: {timeout: 20m, gracePeriodSeconds: 60, deleteEmptyDirData: true, onTimeout: quarantine, maxQuarantined: 2}
 maintenanceWindows:
@@ -42,7 +42,7 @@ preflight: {skip: [certificates]}
       maxUnavailable: '20%',
       maxSurge: 2,
       strategy: 'replace',
-      batchSoak: '2m',
+      waveSoak: '2m',
     });
     expect(result.policy.maintenanceWindows[0]!.days).toEqual(['mon', 'tue']);
     expect(result.policy.drain.onTimeout).toBe('quarantine');
@@ -88,6 +88,11 @@ preflight: {skip: [certificates]}
       /HH:MM/,
     ],
     [{ timings: { nodeUpgrade: 'soon' } }, 'timings.nodeUpgrade', /duration/],
+    // Policies written for batches: the field that replaced it is named.
+    [{ timings: { batchSoak: '1m' } }, 'timings.batchSoak', /is now waveSoak/],
+    [{ pools: [{ name: 'a', batchSoak: '1m' }] }, 'pools[0].batchSoak', /is now waveSoak/],
+    [{ defaults: { waveSize: 0 } }, 'defaults.waveSize', /at least 1 node/],
+    [{ pools: [{ name: 'a', waveSize: '0%' }] }, 'pools[0].waveSize', /at least 1 node/],
     [{ drainn: {} }, 'drainn', /unknown field/],
     [{ drain: { timout: '5m' } }, 'drain.timout', /unknown field/],
   ])('%j → error on %s', (raw, field, message) => {
