@@ -16,7 +16,7 @@ import {
   startCluster,
   testPolicy,
 } from '../engine/engine-harness.ts';
-import { runCli, spawnCli } from './run-cli.ts';
+import { resumeWhenLeaseFree, runCli, spawnCli } from './run-cli.ts';
 
 const TARGET = 'v1.31.2';
 const POLICY = testPolicy({
@@ -72,11 +72,7 @@ describe('after apply is killed', () => {
     );
     expect(again.code).toBe(2);
 
-    let resumed = await spawnCli(sandbox.kubeconfigPath, ['resume', run.id, ...common]).exited;
-    for (let i = 0; i < 40 && resumed.out.includes('holds lease'); i++) {
-      await new Promise((r) => setTimeout(r, 500));
-      resumed = await spawnCli(sandbox.kubeconfigPath, ['resume', run.id, ...common]).exited;
-    }
+    const resumed = await resumeWhenLeaseFree(sandbox.kubeconfigPath, run.id, common);
     expect(resumed.out).toMatch(new RegExp(`Run ${run.id} succeeded`));
     expect(resumed.code).toBe(0);
     await expectUpgraded(sandbox, TARGET);

@@ -79,3 +79,35 @@ export function spawnCli(
     exited,
   };
 }
+
+/**
+ * `midflight --kubeconfig KUBECONFIG resume RUN ARGS…` as its own process, started again while it answers
+ * that another holder has the run's lease: a killed process's lease stays until it expires
+ * (`--lease-duration`). Note: the number of tries only keeps a regression from hanging; a 2 s lease needs
+ * a handful.
+ */
+export async function resumeWhenLeaseFree(
+  kubeconfig: string,
+  runId: string,
+  args: string[],
+  options: { killWhen?: (stdout: string) => boolean } = {},
+): Promise<{ code: number; out: string; killed: boolean }> {
+  let resumed = await spawnCli(kubeconfig, ['resume', runId, ...args], options).exited;
+  for (let i = 0; i < 40 && resumed.out.includes('holds lease'); i++) {
+    await new Promise((r) => setTimeout(r, 500));
+    resumed = await spawnCli(kubeconfig, ['resume', runId, ...args], options).exited;
+  }
+  return resumed;
+}
+
+/** The events a `-o json` run printed, one a line; a line a kill cut short is left out. */
+export function jsonEvents(stdout: string): Array<Record<string, unknown>> {
+  const events: Array<Record<string, unknown>> = [];
+  for (const line of stdout.split('\n')) {
+    if (!line.startsWith('{')) continue;
+    try {
+      events.push(JSON.parse(line) as Record<string, unknown>);
+    } catch {}
+  }
+  return events;
+}
