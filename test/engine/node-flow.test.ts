@@ -12,6 +12,7 @@ import { matchesLabelSelector } from '../../src/core/index.ts';
 import { type RunEvent, startRun } from '../../src/engine/index.ts';
 import type { NodeWaveStep, Plan } from '../../src/plan/index.ts';
 import type { UpgradeContext, UpgradeProvider } from '../../src/providers/index.ts';
+import type { NodeRowDetail } from '../../src/store/index.ts';
 import type { RunningSandbox } from '../e2e/sandbox-harness.ts';
 import {
   CountingProvider,
@@ -237,7 +238,9 @@ describe('the node flow', () => {
       );
       // Taken at the first slot after the budget recovered, in the plan's order again: nothing passed over.
       expect(admissions(h.events)[2]).toBe(blockedNode);
-      expect(store.stepState(summary.runId, wave.id, blockedNode)?.detail.aheadOf).toBeUndefined();
+      expect(
+        store.stepState<NodeRowDetail>(summary.runId, wave.id, blockedNode)?.detail.aheadOf,
+      ).toBeUndefined();
       expect(timeOf(h.events, blockedNode, 'admitted')).toBeGreaterThanOrEqual(recoveredAt);
       expect(timeOf(h.events, blockedNode, 'cordon')).toBeGreaterThanOrEqual(recoveredAt);
       await expectUpgraded(sandbox, TARGET);
