@@ -56,6 +56,13 @@ export function renderSummary(s: RunSummary): string {
     ).trimEnd(),
     '',
   );
+  if (s.nodePhase) {
+    const { durationMs, estimateMs, lowerBoundMs } = s.nodePhase;
+    const ratio = lowerBoundMs > 0 ? `, ×${(durationMs / lowerBoundMs).toFixed(2)} of the bound` : '';
+    lines.push(
+      `Node phases: ${formatDuration(durationMs)} (plan: estimate ${formatDuration(estimateMs)}, lower bound ${formatDuration(lowerBoundMs)} by the policy's timings${ratio})`,
+    );
+  }
   const n = s.nodes;
   lines.push(
     `Nodes: ${n.upgraded.length} upgraded, ${n.alreadyAtTarget.length} already at the target, ` +

@@ -53,6 +53,17 @@ export class WaveAdmission {
     return chooseNextNode({ candidates, allowed, draining });
   }
 
+  /**
+   * Nodes a resumed wave takes back before any other: what their drains may still evict is read from the
+   * cluster (the pods still on them), since the process that admitted them is gone.
+   */
+  async resumed(nodes: readonly string[]): Promise<void> {
+    if (nodes.length === 0) return;
+    const budgets = await this.ctx.cluster.listDisruptionBudgets();
+    for (const node of nodes)
+      this.read.set(node, budgetsOfPods(await this.ctx.cluster.listPodsOnNode(node), budgets));
+  }
+
   /** The node entered the flow: its drain's evictions now count against later candidates. */
   admitted(node: string): void {
     this.inFlight.set(node, this.read.get(node) ?? new Map());
@@ -95,15 +106,20 @@ function budgetsOfPods(pods: readonly V1Pod[], budgets: readonly V1PodDisruption
     const p = pod as unknown as Pod;
     if (!isEvictable(p) || !isPodReady(p)) continue;
     const keys = budgets
-      .filter(
-        (b) =>
-          b.metadata?.namespace === pod.metadata?.namespace &&
-          matchesLabelSelector(b.spec?.selector as never, pod.metadata?.labels),
-      )
+      .filter((b) => b.metadata?.namespace === pod.metadata?.namespace && selects(b, pod))
       .map(budgetKey);
     if (keys.length > 0) out.set(`${pod.metadata?.namespace}/${pod.metadata?.name}`, keys);
   }
   return out;
+}
+
+/** A budget whose selector does not parse selects nothing here; its evictions still meet the Eviction API. */
+function selects(pdb: V1PodDisruptionBudget, pod: V1Pod): boolean {
+  try {
+    return matchesLabelSelector(pdb.spec?.selector as never, pod.metadata?.labels);
+  } catch {
+    return false;
+  }
 }
 
 function countPerBudget(pods: ReadonlyMap<string, string[]>): Map<string, number> {

@@ -54,6 +54,9 @@ export async function flowNodes(ctx: RunContext, step: NodeWaveStep): Promise<No
 
   ctx.onDrainProgress = (node, progress) => admission.progress(node, progress);
   try {
+    await admission.resumed(restarted).catch((err: unknown) => {
+      failure ??= err;
+    });
     for (;;) {
       while (admitting() && restarted.length > 0) launch(restarted.shift()!);
       while (admitting() && waiting.length > 0) {

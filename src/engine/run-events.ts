@@ -91,6 +91,11 @@ export interface RunSummary {
   finishedAt?: number;
   durationMs: number;
   phases: PhaseSummary[];
+  /**
+   * The canary and node-pool phases together, once they have all ended, against the plan's estimate and
+   * lower bound (plan/lower-bound.ts): how close the run came to the best any execution could do.
+   */
+  nodePhase?: { durationMs: number; estimateMs: number; lowerBoundMs: number };
   nodes: {
     /** Upgraded by this run. */
     upgraded: string[];

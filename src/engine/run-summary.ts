@@ -27,6 +27,15 @@ export function summarizeRun(store: RunStore, runId: string, now?: number): RunS
       row?.startedAt !== undefined ? (row.finishedAt ?? now ?? row.updatedAt) - row.startedAt : undefined;
     return { index, kind: p.kind, name: p.name, status, durationMs };
   });
+  const nodePhases = phases.filter((p) => p.kind === 'canary' || p.kind === 'node-pool');
+  const nodePhase =
+    nodePhases.length > 0 && nodePhases.every((p) => p.status === 'done' && p.durationMs !== undefined)
+      ? {
+          durationMs: nodePhases.reduce((sum, p) => sum + p.durationMs!, 0),
+          estimateMs: plan.estimate.nodePhaseSeconds * 1000,
+          lowerBoundMs: plan.estimate.nodePhaseLowerBoundSeconds * 1000,
+        }
+      : undefined;
   const nodeRows = rows.filter(isNodeRow).filter((r) => r.stepId !== ROLLBACK_STEP);
   const outcome = (r: StepStateRecord): NodeOutcome => ({
     node: r.node,
@@ -49,6 +58,7 @@ export function summarizeRun(store: RunStore, runId: string, now?: number): RunS
     finishedAt: run.finishedAt,
     durationMs: (run.finishedAt ?? now ?? run.updatedAt) - run.createdAt,
     phases,
+    ...(nodePhase ? { nodePhase } : {}),
     nodes: {
       upgraded: nodeRows.filter((r) => r.status === 'done' && !r.detail.alreadyAtTarget).map((r) => r.node),
       alreadyAtTarget: nodeRows

@@ -3,7 +3,7 @@ import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { parse as parseYaml } from 'yaml';
 import { checkPlanIntegrity } from '../../src/engine/index.ts';
-import type { Plan } from '../../src/plan/index.ts';
+import { isNodeWave, type NodeWaveStep, type Plan } from '../../src/plan/index.ts';
 import { type RunningSandbox, startSandbox } from '../e2e/sandbox-harness.ts';
 import { runCli } from './run-cli.ts';
 
@@ -41,20 +41,24 @@ describe('midflight plan', () => {
     await sandbox?.stop();
   });
 
-  function nodeBatches(p: Plan): string[][] {
+  function nodeWaves(p: Plan): NodeWaveStep[] {
     return p.phases
       .filter((phase) => phase.kind === 'canary' || phase.kind === 'node-pool')
-      .flatMap((phase) => phase.steps.map((s) => s.nodes));
+      .flatMap((phase) => phase.steps.filter(isNodeWave));
   }
 
-  it('puts every worker node in exactly one batch, after the control plane (JSON)', async () => {
+  it('puts every worker node in exactly one wave, after the control plane (JSON)', async () => {
     const { code, stdout, stderr } = await plan('--to', '1.31', '-o', 'json');
     expect(stderr).toBe('');
     expect(code).toBe(0);
     const p = JSON.parse(stdout) as Plan;
     expect(p.source).toBe('v1.30.6');
     expect(p.target).toMatch(/^v1\.31\.\d+$/);
-    expect(nodeBatches(p).flat().sort()).toEqual(WORKERS);
+    expect(
+      nodeWaves(p)
+        .flatMap((w) => w.nodes)
+        .sort(),
+    ).toEqual(WORKERS);
     expect(p.phases.map((phase) => phase.kind)).toEqual([
       'preflight',
       'etcd-backup',
@@ -69,14 +73,14 @@ describe('midflight plan', () => {
     expect(controlPlane.steps.map((s) => s.nodes)).toEqual([['cp-1'], ['cp-2'], ['cp-3']]);
   });
 
-  it('respects maxUnavailable from the policy file in every batch', async () => {
+  it('lets no more nodes into flight than maxUnavailable from the policy file', async () => {
     const policy = join(sandbox.kubeconfigPath, '..', 'two-at-a-time.yaml');
     writeFileSync(policy, `${READY_POLICY}defaults:\n  maxUnavailable: 2\ncanary:\n  nodes: 0\n`);
     const { code, stdout } = await plan('--to', '1.31', '--policy', policy, '-o', 'yaml');
     expect(code).toBe(0);
-    const batches = nodeBatches(parseYaml(stdout) as Plan);
-    expect(batches.flat().sort()).toEqual(WORKERS);
-    for (const batch of batches) expect(batch.length).toBeLessThanOrEqual(2);
+    const waves = nodeWaves(parseYaml(stdout) as Plan);
+    expect(waves.flatMap((w) => w.nodes).sort()).toEqual(WORKERS);
+    for (const wave of waves) expect(wave.maxInFlight).toBe(Math.min(2, wave.nodes.length));
   });
 
   it('writes a Markdown runbook with every phase to --out', async () => {

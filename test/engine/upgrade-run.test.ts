@@ -63,5 +63,5 @@ describe('startRun: a full upgrade with the command provider', () => {
     } finally {
       h.cleanup();
     }
-  }, 60_000);
+  }, 120_000); // about 35 s alone; more under the whole suite's load
 });

@@ -69,7 +69,7 @@ describe('capacity', () => {
     expect(checkCapacity(snapshot, TARGET, options(2), NOW)).toEqual([]);
     const [finding] = checkCapacity(snapshot, TARGET, options(3), NOW);
     expect(finding).toMatchObject({ severity: 'warning', subject: { kind: 'NodePool', name: 'workers' } });
-    expect(finding!.message).toMatch(/a batch of 3 nodes \(maxUnavailable; the busiest: w-3, w-4, w-1\)/);
+    expect(finding!.message).toMatch(/3 nodes out at once \(maxUnavailable; the busiest: w-3, w-4, w-1\)/);
   });
 
   it('only counts nodes a pod may run on', () => {

@@ -45,4 +45,5 @@ it('schedules and starts 30,000 pods on 1,000 nodes', async () => {
   expect(running).toBe(30_000);
   expect(perNode).toBeGreaterThan(20);
   expect(perNode).toBeLessThan(40);
-});
+  // Note: about 15 s alone; the whole suite's load on two cores has taken it past the default 60 s.
+}, 180_000);
