@@ -6,7 +6,7 @@ export type { AdmissionCandidate, AdmissionChoice, AdmissionInput, AdmissionVerd
 export { chooseNextNode, judgeCandidate } from './admission.ts';
 export type { BudgetState } from './budgets.ts';
 export { budgetStatesOf } from './budgets.ts';
-export type { Resources } from './capacity.ts';
+export type { CapacityModel, Resources } from './capacity.ts';
 export { capacityModelOf, surgeCapacityOf } from './capacity.ts';
 export type { Clock, Timer } from './clock.ts';
 export { clockFromTimeScale, RealClock, ScaledClock, VirtualClock } from './clock.ts';

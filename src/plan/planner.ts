@@ -24,7 +24,6 @@ import {
   minorHops,
   type NodeModel,
   poolInFlightLimit,
-  type Resources,
   resolvePools,
   scaledValue,
   skewViolation,
@@ -33,12 +32,12 @@ import {
 } from '../core/index.ts';
 import { addonsPhase } from './addons-phase.ts';
 import { controlPlanePhase, etcdBackupStep } from './control-plane-phase.ts';
-import { type BudgetLimit, flowOrder } from './flow-order.ts';
+import type { BudgetLimit } from './flow-order.ts';
 import { lowerBound, type PoolBoundInput } from './lower-bound.ts';
 import { phase, seconds, step, sum } from './plan-parts.ts';
 import { type NodeWaveStep, PLAN_SCHEMA_VERSION, type Plan, type PlanPhase } from './plan-types.ts';
 import type { Policy, PoolPolicy } from './policy.ts';
-import { describeReason, isBudgetWarning } from './reasons.ts';
+import { poolWaves } from './pool-waves.ts';
 
 export class PlanError extends Error {
   constructor(message: string) {
@@ -99,78 +98,45 @@ export function planUpgrade(snapshot: ClusterSnapshot, target: KubeVersion, poli
   const budgets = budgetLimits(budgetStatesOf(model));
   const evictions = evictionIndex(model);
   const capacity = capacityModelOf(model);
-  const cycleSeconds = seconds(t.nodeDrain) + seconds(t.nodeUpgrade);
   const boundInputs: PoolBoundInput[] = [];
   let nodeWaves = 0;
   // The soaks after waves: waits the policy asks for, which no execution can skip; added to the bound.
   let soakSeconds = 0;
 
-  /** One pool's nodes (or its canary) as waves, in the order the flow is expected to take. */
+  /** One pool's nodes (or its canary) as waves; their bound and warnings join the plan's. */
   const waves = (
     pool: PoolSettings,
     nodes: NodeModel[],
     kind: 'canary' | 'node-wave',
-    prefix: string,
-    v: string,
+    idPrefix: string,
+    version: string,
     soak: number,
   ): NodeWaveStep[] => {
-    const extra = surgeCapacity(pool);
     const names = nodes.map((n) => n.name);
-    const limit = Math.min(pool.maxNodes, names.length);
-    const maxInFlight = capacity.maxInFlightThatFits(names, limit, extra);
-    if (maxInFlight < limit)
-      warnings.push(
-        `pool ${pool.name}: only ${maxInFlight} of the ${limit} nodes ${pool.limitName} allows can be out at once: more would leave pods without room`,
-      );
-    const order = flowOrder({
+    const result = poolWaves({
+      pool: pool.name,
       nodes: names,
-      maxInFlight,
+      kind,
+      idPrefix,
+      boundName: kind === 'canary' && pool.name !== policy.canary.pool ? `${pool.name} (canary)` : pool.name,
+      version,
+      maxNodes: pool.maxNodes,
+      limitName: pool.limitName,
+      strategy: pool.strategy,
+      waveSize: kind === 'canary' ? names.length : waveSizeOf(policy, pool, names.length),
+      soakSeconds: soak,
+      cycleSeconds: seconds(t.nodeDrain) + seconds(t.nodeUpgrade),
+      podStartupSeconds: seconds(t.podStartup),
       evictionsOf: evictions,
       budgets,
-      fitsAlone: (n) => capacity.check([n], extra).fits,
+      capacity,
+      extra: surgeCapacityOf(pool.nodes, pool.surge),
     });
-    for (const r of order.reasons.filter(isBudgetWarning))
-      warnings.push(`pool ${pool.name}: ${describeReason(r)}`);
-    if (!order.fitsCapacity)
-      warnings.push(`pool ${pool.name}: some nodes' pods do not fit elsewhere (see its waves)`);
-    boundInputs.push({
-      pool: kind === 'canary' && pool.name !== policy.canary.pool ? `${pool.name} (canary)` : pool.name,
-      nodes: names.length,
-      maxInFlight,
-      capacityLimited: maxInFlight < limit,
-      cycleSeconds,
-      podStartupSeconds: seconds(t.podStartup),
-      budgets: budgetPods(names, evictions, budgets),
-    });
-    const size = kind === 'canary' ? names.length : waveSizeOf(policy, pool, names.length);
-    const steps: NodeWaveStep[] = [];
-    for (let from = 0; from < order.nodes.length; from += size) {
-      const wave = order.nodes.slice(from, from + size);
-      const inWave = new Set(wave);
-      const inFlight = Math.min(maxInFlight, wave.length);
-      steps.push({
-        id: `${prefix}-${String(steps.length + 1).padStart(3, '0')}`,
-        kind,
-        title: `${kind === 'canary' ? 'Canary: upgrade' : 'Upgrade'} ${wave.length === 1 ? wave[0] : `${wave.length} nodes`} (${pool.name}) to ${v}${inFlight > 1 ? `, ${inFlight} at a time` : ''}`,
-        version: v,
-        pool: pool.name,
-        nodes: wave,
-        maxInFlight: inFlight,
-        reasons: [
-          `${inFlight === 1 ? 'one node at a time' : `up to ${inFlight} nodes in flight`} (${pool.limitName}${maxInFlight < limit ? ', fewer for capacity' : ''})${wave.length > 1 ? '; the next is admitted the moment one finishes, chosen from the live budgets' : ''}`,
-          ...order.reasons.filter((r) => !('node' in r) || inWave.has(r.node)),
-        ],
-        checks: nodeChecks(v),
-        rollback: nodeRollback(pool.strategy),
-        estimateSeconds: Math.ceil(wave.length / inFlight) * cycleSeconds + soak,
-        soakSeconds: soak,
-        respectsBudgets: order.respectsBudgets,
-        fitsCapacity: order.fitsCapacity,
-      });
-      soakSeconds += soak;
-    }
-    nodeWaves += steps.length;
-    return steps;
+    warnings.push(...result.warnings);
+    boundInputs.push(result.bound);
+    nodeWaves += result.steps.length;
+    soakSeconds += soak * result.steps.length;
+    return result.steps;
   };
 
   const nodePoolPhases = (version: KubeVersion, label: string, withCanary: boolean): PlanPhase[] => {
@@ -340,11 +306,6 @@ function canaryPoolFirst(pools: PoolSettings[], name: string): PoolSettings[] {
   return first ? [first, ...pools.filter((p) => p !== first)] : pools;
 }
 
-/** Replacement nodes come up before old ones drain, so they add room for the evicted pods. */
-function surgeCapacity(pool: PoolSettings): Resources {
-  return surgeCapacityOf(pool.nodes, pool.surge);
-}
-
 function budgetLimits(states: Map<unknown, BudgetState>): Map<string, BudgetLimit> {
   const limits = new Map<string, BudgetLimit>();
   for (const s of states.values()) limits.set(s.key, { key: s.key, allowed: s.disruptionsAllowed });
@@ -368,34 +329,4 @@ function evictionIndex(model: ClusterModel): (node: string) => ReadonlyMap<strin
     cache.set(name, counts);
     return counts;
   };
-}
-
-/** Healthy pods of each budget on these nodes, with what the budget allows. */
-function budgetPods(
-  nodes: readonly string[],
-  evictions: (node: string) => ReadonlyMap<string, number>,
-  budgets: ReadonlyMap<string, BudgetLimit>,
-): PoolBoundInput['budgets'] {
-  const pods = new Map<string, number>();
-  for (const n of nodes) for (const [key, count] of evictions(n)) pods.set(key, (pods.get(key) ?? 0) + count);
-  return [...pods].map(([budget, count]) => ({
-    budget,
-    pods: count,
-    allowed: budgets.get(budget)?.allowed ?? 0,
-  }));
-}
-
-/** What the engine's wave gate (engine/wave-gate.ts) waits for, and nothing it does not. */
-function nodeChecks(v: string): string[] {
-  return [
-    `each node is Ready with kubelet ${v} and uncordoned`,
-    'no pod in the drained namespaces left Pending beyond the grace period',
-    'every Deployment in the drained namespaces has its replicas available again (unless it was short before the wave)',
-  ];
-}
-
-function nodeRollback(strategy: 'in-place' | 'replace'): string {
-  return strategy === 'replace'
-    ? 'cordon the new nodes and scale the old node group back up; delete the new nodes once pods moved back'
-    : "reinstall the previous kubelet on the wave's nodes (`midflight rollback`; same minor as the control plane allows), then uncordon";
 }

@@ -1,0 +1,130 @@
+/**
+ * One pool's nodes (or its canary) as waves: how many may be in flight (the pool's limit, lowered where the
+ * pods would not fit), the order the flow is expected to take (flow-order.ts), the cuts between waves, each
+ * wave's estimate, and the pool's input to the lower bound.
+ */
+import type { CapacityModel, Resources } from '../core/index.ts';
+import { type BudgetLimit, flowOrder } from './flow-order.ts';
+import type { PoolBoundInput } from './lower-bound.ts';
+import type { NodeWaveStep } from './plan-types.ts';
+import { describeReason, isBudgetWarning } from './reasons.ts';
+
+export interface PoolWavesInput {
+  pool: string;
+  /** Nodes to upgrade, in the pool's order. */
+  nodes: readonly string[];
+  kind: 'canary' | 'node-wave';
+  /** Step ids are `<idPrefix>-001`, `-002`, … */
+  idPrefix: string;
+  /** The pool's name in the lower bound (a canary is told apart from the rest of its pool). */
+  boundName: string;
+  version: string;
+  /** The pool's in-flight limit, and how the policy says it ("maxUnavailable 2"). */
+  maxNodes: number;
+  limitName: string;
+  strategy: 'in-place' | 'replace';
+  waveSize: number;
+  soakSeconds: number;
+  cycleSeconds: number;
+  podStartupSeconds: number;
+  evictionsOf: (node: string) => ReadonlyMap<string, number>;
+  budgets: ReadonlyMap<string, BudgetLimit>;
+  capacity: CapacityModel;
+  /** Room that surge nodes add. */
+  extra: Resources;
+}
+
+export interface PoolWaves {
+  steps: NodeWaveStep[];
+  bound: PoolBoundInput;
+  warnings: string[];
+}
+
+export function poolWaves(input: PoolWavesInput): PoolWaves {
+  const { pool, nodes, kind, version: v, capacity, extra } = input;
+  const warnings: string[] = [];
+  const limit = Math.min(input.maxNodes, nodes.length);
+  const maxInFlight = capacity.maxInFlightThatFits(nodes, limit, extra);
+  if (maxInFlight < limit)
+    warnings.push(
+      `pool ${pool}: only ${maxInFlight} of the ${limit} nodes ${input.limitName} allows can be out at once: more would leave pods without room`,
+    );
+  const order = flowOrder({
+    nodes,
+    maxInFlight,
+    evictionsOf: input.evictionsOf,
+    budgets: input.budgets,
+    fitsAlone: (n) => capacity.check([n], extra).fits,
+  });
+  for (const r of order.reasons.filter(isBudgetWarning)) warnings.push(`pool ${pool}: ${describeReason(r)}`);
+  if (!order.fitsCapacity)
+    warnings.push(`pool ${pool}: some nodes' pods do not fit elsewhere (see its waves)`);
+
+  const steps: NodeWaveStep[] = [];
+  for (let from = 0; from < order.nodes.length; from += input.waveSize) {
+    const wave = order.nodes.slice(from, from + input.waveSize);
+    const inWave = new Set(wave);
+    const inFlight = Math.min(maxInFlight, wave.length);
+    const pace = `${inFlight === 1 ? 'one node at a time' : `up to ${inFlight} nodes in flight`} (${input.limitName}${maxInFlight < limit ? ', fewer for capacity' : ''})`;
+    steps.push({
+      id: `${input.idPrefix}-${String(steps.length + 1).padStart(3, '0')}`,
+      kind,
+      title: `${kind === 'canary' ? 'Canary: upgrade' : 'Upgrade'} ${wave.length === 1 ? wave[0] : `${wave.length} nodes`} (${pool}) to ${v}${inFlight > 1 ? `, ${inFlight} at a time` : ''}`,
+      version: v,
+      pool,
+      nodes: wave,
+      maxInFlight: inFlight,
+      reasons: [
+        `${pace}${wave.length > 1 ? '; the next is admitted the moment one finishes, chosen from the live budgets' : ''}`,
+        ...order.reasons.filter((r) => !('node' in r) || inWave.has(r.node)),
+      ],
+      checks: waveChecks(v),
+      rollback: waveRollback(input.strategy),
+      estimateSeconds: Math.ceil(wave.length / inFlight) * input.cycleSeconds + input.soakSeconds,
+      soakSeconds: input.soakSeconds,
+      respectsBudgets: order.respectsBudgets,
+      fitsCapacity: order.fitsCapacity,
+    });
+  }
+  const bound: PoolBoundInput = {
+    pool: input.boundName,
+    nodes: nodes.length,
+    maxInFlight,
+    capacityLimited: maxInFlight < limit,
+    cycleSeconds: input.cycleSeconds,
+    podStartupSeconds: input.podStartupSeconds,
+    budgets: budgetPods(nodes, input.evictionsOf, input.budgets),
+  };
+  return { steps, bound, warnings };
+}
+
+/** Healthy pods of each budget on these nodes, with what the budget allows. */
+function budgetPods(
+  nodes: readonly string[],
+  evictionsOf: (node: string) => ReadonlyMap<string, number>,
+  budgets: ReadonlyMap<string, BudgetLimit>,
+): PoolBoundInput['budgets'] {
+  const pods = new Map<string, number>();
+  for (const n of nodes)
+    for (const [key, count] of evictionsOf(n)) pods.set(key, (pods.get(key) ?? 0) + count);
+  return [...pods].map(([budget, count]) => ({
+    budget,
+    pods: count,
+    allowed: budgets.get(budget)?.allowed ?? 0,
+  }));
+}
+
+/** What the engine's wave gate (engine/wave-gate.ts) waits for, and nothing it does not. */
+function waveChecks(v: string): string[] {
+  return [
+    `each node is Ready with kubelet ${v} and uncordoned`,
+    'no pod in the drained namespaces left Pending beyond the grace period',
+    'every Deployment in the drained namespaces has its replicas available again (unless it was short before the wave)',
+  ];
+}
+
+function waveRollback(strategy: 'in-place' | 'replace'): string {
+  return strategy === 'replace'
+    ? 'cordon the new nodes and scale the old node group back up; delete the new nodes once pods moved back'
+    : "reinstall the previous kubelet on the wave's nodes (`midflight rollback`; same minor as the control plane allows), then uncordon";
+}
