@@ -34,7 +34,7 @@ import {
 import { addonsPhase } from './addons-phase.ts';
 import { controlPlanePhase, etcdBackupStep } from './control-plane-phase.ts';
 import { type BudgetLimit, flowOrder } from './flow-order.ts';
-import { lowerBound, type PoolBoundInput } from './lower-bound.ts';
+import { lowerBound, type PoolBoundInput, poolLowerBound } from './lower-bound.ts';
 import { phase, seconds, step, sum } from './plan-parts.ts';
 import { type NodeWaveStep, PLAN_SCHEMA_VERSION, type Plan, type PlanPhase } from './plan-types.ts';
 import type { Policy, PoolPolicy } from './policy.ts';
@@ -148,6 +148,16 @@ export function planUpgrade(snapshot: ClusterSnapshot, target: KubeVersion, poli
       const wave = order.nodes.slice(from, from + size);
       const inWave = new Set(wave);
       const inFlight = Math.min(maxInFlight, wave.length);
+      // Note: the wave's node cycles, or its budgets' evictions one replacement after another when those take
+      // longer: an estimate below the wave's own physical bound would put the plan below its lower bound.
+      const { seconds: waveSeconds } = poolLowerBound({
+        pool: pool.name,
+        nodes: wave.length,
+        maxInFlight: inFlight,
+        cycleSeconds,
+        podStartupSeconds: seconds(t.podStartup),
+        budgets: budgetPods(wave, evictions, budgets),
+      });
       steps.push({
         id: `${prefix}-${String(steps.length + 1).padStart(3, '0')}`,
         kind,
@@ -162,7 +172,7 @@ export function planUpgrade(snapshot: ClusterSnapshot, target: KubeVersion, poli
         ],
         checks: nodeChecks(v),
         rollback: nodeRollback(pool.strategy),
-        estimateSeconds: Math.ceil(wave.length / inFlight) * cycleSeconds + soak,
+        estimateSeconds: waveSeconds + soak,
         soakSeconds: soak,
         respectsBudgets: order.respectsBudgets,
         fitsCapacity: order.fitsCapacity,

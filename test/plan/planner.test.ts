@@ -337,4 +337,26 @@ describe('planUpgrade: node waves', () => {
     expect(p.estimate.nodePhaseLowerBoundSeconds).toBe(720 + 3 * 30);
     expect(p.estimate.nodePhaseSeconds).toBe(390 + 390 + 210);
   });
+
+  it('never estimates the node phase below its bound when a budget sets the bound', () => {
+    // web allows 1 and its 10 pods start in 2 min each: 1,200 s of evictions, one after the other, while the
+    // node cycles take 4 × 180 = 720 s.
+    const p = planUpgrade(
+      cluster(10, true),
+      parseVersion('v1.31.2'),
+      policyOf(
+        `canary: {nodes: 0}\ndefaults: {maxUnavailable: 3, waveSize: 4}\ntimings: {nodeDrain: 1m, nodeUpgrade: 2m, podStartup: 2m, waveSoak: 30s}\n`,
+      ),
+    );
+    expect(p.estimate.lowerBound.pools[0]).toMatchObject({
+      limitedBy: 'budget',
+      seconds: 1200,
+      tightestBudget: { budget: 'shop/web', pods: 10, allowed: 1, seconds: 1200 },
+    });
+    expect(p.estimate.nodePhaseLowerBoundSeconds).toBe(1200 + 3 * 30);
+    // Each wave takes its budget's evictions (4, 4 and 2 pods × 120 s) where those outlast its node cycles
+    // (2, 2 and 1 × 180 s), then its soak.
+    expect(wavesOf(p).map((w) => w.estimateSeconds)).toEqual([480 + 30, 480 + 30, 240 + 30]);
+    expect(p.estimate.nodePhaseSeconds).toBeGreaterThanOrEqual(p.estimate.nodePhaseLowerBoundSeconds);
+  });
 });
