@@ -359,4 +359,23 @@ describe('planUpgrade: node waves', () => {
     expect(wavesOf(p).map((w) => w.estimateSeconds)).toEqual([480 + 30, 480 + 30, 240 + 30]);
     expect(p.estimate.nodePhaseSeconds).toBeGreaterThanOrEqual(p.estimate.nodePhaseLowerBoundSeconds);
   });
+
+  it('makes the canary one wave of its own, with the canary soak, and bounds it as a pool of its own', () => {
+    const p = planUpgrade(
+      cluster(10),
+      parseVersion('v1.31.2'),
+      policyOf(`canary: {nodes: 2, soak: 5m}\ndefaults: {maxUnavailable: 3, waveSize: 4}\n${timings}\n`),
+    );
+    const canary = p.phases.filter((ph) => ph.kind === 'canary').flatMap((ph) => ph.steps.filter(isNodeWave));
+    expect(canary.map((w) => [w.nodes.length, w.maxInFlight, w.soakSeconds, w.estimateSeconds])).toEqual([
+      [2, 2, 300, 180 + 300],
+    ]);
+    expect(wavesOf(p).map((w) => w.nodes.length)).toEqual([4, 4]);
+    expect(p.estimate.lowerBound.pools.map((b) => [b.pool, b.nodes, b.seconds])).toEqual([
+      ['workers (canary)', 2, 180],
+      ['workers', 8, 3 * 180],
+    ]);
+    expect(p.estimate.nodePhaseLowerBoundSeconds).toBe(180 + 540 + 300 + 2 * 30);
+    expect(p.estimate.nodeWaves).toBe(3);
+  });
 });
