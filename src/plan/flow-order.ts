@@ -8,7 +8,8 @@
  * waits. The order keeps nodes that share a budget apart by the in-flight cap where it can: among the nodes
  * left, the next is the first whose pods the budgets allow beside the evictions of the (maxInFlight − 1)
  * nodes just before it; when none is, the first node left goes anyway (its drain waits seconds for the
- * budget, which beats leaving its slot empty). Nodes of the tightest budgets start first, so the budget
+ * budget, which beats leaving its slot empty), unless a bounded look-ahead finds an order that needs no
+ * such node (see spacedOrder). Nodes of the tightest budgets start first, so the budget
  * that takes longest to work through starts earliest; nodes whose drain a budget blocks go last.
  *
  * Worked example: budget web allows 1 and has a pod on a, b and c; d has none; maxInFlight 2.
@@ -46,6 +47,10 @@ export interface FlowOrder {
 
 /** Reasons of kind moved-later are kept for this many nodes per pool; the rest are counted. */
 const MOVED_REASONS = 20;
+/** Clash checks the look-ahead may spend on one pool (a few milliseconds) before the greedy order stands. */
+const SEARCH_CHECKS = 2_000;
+/** Larger pools keep the greedy order: the search recurses once per node. */
+const SEARCH_NODES = 64;
 
 export function flowOrder(input: FlowOrderInput): FlowOrder {
   const window = Math.max(0, Math.floor(input.maxInFlight) - 1);
@@ -72,41 +77,102 @@ export function flowOrder(input: FlowOrderInput): FlowOrder {
     }
   }
   const atTheEnd = new Set([...blocked, ...last]);
-  let left = tightestFirst(
+  const ranked = tightestFirst(
     input.nodes.filter((n) => !atTheEnd.has(n)),
     input,
   );
-  const order: string[] = [];
-  const moved = new Set<string>();
-  let movedUntold = 0;
-  while (left.length > 0) {
-    const recent = order.slice(Math.max(0, order.length - window));
-    const usage = new Map<string, number>();
-    for (const n of recent)
-      for (const [key, pods] of input.evictionsOf(n)) usage.set(key, (usage.get(key) ?? 0) + pods);
-    let pick = left.findIndex((n) => clash(n, usage, input) === undefined);
-    if (pick < 0) pick = 0;
-    for (const passed of left.slice(0, pick)) {
-      if (moved.has(passed)) continue;
-      moved.add(passed);
-      if (moved.size > MOVED_REASONS) {
-        movedUntold++;
-        continue;
-      }
-      const key = clash(passed, usage, input)!;
-      const beside = recent.find((n) => (input.evictionsOf(n).get(key) ?? 0) > 0) ?? recent[0]!;
-      reasons.push({ kind: 'moved-later', node: passed, budget: key, beside });
-    }
-    order.push(left[pick]!);
-    left = [...left.slice(0, pick), ...left.slice(pick + 1)];
-  }
-  if (movedUntold > 0) reasons.push({ kind: 'more-moved-later', nodes: movedUntold });
+  const { order, moved } = spacedOrder(ranked, window, input);
+  for (const m of moved.slice(0, MOVED_REASONS)) reasons.push({ kind: 'moved-later', ...m });
+  if (moved.length > MOVED_REASONS)
+    reasons.push({ kind: 'more-moved-later', nodes: moved.length - MOVED_REASONS });
   return {
     nodes: [...order, ...last.filter((n) => !blocked.includes(n)), ...blocked],
     reasons,
     respectsBudgets,
     fitsCapacity,
   };
+}
+
+/**
+ * Among the nodes left, the next is the first that clashes with none of the `window` nodes before it; when
+ * none is, the first node left goes anyway. That greedy can spend early the nodes that could have kept two
+ * others apart (n0 and n1 share a budget; it takes n3 and n4 first, so n1 has to go beside n0), so when it
+ * has to let a clash through, a depth-first search in the same preference order looks for an order with
+ * none, within SEARCH_CHECKS clash checks (on pools of up to SEARCH_NODES) so that pools where no such order
+ * exists stay fast; failing that, the greedy order stands.
+ */
+function spacedOrder(ranked: readonly string[], window: number, input: FlowOrderInput): PlacedOrder {
+  const greedy = placeInOrder(ranked, window, input);
+  if (!greedy.clashed || ranked.length > SEARCH_NODES) return greedy;
+  let checks = SEARCH_CHECKS;
+  const search = (order: string[], rest: readonly string[]): string[] | undefined => {
+    if (rest.length === 0) return order;
+    const usage = usageOf(order.slice(Math.max(0, order.length - window)), input);
+    for (let i = 0; i < rest.length; i++) {
+      if (--checks < 0) return undefined;
+      if (clash(rest[i]!, usage, input) !== undefined) continue;
+      const found = search([...order, rest[i]!], [...rest.slice(0, i), ...rest.slice(i + 1)]);
+      if (found || checks < 0) return found;
+    }
+    return undefined;
+  };
+  const found = search([], ranked);
+  return found ? placeInOrder(ranked, window, input, found) : greedy;
+}
+
+interface PlacedOrder {
+  order: string[];
+  /** Each node passed over for a later one because it would drain beside a recent node on a shared budget. */
+  moved: Array<{ node: string; budget: string; beside: string }>;
+  /** The greedy had to let a node go beside a recent one on a shared budget (not told for a given order). */
+  clashed: boolean;
+}
+
+/**
+ * Places `ranked` one node at a time: the greedy's choice, or the next of `order` when given (to tell why
+ * the nodes before it were passed over).
+ */
+function placeInOrder(
+  ranked: readonly string[],
+  window: number,
+  input: FlowOrderInput,
+  order?: readonly string[],
+): PlacedOrder {
+  const placed: string[] = [];
+  const moved: PlacedOrder['moved'] = [];
+  const told = new Set<string>();
+  let clashed = false;
+  let left = [...ranked];
+  while (left.length > 0) {
+    const recent = placed.slice(Math.max(0, placed.length - window));
+    const usage = usageOf(recent, input);
+    let pick = order
+      ? left.indexOf(order[placed.length]!)
+      : left.findIndex((n) => clash(n, usage, input) === undefined);
+    if (pick < 0) {
+      pick = 0;
+      clashed = true;
+    }
+    for (const passed of left.slice(0, pick)) {
+      const budget = clash(passed, usage, input);
+      // Passed over only to keep later nodes apart (the look-ahead's order): nothing to say about it.
+      if (budget === undefined || told.has(passed)) continue;
+      told.add(passed);
+      const beside = recent.find((n) => (input.evictionsOf(n).get(budget) ?? 0) > 0) ?? recent[0]!;
+      moved.push({ node: passed, budget, beside });
+    }
+    placed.push(left[pick]!);
+    left = [...left.slice(0, pick), ...left.slice(pick + 1)];
+  }
+  return { order: placed, moved, clashed };
+}
+
+/** Pods the drains of `nodes` evict, per budget. */
+function usageOf(nodes: readonly string[], input: FlowOrderInput): Map<string, number> {
+  const usage = new Map<string, number>();
+  for (const n of nodes)
+    for (const [key, pods] of input.evictionsOf(n)) usage.set(key, (usage.get(key) ?? 0) + pods);
+  return usage;
 }
 
 /** The first budget whose evictions, with `node`'s, would exceed what it allows; undefined when none. */

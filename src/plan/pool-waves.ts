@@ -5,7 +5,7 @@
  */
 import type { CapacityModel, Resources } from '../core/index.ts';
 import { type BudgetLimit, flowOrder } from './flow-order.ts';
-import type { PoolBoundInput } from './lower-bound.ts';
+import { type PoolBoundInput, poolLowerBound } from './lower-bound.ts';
 import type { NodeWaveStep } from './plan-types.ts';
 import { describeReason, isBudgetWarning } from './reasons.ts';
 
@@ -65,6 +65,16 @@ export function poolWaves(input: PoolWavesInput): PoolWaves {
     const wave = order.nodes.slice(from, from + input.waveSize);
     const inWave = new Set(wave);
     const inFlight = Math.min(maxInFlight, wave.length);
+    // Note: the wave's node cycles, or its budgets' evictions one replacement after another when those take
+    // longer: an estimate below the wave's own physical bound would put the plan below its lower bound.
+    const { seconds: waveSeconds } = poolLowerBound({
+      pool,
+      nodes: wave.length,
+      maxInFlight: inFlight,
+      cycleSeconds: input.cycleSeconds,
+      podStartupSeconds: input.podStartupSeconds,
+      budgets: budgetPods(wave, input.evictionsOf, input.budgets),
+    });
     const pace = `${inFlight === 1 ? 'one node at a time' : `up to ${inFlight} nodes in flight`} (${input.limitName}${maxInFlight < limit ? ', fewer for capacity' : ''})`;
     steps.push({
       id: `${input.idPrefix}-${String(steps.length + 1).padStart(3, '0')}`,
@@ -80,7 +90,7 @@ export function poolWaves(input: PoolWavesInput): PoolWaves {
       ],
       checks: waveChecks(v),
       rollback: waveRollback(input.strategy),
-      estimateSeconds: Math.ceil(wave.length / inFlight) * input.cycleSeconds + input.soakSeconds,
+      estimateSeconds: waveSeconds + input.soakSeconds,
       soakSeconds: input.soakSeconds,
       respectsBudgets: order.respectsBudgets,
       fitsCapacity: order.fitsCapacity,

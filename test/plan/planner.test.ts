@@ -245,3 +245,137 @@ describe('planUpgrade', () => {
     expect(p.warnings).toContainEqual(expect.stringMatching(/^canary.pool canaries matches no worker pool/));
   });
 });
+
+describe('planUpgrade: node waves', () => {
+  /**
+   * cp-1 at v1.31.2 and `workers` worker nodes of pool "workers" with kubelet v1.30.1, each with a small pod
+   * of app "web" (a budget allowing 1 when `budget` is set): only the nodes move, so the node phase is all.
+   */
+  function cluster(workers: number, budget = false): ClusterSnapshot {
+    const b = new ClusterBuilder('v1.31.2').controlPlane('cp-1');
+    const names = Array.from({ length: workers }, (_, i) => `w-${String(i + 1).padStart(2, '0')}`);
+    for (const n of names) b.node(n, { pool: 'workers', kubelet: 'v1.30.1' });
+    b.workload('shop', 'web', { replicas: workers, on: names, cpu: '100m' });
+    if (budget) b.pdb('shop', 'web', 'web', { maxUnavailable: 1 }, { disruptionsAllowed: 1 });
+    return b.build();
+  }
+
+  // A node cycle of 60 s + 120 s; a 30 s soak after each wave.
+  const timings = 'timings: {nodeDrain: 1m, nodeUpgrade: 2m, podStartup: 10s, waveSoak: 30s}';
+  const planOf = (snapshot: ClusterSnapshot, yaml: string) =>
+    planUpgrade(snapshot, parseVersion('v1.31.2'), policyOf(`canary: {nodes: 0}\n${timings}\n${yaml}`));
+  const wavesOf = (p: ReturnType<typeof planOf>) =>
+    p.phases.filter((ph) => ph.kind === 'node-pool').flatMap((ph) => ph.steps.filter(isNodeWave));
+
+  it.each([
+    ['one wave by default (100%)', 'defaults: {maxUnavailable: 3}', [10], [3], 30],
+    ['a count', 'defaults: {maxUnavailable: 3, waveSize: 4}', [4, 4, 2], [3, 3, 2], 30],
+    [
+      'a percent, rounded up (25% of 10 → 3)',
+      'defaults: {maxUnavailable: 3, waveSize: "25%"}',
+      [3, 3, 3, 1],
+      [3, 3, 3, 1],
+      30,
+    ],
+    [
+      'a percent below one node is one node',
+      'defaults: {maxUnavailable: 2, waveSize: "1%"}',
+      Array(10).fill(1),
+      Array(10).fill(1),
+      30,
+    ],
+    [
+      'one node per wave',
+      'defaults: {maxUnavailable: 1, waveSize: 1}',
+      Array(10).fill(1),
+      Array(10).fill(1),
+      30,
+    ],
+    [
+      "the pool's own waveSize and waveSoak",
+      'defaults: {maxUnavailable: 3, waveSize: 2}\npools: [{name: workers, waveSize: "50%", waveSoak: 2m}]',
+      [5, 5],
+      [3, 3],
+      120,
+    ],
+  ])('splits a pool into waves: %s', (_name, yaml, sizes, inFlight, soak) => {
+    const p = planOf(cluster(10), yaml);
+    const waves = wavesOf(p);
+    expect(waves.map((w) => w.nodes.length)).toEqual(sizes);
+    expect(waves.map((w) => w.maxInFlight)).toEqual(inFlight);
+    expect(new Set(waves.flatMap((w) => w.nodes)).size).toBe(10);
+    const cycle = 180;
+    for (const w of waves) {
+      expect(w.soakSeconds).toBe(soak);
+      // The cycles it takes with maxInFlight out at once, then the soak.
+      expect(w.estimateSeconds).toBe(Math.ceil(w.nodes.length / w.maxInFlight) * cycle + soak);
+    }
+    expect(p.estimate.nodeWaves).toBe(waves.length);
+    expect(p.estimate.nodePhaseSeconds).toBe(waves.reduce((s, w) => s + w.estimateSeconds, 0));
+    // The physical bound over the whole pool (ceil(10 / limit) cycles) plus every wave's soak.
+    const limit = Number(/maxUnavailable: (\d+)/.exec(yaml)![1]);
+    expect(p.estimate.nodePhaseLowerBoundSeconds).toBe(Math.ceil(10 / limit) * cycle + waves.length * soak);
+    expect(p.estimate.nodePhaseSeconds).toBeGreaterThanOrEqual(p.estimate.nodePhaseLowerBoundSeconds);
+  });
+
+  it('puts the physical bound and what sets it in the estimate', () => {
+    const p = planOf(cluster(10), 'defaults: {maxUnavailable: 3, waveSize: 4}');
+    expect(p.estimate.lowerBound).toEqual({
+      seconds: 720,
+      pools: [
+        {
+          pool: 'workers',
+          nodes: 10,
+          maxInFlight: 3,
+          inFlightSeconds: 720,
+          limitedBy: 'in-flight',
+          budgetAllowsNone: false,
+          seconds: 720,
+        },
+      ],
+    });
+    expect(p.estimate.nodePhaseLowerBoundSeconds).toBe(720 + 3 * 30);
+    expect(p.estimate.nodePhaseSeconds).toBe(390 + 390 + 210);
+  });
+
+  it('never estimates the node phase below its bound when a budget sets the bound', () => {
+    // web allows 1 and its 10 pods start in 2 min each: 1,200 s of evictions, one after the other, while the
+    // node cycles take 4 × 180 = 720 s.
+    const p = planUpgrade(
+      cluster(10, true),
+      parseVersion('v1.31.2'),
+      policyOf(
+        `canary: {nodes: 0}\ndefaults: {maxUnavailable: 3, waveSize: 4}\ntimings: {nodeDrain: 1m, nodeUpgrade: 2m, podStartup: 2m, waveSoak: 30s}\n`,
+      ),
+    );
+    expect(p.estimate.lowerBound.pools[0]).toMatchObject({
+      limitedBy: 'budget',
+      seconds: 1200,
+      tightestBudget: { budget: 'shop/web', pods: 10, allowed: 1, seconds: 1200 },
+    });
+    expect(p.estimate.nodePhaseLowerBoundSeconds).toBe(1200 + 3 * 30);
+    // Each wave takes its budget's evictions (4, 4 and 2 pods × 120 s) where those outlast its node cycles
+    // (2, 2 and 1 × 180 s), then its soak.
+    expect(wavesOf(p).map((w) => w.estimateSeconds)).toEqual([480 + 30, 480 + 30, 240 + 30]);
+    expect(p.estimate.nodePhaseSeconds).toBeGreaterThanOrEqual(p.estimate.nodePhaseLowerBoundSeconds);
+  });
+
+  it('makes the canary one wave of its own, with the canary soak, and bounds it as a pool of its own', () => {
+    const p = planUpgrade(
+      cluster(10),
+      parseVersion('v1.31.2'),
+      policyOf(`canary: {nodes: 2, soak: 5m}\ndefaults: {maxUnavailable: 3, waveSize: 4}\n${timings}\n`),
+    );
+    const canary = p.phases.filter((ph) => ph.kind === 'canary').flatMap((ph) => ph.steps.filter(isNodeWave));
+    expect(canary.map((w) => [w.nodes.length, w.maxInFlight, w.soakSeconds, w.estimateSeconds])).toEqual([
+      [2, 2, 300, 180 + 300],
+    ]);
+    expect(wavesOf(p).map((w) => w.nodes.length)).toEqual([4, 4]);
+    expect(p.estimate.lowerBound.pools.map((b) => [b.pool, b.nodes, b.seconds])).toEqual([
+      ['workers (canary)', 2, 180],
+      ['workers', 8, 3 * 180],
+    ]);
+    expect(p.estimate.nodePhaseLowerBoundSeconds).toBe(180 + 540 + 300 + 2 * 30);
+    expect(p.estimate.nodeWaves).toBe(3);
+  });
+});

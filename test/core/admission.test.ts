@@ -1,0 +1,177 @@
+/**
+ * The admission rule (core/admission.ts): which node of a wave goes next when a slot frees, judged from the
+ * budgets as they are now and the evictions still pending in the drains in flight.
+ */
+import { describe, expect, it } from 'vitest';
+import {
+  type AdmissionCandidate,
+  type AdmissionInput,
+  type AdmissionVerdict,
+  chooseNextNode,
+  judgeCandidate,
+} from '../../src/core/admission.ts';
+
+const candidate = (node: string, evictions: Record<string, number> = {}): AdmissionCandidate => ({
+  node,
+  evictions: new Map(Object.entries(evictions)),
+});
+
+const input = (
+  candidates: AdmissionCandidate[],
+  allowed: Record<string, number>,
+  draining: Record<string, number> = {},
+): AdmissionInput => ({
+  candidates,
+  allowed: new Map(Object.entries(allowed)),
+  draining: new Map(Object.entries(draining)),
+});
+
+describe('judgeCandidate', () => {
+  it.each<[string, Record<string, number>, Record<string, number>, Record<string, number>, AdmissionVerdict]>(
+    [
+      ['no budget at all', {}, {}, {}, { kind: 'clear' }],
+      ['a budget that allows its pods, nobody draining it', { web: 1 }, { web: 1 }, {}, { kind: 'clear' }],
+      ['pods of a budget counted as zero are no eviction', { web: 0 }, { web: 0 }, {}, { kind: 'clear' }],
+      [
+        'a budget that covers both this drain and the one in flight',
+        { web: 1 },
+        { web: 2 },
+        { web: 1 },
+        { kind: 'clear' },
+      ],
+      [
+        'a budget another drain is consuming, not enough for both',
+        { web: 1 },
+        { web: 1 },
+        { web: 1 },
+        { kind: 'contended', budget: 'web' },
+      ],
+      [
+        'a budget another drain is consuming that allows none now: contended, not recovering',
+        { web: 1 },
+        { web: 0 },
+        { web: 1 },
+        { kind: 'contended', budget: 'web' },
+      ],
+      [
+        'a budget allowing none now that nobody is draining',
+        { api: 1 },
+        { api: 0 },
+        {},
+        { kind: 'recovering', budget: 'api' },
+      ],
+      [
+        'a budget not listed in allowed allows none',
+        { ghost: 1 },
+        {},
+        {},
+        { kind: 'recovering', budget: 'ghost' },
+      ],
+      [
+        // The rule looks only at whether an eviction can start now: the drain evicts one pod at once and the
+        // rest as replacements become Ready; no other drain waits on it.
+        'its own pods exceed a budget that allows some, nobody else draining it: clear',
+        { web: 3 },
+        { web: 1 },
+        {},
+        { kind: 'clear' },
+      ],
+      [
+        'its own pods exceed a budget that allows none, nobody else draining it: recovering',
+        { web: 3 },
+        { web: 0 },
+        {},
+        { kind: 'recovering', budget: 'web' },
+      ],
+      [
+        'contended on one budget beats recovering on another, whatever their order',
+        { api: 1, web: 1 },
+        { api: 0, web: 1 },
+        { web: 1 },
+        { kind: 'contended', budget: 'web' },
+      ],
+      [
+        'the first recovering budget in its evictions is named',
+        { api: 1, db: 1 },
+        { api: 0, db: 0 },
+        {},
+        { kind: 'recovering', budget: 'api' },
+      ],
+      [
+        'draining a budget the candidate does not touch does not matter',
+        { api: 1 },
+        { api: 1, web: 1 },
+        { web: 1 },
+        { kind: 'clear' },
+      ],
+    ],
+  )('%s', (_name, evictions, allowed, draining, verdict) => {
+    const c = candidate('n', evictions);
+    expect(judgeCandidate(c, input([c], allowed, draining))).toEqual(verdict);
+  });
+});
+
+describe('chooseNextNode', () => {
+  it("takes the header's worked example: d goes, b (contended) and c (recovering) are passed over", () => {
+    const choice = chooseNextNode(
+      input(
+        [candidate('b', { web: 1 }), candidate('c', { api: 1 }), candidate('d')],
+        { web: 1, api: 0 },
+        {
+          web: 1,
+        },
+      ),
+    );
+    expect(choice).toEqual({
+      node: 'd',
+      verdict: { kind: 'clear' },
+      passedOver: [
+        { node: 'b', verdict: { kind: 'contended', budget: 'web' } },
+        { node: 'c', verdict: { kind: 'recovering', budget: 'api' } },
+      ],
+    });
+  });
+
+  // Budgets: web is contended (allows 1, one pod still to go in flight), api recovering (allows 0), free clear.
+  const allowed = { web: 1, api: 0, free: 5 };
+  const draining = { web: 1 };
+  const kinds = {
+    contended: { web: 1 },
+    recovering: { api: 1 },
+    clear: { free: 1 },
+  } as const;
+  type Kind = keyof typeof kinds;
+
+  it.each<[string, Kind[], number]>([
+    ['clear beats recovering and contended', ['contended', 'recovering', 'clear'], 2],
+    ['clear beats recovering', ['recovering', 'clear'], 1],
+    ['recovering beats contended', ['contended', 'recovering', 'contended'], 1],
+    ['the plan order breaks a tie between clear ones', ['clear', 'clear'], 0],
+    ['the plan order breaks a tie between recovering ones', ['contended', 'recovering', 'recovering'], 1],
+    ['the plan order breaks a tie between contended ones', ['contended', 'contended'], 0],
+    ['a clear first candidate passes nobody over', ['clear', 'contended', 'recovering'], 0],
+    ['the last clear one is found behind many others', ['contended', 'recovering', 'recovering', 'clear'], 3],
+  ])('%s', (_name, order, chosen) => {
+    const candidates = order.map((k, i) => candidate(`n${i}`, kinds[k]));
+    const choice = chooseNextNode(input(candidates, allowed, draining))!;
+    expect(choice.node).toBe(`n${chosen}`);
+    expect(choice.verdict.kind).toBe(order[chosen]);
+    // Exactly the candidates before the chosen one, in order, each with its own verdict.
+    expect(choice.passedOver).toEqual(
+      candidates.slice(0, chosen).map((c) => ({
+        node: c.node,
+        verdict: judgeCandidate(c, input(candidates, allowed, draining)),
+      })),
+    );
+    expect(choice.passedOver.map((p) => p.verdict.kind)).toEqual(order.slice(0, chosen));
+  });
+
+  it('takes a contended node when every candidate is contended: its drain waits seconds, an empty slot a cycle', () => {
+    const choice = chooseNextNode(input([candidate('a', { web: 1 })], { web: 1 }, { web: 1 }));
+    expect(choice).toEqual({ node: 'a', verdict: { kind: 'contended', budget: 'web' }, passedOver: [] });
+  });
+
+  it('has nothing to choose from no candidates', () => {
+    expect(chooseNextNode(input([], { web: 1 }))).toBeUndefined();
+  });
+});
