@@ -15,7 +15,7 @@ export type NodeReason =
   | { kind: 'more-moved-later'; nodes: number }
   /** The node's own healthy pods exceed a budget allowing some: its drain evicts them as replacements become Ready. */
   | { kind: 'budget-exceeded-alone'; node: string; budget: string; pods: number; allowed: number }
-  /** A budget allowing none (or fewer than the node's pods) blocks the node's drain: it goes last. */
+  /** A budget allowing none blocks the node's drain: it goes last. */
   | { kind: 'budget-blocks-drain'; node: string; budget: string; pods: number; allowed: number }
   /** The node's pods do not fit on the other nodes. */
   | { kind: 'does-not-fit'; node: string };

@@ -44,14 +44,14 @@ describe('judgeCandidate', () => {
         { web: 1 },
         { web: 1 },
         { web: 1 },
-        { kind: 'contended', budget: 'web' },
+        { kind: 'contended', budget: 'web', queued: 1 },
       ],
       [
         'a budget another drain is consuming that allows none now: contended, not recovering',
         { web: 1 },
         { web: 0 },
         { web: 1 },
-        { kind: 'contended', budget: 'web' },
+        { kind: 'contended', budget: 'web', queued: 2 },
       ],
       [
         'a budget allowing none now that nobody is draining',
@@ -88,7 +88,7 @@ describe('judgeCandidate', () => {
         { api: 1, web: 1 },
         { api: 0, web: 1 },
         { web: 1 },
-        { kind: 'contended', budget: 'web' },
+        { kind: 'contended', budget: 'web', queued: 1 },
       ],
       [
         'the first recovering budget in its evictions is named',
@@ -126,7 +126,7 @@ describe('chooseNextNode', () => {
       node: 'd',
       verdict: { kind: 'clear' },
       passedOver: [
-        { node: 'b', verdict: { kind: 'contended', budget: 'web' } },
+        { node: 'b', verdict: { kind: 'contended', budget: 'web', queued: 1 } },
         { node: 'c', verdict: { kind: 'recovering', budget: 'api' } },
       ],
     });
@@ -168,7 +168,32 @@ describe('chooseNextNode', () => {
 
   it('takes a contended node when every candidate is contended: its drain waits seconds, an empty slot a cycle', () => {
     const choice = chooseNextNode(input([candidate('a', { web: 1 })], { web: 1 }, { web: 1 }));
-    expect(choice).toEqual({ node: 'a', verdict: { kind: 'contended', budget: 'web' }, passedOver: [] });
+    expect(choice).toEqual({
+      node: 'a',
+      verdict: { kind: 'contended', budget: 'web', queued: 1 },
+      passedOver: [],
+    });
+  });
+
+  it('among contended candidates takes the one with the fewest evictions queued ahead, then the plan order', () => {
+    // web allows 1 and a drain in flight has 2 of its pods to go; api allows 1 and one of its pods is to go.
+    const allowed = { web: 1, api: 1 };
+    const draining = { web: 2, api: 1 };
+    const choice = chooseNextNode(
+      input(
+        [
+          candidate('a', { web: 2 }),
+          candidate('b', { web: 1, api: 1 }),
+          candidate('c', { api: 1 }),
+          candidate('d', { api: 1 }),
+        ],
+        allowed,
+        draining,
+      ),
+    );
+    expect(choice?.node).toBe('c');
+    expect(choice?.verdict).toEqual({ kind: 'contended', budget: 'api', queued: 1 });
+    expect(choice?.passedOver.map((p) => p.node)).toEqual(['a', 'b']);
   });
 
   it('has nothing to choose from no candidates', () => {
