@@ -236,7 +236,8 @@ async function runMethod(bench: BenchScenario, method: Method): Promise<MethodRe
     if (outcome === 'finished' && upgraded < toUpgrade) outcome = `only ${upgraded} of ${toUpgrade} upgraded`;
     return {
       method: methodName(method),
-      nodePhaseMs: phase.durationMs,
+      // Note: the span of an unfinished run says nothing about how long the upgrade takes.
+      nodePhaseMs: outcome === 'finished' ? phase.durationMs : undefined,
       boundMs,
       violations: measure.violations,
       refused: requests.refused,

@@ -1,5 +1,6 @@
 import type { Clock } from '../../src/core/clock.ts';
 import { VirtualClock } from '../../src/core/clock.ts';
+import { R } from '../../src/sandbox/api/resources.ts';
 import { advanceWhenIdle } from '../../src/sandbox/idle-time.ts';
 import { Sandbox } from '../../src/sandbox/sandbox.ts';
 import type { Scenario } from '../../src/sandbox/scenario/scenario-types.ts';
@@ -37,7 +38,7 @@ export interface InProcessSandbox extends BenchSandbox {
  * Starts `scenario` in this process on a VirtualClock that jumps to its next timer whenever the process is
  * idle, with no request waiting for an answer (`src/sandbox/idle-time.ts`): work costs no clock time, so what
  * a client measures in clock time is what it waits for, however fast or loaded the machine. Resolves once
- * every pod is Running and Ready.
+ * every pod is Running and Ready and every workload has its replicas.
  */
 export async function startInProcess(scenario: Scenario): Promise<InProcessSandbox> {
   const started = performance.now();
@@ -46,6 +47,7 @@ export async function startInProcess(scenario: Scenario): Promise<InProcessSandb
   const driver = advanceWhenIdle(clock);
   try {
     await box.waitUntilSettled(10 * 60_000);
+    await waitForWorkloads(box, 10 * 60_000);
   } catch (err) {
     await driver.stop();
     await box.stop();
@@ -72,4 +74,29 @@ export async function startInProcess(scenario: Scenario): Promise<InProcessSandb
       await box.stop();
     },
   };
+}
+
+/**
+ * Waits until every Deployment and StatefulSet has its replicas Ready and every DaemonSet its pods.
+ * Note: `waitUntilSettled` looks only at the pods that exist; a scenario without `prebindPods` may not have
+ * created them all yet (a StatefulSet makes one at a time), and a plan read then sees a cluster still coming
+ * up (test/fixtures/snapshots/sandbox-snapshot.ts waits the same way).
+ */
+async function waitForWorkloads(box: Sandbox, timeoutMs: number): Promise<void> {
+  const { store, clock } = box.ctx;
+  const deadline = clock.now() + timeoutMs;
+  const short = () => [
+    ...[...store.list(R.deployments), ...store.list(R.statefulsets)]
+      .filter((w) => (w.status?.readyReplicas ?? 0) < (w.spec?.replicas ?? 1))
+      .map((w) => `${w.kind} ${w.metadata.namespace}/${w.metadata.name}`),
+    ...store
+      .list(R.daemonsets)
+      .filter((d) => (d.status?.numberReady ?? 0) < (d.status?.desiredNumberScheduled ?? 1))
+      .map((d) => `DaemonSet ${d.metadata.namespace}/${d.metadata.name}`),
+  ];
+  for (let waiting = short(); waiting.length > 0; waiting = short()) {
+    if (clock.now() >= deadline)
+      throw new Error(`the sandbox did not settle: ${waiting.slice(0, 5).join(', ')} not Ready`);
+    await clock.sleep(1000);
+  }
 }

@@ -92,7 +92,7 @@ export async function runNodeLoop(options: NodeLoopOptions): Promise<NodeLoopRes
     const waiting = [...inFlight].map(([node, what]) => `${node} ${what}`);
     return {
       upgraded,
-      unfinished: `stopped at the clock limit with ${queue.length + inFlight.size} nodes to go; ${waiting.join('; ')}`,
+      unfinished: `stopped at the clock limit, ${queue.length + inFlight.size} node(s) to go: ${waiting.join('; ')}`,
     };
   }
   if (failures.length > 0) return { upgraded, unfinished: `failed: ${failures.join('; ')}` };
