@@ -1,6 +1,5 @@
 import type { Clock } from '../../src/core/clock.ts';
 import { VirtualClock } from '../../src/core/clock.ts';
-import { R } from '../../src/sandbox/api/resources.ts';
 import { advanceWhenIdle } from '../../src/sandbox/idle-time.ts';
 import { Sandbox } from '../../src/sandbox/sandbox.ts';
 import type { Scenario } from '../../src/sandbox/scenario/scenario-types.ts';
@@ -76,25 +75,11 @@ export async function startInProcess(scenario: Scenario): Promise<InProcessSandb
   };
 }
 
-/**
- * Waits until every Deployment and StatefulSet has its replicas Ready and every DaemonSet its pods.
- * Note: `waitUntilSettled` looks only at the pods that exist; a scenario without `prebindPods` may not have
- * created them all yet (a StatefulSet makes one at a time), and a plan read then sees a cluster still coming
- * up (test/fixtures/snapshots/sandbox-snapshot.ts waits the same way).
- */
+/** Waits until every workload has its replicas Ready (see Sandbox.workloadsNotReady). */
 async function waitForWorkloads(box: Sandbox, timeoutMs: number): Promise<void> {
-  const { store, clock } = box.ctx;
+  const { clock } = box.ctx;
   const deadline = clock.now() + timeoutMs;
-  const short = () => [
-    ...[...store.list(R.deployments), ...store.list(R.statefulsets)]
-      .filter((w) => (w.status?.readyReplicas ?? 0) < (w.spec?.replicas ?? 1))
-      .map((w) => `${w.kind} ${w.metadata.namespace}/${w.metadata.name}`),
-    ...store
-      .list(R.daemonsets)
-      .filter((d) => (d.status?.numberReady ?? 0) < (d.status?.desiredNumberScheduled ?? 1))
-      .map((d) => `DaemonSet ${d.metadata.namespace}/${d.metadata.name}`),
-  ];
-  for (let waiting = short(); waiting.length > 0; waiting = short()) {
+  for (let waiting = box.workloadsNotReady(); waiting.length > 0; waiting = box.workloadsNotReady()) {
     if (clock.now() >= deadline)
       throw new Error(`the sandbox did not settle: ${waiting.slice(0, 5).join(', ')} not Ready`);
     await clock.sleep(1000);
