@@ -78,6 +78,8 @@ interface BenchScenario {
   scenario: Scenario;
   target: string;
   caps: number[];
+  /** What the cluster is and how it was started, printed under the table. */
+  note: string;
 }
 
 type Method = { kind: 'midflight'; cap: number } | { kind: 'loop'; concurrency: number };
@@ -114,6 +116,7 @@ function benchScenario(arg: string, caps: number[] | undefined): BenchScenario {
       scenario,
       target: scenario.kubernetesVersion,
       caps: caps ?? [Math.max(1, Math.floor(workers / 10))],
+      note: `${workers} workers to ${scenario.kubernetesVersion} (bench/upgrade-scale.ts's cluster), control plane already there`,
     };
   }
   const scenario = loadScenario(arg);
@@ -137,6 +140,11 @@ function benchScenario(arg: string, caps: number[] | undefined): BenchScenario {
     },
     target,
     caps: caps ?? BUILTIN_CAPS[arg] ?? [1],
+    note: `${workersOf(scenario)} workers to ${target}, ${
+      allBehind
+        ? 'control plane already there'
+        : `control plane started there instead of at ${scenario.kubernetesVersion}`
+    }`,
   };
 }
 
@@ -160,8 +168,8 @@ function midflightPolicy(scenario: Scenario, cap: number) {
       canary: { nodes: 0 },
       drain: { force: true, deleteEmptyDirData: true },
       timings: {
-        nodeDrain: `${timing.podStopMs / 1000}s`,
-        nodeUpgrade: `${timing.nodeUpgradeMs / 1000}s`,
+        nodeDrain: `${timing.podStopMs}ms`,
+        nodeUpgrade: `${timing.nodeUpgradeMs}ms`,
         batchSoak: '0s',
       },
       provider: { kind: 'sandbox-api' },
@@ -211,11 +219,12 @@ async function runMethod(bench: BenchScenario, method: Method): Promise<MethodRe
     const cancelLimit = abortAfter(clock, limitMs, stop);
     if (plan) {
       boundMs = plan.estimate.nodePhaseLowerBoundSeconds * 1000;
-      const summary: RunSummary = await startRun({ kc, store, provider, clock }, plan, {
+      const summary: RunSummary | Error = await startRun({ kc, store, provider, clock }, plan, {
         leaseDurationSeconds: 120,
         signal: stop.signal,
-      });
-      if (summary.state !== 'succeeded')
+      }).catch((err: Error) => err);
+      if (summary instanceof Error) outcome = `error: ${summary.message}`;
+      else if (summary.state !== 'succeeded')
         outcome = `${stop.signal.aborted ? 'stopped at the clock limit, ' : ''}${summary.state}: ${summary.reason ?? ''}`;
     } else if (method.kind === 'loop') {
       const result = await runNodeLoop({
@@ -225,7 +234,7 @@ async function runMethod(bench: BenchScenario, method: Method): Promise<MethodRe
         target,
         concurrency: method.concurrency,
         signal: stop.signal,
-      });
+      }).catch((err: Error) => ({ unfinished: `error: ${err.message}` }));
       if (result.unfinished) outcome = result.unfinished;
     }
     cancelLimit();
@@ -348,6 +357,8 @@ async function main(): Promise<void> {
       });
   }
   printTable(rows);
+  console.log('');
+  for (const bench of benches) console.log(`${bench.name}: ${bench.note}; caps ${bench.caps.join(', ')}`);
 }
 
 await main();
