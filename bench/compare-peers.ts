@@ -182,7 +182,9 @@ function midflightPolicy(scenario: Scenario, cap: number) {
 
 /** Aborts `controller` after `ms` of clock time; the returned function cancels it. */
 function abortAfter(clock: Clock, ms: number, controller: AbortController): () => void {
-  const timer = clock.setTimer(ms, () => controller.abort(new Error('clock limit')));
+  const timer = clock.setTimer(ms, () =>
+    controller.abort(new Error(`stopped at the clock limit (${Math.round(ms / 60_000)} min)`)),
+  );
   return () => timer.cancel();
 }
 
@@ -225,7 +227,7 @@ async function runMethod(bench: BenchScenario, method: Method): Promise<MethodRe
       }).catch((err: Error) => err);
       if (summary instanceof Error) outcome = `error: ${summary.message}`;
       else if (summary.state !== 'succeeded')
-        outcome = `${stop.signal.aborted ? 'stopped at the clock limit, ' : ''}${summary.state}: ${summary.reason ?? ''}`;
+        outcome = `${stop.signal.aborted ? `${(stop.signal.reason as Error).message}, ` : ''}${summary.state}: ${summary.reason ?? ''}`;
     } else if (method.kind === 'loop') {
       const result = await runNodeLoop({
         kc,

@@ -30,7 +30,7 @@ export interface NodeLoopOptions {
   target: KubeVersion;
   /** Nodes in flight at once. */
   concurrency: number;
-  /** Stops the loop (the bench's clock limit): nodes in flight stay as they are. */
+  /** Stops the loop (the bench's clock limit), its reason an Error saying why: nodes in flight stay as they are. */
   signal: AbortSignal;
 }
 
@@ -76,7 +76,9 @@ export async function runNodeLoop(options: NodeLoopOptions): Promise<NodeLoopRes
   };
 
   const slot = async () => {
-    for (let next = queue.shift(); next && !signal.aborted; next = queue.shift()) {
+    while (!signal.aborted) {
+      const next = queue.shift();
+      if (!next) return;
       try {
         await upgradeOne(next.name, next.version);
       } catch (err) {
@@ -92,7 +94,7 @@ export async function runNodeLoop(options: NodeLoopOptions): Promise<NodeLoopRes
     const waiting = [...inFlight].map(([node, what]) => `${node} ${what}`);
     return {
       upgraded,
-      unfinished: `stopped at the clock limit, ${queue.length + inFlight.size} node(s) to go: ${waiting.join('; ')}`,
+      unfinished: `${(signal.reason as Error).message}, ${queue.length + inFlight.size} node(s) to go: ${waiting.join('; ')}`,
     };
   }
   if (failures.length > 0) return { upgraded, unfinished: `failed: ${failures.join('; ')}` };
