@@ -42,20 +42,19 @@ import { join } from 'node:path';
 import { monitorEventLoopDelay } from 'node:perf_hooks';
 import { fileURLToPath } from 'node:url';
 import { KubeConfig } from '@kubernetes/client-node';
-import type { Counter } from 'prom-client';
-import { type Clock, ScaledClock, VirtualClock } from '../src/core/clock.ts';
+import { ScaledClock } from '../src/core/clock.ts';
 import { parseVersion } from '../src/core/versions.ts';
 import { type RunEvent, startRun } from '../src/engine/index.ts';
-import { type RawResponse, requestRaw } from '../src/kube/client.ts';
 import { readSnapshot } from '../src/kube/snapshot.ts';
 import { planUpgrade, validatePolicy } from '../src/plan/index.ts';
-import { ProviderError, type UpgradeContext, type UpgradeProvider } from '../src/providers/index.ts';
-import { advanceWhenIdle } from '../src/sandbox/idle-time.ts';
 import { Sandbox } from '../src/sandbox/sandbox.ts';
 import { parseScenario } from '../src/sandbox/scenario/parse-scenario.ts';
 import { RunStore } from '../src/store/index.ts';
+import { type BenchSandbox, type SandboxMeasure, startInProcess } from './harness/bench-sandbox.ts';
+import { GENERATED_TARGET, generatedScenarioYaml } from './harness/generated-scenario.ts';
+import { kubeRequests, requestCounts, requestsSince } from './harness/request-counts.ts';
+import { SandboxApiProvider } from './harness/sandbox-api-provider.ts';
 
-const TARGET = 'v1.31.2';
 const CHILD_FLAG = '--sandbox-child';
 const seconds = (ms: number) => `${(ms / 1000).toFixed(1)} s`;
 const minutes = (ms: number) => `${(ms / 60_000).toFixed(1)} min`;
@@ -63,29 +62,6 @@ const minutes = (ms: number) => `${(ms / 60_000).toFixed(1)} min`;
 /** ×25 up to 600 nodes, then less, so the work per clock second stays about the same: ×15 at 1,000, ×3 at 5,000. */
 function defaultScale(workers: number): number {
   return Math.max(2, Math.min(25, Math.round(15_000 / workers)));
-}
-
-function scenarioYaml(workers: number): string {
-  // One copy of a workload per `nodes` workers, so every size has the same pods per node and budget shapes.
-  const copies = (nodes: number) => Math.max(1, Math.round(workers / nodes));
-  return `
-name: bench-${workers}
-kubernetesVersion: ${TARGET}
-seed: 4
-prebindPods: true
-controlPlane: { nodes: 1 }
-nodePools:
-  - { name: workers, count: ${workers}, version: v1.30.6, capacity: { cpu: "4", memory: 16Gi, pods: "110" } }
-workloads:
-  - { name: web, namespace: shop, kind: Deployment, copies: ${copies(20)}, replicas: 20, pdb: { maxUnavailable: "10%" } }
-  - { name: api, namespace: shop, kind: Deployment, copies: ${copies(10)}, replicas: 5, pdb: { minAvailable: "80%" } }
-  - { name: cache, namespace: data, kind: StatefulSet, copies: ${copies(100)}, replicas: 3, pdb: { maxUnavailable: 1 } }
-  - { name: batch, namespace: jobs, kind: Deployment, copies: ${copies(100)}, replicas: 100 }
-  - { name: node-exporter, namespace: monitoring, kind: DaemonSet, tolerations: [{ operator: Exists }] }
-timing:
-  podStopSeconds: 5
-  nodeUpgradeSeconds: 60
-`;
 }
 
 /**
@@ -104,38 +80,10 @@ interface ChildStart {
   origin: number;
 }
 
-/** What the sandbox measured between `measure-start` and `measure-end`. */
-interface SandboxMeasure {
-  requests: Array<[string, number]>;
-  violations: number;
-  /** The sandbox's own process, when it has one (a scaled clock). */
-  process?: { cpuMs: number; lagP99Ms: number; lagMaxMs: number };
-}
-
 type ToChild = { type: 'start'; start: ChildStart } | { type: 'measure-start' | 'measure-end' | 'stop' };
 type FromChild =
   | { type: 'ready'; kubeconfig: string; startupMs: number }
   | { type: 'measured'; measure: SandboxMeasure };
-
-const REFUSED = 'evictions refused (429)';
-
-/** apiserver_request_total, read in process, by "verb resource[/subresource]". */
-async function requestCounts(box: Sandbox): Promise<Map<string, number>> {
-  const counter = box.ctx.metrics.getSingleMetric('apiserver_request_total') as Counter | undefined;
-  const out = new Map<string, number>();
-  for (const v of (await counter?.get())?.values ?? []) {
-    const { verb, resource, subresource } = v.labels;
-    const key = `${verb} ${resource || '(non-resource)'}${subresource ? `/${subresource}` : ''}`;
-    out.set(key, (out.get(key) ?? 0) + v.value);
-    if (subresource === 'eviction' && String(v.labels.code) === '429')
-      out.set(REFUSED, (out.get(REFUSED) ?? 0) + v.value);
-  }
-  return out;
-}
-
-function requestsSince(before: Map<string, number>, after: Map<string, number>): Array<[string, number]> {
-  return [...after].map(([k, n]) => [k, n - (before.get(k) ?? 0)]);
-}
 
 async function serveSandbox(): Promise<void> {
   const send = (m: FromChild) => process.send?.(m);
@@ -219,58 +167,6 @@ class SandboxChild {
   }
 }
 
-/** The cluster under test, in the engine's process or in its own. */
-interface BenchSandbox {
-  readonly kubeconfig: string;
-  /** The clock the engine must use to share the sandbox's time. */
-  readonly clock: Clock;
-  readonly startupMs: number;
-  /** What describes the clock in the report: "virtual", "×15". */
-  readonly clockName: string;
-  measureStart(): Promise<void>;
-  measureEnd(): Promise<SandboxMeasure>;
-  stop(): Promise<void>;
-}
-
-async function startInProcess(yaml: string): Promise<BenchSandbox> {
-  const started = performance.now();
-  const clock = new VirtualClock(Date.now());
-  const box = await Sandbox.start({
-    scenario: parseScenario(yaml, 'bench.yaml'),
-    clock,
-    tls: true,
-    token: 'bench',
-  });
-  const driver = advanceWhenIdle(clock);
-  try {
-    await box.waitUntilSettled(10 * 60_000);
-  } catch (err) {
-    await driver.stop();
-    await box.stop();
-    throw err;
-  }
-  let before = new Map<string, number>();
-  return {
-    kubeconfig: box.kubeconfig(),
-    clock,
-    startupMs: performance.now() - started,
-    clockName: 'virtual',
-    async measureStart() {
-      before = await requestCounts(box);
-    },
-    async measureEnd() {
-      return {
-        requests: requestsSince(before, await requestCounts(box)),
-        violations: box.ctx.violations.length,
-      };
-    },
-    async stop() {
-      await driver.stop();
-      await box.stop();
-    },
-  };
-}
-
 async function startChild(yaml: string, scale: number, origin: number): Promise<BenchSandbox> {
   const child = new SandboxChild();
   try {
@@ -307,35 +203,6 @@ const policyResult = validatePolicy(
 );
 if (!policyResult.ok) throw new Error(JSON.stringify(policyResult.errors));
 const policy = policyResult.policy;
-
-/**
- * Upgrades a node through the sandbox's upgrade endpoint, as through a cloud API's node operation: starts it,
- * then polls it every second of clock. Note: not one request that waits, since that request would hold a
- * virtual clock (`src/sandbox/idle-time.ts`) that the upgrade needs to move.
- */
-class SandboxApiProvider implements UpgradeProvider {
-  readonly kind = 'sandbox-api';
-  /** Requests made to the upgrade endpoint, by method: a cloud API's, so not counted as Kubernetes API requests. */
-  readonly requests = { GET: 0, POST: 0 };
-  constructor(
-    private readonly kc: KubeConfig,
-    private readonly clock: Clock,
-  ) {}
-  async upgradeNode(ctx: UpgradeContext): Promise<void> {
-    const path = `/sandbox/v1/nodes/${encodeURIComponent(ctx.node)}/upgrade`;
-    this.requests.POST++;
-    const stateOf = (res: RawResponse) =>
-      res.status < 300 ? (JSON.parse(res.body) as { state?: string }).state : undefined;
-    let res = await requestRaw(this.kc, 'POST', path, { body: { version: ctx.version } });
-    while (stateOf(res) === 'upgrading') {
-      await this.clock.sleep(1000);
-      this.requests.GET++;
-      res = await requestRaw(this.kc, 'GET', path);
-    }
-    if (stateOf(res) !== 'succeeded')
-      throw new ProviderError(`upgrade of ${ctx.node} failed: ${res.body}`, ctx.node, [res.body]);
-  }
-}
 
 const FINISHES: Record<string, string | undefined> = {
   drained: 'drain',
@@ -392,16 +259,18 @@ type ClockChoice = { kind: 'virtual' } | { kind: 'scaled'; scale: number };
 
 async function benchSize(workers: number, choice: ClockChoice, stateDir: string): Promise<void> {
   const wallStart = performance.now();
-  const yaml = scenarioYaml(workers);
+  const yaml = generatedScenarioYaml(workers);
   const sandbox =
-    choice.kind === 'virtual' ? await startInProcess(yaml) : await startChild(yaml, choice.scale, Date.now());
+    choice.kind === 'virtual'
+      ? await startInProcess(parseScenario(yaml, 'bench.yaml'))
+      : await startChild(yaml, choice.scale, Date.now());
   const { clock } = sandbox;
   const dir = mkdtempSync(join(stateDir, 'midflight-bench-'));
   const store = RunStore.open(join(dir, 'state.db'), { clock });
   try {
     const kc = new KubeConfig();
     kc.loadFromString(sandbox.kubeconfig);
-    const plan = planUpgrade(await readSnapshot(kc, { clock }), parseVersion(TARGET), policy);
+    const plan = planUpgrade(await readSnapshot(kc, { clock }), parseVersion(GENERATED_TARGET), policy);
     const setupMs = performance.now() - wallStart;
 
     await sandbox.measureStart();
@@ -429,16 +298,8 @@ async function benchSize(workers: number, choice: ClockChoice, stateDir: string)
     lag.disable();
     const measure = await sandbox.measureEnd();
 
-    const counts = new Map(measure.requests);
-    const refused = counts.get(REFUSED) ?? 0;
-    counts.delete(REFUSED);
-    for (const [method, n] of Object.entries(provider.requests)) {
-      const key = `${method} (non-resource)`;
-      counts.set(key, (counts.get(key) ?? 0) - n);
-    }
+    const { perKind, total: requests, refused } = kubeRequests(measure.requests, provider.requests);
     const providerRequests = provider.requests.GET + provider.requests.POST;
-    const perKind = [...counts].filter(([, n]) => n > 0).sort((a, b) => b[1] - a[1]);
-    const requests = perKind.reduce((s, [, n]) => s + n, 0);
     const nodePhases = summary.phases.filter((p) => p.kind === 'canary' || p.kind === 'node-pool');
     const nodePhaseMs = nodePhases.reduce((s, p) => s + (p.durationMs ?? 0), 0);
     const boundMs = plan.estimate.nodePhaseLowerBoundSeconds * 1000;

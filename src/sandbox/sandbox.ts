@@ -165,6 +165,25 @@ export class Sandbox {
     }
   }
 
+  /**
+   * The Deployments and StatefulSets short of Ready replicas and the DaemonSets short of Ready pods, as
+   * "Kind namespace/name". Note: `waitUntilSettled` looks only at the pods that exist; without `prebindPods`
+   * the controllers may not have created them all yet (a StatefulSet makes one at a time).
+   */
+  workloadsNotReady(): string[] {
+    const { store } = this.ctx;
+    const name = (w: KubeObject) => `${w.kind} ${w.metadata.namespace}/${w.metadata.name}`;
+    return [
+      ...[...store.list(R.deployments), ...store.list(R.statefulsets)]
+        .filter((w) => (w.status?.readyReplicas ?? 0) < (w.spec?.replicas ?? 1))
+        .map(name),
+      ...store
+        .list(R.daemonsets)
+        .filter((d) => (d.status?.numberReady ?? 0) < (d.status?.desiredNumberScheduled ?? 1))
+        .map(name),
+    ];
+  }
+
   async stop(): Promise<void> {
     for (const actor of [...this.actors].reverse()) actor.stop();
     await this.server.close();

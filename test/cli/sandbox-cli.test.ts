@@ -45,6 +45,7 @@ describe.concurrent('midflight sandbox, without a running sandbox', () => {
       'demo',
       'large',
       'pdb-deadlock',
+      'pdb-heavy',
       'regression',
     ]);
   });
@@ -53,7 +54,13 @@ describe.concurrent('midflight sandbox, without a running sandbox', () => {
     const { code, stdout } = await midflight('sandbox', 'scenarios', '-o', 'json');
     expect(code).toBe(0);
     const scenarios = JSON.parse(stdout) as { name: string; description: string }[];
-    expect(scenarios.map((s) => s.name)).toEqual(['demo', 'large', 'pdb-deadlock', 'regression']);
+    expect(scenarios.map((s) => s.name)).toEqual([
+      'demo',
+      'large',
+      'pdb-deadlock',
+      'pdb-heavy',
+      'regression',
+    ]);
     expect(scenarios.every((s) => s.description.length > 0)).toBe(true);
   });
 
@@ -68,7 +75,7 @@ describe.concurrent('midflight sandbox, without a running sandbox', () => {
     );
     expect(code).toBe(2);
     expect(stderr.trim()).toBe(
-      'error: no built-in scenario "nope"; built-ins: demo, large, pdb-deadlock, regression (or give a path to a .yaml file)',
+      'error: no built-in scenario "nope"; built-ins: demo, large, pdb-deadlock, pdb-heavy, regression (or give a path to a .yaml file)',
     );
   });
 

@@ -167,12 +167,14 @@ workloads:
 describe('built-in scenarios', () => {
   it('all load and validate', () => {
     const names = listScenarios().map((s) => s.name);
-    expect(names).toEqual(expect.arrayContaining(['demo', 'pdb-deadlock', 'regression', 'large']));
+    expect(names).toEqual(
+      expect.arrayContaining(['demo', 'pdb-deadlock', 'pdb-heavy', 'regression', 'large']),
+    );
     for (const name of names) expect(loadScenario(name).name).toBe(name);
   });
 
   it('names the built-ins when asked for an unknown one', () => {
-    expect(() => loadScenario('nope')).toThrow(/built-ins: demo, large, pdb-deadlock, regression/);
+    expect(() => loadScenario('nope')).toThrow(/built-ins: demo, large, pdb-deadlock, pdb-heavy, regression/);
   });
 });
 

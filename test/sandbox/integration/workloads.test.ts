@@ -7,6 +7,8 @@ import {
   type V1Pod,
 } from '@kubernetes/client-node';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { VirtualClock } from '../../../src/core/clock.ts';
+import { Sandbox } from '../../../src/sandbox/sandbox.ts';
 import { type RunningSandbox, startSandbox } from '../../e2e/sandbox-harness.ts';
 import { eventually, isPodReady, scenarioFromYaml } from './integration-helpers.ts';
 
@@ -148,5 +150,35 @@ describe('controllers over HTTP', () => {
     expect(job.status?.succeeded).toBe(2);
     const pods = await core.listNamespacedPod({ namespace: 'app', labelSelector: 'job-name=report' });
     expect(pods.items.map((p) => p.status?.phase)).toEqual(['Succeeded', 'Succeeded']);
+  });
+});
+
+describe('Sandbox.workloadsNotReady', () => {
+  it('names the workloads short of Ready replicas until the controllers have made and started them all', async () => {
+    const clock = new VirtualClock();
+    const box = await Sandbox.start({
+      scenario: scenarioFromYaml(`
+name: growing
+kubernetesVersion: v1.31.2
+controlPlane: { nodes: 1 }
+nodePools:
+  - { name: general, count: 2, capacity: { cpu: "8", memory: 32Gi } }
+workloads:
+  - { name: web, namespace: app, kind: Deployment, replicas: 2 }
+  - { name: db, namespace: app, kind: StatefulSet, replicas: 3 }
+  - { name: agent, namespace: app, kind: DaemonSet }
+`),
+      clock,
+    });
+    try {
+      expect(box.workloadsNotReady()).toEqual(
+        expect.arrayContaining(['Deployment app/web', 'StatefulSet app/db', 'DaemonSet app/agent']),
+      );
+      // Note: generous: the three StatefulSet pods start one after another in about 10 s of clock each.
+      for (let s = 0; s < 600 && box.workloadsNotReady().length > 0; s++) await clock.advance(1000);
+      expect(box.workloadsNotReady()).toEqual([]);
+    } finally {
+      await box.stop();
+    }
   });
 });
