@@ -173,7 +173,8 @@ function midflightPolicy(scenario: Scenario, cap: number) {
       timings: {
         nodeDrain: `${timing.podStopMs}ms`,
         nodeUpgrade: `${timing.nodeUpgradeMs}ms`,
-        batchSoak: '0s',
+        podStartup: `${timing.podStartMs + timing.podReadyMs}ms`,
+        waveSoak: '0s',
       },
       provider: { kind: 'sandbox-api' },
     },

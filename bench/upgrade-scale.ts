@@ -9,11 +9,12 @@
  * already bound and spread round-robin, per 100 nodes: 5 × web (20 replicas, budget maxUnavailable 10%: 2),
  * 10 × api (5 replicas, minAvailable 80%: 1), 1 × cache (StatefulSet ×3, maxUnavailable 1), 1 × batch (100
  * replicas, no budget); a DaemonSet beside the built-in ones. The policy: maxUnavailable 10%, a one-node
- * canary soaked 2 min, 30 s between batches.
+ * canary soaked 2 min, a 30 s soak after each wave (the pool is one wave).
  *
- * The bound is rounds × (drain + upgrade + soak) from the policy's timings, which here state the sandbox's
- * own physics (pods exit 5 s after SIGTERM, a node reboots in 60 s): what the node phase takes beyond the
- * bound is what the plan's shape (the canary's round), the engine and the cluster's reactions (polls,
+ * The bound is the plan's physical lower bound (plan/lower-bound.ts: nodes ÷ in flight × one node's drain +
+ * upgrade, or a budget's pods × pod start-up ÷ what it allows, whichever is longer, plus the soaks) from the
+ * policy's timings, which here state the sandbox's own physics (pods exit 5 s after SIGTERM, a node reboots
+ * in 60 s): what the node phase takes beyond it is what the engine and the cluster's reactions (polls,
  * rescheduling, budget refusals) add. The plan's own estimate is printed too, to tell the two apart.
  *
  * Two clocks (`--clock`):
@@ -211,10 +212,10 @@ const FINISHES: Record<string, string | undefined> = {
 };
 
 /**
- * Where a batch's clock time goes, from the run's events: until its slowest node is done (and, for that
- * node, drain, provider, verify), the health gate, the soak.
+ * Where a wave's clock time goes, from the run's events: until its last node is done (and the slowest
+ * drain, provider and verify of its nodes), the health gate, the soak.
  */
-class RoundTimes {
+class WaveTimes {
   private readonly steps = new Map<
     string,
     { start: number; nodesDone?: number; soak?: number; end?: number; slowest: Map<string, number> }
@@ -222,7 +223,7 @@ class RoundTimes {
   private readonly marks = new Map<string, number>();
 
   readonly onEvent = (e: RunEvent): void => {
-    if (e.type === 'step-started' && (e.kind === 'canary' || e.kind === 'node-batch'))
+    if (e.type === 'step-started' && (e.kind === 'canary' || e.kind === 'node-wave'))
       this.steps.set(e.stepId, { start: e.time, slowest: new Map() });
     const step = 'stepId' in e && e.stepId ? this.steps.get(e.stepId) : undefined;
     if (!step) return;
@@ -245,7 +246,7 @@ class RoundTimes {
     const mean = (f: (s: (typeof done)[number]) => number) =>
       seconds(done.reduce((t, s) => t + f(s), 0) / done.length);
     return [
-      `nodes ${mean((s) => s.nodesDone! - s.start)}`,
+      `all nodes done ${mean((s) => s.nodesDone! - s.start)}`,
       `(slowest drain ${mean((s) => s.slowest.get('drain') ?? 0)}`,
       `provider ${mean((s) => s.slowest.get('upgrade') ?? 0)}`,
       `verify ${mean((s) => s.slowest.get('verify') ?? 0)})`,
@@ -279,10 +280,10 @@ async function benchSize(workers: number, choice: ClockChoice, stateDir: string)
     lag.enable();
     const cpuBefore = process.cpuUsage();
     const runStart = performance.now();
-    const rounds = new RoundTimes();
+    const waves = new WaveTimes();
     const eventsOut = process.env.EVENTS_OUT ? createWriteStream(process.env.EVENTS_OUT) : undefined;
     const onEvent = (e: RunEvent) => {
-      rounds.onEvent(e);
+      waves.onEvent(e);
       eventsOut?.write(`${JSON.stringify(e)}\n`);
     };
     const provider = new SandboxApiProvider(kc, clock);
@@ -328,7 +329,7 @@ async function benchSize(workers: number, choice: ClockChoice, stateDir: string)
     console.log(
       `    plan                   ${plan.estimate.nodeWaves} wave(s), estimate ${minutes(estimateMs)} (×${(estimateMs / boundMs).toFixed(3)} of the bound); measured ×${(nodePhaseMs / estimateMs).toFixed(3)} of the estimate`,
     );
-    console.log(`    per round (mean)       ${rounds.describe()}`);
+    console.log(`    per wave (mean)        ${waves.describe()}`);
     console.log(
       `  whole run (clock)        ${minutes(summary.durationMs)}: ${summary.phases.map((p) => `${p.kind} ${seconds(p.durationMs ?? 0)}`).join(', ')}`,
     );
