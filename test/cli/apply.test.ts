@@ -153,6 +153,13 @@ describe('midflight apply', () => {
     const table = await cli('status', last.runId);
     expect(table.stdout).toMatch(new RegExp(`Run ${last.runId} succeeded after .* → ${TARGET}`));
     expect(table.stdout).toMatch(/Nodes: 3 upgraded, 0 already at the target/);
+    // The node phase against the plan: its estimate and its lower bound, as data and in words.
+    expect(status.nodePhase).toEqual({
+      durationMs: expect.any(Number),
+      estimateMs: expect.any(Number),
+      lowerBoundMs: expect.any(Number),
+    });
+    expect(table.stdout).toMatch(/Node phases: .*lower bound .*the plan estimated/);
     const history = await cli('history');
     expect(history.stdout).toMatch(new RegExp(`${last.runId}\\s+succeeded\\s+\\S+\\s+${TARGET}`));
 
