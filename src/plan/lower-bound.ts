@@ -7,6 +7,9 @@
  *   in flight   ≥ ceil(nodes / maxInFlight) × cycle   — at most maxInFlight nodes are out at once and each is
  *                                                        out for one cycle (drain + upgrade); maxInFlight is
  *                                                        already lowered where the pods would not fit;
+ *               ≥ ceil(Σ cycles / maxInFlight)       — when cycles differ (a node two minors behind is
+ *               ≥ the longest cycle                    upgraded twice: one provider call per minor), the
+ *                                                        first line takes the shortest;
  *   budget b    ≥ pods_b × podStartup / allowed_b     — a budget frees a disruption only when an evicted pod's
  *                                                        replacement is Ready, so its pods leave at most
  *                                                        allowed_b per start-up time.
@@ -23,8 +26,11 @@ export interface PoolBoundInput {
   maxInFlight: number;
   /** maxInFlight is below the policy's limit because the evicted pods would not fit. */
   capacityLimited?: boolean;
-  /** One node out of service: its drain and its upgrade. */
+  /** One node out of service: its drain and its upgrade (the shortest, when the nodes' cycles differ). */
   cycleSeconds: number;
+  /** When the nodes' cycles differ: all of them added up, and the longest. */
+  totalCycleSeconds?: number;
+  longestCycleSeconds?: number;
   podStartupSeconds: number;
   /** Each budget with healthy pods on the pool's nodes: how many, and what it allows. */
   budgets: ReadonlyArray<{ budget: string; pods: number; allowed: number }>;
@@ -51,8 +57,15 @@ export interface LowerBound {
 }
 
 export function poolLowerBound(input: PoolBoundInput): PoolLowerBound {
+  const slots = Math.max(1, input.maxInFlight);
   const inFlightSeconds =
-    input.nodes === 0 ? 0 : Math.ceil(input.nodes / Math.max(1, input.maxInFlight)) * input.cycleSeconds;
+    input.nodes === 0
+      ? 0
+      : Math.max(
+          Math.ceil(input.nodes / slots) * input.cycleSeconds,
+          Math.ceil((input.totalCycleSeconds ?? 0) / slots),
+          input.longestCycleSeconds ?? 0,
+        );
   let tightest: PoolLowerBound['tightestBudget'];
   let budgetAllowsNone = false;
   for (const b of input.budgets) {

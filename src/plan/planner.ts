@@ -23,6 +23,7 @@ import {
   type KubeVersion,
   minorHops,
   type NodeModel,
+  parseVersion,
   poolInFlightLimit,
   resolvePools,
   scaledValue,
@@ -125,7 +126,10 @@ export function planUpgrade(snapshot: ClusterSnapshot, target: KubeVersion, poli
       strategy: pool.strategy,
       waveSize: kind === 'canary' ? names.length : waveSizeOf(policy, pool, names.length),
       soakSeconds: soak,
-      cycleSeconds: seconds(t.nodeDrain) + seconds(t.nodeUpgrade),
+      // Note: one provider call per minor (node-steps.ts), so a node two minors behind takes two upgrades.
+      cycleOf: (node) =>
+        seconds(t.nodeDrain) +
+        seconds(t.nodeUpgrade) * minorsBehind(kubeletOf.get(node), parseVersion(version)),
       podStartupSeconds: seconds(t.podStartup),
       evictionsOf: evictions,
       budgets,
@@ -293,6 +297,12 @@ function poolSettingsOf(model: ClusterModel, policy: Policy): PoolSettings[] {
 
 function poolSoak(policy: Policy, pool: string): string {
   return policy.pools.find((p) => p.name === pool)?.waveSoak ?? policy.timings.waveSoak;
+}
+
+/** Minors from `kubelet` up to `target` (at least 1: a node in a wave is behind it). */
+function minorsBehind(kubelet: KubeVersion | undefined, target: KubeVersion): number {
+  if (!kubelet || kubelet.major !== target.major) return 1;
+  return Math.max(1, target.minor - kubelet.minor);
 }
 
 /** Nodes per wave: the pool's waveSize (a count, or a percent of `nodes` rounded up), at least 1. */

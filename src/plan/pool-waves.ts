@@ -25,7 +25,8 @@ export interface PoolWavesInput {
   strategy: 'in-place' | 'replace';
   waveSize: number;
   soakSeconds: number;
-  cycleSeconds: number;
+  /** A node's cycle: its drain and its upgrade, one provider call per minor it is behind. */
+  cycleOf: (node: string) => number;
   podStartupSeconds: number;
   evictionsOf: (node: string) => ReadonlyMap<string, number>;
   budgets: ReadonlyMap<string, BudgetLimit>;
@@ -71,7 +72,7 @@ export function poolWaves(input: PoolWavesInput): PoolWaves {
       pool,
       nodes: wave.length,
       maxInFlight: inFlight,
-      cycleSeconds: input.cycleSeconds,
+      ...cycles(wave, input.cycleOf),
       podStartupSeconds: input.podStartupSeconds,
       budgets: budgetPods(wave, input.evictionsOf, input.budgets),
     });
@@ -101,11 +102,27 @@ export function poolWaves(input: PoolWavesInput): PoolWaves {
     nodes: nodes.length,
     maxInFlight,
     capacityLimited: maxInFlight < limit,
-    cycleSeconds: input.cycleSeconds,
+    ...cycles(nodes, input.cycleOf),
     podStartupSeconds: input.podStartupSeconds,
     budgets: budgetPods(nodes, input.evictionsOf, input.budgets),
   };
   return { steps, bound, warnings };
+}
+
+/** The nodes' shortest cycle, and their sum and longest when they differ (see lower-bound.ts). */
+function cycles(
+  nodes: readonly string[],
+  cycleOf: (node: string) => number,
+): Pick<PoolBoundInput, 'cycleSeconds' | 'totalCycleSeconds' | 'longestCycleSeconds'> {
+  const each = nodes.map(cycleOf);
+  const shortest = each.length > 0 ? Math.min(...each) : 0;
+  const longest = each.length > 0 ? Math.max(...each) : 0;
+  if (longest === shortest) return { cycleSeconds: shortest };
+  return {
+    cycleSeconds: shortest,
+    totalCycleSeconds: each.reduce((a, b) => a + b, 0),
+    longestCycleSeconds: longest,
+  };
 }
 
 /** Healthy pods of each budget on these nodes, with what the budget allows. */

@@ -378,4 +378,18 @@ describe('planUpgrade: node waves', () => {
     expect(p.estimate.nodePhaseLowerBoundSeconds).toBe(180 + 540 + 300 + 2 * 30);
     expect(p.estimate.nodeWaves).toBe(3);
   });
+
+  it('counts one upgrade per minor a node is behind: its cycle, the wave estimate and the bound', () => {
+    // w-01 is two minors behind (v1.29 → v1.30 → v1.31), w-02 one: cycles of 60 + 2 × 120 s and 60 + 120 s.
+    const b = new ClusterBuilder('v1.31.2').controlPlane('cp-1');
+    b.node('w-01', { pool: 'workers', kubelet: 'v1.29.9' });
+    b.node('w-02', { pool: 'workers', kubelet: 'v1.30.1' });
+    const one = planOf(b.build(), 'defaults: {maxUnavailable: 1}');
+    // One at a time: the two cycles one after the other.
+    expect(wavesOf(one).map((w) => w.estimateSeconds)).toEqual([300 + 180 + 30]);
+    expect(one.estimate.lowerBound.pools[0]).toMatchObject({ inFlightSeconds: 480 });
+    const two = planOf(b.build(), 'defaults: {maxUnavailable: 2}');
+    // Two at a time: no shorter than the longer cycle (half of the 480 s of cycles is less).
+    expect(two.estimate.lowerBound.pools[0]).toMatchObject({ inFlightSeconds: 300 });
+  });
 });
