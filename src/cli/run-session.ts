@@ -12,6 +12,7 @@ import { type Command, Option } from 'commander';
 import { type Clock, mayRetry, RealClock, ScaledClock } from '../core/index.ts';
 import {
   type EngineDeps,
+  ExclusionRefusedError,
   PlanRejectedError,
   type RunOptions,
   RunStateError,
@@ -355,6 +356,7 @@ export function cliErrorOf(err: unknown): unknown {
   if (err instanceof PlanRejectedError)
     return new UsageError(`plan refused (${err.rejection}): ${err.message}`);
   if (err instanceof LeaseHeldError) return new CliError(`refusing to start: ${err.message}`);
+  if (err instanceof ExclusionRefusedError) return new CliError(err.message);
   if (err instanceof RunNotFoundError) return new UsageError(err.message);
   if (err instanceof RunStateError || err instanceof KubeError || err instanceof StoreError)
     return new CliError(err.message);

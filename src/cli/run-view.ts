@@ -62,6 +62,8 @@ class RunProgress {
   currentStep?: PlanStep;
   startedAt?: number;
   soakUntil?: number;
+  /** Outside every maintenance window: when the next opens. */
+  windowUntil?: number;
 
   constructor(readonly plan: Plan) {
     plan.phases.forEach((p, phase) => {
@@ -105,6 +107,9 @@ class RunProgress {
       }
       case 'soak':
         this.soakUntil = e.untilMs;
+        break;
+      case 'window-wait':
+        this.windowUntil = e.untilMs;
         break;
       default:
         break;
@@ -156,6 +161,8 @@ export function lineFor(e: RunEvent, progress: RunProgress): string | undefined 
         : undefined;
     case 'soak':
       return `  soaking until ${new Date(e.untilMs).toISOString()}`;
+    case 'window-wait':
+      return undefined; // the engine's log line says it
     case 'warning':
       return `warning: ${e.message}`;
     case 'log':
@@ -285,7 +292,8 @@ class LiveView implements RunView {
   }
 
   private redraw(): void {
-    if (this.closed || (!this.dirty && this.drawnLines > 0 && this.progress.soakUntil === undefined)) return;
+    const counting = this.progress.soakUntil !== undefined || this.progress.windowUntil !== undefined;
+    if (this.closed || (!this.dirty && this.drawnLines > 0 && !counting)) return;
     this.dirty = false;
     const width = Math.max(40, (this.out.columns || 100) - 1);
     const lines = this.frame().map((l) => (l.length > width ? `${l.slice(0, width - 1)}…` : l));
@@ -301,6 +309,10 @@ class LiveView implements RunView {
     const lines = [
       `${p.plan.source} → ${p.plan.target}   elapsed ${formatDuration(elapsed)}   ~${formatDuration(p.remainingMs())} left (estimate)`,
     ];
+    if (p.windowUntil !== undefined && p.windowUntil > now)
+      lines.push(
+        `   waiting for the maintenance window: opens in ${formatDuration(p.windowUntil - now)} (${new Date(p.windowUntil).toISOString()})`,
+      );
     p.plan.phases.forEach((phase, i) => {
       const status = this.phaseStatus[i]!;
       lines.push(` ${STATUS_MARK[status]} ${phase.name}${status === 'stopped' ? ' (stopped here)' : ''}`);

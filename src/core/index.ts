@@ -33,6 +33,25 @@ export type { Inventory } from './inventory.ts';
 export { buildInventory } from './inventory.ts';
 export type { KubeadmAddon } from './kubeadm-addons.ts';
 export { addonVerdict, KUBEADM_ADDONS } from './kubeadm-addons.ts';
+export type {
+  ActiveExclusion,
+  Exclusion,
+  MaintenanceWindow,
+  Weekday,
+  WindowState,
+} from './maintenance-window.ts';
+export {
+  describeWindow,
+  exclusionAt,
+  exclusionInstant,
+  formatInZone,
+  isTimeZone,
+  maintenanceWindowProblem,
+  parseClockTime,
+  WEEKDAYS,
+  weekdayOf,
+  windowStateAt,
+} from './maintenance-window.ts';
 export { poolInFlightLimit } from './pool-in-flight-limit.ts';
 export {
   cpuMillis,

@@ -2,6 +2,7 @@ export type { PlanRejection } from './errors.ts';
 export { HookFailedError, PlanRejectedError, RunStateError, StepFailedError } from './errors.ts';
 export type { Hooks } from './hooks.ts';
 export { hooksOf } from './hooks.ts';
+export { ExclusionRefusedError } from './maintenance-window.ts';
 export {
   checkPlanCluster,
   checkPlanIntegrity,

@@ -15,6 +15,7 @@ import type { NodeWaveStep } from '../plan/index.ts';
 import type { StepStateRecord } from '../store/index.ts';
 import { describeVerdict, WaveAdmission } from './admission.ts';
 import { StepFailedError } from './errors.ts';
+import { windowAdmits } from './maintenance-window.ts';
 import { type NodeResult, upgradeWorkerNode } from './node-steps.ts';
 import { type RunContext, StopSignal } from './run-context.ts';
 
@@ -60,6 +61,7 @@ export async function flowNodes(ctx: RunContext, step: NodeWaveStep): Promise<No
     for (;;) {
       while (admitting() && restarted.length > 0) launch(restarted.shift()!);
       while (admitting() && waiting.length > 0) {
+        if (!(await windowAdmits(ctx, inFlight.size))) break;
         const node = await admit(ctx, step, admission, waiting).catch((err: unknown) => {
           failure ??= err;
           return undefined;

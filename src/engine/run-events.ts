@@ -54,6 +54,8 @@ export type RunEvent = Base &
         blocking: PodBlock[];
       }
     | { type: 'soak'; stepId: string; untilMs: number }
+    /** Outside every maintenance window: no node is admitted before `untilMs`, when the next opens. */
+    | { type: 'window-wait'; untilMs: number; message: string }
     | { type: 'warning'; message: string; stepId?: string; node?: string }
     | {
         type: 'log';

@@ -17,6 +17,7 @@ import { backupStep, preflightStep, snapshotOf, validationStep } from './cluster
 import { RunStateError } from './errors.ts';
 import { hooksOf, runHook } from './hooks.ts';
 import { leftBehind, leftBehindReason, releaseReopenedQuarantine, reopenLeftBehind } from './left-behind.ts';
+import { refuseInsideExclusion, waitForWindow } from './maintenance-window.ts';
 import { controlPlaneStep, retrySkipped, waveStep } from './node-wave-steps.ts';
 import { checkPlanCluster, checkPlanIntegrity, checkPlanVersions, planHashOf } from './plan-check.ts';
 import { rollbackWork } from './rollback.ts';
@@ -50,6 +51,7 @@ export async function startRun(
   options: RunOptions = {},
 ): Promise<RunSummary> {
   const checked = await verifyPlan(deps, plan);
+  refuseInsideExclusion(checked.policy, deps.clock.now(), 'refusing to start the run');
   const runId = newRunId(deps.clock.now());
   const lease = await takeLease(deps, runId, options, (holder) =>
     deps.store.createRun({
@@ -80,6 +82,9 @@ export async function resumeRun(
   if (!RESUMABLE_STATES.includes(run.state))
     throw new RunStateError(runId, run.state, `run ${runId} is ${run.state}: there is nothing to resume`);
   const plan = checkPlanIntegrity(JSON.parse(run.planJson));
+  // An abort carried out by resuming only puts nodes back as they were: a freeze does not hold it.
+  if (run.mode === 'upgrade' && run.requestedAction !== 'abort')
+    refuseInsideExclusion(plan.policy, deps.clock.now(), `refusing to resume run ${runId}`);
   checkPlanCluster(plan, await snapshotOf(deps));
   const lease = await takeLease(deps, runId, options, () => {
     if (run.requestedAction === 'pause') deps.store.requestAction(runId, null);
@@ -103,6 +108,7 @@ async function runPhase(ctx: RunContext, index: number, phase: PlanPhase): Promi
   let row = ctx.phaseRow(index);
   if (row?.status === 'done' || row?.status === 'skipped') return;
   ctx.checkpoint('step');
+  await waitForWindow(ctx);
   const started = row?.startedAt ?? ctx.clock.now();
   row = ctx.putPhaseRow(index, { status: 'running', startedAt: started, finishedAt: undefined });
   ctx.emit({ type: 'phase-started', phase: index, kind: phase.kind, name: phase.name });

@@ -19,11 +19,20 @@ export type {
 } from './plan-types.ts';
 export { isNodeWave, PHASE_KINDS, PLAN_SCHEMA_VERSION, poolOfStep, STEP_KINDS } from './plan-types.ts';
 export { PlanError, planId, planUpgrade } from './planner.ts';
-export type { MaintenanceWindow, Policy, PolicyError, PolicyResult, PoolPolicy } from './policy.ts';
+export type {
+  Exclusion,
+  MaintenanceWindow,
+  OnOutsideWindow,
+  Policy,
+  PolicyError,
+  PolicyResult,
+  PoolPolicy,
+} from './policy.ts';
 export {
   DEFAULT_MAX_QUARANTINED,
   defaultPolicy,
   formatPolicyError,
+  ON_OUTSIDE_WINDOW,
   POLICY_API_VERSION,
 } from './policy.ts';
 export type { PolicyFileResult } from './policy-parse.ts';

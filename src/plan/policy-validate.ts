@@ -4,16 +4,24 @@
  */
 import {
   DurationParseError,
+  type Exclusion,
+  exclusionInstant,
   type IntOrString,
+  isTimeZone,
   isValidIntOrPercent,
   isZeroIntOrPercent,
+  maintenanceWindowProblem,
+  parseClockTime,
   parseDuration,
   parseLabelSelector,
+  WEEKDAYS,
+  weekdayOf,
 } from '../core/index.ts';
 import {
   defaultPolicy,
   NODE_STRATEGIES,
   ON_DRAIN_TIMEOUT,
+  ON_OUTSIDE_WINDOW,
   POLICY_API_VERSION,
   type Policy,
   type PolicyError,
@@ -24,7 +32,6 @@ import {
 /** maxSurge only adds replacement nodes (strategy replace): an in-place upgrade takes its node down. */
 const IN_PLACE_NEEDS_UNAVAILABLE =
   'must be at least 1 with strategy in-place: upgrading a node in place takes it out of service (maxSurge applies to strategy replace)';
-const WEEKDAYS = ['mon', 'tue', 'wed', 'thu', 'fri', 'sat', 'sun'] as const;
 
 type Obj = Record<string, unknown>;
 const isObj = (v: unknown): v is Obj => typeof v === 'object' && v !== null && !Array.isArray(v);
@@ -38,7 +45,7 @@ export function validatePolicy(raw: unknown, file: string): PolicyResult {
     fail('(root)', 'must be a mapping');
     return { ok: false, errors };
   }
-  const known = new Set(Object.keys(policy).concat('poolLabel'));
+  const known = new Set(Object.keys(policy).concat('poolLabel', 'onOutsideWindow', 'exclusions'));
   for (const key of Object.keys(raw))
     if (!known.has(key)) fail(key, `unknown field (known: ${[...known].sort().join(', ')})`);
   if (raw.apiVersion !== undefined && raw.apiVersion !== POLICY_API_VERSION) {
@@ -267,24 +274,90 @@ export function validatePolicy(raw: unknown, file: string): PolicyResult {
           return;
         }
         unknownKeys(w, ['days', 'start', 'end', 'timeZone'], at);
-        const days = Array.isArray(w.days)
-          ? w.days.map((d) => String(d).toLowerCase().slice(0, 3))
-          : undefined;
-        if (!days || days.length === 0 || days.some((d) => !(WEEKDAYS as readonly string[]).includes(d))) {
+        const days = Array.isArray(w.days) ? w.days.map((d) => weekdayOf(String(d))) : undefined;
+        if (!days || days.length === 0 || days.some((d) => d === undefined)) {
           fail(`${at}.days`, `must list weekdays (${WEEKDAYS.join(', ')})`);
         }
-        for (const k of ['start', 'end'] as const) {
-          if (typeof w[k] !== 'string' || !/^([01]\d|2[0-3]):[0-5]\d$/.test(w[k] as string))
-            fail(`${at}.${k}`, 'must be a time "HH:MM"');
-        }
+        const time = (k: 'start' | 'end'): string | undefined => {
+          const v = w[k];
+          if (v === undefined) fail(`${at}.${k}`, 'is required: a time "HH:MM"');
+          else if (typeof v !== 'string' || parseClockTime(v, k === 'end') === undefined)
+            fail(
+              `${at}.${k}`,
+              `must be a time "HH:MM" between "00:00" and "${k === 'end' ? '24:00' : '23:59'}", quoted (got ${JSON.stringify(v)})`,
+            );
+          else return v;
+          return undefined;
+        };
+        const start = time('start');
+        const end = time('end');
         const timeZone = w.timeZone === undefined ? 'UTC' : str(w.timeZone, `${at}.timeZone`);
-        if (timeZone && !isTimeZone(timeZone)) fail(`${at}.timeZone`, `unknown time zone "${timeZone}"`);
-        policy.maintenanceWindows.push({
-          days: days ?? [],
-          start: String(w.start),
-          end: String(w.end),
+        if (timeZone && !isTimeZone(timeZone))
+          fail(`${at}.timeZone`, `unknown time zone "${timeZone}" (an IANA name such as Europe/Paris)`);
+        const window = {
+          days: (days ?? []).filter((d) => d !== undefined),
+          start: start ?? '',
+          end: end ?? '',
           timeZone: timeZone ?? 'UTC',
-        });
+        };
+        const problem = start && end ? maintenanceWindowProblem(window) : undefined;
+        if (problem) fail(`${at}.end`, problem);
+        policy.maintenanceWindows.push(window);
+      });
+    }
+  }
+  const onOutsideWindow = oneOf(raw.onOutsideWindow, ON_OUTSIDE_WINDOW, 'onOutsideWindow');
+  if (onOutsideWindow) policy.onOutsideWindow = onOutsideWindow;
+
+  if (raw.exclusions !== undefined && raw.exclusions !== null) {
+    if (!Array.isArray(raw.exclusions)) fail('exclusions', 'must be a list');
+    else {
+      policy.exclusions = [];
+      raw.exclusions.forEach((x, i) => {
+        const at = `exclusions[${i}]`;
+        if (!isObj(x)) {
+          fail(at, 'must be a mapping with start, end and reason');
+          return;
+        }
+        unknownKeys(x, ['start', 'end', 'timeZone', 'reason'], at);
+        const timeZone = x.timeZone === undefined ? 'UTC' : str(x.timeZone, `${at}.timeZone`);
+        const zoneOk = timeZone !== undefined && isTimeZone(timeZone);
+        if (timeZone && !zoneOk)
+          fail(`${at}.timeZone`, `unknown time zone "${timeZone}" (an IANA name such as Europe/Paris)`);
+        const instant = (k: 'start' | 'end'): { text: string; at: number } | undefined => {
+          // Note: YAML 1.1 readers turn an unquoted date into a timestamp; take it back as the date it was.
+          const v = x[k] instanceof Date ? (x[k] as Date).toISOString() : x[k];
+          if (v === undefined) {
+            fail(`${at}.${k}`, 'is required: a date (2026-12-20) or a date-time (2026-12-20T18:00)');
+            return undefined;
+          }
+          const when = typeof v === 'string' && zoneOk ? exclusionInstant(v, timeZone, k) : undefined;
+          if (typeof v !== 'string' || (zoneOk && when === undefined)) {
+            fail(
+              `${at}.${k}`,
+              `must be a date (2026-12-20) or a date-time (2026-12-20T18:00, optionally with Z or an offset such as +01:00), got ${JSON.stringify(v)}`,
+            );
+            return undefined;
+          }
+          return when === undefined ? undefined : { text: v, at: when };
+        };
+        const start = instant('start');
+        const end = instant('end');
+        if (start && end && end.at <= start.at)
+          fail(
+            `${at}.end`,
+            `must be after start (${start.text}): ${end.text} ${end.at === start.at ? 'is the same instant' : 'is before it'}`,
+          );
+        const reason = str(x.reason, `${at}.reason`);
+        if (x.reason === undefined)
+          fail(`${at}.reason`, 'is required: say why (shown when a run is refused)');
+        const exclusion: Exclusion = {
+          start: start?.text ?? '',
+          end: end?.text ?? '',
+          reason: reason ?? '',
+        };
+        if (x.timeZone !== undefined && timeZone) exclusion.timeZone = timeZone;
+        policy.exclusions?.push(exclusion);
       });
     }
   }
@@ -328,13 +401,4 @@ export function validatePolicy(raw: unknown, file: string): PolicyResult {
     }
   }
   return errors.length > 0 ? { ok: false, errors } : { ok: true, policy };
-}
-
-function isTimeZone(tz: string): boolean {
-  try {
-    new Intl.DateTimeFormat('en', { timeZone: tz });
-    return true;
-  } catch {
-    return false;
-  }
 }

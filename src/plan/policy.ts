@@ -5,7 +5,9 @@
  * Defaults are a careful platform engineer's: one node at a time, no surge, a one-node canary soaked for
  * 10 minutes, eviction (never plain delete), emptyDir data and bare pods protected, halt on a stuck drain.
  */
-import type { IntOrString } from '../core/index.ts';
+import type { Exclusion, IntOrString, MaintenanceWindow } from '../core/index.ts';
+
+export type { Exclusion, MaintenanceWindow };
 
 export const POLICY_API_VERSION = 'midflight.dev/v1alpha1';
 export const NODE_STRATEGIES = ['in-place', 'replace'] as const;
@@ -29,13 +31,9 @@ export interface PoolPolicy {
   waveSoak?: string;
 }
 
-export interface MaintenanceWindow {
-  days: string[];
-  /** "HH:MM" local to timeZone. */
-  start: string;
-  end: string;
-  timeZone: string;
-}
+/** What a run does when no maintenance window is open (see engine/maintenance-window.ts). */
+export const ON_OUTSIDE_WINDOW = ['wait', 'pause'] as const;
+export type OnOutsideWindow = (typeof ON_OUTSIDE_WINDOW)[number];
 
 export interface Policy {
   apiVersion: typeof POLICY_API_VERSION;
@@ -90,7 +88,15 @@ export interface Policy {
     addons: string;
     validation: string;
   };
+  /** When node work may start; none means any time. */
   maintenanceWindows: MaintenanceWindow[];
+  /**
+   * Outside every window: wait for the next one (default) or pause the run. Unset means wait (left out of
+   * the defaults, as are exclusions, so existing plans keep their id).
+   */
+  onOutsideWindow?: OnOutsideWindow;
+  /** Freeze periods: `apply` refuses to start inside one, and a running run pauses when one begins. */
+  exclusions?: Exclusion[];
   etcdBackup: { enabled: boolean };
   provider: { kind: string; [setting: string]: unknown };
   hooks: Record<string, unknown>;
