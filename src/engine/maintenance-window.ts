@@ -121,10 +121,10 @@ const announced = new WeakMap<RunContext, number>();
 function announce(ctx: RunContext, opensAt: number, message: string): void {
   if (announced.get(ctx) === opensAt) return;
   announced.set(ctx, opensAt);
-  ctx.log('info', message);
-  ctx.emit({ type: 'window-wait', untilMs: opensAt, message });
   // Note: the reason of a running run is what `status` shows as waiting; cleared when the window opens.
   ctx.store.setRunState(ctx.runId, 'running', { reason: `waiting: ${message}` });
+  ctx.log('info', message);
+  ctx.emit({ type: 'window-wait', untilMs: opensAt, message });
 }
 
 function opened(ctx: RunContext, closesAt: number): void {
