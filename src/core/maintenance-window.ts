@@ -41,11 +41,14 @@ export interface Exclusion {
   reason: string;
 }
 
+/**
+ * Open now and until when, or closed and when the next window opens (Infinity if none ever does, see
+ * maintenanceWindowProblem); `closesAt` looks up to two weeks ahead. `timeZone`: that of the window open
+ * now, or of the next one to open, the one to tell the time in.
+ */
 export type WindowState =
-  /** `closesAt`: when the windows open now close (looking up to two weeks ahead). */
-  | { open: true; closesAt: number }
-  /** `opensAt`: the next opening; Infinity if no window ever opens (see maintenanceWindowProblem). */
-  | { open: false; opensAt: number };
+  | { open: true; closesAt: number; timeZone: string }
+  | { open: false; opensAt: number; timeZone: string };
 
 export interface ActiveExclusion {
   exclusion: Exclusion;
@@ -136,7 +139,7 @@ export function exclusionAt(exclusions: readonly Exclusion[], now: number): Acti
  * always open. Overlapping or touching windows (Mon 20:00–24:00 and Tue 00:00–06:00) count as one.
  */
 export function windowStateAt(windows: readonly MaintenanceWindow[], now: number): WindowState {
-  if (windows.length === 0) return { open: true, closesAt: Number.POSITIVE_INFINITY };
+  if (windows.length === 0) return { open: true, closesAt: Number.POSITIVE_INFINITY, timeZone: 'UTC' };
   const spans = windows.flatMap((w) => spansAround(w, now)).sort((a, b) => a.opens - b.opens);
   const merged: Span[] = [];
   for (const span of spans) {
@@ -145,9 +148,13 @@ export function windowStateAt(windows: readonly MaintenanceWindow[], now: number
     else merged.push({ ...span });
   }
   const current = merged.find((s) => s.opens <= now && now < s.closes);
-  if (current) return { open: true, closesAt: current.closes };
+  if (current) return { open: true, closesAt: current.closes, timeZone: current.timeZone };
   const next = merged.find((s) => s.opens > now);
-  return { open: false, opensAt: next?.opens ?? Number.POSITIVE_INFINITY };
+  return {
+    open: false,
+    opensAt: next?.opens ?? Number.POSITIVE_INFINITY,
+    timeZone: next?.timeZone ?? windows[0]!.timeZone,
+  };
 }
 
 /** "fri 22:00–04:00 Europe/Paris", for messages. */
@@ -168,6 +175,7 @@ export function formatInZone(instant: number, timeZone: string): string {
 interface Span {
   opens: number;
   closes: number;
+  timeZone: string;
 }
 
 /**
@@ -188,7 +196,7 @@ function spansAround(w: MaintenanceWindow, now: number): Span[] {
     const opens = instantOf(day + start * MINUTE, w.timeZone);
     const closes = instantOf(day + (end > start ? 0 : DAY) + end * MINUTE, w.timeZone);
     // A window inside a skipped hour has no instant at all that day.
-    if (opens < closes) spans.push({ opens, closes });
+    if (opens < closes) spans.push({ opens, closes, timeZone: w.timeZone });
   }
   return spans;
 }

@@ -89,10 +89,10 @@ async function admitsNow(ctx: RunContext, inFlight: number): Promise<boolean> {
     }
     const state = windowStateAt(policy.maintenanceWindows, now);
     if (state.open) {
-      opened(ctx, state.closesAt);
+      opened(ctx, state.closesAt, state.timeZone);
       return true;
     }
-    const next = formatInZone(state.opensAt, policy.maintenanceWindows[0]!.timeZone);
+    const next = formatInZone(state.opensAt, state.timeZone);
     const windows = policy.maintenanceWindows.map(describeWindow).join('; ');
     if (policy.onOutsideWindow === 'pause') {
       ctx.requestStop('pause', `outside the maintenance windows (${windows}): the next opens ${next}`);
@@ -127,13 +127,11 @@ function announce(ctx: RunContext, opensAt: number, message: string): void {
   ctx.emit({ type: 'window-wait', untilMs: opensAt, message });
 }
 
-function opened(ctx: RunContext, closesAt: number): void {
+function opened(ctx: RunContext, closesAt: number, timeZone: string): void {
   if (!announced.has(ctx)) return;
   announced.delete(ctx);
-  const until = Number.isFinite(closesAt)
-    ? ` until ${formatInZone(closesAt, ctx.plan.policy.maintenanceWindows[0]!.timeZone)}`
-    : '';
-  ctx.log('info', `the maintenance window is open${until}: admitting nodes`);
+  const until = Number.isFinite(closesAt) ? ` until ${formatInZone(closesAt, timeZone)}` : '';
+  ctx.log('info', `the maintenance window is open${until}: the run goes on`);
   ctx.store.setRunState(ctx.runId, 'running', { reason: null });
 }
 

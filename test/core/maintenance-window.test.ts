@@ -183,6 +183,7 @@ describe('maintenance windows', () => {
     expect(windowStateAt([], at('2026-12-07T10:00:00Z'))).toEqual({
       open: true,
       closesAt: Number.POSITIVE_INFINITY,
+      timeZone: 'UTC',
     });
   });
 
@@ -194,6 +195,22 @@ describe('maintenance windows', () => {
     const found = maintenanceWindowProblem(win(['mon'], start, end));
     if (problem) expect(found).toMatch(problem);
     else expect(found).toBeUndefined();
+  });
+});
+
+it('tells the time in the zone of the window open now, or of the next to open', () => {
+  const windows = [
+    win(['mon'], '09:00', '10:00', 'Asia/Tokyo'),
+    win(['mon'], '09:00', '10:00', 'Europe/Paris'),
+  ];
+  // Monday 09:30 in Tokyo is 00:30Z; Monday 09:00 in Paris is 08:00Z.
+  expect(windowStateAt(windows, at('2026-12-07T00:30:00Z'))).toMatchObject({
+    open: true,
+    timeZone: 'Asia/Tokyo',
+  });
+  expect(windowStateAt(windows, at('2026-12-07T02:00:00Z'))).toMatchObject({
+    open: false,
+    timeZone: 'Europe/Paris',
   });
 });
 

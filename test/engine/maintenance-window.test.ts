@@ -22,6 +22,7 @@ import { type RunningSandbox, startSandbox } from '../e2e/sandbox-harness.ts';
 import {
   expectUpgraded,
   FAST,
+  FAST_TIMING,
   harness,
   nodes,
   planFor,
@@ -54,23 +55,33 @@ function windowsFrom(now: number) {
   return { windows, opens, closes, reopens, described };
 }
 
-/** Holds the first node it is asked to upgrade until `until` on the clock, then upgrades it. */
+/** Holds the i-th node it is asked to upgrade until `holds[i]` on the clock (the others not), then upgrades it. */
 class HoldingProvider implements UpgradeProvider {
   readonly kind = 'holding';
-  private held = false;
+  private calls = 0;
   constructor(
     private readonly inner: UpgradeProvider,
     private readonly clock: Clock,
-    private readonly until: number,
+    private readonly holds: number[],
   ) {}
   async upgradeNode(ctx: UpgradeContext): Promise<void> {
-    if (!this.held) {
-      this.held = true;
-      await this.clock.sleep(this.until - this.clock.now());
-    }
+    const until = this.holds[this.calls++];
+    if (until !== undefined) await this.clock.sleep(until - this.clock.now());
     return this.inner.upgradeNode(ctx);
   }
 }
+
+/** Four workers and no budget but coredns's, so that two nodes are in flight at once (maxUnavailable 2). */
+const TWO_IN_FLIGHT_CLUSTER = `
+name: windows-flow
+kubernetesVersion: v1.31.2
+seed: 13
+controlPlane: { nodes: 1 }
+nodePools:
+  - { name: general, count: 4, version: v1.30.6, capacity: { cpu: "4", memory: 16Gi } }
+workloads:
+  - { name: web, namespace: app, kind: Deployment, replicas: 4 }
+${FAST_TIMING}`;
 
 interface Setup {
   sandbox: RunningSandbox;
@@ -78,18 +89,18 @@ interface Setup {
   cleanup(): Promise<void>;
 }
 
-async function sandboxAt(start: number): Promise<Setup> {
+async function sandboxAt(start: number, scenario = WORKERS_CLUSTER): Promise<Setup> {
   const clock = new ScaledClock(TIME_SCALE, start);
-  const sandbox = await startSandbox({ scenario: parseScenario(WORKERS_CLUSTER, 'windows.yaml'), clock });
+  const sandbox = await startSandbox({ scenario: parseScenario(scenario, 'windows.yaml'), clock });
   return { sandbox, clock, cleanup: () => sandbox.stop() };
 }
 
-/** The engine's deps on `clock`, a provider holding the first node until `holdUntil`, and a store for `status`. */
-function engineOn(setup: Setup, holdUntil: number) {
+/** The engine's deps on `clock`, a provider holding the first nodes (see HoldingProvider), and a store for `status`. */
+function engineOn(setup: Setup, ...holds: number[]) {
   const h = harness(setup.sandbox, new SandboxApiProvider(setup.sandbox));
   const store = h.openStore({ clock: setup.clock });
   const status = h.openStore({ clock: setup.clock });
-  const provider = new HoldingProvider(new SandboxApiProvider(setup.sandbox), setup.clock, holdUntil);
+  const provider = new HoldingProvider(new SandboxApiProvider(setup.sandbox), setup.clock, holds);
   const deps = { ...h.deps, store, clock: setup.clock, provider };
   return { h, deps, status };
 }
@@ -155,9 +166,52 @@ describe('maintenance windows', () => {
         { state: 'running', reason: waiting(w.reopens) },
       ]);
       const logs = status.logs(summary.runId).map((l) => l.message);
-      expect(logs).toContain(`the maintenance window is open until ${local(w.closes)}: admitting nodes`);
-      expect(logs).toContain('the maintenance window is open until 2026-12-08 00:00 UTC: admitting nodes');
+      expect(logs).toContain(`the maintenance window is open until ${local(w.closes)}: the run goes on`);
+      expect(logs).toContain('the maintenance window is open until 2026-12-08 00:00 UTC: the run goes on');
       expect(summary.reason).toBeUndefined();
+    } finally {
+      h.cleanup();
+      await setup.cleanup();
+    }
+  }, 120_000);
+
+  it('wait, two nodes in flight: a slot freed after the window closed admits no node; the other node in flight finishes', async () => {
+    const setup = await sandboxAt(START, TWO_IN_FLIGHT_CLUSTER);
+    const w = windowsFrom(setup.clock.now());
+    // Both nodes admitted first are still upgrading when the window closes; one finishes before the other.
+    const { h, deps, status } = engineOn(setup, w.closes + 30_000, w.closes + 10_000);
+    try {
+      const plan = await planFor(
+        setup.sandbox,
+        'v1.31.2',
+        testPolicy({
+          canary: { nodes: 0 },
+          timings: { waveSoak: '0s' },
+          defaults: { maxUnavailable: 2 },
+          maintenanceWindows: w.windows,
+        }),
+      );
+      const summary = await startRun(deps, plan, FAST);
+      expect(summary.state).toBe('succeeded');
+      await expectUpgraded(setup.sandbox, 'v1.31.2');
+
+      const admitted = h.events.filter((e) => e.type === 'node-changed' && e.activity === 'admitted');
+      expect(admitted).toHaveLength(4);
+      const [first, second] = admitted.map((e) => (e.type === 'node-changed' ? e.node : ''));
+      const doneAt = (node: string | undefined) =>
+        timeOf(h.events, (e) => e.type === 'node-changed' && e.node === node && e.status === 'done');
+      expect(
+        admitted[1]!.time < w.closes,
+        `second node admitted at ${iso(admitted[1]!.time)}: the run did not reach it within the first window`,
+      ).toBe(true);
+      expect(doneAt(first)).toBeGreaterThan(w.closes);
+      expect(doneAt(second)).toBeGreaterThan(w.closes);
+      expect(admitted[2]!.time).toBeGreaterThanOrEqual(w.reopens);
+      expect(admitted[3]!.time).toBeGreaterThanOrEqual(w.reopens);
+      const logs = status.logs(summary.runId).map((l) => l.message);
+      expect(logs).toContain(
+        `the maintenance window closed: no more nodes admitted until the next opens ${local(w.reopens)}; the 1 node(s) in flight finish`,
+      );
     } finally {
       h.cleanup();
       await setup.cleanup();
