@@ -3,9 +3,9 @@
  * (Monday 2026-12-07). The engine keeps the sandbox's clock, as the CLI does.
  *
  * Note: a window must close while a node is in flight whatever the machine's speed, so the provider holds
- * the wave's first node until just after the window closed (HoldingProvider); the only bound left is that
- * the run reaches that first node within the window's first 10 minutes of clock time (15 s of wall time at
- * ×40, for a preflight and one or two quick phases).
+ * the wave's first node until just after the window closed (HoldingProvider); the bound left is that the run
+ * reaches that first node within the window's first 10 minutes of clock time (15 s of wall time at ×40, for
+ * a preflight and one or two quick phases).
  */
 import { describe, expect, it } from 'vitest';
 import { type Clock, ScaledClock } from '../../src/core/clock.ts';
@@ -40,11 +40,11 @@ const hhmm = (t: number) => new Date(t).toISOString().slice(11, 16);
 const local = (t: number) => `${new Date(t).toISOString().slice(0, 10)} ${hhmm(t)} UTC`;
 
 /**
- * Two windows on that Monday (UTC): the first opens at the second minute after `now` and lasts 10 minutes,
- * the second opens 10 minutes after it closed.
+ * Two windows on that Monday (UTC): the first opens `lead` minutes after `now` (rounded up to a minute) and
+ * lasts 10 minutes, the second opens 10 minutes after it closed.
  */
-function windowsFrom(now: number) {
-  const opens = Math.ceil(now / MINUTE) * MINUTE + MINUTE;
+function windowsFrom(now: number, lead: number) {
+  const opens = Math.ceil(now / MINUTE) * MINUTE + lead * MINUTE;
   const closes = opens + 10 * MINUTE;
   const reopens = closes + 10 * MINUTE;
   const windows = [
@@ -112,7 +112,9 @@ const iso = (t: number | undefined) => (t === undefined ? 'never' : new Date(t).
 describe('maintenance windows', () => {
   it('wait: the run starts when the window opens; one closing stops admissions, the node in flight finishes, the next node waits for the next window', async () => {
     const setup = await sandboxAt(START);
-    const w = windowsFrom(setup.clock.now());
+    // Note: the run must start before the first window opens: 5 minutes of clock, 7.5 s of wall time to
+    // plan and reach the first phase.
+    const w = windowsFrom(setup.clock.now(), 5);
     const { h, deps, status } = engineOn(setup, w.closes + 30_000);
     const statusWhileWaiting: Array<{ state: string; reason?: string }> = [];
     deps.onEvent = (e) => {
@@ -177,7 +179,7 @@ describe('maintenance windows', () => {
 
   it('wait, two nodes in flight: a slot freed after the window closed admits no node; the other node in flight finishes', async () => {
     const setup = await sandboxAt(START, TWO_IN_FLIGHT_CLUSTER);
-    const w = windowsFrom(setup.clock.now());
+    const w = windowsFrom(setup.clock.now(), 1);
     // Both nodes admitted first are still upgrading when the window closes; one finishes before the other.
     const { h, deps, status } = engineOn(setup, w.closes + 30_000, w.closes + 10_000);
     try {
@@ -220,7 +222,8 @@ describe('maintenance windows', () => {
 
   it('pause: a window closing mid-wave pauses the run once the node in flight finished; resume waits for a window', async () => {
     const setup = await sandboxAt(START);
-    const w = windowsFrom(setup.clock.now() - 2 * MINUTE);
+    // The first window is open when the run starts.
+    const w = windowsFrom(setup.clock.now(), -1);
     const { h, deps } = engineOn(setup, w.closes + 30_000);
     try {
       const plan = await planFor(
@@ -260,7 +263,8 @@ describe('maintenance windows', () => {
 describe('exclusions', () => {
   it('a running run pauses when an exclusion begins, after the node in flight; resume is refused inside it', async () => {
     const setup = await sandboxAt(START);
-    const begins = Math.ceil(setup.clock.now() / MINUTE) * MINUTE + 3 * MINUTE;
+    // Note: the run must reach its first node before the exclusion begins: 6 minutes of clock, 9 s of wall.
+    const begins = Math.ceil(setup.clock.now() / MINUTE) * MINUTE + 6 * MINUTE;
     const { h, deps } = engineOn(setup, begins + 30_000);
     try {
       const plan = await planFor(
