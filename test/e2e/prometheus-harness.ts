@@ -128,9 +128,9 @@ export async function startPrometheus(options: PrometheusOptions): Promise<Runni
       const [, v] = body.data.result as [number, string];
       return [{ metric: {}, value: Number(v) }];
     }
-    return (body.data?.result as Array<{ metric: Record<string, string>; value: [number, string] }>).map(
-      (r) => ({ metric: r.metric, value: Number(r.value[1]) }),
-    );
+    return (
+      (body.data?.result ?? []) as Array<{ metric: Record<string, string>; value: [number, string] }>
+    ).map((r) => ({ metric: r.metric, value: Number(r.value[1]) }));
   };
   const waitFor: RunningPrometheus['waitFor'] = async (promql, accept, timeoutMs = 60_000) => {
     const deadline = Date.now() + timeoutMs;
