@@ -65,6 +65,7 @@ export {
 } from './quantity.ts';
 export type { RemovedApi } from './removed-apis.ts';
 export { findRemovedApi } from './removed-apis.ts';
+export { RUN_ID_LABEL } from './run-id-label.ts';
 export type { LabelSelector, Requirement } from './selectors.ts';
 export {
   formatLabelSelector,

@@ -98,6 +98,10 @@ export interface FaultSet {
   versionRegressions: Array<{ kubeletVersion: string; errorRatio: number; extraLatencyMs: number }>;
   /** Control-plane nodes whose etcd member fails its health check (its mirror pod turns NotReady). */
   etcdUnhealthy: Set<string>;
+  /** Mean backend commit latency (ms) of an etcd member on a slow disk, by node name; "*" for every member. */
+  etcdSlowDisk: Map<string, number>;
+  /** Storage classes whose volume attach operations fail; "*" for every class. */
+  csiAttachFailures: Set<string>;
 }
 
 export function emptyFaults(): FaultSet {
@@ -108,6 +112,8 @@ export function emptyFaults(): FaultSet {
     ignoreSigtermSelectors: [],
     versionRegressions: [],
     etcdUnhealthy: new Set(),
+    etcdSlowDisk: new Map(),
+    csiAttachFailures: new Set(),
   };
 }
 

@@ -5,10 +5,12 @@ import { ApiServer } from './api/server.ts';
 import type { Actor, SandboxContext } from './context.ts';
 import { createSandboxContext } from './create-context.ts';
 import { renderKubeconfig } from './kubeconfig.ts';
+import { registerClusterStateMetrics } from './metrics/cluster-state-metrics.ts';
 import { buildCluster } from './scenario/build-cluster.ts';
 import { faultSetFromSpec } from './scenario/faults-spec.ts';
 import { loadScenario } from './scenario/load-scenario.ts';
 import type { Scenario } from './scenario/scenario-types.ts';
+import { AttachDetachController } from './sim/attach-detach.ts';
 import type { ControlPlane } from './sim/control-plane.ts';
 import { DaemonSetController } from './sim/controllers/daemonset-controller.ts';
 import { DeploymentController } from './sim/controllers/deployment-controller.ts';
@@ -16,6 +18,7 @@ import { JobController } from './sim/controllers/job-controller.ts';
 import { ReplicaSetController } from './sim/controllers/replicaset-controller.ts';
 import { StatefulSetController } from './sim/controllers/statefulset-controller.ts';
 import { PdbController } from './sim/disruption/pdb-controller.ts';
+import { EtcdDisk } from './sim/etcd-disk.ts';
 import { GarbageCollector } from './sim/garbage-collector.ts';
 import { KubeletFleet } from './sim/kubelet-fleet.ts';
 import { NodeLifecycle } from './sim/node-lifecycle.ts';
@@ -86,8 +89,11 @@ export class Sandbox {
       new PdbController(ctx),
       new GarbageCollector(ctx),
       new TrafficGenerator(ctx),
+      new EtcdDisk(ctx),
+      new AttachDetachController(ctx),
       built.controlPlane,
     ];
+    registerClusterStateMetrics(ctx);
     for (const actor of actors) actor.start();
 
     const server = new ApiServer(ctx, {

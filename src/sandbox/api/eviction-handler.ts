@@ -3,11 +3,11 @@ import { badRequest, type FieldError, invalid } from '../status.ts';
 import type { KubeObject } from '../store/types.ts';
 import type { ApiRequest } from './api-request.ts';
 import { invalidValue } from './field-errors.ts';
-import { bool, checkShape, int, obj, str, strings } from './field-shapes.ts';
+import { bool, checkShape, int, obj, str, stringMap, strings } from './field-shapes.ts';
 
 const EVICTION_VERSIONS = ['policy/v1', 'policy/v1beta1'];
 
-/** The fields of an Eviction the disruption simulation reads: its DeleteOptions. */
+/** The fields of an Eviction the disruption simulation reads: its DeleteOptions and its labels. */
 const EVICTION_SHAPE = obj({
   deleteOptions: obj({
     gracePeriodSeconds: int,
@@ -16,7 +16,8 @@ const EVICTION_SHAPE = obj({
     dryRun: strings,
     preconditions: obj({ uid: str, resourceVersion: str }),
   }),
-  metadata: obj({ name: str, namespace: str }),
+  // Note: labels are read, not kept: the sandbox counts an eviction under its run-id label (pod-disruptions.ts).
+  metadata: obj({ name: str, namespace: str, labels: stringMap }),
 });
 
 /** POST `…/pods/NAME/eviction`: checks the Eviction body, then hands it to the disruption simulation. */

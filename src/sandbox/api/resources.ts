@@ -114,6 +114,7 @@ export const RESOURCES: readonly ResourceInfo[] = [
     subresources: ['status'],
   }),
   r('storage.k8s.io', 'v1', 'csidrivers', 'CSIDriver', false),
+  r('storage.k8s.io', 'v1', 'storageclasses', 'StorageClass', false, { shortNames: ['sc'] }),
   r('storage.k8s.io', 'v1', 'volumeattachments', 'VolumeAttachment', false, { subresources: ['status'] }),
 ];
 
@@ -150,6 +151,8 @@ export const R = {
   leases: 'coordination.k8s.io/leases',
   crds: 'apiextensions.k8s.io/customresourcedefinitions',
   csidrivers: 'storage.k8s.io/csidrivers',
+  storageclasses: 'storage.k8s.io/storageclasses',
+  volumeattachments: 'storage.k8s.io/volumeattachments',
   validatingwebhooks: 'admissionregistration.k8s.io/validatingwebhookconfigurations',
   mutatingwebhooks: 'admissionregistration.k8s.io/mutatingwebhookconfigurations',
 } as const;

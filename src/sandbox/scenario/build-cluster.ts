@@ -158,6 +158,9 @@ export function buildCluster(
 
   for (const release of scenario.helmReleases) store.create(R.secrets, helmReleaseSecret(release, now));
   for (const object of scenario.objects) store.create(resourceOf(object), object);
+  // A class the workloads use and the scenario's objects do not define: a network block store's.
+  for (const w of scenario.workloads)
+    if (w.storageClass) createIfMissing(ctx, R.storageclasses, storageClassObject(w.storageClass));
 
   return { controlPlane, nodes: store.count(R.nodes), pods: store.count(R.pods) - podsBefore };
 }
@@ -186,4 +189,23 @@ function resourceOf(object: KubeObject): string {
     );
   }
   return storeKey(info);
+}
+
+/**
+ * The CSI driver behind the storage classes the builder creates: a network block store, whose volumes are
+ * attached to a node before a pod there can use them (no CSIDriver object says otherwise, so attach is
+ * required, as for a cloud disk).
+ */
+export const BLOCK_STORE_PROVISIONER = 'block.csi.sandbox.midflight.dev';
+
+function storageClassObject(name: string): KubeObject {
+  return {
+    apiVersion: 'storage.k8s.io/v1',
+    kind: 'StorageClass',
+    metadata: { name },
+    provisioner: BLOCK_STORE_PROVISIONER,
+    reclaimPolicy: 'Delete',
+    volumeBindingMode: 'WaitForFirstConsumer',
+    allowVolumeExpansion: true,
+  };
 }

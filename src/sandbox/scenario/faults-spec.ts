@@ -15,6 +15,8 @@ export function emptyFaultsSpec(): FaultsSpec {
     api: { errorRate: 0, code: 500, latencyMs: 0 },
     ignoreSigterm: [],
     versionRegression: [],
+    etcdSlowDisk: {},
+    csiAttachFailures: [],
   };
 }
 
@@ -56,6 +58,8 @@ const FAULT_FIELDS = {
   api: apiFaults,
   ignoreSigterm: listOf(selector),
   versionRegression: listOf(regression),
+  etcdSlowDisk: mapOf(num({ min: 0 })),
+  csiAttachFailures: listOf(str()),
 };
 
 /**
@@ -77,6 +81,8 @@ export function readFaults(
     api: Partial<FaultsSpec['api']>;
     ignoreSigterm: string[];
     versionRegression: Array<Partial<FaultsSpec['versionRegression'][number]>>;
+    etcdSlowDisk: Record<string, number>;
+    csiAttachFailures: string[];
   }>;
   return {
     nodesNeverReady: v.nodesNeverReady ?? base.nodesNeverReady,
@@ -90,6 +96,8 @@ export function readFaults(
         errorRatio: r.errorRatio ?? 0,
         extraLatencyMs: r.extraLatencyMs ?? 0,
       })) ?? base.versionRegression,
+    etcdSlowDisk: v.etcdSlowDisk ?? base.etcdSlowDisk,
+    csiAttachFailures: v.csiAttachFailures ?? base.csiAttachFailures,
   };
 }
 
@@ -107,6 +115,8 @@ export function faultSetFromSpec(spec: FaultsSpec): FaultSet {
     ignoreSigtermSelectors: [...spec.ignoreSigterm],
     versionRegressions: spec.versionRegression.map((r) => ({ ...r })),
     etcdUnhealthy: new Set(spec.etcdUnhealthy),
+    etcdSlowDisk: new Map(Object.entries(spec.etcdSlowDisk)),
+    csiAttachFailures: new Set(spec.csiAttachFailures),
   };
 }
 
@@ -124,6 +134,8 @@ export function faultSpecOf(faults: FaultSet): FaultsSpec {
     },
     ignoreSigterm: [...faults.ignoreSigtermSelectors],
     versionRegression: faults.versionRegressions.map((r) => ({ ...r })),
+    etcdSlowDisk: Object.fromEntries(faults.etcdSlowDisk),
+    csiAttachFailures: [...faults.csiAttachFailures].sort(),
   };
 }
 
@@ -141,4 +153,8 @@ export function applyFaults(target: FaultSet, source: FaultSet): void {
   target.versionRegressions = source.versionRegressions;
   target.etcdUnhealthy.clear();
   for (const n of source.etcdUnhealthy) target.etcdUnhealthy.add(n);
+  target.etcdSlowDisk.clear();
+  for (const [k, v] of source.etcdSlowDisk) target.etcdSlowDisk.set(k, v);
+  target.csiAttachFailures.clear();
+  for (const c of source.csiAttachFailures) target.csiAttachFailures.add(c);
 }

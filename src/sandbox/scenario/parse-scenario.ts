@@ -312,6 +312,7 @@ function readWorkloads(c: YamlChecker, node: unknown): WorkloadSpec[] {
         pdb,
         traffic,
         localStorage: bool,
+        storageClass: dnsLabel,
         terminationGracePeriodSeconds: int({ min: 0 }),
         unmanaged: bool,
         labels,
@@ -355,6 +356,7 @@ function readWorkloads(c: YamlChecker, node: unknown): WorkloadSpec[] {
         pdb: v.pdb as PdbSpec | undefined,
         traffic: v.traffic as TrafficSpec | undefined,
         localStorage: v.localStorage === true,
+        storageClass: v.storageClass as string | undefined,
         terminationGracePeriodSeconds: v.terminationGracePeriodSeconds as number | undefined,
         labels: (v.labels as Record<string, string> | undefined) ?? {},
       });

@@ -86,6 +86,8 @@ export interface WorkloadSpec {
   pdb?: PdbSpec;
   traffic?: TrafficSpec;
   localStorage: boolean;
+  /** Each pod gets a generic ephemeral volume `data` of this StorageClass (attached to its node). */
+  storageClass?: string;
   terminationGracePeriodSeconds?: number;
   labels: Record<string, string>;
 }
@@ -117,6 +119,10 @@ export interface FaultsSpec {
   };
   ignoreSigterm: string[];
   versionRegression: Array<{ kubeletVersion: string; errorRatio: number; extraLatencyMs: number }>;
+  /** Mean backend commit latency (ms) of a member's slow disk, per control-plane node or "*". */
+  etcdSlowDisk: Record<string, number>;
+  /** Storage classes (or "*") whose volume attach operations fail. */
+  csiAttachFailures: string[];
 }
 
 export interface HelmReleaseSpec {

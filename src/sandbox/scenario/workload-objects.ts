@@ -172,7 +172,7 @@ function podSpec(w: WorkloadSpec): Record<string, unknown> {
         ports: [{ name: 'http', containerPort: 8080, protocol: 'TCP' }],
         resources: { requests: { cpu: w.requests.cpu, memory: w.requests.memory } },
         readinessProbe: { httpGet: { path: '/healthz', port: 8080, scheme: 'HTTP' }, periodSeconds: 5 },
-        ...(w.localStorage ? { volumeMounts: [{ name: 'scratch', mountPath: '/scratch' }] } : {}),
+        ...(volumeMountsOf(w).length ? { volumeMounts: volumeMountsOf(w) } : {}),
         terminationMessagePath: '/dev/termination-log',
         terminationMessagePolicy: 'File',
       },
@@ -185,6 +185,39 @@ function podSpec(w: WorkloadSpec): Record<string, unknown> {
     enableServiceLinks: true,
     ...(w.nodeSelector ? { nodeSelector: { ...w.nodeSelector } } : {}),
     ...(w.tolerations ? { tolerations: w.tolerations.map((t) => ({ ...t })) } : {}),
-    ...(w.localStorage ? { volumes: [{ name: 'scratch', emptyDir: {} }] } : {}),
+    ...(volumesOf(w).length ? { volumes: volumesOf(w) } : {}),
   };
+}
+
+function volumeMountsOf(w: WorkloadSpec): Array<{ name: string; mountPath: string }> {
+  return [
+    ...(w.localStorage ? [{ name: 'scratch', mountPath: '/scratch' }] : []),
+    ...(w.storageClass ? [{ name: 'data', mountPath: '/data' }] : []),
+  ];
+}
+
+/**
+ * `localStorage`: an emptyDir; `storageClass`: a generic ephemeral volume of that class, which (unlike a
+ * PersistentVolumeClaim the scenario would have to write) carries its class in the pod itself.
+ */
+function volumesOf(w: WorkloadSpec): Array<Record<string, unknown>> {
+  return [
+    ...(w.localStorage ? [{ name: 'scratch', emptyDir: {} }] : []),
+    ...(w.storageClass
+      ? [
+          {
+            name: 'data',
+            ephemeral: {
+              volumeClaimTemplate: {
+                spec: {
+                  storageClassName: w.storageClass,
+                  accessModes: ['ReadWriteOnce'],
+                  resources: { requests: { storage: '1Gi' } },
+                },
+              },
+            },
+          },
+        ]
+      : []),
+  ];
 }

@@ -15,6 +15,7 @@
 import { type Taint, type Timer, type Toleration, toleratesTaint } from '../../core/index.ts';
 import { R } from '../api/resources.ts';
 import type { Actor, SandboxContext } from '../context.ts';
+import { countPodDisruption } from '../metrics/pod-disruptions.ts';
 import { deleteObject, rfc3339 } from '../store/deletion.ts';
 import type { KubeObject, StoreEvent } from '../store/types.ts';
 import { contain, contained } from './contain-errors.ts';
@@ -265,6 +266,7 @@ export class NodeLifecycle implements Actor {
       `Marking for deletion Pod ${namespace}/${name}`,
       'taint-eviction-controller',
     );
+    countPodDisruption(this.ctx.metrics, pod, 'taint-eviction');
     try {
       deleteObject(this.ctx.store, this.ctx.clock, R.pods, namespace, name);
     } catch {

@@ -1,4 +1,4 @@
-import { Counter, Gauge } from 'prom-client';
+import { Counter } from 'prom-client';
 import { matchesLabelSelector } from '../../core/index.ts';
 import { R } from '../api/resources.ts';
 import type { Actor, FaultSet, SandboxContext } from '../context.ts';
@@ -76,19 +76,13 @@ interface TrackedWorkload {
 }
 
 const TRAFFIC_RESOURCES = new Set<string>([R.deployments, R.statefulsets, R.daemonsets]);
-/** Latency spread around the mean: (multiplier, share of requests); the shares sum to 1 and the mean is 1. */
-const LATENCY_SPREAD: ReadonlyArray<[number, number]> = [
-  [0.5, 0.2],
-  [0.85, 0.4],
-  [1.2, 0.3],
-  [2, 0.1],
-];
+const REQUESTS_METRIC = 'http_requests_total';
 const BUCKETS = [0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10];
 
 /**
  * Synthetic service traffic: every `timing.trafficTickMs`, each workload with a traffic annotation serves
  * `rps × elapsed` requests whose errors and latency follow `serviceHealth`, exported as Prometheus metrics.
- * Also exports node readiness. Cheap at scale: pods are indexed to their workload as they change, and
+ * Cheap at scale: pods are indexed to their workload as they change, and
  * a tick only visits the pods of workloads that have traffic.
  */
 export class TrafficGenerator implements Actor {
@@ -104,44 +98,22 @@ export class TrafficGenerator implements Actor {
 
   constructor(private readonly ctx: SandboxContext) {
     const registry = ctx.metrics;
-    for (const name of ['sandbox_http_requests_total', 'sandbox_node_ready', 'sandbox_nodes'])
-      registry.removeSingleMetric(name);
+    registry.removeSingleMetric(REQUESTS_METRIC);
+    // Note: the names and labels an instrumented HTTP service exports (Prometheus' client conventions), with
+    // the namespace and service each series is about, since one sandbox scrape serves every service.
     this.requests = new Counter({
-      name: 'sandbox_http_requests_total',
+      name: REQUESTS_METRIC,
       help: 'Synthetic requests served by each service, by HTTP status code.',
       labelNames: ['namespace', 'service', 'code'],
       registers: [registry],
     });
     this.duration = new WeightedHistogram(
-      'sandbox_http_request_duration_seconds',
+      'http_request_duration_seconds',
       'Latency of the synthetic requests served by each service.',
       ['namespace', 'service'],
       BUCKETS,
       registry,
     );
-    const store = ctx.store;
-    new Gauge({
-      name: 'sandbox_node_ready',
-      help: '1 when the node reports Ready=True, else 0.',
-      labelNames: ['node'],
-      registers: [registry],
-      collect() {
-        this.reset();
-        for (const node of store.list(R.nodes))
-          this.set({ node: node.metadata.name! }, nodeState(node) === 'Ready' ? 1 : 0);
-      },
-    });
-    new Gauge({
-      name: 'sandbox_nodes',
-      help: 'Nodes by readiness: Ready, NotReady or Unknown.',
-      labelNames: ['state'],
-      registers: [registry],
-      collect() {
-        const counts = { Ready: 0, NotReady: 0, Unknown: 0 };
-        for (const node of store.list(R.nodes)) counts[nodeState(node)]++;
-        for (const [state, n] of Object.entries(counts)) this.set({ state }, n);
-      },
-    });
   }
 
   start(): void {
@@ -205,9 +177,7 @@ export class TrafficGenerator implements Actor {
     const labels = { namespace: w.namespace, service: w.name };
     if (requests - errors > 0) this.requests.inc({ ...labels, code: '200' }, requests - errors);
     if (errors > 0) this.requests.inc({ ...labels, code: '500' }, errors);
-    for (const [multiplier, share] of LATENCY_SPREAD) {
-      this.duration.observe(labels, (health.latencyMs * multiplier) / 1000, Math.round(requests * share));
-    }
+    this.duration.observeAroundMean(labels, health.latencyMs / 1000, requests);
     return { namespace: w.namespace, service: w.name, desired, ready, requests, errors, ...health };
   }
 
@@ -309,11 +279,6 @@ function isServing(pod: KubeObject): boolean {
   return conditionsOf<{ type: string; status: string }>(pod).some(
     (c) => c?.type === 'Ready' && c.status === 'True',
   );
-}
-
-function nodeState(node: KubeObject): 'Ready' | 'NotReady' | 'Unknown' {
-  const ready = conditionsOf<{ type: string; status: string }>(node).find((c) => c?.type === 'Ready');
-  return ready?.status === 'True' ? 'Ready' : ready?.status === 'False' ? 'NotReady' : 'Unknown';
 }
 
 function parseProfile(text: string | undefined): TrafficProfile | undefined {

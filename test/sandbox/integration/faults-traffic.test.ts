@@ -36,13 +36,13 @@ describe('API faults set at run time', () => {
   });
 });
 
-/** `sandbox_http_requests_total` per `code` for one service, read from /metrics. */
+/** `http_requests_total` per `code` for one service, read from /metrics. */
 async function requestCounts(namespace: string, service: string): Promise<Record<string, number>> {
   const res = await sandbox.request('GET', '/metrics', { headers: { accept: 'text/plain' } });
   expect(res.status).toBe(200);
   const counts: Record<string, number> = {};
   for (const line of res.body.split('\n')) {
-    if (!line.startsWith('sandbox_http_requests_total{')) continue;
+    if (!line.startsWith('http_requests_total{')) continue;
     if (!line.includes(`namespace="${namespace}"`) || !line.includes(`service="${service}"`)) continue;
     const code = /code="(\d+)"/.exec(line)?.[1];
     if (code) counts[code] = Number(line.slice(line.lastIndexOf(' ') + 1));

@@ -2,6 +2,7 @@ import { Counter, type Registry } from 'prom-client';
 import { matchesLabelSelector } from '../../../core/index.ts';
 import { R } from '../../api/resources.ts';
 import type { SandboxContext, ViolationRecord } from '../../context.ts';
+import { countPodDisruption } from '../../metrics/pod-disruptions.ts';
 import { conflict, forbidden, notFound, StatusError, tooManyRequests } from '../../status.ts';
 import { type DeleteOptions, deleteObject, rfc3339 } from '../../store/deletion.ts';
 import type { KubeObject } from '../../store/types.ts';
@@ -27,9 +28,13 @@ interface EvictionDeleteOptions extends DeleteOptions {
 
 export function evictPod(ctx: SandboxContext, namespace: string, name: string, eviction: KubeObject): void {
   const counter = evictionCounter(ctx.metrics);
+  const options = (eviction.deleteOptions ?? {}) as EvictionDeleteOptions;
+  const before = ctx.store.get(R.pods, namespace, name);
   try {
-    evict(ctx, namespace, name, (eviction.deleteOptions ?? {}) as EvictionDeleteOptions);
+    evict(ctx, namespace, name, options);
     counter.inc({ result: 'allowed' });
+    if (before && !before.metadata.deletionTimestamp && !options.dryRun?.includes('All'))
+      countPodDisruption(ctx.metrics, before, 'eviction', eviction);
   } catch (err) {
     const code = err instanceof StatusError ? err.code : 500;
     counter.inc({ result: code === 429 || code === 403 ? 'blocked' : 'error' });
@@ -43,6 +48,7 @@ export function evictPod(ctx: SandboxContext, namespace: string, name: string, e
  */
 export function noteClientPodDeletion(ctx: SandboxContext, pod: KubeObject): void {
   ctx.violations.push(...violationsOfRemoving(ctx, pod, 'delete'));
+  if (!pod.metadata.deletionTimestamp) countPodDisruption(ctx.metrics, pod, 'delete');
 }
 
 function evict(ctx: SandboxContext, namespace: string, name: string, options: EvictionDeleteOptions): void {
