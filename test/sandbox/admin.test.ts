@@ -92,6 +92,31 @@ describe('admin API', () => {
     expect((await call('GET', '/sandbox/v1/faults')).body.ignoreSigterm).toEqual(['app=web']);
   });
 
+  it('takes the etcd slow-disk and attach-failure faults, and clears them', async () => {
+    const { ctx, call } = await start();
+    let res = await call('PATCH', '/sandbox/v1/faults', {
+      etcdSlowDisk: { '*': 400, 'cp-1': 900 },
+      csiAttachFailures: ['fast-ssd'],
+    });
+    expect(res.status).toBe(200);
+    expect(res.body).toMatchObject({
+      etcdSlowDisk: { '*': 400, 'cp-1': 900 },
+      csiAttachFailures: ['fast-ssd'],
+    });
+    expect(ctx.faults.etcdSlowDisk.get('cp-1')).toBe(900);
+    expect(ctx.faults.csiAttachFailures.has('fast-ssd')).toBe(true);
+    res = await call('PATCH', '/sandbox/v1/faults', {
+      etcdSlowDisk: { '*': -5 },
+      csiAttachFailures: 'fast-ssd',
+    });
+    expect(res.status).toBe(422);
+    expect(res.body.error).toContain('etcdSlowDisk["*"]: expected a number ≥ 0, got -5');
+    expect(res.body.error).toContain('csiAttachFailures: expected a list, got "fast-ssd"');
+    res = await call('PATCH', '/sandbox/v1/faults', { etcdSlowDisk: {}, csiAttachFailures: [] });
+    expect(res.body).toMatchObject({ etcdSlowDisk: {}, csiAttachFailures: [] });
+    expect(ctx.faults.etcdSlowDisk.size + ctx.faults.csiAttachFailures.size).toBe(0);
+  });
+
   it('upgrades a node, waiting or in the background', async () => {
     const { call } = await start(new RealClock());
     let res = await call('POST', '/sandbox/v1/nodes/general-1/upgrade?wait=true', { version: 'v1.31.4' });
