@@ -185,9 +185,19 @@ describe.skipIf(!prometheusAvailable())('SLI metrics scraped by a real Prometheu
       expect(events.some((e) => e.reason === 'FailedAttachVolume' && e.involvedObject.name === 'db-0')).toBe(
         true,
       );
+      // The old db-0's volume was detached from its node once the pod was gone.
+      await prom.waitFor(
+        'sum(storage_operation_duration_seconds_count{job="slis",operation_name="volume_detach",status="success"})',
+        (s) => s[0]!.value >= 1,
+      );
     } finally {
       await faults(slis, { csiAttachFailures: [] });
     }
+    // The retry after the fault is cleared attaches the new volume.
+    await prom.waitFor(
+      'sum(storage_operation_duration_seconds_count{job="slis",operation_name="volume_attach",status="success"})',
+      (s) => s[0]!.value >= 3,
+    );
   });
 
   it('the regression scenario: services on nodes upgraded to the faulty kubelet raise the 5xx ratio', async () => {

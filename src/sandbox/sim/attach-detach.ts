@@ -45,7 +45,8 @@ interface TrackedVolume {
  */
 export class AttachDetachController implements Actor {
   readonly name = 'attach-detach';
-  private readonly volumes = new Map<string, TrackedVolume>();
+  /** The volumes each pod (`namespace/name`) needs attached, by volume key. */
+  private readonly byPod = new Map<string, Map<string, TrackedVolume>>();
   private readonly operations: Histogram<'volume_plugin' | 'operation_name' | 'status' | 'migrated'>;
   private stopWatching?: () => void;
 
@@ -57,9 +58,11 @@ export class AttachDetachController implements Actor {
     if (this.stopWatching) return;
     // The pods bound when the sandbox starts have had their volumes attached long ago.
     for (const pod of this.ctx.store.list(R.pods)) {
-      for (const v of this.volumesToAttach(pod)) {
+      const volumes = this.volumesToAttach(pod);
+      if (volumes.length === 0) continue;
+      this.byPod.set(podKeyOf(pod), new Map(volumes.map((v) => [keyOf(v), v])));
+      for (const v of volumes) {
         v.attached = true;
-        this.volumes.set(keyOf(v), v);
         this.writeAttachment(v, undefined);
       }
     }
@@ -71,33 +74,40 @@ export class AttachDetachController implements Actor {
   stop(): void {
     this.stopWatching?.();
     this.stopWatching = undefined;
-    for (const v of this.volumes.values()) v.timer?.cancel();
-    this.volumes.clear();
+    for (const volumes of this.byPod.values()) for (const v of volumes.values()) v.timer?.cancel();
+    this.byPod.clear();
   }
 
   /** In a store listener: plans only (timers); the writes happen when they fire. */
   private onChange(event: StoreEvent): void {
     if (event.resource !== R.pods) return;
     const pod = event.object;
+    const podKey = podKeyOf(pod);
+    const tracked = this.byPod.get(podKey);
     const wanted = event.type === 'DELETED' || isFinished(pod) ? [] : this.volumesToAttach(pod);
-    const prefix = `${pod.metadata.namespace}/${pod.metadata.name}/`;
-    const wantedKeys = new Set(wanted.map(keyOf));
-    for (const [key, v] of this.volumes) {
-      if (!key.startsWith(prefix) || wantedKeys.has(key)) continue;
-      this.volumes.delete(key);
-      v.timer?.cancel();
-      if (v.attached) this.later(DETACH_MS, () => this.detach(v));
-    }
+    if (!tracked && wanted.length === 0) return;
+    const next = new Map<string, TrackedVolume>();
     for (const v of wanted) {
       const key = keyOf(v);
-      if (this.volumes.has(key)) continue;
-      this.volumes.set(key, v);
+      const known = tracked?.get(key);
+      if (known) {
+        next.set(key, known);
+        continue;
+      }
+      next.set(key, v);
       v.timer = this.ctx.clock.setTimer(ATTACH_MS, () => this.attach(v));
     }
+    for (const [key, v] of tracked ?? []) {
+      if (next.has(key)) continue;
+      v.timer?.cancel();
+      if (v.attached) this.ctx.clock.setTimer(DETACH_MS, () => this.detach(v));
+    }
+    if (next.size > 0) this.byPod.set(podKey, next);
+    else this.byPod.delete(podKey);
   }
 
   private attach(v: TrackedVolume): void {
-    if (this.volumes.get(keyOf(v)) !== v || !this.stopWatching) return;
+    if (this.byPod.get(`${v.namespace}/${v.pod}`)?.get(keyOf(v)) !== v || !this.stopWatching) return;
     const failing = this.ctx.faults.csiAttachFailures;
     const fails = failing.has(v.storageClass) || failing.has('*');
     contain(this.ctx, this.name, () => {
@@ -162,10 +172,6 @@ export class AttachDetachController implements Actor {
     });
   }
 
-  private later(ms: number, fn: () => void): void {
-    this.ctx.clock.setTimer(ms, fn);
-  }
-
   /** The pod's volumes that its node must have attached: bound, and of a class whose driver attaches. */
   private volumesToAttach(pod: KubeObject): TrackedVolume[] {
     const node: unknown = pod.spec?.nodeName;
@@ -200,8 +206,13 @@ export class AttachDetachController implements Actor {
   }
 }
 
+function podKeyOf(pod: KubeObject): string {
+  return `${pod.metadata.namespace}/${pod.metadata.name}`;
+}
+
+/** A volume of one pod incarnation on one node: a pod re-created under the same name attaches anew. */
 function keyOf(v: TrackedVolume): string {
-  return `${v.namespace}/${v.pod}/${v.volume}@${v.podUid}@${v.node}`;
+  return `${v.volume}@${v.podUid}@${v.node}`;
 }
 
 /** The PersistentVolume a generic ephemeral volume's claim is bound to, named as the provisioner names it. */
