@@ -101,6 +101,18 @@ workloads:
       'faults.ignoreSigterm[0]',
       'expected a label selector',
     ],
+    [
+      'a negative etcd commit latency',
+      `${MINIMAL}faults:\n  etcdSlowDisk: { cp-1: -1 }\n`,
+      'faults.etcdSlowDisk.cp-1',
+      'expected a number ≥ 0, got -1',
+    ],
+    [
+      'a storage class that is not a DNS label',
+      `${MINIMAL}workloads:\n  - { name: a, namespace: b, kind: StatefulSet, storageClass: Fast_SSD }\n`,
+      'workloads[0].storageClass',
+      'expected',
+    ],
   ])('rejects %s', (_what, text, path, message) => {
     const issues = issuesOf(text);
     expect(issues.map((i) => i.path)).toContain(path);
@@ -283,6 +295,36 @@ describe('buildCluster(demo)', () => {
     const release = decodeHelmRelease(secret);
     expect(release.manifest).toBe(scenario.helmReleases[0]!.manifest);
     expect(release.manifest).toContain('autoscaling/v2beta2');
+  });
+
+  it('gives a workload with a storage class a generic ephemeral volume of that class, and creates the class', () => {
+    const ctx = scenarioTestContext();
+    buildCluster(
+      ctx,
+      parseScenario(
+        `${MINIMAL}workloads:\n  - { name: db, namespace: data, kind: StatefulSet, replicas: 2, storageClass: fast-ssd }\n`,
+        't.yaml',
+      ),
+    );
+    const volumes = ctx.store.get(R.statefulsets, 'data', 'db')!.spec.template.spec.volumes;
+    expect(volumes).toEqual([
+      {
+        name: 'data',
+        ephemeral: {
+          volumeClaimTemplate: {
+            spec: {
+              storageClassName: 'fast-ssd',
+              accessModes: ['ReadWriteOnce'],
+              resources: { requests: { storage: '1Gi' } },
+            },
+          },
+        },
+      },
+    ]);
+    expect(ctx.store.get(R.storageclasses, undefined, 'fast-ssd')).toMatchObject({
+      provisioner: 'block.csi.sandbox.midflight.dev',
+      volumeBindingMode: 'WaitForFirstConsumer',
+    });
   });
 
   it('creates the extra objects as written', () => {
