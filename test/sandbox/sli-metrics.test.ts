@@ -185,6 +185,10 @@ describe.skipIf(!prometheusAvailable())('SLI metrics scraped by a real Prometheu
       expect(events.some((e) => e.reason === 'FailedAttachVolume' && e.involvedObject.name === 'db-0')).toBe(
         true,
       );
+      // The kubelet waits for the volume: the new db-0 stays ContainerCreating while the attach fails.
+      const pod = (await slis.request('GET', '/api/v1/namespaces/app/pods/db-0')).json();
+      expect(pod.status.phase).toBe('Pending');
+      expect(pod.status.containerStatuses?.[0]?.state?.waiting?.reason).toBe('ContainerCreating');
       // The old db-0's volume was detached from its node once the pod was gone.
       await prom.waitFor(
         'sum(storage_operation_duration_seconds_count{job="slis",operation_name="volume_detach",status="success"})',
@@ -193,10 +197,14 @@ describe.skipIf(!prometheusAvailable())('SLI metrics scraped by a real Prometheu
     } finally {
       await faults(slis, { csiAttachFailures: [] });
     }
-    // The retry after the fault is cleared attaches the new volume.
+    // The retry after the fault is cleared attaches the new volume, and db-0 starts.
     await prom.waitFor(
       'sum(storage_operation_duration_seconds_count{job="slis",operation_name="volume_attach",status="success"})',
       (s) => s[0]!.value >= 3,
+    );
+    await prom.waitFor(
+      'kube_pod_status_ready{job="slis",namespace="app",pod="db-0",condition="true"}',
+      (s) => s[0]?.value === 1,
     );
   });
 

@@ -3,6 +3,7 @@ import { Histogram, type Registry } from 'prom-client';
 import { R } from '../api/resources.ts';
 import type { Actor, SandboxContext } from '../context.ts';
 import { rfc3339 } from '../store/deletion.ts';
+import type { ObjectStore } from '../store/object-store.ts';
 import type { KubeObject, StoreEvent } from '../store/types.ts';
 import { contain, contained } from './contain-errors.ts';
 
@@ -15,16 +16,7 @@ const RETRY_MS = 10_000;
 const STORAGE_BUCKETS = [0.1, 0.25, 0.5, 1, 2.5, 5, 10, 15, 25, 50, 120, 300, 600];
 const COMPONENT = 'attachdetach-controller';
 
-interface TrackedVolume {
-  podUid: string;
-  namespace: string;
-  pod: string;
-  volume: string;
-  node: string;
-  storageClass: string;
-  plugin: string;
-  attacher: string;
-  attachment: string;
+interface TrackedVolume extends VolumeToAttach {
   attached: boolean;
   timer?: { cancel(): void };
 }
@@ -41,7 +33,8 @@ interface TrackedVolume {
  * VolumeAttachment shows the `attachError`, the pod gets a `FailedAttachVolume` Warning Event, and the
  * attach is retried every 10 s until the fault is cleared.
  *
- * Not modelled: the kubelet does not wait for the attach before starting the pod's containers.
+ * The kubelet starts the pod's containers only once its volumes are attached (`volumesAttached`), so a
+ * failing attach keeps the pod ContainerCreating, as on a real node.
  */
 export class AttachDetachController implements Actor {
   readonly name = 'attach-detach';
@@ -172,38 +165,66 @@ export class AttachDetachController implements Actor {
     });
   }
 
-  /** The pod's volumes that its node must have attached: bound, and of a class whose driver attaches. */
   private volumesToAttach(pod: KubeObject): TrackedVolume[] {
-    const node: unknown = pod.spec?.nodeName;
-    const volumes: unknown = pod.spec?.volumes;
-    if (typeof node !== 'string' || !node || !Array.isArray(volumes) || isFinished(pod)) return [];
-    const out: TrackedVolume[] = [];
-    for (const volume of volumes as Array<Record<string, unknown>>) {
-      const storageClass = storageClassOf(volume);
-      if (!storageClass) continue;
-      const provisioner: unknown = this.ctx.store.get(R.storageclasses, undefined, storageClass)?.provisioner;
-      // Note: a claim of a class that does not exist stays Pending, and its pod would never be bound.
-      if (typeof provisioner !== 'string') continue;
-      if (this.ctx.store.get(R.csidrivers, undefined, provisioner)?.spec?.attachRequired === false) continue;
-      const v: TrackedVolume = {
-        podUid: pod.metadata.uid ?? '',
-        namespace: pod.metadata.namespace ?? '',
-        pod: pod.metadata.name ?? '',
-        volume: String(volume.name ?? ''),
-        node,
-        storageClass,
-        plugin: `kubernetes.io/csi:${provisioner}`,
-        attacher: provisioner,
-        attachment: '',
-        attached: false,
-      };
-      v.attachment = `csi-${createHash('sha256')
-        .update(`${persistentVolumeOf(v)}${provisioner}${node}`)
-        .digest('hex')}`;
-      out.push(v);
-    }
-    return out;
+    return volumesToAttach(this.ctx.store, pod).map((v) => ({ ...v, attached: false }));
   }
+}
+
+/** One volume a pod's node must have attached before the pod can use it. */
+export interface VolumeToAttach {
+  podUid: string;
+  namespace: string;
+  pod: string;
+  volume: string;
+  node: string;
+  storageClass: string;
+  /** `kubernetes.io/csi:<driver>`, as storage_operation_duration_seconds labels it. */
+  plugin: string;
+  attacher: string;
+  /** The VolumeAttachment's name. */
+  attachment: string;
+}
+
+/**
+ * The volumes of a bound, unfinished pod that its node must have attached: its generic ephemeral volumes
+ * whose StorageClass's driver attaches (no CSIDriver object, or one without `attachRequired: false`).
+ */
+export function volumesToAttach(store: ObjectStore, pod: KubeObject): VolumeToAttach[] {
+  const node: unknown = pod.spec?.nodeName;
+  const volumes: unknown = pod.spec?.volumes;
+  if (typeof node !== 'string' || !node || !Array.isArray(volumes) || isFinished(pod)) return [];
+  const out: VolumeToAttach[] = [];
+  for (const volume of volumes as Array<Record<string, unknown>>) {
+    const storageClass = storageClassOf(volume);
+    if (!storageClass) continue;
+    const provisioner: unknown = store.get(R.storageclasses, undefined, storageClass)?.provisioner;
+    // Note: a claim of a class that does not exist stays Pending, and its pod would never be bound.
+    if (typeof provisioner !== 'string') continue;
+    if (store.get(R.csidrivers, undefined, provisioner)?.spec?.attachRequired === false) continue;
+    const v: VolumeToAttach = {
+      podUid: pod.metadata.uid ?? '',
+      namespace: pod.metadata.namespace ?? '',
+      pod: pod.metadata.name ?? '',
+      volume: String(volume.name ?? ''),
+      node,
+      storageClass,
+      plugin: `kubernetes.io/csi:${provisioner}`,
+      attacher: provisioner,
+      attachment: '',
+    };
+    v.attachment = `csi-${createHash('sha256')
+      .update(`${persistentVolumeOf(v)}${provisioner}${node}`)
+      .digest('hex')}`;
+    out.push(v);
+  }
+  return out;
+}
+
+/** Whether the node has every volume the pod needs attached (what the kubelet waits for to start it). */
+export function volumesAttached(store: ObjectStore, pod: KubeObject): boolean {
+  return volumesToAttach(store, pod).every(
+    (v) => store.get(R.volumeattachments, undefined, v.attachment)?.status?.attached === true,
+  );
 }
 
 function podKeyOf(pod: KubeObject): string {
@@ -211,12 +232,12 @@ function podKeyOf(pod: KubeObject): string {
 }
 
 /** A volume of one pod incarnation on one node: a pod re-created under the same name attaches anew. */
-function keyOf(v: TrackedVolume): string {
+function keyOf(v: VolumeToAttach): string {
   return `${v.volume}@${v.podUid}@${v.node}`;
 }
 
 /** The PersistentVolume a generic ephemeral volume's claim is bound to, named as the provisioner names it. */
-function persistentVolumeOf(v: TrackedVolume): string {
+function persistentVolumeOf(v: Pick<VolumeToAttach, 'podUid' | 'volume'>): string {
   const hash = createHash('sha256').update(`${v.podUid}/${v.volume}`).digest('hex');
   return `pvc-${hash.slice(0, 8)}-${hash.slice(8, 12)}-${hash.slice(12, 16)}-${hash.slice(16, 20)}-${hash.slice(20, 32)}`;
 }

@@ -169,6 +169,13 @@ export class KubeletFleet implements Actor, KubeletLiveness {
       else this.status.noticeSchedulable(name, event.object);
     } else if (event.resource === R.pods) {
       this.pods.onPodChange(event);
+    } else if (
+      event.resource === R.volumeattachments &&
+      event.type !== 'DELETED' &&
+      event.object.status?.attached === true
+    ) {
+      const kubelet = this.kubelets.get(event.object.spec?.nodeName ?? '');
+      if (kubelet?.alive) this.pods.volumeAttached(kubelet);
     }
   }
 

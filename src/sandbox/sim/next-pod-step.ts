@@ -30,6 +30,8 @@ export interface StepRules {
   timing: Pick<SimTiming, 'podStartMs' | 'podStopMs' | 'podReadyMs'>;
   /** The "ignores SIGTERM" fault: such a pod runs until its grace period ends. */
   ignoresSigterm(pod: KubeObject): boolean;
+  /** Whether the node has the pod's volumes attached; the containers wait for it. Always, when left out. */
+  volumesAttached?(pod: KubeObject): boolean;
 }
 
 /** The pod's next step and its clock time (`now` is the clock's); undefined when the kubelet has nothing to do. */
@@ -61,6 +63,8 @@ export function nextPodStep(
   if (phase === 'Pending') {
     if (!isContainerCreating(pod)) return { step: 'create', at: now };
     if (track?.pulls) return keep('pulled', track.pulls.doneAt);
+    // Nothing to do until the attach-detach controller attaches the volumes (the fleet then plans again).
+    if (rules.volumesAttached && !rules.volumesAttached(pod)) return undefined;
     return keep('start', Math.max(now, track?.startAt ?? now + timing.podStartMs));
   }
   if (phase === 'Running' && !isPodReady(pod)) return keep('ready', now + timing.podReadyMs);

@@ -16,6 +16,7 @@ import { R } from '../api/resources.ts';
 import type { SandboxContext } from '../context.ts';
 import { rfc3339 } from '../store/deletion.ts';
 import type { KubeObject, StoreEvent } from '../store/types.ts';
+import { volumesAttached } from './attach-detach.ts';
 import { contained } from './contain-errors.ts';
 import type { DeferredWrites } from './deferred-writes.ts';
 import { pulledMessage, pullImagesFor } from './image-pulls.ts';
@@ -58,6 +59,7 @@ export class PodLifecycle {
         return ctx.timing;
       },
       ignoresSigterm: (pod) => faults.ignoresSigterm(pod),
+      volumesAttached: (pod) => volumesAttached(ctx.store, pod),
     };
     this.completions = new PodCompletions(ctx, (key, uid, exitCode, message) =>
       this.completePod(key, uid, exitCode, message),
@@ -86,6 +88,12 @@ export class PodLifecycle {
   takeOver(kubelet: SimKubelet, pod: KubeObject): void {
     markPodIP(kubelet, pod.status?.podIP, true);
     this.planPod(kubelet, pod);
+  }
+
+  /** A volume was attached to the kubelet's node: its pods waiting for volumes may start now. */
+  volumeAttached(kubelet: SimKubelet): void {
+    for (const pod of this.ctx.store.podsOnNode(kubelet.name))
+      if (pod.status?.phase === 'Pending') this.planPod(kubelet, pod);
   }
 
   /** The node's pods are gone with it: their timers stop. */
