@@ -1,7 +1,7 @@
 import { existsSync } from 'node:fs';
-import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { afterAll, beforeAll, describe, expect, it, vi } from 'vitest';
 import { alertmanagerAvailable, startAlertmanager } from './alertmanager-harness.ts';
-import type { LoopbackProcess } from './loopback-binary.ts';
+import { type LoopbackProcess, requireBinary } from './loopback-binary.ts';
 import { prometheusAvailable, scrapeTargetOf, startPrometheus } from './prometheus-harness.ts';
 import { type RunningSandbox, startSandbox } from './sandbox-harness.ts';
 
@@ -77,6 +77,31 @@ describe.skipIf(!alertmanagerAvailable())('the Alertmanager harness', () => {
       expect(listed.map((s) => s.id)).toContain(silenceID);
     } finally {
       await expectStoppedCleanly(am);
+    }
+  });
+});
+
+describe('requireBinary', () => {
+  it('skips for a missing binary with what to install, fails under CI, and passes for one that is there', () => {
+    const saved = process.env.CI;
+    const warn = vi.spyOn(console, 'warn').mockImplementation(() => {});
+    try {
+      delete process.env.CI;
+      expect(requireBinary('/nonexistent/prometheus', 'prometheus')).toBe(false);
+      expect(warn).toHaveBeenCalledWith(
+        expect.stringContaining(
+          'SKIPPED: /nonexistent/prometheus is missing: install the Debian package "prometheus"',
+        ),
+      );
+      process.env.CI = 'true';
+      expect(() => requireBinary('/nonexistent/prometheus', 'prometheus')).toThrow(
+        /install the Debian package "prometheus".*CI must have it \(\.ci\/run installs it\)/,
+      );
+      expect(requireBinary('/bin/sh')).toBe(true);
+    } finally {
+      if (saved === undefined) delete process.env.CI;
+      else process.env.CI = saved;
+      warn.mockRestore();
     }
   });
 });
