@@ -306,6 +306,7 @@ async function drainWithProgress(ctx: RunContext, step: NodeStep, node: string):
           involvedObject: { kind: 'Node', name: node },
           reason: 'DrainBlocked',
           type: 'Warning',
+          labels: { [ANNOTATIONS.runId]: ctx.runId },
           message: `midflight run ${ctx.runId}: ${blocking.length} pod(s) wait for disruption budget(s) ${budgets.join(', ')}: ${blocking
             .slice(0, 5)
             .map((b) => b.pod)

@@ -2,7 +2,7 @@
  * Loud about what the run does not do on purpose: a notice on start, gate failure, pause, rollback and end,
  * POSTed to each webhook the policy lists, as generic JSON or as a Slack-compatible message (`text` +
  * blocks). A webhook that fails or hangs is warned about and never stops the run; its URL is a secret and
- * appears in no message (targets are named by kind and position).
+ * appears in no message (targets are named by their place in the policy).
  */
 import { networkReason } from './alertmanager-client.ts';
 import type { NotifyKind, NotifyOn } from './observe-policy.ts';
@@ -115,7 +115,7 @@ export class Notifier {
   }
 
   private async post(endpoint: NotifyEndpoint, index: number, notice: RunNotice): Promise<void> {
-    const name = `${endpoint.kind} webhook #${index + 1}`;
+    const name = `alerts.notify[${index}] (${endpoint.kind})`;
     const body = endpoint.kind === 'slack' ? slackPayload(notice) : webhookPayload(notice);
     try {
       // Note: wall-clock timeout: it bounds a network exchange, not the run's time.

@@ -59,7 +59,8 @@ export interface NotifyTarget {
 
 export interface AlertsPolicy {
   alertmanager?: AlertmanagerSettings;
-  silence: SilencePolicy;
+  /** With alertmanager only (defaults filled in). */
+  silence?: SilencePolicy;
   notify: NotifyTarget[];
 }
 
@@ -87,13 +88,15 @@ export function validateAlerts(raw: unknown, at: string, fail: AlertsFail): Aler
     return undefined;
   }
   unknownKeys(raw, ['alertmanager', 'silence', 'notify'], at, fail);
-  const alerts: AlertsPolicy = { silence: defaultSilencePolicy(), notify: [] };
-  if (raw.alertmanager !== undefined)
+  const alerts: AlertsPolicy = { notify: [] };
+  if (raw.alertmanager !== undefined) {
     alerts.alertmanager = alertmanagerOf(raw.alertmanager, `${at}.alertmanager`, fail);
+    alerts.silence = defaultSilencePolicy();
+  }
   if (raw.silence !== undefined && raw.silence !== null) {
     if (raw.alertmanager === undefined)
       fail(`${at}.silence`, 'needs alerts.alertmanager: the Alertmanager the silences are made in');
-    alerts.silence = silenceOf(raw.silence, `${at}.silence`, fail);
+    else alerts.silence = silenceOf(raw.silence, `${at}.silence`, fail);
   }
   if (raw.notify !== undefined) {
     if (!Array.isArray(raw.notify)) fail(`${at}.notify`, 'must be a list of webhooks');

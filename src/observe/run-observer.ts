@@ -83,18 +83,19 @@ class PolicyRunObserver implements RunObserver {
   constructor(private readonly opts: RunObserverOptions) {
     const alerts = opts.alerts;
     const am = alerts?.alertmanager;
-    if (am && alerts) {
+    const silence = alerts?.silence;
+    if (am && silence) {
       const token = am.bearerTokenFile
         ? this.secretFile(am.bearerTokenFile, 'alerts.alertmanager.bearerTokenFile')
         : undefined;
       if (!am.bearerTokenFile || token !== undefined)
         this.silencer = new StepSilencer({
           url: am.url,
-          matchers: alerts.silence.matchers,
-          alertnames: alerts.silence.alertnames,
+          matchers: silence.matchers,
+          alertnames: silence.alertnames,
           runId: opts.runId,
           clock: opts.wallClock ?? new RealClock(),
-          durationMs: parseDuration(alerts.silence.duration),
+          durationMs: parseDuration(silence.duration),
           bearerToken: token,
           timeoutMs: parseDuration(am.timeout),
         });
@@ -156,7 +157,7 @@ class PolicyRunObserver implements RunObserver {
     } catch (err) {
       this.opts.log(
         'warn',
-        `could not expire the silences of ${node}: ${(err as Error).message}; they end by themselves after ${this.opts.alerts?.silence.duration}`,
+        `could not expire the silences of ${node}: ${(err as Error).message}; they end by themselves after ${this.opts.alerts?.silence?.duration}`,
         { stepId, node },
       );
     }
@@ -210,7 +211,7 @@ class PolicyRunObserver implements RunObserver {
     } catch (err) {
       this.opts.log(
         'warn',
-        `could not expire the run's silences: ${(err as Error).message}; \`midflight resume\` expires them, or they end by themselves after ${this.opts.alerts?.silence.duration}`,
+        `could not expire the run's silences: ${(err as Error).message}; \`midflight resume\` expires them, or they end by themselves after ${this.opts.alerts?.silence?.duration}`,
       );
     }
   }
