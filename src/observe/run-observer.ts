@@ -64,6 +64,7 @@ interface SeenEvent {
   baseline?: number;
   query?: string;
   error?: string;
+  evaluation?: Partial<SeenEvent>;
   summary?: { nodes?: { upgraded?: string[]; failed?: unknown[]; rolledBack?: string[] } };
 }
 
@@ -246,7 +247,9 @@ class PolicyRunObserver implements RunObserver {
       );
   }
 
-  private gateEvaluated(e: SeenEvent): void {
+  private gateEvaluated(event: SeenEvent): void {
+    // The evaluation's fields, on the event itself or as its `evaluation` (gates/gate-types.ts GateEvaluation).
+    const e: SeenEvent = { ...event, ...event.evaluation };
     const gate = e.gate ?? '(unnamed)';
     if (e.verdict !== 'failure') {
       if (e.verdict === 'success') this.failingGates.delete(gate);

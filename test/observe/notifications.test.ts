@@ -205,7 +205,19 @@ describe('notifications', () => {
     gate('failure', 0.05);
     gate('failure', 0.06);
     gate('success', 0.01);
-    gate('failure', 0.07);
+    // The same evaluation carried as the event's `evaluation` (GateEvaluation) reads the same.
+    observer.onEvent({
+      type: 'gate-evaluated',
+      runId: 'run-gates',
+      time: 0,
+      evaluation: {
+        gate: 'error-rate',
+        verdict: 'failure',
+        value: 0.07,
+        baseline: 0.01,
+        query: 'sum(rate(x[1m]))',
+      },
+    });
     await observer.flush();
     expect(hook().map((r) => r.body.details)).toEqual([
       { gate: 'error-rate', value: 0.05, baseline: 0.01, query: 'sum(rate(x[1m]))' },
