@@ -29,7 +29,7 @@ import {
 } from '../store/index.ts';
 import type { Hooks } from './hooks.ts';
 import type { RunEvent } from './run-events.ts';
-import { phaseRowId } from './run-summary.ts';
+import { phaseRowId, ROLLBACK_STEP } from './run-summary.ts';
 
 export interface EngineDeps {
   /** The run makes it keep connections alive and reuse them (see shareConnections). */
@@ -153,6 +153,7 @@ export class RunContext {
       plan,
       clock: deps.clock,
       kc: deps.kc,
+      rollbackStep: ROLLBACK_STEP,
       runIdKey: ANNOTATIONS.runId,
       lease: { name: DEFAULT_LEASE_NAME, namespace: DEFAULT_LEASE_NAMESPACE },
       log: (level, message, where) => this.log(level, message, where),

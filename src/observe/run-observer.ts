@@ -36,6 +36,11 @@ export interface RunObserverOptions {
   /** Alertmanager's time for silences: wall time (see StepSilencer). Default RealClock. */
   wallClock?: Clock;
   kc: KubeConfig;
+  /**
+   * The step id of a rollback's nodes: their first change is the rollback's start, whether a person asked for
+   * it (`midflight rollback`) or a health gate turned the upgrade into it.
+   */
+  rollbackStep: string;
   /** The key of the run-id label on Events (the engine's annotation key). */
   runIdKey: string;
   /** Where the Lease that holds the cluster for the run is: the run's own Events are about it. */
@@ -176,6 +181,10 @@ class PolicyRunObserver implements RunObserver {
         );
         break;
       case 'node-changed':
+        if (e.stepId === this.opts.rollbackStep && this.mode !== 'rollback') {
+          this.mode = 'rollback';
+          this.notify(e, 'rollback', `${this.what()} started on ${this.opts.plan.cluster.server}`);
+        }
         this.nodeChanged(e);
         break;
       case 'gate-evaluated':

@@ -167,7 +167,7 @@ describe('notifications', () => {
       {
         alerts: {
           notify: [
-            { kind: 'webhook', urlEnv: 'MIDFLIGHT_TEST_HOOK_URL', on: ['gate-failed'] },
+            { kind: 'webhook', urlEnv: 'MIDFLIGHT_TEST_HOOK_URL', on: ['gate-failed', 'rollback'] },
             { kind: 'slack', urlEnv: 'MIDFLIGHT_TEST_UNSET_VARIABLE' },
           ],
         },
@@ -183,6 +183,7 @@ describe('notifications', () => {
       clock: new ScaledClock(1),
       // Events are best effort: a cluster that does not answer changes nothing here.
       kc: await kcFor(base),
+      rollbackStep: 'rollback',
       runIdKey: 'upgrade.midflight.dev/run-id',
       lease: { name: 'midflight-upgrade', namespace: 'kube-system' },
       log: (level, message) => {
@@ -218,12 +219,27 @@ describe('notifications', () => {
         query: 'sum(rate(x[1m]))',
       },
     });
+    // The gate's action turned the upgrade into a rollback: its nodes' changes say so, once.
+    for (const node of ['w1', 'w2'])
+      observer.onEvent({
+        type: 'node-changed',
+        runId: 'run-gates',
+        time: 0,
+        stepId: 'rollback',
+        node,
+        status: 'running',
+      });
     await observer.flush();
-    expect(hook().map((r) => r.body.details)).toEqual([
+    expect(hook().map((r) => r.body.event)).toEqual(['gate-failed', 'gate-failed', 'rollback']);
+    expect(hook()[2]!.body.title).toBe(`rollback of run run-gates started on ${base}`);
+    expect(
+      hook()
+        .map((r) => r.body.details)
+        .slice(0, 2),
+    ).toEqual([
       { gate: 'error-rate', value: 0.05, baseline: 0.01, query: 'sum(rate(x[1m]))' },
       { gate: 'error-rate', value: 0.07, baseline: 0.01, query: 'sum(rate(x[1m]))' },
     ]);
-    expect(hook()[0]!.body.event).toBe('gate-failed');
     expect(warnings).toEqual([
       'alerts.notify[1].urlEnv: the environment variable MIDFLIGHT_TEST_UNSET_VARIABLE is not set',
       'alerts.notify[1] (slack): its notifications are not sent',
