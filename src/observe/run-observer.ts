@@ -73,6 +73,9 @@ interface SeenEvent {
   summary?: { nodes?: { upgraded?: string[]; failed?: unknown[]; rolledBack?: string[] } };
 }
 
+/** Wall ms the end of a run waits for its Events to be written. */
+const EVENTS_FLUSH_MS = 5_000;
+
 export function observeRun(opts: RunObserverOptions): RunObserver {
   return new PolicyRunObserver(opts);
 }
@@ -228,7 +231,17 @@ class PolicyRunObserver implements RunObserver {
 
   async flush(): Promise<void> {
     await this.notifier.flush();
-    while (this.writes.size > 0) await Promise.allSettled([...this.writes]);
+    // Note: Events are best effort: an API server that stopped answering (their writes retry for up to ~20 s)
+    // holds the command's exit for a few seconds of wall time at most.
+    let timer: NodeJS.Timeout | undefined;
+    const giveUp = new Promise<void>((resolve) => {
+      timer = setTimeout(resolve, EVENTS_FLUSH_MS);
+    });
+    const written = (async () => {
+      while (this.writes.size > 0) await Promise.allSettled([...this.writes]);
+    })();
+    await Promise.race([written, giveUp]);
+    clearTimeout(timer);
   }
 
   private nodeChanged(e: SeenEvent): void {
