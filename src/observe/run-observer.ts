@@ -335,17 +335,21 @@ class PolicyRunObserver implements RunObserver {
     message: string,
     type: 'Normal' | 'Warning' = 'Normal',
   ): void {
-    const p = recordEvent(
-      this.opts.kc,
-      {
-        involvedObject,
-        reason,
-        message: message.slice(0, 1000),
-        type,
-        labels: { [this.opts.runIdKey]: this.opts.runId },
-      },
-      { clock: this.opts.clock },
-    )
+    // Note: wrapped so that a synchronous throw (a kubeconfig without a cluster) is a rejection like the rest.
+    const p = Promise.resolve()
+      .then(() =>
+        recordEvent(
+          this.opts.kc,
+          {
+            involvedObject,
+            reason,
+            message: message.slice(0, 1000),
+            type,
+            labels: { [this.opts.runIdKey]: this.opts.runId },
+          },
+          { clock: this.opts.clock },
+        ),
+      )
       .catch(() => {})
       .finally(() => this.writes.delete(p));
     this.writes.add(p);

@@ -89,7 +89,7 @@ export function blanketReason(set: readonly AlertmanagerMatcher[]): string | und
   if (names.length === 0)
     return 'no alertname matcher: the silence would hide every alert about the node, not only those its upgrade sets off (list them in alertnames)';
   if (names.every((m) => matchesAnything(m)))
-    return `the alertname matcher ${describe(names[0]!)} matches any alert name: name the alerts the upgrade sets off`;
+    return `the alertname matcher ${describeMatcher(names[0]!)} matches any alert name: name the alerts the upgrade sets off`;
   return undefined;
 }
 
@@ -101,7 +101,7 @@ export function matchersForNode(set: readonly AlertmanagerMatcher[], node: strin
   }));
 }
 
-export function describe(m: AlertmanagerMatcher): string {
+export function describeMatcher(m: AlertmanagerMatcher): string {
   const op = m.isRegex ? (m.isEqual ? '=~' : '!~') : m.isEqual ? '=' : '!=';
   return `${m.name}${op}${JSON.stringify(m.value)}`;
 }

@@ -7,10 +7,16 @@
 import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
+import { KubeConfig } from '@kubernetes/client-node';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { RealClock } from '../../src/core/clock.ts';
 import { requestAbort, resumeRun, startRun } from '../../src/engine/index.ts';
-import { AlertmanagerClient, type GettableSilence, StepSilencer } from '../../src/observe/index.ts';
+import {
+  AlertmanagerClient,
+  type GettableSilence,
+  observeRun,
+  StepSilencer,
+} from '../../src/observe/index.ts';
 import { validatePolicy } from '../../src/plan/index.ts';
 import type { UpgradeContext, UpgradeProvider } from '../../src/providers/index.ts';
 import {
@@ -86,6 +92,42 @@ describe('blanket silences are refused', () => {
     ]);
     // The refusal of an inline webhook URL does not repeat it.
     expect(JSON.stringify(bad.errors)).not.toContain('Zq9TOKEN');
+  });
+});
+
+describe('a token that cannot be read', () => {
+  it('is a warning, and the run makes no silence rather than one without it', async () => {
+    const policy = validatePolicy(
+      { alerts: { alertmanager: { url: 'http://127.0.0.1:9', bearerTokenFile: '/nonexistent/am-token' } } },
+      'p.yaml',
+    );
+    if (!policy.ok) throw new Error(JSON.stringify(policy.errors));
+    const logged: string[] = [];
+    const observer = observeRun({
+      alerts: policy.policy.alerts,
+      runId: 'run-token',
+      plan: {
+        id: 'plan-000000000000',
+        source: 'v1.30.6',
+        target: 'v1.31.2',
+        cluster: { server: 'http://127.0.0.1:9' },
+      },
+      clock: new RealClock(),
+      kc: new KubeConfig(),
+      rollbackStep: 'rollback',
+      runIdKey: 'upgrade.midflight.dev/run-id',
+      lease: { name: 'midflight-upgrade', namespace: 'kube-system' },
+      log: (level, message) => logged.push(`${level}: ${message}`),
+    });
+    await observer.runStarting({ resumed: true });
+    // No silencer: nothing is asked of Alertmanager (port 9 would have made it a warning per node).
+    await observer.nodeStarting('wave-1', 'n1');
+    await observer.nodeSettled('wave-1', 'n1');
+    await observer.flush();
+    expect(logged).toEqual([
+      'warn: alerts.alertmanager.bearerTokenFile: cannot read /nonexistent/am-token (ENOENT)',
+      'warn: no Alertmanager silences are made for this run: its alerts may fire',
+    ]);
   });
 });
 
