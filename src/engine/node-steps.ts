@@ -120,6 +120,37 @@ export async function upgradeWorkerNode(
   node: string,
   secondChance = false,
 ): Promise<NodeResult> {
+  return observed(ctx, step, node, () => workerNodeSteps(ctx, step, node, secondChance));
+}
+
+/**
+ * Runs a node's steps and then ends its silences (run-observer.ts): once it is back in service, or its step
+ * failed or stopped. Note: not after an unexpected error (the store failing: a crash, as far as this process
+ * can tell): the run's end expires them if it can still record it, and a resume does if it could not.
+ */
+async function observed<T>(
+  ctx: RunContext,
+  step: NodeStep,
+  node: string,
+  work: () => Promise<T>,
+): Promise<T> {
+  let settled = true;
+  try {
+    return await work();
+  } catch (err) {
+    settled = err instanceof StepFailedError || (err instanceof StopSignal && err.kind !== 'fatal');
+    throw err;
+  } finally {
+    if (settled) await ctx.observer.nodeSettled(step.id, node);
+  }
+}
+
+async function workerNodeSteps(
+  ctx: RunContext,
+  step: NodeWaveStep,
+  node: string,
+  secondChance: boolean,
+): Promise<NodeResult> {
   const version = step.version;
   let row = ctx.nodeRow(step.id, node);
   const result = (status: NodeResult['status'], namespaces: string[] = []): NodeResult => ({
@@ -148,6 +179,7 @@ export async function upgradeWorkerNode(
     return result('done');
   }
   row = recordStart(ctx, step, node, row, current.kubeletVersion);
+  await ctx.observer.nodeStarting(step.id, node);
   const previousVersion = row.previousVersion!;
 
   row = await cordonRecorded(ctx, step, node, row, current.unschedulable);
@@ -274,6 +306,7 @@ async function drainWithProgress(ctx: RunContext, step: NodeStep, node: string):
           involvedObject: { kind: 'Node', name: node },
           reason: 'DrainBlocked',
           type: 'Warning',
+          labels: { [ANNOTATIONS.runId]: ctx.runId },
           message: `midflight run ${ctx.runId}: ${blocking.length} pod(s) wait for disruption budget(s) ${budgets.join(', ')}: ${blocking
             .slice(0, 5)
             .map((b) => b.pod)
@@ -557,6 +590,10 @@ export async function upgradeControlPlaneMember(
   step: ControlPlaneStep,
   node: string,
 ): Promise<void> {
+  await observed(ctx, step, node, () => controlPlaneMemberSteps(ctx, step, node));
+}
+
+async function controlPlaneMemberSteps(ctx: RunContext, step: ControlPlaneStep, node: string): Promise<void> {
   const version = step.version;
   let row = ctx.nodeRow(step.id, node);
   if (row?.status === 'done') return;
@@ -564,6 +601,7 @@ export async function upgradeControlPlaneMember(
   if (!current)
     throw new StepFailedError(step.id, node, `control-plane node ${node} is no longer in the cluster`, false);
   row = recordStart(ctx, step, node, row, current.kubeletVersion);
+  await ctx.observer.nodeStarting(step.id, node);
   ctx.checkpoint('sub-step');
   if (!reached(row, 'upgraded')) {
     // Note: before the cordon, so a member that cannot go yet is left as it was.

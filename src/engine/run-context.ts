@@ -5,7 +5,15 @@
 import { setMaxListeners } from 'node:events';
 import type { KubeConfig } from '@kubernetes/client-node';
 import { type Clock, parseDuration } from '../core/index.ts';
-import { ClusterAccess, type DrainOptions, type DrainProgress, shareConnections } from '../kube/index.ts';
+import {
+  ClusterAccess,
+  DEFAULT_LEASE_NAME,
+  DEFAULT_LEASE_NAMESPACE,
+  type DrainOptions,
+  type DrainProgress,
+  shareConnections,
+} from '../kube/index.ts';
+import { observeRun, type RunObserver } from '../observe/index.ts';
 import type { Plan, PlanStep } from '../plan/index.ts';
 import type { UpgradeProvider } from '../providers/index.ts';
 import {
@@ -21,7 +29,7 @@ import {
 } from '../store/index.ts';
 import type { Hooks } from './hooks.ts';
 import type { RunEvent } from './run-events.ts';
-import { phaseRowId } from './run-summary.ts';
+import { phaseRowId, ROLLBACK_STEP } from './run-summary.ts';
 
 export interface EngineDeps {
   /** The run makes it keep connections alive and reuse them (see shareConnections). */
@@ -123,6 +131,8 @@ export class RunContext {
   onDrainProgress?: (node: string, progress: DrainProgress) => void;
   /** Nodes being quarantined by this execution → their pool (see quarantine-limit.ts). */
   readonly quarantining = new Map<string, string>();
+  /** Alertmanager silences around each node, notifications, run-id-labelled Events (policy.alerts). */
+  readonly observer: RunObserver;
 
   constructor(
     readonly deps: EngineDeps,
@@ -137,6 +147,17 @@ export class RunContext {
     // Note: every node in flight listens to these (its drain, its provider); 100 listeners are not a leak.
     setMaxListeners(0, this.drainStop.signal, this.fatal.signal);
     this.cluster = new ClusterAccess(deps.kc, deps.clock);
+    this.observer = observeRun({
+      alerts: plan.policy.alerts,
+      runId,
+      plan,
+      clock: deps.clock,
+      kc: deps.kc,
+      rollbackStep: ROLLBACK_STEP,
+      runIdKey: ANNOTATIONS.runId,
+      lease: { name: DEFAULT_LEASE_NAME, namespace: DEFAULT_LEASE_NAMESPACE },
+      log: (level, message, where) => this.log(level, message, where),
+    });
   }
 
   get store(): RunStore {
@@ -150,8 +171,10 @@ export class RunContext {
   }
 
   emit(event: DistributiveOmit<RunEvent, 'runId' | 'time'>): void {
+    const full = { ...event, runId: this.runId, time: this.clock.now() } as RunEvent;
     try {
-      this.deps.onEvent?.({ ...event, runId: this.runId, time: this.clock.now() } as RunEvent);
+      this.observer.onEvent(full);
+      this.deps.onEvent?.(full);
     } catch {
       // A watcher's failure must not stop an upgrade.
     }

@@ -136,6 +136,7 @@ export async function executeUnderLease(
     );
     if (run.requestedAction === 'abort')
       ctx.requestStop('abort', 'abort requested', run.requestDetail?.keepCordoned === true);
+    await ctx.observer.runStarting({ resumed: how.resumed });
     try {
       const outcome = await how.work(ctx);
       deps.store.setRunState(runId, outcome.state, { reason: outcome.reason ?? null });
@@ -143,6 +144,8 @@ export async function executeUnderLease(
     } catch (err) {
       await settle(ctx, err);
     }
+    // Note: not in `finally`: a run whose end the store could not record crashed, and its resume expires them.
+    await ctx.observer.releaseAll();
   } finally {
     control.stop();
     options.signal?.removeEventListener('abort', onSignal);
@@ -150,6 +153,7 @@ export async function executeUnderLease(
   }
   const summary = summarizeRun(deps.store, runId);
   ctx.emit({ type: 'run-finished', state: summary.state, reason: summary.reason, summary });
+  await ctx.observer.flush();
   return summary;
 }
 

@@ -29,6 +29,8 @@ export interface EventSpec {
   type?: 'Normal' | 'Warning';
   /** Default `midflight`. */
   component?: string;
+  /** Labels of the Event itself, e.g. the run id, so `kubectl get events -l …` finds a run's events. */
+  labels?: Record<string, string>;
 }
 
 export interface EventRecorderOptions {
@@ -123,7 +125,7 @@ export class EventRecorder {
     const body: CoreV1Event = {
       apiVersion: 'v1',
       kind: 'Event',
-      metadata: { name, namespace },
+      metadata: { name, namespace, ...(spec.labels ? { labels: spec.labels } : {}) },
       involvedObject: {
         kind: obj.kind,
         name: obj.name,

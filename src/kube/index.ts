@@ -12,10 +12,13 @@ export type { DrainBlockerKind, DrainOptions, DrainProgress, DrainResult } from 
 export { drainNode } from './drain.ts';
 export { KubeError } from './errors.ts';
 export { etcdProblemAfter, etcdProblemBefore, readEtcdMembers } from './etcd-health.ts';
+export type { EventSpec } from './events.ts';
 export { recordEvent } from './events.ts';
 export { readLeaseHolder } from './lease-holder.ts';
 export {
   acquireLease,
+  DEFAULT_LEASE_NAME,
+  DEFAULT_LEASE_NAMESPACE,
   LeaseHeldError,
   leaseHolderIdentity,
   parseHolderIdentity,

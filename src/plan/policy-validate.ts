@@ -17,6 +17,7 @@ import {
   WEEKDAYS,
   weekdayOf,
 } from '../core/index.ts';
+import { validateAlerts } from '../observe/observe-policy.ts';
 import {
   defaultPolicy,
   NODE_STRATEGIES,
@@ -45,7 +46,7 @@ export function validatePolicy(raw: unknown, file: string): PolicyResult {
     fail('(root)', 'must be a mapping');
     return { ok: false, errors };
   }
-  const known = new Set(Object.keys(policy).concat('poolLabel', 'onOutsideWindow', 'exclusions'));
+  const known = new Set(Object.keys(policy).concat('poolLabel', 'onOutsideWindow', 'exclusions', 'alerts'));
   for (const key of Object.keys(raw))
     if (!known.has(key)) fail(key, `unknown field (known: ${[...known].sort().join(', ')})`);
   if (raw.apiVersion !== undefined && raw.apiVersion !== POLICY_API_VERSION) {
@@ -377,6 +378,8 @@ export function validatePolicy(raw: unknown, file: string): PolicyResult {
   if (hooks) policy.hooks = hooks;
   const gates = section('gates');
   if (gates) policy.gates = gates;
+  const alerts = validateAlerts(raw.alerts, 'alerts', fail);
+  if (alerts) policy.alerts = alerts;
 
   const pf = section('preflight');
   if (pf) {

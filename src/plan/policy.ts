@@ -6,6 +6,7 @@
  * 10 minutes, eviction (never plain delete), emptyDir data and bare pods protected, halt on a stuck drain.
  */
 import type { Exclusion, IntOrString, MaintenanceWindow } from '../core/index.ts';
+import type { AlertsPolicy } from '../observe/observe-policy.ts';
 
 export type { Exclusion, MaintenanceWindow };
 
@@ -101,6 +102,11 @@ export interface Policy {
   provider: { kind: string; [setting: string]: unknown };
   hooks: Record<string, unknown>;
   gates: Record<string, unknown>;
+  /**
+   * Alertmanager silences around each node's upgrade and the run's notifications (observe/observe-policy.ts).
+   * Left out of the defaults when unset, so existing plans keep their id.
+   */
+  alerts?: AlertsPolicy;
   preflight: { skip: string[]; certificateWarningDays: number; crashLoopRestarts: number };
 }
 
