@@ -13,6 +13,7 @@ import {
   minorPath,
   parseDuration,
   parseVersion,
+  RUN_ID_LABEL,
   tryParseVersion,
 } from '../core/index.ts';
 import {
@@ -68,6 +69,7 @@ export function drainOptionsOf(ctx: RunContext): DrainOptions {
     ...ctx.options.drain,
     signal: ctx.drainStop.signal,
     daemonSetCache: ctx.daemonSetCache,
+    evictionLabels: { [RUN_ID_LABEL]: ctx.runId },
   };
 }
 

@@ -47,9 +47,14 @@ export interface DrainOptions {
    * Default: none, each drain asks.
    */
   daemonSetCache?: Map<string, Promise<boolean>>;
+  /**
+   * Labels on each Eviction (Midflight's run id, core/run-id-label.ts): an audit log, and the sandbox's
+   * disruption counter, then tell the run's own disruptions from anyone else's. Not sent with plain deletes.
+   */
+  evictionLabels?: Record<string, string>;
 }
 
-type UnsetByDefault = 'gracePeriodSeconds' | 'signal' | 'daemonSetCache';
+type UnsetByDefault = 'gracePeriodSeconds' | 'signal' | 'daemonSetCache' | 'evictionLabels';
 
 export const DEFAULT_DRAIN_OPTIONS: Required<Omit<DrainOptions, UnsetByDefault>> = {
   ignoreDaemonSets: true,
@@ -361,7 +366,11 @@ class NodeDrain {
     const body: V1Eviction = {
       apiVersion: 'policy/v1',
       kind: 'Eviction',
-      metadata: { name, namespace },
+      metadata: {
+        name,
+        namespace,
+        ...(this.options.evictionLabels ? { labels: this.options.evictionLabels } : {}),
+      },
       deleteOptions,
     };
     await this.core.createNamespacedPodEviction({ namespace, name, body });

@@ -10,6 +10,7 @@ import { CoreV1Api, PolicyV1Api, type V1PodDisruptionBudget } from '@kubernetes/
 import { describe, expect, it } from 'vitest';
 import { matchesLabelSelector } from '../../src/core/index.ts';
 import { type RunEvent, startRun } from '../../src/engine/index.ts';
+import { requestRaw } from '../../src/kube/index.ts';
 import type { NodeWaveStep, Plan } from '../../src/plan/index.ts';
 import type { UpgradeContext, UpgradeProvider } from '../../src/providers/index.ts';
 import type { NodeRowDetail } from '../../src/store/index.ts';
@@ -156,6 +157,11 @@ describe('the node flow', () => {
       await expectUpgraded(sandbox, TARGET);
       for (const node of wave.nodes)
         expect({ node, calls: provider.calls.get(node) }).toEqual({ node, calls: 1 });
+      // Its evictions carry the run id, so the cluster's disruption counter tells them from others' (M3).
+      const metrics = await requestRaw(sandbox.kubeConfig(), 'GET', '/metrics');
+      expect(metrics.body).toMatch(
+        new RegExp(`sandbox_pod_disruptions_total\\{[^}]*cause="eviction"[^}]*run_id="${summary.runId}"`),
+      );
     } finally {
       h.cleanup();
       await sandbox.stop();
