@@ -1,7 +1,6 @@
 /**
  * The label Midflight puts, with its run id as value, on the disruptions it causes: the `metadata.labels`
- * of each policy/v1 Eviction it sends (and of a pod it labels before deleting it, when evictions are
- * disabled). A real API server accepts and drops an Eviction's labels, but an audit log keeps them; the
+ * of each policy/v1 Eviction it sends (kube/drain.ts; plain deletes, with evictions disabled, carry none). A real API server accepts and drops an Eviction's labels, but an audit log keeps them; the
  * sandbox counts every eviction and client deletion of a pod under the label's value
  * (`sandbox_pod_disruptions_total{run_id}`), so the unplanned-disruption gate (M3) can leave the run's own
  * out. The same key as the run-id annotation the engine stamps on the nodes it touches.
