@@ -27,6 +27,11 @@ export interface TemplateInfo {
 /** The default services metrics: the names most HTTP instrumentation libraries use. */
 const DEFAULT_REQUESTS_METRIC = 'http_requests_total';
 const DEFAULT_LATENCY_METRIC = 'http_request_duration_seconds';
+/**
+ * Pod disruptions by the run id their eviction carried. No Kubernetes component exports this (the audit
+ * log holds it); the sandbox does, and a cluster can derive it from its audit log under any name (`metric`).
+ */
+const DEFAULT_DISRUPTIONS_METRIC = 'sandbox_pod_disruptions_total';
 const PROM_ARGS = ['selector', 'window'];
 const SERVICE_ARGS = [...PROM_ARGS, 'service', 'namespace', 'metric'];
 
@@ -37,7 +42,11 @@ export const TEMPLATES: Record<GateTemplateName, TemplateInfo> = {
     providers: ['kube', 'prometheus'],
     args: PROM_ARGS,
   },
-  M3: { title: 'unplanned pod disruption', providers: ['kube', 'prometheus'], args: PROM_ARGS },
+  M3: {
+    title: 'unplanned pod disruption',
+    providers: ['kube', 'prometheus'],
+    args: [...PROM_ARGS, 'metric'],
+  },
   M4: { title: 'request latency p95', providers: ['prometheus'], args: SERVICE_ARGS },
   M5: { title: '5xx error rate', providers: ['prometheus'], args: SERVICE_ARGS },
   M6: { title: 'etcd commit latency p99', providers: ['prometheus'], args: PROM_ARGS },
@@ -100,11 +109,11 @@ export function templateDefaults(
     case 'M3': {
       if (provider === 'kube')
         return { provider, query: 'unplanned-disruption', success: 'result < baseline + 0.01' };
-      // Pods not Ready on nodes that are not in flight: what this run's drains cannot explain.
-      const steady = `max by (namespace, pod) (kube_pod_info{${join('node!~"{nodesInFlight}"', sel)}})`;
+      // Disruptions whose request was not labelled with this run's id (see RUN_ID_LABEL), per pod.
+      const counter = String(args.metric ?? DEFAULT_DISRUPTIONS_METRIC);
       return {
         provider,
-        query: `1 - avg(kube_pod_status_ready{condition="true"} * on (namespace, pod) ${steady})`,
+        query: `(sum(increase(${counter}{${join('run_id!="{runId}"', sel)}}[${window}])) or vector(0)) / count(kube_pod_info)`,
         success: 'result < baseline + 0.01',
       };
     }

@@ -69,7 +69,7 @@ describe('gate specs in the policy', () => {
   it.each([
     ['M1', 'apiserver_request_total{code!~"5.."}'],
     ['M2', 'kube_node_status_condition{condition="Ready",status="true",node!~"{nodesInFlight}"}'],
-    ['M3', 'kube_pod_info{node!~"{nodesInFlight}"}'],
+    ['M3', 'sandbox_pod_disruptions_total{run_id!="{runId}"}'],
   ])('template %s on prometheus queries %s', (template, fragment) => {
     const [gate] = valid([{ template, provider: 'prometheus' }]);
     expect(gate!.query).toContain(fragment);
