@@ -213,15 +213,23 @@ class Monitor implements GateMonitor {
   /**
    * A gate's value over its baseline window: prometheus averages the query over the window (a subquery at
    * the server's evaluation interval); the other providers can only measure the present, once.
+   * Note: a server that has only just started has no subquery point yet where a rate() sees two samples;
+   * then the present value is the baseline (still a measurement: a query with no data at all fails).
    */
   private async measureBaseline(g: GateState): Promise<number> {
     const query = this.fill(g.spec);
-    if (g.spec.provider === 'prometheus' && !g.spec.burnRate)
-      return queryPrometheus(
-        this.deps.prometheus!,
-        `avg_over_time((${query})[${promDuration(g.spec.baselineWindow)}:])`,
-        g.timeoutMs,
-      );
+    if (g.spec.provider === 'prometheus' && !g.spec.burnRate) {
+      const window = promDuration(g.spec.baselineWindow);
+      try {
+        return await queryPrometheus(
+          this.deps.prometheus!,
+          `avg_over_time((${query})[${window}:])`,
+          g.timeoutMs,
+        );
+      } catch (err) {
+        if (!(err instanceof NoDataError)) throw err;
+      }
+    }
     return this.measure(g, query);
   }
 

@@ -32,3 +32,4 @@ export type {
 export { GATE_ACTIONS, GATE_PROVIDERS, GATE_TEMPLATES, KUBE_QUERIES } from './gate-types.ts';
 export { verdictOf } from './gate-verdict.ts';
 export { NoDataError } from './measurement.ts';
+export { queryPrometheus } from './providers/prometheus-query.ts';
