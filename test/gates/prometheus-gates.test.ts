@@ -3,7 +3,9 @@
  * the query API's answers read as one number, no data and errors counted against the gate, the templates'
  * PromQL accepted by a real server, baselines averaged over their window, and multi-window burn rate.
  */
+import { readFileSync, writeFileSync } from 'node:fs';
 import http from 'node:http';
+import https from 'node:https';
 import type { AddressInfo } from 'node:net';
 import { join } from 'node:path';
 import { KubeConfig } from '@kubernetes/client-node';
@@ -17,7 +19,12 @@ import {
   queryPrometheus,
   validateGates,
 } from '../../src/gates/index.ts';
-import { type LocalPrometheus, prometheusAvailable, startLocalPrometheus } from './local-prometheus.ts';
+import {
+  type LocalPrometheus,
+  PASSWORD,
+  prometheusAvailable,
+  startLocalPrometheus,
+} from './local-prometheus.ts';
 
 /**
  * The app's counters grow at these rates (per second of wall time) between scrapes; a test changes shop's
@@ -125,6 +132,64 @@ describe.skipIf(!available)('prometheus gates', () => {
       expect(
         await queryPrometheus({ ...rest, insecureSkipVerify: true }, 'temperature_celsius', 10_000),
       ).toBe(21.5);
+    });
+  });
+
+  describe('behind a gateway that wants a bearer token (as Mimir or an auth proxy do)', () => {
+    let gateway: http.Server;
+    let gatewayUrl: string;
+    const tokenFile = () => join(prom.dir, 'token');
+
+    beforeAll(async () => {
+      writeFileSync(tokenFile(), 't0ken\n');
+      const ca = readFileSync(settings.caFile!, 'utf8');
+      const basic = `Basic ${Buffer.from(`gate:${PASSWORD}`).toString('base64')}`;
+      // Forwards /prometheus/api/v1/… to the real Prometheus, only with the right token.
+      gateway = http.createServer((req, res) => {
+        if (req.headers.authorization !== 'Bearer t0ken' || !req.url?.startsWith('/prometheus/')) {
+          res.writeHead(401).end('unauthorized');
+          return;
+        }
+        const upstream = https.request(
+          `${settings.url}${req.url.slice('/prometheus'.length)}`,
+          {
+            method: req.method,
+            ca,
+            headers: { 'content-type': req.headers['content-type'] ?? '', authorization: basic },
+          },
+          (answer) => {
+            res.writeHead(answer.statusCode ?? 502, answer.headers);
+            answer.pipe(res);
+          },
+        );
+        req.pipe(upstream);
+      });
+      await new Promise<void>((resolve) => gateway.listen(0, '127.0.0.1', resolve));
+      gatewayUrl = `http://127.0.0.1:${(gateway.address() as AddressInfo).port}/prometheus`;
+    });
+    afterAll(() => new Promise<void>((resolve) => gateway?.close(() => resolve())));
+
+    it("sends the token from its file, under the URL's path", async () => {
+      expect(
+        await queryPrometheus(
+          { url: gatewayUrl, bearerTokenFile: tokenFile() },
+          'temperature_celsius',
+          10_000,
+        ),
+      ).toBe(21.5);
+    });
+
+    it('reads the file again before each query (a rotated token is picked up)', async () => {
+      writeFileSync(tokenFile(), 'rotated');
+      try {
+        await expect(
+          queryPrometheus({ url: gatewayUrl, bearerTokenFile: tokenFile() }, 'temperature_celsius', 10_000),
+        ).rejects.toThrow(
+          /answered 401: it refused the credentials \(prometheus\.bearerTokenFile or prometheus\.basicAuth\): unauthorized/,
+        );
+      } finally {
+        writeFileSync(tokenFile(), 't0ken');
+      }
     });
   });
 

@@ -45,6 +45,10 @@ export async function queryPrometheus(
     ca,
     rejectUnauthorized: settings.insecureSkipVerify !== true,
   });
+  if (answer.status === 401 || answer.status === 403)
+    throw new Error(
+      `${url} answered ${answer.status}: it refused the credentials (prometheus.bearerTokenFile or prometheus.basicAuth): ${answer.body.trim().slice(0, 120)}`,
+    );
   let parsed: QueryAnswer;
   try {
     parsed = JSON.parse(answer.body) as QueryAnswer;
