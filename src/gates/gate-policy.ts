@@ -111,9 +111,9 @@ function validateGate(
     fail(at, 'must be a mapping with a template (M1–M7, burn-rate) or a provider and a query');
     return undefined;
   }
-  const before = { count: 0 };
+  let problems = 0;
   const note = (field: string, message: string) => {
-    before.count++;
+    problems++;
     fail(field, message);
   };
   for (const key of Object.keys(raw))
@@ -125,7 +125,9 @@ function validateGate(
   const provider =
     oneOf(raw.provider, GATE_PROVIDERS, `${at}.provider`, note) ??
     (template ? TEMPLATES[template].providers[0] : undefined);
-  if (!provider && !template && raw.provider === undefined)
+  // Note: a template given but misspelt is reported once, not again as every field it would have filled.
+  const withoutTemplate = raw.template === undefined;
+  if (!provider && withoutTemplate && raw.provider === undefined)
     note(`${at}.provider`, `is required without a template (one of: ${GATE_PROVIDERS.join(', ')})`);
 
   let defaults: TemplateDefaults = {};
@@ -145,10 +147,11 @@ function validateGate(
   }
 
   const name = nonEmpty(raw.name, `${at}.name`, note) ?? defaultName(template, args);
-  if (name === undefined && raw.name === undefined) note(`${at}.name`, 'is required without a template');
+  if (name === undefined && raw.name === undefined && withoutTemplate)
+    note(`${at}.name`, 'is required without a template');
 
   const query = nonEmpty(raw.query, `${at}.query`, note) ?? defaults.query;
-  if (query === undefined && raw.query === undefined && !template)
+  if (query === undefined && raw.query === undefined && withoutTemplate)
     note(`${at}.query`, `is required: ${queryHint(provider)}`);
   if (query !== undefined && provider === 'kube' && !(KUBE_QUERIES as readonly string[]).includes(query))
     note(`${at}.query`, `the kube provider measures one of: ${KUBE_QUERIES.join(', ')}`);
@@ -166,7 +169,7 @@ function validateGate(
 
   const success = condition(raw.success, `${at}.success`, note) ?? parsed(defaults.success);
   const failure = condition(raw.failure, `${at}.failure`, note) ?? parsed(defaults.failure);
-  if (!success && !failure && raw.success === undefined && raw.failure === undefined)
+  if (!success && !failure && raw.success === undefined && raw.failure === undefined && withoutTemplate)
     note(`${at}.success`, 'a gate needs a success or a failure condition, e.g. "result < 1.2 * baseline"');
 
   const interval =
@@ -201,7 +204,7 @@ function validateGate(
   if (burnRate && query !== undefined && !query.includes('{window}'))
     note(`${at}.query`, "a burn-rate gate's error ratio must contain {window} where the range goes");
 
-  if (before.count > 0 || !name || !provider || query === undefined) return undefined;
+  if (problems > 0 || !name || !provider || query === undefined) return undefined;
   const spec: GateSpec = {
     name,
     provider,

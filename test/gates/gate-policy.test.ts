@@ -276,6 +276,12 @@ describe('gate specs in the policy', () => {
     expect(errors).toContainEqual({ field, message: expect.stringContaining(message) });
   });
 
+  it('reports a misspelt template once, not as every field it would have filled', () => {
+    expect(validateGates([{ template: 'M9' }]).errors).toEqual([
+      { field: 'gates[0].template', message: 'must be one of: M1, M2, M3, M4, M5, M6, M7, burn-rate' },
+    ]);
+  });
+
   it('refuses a prometheus gate when the policy does not say where Prometheus is', () => {
     const { errors } = validateGates([{ template: 'M5' }], 'gates', { prometheusConfigured: false });
     expect(errors).toEqual([
