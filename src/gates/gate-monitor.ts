@@ -12,6 +12,7 @@ import { join } from 'node:path';
 import { parseDuration } from '../core/index.ts';
 import { multiWindowBurn } from './burn-rate.ts';
 import { parseCondition } from './condition.ts';
+import { validateGates } from './gate-policy.ts';
 import type {
   GateDecision,
   GateEvaluation,
@@ -28,7 +29,7 @@ import { measureHttp } from './providers/http-probe.ts';
 import { KubeProbe } from './providers/kube-probe.ts';
 import { queryPrometheus } from './providers/prometheus-query.ts';
 
-/** A gate set that cannot be measured as given (a prometheus gate and no prometheus settings). */
+/** Gates that cannot run as given: an invalid spec, or a prometheus gate and no prometheus settings. */
 export class GateConfigError extends Error {
   constructor(message: string) {
     super(message);
@@ -60,8 +61,20 @@ interface GateState {
   last?: GateEvaluation;
 }
 
+/**
+ * The monitor of a policy's gates. They are checked again (a plan's policy is data a person could have
+ * edited; a plan written before gates were a list holds `{}`, which means none) and a problem throws
+ * GateConfigError naming its field.
+ */
 export function createGateMonitor(policyGates: GateSpec[], deps: GateMonitorDeps): GateMonitor {
-  return new Monitor(policyGates, deps);
+  const { gates, errors } = validateGates(policyGates, 'policy.gates', {
+    prometheusConfigured: deps.prometheus !== undefined,
+  });
+  if (errors.length > 0)
+    throw new GateConfigError(
+      `the health gates cannot run: ${errors.map((e) => `${e.field}: ${e.message}`).join('; ')}`,
+    );
+  return new Monitor(gates, deps);
 }
 
 class Monitor implements GateMonitor {
@@ -74,11 +87,6 @@ class Monitor implements GateMonitor {
     specs: GateSpec[],
     private readonly deps: GateMonitorDeps,
   ) {
-    const missing = specs.filter((s) => s.provider === 'prometheus').map((s) => s.name);
-    if (missing.length > 0 && !deps.prometheus)
-      throw new GateConfigError(
-        `gate ${missing.join(', ')} queries prometheus, but no prometheus settings were given (policy.prometheus.url)`,
-      );
     this.gates = specs.map((spec) => {
       const conditions: GateConditions = {
         success: spec.success === undefined ? undefined : parseCondition(spec.success),

@@ -225,7 +225,21 @@ describe('the gate monitor', () => {
     const [gate] = validateGates([{ template: 'M6' }], 'gates', { prometheusConfigured: true }).gates;
     expect(() =>
       createGateMonitor([gate!], { clock: new VirtualClock(), kc: new KubeConfig(), runId: 'r' }),
-    ).toThrow(GateConfigError);
+    ).toThrow(
+      new GateConfigError(
+        'the health gates cannot run: policy.gates[0].provider: prometheus gates need `prometheus.url` in the policy (the server, Thanos, Mimir or VictoriaMetrics to query)',
+      ),
+    );
+  });
+
+  it('checks the specs it is given, and reads the `{}` of a plan written before gates as none', async () => {
+    const deps = { clock: new VirtualClock(), kc: new KubeConfig(), runId: 'r' };
+    expect(() => createGateMonitor([{ name: 'x' } as GateSpec], deps)).toThrow(
+      'the health gates cannot run: policy.gates[0].provider: is required without a template',
+    );
+    const none = createGateMonitor({} as unknown as GateSpec[], deps);
+    expect(await none.baseline({})).toEqual({});
+    expect(await none.check()).toEqual({ action: 'continue' });
   });
 });
 
