@@ -6,6 +6,7 @@
  * Queries use the names real components export (kube-apiserver, etcd, kube-controller-manager,
  * kube-state-metrics); the sandbox exports the same ones.
  */
+import { parseDuration } from '../core/index.ts';
 import { DEFAULT_BURN_THRESHOLD, DEFAULT_SLO_WINDOW, defaultBurnWindows } from './burn-rate.ts';
 import type { BurnRateSpec, GateProviderKind, GateSpec, GateTemplateName } from './gate-types.ts';
 
@@ -86,6 +87,7 @@ export function templateDefaults(
   provider: GateProviderKind,
   args: TemplateArgs,
 ): TemplateDefaults {
+  checkArgs(args);
   const window = String(args.window ?? '5m');
   const sel = matchers(args, false);
   const svc = matchers(args, true);
@@ -146,6 +148,25 @@ export function templateDefaults(
     case 'burn-rate':
       return burnRateDefaults(provider, args, requests, svc);
   }
+}
+
+/** Arguments that go into PromQL as they are: a window must be a duration, a label value plain text. */
+function checkArgs(args: TemplateArgs): void {
+  if (args.window !== undefined) {
+    try {
+      parseDuration(String(args.window));
+    } catch {
+      throw new TemplateArgError('window', 'must be a duration such as 1m or 5m (the range of rate())');
+    }
+  }
+  for (const key of ['service', 'namespace', 'operation'])
+    if (args[key] !== undefined && /["\\\n]/.test(String(args[key])))
+      throw new TemplateArgError(
+        key,
+        'must be a plain label value, without quotes, backslashes or line breaks',
+      );
+  if (args.metric !== undefined && !/^[a-zA-Z_:][a-zA-Z0-9_:]*$/.test(String(args.metric)))
+    throw new TemplateArgError('metric', 'must be a Prometheus metric name, e.g. http_requests_total');
 }
 
 /** 5xx over all requests; no 5xx series at all means none failed (0), not "no data". */

@@ -260,6 +260,24 @@ describe('gate specs in the policy', () => {
       'must contain {window}',
     ],
     [
+      'a window that is not a duration',
+      [{ template: 'M5', args: { window: 'five' } }],
+      'gates[0].args.window',
+      'must be a duration',
+    ],
+    [
+      'a label value that would break the PromQL',
+      [{ template: 'M5', args: { service: 'a"}' } }],
+      'gates[0].args.service',
+      'must be a plain label value',
+    ],
+    [
+      'a metric name that is not one',
+      [{ template: 'M4', args: { metric: 'http-latency' } }],
+      'gates[0].args.metric',
+      'must be a Prometheus metric name',
+    ],
+    [
       'a field on a prometheus gate',
       [{ template: 'M4', field: 'a.b' }],
       'gates[0].field',
