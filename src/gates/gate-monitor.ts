@@ -82,6 +82,7 @@ class Monitor implements GateMonitor {
   private kube?: KubeProbe;
   private workDir?: string;
   private decided?: GateDecision;
+  private checking?: Promise<GateDecision>;
 
   constructor(
     specs: GateSpec[],
@@ -129,7 +130,18 @@ class Monitor implements GateMonitor {
     return out;
   }
 
-  async check(): Promise<GateDecision> {
+  /**
+   * Note: the engine may ask from several places at once (a wave's admissions, another wave's soak); they
+   * share the check in progress, so a gate is never measured twice for one interval.
+   */
+  check(): Promise<GateDecision> {
+    this.checking ??= this.checkNow().finally(() => {
+      this.checking = undefined;
+    });
+    return this.checking;
+  }
+
+  private async checkNow(): Promise<GateDecision> {
     if (this.decided) return this.decided;
     const now = this.deps.clock.now();
     const due = this.gates.filter(

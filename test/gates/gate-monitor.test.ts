@@ -182,6 +182,14 @@ describe('the gate monitor', () => {
     expect(await monitor.check()).toMatchObject({ action: 'rollback', gate: 'rolling-back' });
   });
 
+  it('shares a check in progress with whoever else asks meanwhile', async () => {
+    setValue('/shared', '1');
+    const { monitor, evaluations } = monitorOf([httpGate('shared', '/shared')]);
+    const decisions = await Promise.all([monitor.check(), monitor.check(), monitor.check()]);
+    expect(decisions).toEqual([{ action: 'continue' }, { action: 'continue' }, { action: 'continue' }]);
+    expect(evaluations).toHaveLength(1);
+  });
+
   it('stops measuring a gate after count measurements', async () => {
     setValue('/counted', '1');
     const { clock, monitor, evaluations } = monitorOf([httpGate('counted', '/counted', { count: 2 })]);
