@@ -161,7 +161,7 @@ class Monitor implements GateMonitor {
     for (const g of this.gates) {
       if (g.failures > g.spec.failureLimit)
         tripped.push({ action: g.spec.onFailure, gate: g.spec.name, reason: reasonOf(g, 'failure') });
-      else if (g.inconclusives > g.spec.inconclusiveLimit)
+      if (g.inconclusives > g.spec.inconclusiveLimit)
         tripped.push({
           action: g.spec.onInconclusive,
           gate: g.spec.name,
