@@ -4,26 +4,22 @@
  * credential settings are exercised for real), scraping one plain-HTTP target every second.
  *
  * Skips (with a message) when the binary is missing; in CI (process.env.CI) a missing binary fails instead.
- * Note: test/e2e/prometheus-harness.ts is the shared harness; this one exists for Prometheus' own TLS and
- * basic auth, which that one does not set up.
+ * Note: test/e2e/prometheus-harness.ts is the shared harness (templates-on-sandbox.test.ts uses it); this one
+ * exists for Prometheus' own TLS and basic auth, which that one does not set up.
  */
 import { type ChildProcess, spawn } from 'node:child_process';
-import { existsSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
-import { createServer } from 'node:net';
+import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { type PrometheusSettings, queryPrometheus } from '../../src/gates/index.ts';
 import { selfSignedCertificate } from '../../src/sandbox/api/tls-certificate.ts';
+import { freeLoopbackPort, requireBinary } from '../e2e/loopback-binary.ts';
 
 export const PROMETHEUS_BINARY = '/usr/bin/prometheus';
 
-/** True when the tests can run; logs why not, and throws in CI where the binary must be there. */
+/** True when the tests can run; skips with a message when not, and throws in CI, where it must be there. */
 export function prometheusAvailable(): boolean {
-  if (existsSync(PROMETHEUS_BINARY)) return true;
-  const message = `${PROMETHEUS_BINARY} is missing: install Debian's prometheus package to run the Prometheus gate tests`;
-  if (process.env.CI) throw new Error(message);
-  console.warn(`skipped: ${message}`);
-  return false;
+  return requireBinary(PROMETHEUS_BINARY, 'prometheus');
 }
 
 /** The password below; its bcrypt hash (cost 5) is what Prometheus' web config holds. */
@@ -51,7 +47,7 @@ export async function startLocalPrometheus(scrapeTarget: string): Promise<LocalP
     join(dir, 'prometheus.yml'),
     `global: {scrape_interval: 1s, evaluation_interval: 1s, scrape_timeout: 1s}\nscrape_configs:\n  - job_name: app\n    static_configs: [{targets: ['${scrapeTarget}']}]\n`,
   );
-  const port = await freePort();
+  const port = await freeLoopbackPort();
   const child: ChildProcess = spawn(
     PROMETHEUS_BINARY,
     [
@@ -100,15 +96,4 @@ export async function startLocalPrometheus(scrapeTarget: string): Promise<LocalP
     }
     await new Promise((r) => setTimeout(r, 250));
   }
-}
-
-function freePort(): Promise<number> {
-  return new Promise((resolve, reject) => {
-    const srv = createServer();
-    srv.once('error', reject);
-    srv.listen(0, '127.0.0.1', () => {
-      const { port } = srv.address() as { port: number };
-      srv.close(() => resolve(port));
-    });
-  });
 }
