@@ -101,6 +101,14 @@ export class ClusterAccess {
     return list.items;
   }
 
+  /** Every pod in every namespace (the gates' pod-readiness measure). */
+  async listAllPods(fieldSelector?: string): Promise<V1Pod[]> {
+    const list = await withRetries(this.clock, 'list pods in all namespaces', () =>
+      this.core.listPodForAllNamespaces({ fieldSelector }),
+    );
+    return list.items;
+  }
+
   /** The pods bound to a node, in every namespace. */
   async listPodsOnNode(node: string): Promise<V1Pod[]> {
     const list = await withRetries(this.clock, `list pods on ${node}`, () =>

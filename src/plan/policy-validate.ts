@@ -17,6 +17,7 @@ import {
   WEEKDAYS,
   weekdayOf,
 } from '../core/index.ts';
+import { validateGates, validatePrometheus } from '../gates/gate-policy.ts';
 import { validateAlerts } from '../observe/observe-policy.ts';
 import {
   defaultPolicy,
@@ -46,7 +47,9 @@ export function validatePolicy(raw: unknown, file: string): PolicyResult {
     fail('(root)', 'must be a mapping');
     return { ok: false, errors };
   }
-  const known = new Set(Object.keys(policy).concat('poolLabel', 'onOutsideWindow', 'exclusions', 'alerts'));
+  const known = new Set(
+    Object.keys(policy).concat('poolLabel', 'onOutsideWindow', 'exclusions', 'alerts', 'prometheus'),
+  );
   for (const key of Object.keys(raw))
     if (!known.has(key)) fail(key, `unknown field (known: ${[...known].sort().join(', ')})`);
   if (raw.apiVersion !== undefined && raw.apiVersion !== POLICY_API_VERSION) {
@@ -376,8 +379,14 @@ export function validatePolicy(raw: unknown, file: string): PolicyResult {
   }
   const hooks = section('hooks');
   if (hooks) policy.hooks = hooks;
-  const gates = section('gates');
-  if (gates) policy.gates = gates;
+  const prometheus = validatePrometheus(raw.prometheus);
+  for (const e of prometheus.errors) fail(e.field, e.message);
+  if (prometheus.settings) policy.prometheus = prometheus.settings;
+  const gates = validateGates(raw.gates, 'gates', {
+    prometheusConfigured: raw.prometheus !== undefined && raw.prometheus !== null,
+  });
+  for (const e of gates.errors) fail(e.field, e.message);
+  policy.gates = gates.gates;
   const alerts = validateAlerts(raw.alerts, 'alerts', fail);
   if (alerts) policy.alerts = alerts;
 

@@ -6,6 +6,7 @@
  * 10 minutes, eviction (never plain delete), emptyDir data and bare pods protected, halt on a stuck drain.
  */
 import type { Exclusion, IntOrString, MaintenanceWindow } from '../core/index.ts';
+import type { GateSpec, PrometheusSettings } from '../gates/gate-types.ts';
 import type { AlertsPolicy } from '../observe/observe-policy.ts';
 
 export type { Exclusion, MaintenanceWindow };
@@ -101,7 +102,10 @@ export interface Policy {
   etcdBackup: { enabled: boolean };
   provider: { kind: string; [setting: string]: unknown };
   hooks: Record<string, unknown>;
-  gates: Record<string, unknown>;
+  /** Health gates on measurements (docs/gates.md); empty: the kube-native gate after each wave only. */
+  gates: GateSpec[];
+  /** Where prometheus gates send their queries; absent unless set, so plans without it keep their id. */
+  prometheus?: PrometheusSettings;
   /**
    * Alertmanager silences around each node's upgrade and the run's notifications (observe/observe-policy.ts).
    * Left out of the defaults when unset, so existing plans keep their id.
@@ -140,7 +144,7 @@ export function defaultPolicy(): Policy {
     etcdBackup: { enabled: true },
     provider: { kind: 'job' },
     hooks: {},
-    gates: {},
+    gates: [],
     preflight: { skip: [], certificateWarningDays: 30, crashLoopRestarts: 5 },
   };
 }
