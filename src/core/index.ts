@@ -33,6 +33,7 @@ export type { Inventory } from './inventory.ts';
 export { buildInventory } from './inventory.ts';
 export type { KubeadmAddon } from './kubeadm-addons.ts';
 export { addonVerdict, KUBEADM_ADDONS } from './kubeadm-addons.ts';
+export { formatMeasurement } from './measurement.ts';
 export { poolInFlightLimit } from './pool-in-flight-limit.ts';
 export {
   cpuMillis,

@@ -2,6 +2,7 @@
  * What a run tells its watchers as it goes: the CLI's live view and its `-o json` stream (one event per
  * line) are built from these. Every event carries the run id and the clock time.
  */
+import type { GateEvaluation } from '../gates/gate-types.ts';
 import type { NodeSubStep, PodBlock, RunMode, RunState, StepStatus } from '../store/index.ts';
 
 interface Base {
@@ -54,6 +55,8 @@ export type RunEvent = Base &
         blocking: PodBlock[];
       }
     | { type: 'soak'; stepId: string; untilMs: number }
+    /** A health gate was evaluated (before an admission, during a soak); also stored with the run. */
+    | { type: 'gate-evaluated'; evaluation: GateEvaluation }
     | { type: 'warning'; message: string; stepId?: string; node?: string }
     | {
         type: 'log';
