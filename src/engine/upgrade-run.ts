@@ -130,7 +130,7 @@ async function rollBackForGate(
   const outcome = await rollbackWork(ctx);
   const keptNote =
     kept.length > 0
-      ? `; ${kept.map((n) => n.node).join(', ')} (earlier steps) stay at ${ctx.plan.target}: \`midflight rollback ${ctx.runId}\` returns them`
+      ? `; left at ${ctx.plan.target} (upgraded by earlier steps): ${kept.map((n) => n.node).join(', ')}; \`midflight rollback ${ctx.runId}\` returns them too`
       : '';
   return { state: outcome.state, reason: `${gate.stopReason}; ${gate.stepId}: ${outcome.reason}${keptNote}` };
 }
