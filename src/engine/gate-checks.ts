@@ -8,8 +8,10 @@
  * step's upgraded nodes back (upgrade-run.ts). Fail closed: gates that cannot be evaluated at all (the
  * monitor throws) pause the run; they never let it go on.
  */
+import { join } from 'node:path';
 import { formatMeasurement } from '../core/index.ts';
 import type { GateDecision, GateEvaluation } from '../gates/gate-types.ts';
+import { runOutputDir } from '../store/index.ts';
 import type { RunContext } from './run-context.ts';
 
 /** Builds the upgrade's gates from the plan's policy, when the caller gave a factory. */
@@ -20,6 +22,8 @@ export function startGates(ctx: RunContext): void {
     clock: ctx.clock,
     kc: ctx.kc,
     runId: ctx.runId,
+    // Note: beside the run's other command output (store/state-dir.ts), so a command gate's is kept with it.
+    workDir: join(runOutputDir(ctx.store.path, ctx.runId), 'gates'),
     nodesInFlight: () => [...ctx.nodesInFlight],
     onEvaluation: (e) => recordEvaluation(ctx, e),
   });

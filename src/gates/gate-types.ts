@@ -37,4 +37,6 @@ export interface GateMonitorDeps {
   nodesInFlight?: () => string[];
   /** This run's id: M3 (unplanned disruption) leaves out evictions labelled with it. */
   runId: string;
+  /** Where command gates write their output files (default: a fresh temporary directory). */
+  workDir?: string;
 }

@@ -11,6 +11,9 @@
 import { readFileSync } from 'node:fs';
 import { CoreV1Api } from '@kubernetes/client-node';
 import { describe, expect, it } from 'vitest';
+import { statusOf } from '../../src/cli/commands/runs.ts';
+import { renderStatus } from '../../src/cli/render-run.ts';
+import { createRunView } from '../../src/cli/run-view.ts';
 import { type RunEvent, resumeRun, startRun } from '../../src/engine/index.ts';
 import type {
   GateDecision,
@@ -274,6 +277,23 @@ describe('health gates in the engine', () => {
         'health gate etcd-members: etcd-cp-1 not Ready (0 of 1 members): pausing once the nodes in flight finish',
       );
 
+      // `status` shows each gate's latest evaluation; the plain-lines view printed each change of verdict.
+      const status = renderStatus(await statusOf(store, store.mustGetRun(summary.runId), undefined));
+      expect(status).toMatch(
+        /Health gates \(latest evaluation of each\):\n\s*GATE\s+VERDICT\s+VALUE\s+BASELINE\s+AT\n\s*etcd-members\s+failure\s+0\s+1\s+\d{4}-/,
+      );
+      const printed: string[] = [];
+      const view = createRunView('lines', plan, h.deps.clock, {
+        write: (text: string) => printed.push(text),
+      } as unknown as NodeJS.WriteStream);
+      for (const e of h.events) view.onEvent(e);
+      expect(printed.filter((l) => /^( {2}gate |warning: health gate)/.test(l))).toEqual([
+        '  gate baselines recorded before the first node: etcd-members=1\n',
+        '  gate etcd-members success: 1 (baseline 1)\n',
+        '  gate etcd-members failure: 0 (baseline 1)\n',
+        'warning: health gate etcd-members: etcd-cp-1 not Ready (0 of 1 members): pausing once the nodes in flight finish\n',
+      ]);
+
       // Resumed while the gate still fails: it checks again before admitting anything, and pauses again.
       const again = await resumeRun(h.deps, summary.runId, FAST);
       expect(again.state).toBe('paused');
@@ -379,7 +399,7 @@ describe('health gates in the engine', () => {
       expect(summary.mode).toBe('rollback');
       expect(summary.reason).toMatch(
         new RegExp(
-          `^health gate storefront-5xx: storefront answers [\\d.]+ % 5xx, above 0.50 %; ${wave.id}: rolled back; left at v1.32.0 \\(upgraded by earlier steps\\): ${canary.nodes[0]}; \`midflight rollback ${summary.runId}\` returns them too$`,
+          `^health gate storefront-5xx: storefront answers [\\d.]+ % 5xx, above [\\d.]+ %; ${wave.id}: rolled back; left at v1.32.0 \\(upgraded by earlier steps\\): ${canary.nodes[0]}; \`midflight rollback ${summary.runId}\` returns them too$`,
         ),
       );
       // The wave's upgraded nodes are back at their version; the canary's node stays; none is cordoned.
