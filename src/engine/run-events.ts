@@ -89,6 +89,8 @@ export interface RunSummary {
   target: string;
   state: RunState;
   mode: RunMode;
+  /** A health gate rolled back these steps' nodes (not the whole run): the upgrade did not go through. */
+  rollbackScope?: string[];
   reason?: string;
   createdAt: number;
   finishedAt?: number;

@@ -13,6 +13,7 @@ import { CoreV1Api } from '@kubernetes/client-node';
 import { describe, expect, it } from 'vitest';
 import { statusOf } from '../../src/cli/commands/runs.ts';
 import { renderStatus } from '../../src/cli/render-run.ts';
+import { finishRun } from '../../src/cli/run-session.ts';
 import { createRunView } from '../../src/cli/run-view.ts';
 import { type RunEvent, resumeRun, startRun } from '../../src/engine/index.ts';
 import type {
@@ -419,6 +420,9 @@ describe('health gates in the engine', () => {
         { gate: 'storefront-5xx', verdict: 'failure', baseline },
       ]);
       expect(store.mustGetRun(summary.runId).rollbackScope).toEqual([wave.id]);
+      // To a script, an upgrade a gate rolled back did not go through.
+      expect(summary.rollbackScope).toEqual([wave.id]);
+      expect(finishRun(summary, 'json')).toBe(1);
     } finally {
       h.cleanup();
       await sandbox.stop();
