@@ -55,7 +55,9 @@ export async function recordGateBaselines(ctx: RunContext): Promise<void> {
   try {
     measured = await ctx.gates.baseline(known);
   } catch (err) {
-    ctx.requestStop('pause', `health gates: cannot record their baselines: ${messageOf(err)}`);
+    const reason = `health gates: cannot record their baselines: ${messageOf(err)}`;
+    ctx.log('warn', `${reason}: pausing`);
+    ctx.requestStop('pause', reason);
     ctx.checkpoint('step');
     return;
   }
@@ -82,6 +84,12 @@ export async function recordGateBaselines(ctx: RunContext): Promise<void> {
 export async function gatesAllow(ctx: RunContext, stepId: string): Promise<boolean> {
   if (ctx.stop) return false;
   if (!ctx.gates) return true;
+  // Note: a run resumed in a wave's soak has touched no node in this execution yet: the gates still need
+  // their (stored) baselines before they can judge anything.
+  if (!ctx.gatesBaselined) {
+    await recordGateBaselines(ctx).catch(() => {});
+    if (ctx.stop) return false;
+  }
   let decision: Exclude<GateDecision, { action: 'continue' }>;
   let stopReason: string;
   try {

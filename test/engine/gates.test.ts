@@ -319,6 +319,47 @@ describe('health gates in the engine', () => {
     }
   }, 60_000);
 
+  it('a gate failing during a soak pauses the run there; resumed in the soak, the gates get the stored baselines before they judge', async () => {
+    const sandbox = await startCluster(FOUR_WORKERS);
+    // The canary's upgrade waits until etcd on cp-1 is down: the gate fails during the canary's soak.
+    let etcdDown: Promise<void> | undefined;
+    const provider = new HeldProvider(new SandboxApiProvider(sandbox), async () => {
+      etcdDown ??= patchFaults(sandbox, { etcdUnhealthy: ['cp-1'] }).then(() =>
+        waitForEtcd(sandbox, 'cp-1', false),
+      );
+      await etcdDown;
+    });
+    const h = harness(sandbox, provider);
+    const monitors: MeasuredGate[] = [];
+    h.deps.gates = (_specs, deps) => {
+      const gate = new MeasuredGate(etcdMembersReady(sandbox), deps);
+      monitors.push(gate);
+      return gate;
+    };
+    try {
+      const plan = await planFor(sandbox, 'v1.31.2', testPolicy({ canary: { nodes: 1, soak: '60s' } }));
+      const canary = plan.phases.flatMap((p) => p.steps).find((s) => s.kind === 'canary')!;
+      const summary = await startRun(h.deps, plan, FAST);
+      expect(summary.state).toBe('paused');
+      expect(summary.reason).toBe('health gate etcd-members: etcd-cp-1 not Ready (0 of 1 members)');
+      expect(summary.nodes.upgraded).toEqual(canary.nodes);
+      const soakUntil = h.deps.store.stepState(summary.runId, canary.id)?.detail;
+      expect(soakUntil).toMatchObject({ nodesDone: true, soakUntil: expect.any(Number) });
+
+      await patchFaults(sandbox, { etcdUnhealthy: [] });
+      await waitForEtcd(sandbox, 'cp-1', true);
+      const resumed = await resumeRun(h.deps, summary.runId, FAST);
+      expect(resumed.state).toBe('succeeded');
+      await expectUpgraded(sandbox, 'v1.31.2');
+      expect(monitors[1]!.knownGiven).toEqual([{ 'etcd-members': 1 }]);
+      // The soak went on from where it stopped: its end was fixed when it started.
+      expect(h.deps.store.stepState(summary.runId, canary.id)?.detail).toMatchObject(soakUntil!);
+    } finally {
+      h.cleanup();
+      await sandbox.stop();
+    }
+  }, 60_000);
+
   it('fail closed: a gate that cannot take its baseline pauses the run before any node is touched', async () => {
     const sandbox = await startCluster(FOUR_WORKERS);
     const h = harness(sandbox, new SandboxApiProvider(sandbox));
