@@ -95,8 +95,11 @@ export async function gatesAllow(ctx: RunContext, stepId: string): Promise<boole
   try {
     const said = await ctx.gates.check();
     if (said.action === 'continue') return !ctx.stop;
-    decision = said;
-    stopReason = `health gate ${said.gate}: ${said.reason}`;
+    // Note: a gate's reason may name the gate already ("gate M5: …"): it is said once.
+    const named = `gate ${said.gate}: `;
+    const reason = said.reason.startsWith(named) ? said.reason.slice(named.length) : said.reason;
+    decision = { ...said, reason };
+    stopReason = `health gate ${said.gate}: ${reason}`;
   } catch (err) {
     // Fail closed: gates that cannot say anything are not a pass.
     decision = { action: 'pause', gate: '*', reason: messageOf(err) };
