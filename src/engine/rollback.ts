@@ -31,15 +31,15 @@ export interface RollbackPlan {
 /**
  * What rollback would do, from the store alone (for `rollback --dry-run` and the confirmation prompt): the
  * nodes of the steps in the run's rollback scope (a health gate's rollback of one wave), or, with none or with
- * `scope: 'all'`, every worker node the run upgraded.
+ * `steps: 'all'`, every worker node the run upgraded; `steps` as a list: the nodes of those steps.
  */
 export function planRollback(
   deps: Pick<EngineDeps, 'store'>,
   runId: string,
-  options: { scope?: 'run' | 'all' } = {},
+  options: { steps?: 'all' | string[] } = {},
 ): RollbackPlan {
   const run = deps.store.mustGetRun(runId);
-  const scope = options.scope === 'all' ? undefined : run.rollbackScope;
+  const scope = options.steps === 'all' ? undefined : (options.steps ?? run.rollbackScope);
   const plan = JSON.parse(run.planJson) as Plan;
   const stepKind = new Map(plan.phases.flatMap((p) => p.steps.map((s) => [s.id, s] as const)));
   const touched = (r: StepStateRecord<NodeRowDetail>) =>

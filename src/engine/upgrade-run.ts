@@ -121,16 +121,25 @@ async function rollBackForGate(
   ctx: RunContext,
   gate: NonNullable<RunContext['gateRollback']>,
 ): Promise<WorkOutcome> {
+  const wave = planRollback(ctx.deps, ctx.runId, { steps: [gate.stepId] }).nodes.map((n) => n.node);
+  const kept = planRollback(ctx.deps, ctx.runId, { steps: 'all' })
+    .nodes.map((n) => n.node)
+    .filter((node) => !wave.includes(node));
+  const again = `\`midflight rollback ${ctx.runId}\``;
+  if (wave.length === 0)
+    // Nothing of the step is upgraded yet (the gate said so before its first node): whatever moved the gate,
+    // it is not this step's doing, and rolling back more than the step is the user's call.
+    throw new StopSignal(
+      'pause',
+      `${gate.stopReason}; ${gate.stepId} has no upgraded node to roll back: paused${kept.length > 0 ? ` (${again} returns ${kept.join(', ')}, upgraded by earlier steps)` : ''}`,
+    );
   ctx.store.setRunMode(ctx.runId, 'rollback', [gate.stepId]);
   // Note: the gate's stop was a pause of the admissions; the rollback must run.
   ctx.stop = undefined;
-  const kept = planRollback(ctx.deps, ctx.runId, { scope: 'all' }).nodes.filter(
-    (n) => !planRollback(ctx.deps, ctx.runId).nodes.some((m) => m.node === n.node),
-  );
   const outcome = await rollbackWork(ctx);
   const keptNote =
     kept.length > 0
-      ? `; left at ${ctx.plan.target} (upgraded by earlier steps): ${kept.map((n) => n.node).join(', ')}; \`midflight rollback ${ctx.runId}\` returns them too`
+      ? `; left at ${ctx.plan.target} (upgraded by earlier steps): ${kept.join(', ')}; ${again} returns them too`
       : '';
   return { state: outcome.state, reason: `${gate.stopReason}; ${gate.stepId}: ${outcome.reason}${keptNote}` };
 }

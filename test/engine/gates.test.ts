@@ -360,6 +360,39 @@ describe('health gates in the engine', () => {
     }
   }, 60_000);
 
+  it('a rollback asked before any node of the wave is upgraded pauses instead: nothing of the wave to return', async () => {
+    const sandbox = await startCluster(FOUR_WORKERS);
+    const h = harness(sandbox, new SandboxApiProvider(sandbox));
+    h.deps.gates = (_specs, deps) => {
+      const gate = new MeasuredGate({ ...etcdMembersReady(sandbox), onFailure: 'rollback' }, deps);
+      return {
+        // etcd on cp-1 goes down once the baseline is taken: the first admission's check fails.
+        baseline: async (known) => {
+          const taken = await gate.baseline(known);
+          await patchFaults(sandbox, { etcdUnhealthy: ['cp-1'] });
+          await waitForEtcd(sandbox, 'cp-1', false);
+          return taken;
+        },
+        check: () => gate.check(),
+      };
+    };
+    try {
+      const plan = await planFor(sandbox, 'v1.31.2', FLOW_POLICY);
+      const wave = plan.phases.flatMap((p) => p.steps).find((s) => s.kind === 'node-wave')!;
+      const summary = await startRun(h.deps, plan, FAST);
+      expect(summary.state).toBe('paused');
+      expect(summary.mode).toBe('upgrade');
+      expect(summary.reason).toBe(
+        `health gate etcd-members: etcd-cp-1 not Ready (0 of 1 members); ${wave.id} has no upgraded node to roll back: paused`,
+      );
+      expect(summary.nodes.upgraded).toEqual([]);
+      expect(h.deps.store.stepStates(summary.runId).filter((r) => r.node !== '')).toEqual([]);
+    } finally {
+      h.cleanup();
+      await sandbox.stop();
+    }
+  }, 60_000);
+
   it('fail closed: a gate that cannot take its baseline pauses the run before any node is touched', async () => {
     const sandbox = await startCluster(FOUR_WORKERS);
     const h = harness(sandbox, new SandboxApiProvider(sandbox));
