@@ -234,7 +234,8 @@ export function registerRunCommands(program: Command): void {
   addExecutionOptions(rollback).action(async (runId: string, opts, cmd: Command) => {
     parseOutputFormat(opts.output, RUN_OUTPUT_FORMATS);
     await withRunSession(cmd, opts, async (session) => {
-      const target = planRollback({ store: session.store }, runId);
+      // Note: `rollback` returns every worker the run upgraded, even after a health gate rolled back one wave.
+      const target = planRollback({ store: session.store }, runId, { steps: 'all' });
       const say = opts.output === 'json' ? process.stderr : process.stdout;
       say.write(
         target.nodes.length === 0
