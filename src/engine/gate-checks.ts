@@ -12,7 +12,7 @@ import { join } from 'node:path';
 import { formatMeasurement } from '../core/index.ts';
 import type { GateDecision, GateEvaluation } from '../gates/gate-types.ts';
 import { runOutputDir } from '../store/index.ts';
-import type { RunContext } from './run-context.ts';
+import { type RunContext, StopSignal } from './run-context.ts';
 
 /** Builds the upgrade's gates from the plan's policy, when the caller gave a factory. */
 export function startGates(ctx: RunContext): void {
@@ -79,7 +79,7 @@ export async function recordGateBaselines(ctx: RunContext): Promise<void> {
 
 /**
  * Asks the gates whether the run may go on (before admitting a node of `stepId`, during its soak). False
- * when the run is stopping, for the gates' reason or another; never throws.
+ * when the run is stopping, for the gates' reason or another. Throws only what the store cannot record.
  */
 export async function gatesAllow(ctx: RunContext, stepId: string): Promise<boolean> {
   if (ctx.stop) return false;
@@ -87,8 +87,13 @@ export async function gatesAllow(ctx: RunContext, stepId: string): Promise<boole
   // Note: a run resumed in a wave's soak has touched no node in this execution yet: the gates still need
   // their (stored) baselines before they can judge anything.
   if (!ctx.gatesBaselined) {
-    await recordGateBaselines(ctx).catch(() => {});
-    if (ctx.stop) return false;
+    try {
+      await recordGateBaselines(ctx);
+    } catch (err) {
+      // Its StopSignal (no baseline: the run pauses) is said by returning false; anything else is a crash.
+      if (!(err instanceof StopSignal)) throw err;
+      return false;
+    }
   }
   let decision: Exclude<GateDecision, { action: 'continue' }>;
   let stopReason: string;

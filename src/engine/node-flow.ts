@@ -67,7 +67,11 @@ export async function flowNodes(ctx: RunContext, step: NodeWaveStep): Promise<No
       while (admitting() && restarted.length > 0) launch(restarted.shift()!);
       while (admitting() && waiting.length > 0) {
         // Note: the health gates are asked before each admission; a pause or rollback stops admitting here.
-        if (!(await gatesAllow(ctx, step.id))) break;
+        const allowed = await gatesAllow(ctx, step.id).catch((err: unknown) => {
+          failure ??= err;
+          return false;
+        });
+        if (!allowed) break;
         const node = await admit(ctx, step, admission, waiting).catch((err: unknown) => {
           failure ??= err;
           return undefined;
