@@ -295,6 +295,23 @@ describe('health gates in the engine', () => {
         'warning: health gate etcd-members: etcd-cp-1 not Ready (0 of 1 members): pausing once the nodes in flight finish\n',
       ]);
 
+      // The live view's last frame shows each gate's latest verdict, value and baseline.
+      let drawn = '';
+      const live = createRunView('live', plan, h.deps.clock, {
+        isTTY: true,
+        columns: 120,
+        write: (text: string) => {
+          drawn += text;
+          return true;
+        },
+      } as unknown as NodeJS.WriteStream);
+      for (const e of h.events) live.onEvent(e);
+      live.close();
+      // biome-ignore lint/suspicious/noControlCharactersInRegex: the view's cursor movement splits its frames.
+      expect(drawn.split(/\x1b\[\d+F\x1b\[J/).at(-1)).toContain(
+        ' health gates:\n   ✗ etcd-members failure: 0 (baseline 1)\n',
+      );
+
       // Resumed while the gate still fails: it checks again before admitting anything, and pauses again.
       const again = await resumeRun(h.deps, summary.runId, FAST);
       expect(again.state).toBe('paused');
