@@ -2,9 +2,9 @@
  * How a run reads as text: the end-of-run summary, `status` (the same, plus what is in flight and what
  * blocks it) and `history`. The data comes from the store, so any process can show any run.
  */
-import { formatDuration } from '../core/index.ts';
+import { formatDuration, formatMeasurement } from '../core/index.ts';
 import type { PodBlock, RunSummary } from '../engine/index.ts';
-import { isNodeRow, type RunRecord, type RunStore } from '../store/index.ts';
+import { type GateEvaluationRecord, isNodeRow, type RunRecord, type RunStore } from '../store/index.ts';
 import { renderTable } from './output.ts';
 
 export interface InFlightNode {
@@ -23,6 +23,33 @@ export interface RunStatus extends RunSummary {
   /** Why the holder of a `running` run is gone (a crash): nothing executes it any more. */
   holderGone?: string;
   inFlight: InFlightNode[];
+  /** Each health gate's latest evaluation, with the baseline recorded before the first node. */
+  gates: GateStatus[];
+}
+
+export interface GateStatus {
+  gate: string;
+  verdict: GateEvaluationRecord['verdict'];
+  value?: number;
+  baseline?: number;
+  /** Clock ms of the evaluation. */
+  time: number;
+  query: string;
+  error?: string;
+}
+
+/** Each gate's latest evaluation; its baseline is the one stored with the run when the evaluation has none. */
+export function gateStatuses(store: RunStore, runId: string): GateStatus[] {
+  const baselines = store.gateBaselines(runId);
+  return store.gateEvaluations(runId, { latest: true }).map((e) => ({
+    gate: e.gate,
+    verdict: e.verdict,
+    value: e.value,
+    baseline: e.baseline ?? baselines[e.gate],
+    time: e.time,
+    query: e.query,
+    error: e.error,
+  }));
 }
 
 /** The nodes a run has started and not finished, with what blocks their drains. */
@@ -103,6 +130,22 @@ export function renderStatus(s: RunStatus): string {
       for (const b of n.blocking)
         lines.push(`    blocked: ${b.pod}${b.budget ? ` by budget ${b.budget}` : ''}: ${b.reason}`);
     }
+  }
+  if (s.gates.length > 0) {
+    lines.push(
+      '',
+      'Health gates (latest evaluation of each):',
+      renderTable(
+        ['GATE', 'VERDICT', 'VALUE', 'BASELINE', 'AT'],
+        s.gates.map((g) => [
+          g.gate,
+          g.error ? `${g.verdict}: ${g.error}` : g.verdict,
+          formatMeasurement(g.value),
+          formatMeasurement(g.baseline),
+          new Date(g.time).toISOString().replace(/\.\d+Z$/, 'Z'),
+        ]),
+      ).trimEnd(),
+    );
   }
   const next = nextCommand(s);
   if (next) lines.push('', next);

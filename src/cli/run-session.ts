@@ -3,8 +3,8 @@
  * the provider the plan's policy names, a view of the run while it executes, Ctrl-C handling, and the
  * mapping of every way a run can end to one line and an exit code.
  *
- * Exit codes of a run: 0 succeeded (or rolled back), 1 failed or aborted, 3 paused (resumable), 4 incomplete
- * (nodes left behind; `resume` retries them).
+ * Exit codes of a run: 0 succeeded (or rolled back), 1 failed, aborted or rolled back by a health gate,
+ * 3 paused (resumable), 4 incomplete (nodes left behind; `resume` retries them).
  */
 import { existsSync } from 'node:fs';
 import type { KubeConfig } from '@kubernetes/client-node';
@@ -327,7 +327,16 @@ export function finishRun(summary: RunSummary, output: string): number {
   say(`\n${renderSummary(summary)}`);
   switch (summary.state) {
     case 'succeeded':
+      return RUN_EXIT.succeeded;
     case 'rolled-back':
+      // A health gate's rollback of a wave means the upgrade did not go through: not a success to a script.
+      if (summary.rollbackScope) {
+        say(
+          `\nA health gate rolled back ${summary.rollbackScope.join(', ')}. Fix the cause, then plan the upgrade again; ` +
+            `\`midflight rollback ${summary.runId}\` returns the nodes earlier steps upgraded.\n`,
+        );
+        return RUN_EXIT.failed;
+      }
       return RUN_EXIT.succeeded;
     case 'paused':
       say(`\nPaused. \`midflight resume ${summary.runId}\` continues the ${work}.\n`);

@@ -3,12 +3,14 @@
  *
  * - `live`  (stdout is a terminal): a block redrawn in place at most 5 times a second — phases, the step in
  *           flight, each of its nodes with what it is doing, blocked evictions and the budgets behind them,
- *           elapsed and estimated time left — with warnings and log lines scrolling above it.
+ *           elapsed and estimated time left, each health gate's latest verdict, value and baseline — with
+ *           warnings and log lines scrolling above it.
  * - `lines` (piped, or `--no-live`): one plain line per change, suitable for CI logs.
  * - `json`  (`-o json`): every event as one JSON object per line, nothing else on stdout.
  */
-import { type Clock, formatDuration } from '../core/index.ts';
+import { type Clock, formatDuration, formatMeasurement } from '../core/index.ts';
 import type { PodBlock, RunEvent } from '../engine/index.ts';
+import type { GateEvaluation } from '../gates/gate-types.ts';
 import type { Plan, PlanStep } from '../plan/index.ts';
 
 export type ViewMode = 'live' | 'lines' | 'json';
@@ -64,6 +66,8 @@ class RunProgress {
   soakUntil?: number;
   /** Outside every maintenance window: when the next opens. */
   windowUntil?: number;
+  /** Each health gate's latest evaluation, by gate name. */
+  readonly gates = new Map<string, GateEvaluation>();
 
   constructor(readonly plan: Plan) {
     plan.phases.forEach((p, phase) => {
@@ -111,6 +115,9 @@ class RunProgress {
       case 'window-wait':
         this.windowUntil = e.untilMs;
         break;
+      case 'gate-evaluated':
+        this.gates.set(e.evaluation.gate, e.evaluation);
+        break;
       default:
         break;
     }
@@ -126,6 +133,13 @@ class RunProgress {
 
 function blockerText(b: PodBlock): string {
   return b.budget ? `${b.pod} (budget ${b.budget})` : `${b.pod}: ${b.reason}`;
+}
+
+/** `storefront-errors failure: 0.0412 (baseline 0.001)` */
+export function gateText(e: GateEvaluation): string {
+  const value = e.value === undefined ? 'no value' : formatMeasurement(e.value);
+  const baseline = e.baseline === undefined ? '' : ` (baseline ${formatMeasurement(e.baseline)})`;
+  return `${e.gate} ${e.verdict}: ${value}${baseline}${e.error ? ` — ${e.error}` : ''}`;
 }
 
 function blockersText(blocking: PodBlock[]): string {
@@ -163,6 +177,8 @@ export function lineFor(e: RunEvent, progress: RunProgress): string | undefined 
       return `  soaking until ${new Date(e.untilMs).toISOString()}`;
     case 'window-wait':
       return undefined; // the engine's log line says it
+    case 'gate-evaluated':
+      return `  gate ${gateText(e.evaluation)}`;
     case 'warning':
       return `warning: ${e.message}`;
     case 'log':
@@ -176,6 +192,8 @@ class LinesView implements RunView {
   private readonly progress: RunProgress;
   /** Eviction progress repeats every poll; print a node's blockers only when they change. */
   private readonly lastBlockers = new Map<string, string>();
+  /** A gate is evaluated every interval; print it when its verdict changes. */
+  private readonly lastVerdicts = new Map<string, string>();
 
   constructor(
     plan: Plan,
@@ -190,6 +208,10 @@ class LinesView implements RunView {
       const key = e.blocking.map(blockerText).join(',');
       if (this.lastBlockers.get(e.node) === key) return;
       this.lastBlockers.set(e.node, key);
+    }
+    if (e.type === 'gate-evaluated') {
+      if (this.lastVerdicts.get(e.evaluation.gate) === e.evaluation.verdict) return;
+      this.lastVerdicts.set(e.evaluation.gate, e.evaluation.verdict);
     }
     const line = lineFor(e, this.progress);
     if (line !== undefined) this.out.write(`${line}\n`);
@@ -330,6 +352,11 @@ class LiveView implements RunView {
       }
       if (p.nodes.size > 12) lines.push(`       … and ${p.nodes.size - 12} more nodes`);
     });
+    if (p.gates.size > 0) {
+      lines.push(' health gates:');
+      for (const e of p.gates.values())
+        lines.push(`   ${e.verdict === 'success' ? '✓' : '✗'} ${gateText(e)}`);
+    }
     return lines;
   }
 }

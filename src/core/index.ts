@@ -52,6 +52,7 @@ export {
   weekdayOf,
   windowStateAt,
 } from './maintenance-window.ts';
+export { formatMeasurement } from './measurement.ts';
 export { poolInFlightLimit } from './pool-in-flight-limit.ts';
 export {
   cpuMillis,

@@ -13,7 +13,7 @@ export {
 } from './plan-check.ts';
 export type { RollbackPlan, RollbackTarget } from './rollback.ts';
 export { planRollback, rollbackRun } from './rollback.ts';
-export type { EngineDeps, RunOptions } from './run-context.ts';
+export type { EngineDeps, GateMonitorFactory, RunOptions } from './run-context.ts';
 export { ANNOTATIONS } from './run-context.ts';
 export type { NodeOutcome, PhaseSummary, PodBlock, RunEvent, RunSummary } from './run-events.ts';
 export { requestAbort, requestPause } from './run-requests.ts';

@@ -7,6 +7,9 @@
  * resumed wave admits the nodes the store shows started before any other, without asking the budgets
  * again: they may be cordoned already, and they count against the cap.
  *
+ * Health gates (gate-checks.ts) are asked before each admission: when one says pause or rollback, the flow
+ * admits no more node and lets those in flight finish, as a pause does.
+ *
  * Stopping: a pause or Ctrl-C admits no more node and lets those in flight finish; an abort or a crash
  * stops them at their next sub-step (node-steps.ts); a failed node admits no more either, the others
  * finish, and the failure is thrown once none is in flight.
@@ -16,6 +19,7 @@ import type { StepStateRecord } from '../store/index.ts';
 import { describeVerdict, WaveAdmission } from './admission.ts';
 import { StepFailedError } from './errors.ts';
 import { windowAdmits } from './maintenance-window.ts';
+import { gatesAllow } from './gate-checks.ts';
 import { type NodeResult, upgradeWorkerNode } from './node-steps.ts';
 import { type RunContext, StopSignal } from './run-context.ts';
 
@@ -35,6 +39,7 @@ export async function flowNodes(ctx: RunContext, step: NodeWaveStep): Promise<No
   let failure: unknown;
   const launch = (node: string) => {
     admission.admitted(node);
+    ctx.nodesInFlight.add(node);
     const run = upgradeWorkerNode(ctx, step, node)
       .then((result) => {
         results.push(result);
@@ -47,6 +52,7 @@ export async function flowNodes(ctx: RunContext, step: NodeWaveStep): Promise<No
       })
       .finally(() => {
         inFlight.delete(node);
+        ctx.nodesInFlight.delete(node);
         admission.left(node);
       });
     inFlight.set(node, run);
@@ -62,6 +68,12 @@ export async function flowNodes(ctx: RunContext, step: NodeWaveStep): Promise<No
       while (admitting() && restarted.length > 0) launch(restarted.shift()!);
       while (admitting() && waiting.length > 0) {
         if (!(await windowAdmits(ctx, inFlight.size))) break;
+        // Note: the health gates are asked before each admission; a pause or rollback stops admitting here.
+        const allowed = await gatesAllow(ctx, step.id).catch((err: unknown) => {
+          failure ??= err;
+          return false;
+        });
+        if (!allowed) break;
         const node = await admit(ctx, step, admission, waiting).catch((err: unknown) => {
           failure ??= err;
           return undefined;

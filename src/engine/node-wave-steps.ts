@@ -7,6 +7,7 @@ import { compareVersions, parseVersion } from '../core/index.ts';
 import type { ControlPlaneStep, NodeWaveStep, PlanPhase } from '../plan/index.ts';
 import { isNodeWave } from '../plan/index.ts';
 import { StepFailedError } from './errors.ts';
+import { gatesAllow, recordGateBaselines, soakUnderGates } from './gate-checks.ts';
 import { flowNodes } from './node-flow.ts';
 import { upgradeControlPlaneMember, upgradeWorkerNode } from './node-steps.ts';
 import type { RunContext } from './run-context.ts';
@@ -25,16 +26,21 @@ export async function controlPlaneStep(ctx: RunContext, step: ControlPlaneStep):
       );
     return;
   }
+  await recordGateBaselines(ctx);
   for (const node of step.nodes) {
     ctx.checkpoint('sub-step');
     await upgradeControlPlaneMember(ctx, step, node);
   }
 }
 
-/** A canary or wave: its nodes as a flow (node-flow.ts), then the gate, then the soak. */
+/**
+ * A canary or wave: its nodes as a flow (node-flow.ts), then the kube-native gate, then the soak, with the
+ * health gates asked before each admission, at the wave's end and all through the soak (gate-checks.ts).
+ */
 export async function waveStep(ctx: RunContext, step: NodeWaveStep): Promise<void> {
   let row = ctx.nodeGroupRow(step.id)!;
   if (!row.detail.nodesDone) {
+    await recordGateBaselines(ctx);
     // Note: read before the drains, so only what the wave itself made unavailable can fail its gate.
     const baseline = await unavailableDeployments(ctx);
     const results = await flowNodes(ctx, step);
@@ -48,7 +54,10 @@ export async function waveStep(ctx: RunContext, step: NodeWaveStep): Promise<voi
     if (row.detail.soakUntil === undefined)
       ctx.putNodeGroupRow(step.id, { intent: 'soak', detail: { soakUntil: until } });
     ctx.emit({ type: 'soak', stepId: step.id, untilMs: until });
-    await ctx.sleepUntil(until, 'step');
+    await soakUnderGates(ctx, step.id, until);
+  } else {
+    await gatesAllow(ctx, step.id);
+    ctx.checkpoint('step');
   }
 }
 

@@ -28,9 +28,18 @@ export interface RollbackPlan {
   notRollbackable: Array<{ node: string; reason: string }>;
 }
 
-/** What rollback would do, from the store alone (for `rollback --dry-run` and the confirmation prompt). */
-export function planRollback(deps: Pick<EngineDeps, 'store'>, runId: string): RollbackPlan {
+/**
+ * What rollback would do, from the store alone (for `rollback --dry-run` and the confirmation prompt): the
+ * nodes of the steps in the run's rollback scope (a health gate's rollback of one wave), or, with none or with
+ * `steps: 'all'`, every worker node the run upgraded; `steps` as a list: the nodes of those steps.
+ */
+export function planRollback(
+  deps: Pick<EngineDeps, 'store'>,
+  runId: string,
+  options: { steps?: 'all' | string[] } = {},
+): RollbackPlan {
   const run = deps.store.mustGetRun(runId);
+  const scope = options.steps === 'all' ? undefined : (options.steps ?? run.rollbackScope);
   const plan = JSON.parse(run.planJson) as Plan;
   const stepKind = new Map(plan.phases.flatMap((p) => p.steps.map((s) => [s.id, s] as const)));
   const touched = (r: StepStateRecord<NodeRowDetail>) =>
@@ -39,7 +48,8 @@ export function planRollback(deps: Pick<EngineDeps, 'store'>, runId: string): Ro
   const rows = deps.store
     .stepStates(runId)
     .filter(isNodeRow)
-    .filter((r) => r.stepId !== ROLLBACK_STEP && touched(r));
+    .filter((r) => r.stepId !== ROLLBACK_STEP && touched(r))
+    .filter((r) => scope === undefined || scope.includes(r.stepId));
   const notRollbackable: RollbackPlan['notRollbackable'] = [];
   const first = new Map<string, { row: StepStateRecord; step: PlanStep; last: number }>();
   for (const row of rows) {

@@ -14,6 +14,7 @@ import {
   shareConnections,
 } from '../kube/index.ts';
 import { observeRun, type RunObserver } from '../observe/index.ts';
+import type { GateMonitor, GateMonitorDeps } from '../gates/gate-types.ts';
 import type { Plan, PlanStep } from '../plan/index.ts';
 import type { UpgradeProvider } from '../providers/index.ts';
 import {
@@ -41,7 +42,14 @@ export interface EngineDeps {
   onEvent?: (event: RunEvent) => void;
   /** Substituted for {kubeconfig} in hook commands. */
   kubeconfigPath?: string;
+  /**
+   * Builds the run's health gates from its plan's `policy.gates` (the CLI passes src/gates' createGateMonitor,
+   * so the engine loads no gate provider it does not need). Without it, only the kube-native wave gate runs.
+   */
+  gates?: GateMonitorFactory;
 }
+
+export type GateMonitorFactory = (specs: Plan['policy']['gates'], deps: GateMonitorDeps) => GateMonitor;
 
 /** Tunables of one execution; the defaults suit a real cluster (tests shorten them). */
 export interface RunOptions {
@@ -133,6 +141,14 @@ export class RunContext {
   readonly quarantining = new Map<string, string>();
   /** Alertmanager silences around each node, notifications, run-id-labelled Events (policy.alerts). */
   readonly observer: RunObserver;
+  /** The health gates of an upgrade (gate-checks.ts); undefined without a factory or in rollback mode. */
+  gates?: GateMonitor;
+  /** This execution has its gates' baselines (recorded now, or read back from the store). */
+  gatesBaselined = false;
+  /** The worker nodes a wave's flow has in flight now (M2 leaves them out). */
+  readonly nodesInFlight = new Set<string>();
+  /** A gate asked to roll back this step's nodes; the run stopped admitting, then rolls them back. */
+  gateRollback?: { stepId: string; gate: string; reason: string; stopReason: string };
 
   constructor(
     readonly deps: EngineDeps,

@@ -2,6 +2,7 @@
  * What a run tells its watchers as it goes: the CLI's live view and its `-o json` stream (one event per
  * line) are built from these. Every event carries the run id and the clock time.
  */
+import type { GateEvaluation } from '../gates/gate-types.ts';
 import type { NodeSubStep, PodBlock, RunMode, RunState, StepStatus } from '../store/index.ts';
 
 interface Base {
@@ -56,6 +57,8 @@ export type RunEvent = Base &
     | { type: 'soak'; stepId: string; untilMs: number }
     /** Outside every maintenance window: no node is admitted before `untilMs`, when the next opens. */
     | { type: 'window-wait'; untilMs: number; message: string }
+    /** A health gate was evaluated (before an admission, during a soak); also stored with the run. */
+    | { type: 'gate-evaluated'; evaluation: GateEvaluation }
     | { type: 'warning'; message: string; stepId?: string; node?: string }
     | {
         type: 'log';
@@ -88,6 +91,8 @@ export interface RunSummary {
   target: string;
   state: RunState;
   mode: RunMode;
+  /** A health gate rolled back these steps' nodes (not the whole run): the upgrade did not go through. */
+  rollbackScope?: string[];
   reason?: string;
   createdAt: number;
   finishedAt?: number;

@@ -53,6 +53,7 @@ export function summarizeRun(store: RunStore, runId: string, now?: number): RunS
     target: run.target,
     state: run.state,
     mode: run.mode,
+    ...(run.rollbackScope ? { rollbackScope: run.rollbackScope } : {}),
     reason: run.reason,
     createdAt: run.createdAt,
     finishedAt: run.finishedAt,

@@ -15,12 +15,13 @@ import { RESUMABLE_STATES } from '../store/index.ts';
 import { upgradeAddons } from './addons.ts';
 import { backupStep, preflightStep, snapshotOf, validationStep } from './cluster-steps.ts';
 import { RunStateError } from './errors.ts';
+import { startGates } from './gate-checks.ts';
 import { hooksOf, runHook } from './hooks.ts';
 import { leftBehind, leftBehindReason, releaseReopenedQuarantine, reopenLeftBehind } from './left-behind.ts';
 import { refuseInsideExclusion, waitForWindow } from './maintenance-window.ts';
 import { controlPlaneStep, retrySkipped, waveStep } from './node-wave-steps.ts';
 import { checkPlanCluster, checkPlanIntegrity, checkPlanVersions, planHashOf } from './plan-check.ts';
-import { rollbackWork } from './rollback.ts';
+import { planRollback, rollbackWork } from './rollback.ts';
 import { type EngineDeps, type RunContext, type RunOptions, StopSignal } from './run-context.ts';
 import type { RunSummary } from './run-events.ts';
 import { executeUnderLease, takeLease, type WorkOutcome } from './run-execution.ts';
@@ -95,13 +96,57 @@ export async function resumeRun(
   return executeUnderLease(deps, runId, lease, options, { resumed: true, work });
 }
 
-/** The upgrade: the plan's phases in order; nodes set aside on the way make the run incomplete. */
+/**
+ * The upgrade: the plan's phases in order; nodes set aside on the way make the run incomplete. A health gate
+ * that says rollback turns it into the rollback of that step's nodes once those in flight have finished.
+ */
 async function upgradeWork(ctx: RunContext): Promise<WorkOutcome> {
+  startGates(ctx);
   await releaseReopenedQuarantine(ctx);
-  for (let i = 0; i < ctx.plan.phases.length; i++) await runPhase(ctx, i, ctx.plan.phases[i]!);
+  try {
+    for (let i = 0; i < ctx.plan.phases.length; i++) await runPhase(ctx, i, ctx.plan.phases[i]!);
+  } catch (err) {
+    const rollback = ctx.gateRollback;
+    // Only the gate's own stop turns into its rollback: a Ctrl-C, abort or crash since then wins.
+    if (err instanceof StopSignal && rollback && ctx.stop?.reason === rollback.stopReason)
+      return rollBackForGate(ctx, rollback);
+    throw err;
+  }
   const left = leftBehind(ctx.store, ctx.runId);
   if (left.length === 0) return { state: 'succeeded' };
   return { state: 'incomplete', reason: leftBehindReason(ctx.runId, left) };
+}
+
+/**
+ * A gate said rollback: the run switches to rollback mode scoped to the gate's step (recorded first, so a
+ * resume after a crash goes on returning the same nodes) and returns that step's upgraded nodes through the
+ * rollback's own path (rollback.ts). Nodes of earlier steps stay at the target; the reason says so.
+ */
+async function rollBackForGate(
+  ctx: RunContext,
+  gate: NonNullable<RunContext['gateRollback']>,
+): Promise<WorkOutcome> {
+  const wave = planRollback(ctx.deps, ctx.runId, { steps: [gate.stepId] }).nodes.map((n) => n.node);
+  const kept = planRollback(ctx.deps, ctx.runId, { steps: 'all' })
+    .nodes.map((n) => n.node)
+    .filter((node) => !wave.includes(node));
+  const again = `\`midflight rollback ${ctx.runId}\``;
+  if (wave.length === 0)
+    // Nothing of the step is upgraded yet (the gate said so before its first node): whatever moved the gate,
+    // it is not this step's doing, and rolling back more than the step is the user's call.
+    throw new StopSignal(
+      'pause',
+      `${gate.stopReason}; ${gate.stepId} has no upgraded node to roll back: paused${kept.length > 0 ? ` (${again} returns ${kept.join(', ')}, upgraded by earlier steps)` : ''}`,
+    );
+  ctx.store.setRunMode(ctx.runId, 'rollback', [gate.stepId]);
+  // Note: the gate's stop was a pause of the admissions; the rollback must run.
+  ctx.stop = undefined;
+  const outcome = await rollbackWork(ctx);
+  const keptNote =
+    kept.length > 0
+      ? `; left at ${ctx.plan.target} (upgraded by earlier steps): ${kept.join(', ')}; ${again} returns them too`
+      : '';
+  return { state: outcome.state, reason: `${gate.stopReason}; ${gate.stepId}: ${outcome.reason}${keptNote}` };
 }
 
 async function runPhase(ctx: RunContext, index: number, phase: PlanPhase): Promise<void> {

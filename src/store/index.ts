@@ -12,8 +12,10 @@ export { isNodeRow } from './row-detail.ts';
 export type { RunStoreOptions } from './run-store.ts';
 export { defaultStatePath, RunNotFoundError, RunStore, StoreError } from './run-store.ts';
 export type {
+  GateEvaluationRecord,
   LogEntry,
   LogLevel,
+  NewGateEvaluation,
   NewLogEntry,
   NewRun,
   NodeSubStep,

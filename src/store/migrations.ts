@@ -68,6 +68,35 @@ export const MIGRATIONS: readonly Migration[] = [
     // Note: runs recorded before this migration were all upgrades.
     sql: `ALTER TABLE runs ADD COLUMN mode TEXT NOT NULL DEFAULT 'upgrade';`,
   },
+  {
+    version: 3,
+    description:
+      "health gates: every evaluation, each gate's baseline, and the steps a gate's rollback returns",
+    // Note: a baseline is recorded once per run and gate (before the first node is touched); a resumed run
+    // reads it back so that it compares with the same one. rollback_scope NULL: every node the run upgraded.
+    sql: `
+      CREATE TABLE gate_evaluations (
+        id INTEGER PRIMARY KEY AUTOINCREMENT,
+        run_id TEXT NOT NULL REFERENCES runs (id) ON DELETE CASCADE,
+        gate TEXT NOT NULL,
+        time INTEGER NOT NULL,
+        query TEXT NOT NULL,
+        value REAL,
+        baseline REAL,
+        verdict TEXT NOT NULL,
+        error TEXT
+      );
+      CREATE INDEX gate_evaluations_by_run ON gate_evaluations (run_id, gate, id);
+      CREATE TABLE gate_baselines (
+        run_id TEXT NOT NULL REFERENCES runs (id) ON DELETE CASCADE,
+        gate TEXT NOT NULL,
+        value REAL NOT NULL,
+        recorded_at INTEGER NOT NULL,
+        PRIMARY KEY (run_id, gate)
+      );
+      ALTER TABLE runs ADD COLUMN rollback_scope TEXT;
+    `,
+  },
 ];
 
 export const SCHEMA_VERSION = MIGRATIONS.at(-1)!.version;

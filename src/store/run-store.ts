@@ -13,7 +13,9 @@ import { type Clock, RealClock } from '../core/index.ts';
 import { MIGRATIONS, SCHEMA_VERSION } from './migrations.ts';
 import type { RowDetail } from './row-detail.ts';
 import type {
+  GateEvaluationRecord,
   LogEntry,
+  NewGateEvaluation,
   NewLogEntry,
   NewRun,
   RequestedAction,
@@ -210,15 +212,17 @@ export class RunStore {
     return this.mustGetRun(id);
   }
 
-  /** Switches what executing the run does (written before the first side effect of the new mode). */
-  setRunMode(id: string, mode: RunMode): RunRecord {
+  /**
+   * Switches what executing the run does (written before the first side effect of the new mode);
+   * `rollbackScope`: the steps whose nodes a rollback returns (default: every node the run upgraded).
+   */
+  setRunMode(id: string, mode: RunMode, rollbackScope?: string[]): RunRecord {
     const now = this.clock.now();
     this.write(() => {
-      const changes = this.db.run('UPDATE runs SET mode = ?, updated_at = ? WHERE id = ?', [
-        mode,
-        now,
-        id,
-      ]).changes;
+      const changes = this.db.run(
+        'UPDATE runs SET mode = ?, rollback_scope = ?, updated_at = ? WHERE id = ?',
+        [mode, rollbackScope ? JSON.stringify(rollbackScope) : null, now, id],
+      ).changes;
       if (changes === 0) throw new RunNotFoundError(id);
     });
     return this.mustGetRun(id);
@@ -327,6 +331,64 @@ export class RunStore {
     );
   }
 
+  recordGateEvaluation(runId: string, e: NewGateEvaluation): void {
+    this.write(() =>
+      this.db.run(
+        `INSERT INTO gate_evaluations (run_id, gate, time, query, value, baseline, verdict, error)
+         VALUES (?, ?, ?, ?, ?, ?, ?, ?)`,
+        [
+          runId,
+          e.gate,
+          e.time,
+          e.query,
+          finiteOrNull(e.value),
+          finiteOrNull(e.baseline),
+          e.verdict,
+          e.error ?? null,
+        ],
+      ),
+    );
+  }
+
+  /** The run's gate evaluations in order; `latest`: only each gate's last one. */
+  gateEvaluations(runId: string, options: { latest?: boolean } = {}): GateEvaluationRecord[] {
+    const sql = options.latest
+      ? `SELECT * FROM gate_evaluations WHERE id IN
+           (SELECT MAX(id) FROM gate_evaluations WHERE run_id = ? GROUP BY gate) ORDER BY gate`
+      : 'SELECT * FROM gate_evaluations WHERE run_id = ? ORDER BY id';
+    return (this.db.all(sql, [runId]) as Row[]).map((r) => ({
+      id: Number(r.id),
+      runId: String(r.run_id),
+      gate: String(r.gate),
+      time: Number(r.time),
+      query: String(r.query),
+      value: optNumber(r.value),
+      baseline: optNumber(r.baseline),
+      verdict: r.verdict as GateEvaluationRecord['verdict'],
+      error: optString(r.error),
+    }));
+  }
+
+  /** Records gates' baselines; one already recorded for a gate is kept (a run compares with one baseline). */
+  putGateBaselines(runId: string, baselines: Record<string, number>): void {
+    const now = this.clock.now();
+    this.write(() => {
+      for (const [gate, value] of Object.entries(baselines))
+        this.db.run(
+          'INSERT OR IGNORE INTO gate_baselines (run_id, gate, value, recorded_at) VALUES (?, ?, ?, ?)',
+          [runId, gate, value, now],
+        );
+    });
+  }
+
+  /** Each gate's baseline, as recorded before the run touched its first node. */
+  gateBaselines(runId: string): Record<string, number> {
+    const rows = this.db.all('SELECT gate, value FROM gate_baselines WHERE run_id = ? ORDER BY gate', [
+      runId,
+    ]) as Row[];
+    return Object.fromEntries(rows.map((r) => [String(r.gate), Number(r.value)]));
+  }
+
   /** The run's log in order; `afterId` pages on (for `status --follow`). */
   logs(runId: string, options: { afterId?: number; limit?: number } = {}): LogEntry[] {
     return (
@@ -366,6 +428,7 @@ function runOf(r: Row): RunRecord {
       ? (JSON.parse(String(r.request_detail)) as Record<string, unknown>)
       : undefined,
     holder: optString(r.holder),
+    rollbackScope: r.rollback_scope ? (JSON.parse(String(r.rollback_scope)) as string[]) : undefined,
     createdAt: Number(r.created_at),
     updatedAt: Number(r.updated_at),
     finishedAt: r.finished_at === null || r.finished_at === undefined ? undefined : Number(r.finished_at),
@@ -396,6 +459,11 @@ function stepOf<D extends RowDetail>(r: Row): StepStateRecord<D> {
 
 function optString(v: unknown): string | undefined {
   return v === null || v === undefined ? undefined : String(v);
+}
+
+/** NaN and ±Inf are not SQL numbers: stored as NULL (no value). */
+function finiteOrNull(v: number | undefined): number | null {
+  return v !== undefined && Number.isFinite(v) ? v : null;
 }
 
 function optNumber(v: unknown): number | undefined {

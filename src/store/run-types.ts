@@ -65,6 +65,11 @@ export interface RunRecord {
   requestDetail?: Record<string, unknown>;
   /** Who executes (or last executed) the run: the Lease holder identity. */
   holder?: string;
+  /**
+   * In rollback mode, the steps whose nodes the rollback returns (a health gate rolled back one wave);
+   * undefined: every node the run upgraded.
+   */
+  rollbackScope?: string[];
   createdAt: number;
   updatedAt: number;
   finishedAt?: number;
@@ -123,3 +128,23 @@ export interface LogEntry {
 }
 
 export type NewLogEntry = Omit<LogEntry, 'id' | 'runId' | 'time'>;
+
+/**
+ * One evaluation of a health gate, as recorded with the run (the same fields as the gates' GateEvaluation;
+ * the store keeps its own copy of the shape, as it imports nothing above core).
+ */
+export interface GateEvaluationRecord {
+  id: number;
+  runId: string;
+  gate: string;
+  /** Clock ms. */
+  time: number;
+  query: string;
+  value?: number;
+  baseline?: number;
+  verdict: 'success' | 'failure' | 'inconclusive';
+  /** Why the gate could not be measured (the query failed, returned nothing). */
+  error?: string;
+}
+
+export type NewGateEvaluation = Omit<GateEvaluationRecord, 'id' | 'runId'>;

@@ -136,7 +136,9 @@ describe('RunStore', () => {
     const path = tempPath();
     RunStore.open(path).close();
     const old = new Database(path);
-    old.exec('DROP TABLE log; DROP TABLE step_states; DROP TABLE runs; PRAGMA user_version = 0');
+    old.exec(
+      'DROP TABLE gate_evaluations; DROP TABLE gate_baselines; DROP TABLE log; DROP TABLE step_states; DROP TABLE runs; PRAGMA user_version = 0',
+    );
     old.exec(MIGRATIONS[0]!.sql);
     old.exec('PRAGMA user_version = 1');
     old

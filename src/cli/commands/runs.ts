@@ -18,7 +18,7 @@ import type { RunRecord, RunStore } from '../../store/index.ts';
 import { confirm } from '../confirm.ts';
 import { ExitCode, UsageError } from '../errors.ts';
 import { OUTPUT_FORMATS, parseOutputFormat, renderData } from '../output.ts';
-import { inFlightNodes, type RunStatus, renderHistory, renderStatus } from '../render-run.ts';
+import { gateStatuses, inFlightNodes, type RunStatus, renderHistory, renderStatus } from '../render-run.ts';
 import { holderGone } from '../run-holder.ts';
 import {
   addExecutionOptions,
@@ -70,6 +70,7 @@ export async function statusOf(
     holder: run.holder,
     holderGone: await holderGone(run, kc),
     inFlight: inFlightNodes(store, run.id),
+    gates: gateStatuses(store, run.id),
   };
 }
 
@@ -125,8 +126,9 @@ export function registerRunCommands(program: Command): void {
   program
     .command('status')
     .description(
-      'show a run: its state and reason, each phase, the nodes upgraded, skipped or failed, and what is in ' +
-        'flight now with the pods and disruption budgets blocking its drains',
+      'show a run: its state and reason, each phase, the nodes upgraded, skipped or failed, what is in ' +
+        'flight now with the pods and disruption budgets blocking its drains, and the latest evaluation of ' +
+        'each health gate (value, baseline, verdict, time)',
     )
     .argument('[run]', 'run id (default: the newest run)')
     .addOption(stateOption())
@@ -232,7 +234,8 @@ export function registerRunCommands(program: Command): void {
   addExecutionOptions(rollback).action(async (runId: string, opts, cmd: Command) => {
     parseOutputFormat(opts.output, RUN_OUTPUT_FORMATS);
     await withRunSession(cmd, opts, async (session) => {
-      const target = planRollback({ store: session.store }, runId);
+      // Note: `rollback` returns every worker the run upgraded, even after a health gate rolled back one wave.
+      const target = planRollback({ store: session.store }, runId, { steps: 'all' });
       const say = opts.output === 'json' ? process.stderr : process.stdout;
       say.write(
         target.nodes.length === 0
