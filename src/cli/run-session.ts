@@ -13,11 +13,13 @@ import { type Clock, mayRetry, RealClock, ScaledClock } from '../core/index.ts';
 import {
   type EngineDeps,
   ExclusionRefusedError,
+  type GateMonitorFactory,
   PlanRejectedError,
   type RunOptions,
   RunStateError,
   type RunSummary,
 } from '../engine/index.ts';
+import { createGateMonitor } from '../gates/index.ts';
 import {
   type ClusterTarget,
   classifyFailure,
@@ -203,6 +205,14 @@ export function providerFor(
   }
 }
 
+/**
+ * The run's health gates, built by src/gates from the plan's `gates` and `prometheus` (the plan the run
+ * recorded, so a resumed run is gated as it started).
+ */
+export function gatesOf(plan: Plan): GateMonitorFactory {
+  return (specs, deps) => createGateMonitor(specs, { ...deps, prometheus: plan.policy.prometheus });
+}
+
 export interface RunViewOptions {
   /** `table` (a person: live on a terminal, plain lines otherwise) or `json` (one event per line). */
   output: string;
@@ -299,7 +309,7 @@ export async function withRunSession(
           const env = { kc: conn.kc, clock, kubeconfigPath: conn.kubeconfigPath };
           const { provider } = providerFor(plan, env);
           return executeWithView(
-            { ...env, store, provider },
+            { ...env, store, provider, gates: gatesOf(plan) },
             { output: opts.output, clock, plan, lines },
             (deps, signal) => execute(deps, { signal, ...timing }),
           );

@@ -18,8 +18,8 @@ import type { NodeWaveStep } from '../plan/index.ts';
 import type { StepStateRecord } from '../store/index.ts';
 import { describeVerdict, WaveAdmission } from './admission.ts';
 import { StepFailedError } from './errors.ts';
-import { windowAdmits } from './maintenance-window.ts';
 import { gatesAllow } from './gate-checks.ts';
+import { windowAdmits } from './maintenance-window.ts';
 import { type NodeResult, upgradeWorkerNode } from './node-steps.ts';
 import { type RunContext, StopSignal } from './run-context.ts';
 

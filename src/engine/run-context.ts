@@ -5,6 +5,7 @@
 import { setMaxListeners } from 'node:events';
 import type { KubeConfig } from '@kubernetes/client-node';
 import { type Clock, parseDuration } from '../core/index.ts';
+import type { GateMonitor, GateMonitorDeps } from '../gates/gate-types.ts';
 import {
   ClusterAccess,
   DEFAULT_LEASE_NAME,
@@ -14,7 +15,6 @@ import {
   shareConnections,
 } from '../kube/index.ts';
 import { observeRun, type RunObserver } from '../observe/index.ts';
-import type { GateMonitor, GateMonitorDeps } from '../gates/gate-types.ts';
 import type { Plan, PlanStep } from '../plan/index.ts';
 import type { UpgradeProvider } from '../providers/index.ts';
 import {

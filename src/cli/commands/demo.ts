@@ -27,7 +27,14 @@ import type { RunStore } from '../../store/index.ts';
 import { ExitCode, UsageError } from '../errors.ts';
 import { parseOutputFormat } from '../output.ts';
 import { parsePositiveNumber } from '../parse.ts';
-import { executeWithView, finishRun, openStore, RUN_OUTPUT_FORMATS, stateOption } from '../run-session.ts';
+import {
+  executeWithView,
+  finishRun,
+  gatesOf,
+  openStore,
+  RUN_OUTPUT_FORMATS,
+  stateOption,
+} from '../run-session.ts';
 import { providerProblem, readPolicyFile } from '../upgrade-inputs.ts';
 import { renderInventoryTable } from './inventory.ts';
 import { renderPreflightTable } from './preflight.ts';
@@ -199,7 +206,7 @@ export function registerDemoCommand(program: Command): void {
           cwd: PACKAGE_ROOT,
         });
         const summary = await executeWithView(
-          { kc, store, provider, clock, kubeconfigPath },
+          { kc, store, provider, clock, kubeconfigPath, gates: gatesOf(plan) },
           { output, clock, plan },
           (deps, signal) =>
             startRun(deps, plan, {
