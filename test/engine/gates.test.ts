@@ -142,14 +142,14 @@ async function serviceRequests(sandbox: RunningSandbox, service: string): Promis
   let errors = 0;
   let found = false;
   for (const line of res.body.split('\n')) {
-    const m = /^sandbox_http_requests_total\{([^}]*)\} (\S+)$/.exec(line);
+    const m = /^http_requests_total\{([^}]*)\} (\S+)$/.exec(line);
     if (!m || !m[1]!.includes(`service="${service}"`)) continue;
     found = true;
     const n = Number(m[2]);
     all += n;
     if (/code="5\d\d"/.test(m[1]!)) errors += n;
   }
-  if (!found) throw new Error(`no series sandbox_http_requests_total{service="${service}"}`);
+  if (!found) throw new Error(`no series http_requests_total{service="${service}"}`);
   return [all, errors];
 }
 
@@ -161,7 +161,7 @@ function errorRatio(sandbox: RunningSandbox, service: string, onFailure: 'pause'
   let last: [number, number] | undefined;
   return {
     gate: `${service}-5xx`,
-    query: `increase(sandbox_http_requests_total{service="${service}",code=~"5.."}) / increase(sandbox_http_requests_total{service="${service}"})`,
+    query: `increase(http_requests_total{service="${service}",code=~"5.."}) / increase(http_requests_total{service="${service}"})`,
     // Note: the sandbox's traffic moves every 5 s of its clock: an interval of two ticks always has requests.
     intervalMs: 10_000,
     windowMs: 30_000,
@@ -418,7 +418,7 @@ describe('health gates in the engine', () => {
       const summary = await startRun(h.deps, await planFor(sandbox, 'v1.31.2', FLOW_POLICY), FAST);
       expect(summary.state).toBe('paused');
       expect(summary.reason).toBe(
-        'health gates: cannot record their baselines: no series sandbox_http_requests_total{service="nowhere"}',
+        'health gates: cannot record their baselines: no series http_requests_total{service="nowhere"}',
       );
       expect(summary.nodes.upgraded).toEqual([]);
       expect(h.deps.store.stepStates(summary.runId).filter((r) => r.node !== '')).toEqual([]);
