@@ -3,6 +3,7 @@ import { Command, CommanderError } from 'commander';
 import { registerApplyCommand } from './commands/apply.ts';
 import { registerDemoCommand } from './commands/demo.ts';
 import { registerInventoryCommand } from './commands/inventory.ts';
+import { registerObservabilityCommands } from './commands/observability.ts';
 import { registerPlanCommand } from './commands/plan.ts';
 import { registerPreflightCommand } from './commands/preflight.ts';
 import { registerRunCommands } from './commands/runs.ts';
@@ -31,6 +32,7 @@ export function buildProgram(): Command {
   registerPlanCommand(program);
   registerApplyCommand(program);
   registerRunCommands(program);
+  registerObservabilityCommands(program);
   checkRequiredOptionsLast(program);
   return program;
 }

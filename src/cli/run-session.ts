@@ -32,10 +32,18 @@ import {
 import type { Plan } from '../plan/index.ts';
 import { ProviderConfigError, type ProviderSettings, providerFromPolicy } from '../providers/index.ts';
 import { defaultStatePath, RunNotFoundError, RunStore, StoreError } from '../store/index.ts';
+import type { MetricsAddress } from '../telemetry/index.ts';
 import { CliError, UsageError } from './errors.ts';
 import { type KubeconfigCopy, writeKubeconfigCopy } from './kubeconfig-copy.ts';
 import { parsePositiveNumber } from './parse.ts';
 import { renderSummary } from './render-run.ts';
+import {
+  addMetricsOptions,
+  type MetricsFlags,
+  metricsAddressOf,
+  type RunMetricsEndpoint,
+  serveRunMetrics,
+} from './run-metrics-endpoint.ts';
 import { createRunView, type ViewMode } from './run-view.ts';
 
 export const RUN_OUTPUT_FORMATS = ['table', 'json'] as const;
@@ -49,7 +57,7 @@ export function stateOption(): Option {
 
 /** The options every command that executes a run takes besides --state and -o. */
 export function addExecutionOptions(cmd: Command): Command {
-  return cmd
+  return addMetricsOptions(cmd)
     .option(
       '--lease-duration <seconds>',
       "how long the cluster's run lease lasts unless renewed: a crashed run's lease is taken over after this",
@@ -220,6 +228,8 @@ export interface RunViewOptions {
   plan: Plan;
   /** Plain lines even on a terminal (rollback: its steps are not the plan's phases). */
   lines?: boolean;
+  /** Serve the run's metrics there while it executes (--metrics-addr). */
+  metrics?: MetricsAddress;
 }
 
 /**
@@ -233,6 +243,14 @@ export async function executeWithView(
 ): Promise<RunSummary> {
   const mode: ViewMode =
     options.output === 'json' ? 'json' : process.stdout.isTTY && !options.lines ? 'live' : 'lines';
+  // Note: before the view and the run, so an address already in use refuses the run with nothing done.
+  let metrics: RunMetricsEndpoint | undefined;
+  if (options.metrics)
+    metrics = await serveRunMetrics(options.metrics, {
+      plan: options.plan,
+      clock: options.clock,
+      store: deps.store,
+    });
   const view = createRunView(mode, options.plan, options.clock);
   const interrupt = new AbortController();
   let runId: string | undefined;
@@ -259,6 +277,7 @@ export async function executeWithView(
         onEvent: (e) => {
           runId = e.runId;
           view.onEvent(e);
+          metrics?.onEvent(e);
         },
       },
       interrupt.signal,
@@ -268,6 +287,7 @@ export async function executeWithView(
   } finally {
     clearInterval(keepAlive);
     view.close();
+    await metrics?.close();
     process.off('SIGINT', onSignal);
     process.off('SIGTERM', onSignal);
   }
@@ -286,7 +306,7 @@ export interface RunSession {
 /** The cluster, the clock it keeps and the store, for a command that executes a run. */
 export async function withRunSession(
   cmd: Command,
-  opts: {
+  opts: MetricsFlags & {
     state?: string;
     output: string;
     leaseDuration: number;
@@ -296,8 +316,9 @@ export async function withRunSession(
   },
   fn: (session: RunSession) => Promise<void>,
 ): Promise<void> {
-  // Note: a missing store is reported before the cluster is asked anything.
+  // Note: a missing store and a bad metrics address are reported before the cluster is asked anything.
   if (!opts.createStore) existingStore(opts.state);
+  const metrics = metricsAddressOf(opts);
   const conn = connectCluster(cmd, opts.state ?? defaultStatePath());
   try {
     const { clock, ...timing } = await executionSettings(opts, conn.kc);
@@ -310,7 +331,7 @@ export async function withRunSession(
           const { provider } = providerFor(plan, env);
           return executeWithView(
             { ...env, store, provider, gates: gatesOf(plan) },
-            { output: opts.output, clock, plan, lines },
+            { output: opts.output, clock, plan, lines, metrics },
             (deps, signal) => execute(deps, { signal, ...timing }),
           );
         },

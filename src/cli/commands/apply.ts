@@ -10,6 +10,7 @@ import { CliError, ExitCode, UsageError } from '../errors.ts';
 import { parseOutputFormat } from '../output.ts';
 import { loadPlanFile } from '../plan-file.ts';
 import { planWithPreflight } from '../plan-with-preflight.ts';
+import { metricsAddressOf } from '../run-metrics-endpoint.ts';
 import {
   addExecutionOptions,
   cliErrorOf,
@@ -52,6 +53,8 @@ export function registerApplyCommand(program: Command): void {
     )
     .action(async (planFile: string | undefined, opts, cmd: Command) => {
       const output = parseOutputFormat(opts.output, RUN_OUTPUT_FORMATS);
+      // Bad input is refused before the cluster is read (withRunSession checks it again, as it does for resume).
+      metricsAddressOf(opts);
       if (planFile === undefined && opts.to === undefined)
         throw new UsageError(
           'apply needs a plan file (`midflight plan --to VERSION -o yaml --out plan.yaml` writes one) or ' +

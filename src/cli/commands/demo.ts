@@ -27,6 +27,7 @@ import type { RunStore } from '../../store/index.ts';
 import { ExitCode, UsageError } from '../errors.ts';
 import { parseOutputFormat } from '../output.ts';
 import { parsePositiveNumber } from '../parse.ts';
+import { metricsAddressOf, metricsOptions } from '../run-metrics-endpoint.ts';
 import {
   executeWithView,
   finishRun,
@@ -129,6 +130,8 @@ export function registerDemoCommand(program: Command): void {
       ),
     )
     .addOption(stateOption())
+    .addOption(metricsOptions()[0])
+    .addOption(metricsOptions()[1])
     .addHelpText(
       'after',
       '\nWhile it runs, watch it from another terminal:\n' +
@@ -136,6 +139,7 @@ export function registerDemoCommand(program: Command): void {
     )
     .action(async (opts) => {
       const output = parseOutputFormat(opts.output, RUN_OUTPUT_FORMATS);
+      const metrics = metricsAddressOf(opts);
       const { loadScenario } = await import('../../sandbox/scenario/load-scenario.ts');
       const { Sandbox } = await import('../../sandbox/sandbox.ts');
       const scenario = loadScenario('demo');
@@ -207,7 +211,7 @@ export function registerDemoCommand(program: Command): void {
         });
         const summary = await executeWithView(
           { kc, store, provider, clock, kubeconfigPath, gates: gatesOf(plan) },
-          { output, clock, plan },
+          { output, clock, plan, metrics },
           (deps, signal) =>
             startRun(deps, plan, {
               signal,

@@ -1,0 +1,171 @@
+/**
+ * The run's metrics as a scrape shows them, from a run's events on a virtual clock: nodes by stage,
+ * evictions and their retries, the time each budget held the drains, durations, gate verdicts.
+ */
+import { describe, expect, it } from 'vitest';
+import { VirtualClock } from '../../src/core/index.ts';
+import type { RunEvent } from '../../src/engine/index.ts';
+import { RunMetrics } from '../../src/telemetry/index.ts';
+
+const RUN = 'r-42';
+
+/** A run's metrics and a way to feed it events stamped with the clock's time. */
+function run(plannedNodes = ['w1', 'w2', 'w3']) {
+  const clock = new VirtualClock();
+  const metrics = new RunMetrics({ clock, cluster: 'https://c1:6443', plannedPhases: 2, plannedNodes });
+  const emit = (event: Record<string, unknown>) =>
+    metrics.onEvent({ runId: RUN, time: clock.now(), ...event } as unknown as RunEvent);
+  /** The value of one sample in the scrape, undefined when it is not there. */
+  const sample = async (name: string, labels: Record<string, string> = {}) => {
+    const text = await metrics.registry.metrics();
+    const want = { run_id: RUN, ...labels };
+    for (const line of text.split('\n')) {
+      const m = /^([a-z_:]+)\{([^}]*)\} (\S+)$/.exec(line);
+      if (!m || m[1] !== name) continue;
+      const got = Object.fromEntries([...m[2]!.matchAll(/(\w+)="([^"]*)"/g)].map((x) => [x[1], x[2]]));
+      if (Object.entries(want).every(([k, v]) => got[k] === v)) return Number(m[3]);
+    }
+    return undefined;
+  };
+  emit({
+    type: 'run-started',
+    planId: 'p1',
+    source: 'v1.30.6',
+    target: 'v1.31.2',
+    mode: 'upgrade',
+    resumed: false,
+  });
+  return { clock, metrics, emit, sample };
+}
+
+const node = (n: string, status: string, activity?: string) => ({
+  type: 'node-changed',
+  stepId: 'pool-a/wave-1',
+  node: n,
+  status,
+  activity,
+});
+
+const progress = (n: string, evicted: number, blocking: Array<[pod: string, budget: string]>) => ({
+  type: 'eviction-progress',
+  stepId: 'pool-a/wave-1',
+  node: n,
+  evicted,
+  pending: blocking.length,
+  blocking: blocking.map(([pod, budget]) => ({ pod, budget, reason: 'budget' })),
+});
+
+describe('RunMetrics', () => {
+  it('labels every series with the run id and says what the run upgrades', async () => {
+    const { metrics, sample } = run();
+    expect(await sample('midflight_run_info', { cluster: 'https://c1:6443', target: 'v1.31.2' })).toBe(1);
+    expect(await sample('midflight_run_state', { state: 'running' })).toBe(1);
+    expect(await sample('midflight_run_state', { state: 'succeeded' })).toBe(0);
+    expect(await sample('midflight_nodes_planned')).toBe(3);
+    for (const line of (await metrics.registry.metrics()).split('\n'))
+      if (line.startsWith('midflight_')) expect(line).toContain(`run_id="${RUN}"`);
+  });
+
+  it('counts nodes by stage as they move, and observes how long each stage took', async () => {
+    const { clock, emit, sample } = run();
+    expect(await sample('midflight_nodes', { state: 'pending' })).toBe(3);
+    emit(node('w1', 'running', 'admitted'));
+    emit(node('w1', 'running', 'cordon'));
+    await clock.advance(2_000);
+    emit(node('w1', 'running', 'drain'));
+    await clock.advance(90_000);
+    expect(await sample('midflight_node_drain_seconds', { node: 'w1' })).toBe(90);
+    expect(await sample('midflight_node_stage', { node: 'w1' })).toBe(3);
+    emit(node('w1', 'running', 'drained'));
+    expect(await sample('midflight_node_stage', { node: 'w1' })).toBe(3);
+    emit(node('w1', 'running', 'upgrade'));
+    expect(await sample('midflight_node_drain_seconds', { node: 'w1' })).toBeUndefined();
+    await clock.advance(60_000);
+    emit(node('w1', 'done', 'done'));
+    expect(await sample('midflight_nodes', { state: 'done' })).toBe(1);
+    expect(await sample('midflight_nodes', { state: 'pending' })).toBe(2);
+    expect(await sample('midflight_node_stage_duration_seconds_count', { stage: 'drain' })).toBe(1);
+    expect(await sample('midflight_node_stage_duration_seconds_sum', { stage: 'drain' })).toBe(90);
+    expect(await sample('midflight_node_duration_seconds_sum', { status: 'done' })).toBe(152);
+  });
+
+  it('counts evictions once, a refused eviction once per wait, and how long each budget held drains', async () => {
+    const { clock, emit, sample } = run();
+    emit(node('w1', 'running', 'drain'));
+    emit(node('w2', 'running', 'drain'));
+    emit(progress('w1', 1, [['app/web-1', 'app/web']]));
+    await clock.advance(10_000);
+    // The same pod still waiting is not another refusal; w2 held by the same budget does not double its time.
+    emit(progress('w1', 2, [['app/web-1', 'app/web']]));
+    emit(progress('w2', 0, [['app/web-2', 'app/web']]));
+    expect(await sample('midflight_budget_blocked_pods', { budget: 'app/web' })).toBe(2);
+    await clock.advance(20_000);
+    emit(progress('w1', 3, []));
+    expect(await sample('midflight_budget_blocked_seconds_total', { budget: 'app/web' })).toBe(30);
+    await clock.advance(5_000);
+    emit(progress('w2', 1, []));
+    await clock.advance(60_000);
+    expect(await sample('midflight_evictions_total', { node: 'w1' })).toBe(3);
+    expect(await sample('midflight_evictions_total', { node: 'w2' })).toBe(1);
+    expect(await sample('midflight_eviction_retries_total', { budget: 'app/web' })).toBe(2);
+    expect(await sample('midflight_budget_blocked_seconds_total', { budget: 'app/web' })).toBe(35);
+    expect(await sample('midflight_budget_blocked_pods', { budget: 'app/web' })).toBe(0);
+  });
+
+  it('counts a drain that starts again from zero (a node retried)', async () => {
+    const { emit, sample } = run();
+    emit(node('w1', 'running', 'drain'));
+    emit(progress('w1', 4, []));
+    emit(node('w1', 'skipped'));
+    emit(node('w1', 'running', 'drain'));
+    emit(progress('w1', 1, []));
+    expect(await sample('midflight_evictions_total', { node: 'w1' })).toBe(5);
+  });
+
+  it('closes a budget hold when the run ends while a drain waits', async () => {
+    const { clock, emit, sample } = run();
+    emit(node('w1', 'running', 'drain'));
+    emit(progress('w1', 0, [['app/web-1', 'app/web']]));
+    await clock.advance(7_000);
+    emit({ type: 'run-finished', state: 'paused', summary: {} });
+    await clock.advance(60_000);
+    expect(await sample('midflight_budget_blocked_seconds_total', { budget: 'app/web' })).toBe(7);
+    expect(await sample('midflight_run_state', { state: 'paused' })).toBe(1);
+    expect(await sample('midflight_run_state', { state: 'running' })).toBe(0);
+  });
+
+  it.each([
+    ['flat', { gate: 'M5-errors', verdict: 'failure', value: 0.2, baseline: 0.05 }],
+    [
+      'under evaluation',
+      { evaluation: { gate: 'M5-errors', verdict: 'failure', value: 0.2, baseline: 0.05, query: 'q' } },
+    ],
+  ])('records a gate-evaluated event (%s)', async (_, fields) => {
+    const { emit, sample } = run();
+    emit({ type: 'gate-evaluated', ...fields });
+    emit({ type: 'gate-evaluated', gate: 'M5-errors', verdict: 'inconclusive' });
+    expect(await sample('midflight_gate_evaluations_total', { gate: 'M5-errors', verdict: 'failure' })).toBe(
+      1,
+    );
+    expect(
+      await sample('midflight_gate_evaluations_total', { gate: 'M5-errors', verdict: 'inconclusive' }),
+    ).toBe(1);
+    expect(await sample('midflight_gate_value', { gate: 'M5-errors' })).toBe(0.2);
+    expect(await sample('midflight_gate_baseline', { gate: 'M5-errors' })).toBe(0.05);
+  });
+
+  it('observes phase and step durations by kind and marks the running phase', async () => {
+    const { emit, sample } = run();
+    emit({ type: 'phase-started', phase: 2, kind: 'node-pool', name: 'pool a' });
+    expect(await sample('midflight_run_phase', { phase: '2', kind: 'node-pool' })).toBe(1);
+    emit({ type: 'step-started', phase: 2, stepId: 's1', kind: 'node-wave', title: 'wave', nodes: ['w1'] });
+    emit({ type: 'step-finished', stepId: 's1', status: 'done', durationMs: 125_000 });
+    emit({ type: 'phase-finished', phase: 2, kind: 'node-pool', name: 'pool a', durationMs: 130_000 });
+    expect(await sample('midflight_run_phase', { phase: '2', kind: 'node-pool' })).toBe(0);
+    expect(await sample('midflight_step_duration_seconds_sum', { kind: 'node-wave', status: 'done' })).toBe(
+      125,
+    );
+    expect(await sample('midflight_phase_duration_seconds_count', { kind: 'node-pool' })).toBe(1);
+    expect(await sample('midflight_phases_finished_total', { kind: 'node-pool' })).toBe(1);
+  });
+});
