@@ -18,7 +18,6 @@ export const SERIES = {
   containerRestarts: 'kube_pod_container_status_restarts_total',
   serviceRequests: 'sandbox_http_requests_total',
   serviceLatency: 'sandbox_http_request_duration_seconds_bucket',
-  clusterEvictions: 'sandbox_evictions_total',
 } as const;
 
 /** Pods of the usual CNI plugins and kube-proxy (kube-system), whose readiness says the pod network works. */
