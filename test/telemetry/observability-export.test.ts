@@ -231,7 +231,9 @@ describe('midflight observability export', () => {
       const midflight = new Set<string>();
       for (const m of await new RunMetrics({ clock: new RealClock() }).registry.getMetricsAsJSON()) {
         midflight.add(m.name);
-        if (m.type === 'histogram') for (const s of ['_bucket', '_sum', '_count']) midflight.add(m.name + s);
+        // Note: prom-client's typings say an enum; at run time the type is its name.
+        if (String(m.type) === 'histogram')
+          for (const s of ['_bucket', '_sum', '_count']) midflight.add(m.name + s);
       }
       const recorded = new Set(
         rules.groups.flatMap((g) => g.rules.flatMap((r) => (r.record ? [r.record] : []))),
