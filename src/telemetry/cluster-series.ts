@@ -3,8 +3,10 @@
  * components export them (and the sandbox does too): the API server, etcd, the kubelet/controller
  * manager's volume operations, kube-state-metrics. One place, so a query never spells a name another way.
  *
- * The services' request series are the sandbox's synthetic traffic (`namespace`, `service`, `code`
- * labels); a real cluster's services export their own, and these two names are what to change.
+ * The services' request series are what an instrumented HTTP service exports (`http_requests_total` with
+ * `code`, `http_request_duration_seconds`), with the `namespace` and `service` they are about: the
+ * sandbox's synthetic traffic exports them so; a real cluster's services may name or label theirs
+ * otherwise, and these two names are what to change.
  */
 export const SERIES = {
   apiRequests: 'apiserver_request_total',
@@ -16,8 +18,8 @@ export const SERIES = {
   nodeCondition: 'kube_node_status_condition',
   podReady: 'kube_pod_status_ready',
   containerRestarts: 'kube_pod_container_status_restarts_total',
-  serviceRequests: 'sandbox_http_requests_total',
-  serviceLatency: 'sandbox_http_request_duration_seconds_bucket',
+  serviceRequests: 'http_requests_total',
+  serviceLatency: 'http_request_duration_seconds_bucket',
 } as const;
 
 /** Pods of the usual CNI plugins and kube-proxy (kube-system), whose readiness says the pod network works. */

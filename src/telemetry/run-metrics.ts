@@ -275,10 +275,10 @@ export class RunMetrics {
           1,
         );
         this.setState('running');
-        if (this.options.plannedPhases !== undefined)
-          this.phasesPlanned.set({ run_id }, this.options.plannedPhases);
-        // A rollback returns the nodes it names in its steps, not the plan's.
+        // A rollback has steps of its own, and returns the nodes they name: not the plan's phases and nodes.
         if (event.mode === 'upgrade') {
+          if (this.options.plannedPhases !== undefined)
+            this.phasesPlanned.set({ run_id }, this.options.plannedPhases);
           this.nodesPlanned.set({ run_id }, this.planned.length);
           for (const node of this.planned)
             if (!this.nodes.has(node)) this.setStage(node, { stage: 'pending', since: event.time });
@@ -297,7 +297,7 @@ export class RunMetrics {
         this.stepKinds.set(event.stepId, event.kind);
         for (const node of event.nodes)
           if (!this.nodes.has(node)) this.setStage(node, { stage: 'pending', since: event.time });
-        this.nodesPlanned.set({ run_id: this.runId }, Math.max(this.nodes.size, this.planned.length));
+        this.nodesPlanned.set({ run_id: this.runId }, this.nodes.size);
         return;
       case 'step-finished':
         this.stepDuration.observe(

@@ -37,6 +37,10 @@ const PENDING_SANDBOX_SERIES = new Set([
   'kube_node_status_condition',
   'kube_pod_status_ready',
   'kube_pod_container_status_restarts_total',
+  // The services' request series under the names an instrumented service uses (the sandbox's are
+  // `sandbox_http_*` until then).
+  'http_requests_total',
+  'http_request_duration_seconds_bucket',
 ]);
 
 /** Series Prometheus writes itself for every target it scrapes. */

@@ -168,4 +168,31 @@ describe('RunMetrics', () => {
     expect(await sample('midflight_phase_duration_seconds_count', { kind: 'node-pool' })).toBe(1);
     expect(await sample('midflight_phases_finished_total', { kind: 'node-pool' })).toBe(1);
   });
+
+  it('counts a rollback against the nodes its steps return, not the plan', async () => {
+    const clock = new VirtualClock();
+    const metrics = new RunMetrics({ clock, plannedPhases: 4, plannedNodes: ['w1', 'w2', 'w3'] });
+    const emit = (event: Record<string, unknown>) =>
+      metrics.onEvent({ runId: RUN, time: clock.now(), ...event } as unknown as RunEvent);
+    emit({
+      type: 'run-started',
+      planId: 'p1',
+      source: 'v1.30.6',
+      target: 'v1.31.2',
+      mode: 'rollback',
+      resumed: false,
+    });
+    emit({
+      type: 'step-started',
+      phase: 0,
+      stepId: 'rollback/w2',
+      kind: 'node-wave',
+      title: 'w2',
+      nodes: ['w2'],
+    });
+    const text = await metrics.registry.metrics();
+    expect(text).toContain(`midflight_nodes_planned{run_id="${RUN}"} 1`);
+    expect(text).toContain(`midflight_nodes{run_id="${RUN}",state="pending"} 1`);
+    expect(text).not.toContain(`midflight_phases_planned{run_id="${RUN}"}`);
+  });
 });
