@@ -250,7 +250,11 @@ export class RunMetrics {
    */
   seedNodes(stages: ReadonlyMap<string, NodeStage>): void {
     const now = this.clock.now();
-    for (const [node, stage] of stages) if (!this.nodes.has(node)) this.setStage(node, { stage, since: now });
+    for (const [node, stage] of stages) {
+      // Note: `run-started` counted the plan's nodes pending; what this process has seen itself stands.
+      const seen = this.nodes.get(node);
+      if (!seen || seen.stage === 'pending') this.setStage(node, { stage, since: now });
+    }
   }
 
   private record(event: RunEvent): void {

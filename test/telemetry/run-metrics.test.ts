@@ -195,4 +195,20 @@ describe('RunMetrics', () => {
     expect(text).toContain(`midflight_nodes{run_id="${RUN}",state="pending"} 1`);
     expect(text).not.toContain(`midflight_phases_planned{run_id="${RUN}"}`);
   });
+
+  it("counts a resumed run's nodes finished by an earlier process, as the store gives them", async () => {
+    const { emit, metrics, sample } = run();
+    metrics.seedNodes(
+      new Map([
+        ['w1', 'done'],
+        ['w2', 'quarantined'],
+      ]),
+    );
+    expect(await sample('midflight_nodes', { state: 'done' })).toBe(1);
+    expect(await sample('midflight_nodes', { state: 'quarantined' })).toBe(1);
+    expect(await sample('midflight_nodes', { state: 'pending' })).toBe(1);
+    emit(node('w3', 'running', 'cordon'));
+    metrics.seedNodes(new Map([['w3', 'pending']]));
+    expect(await sample('midflight_node_stage', { node: 'w3' })).toBe(2);
+  });
 });
