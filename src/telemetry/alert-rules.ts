@@ -96,7 +96,7 @@ export function buildAlertRules(options: AlertRulesOptions): { groups: RuleGroup
             duringRun(`absent(up{job="${job}"} == 1)`),
             '2m',
             'The API server is down during Midflight run {{ $labels.run_id }}',
-            `No API server of job ${job} answers Prometheus's scrape. The run cannot read or change the cluster, and workloads cannot be scheduled.`,
+            `No target of job ${job} (the API servers) answers Prometheus's scrape. The run cannot read or change the cluster, and workloads cannot be scheduled.`,
           ),
           rule(
             'page',
