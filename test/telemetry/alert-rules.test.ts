@@ -4,21 +4,19 @@
  * severity, with the run's id and its runbook; the cluster's alerts stay quiet when no run is running;
  * a service that is not critical does not page.
  *
- * promtool (Debian's `prometheus` package) is skipped with a message when missing, except in CI.
+ * promtool (Debian's `prometheus` package): skipped with a message when missing, a failure under CI.
  */
 import { execFile } from 'node:child_process';
-import { existsSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { promisify } from 'node:util';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { parse, stringify } from 'yaml';
 import { runCli } from '../cli/run-cli.ts';
+import { requireBinary } from '../e2e/loopback-binary.ts';
 
 const PROMTOOL = '/usr/bin/promtool';
-const havePromtool = existsSync(PROMTOOL);
-if (!havePromtool && !process.env.CI)
-  console.warn(`${PROMTOOL} is missing (apt-get install prometheus): the alert rule tests are skipped`);
 
 const run = promisify(execFile);
 
@@ -188,60 +186,65 @@ interface ExportedRule {
   annotations?: Record<string, string>;
 }
 
-describe.runIf(havePromtool || process.env.CI)('the exported alerting rules (promtool test rules)', () => {
-  let dir: string;
-  let rulesPath: string;
-  let annotationsOf: Map<string, Record<string, string>>;
+describe.runIf(requireBinary('promtool', 'prometheus'))(
+  'the exported alerting rules (promtool test rules)',
+  () => {
+    let dir: string;
+    let rulesPath: string;
+    let annotationsOf: Map<string, Record<string, string>>;
 
-  beforeAll(async () => {
-    dir = mkdtempSync(join(tmpdir(), 'midflight-rules-'));
-    const { code, stderr } = await runCli(
-      'observability',
-      'export',
-      '--out',
-      dir,
-      '--critical-services',
-      'checkout|payments',
-      '--runbook-base',
-      'https://runbooks.example/midflight',
-    );
-    expect(stderr).toBe('');
-    expect(code).toBe(0);
-    rulesPath = join(dir, 'midflight-rules.yaml');
-    const rules = parse(readFileSync(rulesPath, 'utf8')) as { groups: Array<{ rules: ExportedRule[] }> };
-    annotationsOf = new Map(
-      rules.groups.flatMap((g) => g.rules.flatMap((r) => (r.alert ? [[r.alert, r.annotations ?? {}]] : []))),
-    );
-  });
+    beforeAll(async () => {
+      dir = mkdtempSync(join(tmpdir(), 'midflight-rules-'));
+      const { code, stderr } = await runCli(
+        'observability',
+        'export',
+        '--out',
+        dir,
+        '--critical-services',
+        'checkout|payments',
+        '--runbook-base',
+        'https://runbooks.example/midflight',
+      );
+      expect(stderr).toBe('');
+      expect(code).toBe(0);
+      rulesPath = join(dir, 'midflight-rules.yaml');
+      const rules = parse(readFileSync(rulesPath, 'utf8')) as { groups: Array<{ rules: ExportedRule[] }> };
+      annotationsOf = new Map(
+        rules.groups.flatMap((g) =>
+          g.rules.flatMap((r) => (r.alert ? [[r.alert, r.annotations ?? {}]] : [])),
+        ),
+      );
+    });
 
-  afterAll(() => rmSync(dir, { recursive: true, force: true }));
+    afterAll(() => rmSync(dir, { recursive: true, force: true }));
 
-  it.each(CASES)('$name', async (c) => {
-    const exp_alerts = c.fires.map((labels) => ({
-      exp_labels: labels,
-      exp_annotations: rendered(annotationsOf.get(c.alert)!, labels, c.value),
-    }));
-    const file = join(dir, `${c.alert}-${CASES.indexOf(c)}.test.yaml`);
-    writeFileSync(
-      file,
-      stringify({
-        rule_files: [rulesPath],
-        evaluation_interval: '1m',
-        tests: [
-          {
-            interval: '1m',
-            input_series: c.input,
-            alert_rule_test: [{ eval_time: c.at, alertname: c.alert, exp_alerts }],
-          },
-        ],
-      }),
-    );
-    const result = await run(PROMTOOL, ['test', 'rules', file]).catch(
-      (err: { stdout?: string; stderr?: string }) => ({ stdout: `${err.stdout ?? ''}${err.stderr ?? ''}` }),
-    );
-    expect(result.stdout).toContain('SUCCESS');
-  });
-});
+    it.each(CASES)('$name', async (c) => {
+      const exp_alerts = c.fires.map((labels) => ({
+        exp_labels: labels,
+        exp_annotations: rendered(annotationsOf.get(c.alert)!, labels, c.value),
+      }));
+      const file = join(dir, `${c.alert}-${CASES.indexOf(c)}.test.yaml`);
+      writeFileSync(
+        file,
+        stringify({
+          rule_files: [rulesPath],
+          evaluation_interval: '1m',
+          tests: [
+            {
+              interval: '1m',
+              input_series: c.input,
+              alert_rule_test: [{ eval_time: c.at, alertname: c.alert, exp_alerts }],
+            },
+          ],
+        }),
+      );
+      const result = await run(PROMTOOL, ['test', 'rules', file]).catch(
+        (err: { stdout?: string; stderr?: string }) => ({ stdout: `${err.stdout ?? ''}${err.stderr ?? ''}` }),
+      );
+      expect(result.stdout).toContain('SUCCESS');
+    });
+  },
+);
 
 /** The annotations as Prometheus renders them for an alert with these labels. */
 function rendered(

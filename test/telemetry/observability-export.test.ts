@@ -4,7 +4,7 @@
  * them reads only series that exist: Midflight's own (its registry) or the sandbox cluster's (its
  * /metrics, read from a started sandbox).
  *
- * promtool (Debian's `prometheus` package) is skipped with a message when missing, except in CI.
+ * promtool (Debian's `prometheus` package): skipped with a message when missing, a failure under CI.
  */
 import { execFile } from 'node:child_process';
 import { existsSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
@@ -16,32 +16,12 @@ import { parse, stringify } from 'yaml';
 import { RealClock } from '../../src/core/index.ts';
 import { RunMetrics } from '../../src/telemetry/index.ts';
 import { runCli } from '../cli/run-cli.ts';
+import { requireBinary } from '../e2e/loopback-binary.ts';
 import { type RunningSandbox, startSandbox } from '../e2e/sandbox-harness.ts';
 import { exposedNames, metricNamesOf, withGrafanaVariables } from './promql-names.ts';
 
 const PROMTOOL = '/usr/bin/promtool';
-const havePromtool = existsSync(PROMTOOL);
-if (!havePromtool && !process.env.CI)
-  console.warn(`${PROMTOOL} is missing (apt-get install prometheus): the promtool checks are skipped`);
-
-/**
- * Series the dashboards and rules read that the sandbox does not export yet: the SLI series issue 12 asks
- * of it (helper "sandbox-slis"). Each name here is one a real component exports under that name. Remove
- * a name once the sandbox serves it; the test says which of them it already finds.
- */
-const PENDING_SANDBOX_SERIES = new Set([
-  'etcd_disk_backend_commit_duration_seconds_bucket',
-  'etcd_server_has_leader',
-  'storage_operation_duration_seconds_count',
-  'storage_operation_duration_seconds_bucket',
-  'kube_node_status_condition',
-  'kube_pod_status_ready',
-  'kube_pod_container_status_restarts_total',
-  // The services' request series under the names an instrumented service uses (the sandbox's are
-  // `sandbox_http_*` until then).
-  'http_requests_total',
-  'http_request_duration_seconds_bucket',
-]);
+const havePromtool = requireBinary('promtool', 'prometheus');
 
 /** Series Prometheus writes itself for every target it scrapes. */
 const PROMETHEUS_SERIES = new Set(['up']);
@@ -196,7 +176,7 @@ describe('midflight observability export', () => {
     expect(existsSync(out)).toBe(false);
   });
 
-  describe.runIf(havePromtool || process.env.CI)('promtool', () => {
+  describe.runIf(havePromtool)('promtool', () => {
     it('accepts the exported rules file', async () => {
       const { stdout } = await run(PROMTOOL, ['check', 'rules', rulesPath]);
       expect(stdout).toMatch(/SUCCESS: 9 rules found/);
@@ -257,11 +237,7 @@ describe('midflight observability export', () => {
           !recorded.has(name) &&
           !PROMETHEUS_SERIES.has(name),
       );
-      const missing = unknown.filter(([name]) => !PENDING_SANDBOX_SERIES.has(name));
-      expect(missing.map(([name, where]) => `${name} (${where})`)).toEqual([]);
-      const served = [...PENDING_SANDBOX_SERIES].filter((name) => sandboxNames.has(name));
-      if (served.length > 0)
-        console.warn(`the sandbox now serves ${served.join(', ')}: take them out of PENDING_SANDBOX_SERIES`);
+      expect(unknown.map(([name, where]) => `${name} (${where})`)).toEqual([]);
       // Midflight's own series the exports read really are in its registry, and the test saw some of each.
       expect([...used.keys()].filter((n) => n.startsWith('midflight_') && !midflight.has(n))).toEqual([]);
       expect([...used.keys()].some((n) => sandboxNames.has(n))).toBe(true);
