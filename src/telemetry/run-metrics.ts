@@ -9,6 +9,7 @@
 import { Counter, Gauge, Histogram, Registry } from 'prom-client';
 import type { Clock } from '../core/index.ts';
 import type { RunEvent } from '../engine/index.ts';
+import type { GateEvaluation } from '../gates/index.ts';
 import { RUN_STATES } from '../store/index.ts';
 import { ACTIVE_STAGES, type NodeStage, nodeStageOf, nodeStageValue } from './node-stages.ts';
 
@@ -26,14 +27,6 @@ export interface RunMetricsOptions {
 
 /** Upgrades of one node take minutes to an hour; cordon and uncordon take seconds. */
 const DURATION_BUCKETS = [1, 5, 15, 30, 60, 120, 300, 600, 1200, 1800, 3600, 7200];
-
-/** A `gate-evaluated` event, as the gate monitor reports it (flat or under `evaluation`). */
-interface GateEvaluationFields {
-  gate?: unknown;
-  verdict?: unknown;
-  value?: unknown;
-  baseline?: unknown;
-}
 
 interface NodeTrack {
   stage: NodeStage;
@@ -258,12 +251,10 @@ export class RunMetrics {
   }
 
   private record(event: RunEvent): void {
-    const type = (event as { type: string }).type;
-    if (type === 'gate-evaluated') {
-      this.recordGate(event as unknown as Record<string, unknown>);
-      return;
-    }
     switch (event.type) {
+      case 'gate-evaluated':
+        this.recordGate(event.evaluation);
+        return;
       case 'run-started': {
         this.runId = event.runId;
         const run_id = event.runId;
@@ -423,17 +414,13 @@ export class RunMetrics {
     for (const [budget, n] of pods) this.budgetBlockedPods.set({ run_id: this.runId, budget }, n);
   }
 
-  private recordGate(event: Record<string, unknown>): void {
-    const fields = (
-      typeof event.evaluation === 'object' && event.evaluation !== null ? event.evaluation : event
-    ) as GateEvaluationFields;
-    if (typeof fields.gate !== 'string' || typeof fields.verdict !== 'string') return;
-    const labels = { run_id: this.runId || String(event.runId ?? ''), gate: fields.gate };
-    this.gateEvaluations.inc({ ...labels, verdict: fields.verdict });
-    if (typeof fields.value === 'number' && Number.isFinite(fields.value))
-      this.gateValue.set(labels, fields.value);
-    if (typeof fields.baseline === 'number' && Number.isFinite(fields.baseline))
-      this.gateBaseline.set(labels, fields.baseline);
+  private recordGate(evaluation: GateEvaluation): void {
+    const labels = { run_id: this.runId, gate: evaluation.gate };
+    this.gateEvaluations.inc({ ...labels, verdict: evaluation.verdict });
+    if (evaluation.value !== undefined && Number.isFinite(evaluation.value))
+      this.gateValue.set(labels, evaluation.value);
+    if (evaluation.baseline !== undefined && Number.isFinite(evaluation.baseline))
+      this.gateBaseline.set(labels, evaluation.baseline);
   }
 }
 

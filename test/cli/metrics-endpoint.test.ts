@@ -20,6 +20,8 @@ const POLICY = testPolicy({
   canary: { nodes: 1, soak: '10s' },
   timings: { waveSoak: '0s' },
   provider: { kind: 'job', image: 'registry.example/node-upgrader:1', command: 'kubeadm upgrade node' },
+  // A gate that always passes, so the run's gate evaluations show in its metrics.
+  gates: [{ name: 'smoke', provider: 'command', query: 'echo 1', success: 'result == 1', interval: '30s' }],
 });
 
 describe('apply --metrics-addr', () => {
@@ -142,6 +144,12 @@ describe('apply --metrics-addr', () => {
     expect(scrapes.some((s) => /midflight_step_duration_seconds_count\{[^}]*kind="canary"/.test(s))).toBe(
       true,
     );
+    expect(last).toMatch(
+      new RegExp(
+        `midflight_gate_evaluations_total\\{run_id="${runId}",gate="smoke",verdict="success"\\} [1-9]`,
+      ),
+    );
+    expect(last).toContain(`midflight_gate_value{run_id="${runId}",gate="smoke"} 1`);
     for (const s of scrapes)
       for (const line of s.split('\n'))
         if (line.startsWith('midflight_')) expect(line).toContain(`run_id="${runId}"`);

@@ -134,22 +134,21 @@ describe('RunMetrics', () => {
     expect(await sample('midflight_run_state', { state: 'running' })).toBe(0);
   });
 
-  it.each([
-    ['flat', { gate: 'M5-errors', verdict: 'failure', value: 0.2, baseline: 0.05 }],
-    [
-      'under evaluation',
-      { evaluation: { gate: 'M5-errors', verdict: 'failure', value: 0.2, baseline: 0.05, query: 'q' } },
-    ],
-  ])('records a gate-evaluated event (%s)', async (_, fields) => {
+  it('records each gate evaluation by verdict, with its last value and baseline', async () => {
     const { emit, sample } = run();
-    emit({ type: 'gate-evaluated', ...fields });
-    emit({ type: 'gate-evaluated', gate: 'M5-errors', verdict: 'inconclusive' });
+    const evaluation = (verdict: string, value?: number) => ({
+      type: 'gate-evaluated',
+      evaluation: { gate: 'M5-errors', time: 0, query: 'q', verdict, value, baseline: 0.05 },
+    });
+    emit(evaluation('failure', 0.2));
+    emit(evaluation('inconclusive'));
     expect(await sample('midflight_gate_evaluations_total', { gate: 'M5-errors', verdict: 'failure' })).toBe(
       1,
     );
     expect(
       await sample('midflight_gate_evaluations_total', { gate: 'M5-errors', verdict: 'inconclusive' }),
     ).toBe(1);
+    // An evaluation without a value (the query failed) leaves the last one measured.
     expect(await sample('midflight_gate_value', { gate: 'M5-errors' })).toBe(0.2);
     expect(await sample('midflight_gate_baseline', { gate: 'M5-errors' })).toBe(0.05);
   });
