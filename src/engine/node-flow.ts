@@ -90,7 +90,12 @@ export async function flowNodes(ctx: RunContext, step: NodeWaveStep): Promise<No
   if (ctx.fatalError !== undefined) throw ctx.fatalError;
   if (failure !== undefined) throw failure;
   // Stopped with nodes left: the wave is not done, whatever stopped it.
-  if (waiting.length > 0 || restarted.length > 0) ctx.checkpoint('step');
+  const left = waiting.length + restarted.length;
+  if (left > 0) {
+    ctx.checkpoint('step');
+    // Note: fail closed: a wave that stopped admitting with nodes left and no stop asked is never done.
+    throw new Error(`${step.id} stopped admitting with ${left} node(s) left and no stop requested`);
+  }
   return results;
 }
 
