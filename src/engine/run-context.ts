@@ -229,7 +229,7 @@ export class RunContext {
     return this.store.putStepState(this.runId, phaseRowId(index), '', patch);
   }
 
-  /** A step's own row, any kind of step (a canary or batch step's has more: nodeGroupRow). */
+  /** A step's own row, any kind of step (a canary or wave's has more: nodeGroupRow). */
   stepRow(stepId: string): StepStateRecord<StepRowDetail> | undefined {
     return this.store.stepState<StepRowDetail>(this.runId, stepId);
   }
@@ -238,7 +238,7 @@ export class RunContext {
     return this.store.putStepState(this.runId, stepId, '', patch);
   }
 
-  /** The own row of a canary or batch step. */
+  /** The own row of a canary or wave. */
   nodeGroupRow(stepId: string): StepStateRecord<NodeGroupRowDetail> | undefined {
     return this.store.stepState<NodeGroupRowDetail>(this.runId, stepId);
   }

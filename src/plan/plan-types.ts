@@ -42,7 +42,7 @@ interface StepCommon {
   id: string;
   title: string;
   nodes: string[];
-  /** Why the step looks like this (batch composition, skipped nodes, budget limits). */
+  /** Why the step looks like this (the pace of its flow, nodes moved in its order, budget limits). */
   reasons: StepReason[];
   /** What must hold before the next step starts. */
   checks: string[];
@@ -135,7 +135,7 @@ export interface Plan {
   policy: Policy;
   phases: PlanPhase[];
   estimate: PlanEstimate;
-  /** Things a reviewer must know: budgets no batching can satisfy, capacity shortfalls, … */
+  /** Things a reviewer must know: budgets no order can satisfy, capacity shortfalls, … */
   warnings: string[];
   /**
    * What preflight found blocking when the plan was written (absent when nothing did). `apply` re-runs

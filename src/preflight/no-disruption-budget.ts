@@ -29,7 +29,7 @@ export const checkNoDisruptionBudget: PreflightCheck = (snapshot, _target, optio
         id: 'no-disruption-budget',
         severity: 'warning',
         subject,
-        message: `has ${replicas} replicas and no PodDisruptionBudget: a batch may evict all of them at once`,
+        message: `has ${replicas} replicas and no PodDisruptionBudget: nodes drained together may evict all of them at once`,
         fix: `add a PodDisruptionBudget selecting its pods, e.g. maxUnavailable: 1`,
       });
     }

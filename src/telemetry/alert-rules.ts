@@ -122,7 +122,7 @@ export function buildAlertRules(options: AlertRulesOptions): { groups: RuleGroup
             duringRun(`${ERROR_RATIO_5M} > 3 * clamp_min(${ERROR_RATIO_BEFORE}, 0.001)`),
             '5m',
             'Service {{ $labels.namespace }}/{{ $labels.service }} answers 3× its usual errors during Midflight run {{ $labels.run_id }}',
-            'The share of 5xx answers over 5 minutes is more than 3 times that of the hour before (M5, page level); pause the run (`midflight pause RUN`) or roll the batch back.',
+            'The share of 5xx answers over 5 minutes is more than 3 times that of the hour before (M5, page level); pause the run (`midflight pause RUN`) or roll the wave back (`midflight rollback RUN`).',
           ),
         ],
       },

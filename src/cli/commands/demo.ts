@@ -107,7 +107,7 @@ export function registerDemoCommand(program: Command): void {
     .command('demo')
     .description(
       'start the demo sandbox cluster, show its inventory, preflight and plan, then upgrade it live: control ' +
-        'plane one member at a time, a canary, the node pools in budget-safe batches, the add-ons',
+        'plane one member at a time, a canary, the node pools flowing as their budgets allow, the add-ons',
     )
     .option('--to <version>', 'target version (default: the next minor, latest known patch)')
     .option(

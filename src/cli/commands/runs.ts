@@ -146,7 +146,7 @@ export function registerRunCommands(program: Command): void {
   program
     .command('pause')
     .description(
-      'ask a running run to pause: it lets the nodes in flight finish, stops before the next batch and ' +
+      'ask a running run to pause: it lets the nodes in flight finish, admits no more nodes and ' +
         'stays resumable',
     )
     .argument('<run>', 'run id')
