@@ -52,6 +52,11 @@ describe('midflight demo', () => {
     ]);
     expect(stderr).toMatch(/== Inventory[\s\S]*== Preflight[\s\S]*0 blockers[\s\S]*== Plan[\s\S]*== Apply/);
     expect(stderr).toMatch(/Disruption budgets: never broken/);
+    // The demo's policy has kube-native health gates: it says which, and the run asks them.
+    expect(stderr).toMatch(/Health gates: M1, M2 \(kube: read from the API/);
+    const gateVerdicts = events.filter((e) => e.type === 'gate-evaluated').map((e) => e.evaluation);
+    expect(new Set(gateVerdicts.map((v: { gate: string }) => v.gate))).toEqual(new Set(['M1', 'M2']));
+    expect(gateVerdicts.every((v: { verdict: string }) => v.verdict === 'success')).toBe(true);
 
     // The policy it ran with is a file the user can open (the test runs from the repository's root).
     expect(stderr).toContain('Policy: examples/policies/demo.yaml');

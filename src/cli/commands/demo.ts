@@ -197,7 +197,7 @@ export function registerDemoCommand(program: Command): void {
             `${difference ? `\n${difference}` : ''}\n`,
         );
         const plan = planUpgrade(snapshot, targetVersion, policy);
-        say(`== Plan\n\n${renderPlanTable(plan)}\n== Apply\n\n`);
+        say(`== Plan\n\n${renderPlanTable(plan)}\n${describeGates(plan.policy.gates)}\n== Apply\n\n`);
 
         store = openStore(opts.state, { clock, create: true });
         say(`State store: ${store.path}\n`);
@@ -249,6 +249,14 @@ export function registerDemoCommand(program: Command): void {
         await box.stop();
       }
     });
+}
+
+/** Which health gates the demo's run asks, and where they read from: the demo says which kind it has. */
+function describeGates(gates: readonly { name: string; provider: string }[]): string {
+  if (gates.length === 0)
+    return 'Health gates: none in the policy; the kube-native gate after each wave still runs.\n';
+  const where = [...new Set(gates.map((g) => g.provider))].join(', ');
+  return `Health gates: ${gates.map((g) => g.name).join(', ')} (${where}${where === 'kube' ? ': read from the API, no Prometheus needed' : ''}), asked before each node is admitted and through each soak.\n`;
 }
 
 async function budgetViolations(kc: KubeConfig): Promise<number> {
