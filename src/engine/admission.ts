@@ -17,10 +17,9 @@ import {
   isEvictable,
   isPodReady,
   judgeCandidate,
-  matchesLabelSelector,
   type Pod,
 } from '../core/index.ts';
-import type { DrainProgress } from '../kube/index.ts';
+import { budgetSelects, type DrainProgress } from '../kube/index.ts';
 import type { RunContext } from './run-context.ts';
 
 const CANDIDATES_READ = 8;
@@ -105,21 +104,10 @@ function budgetsOfPods(pods: readonly V1Pod[], budgets: readonly V1PodDisruption
     // Note: the core rules read the fields a V1Pod and a snapshot's Pod share (metadata, spec, status).
     const p = pod as unknown as Pod;
     if (!isEvictable(p) || !isPodReady(p)) continue;
-    const keys = budgets
-      .filter((b) => b.metadata?.namespace === pod.metadata?.namespace && selects(b, pod))
-      .map(budgetKey);
+    const keys = budgets.filter((b) => budgetSelects(b, pod)).map(budgetKey);
     if (keys.length > 0) out.set(`${pod.metadata?.namespace}/${pod.metadata?.name}`, keys);
   }
   return out;
-}
-
-/** A budget whose selector does not parse selects nothing here; its evictions still meet the Eviction API. */
-function selects(pdb: V1PodDisruptionBudget, pod: V1Pod): boolean {
-  try {
-    return matchesLabelSelector(pdb.spec?.selector as never, pod.metadata?.labels);
-  } catch {
-    return false;
-  }
 }
 
 function countPerBudget(pods: ReadonlyMap<string, string[]>): Map<string, number> {

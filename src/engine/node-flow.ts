@@ -15,7 +15,7 @@
  * finish, and the failure is thrown once none is in flight.
  */
 import type { NodeWaveStep } from '../plan/index.ts';
-import type { StepStateRecord } from '../store/index.ts';
+import { nodeStepEnded } from '../store/index.ts';
 import { describeVerdict, WaveAdmission } from './admission.ts';
 import { StepFailedError } from './errors.ts';
 import { gatesAllow } from './gate-checks.ts';
@@ -30,7 +30,7 @@ export async function flowNodes(ctx: RunContext, step: NodeWaveStep): Promise<No
   const waiting: string[] = [];
   for (const node of step.nodes) {
     const row = ctx.nodeRow(step.id, node);
-    if (isFinished(row)) results.push(await upgradeWorkerNode(ctx, step, node));
+    if (nodeStepEnded(row?.status)) results.push(await upgradeWorkerNode(ctx, step, node));
     else if (row) restarted.push(node);
     else waiting.push(node);
   }
@@ -125,8 +125,4 @@ async function admit(
     'admitted',
   );
   return choice.node;
-}
-
-function isFinished(row: StepStateRecord | undefined): boolean {
-  return row?.status === 'done' || row?.status === 'skipped' || row?.status === 'quarantined';
 }

@@ -16,6 +16,7 @@ import {
 import { readSnapshot } from '../kube/index.ts';
 import type { NodeStep } from '../plan/index.ts';
 import { DEFAULT_MAX_QUARANTINED, poolOfStep } from '../plan/index.ts';
+import { nodeStepEnded } from '../store/index.ts';
 import type { RunContext } from './run-context.ts';
 
 /** Holds a place for `node` among its pool's quarantined nodes, or says why it may not be quarantined. */
@@ -73,7 +74,7 @@ async function capacityShortfall(ctx: RunContext, pool: string, node: string): P
   const done = new Set(
     ctx.store
       .stepStates(ctx.runId)
-      .filter((r) => r.status === 'done' || r.status === 'quarantined' || r.status === 'skipped')
+      .filter((r) => nodeStepEnded(r.status))
       .map((r) => r.node),
   );
   const out = new Set([node, ...ctx.quarantining.keys()]);

@@ -8,7 +8,7 @@
 import { hostname } from 'node:os';
 import { acquireLease, leaseHolderIdentity, RUN_ID_ANNOTATION, uncordonNode } from '../kube/index.ts';
 import type { Plan } from '../plan/index.ts';
-import { isNodeRow, type RunRecord, type RunState } from '../store/index.ts';
+import { isNodeRow, nodeStepEnded, type RunRecord, type RunState } from '../store/index.ts';
 import { StepFailedError } from './errors.ts';
 import { hooksOf } from './hooks.ts';
 import { reached } from './node-steps.ts';
@@ -197,7 +197,7 @@ async function releaseCordoned(ctx: RunContext): Promise<string[]> {
   const released: string[] = [];
   for (const row of ctx.store.stepStates(ctx.runId).filter(isNodeRow)) {
     if (row.wasAlreadyCordoned !== false) continue;
-    if (row.status === 'done' || row.status === 'quarantined' || row.status === 'skipped') continue;
+    if (nodeStepEnded(row.status)) continue;
     if (!row.subStep && row.intent !== 'cordon') continue;
     const node = await ctx.cluster.readNode(row.node);
     let uncordoned = false;

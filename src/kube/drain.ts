@@ -455,14 +455,7 @@ class NodeDrain {
       );
       this.budgetsByNamespace.set(namespace, budgets);
     }
-    const labels = pod.metadata?.labels ?? {};
-    const matching = (await budgets).filter((pdb) => {
-      try {
-        return matchesLabelSelector(pdb.spec?.selector as never, labels);
-      } catch {
-        return false;
-      }
-    });
+    const matching = (await budgets).filter((pdb) => budgetSelects(pdb, pod));
     return matching.map((pdb) => pdb.metadata?.name).join(',') || undefined;
   }
 
@@ -653,5 +646,18 @@ class Limiter {
       if (next) next();
       else this.active--;
     }
+  }
+}
+
+/**
+ * Whether the disruption budget covers the pod: same namespace and its selector matches the pod's labels.
+ * A selector that does not parse covers nothing here; the Eviction API still has the final word.
+ */
+export function budgetSelects(pdb: V1PodDisruptionBudget, pod: V1Pod): boolean {
+  if ((pdb.metadata?.namespace ?? '') !== (pod.metadata?.namespace ?? '')) return false;
+  try {
+    return matchesLabelSelector(pdb.spec?.selector as never, pod.metadata?.labels ?? {});
+  } catch {
+    return false;
   }
 }

@@ -9,7 +9,7 @@ export type { NodeState } from './cluster-access.ts';
 export { ClusterAccess } from './cluster-access.ts';
 export { cordonNode, uncordonNode } from './cordon.ts';
 export type { DrainBlockerKind, DrainOptions, DrainProgress, DrainResult } from './drain.ts';
-export { drainNode } from './drain.ts';
+export { budgetSelects, drainNode } from './drain.ts';
 export { KubeError } from './errors.ts';
 export { etcdProblemAfter, etcdProblemBefore, readEtcdMembers } from './etcd-health.ts';
 export type { EventSpec } from './events.ts';

@@ -31,6 +31,7 @@ export type {
 export {
   FINISHED_STATES,
   NODE_SUB_STEPS,
+  nodeStepEnded,
   RESUMABLE_STATES,
   RUN_MODES,
   RUN_STATES,

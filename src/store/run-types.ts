@@ -38,6 +38,11 @@ export type RequestedAction = 'pause' | 'abort';
 export const STEP_STATUSES = ['pending', 'running', 'done', 'failed', 'skipped', 'quarantined'] as const;
 export type StepStatus = (typeof STEP_STATUSES)[number];
 
+/** A node's step has ended: upgraded, or set aside (skipped, quarantined) by drain.onTimeout. */
+export function nodeStepEnded(status: StepStatus | undefined): boolean {
+  return status === 'done' || status === 'skipped' || status === 'quarantined';
+}
+
 /** Milestones of one node, in order: the last one reached is stored, so a resume knows what is done. */
 export const NODE_SUB_STEPS = ['cordoned', 'drained', 'upgraded', 'verified', 'uncordoned'] as const;
 export type NodeSubStep = (typeof NODE_SUB_STEPS)[number];
