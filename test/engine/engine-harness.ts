@@ -81,6 +81,21 @@ workloads:
   - { name: web, namespace: app, kind: Deployment, replicas: 3, pdb: { maxUnavailable: 1 } }
 ${FAST_TIMING}`;
 
+/**
+ * Four workers to upgrade; web has no budget, so the only one is the sandbox's coredns (minAvailable 1 of 2):
+ * with two in flight, only the flow decides the order.
+ */
+export const FOUR_WORKERS_CLUSTER = `
+name: engine-four-workers
+kubernetesVersion: v1.31.2
+seed: 13
+controlPlane: { nodes: 1 }
+nodePools:
+  - { name: general, count: 4, version: v1.30.6, capacity: { cpu: "4", memory: 16Gi } }
+workloads:
+  - { name: web, namespace: app, kind: Deployment, replicas: 4 }
+${FAST_TIMING}`;
+
 export async function startCluster(yaml: string): Promise<RunningSandbox> {
   return startSandbox({ scenario: parseScenario(yaml, 'engine-test.yaml'), timeScale: TIME_SCALE });
 }

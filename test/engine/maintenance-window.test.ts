@@ -22,7 +22,7 @@ import { type RunningSandbox, startSandbox } from '../e2e/sandbox-harness.ts';
 import {
   expectUpgraded,
   FAST,
-  FAST_TIMING,
+  FOUR_WORKERS_CLUSTER,
   harness,
   nodes,
   planFor,
@@ -70,18 +70,6 @@ class HoldingProvider implements UpgradeProvider {
     return this.inner.upgradeNode(ctx);
   }
 }
-
-/** Four workers and no budget but coredns's, so that two nodes are in flight at once (maxUnavailable 2). */
-const TWO_IN_FLIGHT_CLUSTER = `
-name: windows-flow
-kubernetesVersion: v1.31.2
-seed: 13
-controlPlane: { nodes: 1 }
-nodePools:
-  - { name: general, count: 4, version: v1.30.6, capacity: { cpu: "4", memory: 16Gi } }
-workloads:
-  - { name: web, namespace: app, kind: Deployment, replicas: 4 }
-${FAST_TIMING}`;
 
 interface Setup {
   sandbox: RunningSandbox;
@@ -178,7 +166,7 @@ describe('maintenance windows', () => {
   }, 120_000);
 
   it('wait, two nodes in flight: a slot freed after the window closed admits no node; the other node in flight finishes', async () => {
-    const setup = await sandboxAt(START, TWO_IN_FLIGHT_CLUSTER);
+    const setup = await sandboxAt(START, FOUR_WORKERS_CLUSTER);
     const w = windowsFrom(setup.clock.now(), 1);
     // Both nodes admitted first are still upgrading when the window closes; one finishes before the other.
     const { h, deps, status } = engineOn(setup, w.closes + 30_000, w.closes + 10_000);

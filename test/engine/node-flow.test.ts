@@ -19,7 +19,7 @@ import {
   CountingProvider,
   expectUpgraded,
   FAST,
-  FAST_TIMING,
+  FOUR_WORKERS_CLUSTER,
   harness,
   nodes,
   planFor,
@@ -29,18 +29,6 @@ import {
 } from './engine-harness.ts';
 
 const TARGET = 'v1.31.2';
-
-/** Four workers to upgrade; web has no budget, so the only one is the sandbox's coredns (minAvailable 1 of 2). */
-const FLOW_CLUSTER = `
-name: engine-flow
-kubernetesVersion: v1.31.2
-seed: 13
-controlPlane: { nodes: 1 }
-nodePools:
-  - { name: general, count: 4, version: v1.30.6, capacity: { cpu: "4", memory: 16Gi } }
-workloads:
-  - { name: web, namespace: app, kind: Deployment, replicas: 4 }
-${FAST_TIMING}`;
 
 /** One wave, two nodes in flight, no canary and no soak: only the flow decides the order. */
 const FLOW_POLICY = testPolicy({
@@ -107,7 +95,7 @@ function mostInFlight(events: RunEvent[]): number {
 
 describe('the node flow', () => {
   it('admits the next node the moment a slot frees, while a slower node is still in flight', async () => {
-    const sandbox = await startCluster(FLOW_CLUSTER);
+    const sandbox = await startCluster(FOUR_WORKERS_CLUSTER);
     let slow = '';
     const thirdAdmitted = latch();
     let h: ReturnType<typeof harness> | undefined;
@@ -169,7 +157,7 @@ describe('the node flow', () => {
   }, 60_000);
 
   it('passes over a node whose budget allows no disruption, says why, and takes it once the budget recovers', async () => {
-    const sandbox = await startCluster(FLOW_CLUSTER);
+    const sandbox = await startCluster(FOUR_WORKERS_CLUSTER);
     const fastNodesHeld = latch();
     let blockedNode = '';
     const provider = new CountingProvider(
