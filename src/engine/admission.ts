@@ -35,7 +35,7 @@ export class WaveAdmission {
   /** The next node among `waiting` (in the plan's order); undefined when it is empty. */
   async choose(waiting: readonly string[]): Promise<AdmissionChoice | undefined> {
     if (waiting.length === 0) return undefined;
-    const budgets = await this.ctx.cluster.listDisruptionBudgets();
+    const budgets = await this.budgets();
     const allowed = new Map(budgets.map((b) => [budgetKey(b), b.status?.disruptionsAllowed ?? 0]));
     const draining = new Map<string, number>();
     for (const pods of this.inFlight.values())
@@ -58,9 +58,14 @@ export class WaveAdmission {
    */
   async resumed(nodes: readonly string[]): Promise<void> {
     if (nodes.length === 0) return;
-    const budgets = await this.ctx.cluster.listDisruptionBudgets();
+    const budgets = await this.budgets();
     for (const node of nodes)
       this.read.set(node, budgetsOfPods(await this.ctx.cluster.listPodsOnNode(node), budgets));
+  }
+
+  /** The budgets as the flow's watch last saw them, or listed when it has none (yet). */
+  private async budgets(): Promise<readonly V1PodDisruptionBudget[]> {
+    return this.ctx.budgetWatch?.budgets() ?? (await this.ctx.cluster.listDisruptionBudgets());
   }
 
   /** The node entered the flow: its drain's evictions now count against later candidates. */

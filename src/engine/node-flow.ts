@@ -14,6 +14,7 @@
  * stops them at their next sub-step (node-steps.ts); a failed node admits no more either, the others
  * finish, and the failure is thrown once none is in flight.
  */
+import { BudgetWatch } from '../kube/index.ts';
 import type { NodeWaveStep } from '../plan/index.ts';
 import { nodeStepEnded } from '../store/index.ts';
 import { describeVerdict, WaveAdmission } from './admission.ts';
@@ -60,6 +61,7 @@ export async function flowNodes(ctx: RunContext, step: NodeWaveStep): Promise<No
   const admitting = () => failure === undefined && !ctx.stop && inFlight.size < step.maxInFlight;
 
   ctx.onDrainProgress = (node, progress) => admission.progress(node, progress);
+  ctx.budgetWatch = BudgetWatch.start(ctx.kc, ctx.clock);
   try {
     await admission.resumed(restarted).catch((err: unknown) => {
       failure ??= err;
@@ -86,6 +88,8 @@ export async function flowNodes(ctx: RunContext, step: NodeWaveStep): Promise<No
     }
   } finally {
     ctx.onDrainProgress = undefined;
+    await ctx.budgetWatch.stop();
+    ctx.budgetWatch = undefined;
   }
   if (ctx.fatalError !== undefined) throw ctx.fatalError;
   if (failure !== undefined) throw failure;

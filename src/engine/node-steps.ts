@@ -69,6 +69,7 @@ export function drainOptionsOf(ctx: RunContext): DrainOptions {
     ...ctx.options.drain,
     signal: ctx.drainStop.signal,
     daemonSetCache: ctx.daemonSetCache,
+    budgetWatch: ctx.budgetWatch,
     evictionLabels: { [RUN_ID_LABEL]: ctx.runId },
   };
 }

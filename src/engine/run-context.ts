@@ -7,6 +7,7 @@ import type { KubeConfig } from '@kubernetes/client-node';
 import { type Clock, parseDuration } from '../core/index.ts';
 import type { GateMonitor, GateMonitorDeps } from '../gates/gate-types.ts';
 import {
+  type BudgetWatch,
   ClusterAccess,
   DEFAULT_LEASE_NAME,
   DEFAULT_LEASE_NAMESPACE,
@@ -135,6 +136,8 @@ export class RunContext {
   fatalError?: unknown;
   /** Which DaemonSets exist, asked once for all the drains of the wave in flight (see DrainOptions). */
   daemonSetCache = new Map<string, Promise<boolean>>();
+  /** The cluster's budgets, watched while a wave flows: its drains and its admission read them (node-flow.ts). */
+  budgetWatch?: BudgetWatch;
   /** Every drain's progress, while a wave's flow admits nodes from it (node-flow.ts). */
   onDrainProgress?: (node: string, progress: DrainProgress) => void;
   /** Nodes being quarantined by this execution → their pool (see quarantine-limit.ts). */

@@ -9,6 +9,7 @@ import {
 } from '@kubernetes/client-node';
 import { type Clock, matchesLabelSelector, type Timer } from '../core/index.ts';
 import { type ApiFailure, apiFailureClass, apiFailureOf, isNotFound } from './api-failure.ts';
+import type { BudgetWatch } from './budget-watch.ts';
 import { controllerOf, deletionAgeSeconds, type PodFilterBlock, podDeleteStatus } from './drain-filters.ts';
 import { jitter, withRetries } from './retry.ts';
 
@@ -52,9 +53,15 @@ export interface DrainOptions {
    * disruption counter, then tell the run's own disruptions from anyone else's. Not sent with plain deletes.
    */
   evictionLabels?: Record<string, string>;
+  /**
+   * The cluster's budgets, watched, shared by the drains that run together: an eviction a budget refused is
+   * retried the moment the watch sees the budget allow one again, instead of at the next poll. Default: none,
+   * each drain reads the budget every poll interval.
+   */
+  budgetWatch?: BudgetWatch;
 }
 
-type UnsetByDefault = 'gracePeriodSeconds' | 'signal' | 'daemonSetCache' | 'evictionLabels';
+type UnsetByDefault = 'gracePeriodSeconds' | 'signal' | 'daemonSetCache' | 'evictionLabels' | 'budgetWatch';
 
 export const DEFAULT_DRAIN_OPTIONS: Required<Omit<DrainOptions, UnsetByDefault>> = {
   ignoreDaemonSets: true,
@@ -411,22 +418,29 @@ class NodeDrain {
   /**
    * Waits at most `delayMs`, but only until the budget allows a disruption again (its replacement pods are
    * Ready): kubectl waits the whole delay, and with a hundred nodes draining the slowest wait sets the pace
-   * of the round. The budget's status is read at most once per poll interval, whatever number of pods
-   * wait for it.
+   * of the flow. With a budget watch the wait ends the moment the watch sees the budget allow one; without,
+   * the budget's status is read at most once per poll interval, whatever number of pods wait for it.
+   * Note: with a watch the poll interval still bounds the wait, read from its cache, in case news of the
+   * budget came between the refusal and this wait.
    */
   private async waitUntilBudgetAllows(task: PodTask, budget: string, delayMs: number): Promise<void> {
     const namespace = task.ref.namespace;
+    const watch = this.options.budgetWatch;
     const until = this.clock.now() + delayMs;
     for (;;) {
       const left = until - this.clock.now();
       if (left <= 0) return;
-      await this.stopper.sleep(Math.min(left, this.options.pollIntervalMs));
+      const news =
+        watch?.allows(namespace, budget) === undefined ? undefined : watch?.nextAllowing(namespace, budget);
+      await this.stopper.sleep(Math.min(left, this.options.pollIntervalMs), news);
       if (this.stopper.isStopped || task.state === 'gone') return;
       if (await this.budgetAllows(namespace, budget)) return;
     }
   }
 
   private budgetAllows(namespace: string, name: string): Promise<boolean> {
+    const watched = this.options.budgetWatch?.allows(namespace, name);
+    if (watched !== undefined) return Promise.resolve(watched);
     const key = `${namespace}/${name}`;
     const now = this.clock.now();
     const cached = this.budgetReads.get(key);
@@ -615,7 +629,8 @@ class Stopper {
     this.resolveStopped();
   }
 
-  sleep(ms: number): Promise<void> {
+  /** Sleeps `ms` of the clock, less when the drain stops or `wakeEarly` settles first. */
+  sleep(ms: number, wakeEarly?: Promise<unknown>): Promise<void> {
     if (this.isStopped) return Promise.resolve();
     return new Promise((resolve) => {
       const wake = () => {
@@ -625,6 +640,7 @@ class Stopper {
       };
       const timer = this.clock.setTimer(ms, wake);
       this.sleepers.add(wake);
+      wakeEarly?.then(wake, wake);
     });
   }
 }

@@ -3,6 +3,7 @@
  * through this file only.
  */
 export { classifyFailure, isNotFound } from './api-failure.ts';
+export { BudgetWatch } from './budget-watch.ts';
 export type { ClusterTarget, RawResponse } from './client.ts';
 export { KubeconfigError, loadKubeConfig, requestRaw } from './client.ts';
 export type { NodeState } from './cluster-access.ts';

@@ -10,8 +10,10 @@
  *
  * Note: only HTTP requests made through node:http(s) hold the clock; @kubernetes/client-node's fetch goes
  * through them. They are seen on the `http.client.request.start` diagnostics channel and held until the
- * request closes, which is after its response has been read. A watch would hold the clock for as long as it
- * stays open, and a child process or a file read does not hold it at all: neither has a place here.
+ * request closes, which is after its response has been read. A watch request (`watch=true`) does not hold
+ * it: it stays open for as long as its client wants news, and news only comes when the clock moves (its
+ * events are written by the sandbox's own timers; one read within the quiet turns below is handled as any
+ * response is). A child process or a file read does not hold the clock at all: neither has a place here.
  */
 
 import diagnostics from 'node:diagnostics_channel';
@@ -23,6 +25,8 @@ import type { VirtualClock } from '../core/index.ts';
  * finish within a turn, and a request they make is counted as soon as it is made.
  */
 const QUIET_TURNS = 2;
+/** A watch's path: its request stays open until the client closes it. */
+const WATCH_REQUEST = /[?&]watch=(true|1)(&|$)/;
 /** How long to look again, in wall time, when no timer is pending (something outside the clock is awaited). */
 const NOTHING_PENDING_WALL_MS = 5;
 
@@ -39,6 +43,7 @@ export function advanceWhenIdle(clock: VirtualClock): IdleTimeDriver {
 
   const onRequest = (message: unknown) => {
     const { request } = message as { request: ClientRequest };
+    if (WATCH_REQUEST.test(request.path)) return;
     open++;
     request.once('close', () => {
       open--;

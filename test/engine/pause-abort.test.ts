@@ -79,18 +79,29 @@ describe('pause and abort', () => {
     const leases = sandbox.kubeConfig().makeApiClient(CoordinationV1Api);
     try {
       let stolen = false;
+      // As another holder would: read, replace, and read again when the run renewed it in between (409).
+      const steal = async (): Promise<void> => {
+        for (;;) {
+          const lease = await leases.readNamespacedLease({
+            name: 'midflight-upgrade',
+            namespace: 'kube-system',
+          });
+          try {
+            await leases.replaceNamespacedLease({
+              name: 'midflight-upgrade',
+              namespace: 'kube-system',
+              body: { ...lease, spec: { ...lease.spec, holderIdentity: 'midflight/thief@elsewhere:9' } },
+            });
+            return;
+          } catch (err) {
+            if ((err as { code?: number }).code !== 409) throw err;
+          }
+        }
+      };
       h.deps.onEvent = (e: RunEvent) => {
         if (e.type === 'node-changed' && e.subStep === 'drained' && !stolen) {
           stolen = true;
-          void leases
-            .readNamespacedLease({ name: 'midflight-upgrade', namespace: 'kube-system' })
-            .then((lease) =>
-              leases.replaceNamespacedLease({
-                name: 'midflight-upgrade',
-                namespace: 'kube-system',
-                body: { ...lease, spec: { ...lease.spec, holderIdentity: 'midflight/thief@elsewhere:9' } },
-              }),
-            );
+          void steal();
         }
       };
       const summary = await startRun(h.deps, await planFor(sandbox, 'v1.31.2'), FAST);

@@ -1,6 +1,7 @@
 import { AppsV1Api, CoreV1Api, type KubeConfig, PolicyV1Api } from '@kubernetes/client-node';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { VirtualClock } from '../../src/core/clock.ts';
+import { BudgetWatch } from '../../src/kube/budget-watch.ts';
 import { cordonNode, uncordonNode } from '../../src/kube/cordon.ts';
 import { type DrainProgress, drainNode, type PodRef } from '../../src/kube/drain.ts';
 import { advanceWhenIdle } from '../../src/sandbox/idle-time.ts';
@@ -65,6 +66,41 @@ async function startVirtualTimeSandbox(scenario: string): Promise<RunningSandbox
       await sandbox.stop();
     },
   };
+}
+
+/**
+ * Two pods of one budget that allows one disruption, both on `node` (the other nodes are cordoned while they
+ * are placed, as the scheduler would otherwise spread them): draining `node`, the second eviction is refused
+ * (429) until the first pod's replacement is Ready elsewhere.
+ */
+async function placePairOn(kc: KubeConfig, node: string, sandbox: RunningSandbox): Promise<void> {
+  const nodes = (await kc.makeApiClient(CoreV1Api).listNode()).items.map((n) => n.metadata?.name ?? '');
+  const others = nodes.filter((n) => n !== node && !n.startsWith('cp-'));
+  for (const other of others) await cordonNode(kc, other);
+  const labels = { app: 'pair' };
+  await kc.makeApiClient(AppsV1Api).createNamespacedDeployment({
+    namespace: 'default',
+    body: {
+      metadata: { name: 'pair', labels },
+      spec: {
+        replicas: 2,
+        selector: { matchLabels: labels },
+        template: {
+          metadata: { labels },
+          spec: {
+            containers: [{ name: 'app', image: 'nginx:1.27', resources: { requests: { cpu: '10m' } } }],
+          },
+        },
+      },
+    },
+  });
+  await kc.makeApiClient(PolicyV1Api).createNamespacedPodDisruptionBudget({
+    namespace: 'default',
+    body: { metadata: { name: 'pair' }, spec: { maxUnavailable: 1, selector: { matchLabels: labels } } },
+  });
+  await waitForWorkloads(sandbox);
+  expect((await podRows(kc, node)).filter((p) => p.name.startsWith('pair-'))).toHaveLength(2);
+  for (const other of others) await uncordonNode(kc, other);
 }
 
 describe('drainNode on the demo cluster', () => {
@@ -339,36 +375,8 @@ describe('drainNode waiting for a budget', () => {
   });
 
   it('retries a refused eviction as soon as the budget allows it, not after the whole retry delay', async () => {
-    // Two pods of one budget that allows one disruption, both on general-1 (the other nodes are cordoned
-    // while they are placed, as the scheduler would otherwise spread them): the second eviction is refused
-    // (429) until the first pod's replacement is Ready elsewhere.
     const kc = sandbox.kubeConfig();
-    const others = ['general-2', 'general-3', 'general-4', 'compute-1', 'compute-2', 'compute-3'];
-    for (const node of others) await cordonNode(kc, node);
-    const labels = { app: 'pair' };
-    await kc.makeApiClient(AppsV1Api).createNamespacedDeployment({
-      namespace: 'default',
-      body: {
-        metadata: { name: 'pair', labels },
-        spec: {
-          replicas: 2,
-          selector: { matchLabels: labels },
-          template: {
-            metadata: { labels },
-            spec: {
-              containers: [{ name: 'app', image: 'nginx:1.27', resources: { requests: { cpu: '10m' } } }],
-            },
-          },
-        },
-      },
-    });
-    await kc.makeApiClient(PolicyV1Api).createNamespacedPodDisruptionBudget({
-      namespace: 'default',
-      body: { metadata: { name: 'pair' }, spec: { maxUnavailable: 1, selector: { matchLabels: labels } } },
-    });
-    await waitForWorkloads(sandbox);
-    expect((await podRows(kc, 'general-1')).filter((p) => p.name.startsWith('pair-'))).toHaveLength(2);
-    for (const node of others) await uncordonNode(kc, node);
+    await placePairOn(kc, 'general-1', sandbox);
 
     const progress: DrainProgress[] = [];
     await cordonNode(kc, 'general-1');
@@ -383,5 +391,63 @@ describe('drainNode waiting for a budget', () => {
     expect(result.outcome).toBe('drained');
     expect((await sandbox.admin<{ items: unknown[] }>('/sandbox/v1/violations')).items).toEqual([]);
     await uncordonNode(kc, 'general-1');
+  });
+});
+
+describe('drainNode with a budget watch', () => {
+  let sandbox: RunningSandbox;
+  beforeAll(async () => {
+    sandbox = await startVirtualTimeSandbox('demo');
+    await waitForWorkloads(sandbox);
+  });
+  afterAll(async () => {
+    await sandbox?.stop();
+  });
+
+  it('retries a refused eviction the moment the watch sees the budget allow it, not at the next poll', async () => {
+    const kc = sandbox.kubeConfig();
+    const clock = sandbox.box.ctx.clock;
+    await placePairOn(kc, 'general-1', sandbox);
+    const watch = BudgetWatch.start(kc, clock);
+    try {
+      // A poll interval of a minute: without the watch, the refused eviction would wait for it.
+      const pollIntervalMs = 60_000;
+      const refusedAt = new Map<string, number>();
+      const retriedAfter: number[] = [];
+      await cordonNode(kc, 'general-1');
+      const result = await drainNode(
+        kc,
+        'general-1',
+        {
+          force: true,
+          deleteEmptyDirData: true,
+          evictionRetryDelayMs: 30 * 60_000,
+          pollIntervalMs,
+          timeoutMs: 10 * 60_000,
+          budgetWatch: watch,
+        },
+        clock,
+        {
+          onProgress: ({ pending }) => {
+            for (const p of pending) {
+              const since = refusedAt.get(p.pod.name);
+              if (p.reason === 'waiting-for-budget' && since === undefined)
+                refusedAt.set(p.pod.name, clock.now());
+              if (p.reason === 'terminating' && since !== undefined) {
+                retriedAfter.push(clock.now() - since);
+                refusedAt.delete(p.pod.name);
+              }
+            }
+          },
+        },
+      );
+      expect(result.outcome).toBe('drained');
+      expect(retriedAfter.length).toBeGreaterThan(0);
+      for (const waited of retriedAfter) expect(waited).toBeLessThan(pollIntervalMs);
+      expect((await sandbox.admin<{ items: unknown[] }>('/sandbox/v1/violations')).items).toEqual([]);
+    } finally {
+      await watch.stop();
+      await uncordonNode(kc, 'general-1');
+    }
   });
 });
