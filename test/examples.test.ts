@@ -37,6 +37,15 @@ const SHOWS: Record<string, (plan: Plan, policy: Policy) => void> = {
     expect(nodesOf(plan, 'canary')).toHaveLength(1);
     expect(policy.drain).toMatchObject({ force: true, deleteEmptyDirData: true });
   },
+  'demo-prometheus.yaml': (plan, policy) => {
+    expect(nodesOf(plan, 'canary')).toHaveLength(1);
+    expect(policy.prometheus?.url).toMatch(/^http:\/\/127\.0\.0\.1:/);
+    expect(policy.gates.map((g) => [g.name, g.provider])).toEqual([
+      ['M1', 'prometheus'],
+      ['M5-frontend', 'prometheus'],
+      ['M2', 'kube'],
+    ]);
+  },
   'hooks.yaml': (_plan, policy) => {
     expect(Object.keys(policy.hooks).sort()).toEqual(['backup', 'post', 'pre', 'timeout']);
   },

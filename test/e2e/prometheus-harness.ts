@@ -1,8 +1,9 @@
-import { writeFileSync } from 'node:fs';
-import { join } from 'node:path';
-import type { KubeConfig } from '@kubernetes/client-node';
-import { stringify } from 'yaml';
-import { type LoopbackProcess, requireBinary, startLoopbackProcess } from './loopback-binary.ts';
+import {
+  type PrometheusProcess,
+  type PrometheusProcessOptions,
+  startPrometheus as startPrometheusProcess,
+} from '../../src/observe/index.ts';
+import { requireBinary } from './loopback-binary.ts';
 
 export { requireBinary } from './loopback-binary.ts';
 
@@ -18,48 +19,11 @@ export { requireBinary } from './loopback-binary.ts';
  *     await prom.stop();
  */
 
-export const PROMETHEUS_BINARY = '/usr/bin/prometheus';
+export type { ScrapeTarget } from '../../src/observe/index.ts';
+export { PROMETHEUS_BINARY, scrapeTargetOf } from '../../src/observe/index.ts';
 
-/** One endpoint to scrape, with the credentials it wants. */
-export interface ScrapeTarget {
-  /** The `job` label of its series. */
-  job: string;
-  /** Base URL (`https://127.0.0.1:6443`); the metrics are read from `metricsPath` under it. */
-  url: string;
-  metricsPath?: string;
-  bearerToken?: string;
-  /** PEM of the CA that signed the target's serving certificate. */
-  caPem?: string;
-  insecureSkipVerify?: boolean;
-}
-
-/**
- * The scrape target of a cluster's `/metrics` as its kubeconfig reaches it (the sandbox's, or any other):
- * its server, its user's bearer token, and its CA (or insecure-skip-tls-verify, as the kubeconfig says).
- */
-export function scrapeTargetOf(kc: KubeConfig, job = 'sandbox'): ScrapeTarget {
-  const cluster = kc.getCurrentCluster();
-  if (!cluster) throw new Error('the kubeconfig has no current cluster to scrape');
-  const user = kc.getCurrentUser();
-  const caPem = cluster.caData ? Buffer.from(cluster.caData, 'base64').toString('utf8') : undefined;
-  return {
-    job,
-    url: cluster.server,
-    ...(user?.token ? { bearerToken: user.token } : {}),
-    ...(caPem ? { caPem } : {}),
-    ...(cluster.skipTLSVerify ? { insecureSkipVerify: true } : {}),
-  };
-}
-
-export interface PrometheusOptions {
-  targets: ScrapeTarget[];
-  /** Scrape and rule evaluation interval. Default 1 s, so a test sees a change within seconds. */
-  intervalSeconds?: number;
-  /** Rule files (absolute paths), loaded as written. */
-  ruleFiles?: string[];
-  /** Alertmanagers (`http://127.0.0.1:PORT`) the firing alerts are sent to. */
-  alertmanagerUrls?: string[];
-}
+/** The server as src/observe starts it (the demo's too), with a 1 s scrape interval by default. */
+export type PrometheusOptions = PrometheusProcessOptions;
 
 /** One series of an instant query's answer. */
 export interface PromSample {
@@ -67,7 +31,7 @@ export interface PromSample {
   value: number;
 }
 
-export interface RunningPrometheus extends LoopbackProcess {
+export interface RunningPrometheus extends PrometheusProcess {
   /** An instant query (`/api/v1/query`) at the server's now; throws on an error answer. */
   query(promql: string): Promise<PromSample[]>;
   /**
@@ -84,38 +48,7 @@ export interface RunningPrometheus extends LoopbackProcess {
 }
 
 export async function startPrometheus(options: PrometheusOptions): Promise<RunningPrometheus> {
-  const interval = `${options.intervalSeconds ?? 1}s`;
-  const proc = await startLoopbackProcess({
-    binary: PROMETHEUS_BINARY,
-    name: 'prometheus',
-    readyPath: '/-/ready',
-    prepare(dir, port) {
-      const config = {
-        global: { scrape_interval: interval, evaluation_interval: interval, scrape_timeout: interval },
-        ...(options.ruleFiles?.length ? { rule_files: options.ruleFiles } : {}),
-        ...(options.alertmanagerUrls?.length
-          ? {
-              alerting: {
-                alertmanagers: [
-                  { static_configs: [{ targets: options.alertmanagerUrls.map((u) => new URL(u).host) }] },
-                ],
-              },
-            }
-          : {}),
-        scrape_configs: options.targets.map((t, i) => scrapeConfig(dir, t, i)),
-      };
-      writeFileSync(join(dir, 'prometheus.yml'), stringify(config));
-      return [
-        `--config.file=${join(dir, 'prometheus.yml')}`,
-        `--storage.tsdb.path=${join(dir, 'data')}`,
-        `--web.listen-address=127.0.0.1:${port}`,
-        '--web.enable-lifecycle',
-        // Note: stale series must not outlive the scrape that stopped seeing them by minutes in a test.
-        '--query.lookback-delta=30s',
-        '--log.level=warn',
-      ];
-    },
-  });
+  const proc = await startPrometheusProcess(options);
   const query = async (promql: string): Promise<PromSample[]> => {
     const res = await fetch(`${proc.url}/api/v1/query?query=${encodeURIComponent(promql)}`);
     const body = (await res.json()) as {
@@ -161,31 +94,6 @@ export async function startPrometheus(options: PrometheusOptions): Promise<Runni
       );
     },
   };
-}
-
-function scrapeConfig(dir: string, t: ScrapeTarget, i: number): Record<string, unknown> {
-  const url = new URL(t.url);
-  const tls: Record<string, unknown> = {};
-  if (t.caPem) {
-    const caFile = join(dir, `ca-${i}.pem`);
-    writeFileSync(caFile, t.caPem);
-    tls.ca_file = caFile;
-  }
-  if (t.insecureSkipVerify) tls.insecure_skip_verify = true;
-  const config: Record<string, unknown> = {
-    job_name: t.job,
-    scheme: url.protocol.replace(':', ''),
-    metrics_path: t.metricsPath ?? '/metrics',
-    static_configs: [{ targets: [url.host] }],
-  };
-  if (t.bearerToken) {
-    // The token goes in a file of its own (mode 0600), not into the config Prometheus serves on /config.
-    const tokenFile = join(dir, `token-${i}`);
-    writeFileSync(tokenFile, t.bearerToken, { mode: 0o600 });
-    config.authorization = { type: 'Bearer', credentials_file: tokenFile };
-  }
-  if (Object.keys(tls).length > 0) config.tls_config = tls;
-  return config;
 }
 
 /** Whether Debian's Prometheus is installed; see requireBinary for what a missing one does. */

@@ -1,12 +1,13 @@
 /**
  * `midflight demo`: the whole product on a live cluster in a few minutes, with no questions asked (it is
  * a sandbox). Starts the demo sandbox, reads and checks it, plans the upgrade and applies it with the
- * policy in examples/policies/demo.yaml, exactly as `apply` drives a real cluster, then prints the summary
- * and the sandbox's record of disruption-budget violations (it should be empty). The run is recorded in
- * the state store `history` and `status` read.
+ * policy in examples/policies/ (demo-prometheus.yaml when Prometheus is installed: the demo starts one
+ * scraping the sandbox for its health gates; demo.yaml, with kube-native gates, otherwise), exactly as
+ * `apply` drives a real cluster, then prints the summary and the sandbox's record of disruption-budget
+ * violations (it should be empty). The run is recorded in the state store `history` and `status` read.
  */
 import { randomBytes } from 'node:crypto';
-import { mkdirSync, writeFileSync } from 'node:fs';
+import { existsSync, mkdirSync, writeFileSync } from 'node:fs';
 import { dirname, isAbsolute, relative, resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { KubeConfig } from '@kubernetes/client-node';
@@ -20,6 +21,12 @@ import {
 } from '../../core/index.ts';
 import { startRun } from '../../engine/index.ts';
 import { readSnapshot, requestRaw } from '../../kube/index.ts';
+import {
+  PROMETHEUS_BINARY,
+  type PrometheusProcess,
+  scrapeTargetOf,
+  startPrometheus,
+} from '../../observe/index.ts';
 import { defaultPolicy, type Policy, planUpgrade, renderPlanTable } from '../../plan/index.ts';
 import { type PreflightReport, runPreflight, subjectText } from '../../preflight/index.ts';
 import { providerFromPolicy } from '../../providers/index.ts';
@@ -50,6 +57,8 @@ const PACKAGE_ROOT = fileURLToPath(new URL('../../../', import.meta.url));
  * provider.
  */
 export const DEMO_POLICY = resolve(PACKAGE_ROOT, 'examples', 'policies', 'demo.yaml');
+/** The same policy with gates that read the cluster's SLIs from Prometheus: the demo's when one is installed. */
+export const DEMO_PROMETHEUS_POLICY = resolve(PACKAGE_ROOT, 'examples', 'policies', 'demo-prometheus.yaml');
 
 /** A path as a person in `cwd` would type it: relative when it is below cwd. */
 function displayPath(path: string, cwd = process.cwd()): string {
@@ -124,9 +133,10 @@ export function registerDemoCommand(program: Command): void {
     )
     .option('-o, --output <format>', 'table (live progress) or json (one event per line)', 'table')
     .addOption(
-      new Option('--policy <file>', 'the upgrade policy the demo applies').default(
-        DEMO_POLICY,
-        'examples/policies/demo.yaml',
+      new Option(
+        '--policy <file>',
+        'the upgrade policy the demo applies; prometheus gates in it read a Prometheus the demo starts (default: ' +
+          `examples/policies/demo-prometheus.yaml when ${PROMETHEUS_BINARY} is installed, else examples/policies/demo.yaml)`,
       ),
     )
     .addOption(stateOption())
@@ -154,10 +164,19 @@ export function registerDemoCommand(program: Command): void {
       const say = (text: string) => (output === 'json' ? process.stderr : process.stdout).write(text);
 
       // Read before the sandbox starts: a broken policy file is bad input (exit 2) with nothing started.
-      const policyPath = displayPath(resolve(opts.policy));
-      const policy = readPolicyFile(opts.policy);
+      const prometheusInstalled = existsSync(PROMETHEUS_BINARY);
+      const policyFile: string = opts.policy ?? (prometheusInstalled ? DEMO_PROMETHEUS_POLICY : DEMO_POLICY);
+      const policyPath = displayPath(resolve(policyFile));
+      const policy = readPolicyFile(policyFile);
       const problem = providerProblem(policy);
       if (problem) throw new UsageError(`the policy ${policyPath} cannot upgrade a node: ${problem}`);
+      const prometheusGates = policy.gates.filter((g) => g.provider === 'prometheus');
+      if (prometheusGates.length > 0 && !prometheusInstalled)
+        throw new UsageError(
+          `the policy ${policyPath} has gates that read Prometheus (${prometheusGates.map((g) => g.name).join(', ')}), ` +
+            `and ${PROMETHEUS_BINARY} is not installed for the demo to start one: install the Debian package ` +
+            'prometheus, or run the demo with --policy examples/policies/demo.yaml (kube-native gates)',
+        );
 
       const wallStart = performance.now();
       const box = await Sandbox.start({
@@ -168,7 +187,24 @@ export function registerDemoCommand(program: Command): void {
       });
       const kubeconfigPath = resolve(opts.kubeconfigOut);
       let store: RunStore | undefined;
+      let prometheus: Promise<PrometheusProcess> | undefined;
+      // IMPORTANT: the demo's Prometheus must not outlive it. Ctrl-C while a run executes pauses the run (and
+      // the code below stops Prometheus); at any other time it ends the process, whose exit stops Prometheus
+      // and removes its directory (src/observe/loopback-daemon.ts): a signal's default would skip that.
+      let signalsHandledElsewhere = false;
+      const exitOnSignal = () => {
+        if (!signalsHandledElsewhere) process.exit(130);
+      };
+      process.on('SIGINT', exitOnSignal);
+      process.on('SIGTERM', exitOnSignal);
       try {
+        if (prometheusGates.length > 0) {
+          const kcForScrape = new KubeConfig();
+          kcForScrape.loadFromString(box.kubeconfig());
+          // Started now, ready by the time the cluster has settled and been read.
+          prometheus = startPrometheus({ targets: [scrapeTargetOf(kcForScrape, 'sandbox')] });
+          prometheus.catch(() => {});
+        }
         mkdirSync(dirname(kubeconfigPath), { recursive: true });
         writeFileSync(kubeconfigPath, box.kubeconfig(), { mode: 0o600 });
         say(
@@ -196,8 +232,17 @@ export function registerDemoCommand(program: Command): void {
           `== Preflight\n\n${renderPreflightTable(report, { cluster: box.url, source: box.kubernetesVersion, target })}` +
             `${difference ? `\n${difference}` : ''}\n`,
         );
-        const plan = planUpgrade(snapshot, targetVersion, policy);
-        say(`== Plan\n\n${renderPlanTable(plan)}\n${describeGates(plan.policy.gates)}\n== Apply\n\n`);
+        const prom = await prometheus;
+        const plan = planUpgrade(
+          snapshot,
+          targetVersion,
+          prom ? { ...policy, prometheus: { url: prom.url } } : policy,
+        );
+        say(
+          `== Plan\n\n${renderPlanTable(plan)}\n${describeGates(plan.policy.gates, prom?.url, prometheusInstalled)}\n== Apply\n\n`,
+        );
+        // Note: the gates' baselines are rates; a rate needs two scrapes in its window, and a third is margin.
+        await prom?.waitForScrapes('sandbox', 3);
 
         store = openStore(opts.state, { clock, create: true });
         say(`State store: ${store.path}\n`);
@@ -209,6 +254,7 @@ export function registerDemoCommand(program: Command): void {
           kubeconfigPath,
           cwd: PACKAGE_ROOT,
         });
+        signalsHandledElsewhere = true;
         const summary = await executeWithView(
           { kc, store, provider, clock, kubeconfigPath, gates: gatesOf(plan) },
           { output, clock, plan, metrics },
@@ -220,6 +266,7 @@ export function registerDemoCommand(program: Command): void {
               pollIntervalMs: 1_000,
             }),
         );
+        signalsHandledElsewhere = false;
         const code = finishRun(summary, output);
         say(
           `\nTimes above are the sandbox's clock, which runs ×${opts.timeScale}: ` +
@@ -239,24 +286,52 @@ export function registerDemoCommand(program: Command): void {
         if (opts.keep) {
           say(
             `\nThe sandbox keeps running at ${box.url}.\n  export KUBECONFIG=${kubeconfigPath}\n` +
-              '  kubectl get nodes\nPress Ctrl-C to stop it.\n',
+              `  kubectl get nodes\n${prom ? `Prometheus keeps scraping it at ${prom.url}.\n` : ''}Press Ctrl-C to stop it.\n`,
           );
+          signalsHandledElsewhere = true;
           await waitForSignal();
         }
         if (code !== 0) throw new ExitCode(code);
       } finally {
         store?.close();
+        await prometheus?.then(
+          (p) => p.stop(),
+          () => {},
+        );
+        process.off('SIGINT', exitOnSignal);
+        process.off('SIGTERM', exitOnSignal);
         await box.stop();
       }
     });
 }
 
-/** Which health gates the demo's run asks, and where they read from: the demo says which kind it has. */
-function describeGates(gates: readonly { name: string; provider: string }[]): string {
+/**
+ * Which health gates the demo's run asks, and where each kind reads from: the demo says whether it has a
+ * Prometheus (one it started) or kube-native gates only.
+ */
+export function describeGates(
+  gates: readonly { name: string; provider: string }[],
+  prometheusUrl: string | undefined,
+  prometheusInstalled: boolean,
+): string {
   if (gates.length === 0)
     return 'Health gates: none in the policy; the kube-native gate after each wave still runs.\n';
-  const where = [...new Set(gates.map((g) => g.provider))].join(', ');
-  return `Health gates: ${gates.map((g) => g.name).join(', ')} (${where}${where === 'kube' ? ': read from the API, no Prometheus needed' : ''}), asked before each node is admitted and through each soak.\n`;
+  const byProvider = new Map<string, string[]>();
+  for (const g of gates) byProvider.set(g.provider, [...(byProvider.get(g.provider) ?? []), g.name]);
+  const source = (provider: string): string => {
+    switch (provider) {
+      case 'prometheus':
+        return `prometheus at ${prometheusUrl}, started for the demo`;
+      case 'kube':
+        return `kube: read from the API, no Prometheus needed${
+          byProvider.has('prometheus') || prometheusInstalled ? '' : `; ${PROMETHEUS_BINARY} is not installed`
+        }`;
+      default:
+        return provider;
+    }
+  };
+  const groups = [...byProvider].map(([provider, names]) => `${names.join(', ')} (${source(provider)})`);
+  return `Health gates: ${groups.join('; ')}, asked before each node is admitted and through each soak.\n`;
 }
 
 async function budgetViolations(kc: KubeConfig): Promise<number> {
