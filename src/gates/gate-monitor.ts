@@ -213,7 +213,7 @@ class Monitor implements GateMonitor {
         this.kube ??= new KubeProbe(this.deps.kc, this.deps.clock);
         return this.kube.measure(spec.query as KubeQuery, this.inFlight(), g.timeoutMs);
       case 'http':
-        return measureHttp(query, spec.field, g.timeoutMs);
+        return measureHttp({ url: query, field: spec.field, timeoutMs: g.timeoutMs, settings: spec.http });
       case 'command':
         return measureCommand({
           script: query,

@@ -17,6 +17,8 @@ import {
   type GateProviderKind,
   type GateSpec,
   type GateTemplateName,
+  type HeaderSource,
+  type HttpGateSettings,
   KUBE_QUERIES,
   type PrometheusSettings,
 } from './gate-types.ts';
@@ -49,6 +51,7 @@ const GATE_FIELDS = [
   'timeout',
   'baselineWindow',
   'burnRate',
+  'http',
 ] as const;
 
 type Obj = Record<string, unknown>;
@@ -167,6 +170,10 @@ function validateGate(
   if (field !== undefined && provider !== 'http' && provider !== 'command')
     note(`${at}.field`, 'only http and command gates read a JSON field; a query returns one number');
 
+  const http = httpSettings(raw.http, `${at}.http`, note);
+  if (raw.http !== undefined && provider !== undefined && provider !== 'http')
+    note(`${at}.http`, 'only http gates send a request of their own (prometheus gates: see `prometheus`)');
+
   const success = condition(raw.success, `${at}.success`, note) ?? parsed(defaults.success);
   const failure = condition(raw.failure, `${at}.failure`, note) ?? parsed(defaults.failure);
   if (!success && !failure && raw.success === undefined && raw.failure === undefined && withoutTemplate)
@@ -224,6 +231,7 @@ function validateGate(
   if (template) spec.template = template;
   if (args && Object.keys(args).length > 0) spec.args = args;
   if (burnRate) spec.burnRate = burnRate;
+  if (http) spec.http = http;
   return spec;
 }
 
@@ -363,6 +371,71 @@ function burnRateOf(v: unknown, field: string, note: Note): BurnRateSpec | undef
     pairs.push({ long: w.long, short: w.short });
   }
   return { objective, sloWindow, threshold, windows: pairs };
+}
+
+/**
+ * Headers whose value is a credential: written in the policy it would be copied into every plan, shown by
+ * `plan -o yaml` and kept in the state store.
+ */
+const CREDENTIAL_HEADERS = new Set(['authorization', 'proxy-authorization', 'cookie', 'x-api-key']);
+/** RFC 9110's token characters: what a header name may be made of. */
+const HEADER_NAME = /^[!#$%&'*+.^_`|~0-9A-Za-z-]+$/;
+
+/** An http gate's `http:` block: headers (a value, a file or an environment variable each), CA, verification. */
+function httpSettings(v: unknown, at: string, note: Note): HttpGateSettings | undefined {
+  if (v === undefined) return undefined;
+  if (!isObj(v)) {
+    note(at, 'must be a mapping with headers, caFile or insecureSkipVerify');
+    return undefined;
+  }
+  const known = ['headers', 'caFile', 'insecureSkipVerify'];
+  for (const k of Object.keys(v))
+    if (!known.includes(k)) note(`${at}.${k}`, `unknown field (known: ${known.join(', ')})`);
+  const settings: HttpGateSettings = {};
+  if (v.headers !== undefined) {
+    if (!isObj(v.headers)) note(`${at}.headers`, 'must be a mapping of header names to values');
+    else {
+      const headers: Record<string, HeaderSource> = {};
+      for (const [name, source] of Object.entries(v.headers)) {
+        const header = headerSource(name, source, `${at}.headers.${name}`, note);
+        if (header) headers[name] = header;
+      }
+      if (Object.keys(headers).length > 0) settings.headers = headers;
+    }
+  }
+  const ca = nonEmpty(v.caFile, `${at}.caFile`, note);
+  if (ca) settings.caFile = ca;
+  if (v.insecureSkipVerify !== undefined) {
+    if (typeof v.insecureSkipVerify !== 'boolean') note(`${at}.insecureSkipVerify`, 'must be true or false');
+    else if (v.insecureSkipVerify) settings.insecureSkipVerify = true;
+  }
+  return Object.keys(settings).length > 0 ? settings : undefined;
+}
+
+function headerSource(name: string, v: unknown, at: string, note: Note): HeaderSource | undefined {
+  if (!HEADER_NAME.test(name)) {
+    note(at, 'is not a header name (letters, digits and -, e.g. X-Scope-OrgID)');
+    return undefined;
+  }
+  const secretHint = `{ file: PATH } (the file holds the whole value, e.g. "Bearer …") or { env: NAME }`;
+  const plain = typeof v === 'string' ? v : isObj(v) && typeof v.value === 'string' ? v.value : undefined;
+  if (plain !== undefined) {
+    if (CREDENTIAL_HEADERS.has(name.toLowerCase())) {
+      note(at, `a credential must not be written in the policy (plans copy it): use ${secretHint}`);
+      return undefined;
+    }
+    if (/[\r\n]/.test(plain)) {
+      note(at, 'a header value cannot contain a line break');
+      return undefined;
+    }
+    return { value: plain };
+  }
+  if (isObj(v) && Object.keys(v).length === 1) {
+    if (typeof v.file === 'string' && v.file !== '') return { file: v.file };
+    if (typeof v.env === 'string' && /^[A-Za-z_][A-Za-z0-9_]*$/.test(v.env)) return { env: v.env };
+  }
+  note(at, `must be a string, { value: TEXT }, ${secretHint}`);
+  return undefined;
 }
 
 /** Checks `policy.prometheus`: where prometheus gates send their queries, and how to authenticate. */

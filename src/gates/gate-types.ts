@@ -114,6 +114,25 @@ export interface GateSpec {
   /** The template's arguments as given. */
   args?: Record<string, string | number>;
   burnRate?: BurnRateSpec;
+  /** http gates: headers to send and how to trust the server. */
+  http?: HttpGateSettings;
+}
+
+/**
+ * Where an http gate's header value comes from: written in the policy (never a credential: a plan copies
+ * its policy), read from a file before each request (a rotated secret is picked up), or taken from an
+ * environment variable of the midflight process.
+ */
+export type HeaderSource = { value: string } | { file: string } | { env: string };
+
+/** `http:` of an http gate. */
+export interface HttpGateSettings {
+  /** Header name → where its value comes from. */
+  headers?: Record<string, HeaderSource>;
+  /** PEM file of the CA that signed the server's certificate. */
+  caFile?: string;
+  /** Accept any certificate (a test server); never in production. */
+  insecureSkipVerify?: boolean;
 }
 
 /** `policy.prometheus`: how to reach a server speaking Prometheus' HTTP query API (Thanos, Mimir, VictoriaMetrics too). */

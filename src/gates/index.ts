@@ -26,6 +26,8 @@ export type {
   GateSpec,
   GateTemplateName,
   GateVerdict,
+  HeaderSource,
+  HttpGateSettings,
   KubeQuery,
   PrometheusSettings,
 } from './gate-types.ts';

@@ -2,10 +2,10 @@
  * Prometheus' HTTP query API (`POST <url>/api/v1/query`), which Thanos, Mimir and VictoriaMetrics speak
  * too. A gate's PromQL must come down to one number: a scalar, or an instant vector of exactly one series.
  */
-import { readFile } from 'node:fs/promises';
 import type { PrometheusSettings } from '../gate-types.ts';
 import { NoDataError, numberFrom } from '../measurement.ts';
 import { httpRequest } from './http-request.ts';
+import { readSecretFile } from './secret-file.ts';
 
 interface QueryAnswer {
   status?: 'success' | 'error';
@@ -26,15 +26,14 @@ export async function queryPrometheus(
   const headers: Record<string, string> = { 'content-type': 'application/x-www-form-urlencoded' };
   // Note: the credentials are read before each query, so a rotated token or password is picked up.
   if (settings.bearerTokenFile)
-    headers.authorization = `Bearer ${(await readSecret(settings.bearerTokenFile, 'bearerTokenFile')).trim()}`;
+    headers.authorization = `Bearer ${(await readSecretFile(settings.bearerTokenFile, 'prometheus.bearerTokenFile')).trim()}`;
   if (settings.basicAuth) {
-    const password = (await readSecret(settings.basicAuth.passwordFile, 'basicAuth.passwordFile')).replace(
-      /\r?\n$/,
-      '',
-    );
+    const password = (
+      await readSecretFile(settings.basicAuth.passwordFile, 'prometheus.basicAuth.passwordFile')
+    ).replace(/\r?\n$/, '');
     headers.authorization = `Basic ${Buffer.from(`${settings.basicAuth.username}:${password}`).toString('base64')}`;
   }
-  const ca = settings.caFile ? await readSecret(settings.caFile, 'caFile') : undefined;
+  const ca = settings.caFile ? await readSecretFile(settings.caFile, 'prometheus.caFile') : undefined;
   const url = `${settings.url.replace(/\/+$/, '')}/api/v1/query`;
   const answer = await httpRequest({
     method: 'POST',
@@ -90,12 +89,4 @@ function describe(metric: Record<string, string>): string {
   return `${name}{${Object.entries(labels)
     .map(([k, v]) => `${k}="${v}"`)
     .join(',')}}`;
-}
-
-async function readSecret(path: string, field: string): Promise<string> {
-  try {
-    return await readFile(path, 'utf8');
-  } catch (err) {
-    throw new Error(`cannot read prometheus.${field} ${path}: ${(err as Error).message}`);
-  }
 }
