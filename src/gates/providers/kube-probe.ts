@@ -58,7 +58,14 @@ export class KubeProbe {
   }
 
   private async unplannedDisruption(inFlight: Set<string>): Promise<number> {
-    const pods = (await this.cluster.listAllPods()).filter((p) => {
+    // Note: measured every interval, so the API server leaves out what is not counted (finished pods, pods on
+    // the nodes in flight) instead of sending every pod of the cluster; the filter below says the same.
+    const selector = [
+      'status.phase!=Succeeded',
+      'status.phase!=Failed',
+      ...[...inFlight].map((node) => `spec.nodeName!=${node}`),
+    ].join(',');
+    const pods = (await this.cluster.listAllPods(selector)).filter((p) => {
       const phase = p.status?.phase;
       if (phase === 'Succeeded' || phase === 'Failed') return false;
       return !inFlight.has(p.spec?.nodeName ?? '');
