@@ -25,6 +25,7 @@ export function startGates(ctx: RunContext): void {
     // Note: beside the run's other command output (store/state-dir.ts), so a command gate's is kept with it.
     workDir: join(runOutputDir(ctx.store.path, ctx.runId), 'gates'),
     nodesInFlight: () => [...ctx.nodesInFlight],
+    nodesLeftFlight: () => ctx.nodesLeftFlight,
     onEvaluation: (e) => recordEvaluation(ctx, e),
   });
 }

@@ -40,7 +40,7 @@ export async function flowNodes(ctx: RunContext, step: NodeWaveStep): Promise<No
   let failure: unknown;
   const launch = (node: string) => {
     admission.admitted(node);
-    ctx.nodesInFlight.add(node);
+    ctx.enterFlight(node);
     const run = upgradeWorkerNode(ctx, step, node)
       .then((result) => {
         results.push(result);
@@ -53,7 +53,7 @@ export async function flowNodes(ctx: RunContext, step: NodeWaveStep): Promise<No
       })
       .finally(() => {
         inFlight.delete(node);
-        ctx.nodesInFlight.delete(node);
+        ctx.leaveFlight(node);
         admission.left(node);
       });
     inFlight.set(node, run);

@@ -593,7 +593,12 @@ export async function upgradeControlPlaneMember(
   step: ControlPlaneStep,
   node: string,
 ): Promise<void> {
-  await observed(ctx, step, node, () => controlPlaneMemberSteps(ctx, step, node));
+  ctx.enterFlight(node);
+  try {
+    await observed(ctx, step, node, () => controlPlaneMemberSteps(ctx, step, node));
+  } finally {
+    ctx.leaveFlight(node);
+  }
 }
 
 async function controlPlaneMemberSteps(ctx: RunContext, step: ControlPlaneStep, node: string): Promise<void> {

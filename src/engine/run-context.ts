@@ -148,8 +148,10 @@ export class RunContext {
   gates?: GateMonitor;
   /** This execution has its gates' baselines (recorded now, or read back from the store). */
   gatesBaselined = false;
-  /** The worker nodes a wave's flow has in flight now (M2 leaves them out). */
+  /** The nodes in flight now: a wave's (its flow) or a control-plane member (M2 leaves them out). */
   readonly nodesInFlight = new Set<string>();
+  /** When (run clock) each node last left the flight: gates reading lagging data leave it out a while longer. */
+  readonly nodesLeftFlight = new Map<string, number>();
   /** A gate asked to roll back this step's nodes; the run stopped admitting, then rolls them back. */
   gateRollback?: { stepId: string; gate: string; reason: string; stopReason: string };
 
@@ -256,6 +258,16 @@ export class RunContext {
   /** A node's row within a step. */
   nodeRow(stepId: string, node: string): StepStateRecord<NodeRowDetail> | undefined {
     return this.store.stepState<NodeRowDetail>(this.runId, stepId, node);
+  }
+
+  /** `node` is being upgraded: out of service until leaveFlight (gates leave it out). */
+  enterFlight(node: string): void {
+    this.nodesInFlight.add(node);
+  }
+
+  leaveFlight(node: string): void {
+    this.nodesInFlight.delete(node);
+    this.nodesLeftFlight.set(node, this.clock.now());
   }
 
   /** Writes a node's row and announces the change (`activity`: what the node is doing now). */

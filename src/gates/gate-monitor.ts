@@ -29,6 +29,14 @@ import { measureHttp } from './providers/http-probe.ts';
 import { KubeProbe } from './providers/kube-probe.ts';
 import { queryPrometheus } from './providers/prometheus-query.ts';
 
+/**
+ * How long, on the run's clock, a node that left the flight stays in a prometheus gate's `{nodesInFlight}`.
+ * Prometheus' answer is as old as its last scrape, plus the exporter's own delay (kube-state-metrics); 2
+ * minutes covers the usual 30 s or 1 m scrape interval twice over. A node's own return was verified
+ * (Ready at its version) before it left the flight, so the gates lose little by leaving it out a while longer.
+ */
+export const PROMETHEUS_LAG_MS = 120_000;
+
 /** Gates that cannot run as given: an invalid spec, or a prometheus gate and no prometheus settings. */
 export class GateConfigError extends Error {
   constructor(message: string) {
@@ -257,13 +265,24 @@ class Monitor implements GateMonitor {
     return this.deps.nodesInFlight?.() ?? [];
   }
 
+  /** The nodes in flight, and those that left it less than PROMETHEUS_LAG_MS ago (sorted after them). */
+  private inFlightAsPrometheusSeesIt(): string[] {
+    const now = this.deps.clock.now();
+    const nodes = this.inFlight();
+    const lately = [...(this.deps.nodesLeftFlight?.() ?? [])]
+      .filter(([node, leftAt]) => now - leftAt < PROMETHEUS_LAG_MS && !nodes.includes(node))
+      .map(([node]) => node)
+      .sort();
+    return [...nodes, ...lately];
+  }
+
   /** The query with `{runId}` and `{nodesInFlight}` filled in, written as each provider reads them. */
   private fill(spec: GateSpec): string {
-    const nodes = this.inFlight();
     if (spec.provider === 'prometheus')
       return spec.query
         .replaceAll('{runId}', this.deps.runId)
-        .replaceAll('{nodesInFlight}', nodes.map(escapeRegex).join('|'));
+        .replaceAll('{nodesInFlight}', this.inFlightAsPrometheusSeesIt().map(escapeRegex).join('|'));
+    const nodes = this.inFlight();
     if (spec.provider === 'http')
       return spec.query
         .replaceAll('{runId}', encodeURIComponent(this.deps.runId))

@@ -40,6 +40,12 @@ export interface GateMonitorDeps {
   onEvaluation?: (e: GateEvaluation) => void;
   /** In-flight nodes, excluded by the node-readiness template (M2). */
   nodesInFlight?: () => string[];
+  /**
+   * When (run clock, ms) each node last left the flight. A prometheus gate's `{nodesInFlight}` keeps such a
+   * node for PROMETHEUS_LAG_MS more: Prometheus still answers with the samples it scraped while the node was
+   * out of service (its last NotReady), and the node would fail M2 the moment it came back.
+   */
+  nodesLeftFlight?: () => ReadonlyMap<string, number>;
   /** This run's id: M3 (unplanned disruption) leaves out evictions labelled with it. */
   runId: string;
   /** Where prometheus gates send their queries; required when a gate's provider is prometheus. */

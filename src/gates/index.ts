@@ -9,7 +9,12 @@ export {
 } from './burn-rate.ts';
 export type { Condition, ConditionInputs } from './condition.ts';
 export { ConditionSyntaxError, evaluateCondition, parseCondition } from './condition.ts';
-export { createGateMonitor, GateBaselineError, GateConfigError } from './gate-monitor.ts';
+export {
+  createGateMonitor,
+  GateBaselineError,
+  GateConfigError,
+  PROMETHEUS_LAG_MS,
+} from './gate-monitor.ts';
 export type { GatesResult, ValidateGatesOptions } from './gate-policy.ts';
 export { GATE_DEFAULTS, gateSpecsOf, validateGates, validatePrometheus } from './gate-policy.ts';
 export { TEMPLATES } from './gate-templates.ts';

@@ -110,6 +110,12 @@ gates:
     interval: 40s              # one measurement per scrape (every wall second, 40 s of the cluster's)
     baselineWindow: 1m
     onFailure: ${onFailure}
+  # Node readiness outside the nodes in flight, from kube-state-metrics-style series: a node that has just
+  # come back is still NotReady in Prometheus until its next scrape, and must not fail the gate.
+  - template: M2
+    provider: prometheus
+    args: { selector: 'job="${job}"' }
+    interval: 40s
   # The API server's success ratio: it must keep passing through the whole upgrade.
   - template: M1
     provider: prometheus
@@ -235,6 +241,7 @@ describe.skipIf(!requireBinary('prometheus'))('a prometheus-gated apply on the r
     expect(m5.baseline).toBeLessThan(0.002);
     expect(m5.value).toBeGreaterThanOrEqual(Math.max(2 * m5.baseline!, 0.001));
     expect(status.gates.find((g) => g.gate === 'M1')).toMatchObject({ verdict: 'success', value: 1 });
+    expect(status.gates.find((g) => g.gate === 'M2')).toMatchObject({ verdict: 'success', value: 1 });
 
     // The nodes in flight finished; none stays cordoned, and no budget was broken.
     expect(nodes.filter((n) => n.unschedulable)).toEqual([]);

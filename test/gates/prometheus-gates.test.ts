@@ -10,11 +10,12 @@ import type { AddressInfo } from 'node:net';
 import { join } from 'node:path';
 import { KubeConfig } from '@kubernetes/client-node';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { RealClock } from '../../src/core/index.ts';
+import { RealClock, VirtualClock } from '../../src/core/index.ts';
 import {
   createGateMonitor,
   type GateEvaluation,
   NoDataError,
+  PROMETHEUS_LAG_MS,
   type PrometheusSettings,
   queryPrometheus,
   validateGates,
@@ -219,6 +220,38 @@ describe.skipIf(!available)('prometheus gates', () => {
       const all = monitorOf([{ template: 'M2', provider: 'prometheus' }]);
       expect(await all.monitor.check()).toMatchObject({ action: 'pause', gate: 'M2' });
       expect(all.evaluations[0]!.value).toBeCloseTo(2 / 3, 9);
+    });
+
+    it('leaves a node out of node readiness for a while after it left the flight: Prometheus still holds its NotReady (M2)', async () => {
+      // node-c's last sample is NotReady, as a node's is just after its upgrade while the next scrape is due.
+      const clock = new VirtualClock();
+      const leftAt = clock.now();
+      const measureAt = async () => {
+        const { gates } = validateGates([{ template: 'M2', provider: 'prometheus' }], 'gates', {
+          prometheusConfigured: true,
+        });
+        const evaluations: GateEvaluation[] = [];
+        const monitor = createGateMonitor(gates, {
+          clock,
+          kc: new KubeConfig(),
+          runId: 'run-1',
+          prometheus: settings,
+          nodesInFlight: () => [],
+          nodesLeftFlight: () => new Map([['node-c', leftAt]]),
+          onEvaluation: (e) => evaluations.push(e),
+        });
+        return { decision: await monitor.check(), evaluation: evaluations[0]! };
+      };
+      await clock.advance(PROMETHEUS_LAG_MS - 1_000);
+      const soon = await measureAt();
+      expect(soon.decision).toEqual({ action: 'continue' });
+      expect(soon.evaluation).toMatchObject({ value: 1, query: expect.stringContaining('node!~"node-c"') });
+      // Long enough after it left that Prometheus has scraped it since: a NotReady now is a real one.
+      await clock.advance(1_000);
+      const later = await measureAt();
+      expect(later.decision).toMatchObject({ action: 'pause', gate: 'M2' });
+      expect(later.evaluation.query).toContain('node!~""');
+      expect(later.evaluation.value).toBeCloseTo(2 / 3, 9);
     });
 
     it('stops the run when the query breaks', async () => {
