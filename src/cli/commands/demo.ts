@@ -31,7 +31,7 @@ import { defaultPolicy, type Policy, planUpgrade, renderPlanTable } from '../../
 import { type PreflightReport, runPreflight, subjectText } from '../../preflight/index.ts';
 import { providerFromPolicy } from '../../providers/index.ts';
 import type { RunStore } from '../../store/index.ts';
-import { ExitCode, UsageError } from '../errors.ts';
+import { CliError, ExitCode, UsageError } from '../errors.ts';
 import { parseOutputFormat } from '../output.ts';
 import { parsePositiveNumber } from '../parse.ts';
 import { metricsAddressOf, metricsOptions } from '../run-metrics-endpoint.ts';
@@ -232,7 +232,12 @@ export function registerDemoCommand(program: Command): void {
           `== Preflight\n\n${renderPreflightTable(report, { cluster: box.url, source: box.kubernetesVersion, target })}` +
             `${difference ? `\n${difference}` : ''}\n`,
         );
-        const prom = await prometheus;
+        const prom = await prometheus?.catch((err: unknown) => {
+          throw new CliError(
+            `cannot start Prometheus for the demo's gates: ${(err as Error).message}\n` +
+              'run the demo with --policy examples/policies/demo.yaml for kube-native gates',
+          );
+        });
         const plan = planUpgrade(
           snapshot,
           targetVersion,
@@ -242,7 +247,13 @@ export function registerDemoCommand(program: Command): void {
           `== Plan\n\n${renderPlanTable(plan)}\n${describeGates(plan.policy.gates, prom?.url, prometheusInstalled)}\n== Apply\n\n`,
         );
         // Note: the gates' baselines are rates; a rate needs two scrapes in its window, and a third is margin.
-        await prom?.waitForScrapes('sandbox', 3);
+        try {
+          await prom?.waitForScrapes('sandbox', 3);
+        } catch (err) {
+          throw new CliError(
+            `${(err as Error).message}\nthe demo's gates need its scrapes; run the demo with --policy examples/policies/demo.yaml for kube-native gates`,
+          );
+        }
 
         store = openStore(opts.state, { clock, create: true });
         say(`State store: ${store.path}\n`);
