@@ -7,7 +7,7 @@ export { chooseNextNode, judgeCandidate } from './admission.ts';
 export type { BudgetState } from './budgets.ts';
 export { budgetStatesOf } from './budgets.ts';
 export type { CapacityModel, Resources } from './capacity.ts';
-export { capacityModelOf, surgeCapacityOf } from './capacity.ts';
+export { capacityModelOf, podRequests, surgeCapacityOf } from './capacity.ts';
 export type { Clock, Timer } from './clock.ts';
 export { clockFromTimeScale, RealClock, ScaledClock, VirtualClock } from './clock.ts';
 export type { ClusterModel, NodeModel } from './cluster-model.ts';

@@ -24,6 +24,7 @@ export interface BuiltCluster {
   pods: number;
 }
 
+const INSTANCE_TYPE_LABEL = 'node.kubernetes.io/instance-type';
 const SYSTEM_NAMESPACES = ['default', 'kube-system', 'kube-public', 'kube-node-lease'];
 
 /**
@@ -108,6 +109,18 @@ export function buildCluster(
     }
   }
 
+  for (const spec of scenario.nodes ?? []) {
+    const node = nodeObject({
+      ...spec,
+      index: index++,
+      instanceType: spec.labels[INSTANCE_TYPE_LABEL] ?? 'copied',
+      now,
+    });
+    if (spec.unschedulable) node.spec.unschedulable = true;
+    store.create(R.nodes, node);
+    if (spec.labels[CONTROL_PLANE_LABEL] !== undefined) controlPlaneNodes.push(spec.name);
+  }
+
   const controlPlane = new ControlPlane(ctx, {
     fallbackVersion: scenario.kubernetesVersion,
     rebooter: options.rebooter,
@@ -133,11 +146,20 @@ export function buildCluster(
     },
   });
 
-  const manifests: Manifest[] = [...addonManifests(scenario.kubernetesVersion, nextClusterIp)];
+  const manifests: Array<Manifest & { placement?: string[] }> =
+    scenario.addons === false ? [] : [...addonManifests(scenario.kubernetesVersion, nextClusterIp)];
   for (const w of scenario.workloads) {
+    let barePod = 0;
     for (const m of workloadManifests(w, nextClusterIp)) {
       m.object.metadata.labels = { ...m.object.metadata.labels, ...scenarioLabel };
-      manifests.push(m);
+      // A bare pod is one manifest per replica: each takes its own entry of the placement.
+      const placement =
+        m.object.kind === 'Pod'
+          ? w.placement?.slice(barePod, ++barePod)
+          : m.object.kind === w.kind
+            ? w.placement
+            : undefined;
+      manifests.push({ ...m, placement });
     }
   }
   const prebinder = scenario.prebindPods
@@ -146,9 +168,9 @@ export function buildCluster(
   for (const m of manifests) {
     const kind = m.object.kind;
     if (prebinder && (kind === 'Deployment' || kind === 'StatefulSet' || kind === 'DaemonSet')) {
-      prebinder.createWithPods(m);
+      prebinder.createWithPods(m, m.placement);
     } else if (prebinder && kind === 'Pod') {
-      prebinder.createBarePod(m.object);
+      prebinder.createBarePod(m.object, m.placement?.[0]);
     } else if (kind === 'Job') {
       createJob(ctx, m.object);
     } else {

@@ -19,9 +19,12 @@ export interface NodeParams extends NodeImageSpec {
   index: number;
   /** `topology.kubernetes.io/zone`; default one of ZONES, round-robin by index. */
   zone?: string;
-  pool: string;
+  /** The POOL_LABEL value; none for a node copied from a cluster, which keeps its own labels (src/rehearse). */
+  pool?: string;
   kubeletVersion: string;
   capacity: Capacity;
+  /** What the node offers to pods, when known (a copied node's own); default capacity less the kubelet's reserve. */
+  allocatable?: { cpu: string; memory: string };
   instanceType: string;
   labels: Record<string, string>;
   taints: Taint[];
@@ -56,7 +59,7 @@ export function nodeObject(p: NodeParams): KubeObject {
         'node.kubernetes.io/instance-type': p.instanceType,
         'topology.kubernetes.io/region': REGION,
         'topology.kubernetes.io/zone': zone,
-        [POOL_LABEL]: p.pool,
+        ...(p.pool !== undefined ? { [POOL_LABEL]: p.pool } : {}),
         ...p.labels,
       },
       annotations: {
@@ -80,11 +83,11 @@ export function nodeObject(p: NodeParams): KubeObject {
         pods: p.capacity.pods,
       },
       allocatable: {
-        cpu: `${Math.max(0, cpu - RESERVED_CPU_MILLIS)}m`,
+        cpu: p.allocatable?.cpu ?? `${Math.max(0, cpu - RESERVED_CPU_MILLIS)}m`,
         'ephemeral-storage': '94371840Ki',
         'hugepages-1Gi': '0',
         'hugepages-2Mi': '0',
-        memory: `${Math.max(0, memoryKi - RESERVED_MEMORY_KI)}Ki`,
+        memory: p.allocatable?.memory ?? `${Math.max(0, memoryKi - RESERVED_MEMORY_KI)}Ki`,
         pods: p.capacity.pods,
       },
       conditions: [

@@ -42,6 +42,7 @@ export class PodPrebinder {
   private readonly eligibleCache = new Map<string, NodeSlot[]>();
   private readonly defaultedSpecs = new WeakMap<object, { spec: KubeObject['spec']; qosClass: string }>();
   private cursor = 0;
+  private slotsByName?: Map<string, NodeSlot>;
   /** Pods created that fitted nowhere and were left Pending. */
   unplaced = 0;
   placed = 0;
@@ -68,15 +69,18 @@ export class PodPrebinder {
     }
   }
 
-  /** Creates the workload of `manifest` (a Deployment, StatefulSet or DaemonSet) with its running pods. */
-  createWithPods(manifest: Manifest): void {
+  /**
+   * Creates the workload of `manifest` (a Deployment, StatefulSet or DaemonSet) with its running pods;
+   * `placement` names each replica's node ("" leaves it Pending) instead of first-fit (not for DaemonSets).
+   */
+  createWithPods(manifest: Manifest, placement?: readonly string[]): void {
     const workload = this.store.create(manifest.resource, manifest.object);
     switch (workload.kind) {
       case 'Deployment':
-        this.deployment(workload);
+        this.deployment(workload, placement);
         return;
       case 'StatefulSet':
-        this.statefulSet(workload);
+        this.statefulSet(workload, placement);
         return;
       case 'DaemonSet':
         this.daemonSet(workload);
@@ -86,13 +90,13 @@ export class PodPrebinder {
     }
   }
 
-  /** Creates a bare pod, bound and running when it fits somewhere. */
-  createBarePod(pod: KubeObject): void {
-    const slot = this.pick(this.eligible(pod.spec), pod.spec);
+  /** Creates a bare pod, bound and running on `node` when given ("" leaves it Pending), else where it fits. */
+  createBarePod(pod: KubeObject, node?: string): void {
+    const slot = node !== undefined ? this.slotNamed(node) : this.pick(this.eligible(pod.spec), pod.spec);
     this.store.create(R.pods, slot ? this.bind(pod, slot) : pod);
   }
 
-  private deployment(d: KubeObject): void {
+  private deployment(d: KubeObject, placement?: readonly string[]): void {
     const template = d.spec.template;
     const hash = podTemplateHash(template);
     const rsName = `${d.metadata.name}-${hash}`;
@@ -126,7 +130,7 @@ export class PodPrebinder {
         labels,
         template.spec,
       );
-      if (this.createPlaced(pod)) ready++;
+      if (this.createPlaced(pod, placement?.[i])) ready++;
     }
     const status = { observedGeneration: 1, replicas, readyReplicas: ready, availableReplicas: ready };
     this.store.mutate(R.replicasets, rs.metadata.namespace, rsName, (x) => {
@@ -146,7 +150,7 @@ export class PodPrebinder {
     });
   }
 
-  private statefulSet(s: KubeObject): void {
+  private statefulSet(s: KubeObject, placement?: readonly string[]): void {
     const template = s.spec.template;
     const revision = `${s.metadata.name}-${podTemplateHash(template)}`;
     const replicas: number = s.spec.replicas ?? 1;
@@ -164,7 +168,7 @@ export class PodPrebinder {
         hostname: name,
         subdomain: s.spec.serviceName,
       });
-      if (this.createPlaced(pod)) ready++;
+      if (this.createPlaced(pod, placement?.[i])) ready++;
     }
     this.store.mutate(R.statefulsets, s.metadata.namespace, s.metadata.name!, (x) => {
       x.status = {
@@ -263,9 +267,12 @@ export class PodPrebinder {
     return result;
   }
 
-  /** Creates the pod, bound and Running when it fits; returns whether it was placed. */
-  private createPlaced(pod: KubeObject): boolean {
-    const slot = this.pick(this.eligible(pod.spec), pod.spec);
+  /**
+   * Creates the pod, bound and Running on `node` when given ("" or an unknown node leaves it Pending), else
+   * where it fits; returns whether it was placed.
+   */
+  private createPlaced(pod: KubeObject, node?: string): boolean {
+    const slot = node !== undefined ? this.slotNamed(node) : this.pick(this.eligible(pod.spec), pod.spec);
     // Note: handed over uncopied; pods of one workload share their (never changed) spec parts.
     this.store.createOwned(R.pods, slot ? this.bind(pod, slot) : pod);
     if (!slot) this.unplaced++;
@@ -291,6 +298,11 @@ export class PodPrebinder {
         qosClass: pod.status?.qosClass ?? 'Burstable',
       },
     };
+  }
+
+  private slotNamed(name: string): NodeSlot | undefined {
+    this.slotsByName ??= new Map(this.slots.map((s) => [s.name, s]));
+    return this.slotsByName.get(name);
   }
 
   private reserve(slot: NodeSlot, spec: KubeObject['spec']): void {

@@ -13,6 +13,14 @@ export interface Scenario {
   kubernetesVersion: string;
   controlPlane: ControlPlaneSpec;
   nodePools: NodePoolSpec[];
+  /**
+   * Nodes by name, as a cluster copied by `midflight rehearse` has them (src/rehearse), created beside the
+   * control plane's and the pools' nodes. Those labelled control-plane become control-plane members. Not
+   * part of the YAML form.
+   */
+  nodes?: NamedNodeSpec[];
+  /** Whether the kube-system add-ons (CoreDNS, kube-proxy, …) are created; a copied cluster brings its own. Default true. */
+  addons?: boolean;
   workloads: WorkloadSpec[];
   /** Overrides of the simulated durations, already converted to milliseconds. */
   timing: Partial<SimTiming>;
@@ -70,6 +78,18 @@ export interface NodePoolSpec extends NodeImageSpec {
   zones: string[];
 }
 
+/** One node of a copied cluster: its name, labels and taints as they are, and what it offers. */
+export interface NamedNodeSpec extends NodeImageSpec {
+  name: string;
+  kubeletVersion: string;
+  capacity: Capacity;
+  allocatable: { cpu: string; memory: string };
+  labels: Record<string, string>;
+  taints: Taint[];
+  /** Cordoned before the copy was made. */
+  unschedulable: boolean;
+}
+
 export const WORKLOAD_KINDS = ['Deployment', 'StatefulSet', 'DaemonSet', 'Job'] as const;
 export type WorkloadKind = (typeof WORKLOAD_KINDS)[number];
 
@@ -90,6 +110,11 @@ export interface WorkloadSpec {
   storageClass?: string;
   terminationGracePeriodSeconds?: number;
   labels: Record<string, string>;
+  /**
+   * With `prebindPods`: the node of each replica, in order ("" for one left Pending), instead of first-fit;
+   * how a copied cluster keeps its pods on the same nodes. Ignored for DaemonSets and Jobs.
+   */
+  placement?: string[];
 }
 
 export interface PdbSpec {

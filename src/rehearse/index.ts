@@ -1,0 +1,6 @@
+export {
+  type ClusterToScenarioOptions,
+  type CopiedCluster,
+  clusterToScenario,
+  controllerKey,
+} from './cluster-to-scenario.ts';
