@@ -18,7 +18,7 @@
  * - one node at a time (kured, `kops rolling-update`) and fixed concurrency N (system-upgrade-controller):
  *   peers/node-loop.ts with `kubectl drain` semantics (peers/kubectl-drain.ts): evictions refused with 429
  *   retried every 5 s, no knowledge of budgets, the next node started the moment one is done.
- * Everyone upgrades nodes through the same provider (harness/sandbox-api-provider.ts), one call per minor.
+ * Everyone upgrades nodes through the same provider (src/providers/sandbox-api-provider.ts), one call per minor.
  *
  * Every sandbox runs in this process on a virtual clock (harness/bench-sandbox.ts): the clock jumps to the
  * next timer whenever nothing is running, so clock seconds are what each method waits for (kubectl's 5 s and
@@ -51,6 +51,7 @@ import { compareVersions, formatVersion, latestPatchOf, parseVersion } from '../
 import { type RunSummary, startRun } from '../src/engine/index.ts';
 import { readSnapshot } from '../src/kube/snapshot.ts';
 import { planUpgrade, validatePolicy } from '../src/plan/index.ts';
+import { SandboxApiProvider } from '../src/providers/index.ts';
 import { R } from '../src/sandbox/api/resources.ts';
 import { DEFAULT_TIMING } from '../src/sandbox/context.ts';
 import { loadScenario } from '../src/sandbox/scenario/load-scenario.ts';
@@ -61,7 +62,6 @@ import { type InProcessSandbox, startInProcess } from './harness/bench-sandbox.t
 import { generatedScenarioYaml } from './harness/generated-scenario.ts';
 import { NodePhaseWatch } from './harness/node-phase-watch.ts';
 import { kubeRequests } from './harness/request-counts.ts';
-import { SandboxApiProvider } from './harness/sandbox-api-provider.ts';
 import { runNodeLoop } from './peers/node-loop.ts';
 
 const DEFAULT_SCENARIOS = ['pdb-heavy', 'demo', 'regression', 'pdb-deadlock', '1000'];

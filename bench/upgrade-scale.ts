@@ -48,13 +48,13 @@ import { parseVersion } from '../src/core/versions.ts';
 import { type RunEvent, startRun } from '../src/engine/index.ts';
 import { readSnapshot } from '../src/kube/snapshot.ts';
 import { planUpgrade, validatePolicy } from '../src/plan/index.ts';
+import { SandboxApiProvider } from '../src/providers/index.ts';
 import { Sandbox } from '../src/sandbox/sandbox.ts';
 import { parseScenario } from '../src/sandbox/scenario/parse-scenario.ts';
 import { RunStore } from '../src/store/index.ts';
 import { type BenchSandbox, type SandboxMeasure, startInProcess } from './harness/bench-sandbox.ts';
 import { GENERATED_TARGET, generatedScenarioYaml } from './harness/generated-scenario.ts';
 import { kubeRequests, requestCounts, requestsSince } from './harness/request-counts.ts';
-import { SandboxApiProvider } from './harness/sandbox-api-provider.ts';
 
 const CHILD_FLAG = '--sandbox-child';
 const seconds = (ms: number) => `${(ms / 1000).toFixed(1)} s`;

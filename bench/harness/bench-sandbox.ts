@@ -1,7 +1,6 @@
 import type { Clock } from '../../src/core/clock.ts';
-import { VirtualClock } from '../../src/core/clock.ts';
-import { advanceWhenIdle } from '../../src/sandbox/idle-time.ts';
-import { Sandbox } from '../../src/sandbox/sandbox.ts';
+import { startInProcess as startInProcessSandbox } from '../../src/sandbox/in-process.ts';
+import type { Sandbox } from '../../src/sandbox/sandbox.ts';
 import type { Scenario } from '../../src/sandbox/scenario/scenario-types.ts';
 import { requestCounts, requestsSince } from './request-counts.ts';
 
@@ -34,29 +33,19 @@ export interface InProcessSandbox extends BenchSandbox {
 }
 
 /**
- * Starts `scenario` in this process on a VirtualClock that jumps to its next timer whenever the process is
- * idle, with no request waiting for an answer (`src/sandbox/idle-time.ts`): work costs no clock time, so what
- * a client measures in clock time is what it waits for, however fast or loaded the machine. Resolves once
- * every pod is Running and Ready and every workload has its replicas.
+ * Starts `scenario` in this process on a virtual clock (src/sandbox/in-process.ts): what a client measures in
+ * clock time is what it waits for. Resolves once every pod is Running and Ready and every workload has its
+ * replicas.
  */
 export async function startInProcess(scenario: Scenario): Promise<InProcessSandbox> {
   const started = performance.now();
-  const clock = new VirtualClock(Date.now());
-  const box = await Sandbox.start({ scenario, clock, tls: true, token: 'bench' });
-  const driver = advanceWhenIdle(clock);
-  try {
-    await box.waitUntilSettled(10 * 60_000);
-    await waitForWorkloads(box, 10 * 60_000);
-  } catch (err) {
-    await driver.stop();
-    await box.stop();
-    throw err;
-  }
+  const running = await startInProcessSandbox(scenario);
+  const box = running.sandbox;
   let before = new Map<string, number>();
   return {
     sandbox: box,
-    kubeconfig: box.kubeconfig(),
-    clock,
+    kubeconfig: running.kubeconfig,
+    clock: running.clock,
     startupMs: performance.now() - started,
     clockName: 'virtual',
     async measureStart() {
@@ -68,20 +57,6 @@ export async function startInProcess(scenario: Scenario): Promise<InProcessSandb
         violations: box.ctx.violations.length,
       };
     },
-    async stop() {
-      await driver.stop();
-      await box.stop();
-    },
+    stop: () => running.stop(),
   };
-}
-
-/** Waits until every workload has its replicas Ready (see Sandbox.workloadsNotReady). */
-async function waitForWorkloads(box: Sandbox, timeoutMs: number): Promise<void> {
-  const { clock } = box.ctx;
-  const deadline = clock.now() + timeoutMs;
-  for (let waiting = box.workloadsNotReady(); waiting.length > 0; waiting = box.workloadsNotReady()) {
-    if (clock.now() >= deadline)
-      throw new Error(`the sandbox did not settle: ${waiting.slice(0, 5).join(', ')} not Ready`);
-    await clock.sleep(1000);
-  }
 }

@@ -18,7 +18,7 @@ import {
   parseVersion,
 } from '../../src/core/versions.ts';
 import { uncordonNode, waitForNode } from '../../src/kube/index.ts';
-import type { SandboxApiProvider } from '../harness/sandbox-api-provider.ts';
+import type { SandboxApiProvider } from '../../src/providers/index.ts';
 import { kubectlDrain } from './kubectl-drain.ts';
 
 const CONTROL_PLANE_ROLE = 'node-role.kubernetes.io/control-plane';

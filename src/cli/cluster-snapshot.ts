@@ -9,12 +9,16 @@ import {
   KubeconfigError,
   KubeError,
   loadKubeConfig,
+  type ReadSnapshotOptions,
   readSnapshot,
   type SnapshotProgress,
 } from '../kube/index.ts';
 import { CliError, UsageError } from './errors.ts';
 
-export async function readClusterSnapshot(cmd: Command): Promise<ClusterSnapshot> {
+export async function readClusterSnapshot(
+  cmd: Command,
+  options: Pick<ReadSnapshotOptions, 'helmReleases'> = {},
+): Promise<ClusterSnapshot> {
   const target = cmd.optsWithGlobals() as ClusterTarget;
   let kc: ReturnType<typeof loadKubeConfig>;
   try {
@@ -26,6 +30,7 @@ export async function readClusterSnapshot(cmd: Command): Promise<ClusterSnapshot
   const progress = process.stderr.isTTY ? new ProgressLine(process.stderr) : undefined;
   try {
     return await readSnapshot(kc, {
+      ...options,
       onProgress: progress && ((p) => progress.update(p)),
       onWarning: (message) => {
         progress?.clear();

@@ -6,6 +6,7 @@ import { registerInventoryCommand } from './commands/inventory.ts';
 import { registerObservabilityCommands } from './commands/observability.ts';
 import { registerPlanCommand } from './commands/plan.ts';
 import { registerPreflightCommand } from './commands/preflight.ts';
+import { registerRehearseCommand } from './commands/rehearse.ts';
 import { registerRunCommands } from './commands/runs.ts';
 import { registerSandboxCommands } from './commands/sandbox.ts';
 import { CliError } from './errors.ts';
@@ -30,6 +31,7 @@ export function buildProgram(): Command {
   registerInventoryCommand(program);
   registerPreflightCommand(program);
   registerPlanCommand(program);
+  registerRehearseCommand(program);
   registerApplyCommand(program);
   registerRunCommands(program);
   registerObservabilityCommands(program);

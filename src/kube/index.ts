@@ -28,5 +28,5 @@ export {
 export { NodeWaitTimeoutError, waitForControlPlaneMember, waitForNode } from './node-wait.ts';
 export { withRetries } from './retry.ts';
 export { shareConnections } from './shared-connections.ts';
-export type { SnapshotProgress } from './snapshot.ts';
+export type { ReadSnapshotOptions, SnapshotProgress } from './snapshot.ts';
 export { readSnapshot } from './snapshot.ts';

@@ -64,6 +64,11 @@ export interface ReadSnapshotOptions {
   retryDelayMs?: number;
   /** Objects per list request (default SNAPSHOT_PAGE_SIZE). */
   pageSize?: number;
+  /**
+   * Read Helm releases (default true). They live in Secrets; a reader that must not read Secrets (`rehearse`)
+   * says false, and no Secret is listed at all.
+   */
+  helmReleases?: boolean;
 }
 
 /** A Helm secret that cannot be decoded is skipped, not fatal: preflight cannot see that release. */
@@ -202,9 +207,11 @@ export async function readSnapshot(
     ),
     listAll<KubeResource>('csidrivers', 'V1CSIDriver', (p) => storage.listCSIDriver(p)),
     listAll<Service>('services', 'V1Service', (p) => core.listServiceForAllNamespaces(p)),
-    listAll<SecretJson>('helm release secrets', 'V1Secret', (p) =>
-      core.listSecretForAllNamespaces({ ...p, labelSelector: 'owner=helm' }),
-    ),
+    options.helmReleases === false
+      ? ([] as SecretJson[])
+      : listAll<SecretJson>('helm release secrets', 'V1Secret', (p) =>
+          core.listSecretForAllNamespaces({ ...p, labelSelector: 'owner=helm' }),
+        ),
     listAll<Lease>('leases', 'V1Lease', (p) => coordination.listLeaseForAllNamespaces(p)),
   ]);
 

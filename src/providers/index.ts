@@ -16,5 +16,6 @@ export {
   runCommand,
   runLoggedCommand,
 } from './run-command.ts';
+export { SandboxApiProvider } from './sandbox-api-provider.ts';
 export type { NodeRole, UpgradeContext, UpgradeProvider } from './upgrade-provider.ts';
 export { OutputTail, ProviderConfigError, ProviderError } from './upgrade-provider.ts';

@@ -4,3 +4,16 @@ export {
   clusterToScenario,
   controllerKey,
 } from './cluster-to-scenario.ts';
+export type { BudgetHold, RehearsalRunInput, RehearsalRunResult } from './rehearsal-run.ts';
+export { rehearseOnce } from './rehearsal-run.ts';
+export type { RehearsalTimings, RehearsedTiming, TimingSource, TimingValue } from './rehearsal-timing.ts';
+export {
+  JITTER,
+  REHEARSED_TIMINGS,
+  rehearsalTimings,
+  simTimingOf,
+  timingKeysOf,
+} from './rehearsal-timing.ts';
+export type { RehearsalReport, RehearseOptions, Spread } from './rehearse.ts';
+export { REHEARSAL_REPORT_VERSION, rehearse, spreadOf } from './rehearse.ts';
+export { renderReportJson, renderReportMarkdown, renderReportTable } from './render-report.ts';

@@ -1,11 +1,12 @@
 import type { KubeConfig } from '@kubernetes/client-node';
-import type { Clock } from '../../src/core/clock.ts';
-import { type RawResponse, requestRaw } from '../../src/kube/client.ts';
-import { ProviderError, type UpgradeContext, type UpgradeProvider } from '../../src/providers/index.ts';
+import type { Clock } from '../core/index.ts';
+import { type RawResponse, requestRaw } from '../kube/index.ts';
+import { ProviderError, type UpgradeContext, type UpgradeProvider } from './upgrade-provider.ts';
 
 /**
  * Upgrades a node through the sandbox's upgrade endpoint, as through a cloud API's node operation: starts it,
- * then polls it every second of clock. Every method a bench compares upgrades its nodes through this one.
+ * then polls it every second of clock. A rehearsal (src/rehearse) upgrades its copy's nodes through this one,
+ * and every method the bench compares does too.
  * Note: not one request that waits, since that request would hold a virtual clock
  * (`src/sandbox/idle-time.ts`) that the upgrade needs to move.
  */

@@ -1,0 +1,221 @@
+/**
+ * rehearse: N rehearsal runs of an upgrade on copies of a cluster, and the report a team reads before its
+ * maintenance window (docs/rehearse.md documents every field of the JSON form).
+ */
+import {
+  budgetStatesOf,
+  type ClusterSnapshot,
+  clusterModelOf,
+  formatVersion,
+  isEvictable,
+  type KubeVersion,
+  podKey,
+  windowStateAt,
+} from '../core/index.ts';
+import type { Policy } from '../plan/index.ts';
+import { seededRandom } from '../sandbox/create-context.ts';
+import { type RehearsalRunResult, rehearseOnce } from './rehearsal-run.ts';
+import { type RehearsalTimings, simTimingOf, type TimingSource } from './rehearsal-timing.ts';
+
+export const REHEARSAL_REPORT_VERSION = 1;
+
+export interface RehearseOptions {
+  snapshot: ClusterSnapshot;
+  target: KubeVersion;
+  policy: Policy;
+  timings: RehearsalTimings;
+  runs: number;
+  seed: number;
+  /** Epoch ms the rehearsal is made at: the run starts at the next maintenance window from here. */
+  now: number;
+  /** Told after each run (the CLI's progress line). */
+  onRun?: (index: number, result: RehearsalRunResult) => void;
+}
+
+export interface Spread {
+  medianSeconds: number;
+  p90Seconds: number;
+}
+
+export interface RehearsalReport {
+  version: typeof REHEARSAL_REPORT_VERSION;
+  cluster: { server: string; version: string; nodes: number; pods: number };
+  target: string;
+  runs: number;
+  seed: number;
+  timings: Record<keyof RehearsalTimings, { seconds: number; source: TimingSource }>;
+  /** "finishes": every run succeeded; otherwise why not (the first failing run's reason). */
+  outcome: { finishes: boolean; runsSucceeded: number; reason?: string };
+  /** Over the runs that succeeded; null when none did. */
+  total: Spread | null;
+  nodePhase: Spread | null;
+  phases: Array<{ name: string; kind: string } & Spread>;
+  /** The first maintenance window the run would start in; null when the policy has none. */
+  window: { opensAt: string; seconds: number; fits: boolean | null } | null;
+  /** Budgets that held drains back, longest first: clock seconds summed over nodes (median over runs). */
+  blockingBudgets: Array<{ budget: string; medianSeconds: number; nodes: string[] }>;
+  /** Budgets that can never allow an eviction: drains of their nodes cannot finish. */
+  deadlocks: Array<{ budget: string; rule: string; expectedPods: number; pods: string[]; nodes: string[] }>;
+  /** Nodes not upgraded in some run, with the reason of the first such run. */
+  nodesNotUpgraded: Array<{ node: string; runs: number; reason: string }>;
+  /** What the rehearsal leaves out or approximates. */
+  notes: string[];
+  wallSeconds: number;
+}
+
+export async function rehearse(options: RehearseOptions): Promise<RehearsalReport> {
+  const wallStart = performance.now();
+  const { snapshot, policy } = options;
+  const windowState = windowStateAt(policy.maintenanceWindows, options.now);
+  const startAt = windowState.open ? options.now : windowState.opensAt;
+  const opened = Number.isFinite(startAt) ? windowStateAt(policy.maintenanceWindows, startAt) : undefined;
+  const windowMs =
+    policy.maintenanceWindows.length > 0 && opened?.open ? opened.closesAt - startAt : undefined;
+  const random = seededRandom(options.seed);
+  const results: RehearsalRunResult[] = [];
+  for (let i = 0; i < options.runs; i++) {
+    const result = await rehearseOnce({
+      snapshot,
+      target: options.target,
+      policy,
+      timing: simTimingOf(options.timings, random),
+      seed: options.seed + i,
+      startAt: Number.isFinite(startAt) ? startAt : options.now,
+      // A day of clock past the longest a team would plan for: what still runs then never ends.
+      clockLimitMs: 7 * 24 * 3_600_000,
+    });
+    results.push(result);
+    options.onRun?.(i, result);
+  }
+
+  const succeeded = results.filter((r) => r.state === 'succeeded');
+  const firstFailure = results.find((r) => r.state !== 'succeeded');
+  const total = spreadOf(succeeded.map((r) => r.totalMs));
+  const phaseNames = results[0]?.phases ?? [];
+  const notes = [
+    ...(results[0]?.notes ?? []),
+    'health gates are not rehearsed (they read live signals); each wave ends on the kube-native gate',
+  ];
+  return {
+    version: REHEARSAL_REPORT_VERSION,
+    cluster: {
+      server: snapshot.server.url,
+      version: snapshot.server.gitVersion,
+      nodes: snapshot.nodes.length,
+      pods: snapshot.pods.length,
+    },
+    target: formatVersion(options.target),
+    runs: options.runs,
+    seed: options.seed,
+    timings: {
+      nodeDrain: timingOut(options.timings.nodeDrain),
+      nodeUpgrade: timingOut(options.timings.nodeUpgrade),
+      podStartup: timingOut(options.timings.podStartup),
+    },
+    outcome: {
+      finishes: succeeded.length === results.length,
+      runsSucceeded: succeeded.length,
+      ...(firstFailure
+        ? { reason: `${firstFailure.state}: ${firstFailure.reason ?? 'no reason given'}` }
+        : {}),
+    },
+    total,
+    nodePhase: spreadOf(succeeded.flatMap((r) => (r.nodePhaseMs === undefined ? [] : [r.nodePhaseMs]))),
+    phases: phaseNames.flatMap((p, i) => {
+      const spread = spreadOf(succeeded.flatMap((r) => r.phases[i]?.durationMs ?? []));
+      return spread && p.status !== 'skipped' ? [{ name: p.name, kind: p.kind, ...spread }] : [];
+    }),
+    window:
+      windowMs === undefined
+        ? null
+        : {
+            opensAt: new Date(startAt).toISOString(),
+            seconds: Math.round(windowMs / 1000),
+            fits: total ? total.p90Seconds * 1000 <= windowMs : null,
+          },
+    blockingBudgets: blockingBudgets(results),
+    deadlocks: deadlocksOf(snapshot, policy.poolLabel),
+    nodesNotUpgraded: nodesNotUpgraded(results),
+    notes,
+    wallSeconds: Math.round((performance.now() - wallStart) / 100) / 10,
+  };
+}
+
+function timingOut(t: { ms: number; source: TimingSource }) {
+  return { seconds: t.ms / 1000, source: t.source };
+}
+
+/** Median and 90th percentile (nearest rank) in whole seconds; null for no values. */
+export function spreadOf(valuesMs: readonly number[]): Spread | null {
+  if (valuesMs.length === 0) return null;
+  const sorted = [...valuesMs].sort((a, b) => a - b);
+  const rank = (q: number) => sorted[Math.min(sorted.length - 1, Math.ceil(q * sorted.length) - 1)]!;
+  const mid = sorted.length / 2;
+  const median = sorted.length % 2 === 1 ? sorted[Math.floor(mid)]! : (sorted[mid - 1]! + sorted[mid]!) / 2;
+  return { medianSeconds: Math.round(median / 1000), p90Seconds: Math.round(rank(0.9) / 1000) };
+}
+
+/**
+ * Per budget, the median over runs of the clock it held drains (0 in runs where it held none), and every
+ * node it held. The engine names a budget without its namespace: the blocked pod's is the budget's.
+ */
+function blockingBudgets(results: readonly RehearsalRunResult[]): RehearsalReport['blockingBudgets'] {
+  const perBudget = new Map<string, { ms: number[]; nodes: Set<string> }>();
+  results.forEach((r, run) => {
+    for (const hold of r.holds) {
+      const namespace = hold.pods[0]?.split('/')[0];
+      const key = hold.budget.includes('/') || !namespace ? hold.budget : `${namespace}/${hold.budget}`;
+      let entry = perBudget.get(key);
+      if (!entry) {
+        entry = { ms: new Array(results.length).fill(0), nodes: new Set() };
+        perBudget.set(key, entry);
+      }
+      entry.ms[run]! += hold.ms;
+      for (const n of hold.nodes) entry.nodes.add(n);
+    }
+  });
+  return [...perBudget.entries()]
+    .map(([budget, e]) => ({
+      budget,
+      medianSeconds: spreadOf(e.ms)!.medianSeconds,
+      nodes: [...e.nodes].sort(),
+    }))
+    .filter((b) => b.medianSeconds > 0)
+    .sort((a, b) => b.medianSeconds - a.medianSeconds || a.budget.localeCompare(b.budget));
+}
+
+/** The budgets whose rule forbids every eviction, from the real cluster: its pods and nodes by their real names. */
+function deadlocksOf(snapshot: ClusterSnapshot, poolLabel: string | undefined): RehearsalReport['deadlocks'] {
+  const model = clusterModelOf(snapshot, poolLabel);
+  const out: RehearsalReport['deadlocks'] = [];
+  for (const state of budgetStatesOf(model).values()) {
+    if (!state.blocksByConstruction) continue;
+    const pods = state.pods.filter((p) => p.spec.nodeName && isEvictable(p));
+    if (pods.length === 0) continue;
+    const spec = state.pdb.spec;
+    out.push({
+      budget: state.key,
+      rule:
+        spec.maxUnavailable !== undefined
+          ? `maxUnavailable ${spec.maxUnavailable}`
+          : `minAvailable ${spec.minAvailable ?? 1}`,
+      expectedPods: state.expectedPods,
+      pods: pods.map(podKey).sort(),
+      nodes: [...new Set(pods.map((p) => p.spec.nodeName!))].sort(),
+    });
+  }
+  return out.sort((a, b) => a.budget.localeCompare(b.budget));
+}
+
+function nodesNotUpgraded(results: readonly RehearsalRunResult[]): RehearsalReport['nodesNotUpgraded'] {
+  const byNode = new Map<string, { runs: number; reason: string }>();
+  for (const r of results)
+    for (const f of r.failed) {
+      const entry = byNode.get(f.node) ?? { runs: 0, reason: f.reason };
+      entry.runs++;
+      byNode.set(f.node, entry);
+    }
+  return [...byNode.entries()]
+    .map(([node, e]) => ({ node, ...e }))
+    .sort((a, b) => a.node.localeCompare(b.node));
+}

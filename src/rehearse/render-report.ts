@@ -1,0 +1,94 @@
+/**
+ * A rehearsal report as a terminal reads it (table), as a change ticket carries it (Markdown) and as a
+ * program reads it (JSON: the report object itself, documented in docs/rehearse.md).
+ */
+import { formatDuration } from '../core/index.ts';
+import type { RehearsalReport, Spread } from './rehearse.ts';
+
+export function renderReportJson(report: RehearsalReport): string {
+  return `${JSON.stringify(report, null, 2)}\n`;
+}
+
+const seconds = (s: number) => formatDuration(s * 1000);
+const spread = (s: Spread | null) =>
+  s ? `${seconds(s.medianSeconds)} (p90 ${seconds(s.p90Seconds)})` : 'does not finish';
+
+/** The lines both text forms share, as label/value pairs and lists. */
+function sections(report: RehearsalReport) {
+  const { outcome } = report;
+  const verdict = outcome.finishes
+    ? `finishes in every run (${report.runs})`
+    : `does not finish in ${report.runs - outcome.runsSucceeded} of ${report.runs} run(s): ${outcome.reason}`;
+  const window = report.window
+    ? `${seconds(report.window.seconds)} from ${report.window.opensAt}: ${
+        report.window.fits === null
+          ? 'no run finished'
+          : report.window.fits
+            ? 'the upgrade fits (p90)'
+            : 'the upgrade does NOT fit (p90)'
+      }`
+    : 'none in the policy';
+  const timings = Object.entries(report.timings).map(
+    ([name, t]) => `${name} ${seconds(t.seconds)} (${t.source === 'policy' ? 'from the policy' : 'default'})`,
+  );
+  return {
+    summary: [
+      [
+        'cluster',
+        `${report.cluster.server} (${report.cluster.version}, ${report.cluster.nodes} nodes, ${report.cluster.pods} pods)`,
+      ],
+      ['target', report.target],
+      ['outcome', verdict],
+      ['total', spread(report.total)],
+      ['node phase', spread(report.nodePhase)],
+      ['maintenance window', window],
+      ['timings', timings.join(', ')],
+      ['runs', `${report.runs}, seed ${report.seed}, jittered ±20 %, ${report.wallSeconds} s of wall time`],
+    ] as Array<[string, string]>,
+    phases: report.phases.map((p) => [p.name, seconds(p.medianSeconds), seconds(p.p90Seconds)]),
+    budgets: report.blockingBudgets.map((b) => [b.budget, seconds(b.medianSeconds), b.nodes.join(', ')]),
+    deadlocks: report.deadlocks.map(
+      (d) =>
+        `${d.budget} (${d.rule}, ${d.expectedPods} expected pod(s)) never allows an eviction: the drains of ${d.nodes.join(', ')} cannot finish; its pods: ${d.pods.join(', ')}`,
+    ),
+    notUpgraded: report.nodesNotUpgraded.map((n) => `${n.node} (in ${n.runs} run(s)): ${n.reason}`),
+  };
+}
+
+export function renderReportTable(report: RehearsalReport): string {
+  const s = sections(report);
+  const width = Math.max(...s.summary.map(([k]) => k.length));
+  const lines = s.summary.map(([k, v]) => `${k.padEnd(width)}  ${v}`);
+  const table = (title: string, header: string[], rows: string[][]) => {
+    if (rows.length === 0) return;
+    const widths = header.map((h, i) => Math.max(h.length, ...rows.map((r) => r[i]!.length)));
+    lines.push('', title);
+    for (const r of [header, ...rows])
+      lines.push(`  ${r.map((c, i) => c.padEnd(widths[i]!)).join('  ')}`.trimEnd());
+  };
+  table('Phases (median, p90)', ['phase', 'median', 'p90'], s.phases);
+  table('Budgets that held drains (clock summed over nodes, median)', ['budget', 'held', 'nodes'], s.budgets);
+  if (s.deadlocks.length) lines.push('', 'Deadlocks', ...s.deadlocks.map((d) => `  ${d}`));
+  if (s.notUpgraded.length) lines.push('', 'Nodes not upgraded', ...s.notUpgraded.map((n) => `  ${n}`));
+  if (report.notes.length) lines.push('', 'Notes', ...report.notes.map((n) => `  - ${n}`));
+  return `${lines.join('\n')}\n`;
+}
+
+export function renderReportMarkdown(report: RehearsalReport): string {
+  const s = sections(report);
+  const cell = (text: string) => text.replaceAll('|', '\\|');
+  const lines = [`# Upgrade rehearsal: ${report.cluster.version} → ${report.target}`, ''];
+  lines.push('| | |', '|---|---|', ...s.summary.map(([k, v]) => `| ${k} | ${cell(v)} |`));
+  const table = (title: string, header: string[], rows: string[][]) => {
+    if (rows.length === 0) return;
+    lines.push('', `## ${title}`, '', `| ${header.join(' | ')} |`, `|${header.map(() => '---').join('|')}|`);
+    for (const r of rows) lines.push(`| ${r.map(cell).join(' | ')} |`);
+  };
+  table('Phases', ['phase', 'median', 'p90'], s.phases);
+  table('Budgets that held drains', ['budget', 'held (median)', 'nodes'], s.budgets);
+  if (s.deadlocks.length) lines.push('', '## Deadlocks', '', ...s.deadlocks.map((d) => `- ${d}`));
+  if (s.notUpgraded.length)
+    lines.push('', '## Nodes not upgraded', '', ...s.notUpgraded.map((n) => `- ${n}`));
+  if (report.notes.length) lines.push('', '## Notes', '', ...report.notes.map((n) => `- ${n}`));
+  return `${lines.join('\n')}\n`;
+}

@@ -1,0 +1,67 @@
+/**
+ * A sandbox in its client's own process on a VirtualClock that jumps to its next timer whenever the process
+ * is idle, with no request waiting for an answer (idle-time.ts): work costs no clock time, so what the
+ * client measures in clock time is what it waits for, however fast or loaded the machine. The scale bench
+ * and a rehearsal (src/rehearse) run on it.
+ */
+import { VirtualClock } from '../core/index.ts';
+import { advanceWhenIdle } from './idle-time.ts';
+import { Sandbox } from './sandbox.ts';
+import type { Scenario } from './scenario/scenario-types.ts';
+
+export interface InProcessSandbox {
+  readonly sandbox: Sandbox;
+  readonly clock: VirtualClock;
+  /** For client-node: the sandbox's address, CA and token. */
+  readonly kubeconfig: string;
+  stop(): Promise<void>;
+}
+
+export interface InProcessOptions {
+  /** Where the virtual clock starts (epoch ms); default the wall clock's now. */
+  startAt?: number;
+  /** Clock ms the cluster may take to settle before start gives up (default 10 minutes). */
+  settleTimeoutMs?: number;
+}
+
+/**
+ * Starts `scenario` and resolves once every pod is Running and Ready and every workload has its replicas;
+ * rejects (with the sandbox stopped) when it does not settle.
+ */
+export async function startInProcess(
+  scenario: Scenario,
+  options: InProcessOptions = {},
+): Promise<InProcessSandbox> {
+  const clock = new VirtualClock(options.startAt ?? Date.now());
+  const settleMs = options.settleTimeoutMs ?? 10 * 60_000;
+  const box = await Sandbox.start({ scenario, clock, tls: true, token: 'in-process' });
+  const driver = advanceWhenIdle(clock);
+  try {
+    await box.waitUntilSettled(settleMs);
+    await waitForWorkloads(box, settleMs);
+  } catch (err) {
+    await driver.stop();
+    await box.stop();
+    throw err;
+  }
+  return {
+    sandbox: box,
+    clock,
+    kubeconfig: box.kubeconfig(),
+    async stop() {
+      await driver.stop();
+      await box.stop();
+    },
+  };
+}
+
+/** Waits until every workload has its replicas Ready (see Sandbox.workloadsNotReady). */
+async function waitForWorkloads(box: Sandbox, timeoutMs: number): Promise<void> {
+  const { clock } = box.ctx;
+  const deadline = clock.now() + timeoutMs;
+  for (let waiting = box.workloadsNotReady(); waiting.length > 0; waiting = box.workloadsNotReady()) {
+    if (clock.now() >= deadline)
+      throw new Error(`the sandbox did not settle: ${waiting.slice(0, 5).join(', ')} not Ready`);
+    await clock.sleep(1000);
+  }
+}
