@@ -5,11 +5,16 @@
  * sight is the copy's.
  */
 import { KubeConfig } from '@kubernetes/client-node';
-import type { ClusterSnapshot, KubeVersion } from '../core/index.ts';
+import type { Clock, ClusterSnapshot, KubeVersion } from '../core/index.ts';
 import { type RunEvent, type RunSummary, startRun } from '../engine/index.ts';
 import { readSnapshot } from '../kube/index.ts';
 import { type Plan, type Policy, planUpgrade } from '../plan/index.ts';
-import { SandboxApiProvider } from '../providers/index.ts';
+import {
+  ProviderConfigError,
+  providerFromPolicy,
+  SandboxApiProvider,
+  type UpgradeProvider,
+} from '../providers/index.ts';
 import type { SimTiming } from '../sandbox/context.ts';
 import { startInProcess } from '../sandbox/in-process.ts';
 import { RunStore } from '../store/index.ts';
@@ -90,13 +95,11 @@ export async function rehearseOnce(input: RehearsalRunInput): Promise<RehearsalR
     const limit = clock.setTimer(input.clockLimitMs, () =>
       stop.abort(new Error(`still running after ${Math.round(input.clockLimitMs / 3_600_000)} h of clock`)),
     );
-    const summary = await startRun(
-      { kc, store, provider: new SandboxApiProvider(kc, clock), clock, onEvent },
-      plan,
-      {
-        signal: stop.signal,
-      },
-    );
+    const { provider, note } = rehearsalProvider(input.policy, kc, clock);
+    if (note) notes.push(note);
+    const summary = await startRun({ kc, store, provider, clock, onEvent }, plan, {
+      signal: stop.signal,
+    });
     limit.cancel();
     holds.closeAll(clock.now());
     const failed = [...summary.nodes.failed, ...summary.nodes.skipped, ...summary.nodes.quarantined].map(
@@ -126,6 +129,33 @@ export async function rehearseOnce(input: RehearsalRunInput): Promise<RehearsalR
   } finally {
     store.close();
     await cluster.stop();
+  }
+}
+
+/**
+ * The provider of the rehearsal: the policy's `job` provider itself, whose Jobs the copy runs as a cluster
+ * would (so their pods' start-up counts); any other (a `command` would reach real machines) is replaced by
+ * the sandbox's own node upgrade, and the report says so.
+ */
+function rehearsalProvider(
+  policy: Policy,
+  kc: KubeConfig,
+  clock: Clock,
+): { provider: UpgradeProvider; note?: string } {
+  const simulated = new SandboxApiProvider(kc, clock);
+  if (policy.provider.kind !== 'job')
+    return {
+      provider: simulated,
+      note: `the ${policy.provider.kind} provider is not run (it would reach real machines): the copy's nodes are upgraded by the sandbox itself`,
+    };
+  try {
+    return { provider: providerFromPolicy(policy.provider, { kc, clock }).provider };
+  } catch (err) {
+    if (!(err instanceof ProviderConfigError)) throw err;
+    return {
+      provider: simulated,
+      note: `the job provider is misconfigured (${err.message}): the sandbox upgrades the copy's nodes itself`,
+    };
   }
 }
 

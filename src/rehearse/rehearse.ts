@@ -46,7 +46,7 @@ export interface RehearsalReport {
   timings: Record<keyof RehearsalTimings, { seconds: number; source: TimingSource }>;
   /** "finishes": every run succeeded; otherwise why not (the first failing run's reason). */
   outcome: { finishes: boolean; runsSucceeded: number; reason?: string };
-  /** Over the runs that succeeded; null when none did. */
+  /** Over the runs that reached their end (succeeded, or incomplete with nodes left behind); null when none did. */
   total: Spread | null;
   nodePhase: Spread | null;
   phases: Array<{ name: string; kind: string } & Spread>;
@@ -89,11 +89,13 @@ export async function rehearse(options: RehearseOptions): Promise<RehearsalRepor
   }
 
   const succeeded = results.filter((r) => r.state === 'succeeded');
+  // Note: a run that left nodes behind (drain.onTimeout skip) still reached its end: its durations count.
+  const ended = results.filter((r) => r.state === 'succeeded' || r.state === 'incomplete');
   const firstFailure = results.find((r) => r.state !== 'succeeded');
-  const total = spreadOf(succeeded.map((r) => r.totalMs));
+  const total = spreadOf(ended.map((r) => r.totalMs));
   const phaseNames = results[0]?.phases ?? [];
   const notes = [
-    ...(results[0]?.notes ?? []),
+    ...new Set(results.flatMap((r) => r.notes)),
     'health gates are not rehearsed (they read live signals); each wave ends on the kube-native gate',
   ];
   return {
@@ -120,9 +122,9 @@ export async function rehearse(options: RehearseOptions): Promise<RehearsalRepor
         : {}),
     },
     total,
-    nodePhase: spreadOf(succeeded.flatMap((r) => (r.nodePhaseMs === undefined ? [] : [r.nodePhaseMs]))),
+    nodePhase: spreadOf(ended.flatMap((r) => (r.nodePhaseMs === undefined ? [] : [r.nodePhaseMs]))),
     phases: phaseNames.flatMap((p, i) => {
-      const spread = spreadOf(succeeded.flatMap((r) => r.phases[i]?.durationMs ?? []));
+      const spread = spreadOf(ended.flatMap((r) => r.phases[i]?.durationMs ?? []));
       return spread && p.status !== 'skipped' ? [{ name: p.name, kind: p.kind, ...spread }] : [];
     }),
     window:
