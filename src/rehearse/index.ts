@@ -4,6 +4,8 @@ export {
   clusterToScenario,
   controllerKey,
 } from './cluster-to-scenario.ts';
+export type { RehearsalComparison } from './compare.ts';
+export { compareRehearsals, parseCompareValues, withMaxUnavailable } from './compare.ts';
 export type { BudgetHold, RehearsalRunInput, RehearsalRunResult } from './rehearsal-run.ts';
 export { rehearseOnce } from './rehearsal-run.ts';
 export type { RehearsalTimings, RehearsedTiming, TimingSource, TimingValue } from './rehearsal-timing.ts';
@@ -16,4 +18,9 @@ export {
 } from './rehearsal-timing.ts';
 export type { RehearsalReport, RehearseOptions, Spread } from './rehearse.ts';
 export { REHEARSAL_REPORT_VERSION, rehearse, spreadOf } from './rehearse.ts';
-export { renderReportJson, renderReportMarkdown, renderReportTable } from './render-report.ts';
+export {
+  renderComparison,
+  renderReportJson,
+  renderReportMarkdown,
+  renderReportTable,
+} from './render-report.ts';

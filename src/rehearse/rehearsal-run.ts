@@ -61,6 +61,8 @@ export interface RehearsalRunResult {
   holds: BudgetHold[];
   failed: Array<{ node: string; reason: string }>;
   nodes: NodeTimes[];
+  /** Disruption-budget violations the copy recorded (evictions or deletes that took a budget below its minimum). */
+  violations: number;
   plan: Plan;
   notes: string[];
   wallMs: number;
@@ -122,6 +124,7 @@ export async function rehearseOnce(input: RehearsalRunInput): Promise<RehearsalR
       holds: holds.result(),
       failed,
       nodes: [...nodes.values()],
+      violations: cluster.sandbox.ctx.violations.length,
       plan,
       notes,
       wallMs: performance.now() - wallStart,

@@ -56,6 +56,8 @@ export interface RehearsalReport {
   blockingBudgets: Array<{ budget: string; medianSeconds: number; nodes: string[] }>;
   /** Budgets that can never allow an eviction: drains of their nodes cannot finish. */
   deadlocks: Array<{ budget: string; rule: string; expectedPods: number; pods: string[]; nodes: string[] }>;
+  /** Disruption-budget violations the copy recorded, the most in one run (the engine's promise: 0). */
+  violations: number;
   /** Nodes not upgraded in some run, with the reason of the first such run. */
   nodesNotUpgraded: Array<{ node: string; runs: number; reason: string }>;
   /** What the rehearsal leaves out or approximates. */
@@ -137,6 +139,7 @@ export async function rehearse(options: RehearseOptions): Promise<RehearsalRepor
           },
     blockingBudgets: blockingBudgets(results),
     deadlocks: deadlocksOf(snapshot, policy.poolLabel),
+    violations: Math.max(0, ...results.map((r) => r.violations)),
     nodesNotUpgraded: nodesNotUpgraded(results),
     notes,
     wallSeconds: Math.round((performance.now() - wallStart) / 100) / 10,

@@ -3,9 +3,10 @@
  * program reads it (JSON: the report object itself, documented in docs/rehearse.md).
  */
 import { formatDuration } from '../core/index.ts';
+import type { RehearsalComparison } from './compare.ts';
 import type { RehearsalReport, Spread } from './rehearse.ts';
 
-export function renderReportJson(report: RehearsalReport): string {
+export function renderReportJson(report: RehearsalReport | RehearsalComparison): string {
   return `${JSON.stringify(report, null, 2)}\n`;
 }
 
@@ -91,4 +92,42 @@ export function renderReportMarkdown(report: RehearsalReport): string {
     lines.push('', '## Nodes not upgraded', '', ...s.notUpgraded.map((n) => `- ${n}`));
   if (report.notes.length) lines.push('', '## Notes', '', ...report.notes.map((n) => `- ${n}`));
   return `${lines.join('\n')}\n`;
+}
+
+/** One row per value compared, and the recommendation, as a terminal or a change ticket reads them. */
+export function renderComparison(comparison: RehearsalComparison, format: 'table' | 'markdown'): string {
+  const header = ['maxUnavailable', 'outcome', 'total', 'node phase', 'violations'];
+  const rows = comparison.entries.map(({ maxUnavailable, report }) => [
+    String(maxUnavailable),
+    report.outcome.finishes ? 'finishes' : `does not finish (${report.outcome.runsSucceeded}/${report.runs})`,
+    spread(report.total),
+    spread(report.nodePhase),
+    String(report.violations),
+  ]);
+  const verdict =
+    comparison.recommended === null
+      ? 'no value finishes every run and keeps every budget'
+      : `maxUnavailable ${comparison.recommended}: the fastest (median total) that finishes every run and keeps every budget`;
+  const first = comparison.entries[0]?.report;
+  const title = first
+    ? `${first.cluster.version} → ${first.target}, ${first.runs} run(s) each, seed ${first.seed}`
+    : '';
+  if (format === 'markdown') {
+    return `${[
+      `# Upgrade rehearsal compared: ${title}`,
+      '',
+      `| ${header.join(' | ')} |`,
+      `|${header.map(() => '---').join('|')}|`,
+      ...rows.map((r) => `| ${r.join(' | ')} |`),
+      '',
+      `Recommended: ${verdict}.`,
+    ].join('\n')}\n`;
+  }
+  const widths = header.map((h, i) => Math.max(h.length, ...rows.map((r) => r[i]!.length)));
+  const line = (r: string[]) =>
+    r
+      .map((c, i) => c.padEnd(widths[i]!))
+      .join('  ')
+      .trimEnd();
+  return `${[title, '', line(header), ...rows.map(line), '', `recommended: ${verdict}`].join('\n')}\n`;
 }

@@ -1,9 +1,13 @@
 import { readFileSync } from 'node:fs';
 import { type Command, Option } from 'commander';
+import type { IntOrString } from '../../core/index.ts';
 import { PlanError, planUpgrade } from '../../plan/index.ts';
 import {
+  compareRehearsals,
+  parseCompareValues,
   rehearsalTimings,
   rehearse,
+  renderComparison,
   renderReportJson,
   renderReportMarkdown,
   renderReportTable,
@@ -37,11 +41,21 @@ export function registerRehearseCommand(program: Command): void {
     )
     .option('--runs <n>', `rehearsal runs, 1 to ${MAX_RUNS}`, '5')
     .option('--seed <n>', 'seeds the jitter and the simulation: the same seed, the same report', '1')
+    .option(
+      '--compare <values>',
+      'rehearse under each maxUnavailable (e.g. 1,2,10%) instead, and recommend the fastest that keeps every budget',
+    )
     .addOption(new Option('-o, --output <format>', 'table, json or markdown').default('table'))
     .action(async (opts, cmd: Command) => {
       const format = parseOutputFormat(opts.output, REHEARSE_FORMATS);
       const runs = wholeNumber('--runs', opts.runs, 1, MAX_RUNS);
       const seed = wholeNumber('--seed', opts.seed, 0, 2 ** 31 - 1);
+      let compare: IntOrString[] | undefined;
+      try {
+        compare = opts.compare === undefined ? undefined : parseCompareValues(opts.compare);
+      } catch (err) {
+        throw new UsageError(`--compare: ${(err as Error).message}`);
+      }
       const target = parseTargetVersion(opts.to);
       const policy = readPolicyFile(opts.policy);
       const policyText = opts.policy ? readFileSync(opts.policy, 'utf8') : undefined;
@@ -59,7 +73,7 @@ export function registerRehearseCommand(program: Command): void {
               `rehearsal run ${i + 1}/${runs}: ${r.state} (${(r.wallMs / 1000).toFixed(1)} s)\n`,
             )
         : undefined;
-      const report = await rehearse({
+      const options = {
         snapshot,
         target,
         policy,
@@ -68,7 +82,18 @@ export function registerRehearseCommand(program: Command): void {
         seed,
         now: Date.now(),
         onRun: progress,
-      });
+      };
+      if (compare) {
+        const comparison = await compareRehearsals(options, compare);
+        process.stdout.write(
+          format === 'json'
+            ? renderReportJson(comparison)
+            : renderComparison(comparison, format as 'table' | 'markdown'),
+        );
+        if (comparison.recommended === null) throw new ExitCode(DOES_NOT_FINISH_EXIT_CODE);
+        return;
+      }
+      const report = await rehearse(options);
       process.stdout.write(
         format === 'json'
           ? renderReportJson(report)
