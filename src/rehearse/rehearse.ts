@@ -60,6 +60,11 @@ export interface RehearsalReport {
   violations: number;
   /** Nodes not upgraded in some run, with the reason of the first such run. */
   nodesNotUpgraded: Array<{ node: string; runs: number; reason: string }>;
+  /**
+   * Each node's span in the first run (clock seconds from the run's start, to when it was done, set aside or
+   * failed; `endSeconds` null when it never ended), in the order the run started them.
+   */
+  timeline: Array<{ node: string; startSeconds: number; endSeconds: number | null }>;
   /** What the rehearsal leaves out or approximates. */
   notes: string[];
   wallSeconds: number;
@@ -141,6 +146,11 @@ export async function rehearse(options: RehearseOptions): Promise<RehearsalRepor
     deadlocks: deadlocksOf(snapshot, policy.poolLabel),
     violations: Math.max(0, ...results.map((r) => r.violations)),
     nodesNotUpgraded: nodesNotUpgraded(results),
+    timeline: (results[0]?.nodes ?? []).map((n) => ({
+      node: n.node,
+      startSeconds: Math.round(n.startMs / 1000),
+      endSeconds: n.endMs === undefined ? null : Math.round(n.endMs / 1000),
+    })),
     notes,
     wallSeconds: Math.round((performance.now() - wallStart) / 100) / 10,
   };

@@ -69,6 +69,15 @@ export function renderReportTable(report: RehearsalReport): string {
   };
   table('Phases (median, p90)', ['phase', 'median', 'p90'], s.phases);
   table('Budgets that held drains (clock summed over nodes, median)', ['budget', 'held', 'nodes'], s.budgets);
+  table(
+    'Timeline of run 1 (clock from the run start)',
+    ['node', 'start', 'end'],
+    report.timeline.map((t) => [
+      t.node,
+      seconds(t.startSeconds),
+      t.endSeconds === null ? 'never' : seconds(t.endSeconds),
+    ]),
+  );
   if (s.deadlocks.length) lines.push('', 'Deadlocks', ...s.deadlocks.map((d) => `  ${d}`));
   if (s.notUpgraded.length) lines.push('', 'Nodes not upgraded', ...s.notUpgraded.map((n) => `  ${n}`));
   if (report.notes.length) lines.push('', 'Notes', ...report.notes.map((n) => `  - ${n}`));
@@ -87,6 +96,15 @@ export function renderReportMarkdown(report: RehearsalReport): string {
   };
   table('Phases', ['phase', 'median', 'p90'], s.phases);
   table('Budgets that held drains', ['budget', 'held (median)', 'nodes'], s.budgets);
+  table(
+    'Timeline of run 1',
+    ['node', 'start', 'end'],
+    report.timeline.map((t) => [
+      t.node,
+      seconds(t.startSeconds),
+      t.endSeconds === null ? 'never' : seconds(t.endSeconds),
+    ]),
+  );
   if (s.deadlocks.length) lines.push('', '## Deadlocks', '', ...s.deadlocks.map((d) => `- ${d}`));
   if (s.notUpgraded.length)
     lines.push('', '## Nodes not upgraded', '', ...s.notUpgraded.map((n) => `- ${n}`));

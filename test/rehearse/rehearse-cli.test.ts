@@ -163,6 +163,14 @@ describe('midflight rehearse', () => {
         'validation',
       ]);
       expect(report.nodePhase!.p90Seconds).toBeGreaterThanOrEqual(report.nodePhase!.medianSeconds);
+      // Every node of the cluster, by its own name, went through the run and ended.
+      expect(report.timeline.map((t) => t.node).sort()).toEqual(
+        box.ctx.store
+          .list(R.nodes)
+          .map((n) => n.metadata.name)
+          .sort(),
+      );
+      expect(report.timeline.every((t) => t.endSeconds !== null && t.endSeconds > t.startSeconds)).toBe(true);
       rehearsedNodePhase = report.nodePhase!.medianSeconds;
     }, 600_000);
 
