@@ -19,6 +19,7 @@ import type { SimTiming } from '../sandbox/context.ts';
 import { startInProcess } from '../sandbox/in-process.ts';
 import { RunStore } from '../store/index.ts';
 import { clusterToScenario } from './cluster-to-scenario.ts';
+import { type Downtime, DowntimeWatch } from './downtime-watch.ts';
 
 export interface RehearsalRunInput {
   /** The real cluster, as `plan` reads it. */
@@ -61,6 +62,8 @@ export interface RehearsalRunResult {
   holds: BudgetHold[];
   failed: Array<{ node: string; reason: string }>;
   nodes: NodeTimes[];
+  /** Single-replica workloads with no Ready replica for a while, longest first. */
+  downtimes: Downtime[];
   /** Disruption-budget violations the copy recorded (evictions or deletes that took a budget below its minimum). */
   violations: number;
   plan: Plan;
@@ -93,6 +96,7 @@ export async function rehearseOnce(input: RehearsalRunInput): Promise<RehearsalR
         }
       }
     };
+    const downtime = new DowntimeWatch(cluster.sandbox.ctx.store, clock);
     const stop = new AbortController();
     const limit = clock.setTimer(input.clockLimitMs, () =>
       stop.abort(new Error(`still running after ${Math.round(input.clockLimitMs / 3_600_000)} h of clock`)),
@@ -104,6 +108,7 @@ export async function rehearseOnce(input: RehearsalRunInput): Promise<RehearsalR
     });
     limit.cancel();
     holds.closeAll(clock.now());
+    const downtimes = downtime.finish();
     const failed = [...summary.nodes.failed, ...summary.nodes.skipped, ...summary.nodes.quarantined].map(
       (n) => ({
         node: n.node,
@@ -125,6 +130,7 @@ export async function rehearseOnce(input: RehearsalRunInput): Promise<RehearsalR
       failed,
       nodes: [...nodes.values()],
       violations: cluster.sandbox.ctx.violations.length,
+      downtimes,
       plan,
       notes,
       wallMs: performance.now() - wallStart,

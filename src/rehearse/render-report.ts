@@ -52,6 +52,11 @@ function sections(report: RehearsalReport) {
       (d) =>
         `${d.budget} (${d.rule}, ${d.expectedPods} expected pod(s)) never allows an eviction: the drains of ${d.nodes.join(', ')} cannot finish; its pods: ${d.pods.join(', ')}`,
     ),
+    downtime: report.singleReplicaDowntime.map((d) => [
+      d.workload,
+      seconds(d.medianSeconds),
+      seconds(d.p90Seconds),
+    ]),
     notUpgraded: report.nodesNotUpgraded.map((n) => `${n.node} (in ${n.runs} run(s)): ${n.reason}`),
   };
 }
@@ -69,6 +74,7 @@ export function renderReportTable(report: RehearsalReport): string {
   };
   table('Phases (median, p90)', ['phase', 'median', 'p90'], s.phases);
   table('Budgets that held drains (clock summed over nodes, median)', ['budget', 'held', 'nodes'], s.budgets);
+  table('Single-replica workloads down (no Ready replica)', ['workload', 'median', 'p90'], s.downtime);
   table(
     'Timeline of run 1 (clock from the run start)',
     ['node', 'start', 'end'],
@@ -96,6 +102,7 @@ export function renderReportMarkdown(report: RehearsalReport): string {
   };
   table('Phases', ['phase', 'median', 'p90'], s.phases);
   table('Budgets that held drains', ['budget', 'held (median)', 'nodes'], s.budgets);
+  table('Single-replica workloads down', ['workload', 'median', 'p90'], s.downtime);
   table(
     'Timeline of run 1',
     ['node', 'start', 'end'],

@@ -50,6 +50,9 @@ const REPORT: RehearsalReport = {
       nodes: ['general-1'],
     },
   ],
+  singleReplicaDowntime: [
+    { workload: 'Deployment platform/admin-dashboard', medianSeconds: 12, p90Seconds: 14 },
+  ],
   violations: 0,
   nodesNotUpgraded: [{ node: 'general-1', runs: 3, reason: 'drain timed out' }],
   timeline: [{ node: 'general-1', startSeconds: 0, endSeconds: 900 }],
@@ -72,6 +75,8 @@ describe.each([
       'nodeUpgrade 5m (default)',
       'legacy/stubborn-pdb (minAvailable 2, 2 expected pod(s)) never allows an eviction: the drains of general-1 cannot finish; its pods: legacy/stubborn-1, legacy/stubborn-2',
       'general-1 (in 3 run(s)): drain timed out',
+      'Deployment platform/admin-dashboard',
+      '14s',
       'health gates are not rehearsed',
     ])
       expect(text).toContain(fact);
