@@ -103,7 +103,8 @@ export function clusterToScenario(
     notes.push(`priority classes (${priorityClasses.size}) are not simulated: no pod is preempted`);
 
   const scenario: Scenario = {
-    name: `copy of ${snapshot.server.url}`,
+    // Note: the name labels every copied workload (a label value: no URL).
+    name: 'rehearsal',
     description: `a copy of ${snapshot.server.url} taken at ${snapshot.takenAt}`,
     kubernetesVersion,
     controlPlane: {
@@ -199,6 +200,7 @@ function workloadSpecOf(c: Controller): WorkloadSpec | undefined {
     kind,
     replicas,
     image: template.containers[0]?.image ?? FALLBACK_IMAGE,
+    containerName: template.containers[0]?.name,
     requests: { cpu: `${requests.cpuMillis}m`, memory: String(requests.memoryBytes) },
     ...(template.nodeSelector ? { nodeSelector: { ...template.nodeSelector } } : {}),
     ...(template.tolerations ? { tolerations: template.tolerations.map((t) => ({ ...t })) } : {}),

@@ -160,6 +160,7 @@ describe('midflight rehearse', () => {
         'canary',
         'node-pool',
         'node-pool',
+        'addons',
         'validation',
       ]);
       expect(report.nodePhase!.p90Seconds).toBeGreaterThanOrEqual(report.nodePhase!.medianSeconds);

@@ -116,6 +116,8 @@ export function buildCluster(
       instanceType: spec.labels[INSTANCE_TYPE_LABEL] ?? 'copied',
       now,
     });
+    // A copied node keeps exactly its own labels: none of the zone or region labels a pool's node gets.
+    node.metadata.labels = { ...spec.labels };
     if (spec.unschedulable) node.spec.unschedulable = true;
     store.create(R.nodes, node);
     if (spec.labels[CONTROL_PLANE_LABEL] !== undefined) controlPlaneNodes.push(spec.name);

@@ -100,6 +100,8 @@ export interface WorkloadSpec {
   kind: WorkloadKind | 'Pod';
   replicas: number;
   image: string;
+  /** The container's name (default "app"); a copied add-on keeps its own, by which the planner finds it. */
+  containerName?: string;
   requests: { cpu: string; memory: string };
   nodeSelector?: Record<string, string>;
   tolerations?: Toleration[];

@@ -166,7 +166,7 @@ function podSpec(w: WorkloadSpec): Record<string, unknown> {
   return {
     containers: [
       {
-        name: 'app',
+        name: w.containerName ?? 'app',
         image: w.image,
         imagePullPolicy: 'IfNotPresent',
         ports: [{ name: 'http', containerPort: 8080, protocol: 'TCP' }],
