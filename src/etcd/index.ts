@@ -1,0 +1,7 @@
+export type { EtcdClientOptions, EtcdMember, EtcdStatus, RangeOptions, RangeResult } from './etcd-client.ts';
+export { ALL_KEYS, EtcdClient, prefixEnd } from './etcd-client.ts';
+export { EtcdError } from './etcd-errors.ts';
+export type { EtcdProcess, EtcdProcessOptions } from './etcd-process.ts';
+export { DEFAULT_ETCD_BINARY, startEtcd } from './etcd-process.ts';
+export type { EtcdTls } from './etcd-transport.ts';
+export { freeLoopbackPort } from './free-port.ts';
