@@ -1,6 +1,7 @@
 import { readFileSync } from 'node:fs';
 import { Command, CommanderError } from 'commander';
 import { registerApplyCommand } from './commands/apply.ts';
+import { registerBackupCommands } from './commands/backup.ts';
 import { registerDemoCommand } from './commands/demo.ts';
 import { registerInventoryCommand } from './commands/inventory.ts';
 import { registerObservabilityCommands } from './commands/observability.ts';
@@ -34,6 +35,7 @@ export function buildProgram(): Command {
   registerRehearseCommand(program);
   registerApplyCommand(program);
   registerRunCommands(program);
+  registerBackupCommands(program);
   registerObservabilityCommands(program);
   checkRequiredOptionsLast(program);
   return program;

@@ -4,4 +4,6 @@ export { EtcdError } from './etcd-errors.ts';
 export type { EtcdProcess, EtcdProcessOptions } from './etcd-process.ts';
 export { DEFAULT_ETCD_BINARY, startEtcd } from './etcd-process.ts';
 export type { EtcdTls } from './etcd-transport.ts';
+export type { EtcdctlOptions } from './etcdctl.ts';
+export { DEFAULT_ETCDCTL_BINARY, EtcdctlError, runEtcdctl } from './etcdctl.ts';
 export { freeLoopbackPort } from './free-port.ts';
