@@ -6,6 +6,7 @@ import { existsSync, readdirSync, rmSync, statSync } from 'node:fs';
 import { join } from 'node:path';
 import type { BackupMetadata } from './backup-metadata.ts';
 import { metadataPathOf, readMetadata } from './backup-metadata.ts';
+import { STORE_SNAPSHOT_EXT } from './store-backup.ts';
 
 export interface BackupEntry {
   file: string;
@@ -17,12 +18,17 @@ export interface BackupEntry {
   metadataProblem?: string;
 }
 
-/** The snapshots (`*.db`) in `dir`, newest first; [] when the directory does not exist. */
+/** etcd snapshots are `*.db`, sandbox store snapshots `*.store.json`; temp files start with a dot. */
+export function isSnapshotName(name: string): boolean {
+  return !name.startsWith('.') && (name.endsWith('.db') || name.endsWith(STORE_SNAPSHOT_EXT));
+}
+
+/** The snapshots (`*.db`, `*.store.json`) in `dir`, newest first; [] when the directory does not exist. */
 export function listBackups(dir: string): BackupEntry[] {
   if (!existsSync(dir)) return [];
   const entries: BackupEntry[] = [];
   for (const name of readdirSync(dir)) {
-    if (!name.endsWith('.db') || name.startsWith('.')) continue;
+    if (!isSnapshotName(name)) continue;
     const file = join(dir, name);
     const stat = statSync(file);
     if (!stat.isFile()) continue;

@@ -9,6 +9,8 @@ export const METADATA_FORMAT = 'midflight.etcd-snapshot/v1';
 
 export interface BackupMetadata {
   format: typeof METADATA_FORMAT;
+  /** What was saved: an etcd v3 snapshot (the default, when absent) or a sandbox's in-memory store. */
+  kind?: 'etcd' | 'sandbox-store';
   /** The snapshot's file name (no directory: the pair moves together). */
   file: string;
   /** ISO time the snapshot was saved. */

@@ -20,6 +20,7 @@ import {
 import { writeFileAtomic } from './atomic-file.ts';
 import { BackupError } from './backup-error.ts';
 import { metadataPathOf } from './backup-metadata.ts';
+import { STORE_SNAPSHOT_EXT } from './store-backup.ts';
 import { verifyBackup } from './verify-backup.ts';
 
 export interface DrillBackupOptions {
@@ -54,6 +55,11 @@ export interface DrillReport {
 export async function drillBackup(options: DrillBackupOptions): Promise<DrillReport> {
   const { clock, file } = options;
   const started = clock.now();
+  if (file.endsWith(STORE_SNAPSHOT_EXT))
+    throw new BackupError(
+      file,
+      "a sandbox store snapshot is drilled by a sandbox (the run's backup phase does it), not by etcd",
+    );
   const etcdctl = options.etcdctl ?? DEFAULT_ETCDCTL_BINARY;
   const verified = await verifyBackup({ file, etcdctl });
   if (!verified.ok)

@@ -1,6 +1,12 @@
 export type { BackupEntry, Retention } from './backup-catalog.ts';
-export { listBackups, pruneBackups, selectPrunable } from './backup-catalog.ts';
+export { isSnapshotName, listBackups, pruneBackups, selectPrunable } from './backup-catalog.ts';
 export { BackupError } from './backup-error.ts';
+export {
+  KUBEADM_ETCD_TLS,
+  newestBackupOf,
+  preflightBackupInput,
+  resolveBackupDir,
+} from './backup-location.ts';
 export type { BackupMetadata } from './backup-metadata.ts';
 export { METADATA_FORMAT, metadataPathOf, readMetadata } from './backup-metadata.ts';
 export type { DrillBackupOptions, DrillReport } from './drill-backup.ts';
@@ -11,5 +17,7 @@ export type { SaveBackupOptions, SavedBackup } from './save-backup.ts';
 export { saveBackup } from './save-backup.ts';
 export type { SnapshotIntegrity } from './snapshot-integrity.ts';
 export { checkSnapshotIntegrity } from './snapshot-integrity.ts';
+export type { SaveStoreBackupOptions, StoreDrillAnswer } from './store-backup.ts';
+export { drillStoreBackup, STORE_SNAPSHOT_EXT, saveStoreBackup } from './store-backup.ts';
 export type { SnapshotStatus, VerifiedBackup, VerifyBackupOptions } from './verify-backup.ts';
 export { verifyBackup } from './verify-backup.ts';

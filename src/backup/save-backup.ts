@@ -42,7 +42,7 @@ export async function saveBackup(options: SaveBackupOptions): Promise<SavedBacku
   const counted = await client.range(ALL_KEYS.key, { rangeEnd: ALL_KEYS.rangeEnd, countOnly: true });
   mkdirSync(options.dir, { recursive: true, mode: 0o700 });
   const takenAt = new Date(options.clock.now());
-  const file = uniqueName(options.dir, takenAt, options.runId);
+  const file = uniqueBackupName(options.dir, takenAt, options.runId, 'etcd', '.db');
   const temp = await streamToTemp(file, client.snapshot());
   const integrity = await checkSnapshotIntegrity(temp);
   if (integrity.problems.length > 0) {
@@ -96,15 +96,21 @@ async function chooseMember(options: SaveBackupOptions): Promise<{ client: EtcdC
   );
 }
 
-/** `etcd-20261207T121400Z[-RUN].db`, with -2, -3… if a snapshot of that second is already there. */
-function uniqueName(dir: string, at: Date, runId: string | undefined): string {
+/** `PREFIX-20261207T121400Z[-RUN]EXT`, with -2, -3… if a snapshot of that second is already there. */
+export function uniqueBackupName(
+  dir: string,
+  at: Date,
+  runId: string | undefined,
+  prefix: string,
+  ext: string,
+): string {
   const stamp = at
     .toISOString()
     .replace(/[-:]/g, '')
     .replace(/\.\d+Z$/, 'Z');
-  const base = `etcd-${stamp}${runId ? `-${runId}` : ''}`;
+  const base = `${prefix}-${stamp}${runId ? `-${runId}` : ''}`;
   for (let n = 1; ; n++) {
-    const candidate = join(dir, `${base}${n > 1 ? `-${n}` : ''}.db`);
+    const candidate = join(dir, `${base}${n > 1 ? `-${n}` : ''}${ext}`);
     if (!existsSync(candidate) && !existsSync(metadataPathOf(candidate))) return candidate;
   }
 }

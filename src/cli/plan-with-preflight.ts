@@ -1,3 +1,4 @@
+import { preflightBackupInput } from '../backup/index.ts';
 /**
  * What `plan` and `apply --to` write: the plan for the snapshot, with the blockers preflight finds on the
  * same snapshot recorded at its top, so a reviewer sees them before `apply` stops on them.
@@ -5,6 +6,7 @@
 import type { ClusterSnapshot, KubeVersion } from '../core/index.ts';
 import { type Plan, PlanError, type Policy, planUpgrade, withPreflightBlockers } from '../plan/index.ts';
 import { runPreflight, subjectText } from '../preflight/index.ts';
+import { defaultStatePath, etcdBackupsDir } from '../store/index.ts';
 import { CliError } from './errors.ts';
 
 export function planWithPreflight(
@@ -21,7 +23,8 @@ export function planWithPreflight(
     throw err;
   }
   // Note: the same checks with the same policy as the preflight phase `apply` starts with.
-  const blockers = runPreflight(snapshot, target, policy, now)
+  const backups = preflightBackupInput(policy.etcdBackup, etcdBackupsDir(defaultStatePath()));
+  const blockers = runPreflight(snapshot, target, { ...policy, ...backups }, now)
     .findings.filter((f) => f.severity === 'blocker')
     .map((f) => ({ check: f.id, subject: subjectText(f.subject), message: f.message, fix: f.fix }));
   return withPreflightBlockers(plan, blockers);

@@ -1,13 +1,14 @@
 /**
- * The steps about the cluster as a whole: preflight again before anything changes, the etcd backup (the
- * policy's hook), and the validation that ends the upgrade.
+ * The steps about the cluster as a whole: preflight again before anything changes and the validation that
+ * ends the upgrade (the etcd backup has its own file, etcd-backup-step.ts).
  */
+import { preflightBackupInput } from '../backup/index.ts';
 import { compareVersions, parseVersion } from '../core/index.ts';
 import { readSnapshot } from '../kube/index.ts';
 import type { PlanStep } from '../plan/index.ts';
 import { runPreflight, subjectText } from '../preflight/index.ts';
+import { etcdBackupsDir } from '../store/index.ts';
 import { StepFailedError } from './errors.ts';
-import { runHook } from './hooks.ts';
 import { checkPlanCluster } from './plan-check.ts';
 import { ANNOTATIONS, type EngineDeps, type RunContext } from './run-context.ts';
 
@@ -19,7 +20,14 @@ export function snapshotOf(deps: Pick<EngineDeps, 'kc' | 'clock'>) {
 export async function preflightStep(ctx: RunContext, step: PlanStep): Promise<void> {
   const snapshot = await snapshotOf(ctx.deps);
   checkPlanCluster(ctx.plan, snapshot);
-  const report = runPreflight(snapshot, parseVersion(ctx.plan.target), ctx.plan.policy, ctx.clock.now());
+  const policy = ctx.plan.policy;
+  const backups = preflightBackupInput(policy.etcdBackup, etcdBackupsDir(ctx.store.path));
+  const report = runPreflight(
+    snapshot,
+    parseVersion(ctx.plan.target),
+    { ...policy, ...backups },
+    ctx.clock.now(),
+  );
   for (const f of report.findings.filter((x) => x.severity === 'warning').slice(0, 20))
     ctx.log('warn', `preflight: ${subjectText(f.subject)}: ${f.message}`, { stepId: step.id });
   const blockers = report.findings.filter((f) => f.severity === 'blocker');
@@ -33,30 +41,6 @@ export async function preflightStep(ctx: RunContext, step: PlanStep): Promise<vo
         .join('; ')}`,
       false,
     );
-}
-
-export async function backupStep(ctx: RunContext, step: PlanStep): Promise<'done' | 'skipped'> {
-  if (!ctx.hooks.backup) {
-    ctx.log('warn', 'etcd backup skipped: no backup configured (set hooks.backup in the policy)', {
-      stepId: step.id,
-    });
-    return 'skipped';
-  }
-  await runHook(
-    ctx.hooks.backup,
-    {
-      name: 'backup',
-      phase: 'etcd-backup',
-      runId: ctx.runId,
-      target: ctx.plan.target,
-      kubeconfigPath: ctx.deps.kubeconfigPath,
-      outputFile: ctx.outputFile('hook-backup'),
-      signal: ctx.fatal.signal,
-      log: (line) => ctx.log('info', line, { stepId: step.id }),
-    },
-    ctx.hooks.timeoutMs,
-  );
-  return 'done';
 }
 
 export async function validationStep(ctx: RunContext, step: PlanStep): Promise<void> {

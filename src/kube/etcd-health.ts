@@ -73,3 +73,31 @@ export function etcdProblemAfter(members: readonly EtcdMember[], node: string): 
     return `etcd has ${healthy} of ${members.length} member(s) healthy, quorum needs ${quorumOf(members.length)}`;
   return undefined;
 }
+
+/** The annotation kubeadm puts on each etcd static pod: the member's client URLs. */
+export const KUBEADM_ETCD_CLIENT_URLS = 'kubeadm.kubernetes.io/etcd.advertise-client-urls';
+
+/**
+ * The client URLs of the stacked etcd members, found the way kubeadm lays them out: the annotation on each
+ * `etcd-<node>` static pod, else its `--advertise-client-urls` flag. [] when etcd is not run as static pods.
+ */
+export async function readEtcdClientUrls(kc: KubeConfig, clock: Clock): Promise<string[]> {
+  const core = kc.makeApiClient(CoreV1Api);
+  const list = await withRetries(clock, 'list etcd pods in kube-system', () =>
+    core.listNamespacedPod({ namespace: 'kube-system', labelSelector: ETCD_POD_SELECTOR }),
+  );
+  const urls = list.items.flatMap(clientUrlsOf);
+  return [...new Set(urls)];
+}
+
+export function clientUrlsOf(pod: V1Pod): string[] {
+  const annotated = pod.metadata?.annotations?.[KUBEADM_ETCD_CLIENT_URLS];
+  const flag = (pod.spec?.containers ?? [])
+    .flatMap((c) => [...(c.command ?? []), ...(c.args ?? [])])
+    .find((a) => a.startsWith('--advertise-client-urls='));
+  const value = annotated ?? flag?.slice('--advertise-client-urls='.length) ?? '';
+  return value
+    .split(',')
+    .map((u) => u.trim())
+    .filter((u) => u !== '');
+}

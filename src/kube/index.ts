@@ -12,7 +12,14 @@ export { cordonNode, uncordonNode } from './cordon.ts';
 export type { DrainBlockerKind, DrainOptions, DrainProgress, DrainResult } from './drain.ts';
 export { budgetSelects, drainNode } from './drain.ts';
 export { KubeError } from './errors.ts';
-export { etcdProblemAfter, etcdProblemBefore, readEtcdMembers } from './etcd-health.ts';
+export {
+  clientUrlsOf,
+  etcdProblemAfter,
+  etcdProblemBefore,
+  KUBEADM_ETCD_CLIENT_URLS,
+  readEtcdClientUrls,
+  readEtcdMembers,
+} from './etcd-health.ts';
 export type { EventSpec } from './events.ts';
 export { recordEvent } from './events.ts';
 export { readLeaseHolder } from './lease-holder.ts';

@@ -3,41 +3,69 @@ import { phase, seconds, step } from './plan-parts.ts';
 import type { PlanPhase, PlanStep } from './plan-types.ts';
 import type { Policy } from './policy.ts';
 
+/** Where the run writes its snapshots when etcdBackup.dir is not set. */
+export const DEFAULT_ETCD_BACKUP_DIR = '~/.midflight/etcd-backups';
+
 /**
- * The etcd-backup step says what the run will do: run hooks.backup, or, without it, plainly nothing.
- * Note: the engine does not inspect the snapshot itself; the hook must take and verify it and exit non-zero
- * when it cannot, which is the check named.
+ * The etcd-backup step says what the run will do. In order: hooks.backup when it is set (the user's own
+ * way, e.g. a Velero export on a managed cluster); else Midflight's own save → verify (→ drill), when etcd
+ * can be reached: endpoints in the policy, or etcd static pods (kubeadm; their client URLs and certificates
+ * are found when the step runs; a sandbox's store is saved through its admin API); else, a managed control
+ * plane with no hook, plainly nothing.
  */
 export function etcdBackupStep(model: ClusterModel, policy: Policy): PlanStep {
   const etcdMembers = model.controlPlane.filter((m) => m.etcd !== undefined).map((m) => m.node);
   const hook = typeof policy.hooks.backup === 'string' ? policy.hooks.backup.trim() : '';
+  const backup = policy.etcdBackup;
   const common = {
     id: 'etcd-backup',
     kind: 'etcd-backup' as const,
     nodes: etcdMembers,
     estimateSeconds: seconds(policy.timings.etcdBackup),
   };
+  const reachable = etcdMembers.length > 0 || (backup.endpoints?.length ?? 0) > 0;
   const why =
     etcdMembers.length > 0
       ? `etcd runs on ${etcdMembers.join(', ')}; the apiserver minor cannot be downgraded, so a snapshot is the way back`
-      : 'no etcd static pods found: the provider manages etcd; back it up with its facility';
-  if (!hook)
+      : backup.endpoints?.length
+        ? `etcd is at ${backup.endpoints.join(', ')} (etcdBackup.endpoints); the apiserver minor cannot be downgraded, so a snapshot is the way back`
+        : 'no etcd static pods and no etcdBackup.endpoints: the provider manages etcd, Midflight has no access to it';
+  if (hook)
     return step({
       ...common,
-      title: 'No etcd backup: hooks.backup is not set',
+      title: `Back up etcd with hooks.backup (${hook})`,
       reasons: [
         why,
-        'no backup will be taken: set hooks.backup to a command that takes and verifies one, or etcdBackup.enabled: false to drop this step',
+        ...(reachable ? [] : ['hooks.backup runs instead of a snapshot (e.g. a resource export)']),
+      ],
+      checks: ['hooks.backup exits 0: it takes the snapshot and verifies it (e.g. etcdutl snapshot status)'],
+      rollback: 'nothing to undo; keep the snapshot until the upgrade is validated',
+    });
+  if (!reachable)
+    return step({
+      ...common,
+      title: 'No etcd backup: the provider manages etcd and hooks.backup is not set',
+      reasons: [
+        why,
+        'no backup will be taken: set hooks.backup to what the provider offers (e.g. a Velero backup), etcdBackup.endpoints if etcd is reachable, or etcdBackup.enabled: false to drop this step',
       ],
       checks: [],
-      rollback: 'nothing to undo; without a snapshot there is no way back past the control plane',
+      rollback: 'nothing to undo; without a backup there is no way back past the control plane',
     });
+  const dir = backup.dir ?? DEFAULT_ETCD_BACKUP_DIR;
+  const members = backup.endpoints?.length
+    ? `the snapshot streams from ${backup.endpoints.join(', ')} (etcdBackup.endpoints)`
+    : "the members are found the kubeadm way when the step runs (the etcd static pods' client URLs, certificates in /etc/kubernetes/pki/etcd/); on a sandbox, its store is saved through its admin API";
   return step({
     ...common,
-    title: `Back up etcd with hooks.backup (${hook})`,
-    reasons: [why],
-    checks: ['hooks.backup exits 0: it takes the snapshot and verifies it (e.g. etcdutl snapshot status)'],
-    rollback: 'nothing to undo; keep the snapshot until the upgrade is validated',
+    title: `Back up etcd: save, verify${backup.drill ? ' and drill' : ''} a snapshot`,
+    reasons: [why, members],
+    checks: [
+      `the snapshot is saved whole from a healthy member, atomically, with its metadata, in ${dir}`,
+      'it verifies: its own integrity hash, its database pages, its metadata (midflight backup verify)',
+      ...(backup.drill ? ['it restores into a scratch etcd and reads back (midflight backup drill)'] : []),
+    ],
+    rollback: 'nothing to undo; keep the snapshot until the upgrade is validated (docs/backup.md: restoring)',
   });
 }
 

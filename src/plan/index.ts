@@ -1,3 +1,4 @@
+export { DEFAULT_ETCD_BACKUP_DIR } from './control-plane-phase.ts';
 export type { BudgetLimit, FlowOrder, FlowOrderInput } from './flow-order.ts';
 export { flowOrder } from './flow-order.ts';
 export type { LowerBound, PoolBoundInput, PoolLowerBound } from './lower-bound.ts';
@@ -20,6 +21,7 @@ export type {
 export { isNodeWave, PHASE_KINDS, PLAN_SCHEMA_VERSION, poolOfStep, STEP_KINDS } from './plan-types.ts';
 export { PlanError, planId, planUpgrade } from './planner.ts';
 export type {
+  EtcdBackupPolicy,
   Exclusion,
   MaintenanceWindow,
   OnOutsideWindow,

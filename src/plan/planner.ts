@@ -88,7 +88,7 @@ export function planUpgrade(snapshot: ClusterSnapshot, target: KubeVersion, poli
     const backup = etcdBackupStep(model, policy);
     if (backup.checks.length === 0)
       warnings.push(
-        'no etcd backup will be taken: hooks.backup is not set (set it, or etcdBackup.enabled: false to go without)',
+        'no etcd backup will be taken: the provider manages etcd and hooks.backup is not set (set it, e.g. to a Velero backup, or etcdBackup.enabled: false to go without)',
       );
     phases.push(phase('etcd-backup', 'etcd backup', [backup]));
   }

@@ -368,8 +368,38 @@ export function validatePolicy(raw: unknown, file: string): PolicyResult {
 
   const etcd = section('etcdBackup');
   if (etcd) {
-    unknownKeys(etcd, ['enabled'], 'etcdBackup');
-    policy.etcdBackup.enabled = bool(etcd.enabled, 'etcdBackup.enabled') ?? true;
+    unknownKeys(
+      etcd,
+      ['enabled', 'endpoints', 'cacert', 'cert', 'key', 'dir', 'drill', 'required', 'maxAge'],
+      'etcdBackup',
+    );
+    const backup = policy.etcdBackup;
+    backup.enabled = bool(etcd.enabled, 'etcdBackup.enabled') ?? true;
+    if (etcd.endpoints !== undefined) {
+      const list = Array.isArray(etcd.endpoints) ? etcd.endpoints : [];
+      const bad = list.filter((e) => typeof e !== 'string' || !/^https?:\/\/[^/\s]+\/?$/.test(e));
+      if (list.length === 0 || bad.length > 0)
+        fail(
+          'etcdBackup.endpoints',
+          `must be a list of etcd client URLs such as https://10.0.0.1:2379${bad.length ? `, got ${JSON.stringify(bad[0])}` : ''}`,
+        );
+      else backup.endpoints = list as string[];
+    }
+    for (const field of ['cacert', 'cert', 'key', 'dir'] as const) {
+      const value = str(etcd[field], `etcdBackup.${field}`);
+      if (value !== undefined) backup[field] = value;
+    }
+    if (Boolean(backup.cert) !== Boolean(backup.key))
+      fail(
+        'etcdBackup.cert',
+        'a client certificate needs its key: set both etcdBackup.cert and etcdBackup.key',
+      );
+    const drill = bool(etcd.drill, 'etcdBackup.drill');
+    if (drill !== undefined) backup.drill = drill;
+    const required = bool(etcd.required, 'etcdBackup.required');
+    if (required !== undefined) backup.required = required;
+    const maxAge = duration(etcd.maxAge, 'etcdBackup.maxAge');
+    if (maxAge !== undefined) backup.maxAge = maxAge;
   }
   const provider = section('provider');
   if (provider) {

@@ -99,7 +99,7 @@ export interface Policy {
   onOutsideWindow?: OnOutsideWindow;
   /** Freeze periods: `apply` refuses to start inside one, and a running run pauses when one begins. */
   exclusions?: Exclusion[];
-  etcdBackup: { enabled: boolean };
+  etcdBackup: EtcdBackupPolicy;
   provider: { kind: string; [setting: string]: unknown };
   hooks: Record<string, unknown>;
   /** Health gates on measurements (docs/gates.md); empty: the kube-native gate after each wave only. */
@@ -112,6 +112,31 @@ export interface Policy {
    */
   alerts?: AlertsPolicy;
   preflight: { skip: string[]; certificateWarningDays: number; crashLoopRestarts: number };
+}
+
+/**
+ * The etcd-backup phase (docs/backup.md). Every field but `enabled` is left out of the defaults when
+ * unset, so existing plans keep their id.
+ */
+export interface EtcdBackupPolicy {
+  enabled: boolean;
+  /** etcd client URLs; unset: found at run time the kubeadm way (the etcd static pods' client URLs). */
+  endpoints?: string[];
+  /** TLS files; unset with found endpoints: kubeadm's /etc/kubernetes/pki/etcd/{ca,healthcheck-client}. */
+  cacert?: string;
+  cert?: string;
+  key?: string;
+  /** Where snapshots go; default ~/.midflight/etcd-backups. */
+  dir?: string;
+  /** After save and verify, restore the snapshot into a scratch etcd before the control plane moves. */
+  drill?: boolean;
+  /**
+   * Preflight says blocker, not warning, when the run cannot take a backup (a managed control plane with
+   * no hooks.backup), or, with maxAge, when the newest snapshot in `dir` is missing, stale or unverified.
+   */
+  required?: boolean;
+  /** How old the newest verified snapshot in `dir` may be when the run starts (e.g. 24h). */
+  maxAge?: string;
 }
 
 export function defaultPolicy(): Policy {

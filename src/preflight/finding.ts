@@ -60,7 +60,18 @@ export interface PreflightOptions {
   }>;
   defaults?: { maxUnavailable?: IntOrString; maxSurge?: IntOrString; strategy?: string };
   drain?: { deleteEmptyDirData?: boolean; force?: boolean };
-  etcdBackup?: { enabled?: boolean };
+  etcdBackup?: {
+    enabled?: boolean;
+    endpoints?: readonly string[];
+    required?: boolean;
+    maxAge?: string;
+    dir?: string;
+  };
+  /**
+   * The newest snapshot in etcdBackup.dir, read by the caller (preflight does no I/O); only looked at when
+   * etcdBackup.maxAge is set. Undefined there: no snapshot.
+   */
+  newestBackup?: { file: string; takenAt: string; verifiedAt?: string };
   /** Only `backup` is read here (the policy's hooks section is free-form). */
   hooks?: { backup?: unknown };
   preflight?: {

@@ -37,4 +37,10 @@ export {
   RUN_STATES,
   STEP_STATUSES,
 } from './run-types.ts';
-export { commandOutputFile, kubeconfigCopiesDir, runOutputDir, stateDirOf } from './state-dir.ts';
+export {
+  commandOutputFile,
+  etcdBackupsDir,
+  kubeconfigCopiesDir,
+  runOutputDir,
+  stateDirOf,
+} from './state-dir.ts';

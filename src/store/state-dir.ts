@@ -7,6 +7,7 @@
  *   runs/RUN/hook-NAME.log        what a policy hook printed (hook-pre.all.log, hook-backup.log…)
  *   kubeconfigs/PID-….kubeconfig  the private kubeconfig copy of a running midflight process (mode 0600;
  *                                 a start deletes those of processes that are gone)
+ *   etcd-backups/                 the snapshots the etcd-backup phase takes (unless etcdBackup.dir says where)
  *
  * An in-memory store (tests, embedding) has no folder: its files go to a folder in the temp directory.
  */
@@ -25,6 +26,11 @@ export function runOutputDir(storePath: string, runId: string): string {
 /** The file a command's output goes to: `name` is e.g. `upgrade-general-1` or `hook-pre.all`. */
 export function commandOutputFile(storePath: string, runId: string, name: string): string {
   return join(runOutputDir(storePath, runId), `${fileNamePart(name)}.log`);
+}
+
+/** Where the etcd-backup phase writes its snapshots when the policy names no etcdBackup.dir. */
+export function etcdBackupsDir(storePath: string): string {
+  return join(stateDirOf(storePath), 'etcd-backups');
 }
 
 /** Where running processes keep their private kubeconfig copies. */

@@ -1,4 +1,6 @@
+import { dirname, join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { listBackups } from '../../src/backup/index.ts';
 import { ANNOTATIONS, startRun, summarizeRun } from '../../src/engine/index.ts';
 import type { RunningSandbox } from '../e2e/sandbox-harness.ts';
 import {
@@ -38,10 +40,19 @@ describe('startRun: a full upgrade with the command provider', () => {
       const version = await sandbox.admin<{ controlPlane: { version: string } }>('/sandbox/v1/summary');
       expect(version.controlPlane.version).toBe('v1.31.2');
       expect(summary.nodes.upgraded.sort()).toEqual(all.map((n) => n.name).sort());
-      expect(summary.phases.map((p) => [p.kind, p.status])).toEqual(
-        plan.phases.map((p) => [p.kind, p.kind === 'etcd-backup' ? 'skipped' : 'done']),
+      expect(summary.phases.map((p) => [p.kind, p.status])).toEqual(plan.phases.map((p) => [p.kind, 'done']));
+      expect(summary.warnings.join('\n')).not.toMatch(/etcd backup/);
+      // With no hook and no endpoints, a sandbox's store is backed up through its admin API: saved beside
+      // the state store, verified, and drilled into a scratch store.
+      const [backup] = listBackups(join(dirname(h.statePath), 'etcd-backups'));
+      expect(backup?.file).toMatch(new RegExp(`sandbox-\\d{8}T\\d{6}Z-${summary.runId}\\.store\\.json$`));
+      expect(backup?.metadata).toMatchObject({ kind: 'sandbox-store', runId: summary.runId });
+      expect(backup?.metadata?.keys).toBeGreaterThan(0);
+      expect(backup?.metadata?.verifiedAt).toBeDefined();
+      const said = h.deps.store.logs(summary.runId).map((e) => e.message);
+      expect(said.join('\n')).toMatch(
+        /etcd backup: drill passed: a scratch store holds revision \d+ with \d+ objects/,
       );
-      expect(summary.warnings.join('\n')).toMatch(/etcd backup skipped: no backup configured/);
 
       // The event stream tells the story in order.
       const types = h.events.map((e) => e.type);

@@ -137,22 +137,65 @@ describe('planUpgrade', () => {
     else expect(addons?.steps[0]?.title).toBe(`Upgrade ${moved.join(' and ')} for v1.31.2`);
   });
 
-  it.each([
+  const managed = () =>
+    new ClusterBuilder('v1.30.4', 'https://eks.example:443').node('w-1').node('w-2').build();
+  it.each<
+    [string, () => ClusterSnapshot, Record<string, unknown>, Record<string, unknown>, string, string[]]
+  >([
     [
-      'without hooks.backup, says no backup is taken and warns',
+      'stacked etcd, no hook: Midflight saves and verifies a snapshot itself',
+      () => small.snapshot(),
       {},
-      'No etcd backup: hooks.backup is not set',
-      [],
+      {},
+      'Back up etcd: save, verify a snapshot',
+      [
+        'the snapshot is saved whole from a healthy member, atomically, with its metadata, in ~/.midflight/etcd-backups',
+        'it verifies: its own integrity hash, its database pages, its metadata (midflight backup verify)',
+      ],
+    ],
+    [
+      'etcdBackup.drill adds the restore drill, and etcdBackup.dir says where',
+      () => small.snapshot(),
+      {},
+      { drill: true, dir: '/var/backups/etcd' },
+      'Back up etcd: save, verify and drill a snapshot',
+      [
+        'the snapshot is saved whole from a healthy member, atomically, with its metadata, in /var/backups/etcd',
+        'it verifies: its own integrity hash, its database pages, its metadata (midflight backup verify)',
+        'it restores into a scratch etcd and reads back (midflight backup drill)',
+      ],
     ],
     [
       'with hooks.backup, names the hook and its exit status as the check',
+      () => small.snapshot(),
       { backup: './backup.sh {runId}' },
+      {},
       'Back up etcd with hooks.backup (./backup.sh {runId})',
       ['hooks.backup exits 0: it takes the snapshot and verifies it (e.g. etcdutl snapshot status)'],
     ],
-  ])('etcd backup step: %s', (_, hooks, title, checks) => {
-    const policy = { ...policyOf(small.policy), hooks };
-    const p = planUpgrade(small.snapshot(), parseVersion(small.target), policy);
+    [
+      'managed control plane, no hook: says plainly that none is taken, and warns',
+      managed,
+      {},
+      {},
+      'No etcd backup: the provider manages etcd and hooks.backup is not set',
+      [],
+    ],
+    [
+      'managed control plane with etcdBackup.endpoints: Midflight takes it from there',
+      managed,
+      {},
+      { endpoints: ['https://10.0.0.5:2379'] },
+      'Back up etcd: save, verify a snapshot',
+      [
+        'the snapshot is saved whole from a healthy member, atomically, with its metadata, in ~/.midflight/etcd-backups',
+        'it verifies: its own integrity hash, its database pages, its metadata (midflight backup verify)',
+      ],
+    ],
+  ])('etcd backup step: %s', (_, snapshot, hooks, etcdBackup, title, checks) => {
+    const base = policyOf(small.policy);
+    const policy = { ...base, hooks, etcdBackup: { ...base.etcdBackup, ...etcdBackup } };
+    const p = planUpgrade(snapshot(), parseVersion('v1.31.2'), policy);
     const backup = p.phases.find((x) => x.kind === 'etcd-backup')!.steps[0]!;
     expect(backup.title).toBe(title);
     expect(backup.checks).toEqual(checks);

@@ -49,6 +49,23 @@ preflight: {skip: [certificates]}
     expect(result.policy.drain.maxQuarantined).toBe(2);
   });
 
+  it('reads the etcdBackup section; fields left unset stay out of the policy (plans keep their id)', () => {
+    const etcdBackup = {
+      endpoints: ['https://10.0.0.1:2379', 'https://10.0.0.2:2379'],
+      cacert: '/pki/ca.crt',
+      cert: '/pki/c.crt',
+      key: '/pki/c.key',
+      dir: '~/backups',
+      drill: true,
+      required: true,
+      maxAge: '24h',
+    };
+    const result = validatePolicy({ etcdBackup }, 'p.yaml');
+    expect(result.ok && result.policy.etcdBackup).toEqual({ enabled: true, ...etcdBackup });
+    const bare = validatePolicy({ etcdBackup: { enabled: false } }, 'p.yaml');
+    expect(bare.ok && bare.policy.etcdBackup).toEqual({ enabled: false });
+  });
+
   it.each([
     [
       { pools: [{ name: 'a', maxUnavailable: '150' }, { maxUnavailable: 'lots' }] },
@@ -95,6 +112,12 @@ preflight: {skip: [certificates]}
     [{ pools: [{ name: 'a', waveSize: '0%' }] }, 'pools[0].waveSize', /at least 1 node/],
     [{ drainn: {} }, 'drainn', /unknown field/],
     [{ drain: { timout: '5m' } }, 'drain.timout', /unknown field/],
+    [{ etcdBackup: { endpoints: ['10.0.0.1:2379'] } }, 'etcdBackup.endpoints', /client URLs such as https:/],
+    [{ etcdBackup: { endpoints: [] } }, 'etcdBackup.endpoints', /client URLs/],
+    [{ etcdBackup: { cert: '/c.crt' } }, 'etcdBackup.cert', /set both etcdBackup.cert and etcdBackup.key/],
+    [{ etcdBackup: { maxAge: 'a day' } }, 'etcdBackup.maxAge', /duration/],
+    [{ etcdBackup: { drill: 'yes' } }, 'etcdBackup.drill', /true or false/],
+    [{ etcdBackup: { dirr: '/b' } }, 'etcdBackup.dirr', /unknown field/],
   ])('%j → error on %s', (raw, field, message) => {
     const result = validatePolicy(raw, 'p.yaml');
     expect(result.ok).toBe(false);

@@ -1,4 +1,5 @@
 import { type Command, Option } from 'commander';
+import { preflightBackupInput } from '../../backup/index.ts';
 import { clusterModelOf, formatVersion, sourceVersionOf } from '../../core/index.ts';
 import {
   type Finding,
@@ -7,6 +8,7 @@ import {
   type Severity,
   subjectText,
 } from '../../preflight/index.ts';
+import { defaultStatePath, etcdBackupsDir } from '../../store/index.ts';
 import { readClusterSnapshot } from '../cluster-snapshot.ts';
 import { ExitCode } from '../errors.ts';
 import { parseOutputFormat, renderData } from '../output.ts';
@@ -36,7 +38,8 @@ export function registerPreflightCommand(program: Command): void {
       const policy = readPolicyFile(opts.policy);
       const manifests = readManifests(opts.manifests ?? []);
       const snapshot = await readClusterSnapshot(cmd);
-      const report = runPreflight(snapshot, target, { ...policy, manifests }, Date.now());
+      const backups = preflightBackupInput(policy.etcdBackup, etcdBackupsDir(defaultStatePath()));
+      const report = runPreflight(snapshot, target, { ...policy, manifests, ...backups }, Date.now());
       const source = sourceVersionOf(clusterModelOf(snapshot, policy.poolLabel));
       const header = {
         cluster: snapshot.server.url,

@@ -7,6 +7,7 @@ import { formatIssue, YamlChecker } from '../scenario/yaml-checker.ts';
 import type { ControlPlane } from '../sim/control-plane.ts';
 import { type NodeUpgrader, UpgradeRefusedError } from '../sim/node-upgrade.ts';
 import { rfc3339 } from '../store/deletion.ts';
+import { drillStoreSnapshot, storeSnapshotOf } from './store-snapshot.ts';
 
 export interface AdminDeps {
   ctx: SandboxContext;
@@ -19,6 +20,8 @@ export type AdminHandler = (req: IncomingMessage, res: ServerResponse, url: URL)
 
 const PREFIX = '/sandbox/v1/';
 const MAX_BODY = 1 << 20;
+/** A store snapshot sent back for a drill: the large scenario's 150,000 pods take a few hundred MiB. */
+const MAX_SNAPSHOT_BODY = 1 << 30;
 
 class AdminError extends Error {
   constructor(
@@ -91,6 +94,19 @@ async function route(
     }
     const result = await done;
     return { code: result.state === 'succeeded' ? 200 : 500, body: result };
+  }
+  if (parts.length === 2 && first === 'store' && second === 'snapshot') {
+    allow('GET');
+    return { code: 200, body: storeSnapshotOf(deps.ctx.store, deps.scenarioName) };
+  }
+  if (parts.length === 2 && first === 'store' && second === 'drill') {
+    allow('POST');
+    const sample = Number(url.searchParams.get('sample') ?? 5);
+    if (!Number.isInteger(sample) || sample < 0)
+      throw new AdminError(400, 'expected ?sample=N with N a whole number');
+    const body = parseJson(await readBody(req, MAX_SNAPSHOT_BODY));
+    const drill = drillStoreSnapshot(body, deps.ctx.clock, sample);
+    return { code: drill.problems.length === 0 ? 200 : 422, body: drill };
   }
   if (parts.length === 1 && first === 'clock') {
     allow('GET');
@@ -181,12 +197,12 @@ function parseJson(text: string): unknown {
   }
 }
 
-async function readBody(req: IncomingMessage): Promise<string> {
+async function readBody(req: IncomingMessage, limit = MAX_BODY): Promise<string> {
   const chunks: Buffer[] = [];
   let size = 0;
   for await (const chunk of req) {
     size += (chunk as Buffer).length;
-    if (size > MAX_BODY) throw new AdminError(413, `body larger than ${MAX_BODY} bytes`);
+    if (size > limit) throw new AdminError(413, `body larger than ${limit} bytes`);
     chunks.push(chunk as Buffer);
   }
   return Buffer.concat(chunks).toString('utf8');
