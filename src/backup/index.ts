@@ -13,6 +13,8 @@ export type { DrillBackupOptions, DrillReport } from './drill-backup.ts';
 export { drillBackup } from './drill-backup.ts';
 export type { RestoreBackupOptions, RestoredBackup } from './restore-backup.ts';
 export { restoreBackup } from './restore-backup.ts';
+export type { RestoreRunbookInput } from './restore-runbook.ts';
+export { restoreRunbook } from './restore-runbook.ts';
 export type { SaveBackupOptions, SavedBackup } from './save-backup.ts';
 export { saveBackup } from './save-backup.ts';
 export type { SnapshotIntegrity } from './snapshot-integrity.ts';

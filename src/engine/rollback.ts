@@ -25,7 +25,11 @@ export interface RollbackTarget {
 export interface RollbackPlan {
   nodes: RollbackTarget[];
   /** Members the run upgraded that rollback leaves alone, with why. */
-  notRollbackable: Array<{ node: string; reason: string }>;
+  notRollbackable: Array<{
+    node: string;
+    reason: string /** Set for a control-plane member. */;
+    wasVersion?: string;
+  }>;
 }
 
 /**
@@ -59,6 +63,7 @@ export function planRollback(
       if (!notRollbackable.some((n) => n.node === row.node))
         notRollbackable.push({
           node: row.node,
+          wasVersion: row.previousVersion,
           reason: `control-plane member (was ${row.previousVersion}): a control-plane minor cannot be downgraded in place; the way back is restoring the etcd snapshot taken before the run`,
         });
       continue;

@@ -9,6 +9,7 @@ import {
   rollbackRun,
   startRun,
 } from '../../src/engine/index.ts';
+import { runCli } from '../cli/run-cli.ts';
 import {
   CountingProvider,
   FAST,
@@ -37,11 +38,31 @@ describe('rollbackRun', () => {
       expect(preview.notRollbackable).toEqual([
         {
           node: 'cp-1',
+          wasVersion: 'v1.30.6',
           reason: expect.stringMatching(
             /cannot be downgraded in place; the way back is restoring the etcd snapshot/,
           ),
         },
       ]);
+      // `midflight rollback --dry-run` prints the way back past the control plane: the run's own snapshot
+      // (on a sandbox, its store), found by the run id beside the state store.
+      const dry = await runCli(
+        ...[
+          '--kubeconfig',
+          sandbox.kubeconfigPath,
+          'rollback',
+          summary.runId,
+          '--dry-run',
+          '--state',
+          h.statePath,
+        ],
+      );
+      expect(dry.stdout).toContain(
+        `The control plane of ${summary.runId} moved from v1.30.6 to v1.31.2 (cp-1)`,
+      );
+      expect(dry.stdout).toMatch(
+        new RegExp(`sandbox-\\d{8}T\\d{6}Z-${summary.runId}\\.store\\.json \\(taken `),
+      );
 
       const order: string[] = [];
       h.deps.onEvent = (e: RunEvent) => {
@@ -71,7 +92,7 @@ describe('rollbackRun', () => {
       h.cleanup();
       await sandbox.stop();
     }
-  }, 30_000);
+  }, 120_000);
 
   it('abort stops a rollback and gives its node back; rolling back again starts that node over and finishes', async () => {
     const sandbox = await startCluster(WORKERS_CLUSTER);

@@ -4,8 +4,10 @@
  */
 import type { KubeConfig } from '@kubernetes/client-node';
 import { type Command, Option } from 'commander';
+import { listBackups, resolveBackupDir, restoreRunbook } from '../../backup/index.ts';
 import {
   planRollback,
+  type RollbackPlan,
   requestAbort,
   requestPause,
   resumeRun,
@@ -14,7 +16,7 @@ import {
 } from '../../engine/index.ts';
 import { type ClusterTarget, loadKubeConfig } from '../../kube/index.ts';
 import type { Plan } from '../../plan/index.ts';
-import type { RunRecord, RunStore } from '../../store/index.ts';
+import { etcdBackupsDir, type RunRecord, type RunStore } from '../../store/index.ts';
 import { confirm } from '../confirm.ts';
 import { ExitCode, UsageError } from '../errors.ts';
 import { OUTPUT_FORMATS, parseOutputFormat, renderData } from '../output.ts';
@@ -223,7 +225,7 @@ export function registerRunCommands(program: Command): void {
     .description(
       "return the worker nodes a run upgraded to their previous version, newest first, through the run's " +
         'provider (cordon, drain, downgrade, verify, uncordon). A control-plane minor version cannot be ' +
-        'rolled back in place: the way back is restoring the etcd snapshot taken before the run. The rollback ' +
+        'rolled back in place: the way back is restoring the etcd snapshot the run took, and rollback prints its runbook. The rollback ' +
         'is paused, aborted and resumed like a run (pause, abort, Ctrl-C, resume)',
     )
     .argument('<run>', 'run id')
@@ -243,6 +245,8 @@ export function registerRunCommands(program: Command): void {
           : `Rollback of ${runId}, in this order:\n${target.nodes.map((n) => `  ${n.node} (${n.pool}) → ${n.version}`).join('\n')}\n`,
       );
       for (const n of target.notRollbackable) say.write(`Not rolled back: ${n.node}: ${n.reason}\n`);
+      const runbook = controlPlaneRunbook(session.store, runId, target);
+      if (runbook.length > 0) say.write(`\n${runbook.join('\n')}\n\n`);
       if (opts.dryRun || target.nodes.length === 0) return;
       await confirm(
         opts.yes,
@@ -258,6 +262,29 @@ export function registerRunCommands(program: Command): void {
       const code = finishRun(summary, opts.output);
       if (code !== 0) throw new ExitCode(code);
     });
+  });
+}
+
+/**
+ * When the run moved the control plane: the way back that exists, the restore of the snapshot the run took
+ * before (found by its run id among the snapshots of the run's backup directory), as a runbook.
+ */
+function controlPlaneRunbook(store: RunStore, runId: string, target: RollbackPlan): string[] {
+  const members = target.notRollbackable.filter((n) => n.wasVersion !== undefined);
+  if (members.length === 0) return [];
+  const plan = planOf(store.mustGetRun(runId));
+  const policy = plan.policy.etcdBackup;
+  const backupDir = policy.dir ? resolveBackupDir(policy.dir) : etcdBackupsDir(store.path);
+  const backup = listBackups(backupDir).find((b) => b.metadata?.runId === runId);
+  const hook = typeof plan.policy.hooks.backup === 'string' ? plan.policy.hooks.backup : undefined;
+  return restoreRunbook({
+    runId,
+    from: members[0]!.wasVersion!,
+    to: plan.target,
+    members: members.map((m) => m.node),
+    backupDir,
+    ...(backup ? { backup } : {}),
+    ...(hook ? { hook } : {}),
   });
 }
 
