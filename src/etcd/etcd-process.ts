@@ -31,6 +31,12 @@ export interface EtcdProcessOptions {
   initialClusterToken?: string;
   /** Where etcd's log goes; default `<dataDir>.log`. Appended to across restarts. */
   logFile?: string;
+  /**
+   * Serve clients over TLS with client-certificate authentication, as kubeadm's etcd does: `cert`/`key`
+   * serve, client certificates must be signed by `ca`; `clientCert`/`clientKey` are what client() and the
+   * health wait present.
+   */
+  tls?: { cert: string; key: string; ca: string; clientCert: string; clientKey: string };
   /** More flags, as they are. */
   extraArgs?: string[];
   /**
@@ -97,7 +103,7 @@ export async function startEtcd(options: EtcdProcessOptions): Promise<EtcdProces
 
 function launch(options: EtcdProcessOptions, clientPort: number, peerPort: number): EtcdProcess {
   const binary = options.binary ?? DEFAULT_ETCD_BINARY;
-  const clientUrl = `http://127.0.0.1:${clientPort}`;
+  const clientUrl = `${options.tls ? 'https' : 'http'}://127.0.0.1:${clientPort}`;
   const peerUrl = `http://127.0.0.1:${peerPort}`;
   if (!existsSync(binary))
     throw new Error(
@@ -118,6 +124,14 @@ function launch(options: EtcdProcessOptions, clientPort: number, peerPort: numbe
     `--initial-cluster-token=${options.initialClusterToken ?? 'midflight'}`,
     // Metrics and pprof stay off the network: only the two loopback ports above are opened.
     '--listen-metrics-urls=',
+    ...(options.tls
+      ? [
+          `--cert-file=${options.tls.cert}`,
+          `--key-file=${options.tls.key}`,
+          `--trusted-ca-file=${options.tls.ca}`,
+          '--client-cert-auth=true',
+        ]
+      : []),
     ...(options.extraArgs ?? []),
   ];
   const logFd = openSync(logFile, 'a', 0o600);
@@ -167,7 +181,14 @@ function launch(options: EtcdProcessOptions, clientPort: number, peerPort: numbe
     dataDir: options.dataDir,
     logFile,
     pid: child.pid ?? -1,
-    client: () => new EtcdClient({ endpoint: clientUrl, timeoutMs: 5_000 }),
+    client: () =>
+      new EtcdClient({
+        endpoint: clientUrl,
+        timeoutMs: 5_000,
+        ...(options.tls
+          ? { tls: { cacert: options.tls.ca, cert: options.tls.clientCert, key: options.tls.clientKey } }
+          : {}),
+      }),
     exited: () => exited,
     logTail,
     async waitHealthy(timeoutMs = options.readyTimeoutMs ?? DEFAULT_READY_TIMEOUT_MS) {
