@@ -82,14 +82,16 @@ export function openGateway(request: GatewayRequest): Promise<http.IncomingMessa
     ...(secure ? request.tls : {}),
   };
   return new Promise((resolve, reject) => {
+    let answered = false;
     const req = (secure ? https : http).request(url, options, (res) => {
-      req.setTimeout(0);
+      answered = true;
       resolve(res);
     });
     req.on('error', (err) => reject(transportError(endpoint, operation, err)));
-    // IMPORTANT: wall-clock on purpose: etcd answers in real time whatever the run's clock does.
+    // IMPORTANT: wall-clock on purpose: etcd answers in real time whatever the run's clock does. An idle
+    // timeout: it also ends a stream (the snapshot) that stops sending midway, which then fails its reader.
     req.setTimeout(request.timeoutMs, () =>
-      req.destroy(new Error(`no answer within ${request.timeoutMs / 1000}s`)),
+      req.destroy(new Error(`${answered ? 'no data' : 'no answer'} for ${request.timeoutMs / 1000}s`)),
     );
     req.end(request.method === 'GET' ? undefined : JSON.stringify(request.body ?? {}));
   });
