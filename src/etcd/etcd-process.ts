@@ -7,8 +7,8 @@
 import { type ChildProcess, spawn } from 'node:child_process';
 import { closeSync, existsSync, mkdirSync, openSync, readSync, statSync } from 'node:fs';
 import { dirname } from 'node:path';
+import { freeLoopbackPort } from '../observe/index.ts';
 import { EtcdClient } from './etcd-client.ts';
-import { freeLoopbackPort } from './free-port.ts';
 
 export const DEFAULT_ETCD_BINARY = '/usr/bin/etcd';
 

@@ -1,3 +1,5 @@
+// The one free-port rule lives with the loopback daemons (src/observe); members are started on such ports.
+export { freeLoopbackPort } from '../observe/index.ts';
 export type { EtcdClientOptions, EtcdMember, EtcdStatus, RangeOptions, RangeResult } from './etcd-client.ts';
 export { ALL_KEYS, EtcdClient, prefixEnd } from './etcd-client.ts';
 export { EtcdError } from './etcd-errors.ts';
@@ -6,4 +8,3 @@ export { DEFAULT_ETCD_BINARY, startEtcd } from './etcd-process.ts';
 export type { EtcdTls } from './etcd-transport.ts';
 export type { EtcdctlOptions } from './etcdctl.ts';
 export { DEFAULT_ETCDCTL_BINARY, EtcdctlError, runEtcdctl } from './etcdctl.ts';
-export { freeLoopbackPort } from './free-port.ts';
