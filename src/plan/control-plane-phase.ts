@@ -55,7 +55,7 @@ export function etcdBackupStep(model: ClusterModel, policy: Policy): PlanStep {
   const dir = backup.dir ?? DEFAULT_ETCD_BACKUP_DIR;
   const members = backup.endpoints?.length
     ? `the snapshot streams from ${backup.endpoints.join(', ')} (etcdBackup.endpoints)`
-    : "the members are found the kubeadm way when the step runs (the etcd static pods' client URLs, certificates in /etc/kubernetes/pki/etcd/); on a sandbox, its store is saved through its admin API";
+    : "the members are found the kubeadm way when the step runs (the etcd static pods' client URLs, certificates in /etc/kubernetes/pki/etcd/); on a sandbox, its store is saved, verified and drilled through its admin API";
   return step({
     ...common,
     title: `Back up etcd: save, verify${backup.drill ? ' and drill' : ''} a snapshot`,
