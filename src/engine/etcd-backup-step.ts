@@ -29,6 +29,10 @@ import type { RunContext } from './run-context.ts';
 export async function backupStep(ctx: RunContext, step: PlanStep): Promise<'done' | 'skipped'> {
   const policy = ctx.plan.policy.etcdBackup;
   const say = (message: string) => ctx.log('info', message, { stepId: step.id });
+  if (ctx.options.skipEtcdBackup) {
+    say(`etcd backup skipped: ${ctx.options.skipEtcdBackup}`);
+    return 'skipped';
+  }
   if (ctx.hooks.backup) {
     await runHook(
       ctx.hooks.backup,

@@ -79,10 +79,17 @@ export interface RunOptions {
   providerRetryDelayMs?: number;
   /** Stops the run at the next safe point, leaving it `paused` (e.g. on Ctrl-C). */
   signal?: AbortSignal;
+  /**
+   * Skips the etcd-backup phase, saying this reason: for a run on a copy of a cluster (a rehearsal), whose
+   * backup would be of the copy, not of the cluster.
+   */
+  skipEtcdBackup?: string;
 }
 
-export type ResolvedRunOptions = Required<Omit<RunOptions, 'holder' | 'signal' | 'drain'>> &
-  Pick<RunOptions, 'holder' | 'signal' | 'drain'>;
+export type ResolvedRunOptions = Required<
+  Omit<RunOptions, 'holder' | 'signal' | 'drain' | 'skipEtcdBackup'>
+> &
+  Pick<RunOptions, 'holder' | 'signal' | 'drain' | 'skipEtcdBackup'>;
 
 export function resolveRunOptions(plan: Plan, options: RunOptions): ResolvedRunOptions {
   const settings = plan.policy.provider;
@@ -93,6 +100,7 @@ export function resolveRunOptions(plan: Plan, options: RunOptions): ResolvedRunO
     holder: options.holder,
     signal: options.signal,
     drain: options.drain,
+    skipEtcdBackup: options.skipEtcdBackup,
     leaseDurationSeconds: options.leaseDurationSeconds ?? 30,
     nodeReadyTimeoutMs: options.nodeReadyTimeoutMs ?? 10 * 60_000,
     controlPlaneTimeoutMs: options.controlPlaneTimeoutMs ?? 15 * 60_000,

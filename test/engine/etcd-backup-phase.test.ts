@@ -1,6 +1,6 @@
 import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
-import { join } from 'node:path';
+import { dirname, join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { listBackups } from '../../src/backup/index.ts';
 import { startRun } from '../../src/engine/index.ts';
@@ -82,4 +82,31 @@ describe.skipIf(!hasEtcd)('the etcd-backup phase against a real 3-member etcd', 
     expect(summary.phases.find((p) => p.kind === 'control-plane')?.status).toBe('pending');
     expect(calls).toBe(0);
   }, 180_000);
+});
+
+describe('a run on a copy of a cluster (a rehearsal)', () => {
+  it('skips the etcd-backup phase with the reason it is given, and saves nothing', async () => {
+    const sandbox = await startCluster(SMALL_CLUSTER);
+    const h = harness(sandbox, new CountingProvider(commandProvider(sandbox)));
+    try {
+      const plan = await planFor(sandbox, 'v1.31.2');
+      const stop = new AbortController();
+      const onEvent = (e: RunEvent) => {
+        if (e.type === 'step-finished' && e.stepId === 'etcd-backup') stop.abort();
+      };
+      const summary = await startRun({ ...h.deps, onEvent }, plan, {
+        ...FAST,
+        signal: stop.signal,
+        skipEtcdBackup: 'a rehearsal backs up nothing: it runs on a copy',
+      });
+      expect(summary.phases.find((p) => p.kind === 'etcd-backup')?.status).toBe('skipped');
+      expect(h.deps.store.logs(summary.runId).map((l) => l.message)).toContain(
+        'etcd backup skipped: a rehearsal backs up nothing: it runs on a copy',
+      );
+      expect(listBackups(join(dirname(h.statePath), 'etcd-backups'))).toEqual([]);
+    } finally {
+      h.cleanup();
+      await sandbox.stop();
+    }
+  }, 120_000);
 });
