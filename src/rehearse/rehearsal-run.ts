@@ -105,6 +105,8 @@ export async function rehearseOnce(input: RehearsalRunInput): Promise<RehearsalR
     if (note) notes.push(note);
     const summary = await startRun({ kc, store, provider, clock, onEvent }, plan, {
       signal: stop.signal,
+      // Note: the backup that matters is the real cluster's, taken by the real run; a copy's is noise.
+      skipEtcdBackup: 'a rehearsal runs on a copy of the cluster',
     });
     limit.cancel();
     holds.closeAll(clock.now());
