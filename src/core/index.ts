@@ -24,7 +24,10 @@ export {
   resolvePools,
   sourceVersionOf,
 } from './cluster-model.ts';
+export { fillTemplate, placeholdersIn, shellQuote, unknownPlaceholders } from './command-template.ts';
 export { DurationParseError, formatDuration, parseDuration } from './duration.ts';
+export type { MemberHealth, MemberWording } from './etcd-quorum.ts';
+export { faultToleranceOf, memberDownProblem, quorumLossOf, quorumOf } from './etcd-quorum.ts';
 export type { FailureClass } from './failure-class.ts';
 export { declaredFailureClass, mayRetry } from './failure-class.ts';
 export type { IntOrString } from './intorstr.ts';

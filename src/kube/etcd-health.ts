@@ -5,7 +5,7 @@
  * or managed etcd has no such pods, and nothing here applies to it.
  */
 import { CoreV1Api, type KubeConfig, type V1Pod } from '@kubernetes/client-node';
-import type { Clock } from '../core/index.ts';
+import { type Clock, memberDownProblem, quorumOf } from '../core/index.ts';
 import { withRetries } from './retry.ts';
 
 export interface EtcdMember {
@@ -41,25 +41,15 @@ function memberOf(pod: V1Pod): EtcdMember | undefined {
   return { node, healthy, detail };
 }
 
-/** The members etcd needs healthy to commit: a majority. */
-export function quorumOf(members: number): number {
-  return Math.floor(members / 2) + 1;
-}
-
 /**
- * Before `node`'s member goes down for its upgrade: every other member must be healthy, or the cluster
- * may lose quorum while it is down (3 members with one unhealthy: upgrading another leaves 1 of 3).
- * Returns what is wrong, or undefined.
- * Note: a single-member etcd is down during its own upgrade whatever is checked; that is the cost of one
- * member, not something to refuse.
+ * Before `node`'s member goes down for its upgrade: every other member must be healthy (the quorum rule is
+ * core's memberDownProblem). Returns what is wrong, or undefined.
  */
 export function etcdProblemBefore(members: readonly EtcdMember[], node: string): string | undefined {
-  const sick = members.filter((m) => m.node !== node && !m.healthy);
-  if (sick.length === 0) return undefined;
-  const left = members.filter((m) => m.node !== node && m.healthy).length;
-  return (
-    `etcd ${sick.map((m) => `on ${m.node} is not healthy (${m.detail})`).join(', ')}: ` +
-    `upgrading ${node} now would leave ${left} of ${members.length} member(s) healthy, quorum needs ${quorumOf(members.length)}`
+  return memberDownProblem(
+    members.map((m) => ({ name: m.node, healthy: m.healthy, detail: m.detail })),
+    node,
+    { member: (name) => `etcd on ${name}`, action: `upgrading ${node}` },
   );
 }
 

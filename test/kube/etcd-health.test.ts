@@ -1,10 +1,5 @@
 import { describe, expect, it } from 'vitest';
-import {
-  type EtcdMember,
-  etcdProblemAfter,
-  etcdProblemBefore,
-  quorumOf,
-} from '../../src/kube/etcd-health.ts';
+import { type EtcdMember, etcdProblemAfter, etcdProblemBefore } from '../../src/kube/etcd-health.ts';
 
 const members = (healthy: Record<string, boolean>): EtcdMember[] =>
   Object.entries(healthy).map(([node, ok]) => ({
@@ -14,13 +9,6 @@ const members = (healthy: Record<string, boolean>): EtcdMember[] =>
   }));
 
 describe('etcd health and quorum', () => {
-  it.each([
-    [1, 1],
-    [2, 2],
-    [3, 2],
-    [5, 3],
-  ])('%i members need %i for quorum', (n, q) => expect(quorumOf(n)).toBe(q));
-
   it.each([
     ['all healthy', { a: true, b: true, c: true }, 'a', undefined],
     ['the member itself unhealthy (resumed mid-upgrade)', { a: false, b: true, c: true }, 'a', undefined],
