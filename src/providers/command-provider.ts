@@ -4,6 +4,7 @@
  * {version}` in the demo. Placeholders are shell-quoted; exit 0 is success, anything else a failure
  * carrying the output's last lines.
  */
+import { fillTemplate, shellQuote, unknownPlaceholders as unknownPlaceholdersOf } from '../core/index.ts';
 import { runLoggedCommand } from './run-command.ts';
 import { ProviderError, type UpgradeContext, type UpgradeProvider } from './upgrade-provider.ts';
 
@@ -36,20 +37,11 @@ export const PLACEHOLDERS = [
   'kubeconfig',
 ] as const;
 
-/** POSIX single-quoting: safe for any value, including spaces and quotes. */
-export function shellQuote(value: string): string {
-  if (/^[A-Za-z0-9_./:=@%+,-]+$/.test(value)) return value;
-  return `'${value.replaceAll("'", `'\\''`)}'`;
-}
-
-/** `{name}`, but not the shell's `${NAME}`: environment variables pass through to the shell untouched. */
-const PLACEHOLDER = /(?<!\$)\{([A-Za-z]+)\}/g;
+export { shellQuote };
 
 /** The placeholders of `template` that midflight does not know (a typo would run a broken command). */
 export function unknownPlaceholders(template: string): string[] {
-  return [...template.matchAll(PLACEHOLDER)]
-    .map((m) => m[1]!)
-    .filter((name) => !(PLACEHOLDERS as readonly string[]).includes(name));
+  return unknownPlaceholdersOf(template, PLACEHOLDERS);
 }
 
 /** Fills the template; an unknown placeholder is an error. */
@@ -62,7 +54,7 @@ export function renderCommand(template: string, values: Record<string, string>):
       [],
       false,
     );
-  return template.replace(PLACEHOLDER, (_, name: string) => shellQuote(values[name] ?? ''));
+  return fillTemplate(template, values);
 }
 
 export class CommandProvider implements UpgradeProvider {
