@@ -19,6 +19,7 @@ import {
 } from '../core/index.ts';
 import { validateGates, validatePrometheus } from '../gates/gate-policy.ts';
 import { validateAlerts } from '../observe/observe-policy.ts';
+import { validateEtcdPolicy } from './etcd-policy.ts';
 import {
   defaultPolicy,
   NODE_STRATEGIES,
@@ -48,7 +49,7 @@ export function validatePolicy(raw: unknown, file: string): PolicyResult {
     return { ok: false, errors };
   }
   const known = new Set(
-    Object.keys(policy).concat('poolLabel', 'onOutsideWindow', 'exclusions', 'alerts', 'prometheus'),
+    Object.keys(policy).concat('poolLabel', 'onOutsideWindow', 'exclusions', 'alerts', 'prometheus', 'etcd'),
   );
   for (const key of Object.keys(raw))
     if (!known.has(key)) fail(key, `unknown field (known: ${[...known].sort().join(', ')})`);
@@ -401,6 +402,8 @@ export function validatePolicy(raw: unknown, file: string): PolicyResult {
     const maxAge = duration(etcd.maxAge, 'etcdBackup.maxAge');
     if (maxAge !== undefined) backup.maxAge = maxAge;
   }
+  const etcdRoll = validateEtcdPolicy(raw.etcd, 'etcd', fail);
+  if (etcdRoll) policy.etcd = etcdRoll;
   const provider = section('provider');
   if (provider) {
     const kind = str(provider.kind, 'provider.kind');

@@ -8,6 +8,7 @@
 import type { Exclusion, IntOrString, MaintenanceWindow } from '../core/index.ts';
 import type { GateSpec, PrometheusSettings } from '../gates/gate-types.ts';
 import type { AlertsPolicy } from '../observe/observe-policy.ts';
+import type { EtcdPolicy } from './etcd-policy.ts';
 
 export type { Exclusion, MaintenanceWindow };
 
@@ -100,6 +101,11 @@ export interface Policy {
   /** Freeze periods: `apply` refuses to start inside one, and a running run pauses when one begins. */
   exclusions?: Exclusion[];
   etcdBackup: EtcdBackupPolicy;
+  /**
+   * An external etcd cluster the plan rolls member by member (etcd-policy.ts). Left out of the defaults when
+   * unset, so existing plans keep their id.
+   */
+  etcd?: EtcdPolicy;
   provider: { kind: string; [setting: string]: unknown };
   hooks: Record<string, unknown>;
   /** Health gates on measurements (docs/gates.md); empty: the kube-native gate after each wave only. */
