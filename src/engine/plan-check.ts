@@ -93,6 +93,13 @@ export function planShapeProblems(raw: unknown): string[] {
         if (!Number.isInteger(step.maxInFlight) || (step.maxInFlight as number) < 1)
           fail(`${sat}.maxInFlight`, 'must be a whole number of nodes, at least 1');
       }
+      if (step.kind === 'etcd-member') {
+        for (const key of ['member', 'endpoint'] as const)
+          if (typeof step[key] !== 'string' || step[key] === '')
+            fail(`${sat}.${key}`, `must name the etcd member's ${key === 'member' ? 'name' : 'client URL'}`);
+        if (step.version !== undefined && typeof step.version !== 'string')
+          fail(`${sat}.version`, 'must be an etcd version such as 3.5.17');
+      }
       if (step.soakSeconds !== undefined && (typeof step.soakSeconds !== 'number' || step.soakSeconds < 0))
         fail(`${sat}.soakSeconds`, 'must be a non-negative number');
     }

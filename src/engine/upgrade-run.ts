@@ -14,7 +14,7 @@ import type { Plan, PlanPhase, PlanStep } from '../plan/index.ts';
 import { RESUMABLE_STATES } from '../store/index.ts';
 import { upgradeAddons } from './addons.ts';
 import { preflightStep, snapshotOf, validationStep } from './cluster-steps.ts';
-import { RunStateError } from './errors.ts';
+import { RunStateError, StepFailedError } from './errors.ts';
 import { backupStep } from './etcd-backup-step.ts';
 import { startGates } from './gate-checks.ts';
 import { hooksOf, runHook } from './hooks.ts';
@@ -232,6 +232,14 @@ async function runStep(ctx: RunContext, phaseIndex: number, step: PlanStep): Pro
       case 'etcd-backup':
         status = await backupStep(ctx, step);
         break;
+      case 'etcd-member':
+        // Fails closed until the engine rolls etcd members: a step that did nothing must not pass for done.
+        throw new StepFailedError(
+          step.id,
+          undefined,
+          `${step.title}: this midflight cannot roll etcd members yet`,
+          false,
+        );
       case 'control-plane':
         await controlPlaneStep(ctx, step);
         break;

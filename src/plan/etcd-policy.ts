@@ -67,6 +67,14 @@ export interface EtcdPolicy {
 export const ETCD_PLACEHOLDERS = ['member', 'endpoint', 'version'] as const;
 export const ETCD_UPGRADE_COMMANDS = ['command', 'stop', 'swap', 'start'] as const;
 
+/** A roll takes one member down at a time (one member per step of the etcd phase). */
+export const ETCD_MEMBERS_DOWN_AT_ONCE = 1;
+
+/** Why a cluster of `members` cannot be rolled, or undefined: core's quorum rule for one member down at a time. */
+export function etcdQuorumLoss(members: number): string | undefined {
+  return quorumLossOf(members, ETCD_MEMBERS_DOWN_AT_ONCE);
+}
+
 const DEFAULT_HEALTH = { timeout: '5m', raftIndexTolerance: 16 };
 const DEFAULT_COMMAND_TIMEOUT = '10m';
 const DEFAULT_MEMBER_ESTIMATE = '3m';
@@ -235,7 +243,7 @@ function membersOf(raw: unknown, at: string, fail: (field: string, message: stri
     members.push({ name: name ?? '', endpoint: endpoint ?? '' });
   });
   // Note: the plan takes members down one at a time; a cluster that cannot spare one cannot be rolled.
-  const loss = members.length > 0 ? quorumLossOf(members.length, 1) : undefined;
+  const loss = members.length > 0 ? etcdQuorumLoss(members.length) : undefined;
   if (raw.length === 0) fail(at, 'must list every member of the etcd cluster (none given)');
   else if (loss)
     fail(

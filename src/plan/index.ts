@@ -9,6 +9,7 @@ export { blockedSummary, withPreflightBlockers } from './plan-blockers.ts';
 export type {
   ClusterStep,
   ControlPlaneStep,
+  EtcdMemberStep,
   NodeStep,
   NodeWaveStep,
   PhaseKind,

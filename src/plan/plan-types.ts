@@ -12,6 +12,7 @@ export const PLAN_SCHEMA_VERSION = 'midflight.dev/plan/v1';
 export const PHASE_KINDS = [
   'preflight',
   'etcd-backup',
+  'etcd',
   'control-plane',
   'canary',
   'node-pool',
@@ -23,6 +24,7 @@ export type PhaseKind = (typeof PHASE_KINDS)[number];
 export const STEP_KINDS = [
   'preflight',
   'etcd-backup',
+  'etcd-member',
   'control-plane',
   'canary',
   'node-wave',
@@ -79,13 +81,27 @@ export interface NodeWaveStep extends StepCommon {
   fitsCapacity?: boolean;
 }
 
+/**
+ * One member of an external etcd cluster (policy.etcd), upgraded or restarted by the etcd member provider
+ * while the others keep quorum. It moves no Kubernetes node: `nodes` is empty.
+ */
+export interface EtcdMemberStep extends StepCommon {
+  kind: 'etcd-member';
+  /** The member's name, as etcd knows it. */
+  member: string;
+  /** Its client URL. */
+  endpoint: string;
+  /** The etcd version it moves to; absent: it is restarted as it is. */
+  version?: string;
+}
+
 /** A step about the cluster as a whole: it moves no node. */
 export interface ClusterStep extends StepCommon {
   kind: 'preflight' | 'etcd-backup' | 'addons' | 'validation';
 }
 
 /** A step of the plan, by kind: what the engine needs to carry it out is typed with it. */
-export type PlanStep = ControlPlaneStep | NodeWaveStep | ClusterStep;
+export type PlanStep = ControlPlaneStep | NodeWaveStep | EtcdMemberStep | ClusterStep;
 
 /** A step that upgrades nodes: a control-plane member, a canary or a wave. */
 export type NodeStep = ControlPlaneStep | NodeWaveStep;

@@ -2,7 +2,7 @@
  * planUpgrade: (snapshot, target, policy) → Plan. Pure and deterministic: the same inputs give the same plan
  * and the same plan id.
  *
- * Note: phase order is fixed — preflight, etcd backup, control plane (every member, one minor per hop; worker
+ * Note: phase order is fixed — preflight, etcd backup, external etcd (policy.etcd), control plane (every member, one minor per hop; worker
  * nodes are upgraded in between only when the skew policy requires it), canary, node pools in policy order,
  * add-ons, validation. Kubelets may lag the apiserver but never lead it, which is why nodes come after the
  * control plane.
@@ -33,6 +33,8 @@ import {
 } from '../core/index.ts';
 import { addonsPhase } from './addons-phase.ts';
 import { controlPlanePhase, etcdBackupStep } from './control-plane-phase.ts';
+import { etcdPhase } from './etcd-phase.ts';
+import { etcdQuorumLoss } from './etcd-policy.ts';
 import type { BudgetLimit } from './flow-order.ts';
 import { lowerBound, type PoolBoundInput } from './lower-bound.ts';
 import { phase, seconds, step, sum } from './plan-parts.ts';
@@ -91,6 +93,13 @@ export function planUpgrade(snapshot: ClusterSnapshot, target: KubeVersion, poli
         'no etcd backup will be taken: the provider manages etcd and hooks.backup is not set (set it, e.g. to a Velero backup, or etcdBackup.enabled: false to go without)',
       );
     phases.push(phase('etcd-backup', 'etcd backup', [backup]));
+  }
+
+  if (policy.etcd) {
+    // Note: the policy's validation refuses this with the field; a policy built in code reaches it here.
+    const loss = etcdQuorumLoss(policy.etcd.members.length);
+    if (loss) throw new PlanError(`cannot roll etcd (etcd.members): ${loss}`);
+    phases.push(etcdPhase(policy.etcd));
   }
 
   const pools = poolSettingsOf(model, policy);

@@ -55,6 +55,7 @@ function renderStep(n: number, s: PlanStep): string[] {
     `- [ ] Step \`${s.id}\` (${s.kind}, est. ${d(s.estimateSeconds)}${s.soakSeconds ? `, soak ${d(s.soakSeconds)}` : ''})`,
   );
   if (s.nodes.length > 0) lines.push(`- Nodes: ${s.nodes.join(', ')}`);
+  if (s.kind === 'etcd-member') lines.push(`- etcd member: ${s.member} (${s.endpoint})`);
   if (isNodeWave(s) && s.respectsBudgets === false)
     lines.push('- **Exceeds a disruption budget**: the drain will wait or time out.');
   if (isNodeWave(s) && s.fitsCapacity === false)

@@ -15,7 +15,7 @@ export function renderPlanTable(plan: Plan): string {
         step.title +
           (isNodeWave(step) && step.respectsBudgets === false ? ' [budget!]' : '') +
           (isNodeWave(step) && step.fitsCapacity === false ? ' [capacity!]' : ''),
-        abbreviate(step.nodes),
+        step.kind === 'etcd-member' ? `etcd:${step.member}` : abbreviate(step.nodes),
         formatDuration(step.estimateSeconds * 1000),
       ]);
     }

@@ -144,7 +144,10 @@ describe('policy etcd section', () => {
     ['an unknown field', { members: THREE, upgrade: RESTART, leader: 'a' }, /^etcd\.leader: unknown field/],
   ])('refuses %s', (_, etcd, message) => {
     const errors = errorsOf(etcd);
-    expect(errors.some((e) => message.test(e)), errors.join('\n')).toBe(true);
+    expect(
+      errors.some((e) => message.test(e)),
+      errors.join('\n'),
+    ).toBe(true);
   });
 
   it('points at the line of the mistake in the file', () => {
