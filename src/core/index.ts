@@ -28,6 +28,13 @@ export { fillTemplate, placeholdersIn, shellQuote, unknownPlaceholders } from '.
 export { DurationParseError, formatDuration, parseDuration } from './duration.ts';
 export type { MemberHealth, MemberWording } from './etcd-quorum.ts';
 export { faultToleranceOf, memberDownProblem, quorumLossOf, quorumOf } from './etcd-quorum.ts';
+export type { EtcdMemberState, EtcdUpgradeStage } from './etcd-roll.ts';
+export {
+  ETCD_MEMBER_PLACEHOLDERS,
+  ETCD_UPGRADE_STAGES,
+  followersFirst,
+  laggingMembers,
+} from './etcd-roll.ts';
 export type { FailureClass } from './failure-class.ts';
 export { declaredFailureClass, mayRetry } from './failure-class.ts';
 export type { IntOrString } from './intorstr.ts';

@@ -20,6 +20,7 @@ import type { Plan, PlanStep } from '../plan/index.ts';
 import type { UpgradeProvider } from '../providers/index.ts';
 import {
   commandOutputFile,
+  type EtcdMemberRowDetail,
   type LogLevel,
   type NodeGroupRowDetail,
   type NodeRowDetail,
@@ -248,6 +249,18 @@ export class RunContext {
   }
 
   putStepRow(stepId: string, patch: StepStatePatch<StepRowDetail>): StepStateRecord<StepRowDetail> {
+    return this.store.putStepState(this.runId, stepId, '', patch);
+  }
+
+  /** The own row of an etcd member's step. */
+  etcdMemberRow(stepId: string): StepStateRecord<EtcdMemberRowDetail> | undefined {
+    return this.store.stepState<EtcdMemberRowDetail>(this.runId, stepId);
+  }
+
+  putEtcdMemberRow(
+    stepId: string,
+    patch: StepStatePatch<EtcdMemberRowDetail>,
+  ): StepStateRecord<EtcdMemberRowDetail> {
     return this.store.putStepState(this.runId, stepId, '', patch);
   }
 

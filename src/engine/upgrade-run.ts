@@ -14,8 +14,9 @@ import type { Plan, PlanPhase, PlanStep } from '../plan/index.ts';
 import { RESUMABLE_STATES } from '../store/index.ts';
 import { upgradeAddons } from './addons.ts';
 import { preflightStep, snapshotOf, validationStep } from './cluster-steps.ts';
-import { RunStateError, StepFailedError } from './errors.ts';
+import { RunStateError } from './errors.ts';
 import { backupStep } from './etcd-backup-step.ts';
+import { etcdMemberStep, etcdRollOrder } from './etcd-members.ts';
 import { startGates } from './gate-checks.ts';
 import { hooksOf, runHook } from './hooks.ts';
 import { leftBehind, leftBehindReason, releaseReopenedQuarantine, reopenLeftBehind } from './left-behind.ts';
@@ -163,7 +164,9 @@ async function runPhase(ctx: RunContext, index: number, phase: PlanPhase): Promi
       await phaseHook(ctx, 'pre', phase);
       ctx.putPhaseRow(index, { detail: { preHookDone: true } });
     }
-    for (const step of phase.steps) await runStep(ctx, index, step);
+    // Note: etcd members go followers first, the leader last, as etcd says when the phase (re)starts.
+    const steps = phase.kind === 'etcd' ? await etcdRollOrder(ctx, phase.steps) : phase.steps;
+    for (const step of steps) await runStep(ctx, index, step);
     if (phase.kind === 'canary' || phase.kind === 'node-pool') await retrySkipped(ctx, phase);
     await phaseHook(ctx, 'post', phase);
   } catch (err) {
@@ -233,13 +236,8 @@ async function runStep(ctx: RunContext, phaseIndex: number, step: PlanStep): Pro
         status = await backupStep(ctx, step);
         break;
       case 'etcd-member':
-        // Fails closed until the engine rolls etcd members: a step that did nothing must not pass for done.
-        throw new StepFailedError(
-          step.id,
-          undefined,
-          `${step.title}: this midflight cannot roll etcd members yet`,
-          false,
-        );
+        await etcdMemberStep(ctx, step);
+        break;
       case 'control-plane':
         await controlPlaneStep(ctx, step);
         break;

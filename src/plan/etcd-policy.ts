@@ -14,7 +14,14 @@
  *
  * Every problem is reported, each naming its field; the quorum rule itself is core's (quorumLossOf).
  */
-import { DurationParseError, parseDuration, quorumLossOf, unknownPlaceholders } from '../core/index.ts';
+import {
+  DurationParseError,
+  ETCD_MEMBER_PLACEHOLDERS,
+  ETCD_UPGRADE_STAGES,
+  parseDuration,
+  quorumLossOf,
+  unknownPlaceholders,
+} from '../core/index.ts';
 
 export interface EtcdMemberPolicy {
   /** The member's name, as `etcdctl member list` shows it (etcd's --name). */
@@ -63,9 +70,6 @@ export interface EtcdPolicy {
   /** The plan's estimate for one member. */
   memberEstimate: string;
 }
-
-export const ETCD_PLACEHOLDERS = ['member', 'endpoint', 'version'] as const;
-export const ETCD_UPGRADE_COMMANDS = ['command', 'stop', 'swap', 'start'] as const;
 
 /** A roll takes one member down at a time (one member per step of the etcd phase). */
 export const ETCD_MEMBERS_DOWN_AT_ONCE = 1;
@@ -145,19 +149,19 @@ export function validateEtcdPolicy(
     );
   else if (!isObj(u)) fail(`${at}.upgrade`, 'must be a mapping with kind and command (or stop and start)');
   else {
-    unknownKeys(u, ['kind', ...ETCD_UPGRADE_COMMANDS, 'timeout'], `${at}.upgrade`);
+    unknownKeys(u, ['kind', ...ETCD_UPGRADE_STAGES, 'timeout'], `${at}.upgrade`);
     if (u.kind !== undefined && u.kind !== 'command')
       fail(`${at}.upgrade.kind`, 'must be command (the only etcd member provider)');
-    for (const key of ETCD_UPGRADE_COMMANDS) {
+    for (const key of ETCD_UPGRADE_STAGES) {
       const field = `${at}.upgrade.${key}`;
       const template = text(u[key], field);
       if (template === undefined) continue;
       upgrade[key] = template;
-      const unknown = unknownPlaceholders(template, ETCD_PLACEHOLDERS);
+      const unknown = unknownPlaceholders(template, ETCD_MEMBER_PLACEHOLDERS);
       if (unknown.length > 0)
         fail(
           field,
-          `unknown placeholder {${unknown[0]}} (known: ${ETCD_PLACEHOLDERS.map((p) => `{${p}}`).join(' ')}; the shell's \${VAR} passes through)`,
+          `unknown placeholder {${unknown[0]}} (known: ${ETCD_MEMBER_PLACEHOLDERS.map((p) => `{${p}}`).join(' ')}; the shell's \${VAR} passes through)`,
         );
       if (version === undefined && template.includes('{version}'))
         fail(

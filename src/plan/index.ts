@@ -1,6 +1,6 @@
 export { DEFAULT_ETCD_BACKUP_DIR } from './control-plane-phase.ts';
 export type { EtcdMemberPolicy, EtcdPolicy, EtcdTlsPolicy, EtcdUpgradePolicy } from './etcd-policy.ts';
-export { ETCD_PLACEHOLDERS, normalizeEtcdVersion } from './etcd-policy.ts';
+export { normalizeEtcdVersion } from './etcd-policy.ts';
 export type { BudgetLimit, FlowOrder, FlowOrderInput } from './flow-order.ts';
 export { flowOrder } from './flow-order.ts';
 export type { LowerBound, PoolBoundInput, PoolLowerBound } from './lower-bound.ts';

@@ -1,5 +1,12 @@
 export type { CommandProviderOptions } from './command-provider.ts';
 export { CommandProvider, PLACEHOLDERS, renderCommand, shellQuote } from './command-provider.ts';
+export type {
+  EtcdMemberCommandOptions,
+  EtcdMemberContext,
+  EtcdMemberProvider,
+  EtcdUpgradeSettings,
+} from './etcd-member-command.ts';
+export { EtcdMemberCommandProvider } from './etcd-member-command.ts';
 export type { JobProviderOptions } from './job-provider.ts';
 export { JobProvider, TARGET_VERSION_ANNOTATION, upgradeJobName } from './job-provider.ts';
 export type { ProviderEnvironment, ProviderSettings } from './provider-from-policy.ts';

@@ -64,8 +64,10 @@ export class ProviderConfigError extends Error {
   constructor(
     readonly field: string,
     message: string,
+    /** The policy section the field is in: `provider`, or `etcd` for the etcd member provider's. */
+    readonly section = 'provider',
   ) {
-    super(`provider.${field}: ${message}`);
+    super(`${section}.${field}: ${message}`);
     this.name = 'ProviderConfigError';
   }
 }

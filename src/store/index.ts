@@ -1,6 +1,7 @@
 export { MIGRATIONS, SCHEMA_VERSION } from './migrations.ts';
 export type {
   DrainBlockRecord,
+  EtcdMemberRowDetail,
   NodeGroupRowDetail,
   NodeRowDetail,
   PhaseRowDetail,

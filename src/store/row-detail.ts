@@ -22,6 +22,14 @@ export interface PhaseRowDetail extends RowDetail {
 /** The own row of a step that is not a group of nodes (preflight, etcd backup, control plane, add-ons, validation). */
 export type StepRowDetail = RowDetail;
 
+/** The own row of an external etcd member's step (engine/etcd-members.ts). */
+export interface EtcdMemberRowDetail extends RowDetail {
+  /** The member's id when its step started (written before its commands run): it must come back as itself. */
+  memberId?: string;
+  /** Its commands finished: a resume checks that it is back instead of running them again. */
+  upgraded?: boolean;
+}
+
 /** The own row of a canary or wave: a group of worker nodes that flow, then are gated and soaked together. */
 export interface NodeGroupRowDetail extends RowDetail {
   /** Every node of the group has ended (done, skipped or quarantined): a resume goes on to the gate and soak. */

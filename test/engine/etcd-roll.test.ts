@@ -1,0 +1,237 @@
+/**
+ * Rolling a real 3-member etcd (Debian's etcd 3.4, on loopback) as a plan's etcd phase: the engine runs the
+ * policy's `command` provider, which restarts each member through the test's control endpoint
+ * (etcd-member-control.ts), while a client writes without pause. The Kubernetes side is a sandbox whose
+ * workers are behind, so the plan has something to apply after the etcd phase.
+ */
+import { afterEach, describe, expect, it } from 'vitest';
+import { type RunSummary, resumeRun, startRun } from '../../src/engine/index.ts';
+import { EtcdClient } from '../../src/etcd/index.ts';
+import { RunStore } from '../../src/store/index.ts';
+import { type EtcdCluster, requireBinary, startEtcdCluster } from '../e2e/etcd-harness.ts';
+import { type MemberControl, startMemberControl } from '../e2e/etcd-member-control.ts';
+import type { RunningSandbox } from '../e2e/sandbox-harness.ts';
+import {
+  CountingProvider,
+  FAST,
+  FAST_TIMING,
+  type Harness,
+  harness,
+  planFor,
+  SandboxApiProvider,
+  startCluster,
+  testPolicy,
+} from './engine-harness.ts';
+
+/** Control plane at the target; two workers one minor behind (one alone could not be drained). */
+const ONE_WORKER_BEHIND = `
+name: engine-etcd
+kubernetesVersion: v1.31.2
+seed: 21
+controlPlane: { nodes: 1 }
+nodePools:
+  - { name: general, count: 2, version: v1.30.6, capacity: { cpu: "4", memory: 16Gi } }
+${FAST_TIMING}`;
+
+/**
+ * Writes /roll/<n> = <n> one after another, each to the next member that answers, and keeps the keys
+ * etcd acknowledged. A write that fails (its member is restarting) is not acknowledged and not retried
+ * under the same key: only acknowledged writes must survive.
+ */
+class ContinuousWriter {
+  readonly acked: string[] = [];
+  private stopped = false;
+  private done?: Promise<void>;
+  private readonly clients: EtcdClient[];
+  constructor(endpoints: string[]) {
+    this.clients = endpoints.map((endpoint) => new EtcdClient({ endpoint, timeoutMs: 3_000 }));
+  }
+  start(): void {
+    this.done = (async () => {
+      let n = 0;
+      let member = 0;
+      while (!this.stopped) {
+        const key = `/roll/${String(n++).padStart(6, '0')}`;
+        try {
+          await this.clients[member % this.clients.length]!.put(key, key);
+          this.acked.push(key);
+        } catch {
+          member++;
+        }
+        // A breath between writes: the machine is shared, and a few hundred writes a second prove the same.
+        await new Promise((r) => setTimeout(r, 5));
+      }
+    })();
+  }
+  async stop(): Promise<void> {
+    this.stopped = true;
+    await this.done;
+  }
+}
+
+/** Polls who leads and keeps each change: the sequence of leaders over the roll. */
+class LeaderWatch {
+  readonly leaders: string[] = [];
+  private timer?: NodeJS.Timeout;
+  constructor(private readonly cluster: EtcdCluster) {}
+  start(): void {
+    const poll = async () => {
+      const leader = await this.cluster.leader().catch(() => undefined);
+      if (leader && this.leaders.at(-1) !== leader) this.leaders.push(leader);
+      this.timer = setTimeout(poll, 50);
+    };
+    void poll();
+  }
+  stop(): void {
+    clearTimeout(this.timer);
+  }
+}
+
+describe.skipIf(!requireBinary('etcd', 'etcd-server'))('rolling a real 3-member etcd', () => {
+  let etcd: EtcdCluster | undefined;
+  let control: MemberControl | undefined;
+  let sandbox: RunningSandbox | undefined;
+  let h: Harness | undefined;
+  afterEach(async () => {
+    h?.cleanup();
+    await control?.close();
+    await sandbox?.stop();
+    await etcd?.stop();
+    h = control = sandbox = etcd = undefined;
+  }, 60_000);
+
+  /** The etcd cluster, its control endpoint, the sandbox and a plan with policy.etcd over them. */
+  async function setUp(healthTimeout: string) {
+    etcd = await startEtcdCluster({ members: 3 });
+    control = await startMemberControl(etcd);
+    sandbox = await startCluster(ONE_WORKER_BEHIND);
+    const provider = new CountingProvider(new SandboxApiProvider(sandbox));
+    h = harness(sandbox, provider);
+    const policy = testPolicy({
+      canary: { nodes: 0 },
+      etcd: {
+        members: etcd.names.map((name, i) => ({ name, endpoint: etcd!.endpoints[i] })),
+        upgrade: { kind: 'command', command: `curl -fsS -X POST ${control.url}/restart/{member}` },
+        // Note: clock time at ×40. A member restarts in a second or two on an idle machine; the bound of a
+        // roll that must succeed is generous (1h is 90 s of wall time) because the machine is shared.
+        health: { timeout: healthTimeout },
+      },
+    });
+    const plan = await planFor(sandbox, 'v1.31.2', policy);
+    const ids = new Map((await etcd.client('etcd-0').memberList()).map((m) => [m.name, m.id]));
+    return { etcd, control, h, plan, ids };
+  }
+
+  const stepRows = (h: Harness, runId: string) => {
+    const store = RunStore.open(h.statePath);
+    try {
+      return Object.fromEntries(
+        store
+          .stepStates(runId)
+          .filter((r) => r.stepId.startsWith('etcd-') && r.node === '')
+          .map((r) => [r.stepId, r.status]),
+      );
+    } finally {
+      store.close();
+    }
+  };
+
+  it('restarts every member once while a client writes: no acknowledged write lost, the leader moved before its own restart and went last', async () => {
+    const { etcd, control, h, plan, ids } = await setUp('1h');
+    const firstLeader = await etcd.leader();
+    const writer = new ContinuousWriter(etcd.endpoints);
+    const watch = new LeaderWatch(etcd);
+    writer.start();
+    watch.start();
+    let summary: RunSummary;
+    let ackedBeforeRoll = 0;
+    try {
+      // Some writes are in before the roll starts, so the read-back covers writes from before and during it.
+      while (writer.acked.length < 20) await new Promise((r) => setTimeout(r, 20));
+      ackedBeforeRoll = writer.acked.length;
+      summary = await startRun(h.deps, plan, FAST);
+    } finally {
+      await writer.stop();
+      watch.stop();
+    }
+    expect(summary.reason).toBeUndefined();
+    expect(summary.state).toBe('succeeded');
+
+    // Each member restarted exactly once, followers first, the first leader last; none of them led when
+    // its restart began: leadership had been moved away first.
+    expect(control.calls.map((c) => c.member).sort()).toEqual(['etcd-0', 'etcd-1', 'etcd-2']);
+    expect(control.calls.at(-1)!.member).toBe(firstLeader);
+    for (const call of control.calls) expect(call.leaderAtCall).not.toBe(call.member);
+    expect(watch.leaders[0]).toBe(firstLeader);
+    expect(watch.leaders.length).toBeGreaterThan(1);
+
+    // Every write etcd acknowledged, before and during the roll, reads back with its value.
+    expect(writer.acked.length).toBeGreaterThan(ackedBeforeRoll);
+    const stored = await etcd.client('etcd-0').range('/roll/', { prefix: true });
+    const values = new Map(stored.kvs.map((kv) => [kv.key, kv.value]));
+    const lost = writer.acked.filter((key) => values.get(key) !== key);
+    expect(lost).toEqual([]);
+
+    // The same three members, all healthy, with the ids they had.
+    const after = await etcd.client('etcd-1').memberList();
+    expect(new Map(after.map((m) => [m.name, m.id]))).toEqual(ids);
+    for (const name of etcd.names) expect((await etcd.client(name).healthy()).healthy).toBe(true);
+    expect(stepRows(h, summary.runId)).toEqual({
+      'etcd-etcd-0': 'done',
+      'etcd-etcd-1': 'done',
+      'etcd-etcd-2': 'done',
+    });
+    const messages = h.events.flatMap((e) =>
+      'message' in e && typeof e.message === 'string' ? [e.message] : [],
+    );
+    expect(messages).toContainEqual(`etcd leadership moved from ${firstLeader} to ${watch.leaders[1]}`);
+  }, 240_000);
+
+  it('stops the run when a member does not come back: quorum kept, no other member touched; a resume after its repair goes on without running its command again', async () => {
+    // Note: 4m of clock time is 6 s of wall time: the member never returns, so the wait only has to end.
+    const { etcd, control, h, plan } = await setUp('4m');
+    control.leaveDown = 1;
+    const pids = new Map(etcd.names.map((n) => [n, etcd.member(n).pid]));
+    const summary = await startRun(h.deps, plan, FAST);
+    expect(summary.state).toBe('failed');
+    expect(control.calls).toHaveLength(1);
+    const down = control.calls[0]!.member;
+    const others = etcd.names.filter((n) => n !== down);
+    expect(summary.reason).toMatch(
+      new RegExp(
+        `etcd member ${down} did not come back within 4m \\(etcd\\.health\\.timeout\\): etcd member ${down} is not healthy .*; ${others.join(', ')} healthy \\(2 of 3, quorum 2 kept\\); the roll stops at ${down}: no other member is touched`,
+      ),
+    );
+    // The other two serve, untouched (the same processes), and nothing ran after the failed step.
+    for (const name of others) {
+      expect((await etcd.client(name).healthy()).healthy).toBe(true);
+      expect(etcd.member(name).pid).toBe(pids.get(name));
+    }
+    expect(stepRows(h, summary.runId)).toEqual({ [`etcd-${down}`]: 'failed' });
+    expect((h.deps.provider as CountingProvider).upgrades).toEqual([]);
+
+    // The operator brings the member back; the resumed run checks it without restarting it again, rolls
+    // the two others, then the worker.
+    await etcd.start(down);
+    const resumed = await resumeRun(h.deps, summary.runId, FAST);
+    expect(resumed.reason).toBeUndefined();
+    expect(resumed.state).toBe('succeeded');
+    expect(control.calls.map((c) => c.member).sort()).toEqual([...etcd.names].sort());
+    expect(stepRows(h, summary.runId)).toEqual({
+      'etcd-etcd-0': 'done',
+      'etcd-etcd-1': 'done',
+      'etcd-etcd-2': 'done',
+    });
+  }, 240_000);
+
+  it('does not start a member while another one is unhealthy', async () => {
+    const { etcd, control, h, plan } = await setUp('2m');
+    await etcd.stop('etcd-2');
+    const summary = await startRun(h.deps, plan, FAST);
+    expect(summary.state).toBe('failed');
+    expect(summary.reason).toMatch(
+      /etcd member etcd-2 is not healthy \(.*\): restarting etcd-[01] now would leave 1 of 3 member\(s\) healthy, quorum needs 2 \(waited 2m, etcd\.health\.timeout\); etcd member etcd-[01] was not touched/,
+    );
+    expect(control.calls).toEqual([]);
+  }, 240_000);
+});
