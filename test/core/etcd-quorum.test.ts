@@ -1,6 +1,8 @@
 import { describe, expect, it } from 'vitest';
 import {
   faultToleranceOf,
+  followersFirst,
+  laggingMembers,
   type MemberHealth,
   memberDownProblem,
   quorumLossOf,
@@ -58,5 +60,25 @@ describe('etcd quorum', () => {
     const found = memberDownProblem(members(m), name, words(name));
     if (problem === undefined) expect(found).toBeUndefined();
     else expect(found).toMatch(problem);
+  });
+});
+
+describe('etcd roll order and raft lag', () => {
+  it.each([
+    ['the leader in the middle', ['a', 'b', 'c'], 'b', ['a', 'c', 'b']],
+    ['the leader first', ['a', 'b', 'c'], 'a', ['b', 'c', 'a']],
+    ['no leader known: as given', ['a', 'b', 'c'], undefined, ['a', 'b', 'c']],
+  ])('followers first, the leader last: %s', (_, members, leader, order) => {
+    expect(followersFirst(members, (m) => m === leader)).toEqual(order);
+  });
+
+  it.each([
+    ['caught up', 1000, [990, 1003], 16, []],
+    ['ahead of the leader read before it', 1000, [1040], 16, []],
+    ['one trailing past the tolerance', 1000, [980, 999], 16, [{ name: 'm0', raftIndex: 980, behind: 20 }]],
+    ['no tolerance', 1000, [999], 0, [{ name: 'm0', raftIndex: 999, behind: 1 }]],
+  ])('%s', (_, leaderIndex, indexes, tolerance, lagging) => {
+    const members = indexes.map((raftIndex, i) => ({ name: `m${i}`, raftIndex }));
+    expect(laggingMembers(leaderIndex, members, tolerance)).toEqual(lagging);
   });
 });

@@ -19,6 +19,8 @@ import type { EtcdCluster } from './etcd-harness.ts';
 export interface MemberControl {
   url: string;
   calls: Array<{ member: string; leaderAtCall: string; leftDown: boolean }>;
+  /** The members whose restart has finished (healthy again), in order. */
+  restarted: string[];
   /** How many of the next restarts leave their member stopped. */
   leaveDown: number;
   close(): Promise<void>;
@@ -28,6 +30,7 @@ export async function startMemberControl(cluster: EtcdCluster): Promise<MemberCo
   const control: MemberControl = {
     url: '',
     calls: [],
+    restarted: [],
     leaveDown: 0,
     close: () => new Promise<void>((resolve) => server.close(() => resolve())),
   };
@@ -44,7 +47,10 @@ export async function startMemberControl(cluster: EtcdCluster): Promise<MemberCo
       if (leftDown) control.leaveDown--;
       control.calls.push({ member, leaderAtCall, leftDown });
       await cluster.stop(member);
-      if (!leftDown) await cluster.start(member);
+      if (!leftDown) {
+        await cluster.start(member);
+        control.restarted.push(member);
+      }
       res.writeHead(200).end(`restart ${member}: ${leftDown ? 'stopped, left down' : 'done'}\n`);
     })().catch((err: Error) => res.writeHead(500).end(`restart ${member}: ${err.message}\n`));
   });

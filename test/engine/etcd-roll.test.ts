@@ -13,6 +13,7 @@ import { type MemberControl, startMemberControl } from '../e2e/etcd-member-contr
 import type { RunningSandbox } from '../e2e/sandbox-harness.ts';
 import {
   CountingProvider,
+  CrashError,
   FAST,
   FAST_TIMING,
   type Harness,
@@ -222,6 +223,46 @@ describe.skipIf(!requireBinary('etcd', 'etcd-server'))('rolling a real 3-member 
       'etcd-etcd-1': 'done',
       'etcd-etcd-2': 'done',
     });
+  }, 240_000);
+
+  it('killed right after a member restarted, before the store heard of it: the resumed run restarts it again and finishes, no write lost', async () => {
+    const { etcd, control, h, plan } = await setUp('1h');
+    // Every store write fails from the moment the first restart is over, as if the process died there.
+    const crashing = harness(sandbox!, h.deps.provider, {
+      beforeWrite: () => {
+        if (control.restarted.length > 0) throw new CrashError(0);
+      },
+    });
+    const writer = new ContinuousWriter(etcd.endpoints);
+    writer.start();
+    try {
+      await expect(startRun(crashing.deps, plan, FAST)).rejects.toBeInstanceOf(CrashError);
+      const first = control.restarted[0]!;
+      const store = crashing.openStore({});
+      const [run] = store.listRuns();
+      const row = store.stepState(run!.id, `etcd-${first}`);
+      // The intent (and the member's id) was on disk before the command ran; its end was not.
+      expect({ intent: row?.intent, upgraded: 'upgraded' in (row?.detail ?? {}) }).toEqual({
+        intent: 'upgrade',
+        upgraded: false,
+      });
+      expect(row?.detail).toHaveProperty('memberId');
+      const summary = await resumeRun({ ...crashing.deps, store }, run!.id, FAST);
+      expect(summary.reason).toBeUndefined();
+      expect(summary.state).toBe('succeeded');
+      // The member whose end was lost is restarted again (the policy's commands must allow it); the others once.
+      const counts = Object.fromEntries(
+        etcd.names.map((n) => [n, control.calls.filter((c) => c.member === n).length]),
+      );
+      expect(counts).toEqual(Object.fromEntries(etcd.names.map((n) => [n, n === first ? 2 : 1])));
+      for (const call of control.calls) expect(call.leaderAtCall).not.toBe(call.member);
+    } finally {
+      await writer.stop();
+      crashing.cleanup();
+    }
+    const stored = await etcd.client('etcd-0').range('/roll/', { prefix: true });
+    const values = new Map(stored.kvs.map((kv) => [kv.key, kv.value]));
+    expect(writer.acked.filter((key) => values.get(key) !== key)).toEqual([]);
   }, 240_000);
 
   it('does not start a member while another one is unhealthy', async () => {
