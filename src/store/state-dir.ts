@@ -5,6 +5,7 @@
  *   state.db                      the runs (RunStore)
  *   runs/RUN/upgrade-NODE.log     what the provider's command printed for NODE, every attempt appended
  *   runs/RUN/hook-NAME.log        what a policy hook printed (hook-pre.all.log, hook-backup.log…)
+ *   runs/RUN/etcd-MEMBER.log      what an external etcd member's upgrade commands printed (policy etcd.upgrade)
  *   kubeconfigs/PID-….kubeconfig  the private kubeconfig copy of a running midflight process (mode 0600;
  *                                 a start deletes those of processes that are gone)
  *   etcd-backups/                 the snapshots the etcd-backup phase takes (unless etcdBackup.dir says where)
