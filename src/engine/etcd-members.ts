@@ -65,21 +65,26 @@ export async function etcdMemberStep(ctx: RunContext, step: EtcdMemberStep): Pro
     const before = await waitForCluster(ctx, step, clients, resumed ? 'resumed' : 'before');
     const self = before.members.find((m) => m.name === step.member)!;
     const memberId = row?.detail.memberId ?? self.id!;
-    if (!resumed && step.version && self.status && sameVersion(self.status.version, step.version)) {
+    // A member already at the version is not upgraded (again): fresh, nothing to do; resumed after a crash
+    // that came once its commands had done their work, it only has to be checked.
+    const atVersion = step.version && self.healthy && sameVersion(self.status!.version, step.version);
+    if (atVersion && !resumed) {
       ctx.log('info', `etcd member ${step.member} already runs ${step.version}: nothing to do`, {
         stepId: step.id,
       });
       return;
     }
-    if (self.healthy && before.leader?.name === step.member) await moveLeadership(ctx, step, clients, before);
-    ctx.checkpoint('sub-step');
-    row = ctx.putEtcdMemberRow(step.id, { intent: 'upgrade', detail: { memberId } });
-    await upgradeMember(ctx, step, etcd, clients);
+    if (!atVersion) {
+      if (self.healthy && before.leader?.name === step.member)
+        await moveLeadership(ctx, step, clients, before);
+      ctx.checkpoint('sub-step');
+      row = ctx.putEtcdMemberRow(step.id, { intent: 'upgrade', detail: { memberId } });
+      await upgradeMember(ctx, step, etcd, clients);
+    }
     row = ctx.putEtcdMemberRow(step.id, { intent: 'verify', detail: { upgraded: true } });
   }
   ctx.checkpoint('sub-step');
   await waitForMemberBack(ctx, step, clients, row.detail.memberId);
-  ctx.putEtcdMemberRow(step.id, { intent: undefined });
 }
 
 /**

@@ -102,9 +102,11 @@ describe.skipIf(!requireBinary('etcd', 'etcd-server'))('rolling a real 3-member 
   }, 60_000);
 
   /** The etcd cluster, its control endpoint, the sandbox and a plan with policy.etcd over them. */
-  async function setUp(healthTimeout: string, command?: string) {
+  /** `version` 'running': the version the members run now. */
+  async function setUp(healthTimeout: string, command?: string, wanted?: string) {
     etcd = await startEtcdCluster({ members: 3 });
     control = await startMemberControl(etcd);
+    const version = wanted === 'running' ? (await etcd.client('etcd-0').status()).version : wanted;
     sandbox = await startCluster(ONE_WORKER_BEHIND);
     const provider = new CountingProvider(new SandboxApiProvider(sandbox));
     h = harness(sandbox, provider);
@@ -116,11 +118,12 @@ describe.skipIf(!requireBinary('etcd', 'etcd-server'))('rolling a real 3-member 
         // Note: clock time at ×40. A member restarts in a second or two on an idle machine; the bound of a
         // roll that must succeed is generous (1h is 90 s of wall time) because the machine is shared.
         health: { timeout: healthTimeout },
+        ...(version ? { version } : {}),
       },
     });
     const plan = await planFor(sandbox, 'v1.31.2', policy);
     const ids = new Map((await etcd.client('etcd-0').memberList()).map((m) => [m.name, m.id]));
-    return { etcd, control, h, plan, ids };
+    return { etcd, control, h, plan, ids, version };
   }
 
   const stepRows = (h: Harness, runId: string) => {
@@ -281,6 +284,31 @@ describe.skipIf(!requireBinary('etcd', 'etcd-server'))('rolling a real 3-member 
     const stored = await etcd.client('etcd-0').range('/roll/', { prefix: true });
     const values = new Map(stored.kvs.map((kv) => [kv.key, kv.value]));
     expect(writer.acked.filter((key) => values.get(key) !== key)).toEqual([]);
+  }, 240_000);
+
+  it('leaves alone a member that already runs the version', async () => {
+    const { control, h, plan, version } = await setUp('2m', undefined, 'running');
+    const running = version!;
+    const summary = await startRun(h.deps, plan, FAST);
+    expect(summary.reason).toBeUndefined();
+    expect(control.calls).toEqual([]);
+    const messages = h.events.flatMap((e) =>
+      'message' in e && typeof e.message === 'string' ? [e.message] : [],
+    );
+    expect(messages.filter((m) => m.endsWith(`already runs ${running}: nothing to do`))).toHaveLength(3);
+  }, 240_000);
+
+  it('stops at a member that comes back at another version than the policy says', async () => {
+    const { control, h, plan } = await setUp('2m', undefined, '3.9.9');
+    const summary = await startRun(h.deps, plan, FAST);
+    expect(summary.state).toBe('failed');
+    expect(control.calls).toHaveLength(1);
+    const member = control.calls[0]!.member;
+    expect(summary.reason).toMatch(
+      new RegExp(
+        `^etcd member ${member} did not come back within 2m \\(etcd\\.health\\.timeout\\): etcd member ${member} runs 3\\.\\d+\\.\\d+, not 3\\.9\\.9; etcd-0, etcd-1, etcd-2 healthy \\(3 of 3, quorum 2 kept\\)`,
+      ),
+    );
   }, 240_000);
 
   it('does not start a member while another one is unhealthy', async () => {
