@@ -101,8 +101,11 @@ describe.skipIf(!requireBinary('etcd', 'etcd-server'))('rolling a real 3-member 
     h = control = sandbox = etcd = undefined;
   }, 60_000);
 
-  /** The etcd cluster, its control endpoint, the sandbox and a plan with policy.etcd over them. */
-  /** `version` 'running': the version the members run now. */
+  /**
+   * The etcd cluster, its control endpoint, the sandbox and a plan with policy.etcd over them: `command`
+   * instead of the restart through the control endpoint, `wanted` as etcd.version ('running': the version
+   * the members run now).
+   */
   async function setUp(healthTimeout: string, command?: string, wanted?: string) {
     etcd = await startEtcdCluster({ members: 3 });
     control = await startMemberControl(etcd);
