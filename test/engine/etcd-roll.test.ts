@@ -202,7 +202,7 @@ describe.skipIf(!requireBinary('etcd', 'etcd-server'))('rolling a real 3-member 
   }, 240_000);
 
   it("stops the run when a member's command fails, naming it with the quorum state", async () => {
-    const { control, h, plan } = await setUp('2m', 'echo "etcd.service: no such unit" >&2; exit 5');
+    const { control, h, plan } = await setUp('1h', 'echo "etcd.service: no such unit" >&2; exit 5');
     const summary = await startRun(h.deps, plan, FAST);
     expect(summary.state).toBe('failed');
     expect(summary.reason).toMatch(
@@ -213,8 +213,9 @@ describe.skipIf(!requireBinary('etcd', 'etcd-server'))('rolling a real 3-member 
   }, 240_000);
 
   it('stops the run when a member does not come back: quorum kept, no other member touched; a resume after its repair goes on without running its command again', async () => {
-    // Note: 4m of clock time is 6 s of wall time: the member never returns, so the wait only has to end.
-    const { etcd, control, h, plan } = await setUp('4m');
+    // Note: 10m of clock time is 15 s of wall time: long enough for the checks before the member goes down
+    // on a busy machine, and the member never returns, so the wait after only has to end.
+    const { etcd, control, h, plan } = await setUp('10m');
     control.leaveDown = 1;
     const pids = new Map(etcd.names.map((n) => [n, etcd.member(n).pid]));
     const summary = await startRun(h.deps, plan, FAST);
@@ -224,7 +225,7 @@ describe.skipIf(!requireBinary('etcd', 'etcd-server'))('rolling a real 3-member 
     const others = etcd.names.filter((n) => n !== down);
     expect(summary.reason).toMatch(
       new RegExp(
-        `etcd member ${down} did not come back within 4m \\(etcd\\.health\\.timeout\\): etcd member ${down} is not healthy .*; ${others.join(', ')} healthy \\(2 of 3, quorum 2 kept\\); the roll stops at ${down}: no other member is touched`,
+        `etcd member ${down} did not come back within 10m \\(etcd\\.health\\.timeout\\): etcd member ${down} is not healthy .*; ${others.join(', ')} healthy \\(2 of 3, quorum 2 kept\\); the roll stops at ${down}: no other member is touched`,
       ),
     );
     // The other two serve, untouched (the same processes), and nothing ran after the failed step.
@@ -290,7 +291,7 @@ describe.skipIf(!requireBinary('etcd', 'etcd-server'))('rolling a real 3-member 
   }, 240_000);
 
   it('leaves alone a member that already runs the version', async () => {
-    const { control, h, plan, version } = await setUp('2m', undefined, 'running');
+    const { control, h, plan, version } = await setUp('1h', undefined, 'running');
     const running = version!;
     const summary = await startRun(h.deps, plan, FAST);
     expect(summary.reason).toBeUndefined();
@@ -302,14 +303,15 @@ describe.skipIf(!requireBinary('etcd', 'etcd-server'))('rolling a real 3-member 
   }, 240_000);
 
   it('stops at a member that comes back at another version than the policy says', async () => {
-    const { control, h, plan } = await setUp('2m', undefined, '3.9.9');
+    // Note: as for a member that does not come back, 10m (15 s of wall time): checks that must pass, a wait that must end.
+    const { control, h, plan } = await setUp('10m', undefined, '3.9.9');
     const summary = await startRun(h.deps, plan, FAST);
     expect(summary.state).toBe('failed');
     expect(control.calls).toHaveLength(1);
     const member = control.calls[0]!.member;
     expect(summary.reason).toMatch(
       new RegExp(
-        `^etcd member ${member} did not come back within 2m \\(etcd\\.health\\.timeout\\): etcd member ${member} runs 3\\.\\d+\\.\\d+, not 3\\.9\\.9; etcd-0, etcd-1, etcd-2 healthy \\(3 of 3, quorum 2 kept\\)`,
+        `^etcd member ${member} did not come back within 10m \\(etcd\\.health\\.timeout\\): etcd member ${member} runs 3\\.\\d+\\.\\d+, not 3\\.9\\.9; etcd-0, etcd-1, etcd-2 healthy \\(3 of 3, quorum 2 kept\\)`,
       ),
     );
   }, 240_000);
