@@ -46,6 +46,33 @@ describe('plan guards and the cluster lease', () => {
       /phases\[3\]\.steps\[0\]\.nodes: must be a list of node names/,
     ],
     [
+      'with an etcd member step that names no member',
+      (p) => {
+        const copy = structuredClone(p) as unknown as { phases: unknown[] };
+        copy.phases.splice(1, 0, {
+          kind: 'etcd',
+          name: 'etcd: rolling restart',
+          estimateSeconds: 0,
+          steps: [
+            {
+              id: 'etcd-a',
+              kind: 'etcd-member',
+              title: 'Restart etcd member a',
+              endpoint: 'http://127.0.0.1:2379',
+              nodes: [],
+              reasons: [],
+              checks: [],
+              rollback: '',
+              estimateSeconds: 0,
+            },
+          ],
+        });
+        return copy;
+      },
+      'invalid',
+      /phases\[1\]\.steps\[0\]\.member: must name the etcd member's name/,
+    ],
+    [
       'edited by hand',
       (p) => {
         const copy = structuredClone(p);
