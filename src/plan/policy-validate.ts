@@ -403,7 +403,16 @@ export function validatePolicy(raw: unknown, file: string): PolicyResult {
     if (maxAge !== undefined) backup.maxAge = maxAge;
   }
   const etcdRoll = validateEtcdPolicy(raw.etcd, 'etcd', fail);
-  if (etcdRoll) policy.etcd = etcdRoll;
+  if (etcdRoll) {
+    policy.etcd = etcdRoll;
+    // Note: an external etcd the policy rolls is where the backup streams from too, unless the policy says
+    // otherwise: the user writes its members and certificates once.
+    const backup = policy.etcdBackup;
+    if (!backup.endpoints?.length) {
+      backup.endpoints = etcdRoll.members.map((m) => m.endpoint);
+      if (!backup.cacert && !backup.cert) Object.assign(backup, etcdRoll.tls ?? {});
+    }
+  }
   const provider = section('provider');
   if (provider) {
     const kind = str(provider.kind, 'provider.kind');

@@ -50,6 +50,22 @@ describe('policy etcd section', () => {
     });
   });
 
+  it('is where the backup streams from when etcdBackup names no endpoints, with its certificates', () => {
+    const tls = { cacert: '/pki/ca.crt', cert: '/pki/client.crt', key: '/pki/client.key' };
+    const result = validatePolicy({ etcd: { members: THREE, tls, upgrade: RESTART } }, 'policy.yaml');
+    expect(result.ok && result.policy.etcdBackup).toEqual({
+      enabled: true,
+      endpoints: THREE.map((m) => m.endpoint),
+      ...tls,
+    });
+    const own = { endpoints: ['https://10.0.0.99:2379'], cacert: '/backup/ca.crt' };
+    const kept = validatePolicy(
+      { etcd: { members: THREE, tls, upgrade: RESTART }, etcdBackup: own },
+      'p.yaml',
+    );
+    expect(kept.ok && kept.policy.etcdBackup).toEqual({ enabled: true, ...own });
+  });
+
   it('is absent unless set, so plans without it keep their id', () => {
     const result = validatePolicy({}, 'policy.yaml');
     expect(result.ok && 'etcd' in result.policy).toBe(false);
