@@ -48,7 +48,14 @@ export function validatePolicy(raw: unknown, file: string): PolicyResult {
     return { ok: false, errors };
   }
   const known = new Set(
-    Object.keys(policy).concat('poolLabel', 'onOutsideWindow', 'exclusions', 'alerts', 'prometheus'),
+    Object.keys(policy).concat(
+      'poolLabel',
+      'onOutsideWindow',
+      'exclusions',
+      'alerts',
+      'prometheus',
+      'nodeProvider',
+    ),
   );
   for (const key of Object.keys(raw))
     if (!known.has(key)) fail(key, `unknown field (known: ${[...known].sort().join(', ')})`);
@@ -406,6 +413,12 @@ export function validatePolicy(raw: unknown, file: string): PolicyResult {
     const kind = str(provider.kind, 'provider.kind');
     if (provider.kind === undefined) fail('provider.kind', 'is required (e.g. job or command)');
     policy.provider = { ...provider, kind: kind ?? 'job' };
+  }
+  const nodeProvider = section('nodeProvider');
+  if (nodeProvider) {
+    const kind = str(nodeProvider.kind, 'nodeProvider.kind');
+    if (nodeProvider.kind === undefined) fail('nodeProvider.kind', 'is required (sandbox or command)');
+    else if (kind) policy.nodeProvider = { ...nodeProvider, kind };
   }
   const hooks = section('hooks');
   if (hooks) policy.hooks = hooks;

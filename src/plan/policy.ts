@@ -101,6 +101,11 @@ export interface Policy {
   exclusions?: Exclusion[];
   etcdBackup: EtcdBackupPolicy;
   provider: { kind: string; [setting: string]: unknown };
+  /**
+   * How nodes are created and deleted (providers/node-provider-from-policy.ts), for pools with strategy
+   * surge. Absent unless set, so plans without it keep their id.
+   */
+  nodeProvider?: { kind: string; [setting: string]: unknown };
   hooks: Record<string, unknown>;
   /** Health gates on measurements (docs/gates.md); empty: the kube-native gate after each wave only. */
   gates: GateSpec[];

@@ -46,10 +46,13 @@ export function shellQuote(value: string): string {
 const PLACEHOLDER = /(?<!\$)\{([A-Za-z]+)\}/g;
 
 /** The placeholders of `template` that midflight does not know (a typo would run a broken command). */
-export function unknownPlaceholders(template: string): string[] {
-  return [...template.matchAll(PLACEHOLDER)]
-    .map((m) => m[1]!)
-    .filter((name) => !(PLACEHOLDERS as readonly string[]).includes(name));
+export function unknownPlaceholders(template: string, known: readonly string[] = PLACEHOLDERS): string[] {
+  return [...template.matchAll(PLACEHOLDER)].map((m) => m[1]!).filter((name) => !known.includes(name));
+}
+
+/** Fills each `{name}` of `template` with its value, shell-quoted (the caller checked the names). */
+export function fillPlaceholders(template: string, values: Record<string, string>): string {
+  return template.replace(PLACEHOLDER, (_, name: string) => shellQuote(values[name] ?? ''));
 }
 
 /** Fills the template; an unknown placeholder is an error. */
@@ -62,7 +65,7 @@ export function renderCommand(template: string, values: Record<string, string>):
       [],
       false,
     );
-  return template.replace(PLACEHOLDER, (_, name: string) => shellQuote(values[name] ?? ''));
+  return fillPlaceholders(template, values);
 }
 
 export class CommandProvider implements UpgradeProvider {

@@ -64,8 +64,10 @@ export class ProviderConfigError extends Error {
   constructor(
     readonly field: string,
     message: string,
+    /** The policy section: `provider`, or `nodeProvider` for the provider that creates and deletes nodes. */
+    section = 'provider',
   ) {
-    super(`provider.${field}: ${message}`);
+    super(`${section}.${field}: ${message}`);
     this.name = 'ProviderConfigError';
   }
 }
