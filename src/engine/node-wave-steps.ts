@@ -46,7 +46,8 @@ export async function waveStep(ctx: RunContext, step: NodeWaveStep): Promise<voi
     const results = await flowNodes(ctx, step);
     const namespaces = [...new Set(results.flatMap((r) => r.namespaces))];
     row = ctx.putNodeGroupRow(step.id, { detail: { nodesDone: true, namespaces } });
-    const upgraded = results.filter((r) => r.status === 'done').map((r) => r.node);
+    // Note: a replaced node is gone; its replacement is what the gate checks.
+    const upgraded = results.filter((r) => r.status === 'done').map((r) => r.replacedBy ?? r.node);
     if (upgraded.length > 0) await gateWave(ctx, step, upgraded, namespaces, baseline);
   }
   if (step.soakSeconds && step.soakSeconds > 0) {

@@ -68,6 +68,14 @@ export function planRollback(
         });
       continue;
     }
+    if (row.detail.replacedBy || row.detail.deleted) {
+      if (!notRollbackable.some((n) => n.node === row.node))
+        notRollbackable.push({
+          node: row.node,
+          reason: `replaced by ${row.detail.replacedBy ?? 'a new node'} and deleted (strategy surge, was ${row.previousVersion}): the way back is another replacement at the old version, from a new plan`,
+        });
+      continue;
+    }
     const seen = first.get(row.node);
     const finished = row.finishedAt ?? row.updatedAt;
     // A node moved through several hops keeps the version it had before the first one.

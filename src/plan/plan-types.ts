@@ -77,6 +77,12 @@ export interface NodeWaveStep extends StepCommon {
   respectsBudgets?: boolean;
   /** False when a node's pods cannot all fit elsewhere. */
   fitsCapacity?: boolean;
+  /**
+   * strategy surge: each node is replaced by a new one at `version` (nodeProvider) and deleted once drained.
+   * maxSurge new nodes may exist before their old ones are gone; maxUnavailable old ones may be out of service
+   * before their replacement is Ready. Absent for in-place waves.
+   */
+  replacement?: { maxSurge: number; maxUnavailable: number };
 }
 
 /** A step about the cluster as a whole: it moves no node. */

@@ -37,7 +37,7 @@ import type { BudgetLimit } from './flow-order.ts';
 import { lowerBound, type PoolBoundInput } from './lower-bound.ts';
 import { phase, seconds, step, sum } from './plan-parts.ts';
 import { type NodeWaveStep, PLAN_SCHEMA_VERSION, type Plan, type PlanPhase } from './plan-types.ts';
-import type { Policy, PoolPolicy } from './policy.ts';
+import type { NodeStrategy, Policy, PoolPolicy } from './policy.ts';
 import { poolWaves } from './pool-waves.ts';
 
 export class PlanError extends Error {
@@ -52,7 +52,9 @@ interface PoolSettings {
   nodes: NodeModel[];
   maxNodes: number;
   surge: number;
-  strategy: 'in-place' | 'replace';
+  /** Existing nodes that may be out of service at once (maxUnavailable as a count). */
+  unavailable: number;
+  strategy: NodeStrategy;
   limitName: string;
 }
 
@@ -124,12 +126,16 @@ export function planUpgrade(snapshot: ClusterSnapshot, target: KubeVersion, poli
       maxNodes: pool.maxNodes,
       limitName: pool.limitName,
       strategy: pool.strategy,
+      surge: pool.surge,
+      unavailable: pool.unavailable,
       waveSize: kind === 'canary' ? names.length : waveSizeOf(policy, pool, names.length),
       soakSeconds: soak,
-      // Note: one provider call per minor (node-steps.ts), so a node two minors behind takes two upgrades.
+      // Note: one provider call per minor (node-steps.ts), so a node two minors behind takes two upgrades;
+      // a surge replacement is one new node at the version, whatever the old one ran.
       cycleOf: (node) =>
         seconds(t.nodeDrain) +
-        seconds(t.nodeUpgrade) * minorsBehind(kubeletOf.get(node), parseVersion(version)),
+        seconds(t.nodeUpgrade) *
+          (pool.strategy === 'surge' ? 1 : minorsBehind(kubeletOf.get(node), parseVersion(version))),
       podStartupSeconds: seconds(t.podStartup),
       evictionsOf: evictions,
       budgets,
@@ -285,12 +291,15 @@ function poolSettingsOf(model: ClusterModel, policy: Policy): PoolSettings[] {
     const strategy = pp?.strategy ?? policy.defaults.strategy;
     const maxUnavailable = pp?.maxUnavailable ?? policy.defaults.maxUnavailable;
     const maxSurge = pp?.maxSurge ?? policy.defaults.maxSurge;
-    const { surge, maxNodes } = poolInFlightLimit({ maxUnavailable, maxSurge, strategy }, nodes.length);
+    const { surge, unavailable, maxNodes } = poolInFlightLimit(
+      { maxUnavailable, maxSurge, strategy },
+      nodes.length,
+    );
     const limitName =
       surge > 0
         ? `maxUnavailable ${maxUnavailable} + maxSurge ${maxSurge}`
         : `maxUnavailable ${maxUnavailable}`;
-    settings.push({ name, nodes, maxNodes, surge, strategy, limitName });
+    settings.push({ name, nodes, maxNodes, surge, unavailable, strategy, limitName });
   }
   return settings;
 }

@@ -420,6 +420,15 @@ export function validatePolicy(raw: unknown, file: string): PolicyResult {
     if (nodeProvider.kind === undefined) fail('nodeProvider.kind', 'is required (sandbox or command)');
     else if (kind) policy.nodeProvider = { ...nodeProvider, kind };
   }
+  const surgePools = [
+    ...(policy.defaults.strategy === 'surge' ? ['defaults'] : []),
+    ...policy.pools.flatMap((p, i) => (p.strategy === 'surge' ? [`pools[${i}]`] : [])),
+  ];
+  if (surgePools.length > 0 && !nodeProvider)
+    fail(
+      `${surgePools[0]}.strategy`,
+      'surge replaces nodes: the policy needs a nodeProvider saying how nodes are created and deleted (kind sandbox or command; docs/policy.md)',
+    );
   const hooks = section('hooks');
   if (hooks) policy.hooks = hooks;
   const prometheus = validatePrometheus(raw.prometheus);

@@ -12,7 +12,12 @@ import type { AlertsPolicy } from '../observe/observe-policy.ts';
 export type { Exclusion, MaintenanceWindow };
 
 export const POLICY_API_VERSION = 'midflight.dev/v1alpha1';
-export const NODE_STRATEGIES = ['in-place', 'replace'] as const;
+/**
+ * in-place: drain, upgrade, return the node. replace: the same steps, with a provider that reimages the node
+ * under its name (maxSurge counts in the plan). surge: new nodes at the target are created first (up to
+ * maxSurge), then old nodes are drained and deleted (engine/surge-node.ts, through `nodeProvider`).
+ */
+export const NODE_STRATEGIES = ['in-place', 'replace', 'surge'] as const;
 export type NodeStrategy = (typeof NODE_STRATEGIES)[number];
 
 export const ON_DRAIN_TIMEOUT = ['halt', 'skip', 'quarantine'] as const;

@@ -3,10 +3,12 @@
  * pods would not fit), the order the flow is expected to take (flow-order.ts), the cuts between waves, each
  * wave's estimate, and the pool's input to the lower bound.
  */
+
 import type { CapacityModel, Resources } from '../core/index.ts';
 import { type BudgetLimit, flowOrder } from './flow-order.ts';
 import { type PoolBoundInput, poolLowerBound } from './lower-bound.ts';
 import type { NodeWaveStep } from './plan-types.ts';
+import type { NodeStrategy } from './policy.ts';
 import { describeReason, isBudgetWarning } from './reasons.ts';
 
 export interface PoolWavesInput {
@@ -22,7 +24,10 @@ export interface PoolWavesInput {
   /** The pool's in-flight limit, and how the policy says it ("maxUnavailable 2"). */
   maxNodes: number;
   limitName: string;
-  strategy: 'in-place' | 'replace';
+  strategy: NodeStrategy;
+  /** The pool's maxSurge and maxUnavailable as counts (surge: new nodes first, then old ones out). */
+  surge: number;
+  unavailable: number;
   waveSize: number;
   soakSeconds: number;
   /** A node's cycle: its drain and its upgrade, one provider call per minor it is behind. */
@@ -77,16 +82,18 @@ export function poolWaves(input: PoolWavesInput): PoolWaves {
       budgets: budgetPods(wave, input.evictionsOf, input.budgets),
     });
     const pace = `${inFlight === 1 ? 'one node at a time' : `up to ${inFlight} nodes in flight`} (${input.limitName}${maxInFlight < limit ? ', fewer for capacity' : ''})`;
+    const surge = input.strategy === 'surge';
     steps.push({
       id: `${input.idPrefix}-${String(steps.length + 1).padStart(3, '0')}`,
       kind,
-      title: `${kind === 'canary' ? 'Canary: upgrade' : 'Upgrade'} ${wave.length === 1 ? wave[0] : `${wave.length} nodes`} (${pool}) to ${v}${inFlight > 1 ? `, ${inFlight} at a time` : ''}`,
+      title: `${kind === 'canary' ? `Canary: ${surge ? 'replace' : 'upgrade'}` : surge ? 'Replace' : 'Upgrade'} ${wave.length === 1 ? wave[0] : `${wave.length} nodes`} (${pool}) ${surge ? 'with new nodes at' : 'to'} ${v}${inFlight > 1 ? `, ${inFlight} at a time` : ''}`,
       version: v,
       pool,
       nodes: wave,
       maxInFlight: inFlight,
       reasons: [
         `${pace}${wave.length > 1 ? '; the next is admitted the moment one finishes, chosen from the live budgets' : ''}`,
+        ...(surge ? [replacementReason(input.surge, input.unavailable)] : []),
         ...order.reasons.filter((r) => !('node' in r) || inWave.has(r.node)),
       ],
       checks: waveChecks(v),
@@ -95,6 +102,7 @@ export function poolWaves(input: PoolWavesInput): PoolWaves {
       soakSeconds: input.soakSeconds,
       respectsBudgets: order.respectsBudgets,
       fitsCapacity: order.fitsCapacity,
+      ...(surge ? { replacement: { maxSurge: input.surge, maxUnavailable: input.unavailable } } : {}),
     });
   }
   const bound: PoolBoundInput = {
@@ -150,7 +158,22 @@ function waveChecks(v: string): string[] {
   ];
 }
 
-function waveRollback(strategy: 'in-place' | 'replace'): string {
+/** How a surge wave replaces its nodes, in the words of the step's reasons. */
+function replacementReason(surge: number, unavailable: number): string {
+  const first =
+    surge > 0
+      ? `up to ${surge} new node(s) at the version are created and Ready before an old one is cordoned`
+      : '';
+  const out =
+    unavailable > 0
+      ? `up to ${unavailable} old node(s) may go first, each replaced once deleted`
+      : "capacity never drops below the pool's size (maxUnavailable 0)";
+  return `surge: ${[first, out].filter(Boolean).join('; ')}; each old node is drained, then deleted`;
+}
+
+function waveRollback(strategy: NodeStrategy): string {
+  if (strategy === 'surge')
+    return "the old nodes are deleted once drained: roll back by replacing again at the old version (a new plan); before an old node's deletion, resume or abort leaves it uncordoned";
   return strategy === 'replace'
     ? 'cordon the new nodes and scale the old node group back up; delete the new nodes once pods moved back'
     : "reinstall the previous kubelet on the wave's nodes (`midflight rollback`; same minor as the control plane allows), then uncordon";
