@@ -1,4 +1,13 @@
 /** Shared by the surge tests: a pool to replace, its policy, and what the sandbox says about the pool. */
+import { CoreV1Api } from '@kubernetes/client-node';
+import { expect } from 'vitest';
+import type { Plan } from '../../src/plan/index.ts';
+import {
+  type CreateNodesContext,
+  type DeleteNodeContext,
+  type NodeGroupProvider,
+  nodeProviderFromPolicy,
+} from '../../src/providers/index.ts';
 import type { RunningSandbox } from '../e2e/sandbox-harness.ts';
 import { FAST_TIMING, nodes, testPolicy } from './engine-harness.ts';
 
@@ -55,4 +64,70 @@ export function watchPool(sandbox: RunningSandbox) {
   };
   timer = setTimeout(poll, 0);
   return { seen, stop: () => clearTimeout(timer) };
+}
+
+/**
+ * Wraps the node provider the policy names, counting creates and recording, at each delete, the pods other
+ * than DaemonSet and mirror pods still on the node (read over HTTP just before the delete goes out).
+ */
+export class WitnessNodeProvider implements NodeGroupProvider {
+  creates = 0;
+  readonly deletes: string[] = [];
+  readonly podsAtDelete: string[] = [];
+  constructor(
+    private readonly inner: NodeGroupProvider,
+    private readonly sandbox: RunningSandbox,
+  ) {}
+  get kind() {
+    return this.inner.kind;
+  }
+  get newNodes() {
+    return this.inner.newNodes;
+  }
+  get joinTimeoutMs() {
+    return this.inner.joinTimeoutMs;
+  }
+  createNodes(ctx: CreateNodesContext): Promise<string[]> {
+    this.creates++;
+    return this.inner.createNodes(ctx);
+  }
+  async deleteNode(ctx: DeleteNodeContext): Promise<void> {
+    this.deletes.push(ctx.node);
+    const core = this.sandbox.kubeConfig().makeApiClient(CoreV1Api);
+    const pods = await core.listPodForAllNamespaces({ fieldSelector: `spec.nodeName=${ctx.node}` });
+    for (const pod of pods.items) {
+      const owner = pod.metadata?.ownerReferences?.find((o) => o.controller)?.kind;
+      if (owner !== 'DaemonSet' && !pod.metadata?.annotations?.['kubernetes.io/config.mirror'])
+        this.podsAtDelete.push(`${ctx.node}: ${pod.metadata?.namespace}/${pod.metadata?.name}`);
+    }
+    return this.inner.deleteNode(ctx);
+  }
+  findCreated(pool: string, labels: Record<string, string>): Promise<string[] | undefined> {
+    return this.inner.findCreated?.(pool, labels) ?? Promise.resolve(undefined);
+  }
+}
+
+/** The policy's node provider for this sandbox, wrapped in a witness. */
+export function witnessProvider(sandbox: RunningSandbox, plan: Plan): WitnessNodeProvider {
+  return new WitnessNodeProvider(
+    nodeProviderFromPolicy(plan.policy.nodeProvider!, { kc: sandbox.kubeConfig() }),
+    sandbox,
+  );
+}
+
+/**
+ * The pool after a surge run: exactly `size` nodes, every one new (labelled by the run), at the target, Ready
+ * and schedulable; every machine created joined and is one of them (none orphaned); no budget violated.
+ */
+export async function expectPoolReplaced(sandbox: RunningSandbox, runId: string, target: string, size = 3) {
+  const pool = (await nodes(sandbox)).filter((n) => n.labels['midflight.dev/pool'] === 'general');
+  expect(pool.map((n) => ({ version: n.version, ready: n.ready, unschedulable: n.unschedulable }))).toEqual(
+    Array.from({ length: size }, () => ({ version: target, ready: true, unschedulable: false })),
+  );
+  expect(pool.every((n) => n.labels['upgrade.midflight.dev/run-id'] === runId)).toBe(true);
+  expect(new Set(pool.map((n) => n.labels['upgrade.midflight.dev/replaces'])).size).toBe(size);
+  const made = await machines(sandbox);
+  expect(made.map((m) => m.name).sort()).toEqual(pool.map((n) => n.name).sort());
+  const { items } = await sandbox.admin<{ items: unknown[] }>('/sandbox/v1/violations');
+  expect(items).toEqual([]);
 }
