@@ -42,6 +42,9 @@ export function summarizeRun(store: RunStore, runId: string, now?: number): RunS
     stepId: r.stepId,
     reason: r.detail.reason ?? '',
   });
+  const replaced = nodeRows
+    .filter((r) => r.status === 'done' && r.detail.replacedBy !== undefined)
+    .map((r) => ({ node: r.node, by: r.detail.replacedBy! }));
   const warnings = store
     .logs(runId)
     .filter((l) => l.level === 'warn')
@@ -61,7 +64,10 @@ export function summarizeRun(store: RunStore, runId: string, now?: number): RunS
     phases,
     ...(nodePhase ? { nodePhase } : {}),
     nodes: {
-      upgraded: nodeRows.filter((r) => r.status === 'done' && !r.detail.alreadyAtTarget).map((r) => r.node),
+      upgraded: nodeRows
+        .filter((r) => r.status === 'done' && !r.detail.alreadyAtTarget && r.detail.replacedBy === undefined)
+        .map((r) => r.node),
+      ...(replaced.length > 0 ? { replaced } : {}),
       alreadyAtTarget: nodeRows
         .filter((r) => r.status === 'done' && r.detail.alreadyAtTarget)
         .map((r) => r.node),

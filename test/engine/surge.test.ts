@@ -36,6 +36,13 @@ describe('strategy surge', () => {
       const summary = await startRun(h.deps, plan, FAST);
       expect(summary.reason).toBeUndefined();
       expect(summary.state).toBe('succeeded');
+      // The summary says which node replaced which; nothing was upgraded in place.
+      expect(summary.nodes.upgraded).toEqual([]);
+      expect(summary.nodes.replaced?.map((r) => r.node).sort()).toEqual([
+        'general-1',
+        'general-2',
+        'general-3',
+      ]);
 
       const after = (await nodes(sandbox)).filter((n) => n.labels['midflight.dev/pool'] === 'general');
       expect(after.map((n) => [n.name, n.version, n.ready, n.unschedulable])).toEqual([
