@@ -6,8 +6,9 @@
  * in place; the way back is an etcd snapshot restore, which the summary says plainly.
  */
 import type { NodeWaveStep, Plan, PlanStep } from '../plan/index.ts';
-import { poolOfStep } from '../plan/index.ts';
+import { isNodeWave, poolOfStep } from '../plan/index.ts';
 import { isNodeRow, type NodeRowDetail, type StepStateRecord } from '../store/index.ts';
+import { blueGreenPairs, rollbackBlueGreen } from './blue-green.ts';
 import { RunStateError, StepFailedError } from './errors.ts';
 import { reached, upgradeWorkerNode } from './node-steps.ts';
 import type { EngineDeps, RunContext, RunOptions } from './run-context.ts';
@@ -68,6 +69,8 @@ export function planRollback(
         });
       continue;
     }
+    // Note: a blue-green node not deleted yet goes back with its pool (blue-green.ts), not one by one.
+    if (isNodeWave(step) && step.replacement?.blueGreen && !row.detail.deleted) continue;
     if (row.detail.replacedBy || row.detail.deleted) {
       if (!notRollbackable.some((n) => n.node === row.node))
         notRollbackable.push({
@@ -122,6 +125,11 @@ export async function rollbackWork(ctx: RunContext): Promise<WorkOutcome> {
   ctx.log('info', `rolling back run ${ctx.runId}: ${target.nodes.length} worker node(s) in reverse order`);
   for (const n of target.notRollbackable)
     ctx.log('warn', `not rolled back: ${n.node}: ${n.reason}`, { node: n.node });
+  const pairs = blueGreenPairs(ctx);
+  if (pairs.length > 0) {
+    ctx.log('info', `blue-green: putting ${pairs.length} blue node(s) back and removing their green nodes`);
+    await rollbackBlueGreen(ctx, ROLLBACK_STEP, pairs);
+  }
   for (const t of target.nodes) {
     ctx.checkpoint('step');
     const step: NodeWaveStep = {

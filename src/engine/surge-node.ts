@@ -75,7 +75,7 @@ function slotsOf(ctx: RunContext, step: NodeWaveStep): SurgeSlots {
   return slots;
 }
 
-function providerOf(ctx: RunContext, step: NodeWaveStep, node: string): NodeGroupProvider {
+export function providerOf(ctx: RunContext, step: NodeWaveStep, node: string): NodeGroupProvider {
   const provider = ctx.deps.nodeProvider;
   if (!provider)
     throw new StepFailedError(
@@ -125,7 +125,10 @@ export async function replaceWorkerNode(
   }
 
   const slots = slotsOf(ctx, step);
-  const slot = slots.take(row?.detail.replacement?.slot);
+  // Note: blue-green nodes always hold a surge slot: their green node exists before any drain.
+  const slot = slots.take(
+    row?.detail.replacement?.slot ?? (step.replacement?.blueGreen ? 'surge' : undefined),
+  );
   try {
     row = recordStart(ctx, step, node, row, current?.kubeletVersion ?? row?.previousVersion ?? '');
     row = ctx.putNodeRow(step.id, node, { detail: { replacement: { ...row.detail.replacement, slot } } });
@@ -141,6 +144,17 @@ export async function replaceWorkerNode(
         return await onDrainStuck(ctx, step, node, drained.stuck, weCordoned, secondChance);
       row = drained.row;
       ctx.checkpoint('sub-step');
+    }
+    if (step.replacement?.blueGreen) {
+      // The drained blue node is held (cordoned) until the pool's final soak ends (blue-green.ts).
+      const replacedBy = row.detail.replacement?.name;
+      row = ctx.putNodeRow(
+        step.id,
+        node,
+        { status: 'done', intent: undefined, finishedAt: ctx.clock.now(), detail: { replacedBy } },
+        'drained, held',
+      );
+      return result('done', row);
     }
     row = await deleteDrained(ctx, step, node, row, provider);
     // Note: no checkpoint between the deletion and the replacement: a stop here would leave the pool short.
@@ -163,7 +177,7 @@ export async function replaceWorkerNode(
  * The old node goes, once drained and holding nothing but DaemonSet, mirror and finished pods. Waits until
  * its Node object is gone. Idempotent: a node already gone is deleted.
  */
-async function deleteDrained(
+export async function deleteDrained(
   ctx: RunContext,
   step: NodeWaveStep,
   node: string,
@@ -220,7 +234,7 @@ async function waitUntilGone(ctx: RunContext, step: NodeWaveStep, node: string):
  * (after a crash), otherwise asked for (the intent recorded first) and waited for, up to the provider's
  * join timeout from when it was asked.
  */
-async function ensureReplacement(
+export async function ensureReplacement(
   ctx: RunContext,
   step: NodeWaveStep,
   node: string,

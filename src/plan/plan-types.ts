@@ -82,7 +82,17 @@ export interface NodeWaveStep extends StepCommon {
    * maxSurge new nodes may exist before their old ones are gone; maxUnavailable old ones may be out of service
    * before their replacement is Ready. Absent for in-place waves.
    */
-  replacement?: { maxSurge: number; maxUnavailable: number };
+  replacement?: {
+    maxSurge: number;
+    maxUnavailable: number;
+    /**
+     * strategy blue-green: the whole green pool is created and every blue node cordoned before the first
+     * drain; drained blue nodes are held, not deleted, until the pool's last wave ends its final soak.
+     */
+    blueGreen?: true;
+    /** On the pool's last blue-green wave: how long the drained blue pool is held, gates watching. */
+    finalSoakSeconds?: number;
+  };
 }
 
 /** A step about the cluster as a whole: it moves no node. */

@@ -126,8 +126,11 @@ export function planUpgrade(snapshot: ClusterSnapshot, target: KubeVersion, poli
       maxNodes: pool.maxNodes,
       limitName: pool.limitName,
       strategy: pool.strategy,
-      surge: pool.surge,
+      surge: pool.strategy === 'blue-green' ? pool.nodes.length : pool.surge,
       unavailable: pool.unavailable,
+      ...(pool.strategy === 'blue-green' && (kind === 'node-wave' || names.length === pool.nodes.length)
+        ? { finalSoakSeconds: seconds(poolFinalSoak(policy, pool.name)) }
+        : {}),
       waveSize: kind === 'canary' ? names.length : waveSizeOf(policy, pool, names.length),
       soakSeconds: soak,
       // Note: one provider call per minor (node-steps.ts), so a node two minors behind takes two upgrades;
@@ -135,17 +138,22 @@ export function planUpgrade(snapshot: ClusterSnapshot, target: KubeVersion, poli
       cycleOf: (node) =>
         seconds(t.nodeDrain) +
         seconds(t.nodeUpgrade) *
-          (pool.strategy === 'surge' ? 1 : minorsBehind(kubeletOf.get(node), parseVersion(version))),
+          (pool.strategy === 'surge' || pool.strategy === 'blue-green'
+            ? 1
+            : minorsBehind(kubeletOf.get(node), parseVersion(version))),
       podStartupSeconds: seconds(t.podStartup),
       evictionsOf: evictions,
       budgets,
       capacity,
-      extra: surgeCapacityOf(pool.nodes, pool.surge),
+      // Note: blue-green drains onto a whole green pool: as much room again as the pool has.
+      extra: surgeCapacityOf(pool.nodes, pool.strategy === 'blue-green' ? pool.nodes.length : pool.surge),
     });
     warnings.push(...result.warnings);
     boundInputs.push(result.bound);
     nodeWaves += result.steps.length;
     soakSeconds += soak * result.steps.length;
+    // A blue-green pool's final soak is a wait the policy asks for too.
+    for (const st of result.steps) soakSeconds += st.replacement?.finalSoakSeconds ?? 0;
     return result.steps;
   };
 
@@ -302,6 +310,11 @@ function poolSettingsOf(model: ClusterModel, policy: Policy): PoolSettings[] {
     settings.push({ name, nodes, maxNodes, surge, unavailable, strategy, limitName });
   }
   return settings;
+}
+
+/** blue-green: the hold of the drained blue pool; by default as long as the canary's soak. */
+function poolFinalSoak(policy: Policy, pool: string): string {
+  return policy.pools.find((p) => p.name === pool)?.finalSoak ?? policy.canary.soak;
 }
 
 function poolSoak(policy: Policy, pool: string): string {

@@ -168,6 +168,7 @@ export function validatePolicy(raw: unknown, file: string): PolicyResult {
             'strategy',
             'waveSize',
             'waveSoak',
+            'finalSoak',
             ...renamedSoak(p, at),
           ],
           at,
@@ -196,6 +197,8 @@ export function validatePolicy(raw: unknown, file: string): PolicyResult {
         if (size !== undefined) pool.waveSize = size;
         const soak = duration(p.waveSoak, `${at}.waveSoak`);
         if (soak) pool.waveSoak = soak;
+        const finalSoak = duration(p.finalSoak, `${at}.finalSoak`);
+        if (finalSoak) pool.finalSoak = finalSoak;
         const poolStrategy = pool.strategy ?? policy.defaults.strategy;
         if (isZeroIntOrPercent(pool.maxUnavailable ?? policy.defaults.maxUnavailable)) {
           if (isZeroIntOrPercent(pool.maxSurge ?? policy.defaults.maxSurge))
@@ -421,14 +424,22 @@ export function validatePolicy(raw: unknown, file: string): PolicyResult {
     else if (kind) policy.nodeProvider = { ...nodeProvider, kind };
   }
   const surgePools = [
-    ...(policy.defaults.strategy === 'surge' ? ['defaults'] : []),
-    ...policy.pools.flatMap((p, i) => (p.strategy === 'surge' ? [`pools[${i}]`] : [])),
+    ...(policy.defaults.strategy === 'surge' || policy.defaults.strategy === 'blue-green'
+      ? ['defaults']
+      : []),
+    ...policy.pools.flatMap((p, i) =>
+      p.strategy === 'surge' || p.strategy === 'blue-green' ? [`pools[${i}]`] : [],
+    ),
   ];
-  if (surgePools.length > 0 && !nodeProvider)
+  if (surgePools.length > 0 && !nodeProvider) {
+    const at = surgePools[0]!;
+    const strategy =
+      at === 'defaults' ? policy.defaults.strategy : policy.pools[Number(at.slice(6, -1))]?.strategy;
     fail(
-      `${surgePools[0]}.strategy`,
-      'surge replaces nodes: the policy needs a nodeProvider saying how nodes are created and deleted (kind sandbox or command; docs/policy.md)',
+      `${at}.strategy`,
+      `${strategy} replaces nodes: the policy needs a nodeProvider saying how nodes are created and deleted (kind sandbox or command; docs/policy.md)`,
     );
+  }
   const hooks = section('hooks');
   if (hooks) policy.hooks = hooks;
   const prometheus = validatePrometheus(raw.prometheus);

@@ -28,6 +28,8 @@ export interface PoolWavesInput {
   /** The pool's maxSurge and maxUnavailable as counts (surge: new nodes first, then old ones out). */
   surge: number;
   unavailable: number;
+  /** blue-green: the final soak, given for the waves that end the pool (its last wave gets it). */
+  finalSoakSeconds?: number;
   waveSize: number;
   soakSeconds: number;
   /** A node's cycle: its drain and its upgrade, one provider call per minor it is behind. */
@@ -82,27 +84,47 @@ export function poolWaves(input: PoolWavesInput): PoolWaves {
       budgets: budgetPods(wave, input.evictionsOf, input.budgets),
     });
     const pace = `${inFlight === 1 ? 'one node at a time' : `up to ${inFlight} nodes in flight`} (${input.limitName}${maxInFlight < limit ? ', fewer for capacity' : ''})`;
-    const surge = input.strategy === 'surge';
+    const blueGreen = input.strategy === 'blue-green';
+    const surge = input.strategy === 'surge' || blueGreen;
+    const last = from + input.waveSize >= order.nodes.length;
+    const finalSoak = blueGreen && last ? input.finalSoakSeconds : undefined;
     steps.push({
       id: `${input.idPrefix}-${String(steps.length + 1).padStart(3, '0')}`,
       kind,
-      title: `${kind === 'canary' ? `Canary: ${surge ? 'replace' : 'upgrade'}` : surge ? 'Replace' : 'Upgrade'} ${wave.length === 1 ? wave[0] : `${wave.length} nodes`} (${pool}) ${surge ? 'with new nodes at' : 'to'} ${v}${inFlight > 1 ? `, ${inFlight} at a time` : ''}`,
+      title: blueGreen
+        ? `${kind === 'canary' ? 'Canary: drain' : 'Drain'} ${wave.length === 1 ? wave[0] : `${wave.length} blue nodes`} (${pool}) onto the green nodes at ${v}${inFlight > 1 ? `, ${inFlight} at a time` : ''}`
+        : `${kind === 'canary' ? `Canary: ${surge ? 'replace' : 'upgrade'}` : surge ? 'Replace' : 'Upgrade'} ${wave.length === 1 ? wave[0] : `${wave.length} nodes`} (${pool}) ${surge ? 'with new nodes at' : 'to'} ${v}${inFlight > 1 ? `, ${inFlight} at a time` : ''}`,
       version: v,
       pool,
       nodes: wave,
       maxInFlight: inFlight,
       reasons: [
         `${pace}${wave.length > 1 ? '; the next is admitted the moment one finishes, chosen from the live budgets' : ''}`,
-        ...(surge ? [replacementReason(input.surge, input.unavailable)] : []),
+        ...(blueGreen
+          ? [
+              `blue-green: the green pool (a new node at ${v} for each blue one) is created and Ready and every blue node cordoned before the first drain; drained blue nodes are held${finalSoak !== undefined ? `, then, after this last wave, soaked ${finalSoak}s with the gates watching and deleted` : ' until the pool’s final soak ends'}`,
+            ]
+          : surge
+            ? [replacementReason(input.surge, input.unavailable)]
+            : []),
         ...order.reasons.filter((r) => !('node' in r) || inWave.has(r.node)),
       ],
       checks: waveChecks(v),
       rollback: waveRollback(input.strategy),
-      estimateSeconds: waveSeconds + input.soakSeconds,
+      estimateSeconds: waveSeconds + input.soakSeconds + (finalSoak ?? 0),
       soakSeconds: input.soakSeconds,
       respectsBudgets: order.respectsBudgets,
       fitsCapacity: order.fitsCapacity,
-      ...(surge ? { replacement: { maxSurge: input.surge, maxUnavailable: input.unavailable } } : {}),
+      ...(surge
+        ? {
+            replacement: {
+              maxSurge: input.surge,
+              maxUnavailable: input.unavailable,
+              ...(blueGreen ? { blueGreen: true as const } : {}),
+              ...(finalSoak !== undefined ? { finalSoakSeconds: finalSoak } : {}),
+            },
+          }
+        : {}),
     });
   }
   const bound: PoolBoundInput = {
@@ -172,6 +194,8 @@ function replacementReason(surge: number, unavailable: number): string {
 }
 
 function waveRollback(strategy: NodeStrategy): string {
+  if (strategy === 'blue-green')
+    return 'until the final soak ends the blue nodes are kept: `midflight rollback` uncordons them, drains the green nodes back and deletes them';
   if (strategy === 'surge')
     return "the old nodes are deleted once drained: roll back by replacing again at the old version (a new plan); before an old node's deletion, resume or abort leaves it uncordoned";
   return strategy === 'replace'

@@ -30,6 +30,10 @@ export interface NodeGroupRowDetail extends RowDetail {
   namespaces?: string[];
   /** Clock ms the soak ends, fixed when it starts so that a resume does not soak again from the beginning. */
   soakUntil?: number;
+  /** strategy blue-green, the pool's last wave: when the hold of the drained blue pool ends. */
+  finalSoakUntil?: number;
+  /** strategy blue-green: the blue pool was deleted after its final soak. */
+  blueDeleted?: boolean;
 }
 
 /** A pod whose eviction is refused while a drain is in progress. */

@@ -1,0 +1,107 @@
+/**
+ * strategy blue-green end to end on the sandbox (issue 14): the green pool is created and Ready and every
+ * blue node cordoned before the first drain; the blue nodes are drained wave by wave under the budgets, held
+ * for the final soak, then deleted. Paused during the final soak, `rollback` puts the blue pool back:
+ * blue uncordoned, green drained and deleted, no budget broken.
+ */
+import { describe, expect, it } from 'vitest';
+import { type RunEvent, requestPause, rollbackRun, startRun } from '../../src/engine/index.ts';
+import { FAST, harness, nodes, planFor, SandboxApiProvider, startCluster } from './engine-harness.ts';
+import {
+  expectPoolReplaced,
+  machines,
+  SURGE_CLUSTER,
+  surgePolicy,
+  witnessProvider,
+} from './surge-harness.ts';
+
+const TARGET = 'v1.31.2';
+const BLUE = ['general-1', 'general-2', 'general-3'];
+
+function blueGreenPolicy(finalSoak: string) {
+  return surgePolicy({
+    canary: { nodes: 0 },
+    timings: { waveSoak: '2s' },
+    pools: [{ name: 'general', strategy: 'blue-green', maxUnavailable: 1, waveSize: 2, finalSoak }],
+  });
+}
+
+describe('strategy blue-green', () => {
+  it('creates the green pool, cordons blue, drains it in waves, holds it for the final soak, then deletes it', async () => {
+    const sandbox = await startCluster(SURGE_CLUSTER);
+    const h = harness(sandbox, new SandboxApiProvider(sandbox));
+    try {
+      const plan = await planFor(sandbox, TARGET, blueGreenPolicy('20s'));
+      const waves = plan.phases.flatMap((p) => p.steps).filter((s) => s.kind === 'node-wave');
+      expect(waves.map((s) => s.title)).toEqual([
+        'Drain 2 blue nodes (general) onto the green nodes at v1.31.2',
+        'Drain general-3 (general) onto the green nodes at v1.31.2',
+      ]);
+      const witness = witnessProvider(sandbox, plan);
+      const summary = await startRun({ ...h.deps, nodeProvider: witness }, plan, FAST);
+      expect(summary.reason).toBeUndefined();
+      expect(summary.state).toBe('succeeded');
+      await expectPoolReplaced(sandbox, summary.runId, TARGET);
+      expect(witness.creates).toBe(3);
+      expect(witness.deletes.sort()).toEqual(BLUE);
+      expect(witness.podsAtDelete).toEqual([]);
+
+      // In order: every green node Ready and every blue node cordoned, then the first drain; the blue pool
+      // held, then deleted.
+      const events = h.events;
+      const at = (test: (e: RunEvent) => boolean) => events.findIndex(test);
+      const lastOf = (test: (e: RunEvent) => boolean) => events.findLastIndex(test);
+      const firstDrain = at((e) => e.type === 'node-changed' && e.activity === 'drain');
+      const greenReady = lastOf(
+        (e) =>
+          e.type === 'node-changed' && e.stepId === 'green-general' && e.activity === 'replacement ready',
+      );
+      const blueCordoned = lastOf(
+        (e) => e.type === 'node-changed' && e.stepId === 'green-general' && e.activity === 'cordoned',
+      );
+      const held = at((e) => e.type === 'log' && e.message.includes('is held for 20s'));
+      const firstDelete = at((e) => e.type === 'node-changed' && e.activity === 'delete');
+      expect(greenReady).toBeGreaterThan(-1);
+      expect(blueCordoned).toBeGreaterThan(greenReady);
+      expect(firstDrain).toBeGreaterThan(blueCordoned);
+      expect(held).toBeGreaterThan(firstDrain);
+      expect(firstDelete).toBeGreaterThan(held);
+    } finally {
+      h.cleanup();
+      await sandbox.stop();
+    }
+  }, 90_000);
+
+  it('rolled back during the final soak: blue uncordoned, green drained back and deleted, no budget broken', async () => {
+    const sandbox = await startCluster(SURGE_CLUSTER);
+    const h = harness(sandbox, new SandboxApiProvider(sandbox));
+    try {
+      const plan = await planFor(sandbox, TARGET, blueGreenPolicy('10m'));
+      const witness = witnessProvider(sandbox, plan);
+      const deps = { ...h.deps, nodeProvider: witness };
+      deps.onEvent = (e: RunEvent) => {
+        if (e.type === 'log' && e.message.includes('is held for')) requestPause(h.deps.store, e.runId);
+      };
+      const paused = await startRun(deps, plan, FAST);
+      expect(paused.state).toBe('paused');
+      // The blue pool is drained and held, cordoned; the green pool serves.
+      const during = await nodes(sandbox);
+      expect(during.filter((n) => BLUE.includes(n.name)).every((n) => n.unschedulable)).toBe(true);
+
+      const summary = await rollbackRun({ ...deps, onEvent: undefined }, paused.runId, FAST);
+      expect(summary.state).toBe('rolled-back');
+      const after = (await nodes(sandbox)).filter((n) => n.labels['midflight.dev/pool'] === 'general');
+      expect(after.map((n) => [n.name, n.version, n.ready, n.unschedulable])).toEqual(
+        BLUE.map((n) => [n, 'v1.30.6', true, false]),
+      );
+      expect(await machines(sandbox)).toEqual([]);
+      expect(witness.deletes.sort()).toEqual(['general-4', 'general-5', 'general-6']);
+      expect(witness.podsAtDelete).toEqual([]);
+      const { items } = await sandbox.admin<{ items: unknown[] }>('/sandbox/v1/violations');
+      expect(items).toEqual([]);
+    } finally {
+      h.cleanup();
+      await sandbox.stop();
+    }
+  }, 90_000);
+});
