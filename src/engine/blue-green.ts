@@ -61,6 +61,8 @@ export async function prepareGreenPool(ctx: RunContext, step: NodeWaveStep): Pro
     if (!current)
       throw new StepFailedError(step.id, node, `blue node ${node} is no longer in the cluster`, false);
     await cordonRecorded(ctx, green, node, row, current.unschedulable);
+    // Its part is done: the green node Ready, the blue one cordoned (the wave's row takes the node on).
+    ctx.putNodeRow(green.id, node, { status: 'done', finishedAt: ctx.clock.now() });
   }
   ctx.log('info', `blue-green: the green pool of ${step.pool} is Ready and every blue node cordoned`, {
     stepId: step.id,

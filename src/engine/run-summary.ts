@@ -36,7 +36,10 @@ export function summarizeRun(store: RunStore, runId: string, now?: number): RunS
           lowerBoundMs: plan.estimate.nodePhaseLowerBoundSeconds * 1000,
         }
       : undefined;
-  const nodeRows = rows.filter(isNodeRow).filter((r) => r.stepId !== ROLLBACK_STEP);
+  // Note: rows of the plan's steps only: the rollback's, and a blue-green pool's green rows, are not nodes
+  // the plan upgraded.
+  const planSteps = new Set(plan.phases.flatMap((p) => p.steps.map((s) => s.id)));
+  const nodeRows = rows.filter(isNodeRow).filter((r) => planSteps.has(r.stepId));
   const outcome = (r: StepStateRecord): NodeOutcome => ({
     node: r.node,
     stepId: r.stepId,

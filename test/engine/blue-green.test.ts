@@ -42,6 +42,8 @@ describe('strategy blue-green', () => {
       expect(summary.reason).toBeUndefined();
       expect(summary.state).toBe('succeeded');
       await expectPoolReplaced(sandbox, summary.runId, TARGET);
+      expect(summary.nodes.upgraded).toEqual([]);
+      expect(summary.nodes.replaced?.map((r) => r.node).sort()).toEqual(BLUE);
       expect(witness.creates).toBe(3);
       expect(witness.deletes.sort()).toEqual(BLUE);
       expect(witness.podsAtDelete).toEqual([]);

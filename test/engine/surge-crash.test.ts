@@ -23,6 +23,12 @@ import { expectPoolReplaced, SURGE_CLUSTER, surgePolicy, WitnessNodeProvider } f
 const TARGET = 'v1.31.2';
 // A surge run of SURGE_CLUSTER writes to the store about 86 times: crashes early, in the middle and late.
 const SEEDS = [7, 99, 11, 41];
+const BLUE_GREEN_SEEDS = [13, 2026];
+const BLUE_GREEN = surgePolicy({
+  canary: { nodes: 0 },
+  timings: { waveSoak: '2s' },
+  pools: [{ name: 'general', strategy: 'blue-green', maxUnavailable: 1, waveSize: 2, finalSoak: '10s' }],
+});
 
 /** Dies (every later store write fails) right after the provider's nth create or delete returned. */
 class DyingNodeProvider extends WitnessNodeProvider {
@@ -35,19 +41,25 @@ class DyingNodeProvider extends WitnessNodeProvider {
     super(inner, sandbox);
   }
   override async createNodes(ctx: CreateNodesContext): Promise<string[]> {
-    const names = await super.createNodes(ctx);
-    if (this.creates === this.dieAfter.create) this.dead = true;
+    // Note: counted when asked, not when answered: blue-green asks for its green nodes all at once.
+    const answer = super.createNodes(ctx);
+    const nth = this.creates;
+    const names = await answer;
+    if (nth === this.dieAfter.create) this.dead = true;
     return names;
   }
   override async deleteNode(ctx: DeleteNodeContext): Promise<void> {
-    await super.deleteNode(ctx);
-    if (this.deletes.length === this.dieAfter.delete) this.dead = true;
+    const answer = super.deleteNode(ctx);
+    const nth = this.deletes.length;
+    await answer;
+    if (nth === this.dieAfter.delete) this.dead = true;
   }
 }
 
 async function killAndResume(options: {
   crashWrite?: number;
   dieAfter?: { create?: number; delete?: number };
+  policy?: ReturnType<typeof surgePolicy>;
 }) {
   const sandbox = await startCluster(SURGE_CLUSTER);
   let provider: DyingNodeProvider | undefined;
@@ -58,7 +70,7 @@ async function killAndResume(options: {
     },
   });
   try {
-    const plan = await planFor(sandbox, TARGET, surgePolicy());
+    const plan = await planFor(sandbox, TARGET, options.policy ?? surgePolicy());
     provider = new DyingNodeProvider(
       nodeProviderFromPolicy(plan.policy.nodeProvider!, { kc: sandbox.kubeConfig() }),
       sandbox,
@@ -98,6 +110,18 @@ describe('strategy surge, killed and resumed', () => {
   ])(
     'killed right after %s, before it was recorded: adopted, not repeated',
     async (_what, dieAfter) => killAndResume({ dieAfter }),
+    90_000,
+  );
+
+  it.each(BLUE_GREEN_SEEDS.map((seed) => [seed, 3 + Math.floor(seeded(seed)() * 90)]))(
+    'blue-green, seed %i: killed at store write %i, resumed to a clean finish',
+    async (_seed, crashWrite) => killAndResume({ crashWrite, policy: BLUE_GREEN }),
+    90_000,
+  );
+
+  it(
+    'blue-green: killed right after the second green create, before it was recorded: adopted, not repeated',
+    async () => killAndResume({ dieAfter: { create: 2 }, policy: BLUE_GREEN }),
     90_000,
   );
 });
