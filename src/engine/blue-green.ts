@@ -44,8 +44,9 @@ export async function prepareGreenPool(ctx: RunContext, step: NodeWaveStep): Pro
       stepId: step.id,
     },
   );
-  // Note: all at once, as a node group is resized; each create is its own recorded intent.
-  await Promise.all(
+  // Note: all at once, as a node group is resized; each create is its own recorded intent. Every one is
+  // waited for, even after one failed: none is left running behind a run that has stopped.
+  const outcomes = await Promise.allSettled(
     blue.map(async (node) => {
       const row =
         ctx.nodeRow(green.id, node) ??
@@ -53,6 +54,8 @@ export async function prepareGreenPool(ctx: RunContext, step: NodeWaveStep): Pro
       if (!row.detail.replacement?.ready) await ensureReplacement(ctx, green, node, row, provider);
     }),
   );
+  const failed = outcomes.find((o): o is PromiseRejectedResult => o.status === 'rejected');
+  if (failed) throw failed.reason;
   ctx.checkpoint('sub-step');
   for (const node of blue) {
     const row = ctx.nodeRow(green.id, node)!;

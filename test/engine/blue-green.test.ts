@@ -5,7 +5,7 @@
  * blue uncordoned, green drained and deleted, no budget broken.
  */
 import { describe, expect, it } from 'vitest';
-import { type RunEvent, requestPause, rollbackRun, startRun } from '../../src/engine/index.ts';
+import { type RunEvent, requestPause, resumeRun, rollbackRun, startRun } from '../../src/engine/index.ts';
 import { FAST, harness, nodes, planFor, SandboxApiProvider, startCluster } from './engine-harness.ts';
 import {
   expectPoolReplaced,
@@ -101,6 +101,38 @@ describe('strategy blue-green', () => {
       expect(witness.podsAtDelete).toEqual([]);
       const { items } = await sandbox.admin<{ items: unknown[] }>('/sandbox/v1/violations');
       expect(items).toEqual([]);
+    } finally {
+      h.cleanup();
+      await sandbox.stop();
+    }
+  }, 90_000);
+});
+
+describe('strategy blue-green, faults', () => {
+  it('stops when the quota cannot hold the green pool, drains nothing, and finishes once it can', async () => {
+    const sandbox = await startCluster(SURGE_CLUSTER);
+    const h = harness(sandbox, new SandboxApiProvider(sandbox));
+    try {
+      // Room for two green nodes, not three: the pool needs twice its size while it runs.
+      await sandbox.request('PATCH', '/sandbox/v1/faults', { body: { poolQuota: { general: 5 } } });
+      const plan = await planFor(sandbox, TARGET, blueGreenPolicy('5s'));
+      const witness = witnessProvider(sandbox, plan);
+      const summary = await startRun({ ...h.deps, nodeProvider: witness }, plan, FAST);
+      expect(summary.state).toBe('failed');
+      expect(summary.reason).toMatch(
+        /could not create a replacement for general-\d in pool general: the sandbox refused to create 1 node\(s\) in pool general: quota exceeded: pool general holds 5 node\(s\) and its quota is 5/,
+      );
+      // Nothing was cordoned or drained: the blue pool serves as before.
+      const blue = (await nodes(sandbox)).filter((n) => BLUE.includes(n.name));
+      expect(blue.map((n) => [n.name, n.ready, n.unschedulable])).toEqual(BLUE.map((n) => [n, true, false]));
+
+      await sandbox.request('PATCH', '/sandbox/v1/faults', { body: { poolQuota: { general: 6 } } });
+      const resumed = await resumeRun({ ...h.deps, nodeProvider: witness }, summary.runId, FAST);
+      expect(resumed.reason).toBeUndefined();
+      expect(resumed.state).toBe('succeeded');
+      await expectPoolReplaced(sandbox, summary.runId, TARGET);
+      // Three creates asked at first (one refused), one more on resume: no green node made twice.
+      expect(witness.creates).toBe(4);
     } finally {
       h.cleanup();
       await sandbox.stop();
