@@ -13,6 +13,7 @@
  */
 import { uncordonNode } from '../kube/index.ts';
 import { isNodeWave, type NodeWaveStep, type Plan } from '../plan/index.ts';
+import type { RunStore } from '../store/index.ts';
 import { StepFailedError } from './errors.ts';
 import { soakUnderGates } from './gate-checks.ts';
 import { cordonRecorded, drainRecorded, reached } from './node-steps.ts';
@@ -111,7 +112,7 @@ export interface BlueGreenPair {
 }
 
 /** The pairs a rollback puts back: green rows whose blue node the run has not deleted. */
-export function blueGreenPairs(ctx: Pick<RunContext, 'plan' | 'store' | 'runId'>): BlueGreenPair[] {
+export function blueGreenPairs(ctx: { plan: Plan; store: RunStore; runId: string }): BlueGreenPair[] {
   const pools = new Set(
     ctx.plan.phases
       .flatMap((p) => p.steps)

@@ -5,7 +5,14 @@
  * blue uncordoned, green drained and deleted, no budget broken.
  */
 import { describe, expect, it } from 'vitest';
-import { type RunEvent, requestPause, resumeRun, rollbackRun, startRun } from '../../src/engine/index.ts';
+import {
+  planRollback,
+  type RunEvent,
+  requestPause,
+  resumeRun,
+  rollbackRun,
+  startRun,
+} from '../../src/engine/index.ts';
 import { FAST, harness, nodes, planFor, SandboxApiProvider, startCluster } from './engine-harness.ts';
 import {
   expectPoolReplaced,
@@ -90,6 +97,14 @@ describe('strategy blue-green', () => {
       const during = await nodes(sandbox);
       expect(during.filter((n) => BLUE.includes(n.name)).every((n) => n.unschedulable)).toBe(true);
 
+      // What `midflight rollback` announces: the blue pool back, the green one out.
+      const preview = planRollback(h.deps, paused.runId, { steps: 'all' });
+      expect(preview.nodes).toEqual([]);
+      expect(preview.blueGreen.map((p) => [p.blue, p.green, p.uncordonBlue])).toEqual([
+        ['general-1', 'general-4', true],
+        ['general-2', 'general-5', true],
+        ['general-3', 'general-6', true],
+      ]);
       const summary = await rollbackRun({ ...deps, onEvent: undefined }, paused.runId, FAST);
       expect(summary.state).toBe('rolled-back');
       const after = (await nodes(sandbox)).filter((n) => n.labels['midflight.dev/pool'] === 'general');
