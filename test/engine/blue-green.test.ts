@@ -153,4 +153,40 @@ describe('strategy blue-green, faults', () => {
       await sandbox.stop();
     }
   }, 90_000);
+
+  it('a health gate saying rollback during the final soak returns the blue pool and removes the green one', async () => {
+    const sandbox = await startCluster(SURGE_CLUSTER);
+    const h = harness(sandbox, new SandboxApiProvider(sandbox));
+    // A gate whose signal the test holds: it passes until the final soak begins, then says rollback (as a
+    // 5xx gate would once the green pool served badly).
+    let soaking = false;
+    h.deps.gates = () => ({
+      baseline: async (known) => known,
+      check: async () =>
+        soaking
+          ? { action: 'rollback', gate: 'green-5xx', reason: 'the green pool answers 5xx' }
+          : { action: 'continue' },
+    });
+    try {
+      const plan = await planFor(sandbox, TARGET, blueGreenPolicy('10m'));
+      const witness = witnessProvider(sandbox, plan);
+      const onEvent = (e: RunEvent) => {
+        if (e.type === 'log' && e.message.includes('is held for')) soaking = true;
+      };
+      const summary = await startRun({ ...h.deps, nodeProvider: witness, onEvent }, plan, FAST);
+      expect(summary.state).toBe('rolled-back');
+      expect(summary.reason).toMatch(/^health gate green-5xx: the green pool answers 5xx; /);
+      const after = (await nodes(sandbox)).filter((n) => n.labels['midflight.dev/pool'] === 'general');
+      expect(after.map((n) => [n.name, n.version, n.ready, n.unschedulable])).toEqual(
+        BLUE.map((n) => [n, 'v1.30.6', true, false]),
+      );
+      expect(await machines(sandbox)).toEqual([]);
+      expect(witness.podsAtDelete).toEqual([]);
+      const { items } = await sandbox.admin<{ items: unknown[] }>('/sandbox/v1/violations');
+      expect(items).toEqual([]);
+    } finally {
+      h.cleanup();
+      await sandbox.stop();
+    }
+  }, 90_000);
 });
