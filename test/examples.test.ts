@@ -58,6 +58,21 @@ const SHOWS: Record<string, (plan: Plan, policy: Policy) => void> = {
     ]);
   },
   'sandbox-command.yaml': (_plan, policy) => expect(policy.provider.kind).toBe('command'),
+  'surge.yaml': (plan, policy) => {
+    expect(policy.nodeProvider?.kind).toBe('sandbox');
+    const waves = plan.phases
+      .flatMap((p) => p.steps)
+      .filter((s) => s.kind === 'node-wave' || s.kind === 'canary');
+    const replacement = (pool: string) =>
+      waves
+        .filter((s) => 'pool' in s && s.pool === pool)
+        .map((s) => ('replacement' in s ? s.replacement : undefined));
+    expect(
+      replacement('general').every((r) => r?.maxSurge === 1 && r.maxUnavailable === 0 && !r.blueGreen),
+    ).toBe(true);
+    expect(replacement('compute').every((r) => r?.blueGreen === true)).toBe(true);
+    expect(replacement('compute').at(-1)?.finalSoakSeconds).toBe(300);
+  },
 };
 
 describe('examples/', () => {

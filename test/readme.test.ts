@@ -208,9 +208,10 @@ describe('README.md', () => {
 
   it('has shell blocks, and says why of each command it does not run', () => {
     expect(COMMANDS.filter((c) => c.mode === 'run').length).toBeGreaterThan(15);
-    // Few and honest: the demo and the test suite (their own tests), and the development tools.
+    // Few and honest: the demos and the test suite (their own tests), and the development tools.
     expect(COMMANDS.filter((c) => c.mode === 'skip').map((c) => c.command)).toEqual([
       'npm ci && npx midflight demo',
+      'npx midflight demo --surge',
       'npm ci && npm test',
       'npm run build',
       'npm run typecheck',

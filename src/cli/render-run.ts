@@ -96,7 +96,7 @@ export function renderSummary(s: RunSummary): string {
   }
   const n = s.nodes;
   lines.push(
-    `Nodes: ${n.upgraded.length} upgraded, ${n.alreadyAtTarget.length} already at the target, ` +
+    `Nodes: ${n.upgraded.length} upgraded, ${n.replaced ? `${n.replaced.length} replaced (${n.replaced.map((r) => `${r.node} → ${r.by}`).join(', ')}), ` : ''}${n.alreadyAtTarget.length} already at the target, ` +
       `${n.skipped.length} skipped, ${n.quarantined.length} quarantined, ${n.failed.length} failed` +
       (n.rolledBack.length > 0 ? `, ${n.rolledBack.length} rolled back` : ''),
   );

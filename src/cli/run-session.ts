@@ -30,7 +30,13 @@ import {
   requestRaw,
 } from '../kube/index.ts';
 import type { Plan } from '../plan/index.ts';
-import { ProviderConfigError, type ProviderSettings, providerFromPolicy } from '../providers/index.ts';
+import {
+  type NodeGroupProvider,
+  nodeProviderFromPolicy,
+  ProviderConfigError,
+  type ProviderSettings,
+  providerFromPolicy,
+} from '../providers/index.ts';
 import { defaultStatePath, RunNotFoundError, RunStore, StoreError } from '../store/index.ts';
 import type { MetricsAddress } from '../telemetry/index.ts';
 import { CliError, UsageError } from './errors.ts';
@@ -200,6 +206,20 @@ export function openStore(
   }
 }
 
+/** The node provider the plan's policy names (strategy surge), if any; a wrong setting is bad input. */
+export function nodeProviderFor(
+  plan: Plan,
+  env: { kc: KubeConfig; kubeconfigPath: string },
+): NodeGroupProvider | undefined {
+  if (!plan.policy.nodeProvider) return undefined;
+  try {
+    return nodeProviderFromPolicy(plan.policy.nodeProvider, env);
+  } catch (err) {
+    if (err instanceof ProviderConfigError) throw new UsageError(`the plan's policy: ${err.message}`);
+    throw err;
+  }
+}
+
 /** The provider the plan's policy names; a wrong setting is bad input naming the field. */
 export function providerFor(
   plan: Plan,
@@ -329,8 +349,9 @@ export async function withRunSession(
         execute(plan, execute, lines) {
           const env = { kc: conn.kc, clock, kubeconfigPath: conn.kubeconfigPath };
           const { provider } = providerFor(plan, env);
+          const nodeProvider = nodeProviderFor(plan, env);
           return executeWithView(
-            { ...env, store, provider, gates: gatesOf(plan) },
+            { ...env, store, provider, nodeProvider, gates: gatesOf(plan) },
             { output: opts.output, clock, plan, lines, metrics },
             (deps, signal) => execute(deps, { signal, ...timing }),
           );

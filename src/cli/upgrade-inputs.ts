@@ -19,7 +19,7 @@ import {
 import { hooksOf, PlanRejectedError } from '../engine/index.ts';
 import { defaultPolicy, formatPolicyError, type Policy, policyFromYaml } from '../plan/index.ts';
 import { CHECK_IDS, type ManifestDocument } from '../preflight/index.ts';
-import { ProviderConfigError, providerFromPolicy } from '../providers/index.ts';
+import { nodeProviderFromPolicy, ProviderConfigError, providerFromPolicy } from '../providers/index.ts';
 import { UsageError } from './errors.ts';
 
 /** `--to 1.31` (latest known patch) or `--to v1.31.2`; a minor we know nothing about is refused. */
@@ -104,6 +104,7 @@ export function providerProblem(policy: Policy): string | undefined {
   try {
     // Note: building a provider does no I/O; the empty kubeconfig is never used.
     providerFromPolicy(policy.provider, { kc: new KubeConfig(), clock: new RealClock() });
+    if (policy.nodeProvider) nodeProviderFromPolicy(policy.nodeProvider, { kc: new KubeConfig() });
     return undefined;
   } catch (err) {
     if (err instanceof ProviderConfigError) return err.message;

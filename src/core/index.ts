@@ -20,6 +20,7 @@ export {
   isEvictable,
   isMirrorPod,
   isPodReady,
+  isTerminalPod,
   podKey,
   resolvePools,
   sourceVersionOf,
@@ -76,7 +77,7 @@ export {
 } from './quantity.ts';
 export type { RemovedApi } from './removed-apis.ts';
 export { findRemovedApi } from './removed-apis.ts';
-export { RUN_ID_LABEL } from './run-id-label.ts';
+export { REPLACES_LABEL, RUN_ID_LABEL } from './run-id-label.ts';
 export type { LabelSelector, Requirement } from './selectors.ts';
 export {
   formatLabelSelector,

@@ -8,14 +8,14 @@ import { type IntOrString, isZeroIntOrPercent, nodesAtOnce } from './intorstr.ts
 export interface PoolInFlightSetting {
   maxUnavailable?: IntOrString;
   maxSurge?: IntOrString;
-  /** 'in-place' (drain, upgrade, return the node) or 'replace' (new nodes first; maxSurge counts). */
+  /** 'in-place' (drain, upgrade, return the node), or 'replace' and 'surge' (new nodes; maxSurge counts). */
   strategy?: string;
 }
 
 export interface PoolInFlightLimit {
   /** Existing nodes that may be unavailable at once (0 when maxUnavailable is 0; 1 when unset). */
   unavailable: number;
-  /** Replacement nodes that may be added at once (only for the replace strategy). */
+  /** Replacement nodes that may be added at once (only for the replace and surge strategies). */
   surge: number;
   /** Nodes in flight at once: unavailable + surge, at least 1 so an upgrade always progresses. */
   maxNodes: number;
@@ -33,7 +33,9 @@ export function poolInFlightLimit(setting: PoolInFlightSetting, poolSize: number
       ? 0
       : nodesAtOnce(maxUnavailable, poolSize);
   const surge =
-    strategy === 'replace' && maxSurge !== undefined && !isZeroIntOrPercent(maxSurge)
+    (strategy === 'replace' || strategy === 'surge') &&
+    maxSurge !== undefined &&
+    !isZeroIntOrPercent(maxSurge)
       ? nodesAtOnce(maxSurge, poolSize)
       : 0;
   return { unavailable, surge, maxNodes: Math.max(1, unavailable + surge) };

@@ -6,3 +6,9 @@
  * out. The same key as the run-id annotation the engine stamps on the nodes it touches.
  */
 export const RUN_ID_LABEL = 'upgrade.midflight.dev/run-id';
+
+/**
+ * On a node a surge run created (with RUN_ID_LABEL): the old node it replaces. How a resumed run adopts the
+ * nodes it created instead of creating more, and how it knows which nodes are its own to delete.
+ */
+export const REPLACES_LABEL = 'upgrade.midflight.dev/replaces';

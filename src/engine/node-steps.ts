@@ -35,7 +35,6 @@ import {
 import type { ControlPlaneStep, NodeStep, NodeWaveStep } from '../plan/index.ts';
 import type { NodeRole } from '../providers/index.ts';
 import {
-  type DrainBlockRecord,
   NODE_SUB_STEPS,
   type NodeRowDetail,
   type NodeSubStep,
@@ -44,6 +43,7 @@ import {
 import { StepFailedError } from './errors.ts';
 import { reserveQuarantine } from './quarantine-limit.ts';
 import { ANNOTATIONS, type RunContext, StopSignal } from './run-context.ts';
+import { replaceWorkerNode } from './surge-node.ts';
 
 type NodeRow = StepStateRecord<NodeRowDetail>;
 
@@ -52,6 +52,8 @@ export interface NodeResult {
   status: 'done' | 'skipped' | 'quarantined';
   /** Namespaces of the pods the drain evicted (the wave gate watches them). */
   namespaces: string[];
+  /** strategy surge: the new node that took this one's place (the wave gate checks it, not the old one). */
+  replacedBy?: string;
 }
 
 export function reached(row: StepStateRecord | undefined, milestone: NodeSubStep): boolean {
@@ -78,7 +80,7 @@ export function drainOptionsOf(ctx: RunContext): DrainOptions {
  * Records that work on a node (re)starts: one attempt more, and the version it started from, kept from the
  * first attempt (a rollback returns the node to it).
  */
-function recordStart(
+export function recordStart(
   ctx: RunContext,
   step: NodeStep,
   node: string,
@@ -100,11 +102,11 @@ function recordStart(
  * Records a node's step as failed. `backToStart`: the node is as it was before the step (uncordoned, at its
  * old version), so a resume starts it over instead of picking up at the milestone it had reached.
  */
-function recordFailure(
+export function recordFailure(
   ctx: RunContext,
   step: NodeStep,
   node: string,
-  detail: { reason: string; blockers?: DrainBlockRecord[] },
+  detail: NodeRowDetail & { reason: string },
   options: { backToStart?: boolean } = {},
 ): void {
   ctx.putNodeRow(step.id, node, {
@@ -123,6 +125,8 @@ export async function upgradeWorkerNode(
   node: string,
   secondChance = false,
 ): Promise<NodeResult> {
+  if (step.replacement)
+    return observed(ctx, step, node, () => replaceWorkerNode(ctx, step, node, secondChance));
   return observed(ctx, step, node, () => workerNodeSteps(ctx, step, node, secondChance));
 }
 
@@ -233,7 +237,7 @@ async function workerNodeSteps(
  * IMPORTANT: the cordon state is recorded before cordoning; after a crash in between, the record (not the
  * node, now cordoned by us) says whether the run may uncordon it.
  */
-async function cordonRecorded(
+export async function cordonRecorded(
   ctx: RunContext,
   step: NodeStep,
   node: string,
@@ -249,7 +253,7 @@ async function cordonRecorded(
 }
 
 /** Drains the node unless its row says it is drained; a drain that did not finish comes back as `stuck`. */
-async function drainRecorded(
+export async function drainRecorded(
   ctx: RunContext,
   step: NodeStep,
   node: string,
@@ -336,7 +340,7 @@ function describeBlockers(drain: DrainResult): string {
  * policy.drain.onTimeout decides: halt the run, skip the node (and come back to it), or quarantine it.
  * A control-plane member always halts: the control plane is not left half upgraded to move on.
  */
-async function onDrainStuck(
+export async function onDrainStuck(
   ctx: RunContext,
   step: NodeStep,
   node: string,

@@ -6,6 +6,7 @@
 import { compareVersions, parseVersion } from '../core/index.ts';
 import type { ControlPlaneStep, NodeWaveStep, PlanPhase } from '../plan/index.ts';
 import { isNodeWave } from '../plan/index.ts';
+import { finishBlueGreen, prepareGreenPool } from './blue-green.ts';
 import { StepFailedError } from './errors.ts';
 import { gatesAllow, recordGateBaselines, soakUnderGates } from './gate-checks.ts';
 import { flowNodes } from './node-flow.ts';
@@ -43,10 +44,12 @@ export async function waveStep(ctx: RunContext, step: NodeWaveStep): Promise<voi
     await recordGateBaselines(ctx);
     // Note: read before the drains, so only what the wave itself made unavailable can fail its gate.
     const baseline = await unavailableDeployments(ctx);
+    if (step.replacement?.blueGreen) await prepareGreenPool(ctx, step);
     const results = await flowNodes(ctx, step);
     const namespaces = [...new Set(results.flatMap((r) => r.namespaces))];
     row = ctx.putNodeGroupRow(step.id, { detail: { nodesDone: true, namespaces } });
-    const upgraded = results.filter((r) => r.status === 'done').map((r) => r.node);
+    // Note: a replaced node is gone; its replacement is what the gate checks.
+    const upgraded = results.filter((r) => r.status === 'done').map((r) => r.replacedBy ?? r.node);
     if (upgraded.length > 0) await gateWave(ctx, step, upgraded, namespaces, baseline);
   }
   if (step.soakSeconds && step.soakSeconds > 0) {
@@ -59,6 +62,7 @@ export async function waveStep(ctx: RunContext, step: NodeWaveStep): Promise<voi
     await gatesAllow(ctx, step.id);
     ctx.checkpoint('step');
   }
+  if (step.replacement?.finalSoakSeconds !== undefined) await finishBlueGreen(ctx, step);
 }
 
 /** policy.drain.onTimeout: skip — the phase's skipped nodes get one more try, one at a time, at its end. */

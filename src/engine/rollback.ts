@@ -6,8 +6,9 @@
  * in place; the way back is an etcd snapshot restore, which the summary says plainly.
  */
 import type { NodeWaveStep, Plan, PlanStep } from '../plan/index.ts';
-import { poolOfStep } from '../plan/index.ts';
+import { isNodeWave, poolOfStep } from '../plan/index.ts';
 import { isNodeRow, type NodeRowDetail, type StepStateRecord } from '../store/index.ts';
+import { type BlueGreenPair, blueGreenPairs, rollbackBlueGreen } from './blue-green.ts';
 import { RunStateError, StepFailedError } from './errors.ts';
 import { reached, upgradeWorkerNode } from './node-steps.ts';
 import type { EngineDeps, RunContext, RunOptions } from './run-context.ts';
@@ -24,6 +25,8 @@ export interface RollbackTarget {
 
 export interface RollbackPlan {
   nodes: RollbackTarget[];
+  /** strategy blue-green pools not deleted yet: each blue node uncordoned, its green node drained and deleted. */
+  blueGreen: BlueGreenPair[];
   /** Members the run upgraded that rollback leaves alone, with why. */
   notRollbackable: Array<{
     node: string;
@@ -68,6 +71,16 @@ export function planRollback(
         });
       continue;
     }
+    // Note: a blue-green node not deleted yet goes back with its pool (blue-green.ts), not one by one.
+    if (isNodeWave(step) && step.replacement?.blueGreen && !row.detail.deleted) continue;
+    if (row.detail.replacedBy || row.detail.deleted) {
+      if (!notRollbackable.some((n) => n.node === row.node))
+        notRollbackable.push({
+          node: row.node,
+          reason: `replaced by ${row.detail.replacedBy ?? 'a new node'} and deleted (strategy surge, was ${row.previousVersion}): the way back is another replacement at the old version, from a new plan`,
+        });
+      continue;
+    }
     const seen = first.get(row.node);
     const finished = row.finishedAt ?? row.updatedAt;
     // A node moved through several hops keeps the version it had before the first one.
@@ -78,7 +91,8 @@ export function planRollback(
   const nodes = [...first.values()]
     .sort((a, b) => b.last - a.last)
     .map(({ row, step }) => ({ node: row.node, pool: poolOfStep(step), version: row.previousVersion! }));
-  return { nodes, notRollbackable };
+  // Note: a blue-green pool goes back whole, whatever step a gate named: its blue nodes are all held.
+  return { nodes, notRollbackable, blueGreen: blueGreenPairs({ plan, store: deps.store, runId }) };
 }
 
 /**
@@ -114,6 +128,11 @@ export async function rollbackWork(ctx: RunContext): Promise<WorkOutcome> {
   ctx.log('info', `rolling back run ${ctx.runId}: ${target.nodes.length} worker node(s) in reverse order`);
   for (const n of target.notRollbackable)
     ctx.log('warn', `not rolled back: ${n.node}: ${n.reason}`, { node: n.node });
+  const pairs = target.blueGreen;
+  if (pairs.length > 0) {
+    ctx.log('info', `blue-green: putting ${pairs.length} blue node(s) back and removing their green nodes`);
+    await rollbackBlueGreen(ctx, ROLLBACK_STEP, pairs);
+  }
   for (const t of target.nodes) {
     ctx.checkpoint('step');
     const step: NodeWaveStep = {

@@ -17,7 +17,7 @@ import {
 } from '../kube/index.ts';
 import { observeRun, type RunObserver } from '../observe/index.ts';
 import type { Plan, PlanStep } from '../plan/index.ts';
-import type { UpgradeProvider } from '../providers/index.ts';
+import type { NodeGroupProvider, UpgradeProvider } from '../providers/index.ts';
 import {
   commandOutputFile,
   type EtcdMemberRowDetail,
@@ -39,6 +39,8 @@ export interface EngineDeps {
   kc: KubeConfig;
   store: RunStore;
   provider: UpgradeProvider;
+  /** Creates and deletes nodes, for pools with strategy surge (the policy's nodeProvider). */
+  nodeProvider?: NodeGroupProvider;
   clock: Clock;
   /** Every event of the run, in order; must not throw. */
   onEvent?: (event: RunEvent) => void;

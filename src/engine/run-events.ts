@@ -104,8 +104,10 @@ export interface RunSummary {
    */
   nodePhase?: { durationMs: number; estimateMs: number; lowerBoundMs: number };
   nodes: {
-    /** Upgraded by this run. */
+    /** Upgraded in place by this run. */
     upgraded: string[];
+    /** strategy surge: old nodes this run replaced with new ones and deleted (absent when none). */
+    replaced?: Array<{ node: string; by: string }>;
     /** Found at the target already: not touched. */
     alreadyAtTarget: string[];
     skipped: NodeOutcome[];

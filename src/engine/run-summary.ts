@@ -36,12 +36,18 @@ export function summarizeRun(store: RunStore, runId: string, now?: number): RunS
           lowerBoundMs: plan.estimate.nodePhaseLowerBoundSeconds * 1000,
         }
       : undefined;
-  const nodeRows = rows.filter(isNodeRow).filter((r) => r.stepId !== ROLLBACK_STEP);
+  // Note: rows of the plan's steps only: the rollback's, and a blue-green pool's green rows, are not nodes
+  // the plan upgraded.
+  const planSteps = new Set(plan.phases.flatMap((p) => p.steps.map((s) => s.id)));
+  const nodeRows = rows.filter(isNodeRow).filter((r) => planSteps.has(r.stepId));
   const outcome = (r: StepStateRecord): NodeOutcome => ({
     node: r.node,
     stepId: r.stepId,
     reason: r.detail.reason ?? '',
   });
+  const replaced = nodeRows
+    .filter((r) => r.status === 'done' && r.detail.replacedBy !== undefined)
+    .map((r) => ({ node: r.node, by: r.detail.replacedBy! }));
   const warnings = store
     .logs(runId)
     .filter((l) => l.level === 'warn')
@@ -61,7 +67,10 @@ export function summarizeRun(store: RunStore, runId: string, now?: number): RunS
     phases,
     ...(nodePhase ? { nodePhase } : {}),
     nodes: {
-      upgraded: nodeRows.filter((r) => r.status === 'done' && !r.detail.alreadyAtTarget).map((r) => r.node),
+      upgraded: nodeRows
+        .filter((r) => r.status === 'done' && !r.detail.alreadyAtTarget && r.detail.replacedBy === undefined)
+        .map((r) => r.node),
+      ...(replaced.length > 0 ? { replaced } : {}),
       alreadyAtTarget: nodeRows
         .filter((r) => r.status === 'done' && r.detail.alreadyAtTarget)
         .map((r) => r.node),

@@ -128,7 +128,9 @@ async function rollBackForGate(
   ctx: RunContext,
   gate: NonNullable<RunContext['gateRollback']>,
 ): Promise<WorkOutcome> {
-  const wave = planRollback(ctx.deps, ctx.runId, { steps: [gate.stepId] }).nodes.map((n) => n.node);
+  const scoped = planRollback(ctx.deps, ctx.runId, { steps: [gate.stepId] });
+  // A blue-green pool not deleted yet goes back whole (blue uncordoned, green removed).
+  const wave = [...scoped.nodes.map((n) => n.node), ...scoped.blueGreen.map((p) => p.green)];
   const kept = planRollback(ctx.deps, ctx.runId, { steps: 'all' })
     .nodes.map((n) => n.node)
     .filter((node) => !wave.includes(node));

@@ -79,6 +79,22 @@ export interface NodeWaveStep extends StepCommon {
   respectsBudgets?: boolean;
   /** False when a node's pods cannot all fit elsewhere. */
   fitsCapacity?: boolean;
+  /**
+   * strategy surge: each node is replaced by a new one at `version` (nodeProvider) and deleted once drained.
+   * maxSurge new nodes may exist before their old ones are gone; maxUnavailable old ones may be out of service
+   * before their replacement is Ready. Absent for in-place waves.
+   */
+  replacement?: {
+    maxSurge: number;
+    maxUnavailable: number;
+    /**
+     * strategy blue-green: the whole green pool is created and every blue node cordoned before the first
+     * drain; drained blue nodes are held, not deleted, until the pool's last wave ends its final soak.
+     */
+    blueGreen?: true;
+    /** On the pool's last blue-green wave: how long the drained blue pool is held, gates watching. */
+    finalSoakSeconds?: number;
+  };
 }
 
 /**

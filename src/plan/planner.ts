@@ -39,7 +39,7 @@ import type { BudgetLimit } from './flow-order.ts';
 import { lowerBound, type PoolBoundInput } from './lower-bound.ts';
 import { phase, seconds, step, sum } from './plan-parts.ts';
 import { type NodeWaveStep, PLAN_SCHEMA_VERSION, type Plan, type PlanPhase } from './plan-types.ts';
-import type { Policy, PoolPolicy } from './policy.ts';
+import type { NodeStrategy, Policy, PoolPolicy } from './policy.ts';
 import { poolWaves } from './pool-waves.ts';
 
 export class PlanError extends Error {
@@ -54,7 +54,9 @@ interface PoolSettings {
   nodes: NodeModel[];
   maxNodes: number;
   surge: number;
-  strategy: 'in-place' | 'replace';
+  /** Existing nodes that may be out of service at once (maxUnavailable as a count). */
+  unavailable: number;
+  strategy: NodeStrategy;
   limitName: string;
 }
 
@@ -133,22 +135,34 @@ export function planUpgrade(snapshot: ClusterSnapshot, target: KubeVersion, poli
       maxNodes: pool.maxNodes,
       limitName: pool.limitName,
       strategy: pool.strategy,
+      surge: pool.strategy === 'blue-green' ? pool.nodes.length : pool.surge,
+      unavailable: pool.unavailable,
+      ...(pool.strategy === 'blue-green' && (kind === 'node-wave' || names.length === pool.nodes.length)
+        ? { finalSoakSeconds: seconds(poolFinalSoak(policy, pool.name)) }
+        : {}),
       waveSize: kind === 'canary' ? names.length : waveSizeOf(policy, pool, names.length),
       soakSeconds: soak,
-      // Note: one provider call per minor (node-steps.ts), so a node two minors behind takes two upgrades.
+      // Note: one provider call per minor (node-steps.ts), so a node two minors behind takes two upgrades;
+      // a surge replacement is one new node at the version, whatever the old one ran.
       cycleOf: (node) =>
         seconds(t.nodeDrain) +
-        seconds(t.nodeUpgrade) * minorsBehind(kubeletOf.get(node), parseVersion(version)),
+        seconds(t.nodeUpgrade) *
+          (pool.strategy === 'surge' || pool.strategy === 'blue-green'
+            ? 1
+            : minorsBehind(kubeletOf.get(node), parseVersion(version))),
       podStartupSeconds: seconds(t.podStartup),
       evictionsOf: evictions,
       budgets,
       capacity,
-      extra: surgeCapacityOf(pool.nodes, pool.surge),
+      // Note: blue-green drains onto a whole green pool: as much room again as the pool has.
+      extra: surgeCapacityOf(pool.nodes, pool.strategy === 'blue-green' ? pool.nodes.length : pool.surge),
     });
     warnings.push(...result.warnings);
     boundInputs.push(result.bound);
     nodeWaves += result.steps.length;
     soakSeconds += soak * result.steps.length;
+    // A blue-green pool's final soak is a wait the policy asks for too.
+    for (const st of result.steps) soakSeconds += st.replacement?.finalSoakSeconds ?? 0;
     return result.steps;
   };
 
@@ -294,14 +308,22 @@ function poolSettingsOf(model: ClusterModel, policy: Policy): PoolSettings[] {
     const strategy = pp?.strategy ?? policy.defaults.strategy;
     const maxUnavailable = pp?.maxUnavailable ?? policy.defaults.maxUnavailable;
     const maxSurge = pp?.maxSurge ?? policy.defaults.maxSurge;
-    const { surge, maxNodes } = poolInFlightLimit({ maxUnavailable, maxSurge, strategy }, nodes.length);
+    const { surge, unavailable, maxNodes } = poolInFlightLimit(
+      { maxUnavailable, maxSurge, strategy },
+      nodes.length,
+    );
     const limitName =
       surge > 0
         ? `maxUnavailable ${maxUnavailable} + maxSurge ${maxSurge}`
         : `maxUnavailable ${maxUnavailable}`;
-    settings.push({ name, nodes, maxNodes, surge, strategy, limitName });
+    settings.push({ name, nodes, maxNodes, surge, unavailable, strategy, limitName });
   }
   return settings;
+}
+
+/** blue-green: the hold of the drained blue pool; by default as long as the canary's soak. */
+function poolFinalSoak(policy: Policy, pool: string): string {
+  return policy.pools.find((p) => p.name === pool)?.finalSoak ?? policy.canary.soak;
 }
 
 function poolSoak(policy: Policy, pool: string): string {

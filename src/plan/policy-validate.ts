@@ -49,7 +49,15 @@ export function validatePolicy(raw: unknown, file: string): PolicyResult {
     return { ok: false, errors };
   }
   const known = new Set(
-    Object.keys(policy).concat('poolLabel', 'onOutsideWindow', 'exclusions', 'alerts', 'prometheus', 'etcd'),
+    Object.keys(policy).concat(
+      'poolLabel',
+      'onOutsideWindow',
+      'exclusions',
+      'alerts',
+      'prometheus',
+      'etcd',
+      'nodeProvider',
+    ),
   );
   for (const key of Object.keys(raw))
     if (!known.has(key)) fail(key, `unknown field (known: ${[...known].sort().join(', ')})`);
@@ -162,6 +170,7 @@ export function validatePolicy(raw: unknown, file: string): PolicyResult {
             'strategy',
             'waveSize',
             'waveSoak',
+            'finalSoak',
             ...renamedSoak(p, at),
           ],
           at,
@@ -190,6 +199,8 @@ export function validatePolicy(raw: unknown, file: string): PolicyResult {
         if (size !== undefined) pool.waveSize = size;
         const soak = duration(p.waveSoak, `${at}.waveSoak`);
         if (soak) pool.waveSoak = soak;
+        const finalSoak = duration(p.finalSoak, `${at}.finalSoak`);
+        if (finalSoak) pool.finalSoak = finalSoak;
         const poolStrategy = pool.strategy ?? policy.defaults.strategy;
         if (isZeroIntOrPercent(pool.maxUnavailable ?? policy.defaults.maxUnavailable)) {
           if (isZeroIntOrPercent(pool.maxSurge ?? policy.defaults.maxSurge))
@@ -418,6 +429,29 @@ export function validatePolicy(raw: unknown, file: string): PolicyResult {
     const kind = str(provider.kind, 'provider.kind');
     if (provider.kind === undefined) fail('provider.kind', 'is required (e.g. job or command)');
     policy.provider = { ...provider, kind: kind ?? 'job' };
+  }
+  const nodeProvider = section('nodeProvider');
+  if (nodeProvider) {
+    const kind = str(nodeProvider.kind, 'nodeProvider.kind');
+    if (nodeProvider.kind === undefined) fail('nodeProvider.kind', 'is required (sandbox or command)');
+    else if (kind) policy.nodeProvider = { ...nodeProvider, kind };
+  }
+  const surgePools = [
+    ...(policy.defaults.strategy === 'surge' || policy.defaults.strategy === 'blue-green'
+      ? ['defaults']
+      : []),
+    ...policy.pools.flatMap((p, i) =>
+      p.strategy === 'surge' || p.strategy === 'blue-green' ? [`pools[${i}]`] : [],
+    ),
+  ];
+  if (surgePools.length > 0 && !nodeProvider) {
+    const at = surgePools[0]!;
+    const strategy =
+      at === 'defaults' ? policy.defaults.strategy : policy.pools[Number(at.slice(6, -1))]?.strategy;
+    fail(
+      `${at}.strategy`,
+      `${strategy} replaces nodes: the policy needs a nodeProvider saying how nodes are created and deleted (kind sandbox or command; docs/policy.md)`,
+    );
   }
   const hooks = section('hooks');
   if (hooks) policy.hooks = hooks;

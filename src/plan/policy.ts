@@ -13,7 +13,14 @@ import type { EtcdPolicy } from './etcd-policy.ts';
 export type { Exclusion, MaintenanceWindow };
 
 export const POLICY_API_VERSION = 'midflight.dev/v1alpha1';
-export const NODE_STRATEGIES = ['in-place', 'replace'] as const;
+/**
+ * in-place: drain, upgrade, return the node. replace: the same steps, with a provider that reimages the node
+ * under its name (maxSurge counts in the plan). surge: new nodes at the target are created first (up to
+ * maxSurge), then old nodes are drained and deleted (engine/surge-node.ts, through `nodeProvider`).
+ * blue-green: the whole new (green) pool first, every old (blue) node cordoned, drained wave by wave, held
+ * through `finalSoak`, then deleted (engine/blue-green.ts).
+ */
+export const NODE_STRATEGIES = ['in-place', 'replace', 'surge', 'blue-green'] as const;
 export type NodeStrategy = (typeof NODE_STRATEGIES)[number];
 
 export const ON_DRAIN_TIMEOUT = ['halt', 'skip', 'quarantine'] as const;
@@ -32,6 +39,8 @@ export interface PoolPolicy {
   waveSize?: IntOrString;
   /** Wait after each wave of this pool, once its gate passed, e.g. "2m". */
   waveSoak?: string;
+  /** strategy blue-green: how long the drained blue pool is held, gates watching, before it is deleted. */
+  finalSoak?: string;
 }
 
 /** What a run does when no maintenance window is open (see engine/maintenance-window.ts). */
@@ -107,6 +116,11 @@ export interface Policy {
    */
   etcd?: EtcdPolicy;
   provider: { kind: string; [setting: string]: unknown };
+  /**
+   * How nodes are created and deleted (providers/node-provider-from-policy.ts), for pools with strategy
+   * surge. Absent unless set, so plans without it keep their id.
+   */
+  nodeProvider?: { kind: string; [setting: string]: unknown };
   hooks: Record<string, unknown>;
   /** Health gates on measurements (docs/gates.md); empty: the kube-native gate after each wave only. */
   gates: GateSpec[];

@@ -3,10 +3,12 @@
  * pods would not fit), the order the flow is expected to take (flow-order.ts), the cuts between waves, each
  * wave's estimate, and the pool's input to the lower bound.
  */
+
 import type { CapacityModel, Resources } from '../core/index.ts';
 import { type BudgetLimit, flowOrder } from './flow-order.ts';
 import { type PoolBoundInput, poolLowerBound } from './lower-bound.ts';
 import type { NodeWaveStep } from './plan-types.ts';
+import type { NodeStrategy } from './policy.ts';
 import { describeReason, isBudgetWarning } from './reasons.ts';
 
 export interface PoolWavesInput {
@@ -22,7 +24,12 @@ export interface PoolWavesInput {
   /** The pool's in-flight limit, and how the policy says it ("maxUnavailable 2"). */
   maxNodes: number;
   limitName: string;
-  strategy: 'in-place' | 'replace';
+  strategy: NodeStrategy;
+  /** The pool's maxSurge and maxUnavailable as counts (surge: new nodes first, then old ones out). */
+  surge: number;
+  unavailable: number;
+  /** blue-green: the final soak, given for the waves that end the pool (its last wave gets it). */
+  finalSoakSeconds?: number;
   waveSize: number;
   soakSeconds: number;
   /** A node's cycle: its drain and its upgrade, one provider call per minor it is behind. */
@@ -77,24 +84,47 @@ export function poolWaves(input: PoolWavesInput): PoolWaves {
       budgets: budgetPods(wave, input.evictionsOf, input.budgets),
     });
     const pace = `${inFlight === 1 ? 'one node at a time' : `up to ${inFlight} nodes in flight`} (${input.limitName}${maxInFlight < limit ? ', fewer for capacity' : ''})`;
+    const blueGreen = input.strategy === 'blue-green';
+    const surge = input.strategy === 'surge' || blueGreen;
+    const last = from + input.waveSize >= order.nodes.length;
+    const finalSoak = blueGreen && last ? input.finalSoakSeconds : undefined;
     steps.push({
       id: `${input.idPrefix}-${String(steps.length + 1).padStart(3, '0')}`,
       kind,
-      title: `${kind === 'canary' ? 'Canary: upgrade' : 'Upgrade'} ${wave.length === 1 ? wave[0] : `${wave.length} nodes`} (${pool}) to ${v}${inFlight > 1 ? `, ${inFlight} at a time` : ''}`,
+      title: blueGreen
+        ? `${kind === 'canary' ? 'Canary: drain' : 'Drain'} ${wave.length === 1 ? wave[0] : `${wave.length} blue nodes`} (${pool}) onto the green nodes at ${v}${inFlight > 1 ? `, ${inFlight} at a time` : ''}`
+        : `${kind === 'canary' ? `Canary: ${surge ? 'replace' : 'upgrade'}` : surge ? 'Replace' : 'Upgrade'} ${wave.length === 1 ? wave[0] : `${wave.length} nodes`} (${pool}) ${surge ? 'with new nodes at' : 'to'} ${v}${inFlight > 1 ? `, ${inFlight} at a time` : ''}`,
       version: v,
       pool,
       nodes: wave,
       maxInFlight: inFlight,
       reasons: [
         `${pace}${wave.length > 1 ? '; the next is admitted the moment one finishes, chosen from the live budgets' : ''}`,
+        ...(blueGreen
+          ? [
+              `blue-green: the green pool (a new node at ${v} for each blue one) is created and Ready and every blue node cordoned before the first drain; drained blue nodes are held${finalSoak !== undefined ? `, then, after this last wave, soaked ${finalSoak}s with the gates watching and deleted` : ' until the pool’s final soak ends'}`,
+            ]
+          : surge
+            ? [replacementReason(input.surge, input.unavailable)]
+            : []),
         ...order.reasons.filter((r) => !('node' in r) || inWave.has(r.node)),
       ],
       checks: waveChecks(v),
       rollback: waveRollback(input.strategy),
-      estimateSeconds: waveSeconds + input.soakSeconds,
+      estimateSeconds: waveSeconds + input.soakSeconds + (finalSoak ?? 0),
       soakSeconds: input.soakSeconds,
       respectsBudgets: order.respectsBudgets,
       fitsCapacity: order.fitsCapacity,
+      ...(surge
+        ? {
+            replacement: {
+              maxSurge: input.surge,
+              maxUnavailable: input.unavailable,
+              ...(blueGreen ? { blueGreen: true as const } : {}),
+              ...(finalSoak !== undefined ? { finalSoakSeconds: finalSoak } : {}),
+            },
+          }
+        : {}),
     });
   }
   const bound: PoolBoundInput = {
@@ -150,7 +180,24 @@ function waveChecks(v: string): string[] {
   ];
 }
 
-function waveRollback(strategy: 'in-place' | 'replace'): string {
+/** How a surge wave replaces its nodes, in the words of the step's reasons. */
+function replacementReason(surge: number, unavailable: number): string {
+  const first =
+    surge > 0
+      ? `up to ${surge} new node(s) at the version are created and Ready before an old one is cordoned`
+      : '';
+  const out =
+    unavailable > 0
+      ? `up to ${unavailable} old node(s) may go first, each replaced once deleted`
+      : "capacity never drops below the pool's size (maxUnavailable 0)";
+  return `surge: ${[first, out].filter(Boolean).join('; ')}; each old node is drained, then deleted`;
+}
+
+function waveRollback(strategy: NodeStrategy): string {
+  if (strategy === 'blue-green')
+    return 'until the final soak ends the blue nodes are kept: `midflight rollback` uncordons them, drains the green nodes back and deletes them';
+  if (strategy === 'surge')
+    return "the old nodes are deleted once drained: roll back by replacing again at the old version (a new plan); before an old node's deletion, resume or abort leaves it uncordoned";
   return strategy === 'replace'
     ? 'cordon the new nodes and scale the old node group back up; delete the new nodes once pods moved back'
     : "reinstall the previous kubelet on the wave's nodes (`midflight rollback`; same minor as the control plane allows), then uncordon";

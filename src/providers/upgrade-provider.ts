@@ -64,7 +64,7 @@ export class ProviderConfigError extends Error {
   constructor(
     readonly field: string,
     message: string,
-    /** The policy section the field is in: `provider`, or `etcd` for the etcd member provider's. */
+    /** The policy section the field is in: `provider`, `etcd` (the etcd member provider's) or `nodeProvider`. */
     readonly section = 'provider',
   ) {
     super(`${section}.${field}: ${message}`);

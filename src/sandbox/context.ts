@@ -62,6 +62,8 @@ export interface SimTiming {
   nodeUpgradeMs: number;
   /** A control-plane member's static pods restarting at a new version. */
   controlPlaneUpgradeMs: number;
+  /** A new machine (`/sandbox/v1/pools/POOL/nodes`) booting until its kubelet registers the Node. */
+  nodeBootMs: number;
   /** How often the synthetic traffic generator samples the services. */
   trafficTickMs: number;
 }
@@ -75,6 +77,7 @@ export const DEFAULT_TIMING: SimTiming = {
   podStopMs: 1_000,
   nodeUpgradeMs: 30_000,
   controlPlaneUpgradeMs: 20_000,
+  nodeBootMs: 45_000,
   trafficTickMs: 5_000,
 };
 
@@ -102,6 +105,12 @@ export interface FaultSet {
   etcdSlowDisk: Map<string, number>;
   /** Storage classes whose volume attach operations fail; "*" for every class. */
   csiAttachFailures: Set<string>;
+  /** Node creates that fail, per pool name (decremented as they fail); "*" applies to every pool. */
+  nodeCreateFailures: Map<string, number>;
+  /** New machines that boot but never register their Node, per pool name (decremented); "*": every pool. */
+  nodesNeverJoin: Map<string, number>;
+  /** The most nodes (registered or booting) a pool may hold; a create past it is refused. */
+  poolQuota: Map<string, number>;
 }
 
 export function emptyFaults(): FaultSet {
@@ -114,6 +123,9 @@ export function emptyFaults(): FaultSet {
     etcdUnhealthy: new Set(),
     etcdSlowDisk: new Map(),
     csiAttachFailures: new Set(),
+    nodeCreateFailures: new Map(),
+    nodesNeverJoin: new Map(),
+    poolQuota: new Map(),
   };
 }
 

@@ -22,6 +22,7 @@ import { EtcdDisk } from './sim/etcd-disk.ts';
 import { GarbageCollector } from './sim/garbage-collector.ts';
 import { KubeletFleet } from './sim/kubelet-fleet.ts';
 import { NodeLifecycle } from './sim/node-lifecycle.ts';
+import { NodeProvisioner } from './sim/node-provisioner.ts';
 import { NodeUpgrader } from './sim/node-upgrade.ts';
 import { PodLogBook } from './sim/pod-logs.ts';
 import { Scheduler } from './sim/scheduler.ts';
@@ -74,6 +75,7 @@ export class Sandbox {
       allowKubeletMinorSkip: scenario.allowKubeletMinorSkip,
     });
     const podLogs = new PodLogBook(ctx);
+    const provisioner = new NodeProvisioner(ctx, scenario.nodePools);
     upgrader.registerJobBehaviour(kubelets, podLogs);
     // Note: the kubelets start first so the scheduler and controllers see live nodes from their first pass.
     const actors: Actor[] = [
@@ -92,6 +94,7 @@ export class Sandbox {
       new EtcdDisk(ctx),
       new AttachDetachController(ctx),
       built.controlPlane,
+      provisioner,
     ];
     registerClusterStateMetrics(ctx);
     for (const actor of actors) actor.start();
@@ -108,6 +111,7 @@ export class Sandbox {
         scenarioName: scenario.name,
         upgrader,
         controlPlane: built.controlPlane,
+        provisioner,
       }),
     });
     try {

@@ -6,6 +6,7 @@ export type {
   NodeRowDetail,
   PhaseRowDetail,
   PodBlock,
+  ReplacementRecord,
   RowDetail,
   StepRowDetail,
 } from './row-detail.ts';

@@ -38,6 +38,10 @@ export interface NodeGroupRowDetail extends RowDetail {
   namespaces?: string[];
   /** Clock ms the soak ends, fixed when it starts so that a resume does not soak again from the beginning. */
   soakUntil?: number;
+  /** strategy blue-green, the pool's last wave: when the hold of the drained blue pool ends. */
+  finalSoakUntil?: number;
+  /** strategy blue-green: the blue pool was deleted after its final soak. */
+  blueDeleted?: boolean;
 }
 
 /** A pod whose eviction is refused while a drain is in progress. */
@@ -75,6 +79,28 @@ export interface NodeRowDetail extends RowDetail {
   final?: boolean;
   /** The node was left behind this way and reopened by `resume`. */
   reopened?: 'skipped' | 'quarantined';
+  /** strategy surge: the new node that takes this one's place (engine/surge-node.ts). */
+  replacement?: ReplacementRecord;
+  /** strategy surge: this (old) node was drained and deleted. */
+  deleted?: boolean;
+  /** strategy surge: the node that replaced this one, once it is done. */
+  replacedBy?: string;
+}
+
+/**
+ * A surge replacement, written before each of its side effects: which slot of the pool's flow it holds, that
+ * a create was asked for (and when: the join timeout runs from there), the new node's name once known, and
+ * whether it was Ready at the version.
+ */
+export interface ReplacementRecord {
+  /** surge: created and Ready before the old node is cordoned; unavailable: created once it is deleted. */
+  slot: 'surge' | 'unavailable';
+  requested?: boolean;
+  requestedAt?: number;
+  name?: string;
+  /** The pool's nodes matching the provider's new-node rule when the create was asked: not new. */
+  knownBefore?: string[];
+  ready?: boolean;
 }
 
 /** A node's row within a step (node ≠ ''), among all the rows of a run (RunStore.stepStates). */

@@ -49,7 +49,18 @@ export type NodeSubStep = (typeof NODE_SUB_STEPS)[number];
 
 /** The side effect a step was about to perform when it was last written (written BEFORE it happens). */
 /** What was about to happen when the row was written; `admit`: a wave let the node into its flow. */
-export type StepIntent = 'admit' | 'cordon' | 'drain' | 'upgrade' | 'verify' | 'uncordon' | 'run' | 'soak';
+export type StepIntent =
+  | 'admit'
+  | 'cordon'
+  | 'drain'
+  | 'upgrade'
+  | 'verify'
+  | 'uncordon'
+  | 'run'
+  | 'soak'
+  /** strategy surge: a replacement node is being asked for, or a node (old, or a replacement that never joined) deleted. */
+  | 'create'
+  | 'delete';
 
 export interface RunRecord {
   id: string;

@@ -63,7 +63,7 @@ function snapshotFile(name: string, build?: () => ClusterSnapshot): () => Cluste
 }
 
 const CASES: GoldenCase[] = [
-  ...SCENARIOS.map((s) => ({ ...s, snapshot: snapshotFile(s.name, s.snapshot) })),
+  ...SCENARIOS.map((s) => ({ ...s, snapshot: snapshotFile(s.snapshotOf ?? s.name, s.snapshot) })),
   ...SANDBOX_SCENARIOS.map((s) => ({ ...s, snapshot: snapshotFile(s.name) })),
 ];
 

@@ -111,6 +111,18 @@ preflight: {skip: [certificates]}
     [{ defaults: { waveSize: 0 } }, 'defaults.waveSize', /at least 1 node/],
     [{ pools: [{ name: 'a', waveSize: '0%' }] }, 'pools[0].waveSize', /at least 1 node/],
     [{ drainn: {} }, 'drainn', /unknown field/],
+    [
+      { pools: [{ name: 'a', strategy: 'surge', maxSurge: 1, maxUnavailable: 0 }] },
+      'pools[0].strategy',
+      /surge replaces nodes: the policy needs a nodeProvider/,
+    ],
+    [{ nodeProvider: { create: 'x' } }, 'nodeProvider.kind', /is required \(sandbox or command\)/],
+    [
+      { defaults: { strategy: 'blue-green' } },
+      'defaults.strategy',
+      /^blue-green replaces nodes: the policy needs a nodeProvider/,
+    ],
+    [{ pools: [{ name: 'a', finalSoak: 'later' }] }, 'pools[0].finalSoak', /duration/],
     [{ drain: { timout: '5m' } }, 'drain.timout', /unknown field/],
     [{ etcdBackup: { endpoints: ['10.0.0.1:2379'] } }, 'etcdBackup.endpoints', /client URLs such as https:/],
     [{ etcdBackup: { endpoints: [] } }, 'etcdBackup.endpoints', /client URLs/],

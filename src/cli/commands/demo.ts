@@ -31,6 +31,7 @@ import { defaultPolicy, type Policy, planUpgrade, renderPlanTable } from '../../
 import { type PreflightReport, runPreflight, subjectText } from '../../preflight/index.ts';
 import { providerFromPolicy } from '../../providers/index.ts';
 import type { RunStore } from '../../store/index.ts';
+import { withSurgePool } from '../demo-surge.ts';
 import { CliError, ExitCode, UsageError } from '../errors.ts';
 import { parseOutputFormat } from '../output.ts';
 import { parsePositiveNumber } from '../parse.ts';
@@ -39,6 +40,7 @@ import {
   executeWithView,
   finishRun,
   gatesOf,
+  nodeProviderFor,
   openStore,
   RUN_OUTPUT_FORMATS,
   stateOption,
@@ -127,6 +129,11 @@ export function registerDemoCommand(program: Command): void {
     )
     .option('--keep', 'leave the sandbox running at the end, to explore it with kubectl', false)
     .option(
+      '--surge',
+      'replace the general pool with new nodes (strategy surge: new nodes first, old ones drained and deleted) instead of upgrading it in place',
+      false,
+    )
+    .option(
       '--kubeconfig-out <file>',
       'where to write the kubeconfig for kubectl',
       DEFAULT_SANDBOX_KUBECONFIG,
@@ -167,7 +174,8 @@ export function registerDemoCommand(program: Command): void {
       const prometheusInstalled = existsSync(PROMETHEUS_BINARY);
       const policyFile: string = opts.policy ?? (prometheusInstalled ? DEMO_PROMETHEUS_POLICY : DEMO_POLICY);
       const policyPath = displayPath(resolve(policyFile));
-      const policy = readPolicyFile(policyFile);
+      const read = readPolicyFile(policyFile);
+      const policy = opts.surge ? withSurgePool(read) : read;
       const problem = providerProblem(policy);
       if (problem) throw new UsageError(`the policy ${policyPath} cannot upgrade a node: ${problem}`);
       const prometheusGates = policy.gates.filter((g) => g.provider === 'prometheus');
@@ -266,8 +274,9 @@ export function registerDemoCommand(program: Command): void {
           cwd: PACKAGE_ROOT,
         });
         signalsHandledElsewhere = true;
+        const nodeProvider = nodeProviderFor(plan, { kc, kubeconfigPath });
         const summary = await executeWithView(
-          { kc, store, provider, clock, kubeconfigPath, gates: gatesOf(plan) },
+          { kc, store, provider, nodeProvider, clock, kubeconfigPath, gates: gatesOf(plan) },
           { output, clock, plan, metrics },
           (deps, signal) =>
             startRun(deps, plan, {

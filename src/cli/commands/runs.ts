@@ -239,18 +239,25 @@ export function registerRunCommands(program: Command): void {
       // Note: `rollback` returns every worker the run upgraded, even after a health gate rolled back one wave.
       const target = planRollback({ store: session.store }, runId, { steps: 'all' });
       const say = opts.output === 'json' ? process.stderr : process.stdout;
+      const count = target.nodes.length + target.blueGreen.length;
       say.write(
-        target.nodes.length === 0
+        count === 0
           ? `Run ${runId} upgraded no worker node: there is nothing to roll back.\n`
-          : `Rollback of ${runId}, in this order:\n${target.nodes.map((n) => `  ${n.node} (${n.pool}) → ${n.version}`).join('\n')}\n`,
+          : `Rollback of ${runId}, in this order:\n${[
+              ...target.blueGreen.map(
+                (p) =>
+                  `  ${p.blue} (${p.pool}, blue) back in service; ${p.green} (green) drained and deleted`,
+              ),
+              ...target.nodes.map((n) => `  ${n.node} (${n.pool}) → ${n.version}`),
+            ].join('\n')}\n`,
       );
       for (const n of target.notRollbackable) say.write(`Not rolled back: ${n.node}: ${n.reason}\n`);
       const runbook = controlPlaneRunbook(session.store, runId, target);
       if (runbook.length > 0) say.write(`\n${runbook.join('\n')}\n\n`);
-      if (opts.dryRun || target.nodes.length === 0) return;
+      if (opts.dryRun || count === 0) return;
       await confirm(
         opts.yes,
-        `Roll back ${target.nodes.length} node(s)?`,
+        `Roll back ${count} node(s)?`,
         'refusing to roll back without confirmation: standard input is not a terminal; pass --yes',
       );
       const run = session.store.mustGetRun(runId);

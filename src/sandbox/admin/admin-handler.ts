@@ -5,6 +5,7 @@ import type { SandboxContext } from '../context.ts';
 import { applyFaults, faultSetFromSpec, faultSpecOf, readFaults } from '../scenario/faults-spec.ts';
 import { formatIssue, YamlChecker } from '../scenario/yaml-checker.ts';
 import type { ControlPlane } from '../sim/control-plane.ts';
+import { type MachineRequest, type NodeProvisioner, ProvisionError } from '../sim/node-provisioner.ts';
 import { type NodeUpgrader, UpgradeRefusedError } from '../sim/node-upgrade.ts';
 import { rfc3339 } from '../store/deletion.ts';
 import { drillStoreSnapshot, storeSnapshotOf } from './store-snapshot.ts';
@@ -14,6 +15,8 @@ export interface AdminDeps {
   scenarioName: string;
   upgrader: NodeUpgrader;
   controlPlane: ControlPlane;
+  /** Creates and deletes nodes; without it the pool and node-deletion endpoints answer 404. */
+  provisioner?: NodeProvisioner;
 }
 
 export type AdminHandler = (req: IncomingMessage, res: ServerResponse, url: URL) => Promise<boolean>;
@@ -46,6 +49,7 @@ export function createAdminHandler(deps: AdminDeps): AdminHandler {
     } catch (err) {
       if (err instanceof AdminError) send(res, err.code, { error: err.message });
       else if (err instanceof UpgradeRefusedError) send(res, err.code, { error: err.message });
+      else if (err instanceof ProvisionError) send(res, err.code, { error: err.message });
       else send(res, 500, { error: `internal error: ${(err as Error).message}` });
     }
     return true;
@@ -108,6 +112,16 @@ async function route(
     const drill = drillStoreSnapshot(body, deps.ctx.clock, sample);
     return { code: drill.problems.length === 0 ? 200 : 422, body: drill };
   }
+  if (parts.length === 3 && first === 'pools' && third === 'nodes' && second && deps.provisioner) {
+    allow('GET', 'POST');
+    if (method === 'GET') return { code: 200, body: { items: deps.provisioner.list(second) } };
+    const body = parseJson(await readBody(req));
+    return { code: 201, body: { items: deps.provisioner.create(machineRequest(second, body)) } };
+  }
+  if (parts.length === 2 && first === 'nodes' && second && deps.provisioner) {
+    allow('DELETE');
+    return { code: 200, body: deps.provisioner.delete(second) };
+  }
   if (parts.length === 1 && first === 'clock') {
     allow('GET');
     return { code: 200, body: clockOf(deps.ctx.clock) };
@@ -127,6 +141,36 @@ async function route(
     return { code: 200, body: { now: rfc3339(clock.now()) } };
   }
   throw new AdminError(404, `no such sandbox endpoint: ${method} ${url.pathname}`);
+}
+
+/** `{"version": "v1.31.4", "count": 2, "labels": {…}, "bootSeconds": 30}` for a pool's new nodes. */
+function machineRequest(pool: string, body: unknown): MachineRequest {
+  const usage =
+    'expected a body like {"version":"v1.31.4","count":1,"labels":{"key":"value"},"bootSeconds":30} (count, labels and bootSeconds optional)';
+  if (typeof body !== 'object' || body === null || Array.isArray(body)) throw new AdminError(400, usage);
+  const b = body as Record<string, unknown>;
+  const unknown = Object.keys(b).filter((k) => !['version', 'count', 'labels', 'bootSeconds'].includes(k));
+  if (unknown.length > 0) throw new AdminError(400, `unknown field "${unknown[0]}": ${usage}`);
+  if (typeof b.version !== 'string') throw new AdminError(400, `version is required: ${usage}`);
+  const count = b.count ?? 1;
+  if (typeof count !== 'number') throw new AdminError(400, `count must be a number: ${usage}`);
+  const labels = b.labels ?? {};
+  if (
+    typeof labels !== 'object' ||
+    labels === null ||
+    Object.values(labels).some((v) => typeof v !== 'string')
+  )
+    throw new AdminError(400, `labels must map names to strings: ${usage}`);
+  const bootSeconds = b.bootSeconds;
+  if (bootSeconds !== undefined && (typeof bootSeconds !== 'number' || !(bootSeconds >= 0)))
+    throw new AdminError(400, `bootSeconds must be a number ≥ 0: ${usage}`);
+  return {
+    pool,
+    version: b.version,
+    count,
+    labels: labels as Record<string, string>,
+    ...(bootSeconds !== undefined ? { bootMs: bootSeconds * 1000 } : {}),
+  };
 }
 
 /**

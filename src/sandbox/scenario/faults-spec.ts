@@ -17,6 +17,9 @@ export function emptyFaultsSpec(): FaultsSpec {
     versionRegression: [],
     etcdSlowDisk: {},
     csiAttachFailures: [],
+    nodeCreateFailures: {},
+    nodesNeverJoin: {},
+    poolQuota: {},
   };
 }
 
@@ -60,6 +63,9 @@ const FAULT_FIELDS = {
   versionRegression: listOf(regression),
   etcdSlowDisk: mapOf(num({ min: 0 })),
   csiAttachFailures: listOf(str()),
+  nodeCreateFailures: mapOf(int({ min: 0 })),
+  nodesNeverJoin: mapOf(int({ min: 0 })),
+  poolQuota: mapOf(int({ min: 0 })),
 };
 
 /**
@@ -83,6 +89,9 @@ export function readFaults(
     versionRegression: Array<Partial<FaultsSpec['versionRegression'][number]>>;
     etcdSlowDisk: Record<string, number>;
     csiAttachFailures: string[];
+    nodeCreateFailures: Record<string, number>;
+    nodesNeverJoin: Record<string, number>;
+    poolQuota: Record<string, number>;
   }>;
   return {
     nodesNeverReady: v.nodesNeverReady ?? base.nodesNeverReady,
@@ -98,6 +107,9 @@ export function readFaults(
       })) ?? base.versionRegression,
     etcdSlowDisk: v.etcdSlowDisk ?? base.etcdSlowDisk,
     csiAttachFailures: v.csiAttachFailures ?? base.csiAttachFailures,
+    nodeCreateFailures: v.nodeCreateFailures ?? base.nodeCreateFailures,
+    nodesNeverJoin: v.nodesNeverJoin ?? base.nodesNeverJoin,
+    poolQuota: v.poolQuota ?? base.poolQuota,
   };
 }
 
@@ -117,6 +129,9 @@ export function faultSetFromSpec(spec: FaultsSpec): FaultSet {
     etcdUnhealthy: new Set(spec.etcdUnhealthy),
     etcdSlowDisk: new Map(Object.entries(spec.etcdSlowDisk)),
     csiAttachFailures: new Set(spec.csiAttachFailures),
+    nodeCreateFailures: new Map(Object.entries(spec.nodeCreateFailures)),
+    nodesNeverJoin: new Map(Object.entries(spec.nodesNeverJoin)),
+    poolQuota: new Map(Object.entries(spec.poolQuota)),
   };
 }
 
@@ -136,6 +151,9 @@ export function faultSpecOf(faults: FaultSet): FaultsSpec {
     versionRegression: faults.versionRegressions.map((r) => ({ ...r })),
     etcdSlowDisk: Object.fromEntries(faults.etcdSlowDisk),
     csiAttachFailures: [...faults.csiAttachFailures].sort(),
+    nodeCreateFailures: Object.fromEntries(faults.nodeCreateFailures),
+    nodesNeverJoin: Object.fromEntries(faults.nodesNeverJoin),
+    poolQuota: Object.fromEntries(faults.poolQuota),
   };
 }
 
@@ -157,4 +175,8 @@ export function applyFaults(target: FaultSet, source: FaultSet): void {
   for (const [k, v] of source.etcdSlowDisk) target.etcdSlowDisk.set(k, v);
   target.csiAttachFailures.clear();
   for (const c of source.csiAttachFailures) target.csiAttachFailures.add(c);
+  for (const key of ['nodeCreateFailures', 'nodesNeverJoin', 'poolQuota'] as const) {
+    target[key].clear();
+    for (const [k, v] of source[key]) target[key].set(k, v);
+  }
 }

@@ -150,6 +150,12 @@ export interface FaultsSpec {
   etcdSlowDisk: Record<string, number>;
   /** Storage classes (or "*") whose volume attach operations fail. */
   csiAttachFailures: string[];
+  /** Node creates that fail, per pool or "*". */
+  nodeCreateFailures: Record<string, number>;
+  /** New machines that never register, per pool or "*". */
+  nodesNeverJoin: Record<string, number>;
+  /** The most nodes a pool may hold. */
+  poolQuota: Record<string, number>;
 }
 
 export interface HelmReleaseSpec {
