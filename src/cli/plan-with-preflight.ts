@@ -4,7 +4,14 @@ import { preflightBackupInput } from '../backup/index.ts';
  * same snapshot recorded at its top, so a reviewer sees them before `apply` stops on them.
  */
 import type { ClusterSnapshot, KubeVersion } from '../core/index.ts';
-import { type Plan, PlanError, type Policy, planUpgrade, withPreflightBlockers } from '../plan/index.ts';
+import {
+  type Plan,
+  PlanError,
+  type PlanOptions,
+  type Policy,
+  planUpgrade,
+  withPreflightBlockers,
+} from '../plan/index.ts';
 import { runPreflight, subjectText } from '../preflight/index.ts';
 import { defaultStatePath, etcdBackupsDir } from '../store/index.ts';
 import { CliError } from './errors.ts';
@@ -14,10 +21,11 @@ export function planWithPreflight(
   target: KubeVersion,
   policy: Policy,
   now: number,
+  options: PlanOptions = {},
 ): Plan {
   let plan: Plan;
   try {
-    plan = planUpgrade(snapshot, target, policy);
+    plan = planUpgrade(snapshot, target, policy, options);
   } catch (err) {
     if (err instanceof PlanError) throw new CliError(`cannot plan this upgrade: ${err.message}`);
     throw err;

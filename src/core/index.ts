@@ -63,6 +63,8 @@ export {
   weekdayOf,
   windowStateAt,
 } from './maintenance-window.ts';
+export type { MeasuredTimings, PoolMeasurement } from './measured-timings.ts';
+export { median } from './measured-timings.ts';
 export { formatMeasurement } from './measurement.ts';
 export { poolInFlightLimit } from './pool-in-flight-limit.ts';
 export {

@@ -300,7 +300,7 @@ export class RunContext {
     patch: StepStatePatch<NodeRowDetail>,
     activity?: string,
   ): StepStateRecord<NodeRowDetail> {
-    const row = this.store.putStepState(this.runId, stepId, node, patch);
+    const row = this.store.putStepState(this.runId, stepId, node, withMilestoneTime(patch, this.clock.now()));
     this.emit({
       type: 'node-changed',
       stepId,
@@ -359,3 +359,14 @@ export class RunContext {
 }
 
 type DistributiveOmit<T, K extends PropertyKey> = T extends unknown ? Omit<T, K> : never;
+
+/** The milestones whose time is kept on a node's row: a later `plan` measures the cluster from them. */
+const TIMED_MILESTONES = { drained: 'drainedAt', upgraded: 'upgradedAt', verified: 'verifiedAt' } as const;
+
+function withMilestoneTime(patch: StepStatePatch<NodeRowDetail>, now: number): StepStatePatch<NodeRowDetail> {
+  const key =
+    patch.subStep && patch.subStep in TIMED_MILESTONES
+      ? TIMED_MILESTONES[patch.subStep as keyof typeof TIMED_MILESTONES]
+      : undefined;
+  return key ? { ...patch, detail: { ...patch.detail, [key]: now } } : patch;
+}

@@ -18,10 +18,14 @@ export type {
   PlanEstimate,
   PlanPhase,
   PlanStep,
+  PoolTimings,
   StepKind,
   StepReason,
+  TimingEstimate,
+  TimingSource,
 } from './plan-types.ts';
 export { isNodeWave, PHASE_KINDS, PLAN_SCHEMA_VERSION, poolOfStep, STEP_KINDS } from './plan-types.ts';
+export type { PlanOptions } from './planner.ts';
 export { PlanError, planId, planUpgrade } from './planner.ts';
 export type {
   EtcdBackupPolicy,

@@ -152,6 +152,28 @@ export interface PlanEstimate {
    */
   nodePhaseLowerBoundSeconds: number;
   lowerBound: LowerBound;
+  /**
+   * Each pool's node timings and where each came from, when earlier runs on this cluster measured some
+   * (store/measured-history.ts); absent otherwise, where the policy's timings hold for every pool.
+   */
+  timings?: Array<{ pool: string } & PoolTimings>;
+}
+
+/** Where a timing the plan estimates with came from. */
+export type TimingSource = 'policy' | 'measured' | 'default';
+
+export interface TimingEstimate {
+  seconds: number;
+  source: TimingSource;
+  /** source measured: earlier runs it is the median of. */
+  runs?: number;
+}
+
+/** One pool's node timings: its drain, its upgrade per minor, and (measured only) its return to Ready. */
+export interface PoolTimings {
+  nodeDrain: TimingEstimate;
+  nodeUpgrade: TimingEstimate;
+  nodeReady?: TimingEstimate;
 }
 
 export interface Plan {

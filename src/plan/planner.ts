@@ -21,6 +21,7 @@ import {
   isEvictable,
   isPodReady,
   type KubeVersion,
+  type MeasuredTimings,
   minorHops,
   type NodeModel,
   parseVersion,
@@ -38,8 +39,17 @@ import { etcdQuorumLoss } from './etcd-policy.ts';
 import type { BudgetLimit } from './flow-order.ts';
 import { lowerBound, type PoolBoundInput } from './lower-bound.ts';
 import { phase, seconds, step, sum } from './plan-parts.ts';
-import { type NodeWaveStep, PLAN_SCHEMA_VERSION, type Plan, type PlanPhase } from './plan-types.ts';
-import type { NodeStrategy, Policy, PoolPolicy } from './policy.ts';
+import {
+  type NodeWaveStep,
+  PLAN_SCHEMA_VERSION,
+  type Plan,
+  type PlanEstimate,
+  type PlanPhase,
+  type PoolTimings,
+  type TimingEstimate,
+  type TimingSource,
+} from './plan-types.ts';
+import { defaultPolicy, type NodeStrategy, type Policy, type PoolPolicy } from './policy.ts';
 import { poolWaves } from './pool-waves.ts';
 
 export class PlanError extends Error {
@@ -60,7 +70,20 @@ interface PoolSettings {
   limitName: string;
 }
 
-export function planUpgrade(snapshot: ClusterSnapshot, target: KubeVersion, policy: Policy): Plan {
+/** What `plan` knows besides the cluster and the policy. */
+export interface PlanOptions {
+  /** Earlier runs' measurements of this cluster (store/measured-history.ts). */
+  measured?: MeasuredTimings;
+  /** The `timings` keys the policy file sets itself: measurements never replace those. */
+  explicitTimings?: readonly string[];
+}
+
+export function planUpgrade(
+  snapshot: ClusterSnapshot,
+  target: KubeVersion,
+  policy: Policy,
+  options: PlanOptions = {},
+): Plan {
   const model = clusterModelOf(snapshot, policy.poolLabel);
   const source = sourceVersionOf(model);
   if (!source) throw new PlanError(`cannot read the cluster version from "${snapshot.server.gitVersion}"`);
@@ -110,6 +133,7 @@ export function planUpgrade(snapshot: ClusterSnapshot, target: KubeVersion, poli
   const budgets = budgetLimits(budgetStatesOf(model));
   const evictions = evictionIndex(model);
   const capacity = capacityModelOf(model);
+  const nodeTimings = nodeTimingsOf(policy, options);
   const boundInputs: PoolBoundInput[] = [];
   let nodeWaves = 0;
   // The soaks after waves: waits the policy asks for, which no execution can skip; added to the bound.
@@ -144,12 +168,17 @@ export function planUpgrade(snapshot: ClusterSnapshot, target: KubeVersion, poli
       soakSeconds: soak,
       // Note: one provider call per minor (node-steps.ts), so a node two minors behind takes two upgrades;
       // a surge replacement is one new node at the version, whatever the old one ran.
-      cycleOf: (node) =>
-        seconds(t.nodeDrain) +
-        seconds(t.nodeUpgrade) *
-          (pool.strategy === 'surge' || pool.strategy === 'blue-green'
-            ? 1
-            : minorsBehind(kubeletOf.get(node), parseVersion(version))),
+      cycleOf: (node) => {
+        const timing = nodeTimings(pool.name);
+        return (
+          timing.nodeDrain.seconds +
+          timing.nodeUpgrade.seconds *
+            (pool.strategy === 'surge' || pool.strategy === 'blue-green'
+              ? 1
+              : minorsBehind(kubeletOf.get(node), parseVersion(version))) +
+          (timing.nodeReady?.seconds ?? 0)
+        );
+      },
       podStartupSeconds: seconds(t.podStartup),
       evictionsOf: evictions,
       budgets,
@@ -278,11 +307,57 @@ export function planUpgrade(snapshot: ClusterSnapshot, target: KubeVersion, poli
       nodeWaves,
       nodePhaseLowerBoundSeconds: bound.seconds + soakSeconds,
       lowerBound: bound,
+      ...measuredEstimate(options.measured, pools, nodeTimings),
     },
     warnings: [...new Set(warnings)],
   };
   plan.id = planId(plan);
   return plan;
+}
+
+/**
+ * Each pool's drain, upgrade (per minor) and, when measured, time to Ready: the policy's where its file sets
+ * them, else what earlier runs on this cluster measured for the pool, else the policy's defaults.
+ */
+function nodeTimingsOf(policy: Policy, options: PlanOptions): (pool: string) => PoolTimings {
+  const explicit = new Set(options.explicitTimings ?? []);
+  const t = policy.timings;
+  // Note: a value other than the default was set by someone (a policy built in code names no keys).
+  const policySets = (key: 'nodeDrain' | 'nodeUpgrade') =>
+    explicit.has(key) || t[key] !== defaultPolicy().timings[key];
+  const sourceOf = (key: 'nodeDrain' | 'nodeUpgrade'): TimingSource =>
+    policySets(key) ? 'policy' : 'default';
+  return (pool) => {
+    const m = options.measured?.pools[pool];
+    const runs = options.measured && m ? m.runs : undefined;
+    const pick = (key: 'nodeDrain' | 'nodeUpgrade', measured: number | undefined): TimingEstimate =>
+      !policySets(key) && measured !== undefined && runs !== undefined
+        ? { seconds: measured, source: 'measured', runs }
+        : { seconds: seconds(t[key]), source: sourceOf(key) };
+    const nodeDrain = pick('nodeDrain', m?.nodeDrainSeconds);
+    const nodeUpgrade = pick('nodeUpgrade', m?.nodeUpgradeSeconds);
+    // Note: a policy's nodeUpgrade includes the node's return to Ready; a measured one is the provider's
+    // work alone, so the measured time to Ready is added to it.
+    return nodeUpgrade.source === 'measured' && m?.nodeReadySeconds !== undefined
+      ? {
+          nodeDrain,
+          nodeUpgrade,
+          nodeReady: { seconds: m.nodeReadySeconds, source: 'measured', runs: runs! },
+        }
+      : { nodeDrain, nodeUpgrade };
+  };
+}
+
+/** The pools' timings, in the plan only when a measurement replaced a default (plans without keep their id). */
+function measuredEstimate(
+  measured: MeasuredTimings | undefined,
+  pools: PoolSettings[],
+  nodeTimings: (pool: string) => PoolTimings,
+): Pick<PlanEstimate, 'timings'> {
+  if (!measured) return {};
+  const timings = pools.map((p) => ({ pool: p.name, ...nodeTimings(p.name) }));
+  const used = timings.some((p) => p.nodeDrain.source === 'measured' || p.nodeUpgrade.source === 'measured');
+  return used ? { timings } : {};
 }
 
 /** "plan-" + 12 hex of SHA-256 over the plan with an empty id. */

@@ -2,6 +2,7 @@ import { formatDuration } from '../core/index.ts';
 import { blockedSummary } from './plan-blockers.ts';
 import { isNodeWave, type Plan, type PlanStep } from './plan-types.ts';
 import { describeBound, describeReason } from './reasons.ts';
+import { describeTimings } from './timing-sources.ts';
 
 const d = (s: number) => formatDuration(s * 1000);
 
@@ -29,6 +30,7 @@ export function renderRunbook(plan: Plan): string {
   out.push(
     `- Node phases: ${d(e.nodePhaseSeconds)} in ${e.nodeWaves} wave(s); lower bound ${d(e.nodePhaseLowerBoundSeconds)}`,
   );
+  for (const line of describeTimings(plan)) out.push(`- Timings: ${line}`);
   out.push(`- Drain: timeout ${plan.policy.drain.timeout}, on timeout: ${plan.policy.drain.onTimeout}`, '');
   if (plan.warnings.length > 0) {
     out.push('## Warnings', '', ...plan.warnings.map((w) => `- ${w}`), '');

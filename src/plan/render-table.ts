@@ -1,6 +1,7 @@
 import { formatDuration } from '../core/index.ts';
 import { blockedSummary } from './plan-blockers.ts';
 import { isNodeWave, type Plan } from './plan-types.ts';
+import { describeTimings } from './timing-sources.ts';
 
 /** A compact view for a terminal: one row per step, nodes abbreviated. */
 export function renderPlanTable(plan: Plan): string {
@@ -30,6 +31,7 @@ export function renderPlanTable(plan: Plan): string {
     `Cluster ${plan.cluster.server} (${plan.cluster.fingerprint})`,
     `Estimated ${formatDuration(e.totalSeconds * 1000)}; nodes ${formatDuration(e.nodePhaseSeconds * 1000)} in ${e.nodeWaves} wave(s)` +
       ` (lower bound ${formatDuration(e.nodePhaseLowerBoundSeconds * 1000)})`,
+    ...describeTimings(plan).map((line) => `Timings: ${line}`),
     '',
   ];
   const warnings = plan.warnings.length > 0 ? ['', 'Warnings:', ...plan.warnings.map((w) => `  - ${w}`)] : [];

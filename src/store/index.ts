@@ -1,3 +1,5 @@
+export type { RunHistory } from './measured-history.ts';
+export { clusterHistory, measuredTimings } from './measured-history.ts';
 export { MIGRATIONS, SCHEMA_VERSION } from './migrations.ts';
 export type {
   DrainBlockRecord,

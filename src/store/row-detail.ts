@@ -85,6 +85,13 @@ export interface NodeRowDetail extends RowDetail {
   deleted?: boolean;
   /** strategy surge: the node that replaced this one, once it is done. */
   replacedBy?: string;
+  /**
+   * Clock ms each milestone was reached (RunContext.putNodeRow writes them with the sub-step): what
+   * measured-history.ts derives a cluster's drain, upgrade and Ready times from.
+   */
+  drainedAt?: number;
+  upgradedAt?: number;
+  verifiedAt?: number;
 }
 
 /**

@@ -7,6 +7,7 @@ import type { RunStore } from '../../store/index.ts';
 import { readClusterSnapshot } from '../cluster-snapshot.ts';
 import { confirm } from '../confirm.ts';
 import { CliError, ExitCode, UsageError } from '../errors.ts';
+import { planOptionsFor } from '../measured-history.ts';
 import { parseOutputFormat } from '../output.ts';
 import { loadPlanFile } from '../plan-file.ts';
 import { planWithPreflight } from '../plan-with-preflight.ts';
@@ -117,7 +118,7 @@ async function namingUnfinishedRun(
 
 async function planAndConfirm(
   cmd: Command,
-  opts: { to: string; policy?: string; yes: boolean },
+  opts: { to: string; policy?: string; yes: boolean; state?: string },
   output: string,
 ): Promise<Plan> {
   const target = parseTargetVersion(opts.to);
@@ -131,7 +132,13 @@ async function planAndConfirm(
         '(`midflight plan --to VERSION`) and pass --yes, or apply a plan file',
     );
   const snapshot = await readClusterSnapshot(cmd);
-  const plan = planWithPreflight(snapshot, target, policy, Date.now());
+  const plan = planWithPreflight(
+    snapshot,
+    target,
+    policy,
+    Date.now(),
+    planOptionsFor(snapshot, { statePath: opts.state, policyPath: opts.policy }),
+  );
   // With -o json stdout carries only events: the plan a person reviews goes to stderr.
   (output === 'json' ? process.stderr : process.stdout).write(`${renderPlanTable(plan)}\n`);
   await confirm(

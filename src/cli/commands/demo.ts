@@ -33,6 +33,7 @@ import { providerFromPolicy } from '../../providers/index.ts';
 import type { RunStore } from '../../store/index.ts';
 import { withSurgePool } from '../demo-surge.ts';
 import { CliError, ExitCode, UsageError } from '../errors.ts';
+import { planOptionsFor } from '../measured-history.ts';
 import { parseOutputFormat } from '../output.ts';
 import { parsePositiveNumber } from '../parse.ts';
 import { metricsAddressOf, metricsOptions } from '../run-metrics-endpoint.ts';
@@ -246,10 +247,13 @@ export function registerDemoCommand(program: Command): void {
               'run the demo with --policy examples/policies/demo.yaml for kube-native gates',
           );
         });
+        // Opened before planning: the demo's earlier runs in it measured this same cluster's node timings.
+        store = openStore(opts.state, { clock, create: true });
         const plan = planUpgrade(
           snapshot,
           targetVersion,
           prom ? { ...policy, prometheus: { url: prom.url } } : policy,
+          planOptionsFor(snapshot, { store, policyPath: policyFile }),
         );
         say(
           `== Plan\n\n${renderPlanTable(plan)}\n${describeGates(plan.policy.gates, prom?.url, prometheusInstalled)}\n== Apply\n\n`,
@@ -263,7 +267,6 @@ export function registerDemoCommand(program: Command): void {
           );
         }
 
-        store = openStore(opts.state, { clock, create: true });
         say(`State store: ${store.path}\n`);
         // Note: the provider's commands run from this midflight's own directory, where `npx midflight` (the
         // demo policy's command) is this midflight, wherever the demo was started from.

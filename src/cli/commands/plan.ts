@@ -9,6 +9,7 @@ import {
 } from '../../plan/index.ts';
 import { readClusterSnapshot } from '../cluster-snapshot.ts';
 import { CliError, ExitCode } from '../errors.ts';
+import { planOptionsFor } from '../measured-history.ts';
 import { parseOutputFormat } from '../output.ts';
 import { planWithPreflight } from '../plan-with-preflight.ts';
 import { parseTargetVersion, providerProblem, readPolicyFile } from '../upgrade-inputs.ts';
@@ -39,6 +40,12 @@ export function registerPlanCommand(program: Command): void {
       ).default('table'),
     )
     .option('--out <file>', 'write the plan to this file instead of stdout')
+    .addOption(
+      new Option(
+        '--state <file>',
+        'run state store whose earlier runs on this cluster give measured node timings',
+      ).default(undefined, '~/.midflight/state.db'),
+    )
     .action(async (opts, cmd: Command) => {
       const format = parseOutputFormat(opts.output, PLAN_FORMATS);
       const target = parseTargetVersion(opts.to);
@@ -47,7 +54,13 @@ export function registerPlanCommand(program: Command): void {
       // Said before the plan is written, and once the cluster could be read (a failure there comes alone).
       const problem = providerProblem(policy);
       if (problem) process.stderr.write(`warning: \`apply\` will refuse this plan: ${problem}\n`);
-      const plan = planWithPreflight(snapshot, target, policy, Date.now());
+      const plan = planWithPreflight(
+        snapshot,
+        target,
+        policy,
+        Date.now(),
+        planOptionsFor(snapshot, { statePath: opts.state, policyPath: opts.policy }),
+      );
       const text =
         format === 'yaml'
           ? renderPlanYaml(plan)

@@ -1,0 +1,31 @@
+/**
+ * What earlier runs on one cluster measured about its worker nodes, per pool: the durations `plan` uses in
+ * place of the policy's defaults (store/measured-history.ts derives them; plan/planner.ts uses them).
+ * Every duration is a median over succeeded node steps, in whole seconds of the cluster's clock.
+ */
+export interface PoolMeasurement {
+  /** Cordon to drained: the evictions, as the budgets and the pods' exits paced them. */
+  nodeDrainSeconds?: number;
+  /** The provider's work for one minor (a node two minors behind is measured per minor). */
+  nodeUpgradeSeconds?: number;
+  /** Upgraded to Ready at the version (the verify sub-step). */
+  nodeReadySeconds?: number;
+  /** Node steps measured. */
+  nodes: number;
+  /** Runs they come from. */
+  runs: number;
+}
+
+export interface MeasuredTimings {
+  /** Succeeded runs on the cluster that measured at least one node. */
+  runs: number;
+  pools: Record<string, PoolMeasurement>;
+}
+
+/** The median of `values` (the mean of the middle two for an even count); undefined for none. */
+export function median(values: readonly number[]): number | undefined {
+  if (values.length === 0) return undefined;
+  const sorted = [...values].sort((a, b) => a - b);
+  const mid = sorted.length >> 1;
+  return sorted.length % 2 === 1 ? sorted[mid]! : (sorted[mid - 1]! + sorted[mid]!) / 2;
+}
