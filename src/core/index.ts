@@ -22,6 +22,7 @@ export {
   isPodReady,
   isTerminalPod,
   podKey,
+  poolOfNode,
   resolvePools,
   sourceVersionOf,
 } from './cluster-model.ts';

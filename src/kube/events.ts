@@ -64,6 +64,8 @@ export class EventRecorder {
   private readonly windowMs: number;
   private readonly host: string;
   private readonly cache = new Map<string, CachedEvent>();
+  /** Clock time of the last sweep of expired entries. */
+  private sweptAt = Number.NEGATIVE_INFINITY;
   private sequence = 0;
 
   constructor(kc: KubeConfig, options: EventRecorderOptions = {}) {
@@ -86,8 +88,13 @@ export class EventRecorder {
       spec.reason,
       spec.message,
     ].join('\u0000');
-    this.evictOlderThan(now - this.windowMs);
-    const cached = this.cache.get(key);
+    const cutoff = now - this.windowMs;
+    this.evictOlderThan(cutoff);
+    let cached = this.cache.get(key);
+    if (cached && cached.lastAt < cutoff) {
+      this.cache.delete(key);
+      cached = undefined;
+    }
     if (cached) {
       const count = cached.count + 1;
       try {
@@ -151,7 +158,14 @@ export class EventRecorder {
     return { namespace, name, count: 1 };
   }
 
+  /**
+   * Forgets entries past the window, sweeping at most once per window: a sweep reads the whole cache, which
+   * holds every event of the last window (thousands in a large run), and a lookup already ignores an
+   * expired entry, so sweeping on every record only cost time.
+   */
   private evictOlderThan(cutoff: number): void {
+    if (cutoff - this.sweptAt < this.windowMs) return;
+    this.sweptAt = cutoff;
     for (const [key, entry] of this.cache) if (entry.lastAt < cutoff) this.cache.delete(key);
   }
 }

@@ -14,6 +14,7 @@
  */
 import {
   type ClusterSnapshot,
+  CONTROL_PLANE_POOL,
   clusterModelOf,
   formatVersion,
   hasEmptyDir,
@@ -22,19 +23,22 @@ import {
   type Pod,
   type PodDisruptionBudget,
   podRequests,
+  poolOfNode,
   type Taint,
   tryParseVersion,
   type Workload,
 } from '../core/index.ts';
 import { DEFAULT_TIMING, type SimTiming } from '../sandbox/context.ts';
 import { emptyFaultsSpec, type Scenario, type WorkloadSpec } from '../sandbox/scenario/index.ts';
-import type { NamedNodeSpec } from '../sandbox/scenario/scenario-types.ts';
+import type { NamedNodeSpec, NodePoolSpec } from '../sandbox/scenario/scenario-types.ts';
 
 export interface ClusterToScenarioOptions {
   /** The simulated durations (default the sandbox's own). */
   timing?: Partial<SimTiming>;
   /** Seeds the sandbox's randomness (default 1). */
   seed?: number;
+  /** The policy's `poolLabel`: pools are named as the plan names them, so a replacement finds its pool's template. */
+  poolLabel?: string;
 }
 
 export interface CopiedCluster {
@@ -115,7 +119,8 @@ export function clusterToScenario(
       containerRuntime: '',
       kernel: '',
     },
-    nodePools: [],
+    // Note: empty pools (count 0) whose templates let a surge or blue-green rehearsal create nodes like the pool's.
+    nodePools: poolTemplatesOf(snapshot.nodes, options.poolLabel),
     nodes: snapshot.nodes.map(namedNodeOf),
     addons: false,
     workloads,
@@ -247,6 +252,59 @@ function namedNodeOf(node: Node): NamedNodeSpec {
     containerRuntime: info.containerRuntimeVersion ?? '',
     kernel: info.kernelVersion ?? '',
   };
+}
+
+const ZONE_LABEL = 'topology.kubernetes.io/zone';
+/** Labels that name one node, not its pool: a new node gets its own. */
+const PER_NODE_LABELS = new Set([
+  'kubernetes.io/hostname',
+  ZONE_LABEL,
+  'failure-domain.beta.kubernetes.io/zone',
+]);
+
+/**
+ * One template per worker pool, with no node of its own (count 0): what the sandbox's provisioner creates a
+ * pool's new node from, as a cloud's node group template does. The labels and taints every node of the pool
+ * shares, the first node's capacity, image and version, the pool's zones in turn.
+ */
+export function poolTemplatesOf(nodes: readonly Node[], poolLabel: string | undefined): NodePoolSpec[] {
+  const byPool = new Map<string, Node[]>();
+  for (const node of nodes) {
+    const pool = poolOfNode(node, poolLabel);
+    if (pool === CONTROL_PLANE_POOL) continue;
+    const members = byPool.get(pool);
+    if (members) members.push(node);
+    else byPool.set(pool, [node]);
+  }
+  return [...byPool.entries()].map(([name, members]) => {
+    const first = namedNodeOf(members[0]!);
+    const labels = Object.fromEntries(
+      Object.entries(first.labels).filter(
+        ([k, v]) => !PER_NODE_LABELS.has(k) && members.every((n) => n.metadata.labels?.[k] === v),
+      ),
+    );
+    const taintKey = (t: Taint) => `${t.key}=${t.value ?? ''}:${t.effect}`;
+    const taints = first.taints.filter(
+      // Note: node.kubernetes.io/* taints are the node's condition (unschedulable, not-ready), not the pool's.
+      (t) =>
+        !t.key.startsWith('node.kubernetes.io/') &&
+        members.every((n) => (n.spec?.taints ?? []).some((o) => taintKey(o as Taint) === taintKey(t))),
+    );
+    const zones = [...new Set(members.flatMap((n) => n.metadata.labels?.[ZONE_LABEL] ?? []))].sort();
+    return {
+      name,
+      count: 0,
+      version: first.kubeletVersion,
+      capacity: first.capacity,
+      labels,
+      taints,
+      instanceType: first.labels['node.kubernetes.io/instance-type'] ?? 'copied',
+      zones,
+      osImage: first.osImage,
+      containerRuntime: first.containerRuntime,
+      kernel: first.kernel,
+    };
+  });
 }
 
 /** A label no copied pod carries: a budget selecting no pod in the real cluster selects none in the copy. */

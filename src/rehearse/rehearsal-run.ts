@@ -10,6 +10,8 @@ import { type RunEvent, type RunSummary, startRun } from '../engine/index.ts';
 import { readSnapshot } from '../kube/index.ts';
 import { type Plan, type Policy, planUpgrade } from '../plan/index.ts';
 import {
+  type NodeGroupProvider,
+  nodeProviderFromPolicy,
   ProviderConfigError,
   providerFromPolicy,
   SandboxApiProvider,
@@ -73,7 +75,11 @@ export interface RehearsalRunResult {
 
 export async function rehearseOnce(input: RehearsalRunInput): Promise<RehearsalRunResult> {
   const wallStart = performance.now();
-  const { scenario, notes } = clusterToScenario(input.snapshot, { timing: input.timing, seed: input.seed });
+  const { scenario, notes } = clusterToScenario(input.snapshot, {
+    timing: input.timing,
+    seed: input.seed,
+    poolLabel: input.policy.poolLabel,
+  });
   const cluster = await startInProcess(scenario, { startAt: input.startAt });
   const { clock } = cluster;
   const store = RunStore.open(':memory:', { clock });
@@ -103,7 +109,10 @@ export async function rehearseOnce(input: RehearsalRunInput): Promise<RehearsalR
     );
     const { provider, note } = rehearsalProvider(input.policy, kc, clock);
     if (note) notes.push(note);
-    const summary = await startRun({ kc, store, provider, clock, onEvent }, plan, {
+    const replacing = rehearsalNodeProvider(input.policy, kc);
+    if (replacing?.note) notes.push(replacing.note);
+    const nodeProvider = replacing?.provider;
+    const summary = await startRun({ kc, store, provider, nodeProvider, clock, onEvent }, plan, {
       signal: stop.signal,
       // Note: the backup that matters is the real cluster's, taken by the real run; a copy's is noise.
       skipEtcdBackup: 'a rehearsal runs on a copy of the cluster',
@@ -168,6 +177,33 @@ function rehearsalProvider(
       note: `the job provider is misconfigured (${err.message}): the sandbox upgrades the copy's nodes itself`,
     };
   }
+}
+
+/**
+ * The node provider of a rehearsal whose policy replaces nodes (surge, blue-green): always the sandbox's own
+ * node group API, creating the copy's new nodes from its pool templates (clusterToScenario). A `command`
+ * provider would create real machines, so it is not run; its joinTimeout is kept. The new nodes are
+ * recognised by the sandbox's pool label, which every node it creates carries, whatever the policy's
+ * `newNodes` rule says about the real cloud's names and labels.
+ */
+function rehearsalNodeProvider(
+  policy: Policy,
+  kc: KubeConfig,
+): { provider: NodeGroupProvider; note?: string } | undefined {
+  if (!policy.nodeProvider) return undefined;
+  const { kind, joinTimeout } = policy.nodeProvider;
+  const provider = nodeProviderFromPolicy(
+    { kind: 'sandbox', ...(joinTimeout === undefined ? {} : { joinTimeout }) },
+    { kc },
+  );
+  return {
+    provider,
+    ...(kind === 'sandbox'
+      ? {}
+      : {
+          note: `the ${String(kind)} node provider is not run (it would create and delete real machines): the copy's replacement nodes are created by the sandbox from each pool's template, booting in nodeUpgrade's time`,
+        }),
+  };
 }
 
 /**

@@ -5,7 +5,8 @@
  *
  * How they become the sandbox's physics (a worked example with the defaults, nodeDrain 3m, nodeUpgrade 5m,
  * podStartup 30s):
- * - nodeUpgrade → the node's reboot into the new kubelet: NotReady for 5 min;
+ * - nodeUpgrade → the node's reboot into the new kubelet: NotReady for 5 min; under a replacement strategy
+ *   (surge, blue-green), the new node's boot until it registers;
  * - nodeDrain → how long an evicted pod takes to exit: 3 min, but never beyond its own grace period (a pod
  *   with the usual 30 s is killed at 30 s, as the kubelet does);
  * - podStartup → an evicted pod's replacement: containers start after 2/5 of it (12 s) and turn Ready 3/5
@@ -65,6 +66,7 @@ export function simTimingOf(timings: RehearsalTimings, random?: () => number): P
   return {
     podStopMs: drain,
     nodeUpgradeMs: upgrade,
+    nodeBootMs: upgrade,
     podStartMs: Math.round((startup * 2) / 5),
     podReadyMs: startup - Math.round((startup * 2) / 5),
   };

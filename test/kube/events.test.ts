@@ -67,4 +67,26 @@ describe('EventRecorder', () => {
     const last = new Date(aggregated?.lastTimestamp as Date).getTime();
     expect(last - first_).toBeGreaterThanOrEqual(4_000);
   });
+
+  it('starts a new Event once the window has passed since the last repeat, and only then', async () => {
+    // Note: the sandbox's clock runs 50× real time; 20 s of it between repeats leaves ample room in 60 s.
+    const clock = sandbox.box.ctx.clock;
+    const recorder = new EventRecorder(sandbox.kubeConfig(), { clock, aggregateWindowMs: 60_000 });
+    const event = (name: string) => ({
+      involvedObject: { kind: 'Node', name },
+      reason: 'UpgradeWaiting',
+      message: `waiting on ${name}`,
+    });
+    const first = await recorder.record(event('general-2'));
+    await clock.sleep(20_000);
+    expect(await recorder.record(event('general-2'))).toEqual({ ...first, count: 2 });
+    // A record of another event in between (it may sweep the cache) changes nothing for this one.
+    await clock.sleep(20_000);
+    await recorder.record(event('general-3'));
+    expect(await recorder.record(event('general-2'))).toEqual({ ...first, count: 3 });
+    await clock.sleep(70_000);
+    const fresh = await recorder.record(event('general-2'));
+    expect(fresh.count).toBe(1);
+    expect(fresh.name).not.toBe(first.name);
+  });
 });

@@ -75,7 +75,11 @@ describe('clusterToScenario', () => {
     const snapshot = fixture('demo');
     const { scenario } = clusterToScenario(snapshot);
     expect(scenario.kubernetesVersion).toBe('v1.30.6');
-    expect(scenario.nodePools).toEqual([]);
+    // The pools hold no node of their own: only templates, for a replacement strategy's new nodes.
+    expect(scenario.nodePools.map((p) => [p.name, p.count])).toEqual([
+      ['compute', 0],
+      ['general', 0],
+    ]);
     expect(scenario.addons).toBe(false);
     expect(scenario.helmReleases).toEqual([]);
     expect(scenario.nodes?.map((n) => n.name)).toEqual(snapshot.nodes.map((n) => n.metadata.name));

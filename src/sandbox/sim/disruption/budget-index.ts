@@ -5,12 +5,13 @@ import { namespaceIndex } from './namespace-index.ts';
 
 /**
  * Finds, without scanning a whole namespace, the pods a PodDisruptionBudget may select and the budgets that
- * may select a pod. A budget with `matchLabels` is anchored on one of its pairs (key=value); pods are
+ * may select a pod. A budget with `matchLabels` (else a one-value `In` expression, as a copied cluster's
+ * budgets have: src/rehearse) is anchored on one pair (key=value); pods are
  * indexed by the values of anchor keys only, so the index costs one entry per pod per anchor key in use
  * (typically just `app`).
  *
  * Both lookups return candidates, a superset of the answer: callers still match the full selector. A budget
- * without matchLabels (expressions only, empty or invalid selector) is a candidate for every pod of its
+ * without an anchor (other expressions only, empty or invalid selector) is a candidate for every pod of its
  * namespace, and its candidate pods are the whole namespace.
  *
  * Why: the large scenario has 1,000 budgets over 45,000 pods in one namespace; matching every pod against
@@ -130,13 +131,29 @@ export class BudgetIndex {
   }
 }
 
+/**
+ * The pair a budget is filed under: its first matchLabels pair, else its first `In` expression with one
+ * value (what a copied cluster's budgets use, src/rehearse); none for any other selector.
+ */
 function anchorOf(pdb: KubeObject): { key: string; value: string } | undefined {
-  const matchLabels = pdb.spec?.selector?.matchLabels;
-  if (!matchLabels || typeof matchLabels !== 'object') return undefined;
-  const keys = Object.keys(matchLabels).sort();
-  const key = keys[0];
-  if (key === undefined || typeof matchLabels[key] !== 'string') return undefined;
-  return { key, value: matchLabels[key] };
+  const selector = pdb.spec?.selector;
+  const matchLabels = selector?.matchLabels;
+  if (matchLabels && typeof matchLabels === 'object') {
+    const key = Object.keys(matchLabels).sort()[0];
+    if (key !== undefined && typeof matchLabels[key] === 'string') return { key, value: matchLabels[key] };
+  }
+  const expressions: unknown = selector?.matchExpressions;
+  if (!Array.isArray(expressions)) return undefined;
+  for (const e of expressions as Array<{ key?: unknown; operator?: unknown; values?: unknown }>)
+    if (
+      e?.operator === 'In' &&
+      typeof e.key === 'string' &&
+      Array.isArray(e.values) &&
+      e.values.length === 1 &&
+      typeof e.values[0] === 'string'
+    )
+      return { key: e.key, value: e.values[0] };
+  return undefined;
 }
 
 function pair(key: string, value: string): string {
