@@ -21,7 +21,7 @@ import { writeFileAtomic } from './atomic-file.ts';
 import { BackupError } from './backup-error.ts';
 import { metadataPathOf } from './backup-metadata.ts';
 import { STORE_SNAPSHOT_EXT } from './store-backup.ts';
-import { verifyBackup } from './verify-backup.ts';
+import { requireVerifiedBackup } from './verify-backup.ts';
 
 export interface DrillBackupOptions {
   file: string;
@@ -61,9 +61,7 @@ export async function drillBackup(options: DrillBackupOptions): Promise<DrillRep
       "a sandbox store snapshot is drilled by a sandbox (the run's backup phase does it), not by etcd",
     );
   const etcdctl = options.etcdctl ?? DEFAULT_ETCDCTL_BINARY;
-  const verified = await verifyBackup({ file, etcdctl });
-  if (!verified.ok)
-    throw new BackupError(file, `not drilled: the snapshot does not verify: ${verified.problems.join('; ')}`);
+  const verified = await requireVerifiedBackup({ file, etcdctl }, 'drilled');
   const work = mkdtempSync(join(options.workDir ?? tmpdir(), 'midflight-drill-'));
   let member: EtcdProcess | undefined;
   try {

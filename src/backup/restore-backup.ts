@@ -6,7 +6,7 @@
 import { existsSync, readdirSync } from 'node:fs';
 import { DEFAULT_ETCDCTL_BINARY, runEtcdctl } from '../etcd/index.ts';
 import { BackupError } from './backup-error.ts';
-import { verifyBackup } from './verify-backup.ts';
+import { requireVerifiedBackup } from './verify-backup.ts';
 
 export interface RestoreBackupOptions {
   file: string;
@@ -37,12 +37,7 @@ export async function restoreBackup(options: RestoreBackupOptions): Promise<Rest
       'the data directory is not empty: restore into a new directory, then point the member at it (never over a live member)',
     );
   const etcdctl = options.etcdctl ?? DEFAULT_ETCDCTL_BINARY;
-  const verified = await verifyBackup({ file, etcdctl });
-  if (!verified.ok)
-    throw new BackupError(
-      file,
-      `not restored: the snapshot does not verify: ${verified.problems.join('; ')}`,
-    );
+  const verified = await requireVerifiedBackup({ file, etcdctl }, 'restored');
   const name = options.name ?? 'default';
   const peerUrls = options.initialAdvertisePeerUrls ?? 'http://localhost:2380';
   await runEtcdctl({

@@ -44,6 +44,20 @@ export interface VerifiedBackup {
   status?: SnapshotStatus;
 }
 
+/** The snapshot, verified, before `action` ("drilled", "restored") uses it; a BackupError naming every problem if not. */
+export async function requireVerifiedBackup(
+  options: VerifyBackupOptions,
+  action: string,
+): Promise<VerifiedBackup> {
+  const verified = await verifyBackup(options);
+  if (!verified.ok)
+    throw new BackupError(
+      options.file,
+      `not ${action}: the snapshot does not verify: ${verified.problems.join('; ')}`,
+    );
+  return verified;
+}
+
 export async function verifyBackup(options: VerifyBackupOptions): Promise<VerifiedBackup> {
   const { file } = options;
   if (!existsSync(file) || !statSync(file).isFile())
