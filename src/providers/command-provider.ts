@@ -40,8 +40,8 @@ export const PLACEHOLDERS = [
 export { shellQuote };
 
 /** The placeholders of `template` that midflight does not know (a typo would run a broken command). */
-export function unknownPlaceholders(template: string, known: readonly string[] = PLACEHOLDERS): string[] {
-  return unknownPlaceholdersOf(template, known);
+export function unknownPlaceholders(template: string): string[] {
+  return unknownPlaceholdersOf(template, PLACEHOLDERS);
 }
 
 /** Fills the template; an unknown placeholder is an error. */

@@ -11,9 +11,8 @@
  *     joinTimeout: 15m
  */
 import type { KubeConfig } from '@kubernetes/client-node';
-import { parseDuration, parseLabelSelector } from '../core/index.ts';
+import { parseDuration, parseLabelSelector, unknownPlaceholders } from '../core/index.ts';
 import { CommandNodeProvider, CREATE_PLACEHOLDERS, DELETE_PLACEHOLDERS } from './command-node-provider.ts';
-import { unknownPlaceholders } from './command-provider.ts';
 import type { NewNodeRule } from './new-node-rule.ts';
 import type { NodeGroupProvider } from './node-group-provider.ts';
 import { SandboxNodeProvider } from './sandbox-node-provider.ts';
