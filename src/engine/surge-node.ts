@@ -147,30 +147,35 @@ export async function replaceWorkerNode(
     }
     if (step.replacement?.blueGreen) {
       // The drained blue node is held (cordoned) until the pool's final soak ends (blue-green.ts).
-      const replacedBy = row.detail.replacement?.name;
-      row = ctx.putNodeRow(
-        step.id,
-        node,
-        { status: 'done', intent: undefined, finishedAt: ctx.clock.now(), detail: { replacedBy } },
-        'drained, held',
-      );
-      return result('done', row);
+      return result('done', markReplaced(ctx, step, node, row, 'drained, held'));
     }
     row = await deleteDrained(ctx, step, node, row, provider);
     // Note: no checkpoint between the deletion and the replacement: a stop here would leave the pool short.
     if (slot === 'unavailable') row = await ensureReplacement(ctx, step, node, row, provider);
+    row = markReplaced(ctx, step, node, row, 'done');
     const replacedBy = row.detail.replacement?.name;
-    row = ctx.putNodeRow(
-      step.id,
-      node,
-      { status: 'done', intent: undefined, finishedAt: ctx.clock.now(), detail: { replacedBy } },
-      'done',
-    );
     ctx.log('info', `replaced ${node} with ${replacedBy} at ${step.version}`, { stepId: step.id, node });
     return result('done', row);
   } finally {
     slots.release(slot);
   }
+}
+
+/** The old node's step is done: its row names the node that replaced it. */
+function markReplaced(
+  ctx: RunContext,
+  step: NodeWaveStep,
+  node: string,
+  row: NodeRow,
+  activity: string,
+): NodeRow {
+  const replacedBy = row.detail.replacement?.name;
+  return ctx.putNodeRow(
+    step.id,
+    node,
+    { status: 'done', intent: undefined, finishedAt: ctx.clock.now(), detail: { replacedBy } },
+    activity,
+  );
 }
 
 /**
