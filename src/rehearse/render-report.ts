@@ -52,6 +52,11 @@ function sections(report: RehearsalReport) {
       (d) =>
         `${d.budget} (${d.rule}, ${d.expectedPods} expected pod(s)) never allows an eviction: the drains of ${d.nodes.join(', ')} cannot finish; its pods: ${d.pods.join(', ')}`,
     ),
+    timeline: report.timeline.map((t) => [
+      t.node,
+      seconds(t.startSeconds),
+      t.endSeconds === null ? 'never' : seconds(t.endSeconds),
+    ]),
     downtime: report.singleReplicaDowntime.map((d) => [
       d.workload,
       seconds(d.medianSeconds),
@@ -75,15 +80,7 @@ export function renderReportTable(report: RehearsalReport): string {
   table('Phases (median, p90)', ['phase', 'median', 'p90'], s.phases);
   table('Budgets that held drains (clock summed over nodes, median)', ['budget', 'held', 'nodes'], s.budgets);
   table('Single-replica workloads down (no Ready replica)', ['workload', 'median', 'p90'], s.downtime);
-  table(
-    'Timeline of run 1 (clock from the run start)',
-    ['node', 'start', 'end'],
-    report.timeline.map((t) => [
-      t.node,
-      seconds(t.startSeconds),
-      t.endSeconds === null ? 'never' : seconds(t.endSeconds),
-    ]),
-  );
+  table('Timeline of run 1 (clock from the run start)', ['node', 'start', 'end'], s.timeline);
   if (s.deadlocks.length) lines.push('', 'Deadlocks', ...s.deadlocks.map((d) => `  ${d}`));
   if (s.notUpgraded.length) lines.push('', 'Nodes not upgraded', ...s.notUpgraded.map((n) => `  ${n}`));
   if (report.notes.length) lines.push('', 'Notes', ...report.notes.map((n) => `  - ${n}`));
@@ -103,15 +100,7 @@ export function renderReportMarkdown(report: RehearsalReport): string {
   table('Phases', ['phase', 'median', 'p90'], s.phases);
   table('Budgets that held drains', ['budget', 'held (median)', 'nodes'], s.budgets);
   table('Single-replica workloads down', ['workload', 'median', 'p90'], s.downtime);
-  table(
-    'Timeline of run 1',
-    ['node', 'start', 'end'],
-    report.timeline.map((t) => [
-      t.node,
-      seconds(t.startSeconds),
-      t.endSeconds === null ? 'never' : seconds(t.endSeconds),
-    ]),
-  );
+  table('Timeline of run 1', ['node', 'start', 'end'], s.timeline);
   if (s.deadlocks.length) lines.push('', '## Deadlocks', '', ...s.deadlocks.map((d) => `- ${d}`));
   if (s.notUpgraded.length)
     lines.push('', '## Nodes not upgraded', '', ...s.notUpgraded.map((n) => `- ${n}`));
