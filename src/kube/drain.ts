@@ -455,10 +455,11 @@ class NodeDrain {
     return allows;
   }
 
-  /** Names the budget selecting the pod when the 429 did not; undefined when none can be found. */
+  /** Names the budget selecting the pod when the 429 did not (from the watch when there is one); undefined when none can be found. */
   private async budgetSelecting(pod: V1Pod): Promise<string | undefined> {
     const namespace = pod.metadata?.namespace ?? '';
-    let budgets = this.budgetsByNamespace.get(namespace);
+    const watched = this.options.budgetWatch?.budgets()?.filter((b) => b.metadata?.namespace === namespace);
+    let budgets = watched ? Promise.resolve(watched) : this.budgetsByNamespace.get(namespace);
     if (!budgets) {
       const policy = this.kc.makeApiClient(PolicyV1Api);
       budgets = withRetries(this.clock, `list PodDisruptionBudgets in ${namespace}`, () =>
