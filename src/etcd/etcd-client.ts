@@ -51,13 +51,15 @@ export interface RangeOptions {
   /** Every key starting with `key`. */
   prefix?: boolean;
   /** Every key from `key` up to (not including) this one; '\0' with key '\0' is the whole keyspace. */
-  rangeEnd?: string;
+  rangeEnd?: string | Buffer;
   /** Only the count, no keys. */
   countOnly?: boolean;
   keysOnly?: boolean;
   limit?: number;
   /** Ask any member, not through the leader (faster, may lag). */
   serializable?: boolean;
+  /** Read the keyspace as it was at this revision (pages of one consistent read); default the newest. */
+  revision?: number;
 }
 
 export interface RangeResult {
@@ -65,6 +67,23 @@ export interface RangeResult {
   count: number;
   kvs: { key: string; value: string; modRevision: number; version: number }[];
   more: boolean;
+}
+
+/** One condition of a transaction, on one key: etcd's Compare with the EQUAL result. */
+export type TxnCompare =
+  /** The key's last write was at this revision. */
+  | { key: string; modRevision: number }
+  /** The key does not exist (its create revision is 0). */
+  | { key: string; absent: true };
+
+/** One write of a transaction. */
+export type TxnOp = { put: string; value: string } | { delete: string };
+
+export interface TxnResult {
+  /** Whether every compare held, so the writes were made. */
+  succeeded: boolean;
+  /** The store's revision after the transaction: the revision of its writes when it wrote anything. */
+  revision: number;
 }
 
 /** The whole keyspace, as range arguments. */
@@ -148,6 +167,44 @@ export class EtcdClient {
     return Number(answer.header?.revision ?? 0);
   }
 
+  /**
+   * Makes every write of `ops` at one revision when every compare holds (none: always), nothing otherwise.
+   * Note: etcd refuses a transaction of more than --max-txn-ops writes (128 by default) or a request over
+   * --max-request-bytes (1.5 MiB by default); callers batch under both.
+   */
+  async txn(
+    compares: TxnCompare[],
+    ops: TxnOp[],
+    operation = `write ${ops.length} keys`,
+  ): Promise<TxnResult> {
+    const answer = await this.call<{ header?: Header; succeeded?: boolean }>(
+      '/v3/kv/txn',
+      {
+        compare: compares.map((c) =>
+          'absent' in c
+            ? { key: b64(c.key), target: 'CREATE', result: 'EQUAL', create_revision: '0' }
+            : { key: b64(c.key), target: 'MOD', result: 'EQUAL', mod_revision: String(c.modRevision) },
+        ),
+        success: ops.map((op) =>
+          'put' in op
+            ? { request_put: { key: b64(op.put), value: b64(op.value) } }
+            : { request_delete_range: { key: b64(op.delete) } },
+        ),
+      },
+      operation,
+    );
+    // Note: the gateway leaves out false booleans, so a failed compare comes back without `succeeded`.
+    return { succeeded: answer.succeeded === true, revision: Number(answer.header?.revision ?? 0) };
+  }
+
+  /**
+   * Drops every key version older than `revision` that a newer one replaced: the history etcd keeps
+   * would otherwise grow with every write until it hits its space quota.
+   */
+  async compact(revision: number): Promise<void> {
+    await this.call('/v3/kv/compaction', { revision: String(revision) }, `compact to revision ${revision}`);
+  }
+
   async range(key: string, options: RangeOptions = {}): Promise<RangeResult> {
     const rangeEnd = options.prefix ? prefixEnd(key) : options.rangeEnd;
     const answer = await this.call<{
@@ -164,6 +221,7 @@ export class EtcdClient {
         ...(options.keysOnly ? { keys_only: true } : {}),
         ...(options.limit ? { limit: options.limit } : {}),
         ...(options.serializable ? { serializable: true } : {}),
+        ...(options.revision ? { revision: String(options.revision) } : {}),
       },
       `read ${JSON.stringify(key)}${rangeEnd !== undefined ? ' (a range)' : ''}`,
     );

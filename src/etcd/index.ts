@@ -1,6 +1,15 @@
 // The one free-port rule lives with the loopback daemons (src/observe); members are started on such ports.
 export { freeLoopbackPort } from '../observe/index.ts';
-export type { EtcdClientOptions, EtcdMember, EtcdStatus, RangeOptions, RangeResult } from './etcd-client.ts';
+export type {
+  EtcdClientOptions,
+  EtcdMember,
+  EtcdStatus,
+  RangeOptions,
+  RangeResult,
+  TxnCompare,
+  TxnOp,
+  TxnResult,
+} from './etcd-client.ts';
 export { ALL_KEYS, EtcdClient, prefixEnd } from './etcd-client.ts';
 export { EtcdError } from './etcd-errors.ts';
 export type { EtcdProcess, EtcdProcessOptions } from './etcd-process.ts';

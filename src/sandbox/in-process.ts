@@ -6,7 +6,7 @@
  */
 import { VirtualClock } from '../core/index.ts';
 import { advanceWhenIdle } from './idle-time.ts';
-import { Sandbox } from './sandbox.ts';
+import { Sandbox, type SandboxStartOptions } from './sandbox.ts';
 import type { Scenario } from './scenario/scenario-types.ts';
 
 export interface InProcessSandbox {
@@ -22,6 +22,11 @@ export interface InProcessOptions {
   startAt?: number;
   /** Clock ms the cluster may take to settle before start gives up (default 10 minutes). */
   settleTimeoutMs?: number;
+  /**
+   * Keep the objects in this etcd (see Sandbox.start). Note: an etcd request holds the virtual clock like
+   * any HTTP request, so simulated time waits for etcd to keep up.
+   */
+  etcd?: SandboxStartOptions['etcd'];
 }
 
 /**
@@ -34,7 +39,7 @@ export async function startInProcess(
 ): Promise<InProcessSandbox> {
   const clock = new VirtualClock(options.startAt ?? Date.now());
   const settleMs = options.settleTimeoutMs ?? 10 * 60_000;
-  const box = await Sandbox.start({ scenario, clock, tls: true, token: 'in-process' });
+  const box = await Sandbox.start({ scenario, clock, tls: true, token: 'in-process', etcd: options.etcd });
   const driver = advanceWhenIdle(clock);
   try {
     await box.waitUntilSettled(settleMs);

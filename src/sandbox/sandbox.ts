@@ -1,4 +1,5 @@
 import { type Clock, clockFromTimeScale } from '../core/index.ts';
+import type { EtcdClientOptions } from '../etcd/index.ts';
 import { createAdminHandler } from './admin/admin-handler.ts';
 import { R } from './api/resources.ts';
 import { ApiServer } from './api/server.ts';
@@ -11,7 +12,7 @@ import { faultSetFromSpec } from './scenario/faults-spec.ts';
 import { loadScenario } from './scenario/load-scenario.ts';
 import type { Scenario } from './scenario/scenario-types.ts';
 import { AttachDetachController } from './sim/attach-detach.ts';
-import type { ControlPlane } from './sim/control-plane.ts';
+import { ControlPlane } from './sim/control-plane.ts';
 import { DaemonSetController } from './sim/controllers/daemonset-controller.ts';
 import { DeploymentController } from './sim/controllers/deployment-controller.ts';
 import { JobController } from './sim/controllers/job-controller.ts';
@@ -27,6 +28,7 @@ import { NodeUpgrader } from './sim/node-upgrade.ts';
 import { PodLogBook } from './sim/pod-logs.ts';
 import { Scheduler } from './sim/scheduler.ts';
 import { TrafficGenerator } from './sim/traffic.ts';
+import { EtcdPersistence, type EtcdPersistenceOptions } from './store/etcd-persistence.ts';
 import type { KubeObject } from './store/types.ts';
 
 export interface SandboxStartOptions {
@@ -41,6 +43,23 @@ export interface SandboxStartOptions {
   /** Simulated time runs this many times faster than wall time (default 1). Ignored when `clock` is given. */
   timeScale?: number;
   clock?: Clock;
+  /**
+   * Keep the objects in this etcd (see store/etcd-persistence.ts): an etcd holding a sandbox's /registry
+   * keys is loaded as it is (the scenario then gives only timing, faults and node pools); an empty one
+   * gets the scenario's cluster.
+   */
+  etcd?: EtcdClientOptions & Omit<EtcdPersistenceOptions, 'client'>;
+}
+
+/** Where the sandbox keeps its objects, as `sandbox start` reports it. */
+export interface SandboxStorage {
+  /** The etcd client URL, or undefined for memory only. */
+  etcd?: string;
+  /** With etcd: whether the cluster was loaded from it (true) or built from the scenario and written (false). */
+  loaded?: boolean;
+  objects: number;
+  /** The store's resourceVersion (etcd's revision) once the cluster was loaded or written. */
+  revision: number;
 }
 
 /**
@@ -59,6 +78,8 @@ export class Sandbox {
     readonly url: string,
     private readonly token: string | undefined,
     private readonly caCertPem: string | undefined,
+    readonly storage: SandboxStorage,
+    private readonly persistence: EtcdPersistence | undefined,
   ) {}
 
   static async start(options: SandboxStartOptions): Promise<Sandbox> {
@@ -68,10 +89,23 @@ export class Sandbox {
     ctx.faults = faultSetFromSpec(scenario.faults);
 
     const kubelets = new KubeletFleet(ctx);
-    const built = buildCluster(ctx, scenario, { rebooter: kubelets });
+    const persistence = options.etcd ? await openEtcd(options.etcd) : undefined;
+    const loaded = persistence ? (await persistence.load(ctx.store)).objects > 0 : false;
+    // A cluster loaded from etcd is already there; its control plane is read from its mirror pods.
+    const controlPlane = loaded
+      ? new ControlPlane(ctx, { fallbackVersion: scenario.kubernetesVersion, rebooter: kubelets })
+      : buildCluster(ctx, scenario, { rebooter: kubelets }).controlPlane;
+    if (persistence && !loaded) await persistence.seed(ctx.store);
+    persistence?.attach(ctx.store);
+    const storage: SandboxStorage = {
+      etcd: persistence?.endpoint,
+      loaded: persistence ? loaded : undefined,
+      objects: ctx.store.resources().reduce((n, r) => n + ctx.store.count(r), 0),
+      revision: ctx.store.resourceVersion,
+    };
     const upgrader = new NodeUpgrader(ctx, {
       rebooter: kubelets,
-      controlPlane: built.controlPlane,
+      controlPlane: controlPlane,
       allowKubeletMinorSkip: scenario.allowKubeletMinorSkip,
     });
     const podLogs = new PodLogBook(ctx);
@@ -93,7 +127,7 @@ export class Sandbox {
       new TrafficGenerator(ctx),
       new EtcdDisk(ctx),
       new AttachDetachController(ctx),
-      built.controlPlane,
+      controlPlane,
       provisioner,
     ];
     registerClusterStateMetrics(ctx);
@@ -104,13 +138,13 @@ export class Sandbox {
       port: options.port,
       token: options.token,
       tls: options.tls,
-      version: () => built.controlPlane.versionInfo(),
+      version: () => controlPlane.versionInfo(),
       podLogs,
       adminHandler: createAdminHandler({
         ctx,
         scenarioName: scenario.name,
         upgrader,
-        controlPlane: built.controlPlane,
+        controlPlane: controlPlane,
         provisioner,
       }),
     });
@@ -119,13 +153,15 @@ export class Sandbox {
       return new Sandbox(
         ctx,
         scenario,
-        built.controlPlane,
+        controlPlane,
         upgrader,
         actors,
         server,
         url,
         options.token,
         caCertPem,
+        storage,
+        persistence,
       );
     } catch (err) {
       for (const actor of actors) actor.stop();
@@ -194,9 +230,24 @@ export class Sandbox {
     ];
   }
 
+  /**
+   * Calls `listener` when the etcd behind the sandbox fails (see EtcdPersistence): from then on every write
+   * is refused with a 500, and the sandbox should be stopped. Never called for an in-memory sandbox.
+   */
+  onStorageFailure(listener: (err: Error) => void): () => void {
+    return this.persistence?.onFailure(listener) ?? (() => {});
+  }
+
+  /** Resolves once etcd holds every write made so far (at once without etcd); rejects if etcd failed. */
+  async flushStorage(): Promise<void> {
+    await this.persistence?.flush();
+  }
+
+  /** Stops the actors and the server, then waits for etcd to hold every write; rejects if it cannot. */
   async stop(): Promise<void> {
     for (const actor of [...this.actors].reverse()) actor.stop();
     await this.server.close();
+    await this.persistence?.flush();
   }
 
   private workers(): KubeObject[] {
@@ -215,4 +266,10 @@ function isSettled(pod: KubeObject): boolean {
   return (pod.status?.conditions ?? []).some(
     (c: { type: string; status: string }) => c.type === 'Ready' && c.status === 'True',
   );
+}
+
+async function openEtcd(options: NonNullable<SandboxStartOptions['etcd']>): Promise<EtcdPersistence> {
+  // Note: loaded only with --etcd, so an in-memory sandbox never loads the etcd client.
+  const { EtcdClient } = await import('../etcd/index.ts');
+  return new EtcdPersistence({ ...options, client: new EtcdClient(options) });
 }

@@ -16,7 +16,7 @@ describe('the sandbox admin API: store snapshot and drill', () => {
     expect(snapshot).toMatchObject({ format: 'midflight.sandbox-store/v1', scenario: 'demo' });
     expect(snapshot.revision).toBeGreaterThan(1);
     const keys: string[] = snapshot.items.map((i: { key: string }) => i.key);
-    expect(keys).toContain('/registry/nodes/cp-1');
+    expect(keys).toContain('/registry/minions/cp-1');
     expect(keys).toContain('/registry/pods/kube-system/etcd-cp-1');
     expect(keys).toEqual([...keys].sort());
 

@@ -35,6 +35,11 @@ export function registerSandboxCommands(program: Command): void {
     )
     .option('--time-scale <x>', 'run simulated time x times faster than wall time', parsePositiveNumber, 1)
     .option(
+      '--etcd <url>',
+      "keep the cluster's objects in this etcd (http(s)://HOST:PORT) under kube-apiserver's /registry keys: " +
+        'an empty etcd gets the scenario, one holding a sandbox cluster (a restored backup) is loaded as it is',
+    )
+    .option(
       '--insecure',
       'serve plain HTTP with no token (default: HTTPS with a self-signed certificate and a random bearer token, ' +
         'both kept in the kubeconfig; kubectl never sends a token over plain HTTP)',
@@ -45,6 +50,7 @@ export function registerSandboxCommands(program: Command): void {
       '\nExamples:\n' +
         '  midflight sandbox start                      # the demo cluster, kubeconfig in ~/.midflight/\n' +
         '  midflight sandbox start -s large --time-scale 60\n' +
+        '  midflight sandbox start --etcd http://127.0.0.1:2379   # objects kept in etcd (docs/backup.md)\n' +
         '  kubectl --kubeconfig ~/.midflight/sandbox.kubeconfig get nodes\n',
     )
     .action(async (opts) => {
@@ -56,15 +62,26 @@ export function registerSandboxCommands(program: Command): void {
         // message (it names the built-ins, or every problem with its file:line:column).
         throw new UsageError((err as Error).message);
       }
+      if (opts.etcd !== undefined && !/^https?:\/\/[^/]+/.test(opts.etcd))
+        throw new UsageError(`--etcd "${opts.etcd}" is not an etcd client URL like http://127.0.0.1:2379`);
       const { Sandbox } = await import('../../sandbox/sandbox.ts');
-      const box = await Sandbox.start({
-        scenario,
-        host: opts.host,
-        port: opts.port,
-        tls: !opts.insecure,
-        token: opts.insecure ? undefined : randomBytes(24).toString('base64url'),
-        timeScale: opts.timeScale,
-      });
+      let box: Awaited<ReturnType<typeof Sandbox.start>>;
+      try {
+        box = await Sandbox.start({
+          scenario,
+          host: opts.host,
+          port: opts.port,
+          tls: !opts.insecure,
+          token: opts.insecure ? undefined : randomBytes(24).toString('base64url'),
+          timeScale: opts.timeScale,
+          ...(opts.etcd ? { etcd: { endpoint: opts.etcd } } : {}),
+        });
+      } catch (err) {
+        if (!opts.etcd) throw err;
+        throw new CliError(`cannot start the sandbox on etcd ${opts.etcd}: ${(err as Error).message}`);
+      }
+      // The sandbox cannot keep writes once its etcd fails: stop at once and say why, rather than serve on.
+      const storageFailed = new Promise<Error>((resolve) => box.onStorageFailure(resolve));
       const kubeconfigPath = resolve(opts.kubeconfigOut);
       mkdirSync(dirname(kubeconfigPath), { recursive: true });
       // The kubeconfig holds the token: readable by its owner only.
@@ -73,6 +90,11 @@ export function registerSandboxCommands(program: Command): void {
       out.write(
         `Sandbox cluster "${box.scenarioName}" (Kubernetes ${box.kubernetesVersion}) is serving at ${box.url}\n`,
       );
+      const { storage } = box;
+      if (storage.etcd)
+        out.write(
+          `Objects kept in etcd ${storage.etcd}: ${storage.objects} ${storage.loaded ? 'loaded from it' : 'written to it'} at revision ${storage.revision}\n`,
+        );
       out.write(`Kubeconfig: ${kubeconfigPath}\n\n`);
       out.write(
         `Try:\n  export KUBECONFIG=${kubeconfigPath}\n  kubectl get nodes\n  kubectl get pods -A -o wide\n`,
@@ -82,9 +104,16 @@ export function registerSandboxCommands(program: Command): void {
       out.write(`  npx midflight sandbox upgrade-node ${node} --to ${box.kubernetesVersion}\n`);
       out.write(`  kubectl uncordon ${node}\n\n`);
       out.write('Press Ctrl-C to stop.\n');
-      await waitForSignal();
+      const failure = await Promise.race([waitForSignal().then(() => undefined), storageFailed]);
       out.write('Stopping the sandbox…\n');
-      await box.stop();
+      try {
+        await box.stop();
+      } catch (err) {
+        if (!failure)
+          throw new CliError(`the sandbox's etcd did not take every write: ${(err as Error).message}`);
+      }
+      if (failure)
+        throw new CliError(`the sandbox's etcd failed, so the sandbox stopped: ${failure.message}`);
     });
 
   sandbox

@@ -6,6 +6,7 @@
  */
 import type { Clock } from '../../core/index.ts';
 import { ObjectStore } from '../store/object-store.ts';
+import { registryKeyOf } from '../store/registry-keys.ts';
 import type { KubeObject } from '../store/types.ts';
 
 export const STORE_SNAPSHOT_FORMAT = 'midflight.sandbox-store/v1';
@@ -22,7 +23,7 @@ export function storeSnapshotOf(store: ObjectStore, scenario: string): StoreSnap
   const items: StoreSnapshot['items'] = [];
   for (const resource of store.resources())
     for (const object of store.list(resource))
-      items.push({ key: registryKey(resource, object), resource, object });
+      items.push({ key: registryKeyOf(resource, object), resource, object });
   items.sort((a, b) => (a.key < b.key ? -1 : a.key > b.key ? 1 : 0));
   return { format: STORE_SNAPSHOT_FORMAT, scenario, revision: store.resourceVersion, items };
 }
@@ -60,9 +61,4 @@ export function drillStoreSnapshot(body: unknown, clock: Clock, sampleSize: numb
     sampleKeys: keys.slice(0, sampleSize),
     problems,
   };
-}
-
-function registryKey(resource: string, object: KubeObject): string {
-  const { namespace, name } = object.metadata;
-  return `/registry/${resource}/${namespace ? `${namespace}/` : ''}${name}`;
 }

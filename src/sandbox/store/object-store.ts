@@ -5,6 +5,7 @@ import {
   badRequest,
   conflict,
   type GroupResource,
+  internalError,
   notFound,
   resourceExpired,
   STALE_OBJECT,
@@ -42,6 +43,16 @@ export interface ListPageOptions {
 export type WatchListener = (type: WatchEventType, obj: KubeObject) => void;
 export type ChangeListener = (event: StoreEvent) => void;
 
+/**
+ * Where every write goes before anyone hears of it: the etcd persistence. A journal that has failed makes
+ * every later write a 500, so no write is acknowledged that could not be kept.
+ */
+export interface StoreJournal {
+  record(event: StoreEvent): void;
+  /** Set once the journal cannot keep writes any more. */
+  readonly failure: Error | undefined;
+}
+
 interface ResourceTable {
   gr: GroupResource;
   objects: Map<string, KubeObject>;
@@ -63,6 +74,9 @@ export class ObjectStore {
   private readonly newUid: () => string;
   /** pods by spec.nodeName: the kubelets, the scheduler and every drain ask for this. */
   private readonly podsByNode = new Map<string, Map<string, KubeObject>>();
+  /** No history below this resourceVersion, in any resource: where the store was loaded or rebased. */
+  private historyFloor = 0;
+  private journal?: StoreJournal;
 
   constructor(
     private readonly clock: Clock,
@@ -232,7 +246,8 @@ export class ObjectStore {
       (options.namespace === undefined || obj.metadata.namespace === options.namespace) &&
       (!options.filter || options.filter(obj));
     const from = options.fromResourceVersion ?? 0;
-    if (from > 0 && from < table.compactedBefore) throw resourceExpired(from, table.compactedBefore);
+    const oldest = Math.max(table.compactedBefore, this.historyFloor);
+    if (from > 0 && from < oldest) throw resourceExpired(from, oldest);
     if (from === 0) {
       for (const obj of this.list(resource)) if (matches(obj)) listener('ADDED', obj);
     } else {
@@ -265,6 +280,39 @@ export class ObjectStore {
     return [...this.tables.keys()];
   }
 
+  /**
+   * Stores an object exactly as it is, resourceVersion included, with no event and no history: how objects
+   * read back from etcd come in. The caller hands `obj` over, as for `createOwned`.
+   */
+  loadOwned(resource: ResourceKey, obj: KubeObject): void {
+    const table = this.table(resource);
+    const key = objectKey(obj.metadata.namespace, obj.metadata.name ?? '');
+    const previous = table.objects.get(key);
+    table.objects.set(key, obj);
+    table.sorted = undefined;
+    if (resource === 'pods') this.indexPod(key, obj, previous, false);
+  }
+
+  /**
+   * Makes `revision` the newest resourceVersion and forgets every change before it: a watch from an older
+   * resourceVersion gets 410 Expired and must list again. Used once the objects carry etcd's revisions
+   * (loaded, or seeded in batches), which the history's events no longer match.
+   */
+  rebase(revision: number): void {
+    this.rv = revision;
+    this.historyFloor = revision;
+    for (const table of this.tables.values()) {
+      table.history = [];
+      table.historyStart = 0;
+      table.compactedBefore = revision;
+    }
+  }
+
+  /** From now on every write is handed to `journal` first (see StoreJournal). */
+  setJournal(journal: StoreJournal): void {
+    this.journal = journal;
+  }
+
   private write(
     table: ResourceTable,
     resource: ResourceKey,
@@ -273,6 +321,9 @@ export class ObjectStore {
     obj: KubeObject,
     previous: KubeObject | undefined,
   ): KubeObject {
+    const failure = this.journal?.failure;
+    if (failure)
+      throw internalError(`the sandbox's storage failed, so it takes no more writes: ${failure.message}`);
     this.rv += 1;
     obj.metadata.resourceVersion = String(this.rv);
     if (type === 'DELETED') table.objects.delete(key);
@@ -280,6 +331,7 @@ export class ObjectStore {
     if (type !== 'MODIFIED') table.sorted = undefined;
     if (resource === 'pods') this.indexPod(key, obj, previous, type === 'DELETED');
     const event: StoreEvent = { type, resource, object: obj, previous, resourceVersion: this.rv };
+    this.journal?.record(event);
     this.remember(table, event);
     for (const listener of table.listeners) listener(event);
     for (const listener of this.anyListeners) listener(event);

@@ -1,0 +1,239 @@
+import { type ChildProcess, spawn } from 'node:child_process';
+import { mkdtempSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { KubeConfig } from '@kubernetes/client-node';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import {
+  type EtcdClient,
+  EtcdError,
+  type EtcdProcess,
+  freeLoopbackPort,
+  startEtcd,
+} from '../../src/etcd/index.ts';
+import { runCli } from '../cli/run-cli.ts';
+import { requireBinary } from '../e2e/etcd-harness.ts';
+import { rawRequest } from '../e2e/sandbox-harness.ts';
+
+const BIN = join(import.meta.dirname, '../../bin/midflight.js');
+const hasEtcd = requireBinary('etcd', 'etcd-server') && requireBinary('etcdctl', 'etcd-client');
+
+/** `midflight sandbox start --etcd URL` as its own process, as a user runs it. */
+interface SandboxProcess {
+  child: ChildProcess;
+  readonly output: string;
+  kc: KubeConfig;
+  exited: Promise<number | null>;
+}
+
+async function startSandboxProcess(dir: string, name: string, etcdUrl: string): Promise<SandboxProcess> {
+  const kubeconfig = join(dir, `${name}.kubeconfig`);
+  const child = spawn(
+    process.execPath,
+    [
+      BIN,
+      'sandbox',
+      'start',
+      '--scenario',
+      'demo',
+      '--port',
+      '0',
+      '--kubeconfig-out',
+      kubeconfig,
+      '--time-scale',
+      '20',
+      '--etcd',
+      etcdUrl,
+    ],
+    { stdio: ['ignore', 'pipe', 'pipe'] },
+  );
+  let output = '';
+  child.stdout!.on('data', (d: Buffer) => (output += d));
+  child.stderr!.on('data', (d: Buffer) => (output += d));
+  const exited = new Promise<number | null>((resolve) => child.on('exit', (code) => resolve(code)));
+  // Generous: a CLI process loads the whole simulator, and the machines running tests are shared.
+  const deadline = Date.now() + 60_000;
+  while (!output.includes('Press Ctrl-C to stop.')) {
+    if (Date.now() > deadline || child.exitCode !== null) {
+      child.kill('SIGKILL');
+      throw new Error(`the sandbox did not start:\n${output}`);
+    }
+    await new Promise((r) => setTimeout(r, 50));
+  }
+  const kc = new KubeConfig();
+  kc.loadFromFile(kubeconfig);
+  return {
+    child,
+    get output() {
+      return output;
+    },
+    kc,
+    exited,
+  };
+}
+
+async function getJson(kc: KubeConfig, path: string) {
+  const res = await rawRequest(kc, 'GET', path);
+  return { status: res.status, body: res.json() };
+}
+
+/**
+ * The key as etcd held it at `revision`: waits (the sandbox writes through to etcd in order, a little
+ * behind its answers) until etcd has reached that revision.
+ */
+async function keyAtRevision(client: EtcdClient, key: string, revision: number) {
+  const deadline = Date.now() + 30_000;
+  for (;;) {
+    try {
+      return (await client.range(key, { revision })).kvs[0];
+    } catch (err) {
+      const future = err instanceof EtcdError && /future revision/.test(err.message);
+      if (!future || Date.now() > deadline) throw err;
+      await new Promise((r) => setTimeout(r, 100));
+    }
+  }
+}
+
+describe.skipIf(!hasEtcd)('the sandbox on a real etcd (midflight sandbox start --etcd)', () => {
+  let dir: string;
+  let etcd: EtcdProcess;
+  let restoredEtcd: EtcdProcess | undefined;
+  const sandboxes: SandboxProcess[] = [];
+  let first: SandboxProcess;
+  let frontendBefore: { replicas: number; resourceVersion: string };
+
+  beforeAll(async () => {
+    dir = mkdtempSync(join(tmpdir(), 'midflight-etcd-sandbox-'));
+    etcd = await startEtcd({ name: 'sandbox', dataDir: join(dir, 'etcd') });
+    first = await startSandboxProcess(dir, 'first', etcd.clientUrl);
+    sandboxes.push(first);
+  }, 120_000);
+
+  afterAll(async () => {
+    for (const s of sandboxes) if (s.child.exitCode === null) s.child.kill('SIGKILL');
+    await etcd?.stop();
+    await restoredEtcd?.stop();
+    rmSync(dir, { recursive: true, force: true });
+  }, 60_000);
+
+  it('writes the scenario to an empty etcd, each object under its kube-apiserver key at its resourceVersion', async () => {
+    expect(first.output).toMatch(
+      new RegExp(`^Objects kept in etcd ${etcd.clientUrl}: \\d+ written to it at revision \\d+$`, 'm'),
+    );
+    const client = etcd.client();
+    const cases = [
+      ['/apis/apps/v1/namespaces/shop/deployments/frontend', '/registry/deployments/shop/frontend'],
+      ['/api/v1/nodes/cp-1', '/registry/minions/cp-1'],
+      ['/api/v1/namespaces/kube-system/pods/etcd-cp-1', '/registry/pods/kube-system/etcd-cp-1'],
+      ['/api/v1/namespaces/default/services/kubernetes', '/registry/services/specs/default/kubernetes'],
+      [
+        '/apis/policy/v1/namespaces/shop/poddisruptionbudgets/frontend-pdb',
+        '/registry/poddisruptionbudgets/shop/frontend-pdb',
+      ],
+    ];
+    for (const [path, key] of cases) {
+      const { status, body } = await getJson(first.kc, path!);
+      expect(status, path).toBe(200);
+      const revision = Number(body.metadata.resourceVersion);
+      const kv = await keyAtRevision(client, key!, revision);
+      // The object's resourceVersion is the revision etcd wrote it at, and etcd holds the same object.
+      expect(kv?.modRevision, key).toBe(revision);
+      const stored = JSON.parse(kv!.value);
+      expect(stored.metadata.uid).toBe(body.metadata.uid);
+      expect(stored.spec).toEqual(body.spec);
+      expect(stored.metadata.resourceVersion).toBeUndefined();
+    }
+  }, 60_000);
+
+  it('is backed up, changed, restored and restarted: it shows the objects of the backup, not the change', async () => {
+    const client = etcd.client();
+    const frontend = (await getJson(first.kc, '/apis/apps/v1/namespaces/shop/deployments/frontend')).body;
+    frontendBefore = { replicas: frontend.spec.replicas, resourceVersion: frontend.metadata.resourceVersion };
+    await keyAtRevision(
+      client,
+      '/registry/deployments/shop/frontend',
+      Number(frontendBefore.resourceVersion),
+    );
+
+    const saved = await runCli('backup', 'save', '--endpoints', etcd.clientUrl, '--to', dir, '-o', 'json');
+    expect(saved.stderr).toBe('');
+    expect(saved.code).toBe(0);
+    const { file } = JSON.parse(saved.stdout);
+
+    // The change after the backup: a deployment scaled and a namespace created, through the API.
+    const scaled = await rawRequest(
+      first.kc,
+      'PATCH',
+      '/apis/apps/v1/namespaces/shop/deployments/frontend/scale',
+      {
+        body: { spec: { replicas: frontendBefore.replicas + 2 } },
+        headers: { 'content-type': 'application/merge-patch+json' },
+      },
+    );
+    expect(scaled.status).toBe(200);
+    const created = await rawRequest(first.kc, 'POST', '/api/v1/namespaces', {
+      body: { apiVersion: 'v1', kind: 'Namespace', metadata: { name: 'after-backup' } },
+    });
+    expect(created.status).toBe(201);
+    await keyAtRevision(
+      client,
+      '/registry/namespaces/after-backup',
+      Number(created.json().metadata.resourceVersion),
+    );
+
+    // SIGTERM: the sandbox stops once etcd holds every write.
+    first.child.kill('SIGTERM');
+    expect(await first.exited).toBe(0);
+    expect((await client.range('/registry/namespaces/after-backup')).kvs.map((kv) => kv.key)).toEqual([
+      '/registry/namespaces/after-backup',
+    ]);
+    await etcd.stop();
+
+    const dataDir = join(dir, 'restored');
+    const clientPort = await freeLoopbackPort();
+    const peerPort = await freeLoopbackPort();
+    const restore = await runCli(
+      'backup',
+      'restore',
+      file,
+      '--data-dir',
+      dataDir,
+      '--name',
+      'restored',
+      '--initial-advertise-peer-urls',
+      `http://127.0.0.1:${peerPort}`,
+    );
+    expect(restore.stderr).toBe('');
+    expect(restore.code).toBe(0);
+    restoredEtcd = await startEtcd({ name: 'restored', dataDir, clientPort, peerPort });
+
+    const second = await startSandboxProcess(dir, 'second', restoredEtcd.clientUrl);
+    sandboxes.push(second);
+    expect(second.output).toMatch(/: \d+ loaded from it at revision \d+$/m);
+    expect((await getJson(second.kc, '/api/v1/namespaces/after-backup')).status).toBe(404);
+    const back = (await getJson(second.kc, '/apis/apps/v1/namespaces/shop/deployments/frontend')).body;
+    expect(back.metadata.uid).toBe(frontend.metadata.uid);
+    expect(back.spec.replicas).toBe(frontendBefore.replicas);
+    const pods = (await getJson(second.kc, '/api/v1/namespaces/shop/pods')).body;
+    expect(pods.items.length).toBeGreaterThan(0);
+
+    // A watch from before the loaded revision cannot be resumed: 410 Expired, as after a compaction.
+    const loadedAt = Number(/at revision (\d+)/.exec(second.output)![1]);
+    const watch = await rawRequest(
+      second.kc,
+      'GET',
+      `/api/v1/namespaces?watch=true&resourceVersion=${loadedAt - 1}`,
+    );
+    expect(watch.body).toMatch(/"type":"ERROR".*"code":410/);
+  }, 180_000);
+
+  it('stops with exit code 1 and the reason when its etcd goes away, rather than serve writes it cannot keep', async () => {
+    const second = sandboxes[1]!;
+    await restoredEtcd!.kill();
+    // The simulated kubelets write heartbeats every few wall seconds at --time-scale 20.
+    expect(await second.exited).toBe(1);
+    expect(second.output).toMatch(
+      /error: the sandbox's etcd failed, so the sandbox stopped: etcd http:\/\/127\.0\.0\.1:\d+: /,
+    );
+  }, 60_000);
+});
