@@ -237,3 +237,40 @@ describe.skipIf(!hasEtcd)('the sandbox on a real etcd (midflight sandbox start -
     );
   }, 60_000);
 });
+
+describe('midflight sandbox start --etcd, refusing what it cannot use', () => {
+  it.each([
+    {
+      url: 'ftp://127.0.0.1:2379',
+      code: 2,
+      says: /^error: --etcd "ftp:\/\/127\.0\.0\.1:2379" is not an etcd client URL like http:\/\/127\.0\.0\.1:2379/,
+    },
+    {
+      // Port 1 on loopback: nothing listens there.
+      url: 'http://127.0.0.1:1',
+      code: 1,
+      says: /^error: cannot start the sandbox on etcd http:\/\/127\.0\.0\.1:1: etcd http:\/\/127\.0\.0\.1:1: read "\/registry\/" \(a range\): .*ECONNREFUSED/,
+    },
+  ])(
+    '$url: exit $code, saying why, before serving anything',
+    async ({ url, code, says }) => {
+      const dir = mkdtempSync(join(tmpdir(), 'midflight-etcd-refused-'));
+      try {
+        const result = await runCli(
+          'sandbox',
+          'start',
+          '--etcd',
+          url,
+          '--kubeconfig-out',
+          join(dir, 'kubeconfig'),
+        );
+        expect(result.code).toBe(code);
+        expect(result.stderr).toMatch(says);
+        expect(result.stdout).not.toContain('serving at');
+      } finally {
+        rmSync(dir, { recursive: true, force: true });
+      }
+    },
+    60_000,
+  );
+});
