@@ -146,6 +146,7 @@ export class Sandbox {
         upgrader,
         controlPlane: controlPlane,
         provisioner,
+        ...(persistence ? { etcdStatus: () => persistence.status() } : {}),
       }),
     });
     try {

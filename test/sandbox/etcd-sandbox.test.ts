@@ -143,6 +143,9 @@ describe.skipIf(!hasEtcd)('the sandbox on a real etcd (midflight sandbox start -
       expect(stored.spec).toEqual(body.spec);
       expect(stored.metadata.resourceVersion).toBeUndefined();
     }
+    const { storage } = (await getJson(first.kc, '/sandbox/v1/summary')).body;
+    expect(storage).toMatchObject({ etcd: etcd.clientUrl, persistedRevision: expect.any(Number) });
+    expect(storage.failure).toBeUndefined();
   }, 60_000);
 
   it('is backed up, changed, restored and restarted: it shows the objects of the backup, not the change', async () => {

@@ -8,6 +8,7 @@ import type { ControlPlane } from '../sim/control-plane.ts';
 import { type MachineRequest, type NodeProvisioner, ProvisionError } from '../sim/node-provisioner.ts';
 import { type NodeUpgrader, UpgradeRefusedError } from '../sim/node-upgrade.ts';
 import { rfc3339 } from '../store/deletion.ts';
+import type { EtcdPersistenceStatus } from '../store/etcd-persistence.ts';
 import { drillStoreSnapshot, storeSnapshotOf } from './store-snapshot.ts';
 
 export interface AdminDeps {
@@ -17,6 +18,8 @@ export interface AdminDeps {
   controlPlane: ControlPlane;
   /** Creates and deletes nodes; without it the pool and node-deletion endpoints answer 404. */
   provisioner?: NodeProvisioner;
+  /** With `--etcd`: how far etcd has followed the store. */
+  etcdStatus?: () => EtcdPersistenceStatus;
 }
 
 export type AdminHandler = (req: IncomingMessage, res: ServerResponse, url: URL) => Promise<boolean>;
@@ -214,6 +217,7 @@ function summary(deps: AdminDeps) {
       members: controlPlane.memberVersions(),
     },
     violations: ctx.violations.length,
+    storage: deps.etcdStatus?.() ?? { etcd: null },
   };
 }
 

@@ -45,12 +45,28 @@ export interface EtcdPersistenceOptions {
   loadPageSize?: number;
   /** Compact etcd's history to the last this many revisions, every this many writes (0: never). */
   compactEvery?: number;
+  /**
+   * Writes that may wait for etcd before the persistence fails. Each holds its object (a few KiB), so an
+   * etcd that cannot keep up would otherwise take the process's memory; failing says so instead.
+   */
+  maxPendingWrites?: number;
 }
 
 export interface LoadResult {
   objects: number;
   /** etcd's revision the objects were read at: the store's resourceVersion from now on. */
   revision: number;
+}
+
+/** What the admin summary says about the etcd behind the sandbox. */
+export interface EtcdPersistenceStatus {
+  etcd: string;
+  /** The newest revision of the sandbox's that etcd holds. */
+  persistedRevision: number;
+  /** Store writes not in etcd yet. */
+  pendingWrites: number;
+  /** Why etcd takes no more writes, once it failed. */
+  failure?: string;
 }
 
 export interface SeedResult {
@@ -70,6 +86,7 @@ export class EtcdPersistence implements StoreJournal {
   private readonly seedConcurrency: number;
   private readonly loadPageSize: number;
   private readonly compactEvery: number;
+  private readonly maxPendingWrites: number;
   /** Store writes not in etcd yet, oldest first; `head` is the next to send. */
   private queue: (StoreEvent | undefined)[] = [];
   private head = 0;
@@ -78,7 +95,9 @@ export class EtcdPersistence implements StoreJournal {
   private persisted = 0;
   private compactedAt = 0;
   private readonly failureListeners = new Set<(err: Error) => void>();
-  private flushWaiters: { resolve: () => void; reject: (err: Error) => void }[] = [];
+  /** The resourceVersion of the newest write recorded. */
+  private recorded = 0;
+  private flushWaiters: { revision: number; resolve: () => void; reject: (err: Error) => void }[] = [];
 
   constructor(options: EtcdPersistenceOptions) {
     this.client = options.client;
@@ -88,6 +107,7 @@ export class EtcdPersistence implements StoreJournal {
     this.seedConcurrency = options.seedConcurrency ?? 4;
     this.loadPageSize = options.loadPageSize ?? 5_000;
     this.compactEvery = options.compactEvery ?? 50_000;
+    this.maxPendingWrites = options.maxPendingWrites ?? 100_000;
   }
 
   get failure(): Error | undefined {
@@ -102,6 +122,15 @@ export class EtcdPersistence implements StoreJournal {
   /** Store writes queued for etcd. */
   get pendingWrites(): number {
     return this.queue.length - this.head;
+  }
+
+  status(): EtcdPersistenceStatus {
+    return {
+      etcd: this.endpoint,
+      persistedRevision: this.persisted,
+      pendingWrites: this.pendingWrites,
+      ...(this.failed ? { failure: this.failed.message } : {}),
+    };
   }
 
   /**
@@ -189,14 +218,25 @@ export class EtcdPersistence implements StoreJournal {
 
   record(event: StoreEvent): void {
     this.queue.push(event);
-    if (!this.draining) void this.drain();
+    this.recorded = event.resourceVersion;
+    if (this.pendingWrites > this.maxPendingWrites)
+      this.fail(
+        new Error(
+          `etcd ${this.endpoint}: ${this.pendingWrites} writes wait for etcd, which commits them one at a time more slowly than the simulation makes them; run the sandbox slower (a lower --time-scale) or give etcd a faster disk`,
+        ),
+      );
+    else if (!this.draining) void this.drain();
   }
 
-  /** Resolves once every write recorded so far is in etcd; rejects with the failure if there is one. */
+  /**
+   * Resolves once every write recorded so far is in etcd (later ones may still be queued: a simulation
+   * that keeps writing never empties the queue); rejects with the failure if there is one.
+   */
   flush(): Promise<void> {
     if (this.failed) return Promise.reject(this.failed);
-    if (this.pendingWrites === 0 && !this.draining) return Promise.resolve();
-    return new Promise((resolve, reject) => this.flushWaiters.push({ resolve, reject }));
+    const revision = this.recorded;
+    if (this.persisted >= revision) return Promise.resolve();
+    return new Promise((resolve, reject) => this.flushWaiters.push({ revision, resolve, reject }));
   }
 
   onFailure(listener: (err: Error) => void): () => void {
@@ -211,6 +251,7 @@ export class EtcdPersistence implements StoreJournal {
         const event = this.queue[this.head]!;
         await this.write(event);
         this.queue[this.head++] = undefined;
+        if (this.flushWaiters.length > 0) this.settleFlushes();
         if (this.head >= 4096 && this.head * 2 >= this.queue.length) {
           this.queue = this.queue.slice(this.head);
           this.head = 0;
@@ -226,12 +267,17 @@ export class EtcdPersistence implements StoreJournal {
     } finally {
       this.draining = false;
     }
-    const waiters = this.flushWaiters;
-    this.flushWaiters = [];
-    for (const w of waiters) {
+    this.settleFlushes();
+  }
+
+  private settleFlushes(): void {
+    const waiting: typeof this.flushWaiters = [];
+    for (const w of this.flushWaiters) {
       if (this.failed) w.reject(this.failed);
-      else w.resolve();
+      else if (this.persisted >= w.revision) w.resolve();
+      else waiting.push(w);
     }
+    this.flushWaiters = waiting;
   }
 
   private async write(event: StoreEvent): Promise<void> {
@@ -264,6 +310,7 @@ export class EtcdPersistence implements StoreJournal {
       `${err.message} (etcd holds the sandbox's writes up to revision ${this.persisted}; ${this.pendingWrites} later ones are not kept)`,
     );
     for (const listener of this.failureListeners) listener(this.failed);
+    this.settleFlushes();
   }
 
   /** Batches of at most seedBatchOps objects and about seedBatchBytes of JSON (one bigger object alone). */
