@@ -186,7 +186,11 @@ export function checkPlanCluster(plan: Plan, snapshot: ClusterSnapshot): void {
     );
 }
 
-/** Throws PlanRejectedError when the cluster already runs the target or has moved past the plan's source. */
+/**
+ * Throws PlanRejectedError when the cluster already runs the target or has moved past the plan's source.
+ * Note: a plan that rolls an external etcd (an etcd phase) has work left with Kubernetes at its target: the
+ * members, which its steps check one by one (a member already at etcd.version is left alone).
+ */
 export function checkPlanVersions(plan: Plan, snapshot: ClusterSnapshot): void {
   const current = sourceVersionOf(clusterModelOf(snapshot, plan.policy.poolLabel));
   const source = tryParseVersion(plan.source)!;
@@ -196,7 +200,8 @@ export function checkPlanVersions(plan: Plan, snapshot: ClusterSnapshot): void {
     const k = tryParseVersion(n.status?.nodeInfo?.kubeletVersion);
     return !k || compareVersions(k, target) < 0;
   });
-  if (compareVersions(current, target) >= 0 && behind.length === 0)
+  const rollsEtcd = plan.phases.some((p) => p.kind === 'etcd');
+  if (compareVersions(current, target) >= 0 && behind.length === 0 && !rollsEtcd)
     throw new PlanRejectedError(
       'target-reached',
       `the cluster already runs ${formatVersion(current)} on the control plane and every node: nothing to apply`,

@@ -13,7 +13,7 @@ export const DEFAULT_ETCD_BACKUP_DIR = '~/.midflight/etcd-backups';
  * are found when the step runs; a sandbox's store is saved through its admin API); else, a managed control
  * plane with no hook, plainly nothing.
  */
-export function etcdBackupStep(model: ClusterModel, policy: Policy): PlanStep {
+export function etcdBackupStep(model: ClusterModel, policy: Policy, movesControlPlane: boolean): PlanStep {
   const etcdMembers = model.controlPlane.filter((m) => m.etcd !== undefined).map((m) => m.node);
   const hook = typeof policy.hooks.backup === 'string' ? policy.hooks.backup.trim() : '';
   const backup = policy.etcdBackup;
@@ -24,11 +24,14 @@ export function etcdBackupStep(model: ClusterModel, policy: Policy): PlanStep {
     estimateSeconds: seconds(policy.timings.etcdBackup),
   };
   const reachable = etcdMembers.length > 0 || (backup.endpoints?.length ?? 0) > 0;
+  const wayBack = movesControlPlane
+    ? 'the apiserver minor cannot be downgraded, so a snapshot is the way back'
+    : 'the external etcd is rolled: once every member runs a new minor, etcd cannot go back by itself, so a snapshot is the way back';
   const why =
     etcdMembers.length > 0
-      ? `etcd runs on ${etcdMembers.join(', ')}; the apiserver minor cannot be downgraded, so a snapshot is the way back`
+      ? `etcd runs on ${etcdMembers.join(', ')}; ${wayBack}`
       : backup.endpoints?.length
-        ? `etcd is at ${backup.endpoints.join(', ')} (etcdBackup.endpoints); the apiserver minor cannot be downgraded, so a snapshot is the way back`
+        ? `etcd is at ${backup.endpoints.join(', ')} (etcdBackup.endpoints); ${wayBack}`
         : 'no etcd static pods and no etcdBackup.endpoints: the provider manages etcd, Midflight has no access to it';
   if (hook)
     return step({

@@ -111,8 +111,10 @@ export function planUpgrade(
     ]),
   );
 
-  if (policy.etcdBackup.enabled && hops.length > 0) {
-    const backup = etcdBackupStep(model, policy);
+  // Note: an external etcd roll needs the snapshot as much as a control-plane hop does (once every member
+  // runs the new minor, etcd cannot go back by itself), also when Kubernetes itself does not move.
+  if (policy.etcdBackup.enabled && (hops.length > 0 || policy.etcd)) {
+    const backup = etcdBackupStep(model, policy, hops.length > 0);
     if (backup.checks.length === 0)
       warnings.push(
         'no etcd backup will be taken: the provider manages etcd and hooks.backup is not set (set it, e.g. to a Velero backup, or etcdBackup.enabled: false to go without)',

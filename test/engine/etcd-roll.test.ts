@@ -2,12 +2,18 @@
  * Rolling a real 3-member etcd (Debian's etcd 3.4, on loopback) as a plan's etcd phase: the engine runs the
  * policy's `command` provider, which restarts each member through the test's control endpoint
  * (etcd-member-control.ts), while a client writes without pause. The Kubernetes side is a sandbox whose
- * workers are behind, so the plan has something to apply after the etcd phase.
+ * workers are behind, so the plan has something to apply after the etcd phase; one case rolls etcd alone,
+ * through `midflight plan` and `apply`, on a sandbox already at the target.
  */
+import { readdirSync, readFileSync, writeFileSync } from 'node:fs';
+import { dirname, join } from 'node:path';
 import { afterEach, describe, expect, it } from 'vitest';
+import { parse, stringify } from 'yaml';
 import { type RunSummary, resumeRun, startRun } from '../../src/engine/index.ts';
 import { EtcdClient } from '../../src/etcd/index.ts';
+import type { Plan } from '../../src/plan/index.ts';
 import { RunStore } from '../../src/store/index.ts';
+import { jsonEvents, runCli } from '../cli/run-cli.ts';
 import { type EtcdCluster, requireBinary, startEtcdCluster } from '../e2e/etcd-harness.ts';
 import { type MemberControl, startMemberControl } from '../e2e/etcd-member-control.ts';
 import type { RunningSandbox } from '../e2e/sandbox-harness.ts';
@@ -32,6 +38,16 @@ seed: 21
 controlPlane: { nodes: 1 }
 nodePools:
   - { name: general, count: 2, version: v1.30.6, capacity: { cpu: "4", memory: 16Gi } }
+${FAST_TIMING}`;
+
+/** Control plane and workers already at the target: only the etcd cluster has work to do. */
+const AT_TARGET = `
+name: engine-etcd-only
+kubernetesVersion: v1.31.2
+seed: 21
+controlPlane: { nodes: 1 }
+nodePools:
+  - { name: general, count: 2, capacity: { cpu: "4", memory: 16Gi } }
 ${FAST_TIMING}`;
 
 /**
@@ -106,11 +122,16 @@ describe.skipIf(!requireBinary('etcd', 'etcd-server'))('rolling a real 3-member 
    * instead of the restart through the control endpoint, `wanted` as etcd.version ('running': the version
    * the members run now).
    */
-  async function setUp(healthTimeout: string, command?: string, wanted?: string) {
+  async function setUp(
+    healthTimeout: string,
+    command?: string,
+    wanted?: string,
+    cluster = ONE_WORKER_BEHIND,
+  ) {
     etcd = await startEtcdCluster({ members: 3 });
     control = await startMemberControl(etcd);
     const version = wanted === 'running' ? (await etcd.client('etcd-0').status()).version : wanted;
-    sandbox = await startCluster(ONE_WORKER_BEHIND);
+    sandbox = await startCluster(cluster);
     const provider = new CountingProvider(new SandboxApiProvider(sandbox));
     h = harness(sandbox, provider);
     const policy = testPolicy({
@@ -126,7 +147,7 @@ describe.skipIf(!requireBinary('etcd', 'etcd-server'))('rolling a real 3-member 
     });
     const plan = await planFor(sandbox, 'v1.31.2', policy);
     const ids = new Map((await etcd.client('etcd-0').memberList()).map((m) => [m.name, m.id]));
-    return { etcd, control, h, plan, ids, version };
+    return { etcd, control, sandbox, h, policy, plan, ids, version };
   }
 
   const stepRows = (h: Harness, runId: string) => {
@@ -135,7 +156,7 @@ describe.skipIf(!requireBinary('etcd', 'etcd-server'))('rolling a real 3-member 
       return Object.fromEntries(
         store
           .stepStates(runId)
-          .filter((r) => r.stepId.startsWith('etcd-') && r.node === '')
+          .filter((r) => r.stepId.startsWith('etcd-') && r.stepId !== 'etcd-backup' && r.node === '')
           .map((r) => [r.stepId, r.status]),
       );
     } finally {
@@ -314,6 +335,46 @@ describe.skipIf(!requireBinary('etcd', 'etcd-server'))('rolling a real 3-member 
         `^etcd member ${member} did not come back within 10m \\(etcd\\.health\\.timeout\\): etcd member ${member} runs 3\\.\\d+\\.\\d+, not 3\\.9\\.9; etcd-0, etcd-1, etcd-2 healthy \\(3 of 3, quorum 2 kept\\)`,
       ),
     );
+  }, 240_000);
+
+  it('rolls etcd alone when Kubernetes already runs the target: `plan` holds the backup and the etcd phase, `apply` runs them', async () => {
+    const { etcd, control, sandbox, h, policy, ids } = await setUp('1h', undefined, undefined, AT_TARGET);
+    const dir = dirname(h.statePath);
+    const policyPath = join(dir, 'policy.yaml');
+    const planPath = join(dir, 'plan.yaml');
+    writeFileSync(policyPath, stringify(policy));
+    const cli = (...args: string[]) =>
+      runCli('--kubeconfig', sandbox.kubeconfigPath, ...args, '--state', h.statePath);
+
+    const planned = await cli(
+      'plan',
+      '--to',
+      'v1.31.2',
+      '--policy',
+      policyPath,
+      '-o',
+      'yaml',
+      '--out',
+      planPath,
+    );
+    expect(planned.code, planned.stderr).toBe(0);
+    const plan = parse(readFileSync(planPath, 'utf8')) as Plan;
+    expect(plan.phases.map((p) => p.kind)).toEqual(['preflight', 'etcd-backup', 'etcd', 'validation']);
+
+    const applied = await cli('apply', planPath, '-o', 'json');
+    expect(applied.code, applied.stderr).toBe(0);
+    const finished = jsonEvents(applied.stdout).find((e) => e.type === 'run-finished');
+    expect(finished).toMatchObject({ state: 'succeeded' });
+    // The snapshot first, from the members the policy rolls; then each member restarted once, as itself.
+    expect(readdirSync(join(dir, 'etcd-backups')).filter((f) => f.endsWith('.db'))).toHaveLength(1);
+    expect(control.calls.map((c) => c.member).sort()).toEqual([...etcd.names].sort());
+    const after = await etcd.client('etcd-1').memberList();
+    expect(new Map(after.map((m) => [m.name, m.id]))).toEqual(ids);
+    expect(stepRows(h, String(finished!.runId))).toEqual({
+      'etcd-etcd-0': 'done',
+      'etcd-etcd-1': 'done',
+      'etcd-etcd-2': 'done',
+    });
   }, 240_000);
 
   it('does not start a member while another one is unhealthy', async () => {

@@ -46,13 +46,32 @@ describe('the etcd phase', () => {
     expect(steps[0]!.reasons).toContain('the member is upgraded by `restart a at http://127.0.0.1:2379`');
   });
 
-  it('is there even when only nodes move: the etcd cluster is rolled whatever Kubernetes does', () => {
-    const nodesOnly = new ClusterBuilder('v1.31.2', 'https://etcd-phase.example:6443')
+  it.each([
+    ['only nodes move', 'v1.30.6', ['preflight', 'etcd-backup', 'etcd', 'node-pool', 'validation']],
+    ['Kubernetes already runs the target', 'v1.31.2', ['preflight', 'etcd-backup', 'etcd', 'validation']],
+  ])(
+    'is there, after a backup, when %s: the etcd cluster is rolled whatever Kubernetes does',
+    (_when, kubelet, kinds) => {
+      const cluster = new ClusterBuilder('v1.31.2', 'https://etcd-phase.example:6443')
+        .controlPlane('cp-1', undefined, { externalEtcd: true })
+        .node('w-1', { kubelet })
+        .build();
+      const plan = planUpgrade(cluster, parseVersion('v1.31.2'), policyOf(`canary: {nodes: 0}\n${ETCD}`));
+      expect(plan.phases.map((p) => p.kind)).toEqual(kinds);
+      const backup = plan.phases.find((p) => p.kind === 'etcd-backup')!.steps[0]!;
+      expect(backup.reasons[0]).toBe(
+        'etcd is at http://127.0.0.1:2379, http://127.0.0.1:2479, http://127.0.0.1:2579 (etcdBackup.endpoints); the external etcd is rolled: once every member runs a new minor, etcd cannot go back by itself, so a snapshot is the way back',
+      );
+    },
+  );
+
+  it('without an etcd section, a cluster at the target gets no backup', () => {
+    const cluster = new ClusterBuilder('v1.31.2', 'https://etcd-phase.example:6443')
       .controlPlane('cp-1', undefined, { externalEtcd: true })
       .node('w-1', { kubelet: 'v1.30.6' })
       .build();
-    const plan = planUpgrade(nodesOnly, parseVersion('v1.31.2'), policyOf(`canary: {nodes: 0}\n${ETCD}`));
-    expect(plan.phases.map((p) => p.kind)).toEqual(['preflight', 'etcd', 'node-pool', 'validation']);
+    const plan = planUpgrade(cluster, parseVersion('v1.31.2'), policyOf('canary: {nodes: 0}\n'));
+    expect(plan.phases.map((p) => p.kind)).toEqual(['preflight', 'node-pool', 'validation']);
   });
 
   it('is absent without an etcd section', () => {

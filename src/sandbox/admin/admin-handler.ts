@@ -121,6 +121,10 @@ async function route(
     const body = parseJson(await readBody(req));
     return { code: 201, body: { items: deps.provisioner.create(machineRequest(second, body)) } };
   }
+  if (parts.length === 1 && first === 'deletions' && deps.provisioner) {
+    allow('GET');
+    return { code: 200, body: { items: deps.provisioner.deleted() } };
+  }
   if (parts.length === 2 && first === 'nodes' && second && deps.provisioner) {
     allow('DELETE');
     return { code: 200, body: deps.provisioner.delete(second) };

@@ -8,8 +8,8 @@
  * `nodesNeverJoin` (machines that boot but never register, per pool or "*"), `poolQuota` (the most nodes a
  * pool may hold, registered or booting).
  */
-import type { Timer } from '../../core/index.ts';
-import { tryParseVersion } from '../../core/index.ts';
+import type { Pod, Timer } from '../../core/index.ts';
+import { isDaemonSetPod, isMirrorPod, isTerminalPod, tryParseVersion } from '../../core/index.ts';
 import { R } from '../api/resources.ts';
 import type { Actor, SandboxContext } from '../context.ts';
 import { CONTROL_PLANE_LABEL, nodeObject, POOL_LABEL } from '../scenario/node-object.ts';
@@ -41,6 +41,19 @@ export interface MachineRequest {
   bootMs?: number;
 }
 
+/**
+ * One delete the sandbox carried out, kept for the life of the sandbox: whoever asked for it, a test can
+ * tell afterwards whether a node went with workload pods still on it.
+ */
+export interface NodeDeletion {
+  name: string;
+  pool: string;
+  time: string;
+  deleted: 'node' | 'machine';
+  /** `namespace/name` of the pods other than DaemonSet, mirror and finished pods that went with the node. */
+  podsLeft: string[];
+}
+
 /** Why a create or delete was refused; `code` is the HTTP status the admin API answers with. */
 export class ProvisionError extends Error {
   constructor(
@@ -61,6 +74,7 @@ const REGISTERING = {
 export class NodeProvisioner implements Actor {
   readonly name = 'node-provisioner';
   private readonly machines = new Map<string, { machine: Machine; timer?: Timer }>();
+  private readonly deletions: NodeDeletion[] = [];
   private readonly templates: Map<string, NodePoolSpec>;
   /** The highest N given out as `pool-N` per pool: a name is never given twice, as a cloud's are not. */
   private readonly issued = new Map<string, number>();
@@ -87,6 +101,11 @@ export class NodeProvisioner implements Actor {
       .map((e) => e.machine)
       .filter((m) => pool === undefined || m.pool === pool)
       .map((m) => ({ ...m, labels: { ...m.labels } }));
+  }
+
+  /** Every delete carried out so far, in order. */
+  deleted(): NodeDeletion[] {
+    return this.deletions.map((d) => ({ ...d, podsLeft: [...d.podsLeft] }));
   }
 
   /** Starts `count` machines of the pool at `version`; throws ProvisionError when it cannot. */
@@ -147,10 +166,24 @@ export class NodeProvisioner implements Actor {
       throw new ProvisionError(409, `${name} is a control-plane node: the sandbox deletes only workers`);
     entry?.timer?.cancel();
     this.machines.delete(name);
-    if (!node) return { name, deleted: 'machine' };
+    const record = {
+      name,
+      pool: node?.metadata.labels?.[POOL_LABEL] ?? entry?.machine.pool ?? '',
+      time: rfc3339(this.ctx.clock.now()),
+    };
+    if (!node) {
+      this.deletions.push({ ...record, deleted: 'machine', podsLeft: [] });
+      return { name, deleted: 'machine' };
+    }
     this.ctx.store.remove(R.nodes, undefined, name);
-    for (const pod of this.ctx.store.podsOnNode(name))
+    const podsLeft: string[] = [];
+    for (const pod of this.ctx.store.podsOnNode(name)) {
+      const p = pod as unknown as Pod;
+      if (!isDaemonSetPod(p) && !isMirrorPod(p) && !isTerminalPod(p))
+        podsLeft.push(`${pod.metadata.namespace}/${pod.metadata.name}`);
       this.ctx.store.remove(R.pods, pod.metadata.namespace, pod.metadata.name!);
+    }
+    this.deletions.push({ ...record, deleted: 'node', podsLeft });
     return { name, deleted: 'node' };
   }
 

@@ -186,4 +186,32 @@ describe('node creation and deletion through the admin API', () => {
     expect(res.status).toBe(401);
     expect(await nodeOrUndefined('general-1')).toBeDefined();
   });
+
+  it('records every delete, naming the workload pods that went with a node that was not drained', async () => {
+    // A worker that runs a web pod (and the DaemonSet's pod, which is not named).
+    const web = (await core.listNamespacedPod({ namespace: 'app' })).items;
+    const node = web.map((p) => p.spec?.nodeName ?? '').find((n) => n !== '' && !n.startsWith('cp-'))!;
+    const onNode = web.filter((p) => p.spec?.nodeName === node).map((p) => `app/${p.metadata?.name}`);
+    expect((await sandbox.request('DELETE', `/sandbox/v1/nodes/${node}`)).status).toBe(200);
+
+    const items = (await sandbox.request('GET', '/sandbox/v1/deletions')).json().items as Array<{
+      name: string;
+      podsLeft: string[];
+    }>;
+    expect(items.find((d) => d.name === node)).toEqual({
+      name: node,
+      pool: expect.any(String),
+      time: expect.any(String),
+      deleted: 'node',
+      podsLeft: onNode.sort(),
+    });
+    // The earlier deletes: a node that held only the DaemonSet's pod, machines that never registered.
+    expect(items.find((d) => d.name === 'general-4')).toMatchObject({
+      pool: 'general',
+      deleted: 'node',
+      podsLeft: [],
+    });
+    expect(items.filter((d) => d.name !== node).every((d) => d.podsLeft.length === 0)).toBe(true);
+    expect(items.filter((d) => (d as { deleted?: string }).deleted === 'machine')).toHaveLength(2);
+  });
 });
