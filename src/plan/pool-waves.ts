@@ -32,8 +32,13 @@ export interface PoolWavesInput {
   finalSoakSeconds?: number;
   waveSize: number;
   soakSeconds: number;
-  /** A node's cycle: its drain and its upgrade, one provider call per minor it is behind. */
+  /** A node's expected cycle: its drain and its upgrade, one provider call per minor it is behind. */
   cycleOf: (node: string) => number;
+  /**
+   * A node's cycle at its fastest, for the lower bound: its upgrade and return to Ready alone (a drain can be
+   * as quick as its pods exit; what budgets make it wait is the bound's budget term).
+   */
+  fastestCycleOf: (node: string) => number;
   podStartupSeconds: number;
   evictionsOf: (node: string) => ReadonlyMap<string, number>;
   budgets: ReadonlyMap<string, BudgetLimit>;
@@ -73,8 +78,8 @@ export function poolWaves(input: PoolWavesInput): PoolWaves {
     const wave = order.nodes.slice(from, from + input.waveSize);
     const inWave = new Set(wave);
     const inFlight = Math.min(maxInFlight, wave.length);
-    // Note: the wave's node cycles, or its budgets' evictions one replacement after another when those take
-    // longer: an estimate below the wave's own physical bound would put the plan below its lower bound.
+    // Note: the lower bound's rule over the cycles the plan expects: the wave's node cycles, or its budgets'
+    // evictions one replacement after another when those take longer.
     const { seconds: waveSeconds } = poolLowerBound({
       pool,
       nodes: wave.length,
@@ -132,7 +137,7 @@ export function poolWaves(input: PoolWavesInput): PoolWaves {
     nodes: nodes.length,
     maxInFlight,
     capacityLimited: maxInFlight < limit,
-    ...cycles(nodes, input.cycleOf),
+    ...cycles(nodes, input.fastestCycleOf),
     podStartupSeconds: input.podStartupSeconds,
     budgets: budgetPods(nodes, input.evictionsOf, input.budgets),
   };
