@@ -4,7 +4,7 @@
  * wave's estimate, and the pool's input to the lower bound.
  */
 
-import type { CapacityModel, Resources } from '../core/index.ts';
+import { type CapacityModel, formatBytes, formatCpu, type Resources } from '../core/index.ts';
 import { type BudgetLimit, flowOrder } from './flow-order.ts';
 import { type PoolBoundInput, poolLowerBound } from './lower-bound.ts';
 import type { NodeWaveStep } from './plan-types.ts';
@@ -88,7 +88,9 @@ export function poolWaves(input: PoolWavesInput): PoolWaves {
       podStartupSeconds: input.podStartupSeconds,
       budgets: budgetPods(wave, input.evictionsOf, input.budgets),
     });
-    const pace = `${inFlight === 1 ? 'one node at a time' : `up to ${inFlight} nodes in flight`} (${input.limitName}${maxInFlight < limit ? ', fewer for capacity' : ''})`;
+    const allowed = Math.min(limit, wave.length);
+    const short = allowed > inFlight ? capacity.shortfallOf(nodes, allowed, extra) : undefined;
+    const pace = `${inFlight === 1 ? 'one node at a time' : `up to ${inFlight} nodes in flight`} (${input.limitName}${maxInFlight < limit ? ', fewer for capacity' : ''}${short ? `: with ${allowed} out, their pods would lack ${describeShort(short)} on the rest` : ''})`;
     const blueGreen = input.strategy === 'blue-green';
     const surge = input.strategy === 'surge' || blueGreen;
     const last = from + input.waveSize >= order.nodes.length;
@@ -120,6 +122,7 @@ export function poolWaves(input: PoolWavesInput): PoolWaves {
       soakSeconds: input.soakSeconds,
       respectsBudgets: order.respectsBudgets,
       fitsCapacity: order.fitsCapacity,
+      ...(short ? { capacityHold: { allowed, short } } : {}),
       ...(surge
         ? {
             replacement: {
@@ -142,6 +145,15 @@ export function poolWaves(input: PoolWavesInput): PoolWaves {
     budgets: budgetPods(nodes, input.evictionsOf, input.budgets),
   };
   return { steps, bound, warnings };
+}
+
+/** "2500m CPU, 3Gi of memory (12 pod(s) to place)": what is short, in a reason's words. */
+function describeShort(short: Resources): string {
+  const parts = [
+    short.cpuMillis > 0 ? `${formatCpu(short.cpuMillis / 1000)} CPU` : '',
+    short.memoryBytes > 0 ? `${formatBytes(short.memoryBytes)} of memory` : '',
+  ].filter(Boolean);
+  return `${parts.join(', ') || 'pod slots'} (${short.pods} pod(s) to place)`;
 }
 
 /** The nodes' shortest cycle, and their sum and longest when they differ (see lower-bound.ts). */

@@ -424,6 +424,25 @@ describe('planUpgrade: node waves', () => {
     expect(p.estimate.nodeWaves).toBe(3);
   });
 
+  it('says how much the pods lack when the capacity holds a wave below maxUnavailable', () => {
+    // Four 4 CPU nodes, each with a 1.5 CPU pod: two out need 3 CPU of the other two's 5 free, three out
+    // 4.5 CPU of 2.5: the flow is held to 2 of the 4 maxUnavailable allows; with 4 out, 6 CPU is missing.
+    const b = new ClusterBuilder('v1.31.2').controlPlane('cp-1');
+    const names = ['w-01', 'w-02', 'w-03', 'w-04'];
+    for (const n of names) b.node(n, { pool: 'workers', kubelet: 'v1.30.1', cpu: '4' });
+    for (const n of names) b.workload('shop', `app-${n}`, { replicas: 1, on: [n], cpu: '1500m' });
+    const p = planOf(b.build(), 'defaults: {maxUnavailable: 4}');
+    const [wave] = wavesOf(p);
+    expect(wave).toMatchObject({
+      maxInFlight: 2,
+      capacityHold: { allowed: 4, short: { cpuMillis: 6000, pods: 4 } },
+    });
+    expect(wave!.reasons[0]).toMatch(/fewer for capacity: with 4 out, their pods would lack 6 CPU/);
+    expect(p.estimate.lowerBound.pools[0]).toMatchObject({ maxInFlight: 2, limitedBy: 'capacity' });
+    // Nothing held: no capacityHold.
+    expect(wavesOf(planOf(b.build(), 'defaults: {maxUnavailable: 2}'))[0]!.capacityHold).toBeUndefined();
+  });
+
   it('counts one upgrade per minor a node is behind: its cycle, the wave estimate and the bound', () => {
     // w-01 is two minors behind (v1.29 → v1.30 → v1.31), w-02 one: cycles of 60 + 2 × 120 s and 60 + 120 s,
     // at their fastest (the upgrades alone) 240 s and 120 s.
