@@ -11,11 +11,12 @@
  * replicas, no budget); a DaemonSet beside the built-in ones. The policy: maxUnavailable 10%, a one-node
  * canary soaked 2 min, a 30 s soak after each wave (the pool is one wave).
  *
- * The bound is the plan's physical lower bound (plan/lower-bound.ts: nodes ÷ in flight × one node's drain +
- * upgrade, or a budget's pods × pod start-up ÷ what it allows, whichever is longer, plus the soaks) from the
- * policy's timings, which here state the sandbox's own physics (pods exit 5 s after SIGTERM, a node reboots
- * in 60 s): what the node phase takes beyond it is what the engine and the cluster's reactions (polls,
- * rescheduling, budget refusals) add. The plan's own estimate is printed too, to tell the two apart.
+ * The bound is the plan's physical lower bound (plan/lower-bound.ts: nodes ÷ in flight × one node's cycle at
+ * its fastest — its upgrade, no drain — or a budget's pods in groups of what it allows, one pod start-up
+ * apart, whichever is longer, plus the soaks) from the policy's timings, which here state the sandbox's own
+ * physics (pods exit 5 s after SIGTERM, a node reboots in 60 s): no correct run takes less, and what the node
+ * phase takes beyond it is the drains and what the engine and the cluster's reactions (polls, rescheduling,
+ * budget refusals) add. The plan's own estimate (drain + upgrade per node) is printed too.
  *
  * Two clocks (`--clock`):
  * - `virtual` (the default): the sandbox runs in the engine's process on a VirtualClock that jumps to its

@@ -85,11 +85,12 @@ export function renderSummary(s: RunSummary): string {
   );
   if (s.nodePhase) {
     const { durationMs, estimateMs, lowerBoundMs } = s.nodePhase;
-    // Note: the bound comes from the policy's timings; a run under it means they overstate this cluster.
+    // Note: the bound counts only a node's upgrade and its pods' start-up (plan/lower-bound.ts); a run under
+    // it means those timings overstate this cluster.
     const versus =
       durationMs >= lowerBoundMs
         ? `×${(durationMs / Math.max(1, lowerBoundMs)).toFixed(2)} of the plan's lower bound ${formatDuration(lowerBoundMs)}`
-        : `under the plan's lower bound ${formatDuration(lowerBoundMs)}: the policy's timings (nodeDrain, nodeUpgrade) are longer than this cluster's`;
+        : `under the plan's lower bound ${formatDuration(lowerBoundMs)}: the policy's nodeUpgrade or podStartup is longer than this cluster's`;
     lines.push(
       `Node phases: ${formatDuration(durationMs)}, ${versus}; the plan estimated ${formatDuration(estimateMs)}`,
     );

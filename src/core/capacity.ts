@@ -182,9 +182,7 @@ export class CapacityModel {
    * Note: a binary search, since a set that fits stays fitting with a node less.
    */
   maxInFlightThatFits(nodes: readonly string[], limit: number, extra: Resources = ZERO): number {
-    const busiest = [...nodes].sort(
-      (a, b) => this.demandOf(b).total.cpuMillis - this.demandOf(a).total.cpuMillis || (a < b ? -1 : 1),
-    );
+    const busiest = this.busiestFirst(nodes);
     let fits = 1;
     let fails = Math.min(limit, nodes.length) + 1;
     if (this.check(busiest.slice(0, fails - 1), extra).fits) return Math.max(1, fails - 1);
@@ -194,6 +192,31 @@ export class CapacityModel {
       else fails = mid;
     }
     return fits;
+  }
+
+  /**
+   * What the pods of the busiest `count` of `nodes` (the set maxInFlightThatFits tests) lack elsewhere when
+   * those nodes are out at once: the CPU and memory missing (the most any placement group or all of them
+   * together lack) and how many pods there are in the groups that do not fit (some of them would wait
+   * Pending). All zero when they fit.
+   */
+  shortfallOf(nodes: readonly string[], count: number, extra: Resources = ZERO): Resources {
+    const verdict = this.check(this.busiestFirst(nodes).slice(0, count), extra);
+    let short = ZERO;
+    for (const f of verdict.shortfalls) {
+      short = {
+        cpuMillis: Math.max(short.cpuMillis, f.demand.cpuMillis - f.free.cpuMillis),
+        memoryBytes: Math.max(short.memoryBytes, f.demand.memoryBytes - f.free.memoryBytes),
+        pods: Math.max(short.pods, f.demand.pods),
+      };
+    }
+    return short;
+  }
+
+  private busiestFirst(nodes: readonly string[]): string[] {
+    return [...nodes].sort(
+      (a, b) => this.demandOf(b).total.cpuMillis - this.demandOf(a).total.cpuMillis || (a < b ? -1 : 1),
+    );
   }
 
   /**

@@ -1,7 +1,8 @@
 /**
  * What earlier runs on one cluster measured about its worker nodes, per pool: the durations `plan` uses in
  * place of the policy's defaults (store/measured-history.ts derives them; plan/planner.ts uses them).
- * Every duration is a median over succeeded node steps, in whole seconds of the cluster's clock.
+ * Every duration is a median over succeeded node steps (the fastest ones the least), in whole seconds of the
+ * cluster's clock.
  */
 export interface PoolMeasurement {
   /** Cordon to drained: the evictions, as the budgets and the pods' exits paced them. */
@@ -10,6 +11,12 @@ export interface PoolMeasurement {
   nodeUpgradeSeconds?: number;
   /** Upgraded to Ready at the version (the verify sub-step). */
   nodeReadySeconds?: number;
+  /**
+   * The fastest node's upgrade for one minor and the fastest return to Ready (each the least measured,
+   * rounded down): what the plan's lower bound takes as a node's cycle at its fastest.
+   */
+  fastestUpgradeSeconds?: number;
+  fastestReadySeconds?: number;
   /** Node steps measured. */
   nodes: number;
   /** Runs they come from. */

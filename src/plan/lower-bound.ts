@@ -1,23 +1,26 @@
 /**
- * The least time any execution could take to upgrade a pool's nodes under the same policy: a physical
- * bound, from what the nodes and the budgets allow, not from any plan's shape, so the node phase of a plan
- * and of a run can be compared with the best possible.
+ * How long a pool's nodes take to flow through under one policy, by one rule used twice:
+ * - with the nodes' cycles at their fastest (physical minimums: a node's upgrade and return to Ready, no
+ *   drain estimate), it is the pool's physical lower bound — no correct run can take less, so a plan's
+ *   node phase and a run's are compared with the best possible (poolLowerBound);
+ * - with the cycles the plan expects (drain + upgrade), it is a wave's estimate (pool-waves.ts).
  *
  * Note: the arithmetic, per pool (pools go one after another):
  *   in flight   ≥ ceil(nodes / maxInFlight) × cycle   — at most maxInFlight nodes are out at once and each is
- *                                                        out for one cycle (drain + upgrade); maxInFlight is
- *                                                        already lowered where the pods would not fit;
- *               ≥ ceil(Σ cycles / maxInFlight)       — when cycles differ (a node two minors behind is
- *               ≥ the longest cycle                    upgraded twice: one provider call per minor), the
+ *                                                        out for one cycle; maxInFlight is already lowered
+ *               ≥ ceil(Σ cycles / maxInFlight)          where the pods would not fit (the capacity limit);
+ *               ≥ the longest cycle                  — when cycles differ (a node two minors behind is
+ *                                                        upgraded twice: one provider call per minor), the
  *                                                        first line takes the shortest;
- *   budget b    ≥ pods_b × podStartup / allowed_b     — a budget frees a disruption only when an evicted pod's
- *                                                        replacement is Ready, so its pods leave at most
- *                                                        allowed_b per start-up time.
+ *   budget b    ≥ (ceil(pods_b / allowed_b) − 1)      — a budget frees a disruption only when an evicted pod's
+ *                   × podStartup + cycle                 replacement is Ready, so its pods leave in groups of
+ *                                                        allowed_b, one start-up apart; the node of the last
+ *                                                        group still has its own cycle to go (the shortest).
  *   pool        ≥ the largest of these.
  * Worked example: 24 nodes, 4 in flight, a 40 s cycle → 6 × 40 = 240 s; budget web allows 1, its 30 pods
- * start in 5 s → 150 s. The bound is 240 s, set by the in-flight cap. A budget that allows 0 is counted as
- * allowing 1 (its pods cannot leave faster once they recover) and flagged, since the real time then depends
- * on how fast they become healthy.
+ * start in 5 s → 29 × 5 + 40 = 185 s. The pool takes at least 240 s, set by the in-flight cap. A budget that
+ * allows 0 is counted as allowing 1 (its pods cannot leave faster once they recover) and flagged, since the
+ * real time then depends on how fast they become healthy.
  */
 export interface PoolBoundInput {
   pool: string;
@@ -26,7 +29,7 @@ export interface PoolBoundInput {
   maxInFlight: number;
   /** maxInFlight is below the policy's limit because the evicted pods would not fit. */
   capacityLimited?: boolean;
-  /** One node out of service: its drain and its upgrade (the shortest, when the nodes' cycles differ). */
+  /** One node out of service (the shortest, when the nodes' cycles differ). */
   cycleSeconds: number;
   /** When the nodes' cycles differ: all of them added up, and the longest. */
   totalCycleSeconds?: number;
@@ -56,6 +59,7 @@ export interface LowerBound {
   pools: PoolLowerBound[];
 }
 
+/** The rule (see the header) over `input`'s cycles: the pool's bound with fastest cycles, an estimate with expected ones. */
 export function poolLowerBound(input: PoolBoundInput): PoolLowerBound {
   const slots = Math.max(1, input.maxInFlight);
   const inFlightSeconds =
@@ -71,7 +75,8 @@ export function poolLowerBound(input: PoolBoundInput): PoolLowerBound {
   for (const b of input.budgets) {
     if (b.pods === 0) continue;
     if (b.allowed <= 0) budgetAllowsNone = true;
-    const seconds = Math.ceil((b.pods * input.podStartupSeconds) / Math.max(1, b.allowed));
+    const groups = Math.ceil(b.pods / Math.max(1, b.allowed));
+    const seconds = Math.ceil((groups - 1) * input.podStartupSeconds + input.cycleSeconds);
     if (
       !tightest ||
       seconds > tightest.seconds ||

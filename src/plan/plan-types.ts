@@ -80,6 +80,13 @@ export interface NodeWaveStep extends StepCommon {
   /** False when a node's pods cannot all fit elsewhere. */
   fitsCapacity?: boolean;
   /**
+   * Present when the capacity holds the wave to fewer in flight than the policy allows: `allowed` is what
+   * the policy would let out at once here, and `short` what the pods of that many nodes (the busiest) would
+   * lack on the rest: CPU (millicores) and memory (bytes) missing, and the pods of the placement groups
+   * that do not fit.
+   */
+  capacityHold?: { allowed: number; short: { cpuMillis: number; memoryBytes: number; pods: number } };
+  /**
    * strategy surge: each node is replaced by a new one at `version` (nodeProvider) and deleted once drained.
    * maxSurge new nodes may exist before their old ones are gone; maxUnavailable old ones may be out of service
    * before their replacement is Ready. Absent for in-place waves.

@@ -136,6 +136,7 @@ export function planUpgrade(
   const evictions = evictionIndex(model);
   const capacity = capacityModelOf(model);
   const nodeTimings = nodeTimingsOf(policy, options);
+  const fastestCycle = fastestCycleOf(policy, options.measured);
   const boundInputs: PoolBoundInput[] = [];
   let nodeWaves = 0;
   // The soaks after waves: waits the policy asks for, which no execution can skip; added to the bound.
@@ -151,6 +152,12 @@ export function planUpgrade(
     soak: number,
   ): NodeWaveStep[] => {
     const names = nodes.map((n) => n.name);
+    // Note: one provider call per minor (node-steps.ts), so a node two minors behind takes two upgrades;
+    // a surge replacement is one new node at the version, whatever the old one ran.
+    const upgradesOf = (node: string) =>
+      pool.strategy === 'surge' || pool.strategy === 'blue-green'
+        ? 1
+        : minorsBehind(kubeletOf.get(node), parseVersion(version));
     const result = poolWaves({
       pool: pool.name,
       nodes: names,
@@ -168,19 +175,15 @@ export function planUpgrade(
         : {}),
       waveSize: kind === 'canary' ? names.length : waveSizeOf(policy, pool, names.length),
       soakSeconds: soak,
-      // Note: one provider call per minor (node-steps.ts), so a node two minors behind takes two upgrades;
-      // a surge replacement is one new node at the version, whatever the old one ran.
       cycleOf: (node) => {
         const timing = nodeTimings(pool.name);
         return (
           timing.nodeDrain.seconds +
-          timing.nodeUpgrade.seconds *
-            (pool.strategy === 'surge' || pool.strategy === 'blue-green'
-              ? 1
-              : minorsBehind(kubeletOf.get(node), parseVersion(version))) +
+          timing.nodeUpgrade.seconds * upgradesOf(node) +
           (timing.nodeReady?.seconds ?? 0)
         );
       },
+      fastestCycleOf: (node) => fastestCycle(pool.name, upgradesOf(node)),
       podStartupSeconds: seconds(t.podStartup),
       evictionsOf: evictions,
       budgets,
@@ -347,6 +350,25 @@ function nodeTimingsOf(policy: Policy, options: PlanOptions): (pool: string) => 
           nodeReady: { seconds: m.nodeReadySeconds, source: 'measured', runs: runs! },
         }
       : { nodeDrain, nodeUpgrade };
+  };
+}
+
+/**
+ * A pool's node cycle at its fastest, for the lower bound: `upgrades` provider calls and the return to Ready,
+ * no drain (a drain can end as soon as its pods exit). The least of what the policy states (its nodeUpgrade
+ * includes the return to Ready) and, when earlier runs measured the pool, the fastest upgrade and return to
+ * Ready they saw: a policy that pads its timings must not lift the bound above what the cluster did.
+ */
+function fastestCycleOf(
+  policy: Policy,
+  measured: MeasuredTimings | undefined,
+): (pool: string, upgrades: number) => number {
+  const stated = seconds(policy.timings.nodeUpgrade);
+  return (pool, upgrades) => {
+    const m = measured?.pools[pool];
+    const fromPolicy = stated * upgrades;
+    if (m?.fastestUpgradeSeconds === undefined) return fromPolicy;
+    return Math.min(fromPolicy, m.fastestUpgradeSeconds * upgrades + (m.fastestReadySeconds ?? 0));
   };
 }
 

@@ -4,7 +4,7 @@
  * wave's estimate, and the pool's input to the lower bound.
  */
 
-import type { CapacityModel, Resources } from '../core/index.ts';
+import { type CapacityModel, formatBytes, formatCpu, type Resources } from '../core/index.ts';
 import { type BudgetLimit, flowOrder } from './flow-order.ts';
 import { type PoolBoundInput, poolLowerBound } from './lower-bound.ts';
 import type { NodeWaveStep } from './plan-types.ts';
@@ -32,8 +32,13 @@ export interface PoolWavesInput {
   finalSoakSeconds?: number;
   waveSize: number;
   soakSeconds: number;
-  /** A node's cycle: its drain and its upgrade, one provider call per minor it is behind. */
+  /** A node's expected cycle: its drain and its upgrade, one provider call per minor it is behind. */
   cycleOf: (node: string) => number;
+  /**
+   * A node's cycle at its fastest, for the lower bound: its upgrade and return to Ready alone (a drain can be
+   * as quick as its pods exit; what budgets make it wait is the bound's budget term).
+   */
+  fastestCycleOf: (node: string) => number;
   podStartupSeconds: number;
   evictionsOf: (node: string) => ReadonlyMap<string, number>;
   budgets: ReadonlyMap<string, BudgetLimit>;
@@ -73,8 +78,8 @@ export function poolWaves(input: PoolWavesInput): PoolWaves {
     const wave = order.nodes.slice(from, from + input.waveSize);
     const inWave = new Set(wave);
     const inFlight = Math.min(maxInFlight, wave.length);
-    // Note: the wave's node cycles, or its budgets' evictions one replacement after another when those take
-    // longer: an estimate below the wave's own physical bound would put the plan below its lower bound.
+    // Note: the lower bound's rule over the cycles the plan expects: the wave's node cycles, or its budgets'
+    // evictions one replacement after another when those take longer.
     const { seconds: waveSeconds } = poolLowerBound({
       pool,
       nodes: wave.length,
@@ -83,7 +88,9 @@ export function poolWaves(input: PoolWavesInput): PoolWaves {
       podStartupSeconds: input.podStartupSeconds,
       budgets: budgetPods(wave, input.evictionsOf, input.budgets),
     });
-    const pace = `${inFlight === 1 ? 'one node at a time' : `up to ${inFlight} nodes in flight`} (${input.limitName}${maxInFlight < limit ? ', fewer for capacity' : ''})`;
+    const allowed = Math.min(limit, wave.length);
+    const short = allowed > inFlight ? capacity.shortfallOf(nodes, allowed, extra) : undefined;
+    const pace = `${inFlight === 1 ? 'one node at a time' : `up to ${inFlight} nodes in flight`} (${input.limitName}${maxInFlight < limit ? ', fewer for capacity' : ''}${short ? `: with ${allowed} out, their pods would lack ${describeShort(short)} on the rest` : ''})`;
     const blueGreen = input.strategy === 'blue-green';
     const surge = input.strategy === 'surge' || blueGreen;
     const last = from + input.waveSize >= order.nodes.length;
@@ -115,6 +122,7 @@ export function poolWaves(input: PoolWavesInput): PoolWaves {
       soakSeconds: input.soakSeconds,
       respectsBudgets: order.respectsBudgets,
       fitsCapacity: order.fitsCapacity,
+      ...(short ? { capacityHold: { allowed, short } } : {}),
       ...(surge
         ? {
             replacement: {
@@ -132,11 +140,20 @@ export function poolWaves(input: PoolWavesInput): PoolWaves {
     nodes: nodes.length,
     maxInFlight,
     capacityLimited: maxInFlight < limit,
-    ...cycles(nodes, input.cycleOf),
+    ...cycles(nodes, input.fastestCycleOf),
     podStartupSeconds: input.podStartupSeconds,
     budgets: budgetPods(nodes, input.evictionsOf, input.budgets),
   };
   return { steps, bound, warnings };
+}
+
+/** "2500m CPU, 3Gi of memory (12 pod(s) to place)": what is short, in a reason's words. */
+function describeShort(short: Resources): string {
+  const parts = [
+    short.cpuMillis > 0 ? `${formatCpu(short.cpuMillis / 1000)} CPU` : '',
+    short.memoryBytes > 0 ? `${formatBytes(short.memoryBytes)} of memory` : '',
+  ].filter(Boolean);
+  return `${parts.join(', ') || 'pod slots'} (${short.pods} pod(s) to place)`;
 }
 
 /** The nodes' shortest cycle, and their sum and longest when they differ (see lower-bound.ts). */

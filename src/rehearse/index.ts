@@ -16,7 +16,7 @@ export {
   simTimingOf,
   timingKeysOf,
 } from './rehearsal-timing.ts';
-export type { RehearsalReport, RehearseOptions, Spread } from './rehearse.ts';
+export type { CapacityShortfall, RehearsalReport, RehearseOptions, Spread } from './rehearse.ts';
 export { REHEARSAL_REPORT_VERSION, rehearse, spreadOf } from './rehearse.ts';
 export {
   renderComparison,

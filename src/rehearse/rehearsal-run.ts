@@ -8,7 +8,7 @@ import { KubeConfig } from '@kubernetes/client-node';
 import type { Clock, ClusterSnapshot, KubeVersion } from '../core/index.ts';
 import { type RunEvent, type RunSummary, startRun } from '../engine/index.ts';
 import { readSnapshot } from '../kube/index.ts';
-import { type Plan, type Policy, planUpgrade } from '../plan/index.ts';
+import { isNodeWave, type Plan, type Policy, planUpgrade } from '../plan/index.ts';
 import {
   type NodeGroupProvider,
   nodeProviderFromPolicy,
@@ -22,6 +22,7 @@ import { startInProcess } from '../sandbox/in-process.ts';
 import { RunStore } from '../store/index.ts';
 import { clusterToScenario } from './cluster-to-scenario.ts';
 import { type Downtime, DowntimeWatch } from './downtime-watch.ts';
+import { type PendingShortfall, PendingWatch } from './pending-watch.ts';
 
 export interface RehearsalRunInput {
   /** The real cluster, as `plan` reads it. */
@@ -66,6 +67,8 @@ export interface RehearsalRunResult {
   nodes: NodeTimes[];
   /** Single-replica workloads with no Ready replica for a while, longest first. */
   downtimes: Downtime[];
+  /** Pods the copy could not place while nodes were in flight, per pool in flight, longest first. */
+  pending: PendingShortfall[];
   /** Disruption-budget violations the copy recorded (evictions or deletes that took a budget below its minimum). */
   violations: number;
   plan: Plan;
@@ -103,6 +106,19 @@ export async function rehearseOnce(input: RehearsalRunInput): Promise<RehearsalR
       }
     };
     const downtime = new DowntimeWatch(cluster.sandbox.ctx.store, clock);
+    // Note: nodes of no wave are control-plane members.
+    const poolOf = new Map(
+      plan.phases.flatMap((p) =>
+        p.steps.filter(isNodeWave).flatMap((st) => st.nodes.map((n) => [n, st.pool])),
+      ),
+    );
+    const pending = new PendingWatch(cluster.sandbox.ctx.store, clock, () => [
+      ...new Set(
+        [...nodes.values()]
+          .filter((t) => t.endMs === undefined)
+          .map((t) => poolOf.get(t.node) ?? 'control-plane'),
+      ),
+    ]);
     const stop = new AbortController();
     const limit = clock.setTimer(input.clockLimitMs, () =>
       stop.abort(new Error(`still running after ${Math.round(input.clockLimitMs / 3_600_000)} h of clock`)),
@@ -120,6 +136,7 @@ export async function rehearseOnce(input: RehearsalRunInput): Promise<RehearsalR
     limit.cancel();
     holds.closeAll(clock.now());
     const downtimes = downtime.finish();
+    const stranded = pending.finish();
     const failed = [...summary.nodes.failed, ...summary.nodes.skipped, ...summary.nodes.quarantined].map(
       (n) => ({
         node: n.node,
@@ -142,6 +159,7 @@ export async function rehearseOnce(input: RehearsalRunInput): Promise<RehearsalR
       nodes: [...nodes.values()],
       violations: cluster.sandbox.ctx.violations.length,
       downtimes,
+      pending: stranded,
       plan,
       notes,
       wallMs: performance.now() - wallStart,

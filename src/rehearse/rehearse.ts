@@ -12,7 +12,7 @@ import {
   podKey,
   windowStateAt,
 } from '../core/index.ts';
-import type { Policy } from '../plan/index.ts';
+import { isNodeWave, type Policy } from '../plan/index.ts';
 import { seededRandom } from '../sandbox/create-context.ts';
 import { type RehearsalRunResult, rehearseOnce } from './rehearsal-run.ts';
 import { type RehearsalTimings, simTimingOf, type TimingSource } from './rehearsal-timing.ts';
@@ -61,6 +61,13 @@ export interface RehearsalReport {
    * upgrade: clock seconds down (median and p90 over the runs, 0 in runs where it was not down).
    */
   singleReplicaDowntime: Array<{ workload: string } & Spread>;
+  /**
+   * Where the pods evicted from the nodes in flight do not fit the rest, per pool (docs/rehearse.md):
+   * `held`, the plan lets only `inFlight` of the `allowed` nodes out at once because their pods would lack
+   * room; `pending`, pods the copy could not place while the pool's nodes were in flight. `pods`,
+   * `cpuMillis`, `memoryBytes`: what is short; the spread: clock seconds it lasted.
+   */
+  capacityShortfalls: CapacityShortfall[];
   /** Disruption-budget violations the copy recorded, the most in one run (the engine's promise: 0). */
   violations: number;
   /** Nodes not upgraded in some run, with the reason of the first such run. */
@@ -74,6 +81,17 @@ export interface RehearsalReport {
   notes: string[];
   wallSeconds: number;
 }
+
+export type CapacityShortfall = {
+  pool: string;
+  cause: 'held' | 'pending';
+  /** held: the nodes in flight at once, and what maxUnavailable allows. */
+  inFlight?: number;
+  allowed?: number;
+  pods: number;
+  cpuMillis: number;
+  memoryBytes: number;
+} & Spread;
 
 export async function rehearse(options: RehearseOptions): Promise<RehearsalReport> {
   const wallStart = performance.now();
@@ -150,6 +168,7 @@ export async function rehearse(options: RehearseOptions): Promise<RehearsalRepor
     blockingBudgets: blockingBudgets(results),
     deadlocks: deadlocksOf(snapshot, policy.poolLabel),
     singleReplicaDowntime: downtimeOf(results),
+    capacityShortfalls: [...capacityHolds(results), ...pendingPods(results)],
     violations: Math.max(0, ...results.map((r) => r.violations)),
     nodesNotUpgraded: nodesNotUpgraded(results),
     timeline: (results[0]?.nodes ?? []).map((n) => ({
@@ -226,6 +245,71 @@ function deadlocksOf(snapshot: ClusterSnapshot, poolLabel: string | undefined): 
     });
   }
   return out.sort((a, b) => a.budget.localeCompare(b.budget));
+}
+
+/**
+ * Waves the plan holds below maxUnavailable for capacity, per pool: the tightest hold and its shortfall (from
+ * the first run's plan; every run plans the same copy) and, per run, how long the held waves' nodes were in
+ * flight (first start to last end, summed over the pool's held waves).
+ */
+function capacityHolds(results: readonly RehearsalRunResult[]): CapacityShortfall[] {
+  const held = new Map<string, Omit<CapacityShortfall, keyof Spread>>();
+  for (const wave of (results[0]?.plan.phases ?? []).flatMap((p) => p.steps.filter(isNodeWave))) {
+    const hold = wave.capacityHold;
+    if (!hold) continue;
+    const known = held.get(wave.pool);
+    if (known && known.allowed! - known.inFlight! >= hold.allowed - wave.maxInFlight) continue;
+    held.set(wave.pool, {
+      pool: wave.pool,
+      cause: 'held',
+      inFlight: wave.maxInFlight,
+      allowed: hold.allowed,
+      ...hold.short,
+    });
+  }
+  return [...held.values()].map((h) => {
+    const ms = results.map((r) => {
+      const times = new Map(r.nodes.map((n) => [n.node, n]));
+      let total = 0;
+      for (const wave of r.plan.phases.flatMap((p) => p.steps.filter(isNodeWave))) {
+        if (wave.pool !== h.pool || !wave.capacityHold) continue;
+        const spans = wave.nodes.flatMap((n) => times.get(n) ?? []);
+        if (spans.length === 0) continue;
+        const start = Math.min(...spans.map((t) => t.startMs));
+        total += Math.max(...spans.map((t) => t.endMs ?? r.totalMs)) - start;
+      }
+      return total;
+    });
+    return { ...h, ...spreadOf(ms)! };
+  });
+}
+
+/**
+ * Pods the copy could not place, per pool in flight: the most at once over the runs, and how long (0 in runs
+ * without); a pool whose pods waited under a second in nearly every run is left out.
+ */
+function pendingPods(results: readonly RehearsalRunResult[]): CapacityShortfall[] {
+  const perPool = new Map<string, { most: Omit<CapacityShortfall, keyof Spread>; ms: number[] }>();
+  results.forEach((r, run) => {
+    for (const p of r.pending) {
+      let entry = perPool.get(p.pool);
+      if (!entry) {
+        entry = {
+          most: { pool: p.pool, cause: 'pending', pods: 0, cpuMillis: 0, memoryBytes: 0 },
+          ms: new Array(results.length).fill(0),
+        };
+        perPool.set(p.pool, entry);
+      }
+      entry.most.pods = Math.max(entry.most.pods, p.pods);
+      entry.most.cpuMillis = Math.max(entry.most.cpuMillis, p.cpuMillis);
+      entry.most.memoryBytes = Math.max(entry.most.memoryBytes, p.memoryBytes);
+      entry.ms[run] = p.ms;
+    }
+  });
+  return [...perPool.values()]
+    .map((e) => ({ ...e.most, ...spreadOf(e.ms)! }))
+    .filter((e) => e.p90Seconds > 0)
+    .sort((a, b) => b.medianSeconds - a.medianSeconds || a.pool.localeCompare(b.pool));
 }
 
 function nodesNotUpgraded(results: readonly RehearsalRunResult[]): RehearsalReport['nodesNotUpgraded'] {

@@ -2,9 +2,9 @@
  * A rehearsal report as a terminal reads it (table), as a change ticket carries it (Markdown) and as a
  * program reads it (JSON: the report object itself, documented in docs/rehearse.md).
  */
-import { formatDuration } from '../core/index.ts';
+import { formatBytes, formatCpu, formatDuration } from '../core/index.ts';
 import type { RehearsalComparison } from './compare.ts';
-import type { RehearsalReport, Spread } from './rehearse.ts';
+import type { CapacityShortfall, RehearsalReport, Spread } from './rehearse.ts';
 
 export function renderReportJson(report: RehearsalReport | RehearsalComparison): string {
   return `${JSON.stringify(report, null, 2)}\n`;
@@ -63,7 +63,27 @@ function sections(report: RehearsalReport) {
       seconds(d.p90Seconds),
     ]),
     notUpgraded: report.nodesNotUpgraded.map((n) => `${n.node} (in ${n.runs} run(s)): ${n.reason}`),
+    shortfalls: report.capacityShortfalls.map((c) => [
+      c.pool,
+      c.cause === 'held'
+        ? `held to ${c.inFlight} of ${c.allowed} nodes in flight`
+        : 'pods Pending: no room on the rest',
+      shortOf(c),
+      `${seconds(c.medianSeconds)} (p90 ${seconds(c.p90Seconds)})`,
+    ]),
   };
+}
+
+/** "4 pod(s), 1500m CPU, 768Mi memory": what a shortfall lacks. */
+function shortOf(c: CapacityShortfall): string {
+  const what = c.cause === 'held' ? 'to place' : 'Pending';
+  return [
+    `${c.pods} pod(s) ${what}`,
+    c.cpuMillis > 0 ? `${formatCpu(c.cpuMillis / 1000)} CPU` : '',
+    c.memoryBytes > 0 ? `${formatBytes(c.memoryBytes)} memory` : '',
+  ]
+    .filter(Boolean)
+    .join(', ');
 }
 
 export function renderReportTable(report: RehearsalReport): string {
@@ -80,6 +100,11 @@ export function renderReportTable(report: RehearsalReport): string {
   table('Phases (median, p90)', ['phase', 'median', 'p90'], s.phases);
   table('Budgets that held drains (clock summed over nodes, median)', ['budget', 'held', 'nodes'], s.budgets);
   table('Single-replica workloads down (no Ready replica)', ['workload', 'median', 'p90'], s.downtime);
+  table(
+    'Capacity shortfalls (the evicted pods do not fit the rest)',
+    ['pool', 'what', 'short', 'for (median)'],
+    s.shortfalls,
+  );
   table('Timeline of run 1 (clock from the run start)', ['node', 'start', 'end'], s.timeline);
   if (s.deadlocks.length) lines.push('', 'Deadlocks', ...s.deadlocks.map((d) => `  ${d}`));
   if (s.notUpgraded.length) lines.push('', 'Nodes not upgraded', ...s.notUpgraded.map((n) => `  ${n}`));
@@ -100,6 +125,7 @@ export function renderReportMarkdown(report: RehearsalReport): string {
   table('Phases', ['phase', 'median', 'p90'], s.phases);
   table('Budgets that held drains', ['budget', 'held (median)', 'nodes'], s.budgets);
   table('Single-replica workloads down', ['workload', 'median', 'p90'], s.downtime);
+  table('Capacity shortfalls', ['pool', 'what', 'short', 'for (median)'], s.shortfalls);
   table('Timeline of run 1', ['node', 'start', 'end'], s.timeline);
   if (s.deadlocks.length) lines.push('', '## Deadlocks', '', ...s.deadlocks.map((d) => `- ${d}`));
   if (s.notUpgraded.length)

@@ -59,3 +59,18 @@ describe('CapacityModel.maxInFlightThatFits', () => {
     expect(capacity.maxInFlightThatFits(['a', 'b', 'c', 'z'], 4)).toBe(2);
   });
 });
+
+describe('CapacityModel.shortfallOf', () => {
+  it('is what the busiest nodes’ pods lack on the rest: nothing when they fit', () => {
+    expect(capacityOf(five).shortfallOf(Object.keys(five), 3)).toEqual(NONE);
+  });
+
+  it.each([
+    // 4 out: 6 CPU to move, 2.5 CPU free on the fifth node: 3.5 CPU short, 4 pods to place.
+    [4, { cpuMillis: 3500, memoryBytes: 0, pods: 4 }],
+    // 5 out: 7.5 CPU and the pods' 5 × 128Mi of memory to move, and nothing left.
+    [5, { cpuMillis: 7500, memoryBytes: 5 * 128 * 2 ** 20, pods: 5 }],
+  ])('with %i out', (count, short) => {
+    expect(capacityOf(five).shortfallOf(Object.keys(five), count)).toMatchObject(short);
+  });
+});

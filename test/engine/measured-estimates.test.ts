@@ -78,6 +78,15 @@ describe('plan estimates from measured history', () => {
       expect(replanned.estimate.nodePhaseSeconds).toBeGreaterThanOrEqual(
         replanned.estimate.nodePhaseLowerBoundSeconds,
       );
+      // The floor takes a node's cycle at its fastest: a policy stating a 5 min upgrade does not lift it above
+      // what the run measured (the fastest upgrade and return to Ready), so the run is at or above it.
+      expect(measured!.pools.general!.fastestUpgradeSeconds).toBeLessThanOrEqual(
+        measured!.pools.general!.nodeUpgradeSeconds!,
+      );
+      expect(own.estimate.nodePhaseLowerBoundSeconds).toBeLessThan(plan.estimate.nodePhaseLowerBoundSeconds);
+      expect(own.estimate.nodePhaseLowerBoundSeconds * 1000).toBeLessThanOrEqual(
+        summary.nodePhase!.durationMs,
+      );
     } finally {
       h.cleanup();
       await sandbox.stop();

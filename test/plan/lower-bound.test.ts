@@ -1,6 +1,6 @@
 /**
  * The physical lower bound of a node phase (plan/lower-bound.ts): the in-flight cap's node cycles, each
- * budget's serial eviction time, whichever is larger, pools one after another.
+ * budget's serial eviction time and its last node's cycle, whichever is larger, pools one after another.
  */
 import { describe, expect, it } from 'vitest';
 import { lowerBound, type PoolBoundInput, poolLowerBound } from '../../src/plan/lower-bound.ts';
@@ -16,7 +16,7 @@ const base: PoolBoundInput = {
 };
 
 describe('poolLowerBound', () => {
-  it("takes the header's worked example: 240 s of node cycles beat web's 150 s", () => {
+  it("takes the header's worked example: 240 s of node cycles beat web's 185 s", () => {
     expect(poolLowerBound({ ...base, budgets: [{ budget: 'shop/web', pods: 30, allowed: 1 }] })).toEqual({
       pool: 'workers',
       nodes: 24,
@@ -43,7 +43,8 @@ describe('poolLowerBound', () => {
   });
 
   it('is set by a budget whose pods take longer to leave than the node cycles', () => {
-    // 60 pods × 5 s ÷ 1 = 300 s > 240 s; api: 20 × 5 ÷ 2 = 50 s.
+    // web: 59 start-ups between its 60 pods, then the last one's node: 59 × 5 + 40 = 335 s > 240 s;
+    // api: 10 groups of 2, 9 × 5 + 40 = 85 s.
     const b = poolLowerBound({
       ...base,
       budgets: [
@@ -53,9 +54,9 @@ describe('poolLowerBound', () => {
     });
     expect(b).toMatchObject({
       limitedBy: 'budget',
-      seconds: 300,
+      seconds: 335,
       inFlightSeconds: 240,
-      tightestBudget: { budget: 'shop/web', pods: 60, allowed: 1, seconds: 300 },
+      tightestBudget: { budget: 'shop/web', pods: 60, allowed: 1, seconds: 335 },
     });
     expect(describeBound(b)).toMatch(
       /budget shop\/web allows 1 disruption\(s\) at a time and covers 60 pod\(s\)/,
@@ -63,9 +64,28 @@ describe('poolLowerBound', () => {
   });
 
   it('rounds a budget time up to whole seconds', () => {
-    // 7 × 5 ÷ 2 = 17.5 s.
-    const b = poolLowerBound({ ...base, nodes: 0, budgets: [{ budget: 'b', pods: 7, allowed: 2 }] });
-    expect(b.seconds).toBe(18);
+    // 4 groups of 2: 3 × 2.5 + 40 = 47.5 s.
+    const b = poolLowerBound({
+      ...base,
+      nodes: 0,
+      podStartupSeconds: 2.5,
+      budgets: [{ budget: 'b', pods: 7, allowed: 2 }],
+    });
+    expect(b.seconds).toBe(48);
+  });
+
+  it("counts the last group's node cycle, not its pods' start-up: a start-up longer than a cycle", () => {
+    // Two nodes out at once, one pod of web on each; web allows 1 and a replacement starts in 60 s. The
+    // second pod goes 60 s after the first, its node is back 10 s later: 70 s, not 2 × 60 s.
+    const b = poolLowerBound({
+      ...base,
+      nodes: 2,
+      maxInFlight: 2,
+      cycleSeconds: 10,
+      podStartupSeconds: 60,
+      budgets: [{ budget: 'shop/web', pods: 2, allowed: 1 }],
+    });
+    expect(b).toMatchObject({ limitedBy: 'budget', seconds: 70 });
   });
 
   it('names the first budget by name when two take as long', () => {
@@ -80,8 +100,8 @@ describe('poolLowerBound', () => {
   });
 
   it('leaves the bound to the in-flight cap when a budget takes exactly as long', () => {
-    // 48 × 5 ÷ 1 = 240 s = 6 × 40 s.
-    const b = poolLowerBound({ ...base, budgets: [{ budget: 'w', pods: 48, allowed: 1 }] });
+    // 40 × 5 + 40 = 240 s = 6 × 40 s.
+    const b = poolLowerBound({ ...base, budgets: [{ budget: 'w', pods: 41, allowed: 1 }] });
     expect(b.limitedBy).toBe('in-flight');
     expect(b.tightestBudget).toBeUndefined();
     expect(b.seconds).toBe(240);
@@ -100,16 +120,16 @@ describe('poolLowerBound', () => {
       capacityLimited: true,
       budgets: [{ budget: 'w', pods: 200, allowed: 1 }],
     });
-    expect(b).toMatchObject({ limitedBy: 'budget', seconds: 1000 });
+    expect(b).toMatchObject({ limitedBy: 'budget', seconds: 199 * 5 + 40 });
   });
 
   it('counts a budget allowing 0 as allowing 1 and flags it', () => {
     const b = poolLowerBound({ ...base, budgets: [{ budget: 'db', pods: 60, allowed: 0 }] });
     expect(b).toMatchObject({
       limitedBy: 'budget',
-      seconds: 300,
+      seconds: 335,
       budgetAllowsNone: true,
-      tightestBudget: { budget: 'db', pods: 60, allowed: 0, seconds: 300 },
+      tightestBudget: { budget: 'db', pods: 60, allowed: 0, seconds: 335 },
     });
     expect(describeBound(b)).toMatch(/allows no disruption now/);
   });
@@ -133,9 +153,9 @@ describe('lowerBound', () => {
     ]);
     expect(bound.pools.map((p) => [p.pool, p.seconds, p.limitedBy])).toEqual([
       ['workers', 240, 'in-flight'],
-      ['gpu', 500, 'budget'],
+      ['gpu', 99 * 5 + 40, 'budget'],
     ]);
-    expect(bound.seconds).toBe(740);
+    expect(bound.seconds).toBe(240 + 535);
   });
 
   it('is 0 for no pools', () => {

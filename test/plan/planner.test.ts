@@ -303,7 +303,8 @@ describe('planUpgrade: node waves', () => {
     return b.build();
   }
 
-  // A node cycle of 60 s + 120 s; a 30 s soak after each wave.
+  // A node cycle of 60 s + 120 s (120 s at its fastest: the upgrade alone, for the bound); a 30 s soak after
+  // each wave.
   const timings = 'timings: {nodeDrain: 1m, nodeUpgrade: 2m, podStartup: 10s, waveSoak: 30s}';
   const planOf = (snapshot: ClusterSnapshot, yaml: string) =>
     planUpgrade(snapshot, parseVersion('v1.31.2'), policyOf(`canary: {nodes: 0}\n${timings}\n${yaml}`));
@@ -355,35 +356,36 @@ describe('planUpgrade: node waves', () => {
     }
     expect(p.estimate.nodeWaves).toBe(waves.length);
     expect(p.estimate.nodePhaseSeconds).toBe(waves.reduce((s, w) => s + w.estimateSeconds, 0));
-    // The physical bound over the whole pool (ceil(10 / limit) cycles) plus every wave's soak.
+    // The physical bound over the whole pool (ceil(10 / limit) fastest cycles) plus every wave's soak.
     const limit = Number(/maxUnavailable: (\d+)/.exec(yaml)![1]);
-    expect(p.estimate.nodePhaseLowerBoundSeconds).toBe(Math.ceil(10 / limit) * cycle + waves.length * soak);
+    expect(p.estimate.nodePhaseLowerBoundSeconds).toBe(Math.ceil(10 / limit) * 120 + waves.length * soak);
     expect(p.estimate.nodePhaseSeconds).toBeGreaterThanOrEqual(p.estimate.nodePhaseLowerBoundSeconds);
   });
 
   it('puts the physical bound and what sets it in the estimate', () => {
     const p = planOf(cluster(10), 'defaults: {maxUnavailable: 3, waveSize: 4}');
+    // 4 rounds of 3 nodes, each out for its upgrade at least (120 s; the 60 s drain estimate is not a minimum).
     expect(p.estimate.lowerBound).toEqual({
-      seconds: 720,
+      seconds: 480,
       pools: [
         {
           pool: 'workers',
           nodes: 10,
           maxInFlight: 3,
-          inFlightSeconds: 720,
+          inFlightSeconds: 480,
           limitedBy: 'in-flight',
           budgetAllowsNone: false,
-          seconds: 720,
+          seconds: 480,
         },
       ],
     });
-    expect(p.estimate.nodePhaseLowerBoundSeconds).toBe(720 + 3 * 30);
+    expect(p.estimate.nodePhaseLowerBoundSeconds).toBe(480 + 3 * 30);
     expect(p.estimate.nodePhaseSeconds).toBe(390 + 390 + 210);
   });
 
   it('never estimates the node phase below its bound when a budget sets the bound', () => {
-    // web allows 1 and its 10 pods start in 2 min each: 1,200 s of evictions, one after the other, while the
-    // node cycles take 4 × 180 = 720 s.
+    // web allows 1 and its 10 pods start in 2 min each: the last is evicted 9 × 120 s after the first, and its
+    // node still needs its upgrade (120 s): 1,200 s, while the node cycles take at least 4 × 120 = 480 s.
     const p = planUpgrade(
       cluster(10, true),
       parseVersion('v1.31.2'),
@@ -397,9 +399,9 @@ describe('planUpgrade: node waves', () => {
       tightestBudget: { budget: 'shop/web', pods: 10, allowed: 1, seconds: 1200 },
     });
     expect(p.estimate.nodePhaseLowerBoundSeconds).toBe(1200 + 3 * 30);
-    // Each wave takes its budget's evictions (4, 4 and 2 pods × 120 s) where those outlast its node cycles
-    // (2, 2 and 1 × 180 s), then its soak.
-    expect(wavesOf(p).map((w) => w.estimateSeconds)).toEqual([480 + 30, 480 + 30, 240 + 30]);
+    // Each wave takes its budget's evictions (3, 3 and 1 × 120 s between its 4, 4 and 2 pods) and the last
+    // one's node cycle (180 s) where those outlast its node cycles (2, 2 and 1 × 180 s), then its soak.
+    expect(wavesOf(p).map((w) => w.estimateSeconds)).toEqual([540 + 30, 540 + 30, 300 + 30]);
     expect(p.estimate.nodePhaseSeconds).toBeGreaterThanOrEqual(p.estimate.nodePhaseLowerBoundSeconds);
   });
 
@@ -415,24 +417,44 @@ describe('planUpgrade: node waves', () => {
     ]);
     expect(wavesOf(p).map((w) => w.nodes.length)).toEqual([4, 4]);
     expect(p.estimate.lowerBound.pools.map((b) => [b.pool, b.nodes, b.seconds])).toEqual([
-      ['workers (canary)', 2, 180],
-      ['workers', 8, 3 * 180],
+      ['workers (canary)', 2, 120],
+      ['workers', 8, 3 * 120],
     ]);
-    expect(p.estimate.nodePhaseLowerBoundSeconds).toBe(180 + 540 + 300 + 2 * 30);
+    expect(p.estimate.nodePhaseLowerBoundSeconds).toBe(120 + 360 + 300 + 2 * 30);
     expect(p.estimate.nodeWaves).toBe(3);
   });
 
+  it('says how much the pods lack when the capacity holds a wave below maxUnavailable', () => {
+    // Four 4 CPU nodes, each with a 1.5 CPU pod: two out need 3 CPU of the other two's 5 free, three out
+    // 4.5 CPU of 2.5: the flow is held to 2 of the 4 maxUnavailable allows; with 4 out, 6 CPU is missing.
+    const b = new ClusterBuilder('v1.31.2').controlPlane('cp-1');
+    const names = ['w-01', 'w-02', 'w-03', 'w-04'];
+    for (const n of names) b.node(n, { pool: 'workers', kubelet: 'v1.30.1', cpu: '4' });
+    for (const n of names) b.workload('shop', `app-${n}`, { replicas: 1, on: [n], cpu: '1500m' });
+    const p = planOf(b.build(), 'defaults: {maxUnavailable: 4}');
+    const [wave] = wavesOf(p);
+    expect(wave).toMatchObject({
+      maxInFlight: 2,
+      capacityHold: { allowed: 4, short: { cpuMillis: 6000, pods: 4 } },
+    });
+    expect(wave!.reasons[0]).toMatch(/fewer for capacity: with 4 out, their pods would lack 6 CPU/);
+    expect(p.estimate.lowerBound.pools[0]).toMatchObject({ maxInFlight: 2, limitedBy: 'capacity' });
+    // Nothing held: no capacityHold.
+    expect(wavesOf(planOf(b.build(), 'defaults: {maxUnavailable: 2}'))[0]!.capacityHold).toBeUndefined();
+  });
+
   it('counts one upgrade per minor a node is behind: its cycle, the wave estimate and the bound', () => {
-    // w-01 is two minors behind (v1.29 → v1.30 → v1.31), w-02 one: cycles of 60 + 2 × 120 s and 60 + 120 s.
+    // w-01 is two minors behind (v1.29 → v1.30 → v1.31), w-02 one: cycles of 60 + 2 × 120 s and 60 + 120 s,
+    // at their fastest (the upgrades alone) 240 s and 120 s.
     const b = new ClusterBuilder('v1.31.2').controlPlane('cp-1');
     b.node('w-01', { pool: 'workers', kubelet: 'v1.29.9' });
     b.node('w-02', { pool: 'workers', kubelet: 'v1.30.1' });
     const one = planOf(b.build(), 'defaults: {maxUnavailable: 1}');
     // One at a time: the two cycles one after the other.
     expect(wavesOf(one).map((w) => w.estimateSeconds)).toEqual([300 + 180 + 30]);
-    expect(one.estimate.lowerBound.pools[0]).toMatchObject({ inFlightSeconds: 480 });
+    expect(one.estimate.lowerBound.pools[0]).toMatchObject({ inFlightSeconds: 360 });
     const two = planOf(b.build(), 'defaults: {maxUnavailable: 2}');
-    // Two at a time: no shorter than the longer cycle (half of the 480 s of cycles is less).
-    expect(two.estimate.lowerBound.pools[0]).toMatchObject({ inFlightSeconds: 300 });
+    // Two at a time: no shorter than the longer cycle (half of the 360 s of cycles is less).
+    expect(two.estimate.lowerBound.pools[0]).toMatchObject({ inFlightSeconds: 240 });
   });
 });

@@ -53,6 +53,28 @@ const REPORT: RehearsalReport = {
   singleReplicaDowntime: [
     { workload: 'Deployment platform/admin-dashboard', medianSeconds: 12, p90Seconds: 14 },
   ],
+  capacityShortfalls: [
+    {
+      pool: 'general',
+      cause: 'held',
+      inFlight: 1,
+      allowed: 2,
+      pods: 12,
+      cpuMillis: 1500,
+      memoryBytes: 3 * 2 ** 30,
+      medianSeconds: 1500,
+      p90Seconds: 1700,
+    },
+    {
+      pool: 'general',
+      cause: 'pending',
+      pods: 3,
+      cpuMillis: 750,
+      memoryBytes: 768 * 2 ** 20,
+      medianSeconds: 40,
+      p90Seconds: 65,
+    },
+  ],
   violations: 0,
   nodesNotUpgraded: [{ node: 'general-1', runs: 3, reason: 'drain timed out' }],
   timeline: [{ node: 'general-1', startSeconds: 0, endSeconds: 900 }],
@@ -78,6 +100,12 @@ describe.each([
       'Deployment platform/admin-dashboard',
       '14s',
       'health gates are not rehearsed',
+      // Capacity shortfalls: which pool, what is short and for how long.
+      'held to 1 of 2 nodes in flight',
+      '12 pod(s) to place, 1500m CPU, 3Gi memory',
+      'pods Pending: no room on the rest',
+      '3 pod(s) Pending, 750m CPU, 768Mi memory',
+      '40s (p90 1m5s)',
     ])
       expect(text).toContain(fact);
   });

@@ -1,6 +1,6 @@
 /**
  * measuredTimings: per pool, the medians of succeeded node steps' drain, upgrade (per minor) and time to
- * Ready, from the milestone times the engine writes on each node's row; rows that say nothing about the
+ * Ready (and the fastest upgrade and time to Ready), from the milestone times the engine writes on each node's row; rows that say nothing about the
  * cluster's speed (not done, already at the target, written before milestones were timed) are left out.
  */
 import { describe, expect, it } from 'vitest';
@@ -46,13 +46,13 @@ describe('measuredTimings', () => {
     ).toBeUndefined();
   });
 
-  it('takes medians per pool, across runs, from succeeded node steps only', () => {
+  it('takes medians (and the fastest) per pool, across runs, from succeeded node steps only', () => {
     const measured = measuredTimings([
       {
         run: { planJson: plan, mode: 'upgrade' },
         rows: [
           row('wave-1', 'g-1', [60, 160, 170]),
-          row('wave-1', 'g-2', [100, 200, 205]),
+          row('wave-1', 'g-2', [100, 195, 199]),
           row('wave-1', 'g-3', [999, 9999, 99999], { status: 'quarantined' }),
           row('wave-1', 'g-4', [1, 2, 3], { detail: { alreadyAtTarget: true } }),
           // Two minors behind: two provider calls, so its upgrade counts per minor.
@@ -65,8 +65,25 @@ describe('measuredTimings', () => {
     expect(measured).toEqual({
       runs: 2,
       pools: {
-        compute: { nodeDrainSeconds: 30, nodeUpgradeSeconds: 100, nodeReadySeconds: 10, nodes: 1, runs: 1 },
-        general: { nodeDrainSeconds: 80, nodeUpgradeSeconds: 100, nodeReadySeconds: 10, nodes: 3, runs: 2 },
+        compute: {
+          nodeDrainSeconds: 30,
+          nodeUpgradeSeconds: 100,
+          nodeReadySeconds: 10,
+          fastestUpgradeSeconds: 100,
+          fastestReadySeconds: 10,
+          nodes: 1,
+          runs: 1,
+        },
+        // The fastest: g-2's upgrade (95 s) and return to Ready (4 s), for the plan's lower bound.
+        general: {
+          nodeDrainSeconds: 80,
+          nodeUpgradeSeconds: 100,
+          nodeReadySeconds: 10,
+          fastestUpgradeSeconds: 95,
+          fastestReadySeconds: 4,
+          nodes: 3,
+          runs: 2,
+        },
       },
     });
   });
