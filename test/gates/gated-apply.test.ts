@@ -10,11 +10,10 @@
  *
  * Prometheus is skipped with a message when missing, a failure under CI.
  */
-import { type ChildProcess, spawn } from 'node:child_process';
 import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { CoreV1Api, KubeConfig } from '@kubernetes/client-node';
+import { CoreV1Api, type KubeConfig } from '@kubernetes/client-node';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { requestRaw } from '../../src/kube/index.ts';
 import { jsonEvents, spawnCli } from '../cli/run-cli.ts';
@@ -24,8 +23,8 @@ import {
   scrapeTargetOf,
   startPrometheus,
 } from '../e2e/prometheus-harness.ts';
+import { type SandboxProcess, startSandboxProcess } from '../e2e/sandbox-process.ts';
 
-const BIN = join(import.meta.dirname, '../../bin/midflight.js');
 const SOURCE = 'v1.31.4';
 const TARGET = 'v1.32.0';
 /**
@@ -34,56 +33,6 @@ const TARGET = 'v1.32.0';
  * policy's durations below are the cluster's time; PromQL windows are Prometheus' own (wall) time.
  */
 const TIME_SCALE = 40;
-
-/** The regression sandbox, started as a user starts one: `midflight sandbox start` in its own process. */
-interface SandboxProcess {
-  kubeconfigPath: string;
-  kc: KubeConfig;
-  stop(): Promise<void>;
-}
-
-async function startSandboxProcess(dir: string, name: string): Promise<SandboxProcess> {
-  const kubeconfigPath = join(dir, `${name}.kubeconfig`);
-  const child: ChildProcess = spawn(
-    process.execPath,
-    [
-      BIN,
-      'sandbox',
-      'start',
-      '--scenario',
-      'regression',
-      '--port',
-      '0',
-      '--kubeconfig-out',
-      kubeconfigPath,
-      '--time-scale',
-      String(TIME_SCALE),
-    ],
-    { stdio: ['ignore', 'pipe', 'pipe'] },
-  );
-  let output = '';
-  child.stdout!.on('data', (d) => (output += d));
-  child.stderr!.on('data', (d) => (output += d));
-  const exited = new Promise<void>((resolve) => child.once('exit', () => resolve()));
-  const stop = async () => {
-    if (child.exitCode === null && child.signalCode === null) {
-      child.kill('SIGTERM');
-      await exited;
-    }
-  };
-  // Note: the bound only keeps a broken start from hanging; a start takes a second or two.
-  const deadline = Date.now() + 60_000;
-  while (!output.includes('Press Ctrl-C to stop.')) {
-    if (Date.now() > deadline || child.exitCode !== null) {
-      await stop();
-      throw new Error(`the sandbox did not start:\n${output}`);
-    }
-    await new Promise((r) => setTimeout(r, 50));
-  }
-  const kc = new KubeConfig();
-  kc.loadFromFile(kubeconfigPath);
-  return { kubeconfigPath, kc, stop };
-}
 
 /**
  * The policy a user would write for the regression cluster, with Prometheus at `url`. One Prometheus scrapes
@@ -191,8 +140,8 @@ async function gatedApply(
     apply,
     events,
     status: JSON.parse(status.out) as Record<string, unknown> & { gates: GateStatus[] },
-    nodes: await nodesOf(sandbox.kc),
-    violations: await violations(sandbox.kc),
+    nodes: await nodesOf(sandbox.kubeConfig()),
+    violations: await violations(sandbox.kubeConfig()),
   };
 }
 
@@ -206,8 +155,16 @@ describe.skipIf(!requireBinary('prometheus'))('a prometheus-gated apply on the r
   beforeAll(async () => {
     dir = mkdtempSync(join(tmpdir(), 'midflight-gated-apply-'));
     const cases = ['pause', 'rollback'] as const;
-    sandboxes.push(...(await Promise.all(cases.map((c) => startSandboxProcess(dir, c)))));
-    prom = await startPrometheus({ targets: cases.map((c, i) => scrapeTargetOf(sandboxes[i]!.kc, c)) });
+    sandboxes.push(
+      ...(await Promise.all(
+        cases.map((c) =>
+          startSandboxProcess({ scenario: 'regression', timeScale: TIME_SCALE, dir, name: c }),
+        ),
+      )),
+    );
+    prom = await startPrometheus({
+      targets: cases.map((c, i) => scrapeTargetOf(sandboxes[i]!.kubeConfig(), c)),
+    });
     await prom.waitForTargetsUp();
     // A few scrapes of traffic, so that the rate() of every gate's window has samples to compare.
     await prom.waitFor('min(count_over_time(up[1m]))', (s) => (s[0]?.value ?? 0) >= 5);
