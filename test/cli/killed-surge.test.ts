@@ -2,8 +2,9 @@
  * kill -9 during a surge replacement (issue 14): the real `midflight apply` process, whose plan's policy
  * replaces the pool through the sandbox node provider, is SIGKILLed at a seeded moment of its node phase,
  * then resumed to the end by `midflight resume`. No node is created twice, none is orphaned (every machine
- * created is a Ready node of the pool), none is left cordoned, the old nodes are gone and no budget is
- * violated.
+ * created is a Ready node of the pool), none is left cordoned, the old nodes are gone, none went with
+ * workload pods on it and no budget is violated. The same kill and resume, at four points of a blue-green
+ * replacement: killed-blue-green.test.ts.
  */
 import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
@@ -12,7 +13,7 @@ import { describe, expect, it } from 'vitest';
 import { renderPlanYaml } from '../../src/plan/index.ts';
 import { planFor, seeded, startCluster } from '../engine/engine-harness.ts';
 import { expectPoolReplaced, SURGE_CLUSTER, surgePolicy } from '../engine/surge-harness.ts';
-import { jsonEvents, resumeWhenLeaseFree, runCli, spawnCli } from './run-cli.ts';
+import { applyKilledAndResumed, jsonEvents } from './run-cli.ts';
 
 const TARGET = 'v1.31.2';
 /** A surge run prints about 10 node-changed lines per old node: kills land early, midway or late. */
@@ -28,24 +29,23 @@ describe('apply killed (kill -9) during a surge replacement', () => {
         const plan = await planFor(sandbox, TARGET, surgePolicy());
         const planPath = join(dir, 'plan.yaml');
         writeFileSync(planPath, renderPlanYaml(plan));
-        const state = join(dir, 'state.db');
-        const common = ['--state', state, '--lease-duration', '2', '-o', 'json'];
         const killAt = 1 + Math.floor(seeded(seed)() * 30);
         const changes = (out: string) =>
           jsonEvents(out).filter((e) => e.type === 'node-changed' && !String(e.node).startsWith('cp-'));
 
-        const applied = await spawnCli(sandbox.kubeconfigPath, ['apply', planPath, ...common], {
-          killWhen: (out) => changes(out).length >= killAt,
-        }).exited;
-        expect(applied.killed).toBe(true);
-        const [run] = JSON.parse((await runCli('history', '--state', state, '-o', 'json')).stdout);
-
-        const finished = await resumeWhenLeaseFree(sandbox.kubeconfigPath, run.id, common);
-        expect(jsonEvents(finished.out).find((e) => e.type === 'run-finished')).toMatchObject({
+        const run = await applyKilledAndResumed({
+          kubeconfig: sandbox.kubeconfigPath,
+          planPath,
+          state: join(dir, 'state.db'),
+          args: ['--lease-duration', '2', '-o', 'json'],
+          kills: [(out) => changes(out).length >= killAt],
+        });
+        expect(run.killed).toEqual([true]);
+        expect(jsonEvents(run.finished.out).find((e) => e.type === 'run-finished')).toMatchObject({
           state: 'succeeded',
         });
-        expect(finished.code).toBe(0);
-        await expectPoolReplaced(sandbox, run.id, TARGET);
+        expect(run.finished.code).toBe(0);
+        await expectPoolReplaced(sandbox, run.runId, TARGET);
       } finally {
         await sandbox.stop();
         rmSync(dir, { recursive: true, force: true });

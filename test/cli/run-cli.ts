@@ -111,3 +111,35 @@ export function jsonEvents(stdout: string): Array<Record<string, unknown>> {
   }
   return events;
 }
+
+export interface KilledRunOptions {
+  kubeconfig: string;
+  planPath: string;
+  /** The state store every process of the run shares. */
+  state: string;
+  /** Given to apply and to every resume, e.g. `--lease-duration 2 -o json`. */
+  args: string[];
+  /** One predicate per kill: apply is killed at the first, each resume at the next. */
+  kills: Array<(stdout: string) => boolean>;
+}
+
+/**
+ * `midflight apply PLAN` in its own process, SIGKILLed (kill -9) as soon as its output meets the first of
+ * `kills`; then `midflight resume RUN`, killed at the next one, and so on; then resumed once more, to the
+ * end. Hands back the run id, which kills happened (a process that finished before its kill was not
+ * killed), each killed process's output and the last resume.
+ */
+export async function applyKilledAndResumed(options: KilledRunOptions) {
+  const { kubeconfig, planPath, state, kills } = options;
+  const args = ['--state', state, ...options.args];
+  const [first, ...later] = kills;
+  const applied = await spawnCli(kubeconfig, ['apply', planPath, ...args], { killWhen: first }).exited;
+  const history = await runCli('history', '--state', state, '-o', 'json');
+  const [run] = JSON.parse(history.stdout) as Array<{ id: string }>;
+  if (!run) throw new Error(`apply recorded no run:\n${applied.out}`);
+  const killed = [applied];
+  for (const killWhen of later)
+    killed.push(await resumeWhenLeaseFree(kubeconfig, run.id, args, { killWhen }));
+  const finished = await resumeWhenLeaseFree(kubeconfig, run.id, args);
+  return { runId: run.id, killed: killed.map((k) => k.killed), outputs: killed.map((k) => k.out), finished };
+}

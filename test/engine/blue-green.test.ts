@@ -15,23 +15,15 @@ import {
 } from '../../src/engine/index.ts';
 import { FAST, harness, nodes, planFor, SandboxApiProvider, startCluster } from './engine-harness.ts';
 import {
+  blueGreenPolicy,
   expectPoolReplaced,
   machines,
   SURGE_CLUSTER,
-  surgePolicy,
   witnessProvider,
 } from './surge-harness.ts';
 
 const TARGET = 'v1.31.2';
 const BLUE = ['general-1', 'general-2', 'general-3'];
-
-function blueGreenPolicy(finalSoak: string) {
-  return surgePolicy({
-    canary: { nodes: 0 },
-    timings: { waveSoak: '2s' },
-    pools: [{ name: 'general', strategy: 'blue-green', maxUnavailable: 1, waveSize: 2, finalSoak }],
-  });
-}
 
 describe('strategy blue-green', () => {
   it('creates the green pool, cordons blue, drains it in waves, holds it for the final soak, then deletes it', async () => {

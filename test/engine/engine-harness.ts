@@ -149,7 +149,11 @@ export function testPolicy(overrides: Record<string, unknown> = {}): Policy {
   return result.policy;
 }
 
-export async function planFor(sandbox: RunningSandbox, target: string, policy = testPolicy()): Promise<Plan> {
+export async function planFor(
+  sandbox: Pick<RunningSandbox, 'kubeConfig'>,
+  target: string,
+  policy = testPolicy(),
+): Promise<Plan> {
   const snapshot = await readSnapshot(sandbox.kubeConfig());
   return planUpgrade(snapshot, parseVersion(target), policy);
 }
@@ -220,7 +224,7 @@ export interface NodeView {
   labels: Record<string, string>;
 }
 
-export async function nodes(sandbox: RunningSandbox): Promise<NodeView[]> {
+export async function nodes(sandbox: Pick<RunningSandbox, 'kubeConfig'>): Promise<NodeView[]> {
   const list = await sandbox.kubeConfig().makeApiClient(CoreV1Api).listNode();
   return list.items.map((n) => ({
     name: n.metadata!.name!,

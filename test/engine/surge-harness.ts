@@ -25,6 +25,18 @@ workloads:
 ${FAST_TIMING}  nodeBootSeconds: 5
 `;
 
+/**
+ * The pool replaced blue-green: no canary, waves of 2 blue nodes, the drained blue pool held for `finalSoak`
+ * before it is deleted.
+ */
+export function blueGreenPolicy(finalSoak: string) {
+  return surgePolicy({
+    canary: { nodes: 0 },
+    timings: { waveSoak: '2s' },
+    pools: [{ name: 'general', strategy: 'blue-green', maxUnavailable: 1, waveSize: 2, finalSoak }],
+  });
+}
+
 export function surgePolicy(overrides: Record<string, unknown> = {}) {
   return testPolicy({
     canary: { nodes: 1, soak: '5s' },
@@ -40,7 +52,7 @@ export interface Machine {
   labels: Record<string, string>;
 }
 
-export async function machines(sandbox: RunningSandbox): Promise<Machine[]> {
+export async function machines(sandbox: Pick<RunningSandbox, 'admin'>): Promise<Machine[]> {
   return (await sandbox.admin<{ items: Machine[] }>('/sandbox/v1/pools/general/nodes')).items;
 }
 
@@ -115,11 +127,26 @@ export function witnessProvider(sandbox: RunningSandbox, plan: Plan): WitnessNod
   );
 }
 
+/** A sandbox in this process or in its own (sandbox-process.ts): what the checks below read over HTTP. */
+type Cluster = Pick<RunningSandbox, 'kubeConfig' | 'admin'>;
+
+/** A delete the sandbox carried out (`GET /sandbox/v1/deletions`). */
+export interface NodeDeletion {
+  name: string;
+  deleted: 'node' | 'machine';
+  podsLeft: string[];
+}
+
+export async function deletions(sandbox: Cluster): Promise<NodeDeletion[]> {
+  return (await sandbox.admin<{ items: NodeDeletion[] }>('/sandbox/v1/deletions')).items;
+}
+
 /**
- * The pool after a surge run: exactly `size` nodes, every one new (labelled by the run), at the target, Ready
- * and schedulable; every machine created joined and is one of them (none orphaned); no budget violated.
+ * The pool after a surge or blue-green run: exactly `size` nodes, every one new (labelled by the run), at the
+ * target, Ready and schedulable; every machine created joined and is one of them (none orphaned); no node
+ * went with workload pods still on it (the sandbox's record of deletes); no budget violated.
  */
-export async function expectPoolReplaced(sandbox: RunningSandbox, runId: string, target: string, size = 3) {
+export async function expectPoolReplaced(sandbox: Cluster, runId: string, target: string, size = 3) {
   const pool = (await nodes(sandbox)).filter((n) => n.labels['midflight.dev/pool'] === 'general');
   expect(pool.map((n) => ({ version: n.version, ready: n.ready, unschedulable: n.unschedulable }))).toEqual(
     Array.from({ length: size }, () => ({ version: target, ready: true, unschedulable: false })),
@@ -128,6 +155,7 @@ export async function expectPoolReplaced(sandbox: RunningSandbox, runId: string,
   expect(new Set(pool.map((n) => n.labels['upgrade.midflight.dev/replaces'])).size).toBe(size);
   const made = await machines(sandbox);
   expect(made.map((m) => m.name).sort()).toEqual(pool.map((n) => n.name).sort());
+  expect((await deletions(sandbox)).filter((d) => d.podsLeft.length > 0)).toEqual([]);
   const { items } = await sandbox.admin<{ items: unknown[] }>('/sandbox/v1/violations');
   expect(items).toEqual([]);
 }
