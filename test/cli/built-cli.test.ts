@@ -22,8 +22,8 @@ interface Run {
 }
 
 function node(args: string[]): Promise<Run> {
-  // Note: without MIDFLIGHT_SOURCE (which the test run sets) the launcher runs dist/, as it does when installed.
-  const { MIDFLIGHT_SOURCE: _, ...env } = process.env;
+  // Note: without MIDFLIGHT_SOURCE and MIDFLIGHT_DIST (which the test run sets) the launcher runs dist/, as installed.
+  const { MIDFLIGHT_SOURCE: _, MIDFLIGHT_DIST: __, ...env } = process.env;
   return new Promise((resolve) => {
     execFile(process.execPath, args, { env, timeout: 120_000 }, (err, stdout, stderr) => {
       resolve({ code: err ? (typeof err.code === 'number' ? err.code : 1) : 0, stdout, stderr });
