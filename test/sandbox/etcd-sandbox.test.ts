@@ -41,7 +41,7 @@ async function startSandboxProcess(dir: string, name: string, etcdUrl: string): 
       '--kubeconfig-out',
       kubeconfig,
       '--time-scale',
-      '20',
+      '5',
       '--etcd',
       etcdUrl,
     ],
@@ -233,7 +233,10 @@ describe.skipIf(!hasEtcd)('the sandbox on a real etcd (midflight sandbox start -
   it('stops with exit code 1 and the reason when its etcd goes away, rather than serve writes it cannot keep', async () => {
     const second = sandboxes[1]!;
     await restoredEtcd!.kill();
-    // The simulated kubelets write heartbeats every few wall seconds at --time-scale 20.
+    // The API answers from memory; etcd's failure to take the write then stops the sandbox.
+    await rawRequest(second.kc, 'POST', '/api/v1/namespaces', {
+      body: { apiVersion: 'v1', kind: 'Namespace', metadata: { name: 'after-etcd-died' } },
+    }).catch(() => undefined);
     expect(await second.exited).toBe(1);
     expect(second.output).toMatch(
       /error: the sandbox's etcd failed, so the sandbox stopped: etcd http:\/\/127\.0\.0\.1:\d+: /,
