@@ -30,6 +30,8 @@ interface Measured {
   rssMiB: number;
   listMs: number;
   listMiB: number;
+  /** While idling: store writes the simulation made per second, and those etcd committed. */
+  idleSimWritesPerSecond?: number;
   idleWritesPerSecond?: number;
   idleQueued?: number;
 }
@@ -79,8 +81,10 @@ async function measure(variant: string, etcdUrl: string | undefined, idleSeconds
   if (etcdUrl && idleSeconds > 0) {
     const client = new EtcdClient({ endpoint: etcdUrl });
     const before = (await client.status()).revision;
+    const storeBefore = box.ctx.store.resourceVersion;
     await new Promise((resolve) => setTimeout(resolve, idleSeconds * 1000));
     const after = (await client.status()).revision;
+    result.idleSimWritesPerSecond = Math.round((box.ctx.store.resourceVersion - storeBefore) / idleSeconds);
     result.idleWritesPerSecond = Math.round((after - before) / idleSeconds);
     result.idleQueued = box.ctx.store.resourceVersion - after;
   }
@@ -128,11 +132,11 @@ try {
     `sandbox large scenario, in memory and on etcd (${etcd.clientUrl}; idle window ${idleSeconds} s)`,
   );
   console.log(
-    'variant  start-up  etcd caught up  objects  revision  RSS      pod list (served)  idle writes/s  queued after idle',
+    'variant  start-up  etcd caught up  objects  revision  RSS      pod list (served)  idle writes/s (sim, etcd)  queued after idle',
   );
   for (const r of results)
     console.log(
-      `${r.variant.padEnd(8)} ${s(r.startupMs).padStart(8)}  ${s(r.flushMs).padStart(14)}  ${String(r.objects).padStart(7)}  ${String(r.revision).padStart(8)}  ${`${r.rssMiB} MiB`.padStart(8)} ${`${s(r.listMs)}, ${r.listMiB} MiB`.padStart(18)}  ${String(r.idleWritesPerSecond ?? '-').padStart(13)}  ${String(r.idleQueued ?? '-').padStart(17)}`,
+      `${r.variant.padEnd(8)} ${s(r.startupMs).padStart(8)}  ${s(r.flushMs).padStart(14)}  ${String(r.objects).padStart(7)}  ${String(r.revision).padStart(8)}  ${`${r.rssMiB} MiB`.padStart(8)} ${`${s(r.listMs)}, ${r.listMiB} MiB`.padStart(18)}  ${`${r.idleSimWritesPerSecond ?? '-'}, ${r.idleWritesPerSecond ?? '-'}`.padStart(24)}  ${String(r.idleQueued ?? '-').padStart(17)}`,
     );
   const status = await etcd.client().status();
   console.log(`etcd database at the end: ${mib(status.dbSize)} MiB, revision ${status.revision}`);

@@ -175,8 +175,10 @@ export class EtcdPersistence implements StoreJournal {
     let transactions = 0;
     let revision = before;
     let objects = 0;
+    let stopped = false;
     const worker = async () => {
-      for (let next = batches.next(); !next.done; next = batches.next()) {
+      // Note: a failed batch stops the other workers before their next one; the start-up fails anyway.
+      for (let next = batches.next(); !next.done && !stopped; next = batches.next()) {
         const batch = next.value;
         const result = await this.client.txn(
           batch.map((b) => ({ key: b.key, absent: true })),
@@ -195,7 +197,14 @@ export class EtcdPersistence implements StoreJournal {
         revision = Math.max(revision, result.revision);
       }
     };
-    await Promise.all(Array.from({ length: this.seedConcurrency }, worker));
+    await Promise.all(
+      Array.from({ length: this.seedConcurrency }, () =>
+        worker().catch((err) => {
+          stopped = true;
+          throw err;
+        }),
+      ),
+    );
     // Each transaction that wrote made exactly one revision; more means another writer got in between.
     if (revision - before !== transactions)
       throw new Error(
