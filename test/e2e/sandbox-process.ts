@@ -17,6 +17,10 @@ export interface SandboxProcess {
   admin<T>(path: string): Promise<T>;
   /** SIGTERM, and waits until the process is gone. */
   stop(): Promise<void>;
+  /** What it printed so far, stdout and stderr interleaved. */
+  readonly output: string;
+  /** Resolves with its exit code once it exits. */
+  exited: Promise<number | null>;
 }
 
 export interface SandboxProcessOptions {
@@ -26,6 +30,8 @@ export interface SandboxProcessOptions {
   /** Where the kubeconfig goes, as `<dir>/<name>.kubeconfig`. */
   dir: string;
   name: string;
+  /** `--etcd URL`: the sandbox keeps its objects in this etcd. */
+  etcd?: string;
 }
 
 export async function startSandboxProcess(options: SandboxProcessOptions): Promise<SandboxProcess> {
@@ -44,13 +50,14 @@ export async function startSandboxProcess(options: SandboxProcessOptions): Promi
       kubeconfigPath,
       '--time-scale',
       String(options.timeScale),
+      ...(options.etcd ? ['--etcd', options.etcd] : []),
     ],
     { stdio: ['ignore', 'pipe', 'pipe'] },
   );
   let output = '';
   child.stdout!.on('data', (d) => (output += d));
   child.stderr!.on('data', (d) => (output += d));
-  const exited = new Promise<void>((resolve) => child.once('exit', () => resolve()));
+  const exited = new Promise<number | null>((resolve) => child.once('exit', (code) => resolve(code)));
   const stop = async () => {
     if (child.exitCode === null && child.signalCode === null) {
       child.kill('SIGTERM');
@@ -80,5 +87,9 @@ export async function startSandboxProcess(options: SandboxProcessOptions): Promi
       return JSON.parse(res.body) as T;
     },
     stop,
+    get output() {
+      return output;
+    },
+    exited,
   };
 }

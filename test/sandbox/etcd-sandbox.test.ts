@@ -1,8 +1,7 @@
-import { type ChildProcess, spawn } from 'node:child_process';
 import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { KubeConfig } from '@kubernetes/client-node';
+import type { KubeConfig } from '@kubernetes/client-node';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import {
   type EtcdClient,
@@ -14,63 +13,9 @@ import {
 import { runCli } from '../cli/run-cli.ts';
 import { requireBinary } from '../e2e/etcd-harness.ts';
 import { rawRequest } from '../e2e/sandbox-harness.ts';
+import { type SandboxProcess, startSandboxProcess } from '../e2e/sandbox-process.ts';
 
-const BIN = join(import.meta.dirname, '../../bin/midflight.js');
 const hasEtcd = requireBinary('etcd', 'etcd-server') && requireBinary('etcdctl', 'etcd-client');
-
-/** `midflight sandbox start --etcd URL` as its own process, as a user runs it. */
-interface SandboxProcess {
-  child: ChildProcess;
-  readonly output: string;
-  kc: KubeConfig;
-  exited: Promise<number | null>;
-}
-
-async function startSandboxProcess(dir: string, name: string, etcdUrl: string): Promise<SandboxProcess> {
-  const kubeconfig = join(dir, `${name}.kubeconfig`);
-  const child = spawn(
-    process.execPath,
-    [
-      BIN,
-      'sandbox',
-      'start',
-      '--scenario',
-      'demo',
-      '--port',
-      '0',
-      '--kubeconfig-out',
-      kubeconfig,
-      '--time-scale',
-      '5',
-      '--etcd',
-      etcdUrl,
-    ],
-    { stdio: ['ignore', 'pipe', 'pipe'] },
-  );
-  let output = '';
-  child.stdout!.on('data', (d: Buffer) => (output += d));
-  child.stderr!.on('data', (d: Buffer) => (output += d));
-  const exited = new Promise<number | null>((resolve) => child.on('exit', (code) => resolve(code)));
-  // Generous: a CLI process loads the whole simulator, and the machines running tests are shared.
-  const deadline = Date.now() + 60_000;
-  while (!output.includes('Press Ctrl-C to stop.')) {
-    if (Date.now() > deadline || child.exitCode !== null) {
-      child.kill('SIGKILL');
-      throw new Error(`the sandbox did not start:\n${output}`);
-    }
-    await new Promise((r) => setTimeout(r, 50));
-  }
-  const kc = new KubeConfig();
-  kc.loadFromFile(kubeconfig);
-  return {
-    child,
-    get output() {
-      return output;
-    },
-    kc,
-    exited,
-  };
-}
 
 async function getJson(kc: KubeConfig, path: string) {
   const res = await rawRequest(kc, 'GET', path);
@@ -105,12 +50,18 @@ describe.skipIf(!hasEtcd)('the sandbox on a real etcd (midflight sandbox start -
   beforeAll(async () => {
     dir = mkdtempSync(join(tmpdir(), 'midflight-etcd-sandbox-'));
     etcd = await startEtcd({ name: 'sandbox', dataDir: join(dir, 'etcd') });
-    first = await startSandboxProcess(dir, 'first', etcd.clientUrl);
+    first = await startSandboxProcess({
+      scenario: 'demo',
+      timeScale: 5,
+      dir,
+      name: 'first',
+      etcd: etcd.clientUrl,
+    });
     sandboxes.push(first);
   }, 120_000);
 
   afterAll(async () => {
-    for (const s of sandboxes) if (s.child.exitCode === null) s.child.kill('SIGKILL');
+    for (const s of sandboxes) await s.stop();
     await etcd?.stop();
     await restoredEtcd?.stop();
     rmSync(dir, { recursive: true, force: true });
@@ -132,7 +83,7 @@ describe.skipIf(!hasEtcd)('the sandbox on a real etcd (midflight sandbox start -
       ],
     ];
     for (const [path, key] of cases) {
-      const { status, body } = await getJson(first.kc, path!);
+      const { status, body } = await getJson(first.kubeConfig(), path!);
       expect(status, path).toBe(200);
       const revision = Number(body.metadata.resourceVersion);
       const kv = await keyAtRevision(client, key!, revision);
@@ -143,14 +94,15 @@ describe.skipIf(!hasEtcd)('the sandbox on a real etcd (midflight sandbox start -
       expect(stored.spec).toEqual(body.spec);
       expect(stored.metadata.resourceVersion).toBeUndefined();
     }
-    const { storage } = (await getJson(first.kc, '/sandbox/v1/summary')).body;
+    const { storage } = (await getJson(first.kubeConfig(), '/sandbox/v1/summary')).body;
     expect(storage).toMatchObject({ etcd: etcd.clientUrl, persistedRevision: expect.any(Number) });
     expect(storage.failure).toBeUndefined();
   }, 60_000);
 
   it('is backed up, changed, restored and restarted: it shows the objects of the backup, not the change', async () => {
     const client = etcd.client();
-    const frontend = (await getJson(first.kc, '/apis/apps/v1/namespaces/shop/deployments/frontend')).body;
+    const frontend = (await getJson(first.kubeConfig(), '/apis/apps/v1/namespaces/shop/deployments/frontend'))
+      .body;
     frontendBefore = { replicas: frontend.spec.replicas, resourceVersion: frontend.metadata.resourceVersion };
     await keyAtRevision(
       client,
@@ -165,7 +117,7 @@ describe.skipIf(!hasEtcd)('the sandbox on a real etcd (midflight sandbox start -
 
     // The change after the backup: a deployment scaled and a namespace created, through the API.
     const scaled = await rawRequest(
-      first.kc,
+      first.kubeConfig(),
       'PATCH',
       '/apis/apps/v1/namespaces/shop/deployments/frontend/scale',
       {
@@ -174,7 +126,7 @@ describe.skipIf(!hasEtcd)('the sandbox on a real etcd (midflight sandbox start -
       },
     );
     expect(scaled.status).toBe(200);
-    const created = await rawRequest(first.kc, 'POST', '/api/v1/namespaces', {
+    const created = await rawRequest(first.kubeConfig(), 'POST', '/api/v1/namespaces', {
       body: { apiVersion: 'v1', kind: 'Namespace', metadata: { name: 'after-backup' } },
     });
     expect(created.status).toBe(201);
@@ -185,7 +137,7 @@ describe.skipIf(!hasEtcd)('the sandbox on a real etcd (midflight sandbox start -
     );
 
     // SIGTERM: the sandbox stops once etcd holds every write.
-    first.child.kill('SIGTERM');
+    await first.stop();
     expect(await first.exited).toBe(0);
     expect((await client.range('/registry/namespaces/after-backup')).kvs.map((kv) => kv.key)).toEqual([
       '/registry/namespaces/after-backup',
@@ -210,20 +162,27 @@ describe.skipIf(!hasEtcd)('the sandbox on a real etcd (midflight sandbox start -
     expect(restore.code).toBe(0);
     restoredEtcd = await startEtcd({ name: 'restored', dataDir, clientPort, peerPort });
 
-    const second = await startSandboxProcess(dir, 'second', restoredEtcd.clientUrl);
+    const second = await startSandboxProcess({
+      scenario: 'demo',
+      timeScale: 5,
+      dir,
+      name: 'second',
+      etcd: restoredEtcd.clientUrl,
+    });
     sandboxes.push(second);
     expect(second.output).toMatch(/: \d+ loaded from it at revision \d+$/m);
-    expect((await getJson(second.kc, '/api/v1/namespaces/after-backup')).status).toBe(404);
-    const back = (await getJson(second.kc, '/apis/apps/v1/namespaces/shop/deployments/frontend')).body;
+    expect((await getJson(second.kubeConfig(), '/api/v1/namespaces/after-backup')).status).toBe(404);
+    const back = (await getJson(second.kubeConfig(), '/apis/apps/v1/namespaces/shop/deployments/frontend'))
+      .body;
     expect(back.metadata.uid).toBe(frontend.metadata.uid);
     expect(back.spec.replicas).toBe(frontendBefore.replicas);
-    const pods = (await getJson(second.kc, '/api/v1/namespaces/shop/pods')).body;
+    const pods = (await getJson(second.kubeConfig(), '/api/v1/namespaces/shop/pods')).body;
     expect(pods.items.length).toBeGreaterThan(0);
 
     // A watch from before the loaded revision cannot be resumed: 410 Expired, as after a compaction.
     const loadedAt = Number(/at revision (\d+)/.exec(second.output)![1]);
     const watch = await rawRequest(
-      second.kc,
+      second.kubeConfig(),
       'GET',
       `/api/v1/namespaces?watch=true&resourceVersion=${loadedAt - 1}`,
     );
@@ -234,7 +193,7 @@ describe.skipIf(!hasEtcd)('the sandbox on a real etcd (midflight sandbox start -
     const second = sandboxes[1]!;
     await restoredEtcd!.kill();
     // The API answers from memory; etcd's failure to take the write then stops the sandbox.
-    await rawRequest(second.kc, 'POST', '/api/v1/namespaces', {
+    await rawRequest(second.kubeConfig(), 'POST', '/api/v1/namespaces', {
       body: { apiVersion: 'v1', kind: 'Namespace', metadata: { name: 'after-etcd-died' } },
     }).catch(() => undefined);
     expect(await second.exited).toBe(1);
