@@ -4,6 +4,8 @@ import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { VirtualClock } from '../../src/core/index.ts';
 import { type EtcdClient, type EtcdProcess, startEtcd } from '../../src/etcd/index.ts';
+import { startInProcess } from '../../src/sandbox/in-process.ts';
+import { parseScenario } from '../../src/sandbox/scenario/parse-scenario.ts';
 import { StatusError } from '../../src/sandbox/status.ts';
 import { EtcdPersistence } from '../../src/sandbox/store/etcd-persistence.ts';
 import { ObjectStore } from '../../src/sandbox/store/object-store.ts';
@@ -119,4 +121,54 @@ describe.skipIf(!hasEtcd)('the object store written through to a real etcd', () 
     expect(persistence.failure?.message).toMatch(/3 writes wait for etcd, which commits them one at a time/);
     await expect(persistence.flush()).rejects.toThrow(/writes wait for etcd/);
   }, 60_000);
+});
+
+const SMALL = parseScenario(
+  `name: small-on-etcd
+kubernetesVersion: v1.31.4
+controlPlane: { nodes: 1 }
+nodePools: [{ name: general, count: 2, capacity: { cpu: "4", memory: 16Gi } }]
+workloads:
+  - { name: web, namespace: shop, kind: Deployment, replicas: 3, requests: { cpu: 100m, memory: 64Mi } }
+`,
+  'small-on-etcd.yaml',
+);
+
+describe.skipIf(!hasEtcd)('an in-process sandbox on a virtual clock, on a real etcd', () => {
+  let dir: string;
+  let etcd: EtcdProcess;
+  beforeAll(async () => {
+    dir = mkdtempSync(join(tmpdir(), 'midflight-etcd-in-process-'));
+    etcd = await startEtcd({ name: 'in-process', dataDir: join(dir, 'etcd') });
+  }, 60_000);
+  afterAll(async () => {
+    await etcd?.stop();
+    rmSync(dir, { recursive: true, force: true });
+  }, 30_000);
+
+  it('settles with etcd in step, and a second start loads the cluster the first one left', async () => {
+    const client = etcd.client();
+    const first = await startInProcess(SMALL, { etcd: { endpoint: etcd.clientUrl } });
+    try {
+      expect(first.sandbox.storage).toMatchObject({ etcd: etcd.clientUrl, loaded: false });
+      // Simulated time waits for etcd: a minute of it later, etcd holds every write once flushed.
+      await first.clock.sleep(60_000);
+      await first.sandbox.flushStorage();
+      const { store } = first.sandbox.ctx;
+      expect((await client.status()).revision).toBeGreaterThanOrEqual(store.resourceVersion);
+    } finally {
+      await first.stop();
+    }
+    // Stopped: etcd holds every write, and nothing else.
+    const revision = first.sandbox.ctx.store.resourceVersion;
+    expect((await client.status()).revision).toBe(revision);
+
+    const second = await startInProcess(SMALL, { etcd: { endpoint: etcd.clientUrl } });
+    try {
+      expect(second.sandbox.storage).toMatchObject({ loaded: true, revision });
+      expect(second.sandbox.ctx.store.list('pods', 'shop')).toHaveLength(3);
+    } finally {
+      await second.stop();
+    }
+  }, 120_000);
 });
