@@ -81,15 +81,27 @@ export class ClusterApiNodeProvider implements NodeGroupProvider {
   /** Unused: new nodes are recognised by their Machines' nodeRefs (createdNodes). */
   readonly newNodes: NewNodeRule = {};
   readonly joinTimeoutMs: number;
-  private readonly api: CustomObjectsApi;
-  private readonly core: CoreV1Api;
   private readonly namespace: string;
+  private clients?: { custom: CustomObjectsApi; core: CoreV1Api };
 
   constructor(private readonly options: ClusterApiNodeProviderOptions) {
     this.joinTimeoutMs = options.joinTimeoutMs;
     this.namespace = options.namespace;
-    this.api = options.kc.makeApiClient(CustomObjectsApi);
-    this.core = options.kc.makeApiClient(CoreV1Api);
+  }
+
+  // Note: made at first use, not in the constructor: a policy is checked with an empty kubeconfig, on which
+  // client-node refuses to make a client.
+  private get api(): CustomObjectsApi {
+    this.clients ??= {
+      custom: this.options.kc.makeApiClient(CustomObjectsApi),
+      core: this.options.kc.makeApiClient(CoreV1Api),
+    };
+    return this.clients.custom;
+  }
+
+  private get core(): CoreV1Api {
+    void this.api;
+    return this.clients!.core;
   }
 
   async checkPool(pool: string): Promise<void> {

@@ -163,10 +163,7 @@ describe('nodeProvider cluster-api', () => {
     const { summary } = await run({ nodeProvider: { ...CAPI, machineDeployment: 'wrokers' } });
     expect(summary.state).toBe('failed');
     expect(summary.reason).toContain(
-      'the cluster-api node provider cannot serve pool general: MachineDeployment capi/wrokers of pool general was not found: name the pool’s MachineDeployment in nodeProvider.machineDeployment'.replace(
-        '’',
-        "'",
-      ),
+      "the cluster-api node provider cannot serve pool general: MachineDeployment capi/wrokers of pool general was not found: name the pool's MachineDeployment in nodeProvider.machineDeployment",
     );
     expect((await nodes(sandbox)).filter((n) => n.unschedulable)).toEqual([]);
     expect(await deployments()).toEqual({ workers: [3, 'v1.30.6'] });

@@ -79,6 +79,13 @@ describe('nodeProviderFromPolicy', () => {
     expect(() => nodeProviderFromPolicy(settings, { kc })).toThrow(message);
   });
 
+  it('builds the cluster-api provider from an empty kubeconfig, as apply checks a policy before it connects', () => {
+    expect(nodeProviderFromPolicy({ kind: 'cluster-api' }, { kc })).toMatchObject({
+      kind: 'cluster-api',
+      joinTimeoutMs: 15 * 60_000,
+    });
+  });
+
   it('builds the command provider with its recognition rule and join timeout', () => {
     const provider = nodeProviderFromPolicy(
       {
