@@ -9,12 +9,30 @@
 import { CustomObjectsApi } from '@kubernetes/client-node';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
 import { VirtualClock } from '../../src/core/clock.ts';
-import { type EngineDeps, resumeRun, startRun } from '../../src/engine/index.ts';
+import {
+  type EngineDeps,
+  type RunEvent,
+  requestPause,
+  resumeRun,
+  rollbackRun,
+  startRun,
+} from '../../src/engine/index.ts';
+import type { CreateNodesContext, DeleteNodeContext } from '../../src/providers/index.ts';
 import { advanceWhenIdle } from '../../src/sandbox/idle-time.ts';
 import { parseScenario } from '../../src/sandbox/scenario/parse-scenario.ts';
+import type { RunStoreOptions } from '../../src/store/index.ts';
 import { type RunningSandbox, startSandbox } from '../e2e/sandbox-harness.ts';
-import { FAST, type Harness, harness, nodes, planFor, SandboxApiProvider } from './engine-harness.ts';
-import { SURGE_CLUSTER, surgePolicy, type WitnessNodeProvider, witnessProvider } from './surge-harness.ts';
+import {
+  CrashError,
+  crashAt,
+  FAST,
+  type Harness,
+  harness,
+  nodes,
+  planFor,
+  SandboxApiProvider,
+} from './engine-harness.ts';
+import { SURGE_CLUSTER, surgePolicy, WitnessNodeProvider, witnessProvider } from './surge-harness.ts';
 
 const TARGET = 'v1.31.2';
 const OLD = ['general-1', 'general-2', 'general-3'];
@@ -23,6 +41,12 @@ const CAPI_CLUSTER = SURGE_CLUSTER.replace(
   '{ name: general, count: 3, machineDeployment: capi/workers,',
 );
 const CAPI = { kind: 'cluster-api', namespace: 'capi', machineDeployment: 'workers', joinTimeout: '2m' };
+const BLUE_GREEN = {
+  canary: { nodes: 0 },
+  timings: { waveSoak: '2s' },
+  pools: [{ name: 'general', strategy: 'blue-green', maxUnavailable: 1, waveSize: 2, finalSoak: '20s' }],
+  nodeProvider: CAPI,
+};
 const GROUP = { group: 'cluster.x-k8s.io', version: 'v1beta1', namespace: 'capi' };
 
 interface Capi {
@@ -37,13 +61,16 @@ describe('nodeProvider cluster-api', () => {
   let stopClock: () => Promise<void>;
   let h: Harness;
   let deps: EngineDeps;
+  /** Store writes fail (the process "died") while this says so. */
+  let crash: RunStoreOptions['beforeWrite'];
 
   beforeEach(async () => {
     clock = new VirtualClock(Date.parse('2026-03-01T00:00:00Z'));
     const driver = advanceWhenIdle(clock);
     stopClock = () => driver.stop();
     sandbox = await startSandbox({ scenario: parseScenario(CAPI_CLUSTER, 'capi.yaml'), clock });
-    h = harness(sandbox, new SandboxApiProvider(sandbox));
+    crash = undefined;
+    h = harness(sandbox, new SandboxApiProvider(sandbox), { beforeWrite: (n) => crash?.(n) });
     deps = { ...h.deps, clock };
   });
   afterEach(async () => {
@@ -108,12 +135,7 @@ describe('nodeProvider cluster-api', () => {
   });
 
   it('blue-green: the green pool is the clone scaled to the pool’s size; the blue Machines go after the final soak', async () => {
-    const { witness, summary } = await run({
-      canary: { nodes: 0 },
-      timings: { waveSoak: '2s' },
-      pools: [{ name: 'general', strategy: 'blue-green', maxUnavailable: 1, waveSize: 2, finalSoak: '20s' }],
-      nodeProvider: CAPI,
-    });
+    const { witness, summary } = await run(BLUE_GREEN);
     expect(summary.reason).toBeUndefined();
     expect(summary.state).toBe('succeeded');
     expect(witness.creates).toBe(3);
@@ -169,6 +191,79 @@ describe('nodeProvider cluster-api', () => {
     expect(await deployments()).toEqual({ workers: [3, 'v1.30.6'] });
   });
 
+  it('blue-green rolled back during the final soak: the green Machines removed, the blue MachineDeployment untouched', async () => {
+    const plan = await planFor(
+      sandbox,
+      TARGET,
+      surgePolicy({ ...BLUE_GREEN, pools: [{ ...BLUE_GREEN.pools[0], finalSoak: '10m' }] }),
+    );
+    const witness = witnessProvider(sandbox, plan);
+    const paused = await startRun(
+      {
+        ...deps,
+        nodeProvider: witness,
+        onEvent: (e: RunEvent) => {
+          if (e.type === 'log' && e.message.includes('is held for')) requestPause(deps.store, e.runId);
+        },
+      },
+      plan,
+      FAST,
+    );
+    expect(paused.state).toBe('paused');
+    expect(await deployments()).toEqual({ workers: [3, 'v1.30.6'], 'workers-v1-31-2': [3, TARGET] });
+    const summary = await rollbackRun({ ...deps, nodeProvider: witness }, paused.runId, FAST);
+    expect(summary.state).toBe('rolled-back');
+    const pool = (await nodes(sandbox)).filter((n) => n.labels['midflight.dev/pool'] === 'general');
+    expect(pool.map((n) => [n.name, n.version, n.ready, n.unschedulable])).toEqual(
+      OLD.map((n) => [n, 'v1.30.6', true, false]),
+    );
+    expect(await deployments()).toEqual({ workers: [3, 'v1.30.6'], 'workers-v1-31-2': [0, TARGET] });
+    await untilNoMachineOf('workers-v1-31-2');
+    expect(witness.podsAtDelete).toEqual([]);
+    const { items } = await sandbox.admin<{ items: unknown[] }>('/sandbox/v1/violations');
+    expect(items).toEqual([]);
+  });
+
+  /**
+   * Killed (every later store write fails) at a store write, or right after the provider's nth create or
+   * delete returned (before the engine recorded it), then resumed: one scale-up per old node, none twice,
+   * every old Machine removed once, the pool exactly in the clone.
+   */
+  it.each([
+    ['surge, right after the first create', {}, { create: 1 }],
+    ['surge, right after the second delete', {}, { delete: 2 }],
+    ['surge, at store write 40', { write: 40 }, {}],
+    ['blue-green, right after the second create', { blueGreen: true }, { create: 2 }],
+    ['blue-green, at store write 60', { write: 60, blueGreen: true }, {}],
+  ])(
+    'killed %s: resumed to a clean finish',
+    async (_what, at: { write?: number; blueGreen?: boolean }, dieAfter) => {
+      const plan = await planFor(
+        sandbox,
+        TARGET,
+        surgePolicy(at.blueGreen ? BLUE_GREEN : { nodeProvider: CAPI }),
+      );
+      const provider = new DyingNodeProvider(witnessProvider(sandbox, plan), sandbox, dieAfter);
+      crash = (n) => {
+        if (provider.dead) throw new CrashError(n);
+        crashAt(at.write ?? Number.POSITIVE_INFINITY)?.(n);
+      };
+      await expect(startRun({ ...deps, nodeProvider: provider }, plan, FAST)).rejects.toBeInstanceOf(
+        CrashError,
+      );
+      provider.dead = false;
+      crash = undefined;
+      const store = h.openStore();
+      const [stopped] = store.listRuns();
+      const summary = await resumeRun({ ...deps, store, nodeProvider: provider }, stopped!.id, FAST);
+      expect(summary.reason).toBeUndefined();
+      expect(summary.state).toBe('succeeded');
+      expect(provider.creates).toBe(3);
+      expect(provider.podsAtDelete).toEqual([]);
+      await expectMovedToClone(stopped!.id);
+    },
+  );
+
   async function untilNoMachineOf(deployment: string) {
     const deadline = clock.now() + 120_000;
     const of = async () =>
@@ -182,3 +277,28 @@ describe('nodeProvider cluster-api', () => {
     }
   }
 });
+
+/** Dies (every later store write fails) right after the provider's nth create or delete returned. */
+class DyingNodeProvider extends WitnessNodeProvider {
+  dead = false;
+  constructor(
+    inner: WitnessNodeProvider,
+    sandbox: RunningSandbox,
+    private readonly dieAfter: { create?: number; delete?: number },
+  ) {
+    super(inner, sandbox);
+  }
+  override async createNodes(ctx: CreateNodesContext): Promise<string[]> {
+    const answer = super.createNodes(ctx);
+    const nth = this.creates;
+    const names = await answer;
+    if (nth === this.dieAfter.create) this.dead = true;
+    return names;
+  }
+  override async deleteNode(ctx: DeleteNodeContext): Promise<void> {
+    const answer = super.deleteNode(ctx);
+    const nth = this.deletes.length;
+    await answer;
+    if (nth === this.dieAfter.delete) this.dead = true;
+  }
+}
