@@ -88,6 +88,13 @@ describe('sandbox: Cluster API resources', () => {
       ['Running', 'general-1'],
       ['Running', 'general-2'],
     ]);
+    // kubectl's table has Cluster API's own printer columns.
+    const table = (await sandbox.kubectl('get', 'md,machines', '-n', 'capi')).stdout;
+    expect(table).toMatch(
+      /NAME\s+CLUSTER\s+DESIRED\s+REPLICAS\s+READY\s+UPDATED\s+UNAVAILABLE\s+PHASE\s+AGE\s+VERSION/,
+    );
+    expect(table).toMatch(/workers\s+capi-lab\s+2\s+2\s+2\s+2\s+0\s+Running\s+\S+\s+v1\.30\.6/);
+    expect(table).toMatch(/capi-lab\s+general-1\s+sandbox:\/\/\/general-1\s+Running/);
     const strategic = await sandbox.request(
       'PATCH',
       '/apis/cluster.x-k8s.io/v1beta1/namespaces/capi/machinedeployments/workers',
