@@ -29,7 +29,7 @@ import {
 } from '../core/index.ts';
 import type { NodeState } from '../kube/index.ts';
 import type { NodeWaveStep } from '../plan/index.ts';
-import { matchesNewNodeRule, type NodeGroupProvider } from '../providers/index.ts';
+import { type CreatedNodes, matchesNewNodeRule, type NodeGroupProvider } from '../providers/index.ts';
 import type { NodeRowDetail, ReplacementRecord, StepStateRecord } from '../store/index.ts';
 import { StepFailedError } from './errors.ts';
 import {
@@ -340,8 +340,7 @@ export async function ensureReplacement(
   const deadline = (rep.requestedAt ?? ctx.clock.now()) + provider.joinTimeoutMs;
   for (;;) {
     adopted ??= await labelledReplacement(ctx, node);
-    const created =
-      !adopted && provider.createdNodes ? await provider.createdNodes(step.pool, step.version) : undefined;
+    const created = adopted ? undefined : await createdNodesOf(ctx, step, node, provider);
     if (!adopted) adopted = await claimNewNode(ctx, step, node, rep, provider, created?.nodes);
     if (!adopted && created?.failed) return createFailed(ctx, step, node, row, rep, provider, created.failed);
     if (adopted && adopted.name !== rep.name) put({ name: adopted.name });
@@ -357,6 +356,32 @@ export async function ensureReplacement(
     }
     if (ctx.clock.now() >= deadline) return giveUp(ctx, step, node, row, rep, provider);
     await ctx.sleepUntil(ctx.clock.now() + ctx.options.pollIntervalMs, 'sub-step');
+  }
+}
+
+/**
+ * The provider's own list of its new nodes, when it keeps one. A failure to read it is no news (logged):
+ * the join timeout still bounds the wait, as when the nodes are read from the cluster.
+ */
+async function createdNodesOf(
+  ctx: RunContext,
+  step: NodeWaveStep,
+  node: string,
+  provider: NodeGroupProvider,
+): Promise<CreatedNodes | undefined> {
+  if (!provider.createdNodes) return undefined;
+  try {
+    return await provider.createdNodes(step.pool, step.version);
+  } catch (err) {
+    ctx.log(
+      'warn',
+      `could not read the ${provider.kind} node provider's new nodes: ${(err as Error).message}`,
+      {
+        stepId: step.id,
+        node,
+      },
+    );
+    return undefined;
   }
 }
 
