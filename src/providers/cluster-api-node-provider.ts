@@ -83,6 +83,8 @@ export class ClusterApiNodeProvider implements NodeGroupProvider {
   readonly joinTimeoutMs: number;
   private readonly namespace: string;
   private clients?: { custom: CustomObjectsApi; core: CoreV1Api };
+  /** The last change to a MachineDeployment asked for: the next waits for it (see retryOnConflict). */
+  private writes: Promise<unknown> = Promise.resolve();
 
   constructor(private readonly options: ClusterApiNodeProviderOptions) {
     this.joinTimeoutMs = options.joinTimeoutMs;
@@ -351,7 +353,18 @@ export class ClusterApiNodeProvider implements NodeGroupProvider {
     );
   }
 
-  private async retryOnConflict(what: string, subject: string, attempt: () => Promise<void>): Promise<void> {
+  /**
+   * Runs `attempt` (read, then one patch on what it read) again on a 409 Conflict. Note: this provider's own
+   * changes go one at a time (a blue-green pool asks for all its nodes at once): only other writers (Cluster
+   * API's status updates) can make a patch conflict, not the other replacements.
+   */
+  private retryOnConflict(what: string, subject: string, attempt: () => Promise<void>): Promise<void> {
+    const turn = this.writes.then(() => this.retryEach(what, subject, attempt));
+    this.writes = turn.catch(() => {});
+    return turn;
+  }
+
+  private async retryEach(what: string, subject: string, attempt: () => Promise<void>): Promise<void> {
     for (let i = 0; i < CONFLICT_RETRIES; i++) {
       try {
         await attempt();

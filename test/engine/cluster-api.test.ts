@@ -232,7 +232,6 @@ describe('nodeProvider cluster-api', () => {
   it.each([
     ['surge, right after the first create', {}, { create: 1 }],
     ['surge, right after the second delete', {}, { delete: 2 }],
-    ['surge, at store write 40', { write: 40 }, {}],
     ['blue-green, right after the second create', { blueGreen: true }, { create: 2 }],
     ['blue-green, at store write 60', { write: 60, blueGreen: true }, {}],
   ])(
