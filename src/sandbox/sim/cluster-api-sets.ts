@@ -153,6 +153,11 @@ export class MachineDeploymentController extends OwnerController {
     const total = replicasOf(current) + olds.reduce((n, ms) => n + replicasOf(ms), 0);
     this.scale(current, Math.min(desired, replicasOf(current) + Math.max(0, desired + maxSurge - total)));
 
+    // IMPORTANT: a MachineSet whose status is not yet of its current spec cannot say how many of its
+    // Machines serve: nothing is removed until it can (its status update queues this MachineDeployment).
+    const observed = (ms: KubeObject) =>
+      ms.status !== undefined && ms.status.observedGeneration === ms.metadata.generation;
+    if (![current, ...olds].every(observed)) return;
     const ready = (ms: KubeObject) => this.readyMachines(ms);
     const available = ready(current) + olds.reduce((n, ms) => n + ready(ms), 0);
     let removable = Math.max(0, available - (desired - maxUnavailable));

@@ -134,6 +134,39 @@ describe('sandbox: Cluster API resources', () => {
     await until('Node general-1 deleted', nodeNames, (n) => !n.includes('node/general-1'));
   });
 
+  // Note: patched as soon as the sandbox answers, before its controllers first wrote the MachineSets'
+  // status: a rollout that trusted a status not yet written removed every old Machine at once.
+  it('rolls a MachineDeployment to a new version within maxSurge 1, maxUnavailable 0', async () => {
+    await api.patchNamespacedCustomObject(
+      {
+        ...GROUP,
+        plural: 'machinedeployments',
+        name: 'workers',
+        body: { spec: { template: { spec: { version: 'v1.31.2' } } } },
+      },
+      MERGE,
+    );
+    let most = 0;
+    let fewestRunning = 2;
+    const rolled = await until('every Machine at v1.31.2', machines, (ms) => {
+      most = Math.max(most, ms.length);
+      fewestRunning = Math.min(fewestRunning, ms.filter((m) => m.status?.phase === 'Running').length);
+      return (
+        ms.length === 2 && ms.every((m) => m.spec.version === 'v1.31.2' && m.status?.phase === 'Running')
+      );
+    });
+    expect(most).toBeLessThanOrEqual(3);
+    expect(fewestRunning).toBe(2);
+    expect(rolled.map((m) => m.status?.nodeRef?.name).sort()).toEqual(['general-3', 'general-4']);
+    const sets = (await api.listNamespacedCustomObject({ ...GROUP, plural: 'machinesets' })) as {
+      items: Array<{ spec: { replicas: number; template: { spec: { version: string } } } }>;
+    };
+    expect(sets.items.map((ms) => [ms.spec.template.spec.version, ms.spec.replicas])).toEqual([
+      ['v1.30.6', 0],
+      ['v1.31.2', 2],
+    ]);
+  });
+
   it('fails a Machine the pool quota refuses, with the reason', async () => {
     await sandbox.request('PATCH', '/sandbox/v1/faults', { body: { poolQuota: { general: 2 } } });
     await scaleTo(3);
