@@ -94,16 +94,19 @@ export class ClusterApiNodeProvider implements NodeGroupProvider {
   // Note: made at first use, not in the constructor: a policy is checked with an empty kubeconfig, on which
   // client-node refuses to make a client.
   private get api(): CustomObjectsApi {
+    return this.clientsOnce().custom;
+  }
+
+  private get core(): CoreV1Api {
+    return this.clientsOnce().core;
+  }
+
+  private clientsOnce(): { custom: CustomObjectsApi; core: CoreV1Api } {
     this.clients ??= {
       custom: this.options.kc.makeApiClient(CustomObjectsApi),
       core: this.options.kc.makeApiClient(CoreV1Api),
     };
-    return this.clients.custom;
-  }
-
-  private get core(): CoreV1Api {
-    void this.api;
-    return this.clients!.core;
+    return this.clients;
   }
 
   async checkPool(pool: string): Promise<void> {
@@ -170,9 +173,14 @@ export class ClusterApiNodeProvider implements NodeGroupProvider {
       const machines = (await this.machinesOf(target.metadata.name)).filter(
         (m) => !m.metadata.deletionTimestamp,
       );
+      const failed = (m: CapiObject) => (m.status?.phase === 'Failed' ? 0 : 1);
       const unserving = machines
         .filter((m) => m.status?.phase === 'Failed' || !m.status?.nodeRef)
-        .sort((a, b) => Number(b.status?.phase === 'Failed') - Number(a.status?.phase === 'Failed'));
+        .sort(
+          (a, b) =>
+            failed(a) - failed(b) ||
+            (a.metadata.creationTimestamp ?? '').localeCompare(b.metadata.creationTimestamp ?? ''),
+        );
       const doomed = unserving[0];
       const annotations: Record<string, string> = { [REQUESTS_ANNOTATION]: annotationSetValue(requests) };
       if (doomed) {
