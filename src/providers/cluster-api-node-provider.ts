@@ -189,7 +189,7 @@ export class ClusterApiNodeProvider implements NodeGroupProvider {
         removals.add(doomed.metadata.name);
         annotations[REMOVALS_ANNOTATION] = annotationSetValue(removals);
       }
-      const replicas = Math.max(0, (target.spec?.replicas ?? 0) - (doomed ? 1 : 0));
+      const replicas = doomed ? await this.oneFewer(target, ctx.pool) : (target.spec?.replicas ?? 0);
       await this.patchDeployment(target, replicas, annotations);
       ctx.log(
         doomed
@@ -229,7 +229,7 @@ export class ClusterApiNodeProvider implements NodeGroupProvider {
       if (removals.has(machine.metadata.name)) return;
       const present = new Set(machines.map((m) => m.metadata.name));
       const kept = [...removals].filter((name) => present.has(name));
-      const replicas = Math.max(0, (md.spec?.replicas ?? 0) - 1);
+      const replicas = await this.oneFewer(md, ctx.node);
       await this.patchDeployment(md, replicas, {
         [REMOVALS_ANNOTATION]: annotationSetValue([...kept, machine.metadata.name]),
       });
@@ -237,6 +237,33 @@ export class ClusterApiNodeProvider implements NodeGroupProvider {
         `annotated ${machine.metadata.name} ${CAPI_DELETE_MACHINE_ANNOTATION} and scaled ${this.ref(md)} to ${replicas}`,
       );
     });
+  }
+
+  /**
+   * `md`'s replicas less one, once it is sure the Machines its MachineSets will then remove are all marked
+   * `cluster.x-k8s.io/delete-machine`. IMPORTANT: fails closed: if another client lowered the replicas too,
+   * a Machine nobody drained would go.
+   */
+  private async oneFewer(md: CapiObject, subject: string): Promise<number> {
+    const replicas: unknown = md.spec?.replicas;
+    if (typeof replicas !== 'number' || !Number.isInteger(replicas) || replicas < 1)
+      throw new ProviderError(
+        `${this.ref(md)} has spec.replicas ${JSON.stringify(replicas)}: there is no replica to take off`,
+        subject,
+        [],
+        false,
+      );
+    const live = (await this.machinesOf(md.metadata.name)).filter((m) => !m.metadata.deletionTimestamp);
+    const marked = live.filter((m) => m.metadata.annotations?.[CAPI_DELETE_MACHINE_ANNOTATION] !== undefined);
+    const removed = live.length - (replicas - 1);
+    if (removed > marked.length)
+      throw new ProviderError(
+        `refusing to scale ${this.ref(md)} to ${replicas - 1}: its MachineSets would remove ${removed} Machine(s) and only ${marked.length} are marked ${CAPI_DELETE_MACHINE_ANNOTATION} (did another client change its replicas?)`,
+        subject,
+        [],
+        false,
+      );
+    return replicas - 1;
   }
 
   /** The pool's MachineDeployment: the one the policy names, or the one an earlier upgrade moved its nodes to. */
