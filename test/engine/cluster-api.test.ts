@@ -32,7 +32,14 @@ import {
   planFor,
   SandboxApiProvider,
 } from './engine-harness.ts';
-import { SURGE_CLUSTER, surgePolicy, WitnessNodeProvider, witnessProvider } from './surge-harness.ts';
+import {
+  machines as cloudMachines,
+  deletions,
+  SURGE_CLUSTER,
+  surgePolicy,
+  WitnessNodeProvider,
+  witnessProvider,
+} from './surge-harness.ts';
 
 const TARGET = 'v1.31.2';
 const OLD = ['general-1', 'general-2', 'general-3'];
@@ -117,6 +124,9 @@ describe('nodeProvider cluster-api', () => {
       machines.map((m) => [m.metadata.labels?.['cluster.x-k8s.io/deployment-name'], m.status?.phase]),
     ).toEqual(OLD.map(() => ['workers-v1-31-2', 'Running']));
     expect(machines.map((m) => m.status?.nodeRef?.name).sort()).toEqual(pool.map((n) => n.name).sort());
+    // The sandbox's cloud holds exactly these (none orphaned), and deleted none with workload pods on it.
+    expect((await cloudMachines(sandbox)).map((m) => m.name).sort()).toEqual(pool.map((n) => n.name).sort());
+    expect((await deletions(sandbox)).filter((d) => d.podsLeft.length > 0)).toEqual([]);
     const { items } = await sandbox.admin<{ items: unknown[] }>('/sandbox/v1/violations');
     expect(items).toEqual([]);
   }
@@ -220,6 +230,8 @@ describe('nodeProvider cluster-api', () => {
     expect(await deployments()).toEqual({ workers: [3, 'v1.30.6'], 'workers-v1-31-2': [0, TARGET] });
     await untilNoMachineOf('workers-v1-31-2');
     expect(witness.podsAtDelete).toEqual([]);
+    expect(await cloudMachines(sandbox)).toEqual([]);
+    expect((await deletions(sandbox)).filter((d) => d.podsLeft.length > 0)).toEqual([]);
     const { items } = await sandbox.admin<{ items: unknown[] }>('/sandbox/v1/violations');
     expect(items).toEqual([]);
   });
