@@ -20,21 +20,9 @@
  * patch that changes its replicas (with its resourceVersion), so after a crash the provider knows whether
  * the change went through and never scales twice for one intent.
  */
-import {
-  CoreV1Api,
-  CustomObjectsApi,
-  type KubeConfig,
-  PatchStrategy,
-  setHeaderOptions,
-} from '@kubernetes/client-node';
-import {
-  CAPI_DELETE_MACHINE_ANNOTATION,
-  CAPI_DEPLOYMENT_NAME_LABEL,
-  CAPI_GROUP,
-  CAPI_VERSION,
-  RUN_ID_LABEL,
-} from '../core/index.ts';
-import { apiFailureOf, classifyFailure } from '../kube/index.ts';
+import type { KubeConfig } from '@kubernetes/client-node';
+import { CAPI_DELETE_MACHINE_ANNOTATION, CAPI_DEPLOYMENT_NAME_LABEL, RUN_ID_LABEL } from '../core/index.ts';
+import { apiFailureOf } from '../kube/index.ts';
 import {
   annotationSet,
   annotationSetValue,
@@ -47,6 +35,7 @@ import {
   REQUESTS_ANNOTATION,
   requestKey,
 } from './cluster-api-clone.ts';
+import { ClusterApiObjects } from './cluster-api-objects.ts';
 import type { NewNodeRule } from './new-node-rule.ts';
 import type {
   CreatedNodes,
@@ -72,7 +61,6 @@ export interface ClusterApiNodeProviderOptions {
 
 export const INFRASTRUCTURE_PLACEHOLDERS = ['pool', 'version', 'machineDeployment'] as const;
 
-const MERGE = setHeaderOptions('Content-Type', PatchStrategy.MergePatch);
 /** Writes retried on a 409 Conflict (another replacement changed the MachineDeployment first). */
 const CONFLICT_RETRIES = 20;
 
@@ -81,32 +69,13 @@ export class ClusterApiNodeProvider implements NodeGroupProvider {
   /** Unused: new nodes are recognised by their Machines' nodeRefs (createdNodes). */
   readonly newNodes: NewNodeRule = {};
   readonly joinTimeoutMs: number;
-  private readonly namespace: string;
-  private clients?: { custom: CustomObjectsApi; core: CoreV1Api };
+  private readonly objects: ClusterApiObjects;
   /** The last change to a MachineDeployment asked for: the next waits for it (see retryOnConflict). */
   private writes: Promise<unknown> = Promise.resolve();
 
   constructor(private readonly options: ClusterApiNodeProviderOptions) {
     this.joinTimeoutMs = options.joinTimeoutMs;
-    this.namespace = options.namespace;
-  }
-
-  // Note: made at first use, not in the constructor: a policy is checked with an empty kubeconfig, on which
-  // client-node refuses to make a client.
-  private get api(): CustomObjectsApi {
-    return this.clientsOnce().custom;
-  }
-
-  private get core(): CoreV1Api {
-    return this.clientsOnce().core;
-  }
-
-  private clientsOnce(): { custom: CustomObjectsApi; core: CoreV1Api } {
-    this.clients ??= {
-      custom: this.options.kc.makeApiClient(CustomObjectsApi),
-      core: this.options.kc.makeApiClient(CoreV1Api),
-    };
-    return this.clients;
+    this.objects = new ClusterApiObjects(options.kc, options.namespace);
   }
 
   async checkPool(pool: string): Promise<void> {
@@ -120,16 +89,16 @@ export class ClusterApiNodeProvider implements NodeGroupProvider {
       const target = (await this.targetOf(ctx.pool, ctx.version, ctx))!;
       const requests = annotationSet(target, REQUESTS_ANNOTATION);
       if (requests.has(key)) {
-        ctx.log(`${this.ref(target)} already counts this create`);
+        ctx.log(`${this.objects.ref(target)} already counts this create`);
         return;
       }
       // Note: the requests of earlier runs are done or withdrawn; only this run's are kept.
       const kept = [...requests].filter((k) => k.split(',').includes(runKey));
       const replicas = (target.spec?.replicas ?? 0) + ctx.count;
-      await this.patchDeployment(target, replicas, {
+      await this.objects.patchDeployment(target, replicas, {
         [REQUESTS_ANNOTATION]: annotationSetValue([...kept, key]),
       });
-      ctx.log(`scaled ${this.ref(target)} to ${replicas} replica(s) at ${ctx.version}`);
+      ctx.log(`scaled ${this.objects.ref(target)} to ${replicas} replica(s) at ${ctx.version}`);
     });
     return [];
   }
@@ -137,7 +106,7 @@ export class ClusterApiNodeProvider implements NodeGroupProvider {
   async createdNodes(pool: string, version: string): Promise<CreatedNodes> {
     const target = await this.targetOf(pool, version);
     if (!target) return { nodes: [] };
-    const machines = (await this.machinesOf(target.metadata.name)).filter(
+    const machines = (await this.objects.machinesOf(target.metadata.name)).filter(
       (m) => !m.metadata.deletionTimestamp,
     );
     const failed = machines.find((m) => m.status?.phase === 'Failed' || m.status?.failureMessage);
@@ -145,7 +114,7 @@ export class ClusterApiNodeProvider implements NodeGroupProvider {
       nodes: machines.flatMap((m) => (m.status?.nodeRef?.name ? [m.status.nodeRef.name as string] : [])),
       ...(failed
         ? {
-            failed: `Machine ${this.namespace}/${failed.metadata.name} of ${this.ref(target)} failed: ${failed.status?.failureReason ?? 'Failed'}: ${failed.status?.failureMessage ?? 'no message'}`,
+            failed: `Machine ${this.objects.namespace}/${failed.metadata.name} of ${this.objects.ref(target)} failed: ${failed.status?.failureReason ?? 'Failed'}: ${failed.status?.failureMessage ?? 'no message'}`,
           }
         : {}),
     };
@@ -154,7 +123,7 @@ export class ClusterApiNodeProvider implements NodeGroupProvider {
   async findCreated(pool: string, labels: Record<string, string>): Promise<string[] | undefined> {
     // Note: a create the MachineDeployment counts has a Machine, but which node it gives is only known once
     // it registers (createdNodes): undefined says "made, wait for it"; [] says "not made, ask again".
-    for (const d of await this.listDeployments()) {
+    for (const d of await this.objects.listDeployments()) {
       if (annotationSet(d, REQUESTS_ANNOTATION).has(requestKey(labels)) && this.belongsTo(d, pool))
         return undefined;
     }
@@ -170,7 +139,7 @@ export class ClusterApiNodeProvider implements NodeGroupProvider {
       if (!requests.has(key)) return;
       requests.delete(key);
       // The Machine the create gave and that did not serve: a failed one first, else the oldest unregistered.
-      const machines = (await this.machinesOf(target.metadata.name)).filter(
+      const machines = (await this.objects.machinesOf(target.metadata.name)).filter(
         (m) => !m.metadata.deletionTimestamp,
       );
       const failed = (m: CapiObject) => (m.status?.phase === 'Failed' ? 0 : 1);
@@ -184,28 +153,28 @@ export class ClusterApiNodeProvider implements NodeGroupProvider {
       const doomed = unserving[0];
       const annotations: Record<string, string> = { [REQUESTS_ANNOTATION]: annotationSetValue(requests) };
       if (doomed) {
-        await this.markForDeletion(doomed, ctx.runId);
+        await this.objects.markForDeletion(doomed, ctx.runId);
         const removals = annotationSet(target, REMOVALS_ANNOTATION);
         removals.add(doomed.metadata.name);
         annotations[REMOVALS_ANNOTATION] = annotationSetValue(removals);
       }
       const replicas = doomed ? await this.oneFewer(target, ctx.pool) : (target.spec?.replicas ?? 0);
-      await this.patchDeployment(target, replicas, annotations);
+      await this.objects.patchDeployment(target, replicas, annotations);
       ctx.log(
         doomed
-          ? `withdrew a create: ${doomed.metadata.name} removed, ${this.ref(target)} at ${replicas} replica(s)`
-          : `withdrew a create of ${this.ref(target)}: no Machine of it was left to remove`,
+          ? `withdrew a create: ${doomed.metadata.name} removed, ${this.objects.ref(target)} at ${replicas} replica(s)`
+          : `withdrew a create of ${this.objects.ref(target)}: no Machine of it was left to remove`,
       );
     });
   }
 
   async deleteNode(ctx: DeleteNodeContext): Promise<void> {
-    const machines = await this.machinesOf();
+    const machines = await this.objects.machinesOf();
     const machine = machines.find((m) => m.status?.nodeRef?.name === ctx.node);
     if (!machine) {
-      if (!(await this.nodeExists(ctx.node))) return;
+      if (!(await this.objects.nodeExists(ctx.node))) return;
       throw new ProviderError(
-        `node ${ctx.node} is not the nodeRef of any Machine in namespace ${this.namespace}: the cluster-api node provider removes only nodes of Machines (check nodeProvider.namespace)`,
+        `node ${ctx.node} is not the nodeRef of any Machine in namespace ${this.objects.namespace}: the cluster-api node provider removes only nodes of Machines (check nodeProvider.namespace)`,
         ctx.node,
         [],
         false,
@@ -215,26 +184,31 @@ export class ClusterApiNodeProvider implements NodeGroupProvider {
     const owner = machine.metadata.labels?.[CAPI_DEPLOYMENT_NAME_LABEL];
     if (!owner)
       throw new ProviderError(
-        `Machine ${this.namespace}/${machine.metadata.name} (node ${ctx.node}) belongs to no MachineDeployment: delete it yourself`,
+        `Machine ${this.objects.namespace}/${machine.metadata.name} (node ${ctx.node}) belongs to no MachineDeployment: delete it yourself`,
         ctx.node,
         [],
         false,
       );
-    await this.markForDeletion(machine, ctx.runId);
+    await this.objects.markForDeletion(machine, ctx.runId);
     await this.retryOnConflict(`removing node ${ctx.node}`, ctx.node, async () => {
-      const md = await this.getDeployment(owner);
+      const md = await this.objects.getDeployment(owner);
       if (!md)
-        throw new ProviderError(`MachineDeployment ${this.namespace}/${owner} is gone`, ctx.node, [], false);
+        throw new ProviderError(
+          `MachineDeployment ${this.objects.namespace}/${owner} is gone`,
+          ctx.node,
+          [],
+          false,
+        );
       const removals = annotationSet(md, REMOVALS_ANNOTATION);
       if (removals.has(machine.metadata.name)) return;
       const present = new Set(machines.map((m) => m.metadata.name));
       const kept = [...removals].filter((name) => present.has(name));
       const replicas = await this.oneFewer(md, ctx.node);
-      await this.patchDeployment(md, replicas, {
+      await this.objects.patchDeployment(md, replicas, {
         [REMOVALS_ANNOTATION]: annotationSetValue([...kept, machine.metadata.name]),
       });
       ctx.log(
-        `annotated ${machine.metadata.name} ${CAPI_DELETE_MACHINE_ANNOTATION} and scaled ${this.ref(md)} to ${replicas}`,
+        `annotated ${machine.metadata.name} ${CAPI_DELETE_MACHINE_ANNOTATION} and scaled ${this.objects.ref(md)} to ${replicas}`,
       );
     });
   }
@@ -248,17 +222,19 @@ export class ClusterApiNodeProvider implements NodeGroupProvider {
     const replicas: unknown = md.spec?.replicas;
     if (typeof replicas !== 'number' || !Number.isInteger(replicas) || replicas < 1)
       throw new ProviderError(
-        `${this.ref(md)} has spec.replicas ${JSON.stringify(replicas)}: there is no replica to take off`,
+        `${this.objects.ref(md)} has spec.replicas ${JSON.stringify(replicas)}: there is no replica to take off`,
         subject,
         [],
         false,
       );
-    const live = (await this.machinesOf(md.metadata.name)).filter((m) => !m.metadata.deletionTimestamp);
+    const live = (await this.objects.machinesOf(md.metadata.name)).filter(
+      (m) => !m.metadata.deletionTimestamp,
+    );
     const marked = live.filter((m) => m.metadata.annotations?.[CAPI_DELETE_MACHINE_ANNOTATION] !== undefined);
     const removed = live.length - (replicas - 1);
     if (removed > marked.length)
       throw new ProviderError(
-        `refusing to scale ${this.ref(md)} to ${replicas - 1}: its MachineSets would remove ${removed} Machine(s) and only ${marked.length} are marked ${CAPI_DELETE_MACHINE_ANNOTATION} (did another client change its replicas?)`,
+        `refusing to scale ${this.objects.ref(md)} to ${replicas - 1}: its MachineSets would remove ${removed} Machine(s) and only ${marked.length} are marked ${CAPI_DELETE_MACHINE_ANNOTATION} (did another client change its replicas?)`,
         subject,
         [],
         false,
@@ -269,10 +245,10 @@ export class ClusterApiNodeProvider implements NodeGroupProvider {
   /** The pool's MachineDeployment: the one the policy names, or the one an earlier upgrade moved its nodes to. */
   private async sourceOf(pool: string): Promise<CapiObject> {
     const name = this.deploymentNameOf(pool);
-    const named = await this.getDeployment(name);
+    const named = await this.objects.getDeployment(name);
     if (!named)
       throw new ProviderError(
-        `MachineDeployment ${this.namespace}/${name} of pool ${pool} was not found: name the pool's MachineDeployment in nodeProvider.machineDeployment (and its namespace in nodeProvider.namespace)`,
+        `MachineDeployment ${this.objects.namespace}/${name} of pool ${pool} was not found: name the pool's MachineDeployment in nodeProvider.machineDeployment (and its namespace in nodeProvider.namespace)`,
         pool,
         [],
         false,
@@ -280,7 +256,7 @@ export class ClusterApiNodeProvider implements NodeGroupProvider {
     let md: CapiObject = named;
     for (let hops = 0; hops < 20 && (md.spec?.replicas ?? 0) === 0; hops++) {
       const from: string = md.metadata.name;
-      const next: CapiObject | undefined = (await this.listDeployments()).find(
+      const next: CapiObject | undefined = (await this.objects.listDeployments()).find(
         (d) => d.metadata.annotations?.[CLONED_FROM_ANNOTATION] === from && (d.spec?.replicas ?? 0) > 0,
       );
       if (!next) break;
@@ -303,12 +279,12 @@ export class ClusterApiNodeProvider implements NodeGroupProvider {
     const source = await this.sourceOf(pool);
     if (source.spec?.template?.spec?.version === version) return source;
     const name = deploymentNameAt(source.metadata.name, version);
-    const existing = await this.getDeployment(name);
+    const existing = await this.objects.getDeployment(name);
     if (existing) {
       const at = existing.spec?.template?.spec?.version;
       if (at !== version)
         throw new ProviderError(
-          `MachineDeployment ${this.namespace}/${name} exists at ${at}, not ${version}: the cluster-api node provider needs that name for pool ${pool}'s nodes at ${version}`,
+          `MachineDeployment ${this.objects.namespace}/${name} exists at ${at}, not ${version}: the cluster-api node provider needs that name for pool ${pool}'s nodes at ${version}`,
           pool,
           [],
           false,
@@ -323,17 +299,9 @@ export class ClusterApiNodeProvider implements NodeGroupProvider {
           .replaceAll('{machineDeployment}', source.metadata.name)
       : undefined;
     const clone = cloneAtVersion(source, name, version, infra);
-    try {
-      const made = (await this.api.createNamespacedCustomObject({
-        ...this.group('machinedeployments'),
-        body: clone,
-      })) as CapiObject;
-      creating.log(`created ${this.ref(made)} at ${version}, cloned from ${source.metadata.name}`);
-      return made;
-    } catch (err) {
-      if (apiFailureOf(err).code === 409) return (await this.getDeployment(name))!;
-      throw this.failure(err, `creating MachineDeployment ${this.namespace}/${name}`, pool);
-    }
+    const made = await this.objects.createDeployment(clone, pool);
+    creating.log(`${this.objects.ref(made)} at ${version}, cloned from ${source.metadata.name}`);
+    return made;
   }
 
   private deploymentNameOf(pool: string): string {
@@ -356,38 +324,6 @@ export class ClusterApiNodeProvider implements NodeGroupProvider {
     return deploymentBase(md.metadata.name) === deploymentBase(name);
   }
 
-  private async markForDeletion(machine: CapiObject, runId: string): Promise<void> {
-    if (machine.metadata.annotations?.[CAPI_DELETE_MACHINE_ANNOTATION] !== undefined) return;
-    try {
-      await this.api.patchNamespacedCustomObject(
-        {
-          ...this.group('machines'),
-          name: machine.metadata.name,
-          body: { metadata: { annotations: { [CAPI_DELETE_MACHINE_ANNOTATION]: `midflight ${runId}` } } },
-        },
-        MERGE,
-      );
-    } catch (err) {
-      throw this.failure(
-        err,
-        `annotating Machine ${this.namespace}/${machine.metadata.name}`,
-        machine.metadata.name,
-      );
-    }
-  }
-
-  /** One merge patch of replicas and annotations, on the resourceVersion read: a Conflict is retried. */
-  private async patchDeployment(md: CapiObject, replicas: number, annotations: Record<string, string>) {
-    await this.api.patchNamespacedCustomObject(
-      {
-        ...this.group('machinedeployments'),
-        name: md.metadata.name,
-        body: { metadata: { resourceVersion: md.metadata.resourceVersion, annotations }, spec: { replicas } },
-      },
-      MERGE,
-    );
-  }
-
   /**
    * Runs `attempt` (read, then one patch on what it read) again on a 409 Conflict. Note: this provider's own
    * changes go one at a time (a blue-green pool asks for all its nodes at once): only other writers (Cluster
@@ -406,78 +342,12 @@ export class ClusterApiNodeProvider implements NodeGroupProvider {
         return;
       } catch (err) {
         if (err instanceof ProviderError) throw err;
-        if (apiFailureOf(err).code !== 409) throw this.failure(err, what, subject);
+        if (apiFailureOf(err).code !== 409) throw this.objects.failure(err, what, subject);
       }
     }
     throw new ProviderError(
       `${what}: the MachineDeployment kept changing under ${CONFLICT_RETRIES} attempts`,
       subject,
-    );
-  }
-
-  private async getDeployment(name: string): Promise<CapiObject | undefined> {
-    try {
-      return (await this.api.getNamespacedCustomObject({
-        ...this.group('machinedeployments'),
-        name,
-      })) as CapiObject;
-    } catch (err) {
-      if (apiFailureOf(err).code === 404) return undefined;
-      throw this.failure(err, `reading MachineDeployment ${this.namespace}/${name}`, name);
-    }
-  }
-
-  private async listDeployments(): Promise<CapiObject[]> {
-    try {
-      return (
-        (await this.api.listNamespacedCustomObject(this.group('machinedeployments'))) as {
-          items: CapiObject[];
-        }
-      ).items;
-    } catch (err) {
-      throw this.failure(err, `listing MachineDeployments in ${this.namespace}`, this.namespace);
-    }
-  }
-
-  /** The Machines of one MachineDeployment, or all of the namespace's. */
-  private async machinesOf(deployment?: string): Promise<CapiObject[]> {
-    try {
-      const list = (await this.api.listNamespacedCustomObject({
-        ...this.group('machines'),
-        ...(deployment ? { labelSelector: `${CAPI_DEPLOYMENT_NAME_LABEL}=${deployment}` } : {}),
-      })) as { items: CapiObject[] };
-      return list.items;
-    } catch (err) {
-      throw this.failure(err, `listing Machines in ${this.namespace}`, deployment ?? this.namespace);
-    }
-  }
-
-  private async nodeExists(name: string): Promise<boolean> {
-    try {
-      await this.core.readNode({ name });
-      return true;
-    } catch (err) {
-      if (apiFailureOf(err).code === 404) return false;
-      throw this.failure(err, `reading node ${name}`, name);
-    }
-  }
-
-  private group(plural: string) {
-    return { group: CAPI_GROUP, version: CAPI_VERSION, namespace: this.namespace, plural };
-  }
-
-  private ref(md: CapiObject): string {
-    return `MachineDeployment ${this.namespace}/${md.metadata.name}`;
-  }
-
-  private failure(err: unknown, what: string, subject: string): ProviderError {
-    const f = apiFailureOf(err);
-    const hint = f.code === 404 ? ' (are the Cluster API CRDs installed in this cluster?)' : '';
-    return new ProviderError(
-      `${what} failed: ${f.code ? `HTTP ${f.code}: ` : ''}${f.message}${hint}`,
-      subject,
-      [],
-      classifyFailure(err) === 'transient',
     );
   }
 }
