@@ -33,6 +33,13 @@ const SHOWS: Record<string, (plan: Plan, policy: Policy) => void> = {
     expect(nodesOf(plan, 'canary').sort()).toEqual(['compute-1', 'compute-2', 'compute-3']);
     expect(plan.phases.filter((p) => p.kind === 'node-pool').map((p) => p.pool)).toEqual(['general']);
   },
+  'cluster-api.yaml': (plan, policy) => {
+    expect(policy.nodeProvider).toMatchObject({ kind: 'cluster-api', machineDeployment: '{pool}' });
+    const replacement = plan.phases
+      .flatMap((p) => p.steps)
+      .flatMap((s) => (s.kind === 'node-wave' && s.pool === 'compute' ? [s.replacement] : []));
+    expect(replacement.every((r) => r?.blueGreen === true)).toBe(true);
+  },
   'demo.yaml': (plan, policy) => {
     expect(nodesOf(plan, 'canary')).toHaveLength(1);
     expect(policy.drain).toMatchObject({ force: true, deleteEmptyDirData: true });

@@ -10,6 +10,19 @@ export type { CapacityModel, Resources } from './capacity.ts';
 export { capacityModelOf, podRequests, surgeCapacityOf } from './capacity.ts';
 export type { Clock, Timer } from './clock.ts';
 export { clockFromTimeScale, RealClock, ScaledClock, VirtualClock } from './clock.ts';
+export type { MachinePhase } from './cluster-api.ts';
+export {
+  CAPI_API_VERSION,
+  CAPI_CLUSTER_NAME_LABEL,
+  CAPI_DELETE_MACHINE_ANNOTATION,
+  CAPI_DEPLOYMENT_NAME_LABEL,
+  CAPI_GROUP,
+  CAPI_MACHINE_ANNOTATION,
+  CAPI_MACHINE_FINALIZER,
+  CAPI_SET_NAME_LABEL,
+  CAPI_TEMPLATE_HASH_LABEL,
+  CAPI_VERSION,
+} from './cluster-api.ts';
 export type { ClusterModel, NodeModel } from './cluster-model.ts';
 export {
   CONTROL_PLANE_POOL,

@@ -18,7 +18,7 @@ import { StepFailedError } from './errors.ts';
 import { soakUnderGates } from './gate-checks.ts';
 import { cordonRecorded, drainRecorded, reached } from './node-steps.ts';
 import type { RunContext } from './run-context.ts';
-import { deleteDrained, ensureReplacement, providerOf } from './surge-node.ts';
+import { checkProviderServesPool, deleteDrained, ensureReplacement, providerOf } from './surge-node.ts';
 
 /** The step id of a blue-green pool's green rows. */
 export const greenStepId = (pool: string) => `green-${pool}`;
@@ -38,6 +38,7 @@ export async function prepareGreenPool(ctx: RunContext, step: NodeWaveStep): Pro
   const provider = providerOf(ctx, step, '');
   const blue = steps.flatMap((s) => s.nodes.filter((n) => !ctx.nodeRow(s.id, n)?.detail.deleted));
   if (blue.every((n) => reached(ctx.nodeRow(green.id, n), 'cordoned'))) return;
+  await checkProviderServesPool(ctx, step, '', provider);
   ctx.log(
     'info',
     `blue-green: creating the green pool of ${step.pool} (${blue.length} node(s) at ${step.version})`,

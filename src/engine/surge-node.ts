@@ -29,7 +29,7 @@ import {
 } from '../core/index.ts';
 import type { NodeState } from '../kube/index.ts';
 import type { NodeWaveStep } from '../plan/index.ts';
-import { matchesNewNodeRule, type NodeGroupProvider } from '../providers/index.ts';
+import { type CreatedNodes, matchesNewNodeRule, type NodeGroupProvider } from '../providers/index.ts';
 import type { NodeRowDetail, ReplacementRecord, StepStateRecord } from '../store/index.ts';
 import { StepFailedError } from './errors.ts';
 import {
@@ -81,10 +81,44 @@ export function providerOf(ctx: RunContext, step: NodeWaveStep, node: string): N
     throw new StepFailedError(
       step.id,
       node,
-      `pool ${step.pool} has strategy surge, but no node provider was given: the policy needs a nodeProvider section (kind sandbox or command) saying how nodes are created and deleted`,
+      `pool ${step.pool} has strategy surge, but no node provider was given: the policy needs a nodeProvider section (kind sandbox, command or cluster-api) saying how nodes are created and deleted`,
       false,
     );
   return provider;
+}
+
+const checkedByContext = new WeakMap<RunContext, Map<string, Promise<void>>>();
+
+/**
+ * The provider's own check that it can serve the pool (NodeGroupProvider.checkPool), once per pool and run,
+ * before the run changes anything there: a pool whose MachineDeployment is missing stops the run untouched.
+ */
+export async function checkProviderServesPool(
+  ctx: RunContext,
+  step: NodeWaveStep,
+  node: string,
+  provider: NodeGroupProvider,
+): Promise<void> {
+  if (!provider.checkPool) return;
+  const byPool = checkedByContext.get(ctx) ?? new Map<string, Promise<void>>();
+  checkedByContext.set(ctx, byPool);
+  let check = byPool.get(step.pool);
+  if (!check) {
+    check = provider.checkPool(step.pool);
+    byPool.set(step.pool, check);
+  }
+  try {
+    await check;
+  } catch (err) {
+    byPool.delete(step.pool);
+    throw new StepFailedError(
+      step.id,
+      node,
+      `the ${provider.kind} node provider cannot serve pool ${step.pool}: ${(err as Error).message}`,
+      false,
+      { cause: err },
+    );
+  }
 }
 
 /** Replaces one old node of a surge wave (see the top of this file). `secondChance`: a skipped node's retry. */
@@ -124,6 +158,7 @@ export async function replaceWorkerNode(
     return { node, status: 'done', namespaces: [] };
   }
 
+  await checkProviderServesPool(ctx, step, node, provider);
   const slots = slotsOf(ctx, step);
   // Note: blue-green nodes always hold a surge slot: their green node exists before any drain.
   const slot = slots.take(
@@ -305,7 +340,9 @@ export async function ensureReplacement(
   const deadline = (rep.requestedAt ?? ctx.clock.now()) + provider.joinTimeoutMs;
   for (;;) {
     adopted ??= await labelledReplacement(ctx, node);
-    if (!adopted) adopted = await claimNewNode(ctx, step, node, rep, provider);
+    const created = adopted ? undefined : await createdNodesOf(ctx, step, node, provider);
+    if (!adopted) adopted = await claimNewNode(ctx, step, node, rep, provider, created?.nodes);
+    if (!adopted && created?.failed) return createFailed(ctx, step, node, row, rep, provider, created.failed);
     if (adopted && adopted.name !== rep.name) put({ name: adopted.name });
     if (adopted) {
       const now = await ctx.cluster.readNode(adopted.name);
@@ -319,6 +356,32 @@ export async function ensureReplacement(
     }
     if (ctx.clock.now() >= deadline) return giveUp(ctx, step, node, row, rep, provider);
     await ctx.sleepUntil(ctx.clock.now() + ctx.options.pollIntervalMs, 'sub-step');
+  }
+}
+
+/**
+ * The provider's own list of its new nodes, when it keeps one. A failure to read it is no news (logged):
+ * the join timeout still bounds the wait, as when the nodes are read from the cluster.
+ */
+async function createdNodesOf(
+  ctx: RunContext,
+  step: NodeWaveStep,
+  node: string,
+  provider: NodeGroupProvider,
+): Promise<CreatedNodes | undefined> {
+  if (!provider.createdNodes) return undefined;
+  try {
+    return await provider.createdNodes(step.pool, step.version);
+  } catch (err) {
+    ctx.log(
+      'warn',
+      `could not read the ${provider.kind} node provider's new nodes: ${(err as Error).message}`,
+      {
+        stepId: step.id,
+        node,
+      },
+    );
+    return undefined;
   }
 }
 
@@ -340,11 +403,15 @@ async function claimNewNode(
   node: string,
   rep: ReplacementRecord,
   provider: NodeGroupProvider,
+  /** The provider's own list of its new nodes (createdNodes), which replaces its `newNodes` rule. */
+  providerNodes?: readonly string[],
 ): Promise<NodeState | undefined> {
   const previous = claimsByContext.get(ctx) ?? Promise.resolve();
   const claim = previous.then(async () => {
     const all = await ctx.cluster.listNodes();
     const known = new Set(rep.knownBefore ?? []);
+    const isNew = (n: NodeState) =>
+      providerNodes ? providerNodes.includes(n.name) : matchesNewNodeRule(provider.newNodes, step.pool, n);
     const found = rep.name
       ? all.find((n) => n.name === rep.name)
       : all.find(
@@ -352,7 +419,7 @@ async function claimNewNode(
             !known.has(n.name) &&
             n.labels[REPLACES_LABEL] === undefined &&
             n.kubeletVersion === step.version &&
-            matchesNewNodeRule(provider.newNodes, step.pool, n),
+            isNew(n),
         );
     if (!found) return undefined;
     await ctx.cluster.patchNodeMetadata(found.name, {
@@ -381,7 +448,9 @@ async function giveUp(
 ): Promise<never> {
   const waited = Math.round(provider.joinTimeoutMs / 1000);
   let cleanup = '';
-  if (rep.name) {
+  if (!rep.name && provider.withdrawCreate) {
+    cleanup = await withdraw(ctx, step, node, provider);
+  } else if (rep.name) {
     ctx.putNodeRow(step.id, node, { intent: 'delete' }, 'delete replacement');
     try {
       await provider.deleteNode({ ...callContext(ctx, step, `delete-${rep.name}`), node: rep.name });
@@ -402,6 +471,53 @@ async function giveUp(
     { backToStart: !row.detail.deleted },
   );
   throw new StepFailedError(step.id, node, reason, true);
+}
+
+/**
+ * The provider says a create it had accepted failed (a Machine refused by a quota): the create is taken back
+ * (nothing left behind) and the run stops with the provider's reason, as when the create itself is refused.
+ */
+async function createFailed(
+  ctx: RunContext,
+  step: NodeWaveStep,
+  node: string,
+  row: NodeRow,
+  rep: ReplacementRecord,
+  provider: NodeGroupProvider,
+  failure: string,
+): Promise<never> {
+  const cleanup = await withdraw(ctx, step, node, provider);
+  const reason = `could not create a replacement for ${node} in pool ${step.pool}: ${failure}${cleanup}; ${node} is ${row.detail.deleted ? 'already deleted' : 'untouched'}. Fix the cause, then \`midflight resume ${ctx.runId}\``;
+  recordFailure(
+    ctx,
+    step,
+    node,
+    { reason, replacement: { slot: rep.slot } },
+    { backToStart: !row.detail.deleted },
+  );
+  throw new StepFailedError(step.id, node, reason, false);
+}
+
+/** Takes back the create recorded for `node`'s replacement; says how it went, for the failure's reason. */
+async function withdraw(
+  ctx: RunContext,
+  step: NodeWaveStep,
+  node: string,
+  provider: NodeGroupProvider,
+): Promise<string> {
+  if (!provider.withdrawCreate) return '';
+  ctx.putNodeRow(step.id, node, { intent: 'delete' }, 'withdraw create');
+  try {
+    await provider.withdrawCreate({
+      ...callContext(ctx, step, `withdraw-${node}`),
+      version: step.version,
+      count: 1,
+      labels: { [RUN_ID_LABEL]: ctx.runId, [REPLACES_LABEL]: node },
+    });
+    return `; the create asked for it was withdrawn`;
+  } catch (err) {
+    return `; withdrawing the create asked for it failed too: ${(err as Error).message}`;
+  }
 }
 
 function callContext(ctx: RunContext, step: NodeWaveStep, output: string) {

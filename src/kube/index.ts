@@ -2,7 +2,8 @@
  * Kube: everything that talks to a Kubernetes API server through client-node. Other folders import kube
  * through this file only.
  */
-export { classifyFailure, isNotFound } from './api-failure.ts';
+export type { ApiFailure } from './api-failure.ts';
+export { apiFailureOf, classifyFailure, isNotFound } from './api-failure.ts';
 export { BudgetWatch } from './budget-watch.ts';
 export type { ClusterTarget, RawResponse } from './client.ts';
 export { KubeconfigError, loadKubeConfig, requestRaw } from './client.ts';

@@ -433,7 +433,8 @@ export function validatePolicy(raw: unknown, file: string): PolicyResult {
   const nodeProvider = section('nodeProvider');
   if (nodeProvider) {
     const kind = str(nodeProvider.kind, 'nodeProvider.kind');
-    if (nodeProvider.kind === undefined) fail('nodeProvider.kind', 'is required (sandbox or command)');
+    if (nodeProvider.kind === undefined)
+      fail('nodeProvider.kind', 'is required (sandbox, command or cluster-api)');
     else if (kind) policy.nodeProvider = { ...nodeProvider, kind };
   }
   const surgePools = [
@@ -450,7 +451,7 @@ export function validatePolicy(raw: unknown, file: string): PolicyResult {
       at === 'defaults' ? policy.defaults.strategy : policy.pools[Number(at.slice(6, -1))]?.strategy;
     fail(
       `${at}.strategy`,
-      `${strategy} replaces nodes: the policy needs a nodeProvider saying how nodes are created and deleted (kind sandbox or command; docs/policy.md)`,
+      `${strategy} replaces nodes: the policy needs a nodeProvider saying how nodes are created and deleted (kind sandbox, command or cluster-api; docs/policy.md)`,
     );
   }
   const hooks = section('hooks');

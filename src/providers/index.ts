@@ -1,3 +1,5 @@
+export type { ClusterApiNodeProviderOptions } from './cluster-api-node-provider.ts';
+export { ClusterApiNodeProvider } from './cluster-api-node-provider.ts';
 export type { CommandNodeProviderOptions } from './command-node-provider.ts';
 export { CommandNodeProvider } from './command-node-provider.ts';
 export type { CommandProviderOptions } from './command-provider.ts';
@@ -13,7 +15,12 @@ export type { JobProviderOptions } from './job-provider.ts';
 export { JobProvider, TARGET_VERSION_ANNOTATION, upgradeJobName } from './job-provider.ts';
 export type { NewNodeRule } from './new-node-rule.ts';
 export { matchesNewNodeRule } from './new-node-rule.ts';
-export type { CreateNodesContext, DeleteNodeContext, NodeGroupProvider } from './node-group-provider.ts';
+export type {
+  CreatedNodes,
+  CreateNodesContext,
+  DeleteNodeContext,
+  NodeGroupProvider,
+} from './node-group-provider.ts';
 export type { NodeProviderEnvironment } from './node-provider-from-policy.ts';
 export { nodeProviderFromPolicy } from './node-provider-from-policy.ts';
 export type { ProviderEnvironment, ProviderSettings } from './provider-from-policy.ts';

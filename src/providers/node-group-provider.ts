@@ -56,4 +56,27 @@ export interface NodeGroupProvider {
    * undefined when it cannot tell. Lets a resumed run adopt a create it had asked for before a crash.
    */
   findCreated?(pool: string, labels: Record<string, string>): Promise<string[] | undefined>;
+  /**
+   * Checks, before the run changes anything in `pool`, that the provider can serve it (Cluster API: the
+   * pool's MachineDeployment exists); throws a ProviderError saying what is missing.
+   */
+  checkPool?(pool: string): Promise<void>;
+  /**
+   * For a provider whose create names no node (a Cluster API MachineDeployment scaled up): the nodes its
+   * creates for `pool` at `version` registered so far (Machine.status.nodeRef), and why one failed after it
+   * was accepted. When given, the engine recognises new nodes by it instead of by `newNodes`.
+   */
+  createdNodes?(pool: string, version: string): Promise<CreatedNodes>;
+  /**
+   * Takes back an accepted create that gave no usable node (it failed, or its node never joined), so
+   * nothing is left behind; `ctx` is the create's own. A create already taken back is success.
+   */
+  withdrawCreate?(ctx: CreateNodesContext): Promise<void>;
+}
+
+export interface CreatedNodes {
+  /** Names of the registered nodes. */
+  nodes: string[];
+  /** Why a create failed after the provider accepted it (a quota, a refused machine), if one did. */
+  failed?: string;
 }

@@ -9,9 +9,14 @@
  *     delete: ./remove-node.sh {pool} {node}
  *     newNodes: { selector: "cloud.google.com/gke-nodepool={pool}" }
  *     joinTimeout: 15m
+ *   nodeProvider:
+ *     kind: cluster-api
+ *     namespace: capi-workers
+ *     machineDeployment: "prod-{pool}"        # or { general: prod-md-0, compute: prod-md-1 }
  */
 import type { KubeConfig } from '@kubernetes/client-node';
 import { parseDuration, parseLabelSelector, unknownPlaceholders } from '../core/index.ts';
+import { ClusterApiNodeProvider, INFRASTRUCTURE_PLACEHOLDERS } from './cluster-api-node-provider.ts';
 import { CommandNodeProvider, CREATE_PLACEHOLDERS, DELETE_PLACEHOLDERS } from './command-node-provider.ts';
 import type { NewNodeRule } from './new-node-rule.ts';
 import type { NodeGroupProvider } from './node-group-provider.ts';
@@ -30,7 +35,11 @@ const COMMON = ['kind', 'newNodes', 'joinTimeout'];
 const FIELDS: Record<string, string[]> = {
   sandbox: COMMON,
   command: [...COMMON, 'create', 'delete', 'timeout'],
+  // Note: no newNodes: a Machine's status.nodeRef names its node.
+  'cluster-api': ['kind', 'joinTimeout', 'namespace', 'machineDeployment', 'infrastructureTemplate'],
 };
+/** A DNS-1123 label: a namespace, or a MachineDeployment name (a label value on its Machines). */
+const DNS_LABEL = /^[a-z0-9]([-a-z0-9]{0,61}[a-z0-9])?$/;
 
 /** Throws ProviderConfigError naming the first wrong field of `nodeProvider`. */
 export function nodeProviderFromPolicy(
@@ -40,7 +49,8 @@ export function nodeProviderFromPolicy(
   const fail = (field: string, message: string) => new ProviderConfigError(field, message, SECTION);
   const kind = String(settings.kind);
   const known = FIELDS[kind];
-  if (!known) throw fail('kind', `unknown node provider "${kind}" (known: command, sandbox)`);
+  if (!known)
+    throw fail('kind', `unknown node provider "${kind}" (known: ${Object.keys(FIELDS).sort().join(', ')})`);
   for (const key of Object.keys(settings))
     if (!known.includes(key))
       throw fail(key, `unknown field for the ${kind} node provider (known: ${known.join(', ')})`);
@@ -54,6 +64,7 @@ export function nodeProviderFromPolicy(
     }
   };
   const joinTimeoutMs = duration('joinTimeout', 15 * 60_000);
+  if (kind === 'cluster-api') return clusterApiProvider(settings, env, joinTimeoutMs, fail);
   const newNodes = newNodeRuleOf(settings.newNodes, fail);
   if (kind === 'sandbox') return new SandboxNodeProvider({ kc: env.kc, joinTimeoutMs, newNodes });
 
@@ -84,6 +95,53 @@ export function nodeProviderFromPolicy(
     timeoutMs: duration('timeout', 20 * 60_000),
     kubeconfigPath: env.kubeconfigPath,
     cwd: env.cwd,
+  });
+}
+
+function clusterApiProvider(
+  settings: Record<string, unknown>,
+  env: NodeProviderEnvironment,
+  joinTimeoutMs: number,
+  fail: (field: string, message: string) => ProviderConfigError,
+): NodeGroupProvider {
+  const namespace = settings.namespace ?? 'default';
+  if (typeof namespace !== 'string' || !DNS_LABEL.test(namespace))
+    throw fail('namespace', 'must be a namespace name, e.g. "default" or "capi-workers"');
+  const md = settings.machineDeployment ?? '{pool}';
+  const mdName = (field: string, value: unknown) => {
+    if (typeof value !== 'string' || !DNS_LABEL.test(value.replaceAll('{pool}', 'pool')))
+      throw fail(
+        field,
+        'must be a MachineDeployment name (lower-case letters, digits and "-", at most 63), where {pool} is the pool\'s name',
+      );
+    return value;
+  };
+  let machineDeployment: string | Record<string, string>;
+  if (typeof md === 'object' && md !== null && !Array.isArray(md)) {
+    machineDeployment = {};
+    for (const [pool, name] of Object.entries(md))
+      machineDeployment[pool] = mdName(`machineDeployment.${pool}`, name);
+  } else machineDeployment = mdName('machineDeployment', md);
+  const infra = settings.infrastructureTemplate;
+  if (infra !== undefined) {
+    if (typeof infra !== 'string' || infra === '')
+      throw fail(
+        'infrastructureTemplate',
+        'must be the name of an infrastructure machine template, e.g. "{pool}-{version}"',
+      );
+    const unknown = unknownPlaceholders(infra, INFRASTRUCTURE_PLACEHOLDERS);
+    if (unknown.length > 0)
+      throw fail(
+        'infrastructureTemplate',
+        `unknown placeholder {${unknown[0]}} (known: ${INFRASTRUCTURE_PLACEHOLDERS.map((p) => `{${p}}`).join(' ')})`,
+      );
+  }
+  return new ClusterApiNodeProvider({
+    kc: env.kc,
+    joinTimeoutMs,
+    namespace,
+    machineDeployment,
+    ...(infra === undefined ? {} : { infrastructureTemplate: infra as string }),
   });
 }
 

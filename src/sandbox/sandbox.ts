@@ -12,6 +12,8 @@ import { faultSetFromSpec } from './scenario/faults-spec.ts';
 import { loadScenario } from './scenario/load-scenario.ts';
 import type { Scenario } from './scenario/scenario-types.ts';
 import { AttachDetachController } from './sim/attach-detach.ts';
+import { MachineController } from './sim/cluster-api-machines.ts';
+import { MachineDeploymentController, MachineSetController } from './sim/cluster-api-sets.ts';
 import { ControlPlane } from './sim/control-plane.ts';
 import { DaemonSetController } from './sim/controllers/daemonset-controller.ts';
 import { DeploymentController } from './sim/controllers/deployment-controller.ts';
@@ -129,6 +131,9 @@ export class Sandbox {
       new AttachDetachController(ctx),
       controlPlane,
       provisioner,
+      new MachineDeploymentController(ctx),
+      new MachineSetController(ctx),
+      new MachineController(ctx, provisioner),
     ];
     registerClusterStateMetrics(ctx);
     for (const actor of actors) actor.start();

@@ -117,6 +117,16 @@ export class WitnessNodeProvider implements NodeGroupProvider {
   findCreated(pool: string, labels: Record<string, string>): Promise<string[] | undefined> {
     return this.inner.findCreated?.(pool, labels) ?? Promise.resolve(undefined);
   }
+  // The optional hooks are passed on only when the inner provider has them, as the engine tests for them.
+  get checkPool() {
+    return this.inner.checkPool?.bind(this.inner);
+  }
+  get createdNodes() {
+    return this.inner.createdNodes?.bind(this.inner);
+  }
+  get withdrawCreate() {
+    return this.inner.withdrawCreate?.bind(this.inner);
+  }
 }
 
 /** The policy's node provider for this sandbox, wrapped in a witness. */

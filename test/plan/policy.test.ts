@@ -116,7 +116,11 @@ preflight: {skip: [certificates]}
       'pools[0].strategy',
       /surge replaces nodes: the policy needs a nodeProvider/,
     ],
-    [{ nodeProvider: { create: 'x' } }, 'nodeProvider.kind', /is required \(sandbox or command\)/],
+    [
+      { nodeProvider: { create: 'x' } },
+      'nodeProvider.kind',
+      /is required \(sandbox, command or cluster-api\)/,
+    ],
     [
       { defaults: { strategy: 'blue-green' } },
       'defaults.strategy',

@@ -38,7 +38,27 @@ function callContext(overrides: Partial<CreateNodesContext> = {}) {
 describe('nodeProviderFromPolicy', () => {
   const kc = new KubeConfig();
   it.each([
-    [{ kind: 'asg' }, 'nodeProvider.kind: unknown node provider "asg" (known: command, sandbox)'],
+    [
+      { kind: 'asg' },
+      'nodeProvider.kind: unknown node provider "asg" (known: cluster-api, command, sandbox)',
+    ],
+    [
+      { kind: 'cluster-api', newNodes: { namePattern: '{pool}-*' } },
+      'nodeProvider.newNodes: unknown field for the cluster-api node provider (known: kind, joinTimeout, namespace, machineDeployment, infrastructureTemplate)',
+    ],
+    [
+      { kind: 'cluster-api', machineDeployment: 'Workers_MD' },
+      'nodeProvider.machineDeployment: must be a MachineDeployment name',
+    ],
+    [
+      { kind: 'cluster-api', machineDeployment: { general: 7 } },
+      'nodeProvider.machineDeployment.general: must be a MachineDeployment name',
+    ],
+    [{ kind: 'cluster-api', namespace: 'Capi' }, 'nodeProvider.namespace: must be a namespace name'],
+    [
+      { kind: 'cluster-api', infrastructureTemplate: '{pool}-{image}' },
+      'nodeProvider.infrastructureTemplate: unknown placeholder {image} (known: {pool} {version} {machineDeployment})',
+    ],
     [{ kind: 'sandbox', size: 3 }, 'nodeProvider.size: unknown field for the sandbox node provider'],
     [{ kind: 'sandbox', joinTimeout: 'soon' }, 'nodeProvider.joinTimeout: must be a duration'],
     [
@@ -57,6 +77,13 @@ describe('nodeProviderFromPolicy', () => {
     [{ kind: 'sandbox', newNodes: { label: 'x' } }, 'nodeProvider.newNodes.label: unknown field'],
   ])('refuses %j', (settings, message) => {
     expect(() => nodeProviderFromPolicy(settings, { kc })).toThrow(message);
+  });
+
+  it('builds the cluster-api provider from an empty kubeconfig, as apply checks a policy before it connects', () => {
+    expect(nodeProviderFromPolicy({ kind: 'cluster-api' }, { kc })).toMatchObject({
+      kind: 'cluster-api',
+      joinTimeoutMs: 15 * 60_000,
+    });
   });
 
   it('builds the command provider with its recognition rule and join timeout', () => {

@@ -21,11 +21,15 @@ type PatchType = (typeof PATCH_TYPES)[number];
 
 function patchTypeOf(r: ApiRequest): PatchType {
   const type = mediaType(r.req);
-  if ((PATCH_TYPES as readonly string[]).includes(type)) return type as PatchType;
+  // Note: kube-apiserver has no schema to merge a custom resource's lists by key, so it refuses the type.
+  const accepted = r.info.custom
+    ? PATCH_TYPES.filter((t) => t !== 'application/strategic-merge-patch+json')
+    : PATCH_TYPES;
+  if ((accepted as readonly string[]).includes(type)) return type as PatchType;
   throw new StatusError(
     415,
     'UnsupportedMediaType',
-    `the body of the request was in an unknown format - accepted media types include: ${PATCH_TYPES.join(', ')}`,
+    `the body of the request was in an unknown format - accepted media types include: ${accepted.join(', ')}`,
   );
 }
 

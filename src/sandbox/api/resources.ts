@@ -15,6 +15,11 @@ export interface ResourceInfo {
   shortNames?: string[];
   categories?: string[];
   subresources: Array<'status' | 'eviction' | 'scale' | 'log'>;
+  /**
+   * Served as a CustomResourceDefinition's resource would be (Cluster API's): no strategic merge patch, as
+   * kube-apiserver refuses it for custom resources.
+   */
+  custom?: boolean;
 }
 
 export const ALL_VERBS: Verb[] = [
@@ -34,7 +39,9 @@ function r(
   resource: string,
   kind: string,
   namespaced: boolean,
-  extra: Partial<Pick<ResourceInfo, 'shortNames' | 'categories' | 'subresources' | 'singular'>> = {},
+  extra: Partial<
+    Pick<ResourceInfo, 'shortNames' | 'categories' | 'subresources' | 'singular' | 'custom'>
+  > = {},
 ): ResourceInfo {
   return {
     group,
@@ -46,6 +53,7 @@ function r(
     shortNames: extra.shortNames,
     categories: extra.categories,
     subresources: extra.subresources ?? [],
+    ...(extra.custom ? { custom: true } : {}),
   };
 }
 
@@ -116,6 +124,26 @@ export const RESOURCES: readonly ResourceInfo[] = [
   r('storage.k8s.io', 'v1', 'csidrivers', 'CSIDriver', false),
   r('storage.k8s.io', 'v1', 'storageclasses', 'StorageClass', false, { shortNames: ['sc'] }),
   r('storage.k8s.io', 'v1', 'volumeattachments', 'VolumeAttachment', false, { subresources: ['status'] }),
+  // Cluster API's, as its CRDs declare them (status and scale subresources, the cluster-api category); a
+  // simulated controller runs behind them (sim/cluster-api-controller.ts).
+  r('cluster.x-k8s.io', 'v1beta1', 'machinedeployments', 'MachineDeployment', true, {
+    shortNames: ['md'],
+    categories: ['cluster-api'],
+    subresources: ['status', 'scale'],
+    custom: true,
+  }),
+  r('cluster.x-k8s.io', 'v1beta1', 'machinesets', 'MachineSet', true, {
+    shortNames: ['ms'],
+    categories: ['cluster-api'],
+    subresources: ['status', 'scale'],
+    custom: true,
+  }),
+  r('cluster.x-k8s.io', 'v1beta1', 'machines', 'Machine', true, {
+    shortNames: ['ma'],
+    categories: ['cluster-api'],
+    subresources: ['status'],
+    custom: true,
+  }),
 ];
 
 /** The object store's key for a resource: "pods", "apps/deployments". */
@@ -155,4 +183,7 @@ export const R = {
   volumeattachments: 'storage.k8s.io/volumeattachments',
   validatingwebhooks: 'admissionregistration.k8s.io/validatingwebhookconfigurations',
   mutatingwebhooks: 'admissionregistration.k8s.io/mutatingwebhookconfigurations',
+  machinedeployments: 'cluster.x-k8s.io/machinedeployments',
+  machinesets: 'cluster.x-k8s.io/machinesets',
+  machines: 'cluster.x-k8s.io/machines',
 } as const;

@@ -475,6 +475,78 @@ const PRINTERS: Record<string, Printer> = {
   },
 };
 
+/** Cluster API's printer columns (its CRDs' additionalPrinterColumns), so `kubectl get md,ms,ma` reads as on a real cluster. */
+const CAPI_PRINTERS: Record<string, Printer> = {
+  'cluster.x-k8s.io/machinedeployments': {
+    columns: [
+      ['Name', 'string'],
+      ['Cluster', 'string'],
+      ['Desired', 'integer'],
+      ['Replicas', 'integer'],
+      ['Ready', 'integer'],
+      ['Updated', 'integer'],
+      ['Unavailable', 'integer'],
+      ['Phase', 'string'],
+      ['Age', 'string'],
+      ['Version', 'string'],
+    ],
+    cells: (md, now) => [
+      md.metadata.name ?? '',
+      md.spec?.clusterName ?? '',
+      md.spec?.replicas ?? 0,
+      md.status?.replicas ?? 0,
+      md.status?.readyReplicas ?? 0,
+      md.status?.updatedReplicas ?? 0,
+      md.status?.unavailableReplicas ?? 0,
+      md.status?.phase ?? '',
+      ageOf(md.metadata.creationTimestamp, now),
+      md.spec?.template?.spec?.version ?? '',
+    ],
+  },
+  'cluster.x-k8s.io/machinesets': {
+    columns: [
+      ['Name', 'string'],
+      ['Cluster', 'string'],
+      ['Desired', 'integer'],
+      ['Replicas', 'integer'],
+      ['Ready', 'integer'],
+      ['Available', 'integer'],
+      ['Age', 'string'],
+      ['Version', 'string'],
+    ],
+    cells: (ms, now) => [
+      ms.metadata.name ?? '',
+      ms.spec?.clusterName ?? '',
+      ms.spec?.replicas ?? 0,
+      ms.status?.replicas ?? 0,
+      ms.status?.readyReplicas ?? 0,
+      ms.status?.availableReplicas ?? 0,
+      ageOf(ms.metadata.creationTimestamp, now),
+      ms.spec?.template?.spec?.version ?? '',
+    ],
+  },
+  'cluster.x-k8s.io/machines': {
+    columns: [
+      ['Name', 'string'],
+      ['Cluster', 'string'],
+      ['NodeName', 'string'],
+      ['ProviderID', 'string'],
+      ['Phase', 'string'],
+      ['Age', 'string'],
+      ['Version', 'string'],
+    ],
+    cells: (m, now) => [
+      m.metadata.name ?? '',
+      m.spec?.clusterName ?? '',
+      m.status?.nodeRef?.name ?? '',
+      m.spec?.providerID ?? '',
+      m.status?.phase ?? '',
+      ageOf(m.metadata.creationTimestamp, now),
+      m.spec?.version ?? '',
+    ],
+  },
+};
+
 const FALLBACK: Printer = {
   columns: [
     ['Name', 'string'],
@@ -484,7 +556,7 @@ const FALLBACK: Printer = {
 };
 
 function printerFor(resource: string): Printer {
-  return PRINTERS[resource] ?? FALLBACK;
+  return PRINTERS[resource] ?? CAPI_PRINTERS[resource] ?? FALLBACK;
 }
 
 export function columnDefinitions(resource: string): ColumnDefinition[] {

@@ -1,6 +1,7 @@
 import { applyGeneratedJobSelector } from '../api/defaults.ts';
 import { apiVersionOf, R, RESOURCES, storeKey } from '../api/resources.ts';
 import type { SandboxContext } from '../context.ts';
+import { seedMachineDeployment } from '../sim/cluster-api-seed.ts';
 import { ControlPlane, type NodeRebooter } from '../sim/control-plane.ts';
 import { rfc3339 } from '../store/deletion.ts';
 import type { KubeObject } from '../store/types.ts';
@@ -47,6 +48,7 @@ export function buildCluster(
   for (const w of scenario.workloads) namespaces.add(w.namespace);
   for (const h of scenario.helmReleases) namespaces.add(h.namespace);
   for (const o of scenario.objects) if (o.metadata.namespace) namespaces.add(o.metadata.namespace);
+  for (const p of scenario.nodePools) if (p.machineDeployment) namespaces.add(p.machineDeployment.namespace);
   for (const ns of namespaces) {
     createIfMissing(ctx, R.namespaces, {
       apiVersion: 'v1',
@@ -87,7 +89,9 @@ export function buildCluster(
     );
   }
   for (const pool of scenario.nodePools) {
+    const names: string[] = [];
     for (let i = 1; i <= pool.count; i++) {
+      names.push(`${pool.name}-${i}`);
       store.create(
         R.nodes,
         nodeObject({
@@ -107,6 +111,7 @@ export function buildCluster(
         }),
       );
     }
+    seedMachineDeployment(ctx, pool, names, scenario.name);
   }
 
   for (const spec of scenario.nodes ?? []) {

@@ -218,6 +218,10 @@ function readNodePools(c: YamlChecker, node: unknown, version: string): NodePool
         taints: listOf(taint),
         instanceType: str(),
         zones: listOf(labelValue),
+        machineDeployment: str({
+          pattern: /^([a-z0-9]([-a-z0-9]{0,61}[a-z0-9])?\/)?[a-z0-9]([-a-z0-9]{0,61}[a-z0-9])?$/,
+          expected: 'a MachineDeployment name, or NAMESPACE/NAME, like "workers-md-0"',
+        }),
         ...imageFields,
       },
       ['name', 'count', 'capacity'],
@@ -241,7 +245,14 @@ function readNodePools(c: YamlChecker, node: unknown, version: string): NodePool
       memory: '16Gi',
       pods: '110',
     });
+    const md = (v.machineDeployment as string | undefined)?.split('/');
     pools.push({
+      ...(md
+        ? {
+            machineDeployment:
+              md.length === 2 ? { namespace: md[0]!, name: md[1]! } : { namespace: 'default', name: md[0]! },
+          }
+        : {}),
       name: name ?? '',
       count: (v.count as number | undefined) ?? 0,
       version: kubelet,

@@ -76,6 +76,11 @@ export interface NodePoolSpec extends NodeImageSpec {
   instanceType: string;
   /** Zones the pool's nodes are dealt over in turn; empty: the cluster's three zones, by node position. */
   zones: string[];
+  /**
+   * The Cluster API MachineDeployment that manages the pool (scenario `machineDeployment: NAME` or
+   * `NAMESPACE/NAME`): created with a MachineSet and one Machine per node (sim/cluster-api-seed.ts).
+   */
+  machineDeployment?: { namespace: string; name: string };
 }
 
 /** One node of a copied cluster: its name, labels and taints as they are, and what it offers. */

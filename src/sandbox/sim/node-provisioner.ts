@@ -87,6 +87,8 @@ export class NodeProvisioner implements Actor {
   ) {
     this.templates = new Map(pools.map((p) => [p.name, p]));
     this.nextIndex = ctx.store.count(R.nodes);
+    // The scenario's own nodes count as given: once they are deleted, their names are not given again.
+    for (const pool of this.templates.keys()) this.issued.set(pool, this.highestInUse(pool));
   }
 
   start(): void {}
@@ -199,8 +201,15 @@ export class NodeProvisioner implements Actor {
 
   /** `pool-N`, N one past the highest in use by a node or given out before. */
   private nextName(pool: string): string {
+    const next = Math.max(this.issued.get(pool) ?? 0, this.highestInUse(pool)) + 1;
+    this.issued.set(pool, next);
+    return `${pool}-${next}`;
+  }
+
+  /** The highest N of a `pool-N` node or machine there is now (0 for none). */
+  private highestInUse(pool: string): number {
     const pattern = new RegExp(`^${pool.replace(/[.*+?^${}()|[\]\\]/g, '\\$&')}-(\\d+)$`);
-    let highest = this.issued.get(pool) ?? 0;
+    let highest = 0;
     const names = [
       ...this.ctx.store.list(R.nodes).map((n) => n.metadata.name ?? ''),
       ...this.machines.keys(),
@@ -209,8 +218,7 @@ export class NodeProvisioner implements Actor {
       const m = pattern.exec(name);
       if (m) highest = Math.max(highest, Number(m[1]));
     }
-    this.issued.set(pool, highest + 1);
-    return `${pool}-${highest + 1}`;
+    return highest;
   }
 
   private register(machine: Machine, template: NodePoolSpec, index: number): void {

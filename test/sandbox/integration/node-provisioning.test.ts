@@ -214,4 +214,12 @@ describe('node creation and deletion through the admin API', () => {
     expect(items.filter((d) => d.name !== node).every((d) => d.podsLeft.length === 0)).toBe(true);
     expect(items.filter((d) => (d as { deleted?: string }).deleted === 'machine')).toHaveLength(2);
   });
+
+  it('never gives a name twice, not even that of a node the scenario made and that was deleted', async () => {
+    // system-1, the pool's only node, is gone (the test above may have deleted it already).
+    await sandbox.request('DELETE', '/sandbox/v1/nodes/system-1');
+    expect(await nodeOrUndefined('system-1')).toBeUndefined();
+    const res = await createNodes('system', { version: 'v1.31.4', bootSeconds: 1 });
+    expect(res.json().items.map((m: { name: string }) => m.name)).toEqual(['system-2']);
+  });
 });
