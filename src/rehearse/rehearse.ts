@@ -14,6 +14,7 @@ import {
 } from '../core/index.ts';
 import { isNodeWave, type Policy } from '../plan/index.ts';
 import { seededRandom } from '../sandbox/create-context.ts';
+import { peerName } from './peer-run.ts';
 import { type RehearsalRunResult, rehearseOnce } from './rehearsal-run.ts';
 import { type RehearsalTimings, simTimingOf, type TimingSource } from './rehearsal-timing.ts';
 
@@ -30,6 +31,11 @@ export interface RehearseOptions {
   now: number;
   /** Told after each run (the CLI's progress line). */
   onRun?: (index: number, result: RehearsalRunResult) => void;
+  /**
+   * Rehearse a loop people run today (peer-run.ts), N nodes at a time with `kubectl drain` semantics, instead
+   * of Midflight's engine: `rehearse --compare` sets it.
+   */
+  peer?: { concurrency: number };
 }
 
 export interface Spread {
@@ -111,8 +117,8 @@ export async function rehearse(options: RehearseOptions): Promise<RehearsalRepor
       timing: simTimingOf(options.timings, random),
       seed: options.seed + i,
       startAt: Number.isFinite(startAt) ? startAt : options.now,
-      // A day of clock past the longest a team would plan for: what still runs then never ends.
-      clockLimitMs: 7 * 24 * 3_600_000,
+      clockLimitMs: options.peer ? peerClockLimitMs(options) : 7 * 24 * 3_600_000,
+      ...(options.peer ? { peer: options.peer } : {}),
     });
     results.push(result);
     options.onRun?.(i, result);
@@ -126,7 +132,11 @@ export async function rehearse(options: RehearseOptions): Promise<RehearsalRepor
   const phaseNames = results[0]?.phases ?? [];
   const notes = [
     ...new Set(results.flatMap((r) => r.notes)),
-    'health gates are not rehearsed (they read live signals); each wave ends on the kube-native gate',
+    ...(options.peer
+      ? [
+          `${peerName(options.peer.concurrency)} with kubectl drain semantics (evictions refused by a budget retried every 5 s, no knowledge of budgets), as kured, kops rolling-update or system-upgrade-controller run it: worker nodes only, so the copy's control plane starts at the target and the run is the node phase; the nodes are upgraded by the sandbox itself; the policy's waves, canary, soaks and windows do not apply`,
+        ]
+      : ['health gates are not rehearsed (they read live signals); each wave ends on the kube-native gate']),
   ];
   return {
     version: REHEARSAL_REPORT_VERSION,
@@ -183,6 +193,16 @@ export async function rehearse(options: RehearseOptions): Promise<RehearsalRepor
 
 function timingOut(t: { ms: number; source: TimingSource }) {
   return { seconds: t.ms / 1000, source: t.source };
+}
+
+/**
+ * How long a peer's run may go on: the loops wait forever on a budget that never allows an eviction (as
+ * kubectl drain without --timeout does), retrying every 5 s, so a deadlock must end sooner than the engine's
+ * day-long limit. An hour, and four node cycles (a drain and two upgrades) per node at its concurrency.
+ */
+function peerClockLimitMs(options: RehearseOptions): number {
+  const cycleMs = options.timings.nodeDrain.ms + 2 * options.timings.nodeUpgrade.ms;
+  return 3_600_000 + (options.snapshot.nodes.length * 4 * cycleMs) / options.peer!.concurrency;
 }
 
 /** Median and 90th percentile (nearest rank) in whole seconds; null for no values. */
