@@ -12,11 +12,11 @@ import {
   podKey,
   windowStateAt,
 } from '../core/index.ts';
-import { isNodeWave, type Policy } from '../plan/index.ts';
+import { isNodeWave, type Plan, type Policy } from '../plan/index.ts';
 import { seededRandom } from '../sandbox/create-context.ts';
 import { peerName } from './peer-run.ts';
 import { type RehearsalRunResult, rehearseOnce } from './rehearsal-run.ts';
-import { type RehearsalTimings, simTimingOf, type TimingSource } from './rehearsal-timing.ts';
+import { JITTER, type RehearsalTimings, simTimingOf, type TimingSource } from './rehearsal-timing.ts';
 
 export const REHEARSAL_REPORT_VERSION = 1;
 
@@ -55,6 +55,12 @@ export interface RehearsalReport {
   /** Over the runs that reached their end (succeeded, or incomplete with nodes left behind); null when none did. */
   total: Spread | null;
   nodePhase: Spread | null;
+  /**
+   * The plan's node phase for this cluster and policy: its estimate, and the least any run of this
+   * rehearsal can take (the plan's lower bound with the rehearsed timings at their fastest, less JITTER);
+   * null for a peer (`--compare`), which follows no plan.
+   */
+  plan: { nodePhaseEstimateSeconds: number; nodePhaseLowerBoundSeconds: number } | null;
   phases: Array<{ name: string; kind: string } & Spread>;
   /** The first maintenance window the run would start in; null when the policy has none. */
   window: { opensAt: string; seconds: number; fits: boolean | null } | null;
@@ -163,6 +169,7 @@ export async function rehearse(options: RehearseOptions): Promise<RehearsalRepor
     },
     total,
     nodePhase: spreadOf(ended.flatMap((r) => (r.nodePhaseMs === undefined ? [] : [r.nodePhaseMs]))),
+    plan: options.peer || !results[0] ? null : planFigures(results[0].plan),
     phases: phaseNames.flatMap((p, i) => {
       const spread = spreadOf(ended.flatMap((r) => r.phases[i]?.durationMs ?? []));
       return spread && p.status !== 'skipped' ? [{ name: p.name, kind: p.kind, ...spread }] : [];
@@ -193,6 +200,22 @@ export async function rehearse(options: RehearseOptions): Promise<RehearsalRepor
 
 function timingOut(t: { ms: number; source: TimingSource }) {
   return { seconds: t.ms / 1000, source: t.source };
+}
+
+/**
+ * The plan's node-phase estimate, and its lower bound as a floor for jittered runs.
+ * Note: the bound's rule (plan/lower-bound.ts) is proportional to the node upgrade and pod start-up it is
+ * given, up to its rounding to whole seconds, and the soaks added to it are not jittered; so the bound of a
+ * run whose timings are all 20 % shorter is the bound's node part × 0.8, rounded down, plus the soaks.
+ * Worked example: a bound of 600 s, 60 s of it soaks → ⌊540 × 0.8⌋ + 60 = 492 s.
+ */
+function planFigures(plan: Plan): NonNullable<RehearsalReport['plan']> {
+  const { nodePhaseSeconds, nodePhaseLowerBoundSeconds, lowerBound } = plan.estimate;
+  const soaks = nodePhaseLowerBoundSeconds - lowerBound.seconds;
+  return {
+    nodePhaseEstimateSeconds: nodePhaseSeconds,
+    nodePhaseLowerBoundSeconds: Math.floor(lowerBound.seconds * (1 - JITTER)) + soaks,
+  };
 }
 
 /**

@@ -42,6 +42,14 @@ function sections(report: RehearsalReport) {
       ['outcome', verdict],
       ['total', spread(report.total)],
       ['node phase', spread(report.nodePhase)],
+      ...(report.plan
+        ? ([
+            [
+              'plan',
+              `node phase estimated ${seconds(report.plan.nodePhaseEstimateSeconds)}${report.nodePhase ? ` (the rehearsal's median ×${(report.nodePhase.medianSeconds / Math.max(1, report.plan.nodePhaseEstimateSeconds)).toFixed(2)} of it)` : ''}; no run can take less than ${seconds(report.plan.nodePhaseLowerBoundSeconds)} (its lower bound)`,
+            ],
+          ] as Array<[string, string]>)
+        : []),
       ['maintenance window', window],
       ['timings', timings.join(', ')],
       ['runs', `${report.runs}, seed ${report.seed}, jittered ±20 %, ${report.wallSeconds} s of wall time`],

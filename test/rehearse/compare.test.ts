@@ -155,6 +155,12 @@ describe('rehearse --compare', () => {
         violations: 0,
       });
       expect(e.report.nodePhase!.medianSeconds).toBeGreaterThan(0);
+      // Midflight's runs never go under the plan's lower bound; a peer follows no plan.
+      if (e.method.kind === 'peer') expect(e.report.plan).toBeNull();
+      else
+        expect(e.report.nodePhase!.medianSeconds).toBeGreaterThanOrEqual(
+          e.report.plan!.nodePhaseLowerBoundSeconds,
+        );
     }
     // The JSON: each entry's value and method; maxUnavailable only where the value is one.
     expect(comparison.entries.map((e) => [e.value, e.method.kind, e.maxUnavailable])).toEqual([
