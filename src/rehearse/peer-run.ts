@@ -7,6 +7,7 @@
  * is the node phase alone; the nodes go through the sandbox's own upgrade (one call per minor). Its outcome
  * takes the shape of the engine's run summary, so the rehearsal reads both alike.
  */
+import type { KubeConfig } from '@kubernetes/client-node';
 import { type Clock, formatVersion, type KubeVersion } from '../core/index.ts';
 import type { NodeOutcome, RunEvent, RunSummary } from '../engine/index.ts';
 import { SandboxApiProvider } from '../providers/index.ts';
@@ -20,7 +21,7 @@ export type RunOutcome = Pick<RunSummary, 'state' | 'reason' | 'durationMs' | 'p
 };
 
 export interface PeerRunInput {
-  kc: import('@kubernetes/client-node').KubeConfig;
+  kc: KubeConfig;
   clock: Clock;
   target: KubeVersion;
   /** Nodes in flight at once: 1 is one node at a time. */
