@@ -16,7 +16,7 @@
  *   maxUnavailable N, no canary, no soak, timings that state the scenario's physics (a drain takes the pods'
  *   stop time, a node upgrade the scenario's), drain with --force and --delete-emptydir-data as kubectl's;
  * - one node at a time (kured, `kops rolling-update`) and fixed concurrency N (system-upgrade-controller):
- *   peers/node-loop.ts with `kubectl drain` semantics (peers/kubectl-drain.ts): evictions refused with 429
+ *   src/rehearse/peers/node-loop.ts with `kubectl drain` semantics (kubectl-drain.ts beside it): evictions refused with 429
  *   retried every 5 s, no knowledge of budgets, the next node started the moment one is done.
  * Everyone upgrades nodes through the same provider (src/providers/sandbox-api-provider.ts), one call per minor.
  *
@@ -52,6 +52,7 @@ import { type RunSummary, startRun } from '../src/engine/index.ts';
 import { readSnapshot } from '../src/kube/snapshot.ts';
 import { planUpgrade, validatePolicy } from '../src/plan/index.ts';
 import { SandboxApiProvider } from '../src/providers/index.ts';
+import { runNodeLoop } from '../src/rehearse/index.ts';
 import { R } from '../src/sandbox/api/resources.ts';
 import { DEFAULT_TIMING } from '../src/sandbox/context.ts';
 import { loadScenario } from '../src/sandbox/scenario/load-scenario.ts';
@@ -62,7 +63,6 @@ import { type InProcessSandbox, startInProcess } from './harness/bench-sandbox.t
 import { generatedScenarioYaml } from './harness/generated-scenario.ts';
 import { NodePhaseWatch } from './harness/node-phase-watch.ts';
 import { kubeRequests } from './harness/request-counts.ts';
-import { runNodeLoop } from './peers/node-loop.ts';
 
 const DEFAULT_SCENARIOS = ['pdb-heavy', 'demo', 'regression', 'pdb-deadlock', '1000'];
 /** The caps of the built-ins' example policies (examples/policies/, test/fixtures/snapshots/scenarios.ts). */

@@ -16,7 +16,9 @@
  *                   × podStartup + cycle                 replacement is Ready, so its pods leave in groups of
  *                                                        allowed_b, one start-up apart; the node of the last
  *                                                        group still has its own cycle to go (the shortest).
- *   pool        ≥ the largest of these.
+ *   pool        ≥ setup + the largest of these   — setup: what must happen before the first node can go, once
+ *                                                        (blue-green's green pool booting; its blue nodes' cycle
+ *                                                        is then their drain alone).
  * Worked example: 24 nodes, 4 in flight, a 40 s cycle → 6 × 40 = 240 s; budget web allows 1, its 30 pods
  * start in 5 s → 29 × 5 + 40 = 185 s. The pool takes at least 240 s, set by the in-flight cap. A budget that
  * allows 0 is counted as allowing 1 (its pods cannot leave faster once they recover) and flagged, since the
@@ -29,6 +31,8 @@ export interface PoolBoundInput {
   maxInFlight: number;
   /** maxInFlight is below the policy's limit because the evicted pods would not fit. */
   capacityLimited?: boolean;
+  /** Before the first node can go, once: blue-green's green pool booting. */
+  setupSeconds?: number;
   /** One node out of service (the shortest, when the nodes' cycles differ). */
   cycleSeconds: number;
   /** When the nodes' cycles differ: all of them added up, and the longest. */
@@ -51,6 +55,8 @@ export interface PoolLowerBound {
   limitedBy: 'in-flight' | 'capacity' | 'budget';
   /** A budget allowing 0 disruptions selects pods on this pool's nodes. */
   budgetAllowsNone: boolean;
+  /** blue-green: the green pool's boot before the first drain, counted once in `seconds`. */
+  setupSeconds?: number;
   seconds: number;
 }
 
@@ -85,6 +91,7 @@ export function poolLowerBound(input: PoolBoundInput): PoolLowerBound {
       tightest = { budget: b.budget, pods: b.pods, allowed: b.allowed, seconds };
   }
   const byBudget = tightest !== undefined && tightest.seconds > inFlightSeconds;
+  const setup = input.nodes > 0 ? (input.setupSeconds ?? 0) : 0;
   const result: PoolLowerBound = {
     pool: input.pool,
     nodes: input.nodes,
@@ -92,7 +99,8 @@ export function poolLowerBound(input: PoolBoundInput): PoolLowerBound {
     inFlightSeconds,
     limitedBy: byBudget ? 'budget' : input.capacityLimited ? 'capacity' : 'in-flight',
     budgetAllowsNone,
-    seconds: byBudget ? tightest!.seconds : inFlightSeconds,
+    ...(setup > 0 ? { setupSeconds: setup } : {}),
+    seconds: setup + (byBudget ? tightest!.seconds : inFlightSeconds),
   };
   if (byBudget) result.tightestBudget = tightest;
   return result;

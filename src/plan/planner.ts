@@ -141,6 +141,8 @@ export function planUpgrade(
   let nodeWaves = 0;
   // The soaks after waves: waits the policy asks for, which no execution can skip; added to the bound.
   let soakSeconds = 0;
+  // blue-green pools (pool@version) whose green pool is already counted: it boots once, before the first drain.
+  const greenBooted = new Set<string>();
 
   /** One pool's nodes (or its canary) as waves; their bound and warnings join the plan's. */
   const waves = (
@@ -158,6 +160,11 @@ export function planUpgrade(
       pool.strategy === 'surge' || pool.strategy === 'blue-green'
         ? 1
         : minorsBehind(kubeletOf.get(node), parseVersion(version));
+    // Note: blue-green boots the whole green pool at once before the pool's first drain (engine/blue-green.ts):
+    // once per pool, not per node; each blue node's cycle is then its drain alone.
+    const blueGreen = pool.strategy === 'blue-green';
+    const greenBoot = blueGreen && !greenBooted.has(`${pool.name}@${version}`);
+    if (greenBoot) greenBooted.add(`${pool.name}@${version}`);
     const result = poolWaves({
       pool: pool.name,
       nodes: names,
@@ -177,13 +184,23 @@ export function planUpgrade(
       soakSeconds: soak,
       cycleOf: (node) => {
         const timing = nodeTimings(pool.name);
+        if (blueGreen) return timing.nodeDrain.seconds;
         return (
           timing.nodeDrain.seconds +
           timing.nodeUpgrade.seconds * upgradesOf(node) +
           (timing.nodeReady?.seconds ?? 0)
         );
       },
-      fastestCycleOf: (node) => fastestCycle(pool.name, upgradesOf(node)),
+      fastestCycleOf: (node) => (blueGreen ? 0 : fastestCycle(pool.name, upgradesOf(node))),
+      ...(greenBoot
+        ? {
+            setupSeconds: {
+              expected:
+                nodeTimings(pool.name).nodeUpgrade.seconds + (nodeTimings(pool.name).nodeReady?.seconds ?? 0),
+              fastest: fastestCycle(pool.name, 1),
+            },
+          }
+        : {}),
       podStartupSeconds: seconds(t.podStartup),
       evictionsOf: evictions,
       budgets,

@@ -39,6 +39,11 @@ export interface PoolWavesInput {
    * as quick as its pods exit; what budgets make it wait is the bound's budget term).
    */
   fastestCycleOf: (node: string) => number;
+  /**
+   * What comes before the first node can go, once for these nodes: blue-green's green pool booting, as the
+   * plan expects it (added to the first wave's estimate) and at its fastest (added to the bound).
+   */
+  setupSeconds?: { expected: number; fastest: number };
   podStartupSeconds: number;
   evictionsOf: (node: string) => ReadonlyMap<string, number>;
   budgets: ReadonlyMap<string, BudgetLimit>;
@@ -84,6 +89,7 @@ export function poolWaves(input: PoolWavesInput): PoolWaves {
       pool,
       nodes: wave.length,
       maxInFlight: inFlight,
+      ...(from === 0 && input.setupSeconds ? { setupSeconds: input.setupSeconds.expected } : {}),
       ...cycles(wave, input.cycleOf),
       podStartupSeconds: input.podStartupSeconds,
       budgets: budgetPods(wave, input.evictionsOf, input.budgets),
@@ -140,6 +146,7 @@ export function poolWaves(input: PoolWavesInput): PoolWaves {
     nodes: nodes.length,
     maxInFlight,
     capacityLimited: maxInFlight < limit,
+    ...(input.setupSeconds ? { setupSeconds: input.setupSeconds.fastest } : {}),
     ...cycles(nodes, input.fastestCycleOf),
     podStartupSeconds: input.podStartupSeconds,
     budgets: budgetPods(nodes, input.evictionsOf, input.budgets),

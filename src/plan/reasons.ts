@@ -51,11 +51,14 @@ export function describeBound(p: PoolLowerBound): string {
   const none = p.budgetAllowsNone
     ? '; a budget here allows no disruption now, so its nodes wait for its pods to recover'
     : '';
+  const name = p.setupSeconds
+    ? `${p.pool}: after the green pool's boot (${d(p.setupSeconds)}),`
+    : `${p.pool}:`;
   if (p.limitedBy === 'budget') {
     const b = p.tightestBudget!;
-    return `Pool ${p.pool}: budget ${b.budget} allows ${b.allowed} disruption(s) at a time and covers ${b.pods} pod(s), each replaced before the next may go: at least ${d(b.seconds)} (${cycles})${none}.`;
+    return `Pool ${name} budget ${b.budget} allows ${b.allowed} disruption(s) at a time and covers ${b.pods} pod(s), each replaced before the next may go: at least ${d(b.seconds)} (${cycles})${none}.`;
   }
   if (p.limitedBy === 'capacity')
-    return `Pool ${p.pool}: ${cycles}, fewer in flight than the policy allows because the pods would not fit${none}.`;
-  return `Pool ${p.pool}: ${cycles}${none}.`;
+    return `Pool ${name} ${cycles}, fewer in flight than the policy allows because the pods would not fit${none}.`;
+  return `Pool ${name} ${cycles}${none}.`;
 }

@@ -4,8 +4,16 @@ export {
   clusterToScenario,
   controllerKey,
 } from './cluster-to-scenario.ts';
-export type { RehearsalComparison } from './compare.ts';
-export { compareRehearsals, parseCompareValues, withMaxUnavailable } from './compare.ts';
+export type { CompareMethod, ComparisonEntry, RehearsalComparison } from './compare.ts';
+export {
+  compareRehearsals,
+  describeMethod,
+  parseCompareValues,
+  withMaxUnavailable,
+  withSurge,
+} from './compare.ts';
+export type { NodeLoopOptions, NodeLoopResult } from './peers/node-loop.ts';
+export { runNodeLoop } from './peers/node-loop.ts';
 export type { BudgetHold, RehearsalRunInput, RehearsalRunResult } from './rehearsal-run.ts';
 export { rehearseOnce } from './rehearsal-run.ts';
 export type { RehearsalTimings, RehearsedTiming, TimingSource, TimingValue } from './rehearsal-timing.ts';

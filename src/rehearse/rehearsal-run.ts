@@ -22,6 +22,7 @@ import { startInProcess } from '../sandbox/in-process.ts';
 import { RunStore } from '../store/index.ts';
 import { clusterToScenario } from './cluster-to-scenario.ts';
 import { type Downtime, DowntimeWatch } from './downtime-watch.ts';
+import { type RunOutcome, runPeer, withControlPlaneAt } from './peer-run.ts';
 import { type PendingShortfall, PendingWatch } from './pending-watch.ts';
 
 export interface RehearsalRunInput {
@@ -35,6 +36,8 @@ export interface RehearsalRunInput {
   startAt: number;
   /** Clock ms after which a run that has not ended is stopped and reported as not finishing. */
   clockLimitMs: number;
+  /** A loop people run today (peer-run.ts), N nodes at a time, instead of Midflight's engine. */
+  peer?: { concurrency: number };
 }
 
 /** Clock ms one budget held drains back, summed over the nodes it held. */
@@ -83,7 +86,9 @@ export async function rehearseOnce(input: RehearsalRunInput): Promise<RehearsalR
     seed: input.seed,
     poolLabel: input.policy.poolLabel,
   });
-  const cluster = await startInProcess(scenario, { startAt: input.startAt });
+  const cluster = await startInProcess(input.peer ? withControlPlaneAt(scenario, input.target) : scenario, {
+    startAt: input.startAt,
+  });
   const { clock } = cluster;
   const store = RunStore.open(':memory:', { clock });
   try {
@@ -123,16 +128,22 @@ export async function rehearseOnce(input: RehearsalRunInput): Promise<RehearsalR
     const limit = clock.setTimer(input.clockLimitMs, () =>
       stop.abort(new Error(`still running after ${Math.round(input.clockLimitMs / 3_600_000)} h of clock`)),
     );
-    const { provider, note } = rehearsalProvider(input.policy, kc, clock);
-    if (note) notes.push(note);
-    const replacing = rehearsalNodeProvider(input.policy, kc);
-    if (replacing?.note) notes.push(replacing.note);
-    const nodeProvider = replacing?.provider;
-    const summary = await startRun({ kc, store, provider, nodeProvider, clock, onEvent }, plan, {
-      signal: stop.signal,
-      // Note: the backup that matters is the real cluster's, taken by the real run; a copy's is noise.
-      skipEtcdBackup: 'a rehearsal runs on a copy of the cluster',
-    });
+    const midflight = async (): Promise<RunOutcome> => {
+      const { provider, note } = rehearsalProvider(input.policy, kc, clock);
+      if (note) notes.push(note);
+      const replacing = rehearsalNodeProvider(input.policy, kc);
+      if (replacing?.note) notes.push(replacing.note);
+      const nodeProvider = replacing?.provider;
+      return startRun({ kc, store, provider, nodeProvider, clock, onEvent }, plan, {
+        signal: stop.signal,
+        // Note: the backup that matters is the real cluster's, taken by the real run; a copy's is noise.
+        skipEtcdBackup: 'a rehearsal runs on a copy of the cluster',
+      });
+    };
+    const { peer } = input;
+    const summary = peer
+      ? await runPeer({ kc, clock, target: input.target, ...peer, signal: stop.signal, onEvent })
+      : await midflight();
     limit.cancel();
     holds.closeAll(clock.now());
     const downtimes = downtime.finish();

@@ -12,10 +12,11 @@ import {
   podKey,
   windowStateAt,
 } from '../core/index.ts';
-import { isNodeWave, type Policy } from '../plan/index.ts';
+import { isNodeWave, type Plan, type Policy } from '../plan/index.ts';
 import { seededRandom } from '../sandbox/create-context.ts';
+import { peerName } from './peer-run.ts';
 import { type RehearsalRunResult, rehearseOnce } from './rehearsal-run.ts';
-import { type RehearsalTimings, simTimingOf, type TimingSource } from './rehearsal-timing.ts';
+import { JITTER, type RehearsalTimings, simTimingOf, type TimingSource } from './rehearsal-timing.ts';
 
 export const REHEARSAL_REPORT_VERSION = 1;
 
@@ -30,6 +31,11 @@ export interface RehearseOptions {
   now: number;
   /** Told after each run (the CLI's progress line). */
   onRun?: (index: number, result: RehearsalRunResult) => void;
+  /**
+   * Rehearse a loop people run today (peer-run.ts), N nodes at a time with `kubectl drain` semantics, instead
+   * of Midflight's engine: `rehearse --compare` sets it.
+   */
+  peer?: { concurrency: number };
 }
 
 export interface Spread {
@@ -49,6 +55,12 @@ export interface RehearsalReport {
   /** Over the runs that reached their end (succeeded, or incomplete with nodes left behind); null when none did. */
   total: Spread | null;
   nodePhase: Spread | null;
+  /**
+   * The plan's node phase for this cluster and policy: its estimate, and the least any run of this
+   * rehearsal can take (the plan's lower bound with the rehearsed timings at their fastest, less JITTER);
+   * null for a peer (`--compare`), which follows no plan.
+   */
+  plan: { nodePhaseEstimateSeconds: number; nodePhaseLowerBoundSeconds: number } | null;
   phases: Array<{ name: string; kind: string } & Spread>;
   /** The first maintenance window the run would start in; null when the policy has none. */
   window: { opensAt: string; seconds: number; fits: boolean | null } | null;
@@ -111,8 +123,8 @@ export async function rehearse(options: RehearseOptions): Promise<RehearsalRepor
       timing: simTimingOf(options.timings, random),
       seed: options.seed + i,
       startAt: Number.isFinite(startAt) ? startAt : options.now,
-      // A day of clock past the longest a team would plan for: what still runs then never ends.
-      clockLimitMs: 7 * 24 * 3_600_000,
+      clockLimitMs: options.peer ? peerClockLimitMs(options) : 7 * 24 * 3_600_000,
+      ...(options.peer ? { peer: options.peer } : {}),
     });
     results.push(result);
     options.onRun?.(i, result);
@@ -126,7 +138,11 @@ export async function rehearse(options: RehearseOptions): Promise<RehearsalRepor
   const phaseNames = results[0]?.phases ?? [];
   const notes = [
     ...new Set(results.flatMap((r) => r.notes)),
-    'health gates are not rehearsed (they read live signals); each wave ends on the kube-native gate',
+    ...(options.peer
+      ? [
+          `${peerName(options.peer.concurrency)} with kubectl drain semantics (evictions refused by a budget retried every 5 s, no knowledge of budgets), as kured, kops rolling-update or system-upgrade-controller run it: worker nodes only, so the copy's control plane starts at the target and the run is the node phase; the nodes are upgraded by the sandbox itself; the policy's waves, canary, soaks and windows do not apply`,
+        ]
+      : ['health gates are not rehearsed (they read live signals); each wave ends on the kube-native gate']),
   ];
   return {
     version: REHEARSAL_REPORT_VERSION,
@@ -153,6 +169,7 @@ export async function rehearse(options: RehearseOptions): Promise<RehearsalRepor
     },
     total,
     nodePhase: spreadOf(ended.flatMap((r) => (r.nodePhaseMs === undefined ? [] : [r.nodePhaseMs]))),
+    plan: options.peer || !results[0] ? null : planFigures(results[0].plan),
     phases: phaseNames.flatMap((p, i) => {
       const spread = spreadOf(ended.flatMap((r) => r.phases[i]?.durationMs ?? []));
       return spread && p.status !== 'skipped' ? [{ name: p.name, kind: p.kind, ...spread }] : [];
@@ -183,6 +200,32 @@ export async function rehearse(options: RehearseOptions): Promise<RehearsalRepor
 
 function timingOut(t: { ms: number; source: TimingSource }) {
   return { seconds: t.ms / 1000, source: t.source };
+}
+
+/**
+ * The plan's node-phase estimate, and its lower bound as a floor for jittered runs.
+ * Note: the bound's rule (plan/lower-bound.ts) is proportional to the node upgrade and pod start-up it is
+ * given, up to its rounding to whole seconds, and the soaks added to it are not jittered; so the bound of a
+ * run whose timings are all 20 % shorter is the bound's node part × 0.8, rounded down, plus the soaks.
+ * Worked example: a bound of 600 s, 60 s of it soaks → ⌊540 × 0.8⌋ + 60 = 492 s.
+ */
+function planFigures(plan: Plan): NonNullable<RehearsalReport['plan']> {
+  const { nodePhaseSeconds, nodePhaseLowerBoundSeconds, lowerBound } = plan.estimate;
+  const soaks = nodePhaseLowerBoundSeconds - lowerBound.seconds;
+  return {
+    nodePhaseEstimateSeconds: nodePhaseSeconds,
+    nodePhaseLowerBoundSeconds: Math.floor(lowerBound.seconds * (1 - JITTER)) + soaks,
+  };
+}
+
+/**
+ * How long a peer's run may go on: the loops wait forever on a budget that never allows an eviction (as
+ * kubectl drain without --timeout does), retrying every 5 s, so a deadlock must end sooner than the engine's
+ * day-long limit. An hour, and four node cycles (a drain and two upgrades) per node at its concurrency.
+ */
+function peerClockLimitMs(options: RehearseOptions): number {
+  const cycleMs = options.timings.nodeDrain.ms + 2 * options.timings.nodeUpgrade.ms;
+  return 3_600_000 + (options.snapshot.nodes.length * 4 * cycleMs) / options.peer!.concurrency;
 }
 
 /** Median and 90th percentile (nearest rank) in whole seconds; null for no values. */

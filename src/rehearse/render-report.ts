@@ -3,7 +3,7 @@
  * program reads it (JSON: the report object itself, documented in docs/rehearse.md).
  */
 import { formatBytes, formatCpu, formatDuration } from '../core/index.ts';
-import type { RehearsalComparison } from './compare.ts';
+import { describeMethod, type RehearsalComparison } from './compare.ts';
 import type { CapacityShortfall, RehearsalReport, Spread } from './rehearse.ts';
 
 export function renderReportJson(report: RehearsalReport | RehearsalComparison): string {
@@ -42,6 +42,14 @@ function sections(report: RehearsalReport) {
       ['outcome', verdict],
       ['total', spread(report.total)],
       ['node phase', spread(report.nodePhase)],
+      ...(report.plan
+        ? ([
+            [
+              'plan',
+              `node phase estimated ${seconds(report.plan.nodePhaseEstimateSeconds)}${report.nodePhase ? ` (the rehearsal's median ×${(report.nodePhase.medianSeconds / Math.max(1, report.plan.nodePhaseEstimateSeconds)).toFixed(2)} of it)` : ''}; no run can take less than ${seconds(report.plan.nodePhaseLowerBoundSeconds)} (its lower bound)`,
+            ],
+          ] as Array<[string, string]>)
+        : []),
       ['maintenance window', window],
       ['timings', timings.join(', ')],
       ['runs', `${report.runs}, seed ${report.seed}, jittered ±20 %, ${report.wallSeconds} s of wall time`],
@@ -134,20 +142,30 @@ export function renderReportMarkdown(report: RehearsalReport): string {
   return `${lines.join('\n')}\n`;
 }
 
+/** Why a peer's total is its node phase alone, when a peer is compared. */
+function peerNote(comparison: RehearsalComparison): string[] {
+  if (!comparison.entries.some((e) => e.method.kind === 'peer')) return [];
+  return [
+    '',
+    'The loops (one node at a time, fixed concurrency) upgrade worker nodes only: their copies start with the control plane at the target, so their total is the node phase; values are ranked by node phase.',
+  ];
+}
+
 /** One row per value compared, and the recommendation, as a terminal or a change ticket reads them. */
 export function renderComparison(comparison: RehearsalComparison, format: 'table' | 'markdown'): string {
-  const header = ['maxUnavailable', 'outcome', 'total', 'node phase', 'violations'];
-  const rows = comparison.entries.map(({ maxUnavailable, report }) => [
-    String(maxUnavailable),
+  const header = ['value', 'how', 'outcome', 'total', 'node phase', 'violations'];
+  const rows = comparison.entries.map(({ value, method, report }) => [
+    String(value),
+    describeMethod(method),
     report.outcome.finishes ? 'finishes' : `does not finish (${report.outcome.runsSucceeded}/${report.runs})`,
     spread(report.total),
     spread(report.nodePhase),
     String(report.violations),
   ]);
-  const verdict =
-    comparison.recommended === null
-      ? 'no value finishes every run and keeps every budget'
-      : `maxUnavailable ${comparison.recommended}: the fastest (median total) that finishes every run and keeps every budget`;
+  const best = comparison.entries.find((e) => e.value === comparison.recommended);
+  const verdict = best
+    ? `${best.value} (${describeMethod(best.method)}): the fastest (median node phase) that finishes every run and keeps every budget`
+    : 'no value finishes every run and keeps every budget';
   const first = comparison.entries[0]?.report;
   const title = first
     ? `${first.cluster.version} → ${first.target}, ${first.runs} run(s) each, seed ${first.seed}`
@@ -161,6 +179,7 @@ export function renderComparison(comparison: RehearsalComparison, format: 'table
       ...rows.map((r) => `| ${r.join(' | ')} |`),
       '',
       `Recommended: ${verdict}.`,
+      ...peerNote(comparison),
     ].join('\n')}\n`;
   }
   const widths = header.map((h, i) => Math.max(h.length, ...rows.map((r) => r[i]!.length)));
@@ -169,5 +188,5 @@ export function renderComparison(comparison: RehearsalComparison, format: 'table
       .map((c, i) => c.padEnd(widths[i]!))
       .join('  ')
       .trimEnd();
-  return `${[title, '', line(header), ...rows.map(line), '', `recommended: ${verdict}`].join('\n')}\n`;
+  return `${[title, '', line(header), ...rows.map(line), '', `recommended: ${verdict}`, ...peerNote(comparison)].join('\n')}\n`;
 }

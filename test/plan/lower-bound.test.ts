@@ -139,6 +139,24 @@ describe('poolLowerBound', () => {
     expect(b).toMatchObject({ limitedBy: 'in-flight', budgetAllowsNone: true, seconds: 240 });
   });
 
+  it('adds what must come first once (a green pool booting) to whatever sets the bound', () => {
+    // blue-green: a 300 s boot, then drains with no minimum of their own; web's 4 pods one start-up apart.
+    const b = poolLowerBound({
+      ...base,
+      cycleSeconds: 0,
+      setupSeconds: 300,
+      budgets: [{ budget: 'shop/web', pods: 4, allowed: 1 }],
+    });
+    expect(b).toMatchObject({
+      setupSeconds: 300,
+      inFlightSeconds: 0,
+      limitedBy: 'budget',
+      seconds: 300 + 15,
+    });
+    expect(describeBound(b)).toMatch(/^Pool workers: after the green pool's boot \(5m\), budget shop\/web/);
+    expect(poolLowerBound({ ...base, nodes: 0, setupSeconds: 300 }).seconds).toBe(0);
+  });
+
   it('ignores a budget with no pods on the pool', () => {
     const b = poolLowerBound({ ...base, budgets: [{ budget: 'db', pods: 0, allowed: 0 }] });
     expect(b).toMatchObject({ limitedBy: 'in-flight', budgetAllowsNone: false, seconds: 240 });

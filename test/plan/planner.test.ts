@@ -443,6 +443,27 @@ describe('planUpgrade: node waves', () => {
     expect(wavesOf(planOf(b.build(), 'defaults: {maxUnavailable: 2}'))[0]!.capacityHold).toBeUndefined();
   });
 
+  it('counts a blue-green pool’s green boot once, and each blue node as its drain', () => {
+    // The green pool (4 new nodes at once) boots in 2 min before the first drain; then 4 drains of 1 min, 2 at
+    // a time. The bound: the boot, then drains that can end as soon as their pods exit.
+    const p = planOf(
+      cluster(4),
+      'defaults: {maxUnavailable: 2, strategy: blue-green}\nnodeProvider: {kind: sandbox}',
+    );
+    const [wave] = wavesOf(p);
+    expect(wave!.estimateSeconds - wave!.soakSeconds! - wave!.replacement!.finalSoakSeconds!).toBe(
+      120 + 2 * 60,
+    );
+    expect(p.estimate.lowerBound.pools[0]).toMatchObject({
+      setupSeconds: 120,
+      inFlightSeconds: 0,
+      seconds: 120,
+    });
+    expect(p.estimate.nodePhaseLowerBoundSeconds).toBe(
+      120 + wave!.soakSeconds! + wave!.replacement!.finalSoakSeconds!,
+    );
+  });
+
   it('counts one upgrade per minor a node is behind: its cycle, the wave estimate and the bound', () => {
     // w-01 is two minors behind (v1.29 → v1.30 → v1.31), w-02 one: cycles of 60 + 2 × 120 s and 60 + 120 s,
     // at their fastest (the upgrades alone) 240 s and 120 s.

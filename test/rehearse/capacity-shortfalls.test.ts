@@ -47,6 +47,8 @@ describe('capacity shortfalls in the rehearsal report', () => {
       now: Date.parse('2026-12-07T12:00:00Z'),
     });
     expect(report.outcome).toEqual({ finishes: true, runsSucceeded: 1 });
+    // No rehearsed run goes under the plan's lower bound (at the timings' fastest jitter).
+    expect(report.nodePhase!.medianSeconds).toBeGreaterThanOrEqual(report.plan!.nodePhaseLowerBoundSeconds);
     // All three out: their 7.5 CPU and 3 GiB would have no room at all.
     expect(report.capacityShortfalls.find((c) => c.cause === 'held')).toMatchObject({
       pool: 'workers',

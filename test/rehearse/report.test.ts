@@ -38,6 +38,7 @@ const REPORT: RehearsalReport = {
   outcome: { finishes: false, runsSucceeded: 0, reason: 'incomplete: 1 node left behind' },
   total: { medianSeconds: 1800, p90Seconds: 2100 },
   nodePhase: { medianSeconds: 1500, p90Seconds: 1700 },
+  plan: { nodePhaseEstimateSeconds: 1200, nodePhaseLowerBoundSeconds: 900 },
   phases: [{ name: 'Node pool general → v1.32.0', kind: 'node-pool', medianSeconds: 1500, p90Seconds: 1700 }],
   window: { opensAt: '2026-12-08T22:00:00.000Z', seconds: 1800, fits: false },
   blockingBudgets: [{ budget: 'legacy/stubborn-pdb', medianSeconds: 900, nodes: ['general-1'] }],
@@ -100,6 +101,8 @@ describe.each([
       'Deployment platform/admin-dashboard',
       '14s',
       'health gates are not rehearsed',
+      // The plan's estimate against the rehearsal, and the floor no run goes under.
+      "node phase estimated 20m (the rehearsal's median ×1.25 of it); no run can take less than 15m (its lower bound)",
       // Capacity shortfalls: which pool, what is short and for how long.
       'held to 1 of 2 nodes in flight',
       '12 pod(s) to place, 1500m CPU, 3Gi memory',

@@ -1,6 +1,5 @@
 import { readFileSync } from 'node:fs';
 import { type Command, Option } from 'commander';
-import type { IntOrString } from '../../core/index.ts';
 import { PlanError, planUpgrade } from '../../plan/index.ts';
 import {
   compareRehearsals,
@@ -43,14 +42,16 @@ export function registerRehearseCommand(program: Command): void {
     .option('--seed <n>', 'seeds the jitter and the simulation: the same seed, the same report', '1')
     .option(
       '--compare <values>',
-      'rehearse under each maxUnavailable (e.g. 1,2,10%) instead, and recommend the fastest that keeps every budget',
+      'rehearse each way of upgrading instead, and recommend the fastest that keeps every budget: a maxUnavailable ' +
+        '(e.g. 1,2,10%), surge or surge:N (new nodes first), one-at-a-time or fixed:N (the loops people run ' +
+        'today, with kubectl drain)',
     )
     .addOption(new Option('-o, --output <format>', 'table, json or markdown').default('table'))
     .action(async (opts, cmd: Command) => {
       const format = parseOutputFormat(opts.output, REHEARSE_FORMATS);
       const runs = wholeNumber('--runs', opts.runs, 1, MAX_RUNS);
       const seed = wholeNumber('--seed', opts.seed, 0, 2 ** 31 - 1);
-      let compare: IntOrString[] | undefined;
+      let compare: ReturnType<typeof parseCompareValues> | undefined;
       try {
         compare = opts.compare === undefined ? undefined : parseCompareValues(opts.compare);
       } catch (err) {

@@ -1,6 +1,6 @@
 /**
  * `kubectl drain NODE --ignore-daemonsets --delete-emptydir-data --force`, as k8s.io/kubectl/pkg/drain does
- * it, for the bench's peers: what kured, `kops rolling-update` and system-upgrade-controller run on each node.
+ * it, for the peers (node-loop.ts): what kured, `kops rolling-update` and system-upgrade-controller run on each node.
  *
  * - cordon; list the node's pods (field selector spec.nodeName);
  * - skip mirror pods, and DaemonSet pods once their DaemonSet is read (`--ignore-daemonsets`); every other
@@ -13,8 +13,8 @@
  * No `--timeout`: like kubectl without it, it waits forever unless `signal` stops it.
  */
 import { ApiException, AppsV1Api, CoreV1Api, type KubeConfig, type V1Pod } from '@kubernetes/client-node';
-import type { Clock } from '../../src/core/clock.ts';
-import { cordonNode } from '../../src/kube/index.ts';
+import type { Clock } from '../../core/index.ts';
+import { cordonNode } from '../../kube/index.ts';
 
 /** kubectl's fixed wait after an eviction a budget refused. */
 export const EVICTION_RETRY_MS = 5_000;

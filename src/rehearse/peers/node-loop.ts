@@ -1,5 +1,6 @@
 /**
- * The loops people run today, on the bench's harness: up to `concurrency` nodes at a time, each drained with
+ * The loops people run today (bench/compare-peers.ts runs them against Midflight; `rehearse --compare`
+ * rehearses them on a copy of a cluster): up to `concurrency` nodes at a time, each drained with
  * `kubectl drain` semantics (kubectl-drain.ts), upgraded by the same provider Midflight uses, waited for
  * until Ready at the target, uncordoned. The moment one node is done the next starts: system-upgrade-
  * controller's `concurrency` is a flow, not batches. With a concurrency of 1 it is kured or
@@ -9,16 +10,16 @@
  * It talks to the cluster only over HTTP, as those tools do.
  */
 import { CoreV1Api, type KubeConfig } from '@kubernetes/client-node';
-import type { Clock } from '../../src/core/clock.ts';
 import {
+  type Clock,
   compareVersions,
   formatVersion,
   type KubeVersion,
   minorHops,
   parseVersion,
-} from '../../src/core/versions.ts';
-import { uncordonNode, waitForNode } from '../../src/kube/index.ts';
-import type { SandboxApiProvider } from '../../src/providers/index.ts';
+} from '../../core/index.ts';
+import { uncordonNode, waitForNode } from '../../kube/index.ts';
+import type { SandboxApiProvider } from '../../providers/index.ts';
 import { kubectlDrain } from './kubectl-drain.ts';
 
 const CONTROL_PLANE_ROLE = 'node-role.kubernetes.io/control-plane';
@@ -32,6 +33,8 @@ export interface NodeLoopOptions {
   concurrency: number;
   /** Stops the loop (the bench's clock limit), its reason an Error saying why: nodes in flight stay as they are. */
   signal: AbortSignal;
+  /** Told when a node is taken from the queue ('started') and when it is done or failed. */
+  onNode?: (node: string, status: 'started' | 'done' | 'failed') => void;
 }
 
 export interface NodeLoopResult {
@@ -56,6 +59,7 @@ export async function runNodeLoop(options: NodeLoopOptions): Promise<NodeLoopRes
   const failures: string[] = [];
 
   const upgradeOne = async (node: string, from: KubeVersion) => {
+    options.onNode?.(node, 'started');
     inFlight.set(node, 'draining');
     await kubectlDrain(kc, node, {
       clock,
@@ -73,6 +77,7 @@ export async function runNodeLoop(options: NodeLoopOptions): Promise<NodeLoopRes
     await uncordonNode(kc, node, { clock });
     inFlight.delete(node);
     upgraded.push(node);
+    options.onNode?.(node, 'done');
   };
 
   const slot = async () => {
@@ -85,6 +90,7 @@ export async function runNodeLoop(options: NodeLoopOptions): Promise<NodeLoopRes
         if (signal.aborted) return;
         failures.push(`${next.name}: ${(err as Error).message}`);
         inFlight.delete(next.name);
+        options.onNode?.(next.name, 'failed');
       }
     }
   };
