@@ -2,8 +2,8 @@
  * The etcd-backup phase, before the first control-plane step. In order:
  * 1. hooks.backup, when the policy sets it: the user's own way (on a managed cluster, e.g. a Velero export);
  * 2. etcdBackup.endpoints (and cacert/cert/key) from the policy: save → verify (→ drill) with Midflight;
- * 3. a sandbox: its in-memory store, saved and drilled through its admin API (the same flow, so the demo
- *    never goes without a backup);
+ * 3. a sandbox: kept in etcd (`sandbox start --etcd`), that etcd, as a real cluster's; in memory, its
+ *    store, saved and drilled through its admin API (the same flow, so the demo never goes without a backup);
  * 4. etcd static pods (kubeadm): their client URLs, and kubeadm's certificates on this machine;
  * 5. none of these: a managed control plane with no hook; the phase says so plainly and is skipped.
  */
@@ -54,6 +54,12 @@ export async function backupStep(ctx: RunContext, step: PlanStep): Promise<'done
   if (policy.endpoints?.length) {
     say(`etcd backup: members from etcdBackup.endpoints (${policy.endpoints.join(', ')})`);
     await etcdBackup(ctx, step, policy.endpoints, tlsOfPolicy(policy), dir);
+    return 'done';
+  }
+  const sandboxEtcd = await sandboxEtcdUrl(ctx);
+  if (sandboxEtcd) {
+    say(`etcd backup: a sandbox cluster kept in etcd at ${sandboxEtcd}`);
+    await etcdBackup(ctx, step, [sandboxEtcd], undefined, dir);
     return 'done';
   }
   const sandbox = await sandboxStoreSnapshot(ctx);
@@ -137,6 +143,14 @@ async function etcdBackup(
   say(
     `etcd backup: drill passed: restored in ${report.restoreMs} ms, a scratch etcd served revision ${report.revision} with ${report.keys} keys`,
   );
+}
+
+/** The etcd a sandbox keeps its objects in; undefined for a sandbox in memory or a cluster that is no sandbox. */
+async function sandboxEtcdUrl(ctx: RunContext): Promise<string | undefined> {
+  const res = await requestRaw(ctx.deps.kc, 'GET', '/sandbox/v1/summary', { timeoutMs: 30_000 });
+  if (res.status !== 200) return undefined;
+  const summary = JSON.parse(res.body) as { storage?: { etcd?: string | null } };
+  return summary.storage?.etcd ?? undefined;
 }
 
 /** The sandbox's store snapshot, or undefined when the cluster is not a sandbox (it answers 404). */

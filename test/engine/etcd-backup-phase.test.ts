@@ -1,12 +1,14 @@
 import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { dirname, join } from 'node:path';
+import { CoreV1Api } from '@kubernetes/client-node';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { listBackups } from '../../src/backup/index.ts';
 import { startRun } from '../../src/engine/index.ts';
 import type { RunEvent } from '../../src/engine/run-events.ts';
+import { parseScenario } from '../../src/sandbox/scenario/parse-scenario.ts';
 import { type EtcdCluster, requireBinary, startEtcdCluster } from '../e2e/etcd-harness.ts';
-import type { RunningSandbox } from '../e2e/sandbox-harness.ts';
+import { type RunningSandbox, startSandbox } from '../e2e/sandbox-harness.ts';
 import {
   CountingProvider,
   commandProvider,
@@ -15,6 +17,7 @@ import {
   planFor,
   SMALL_CLUSTER,
   startCluster,
+  TIME_SCALE,
   testPolicy,
 } from './engine-harness.ts';
 
@@ -81,6 +84,39 @@ describe.skipIf(!hasEtcd)('the etcd-backup phase against a real 3-member etcd', 
     );
     expect(summary.phases.find((p) => p.kind === 'control-plane')?.status).toBe('pending');
     expect(calls).toBe(0);
+  }, 180_000);
+});
+
+describe.skipIf(!hasEtcd)('the etcd-backup phase on a sandbox kept in etcd', () => {
+  it("snapshots the sandbox's etcd as it would a real cluster's, not its store through the admin API", async () => {
+    const etcd = await startEtcdCluster({ members: 1 });
+    const sandbox = await startSandbox({
+      scenario: parseScenario(SMALL_CLUSTER, 'engine-test.yaml'),
+      timeScale: TIME_SCALE,
+      etcd: { endpoint: etcd.endpoints[0]! },
+    });
+    const h = harness(sandbox, new CountingProvider(commandProvider(sandbox)));
+    try {
+      const plan = await planFor(sandbox, 'v1.31.2');
+      const stop = new AbortController();
+      const onEvent = (e: RunEvent) => {
+        if (e.type === 'step-finished' && e.stepId === 'etcd-backup') stop.abort();
+      };
+      const summary = await startRun({ ...h.deps, onEvent }, plan, { ...FAST, signal: stop.signal });
+      expect(summary.phases.find((p) => p.kind === 'etcd-backup')?.status).toBe('done');
+      const said = h.deps.store.logs(summary.runId).map((l) => l.message);
+      expect(said).toContain(`etcd backup: a sandbox cluster kept in etcd at ${etcd.endpoints[0]}`);
+      const [backup] = listBackups(join(dirname(h.statePath), 'etcd-backups'));
+      // A real etcd snapshot: etcd's own revision and its /registry keys, every node among them.
+      expect(backup?.metadata?.verifiedAt).toBeDefined();
+      expect(backup?.metadata?.keys).toBeGreaterThan(
+        (await sandbox.kubeConfig().makeApiClient(CoreV1Api).listNode()).items.length,
+      );
+    } finally {
+      h.cleanup();
+      await sandbox.stop();
+      await etcd.stop();
+    }
   }, 180_000);
 });
 
