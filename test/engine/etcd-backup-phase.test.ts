@@ -23,6 +23,37 @@ import {
 
 const hasEtcd = requireBinary('etcd', 'etcd-server') && requireBinary('etcdctl', 'etcd-client');
 
+/**
+ * Runs a plan of `sandbox` until its etcd-backup step ends, then stops it (paused) before the control plane;
+ * `backups` are those of the state store's default folder.
+ */
+async function runBackupPhase(
+  sandbox: RunningSandbox,
+  etcdBackup?: Record<string, unknown>,
+  options: { skipEtcdBackup?: string } = {},
+) {
+  const plan = await planFor(sandbox, 'v1.31.2', etcdBackup ? testPolicy({ etcdBackup }) : undefined);
+  const provider = new CountingProvider(commandProvider(sandbox));
+  const h = harness(sandbox, provider);
+  const stop = new AbortController();
+  const onEvent = (e: RunEvent) => {
+    h.events.push(e);
+    if (e.type === 'step-finished' && e.stepId === 'etcd-backup') stop.abort();
+  };
+  try {
+    const summary = await startRun({ ...h.deps, onEvent }, plan, {
+      ...FAST,
+      ...options,
+      signal: stop.signal,
+    });
+    const said = h.deps.store.logs(summary.runId).map((l) => l.message);
+    const backups = listBackups(join(dirname(h.statePath), 'etcd-backups'));
+    return { plan, summary, said, calls: provider.calls.size, backups };
+  } finally {
+    h.cleanup();
+  }
+}
+
 describe.skipIf(!hasEtcd)('the etcd-backup phase against a real 3-member etcd', () => {
   let sandbox: RunningSandbox;
   let etcd: EtcdCluster;
@@ -37,27 +68,8 @@ describe.skipIf(!hasEtcd)('the etcd-backup phase against a real 3-member etcd', 
     rmSync(dir, { recursive: true, force: true });
   }, 60_000);
 
-  /** Runs the plan until its etcd-backup step ends, then stops it (paused) before the control plane. */
-  async function runBackupPhase(etcdBackup: Record<string, unknown>) {
-    const plan = await planFor(sandbox, 'v1.31.2', testPolicy({ etcdBackup }));
-    const provider = new CountingProvider(commandProvider(sandbox));
-    const h = harness(sandbox, provider);
-    const stop = new AbortController();
-    const onEvent = (e: RunEvent) => {
-      h.events.push(e);
-      if (e.type === 'step-finished' && e.stepId === 'etcd-backup') stop.abort();
-    };
-    try {
-      const summary = await startRun({ ...h.deps, onEvent }, plan, { ...FAST, signal: stop.signal });
-      const said = h.deps.store.logs(summary.runId).map((l) => l.message);
-      return { plan, summary, said, calls: provider.calls.size };
-    } finally {
-      h.cleanup();
-    }
-  }
-
   it('saves, verifies and drills a snapshot from the policy endpoints before the first control-plane step', async () => {
-    const { plan, summary, said, calls } = await runBackupPhase({
+    const { plan, summary, said, calls } = await runBackupPhase(sandbox, {
       endpoints: etcd.endpoints,
       dir,
       drill: true,
@@ -77,7 +89,7 @@ describe.skipIf(!hasEtcd)('the etcd-backup phase against a real 3-member etcd', 
   }, 180_000);
 
   it('stops the run in the backup phase, the control plane untouched, when no member gives a snapshot', async () => {
-    const { summary, calls } = await runBackupPhase({ endpoints: ['http://127.0.0.1:1'], dir });
+    const { summary, calls } = await runBackupPhase(sandbox, { endpoints: ['http://127.0.0.1:1'], dir });
     expect(summary.state).toBe('failed');
     expect(summary.reason).toMatch(
       /etcd backup: save: .*no etcd member could give a snapshot: etcd http:\/\/127\.0\.0\.1:1/,
@@ -95,25 +107,17 @@ describe.skipIf(!hasEtcd)('the etcd-backup phase on a sandbox kept in etcd', () 
       timeScale: TIME_SCALE,
       etcd: { endpoint: etcd.endpoints[0]! },
     });
-    const h = harness(sandbox, new CountingProvider(commandProvider(sandbox)));
     try {
-      const plan = await planFor(sandbox, 'v1.31.2');
-      const stop = new AbortController();
-      const onEvent = (e: RunEvent) => {
-        if (e.type === 'step-finished' && e.stepId === 'etcd-backup') stop.abort();
-      };
-      const summary = await startRun({ ...h.deps, onEvent }, plan, { ...FAST, signal: stop.signal });
+      const { summary, said, backups } = await runBackupPhase(sandbox);
       expect(summary.phases.find((p) => p.kind === 'etcd-backup')?.status).toBe('done');
-      const said = h.deps.store.logs(summary.runId).map((l) => l.message);
       expect(said).toContain(`etcd backup: a sandbox cluster kept in etcd at ${etcd.endpoints[0]}`);
-      const [backup] = listBackups(join(dirname(h.statePath), 'etcd-backups'));
+      const [backup] = backups;
       // A real etcd snapshot: etcd's own revision and its /registry keys, every node among them.
       expect(backup?.metadata?.verifiedAt).toBeDefined();
       expect(backup?.metadata?.keys).toBeGreaterThan(
         (await sandbox.kubeConfig().makeApiClient(CoreV1Api).listNode()).items.length,
       );
     } finally {
-      h.cleanup();
       await sandbox.stop();
       await etcd.stop();
     }
@@ -123,25 +127,14 @@ describe.skipIf(!hasEtcd)('the etcd-backup phase on a sandbox kept in etcd', () 
 describe('a run on a copy of a cluster (a rehearsal)', () => {
   it('skips the etcd-backup phase with the reason it is given, and saves nothing', async () => {
     const sandbox = await startCluster(SMALL_CLUSTER);
-    const h = harness(sandbox, new CountingProvider(commandProvider(sandbox)));
     try {
-      const plan = await planFor(sandbox, 'v1.31.2');
-      const stop = new AbortController();
-      const onEvent = (e: RunEvent) => {
-        if (e.type === 'step-finished' && e.stepId === 'etcd-backup') stop.abort();
-      };
-      const summary = await startRun({ ...h.deps, onEvent }, plan, {
-        ...FAST,
-        signal: stop.signal,
+      const { summary, said, backups } = await runBackupPhase(sandbox, undefined, {
         skipEtcdBackup: 'a rehearsal backs up nothing: it runs on a copy',
       });
       expect(summary.phases.find((p) => p.kind === 'etcd-backup')?.status).toBe('skipped');
-      expect(h.deps.store.logs(summary.runId).map((l) => l.message)).toContain(
-        'etcd backup skipped: a rehearsal backs up nothing: it runs on a copy',
-      );
-      expect(listBackups(join(dirname(h.statePath), 'etcd-backups'))).toEqual([]);
+      expect(said).toContain('etcd backup skipped: a rehearsal backs up nothing: it runs on a copy');
+      expect(backups).toEqual([]);
     } finally {
-      h.cleanup();
       await sandbox.stop();
     }
   }, 120_000);
