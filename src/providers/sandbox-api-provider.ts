@@ -5,7 +5,8 @@ import { ProviderError, type UpgradeContext, type UpgradeProvider } from './upgr
 
 /**
  * Upgrades a node through the sandbox's upgrade endpoint, as through a cloud API's node operation: starts it,
- * then polls it every second of clock. A rehearsal (src/rehearse) upgrades its copy's nodes through this one,
+ * then polls it every second of clock, or after the Retry-After the sandbox answers with (the reboot's
+ * downtime left, rounded up: the end is seen at the same clock second as with polling every second). A rehearsal (src/rehearse) upgrades its copy's nodes through this one,
  * and every method the bench compares does too.
  * Note: not one request that waits, since that request would hold a virtual clock
  * (`src/sandbox/idle-time.ts`) that the upgrade needs to move.
@@ -25,11 +26,17 @@ export class SandboxApiProvider implements UpgradeProvider {
       res.status < 300 ? (JSON.parse(res.body) as { state?: string }).state : undefined;
     let res = await requestRaw(this.kc, 'POST', path, { body: { version: ctx.version } });
     while (stateOf(res) === 'upgrading') {
-      await this.clock.sleep(1000);
+      await this.clock.sleep(retryAfterMs(res));
       this.requests.GET++;
       res = await requestRaw(this.kc, 'GET', path);
     }
     if (stateOf(res) !== 'succeeded')
       throw new ProviderError(`upgrade of ${ctx.node} failed: ${res.body}`, ctx.node, [res.body]);
   }
+}
+
+/** The answer's Retry-After (whole seconds), or one second when it has none or it is not a number ≥ 1. */
+function retryAfterMs(res: RawResponse): number {
+  const seconds = Number(res.headers['retry-after']);
+  return Number.isInteger(seconds) && seconds >= 1 ? seconds * 1000 : 1000;
 }

@@ -49,6 +49,8 @@ interface InFlight {
   targetVersion: string;
   result: UpgradeResult;
   done: Promise<UpgradeResult>;
+  /** Clock ms when a worker's reboot is due to end; unknown for a control-plane member. */
+  dueAt?: number;
 }
 
 /**
@@ -118,8 +120,23 @@ export class NodeUpgrader {
       }
       return final;
     });
-    this.inFlight.set(name, { targetVersion, result, done });
+    const dueAt = this.isControlPlane(node)
+      ? undefined
+      : this.ctx.clock.now() + this.ctx.timing.nodeUpgradeMs;
+    this.inFlight.set(name, { targetVersion, result, done, dueAt });
     return done;
+  }
+
+  /**
+   * Whole seconds of clock before an upgrade in flight is worth asking about again (at least 1), as a cloud
+   * API's Retry-After: a worker's reboot is not over before its downtime has passed. Rounded up, so a poller
+   * that waits this long never looks later than one polling every second would have seen the end. Undefined
+   * when nothing is in flight or when its end is not known (a control-plane member).
+   */
+  retryAfterSeconds(name: string): number | undefined {
+    const dueAt = this.inFlight.get(name)?.dueAt;
+    if (dueAt === undefined) return undefined;
+    return Math.max(1, Math.ceil((dueAt - this.ctx.clock.now()) / 1000));
   }
 
   /** The upgrade in flight for a node, or the last one finished; undefined when none was asked for. */
