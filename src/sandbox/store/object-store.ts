@@ -10,6 +10,7 @@ import {
   resourceExpired,
   STALE_OBJECT,
 } from '../status.ts';
+import { copyJson, sameJson } from './json-value.ts';
 import type { KubeObject, ResourceKey, StoreEvent, WatchEventType } from './types.ts';
 
 /**
@@ -152,7 +153,7 @@ export class ObjectStore {
    * `generateName`. A name already taken is 409 AlreadyExists.
    */
   create(resource: ResourceKey, input: KubeObject): KubeObject {
-    return this.createOwned(resource, structuredClone(input));
+    return this.createOwned(resource, copyJson(input));
   }
 
   /**
@@ -199,7 +200,7 @@ export class ObjectStore {
     if (meta.resourceVersion && meta.resourceVersion !== current.metadata.resourceVersion) {
       throw conflict(table.gr, meta.name ?? '', STALE_OBJECT);
     }
-    const obj = copy ? structuredClone(input) : input;
+    const obj = copy ? copyJson(input) : input;
     obj.metadata.uid = current.metadata.uid;
     obj.metadata.creationTimestamp = current.metadata.creationTimestamp;
     obj.metadata.generation = (current.metadata.generation ?? 1) + (specChanged(current, obj) ? 1 : 0);
@@ -218,7 +219,7 @@ export class ObjectStore {
   ): KubeObject | undefined {
     const current = this.get(resource, namespace, name);
     if (!current) return undefined;
-    const draft = structuredClone(current);
+    const draft = copyJson(current);
     if (change(draft) === false) return current;
     draft.metadata.resourceVersion = current.metadata.resourceVersion;
     // Note: the draft is already a private copy, so it is stored as it is.
@@ -231,7 +232,7 @@ export class ObjectStore {
     const key = objectKey(namespace, name);
     const current = table.objects.get(key);
     if (!current) return undefined;
-    const obj = structuredClone(current);
+    const obj = copyJson(current);
     return this.write(table, resource, 'DELETED', key, obj, current);
   }
 
@@ -433,7 +434,7 @@ function specChanged(before: KubeObject, after: KubeObject): boolean {
   const keys = new Set([...Object.keys(before), ...Object.keys(after)]);
   for (const key of keys) {
     if (key === 'metadata' || key === 'status' || key === 'apiVersion' || key === 'kind') continue;
-    if (JSON.stringify(before[key]) !== JSON.stringify(after[key])) return true;
+    if (!sameJson(before[key], after[key])) return true;
   }
   return false;
 }
