@@ -102,6 +102,7 @@ export {
   parseLabelSelector,
   requirementsOf,
   SelectorParseError,
+  selectorAnchor,
 } from './selectors.ts';
 export type { SkewComponent } from './skew.ts';
 export { kubeProxyKubeletViolation, skewViolation } from './skew.ts';

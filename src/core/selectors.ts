@@ -171,6 +171,35 @@ export function matchesLabelSelector(
   return matchesRequirements(requirementsOf(selector), labels);
 }
 
+/**
+ * One label pair every object the selector matches must carry, to file it under in an index (the sandbox's
+ * budget index, admission's budgets by label): its first matchLabels pair (keys sorted), else its first
+ * `In` expression with one value (what a copied cluster's budgets use, src/rehearse); none for any other
+ * selector, which an index must then treat as a candidate for every object.
+ */
+export function selectorAnchor(
+  selector: LabelSelector | undefined | null,
+): { key: string; value: string } | undefined {
+  const matchLabels: unknown = selector?.matchLabels;
+  if (matchLabels && typeof matchLabels === 'object') {
+    const labels = matchLabels as Record<string, unknown>;
+    const key = Object.keys(labels).sort()[0];
+    if (key !== undefined && typeof labels[key] === 'string') return { key, value: labels[key] };
+  }
+  const expressions: unknown = selector?.matchExpressions;
+  if (!Array.isArray(expressions)) return undefined;
+  for (const e of expressions as Array<{ key?: unknown; operator?: unknown; values?: unknown }>)
+    if (
+      e?.operator === 'In' &&
+      typeof e.key === 'string' &&
+      Array.isArray(e.values) &&
+      e.values.length === 1 &&
+      typeof e.values[0] === 'string'
+    )
+      return { key: e.key, value: e.values[0] };
+  return undefined;
+}
+
 /** The query-string form of an object-form selector, e.g. for `labelSelector=` in a list request. */
 export function formatLabelSelector(selector: LabelSelector): string {
   return requirementsOf(selector)

@@ -19,7 +19,8 @@ import {
   judgeCandidate,
   type Pod,
 } from '../core/index.ts';
-import { budgetSelects, type DrainProgress } from '../kube/index.ts';
+import type { DrainProgress } from '../kube/index.ts';
+import { BudgetsByLabel } from './budgets-by-label.ts';
 import type { RunContext } from './run-context.ts';
 
 const CANDIDATES_READ = 8;
@@ -36,6 +37,7 @@ export class WaveAdmission {
   async choose(waiting: readonly string[]): Promise<AdmissionChoice | undefined> {
     if (waiting.length === 0) return undefined;
     const budgets = await this.budgets();
+    const byLabel = new BudgetsByLabel(budgets);
     const allowed = new Map(budgets.map((b) => [budgetKey(b), b.status?.disruptionsAllowed ?? 0]));
     const draining = new Map<string, number>();
     for (const pods of this.inFlight.values())
@@ -43,7 +45,7 @@ export class WaveAdmission {
     this.read.clear();
     const candidates: AdmissionCandidate[] = [];
     for (const node of waiting.slice(0, CANDIDATES_READ)) {
-      const pods = budgetsOfPods(await this.ctx.cluster.listPodsOnNode(node), budgets);
+      const pods = budgetsOfPods(await this.ctx.cluster.listPodsOnNode(node), byLabel);
       this.read.set(node, pods);
       const candidate = { node, evictions: countPerBudget(pods) };
       candidates.push(candidate);
@@ -58,9 +60,9 @@ export class WaveAdmission {
    */
   async resumed(nodes: readonly string[]): Promise<void> {
     if (nodes.length === 0) return;
-    const budgets = await this.budgets();
+    const byLabel = new BudgetsByLabel(await this.budgets());
     for (const node of nodes)
-      this.read.set(node, budgetsOfPods(await this.ctx.cluster.listPodsOnNode(node), budgets));
+      this.read.set(node, budgetsOfPods(await this.ctx.cluster.listPodsOnNode(node), byLabel));
   }
 
   /** The budgets as the flow's watch last saw them, or listed when it has none (yet). */
@@ -103,13 +105,13 @@ function budgetKey(pdb: V1PodDisruptionBudget): string {
 }
 
 /** The pods a drain would evict while they are healthy (namespace/name) → the budgets selecting each. */
-function budgetsOfPods(pods: readonly V1Pod[], budgets: readonly V1PodDisruptionBudget[]) {
+function budgetsOfPods(pods: readonly V1Pod[], budgets: BudgetsByLabel) {
   const out = new Map<string, string[]>();
   for (const pod of pods) {
     // Note: the core rules read the fields a V1Pod and a snapshot's Pod share (metadata, spec, status).
     const p = pod as unknown as Pod;
     if (!isEvictable(p) || !isPodReady(p)) continue;
-    const keys = budgets.filter((b) => budgetSelects(b, pod)).map(budgetKey);
+    const keys = budgets.selecting(pod).map(budgetKey);
     if (keys.length > 0) out.set(`${pod.metadata?.namespace}/${pod.metadata?.name}`, keys);
   }
   return out;

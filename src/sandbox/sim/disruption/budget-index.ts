@@ -1,3 +1,4 @@
+import { selectorAnchor } from '../../../core/index.ts';
 import { R } from '../../api/resources.ts';
 import type { ObjectStore } from '../../store/object-store.ts';
 import type { KubeObject, StoreEvent } from '../../store/types.ts';
@@ -131,29 +132,9 @@ export class BudgetIndex {
   }
 }
 
-/**
- * The pair a budget is filed under: its first matchLabels pair, else its first `In` expression with one
- * value (what a copied cluster's budgets use, src/rehearse); none for any other selector.
- */
+/** The pair a budget is filed under (core's selectorAnchor); none when its selector has no anchor. */
 function anchorOf(pdb: KubeObject): { key: string; value: string } | undefined {
-  const selector = pdb.spec?.selector;
-  const matchLabels = selector?.matchLabels;
-  if (matchLabels && typeof matchLabels === 'object') {
-    const key = Object.keys(matchLabels).sort()[0];
-    if (key !== undefined && typeof matchLabels[key] === 'string') return { key, value: matchLabels[key] };
-  }
-  const expressions: unknown = selector?.matchExpressions;
-  if (!Array.isArray(expressions)) return undefined;
-  for (const e of expressions as Array<{ key?: unknown; operator?: unknown; values?: unknown }>)
-    if (
-      e?.operator === 'In' &&
-      typeof e.key === 'string' &&
-      Array.isArray(e.values) &&
-      e.values.length === 1 &&
-      typeof e.values[0] === 'string'
-    )
-      return { key: e.key, value: e.values[0] };
-  return undefined;
+  return selectorAnchor(pdb.spec?.selector);
 }
 
 function pair(key: string, value: string): string {
