@@ -9,7 +9,7 @@ import { OwnerController } from './owner-controller.ts';
 import { controllerRefOf, controllerRefTo } from './owner-refs.ts';
 import { isTerminal } from './pod-state.ts';
 import { updateStatusIfChanged } from './status-writer.ts';
-import { templateHash, templateIdentity } from './template-hash.ts';
+import { storedTemplateHash, templateIdentity } from './template-hash.ts';
 import { queueKey, splitQueueKey } from './work-queue.ts';
 
 const HASH_LABEL = 'pod-template-hash';
@@ -129,7 +129,7 @@ export class DeploymentController extends OwnerController {
    * from the hash label, so an adopted or pre-existing ReplicaSet is reused instead of replaced.
    */
   private split(d: KubeObject): { newRS?: KubeObject; oldRSs: KubeObject[]; hash: string } {
-    const hash = templateHash(d.spec?.template ?? {});
+    const hash = storedTemplateHash(d.spec?.template);
     const identity = templateIdentity(d.spec?.template);
     const all = this.ownedReplicaSets(d).sort(byCreation);
     const newRS =

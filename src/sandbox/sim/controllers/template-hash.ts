@@ -17,6 +17,23 @@ export function templateHash(template: unknown): string {
   return out;
 }
 
+const hashes = new WeakMap<object, string>();
+
+/**
+ * templateHash of a stored object's template, cached per template object: stored objects never change, and
+ * the Deployment controller hashes its template on every sync (a tenth of a millisecond each, on every
+ * change to any of its pods).
+ */
+export function storedTemplateHash(template: KubeObject['spec'] | undefined): string {
+  if (!template || typeof template !== 'object') return templateHash(template ?? {});
+  let hash = hashes.get(template);
+  if (hash === undefined) {
+    hash = templateHash(template);
+    hashes.set(template, hash);
+  }
+  return hash;
+}
+
 /** JSON with object keys sorted, so the same template hashes the same whatever order its fields arrived in. */
 export function stableStringify(value: unknown): string {
   if (value === null || typeof value !== 'object') return JSON.stringify(value) ?? 'null';
