@@ -123,7 +123,10 @@ function isTerminal(pod: V1Pod): boolean {
 }
 
 /** Seconds since the pod's deletion started, or undefined when it is not being deleted. */
-export function deletionAgeSeconds(pod: V1Pod, now: number): number | undefined {
+export function deletionAgeSeconds(
+  pod: { metadata?: { deletionTimestamp?: Date | string } },
+  now: number,
+): number | undefined {
   const ts = pod.metadata?.deletionTimestamp;
   if (!ts) return undefined;
   return Math.floor((now - new Date(ts).getTime()) / 1000);
