@@ -24,7 +24,7 @@ export function shareConnections(kc: KubeConfig): KubeConfig {
     const kind = agent?.constructor === https.Agent ? https : agent?.constructor === http.Agent ? http : null;
     if (!kind) return agent;
     const options = (agent as { options: http.AgentOptions }).options;
-    const key = `${kind === https ? 'https' : 'http'} ${JSON.stringify(options, bufferAsBase64)}`;
+    const key = `${kind === https ? 'https' : 'http'} ${agentKey(options)}`;
     let reused = agents.get(key);
     if (!reused) {
       reused = new kind.Agent({ ...options, keepAlive: true });
@@ -45,6 +45,15 @@ export function shareConnections(kc: KubeConfig): KubeConfig {
     withAgent.agent = pooled(withAgent.agent);
   };
   return kc;
+}
+
+/**
+ * The options as text, a Buffer (a CA, a client certificate or key) as its base64. Top-level Buffers are
+ * encoded directly: JSON.stringify would first expand each into an array of its bytes, per request.
+ */
+export function agentKey(options: object): string {
+  const entries = Object.entries(options).map(([k, v]) => [k, Buffer.isBuffer(v) ? v.toString('base64') : v]);
+  return JSON.stringify(entries, bufferAsBase64);
 }
 
 function bufferAsBase64(_key: string, value: unknown): unknown {
