@@ -18,17 +18,33 @@ import {
   isPodReady,
   judgeCandidate,
   type Pod,
+  parseDuration,
 } from '../core/index.ts';
 import { budgetSelects, type DrainProgress } from '../kube/index.ts';
 import type { RunContext } from './run-context.ts';
 
 const CANDIDATES_READ = 8;
 
+/** A pod a drain would evict: the budgets selecting it, and whether a StatefulSet owns it. */
+interface BudgetedPod {
+  budgets: string[];
+  /** Its replacement is created only once it is gone (same name), so its budget recovers a stop later. */
+  statefulSet: boolean;
+}
+
 export class WaveAdmission {
-  /** Per node in flight: its pods yet to evict (namespace/name) → the budgets selecting each. */
-  private readonly inFlight = new Map<string, Map<string, string[]>>();
+  /** Per node in flight: its pods whose eviction is not accepted yet (namespace/name). */
+  private readonly inFlight = new Map<string, Map<string, BudgetedPod>>();
   /** What the last choice read of each candidate, kept for the one admitted. */
-  private readonly read = new Map<string, Map<string, string[]>>();
+  private readonly read = new Map<string, Map<string, BudgetedPod>>();
+  /** Evicted pods still terminating (namespace/name): since when, for the stop time. */
+  private readonly terminating = new Map<string, BudgetedPod & { since: number }>();
+  /** Per budget, when its last disruption taken by a drain of this flow is due back (clock ms). */
+  private readonly dueBack = new Map<string, number>();
+  /** Budgets seen selecting StatefulSet pods. */
+  private readonly statefulSetBudgets = new Set<string>();
+  /** Stop times seen (evicted → gone), for the recovery of StatefulSet budgets. */
+  private stops = { total: 0, count: 0 };
 
   constructor(private readonly ctx: RunContext) {}
 
@@ -39,17 +55,50 @@ export class WaveAdmission {
     const allowed = new Map(budgets.map((b) => [budgetKey(b), b.status?.disruptionsAllowed ?? 0]));
     const draining = new Map<string, number>();
     for (const pods of this.inFlight.values())
-      for (const keys of pods.values()) for (const k of keys) draining.set(k, (draining.get(k) ?? 0) + 1);
+      for (const pod of pods.values())
+        for (const k of pod.budgets) draining.set(k, (draining.get(k) ?? 0) + 1);
     this.read.clear();
     const candidates: AdmissionCandidate[] = [];
+    const input = () => ({ candidates, allowed, draining, ...this.recovery(allowed) });
     for (const node of waiting.slice(0, CANDIDATES_READ)) {
       const pods = budgetsOfPods(await this.ctx.cluster.listPodsOnNode(node), budgets);
+      for (const pod of pods.values())
+        if (pod.statefulSet) for (const b of pod.budgets) this.statefulSetBudgets.add(b);
       this.read.set(node, pods);
       const candidate = { node, evictions: countPerBudget(pods) };
       candidates.push(candidate);
-      if (judgeCandidate(candidate, { candidates, allowed, draining }).kind === 'clear') break;
+      if (judgeCandidate(candidate, input()).kind === 'clear') break;
     }
-    return chooseNextNode({ candidates, allowed, draining });
+    return chooseNextNode(input());
+  }
+
+  /**
+   * How budgets recover, as far as this flow has seen: a disruption comes back the pod start-up of the
+   * policy's timings after an eviction, a StatefulSet's a pod's stop later (its replacement waits for the
+   * name), the stop as measured on this flow's drains; when each budget's last disruption is due back.
+   */
+  private recovery(allowed: ReadonlyMap<string, number>) {
+    const startup = this.startupMs();
+    const stop = this.stopMs();
+    const recoveryMs = new Map([...this.statefulSetBudgets].map((b) => [b, startup + stop]));
+    const now = this.ctx.clock.now();
+    const dueBackMs = new Map<string, number>();
+    for (const [budget, at] of this.dueBack)
+      if ((allowed.get(budget) ?? 0) <= 0) dueBackMs.set(budget, Math.max(0, at - now));
+    return { recoveryMs, defaultRecoveryMs: startup, dueBackMs };
+  }
+
+  private startupMs(): number {
+    return parseDuration(this.ctx.plan.policy.timings.podStartup);
+  }
+
+  /**
+   * An evicted pod's stop, as measured on this flow's drains. Note: until one is measured, the policy's
+   * drain time stands for it (a drain that waits on nothing takes its pods' stop).
+   */
+  private stopMs(): number {
+    const { total, count } = this.stops;
+    return count > 0 ? total / count : parseDuration(this.ctx.plan.policy.timings.nodeDrain);
   }
 
   /**
@@ -73,12 +122,37 @@ export class WaveAdmission {
     this.inFlight.set(node, this.read.get(node) ?? new Map());
   }
 
-  /** The node's drain reported: only the pods it has not evicted yet still count. */
+  /**
+   * The node's drain reported: only the pods whose eviction the API has not accepted yet still count. Note:
+   * an accepted eviction (the pod terminating) has taken its disruption already: the budget's
+   * disruptionsAllowed says so, and counting the pod again would judge its budget twice as busy. Its
+   * budgets' disruption is due back a start-up after the eviction, or for a StatefulSet after it is gone.
+   */
   progress(node: string, progress: DrainProgress): void {
     const pods = this.inFlight.get(node);
     if (!pods) return;
-    const left = new Set(progress.pending.map((p) => `${p.pod.namespace}/${p.pod.name}`));
-    for (const key of pods.keys()) if (!left.has(key)) pods.delete(key);
+    const now = this.ctx.clock.now();
+    const startup = this.startupMs();
+    const keyOf = (p: { namespace: string; name: string }) => `${p.namespace}/${p.name}`;
+    const left = new Set(progress.pending.filter((p) => p.reason !== 'terminating').map((p) => keyOf(p.pod)));
+    const due = (budgets: readonly string[], at: number) => {
+      for (const b of budgets) this.dueBack.set(b, Math.max(this.dueBack.get(b) ?? 0, at));
+    };
+    for (const [key, pod] of pods) {
+      if (left.has(key)) continue;
+      pods.delete(key);
+      this.terminating.set(key, { ...pod, since: now });
+      due(pod.budgets, now + startup + (pod.statefulSet ? this.stopMs() : 0));
+    }
+    for (const ref of progress.evicted) {
+      const key = keyOf(ref);
+      const pod = this.terminating.get(key);
+      if (!pod) continue;
+      this.terminating.delete(key);
+      if (now > pod.since)
+        this.stops = { total: this.stops.total + now - pod.since, count: this.stops.count + 1 };
+      if (pod.statefulSet) for (const b of pod.budgets) this.dueBack.set(b, now + startup);
+    }
   }
 
   left(node: string): void {
@@ -104,19 +178,22 @@ function budgetKey(pdb: V1PodDisruptionBudget): string {
 
 /** The pods a drain would evict while they are healthy (namespace/name) → the budgets selecting each. */
 function budgetsOfPods(pods: readonly V1Pod[], budgets: readonly V1PodDisruptionBudget[]) {
-  const out = new Map<string, string[]>();
+  const out = new Map<string, BudgetedPod>();
   for (const pod of pods) {
     // Note: the core rules read the fields a V1Pod and a snapshot's Pod share (metadata, spec, status).
     const p = pod as unknown as Pod;
     if (!isEvictable(p) || !isPodReady(p)) continue;
     const keys = budgets.filter((b) => budgetSelects(b, pod)).map(budgetKey);
-    if (keys.length > 0) out.set(`${pod.metadata?.namespace}/${pod.metadata?.name}`, keys);
+    const statefulSet =
+      pod.metadata?.ownerReferences?.some((o) => o.controller && o.kind === 'StatefulSet') ?? false;
+    if (keys.length > 0)
+      out.set(`${pod.metadata?.namespace}/${pod.metadata?.name}`, { budgets: keys, statefulSet });
   }
   return out;
 }
 
-function countPerBudget(pods: ReadonlyMap<string, string[]>): Map<string, number> {
+function countPerBudget(pods: ReadonlyMap<string, BudgetedPod>): Map<string, number> {
   const counts = new Map<string, number>();
-  for (const keys of pods.values()) for (const k of keys) counts.set(k, (counts.get(k) ?? 0) + 1);
+  for (const pod of pods.values()) for (const k of pod.budgets) counts.set(k, (counts.get(k) ?? 0) + 1);
   return counts;
 }
