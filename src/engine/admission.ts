@@ -93,12 +93,13 @@ export class WaveAdmission {
   }
 
   /**
-   * An evicted pod's stop, as measured on this flow's drains. Note: until one is measured, the policy's
-   * drain time stands for it (a drain that waits on nothing takes its pods' stop).
+   * An evicted pod's stop, as measured on this flow's drains. Note: 0 until one is measured; the policy has
+   * no pod stop time (timings.nodeDrain is a whole drain's, minutes by default, which would make every
+   * StatefulSet budget look minutes from recovering).
    */
   private stopMs(): number {
     const { total, count } = this.stops;
-    return count > 0 ? total / count : parseDuration(this.ctx.plan.policy.timings.nodeDrain);
+    return count > 0 ? total / count : 0;
   }
 
   /**
