@@ -15,9 +15,12 @@
  * when the budget's next disruption is due back. Budgets recover in parallel: the candidate's wait is the
  * longest of its budgets'.
  * The candidate with the shortest wait goes; a clear one waits nothing, so it always beats the others. Ties
- * go to clear, then recovering, then contended, then the one with the fewest evictions queued ahead of its
- * own (over all its contended budgets, the pods the drains in flight and its own would evict beyond what the
- * budget allows), then the plan's order. A contended candidate is still taken when nothing better is there:
+ * go to clear, then recovering, then contended; then to the one holding pods of the budget with the most
+ * pods left on the wave's nodes still waiting (when they were all read): a budget with k pods left needs
+ * k − 1 recoveries between its last evictions, however many nodes are free, so the nodes holding them go
+ * early, not last one behind the other; then to the one with the fewest evictions queued ahead of its own
+ * (over all its contended budgets, the pods the drains in flight and its own would evict beyond what the
+ * budget allows); then the plan's order. A contended candidate is still taken when nothing better is there:
  * its drain then waits seconds for a budget while its slot would otherwise stay empty for a whole node cycle.
  * The Eviction API stays the final word; this only orders the candidates.
  *
@@ -49,6 +52,11 @@ export interface AdmissionInput {
   defaultRecoveryMs?: number;
   /** Per budget allowing none now, ms until its next disruption is due back; without an entry, a whole recovery. */
   dueBackMs?: ReadonlyMap<string, number>;
+  /**
+   * Per budget, its pods on all the candidates (when every waiting node was read): the more a budget has
+   * left, the longer its pods take to leave one recovery apart, so on equal waits its nodes go first.
+   */
+  left?: ReadonlyMap<string, number>;
 }
 
 /** `waitMs`: how long its drain is expected to wait on budgets (the longest of its budgets' waits). */
@@ -99,20 +107,43 @@ function budgetWaitMs(budget: string, evictions: number, allowed: number, input:
 
 /** Undefined only when there is no candidate. */
 export function chooseNextNode(input: AdmissionInput): AdmissionChoice | undefined {
-  const judged = input.candidates.map((c) => ({ node: c.node, verdict: judgeCandidate(c, input) }));
+  const judged = input.candidates.map((c) => ({
+    node: c.node,
+    verdict: judgeCandidate(c, input),
+    critical: criticalOf(c, input),
+  }));
   let at = -1;
-  for (const [i, j] of judged.entries()) if (at < 0 || better(j.verdict, judged[at]!.verdict)) at = i;
+  for (const [i, j] of judged.entries()) if (at < 0 || better(j, judged[at]!)) at = i;
   if (at < 0) return undefined;
-  return { ...judged[at]!, passedOver: judged.slice(0, at) };
+  const { node, verdict } = judged[at]!;
+  return {
+    node,
+    verdict,
+    passedOver: judged.slice(0, at).map((j) => ({ node: j.node, verdict: j.verdict })),
+  };
 }
 
 const RANK: Record<AdmissionVerdict['kind'], number> = { clear: 0, recovering: 1, contended: 2 };
 
-/** Strictly better: a shorter wait, then a better kind, then fewer evictions queued (the plan's order breaks ties). */
-function better(a: AdmissionVerdict, b: AdmissionVerdict): boolean {
-  if (waitOf(a) !== waitOf(b)) return waitOf(a) < waitOf(b);
-  if (RANK[a.kind] !== RANK[b.kind]) return RANK[a.kind] < RANK[b.kind];
-  return queuedOf(a) < queuedOf(b);
+type Judged = { verdict: AdmissionVerdict; critical: number };
+
+/**
+ * Strictly better: a shorter wait, then a better kind (a clear candidate is certain, a budget due back now
+ * only expected), then pods of a budget with more pods left, then fewer evictions queued (the plan's order
+ * breaks ties).
+ */
+function better(a: Judged, b: Judged): boolean {
+  if (waitOf(a.verdict) !== waitOf(b.verdict)) return waitOf(a.verdict) < waitOf(b.verdict);
+  if (RANK[a.verdict.kind] !== RANK[b.verdict.kind]) return RANK[a.verdict.kind] < RANK[b.verdict.kind];
+  if (a.critical !== b.critical) return a.critical > b.critical;
+  return queuedOf(a.verdict) < queuedOf(b.verdict);
+}
+
+/** The most pods any of the candidate's budgets has left on the candidates; 0 when unknown. */
+function criticalOf(candidate: AdmissionCandidate, input: AdmissionInput): number {
+  let most = 0;
+  for (const budget of candidate.evictions.keys()) most = Math.max(most, input.left?.get(budget) ?? 0);
+  return most;
 }
 
 function waitOf(verdict: AdmissionVerdict): number {

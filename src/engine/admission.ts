@@ -3,10 +3,11 @@
  * drain would evict, per budget, and what each budget allows now, read from the cluster; what the drains in
  * flight have yet to evict, kept from their progress.
  *
- * Note: candidates are read one at a time in the plan's order and reading stops at the first whose
- * evictions can all go through now, so a wave whose plan order holds costs one pod list per node. At most
- * CANDIDATES_READ are read for one choice: the plan put the nodes in an order that keeps budgets apart,
- * and a candidate far down it is rarely better than one read already.
+ * Note: with more than READ_ALL_UP_TO nodes waiting, candidates are read one at a time in the plan's order
+ * and reading stops at the first whose evictions can all go through now, so a wave whose plan order holds
+ * costs one pod list per node. At most CANDIDATES_READ are read for one choice: the plan put the nodes in an
+ * order that keeps budgets apart, and a candidate far down it is rarely better than one read already.
+ * With READ_ALL_UP_TO or fewer waiting, all are read.
  */
 import type { V1Pod, V1PodDisruptionBudget } from '@kubernetes/client-node';
 import {
@@ -24,6 +25,12 @@ import { budgetSelects, type DrainProgress } from '../kube/index.ts';
 import type { RunContext } from './run-context.ts';
 
 const CANDIDATES_READ = 8;
+/**
+ * With this many nodes waiting or fewer, every one is read for each choice: a few pod lists, and the end of a
+ * wave is where a budget's pods, moved by earlier drains, gather on the last nodes (core/admission.ts takes
+ * the nodes of the budgets with the most pods left first).
+ */
+const READ_ALL_UP_TO = 24;
 
 /** A pod a drain would evict: the budgets selecting it, and whether a StatefulSet owns it. */
 interface BudgetedPod {
@@ -60,16 +67,20 @@ export class WaveAdmission {
     this.read.clear();
     const candidates: AdmissionCandidate[] = [];
     const input = () => ({ candidates, allowed, draining, ...this.recovery(allowed) });
-    for (const node of waiting.slice(0, CANDIDATES_READ)) {
+    const readAll = waiting.length <= READ_ALL_UP_TO;
+    for (const node of readAll ? waiting : waiting.slice(0, CANDIDATES_READ)) {
       const pods = budgetsOfPods(await this.ctx.cluster.listPodsOnNode(node), budgets);
       for (const pod of pods.values())
         if (pod.statefulSet) for (const b of pod.budgets) this.statefulSetBudgets.add(b);
       this.read.set(node, pods);
       const candidate = { node, evictions: countPerBudget(pods) };
       candidates.push(candidate);
-      if (judgeCandidate(candidate, input()).kind === 'clear') break;
+      if (!readAll && judgeCandidate(candidate, input()).kind === 'clear') break;
     }
-    return chooseNextNode(input());
+    if (!readAll) return chooseNextNode(input());
+    const left = new Map<string, number>();
+    for (const c of candidates) for (const [b, n] of c.evictions) left.set(b, (left.get(b) ?? 0) + n);
+    return chooseNextNode({ ...input(), left });
   }
 
   /**

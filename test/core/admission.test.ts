@@ -262,6 +262,51 @@ describe('chooseNextNode', () => {
     expect(verdict).toEqual({ kind: 'contended', budget: 'web', queued: 3, waitMs: 12_000 });
   });
 
+  it('on equal waits takes the node holding pods of the budget with the most pods left on the waiting nodes', () => {
+    // web has 3 pods left on the candidates, api 1: b's web pod goes before a's api pod, though a is first.
+    const candidates = [candidate('a', { api: 1 }), candidate('b', { web: 1 }), candidate('c', { web: 2 })];
+    const choice = chooseNextNode({
+      ...input(candidates, { api: 1, web: 1 }),
+      left: new Map([
+        ['api', 1],
+        ['web', 3],
+      ]),
+    });
+    expect(choice?.node).toBe('b');
+    expect(choice?.passedOver).toEqual([{ node: 'a', verdict: { kind: 'clear' } }]);
+  });
+
+  it('a clear candidate still beats one due back at once with more pods left', () => {
+    const candidates = [candidate('a', { web: 1 }), candidate('b', { api: 1 })];
+    const choice = chooseNextNode({
+      ...input(candidates, { web: 0, api: 1 }),
+      defaultRecoveryMs: 5_000,
+      dueBackMs: new Map([['web', 0]]),
+      left: new Map([
+        ['web', 5],
+        ['api', 1],
+      ]),
+    });
+    expect(choice?.node).toBe('b');
+  });
+
+  it('a shorter wait beats more pods left', () => {
+    const candidates = [candidate('a', { web: 1 }), candidate('b', { api: 1 })];
+    const choice = chooseNextNode({
+      ...input(candidates, { web: 0, api: 0 }),
+      defaultRecoveryMs: 5_000,
+      dueBackMs: new Map([
+        ['web', 4_000],
+        ['api', 1_000],
+      ]),
+      left: new Map([
+        ['web', 5],
+        ['api', 1],
+      ]),
+    });
+    expect(choice?.node).toBe('b');
+  });
+
   it('has nothing to choose from no candidates', () => {
     expect(chooseNextNode(input([], { web: 1 }))).toBeUndefined();
   });
