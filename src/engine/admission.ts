@@ -104,13 +104,14 @@ export class WaveAdmission {
   }
 
   /**
-   * An evicted pod's stop, as measured on this flow's drains. Note: 0 until one is measured; the policy has
-   * no pod stop time (timings.nodeDrain is a whole drain's, minutes by default, which would make every
-   * StatefulSet budget look minutes from recovering).
+   * An evicted pod's stop, as measured on this flow's drains. Note: until one is measured, 1 ms: the policy
+   * has no pod stop time (timings.nodeDrain is a whole drain's, minutes by default, which would make every
+   * StatefulSet budget look minutes from recovering), but a stop is never nothing, so on otherwise equal
+   * waits a Deployment's budget is expected back before a StatefulSet's.
    */
   private stopMs(): number {
     const { total, count } = this.stops;
-    return count > 0 ? total / count : 0;
+    return count > 0 ? total / count : 1;
   }
 
   /**
