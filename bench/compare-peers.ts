@@ -40,7 +40,9 @@
  * Wall time: the built-ins take seconds each; the 1,000-node cluster most of the run (on 2 shared cores, about
  * 6 min for Midflight and 17 min for fixed concurrency 100, whose kubectl-style polling costs CPU).
  *
- * Usage: npx tsx bench/compare-peers.ts [scenario…] [--caps 4,6]
+ * Usage: npx tsx bench/compare-peers.ts [scenario…] [--caps 4,6] [--methods midflight,one,fixed] [--timeline]
+ * `--methods` runs only those methods; `--timeline` prints each method's nodes as the cluster saw them
+ * (harness/node-timeline.ts): where the node phase goes, per node.
  */
 import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
@@ -62,6 +64,7 @@ import { RunStore } from '../src/store/index.ts';
 import { type InProcessSandbox, startInProcess } from './harness/bench-sandbox.ts';
 import { generatedScenarioYaml } from './harness/generated-scenario.ts';
 import { NodePhaseWatch } from './harness/node-phase-watch.ts';
+import { NodeTimeline, renderTimeline } from './harness/node-timeline.ts';
 import { kubeRequests } from './harness/request-counts.ts';
 
 const DEFAULT_SCENARIOS = ['pdb-heavy', 'demo', 'regression', 'pdb-deadlock', '1000'];
@@ -103,6 +106,18 @@ interface MethodResult {
   /** "finished", or why not. */
   outcome: string;
   wallMs: number;
+  /** With --timeline: each node's cycle, rendered. */
+  timeline?: string;
+}
+
+/** What --methods picks among: Midflight, one node at a time, fixed concurrency. */
+const METHOD_KINDS = ['midflight', 'one', 'fixed'];
+const USAGE =
+  'npx tsx bench/compare-peers.ts [scenario…] [--caps 4,6] [--methods midflight,one,fixed] [--timeline]';
+
+function methodKind(m: Method): string {
+  if (m.kind === 'midflight') return 'midflight';
+  return m.concurrency === 1 ? 'one' : 'fixed';
 }
 
 function methodName(m: Method): string {
@@ -192,7 +207,7 @@ function abortAfter(clock: Clock, ms: number, controller: AbortController): () =
   return () => timer.cancel();
 }
 
-async function runMethod(bench: BenchScenario, method: Method): Promise<MethodResult> {
+async function runMethod(bench: BenchScenario, method: Method, timeline = false): Promise<MethodResult> {
   const wallStart = performance.now();
   const sandbox: InProcessSandbox = await startInProcess(bench.scenario);
   const { clock } = sandbox;
@@ -221,6 +236,7 @@ async function runMethod(bench: BenchScenario, method: Method): Promise<MethodRe
         ? planUpgrade(await readSnapshot(kc, { clock }), target, midflightPolicy(bench.scenario, method.cap))
         : undefined;
     const watch = new NodePhaseWatch(sandbox.sandbox);
+    const cycles = timeline ? new NodeTimeline(sandbox.sandbox) : undefined;
     await sandbox.measureStart();
     const cancelLimit = abortAfter(clock, limitMs, stop);
     if (plan) {
@@ -262,6 +278,7 @@ async function runMethod(bench: BenchScenario, method: Method): Promise<MethodRe
       toUpgrade,
       outcome,
       wallMs: performance.now() - wallStart,
+      timeline: cycles ? renderTimeline(cycles.finish(), cap) : undefined,
     };
   } finally {
     store.close();
@@ -323,11 +340,23 @@ async function main(): Promise<void> {
       process.exit(2);
     }
   }
+  const timelineAt = args.indexOf('--timeline');
+  const timeline = timelineAt >= 0;
+  if (timeline) args.splice(timelineAt, 1);
+  let only: Set<string> | undefined;
+  const methodsAt = args.indexOf('--methods');
+  if (methodsAt >= 0) {
+    only = new Set((args.splice(methodsAt, 2)[1] ?? '').split(','));
+    if (only.size === 0 || [...only].some((m) => !METHOD_KINDS.includes(m))) {
+      console.error(
+        `--methods takes ${METHOD_KINDS.join(', ')} separated by commas, e.g. --methods midflight`,
+      );
+      process.exit(2);
+    }
+  }
   const unknownFlag = args.find((a) => a.startsWith('-'));
   if (unknownFlag) {
-    console.error(
-      `unknown option ${unknownFlag}; usage: npx tsx bench/compare-peers.ts [scenario…] [--caps 4,6]`,
-    );
+    console.error(`unknown option ${unknownFlag}; usage: ${USAGE}`);
     process.exit(2);
   }
   let benches: BenchScenario[];
@@ -341,13 +370,15 @@ async function main(): Promise<void> {
   for (const bench of benches) {
     const workers = workersOf(bench.scenario);
     for (const method of methodsOf(bench, workers)) {
-      const result = await runMethod(bench, method);
+      if (only && !only.has(methodKind(method))) continue;
+      const result = await runMethod(bench, method, timeline);
       rows.push({ scenario: bench.name, ...result });
       console.error(
         `${bench.name}, ${result.method}: node phase ${result.nodePhaseMs === undefined ? '—' : `${(result.nodePhaseMs / 1000).toFixed(0)} s`}, ${result.outcome} (${(result.wallMs / 1000).toFixed(0)} s of wall time)`,
       );
+      if (result.timeline) console.error(`${result.timeline}\n`);
     }
-    if (workers > ONE_AT_A_TIME_MAX_WORKERS)
+    if (workers > ONE_AT_A_TIME_MAX_WORKERS && (!only || only.has('one')))
       rows.push({
         scenario: bench.name,
         method: 'one node at a time',

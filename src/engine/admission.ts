@@ -3,10 +3,11 @@
  * drain would evict, per budget, and what each budget allows now, read from the cluster; what the drains in
  * flight have yet to evict, kept from their progress.
  *
- * Note: candidates are read one at a time in the plan's order and reading stops at the first whose
- * evictions can all go through now, so a wave whose plan order holds costs one pod list per node. At most
- * CANDIDATES_READ are read for one choice: the plan put the nodes in an order that keeps budgets apart,
- * and a candidate far down it is rarely better than one read already.
+ * Note: with more than READ_ALL_UP_TO nodes waiting, candidates are read one at a time in the plan's order
+ * and reading stops at the first whose evictions can all go through now, so a wave whose plan order holds
+ * costs one pod list per node. At most CANDIDATES_READ are read for one choice: the plan put the nodes in an
+ * order that keeps budgets apart, and a candidate far down it is rarely better than one read already.
+ * With READ_ALL_UP_TO or fewer waiting, all are read.
  */
 import type { V1Pod, V1PodDisruptionBudget } from '@kubernetes/client-node';
 import {
@@ -18,18 +19,40 @@ import {
   isPodReady,
   judgeCandidate,
   type Pod,
+  parseDuration,
 } from '../core/index.ts';
 import type { DrainProgress } from '../kube/index.ts';
 import { BudgetsByLabel } from './budgets-by-label.ts';
 import type { RunContext } from './run-context.ts';
 
 const CANDIDATES_READ = 8;
+/**
+ * With this many nodes waiting or fewer, every one is read for each choice: a few pod lists, and the end of a
+ * wave is where a budget's pods, moved by earlier drains, gather on the last nodes (core/admission.ts takes
+ * the nodes of the budgets with the most pods left first).
+ */
+const READ_ALL_UP_TO = 24;
+
+/** A pod a drain would evict: the budgets selecting it, and whether a StatefulSet owns it. */
+interface BudgetedPod {
+  budgets: string[];
+  /** Its replacement is created only once it is gone (same name), so its budget recovers a stop later. */
+  statefulSet: boolean;
+}
 
 export class WaveAdmission {
-  /** Per node in flight: its pods yet to evict (namespace/name) → the budgets selecting each. */
-  private readonly inFlight = new Map<string, Map<string, string[]>>();
+  /** Per node in flight: its pods whose eviction is not accepted yet (namespace/name). */
+  private readonly inFlight = new Map<string, Map<string, BudgetedPod>>();
   /** What the last choice read of each candidate, kept for the one admitted. */
-  private readonly read = new Map<string, Map<string, string[]>>();
+  private readonly read = new Map<string, Map<string, BudgetedPod>>();
+  /** Evicted pods still terminating (namespace/name): since when, for the stop time. */
+  private readonly terminating = new Map<string, BudgetedPod & { since: number }>();
+  /** Per budget, when its last disruption taken by a drain of this flow is due back (clock ms). */
+  private readonly dueBack = new Map<string, number>();
+  /** Budgets seen selecting StatefulSet pods. */
+  private readonly statefulSetBudgets = new Set<string>();
+  /** Stop times seen (evicted → gone), for the recovery of StatefulSet budgets. */
+  private stops = { total: 0, count: 0 };
 
   constructor(private readonly ctx: RunContext) {}
 
@@ -41,17 +64,56 @@ export class WaveAdmission {
     const allowed = new Map(budgets.map((b) => [budgetKey(b), b.status?.disruptionsAllowed ?? 0]));
     const draining = new Map<string, number>();
     for (const pods of this.inFlight.values())
-      for (const keys of pods.values()) for (const k of keys) draining.set(k, (draining.get(k) ?? 0) + 1);
+      for (const pod of pods.values())
+        for (const k of pod.budgets) draining.set(k, (draining.get(k) ?? 0) + 1);
     this.read.clear();
     const candidates: AdmissionCandidate[] = [];
-    for (const node of waiting.slice(0, CANDIDATES_READ)) {
+    const input = () => ({ candidates, allowed, draining, ...this.recovery(allowed) });
+    const readAll = waiting.length <= READ_ALL_UP_TO;
+    for (const node of readAll ? waiting : waiting.slice(0, CANDIDATES_READ)) {
       const pods = budgetsOfPods(await this.ctx.cluster.listPodsOnNode(node), byLabel);
+      for (const pod of pods.values())
+        if (pod.statefulSet) for (const b of pod.budgets) this.statefulSetBudgets.add(b);
       this.read.set(node, pods);
       const candidate = { node, evictions: countPerBudget(pods) };
       candidates.push(candidate);
-      if (judgeCandidate(candidate, { candidates, allowed, draining }).kind === 'clear') break;
+      if (!readAll && judgeCandidate(candidate, input()).kind === 'clear') break;
     }
-    return chooseNextNode({ candidates, allowed, draining });
+    if (!readAll) return chooseNextNode(input());
+    const left = new Map<string, number>();
+    for (const c of candidates) for (const [b, n] of c.evictions) left.set(b, (left.get(b) ?? 0) + n);
+    return chooseNextNode({ ...input(), left });
+  }
+
+  /**
+   * How budgets recover, as far as this flow has seen: a disruption comes back the pod start-up of the
+   * policy's timings after an eviction, a StatefulSet's a pod's stop later (its replacement waits for the
+   * name), the stop as measured on this flow's drains; when each budget's last disruption is due back.
+   */
+  private recovery(allowed: ReadonlyMap<string, number>) {
+    const startup = this.startupMs();
+    const stop = this.stopMs();
+    const recoveryMs = new Map([...this.statefulSetBudgets].map((b) => [b, startup + stop]));
+    const now = this.ctx.clock.now();
+    const dueBackMs = new Map<string, number>();
+    for (const [budget, at] of this.dueBack)
+      if ((allowed.get(budget) ?? 0) <= 0) dueBackMs.set(budget, Math.max(0, at - now));
+    return { recoveryMs, defaultRecoveryMs: startup, dueBackMs };
+  }
+
+  private startupMs(): number {
+    return parseDuration(this.ctx.plan.policy.timings.podStartup);
+  }
+
+  /**
+   * An evicted pod's stop, as measured on this flow's drains. Note: until one is measured, 1 ms: the policy
+   * has no pod stop time (timings.nodeDrain is a whole drain's, minutes by default, which would make every
+   * StatefulSet budget look minutes from recovering), but a stop is never nothing, so on otherwise equal
+   * waits a Deployment's budget is expected back before a StatefulSet's.
+   */
+  private stopMs(): number {
+    const { total, count } = this.stops;
+    return count > 0 ? total / count : 1;
   }
 
   /**
@@ -75,12 +137,37 @@ export class WaveAdmission {
     this.inFlight.set(node, this.read.get(node) ?? new Map());
   }
 
-  /** The node's drain reported: only the pods it has not evicted yet still count. */
+  /**
+   * The node's drain reported: only the pods whose eviction the API has not accepted yet still count. Note:
+   * an accepted eviction (the pod terminating) has taken its disruption already: the budget's
+   * disruptionsAllowed says so, and counting the pod again would judge its budget twice as busy. Its
+   * budgets' disruption is due back a start-up after the eviction, or for a StatefulSet after it is gone.
+   */
   progress(node: string, progress: DrainProgress): void {
     const pods = this.inFlight.get(node);
     if (!pods) return;
-    const left = new Set(progress.pending.map((p) => `${p.pod.namespace}/${p.pod.name}`));
-    for (const key of pods.keys()) if (!left.has(key)) pods.delete(key);
+    const now = this.ctx.clock.now();
+    const startup = this.startupMs();
+    const keyOf = (p: { namespace: string; name: string }) => `${p.namespace}/${p.name}`;
+    const left = new Set(progress.pending.filter((p) => p.reason !== 'terminating').map((p) => keyOf(p.pod)));
+    const due = (budgets: readonly string[], at: number) => {
+      for (const b of budgets) this.dueBack.set(b, Math.max(this.dueBack.get(b) ?? 0, at));
+    };
+    for (const [key, pod] of pods) {
+      if (left.has(key)) continue;
+      pods.delete(key);
+      this.terminating.set(key, { ...pod, since: now });
+      due(pod.budgets, now + startup + (pod.statefulSet ? this.stopMs() : 0));
+    }
+    for (const ref of progress.evicted) {
+      const key = keyOf(ref);
+      const pod = this.terminating.get(key);
+      if (!pod) continue;
+      this.terminating.delete(key);
+      if (now > pod.since)
+        this.stops = { total: this.stops.total + now - pod.since, count: this.stops.count + 1 };
+      if (pod.statefulSet) for (const b of pod.budgets) this.dueBack.set(b, now + startup);
+    }
   }
 
   left(node: string): void {
@@ -106,19 +193,22 @@ function budgetKey(pdb: V1PodDisruptionBudget): string {
 
 /** The pods a drain would evict while they are healthy (namespace/name) → the budgets selecting each. */
 function budgetsOfPods(pods: readonly V1Pod[], budgets: BudgetsByLabel) {
-  const out = new Map<string, string[]>();
+  const out = new Map<string, BudgetedPod>();
   for (const pod of pods) {
     // Note: the core rules read the fields a V1Pod and a snapshot's Pod share (metadata, spec, status).
     const p = pod as unknown as Pod;
     if (!isEvictable(p) || !isPodReady(p)) continue;
     const keys = budgets.selecting(pod).map(budgetKey);
-    if (keys.length > 0) out.set(`${pod.metadata?.namespace}/${pod.metadata?.name}`, keys);
+    const statefulSet =
+      pod.metadata?.ownerReferences?.some((o) => o.controller && o.kind === 'StatefulSet') ?? false;
+    if (keys.length > 0)
+      out.set(`${pod.metadata?.namespace}/${pod.metadata?.name}`, { budgets: keys, statefulSet });
   }
   return out;
 }
 
-function countPerBudget(pods: ReadonlyMap<string, string[]>): Map<string, number> {
+function countPerBudget(pods: ReadonlyMap<string, BudgetedPod>): Map<string, number> {
   const counts = new Map<string, number>();
-  for (const keys of pods.values()) for (const k of keys) counts.set(k, (counts.get(k) ?? 0) + 1);
+  for (const pod of pods.values()) for (const k of pod.budgets) counts.set(k, (counts.get(k) ?? 0) + 1);
   return counts;
 }

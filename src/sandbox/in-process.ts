@@ -5,6 +5,7 @@
  * and a rehearsal (src/rehearse) run on it.
  */
 import { VirtualClock } from '../core/index.ts';
+import { R } from './api/resources.ts';
 import { advanceWhenIdle } from './idle-time.ts';
 import { Sandbox, type SandboxStartOptions } from './sandbox.ts';
 import type { Scenario } from './scenario/scenario-types.ts';
@@ -60,13 +61,26 @@ export async function startInProcess(
   };
 }
 
-/** Waits until every workload has its replicas Ready (see Sandbox.workloadsNotReady). */
+/**
+ * Waits until every workload has its replicas Ready (see Sandbox.workloadsNotReady) and every disruption
+ * budget has a status. Note: the disruption controller writes the statuses once the clock moves; without
+ * them a budget allows nothing, so the first evictions of whatever runs next would all be refused, which no
+ * real cluster with settled budgets does.
+ */
 async function waitForWorkloads(box: Sandbox, timeoutMs: number): Promise<void> {
   const { clock } = box.ctx;
   const deadline = clock.now() + timeoutMs;
-  for (let waiting = box.workloadsNotReady(); waiting.length > 0; waiting = box.workloadsNotReady()) {
+  const notSettled = () => [...box.workloadsNotReady(), ...budgetsWithoutStatus(box)];
+  for (let waiting = notSettled(); waiting.length > 0; waiting = notSettled()) {
     if (clock.now() >= deadline)
       throw new Error(`the sandbox did not settle: ${waiting.slice(0, 5).join(', ')} not Ready`);
     await clock.sleep(1000);
   }
+}
+
+function budgetsWithoutStatus(box: Sandbox): string[] {
+  return box.ctx.store
+    .list(R.pdbs)
+    .filter((pdb) => pdb.status === undefined)
+    .map((pdb) => `PodDisruptionBudget ${pdb.metadata.namespace}/${pdb.metadata.name}`);
 }

@@ -44,28 +44,28 @@ describe('judgeCandidate', () => {
         { web: 1 },
         { web: 1 },
         { web: 1 },
-        { kind: 'contended', budget: 'web', queued: 1 },
+        { kind: 'contended', budget: 'web', queued: 1, waitMs: 0 },
       ],
       [
         'a budget another drain is consuming that allows none now: contended, not recovering',
         { web: 1 },
         { web: 0 },
         { web: 1 },
-        { kind: 'contended', budget: 'web', queued: 2 },
+        { kind: 'contended', budget: 'web', queued: 2, waitMs: 0 },
       ],
       [
         'a budget allowing none now that nobody is draining',
         { api: 1 },
         { api: 0 },
         {},
-        { kind: 'recovering', budget: 'api' },
+        { kind: 'recovering', budget: 'api', waitMs: 0 },
       ],
       [
         'a budget not listed in allowed allows none',
         { ghost: 1 },
         {},
         {},
-        { kind: 'recovering', budget: 'ghost' },
+        { kind: 'recovering', budget: 'ghost', waitMs: 0 },
       ],
       [
         // The rule looks only at whether an eviction can start now: the drain evicts one pod at once and the
@@ -81,21 +81,21 @@ describe('judgeCandidate', () => {
         { web: 3 },
         { web: 0 },
         {},
-        { kind: 'recovering', budget: 'web' },
+        { kind: 'recovering', budget: 'web', waitMs: 0 },
       ],
       [
         'contended on one budget beats recovering on another, whatever their order',
         { api: 1, web: 1 },
         { api: 0, web: 1 },
         { web: 1 },
-        { kind: 'contended', budget: 'web', queued: 1 },
+        { kind: 'contended', budget: 'web', queued: 1, waitMs: 0 },
       ],
       [
         'the first recovering budget in its evictions is named',
         { api: 1, db: 1 },
         { api: 0, db: 0 },
         {},
-        { kind: 'recovering', budget: 'api' },
+        { kind: 'recovering', budget: 'api', waitMs: 0 },
       ],
       [
         'draining a budget the candidate does not touch does not matter',
@@ -126,8 +126,8 @@ describe('chooseNextNode', () => {
       node: 'd',
       verdict: { kind: 'clear' },
       passedOver: [
-        { node: 'b', verdict: { kind: 'contended', budget: 'web', queued: 1 } },
-        { node: 'c', verdict: { kind: 'recovering', budget: 'api' } },
+        { node: 'b', verdict: { kind: 'contended', budget: 'web', queued: 1, waitMs: 0 } },
+        { node: 'c', verdict: { kind: 'recovering', budget: 'api', waitMs: 0 } },
       ],
     });
   });
@@ -170,7 +170,7 @@ describe('chooseNextNode', () => {
     const choice = chooseNextNode(input([candidate('a', { web: 1 })], { web: 1 }, { web: 1 }));
     expect(choice).toEqual({
       node: 'a',
-      verdict: { kind: 'contended', budget: 'web', queued: 1 },
+      verdict: { kind: 'contended', budget: 'web', queued: 1, waitMs: 0 },
       passedOver: [],
     });
   });
@@ -192,8 +192,119 @@ describe('chooseNextNode', () => {
       ),
     );
     expect(choice?.node).toBe('c');
-    expect(choice?.verdict).toEqual({ kind: 'contended', budget: 'api', queued: 1 });
+    expect(choice?.verdict).toEqual({ kind: 'contended', budget: 'api', queued: 1, waitMs: 0 });
     expect(choice?.passedOver.map((p) => p.node)).toEqual(['a', 'b']);
+  });
+
+  it("takes the header's worked example without d: c's budget is due back sooner than b's", () => {
+    const choice = chooseNextNode({
+      ...input([candidate('b', { web: 1 }), candidate('c', { api: 1 })], { web: 1, api: 0 }, { web: 1 }),
+      defaultRecoveryMs: 30_000,
+      dueBackMs: new Map([['api', 10_000]]),
+    });
+    expect(choice).toEqual({
+      node: 'c',
+      verdict: { kind: 'recovering', budget: 'api', waitMs: 10_000 },
+      passedOver: [{ node: 'b', verdict: { kind: 'contended', budget: 'web', queued: 1, waitMs: 30_000 } }],
+    });
+  });
+
+  it('a clear candidate beats one whose budget is due back at once', () => {
+    const choice = chooseNextNode({
+      ...input([candidate('a', { api: 1 }), candidate('b', { free: 1 })], { api: 0, free: 1 }),
+      defaultRecoveryMs: 5_000,
+      dueBackMs: new Map([['api', 0]]),
+    });
+    expect(choice?.node).toBe('b');
+  });
+
+  it('among waiting candidates takes the shortest wait, whatever the kinds: a StatefulSet budget recovers a stop later', () => {
+    // a: its cache pod waits for a drain in flight to evict cache's pod, which comes back stop + start-up later;
+    // b: its web pod waits for web, due back in a whole recovery (the drain in flight evicted its pod just now).
+    const choice = chooseNextNode({
+      ...input(
+        [candidate('a', { cache: 1 }), candidate('b', { web: 1 })],
+        { cache: 1, web: 0 },
+        { cache: 1 },
+      ),
+      defaultRecoveryMs: 5_000,
+      recoveryMs: new Map([['cache', 7_000]]),
+    });
+    expect(choice?.node).toBe('b');
+    expect(choice?.verdict).toEqual({ kind: 'recovering', budget: 'web', waitMs: 5_000 });
+    expect(choice?.passedOver).toEqual([
+      { node: 'a', verdict: { kind: 'contended', budget: 'cache', queued: 1, waitMs: 7_000 } },
+    ]);
+  });
+
+  it("a candidate's wait is its slowest budget's, not their sum: budgets recover in parallel", () => {
+    const c = candidate('a', { web: 1, api: 1, db: 2 });
+    const verdict = judgeCandidate(c, {
+      ...input([c], { web: 0, api: 0, db: 1 }),
+      defaultRecoveryMs: 5_000,
+      dueBackMs: new Map([
+        ['web', 1_000],
+        ['api', 3_000],
+      ]),
+    });
+    // web and api are back in 1 s and 3 s; db allows one of its two pods now, the second a recovery later.
+    expect(verdict).toEqual({ kind: 'recovering', budget: 'web', waitMs: 5_000 });
+  });
+
+  it('evictions queued on a budget are served one per recovery, those in flight first', () => {
+    const c = candidate('a', { web: 1 });
+    const verdict = judgeCandidate(c, {
+      ...input([c], { web: 0 }, { web: 2 }),
+      defaultRecoveryMs: 5_000,
+      dueBackMs: new Map([['web', 2_000]]),
+    });
+    // Back in 2 s for the first pod in flight, 5 s later for the second, 5 s later for this one.
+    expect(verdict).toEqual({ kind: 'contended', budget: 'web', queued: 3, waitMs: 12_000 });
+  });
+
+  it('on equal waits takes the node holding pods of the budget with the most pods left on the waiting nodes', () => {
+    // web has 3 pods left on the candidates, api 1: b's web pod goes before a's api pod, though a is first.
+    const candidates = [candidate('a', { api: 1 }), candidate('b', { web: 1 }), candidate('c', { web: 2 })];
+    const choice = chooseNextNode({
+      ...input(candidates, { api: 1, web: 1 }),
+      left: new Map([
+        ['api', 1],
+        ['web', 3],
+      ]),
+    });
+    expect(choice?.node).toBe('b');
+    expect(choice?.passedOver).toEqual([{ node: 'a', verdict: { kind: 'clear' } }]);
+  });
+
+  it('a clear candidate still beats one due back at once with more pods left', () => {
+    const candidates = [candidate('a', { web: 1 }), candidate('b', { api: 1 })];
+    const choice = chooseNextNode({
+      ...input(candidates, { web: 0, api: 1 }),
+      defaultRecoveryMs: 5_000,
+      dueBackMs: new Map([['web', 0]]),
+      left: new Map([
+        ['web', 5],
+        ['api', 1],
+      ]),
+    });
+    expect(choice?.node).toBe('b');
+  });
+
+  it('a shorter wait beats more pods left', () => {
+    const candidates = [candidate('a', { web: 1 }), candidate('b', { api: 1 })];
+    const choice = chooseNextNode({
+      ...input(candidates, { web: 0, api: 0 }),
+      defaultRecoveryMs: 5_000,
+      dueBackMs: new Map([
+        ['web', 4_000],
+        ['api', 1_000],
+      ]),
+      left: new Map([
+        ['web', 5],
+        ['api', 1],
+      ]),
+    });
+    expect(choice?.node).toBe('b');
   });
 
   it('has nothing to choose from no candidates', () => {
