@@ -17,7 +17,6 @@ import {
   rollbackRun,
   startRun,
 } from '../../src/engine/index.ts';
-import type { CreateNodesContext, DeleteNodeContext } from '../../src/providers/index.ts';
 import { advanceWhenIdle } from '../../src/sandbox/idle-time.ts';
 import { parseScenario } from '../../src/sandbox/scenario/parse-scenario.ts';
 import type { RunStoreOptions } from '../../src/store/index.ts';
@@ -34,10 +33,11 @@ import {
 } from './engine-harness.ts';
 import {
   machines as cloudMachines,
+  DyingNodeProvider,
   deletions,
   SURGE_CLUSTER,
   surgePolicy,
-  WitnessNodeProvider,
+  type WitnessNodeProvider,
   witnessProvider,
 } from './surge-harness.ts';
 
@@ -288,28 +288,3 @@ describe('nodeProvider cluster-api', () => {
     }
   }
 });
-
-/** Dies (every later store write fails) right after the provider's nth create or delete returned. */
-class DyingNodeProvider extends WitnessNodeProvider {
-  dead = false;
-  constructor(
-    inner: WitnessNodeProvider,
-    sandbox: RunningSandbox,
-    private readonly dieAfter: { create?: number; delete?: number },
-  ) {
-    super(inner, sandbox);
-  }
-  override async createNodes(ctx: CreateNodesContext): Promise<string[]> {
-    const answer = super.createNodes(ctx);
-    const nth = this.creates;
-    const names = await answer;
-    if (nth === this.dieAfter.create) this.dead = true;
-    return names;
-  }
-  override async deleteNode(ctx: DeleteNodeContext): Promise<void> {
-    const answer = super.deleteNode(ctx);
-    const nth = this.deletes.length;
-    await answer;
-    if (nth === this.dieAfter.delete) this.dead = true;
-  }
-}

@@ -6,7 +6,6 @@
  */
 import { describe, expect, it } from 'vitest';
 import { resumeRun, startRun } from '../../src/engine/index.ts';
-import type { CreateNodesContext, DeleteNodeContext } from '../../src/providers/index.ts';
 import { nodeProviderFromPolicy } from '../../src/providers/index.ts';
 import {
   CrashError,
@@ -18,7 +17,7 @@ import {
   seeded,
   startCluster,
 } from './engine-harness.ts';
-import { expectPoolReplaced, SURGE_CLUSTER, surgePolicy, WitnessNodeProvider } from './surge-harness.ts';
+import { DyingNodeProvider, expectPoolReplaced, SURGE_CLUSTER, surgePolicy } from './surge-harness.ts';
 
 const TARGET = 'v1.31.2';
 // A surge run of SURGE_CLUSTER writes to the store about 86 times: crashes early, in the middle and late.
@@ -29,32 +28,6 @@ const BLUE_GREEN = surgePolicy({
   timings: { waveSoak: '2s' },
   pools: [{ name: 'general', strategy: 'blue-green', maxUnavailable: 1, waveSize: 2, finalSoak: '10s' }],
 });
-
-/** Dies (every later store write fails) right after the provider's nth create or delete returned. */
-class DyingNodeProvider extends WitnessNodeProvider {
-  dead = false;
-  constructor(
-    inner: ConstructorParameters<typeof WitnessNodeProvider>[0],
-    sandbox: ConstructorParameters<typeof WitnessNodeProvider>[1],
-    private readonly dieAfter: { create?: number; delete?: number },
-  ) {
-    super(inner, sandbox);
-  }
-  override async createNodes(ctx: CreateNodesContext): Promise<string[]> {
-    // Note: counted when asked, not when answered: blue-green asks for its green nodes all at once.
-    const answer = super.createNodes(ctx);
-    const nth = this.creates;
-    const names = await answer;
-    if (nth === this.dieAfter.create) this.dead = true;
-    return names;
-  }
-  override async deleteNode(ctx: DeleteNodeContext): Promise<void> {
-    const answer = super.deleteNode(ctx);
-    const nth = this.deletes.length;
-    await answer;
-    if (nth === this.dieAfter.delete) this.dead = true;
-  }
-}
 
 async function killAndResume(options: {
   crashWrite?: number;

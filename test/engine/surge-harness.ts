@@ -169,3 +169,29 @@ export async function expectPoolReplaced(sandbox: Cluster, runId: string, target
   const { items } = await sandbox.admin<{ items: unknown[] }>('/sandbox/v1/violations');
   expect(items).toEqual([]);
 }
+
+/** Dies (every later store write fails) right after the provider's nth create or delete returned. */
+export class DyingNodeProvider extends WitnessNodeProvider {
+  dead = false;
+  constructor(
+    inner: ConstructorParameters<typeof WitnessNodeProvider>[0],
+    sandbox: ConstructorParameters<typeof WitnessNodeProvider>[1],
+    private readonly dieAfter: { create?: number; delete?: number },
+  ) {
+    super(inner, sandbox);
+  }
+  override async createNodes(ctx: CreateNodesContext): Promise<string[]> {
+    // Note: counted when asked, not when answered: blue-green asks for its green nodes all at once.
+    const answer = super.createNodes(ctx);
+    const nth = this.creates;
+    const names = await answer;
+    if (nth === this.dieAfter.create) this.dead = true;
+    return names;
+  }
+  override async deleteNode(ctx: DeleteNodeContext): Promise<void> {
+    const answer = super.deleteNode(ctx);
+    const nth = this.deletes.length;
+    await answer;
+    if (nth === this.dieAfter.delete) this.dead = true;
+  }
+}
