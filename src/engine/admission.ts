@@ -9,7 +9,7 @@
  * order that keeps budgets apart, and a candidate far down it is rarely better than one read already.
  * With READ_ALL_UP_TO or fewer waiting, all are read.
  */
-import type { V1Pod, V1PodDisruptionBudget } from '@kubernetes/client-node';
+import type { V1PodDisruptionBudget } from '@kubernetes/client-node';
 import {
   type AdmissionCandidate,
   type AdmissionChoice,
@@ -192,17 +192,15 @@ function budgetKey(pdb: V1PodDisruptionBudget): string {
 }
 
 /** The pods a drain would evict while they are healthy (namespace/name) → the budgets selecting each. */
-function budgetsOfPods(pods: readonly V1Pod[], budgets: BudgetsByLabel) {
+function budgetsOfPods(pods: readonly Pod[], budgets: BudgetsByLabel) {
   const out = new Map<string, BudgetedPod>();
   for (const pod of pods) {
-    // Note: the core rules read the fields a V1Pod and a snapshot's Pod share (metadata, spec, status).
-    const p = pod as unknown as Pod;
-    if (!isEvictable(p) || !isPodReady(p)) continue;
+    if (!isEvictable(pod) || !isPodReady(pod)) continue;
     const keys = budgets.selecting(pod).map(budgetKey);
     const statefulSet =
-      pod.metadata?.ownerReferences?.some((o) => o.controller && o.kind === 'StatefulSet') ?? false;
+      pod.metadata.ownerReferences?.some((o) => o.controller && o.kind === 'StatefulSet') ?? false;
     if (keys.length > 0)
-      out.set(`${pod.metadata?.namespace}/${pod.metadata?.name}`, { budgets: keys, statefulSet });
+      out.set(`${pod.metadata.namespace}/${pod.metadata.name}`, { budgets: keys, statefulSet });
   }
   return out;
 }

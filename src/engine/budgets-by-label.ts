@@ -3,9 +3,9 @@
  * selectorAnchor) instead of matching the pod against every budget of the cluster: admission reads a few
  * pods per candidate node on every choice, and a cluster of 5,000 nodes has some 800 budgets.
  */
-import type { V1Pod, V1PodDisruptionBudget } from '@kubernetes/client-node';
+import type { V1PodDisruptionBudget } from '@kubernetes/client-node';
 import { selectorAnchor } from '../core/index.ts';
-import { budgetSelects } from '../kube/index.ts';
+import { budgetSelects, type LabelledPod } from '../kube/index.ts';
 
 type Filed = { position: number; budget: V1PodDisruptionBudget };
 
@@ -28,7 +28,7 @@ export class BudgetsByLabel {
   }
 
   /** The budgets selecting the pod, in the order they were given (as filtering them all would give). */
-  selecting(pod: V1Pod): V1PodDisruptionBudget[] {
+  selecting(pod: LabelledPod): V1PodDisruptionBudget[] {
     const namespace = pod.metadata?.namespace ?? '';
     const candidates = [...(this.unanchored.get(namespace) ?? [])];
     for (const [key, value] of Object.entries(pod.metadata?.labels ?? {}))

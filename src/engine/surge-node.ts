@@ -19,14 +19,7 @@
  * finished pods are left on it; a replacement that never joined is deleted only when it is this run's (the
  * create named it, or it carries the run id).
  */
-import {
-  isDaemonSetPod,
-  isMirrorPod,
-  isTerminalPod,
-  type Pod,
-  REPLACES_LABEL,
-  RUN_ID_LABEL,
-} from '../core/index.ts';
+import { isDaemonSetPod, isMirrorPod, isTerminalPod, REPLACES_LABEL, RUN_ID_LABEL } from '../core/index.ts';
 import type { NodeState } from '../kube/index.ts';
 import type { NodeWaveStep } from '../plan/index.ts';
 import { type CreatedNodes, matchesNewNodeRule, type NodeGroupProvider } from '../providers/index.ts';
@@ -234,12 +227,11 @@ export async function deleteDrained(
     );
   const present = await ctx.cluster.readNode(node);
   if (present) {
-    const left = (await ctx.cluster.listPodsOnNode(node)).filter((p) => {
-      const pod = p as unknown as Pod;
-      return !isMirrorPod(pod) && !isDaemonSetPod(pod) && !isTerminalPod(pod);
-    });
+    const left = (await ctx.cluster.listPodsOnNode(node)).filter(
+      (pod) => !isMirrorPod(pod) && !isDaemonSetPod(pod) && !isTerminalPod(pod),
+    );
     if (left.length > 0) {
-      const names = left.slice(0, 5).map((p) => `${p.metadata?.namespace}/${p.metadata?.name}`);
+      const names = left.slice(0, 5).map((p) => `${p.metadata.namespace}/${p.metadata.name}`);
       const reason = `refusing to delete ${node}: ${left.length} pod(s) other than DaemonSet pods are still on it (${names.join(', ')}); it stays cordoned: move them, then \`midflight resume ${ctx.runId}\``;
       recordFailure(ctx, step, node, { reason });
       throw new StepFailedError(step.id, node, reason, true);

@@ -15,9 +15,10 @@ import {
   type V1Pod,
   type V1PodDisruptionBudget,
 } from '@kubernetes/client-node';
-import type { Clock } from '../core/index.ts';
+import type { Clock, Pod } from '../core/index.ts';
 import { isNotFound } from './api-failure.ts';
 import { requestRaw } from './client.ts';
+import { listPodsOnNode } from './pods-on-node.ts';
 import { withRetries } from './retry.ts';
 
 export interface NodeState {
@@ -109,12 +110,9 @@ export class ClusterAccess {
     return list.items;
   }
 
-  /** The pods bound to a node, in every namespace. */
-  async listPodsOnNode(node: string): Promise<V1Pod[]> {
-    const list = await withRetries(this.clock, `list pods on ${node}`, () =>
-      this.core.listPodForAllNamespaces({ fieldSelector: `spec.nodeName=${node}` }),
-    );
-    return list.items;
+  /** The pods bound to a node, in every namespace, as plain JSON (see pods-on-node.ts). */
+  listPodsOnNode(node: string): Promise<Pod[]> {
+    return listPodsOnNode(this.kc, this.clock, node);
   }
 
   /** Every PodDisruptionBudget, with its status as the disruption controller last wrote it. */

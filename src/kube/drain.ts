@@ -7,11 +7,11 @@ import {
   type V1Pod,
   type V1PodDisruptionBudget,
 } from '@kubernetes/client-node';
-import { type Clock, matchesLabelSelector, type Timer } from '../core/index.ts';
+import { type Clock, matchesLabelSelector, type Pod, type Timer } from '../core/index.ts';
 import { type ApiFailure, apiFailureClass, apiFailureOf, isNotFound } from './api-failure.ts';
 import type { BudgetWatch } from './budget-watch.ts';
-import { requestRaw } from './client.ts';
 import { controllerOf, deletionAgeSeconds, type PodFilterBlock, podDeleteStatus } from './drain-filters.ts';
+import { listPodsOnNode } from './pods-on-node.ts';
 import { jitter, withRetries } from './retry.ts';
 
 /** Like kubectl's drain Helper: every field optional, defaults in DEFAULT_DRAIN_OPTIONS. */
@@ -152,8 +152,6 @@ export interface DrainResult {
 }
 
 /** What watchPodsLeave reads of a pod still on the node (plain JSON: the timestamp is text). */
-type PodPresence = { metadata?: { uid?: string; deletionTimestamp?: string } };
-
 type TaskState = PendingReason | 'gone' | 'failed';
 
 interface PodTask {
@@ -256,32 +254,6 @@ class NodeDrain {
       );
       pods.push(...page.items);
       cont = page.metadata?._continue || undefined;
-    } while (cont);
-    return pods;
-  }
-
-  /**
-   * The node's pods as plain JSON, for watchPodsLeave, which reads only their UIDs and deletion times: it
-   * lists every poll interval, and the generated client's typed decoding of whole pods cost more CPU than
-   * the rest of the drain (a rehearsal of 1,000 nodes lists some 100,000 pods this way).
-   */
-  private async podsPresentOnNode(): Promise<PodPresence[]> {
-    const pods: PodPresence[] = [];
-    let cont: string | undefined;
-    do {
-      const query = new URLSearchParams({ fieldSelector: `spec.nodeName=${this.nodeName}`, limit: '500' });
-      if (cont) query.set('continue', cont);
-      const page = await withRetries(this.clock, `list pods on node ${this.nodeName}`, async () => {
-        const res = await requestRaw(this.kc, 'GET', `/api/v1/pods?${query}`);
-        if (res.status !== 200)
-          throw Object.assign(new Error(`listing pods answered ${res.status}`), {
-            statusCode: res.status,
-            body: res.body,
-          });
-        return JSON.parse(res.body) as { items: PodPresence[]; metadata?: { continue?: string } };
-      });
-      pods.push(...page.items);
-      cont = page.metadata?.continue || undefined;
     } while (cont);
     return pods;
   }
@@ -514,9 +486,11 @@ class NodeDrain {
       await this.stopper.sleep(pollIntervalMs);
       if (this.stopper.isStopped) return;
       if (!this.tasks.some((t) => t.state === 'terminating')) continue;
-      let present: Map<string, PodPresence>;
+      let present: Map<string, Pod>;
       try {
-        present = new Map((await this.podsPresentOnNode()).map((p) => [p.metadata?.uid ?? '', p]));
+        present = new Map(
+          (await listPodsOnNode(this.kc, this.clock, this.nodeName)).map((p) => [p.metadata?.uid ?? '', p]),
+        );
       } catch {
         continue; // the API is struggling: look again next interval
       }
@@ -700,7 +674,12 @@ class Limiter {
  * Whether the disruption budget covers the pod: same namespace and its selector matches the pod's labels.
  * A selector that does not parse covers nothing here; the Eviction API still has the final word.
  */
-export function budgetSelects(pdb: V1PodDisruptionBudget, pod: V1Pod): boolean {
+/** A pod as budgetSelects reads it: a typed V1Pod or the API's plain JSON. */
+export interface LabelledPod {
+  metadata?: { namespace?: string; labels?: Record<string, string> };
+}
+
+export function budgetSelects(pdb: V1PodDisruptionBudget, pod: LabelledPod): boolean {
   if ((pdb.metadata?.namespace ?? '') !== (pod.metadata?.namespace ?? '')) return false;
   try {
     return matchesLabelSelector(pdb.spec?.selector as never, pod.metadata?.labels ?? {});

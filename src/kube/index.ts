@@ -10,7 +10,7 @@ export { KubeconfigError, loadKubeConfig, requestRaw } from './client.ts';
 export type { NodeState } from './cluster-access.ts';
 export { ClusterAccess } from './cluster-access.ts';
 export { cordonNode, uncordonNode } from './cordon.ts';
-export type { DrainBlockerKind, DrainOptions, DrainProgress, DrainResult } from './drain.ts';
+export type { DrainBlockerKind, DrainOptions, DrainProgress, DrainResult, LabelledPod } from './drain.ts';
 export { budgetSelects, drainNode } from './drain.ts';
 export { KubeError } from './errors.ts';
 export {
