@@ -118,12 +118,15 @@ export async function requestRaw(
   kc: KubeConfig,
   method: string,
   path: string,
-  options: { body?: unknown; timeoutMs?: number } = {},
+  options: { body?: unknown; timeoutMs?: number; accept?: string } = {},
 ): Promise<RawResponse> {
   const cluster = kc.getCurrentCluster();
   if (!cluster) throw new KubeconfigError('no cluster selected in the kubeconfig');
   const url = new URL(path, cluster.server);
-  const reqOptions: https.RequestOptions = { method, headers: { accept: 'application/json' } };
+  const reqOptions: https.RequestOptions = {
+    method,
+    headers: { accept: options.accept ?? 'application/json' },
+  };
   await kc.applyToHTTPSOptions(reqOptions);
   const payload = options.body === undefined ? undefined : JSON.stringify(options.body);
   if (payload) (reqOptions.headers as Record<string, string>)['content-type'] = 'application/json';

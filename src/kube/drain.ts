@@ -7,11 +7,11 @@ import {
   type V1Pod,
   type V1PodDisruptionBudget,
 } from '@kubernetes/client-node';
-import { type Clock, matchesLabelSelector, type Pod, type Timer } from '../core/index.ts';
+import { type Clock, matchesLabelSelector, type Timer } from '../core/index.ts';
 import { type ApiFailure, apiFailureClass, apiFailureOf, isNotFound } from './api-failure.ts';
 import type { BudgetWatch } from './budget-watch.ts';
 import { controllerOf, deletionAgeSeconds, type PodFilterBlock, podDeleteStatus } from './drain-filters.ts';
-import { listPodsOnNode } from './pods-on-node.ts';
+import { listPodMetadataOnNode, type PodMetadata } from './pods-on-node.ts';
 import { jitter, withRetries } from './retry.ts';
 
 /** Like kubectl's drain Helper: every field optional, defaults in DEFAULT_DRAIN_OPTIONS. */
@@ -486,10 +486,13 @@ class NodeDrain {
       await this.stopper.sleep(pollIntervalMs);
       if (this.stopper.isStopped) return;
       if (!this.tasks.some((t) => t.state === 'terminating')) continue;
-      let present: Map<string, Pod>;
+      let present: Map<string, PodMetadata>;
       try {
         present = new Map(
-          (await listPodsOnNode(this.kc, this.clock, this.nodeName)).map((p) => [p.metadata?.uid ?? '', p]),
+          (await listPodMetadataOnNode(this.kc, this.clock, this.nodeName)).map((p) => [
+            p.metadata?.uid ?? '',
+            p,
+          ]),
         );
       } catch {
         continue; // the API is struggling: look again next interval

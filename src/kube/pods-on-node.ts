@@ -13,31 +13,53 @@ import type { Clock, Pod } from '../core/index.ts';
 import { requestRaw } from './client.ts';
 import { withRetries } from './retry.ts';
 
+/** A pod as a metadata list gives it. */
+export type PodMetadata = Pick<Pod, 'metadata'>;
+
 /** Pages of this many pods: a node rarely holds more, and a page stays a few MiB at most. */
 const PAGE_LIMIT = '500';
 
-interface PodListPage {
-  items: Pod[];
+/**
+ * What client-go's metadata client asks for, whole objects as the fallback: an API server answers the first
+ * type it serves (every one since 1.15 serves metadata lists).
+ */
+const METADATA_LIST_ACCEPT =
+  'application/json;as=PartialObjectMetadataList;g=meta.k8s.io;v=v1, application/json';
+
+interface ListPage<T> {
+  items: T[];
   metadata?: { continue?: string };
 }
 
-export async function listPodsOnNode(kc: KubeConfig, clock: Clock, node: string): Promise<Pod[]> {
-  const pods: Pod[] = [];
+export function listPodsOnNode(kc: KubeConfig, clock: Clock, node: string): Promise<Pod[]> {
+  return listOnNode<Pod>(kc, clock, node, 'application/json');
+}
+
+/**
+ * Only the metadata of the node's pods (name, UID, deletion time…), for a drain's polls while its pods
+ * leave: a pod's metadata is a fifth of its JSON.
+ */
+export function listPodMetadataOnNode(kc: KubeConfig, clock: Clock, node: string): Promise<PodMetadata[]> {
+  return listOnNode<PodMetadata>(kc, clock, node, METADATA_LIST_ACCEPT);
+}
+
+async function listOnNode<T>(kc: KubeConfig, clock: Clock, node: string, accept: string): Promise<T[]> {
+  const items: T[] = [];
   let cont: string | undefined;
   do {
     const query = new URLSearchParams({ fieldSelector: `spec.nodeName=${node}`, limit: PAGE_LIMIT });
     if (cont) query.set('continue', cont);
     const page = await withRetries(clock, `list pods on node ${node}`, async () => {
-      const res = await requestRaw(kc, 'GET', `/api/v1/pods?${query}`);
+      const res = await requestRaw(kc, 'GET', `/api/v1/pods?${query}`, { accept });
       if (res.status !== 200)
         throw Object.assign(new Error(`listing pods on node ${node} answered ${res.status}`), {
           statusCode: res.status,
           body: res.body,
         });
-      return JSON.parse(res.body) as PodListPage;
+      return JSON.parse(res.body) as ListPage<T>;
     });
-    pods.push(...page.items);
+    items.push(...page.items);
     cont = page.metadata?.continue || undefined;
   } while (cont);
-  return pods;
+  return items;
 }

@@ -127,6 +127,39 @@ describe('list', () => {
     expect(names((await readJson(res)).items).sort()).toEqual(expected);
   });
 
+  it('lists only metadata when asked for a PartialObjectMetadataList, as client-go metadata clients ask', async () => {
+    await start();
+    seedNode(h.ctx, 'n1');
+    seedPod(h.ctx, 'app', 'a', { node: 'n1', labels: { tier: 'web' } });
+    seedPod(h.ctx, 'app', 'b', { node: 'n1' });
+    await h.request('DELETE', '/api/v1/namespaces/app/pods/b');
+    const full = await readJson(await h.request('GET', '/api/v1/pods?fieldSelector=spec.nodeName%3Dn1'));
+    const res = await h.request('GET', '/api/v1/pods?fieldSelector=spec.nodeName%3Dn1&limit=1', undefined, {
+      Accept: 'application/json;as=PartialObjectMetadataList;g=meta.k8s.io;v=v1, application/json',
+    });
+    const page = await readJson(res);
+    expect(page).toMatchObject({
+      kind: 'PartialObjectMetadataList',
+      apiVersion: 'meta.k8s.io/v1',
+      metadata: { resourceVersion: String(h.ctx.store.resourceVersion), continue: expect.any(String) },
+    });
+    expect(page.items).toEqual([
+      { kind: 'PartialObjectMetadata', apiVersion: 'meta.k8s.io/v1', metadata: full.items[0].metadata },
+    ]);
+    const rest = await readJson(
+      await h.request(
+        'GET',
+        `/api/v1/pods?fieldSelector=spec.nodeName%3Dn1&continue=${encodeURIComponent(page.metadata.continue)}`,
+        undefined,
+        { Accept: 'application/json;as=PartialObjectMetadataList;g=meta.k8s.io;v=v1' },
+      ),
+    );
+    expect(rest.items).toEqual([
+      { kind: 'PartialObjectMetadata', apiVersion: 'meta.k8s.io/v1', metadata: full.items[1].metadata },
+    ]);
+    expect(rest.items[0].metadata.deletionTimestamp).toEqual(expect.any(String));
+  });
+
   it('rejects an unsupported field with 400', async () => {
     await start();
     const res = await h.request('GET', '/api/v1/pods?fieldSelector=foo%3Dbar');
