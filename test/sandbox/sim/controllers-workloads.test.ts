@@ -219,6 +219,43 @@ describe('DaemonSetController', () => {
     await aSecond();
     expect(podNodes()).toEqual(['n1']);
   });
+  it('counts in its status a pod kept where none should run now, and the pods of a rolling update', async () => {
+    run(new DaemonSetController(ctx));
+    node('n1');
+    node('n2');
+    createDaemonSet();
+    await settle(ctx);
+    sim.makeReady();
+    await ctx.clock.advance(1_000);
+    // A NoSchedule taint stops new daemons, but the one running stays (misscheduled).
+    ctx.store.mutate(R.nodes, undefined, 'n2', (n) => {
+      n.spec = { ...n.spec, taints: [{ key: 'dedicated', value: 'gpu', effect: 'NoSchedule' }] };
+    });
+    await ctx.clock.advance(1_000);
+    expect(podNodes()).toEqual(['n1', 'n2']);
+    expect(ds().status).toMatchObject({
+      desiredNumberScheduled: 1,
+      currentNumberScheduled: 1,
+      numberReady: 1,
+      numberAvailable: 1,
+      updatedNumberScheduled: 1,
+      numberMisscheduled: 1,
+    });
+    // A new template: the rolling update replaces n1's pod; the new one is not Ready yet.
+    ctx.store.mutate(R.daemonsets, 'default', 'agent', (d) => {
+      d.spec.template.spec.containers[0].image = 'agent:2';
+      d.metadata.generation = 2;
+    });
+    await ctx.clock.advance(1_000);
+    expect(ds().status).toMatchObject({
+      desiredNumberScheduled: 1,
+      numberMisscheduled: 1,
+      numberAvailable: 0,
+      numberUnavailable: 1,
+      observedGeneration: 2,
+    });
+    expect(ds().status.updatedNumberScheduled).toBe(ds().status.currentNumberScheduled);
+  });
 });
 
 describe('JobController', () => {

@@ -106,7 +106,12 @@ export class DaemonSetController extends OwnerController {
 
     // The daemon pod kept on each node where one should run (a rolling update may replace it).
     // Note: this walk runs for every node on every sync, so the usual case (one healthy pod) allocates nothing.
+    // It also counts what the status needs of the nodes (desired, misscheduled): a second walk over every
+    // node for the status made the DaemonSets' syncs grow faster than the cluster (they sync about once a
+    // second of clock time each while nodes are upgraded).
     const scheduled: KubeObject[] = [];
+    const created = new Set<KubeObject>();
+    let misscheduled = 0;
     for (const node of store.list(R.nodes)) {
       const nodeName = node.metadata.name ?? '';
       const placement = placementOn(spec, node);
@@ -124,24 +129,46 @@ export class DaemonSetController extends OwnerController {
           );
           for (const extra of pods.slice(1)) remove(extra);
         }
-        scheduled.push(pods[0] ?? this.createPod(ds, nodeName, revision, tolerations));
+        let pod = pods[0];
+        if (!pod) {
+          pod = this.createPod(ds, nodeName, revision, tolerations);
+          created.add(pod);
+        }
+        scheduled.push(pod);
       } else if (!placement.shouldContinueRunning) {
         for (const pod of pods) remove(pod);
+      } else if (pods.length > 0) {
+        misscheduled++;
       }
     }
     // Pods left over sit on nodes that no longer exist.
     for (const pods of byNode.values()) for (const pod of pods) remove(pod);
 
-    if ((ds.spec?.updateStrategy?.type ?? 'RollingUpdate') === 'RollingUpdate') {
-      this.rollingUpdate(ds, scheduled, revision);
+    const replaced =
+      (ds.spec?.updateStrategy?.type ?? 'RollingUpdate') === 'RollingUpdate'
+        ? this.rollingUpdate(ds, scheduled, revision)
+        : NO_PODS;
+    // The pods running where they should once this sync's deletions are in; the ones it created as stored
+    // now (the store's listeners may have written them since).
+    const gone = new Set(replaced);
+    const running: KubeObject[] = [];
+    for (const pod of scheduled) {
+      if (gone.has(pod)) continue;
+      const latest = created.has(pod)
+        ? store.get(R.pods, pod.metadata.namespace, pod.metadata.name ?? '')
+        : pod;
+      if (latest && !isTerminating(latest)) running.push(latest);
     }
-    this.writeStatus(ds, spec);
+    this.writeStatus(ds, { desired: scheduled.length, misscheduled, running, revision });
   }
 
-  /** Replaces old-revision pods while at most maxUnavailable (default 1) daemon pods are unavailable. */
-  private rollingUpdate(ds: KubeObject, scheduled: KubeObject[], revision: string): void {
+  /**
+   * Replaces old-revision pods while at most maxUnavailable (default 1) daemon pods are unavailable; returns
+   * the pods it deleted.
+   */
+  private rollingUpdate(ds: KubeObject, scheduled: KubeObject[], revision: string): readonly KubeObject[] {
     const old = scheduled.filter((pod) => pod.metadata.labels?.[REVISION_LABEL] !== revision);
-    if (old.length === 0) return;
+    if (old.length === 0) return NO_PODS;
     const now = this.ctx.clock.now();
     const minReadySeconds = ds.spec?.minReadySeconds ?? 0;
     const desired = scheduled.length;
@@ -155,13 +182,16 @@ export class DaemonSetController extends OwnerController {
     let unavailable = scheduled.filter((pod) => !isAvailable(pod)).length;
     // Unavailable old pods cost nothing to replace; available ones use up the budget.
     old.sort((a, b) => Number(isAvailable(a)) - Number(isAvailable(b)));
+    const deleted: KubeObject[] = [];
     for (const pod of old) {
       if (isAvailable(pod)) {
         if (unavailable >= maxUnavailable) break;
         unavailable++;
       }
       deleteControlledPod(this.ctx, pod);
+      deleted.push(pod);
     }
+    return deleted;
   }
 
   private createPod(
@@ -179,31 +209,23 @@ export class DaemonSetController extends OwnerController {
     });
   }
 
-  private writeStatus(ds: KubeObject, spec: DaemonSpec): void {
+  /**
+   * Writes the status from what the sync found: the nodes where a daemon should run (`desired`), the nodes
+   * keeping one where none should (`misscheduled`), and the one pod running on each node where it should.
+   */
+  private writeStatus(
+    ds: KubeObject,
+    found: { desired: number; misscheduled: number; running: readonly KubeObject[]; revision: string },
+  ): void {
     const now = this.ctx.clock.now();
     const minReadySeconds = ds.spec?.minReadySeconds ?? 0;
-    const { revision } = spec;
-    const byNode = new Map<string, KubeObject>();
-    for (const pod of this.ownedBy(ds.metadata.uid)) {
-      if (!isTerminating(pod) && pod.spec?.nodeName) byNode.set(pod.spec.nodeName, pod);
-    }
-    let desired = 0;
-    let current = 0;
-    let misscheduled = 0;
+    const { desired, misscheduled, running, revision } = found;
+    const current = running.length;
     let ready = 0;
     let available = 0;
     let updated = 0;
     let nextAvailable = Number.POSITIVE_INFINITY;
-    for (const node of this.ctx.store.list(R.nodes)) {
-      const pod = byNode.get(node.metadata.name ?? '');
-      const { shouldRun } = placementOn(spec, node);
-      if (!shouldRun) {
-        if (pod) misscheduled++;
-        continue;
-      }
-      desired++;
-      if (!pod) continue;
-      current++;
+    for (const pod of running) {
       if (pod.metadata.labels?.[REVISION_LABEL] === revision) updated++;
       // Note: undefined when the pod is not Ready.
       const at = availableAt(pod, minReadySeconds);
