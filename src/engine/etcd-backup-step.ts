@@ -56,16 +56,16 @@ export async function backupStep(ctx: RunContext, step: PlanStep): Promise<'done
     await etcdBackup(ctx, step, policy.endpoints, tlsOfPolicy(policy), dir);
     return 'done';
   }
-  const sandboxEtcd = await sandboxEtcdUrl(ctx);
-  if (sandboxEtcd) {
-    say(`etcd backup: a sandbox cluster kept in etcd at ${sandboxEtcd}`);
-    await etcdBackup(ctx, step, [sandboxEtcd], undefined, dir);
+  const sandbox = await sandboxStorage(ctx);
+  if (sandbox?.etcd) {
+    say(`etcd backup: a sandbox cluster kept in etcd at ${sandbox.etcd}`);
+    await etcdBackup(ctx, step, [sandbox.etcd], undefined, dir);
     return 'done';
   }
-  const sandbox = await sandboxStoreSnapshot(ctx);
-  if (sandbox !== undefined) {
+  const snapshot = sandbox ? await sandboxStoreSnapshot(ctx) : undefined;
+  if (snapshot !== undefined) {
     say('etcd backup: a sandbox cluster: its in-memory store, through its admin API');
-    await sandboxBackup(ctx, step, sandbox, dir);
+    await sandboxBackup(ctx, step, snapshot, dir);
     return 'done';
   }
   const found = await readEtcdClientUrls(ctx.deps.kc, ctx.clock);
@@ -145,12 +145,15 @@ async function etcdBackup(
   );
 }
 
-/** The etcd a sandbox keeps its objects in; undefined for a sandbox in memory or a cluster that is no sandbox. */
-async function sandboxEtcdUrl(ctx: RunContext): Promise<string | undefined> {
+/**
+ * Where a sandbox keeps its objects (`etcd`: the etcd's URL; none: in memory), read from its summary; undefined
+ * when the cluster is no sandbox (it answers 404), so a real cluster is asked once, not once per kind of store.
+ */
+async function sandboxStorage(ctx: RunContext): Promise<{ etcd?: string } | undefined> {
   const res = await requestRaw(ctx.deps.kc, 'GET', '/sandbox/v1/summary', { timeoutMs: 30_000 });
   if (res.status !== 200) return undefined;
-  const summary = JSON.parse(res.body) as { storage?: { etcd?: string | null } };
-  return summary.storage?.etcd ?? undefined;
+  const etcd = (JSON.parse(res.body) as { storage?: { etcd?: string | null } }).storage?.etcd;
+  return etcd ? { etcd } : {};
 }
 
 /** The sandbox's store snapshot, or undefined when the cluster is not a sandbox (it answers 404). */
