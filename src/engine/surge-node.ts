@@ -455,14 +455,7 @@ async function giveUp(
     ? `${node} is already deleted: pool ${step.pool} is one node short until a resume replaces it`
     : `${node} is untouched`;
   const reason = `the replacement for ${node} ${rep.name ? `(${rep.name}) ` : ''}did not register and turn Ready at ${step.version} within ${waited}s (nodeProvider.joinTimeout)${cleanup}; ${oldNode}. Check the node provider, then \`midflight resume ${ctx.runId}\``;
-  recordFailure(
-    ctx,
-    step,
-    node,
-    { reason, replacement: { slot: rep.slot } },
-    { backToStart: !row.detail.deleted },
-  );
-  throw new StepFailedError(step.id, node, reason, true);
+  stopReplacement(ctx, step, node, row, rep, reason, true);
 }
 
 /**
@@ -480,6 +473,22 @@ async function createFailed(
 ): Promise<never> {
   const cleanup = await withdraw(ctx, step, node, provider);
   const reason = `could not create a replacement for ${node} in pool ${step.pool}: ${failure}${cleanup}; ${node} is ${row.detail.deleted ? 'already deleted' : 'untouched'}. Fix the cause, then \`midflight resume ${ctx.runId}\``;
+  stopReplacement(ctx, step, node, row, rep, reason, false);
+}
+
+/**
+ * Records a replacement that did not come (its slot kept, the old node back to its start unless already
+ * deleted) and stops the run with `reason`.
+ */
+function stopReplacement(
+  ctx: RunContext,
+  step: NodeWaveStep,
+  node: string,
+  row: NodeRow,
+  rep: ReplacementRecord,
+  reason: string,
+  retryable: boolean,
+): never {
   recordFailure(
     ctx,
     step,
@@ -487,7 +496,7 @@ async function createFailed(
     { reason, replacement: { slot: rep.slot } },
     { backToStart: !row.detail.deleted },
   );
-  throw new StepFailedError(step.id, node, reason, false);
+  throw new StepFailedError(step.id, node, reason, retryable);
 }
 
 /** Takes back the create recorded for `node`'s replacement; says how it went, for the failure's reason. */
