@@ -174,8 +174,8 @@ export async function expectPoolReplaced(sandbox: Cluster, runId: string, target
 export class DyingNodeProvider extends WitnessNodeProvider {
   dead = false;
   constructor(
-    inner: ConstructorParameters<typeof WitnessNodeProvider>[0],
-    sandbox: ConstructorParameters<typeof WitnessNodeProvider>[1],
+    inner: NodeGroupProvider,
+    sandbox: RunningSandbox,
     private readonly dieAfter: { create?: number; delete?: number },
   ) {
     super(inner, sandbox);
