@@ -1,5 +1,6 @@
 import type { Registry } from 'prom-client';
 import type { Clock } from '../core/index.ts';
+import type { TimingSpread } from './sim/timing-spread.ts';
 import type { ObjectStore } from './store/object-store.ts';
 import type { KubeObject } from './store/types.ts';
 
@@ -66,6 +67,11 @@ export interface SimTiming {
   nodeBootMs: number;
   /** How often the synthetic traffic generator samples the services. */
   trafficTickMs: number;
+  /**
+   * Pods' start, readiness and stop and workers' upgrade reboots vary around the values above by up to
+   * ±ratio, fixed per node and per workload on a node (sim/timing-spread.ts); none when left out.
+   */
+  spread?: TimingSpread;
 }
 
 export const DEFAULT_TIMING: SimTiming = {

@@ -64,10 +64,16 @@ const imageFields = { osImage: str(), containerRuntime: str(), kernel: str() };
 /** Sections read after the top level, with the cluster version known: the reader only keeps the node. */
 const deferred: Read<unknown> = (_c, node) => node;
 
-/** Seconds in the YAML, milliseconds in SimTiming: `podStartSeconds` → `podStartMs`. */
-const TIMING_FIELDS = Object.fromEntries(
-  Object.keys(DEFAULT_TIMING).map((key) => [key.replace(/Ms$/, 'Seconds'), num({ min: 0 })]),
-);
+/**
+ * Seconds in the YAML, milliseconds in SimTiming: `podStartSeconds` → `podStartMs`; `spread` as written
+ * (sim/timing-spread.ts), its seed 1 unless given.
+ */
+const TIMING_FIELDS = {
+  ...Object.fromEntries(
+    Object.keys(DEFAULT_TIMING).map((key) => [key.replace(/Ms$/, 'Seconds'), num({ min: 0 })]),
+  ),
+  spread: struct({ ratio: num({ min: 0, max: 0.5 }), seed: int({ min: 0 }) }, ['ratio']),
+};
 
 /**
  * Parses and validates a scenario. Every problem is collected, with its path in the document and its
@@ -118,11 +124,14 @@ function readScenario(c: YamlChecker, root: unknown, source: string): Scenario |
   const nodePools =
     top.nodes.nodePools === undefined ? [] : readNodePools(c, top.nodes.nodePools, clusterVersion);
   const workloads = top.nodes.workloads === undefined ? [] : readWorkloads(c, top.nodes.workloads);
-  const timingSeconds = (v.timing ?? {}) as Record<string, number>;
+  const { spread, ...timingSeconds } = (v.timing ?? {}) as Record<string, number> & {
+    spread?: { ratio: number; seed?: number };
+  };
   const timing: Partial<SimTiming> = {};
   for (const [key, seconds] of Object.entries(timingSeconds)) {
-    timing[key.replace(/Seconds$/, 'Ms') as keyof SimTiming] = Math.round(seconds * 1000);
+    timing[key.replace(/Seconds$/, 'Ms') as Exclude<keyof SimTiming, 'spread'>] = Math.round(seconds * 1000);
   }
+  if (spread) timing.spread = { ratio: spread.ratio, seed: spread.seed ?? 1 };
   return {
     name: (v.name as string | undefined) ?? '',
     description: (v.description as string | undefined) ?? '',

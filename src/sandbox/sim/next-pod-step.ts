@@ -6,6 +6,7 @@ import type { Timer } from '../../core/index.ts';
 import type { SimTiming } from '../context.ts';
 import type { KubeObject } from '../store/types.ts';
 import { isContainerCreating, isMirrorPod, isPodReady, isTerminal } from './pod-status.ts';
+import { podSpreadMs } from './timing-spread.ts';
 
 export type PodStep = 'create' | 'pulled' | 'start' | 'ready' | 'stop' | 'remove';
 
@@ -27,7 +28,7 @@ export interface PodTrack {
 
 /** What the decision depends on besides the pod and the clock: the same for every pod of a fleet. */
 export interface StepRules {
-  timing: Pick<SimTiming, 'podStartMs' | 'podStopMs' | 'podReadyMs'>;
+  timing: Pick<SimTiming, 'podStartMs' | 'podStopMs' | 'podReadyMs' | 'spread'>;
   /** The "ignores SIGTERM" fault: such a pod runs until its grace period ends. */
   ignoresSigterm(pod: KubeObject): boolean;
   /** Whether the node has the pod's volumes attached; the containers wait for it. Always, when left out. */
@@ -50,7 +51,7 @@ export function nextPodStep(
     let at: number;
     if (grace === 0) at = now;
     else if (rules.ignoresSigterm(pod)) at = deadline;
-    else at = Math.min(now + timing.podStopMs, deadline);
+    else at = Math.min(now + podSpreadMs(timing.podStopMs, timing.spread, 'podStop', pod), deadline);
     // A later delete may shorten the grace period, never lengthen what is already planned.
     if (track?.step === 'stop' && track.at !== undefined) at = Math.min(at, track.at);
     return { step: 'stop', at };
@@ -65,8 +66,10 @@ export function nextPodStep(
     if (track?.pulls) return keep('pulled', track.pulls.doneAt);
     // Nothing to do until the attach-detach controller attaches the volumes (the fleet then plans again).
     if (rules.volumesAttached && !rules.volumesAttached(pod)) return undefined;
-    return keep('start', Math.max(now, track?.startAt ?? now + timing.podStartMs));
+    const startMs = podSpreadMs(timing.podStartMs, timing.spread, 'podStart', pod);
+    return keep('start', Math.max(now, track?.startAt ?? now + startMs));
   }
-  if (phase === 'Running' && !isPodReady(pod)) return keep('ready', now + timing.podReadyMs);
+  if (phase === 'Running' && !isPodReady(pod))
+    return keep('ready', now + podSpreadMs(timing.podReadyMs, timing.spread, 'podReady', pod));
   return undefined;
 }

@@ -7,6 +7,7 @@ import { rfc3339 } from '../store/deletion.ts';
 import type { KubeObject } from '../store/types.ts';
 import type { ControlPlane, NodeRebooter } from './control-plane.ts';
 import type { PodBehaviourFactory } from './pod-completions.ts';
+import { spreadMs } from './timing-spread.ts';
 
 /** What a Job pod does when run by the kubelet fleet (kubelet-fleet.ts, pod-completions.ts). */
 export type { PodBehaviour } from './pod-completions.ts';
@@ -120,11 +121,14 @@ export class NodeUpgrader {
       }
       return final;
     });
-    const dueAt = this.isControlPlane(node)
-      ? undefined
-      : this.ctx.clock.now() + this.ctx.timing.nodeUpgradeMs;
+    const dueAt = this.isControlPlane(node) ? undefined : this.ctx.clock.now() + this.rebootMs(name);
     this.inFlight.set(name, { targetVersion, result, done, dueAt });
     return done;
+  }
+
+  /** A worker's reboot for an upgrade: timing.nodeUpgradeMs, with the scenario's spread for this node. */
+  private rebootMs(name: string): number {
+    return spreadMs(this.ctx.timing.nodeUpgradeMs, this.ctx.timing.spread, 'nodeUpgrade', name);
   }
 
   /**
@@ -265,7 +269,7 @@ export class NodeUpgrader {
       } else {
         await this.deps.rebooter.restartNode(name, {
           kubeletVersion: result.targetVersion,
-          downtimeMs: this.ctx.timing.nodeUpgradeMs,
+          downtimeMs: this.rebootMs(name),
           comesBack,
         });
       }

@@ -35,6 +35,7 @@ import {
   setReadiness,
 } from './pod-status.ts';
 import { allocatePodIP, KUBELET_ACTOR, markPodIP, type SimKubelet } from './sim-kubelet.ts';
+import { podSpreadMs } from './timing-spread.ts';
 
 /** Where a pod is when its node has no InternalIP to report (a node written without addresses). */
 const FALLBACK_HOST_IP = '10.0.0.1';
@@ -292,7 +293,7 @@ export class PodLifecycle {
     const { waitFor, doneAt } = pullImagesFor(kubelet, pod, nowMs, this.ctx.timing.imagePullMs);
     // Note: set before the write, whose store notification plans the pod's next step from them.
     track.pulls = waitFor.length > 0 ? { images: waitFor, since: nowMs, doneAt } : undefined;
-    track.startAt = doneAt + this.ctx.timing.podStartMs;
+    track.startAt = doneAt + podSpreadMs(this.ctx.timing.podStartMs, this.ctx.timing.spread, 'podStart', pod);
     const created = this.ctx.store.mutate(
       R.pods,
       pod.metadata.namespace,
