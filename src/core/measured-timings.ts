@@ -17,6 +17,11 @@ export interface PoolMeasurement {
    */
   fastestUpgradeSeconds?: number;
   fastestReadySeconds?: number;
+  /**
+   * The fastest node's drain, cordon to drained (the least measured, rounded down): a node cannot reboot
+   * before its pods have stopped, so the lower bound adds it to the cycle (see plan/lower-bound.ts).
+   */
+  fastestDrainSeconds?: number;
   /** Node steps measured. */
   nodes: number;
   /** Runs they come from. */

@@ -1,8 +1,9 @@
 /**
  * How long a pool's nodes take to flow through under one policy, by one rule used twice:
- * - with the nodes' cycles at their fastest (physical minimums: a node's upgrade and return to Ready, no
- *   drain estimate), it is the pool's physical lower bound — no correct run can take less, so a plan's
- *   node phase and a run's are compared with the best possible (poolLowerBound);
+ * - with the nodes' cycles at their fastest (physical minimums: the fastest drain an earlier run measured,
+ *   then a node's upgrade and return to Ready; never a drain estimate), it is the pool's physical lower
+ *   bound — no correct run can take less, so a plan's node phase and a run's are compared with the best
+ *   possible (poolLowerBound);
  * - with the cycles the plan expects (drain + upgrade), it is a wave's estimate (pool-waves.ts).
  *
  * Note: the arithmetic, per pool (pools go one after another):
@@ -19,6 +20,15 @@
  *   pool        ≥ setup + the largest of these   — setup: what must happen before the first node can go, once
  *                                                        (blue-green's green pool booting; its blue nodes' cycle
  *                                                        is then their drain alone).
+ * Why the fastest cycle counts a drain: a node cannot go down for its upgrade before its evicted pods have
+ * stopped, and they stop in their own time (a server draining its connections) even when every eviction is
+ * accepted at once and they stop in parallel. That time is not in the policy (its `nodeDrain` is an estimate
+ * with budget waits, minutes by default, and a padded one must not lift the floor), nor in the cluster's
+ * objects (a pod's grace period is only the most it may take). It is known once a run has measured it: the
+ * fastest drain an earlier run saw on the pool, rounded down (store/measured-history.ts), as the fastest
+ * upgrade is (and, as there, no more than the policy's `nodeDrain`: a rehearsal's pods stop in it); without
+ * a measurement it counts 0. A sandbox or a rehearsal
+ * whose pods' stop time is known can give it the same way (bench/compare-peers.ts does).
  * Worked example: 24 nodes, 4 in flight, a 40 s cycle → 6 × 40 = 240 s; budget web allows 1, its 30 pods
  * start in 5 s → 29 × 5 + 40 = 185 s. The pool takes at least 240 s, set by the in-flight cap. A budget that
  * allows 0 is counted as allowing 1 (its pods cannot leave faster once they recover) and flagged, since the

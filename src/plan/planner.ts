@@ -137,6 +137,7 @@ export function planUpgrade(
   const capacity = capacityModelOf(model);
   const nodeTimings = nodeTimingsOf(policy, options);
   const fastestCycle = fastestCycleOf(policy, options.measured);
+  const fastestDrain = fastestDrainOf(policy, options.measured);
   const boundInputs: PoolBoundInput[] = [];
   let nodeWaves = 0;
   // The soaks after waves: waits the policy asks for, which no execution can skip; added to the bound.
@@ -191,7 +192,8 @@ export function planUpgrade(
           (timing.nodeReady?.seconds ?? 0)
         );
       },
-      fastestCycleOf: (node) => (blueGreen ? 0 : fastestCycle(pool.name, upgradesOf(node))),
+      fastestCycleOf: (node) =>
+        fastestDrain(pool.name) + (blueGreen ? 0 : fastestCycle(pool.name, upgradesOf(node))),
       ...(greenBoot
         ? {
             setupSeconds: {
@@ -371,10 +373,11 @@ function nodeTimingsOf(policy: Policy, options: PlanOptions): (pool: string) => 
 }
 
 /**
- * A pool's node cycle at its fastest, for the lower bound: `upgrades` provider calls and the return to Ready,
- * no drain (a drain can end as soon as its pods exit). The least of what the policy states (its nodeUpgrade
- * includes the return to Ready) and, when earlier runs measured the pool, the fastest upgrade and return to
- * Ready they saw: a policy that pads its timings must not lift the bound above what the cluster did.
+ * A pool's node upgrade at its fastest, for the lower bound: `upgrades` provider calls and the return to Ready.
+ * The least of what the policy states (its nodeUpgrade includes the return to Ready) and, when earlier runs
+ * measured the pool, the fastest upgrade and return to Ready they saw: a policy that pads its timings must
+ * not lift the bound above what the cluster did. (A node's cycle adds its drain at its fastest, from
+ * measurements only: see plan/lower-bound.ts.)
  */
 function fastestCycleOf(
   policy: Policy,
@@ -386,6 +389,19 @@ function fastestCycleOf(
     const fromPolicy = stated * upgrades;
     if (m?.fastestUpgradeSeconds === undefined) return fromPolicy;
     return Math.min(fromPolicy, m.fastestUpgradeSeconds * upgrades + (m.fastestReadySeconds ?? 0));
+  };
+}
+
+/**
+ * A pool's drain at its fastest, for the lower bound: the fastest an earlier run measured, or the policy's
+ * `nodeDrain` if that is less (a rehearsal's pods stop in it); 0 without a measurement, since a policy's drain
+ * is an estimate (minutes by default), not a floor.
+ */
+function fastestDrainOf(policy: Policy, measured: MeasuredTimings | undefined): (pool: string) => number {
+  const stated = seconds(policy.timings.nodeDrain);
+  return (pool) => {
+    const fastest = measured?.pools[pool]?.fastestDrainSeconds;
+    return fastest === undefined ? 0 : Math.min(fastest, stated);
   };
 }
 

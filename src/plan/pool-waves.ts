@@ -35,8 +35,9 @@ export interface PoolWavesInput {
   /** A node's expected cycle: its drain and its upgrade, one provider call per minor it is behind. */
   cycleOf: (node: string) => number;
   /**
-   * A node's cycle at its fastest, for the lower bound: its upgrade and return to Ready alone (a drain can be
-   * as quick as its pods exit; what budgets make it wait is the bound's budget term).
+   * A node's cycle at its fastest, for the lower bound: the fastest drain an earlier run measured (none
+   * without one), then its upgrade and return to Ready (what budgets make a drain wait is the bound's budget
+   * term).
    */
   fastestCycleOf: (node: string) => number;
   /**

@@ -1,7 +1,7 @@
 /**
  * A cluster's measured node timings, from the runs the store holds for it: per pool, the median drain,
- * provider upgrade (per minor) and time to Ready of every node step that succeeded (and the fastest upgrade and
- * time to Ready, for the plan's lower bound), in the cluster's clock.
+ * provider upgrade (per minor) and time to Ready of every node step that succeeded (and the fastest drain,
+ * upgrade and time to Ready, for the plan's lower bound), in the cluster's clock.
  * `plan` uses them for the timings the policy does not set (plan/planner.ts).
  *
  * Note: only rows that went through every milestone count — a node already at the target, a node set
@@ -69,6 +69,7 @@ export function measuredTimings(history: readonly RunHistory[]): MeasuredTimings
     // Note: rounded down, as the lower bound must never exceed what a node did.
     if (s.upgrade.length > 0) m.fastestUpgradeSeconds = Math.floor(Math.min(...s.upgrade) / 1000);
     if (s.ready.length > 0) m.fastestReadySeconds = Math.floor(Math.min(...s.ready) / 1000);
+    if (s.drain.length > 0) m.fastestDrainSeconds = Math.floor(Math.min(...s.drain) / 1000);
     pools[name] = m;
   }
   return { runs: runs.size, pools };

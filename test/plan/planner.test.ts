@@ -383,6 +383,36 @@ describe('planUpgrade: node waves', () => {
     expect(p.estimate.nodePhaseSeconds).toBe(390 + 390 + 210);
   });
 
+  it.each([
+    // A node cannot go down before its pods have stopped: the fastest drain measured joins each cycle.
+    ['an earlier run measured a 15 s drain at its fastest', 15, 4 * (15 + 120)],
+    // No more than the policy's drain (60 s), as for the upgrade: a rehearsal's pods stop in it.
+    ['a measured drain above the policy’s counts the policy’s', 90, 4 * (60 + 120)],
+    // The policy's 60 s drain is an estimate, not a floor: unmeasured, a drain counts 0.
+    ['no measured drain', undefined, 4 * 120],
+  ])('counts the fastest drain in the bound’s node cycle: %s', (_name, fastestDrainSeconds, bound) => {
+    const measured = {
+      runs: 1,
+      pools: {
+        workers: {
+          nodes: 10,
+          runs: 1,
+          fastestUpgradeSeconds: 120,
+          fastestReadySeconds: 0,
+          ...(fastestDrainSeconds === undefined ? {} : { fastestDrainSeconds }),
+        },
+      },
+    };
+    const p = planUpgrade(
+      cluster(10),
+      parseVersion('v1.31.2'),
+      policyOf(`canary: {nodes: 0}\n${timings}\ndefaults: {maxUnavailable: 3}`),
+      { measured },
+    );
+    expect(p.estimate.lowerBound.seconds).toBe(bound);
+    expect(p.estimate.nodePhaseSeconds).toBeGreaterThanOrEqual(p.estimate.nodePhaseLowerBoundSeconds);
+  });
+
   it('never estimates the node phase below its bound when a budget sets the bound', () => {
     // web allows 1 and its 10 pods start in 2 min each: the last is evicted 9 × 120 s after the first, and its
     // node still needs its upgrade (120 s): 1,200 s, while the node cycles take at least 4 × 120 = 480 s.

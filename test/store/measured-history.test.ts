@@ -1,6 +1,6 @@
 /**
  * measuredTimings: per pool, the medians of succeeded node steps' drain, upgrade (per minor) and time to
- * Ready (and the fastest upgrade and time to Ready), from the milestone times the engine writes on each node's row; rows that say nothing about the
+ * Ready (and the fastest drain, upgrade and time to Ready), from the milestone times the engine writes on each node's row; rows that say nothing about the
  * cluster's speed (not done, already at the target, written before milestones were timed) are left out.
  */
 import { describe, expect, it } from 'vitest';
@@ -71,16 +71,19 @@ describe('measuredTimings', () => {
           nodeReadySeconds: 10,
           fastestUpgradeSeconds: 100,
           fastestReadySeconds: 10,
+          fastestDrainSeconds: 30,
           nodes: 1,
           runs: 1,
         },
-        // The fastest: g-2's upgrade (95 s) and return to Ready (4 s), for the plan's lower bound.
+        // The fastest: g-2's upgrade (95 s) and return to Ready (4 s), g-1's first drain (60 s), for the
+        // plan's lower bound.
         general: {
           nodeDrainSeconds: 80,
           nodeUpgradeSeconds: 100,
           nodeReadySeconds: 10,
           fastestUpgradeSeconds: 95,
           fastestReadySeconds: 4,
+          fastestDrainSeconds: 60,
           nodes: 3,
           runs: 2,
         },
