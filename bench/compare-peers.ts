@@ -40,26 +40,44 @@
  * Wall time: the built-ins take seconds each; the 1,000-node cluster most of the run (on 2 shared cores, about
  * 6 min for Midflight and 17 min for fixed concurrency 100, whose kubectl-style polling costs CPU).
  *
- * Usage: npx tsx bench/compare-peers.ts [scenario…] [--caps 4,6] [--methods midflight,one,fixed] [--timeline]
- * `--methods` runs only those methods; `--timeline` prints each method's nodes as the cluster saw them
- * (harness/node-timeline.ts): where the node phase goes, per node.
+ * Jitter (`--seeds N`): by default each method runs once on the scenario's exact timings, where every pod
+ * stops and every node reboots in the same time, so loops run in lock-step. With `--seeds N` every method runs
+ * N times, once per seed 1..N, with the scenario's `timing.spread` (docs/scenarios.md, sim/timing-spread.ts):
+ * each worker's reboot and each pod's start, readiness and stop take their scenario value × a factor within
+ * ±`--spread` (default 0.2), fixed per node and per workload on a node by the seed, so within a seed every
+ * method meets the same cluster. The table then gives each number as its median over the seeds and its
+ * spread (min–max), and the ratios the issue asks for per seed, then summarised the same way:
+ * - "vs best fixed": the best fixed concurrency at most the cap (one node at a time included) ÷ Midflight's
+ *   node phase, the same seed (×1.25 or more is issue 11's target on pdb-heavy);
+ * - "× bound": Midflight's node phase ÷ its plan's lower bound (×1.15 or less is the target).
+ *
+ * The lower bound: Midflight's plan is given, as an earlier run's measurements would give it (fastestPhysics),
+ * the cluster's fastest worker reboot and fastest drain (the node whose evicted pods have all stopped soonest),
+ * so its node cycle is what the physics allow at best, with or without a spread; see plan/lower-bound.ts.
+ * A cell marked ⚠ is a method (or a seed of it) where Midflight was slower than that baseline at its cap.
+ *
+ * Usage: see USAGE below (`--help`).
  */
 import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { KubeConfig } from '@kubernetes/client-node';
 import type { Clock } from '../src/core/clock.ts';
+import { type MeasuredTimings, median } from '../src/core/index.ts';
 import { compareVersions, formatVersion, latestPatchOf, parseVersion } from '../src/core/versions.ts';
 import { type RunSummary, startRun } from '../src/engine/index.ts';
 import { readSnapshot } from '../src/kube/snapshot.ts';
-import { planUpgrade, validatePolicy } from '../src/plan/index.ts';
+import { type Plan, planUpgrade, validatePolicy } from '../src/plan/index.ts';
 import { SandboxApiProvider } from '../src/providers/index.ts';
 import { runNodeLoop } from '../src/rehearse/index.ts';
 import { R } from '../src/sandbox/api/resources.ts';
 import { DEFAULT_TIMING } from '../src/sandbox/context.ts';
+import type { Sandbox } from '../src/sandbox/sandbox.ts';
 import { loadScenario } from '../src/sandbox/scenario/load-scenario.ts';
 import { parseScenario } from '../src/sandbox/scenario/parse-scenario.ts';
 import type { Scenario } from '../src/sandbox/scenario/scenario-types.ts';
+import { isDaemonSetPod, isMirrorPod, isTerminal } from '../src/sandbox/sim/pod-status.ts';
+import { podSpreadMs, spreadMs, type TimingSpread } from '../src/sandbox/sim/timing-spread.ts';
 import { RunStore } from '../src/store/index.ts';
 import { type InProcessSandbox, startInProcess } from './harness/bench-sandbox.ts';
 import { generatedScenarioYaml } from './harness/generated-scenario.ts';
@@ -78,6 +96,17 @@ const BUILTIN_CAPS: Record<string, number[]> = {
 /** Beyond this many workers, one node at a time is reported as not run. */
 const ONE_AT_A_TIME_MAX_WORKERS = 100;
 
+/** Parsed command line. */
+interface BenchArgs {
+  scenarios: string[];
+  caps?: number[];
+  only?: Set<string>;
+  /** Seeds 1..seeds with a spread; undefined: one run on the exact timings. */
+  seeds?: number;
+  spread: number;
+  timeline: boolean;
+}
+
 interface BenchScenario {
   name: string;
   /** With its control plane at `target`. */
@@ -92,6 +121,11 @@ type Method = { kind: 'midflight'; cap: number } | { kind: 'loop'; concurrency: 
 
 interface MethodResult {
   method: string;
+  /** Its in-flight cap (a loop's concurrency). */
+  cap: number;
+  kind: 'midflight' | 'loop';
+  /** The timing spread's seed; undefined for the exact timings. */
+  seed?: number;
   /** Not run at all: the other numbers mean nothing. */
   skipped?: boolean;
   /** Clock ms, first cordon → last uncordon. */
@@ -112,8 +146,25 @@ interface MethodResult {
 
 /** What --methods picks among: Midflight, one node at a time, fixed concurrency. */
 const METHOD_KINDS = ['midflight', 'one', 'fixed'];
-const USAGE =
-  'npx tsx bench/compare-peers.ts [scenario…] [--caps 4,6] [--methods midflight,one,fixed] [--timeline]';
+/** --spread's default: ±20 % is what reboots of one node group and restarts of one app differ by, give or take. */
+const DEFAULT_SPREAD = 0.2;
+const USAGE = `Usage: npx tsx bench/compare-peers.ts [scenario…] [options]
+
+Midflight against one node at a time and fixed concurrency N (kubectl drain semantics), each on a fresh
+in-process sandbox on a virtual clock; one table per run (see the header of bench/compare-peers.ts).
+
+Scenarios: a built-in by name (pdb-heavy, demo, regression, pdb-deadlock) or a number N for a generated
+cluster of N workers. Default: ${DEFAULT_SCENARIOS.join(' ')}.
+
+Options:
+  --caps 4,6             in-flight caps for every scenario (default: pdb-heavy 4,6; demo 1; regression and
+                         pdb-deadlock 2; a generated cluster 10 % of its workers)
+  --methods LIST         only these of midflight, one, fixed (comma-separated)
+  --seeds N              run every method N times, seeds 1..N, with the pods' and nodes' timings spread
+                         (±--spread, the same cluster for every method of a seed); report median and min–max
+  --spread R             the spread's ratio, 0 to 0.5 (default ${DEFAULT_SPREAD}; only with --seeds)
+  --timeline             print each run's nodes as the cluster saw them (to stderr)
+  --help                 this text`;
 
 function methodKind(m: Method): string {
   if (m.kind === 'midflight') return 'midflight';
@@ -199,6 +250,48 @@ function midflightPolicy(scenario: Scenario, cap: number) {
   return result.policy;
 }
 
+/**
+ * The cluster's physics at their fastest, as the store would hold them after an earlier run measured every
+ * worker (store/measured-history.ts), for the plan's lower bound, per pool, each rounded down as measurements
+ * are:
+ * - the fastest worker's upgrade reboot (its return to Ready counted in it): without a spread the scenario's
+ *   nodeUpgrade, what the policy states anyway; with one, some nodes reboot faster than that, and a bound from
+ *   the policy alone would no longer be a floor;
+ * - the fastest drain: a node's drain ends when the last of its evicted pods has stopped, at best all evicted
+ *   at once and stopping in parallel; the least of that over the pool's nodes.
+ */
+function fastestPhysics(plan: Plan, scenario: Scenario, cluster: Sandbox): MeasuredTimings {
+  const timing = { ...DEFAULT_TIMING, ...scenario.timing };
+  const nodesByPool = new Map<string, string[]>();
+  for (const phase of plan.phases)
+    for (const step of phase.steps)
+      if (step.kind === 'canary' || step.kind === 'node-wave')
+        nodesByPool.set(step.pool, [...(nodesByPool.get(step.pool) ?? []), ...step.nodes]);
+  // Note: what a drain evicts (kubectl's --ignore-daemonsets; mirror pods are not evicted either).
+  const drainMs = (node: string) =>
+    Math.max(
+      0,
+      ...cluster.ctx.store
+        .podsOnNode(node)
+        .filter((p) => !isDaemonSetPod(p) && !isMirrorPod(p) && !isTerminal(p))
+        .map((p) => podSpreadMs(timing.podStopMs, timing.spread, 'podStop', p)),
+    );
+  const pools: MeasuredTimings['pools'] = {};
+  for (const [pool, nodes] of nodesByPool) {
+    const reboot = Math.min(
+      ...nodes.map((n) => spreadMs(timing.nodeUpgradeMs, timing.spread, 'nodeUpgrade', n)),
+    );
+    pools[pool] = {
+      nodes: nodes.length,
+      runs: 1,
+      fastestUpgradeSeconds: Math.floor(reboot / 1000),
+      fastestReadySeconds: 0,
+      fastestDrainSeconds: Math.floor(Math.min(...nodes.map(drainMs)) / 1000),
+    };
+  }
+  return { runs: 1, pools };
+}
+
 /** Aborts `controller` after `ms` of clock time; the returned function cancels it. */
 function abortAfter(clock: Clock, ms: number, controller: AbortController): () => void {
   const timer = clock.setTimer(ms, () =>
@@ -207,9 +300,19 @@ function abortAfter(clock: Clock, ms: number, controller: AbortController): () =
   return () => timer.cancel();
 }
 
-async function runMethod(bench: BenchScenario, method: Method, timeline = false): Promise<MethodResult> {
+/** The scenario with seed `seed`'s spread, or as written without one. */
+function withSpread(scenario: Scenario, spread: TimingSpread | undefined): Scenario {
+  return spread ? { ...scenario, timing: { ...scenario.timing, spread } } : scenario;
+}
+
+async function runMethod(
+  bench: BenchScenario,
+  method: Method,
+  options: { timeline: boolean; spread?: TimingSpread },
+): Promise<MethodResult> {
   const wallStart = performance.now();
-  const sandbox: InProcessSandbox = await startInProcess(bench.scenario);
+  const scenario = withSpread(bench.scenario, options.spread);
+  const sandbox: InProcessSandbox = await startInProcess(scenario);
   const { clock } = sandbox;
   const kc = new KubeConfig();
   kc.loadFromString(sandbox.kubeconfig);
@@ -231,12 +334,15 @@ async function runMethod(bench: BenchScenario, method: Method, timeline = false)
   try {
     let boundMs: number | undefined;
     let outcome = 'finished';
-    const plan =
-      method.kind === 'midflight'
-        ? planUpgrade(await readSnapshot(kc, { clock }), target, midflightPolicy(bench.scenario, method.cap))
-        : undefined;
+    let plan: Plan | undefined;
+    if (method.kind === 'midflight') {
+      const snapshot = await readSnapshot(kc, { clock });
+      const policy = midflightPolicy(bench.scenario, method.cap);
+      const measured = fastestPhysics(planUpgrade(snapshot, target, policy), scenario, sandbox.sandbox);
+      plan = planUpgrade(snapshot, target, policy, { measured });
+    }
     const watch = new NodePhaseWatch(sandbox.sandbox);
-    const cycles = timeline ? new NodeTimeline(sandbox.sandbox) : undefined;
+    const cycles = options.timeline ? new NodeTimeline(sandbox.sandbox) : undefined;
     await sandbox.measureStart();
     const cancelLimit = abortAfter(clock, limitMs, stop);
     if (plan) {
@@ -267,6 +373,9 @@ async function runMethod(bench: BenchScenario, method: Method, timeline = false)
     if (outcome === 'finished' && upgraded < toUpgrade) outcome = `only ${upgraded} of ${toUpgrade} upgraded`;
     return {
       method: methodName(method),
+      cap,
+      kind: method.kind,
+      ...(options.spread ? { seed: options.spread.seed } : {}),
       // Note: the span of an unfinished run says nothing about how long the upgrade takes.
       nodePhaseMs: outcome === 'finished' ? phase.durationMs : undefined,
       boundMs,
@@ -287,40 +396,121 @@ async function runMethod(bench: BenchScenario, method: Method, timeline = false)
   }
 }
 
-function printTable(rows: Array<MethodResult & { scenario: string }>): void {
+type Row = MethodResult & { scenario: string };
+
+/** "197 s" for one value or equal ones, else "197 s (190–205)": the median and the spread over the seeds. */
+function summary(values: number[], format: (v: number) => string): string {
+  if (values.length === 0) return '—';
+  const mid = format(median(values)!);
+  const lo = format(Math.min(...values));
+  const hi = format(Math.max(...values));
+  return lo === hi ? mid : `${mid} (${lo}–${hi})`;
+}
+
+const seconds = (ms: number) => `${Math.round(ms / 1000)} s`;
+const times = (r: number) => `×${r.toFixed(2)}`;
+
+/**
+ * Per seed, the best fixed concurrency at most Midflight's cap (one node at a time included) on the same
+ * seed: its node phase ÷ Midflight's (above 1: Midflight faster), and which baseline it was.
+ */
+function versusBest(mid: Row, rows: readonly Row[]): { ratio: number; slowerThan: string[] } | undefined {
+  if (mid.nodePhaseMs === undefined) return undefined;
+  const peers = rows.filter(
+    (r) =>
+      r.kind === 'loop' &&
+      r.scenario === mid.scenario &&
+      r.seed === mid.seed &&
+      r.cap <= mid.cap &&
+      r.nodePhaseMs !== undefined,
+  );
+  if (peers.length === 0) return undefined;
+  const best = Math.min(...peers.map((r) => r.nodePhaseMs!));
+  const slowerThan = peers.filter((r) => r.nodePhaseMs! < mid.nodePhaseMs!).map((r) => r.method);
+  return { ratio: best / mid.nodePhaseMs, slowerThan };
+}
+
+/** One line per scenario and method: each number's median and spread over the seeds (or its one value). */
+function printTable(rows: readonly Row[]): void {
   const header = [
     'scenario',
     'method',
     'node phase',
     'lower bound',
     '× bound',
+    'vs best fixed ≤ cap',
     'violations',
     'refused evictions',
     'API req/node',
     'max cordoned',
     'upgraded',
+    'runs',
     'wall',
     'outcome',
   ];
-  const s = (ms: number | undefined) => (ms === undefined ? '—' : `${Math.round(ms / 1000)} s`);
-  const lines = rows.map((r) =>
-    r.skipped
-      ? [r.scenario, r.method, ...header.slice(2, -1).map(() => '—'), r.outcome]
-      : [
-          r.scenario,
-          r.method,
-          s(r.nodePhaseMs),
-          s(r.boundMs),
-          r.boundMs && r.nodePhaseMs !== undefined ? `×${(r.nodePhaseMs / r.boundMs).toFixed(2)}` : '—',
-          String(r.violations),
-          String(r.refused),
-          r.requestsPerNode.toFixed(1),
-          String(r.maxCordoned),
-          `${r.upgraded}/${r.toUpgrade}`,
-          `${(r.wallMs / 1000).toFixed(0)} s`,
-          r.outcome,
-        ],
-  );
+  const groups = new Map<string, Row[]>();
+  for (const r of rows) {
+    const key = `${r.scenario}\u0000${r.method}`;
+    groups.set(key, [...(groups.get(key) ?? []), r]);
+  }
+  const lines = [...groups.values()].map((runs) => {
+    const r = runs[0]!;
+    if (r.skipped) return [r.scenario, r.method, ...header.slice(2, -1).map(() => '—'), r.outcome];
+    const finished = runs.filter((x) => x.nodePhaseMs !== undefined);
+    const bounded = finished.filter((x) => x.boundMs);
+    const vs =
+      r.kind === 'midflight' ? runs.map((x) => versusBest(x, rows)).filter((v) => v !== undefined) : [];
+    const slower = [...new Set(vs.flatMap((v) => v.slowerThan))];
+    const slowerSeeds = vs.filter((v) => v.slowerThan.length > 0).length;
+    const outcomes = [...new Set(runs.map((x) => x.outcome))];
+    return [
+      r.scenario,
+      r.method,
+      summary(
+        finished.map((x) => x.nodePhaseMs!),
+        seconds,
+      ),
+      summary(
+        bounded.map((x) => x.boundMs!),
+        seconds,
+      ),
+      summary(
+        bounded.map((x) => x.nodePhaseMs! / x.boundMs!),
+        times,
+      ),
+      `${summary(
+        vs.map((v) => v.ratio),
+        times,
+      )}${slower.length > 0 ? ` ⚠ slower than ${slower.join(', ')}${runs.length > 1 ? ` in ${slowerSeeds} of ${runs.length} runs` : ''}` : ''}`,
+      summary(
+        runs.map((x) => x.violations),
+        String,
+      ),
+      summary(
+        runs.map((x) => x.refused),
+        String,
+      ),
+      summary(
+        runs.map((x) => x.requestsPerNode),
+        (v) => v.toFixed(1),
+      ),
+      summary(
+        runs.map((x) => x.maxCordoned),
+        String,
+      ),
+      summary(
+        runs.map((x) => x.upgraded),
+        (v) => `${v}/${r.toUpgrade}`,
+      ),
+      runs.length === 1
+        ? r.seed === undefined
+          ? '1'
+          : `seed ${r.seed}`
+        : `seeds ${runs.map((x) => x.seed).join(',')}`,
+      `${(runs.reduce((t, x) => t + x.wallMs, 0) / 1000).toFixed(0)} s`,
+      outcomes.join('; '),
+    ];
+  });
   const widths = header.map((h, i) => Math.max(h.length, ...lines.map((l) => l[i]!.length)));
   const row = (cells: string[]) =>
     `| ${cells.map((c, i) => (i === cells.length - 1 ? c : c.padEnd(widths[i]!))).join(' | ')} |`;
@@ -329,59 +519,99 @@ function printTable(rows: Array<MethodResult & { scenario: string }>): void {
   for (const l of lines) console.log(row(l));
 }
 
-async function main(): Promise<void> {
-  const args = process.argv.slice(2);
-  let caps: number[] | undefined;
-  const at = args.indexOf('--caps');
-  if (at >= 0) {
-    caps = (args.splice(at, 2)[1] ?? '').split(',').map(Number);
-    if (caps.length === 0 || caps.some((c) => !Number.isInteger(c) || c < 1)) {
-      console.error('--caps takes positive integers separated by commas, e.g. --caps 4,6');
-      process.exit(2);
-    }
+/** Exits with a usage error naming what was wrong. */
+function usageError(message: string): never {
+  console.error(`${message}\n\n${USAGE}`);
+  process.exit(2);
+}
+
+/** The value after flag `name`, removed with it from `args`; undefined when the flag is not there. */
+function takeValue(args: string[], name: string): string | undefined {
+  const at = args.indexOf(name);
+  if (at < 0) return undefined;
+  const value = args[at + 1];
+  if (value === undefined || value.startsWith('-')) usageError(`${name} needs a value`);
+  args.splice(at, 2);
+  return value;
+}
+
+function takeFlag(args: string[], name: string): boolean {
+  const at = args.indexOf(name);
+  if (at >= 0) args.splice(at, 1);
+  return at >= 0;
+}
+
+function parseArgs(argv: readonly string[]): BenchArgs {
+  const args = [...argv];
+  if (takeFlag(args, '--help') || takeFlag(args, '-h')) {
+    console.log(USAGE);
+    process.exit(0);
   }
-  const timelineAt = args.indexOf('--timeline');
-  const timeline = timelineAt >= 0;
-  if (timeline) args.splice(timelineAt, 1);
-  let only: Set<string> | undefined;
-  const methodsAt = args.indexOf('--methods');
-  if (methodsAt >= 0) {
-    only = new Set((args.splice(methodsAt, 2)[1] ?? '').split(','));
-    if (only.size === 0 || [...only].some((m) => !METHOD_KINDS.includes(m))) {
-      console.error(
-        `--methods takes ${METHOD_KINDS.join(', ')} separated by commas, e.g. --methods midflight`,
-      );
-      process.exit(2);
-    }
-  }
+  const capsText = takeValue(args, '--caps');
+  const caps = capsText?.split(',').map(Number);
+  if (caps?.some((c) => !Number.isInteger(c) || c < 1))
+    usageError(`--caps ${capsText}: give positive integers separated by commas, e.g. --caps 4,6`);
+  const methodsText = takeValue(args, '--methods');
+  const only = methodsText === undefined ? undefined : new Set(methodsText.split(','));
+  if (only && [...only].some((m) => !METHOD_KINDS.includes(m)))
+    usageError(
+      `--methods ${methodsText}: give ${METHOD_KINDS.join(', ')} separated by commas, e.g. --methods midflight`,
+    );
+  const seedsText = takeValue(args, '--seeds');
+  const seeds = seedsText === undefined ? undefined : Number(seedsText);
+  if (seeds !== undefined && (!Number.isInteger(seeds) || seeds < 1))
+    usageError(`--seeds ${seedsText}: give how many seeds to run, a whole number ≥ 1, e.g. --seeds 5`);
+  const spreadText = takeValue(args, '--spread');
+  const spread = spreadText === undefined ? DEFAULT_SPREAD : Number(spreadText);
+  if (spreadText !== undefined && seeds === undefined)
+    usageError("--spread applies to the seeds' runs: give --seeds N with it");
+  if (!(spread >= 0 && spread <= 0.5))
+    usageError(`--spread ${spreadText}: give a ratio from 0 to 0.5, e.g. --spread 0.2`);
+  const timeline = takeFlag(args, '--timeline');
   const unknownFlag = args.find((a) => a.startsWith('-'));
-  if (unknownFlag) {
-    console.error(`unknown option ${unknownFlag}; usage: ${USAGE}`);
-    process.exit(2);
-  }
+  if (unknownFlag) usageError(`unknown option ${unknownFlag}`);
+  return {
+    scenarios: args.length > 0 ? args : DEFAULT_SCENARIOS,
+    caps,
+    only,
+    seeds,
+    spread,
+    timeline,
+  };
+}
+
+async function main(): Promise<void> {
+  const args = parseArgs(process.argv.slice(2));
   let benches: BenchScenario[];
   try {
-    benches = (args.length > 0 ? args : DEFAULT_SCENARIOS).map((a) => benchScenario(a, caps));
+    benches = args.scenarios.map((a) => benchScenario(a, args.caps));
   } catch (err) {
-    console.error(`${(err as Error).message}; or give a number of workers for a generated cluster`);
-    process.exit(2);
+    usageError(`${(err as Error).message}; or give a number of workers for a generated cluster`);
   }
-  const rows: Array<MethodResult & { scenario: string }> = [];
+  const spreads: Array<TimingSpread | undefined> =
+    args.seeds === undefined
+      ? [undefined]
+      : Array.from({ length: args.seeds }, (_, i) => ({ ratio: args.spread, seed: i + 1 }));
+  const rows: Row[] = [];
   for (const bench of benches) {
     const workers = workersOf(bench.scenario);
     for (const method of methodsOf(bench, workers)) {
-      if (only && !only.has(methodKind(method))) continue;
-      const result = await runMethod(bench, method, timeline);
-      rows.push({ scenario: bench.name, ...result });
-      console.error(
-        `${bench.name}, ${result.method}: node phase ${result.nodePhaseMs === undefined ? '—' : `${(result.nodePhaseMs / 1000).toFixed(0)} s`}, ${result.outcome} (${(result.wallMs / 1000).toFixed(0)} s of wall time)`,
-      );
-      if (result.timeline) console.error(`${result.timeline}\n`);
+      if (args.only && !args.only.has(methodKind(method))) continue;
+      for (const spread of spreads) {
+        const result = await runMethod(bench, method, { timeline: args.timeline, spread });
+        rows.push({ scenario: bench.name, ...result });
+        console.error(
+          `${bench.name}, ${result.method}${spread ? `, seed ${spread.seed}` : ''}: node phase ${result.nodePhaseMs === undefined ? '—' : `${(result.nodePhaseMs / 1000).toFixed(0)} s`}, ${result.outcome} (${(result.wallMs / 1000).toFixed(0)} s of wall time)`,
+        );
+        if (result.timeline) console.error(`${result.timeline}\n`);
+      }
     }
-    if (workers > ONE_AT_A_TIME_MAX_WORKERS && (!only || only.has('one')))
+    if (workers > ONE_AT_A_TIME_MAX_WORKERS && (!args.only || args.only.has('one')))
       rows.push({
         scenario: bench.name,
         method: 'one node at a time',
+        cap: 1,
+        kind: 'loop',
         skipped: true,
         violations: 0,
         refused: 0,
@@ -396,6 +626,11 @@ async function main(): Promise<void> {
   printTable(rows);
   console.log('');
   for (const bench of benches) console.log(`${bench.name}: ${bench.note}; caps ${bench.caps.join(', ')}`);
+  console.log(
+    args.seeds === undefined
+      ? "timings: the scenarios' own, exactly (no spread)"
+      : `timings: spread ±${args.spread} (timing.spread), seeds 1..${args.seeds}; each number is the median over the seeds and (min–max)`,
+  );
 }
 
 await main();
