@@ -51,9 +51,11 @@
  *   node phase, the same seed (×1.25 or more is issue 11's target on pdb-heavy);
  * - "× bound": Midflight's node phase ÷ its plan's lower bound (×1.15 or less is the target).
  *
- * The lower bound: Midflight's plan is given, as an earlier run's measurements would give it (fastestPhysics),
+ * The lower bound: Midflight's plan is given, as an earlier run's measurements would give it (measuredOf),
  * the cluster's fastest worker reboot and fastest drain (the node whose evicted pods have all stopped soonest),
- * so its node cycle is what the physics allow at best, with or without a spread; see plan/lower-bound.ts.
+ * so its node cycle is what the physics allow at best; see plan/lower-bound.ts. The table's "lower bound" is
+ * that bound's rule with each node's own cycle (seedFloorSeconds): without a spread the plan's bound itself;
+ * with one, tighter than the plan's (which takes the fastest node's cycle for every node) and still a floor.
  * A cell marked ⚠ is a method (or a seed of it) where Midflight was slower than that baseline at its cap.
  *
  * Usage: see USAGE below (`--help`).
@@ -63,11 +65,11 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { KubeConfig } from '@kubernetes/client-node';
 import type { Clock } from '../src/core/clock.ts';
-import { type MeasuredTimings, median } from '../src/core/index.ts';
+import { type MeasuredTimings, median, parseDuration } from '../src/core/index.ts';
 import { compareVersions, formatVersion, latestPatchOf, parseVersion } from '../src/core/versions.ts';
 import { type RunSummary, startRun } from '../src/engine/index.ts';
 import { readSnapshot } from '../src/kube/snapshot.ts';
-import { type Plan, planUpgrade, validatePolicy } from '../src/plan/index.ts';
+import { type Plan, planUpgrade, poolLowerBound, validatePolicy } from '../src/plan/index.ts';
 import { SandboxApiProvider } from '../src/providers/index.ts';
 import { runNodeLoop } from '../src/rehearse/index.ts';
 import { R } from '../src/sandbox/api/resources.ts';
@@ -130,7 +132,9 @@ interface MethodResult {
   skipped?: boolean;
   /** Clock ms, first cordon → last uncordon. */
   nodePhaseMs?: number;
+  /** Midflight: this seed's floor (seedFloorSeconds); the plan's own bound, which it equals without a spread. */
   boundMs?: number;
+  planBoundMs?: number;
   violations: number;
   refused: number;
   requestsPerNode: number;
@@ -251,45 +255,87 @@ function midflightPolicy(scenario: Scenario, cap: number) {
 }
 
 /**
- * The cluster's physics at their fastest, as the store would hold them after an earlier run measured every
- * worker (store/measured-history.ts), for the plan's lower bound, per pool, each rounded down as measurements
- * are:
- * - the fastest worker's upgrade reboot (its return to Ready counted in it): without a spread the scenario's
- *   nodeUpgrade, what the policy states anyway; with one, some nodes reboot faster than that, and a bound from
- *   the policy alone would no longer be a floor;
- * - the fastest drain: a node's drain ends when the last of its evicted pods has stopped, at best all evicted
- *   at once and stopping in parallel; the least of that over the pool's nodes.
+ * What the cluster's physics allow each worker at best, per pool, in clock ms: its cycle is its drain (the
+ * last of its evicted pods stopped, all evicted at once and stopping in parallel; what a drain evicts:
+ * kubectl's --ignore-daemonsets, no mirror pods) and then its upgrade reboot, with the seed's spread if any.
  */
-function fastestPhysics(plan: Plan, scenario: Scenario, cluster: Sandbox): MeasuredTimings {
+interface ClusterPhysics {
+  pools: Map<string, Array<{ node: string; drainMs: number; rebootMs: number }>>;
+}
+
+function clusterPhysics(plan: Plan, scenario: Scenario, cluster: Sandbox): ClusterPhysics {
   const timing = { ...DEFAULT_TIMING, ...scenario.timing };
-  const nodesByPool = new Map<string, string[]>();
+  const pools: ClusterPhysics['pools'] = new Map();
   for (const phase of plan.phases)
-    for (const step of phase.steps)
-      if (step.kind === 'canary' || step.kind === 'node-wave')
-        nodesByPool.set(step.pool, [...(nodesByPool.get(step.pool) ?? []), ...step.nodes]);
-  // Note: what a drain evicts (kubectl's --ignore-daemonsets; mirror pods are not evicted either).
-  const drainMs = (node: string) =>
-    Math.max(
-      0,
-      ...cluster.ctx.store
-        .podsOnNode(node)
-        .filter((p) => !isDaemonSetPod(p) && !isMirrorPod(p) && !isTerminal(p))
-        .map((p) => podSpreadMs(timing.podStopMs, timing.spread, 'podStop', p)),
-    );
+    for (const step of phase.steps) {
+      if (step.kind !== 'canary' && step.kind !== 'node-wave') continue;
+      const nodes = pools.get(step.pool) ?? [];
+      pools.set(step.pool, nodes);
+      for (const node of step.nodes) {
+        const stops = cluster.ctx.store
+          .podsOnNode(node)
+          .filter((p) => !isDaemonSetPod(p) && !isMirrorPod(p) && !isTerminal(p))
+          .map((p) => podSpreadMs(timing.podStopMs, timing.spread, 'podStop', p));
+        nodes.push({
+          node,
+          drainMs: Math.max(0, ...stops),
+          rebootMs: spreadMs(timing.nodeUpgradeMs, timing.spread, 'nodeUpgrade', node),
+        });
+      }
+    }
+  return { pools };
+}
+
+/**
+ * The physics at their fastest as the store would hold them after an earlier run measured every worker
+ * (store/measured-history.ts), each rounded down as measurements are: per pool, the fastest reboot (its return
+ * to Ready counted in it) and the fastest drain. Given to Midflight's plan so that its lower bound is what a
+ * second run on this cluster would show: with a spread some nodes reboot faster than the scenario's value (a
+ * bound from the policy alone would no longer be a floor), and the drain counts.
+ */
+function measuredOf(physics: ClusterPhysics): MeasuredTimings {
   const pools: MeasuredTimings['pools'] = {};
-  for (const [pool, nodes] of nodesByPool) {
-    const reboot = Math.min(
-      ...nodes.map((n) => spreadMs(timing.nodeUpgradeMs, timing.spread, 'nodeUpgrade', n)),
-    );
+  for (const [pool, nodes] of physics.pools)
     pools[pool] = {
       nodes: nodes.length,
       runs: 1,
-      fastestUpgradeSeconds: Math.floor(reboot / 1000),
+      fastestUpgradeSeconds: Math.floor(Math.min(...nodes.map((n) => n.rebootMs)) / 1000),
       fastestReadySeconds: 0,
-      fastestDrainSeconds: Math.floor(Math.min(...nodes.map(drainMs)) / 1000),
+      fastestDrainSeconds: Math.floor(Math.min(...nodes.map((n) => n.drainMs)) / 1000),
     };
-  }
   return { runs: 1, pools };
+}
+
+/**
+ * The floor of this seed: the plan's bound by the same rule (poolLowerBound) with each node's own cycle in
+ * place of the fastest one — a cluster whose nodes all take the same time gets the plan's bound; with a spread
+ * it is tighter, since nodes in flight are out for at least the sum of their cycles ÷ the cap, and no run on
+ * this seed can beat it. Pools one after another, the plan's soaks added, as the plan's bound does.
+ */
+function seedFloorSeconds(plan: Plan, physics: ClusterPhysics): number {
+  const { lowerBound, nodePhaseLowerBoundSeconds } = plan.estimate;
+  let seconds = nodePhaseLowerBoundSeconds - lowerBound.seconds;
+  for (const pool of lowerBound.pools) {
+    const nodes = physics.pools.get(pool.pool.replace(/ \(canary\)$/, '')) ?? [];
+    const cycles = nodes.map((n) => Math.floor((n.drainMs + n.rebootMs) / 1000));
+    if (cycles.length === 0 || cycles.length !== pool.nodes) {
+      seconds += pool.seconds;
+      continue;
+    }
+    seconds += poolLowerBound({
+      pool: pool.pool,
+      nodes: pool.nodes,
+      maxInFlight: pool.maxInFlight,
+      capacityLimited: pool.limitedBy === 'capacity',
+      ...(pool.setupSeconds ? { setupSeconds: pool.setupSeconds } : {}),
+      cycleSeconds: Math.min(...cycles),
+      totalCycleSeconds: cycles.reduce((a, b) => a + b, 0),
+      longestCycleSeconds: Math.max(...cycles),
+      podStartupSeconds: parseDuration(plan.policy.timings.podStartup) / 1000,
+      budgets: pool.tightestBudget ? [pool.tightestBudget] : [],
+    }).seconds;
+  }
+  return seconds;
 }
 
 /** Aborts `controller` after `ms` of clock time; the returned function cancels it. */
@@ -333,20 +379,23 @@ async function runMethod(
   const stop = new AbortController();
   try {
     let boundMs: number | undefined;
+    let planBoundMs: number | undefined;
+    let physics: ClusterPhysics | undefined;
     let outcome = 'finished';
     let plan: Plan | undefined;
     if (method.kind === 'midflight') {
       const snapshot = await readSnapshot(kc, { clock });
       const policy = midflightPolicy(bench.scenario, method.cap);
-      const measured = fastestPhysics(planUpgrade(snapshot, target, policy), scenario, sandbox.sandbox);
-      plan = planUpgrade(snapshot, target, policy, { measured });
+      physics = clusterPhysics(planUpgrade(snapshot, target, policy), scenario, sandbox.sandbox);
+      plan = planUpgrade(snapshot, target, policy, { measured: measuredOf(physics) });
     }
     const watch = new NodePhaseWatch(sandbox.sandbox);
     const cycles = options.timeline ? new NodeTimeline(sandbox.sandbox) : undefined;
     await sandbox.measureStart();
     const cancelLimit = abortAfter(clock, limitMs, stop);
     if (plan) {
-      boundMs = plan.estimate.nodePhaseLowerBoundSeconds * 1000;
+      planBoundMs = plan.estimate.nodePhaseLowerBoundSeconds * 1000;
+      boundMs = seedFloorSeconds(plan, physics!) * 1000;
       const summary: RunSummary | Error = await startRun({ kc, store, provider, clock }, plan, {
         leaseDurationSeconds: 120,
         signal: stop.signal,
@@ -379,6 +428,7 @@ async function runMethod(
       // Note: the span of an unfinished run says nothing about how long the upgrade takes.
       nodePhaseMs: outcome === 'finished' ? phase.durationMs : undefined,
       boundMs,
+      planBoundMs,
       violations: measure.violations,
       refused: requests.refused,
       requestsPerNode: requests.total / Math.max(1, toUpgrade),
@@ -601,7 +651,7 @@ async function main(): Promise<void> {
         const result = await runMethod(bench, method, { timeline: args.timeline, spread });
         rows.push({ scenario: bench.name, ...result });
         console.error(
-          `${bench.name}, ${result.method}${spread ? `, seed ${spread.seed}` : ''}: node phase ${result.nodePhaseMs === undefined ? '—' : `${(result.nodePhaseMs / 1000).toFixed(0)} s`}, ${result.outcome} (${(result.wallMs / 1000).toFixed(0)} s of wall time)`,
+          `${bench.name}, ${result.method}${spread ? `, seed ${spread.seed}` : ''}: node phase ${result.nodePhaseMs === undefined ? '—' : `${(result.nodePhaseMs / 1000).toFixed(0)} s`}${result.boundMs === undefined ? '' : ` (floor ${result.boundMs / 1000} s, plan's bound ${result.planBoundMs! / 1000} s)`}, ${result.outcome} (${(result.wallMs / 1000).toFixed(0)} s of wall time)`,
         );
         if (result.timeline) console.error(`${result.timeline}\n`);
       }
