@@ -66,7 +66,13 @@ import { join } from 'node:path';
 import { KubeConfig } from '@kubernetes/client-node';
 import type { Clock } from '../src/core/clock.ts';
 import { type MeasuredTimings, median, parseDuration } from '../src/core/index.ts';
-import { compareVersions, formatVersion, latestPatchOf, parseVersion } from '../src/core/versions.ts';
+import {
+  compareVersions,
+  formatVersion,
+  type KubeVersion,
+  latestPatchOf,
+  parseVersion,
+} from '../src/core/versions.ts';
 import { type RunSummary, startRun } from '../src/engine/index.ts';
 import { readSnapshot } from '../src/kube/snapshot.ts';
 import { type Plan, planUpgrade, poolLowerBound, validatePolicy } from '../src/plan/index.ts';
@@ -260,10 +266,16 @@ function midflightPolicy(scenario: Scenario, cap: number) {
  * kubectl's --ignore-daemonsets, no mirror pods) and then its upgrade reboot, with the seed's spread if any.
  */
 interface ClusterPhysics {
-  pools: Map<string, Array<{ node: string; drainMs: number; rebootMs: number }>>;
+  /** `upgrades`: provider calls, one per minor the node is behind, each a reboot of `rebootMs`. */
+  pools: Map<string, Array<{ node: string; drainMs: number; rebootMs: number; upgrades: number }>>;
 }
 
-function clusterPhysics(plan: Plan, scenario: Scenario, cluster: Sandbox): ClusterPhysics {
+function clusterPhysics(
+  plan: Plan,
+  scenario: Scenario,
+  cluster: Sandbox,
+  target: KubeVersion,
+): ClusterPhysics {
   const timing = { ...DEFAULT_TIMING, ...scenario.timing };
   const pools: ClusterPhysics['pools'] = new Map();
   for (const phase of plan.phases)
@@ -276,10 +288,16 @@ function clusterPhysics(plan: Plan, scenario: Scenario, cluster: Sandbox): Clust
           .podsOnNode(node)
           .filter((p) => !isDaemonSetPod(p) && !isMirrorPod(p) && !isTerminal(p))
           .map((p) => podSpreadMs(timing.podStopMs, timing.spread, 'podStop', p));
+        const kubelet = parseVersion(
+          cluster.ctx.store.get(R.nodes, undefined, node)?.status?.nodeInfo?.kubeletVersion ??
+            formatVersion(target),
+        );
         nodes.push({
           node,
           drainMs: Math.max(0, ...stops),
           rebootMs: spreadMs(timing.nodeUpgradeMs, timing.spread, 'nodeUpgrade', node),
+          // Note: one provider call per minor (engine/node-steps.ts), as the plan counts them.
+          upgrades: kubelet.major === target.major ? Math.max(1, target.minor - kubelet.minor) : 1,
         });
       }
     }
@@ -314,26 +332,30 @@ function measuredOf(physics: ClusterPhysics): MeasuredTimings {
  */
 function seedFloorSeconds(plan: Plan, physics: ClusterPhysics): number {
   const { lowerBound, nodePhaseLowerBoundSeconds } = plan.estimate;
+  // Note: both are floors (the plan's takes the fastest node's cycle for every node), so the larger is one.
   let seconds = nodePhaseLowerBoundSeconds - lowerBound.seconds;
   for (const pool of lowerBound.pools) {
     const nodes = physics.pools.get(pool.pool.replace(/ \(canary\)$/, '')) ?? [];
-    const cycles = nodes.map((n) => Math.floor((n.drainMs + n.rebootMs) / 1000));
+    const cycles = nodes.map((n) => Math.floor((n.drainMs + n.upgrades * n.rebootMs) / 1000));
     if (cycles.length === 0 || cycles.length !== pool.nodes) {
       seconds += pool.seconds;
       continue;
     }
-    seconds += poolLowerBound({
-      pool: pool.pool,
-      nodes: pool.nodes,
-      maxInFlight: pool.maxInFlight,
-      capacityLimited: pool.limitedBy === 'capacity',
-      ...(pool.setupSeconds ? { setupSeconds: pool.setupSeconds } : {}),
-      cycleSeconds: Math.min(...cycles),
-      totalCycleSeconds: cycles.reduce((a, b) => a + b, 0),
-      longestCycleSeconds: Math.max(...cycles),
-      podStartupSeconds: parseDuration(plan.policy.timings.podStartup) / 1000,
-      budgets: pool.tightestBudget ? [pool.tightestBudget] : [],
-    }).seconds;
+    seconds += Math.max(
+      pool.seconds,
+      poolLowerBound({
+        pool: pool.pool,
+        nodes: pool.nodes,
+        maxInFlight: pool.maxInFlight,
+        capacityLimited: pool.limitedBy === 'capacity',
+        ...(pool.setupSeconds ? { setupSeconds: pool.setupSeconds } : {}),
+        cycleSeconds: Math.min(...cycles),
+        totalCycleSeconds: cycles.reduce((a, b) => a + b, 0),
+        longestCycleSeconds: Math.max(...cycles),
+        podStartupSeconds: parseDuration(plan.policy.timings.podStartup) / 1000,
+        budgets: pool.tightestBudget ? [pool.tightestBudget] : [],
+      }).seconds,
+    );
   }
   return seconds;
 }
@@ -386,7 +408,7 @@ async function runMethod(
     if (method.kind === 'midflight') {
       const snapshot = await readSnapshot(kc, { clock });
       const policy = midflightPolicy(bench.scenario, method.cap);
-      physics = clusterPhysics(planUpgrade(snapshot, target, policy), scenario, sandbox.sandbox);
+      physics = clusterPhysics(planUpgrade(snapshot, target, policy), scenario, sandbox.sandbox, target);
       plan = planUpgrade(snapshot, target, policy, { measured: measuredOf(physics) });
     }
     const watch = new NodePhaseWatch(sandbox.sandbox);
