@@ -11,17 +11,15 @@
  * rehearsal's outcome.
  *
  * `large` as a size rehearses the built-in `large` scenario (5,000 nodes, 150,000 pods; control plane and
- * workers, to LARGE_TARGET) with the policy README's `rehearse` example uses (examples/policies/
- * sandbox-command.yaml: maxUnavailable 1 by default, the sandbox upgrading the copy's nodes).
+ * workers, to LARGE_TARGET) with the same policy, its drains allowed to delete bare pods.
  *
  * Usage: npx tsx bench/rehearse-scale.ts [sizes… (worker counts, or large), default 100 1000]
  */
-import { readFileSync } from 'node:fs';
 import { KubeConfig } from '@kubernetes/client-node';
 import { parseVersion } from '../src/core/versions.ts';
 import { readSnapshot } from '../src/kube/snapshot.ts';
-import { type Policy, policyFromYaml, validatePolicy } from '../src/plan/index.ts';
-import { rehearsalTimings, rehearse, timingKeysOf } from '../src/rehearse/index.ts';
+import { type Policy, validatePolicy } from '../src/plan/index.ts';
+import { rehearsalTimings, rehearse } from '../src/rehearse/index.ts';
 import { startInProcess } from '../src/sandbox/in-process.ts';
 import { loadScenario } from '../src/sandbox/scenario/load-scenario.ts';
 import { parseScenario } from '../src/sandbox/scenario/parse-scenario.ts';
@@ -43,7 +41,21 @@ const policy = policyResult.policy;
 
 /** The large scenario's control plane and workers are at v1.31.4. */
 const LARGE_TARGET = 'v1.32.2';
-const LARGE_POLICY_FILE = new URL('../examples/policies/sandbox-command.yaml', import.meta.url);
+/**
+ * The generated clusters' policy, with drains that may delete the large scenario's bare pods (its `debug`
+ * pods have no controller; without `force` they would hold their nodes' drains for good).
+ */
+const largePolicyResult = validatePolicy(
+  {
+    defaults: { maxUnavailable: '10%' },
+    canary: { nodes: 1, soak: '2m' },
+    timings: { nodeDrain: '5s', nodeUpgrade: '60s', waveSoak: '30s' },
+    drain: { force: true, deleteEmptyDirData: true },
+    provider: { kind: 'command', command: 'true' },
+  },
+  'bench-large-policy.yaml',
+);
+if (!largePolicyResult.ok) throw new Error(JSON.stringify(largePolicyResult.errors));
 
 interface BenchCase {
   label: string;
@@ -56,15 +68,12 @@ interface BenchCase {
 
 function benchCase(size: string): BenchCase {
   if (size === 'large') {
-    const text = readFileSync(LARGE_POLICY_FILE, 'utf8');
-    const parsed = policyFromYaml(text, LARGE_POLICY_FILE.pathname);
-    if (!parsed.ok) throw new Error(JSON.stringify(parsed.errors));
     return {
       label: 'large',
       scenario: loadScenario('large'),
       target: LARGE_TARGET,
-      policy: parsed.policy,
-      timingKeys: timingKeysOf(text),
+      policy: largePolicyResult.policy,
+      timingKeys: ['nodeDrain', 'nodeUpgrade'],
     };
   }
   const workers = Number(size);
