@@ -56,6 +56,7 @@ const largePolicyResult = validatePolicy(
   'bench-large-policy.yaml',
 );
 if (!largePolicyResult.ok) throw new Error(JSON.stringify(largePolicyResult.errors));
+const largePolicy = largePolicyResult.policy;
 
 interface BenchCase {
   label: string;
@@ -72,7 +73,7 @@ function benchCase(size: string): BenchCase {
       label: 'large',
       scenario: loadScenario('large'),
       target: LARGE_TARGET,
-      policy: largePolicyResult.policy,
+      policy: largePolicy,
       timingKeys: ['nodeDrain', 'nodeUpgrade'],
     };
   }
