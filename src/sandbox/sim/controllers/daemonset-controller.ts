@@ -72,7 +72,8 @@ export class DaemonSetController extends OwnerController {
   protected override onOwnedChange(event: StoreEvent, dsUids: string[]): void {
     // Note: changes to the daemon pods and nodes are batched: one sync per DaemonSet per second of clock
     // time at most, however many nodes changed.
-    const nodes = [event.previous?.spec?.nodeName, event.object.spec?.nodeName];
+    const nodes: Array<string | undefined> = [event.object.spec?.nodeName];
+    if (event.previous) nodes.push(event.previous.spec?.nodeName);
     for (const uid of dsUids) {
       const key = this.keyOfUid(uid);
       if (!key) continue;
