@@ -7,17 +7,23 @@
  * once, as `rehearse` reads any cluster; it is stopped before the rehearsal starts, so what is measured is
  * only the rehearsal: copying the snapshot into a scenario, starting and settling the copy, reading and
  * planning it, and the run. Printed per size: wall time, this process's CPU and CPU per node, the predicted
- * node phase (clock) and the rehearsal's outcome.
+ * node phase (clock seconds: deterministic, so a change that moves it changed what the copy does) and the
+ * rehearsal's outcome.
  *
- * Usage: npx tsx bench/rehearse-scale.ts [sizes…, default 100 1000]
+ * `large` as a size rehearses the built-in `large` scenario (5,000 nodes, 150,000 pods; control plane and
+ * workers, to LARGE_TARGET) with the same policy, its drains allowed to delete bare pods.
+ *
+ * Usage: npx tsx bench/rehearse-scale.ts [sizes… (worker counts, or large), default 100 1000]
  */
 import { KubeConfig } from '@kubernetes/client-node';
 import { parseVersion } from '../src/core/versions.ts';
 import { readSnapshot } from '../src/kube/snapshot.ts';
-import { validatePolicy } from '../src/plan/index.ts';
+import { type Policy, validatePolicy } from '../src/plan/index.ts';
 import { rehearsalTimings, rehearse } from '../src/rehearse/index.ts';
 import { startInProcess } from '../src/sandbox/in-process.ts';
+import { loadScenario } from '../src/sandbox/scenario/load-scenario.ts';
 import { parseScenario } from '../src/sandbox/scenario/parse-scenario.ts';
+import type { Scenario } from '../src/sandbox/scenario/scenario-types.ts';
 import { GENERATED_TARGET, generatedScenarioYaml } from './harness/generated-scenario.ts';
 
 /** Upgrade-scale's policy: the generated cluster's physics as timings (pods exit in 5 s, nodes reboot in 60 s). */
@@ -33,8 +39,60 @@ const policyResult = validatePolicy(
 if (!policyResult.ok) throw new Error(JSON.stringify(policyResult.errors));
 const policy = policyResult.policy;
 
-async function benchSize(workers: number): Promise<string> {
-  const original = await startInProcess(parseScenario(generatedScenarioYaml(workers), 'bench.yaml'));
+/** The large scenario's control plane and workers are at v1.31.4. */
+const LARGE_TARGET = 'v1.32.2';
+/**
+ * The generated clusters' policy, with drains that may delete the large scenario's bare pods (its `debug`
+ * pods have no controller; without `force` they would hold their nodes' drains for good).
+ */
+const largePolicyResult = validatePolicy(
+  {
+    defaults: { maxUnavailable: '10%' },
+    canary: { nodes: 1, soak: '2m' },
+    timings: { nodeDrain: '5s', nodeUpgrade: '60s', waveSoak: '30s' },
+    drain: { force: true, deleteEmptyDirData: true },
+    provider: { kind: 'command', command: 'true' },
+  },
+  'bench-large-policy.yaml',
+);
+if (!largePolicyResult.ok) throw new Error(JSON.stringify(largePolicyResult.errors));
+const largePolicy = largePolicyResult.policy;
+
+interface BenchCase {
+  label: string;
+  scenario: Scenario;
+  target: string;
+  policy: Policy;
+  /** The policy's timings stated in its file (the rest are defaults). */
+  timingKeys: string[];
+}
+
+function benchCase(size: string): BenchCase {
+  if (size === 'large') {
+    return {
+      label: 'large',
+      scenario: loadScenario('large'),
+      target: LARGE_TARGET,
+      policy: largePolicy,
+      timingKeys: ['nodeDrain', 'nodeUpgrade'],
+    };
+  }
+  const workers = Number(size);
+  if (!Number.isInteger(workers) || workers < 1) {
+    console.error('usage: npx tsx bench/rehearse-scale.ts [workers… | large]');
+    process.exit(2);
+  }
+  return {
+    label: `${workers} workers`,
+    scenario: parseScenario(generatedScenarioYaml(workers), 'bench.yaml'),
+    target: GENERATED_TARGET,
+    policy,
+    timingKeys: ['nodeDrain', 'nodeUpgrade'],
+  };
+}
+
+async function benchSize(bench: BenchCase): Promise<string> {
+  const original = await startInProcess(bench.scenario);
   const kc = new KubeConfig();
   kc.loadFromString(original.kubeconfig);
   const snapshot = await readSnapshot(kc, { clock: original.clock, helmReleases: false });
@@ -44,9 +102,9 @@ async function benchSize(workers: number): Promise<string> {
   const wallStart = performance.now();
   const report = await rehearse({
     snapshot,
-    target: parseVersion(GENERATED_TARGET),
-    policy,
-    timings: rehearsalTimings(policy, ['nodeDrain', 'nodeUpgrade']),
+    target: parseVersion(bench.target),
+    policy: bench.policy,
+    timings: rehearsalTimings(bench.policy, bench.timingKeys),
     runs: 1,
     seed: 1,
     now: Date.now(),
@@ -56,19 +114,15 @@ async function benchSize(workers: number): Promise<string> {
   const cpuMs = (used.user + used.system) / 1000;
   const nodes = snapshot.nodes.length;
   return [
-    `${workers} workers`,
+    bench.label,
     `${(wallMs / 1000).toFixed(1)} s wall`,
     `${(cpuMs / 1000).toFixed(1)} s CPU (${(cpuMs / nodes).toFixed(0)} ms per node)`,
-    `node phase ${report.nodePhase ? `${Math.round(report.nodePhase.medianSeconds / 60)} min` : '—'}`,
+    `node phase ${report.nodePhase ? `${Math.round(report.nodePhase.medianSeconds)} s` : '—'}`,
+    `total ${report.total ? `${Math.round(report.total.medianSeconds)} s` : '—'}`,
     report.outcome.finishes ? 'finishes' : `does not finish: ${report.outcome.reason}`,
   ].join(' | ');
 }
 
-const sizes = process.argv.slice(2).map(Number);
-for (const workers of sizes.length > 0 ? sizes : [100, 1000]) {
-  if (!Number.isInteger(workers) || workers < 1) {
-    console.error('usage: npx tsx bench/rehearse-scale.ts [workers…]');
-    process.exit(2);
-  }
-  console.log(await benchSize(workers));
-}
+const sizes = process.argv.slice(2);
+const cases = (sizes.length > 0 ? sizes : ['100', '1000']).map(benchCase);
+for (const bench of cases) console.log(await benchSize(bench));

@@ -86,8 +86,11 @@ export async function rehearseOnce(input: RehearsalRunInput): Promise<RehearsalR
     seed: input.seed,
     poolLabel: input.policy.poolLabel,
   });
+  // Note: plain HTTP (behind a token) on loopback: the engine and the copy share this process, and TLS was a
+  // third of the CPU of each request (bench/tls-cost.ts).
   const cluster = await startInProcess(input.peer ? withControlPlaneAt(scenario, input.target) : scenario, {
     startAt: input.startAt,
+    tls: false,
   });
   const { clock } = cluster;
   const store = RunStore.open(':memory:', { clock });

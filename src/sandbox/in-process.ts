@@ -4,6 +4,7 @@
  * client measures in clock time is what it waits for, however fast or loaded the machine. The scale bench
  * and a rehearsal (src/rehearse) run on it.
  */
+import { randomBytes } from 'node:crypto';
 import { VirtualClock } from '../core/index.ts';
 import { R } from './api/resources.ts';
 import { advanceWhenIdle } from './idle-time.ts';
@@ -13,7 +14,7 @@ import type { Scenario } from './scenario/scenario-types.ts';
 export interface InProcessSandbox {
   readonly sandbox: Sandbox;
   readonly clock: VirtualClock;
-  /** For client-node: the sandbox's address, CA and token. */
+  /** For client-node: the sandbox's address (https, or http with `tls: false`), CA and token. */
   readonly kubeconfig: string;
   stop(): Promise<void>;
 }
@@ -28,6 +29,13 @@ export interface InProcessOptions {
    * any HTTP request, so simulated time waits for etcd to keep up.
    */
   etcd?: SandboxStartOptions['etcd'];
+  /**
+   * Serve HTTPS (the default) or, with false, plain HTTP on 127.0.0.1, still behind a bearer token. A client
+   * in the same process gains nothing from encryption on loopback, and pays for it on every request: over
+   * kept-alive connections TLS took a node GET from 0.5–0.8 ms to 0.9–1.1 ms of CPU (client and server
+   * together, bench/tls-cost.ts), a third of the cost of the requests a rehearsal makes.
+   */
+  tls?: boolean;
 }
 
 /**
@@ -40,7 +48,9 @@ export async function startInProcess(
 ): Promise<InProcessSandbox> {
   const clock = new VirtualClock(options.startAt ?? Date.now());
   const settleMs = options.settleTimeoutMs ?? 10 * 60_000;
-  const box = await Sandbox.start({ scenario, clock, tls: true, token: 'in-process', etcd: options.etcd });
+  // Note: a fresh token per sandbox: with plain HTTP it is all that keeps another local process out.
+  const token = randomBytes(24).toString('base64url');
+  const box = await Sandbox.start({ scenario, clock, tls: options.tls ?? true, token, etcd: options.etcd });
   const driver = advanceWhenIdle(clock);
   try {
     await box.waitUntilSettled(settleMs);

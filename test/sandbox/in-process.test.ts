@@ -3,6 +3,7 @@
  * and every disruption budget with a status, so the first eviction of whatever runs next is judged by the
  * budget as a real cluster's would be, not refused because the disruption controller has not run yet.
  */
+import { request } from 'node:http';
 import { CoreV1Api, KubeConfig } from '@kubernetes/client-node';
 import { describe, expect, it } from 'vitest';
 import { R } from '../../src/sandbox/api/resources.ts';
@@ -40,6 +41,44 @@ describe('startInProcess', () => {
           body: { apiVersion: 'policy/v1', kind: 'Eviction', metadata: { namespace: 'shop', name } },
         }),
       ).resolves.toBeDefined();
+    } finally {
+      await running.stop();
+    }
+  });
+
+  it('serves plain HTTP on loopback when asked (a rehearsal), still behind its own token', async () => {
+    const running = await startInProcess(SCENARIO, { tls: false });
+    try {
+      const kc = new KubeConfig();
+      kc.loadFromString(running.kubeconfig);
+      const server = new URL(kc.getCurrentCluster()!.server);
+      expect(server.protocol).toBe('http:');
+      expect(server.hostname).toBe('127.0.0.1');
+      // A fresh token per sandbox, not a constant another local process could know.
+      expect(kc.getCurrentUser()?.token).toMatch(/^[A-Za-z0-9_-]{32}$/);
+      const nodes = await kc.makeApiClient(CoreV1Api).listNode();
+      expect(nodes.items.length).toBe(3);
+      const status = await new Promise<number | undefined>((resolve, reject) =>
+        request(new URL('/api/v1/nodes', server), (res) => {
+          res.resume();
+          resolve(res.statusCode);
+        })
+          .on('error', reject)
+          .end(),
+      );
+      expect(status).toBe(401);
+    } finally {
+      await running.stop();
+    }
+  });
+
+  it('serves HTTPS by default', async () => {
+    const running = await startInProcess(SCENARIO);
+    try {
+      const kc = new KubeConfig();
+      kc.loadFromString(running.kubeconfig);
+      expect(kc.getCurrentCluster()?.server).toMatch(/^https:\/\/127\.0\.0\.1:/);
+      expect(kc.getCurrentCluster()?.caData).toBeTruthy();
     } finally {
       await running.stop();
     }

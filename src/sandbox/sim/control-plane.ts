@@ -3,10 +3,10 @@ import { compareVersions, lowestVersion, parseReleaseVersion, parseVersion } fro
 import { R } from '../api/resources.ts';
 import type { Actor, SandboxContext } from '../context.ts';
 import { etcdVersionFor, goVersionFor } from '../scenario/component-versions.ts';
-import { CONTROL_PLANE_LABEL } from '../scenario/node-object.ts';
 import { runningPodStatus } from '../scenario/pod-status.ts';
 import { rfc3339 } from '../store/deletion.ts';
 import type { KubeObject } from '../store/types.ts';
+import { controlPlaneMembers } from './control-plane-members.ts';
 
 /**
  * What the control plane needs from the kubelet fleet: rebooting a node into a new kubelet version.
@@ -110,10 +110,7 @@ export class ControlPlane implements Actor {
 
   /** Control-plane node names, sorted. */
   members(): string[] {
-    return this.ctx.store
-      .list(R.nodes, undefined, (n) => n.metadata.labels?.[CONTROL_PLANE_LABEL] !== undefined)
-      .map((n) => n.metadata.name!)
-      .sort();
+    return [...controlPlaneMembers(this.ctx.store)];
   }
 
   /** Creates the mirror pods of one member, all at `version` (etcd at the version kubeadm pins for it). */

@@ -1,9 +1,9 @@
 import { Gauge } from 'prom-client';
 import { R } from '../api/resources.ts';
 import type { Actor, SandboxContext } from '../context.ts';
-import { CONTROL_PLANE_LABEL } from '../scenario/node-object.ts';
 import type { KubeObject } from '../store/types.ts';
 import { contain } from './contain-errors.ts';
+import { controlPlaneMembers } from './control-plane-members.ts';
 import { conditionsOf } from './node-status.ts';
 import { WeightedHistogram } from './weighted-histogram.ts';
 
@@ -106,14 +106,10 @@ export class EtcdDisk implements Actor {
   }
 
   private members(): Member[] {
-    return this.ctx.store
-      .list(R.nodes, undefined, (n) => n.metadata.labels?.[CONTROL_PLANE_LABEL] !== undefined)
-      .map((n) => n.metadata.name ?? '')
-      .sort()
-      .map((node) => {
-        const pod = `etcd-${node}`;
-        return { node, pod, up: isReady(this.ctx.store.get(R.pods, 'kube-system', pod)) };
-      });
+    return controlPlaneMembers(this.ctx.store).map((node) => {
+      const pod = `etcd-${node}`;
+      return { node, pod, up: isReady(this.ctx.store.get(R.pods, 'kube-system', pod)) };
+    });
   }
 
   private schedule(): void {

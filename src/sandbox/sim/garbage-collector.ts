@@ -67,6 +67,8 @@ export class GarbageCollector implements Actor {
 
   private onChange(event: StoreEvent): void {
     const { resource, object, previous } = event;
+    // Note: most writes (statuses, heartbeats) keep the owners: the index is left as it is for them.
+    if (event.type === 'MODIFIED' && !ownersChanged(previous, object)) return;
     if (previous?.metadata.ownerReferences?.length) this.index(resource, previous, -1);
     if (event.type !== 'DELETED' && object.metadata.ownerReferences?.length) {
       this.index(resource, object, 1);

@@ -256,6 +256,115 @@ describe('DaemonSetController', () => {
     });
     expect(ds().status.updatedNumberScheduled).toBe(ds().status.currentNumberScheduled);
   });
+
+  it('keeps its pods and status, change after change, as a walk over every node finds them', async () => {
+    // A sync visits only the nodes that changed (or whose daemon pods did) and keeps its counts node by node:
+    // after every round of changes its pods and status must be what the rules give for the whole cluster.
+    const minReadySeconds = 2;
+    run(new DaemonSetController(ctx));
+    for (let i = 0; i < 12; i++) node(`n${i}`, { labels: { role: 'edge' } });
+    ctx.store.create(R.daemonsets, {
+      apiVersion: 'apps/v1',
+      kind: 'DaemonSet',
+      metadata: { name: 'agent', namespace: 'default' },
+      spec: {
+        minReadySeconds,
+        selector: { matchLabels: { app: 'agent' } },
+        template: template({ app: 'agent' }, { nodeSelector: { role: 'edge' } }),
+      },
+    });
+    await settle(ctx);
+    sim.makeReady();
+
+    const taint = (key: string, effect: string) => ({ key, value: 'x', effect });
+    const setNode = (name: string, labels: Record<string, string>, taints: unknown[]) =>
+      ctx.store.mutate(R.nodes, undefined, name, (n) => {
+        n.metadata.labels = { 'kubernetes.io/hostname': name, ...labels };
+        n.spec = { ...n.spec, taints };
+      });
+    const podOn = (nodeName: string) => livePods(ctx).find((p) => p.spec.nodeName === nodeName);
+    // Each round, in order: what happens to the cluster.
+    const rounds: Array<() => void> = [
+      () => setNode('n1', { role: 'edge' }, [taint('dedicated', 'NoSchedule')]),
+      () => setNode('n2', { role: 'edge' }, [taint('evict', 'NoExecute')]),
+      () => setNode('n3', { role: 'core' }, []),
+      () => ctx.store.remove(R.nodes, undefined, 'n4'),
+      () => node('n12', { labels: { role: 'edge' } }),
+      () => sim.setPhase(podOn('n5')!, 'Failed'),
+      () => deleteObject(ctx.store, ctx.clock, R.pods, 'default', podOn('n6')!.metadata.name!),
+      () => sim.setReady(podOn('n7')!, false),
+      () => setNode('n1', { role: 'edge' }, []),
+      () => setNode('n2', { role: 'edge' }, []),
+      () => setNode('n3', { role: 'edge' }, []),
+      () => sim.makeReady(),
+    ];
+    for (const change of rounds) {
+      change();
+      await ctx.clock.advance(1_000);
+      sim.finishTerminating();
+      await ctx.clock.advance(1_000);
+      expect({ pods: podNodes(), status: ds().status }).toEqual(wholeClusterView(minReadySeconds));
+    }
+
+    // A fresh controller, which walks every node, finds nothing to change.
+    const before = ds().metadata.resourceVersion;
+    const podsBefore = names(livePods(ctx));
+    actors[0]!.stop();
+    run(new DaemonSetController(ctx));
+    await ctx.clock.advance(2_000);
+    expect(ds().metadata.resourceVersion).toBe(before);
+    expect(names(livePods(ctx))).toEqual(podsBefore);
+
+    // A rolling update replaces every pod, one unavailable at a time.
+    ctx.store.mutate(R.daemonsets, 'default', 'agent', (d) => {
+      d.spec.template.spec.containers[0].image = 'agent:2';
+    });
+    const rolledOut = () => ds().status.observedGeneration === 2 && ds().status.updatedNumberScheduled === 12;
+    for (let second = 0; second < 60 && !rolledOut(); second++) {
+      await ctx.clock.advance(1_000);
+      sim.finishTerminating();
+      sim.makeReady();
+      const onEligible = livePods(ctx).filter((p) => p.spec.nodeName !== 'n4');
+      expect(onEligible.filter((p) => !isAvailableNow(p, minReadySeconds)).length).toBeLessThanOrEqual(1);
+    }
+    await ctx.clock.advance(3_000);
+    expect(livePods(ctx).map((p) => p.spec.containers[0].image)).toEqual(Array(12).fill('agent:2'));
+    expect({ pods: podNodes(), status: ds().status }).toEqual(wholeClusterView(minReadySeconds));
+  });
+
+  /** Where the daemons must run and the status they make, from the rules over every node and pod now. */
+  function wholeClusterView(minReadySeconds: number) {
+    const nodes = ctx.store.list(R.nodes);
+    const taintKeys = (n: KubeObject) => (n.spec?.taints ?? []).map((t: { key: string }) => t.key);
+    const shouldRun = nodes.filter((n) => n.metadata.labels?.role === 'edge' && taintKeys(n).length === 0);
+    const mayStay = (n: KubeObject) => n.metadata.labels?.role === 'edge' && !taintKeys(n).includes('evict');
+    const live = livePods(ctx).filter((p) => p.status?.phase !== 'Failed');
+    const onNode = (n: KubeObject) => live.filter((p) => p.spec.nodeName === n.metadata.name);
+    const running = shouldRun.flatMap(onNode);
+    const misscheduled = nodes.filter((n) => !shouldRun.includes(n) && mayStay(n) && onNode(n).length > 0);
+    const ready = running.filter((p) => isAvailableNow(p, 0)).length;
+    const available = running.filter((p) => isAvailableNow(p, minReadySeconds)).length;
+    const revision = ds().metadata.generation === 1 ? 'img:1' : 'agent:2';
+    return {
+      pods: [...shouldRun, ...misscheduled].map((n) => n.metadata.name).sort(),
+      status: {
+        currentNumberScheduled: running.length,
+        desiredNumberScheduled: shouldRun.length,
+        numberMisscheduled: misscheduled.length,
+        numberReady: ready,
+        numberAvailable: available,
+        updatedNumberScheduled: running.filter((p) => p.spec.containers[0].image === revision).length,
+        observedGeneration: ds().metadata.generation,
+        ...(shouldRun.length > available ? { numberUnavailable: shouldRun.length - available } : {}),
+      },
+    };
+  }
+
+  function isAvailableNow(pod: KubeObject, minReadySeconds: number): boolean {
+    const ready = (pod.status?.conditions ?? []).find((c: { type: string }) => c.type === 'Ready');
+    if (ready?.status !== 'True') return false;
+    return Date.parse(ready.lastTransitionTime) + minReadySeconds * 1000 <= ctx.clock.now();
+  }
 });
 
 describe('JobController', () => {

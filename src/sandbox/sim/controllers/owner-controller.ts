@@ -88,6 +88,11 @@ export abstract class OwnerController implements Actor {
     if (key) this.queue.addAfter(key, delayMs);
   }
 
+  /** The queue key ("namespace/name") of the known owner with this uid. */
+  protected keyOfUid(uid: string): string | undefined {
+    return this.uidToKey.get(uid);
+  }
+
   /** Queues `owner` again after `delayMs` of clock time (e.g. when a pod becomes available). */
   protected requeueAfter(owner: KubeObject, delayMs: number): void {
     this.queue.addAfter(queueKey(owner.metadata.namespace, owner.metadata.name), delayMs);

@@ -1,6 +1,6 @@
+import { sameJson } from '../../store/json-value.ts';
 import type { ObjectStore } from '../../store/object-store.ts';
 import type { KubeObject, ResourceKey } from '../../store/types.ts';
-import { stableStringify } from './template-hash.ts';
 
 /**
  * Writes a controller's computed status only when it differs from the stored one.
@@ -14,7 +14,7 @@ export function updateStatusIfChanged(
   status: Record<string, unknown>,
 ): void {
   const next = dropUndefined(status);
-  if (stableStringify(obj.status ?? {}) === stableStringify(next)) return;
+  if (sameJson(obj.status ?? {}, next)) return;
   store.mutate(resource, obj.metadata.namespace, obj.metadata.name ?? '', (draft) => {
     draft.status = next;
   });

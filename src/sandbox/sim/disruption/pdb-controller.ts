@@ -1,11 +1,11 @@
 import { matchesLabelSelector } from '../../../core/index.ts';
 import { R } from '../../api/resources.ts';
 import type { Actor, SandboxContext } from '../../context.ts';
+import { sameJson } from '../../store/json-value.ts';
 import type { KubeObject, StoreEvent } from '../../store/types.ts';
 import { contained, reportSimulationError } from '../contain-errors.ts';
 import { controllerRefOf } from '../controllers/owner-refs.ts';
 import { isPodReady } from '../controllers/pod-state.ts';
-import { stableStringify } from '../controllers/template-hash.ts';
 import { queueKey, splitQueueKey, WorkQueue } from '../controllers/work-queue.ts';
 import { budgetIndex } from './budget-index.ts';
 import { namespaceIndex } from './namespace-index.ts';
@@ -113,7 +113,7 @@ export class PdbController implements Actor {
 }
 
 function sameStatus(current: PdbStatus | undefined, next: PdbStatus): boolean {
-  return current !== undefined && stableStringify(current) === stableStringify(next);
+  return current !== undefined && sameJson(current, next);
 }
 
 /** Whether a pod change can change a budget's status: readiness, termination, or its controller. */
