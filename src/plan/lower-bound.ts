@@ -6,7 +6,9 @@
  *   possible (poolLowerBound);
  * - with the cycles the plan expects (drain + upgrade), it is a wave's estimate (pool-waves.ts).
  *
- * Note: the arithmetic, per pool (pools go one after another):
+ * Note: the arithmetic, per pool (pools go one after another, as the plan runs them: the bound is the least
+ * this plan's order can take, not the least any order can — a loop over the whole cluster that takes nodes of
+ * several pools at once can beat it, as fixed concurrency 4 does on the demo cluster in bench/compare-peers.ts):
  *   in flight   ≥ ceil(nodes / maxInFlight) × cycle   — at most maxInFlight nodes are out at once and each is
  *                                                        out for one cycle; maxInFlight is already lowered
  *               ≥ ceil(Σ cycles / maxInFlight)          where the pods would not fit (the capacity limit);
