@@ -2,7 +2,8 @@
  * The default scheduler: binds pending pods (no spec.nodeName, schedulerName unset or "default-scheduler")
  * to nodes that pass its filters, preferring the least allocated node, and spreading pods as the real
  * default profile does (topology spread constraints and their defaults by hostname and zone, pod
- * anti-affinity: see pod-spreading.ts). Writes `Scheduled` and `FailedScheduling` Events.
+ * anti-affinity: see pod-spreading.ts), away from nodes with PreferNoSchedule taints the pod does not
+ * tolerate (TaintToleration's score). Writes `Scheduled` and `FailedScheduling` Events.
  *
  * Filters, in the order their failures are reported: NodeUnschedulable, node selector and required node
  * affinity, taints (NoSchedule/NoExecute) against tolerations — a node not Ready, or whose kubelet is down,
@@ -24,6 +25,7 @@ import {
   type Taint,
   type Timer,
   type Toleration,
+  tolerates,
   toleratesTaint,
 } from '../../core/index.ts';
 import { R } from '../api/resources.ts';
@@ -56,6 +58,8 @@ const EVENT_REPEAT_MS = 5 * 60_000;
 /** The scheduler's non-zero defaults for pods without requests, used only for scoring. */
 const DEFAULT_SCORE_CPU = 100;
 const DEFAULT_SCORE_MEMORY = 200 * 2 ** 20;
+/** The default profile's weights (KubeSchedulerConfiguration v1): TaintToleration 3, spreading 2, resources 1. */
+const TAINT_TOLERATION_WEIGHT = 3;
 
 interface NodeSlot {
   name: string;
@@ -69,6 +73,8 @@ interface NodeSlot {
   pods: number;
   scoreCpu: number;
   scoreMemory: number;
+  /** The node's PreferNoSchedule taints: only scoring reads them. */
+  preferNoSchedule: Taint[];
 }
 
 interface Accounted {
@@ -249,6 +255,7 @@ export class Scheduler implements Actor {
       if (existing.fingerprint === fingerprint) return;
       existing.fingerprint = fingerprint;
       Object.assign(existing, allocatableOf(node));
+      existing.preferNoSchedule = preferNoScheduleTaints(node);
     } else {
       const slot: NodeSlot = {
         name,
@@ -260,6 +267,7 @@ export class Scheduler implements Actor {
         pods: 0,
         scoreCpu: 0,
         scoreMemory: 0,
+        preferNoSchedule: preferNoScheduleTaints(node),
       };
       for (const pod of this.ctx.store.podsOnNode(name)) {
         const entry = this.accounted.get(podKey(pod));
@@ -387,7 +395,8 @@ export class Scheduler implements Actor {
    * Least allocated among the first feasible nodes found from a rotating start; ties go to the lower name.
    * With placement rules, nodes they reject are not feasible, and the score adds the spreading and
    * anti-affinity preferences, as the default scheduler's plugins weigh them: resources (0–100) × 1,
-   * topology spread (0–100) × 2, inter-pod anti-affinity (0–100) × 2, each normalized over the nodes found.
+   * topology spread (0–100) × 2, inter-pod anti-affinity (0–100) × 2, each normalized over the nodes found;
+   * and always the PreferNoSchedule taints the pod does not tolerate (0–100) × 3 (addTaintToleration).
    */
   private pickNode(
     shape: Shape & { candidates: NodeSlot[] },
@@ -415,6 +424,7 @@ export class Scheduler implements Actor {
     shape.nextStart = (shape.nextStart + examined) % n;
     if (rules?.spreadCost) addNormalized(found, rules.spreadCost, 2);
     if (rules?.antiAffinityCost) addNormalized(found, rules.antiAffinityCost, 2);
+    addTaintToleration(found, shape.pod);
     let best: { slot: NodeSlot; score: number } | undefined;
     for (const f of found)
       if (!best || f.score > best.score || (f.score === best.score && f.slot.name < best.slot.name)) best = f;
@@ -562,6 +572,33 @@ function addNormalized(
   const max = Math.max(...costs);
   for (const [i, f] of found.entries())
     f.score += weight * (max === min ? 100 : (100 * (max - costs[i]!)) / (max - min));
+}
+
+/**
+ * kube-scheduler's TaintToleration score: per node, the count of its PreferNoSchedule taints that none of the
+ * pod's tolerations with effect PreferNoSchedule or no effect tolerates; normalized as DefaultNormalizeScore
+ * with reverse, against the largest count among the nodes found (not the smallest), in integers: score =
+ * 100 − ⌊100 × count ÷ max⌋, or 100 for every node when no node has one. Weight 3.
+ * Worked example: counts 0, 1, 2 → 100, 50, 0; counts 1, 1 → 0, 0 (equal: the preference cannot tell them
+ * apart); a node with no such taint beats one with a taint by 300, more than resources (100) and
+ * topology spread (200) can make up, so only a hard constraint sends a pod to a tainted node.
+ * Note: the score goes to every node alike when none found has such a taint, so it is skipped then.
+ */
+function addTaintToleration(found: Array<{ slot: NodeSlot; score: number }>, pod: KubeObject): void {
+  if (!found.some((f) => f.slot.preferNoSchedule.length > 0)) return;
+  const tolerations = ((pod.spec?.tolerations ?? []) as Toleration[]).filter(
+    (t) => !t.effect || t.effect === 'PreferNoSchedule',
+  );
+  const counts = found.map(
+    (f) => f.slot.preferNoSchedule.filter((taint) => !tolerates(tolerations, taint)).length,
+  );
+  const max = Math.max(...counts);
+  for (const [i, f] of found.entries())
+    f.score += TAINT_TOLERATION_WEIGHT * (max === 0 ? 100 : 100 - Math.floor((100 * counts[i]!) / max));
+}
+
+function preferNoScheduleTaints(node: KubeObject): Taint[] {
+  return taintsOf(node).filter((taint) => taint.effect === 'PreferNoSchedule');
 }
 
 function fits(slot: NodeSlot, cpu: number, memory: number): boolean {
