@@ -93,7 +93,7 @@ export {
 } from './quantity.ts';
 export type { RemovedApi } from './removed-apis.ts';
 export { findRemovedApi } from './removed-apis.ts';
-export { REPLACES_LABEL, RUN_ID_LABEL } from './run-id-label.ts';
+export { PENDING_UPGRADE_TAINT_KEY, REPLACES_LABEL, RUN_ID_LABEL } from './run-id-label.ts';
 export type { LabelSelector, Requirement } from './selectors.ts';
 export {
   formatLabelSelector,

@@ -12,3 +12,10 @@ export const RUN_ID_LABEL = 'upgrade.midflight.dev/run-id';
  * nodes it created instead of creating more, and how it knows which nodes are its own to delete.
  */
 export const REPLACES_LABEL = 'upgrade.midflight.dev/replaces';
+
+/**
+ * The PreferNoSchedule taint, with its run id as value, on the worker nodes a run has still to drain, so that
+ * evicted pods prefer the nodes it already upgraded (engine/pending-upgrade-taint.ts; the plan's runbook
+ * names it).
+ */
+export const PENDING_UPGRADE_TAINT_KEY = 'upgrade.midflight.dev/upgrade-pending';

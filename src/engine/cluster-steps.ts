@@ -4,11 +4,12 @@
  */
 import { preflightBackupInput } from '../backup/index.ts';
 import { compareVersions, parseVersion } from '../core/index.ts';
-import { readSnapshot } from '../kube/index.ts';
+import { listNodeTaints, readSnapshot } from '../kube/index.ts';
 import type { PlanStep } from '../plan/index.ts';
 import { runPreflight, subjectText } from '../preflight/index.ts';
 import { etcdBackupsDir } from '../store/index.ts';
 import { StepFailedError } from './errors.ts';
+import { PENDING_UPGRADE_TAINT } from './pending-upgrade-taint.ts';
 import { checkPlanCluster } from './plan-check.ts';
 import { ANNOTATIONS, type EngineDeps, type RunContext } from './run-context.ts';
 
@@ -57,6 +58,18 @@ export async function validationStep(ctx: RunContext, step: PlanStep): Promise<v
     else if (!node.ready) problems.push(`node ${node.name} is not Ready`);
     if (node.unschedulable && weCordoned.has(node.name) && node.annotations[ANNOTATIONS.runId] === ctx.runId)
       problems.push(`node ${node.name} is still cordoned by this run`);
+  }
+  // Every node upgraded has lost the taint that steered pods away from it; one that kept it would repel pods
+  // until the run's end.
+  for (const node of await listNodeTaints(ctx.kc, ctx.clock)) {
+    const ours = node.taints.some(
+      (t) =>
+        t.key === PENDING_UPGRADE_TAINT.key &&
+        t.effect === PENDING_UPGRADE_TAINT.effect &&
+        t.value === ctx.runId,
+    );
+    if (ours && !setAside.has(node.name))
+      problems.push(`node ${node.name} still carries this run's pending-upgrade taint`);
   }
   const version = await ctx.cluster.serverVersion();
   if (compareVersions(parseVersion(version), parseVersion(ctx.plan.target)) !== 0)

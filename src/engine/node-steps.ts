@@ -41,6 +41,7 @@ import {
   type StepStateRecord,
 } from '../store/index.ts';
 import { StepFailedError } from './errors.ts';
+import { dropPendingTaint, PENDING_UPGRADE_TAINT, pendingTaintEnds } from './pending-upgrade-taint.ts';
 import { reserveQuarantine } from './quarantine-limit.ts';
 import { ANNOTATIONS, type RunContext, StopSignal } from './run-context.ts';
 import { replaceWorkerNode } from './surge-node.ts';
@@ -175,6 +176,7 @@ async function workerNodeSteps(
   if (fresh && current.kubeletVersion === version && current.ready) {
     // Already at the target (upgraded earlier by this plan, or by someone else): nothing to do to it.
     await ctx.cluster.patchNodeMetadata(node, { annotations: ctx.stamps(step) });
+    await dropPendingTaint(ctx, step.id, node);
     ctx.putNodeRow(step.id, node, {
       status: 'done',
       intent: undefined,
@@ -221,8 +223,17 @@ async function workerNodeSteps(
   // Note: no checkpoint before the uncordon: an upgraded, verified node goes back into service even when the
   // run is stopping.
   ctx.putNodeRow(step.id, node, { intent: 'uncordon' }, 'uncordon');
-  if (weCordoned) await uncordonNode(ctx.kc, node, { clock: ctx.clock, annotations: ctx.stamps(step) });
-  else await ctx.cluster.patchNodeMetadata(node, { annotations: ctx.stamps(step) });
+  // Note: the pending-upgrade taint comes off in the uncordon's own patch: no request more per node.
+  if (weCordoned)
+    await uncordonNode(ctx.kc, node, {
+      clock: ctx.clock,
+      annotations: ctx.stamps(step),
+      removeTaint: pendingTaintEnds(ctx, step.id, node) ? PENDING_UPGRADE_TAINT : undefined,
+    });
+  else {
+    await ctx.cluster.patchNodeMetadata(node, { annotations: ctx.stamps(step) });
+    await dropPendingTaint(ctx, step.id, node);
+  }
   ctx.putNodeRow(
     step.id,
     node,
@@ -362,6 +373,8 @@ export async function onDrainStuck(
       annotations: { [ANNOTATIONS.quarantined]: reason.slice(0, 500) },
     });
     ctx.log('warn', `quarantined ${reason}; the node stays cordoned`, { stepId: step.id, node });
+    // The run will not drain it again: its cordon keeps pods off, the taint has no more use.
+    await dropPendingTaint(ctx, step.id, node);
     ctx.putNodeRow(step.id, node, {
       status: 'quarantined',
       intent: undefined,
@@ -389,6 +402,8 @@ export async function onDrainStuck(
       finishedAt: ctx.clock.now(),
       detail: { reason, blockers, final: secondChance ? true : undefined },
     });
+    // Left at its version: pods may settle on it again. A first skip keeps the taint for the second try.
+    if (secondChance) await dropPendingTaint(ctx, step.id, node);
     return { node, status: 'skipped', namespaces: [] };
   }
   recordFailure(ctx, step, node, { reason, blockers }, { backToStart: true });

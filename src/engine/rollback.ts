@@ -11,6 +11,7 @@ import { isNodeRow, type NodeRowDetail, type StepStateRecord } from '../store/in
 import { type BlueGreenPair, blueGreenPairs, rollbackBlueGreen } from './blue-green.ts';
 import { RunStateError, StepFailedError } from './errors.ts';
 import { reached, upgradeWorkerNode } from './node-steps.ts';
+import { reconcilePendingTaints } from './pending-upgrade-taint.ts';
 import type { EngineDeps, RunContext, RunOptions } from './run-context.ts';
 import type { RunSummary } from './run-events.ts';
 import { executeUnderLease, takeLease, type WorkOutcome } from './run-execution.ts';
@@ -125,6 +126,9 @@ export async function rollbackRun(
 export async function rollbackWork(ctx: RunContext): Promise<WorkOutcome> {
   const target = planRollback(ctx.deps, ctx.runId);
   ctx.checkpoint('step');
+  // The nodes the upgrade had still to drain are not drained now: their taint would send the pods a rollback
+  // evicts onto the very nodes it is about to return (any run's leftover goes too).
+  await reconcilePendingTaints(ctx, new Set());
   ctx.log('info', `rolling back run ${ctx.runId}: ${target.nodes.length} worker node(s) in reverse order`);
   for (const n of target.notRollbackable)
     ctx.log('warn', `not rolled back: ${n.node}: ${n.reason}`, { node: n.node });

@@ -12,6 +12,7 @@ import { isNodeRow, nodeStepEnded, type RunRecord, type RunState } from '../stor
 import { StepFailedError } from './errors.ts';
 import { hooksOf } from './hooks.ts';
 import { reached } from './node-steps.ts';
+import { releasePendingTaints } from './pending-upgrade-taint.ts';
 import {
   type EngineDeps,
   RunContext,
@@ -144,7 +145,9 @@ export async function executeUnderLease(
     } catch (err) {
       await settle(ctx, err);
     }
-    // Note: not in `finally`: a run whose end the store could not record crashed, and its resume expires them.
+    // Note: not in `finally`: a run whose end the store could not record crashed, and its resume expires them
+    // (the silences) and reconciles them (the taints).
+    await releasePendingTaints(ctx);
     await ctx.observer.releaseAll();
   } finally {
     control.stop();

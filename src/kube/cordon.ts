@@ -5,8 +5,9 @@ import {
   setHeaderOptions,
   type V1Node,
 } from '@kubernetes/client-node';
-import { type Clock, RealClock } from '../core/index.ts';
-import { type RetryOptions, withRetries } from './retry.ts';
+import { type Clock, RealClock, type Taint } from '../core/index.ts';
+import { type TaintMatch, withoutTaint } from './node-taints.ts';
+import { type RetryOptions, rewriteOnConflict, transientOnly, withRetries } from './retry.ts';
 
 export interface CordonOptions {
   /**
@@ -18,6 +19,12 @@ export interface CordonOptions {
   clock?: Clock;
   /** Retries of transient failures (5xx, 429, network). Default: DEFAULT_RETRY. */
   retry?: RetryOptions;
+  /**
+   * A taint taken off in the same patch, the other taints kept (the engine's pending-upgrade taint, as the
+   * node goes back into service). The patch then names the resourceVersion read: spec.taints is replaced
+   * whole, so a change since the read is a conflict, and the read and patch are redone.
+   */
+  removeTaint?: TaintMatch;
 }
 
 export interface CordonResult {
@@ -64,22 +71,35 @@ async function patchNodeSchedulability(
 ): Promise<boolean> {
   const core = kc.makeApiClient(CoreV1Api);
   const clock = options.clock ?? new RealClock();
-  const node: V1Node = await withRetries(clock, operation, () => core.readNode({ name }), options.retry);
-  const wasCordoned = node.spec?.unschedulable === true;
-  const annotations = options.annotations ?? {};
-  const annotationsToChange = Object.entries(annotations).filter(
-    ([key, value]) => (node.metadata?.annotations?.[key] ?? null) !== value,
-  );
-  if (wasCordoned === unschedulable && annotationsToChange.length === 0) return wasCordoned;
+  // Note: a patch that names the resourceVersion (one that takes a taint off) may be refused as a conflict:
+  // then the node is read again and the patch recomputed; transient failures are retried where they happen.
+  const retry = options.removeTaint ? { ...options.retry, retryIf: transientOnly } : options.retry;
+  return rewriteOnConflict(async () => {
+    const node: V1Node = await withRetries(clock, operation, () => core.readNode({ name }), retry);
+    const wasCordoned = node.spec?.unschedulable === true;
+    const annotations = options.annotations ?? {};
+    const annotationsToChange = Object.entries(annotations).filter(
+      ([key, value]) => (node.metadata?.annotations?.[key] ?? null) !== value,
+    );
+    const taints = options.removeTaint
+      ? withoutTaint((node.spec?.taints ?? []) as Taint[], options.removeTaint)
+      : undefined;
+    if (wasCordoned === unschedulable && annotationsToChange.length === 0 && !taints) return wasCordoned;
 
-  const body: Record<string, unknown> = { spec: { unschedulable: unschedulable ? true : null } };
-  if (annotationsToChange.length > 0)
-    body.metadata = { annotations: Object.fromEntries(annotationsToChange) };
-  await withRetries(
-    clock,
-    operation,
-    () => core.patchNode({ name, body }, setHeaderOptions('Content-Type', PatchStrategy.StrategicMergePatch)),
-    options.retry,
-  );
-  return wasCordoned;
+    const spec: Record<string, unknown> = { unschedulable: unschedulable ? true : null };
+    if (taints) spec.taints = taints.length > 0 ? taints : null;
+    const metadata: Record<string, unknown> = {};
+    if (annotationsToChange.length > 0) metadata.annotations = Object.fromEntries(annotationsToChange);
+    if (taints) metadata.resourceVersion = node.metadata?.resourceVersion;
+    const body: Record<string, unknown> = { spec };
+    if (Object.keys(metadata).length > 0) body.metadata = metadata;
+    await withRetries(
+      clock,
+      operation,
+      () =>
+        core.patchNode({ name, body }, setHeaderOptions('Content-Type', PatchStrategy.StrategicMergePatch)),
+      retry,
+    );
+    return wasCordoned;
+  });
 }

@@ -33,6 +33,8 @@ export {
   parseHolderIdentity,
   RUN_ID_ANNOTATION,
 } from './lease-lock.ts';
+export type { NodeTaints, TaintMatch } from './node-taints.ts';
+export { addNodeTaint, listNodeTaints, removeNodeTaint } from './node-taints.ts';
 export { NodeWaitTimeoutError, waitForControlPlaneMember, waitForNode } from './node-wait.ts';
 export { withRetries } from './retry.ts';
 export { shareConnections } from './shared-connections.ts';

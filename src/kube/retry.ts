@@ -14,6 +14,9 @@ export interface RetryOptions {
   failWith?: (err: unknown, attempts: number) => Error;
 }
 
+/** Writes refused as conflicts before rewriteOnConflict gives up: each means the object changed meanwhile. */
+const MAX_CONFLICTS = 5;
+
 /** A server's Retry-After is honoured up to this long: beyond it, a run would look hung. */
 const MAX_RETRY_AFTER_MS = 30_000;
 
@@ -53,4 +56,24 @@ export async function withRetries<T>(
 /** ±20% around `ms`. Note: Math.random is fine here: jitter only spreads load, it decides nothing. */
 export function jitter(ms: number): number {
   return ms * (0.8 + Math.random() * 0.4);
+}
+
+/**
+ * Runs a read-then-write `attempt` again, from a fresh read (`fresh`), while its write is refused as a
+ * conflict (HTTP 409: the object changed since the read), up to MAX_CONFLICTS times. Transient failures are
+ * the attempt's own to retry (withRetries with retryIf: transientOnly): retrying a stale write is pointless.
+ */
+export async function rewriteOnConflict<T>(attempt: (fresh: boolean) => Promise<T>): Promise<T> {
+  for (let tries = 1; ; tries++) {
+    try {
+      return await attempt(tries > 1);
+    } catch (err) {
+      if (tries >= MAX_CONFLICTS || classifyFailure(err) !== 'conflict') throw err;
+    }
+  }
+}
+
+/** For withRetries inside rewriteOnConflict: only transient failures; a conflict goes back to the read. */
+export function transientOnly(err: unknown): boolean {
+  return classifyFailure(err) === 'transient';
 }

@@ -5,6 +5,7 @@ export type { BudgetLimit, FlowOrder, FlowOrderInput } from './flow-order.ts';
 export { flowOrder } from './flow-order.ts';
 export type { LowerBound, PoolBoundInput, PoolLowerBound } from './lower-bound.ts';
 export { lowerBound, poolLowerBound } from './lower-bound.ts';
+export { wavesTaintingPendingNodes } from './pending-taint-waves.ts';
 export { blockedSummary, withPreflightBlockers } from './plan-blockers.ts';
 export type {
   ClusterStep,

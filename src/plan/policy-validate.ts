@@ -249,6 +249,7 @@ export function validatePolicy(raw: unknown, file: string): PolicyResult {
         'onTimeout',
         'maxQuarantined',
         'controlPlane',
+        'preferUpgradedNodes',
       ],
       'drain',
     );
@@ -271,6 +272,8 @@ export function validatePolicy(raw: unknown, file: string): PolicyResult {
       else policy.drain.maxQuarantined = m;
     }
     policy.drain.controlPlane = bool(drain.controlPlane, 'drain.controlPlane') ?? policy.drain.controlPlane;
+    const preferUpgraded = bool(drain.preferUpgradedNodes, 'drain.preferUpgradedNodes');
+    if (preferUpgraded !== undefined) policy.drain.preferUpgradedNodes = preferUpgraded;
   }
 
   const timings = section('timings');

@@ -86,6 +86,12 @@ export interface Policy {
     maxQuarantined?: number;
     /** Cordon and drain control-plane nodes before upgrading them, as kubeadm's runbook does. */
     controlPlane: boolean;
+    /**
+     * Worker nodes the run will still drain carry a PreferNoSchedule taint (engine/pending-upgrade-taint.ts),
+     * so pods evicted by a drain prefer nodes already upgraded and move once. Unset means true (left out of
+     * the defaults so existing plans keep their id); false turns it off.
+     */
+    preferUpgradedNodes?: boolean;
   };
   /** Estimates used for the plan's durations. */
   timings: {

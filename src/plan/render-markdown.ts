@@ -1,4 +1,5 @@
-import { formatDuration } from '../core/index.ts';
+import { formatDuration, PENDING_UPGRADE_TAINT_KEY } from '../core/index.ts';
+import { wavesTaintingPendingNodes } from './pending-taint-waves.ts';
 import { blockedSummary } from './plan-blockers.ts';
 import { isNodeWave, type Plan, type PlanStep } from './plan-types.ts';
 import { describeBound, describeReason } from './reasons.ts';
@@ -31,7 +32,10 @@ export function renderRunbook(plan: Plan): string {
     `- Node phases: ${d(e.nodePhaseSeconds)} in ${e.nodeWaves} wave(s); lower bound ${d(e.nodePhaseLowerBoundSeconds)}`,
   );
   for (const line of describeTimings(plan)) out.push(`- Timings: ${line}`);
-  out.push(`- Drain: timeout ${plan.policy.drain.timeout}, on timeout: ${plan.policy.drain.onTimeout}`, '');
+  out.push(
+    `- Drain: timeout ${plan.policy.drain.timeout}, on timeout: ${plan.policy.drain.onTimeout}${wavesTaintingPendingNodes(plan).some((s) => s.nodes.length > 0) ? `; the worker nodes still to drain are tainted \`${PENDING_UPGRADE_TAINT_KEY}=RUN:PreferNoSchedule\` until upgraded, so evicted pods prefer upgraded nodes (drain.preferUpgradedNodes)` : ''}`,
+    '',
+  );
   if (plan.warnings.length > 0) {
     out.push('## Warnings', '', ...plan.warnings.map((w) => `- ${w}`), '');
   }

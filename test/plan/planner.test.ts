@@ -15,7 +15,7 @@ import { fileURLToPath } from 'node:url';
 import { describe, expect, it } from 'vitest';
 import type { ClusterSnapshot } from '../../src/core/snapshot.ts';
 import { parseVersion } from '../../src/core/versions.ts';
-import { defaultPolicy, isNodeWave, policyFromYaml } from '../../src/plan/index.ts';
+import { defaultPolicy, isNodeWave, policyFromYaml, validatePolicy } from '../../src/plan/index.ts';
 import { PlanError, planUpgrade } from '../../src/plan/planner.ts';
 import { renderRunbook } from '../../src/plan/render-markdown.ts';
 import { renderPlanTable } from '../../src/plan/render-table.ts';
@@ -217,6 +217,28 @@ describe('planUpgrade', () => {
       ...extra,
     ]);
     expect(cp.reasons.join('\n')).toMatch(reason);
+  });
+
+  it.each([
+    ['preferUpgradedNodes: true', true, true],
+    ['preferUpgradedNodes: false', false, false],
+    ['no preferUpgradedNodes (the default)', undefined, true],
+  ])('drain %s: the runbook says whether nodes still to drain are tainted', (_, prefer, tainted) => {
+    const policy = policyOf(small.policy);
+    if (prefer === undefined) delete policy.drain.preferUpgradedNodes;
+    else policy.drain.preferUpgradedNodes = prefer;
+    const p = planUpgrade(small.snapshot(), parseVersion(small.target), policy);
+    expect(renderRunbook(p).includes('upgrade.midflight.dev/upgrade-pending=RUN:PreferNoSchedule')).toBe(
+      tainted,
+    );
+    // Note: only an explicit setting is in the plan, so plans written before it keep their id.
+    expect('preferUpgradedNodes' in p.policy.drain).toBe(prefer !== undefined);
+  });
+
+  it('refuses a drain.preferUpgradedNodes that is not a bool, naming the field', () => {
+    const result = validatePolicy({ drain: { preferUpgradedNodes: 'yes' } }, 'policy.yaml');
+    expect(result.ok).toBe(false);
+    expect(JSON.stringify(!result.ok && result.errors)).toContain('drain.preferUpgradedNodes');
   });
 
   it('carries what apply needs to refuse a wrong plan', () => {
