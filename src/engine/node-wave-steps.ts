@@ -11,6 +11,7 @@ import { StepFailedError } from './errors.ts';
 import { gatesAllow, recordGateBaselines, soakUnderGates } from './gate-checks.ts';
 import { flowNodes } from './node-flow.ts';
 import { upgradeControlPlaneMember, upgradeWorkerNode } from './node-steps.ts';
+import { taintNodesToDrain } from './pending-upgrade-taint.ts';
 import type { RunContext } from './run-context.ts';
 import { gateWave, unavailableDeployments } from './wave-gate.ts';
 
@@ -39,6 +40,8 @@ export async function controlPlaneStep(ctx: RunContext, step: ControlPlaneStep):
  * health gates asked before each admission, at the wave's end and all through the soak (gate-checks.ts).
  */
 export async function waveStep(ctx: RunContext, step: NodeWaveStep): Promise<void> {
+  // Note: before the wave's first drain, so that its pods already prefer the nodes the run will not drain again.
+  await taintNodesToDrain(ctx);
   let row = ctx.nodeGroupRow(step.id)!;
   if (!row.detail.nodesDone) {
     await recordGateBaselines(ctx);

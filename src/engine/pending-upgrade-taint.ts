@@ -15,12 +15,15 @@
  * at the target (it is not drained). Not blue-green: its old nodes are all cordoned before the first drain, so
  * a taint would change nothing. Not control-plane members: their own NoSchedule taint keeps workloads off.
  *
+ * When: as an execution reaches its first canary or pool wave, so that a run stopped by its preflight or its
+ * control plane has touched no worker. Then the cluster is reconciled: this run's taint on exactly the nodes
+ * it will still drain, and any other run's taint removed with a warning naming that run and its nodes (it is
+ * not executing: this execution holds the cluster's Lease). A rollback reconciles to none before its first
+ * node.
+ *
  * Crash safety: the taint names its run, so it is recognised on the nodes themselves, with no record needed.
- * Every execution (start, resume, rollback) reconciles the cluster first: this run's taint on exactly the
- * nodes it will still drain (none in rollback mode), and any other run's taint removed with a warning naming
- * that run and its nodes (it is not executing: this execution holds the cluster's Lease). Every end (success,
- * incomplete, rollback, pause, abort, failure) takes this run's taints off; only a process that died keeps
- * them, until the next execution's reconcile.
+ * Every end (success, incomplete, rollback, pause, abort, failure) takes the taints off; only a process that
+ * died keeps them, until the next execution's reconcile (a resume, a rollback, or another run).
  */
 import { PENDING_UPGRADE_TAINT_KEY, type Taint } from '../core/index.ts';
 import { addNodeTaint, listNodeTaints, type NodeTaints, removeNodeTaint } from '../kube/index.ts';
@@ -75,6 +78,16 @@ function rowEnded(ctx: RunContext, stepId: string, node: string): boolean {
     row?.status === 'quarantined' ||
     (row?.status === 'skipped' && row.detail.final === true)
   );
+}
+
+/** The executions that have reconciled the taints for their waves (once each). */
+const reconciled = new WeakSet<RunContext>();
+
+/** Before a canary or pool wave: the first one of this execution puts the taints where they belong. */
+export async function taintNodesToDrain(ctx: RunContext): Promise<void> {
+  if (reconciled.has(ctx)) return;
+  await reconcilePendingTaints(ctx, nodesToDrain(ctx));
+  reconciled.add(ctx);
 }
 
 /**

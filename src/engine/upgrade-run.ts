@@ -22,7 +22,6 @@ import { hooksOf, runHook } from './hooks.ts';
 import { leftBehind, leftBehindReason, releaseReopenedQuarantine, reopenLeftBehind } from './left-behind.ts';
 import { refuseInsideExclusion, waitForWindow } from './maintenance-window.ts';
 import { controlPlaneStep, retrySkipped, waveStep } from './node-wave-steps.ts';
-import { nodesToDrain, reconcilePendingTaints } from './pending-upgrade-taint.ts';
 import { checkPlanCluster, checkPlanIntegrity, checkPlanVersions, planHashOf } from './plan-check.ts';
 import { planRollback, rollbackWork } from './rollback.ts';
 import { type EngineDeps, type RunContext, type RunOptions, StopSignal } from './run-context.ts';
@@ -106,8 +105,6 @@ export async function resumeRun(
 async function upgradeWork(ctx: RunContext): Promise<WorkOutcome> {
   startGates(ctx);
   await releaseReopenedQuarantine(ctx);
-  // Note: before the first drain, so that its pods already prefer the nodes the run will not drain again.
-  await reconcilePendingTaints(ctx, nodesToDrain(ctx));
   try {
     for (let i = 0; i < ctx.plan.phases.length; i++) await runPhase(ctx, i, ctx.plan.phases[i]!);
   } catch (err) {

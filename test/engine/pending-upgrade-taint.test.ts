@@ -13,7 +13,14 @@ import { join } from 'node:path';
 import { AppsV1Api, CoreV1Api, KubeConfig, PatchStrategy, setHeaderOptions } from '@kubernetes/client-node';
 import { afterEach, describe, expect, it } from 'vitest';
 import { parseVersion } from '../../src/core/index.ts';
-import { type EngineDeps, requestAbort, resumeRun, rollbackRun, startRun } from '../../src/engine/index.ts';
+import {
+  type EngineDeps,
+  type RunEvent,
+  requestAbort,
+  resumeRun,
+  rollbackRun,
+  startRun,
+} from '../../src/engine/index.ts';
 import { readSnapshot } from '../../src/kube/index.ts';
 import { type Plan, planUpgrade } from '../../src/plan/index.ts';
 import { SandboxApiProvider } from '../../src/providers/index.ts';
@@ -21,7 +28,7 @@ import { R } from '../../src/sandbox/api/resources.ts';
 import { type InProcessSandbox, startInProcess } from '../../src/sandbox/in-process.ts';
 import { parseScenario } from '../../src/sandbox/scenario/parse-scenario.ts';
 import { RunStore, type RunStoreOptions } from '../../src/store/index.ts';
-import { CrashError, crashAt, FAST, FAST_TIMING, testPolicy } from './engine-harness.ts';
+import { CrashError, FAST, FAST_TIMING, testPolicy } from './engine-harness.ts';
 
 const TARGET = 'v1.31.2';
 const KEY = 'upgrade.midflight.dev/upgrade-pending';
@@ -208,6 +215,28 @@ function watchBindings(box: InProcessSandbox): Binding[] {
   return bound;
 }
 
+/** The engine's deps for a process that dies (every store write fails) from the first event `at` accepts. */
+function dyingAt(c: Cluster, at: (e: RunEvent) => boolean): EngineDeps {
+  let dead = false;
+  return {
+    ...c.deps,
+    store: c.openStore({
+      beforeWrite: () => {
+        if (dead) throw new CrashError(0);
+      },
+    }),
+    onEvent: (e) => {
+      if (at(e)) dead = true;
+    },
+  };
+}
+
+/** True from the event that reports the `n`th node done. */
+function doneCount(n: number): (e: RunEvent) => boolean {
+  let done = 0;
+  return (e) => e.type === 'node-changed' && e.activity === 'done' && ++done >= n;
+}
+
 describe('the pending-upgrade taint', () => {
   it('taints the nodes still to drain, sends evicted pods to upgraded nodes, and leaves no taint', async () => {
     const c = await cluster();
@@ -247,15 +276,27 @@ describe('the pending-upgrade taint', () => {
     await c.expectClean();
   }, 60_000);
 
-  it.each([7, 31, 55])(
-    'killed at store write %i with taints on, resumed: they are reconciled and none is left',
-    async (crashWrite) => {
+  it.each([
+    {
+      when: 'as the preflight starts',
+      at: (e: RunEvent) => e.type === 'step-started' && e.kind === 'preflight',
+      tainted: 0,
+    },
+    {
+      when: 'as the first node is admitted',
+      at: (e: RunEvent) => e.type === 'node-changed' && e.activity === 'admitted',
+      tainted: 4,
+    },
+    { when: 'as the second node is done', at: doneCount(2), tainted: 2 },
+  ])(
+    'killed $when, resumed: the taints are reconciled and none is left',
+    async ({ at, tainted }) => {
       const c = await cluster();
       const plan = await c.plan();
-      const crashing = { ...c.deps, store: c.openStore({ beforeWrite: crashAt(crashWrite) }) };
+      const crashing = dyingAt(c, at);
       await expect(startRun(crashing, plan, FAST)).rejects.toBeInstanceOf(CrashError);
-      // The dead process left its taint on the nodes it had still to drain.
-      expect(Object.keys(await c.taints()).length).toBeGreaterThan(0);
+      // The dead process left its taint on the nodes it had still to drain (none before its first wave).
+      expect(Object.keys(await c.taints())).toHaveLength(tainted);
       const store = c.openStore();
       const [run] = store.listRuns();
       const summary = await resumeRun({ ...c.deps, store }, run!.id, FAST);
@@ -269,8 +310,8 @@ describe('the pending-upgrade taint', () => {
   it('a killed run left taints: aborting it (carried out by resume) removes them, and so does its rollback', async () => {
     const c = await cluster();
     const plan = await c.plan();
-    // Killed after the first node is back (write 30 of about 60): the other three still carry the taint.
-    const crashing = { ...c.deps, store: c.openStore({ beforeWrite: crashAt(30) }) };
+    // Killed once the first node is back: the other three still carry the taint.
+    const crashing = dyingAt(c, doneCount(1));
     await expect(startRun(crashing, plan, FAST)).rejects.toBeInstanceOf(CrashError);
     expect(Object.keys(await c.taints()).length).toBeGreaterThan(0);
     const store = c.openStore();
@@ -286,7 +327,7 @@ describe('the pending-upgrade taint', () => {
 
   it("a killed run's taints are replaced by the next run's, named in a warning, and gone at its end", async () => {
     const c = await cluster();
-    const crashing = { ...c.deps, store: c.openStore({ beforeWrite: crashAt(30) }) };
+    const crashing = dyingAt(c, doneCount(1));
     await expect(startRun(crashing, await c.plan(), FAST)).rejects.toBeInstanceOf(CrashError);
     const store = c.openStore();
     const [dead] = store.listRuns();
