@@ -25,6 +25,7 @@ import {
   drainNode,
   etcdProblemAfter,
   etcdProblemBefore,
+  type NodeState,
   NodeWaitTimeoutError,
   readEtcdMembers,
   recordEvent,
@@ -229,6 +230,7 @@ async function workerNodeSteps(
       clock: ctx.clock,
       annotations: ctx.stamps(step),
       removeTaint: pendingTaintEnds(ctx, step.id, node) ? PENDING_UPGRADE_TAINT : undefined,
+      watch: ctx.nodeWatch,
     });
   else {
     await ctx.cluster.patchNodeMetadata(node, { annotations: ctx.stamps(step) });
@@ -259,7 +261,7 @@ export async function cordonRecorded(
   const wasAlreadyCordoned =
     row.intent === 'cordon' && row.wasAlreadyCordoned !== undefined ? row.wasAlreadyCordoned : unschedulable;
   ctx.putNodeRow(step.id, node, { intent: 'cordon', wasAlreadyCordoned }, 'cordon');
-  await cordonNode(ctx.kc, node, { clock: ctx.clock, annotations: ctx.stamps(step) });
+  await cordonNode(ctx.kc, node, { clock: ctx.clock, annotations: ctx.stamps(step), watch: ctx.nodeWatch });
   return ctx.putNodeRow(step.id, node, { subStep: 'cordoned', intent: undefined }, 'cordoned');
 }
 
@@ -385,7 +387,7 @@ export async function onDrainStuck(
   }
   // halt and skip both give the node back to the scheduler: nothing is left cordoned by a stuck drain.
   ctx.putNodeRow(step.id, node, { intent: 'uncordon' }, 'uncordon');
-  if (weCordoned) await uncordonNode(ctx.kc, node, { clock: ctx.clock });
+  if (weCordoned) await uncordonNode(ctx.kc, node, { clock: ctx.clock, watch: ctx.nodeWatch });
   if (policy === 'skip') {
     ctx.log(
       'warn',
@@ -457,7 +459,8 @@ export async function upgradeWithRetries(
   let previous = now.kubeletVersion;
   for (const [i, hop] of hops.entries()) {
     const which = hops.length > 1 ? ` (minor ${i + 1} of ${hops.length})` : '';
-    await callProvider(ctx, step, node, role, previous, hop, which);
+    // Note: the node was read just above for the first hop; callProvider reads it again before any other call.
+    await callProvider(ctx, step, node, role, previous, hop, which, i === 0 ? now : undefined);
     if (i < hops.length - 1) {
       // Note: the next minor starts only from a node Ready at this one, as kubeadm's runbook requires.
       ctx.checkpoint('sub-step');
@@ -467,7 +470,10 @@ export async function upgradeWithRetries(
   }
 }
 
-/** Calls the provider for one hop, at most 1 + retries times, never for a node already at `version`. */
+/**
+ * Calls the provider for one hop, at most 1 + retries times, never for a node already at `version`.
+ * `justRead`: the node as read by the caller just before, for the first attempt.
+ */
 async function callProvider(
   ctx: RunContext,
   step: NodeStep,
@@ -476,10 +482,11 @@ async function callProvider(
   previousVersion: string,
   version: string,
   which: string,
+  justRead?: NodeState,
 ): Promise<void> {
   const attempts = 1 + ctx.options.providerRetries;
   for (let attempt = 1; ; attempt++) {
-    const now = await ctx.cluster.readNode(node);
+    const now = attempt === 1 && justRead ? justRead : await ctx.cluster.readNode(node);
     if (now?.kubeletVersion === version) {
       ctx.log('info', `${node} already runs ${version}: the provider is not called again`, {
         stepId: step.id,
@@ -547,6 +554,7 @@ async function waitForNodeAt(ctx: RunContext, node: string, version: string): Pr
       kubeletVersion: version,
       timeoutMs: ctx.options.nodeReadyTimeoutMs,
       pollIntervalMs: ctx.options.pollIntervalMs,
+      watch: ctx.nodeWatch,
     },
     ctx.clock,
   );
@@ -581,7 +589,7 @@ async function releaseAfterFailedUpgrade(
 ): Promise<void> {
   const now = await ctx.cluster.readNode(node);
   if (now?.ready && now.kubeletVersion === previousVersion) {
-    if (weCordoned) await uncordonNode(ctx.kc, node, { clock: ctx.clock });
+    if (weCordoned) await uncordonNode(ctx.kc, node, { clock: ctx.clock, watch: ctx.nodeWatch });
     recordFailure(ctx, step, node, { reason: err.message }, { backToStart: true });
   } else {
     recordFailure(ctx, step, node, {
@@ -675,7 +683,11 @@ async function controlPlaneMemberSteps(ctx: RunContext, step: ControlPlaneStep, 
   }
   ctx.putNodeRow(step.id, node, { intent: 'uncordon' }, 'uncordon');
   if (row.wasAlreadyCordoned === false)
-    await uncordonNode(ctx.kc, node, { clock: ctx.clock, annotations: ctx.stamps(step) });
+    await uncordonNode(ctx.kc, node, {
+      clock: ctx.clock,
+      annotations: ctx.stamps(step),
+      watch: ctx.nodeWatch,
+    });
   else await ctx.cluster.patchNodeMetadata(node, { annotations: ctx.stamps(step) });
   ctx.putNodeRow(
     step.id,

@@ -13,6 +13,7 @@ import {
   DEFAULT_LEASE_NAMESPACE,
   type DrainOptions,
   type DrainProgress,
+  type NodeWatch,
   shareConnections,
 } from '../kube/index.ts';
 import { observeRun, type RunObserver } from '../observe/index.ts';
@@ -147,6 +148,11 @@ export class RunContext {
   fatalError?: unknown;
   /** Which DaemonSets exist, asked once for all the drains of the wave in flight (see DrainOptions). */
   daemonSetCache = new Map<string, Promise<boolean>>();
+  /**
+   * Every node, watched for the whole run (run-execution.ts): node waits, cordons and gates read it instead of
+   * polling, and fall back to reading the API while it is down.
+   */
+  nodeWatch?: NodeWatch;
   /** The cluster's budgets, watched while a wave flows: its drains and its admission read them (node-flow.ts). */
   budgetWatch?: BudgetWatch;
   /** Every drain's progress, while a wave's flow admits nodes from it (node-flow.ts). */

@@ -6,7 +6,13 @@
  * released however it ends.
  */
 import { hostname } from 'node:os';
-import { acquireLease, leaseHolderIdentity, RUN_ID_ANNOTATION, uncordonNode } from '../kube/index.ts';
+import {
+  acquireLease,
+  leaseHolderIdentity,
+  RUN_ID_ANNOTATION,
+  uncordonNode,
+  watchNodes,
+} from '../kube/index.ts';
 import type { Plan } from '../plan/index.ts';
 import { isNodeRow, nodeStepEnded, type RunRecord, type RunState } from '../store/index.ts';
 import { StepFailedError } from './errors.ts';
@@ -118,6 +124,9 @@ export async function executeUnderLease(
   options.signal?.addEventListener('abort', onSignal, { once: true });
   if (options.signal?.aborted) onSignal();
   const control = watchRequests(ctx);
+  // Note: one watch of the nodes for the whole run: what its waits, cordons and gates read (run-context.ts).
+  const nodeWatch = watchNodes(ctx.kc, ctx.clock);
+  ctx.nodeWatch = nodeWatch;
   try {
     deps.store.setRunState(runId, 'running', { holder: lease.holder, reason: null });
     ctx.emit({
@@ -151,6 +160,8 @@ export async function executeUnderLease(
     await ctx.observer.releaseAll();
   } finally {
     control.stop();
+    await nodeWatch.stop();
+    ctx.nodeWatch = undefined;
     options.signal?.removeEventListener('abort', onSignal);
     await lease.release().catch(() => {});
   }

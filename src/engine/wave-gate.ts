@@ -47,7 +47,7 @@ async function gateProblems(
 ): Promise<string[]> {
   const problems: string[] = [];
   for (const name of nodes) {
-    const node = await ctx.cluster.readNode(name);
+    const node = await ctx.cluster.watchedNode(name, ctx.nodeWatch);
     if (!node) problems.push(`node ${name} is gone`);
     else if (!node.ready || node.kubeletVersion !== step.version)
       problems.push(`node ${name} is ${node.ready ? 'Ready' : 'not Ready'} at ${node.kubeletVersion}`);

@@ -18,6 +18,7 @@ import {
 import type { Clock, Pod } from '../core/index.ts';
 import { isNotFound } from './api-failure.ts';
 import { requestRaw } from './client.ts';
+import type { NodeWatch } from './node-watch.ts';
 import { listPodsOnNode } from './pods-on-node.ts';
 import { withRetries } from './retry.ts';
 
@@ -65,6 +66,16 @@ export class ClusterAccess {
       if (isNotFound(err)) return undefined;
       throw err;
     }
+  }
+
+  /**
+   * The node as `watch` last saw it while the watch is up (a node it does not have is read: it may have just
+   * joined), else read; undefined when it does not exist. For checks that look again when they fail (a gate),
+   * not for guards before an action that cannot be undone.
+   */
+  async watchedNode(name: string, watch: NodeWatch | undefined): Promise<NodeState | undefined> {
+    const watched = watch?.live ? watch.get(name) : undefined;
+    return watched ? nodeStateOf(watched) : this.readNode(name);
   }
 
   async listNodes(): Promise<NodeState[]> {

@@ -36,6 +36,8 @@ export {
 export type { NodeTaints, TaintMatch } from './node-taints.ts';
 export { addNodeTaint, listNodeTaints, removeNodeTaint } from './node-taints.ts';
 export { NodeWaitTimeoutError, waitForControlPlaneMember, waitForNode } from './node-wait.ts';
+export type { NodeWatch } from './node-watch.ts';
+export { watchNodes } from './node-watch.ts';
 export { withRetries } from './retry.ts';
 export { shareConnections } from './shared-connections.ts';
 export type { ReadSnapshotOptions, SnapshotProgress } from './snapshot.ts';

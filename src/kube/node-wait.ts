@@ -1,7 +1,8 @@
 import { CoreV1Api, type KubeConfig, type V1Node, type V1Pod } from '@kubernetes/client-node';
-import type { Clock, FailureClass } from '../core/index.ts';
+import type { Clock, FailureClass, Timer } from '../core/index.ts';
 import { apiFailureOf } from './api-failure.ts';
 import { requestRaw } from './client.ts';
+import type { NodeWatch } from './node-watch.ts';
 
 export interface WaitForNodeOptions {
   /** The kubelet version the node must report, e.g. `v1.31.2`. */
@@ -10,6 +11,11 @@ export interface WaitForNodeOptions {
   timeoutMs?: number;
   /** Clock ms between reads of the node. Default 2,000. */
   pollIntervalMs?: number;
+  /**
+   * The run's node watch: while it is up the node is read from it and the wait ends the moment it sees the
+   * node Ready at the version; while it is down the node is read from the API every poll interval.
+   */
+  watch?: NodeWatch;
 }
 
 export interface WaitForControlPlaneOptions {
@@ -53,17 +59,22 @@ export async function waitForNode(
   options: WaitForNodeOptions,
   clock: Clock,
 ): Promise<V1Node> {
-  const { timeoutMs, pollIntervalMs } = { ...DEFAULT_NODE_WAIT, ...options };
+  const { timeoutMs, pollIntervalMs, watch } = { ...DEFAULT_NODE_WAIT, ...options };
   const core = kc.makeApiClient(CoreV1Api);
   const deadline = clock.now() + timeoutMs;
+  const isDone = (node: V1Node | undefined) =>
+    readyCondition(node)?.status === 'True' &&
+    node?.status?.nodeInfo?.kubeletVersion === options.kubeletVersion;
   let lastSeen = 'never read';
   let lastNode: V1Node | undefined;
+  // Note: one waiter on the watch for the whole wait, not one per interval.
+  let news: Promise<void> | undefined;
   for (;;) {
     try {
-      lastNode = await core.readNode({ name });
-      const ready = readyCondition(lastNode);
-      const version = lastNode.status?.nodeInfo?.kubeletVersion;
-      if (ready?.status === 'True' && version === options.kubeletVersion) return lastNode;
+      const watched = watch?.live ? watch.get(name) : undefined;
+      // Note: a node the watch does not have is read from the API: it may have just joined.
+      lastNode = watched ?? (await core.readNode({ name }));
+      if (isDone(lastNode)) return lastNode;
       lastSeen = describeNode(lastNode);
     } catch (err) {
       const failure = apiFailureOf(err);
@@ -80,8 +91,22 @@ export async function waitForNode(
         `node ${name} ${state} after ${Math.round(timeoutMs / 1000)}s (${lastSeen})`,
       );
     }
-    await clock.sleep(Math.min(pollIntervalMs, Math.max(0, deadline - clock.now())));
+    const sleep = Math.min(pollIntervalMs, Math.max(0, deadline - clock.now()));
+    if (!watch) await clock.sleep(sleep);
+    else {
+      news ??= watch.nextChange('', name, isDone).then(() => {
+        news = undefined;
+      });
+      await sleepUntil(clock, sleep, news);
+    }
   }
+}
+
+/** Sleeps `ms` of the clock, less when `news` comes first. */
+async function sleepUntil(clock: Clock, ms: number, news: Promise<void>): Promise<void> {
+  let timer: Timer | undefined;
+  await Promise.race([news, new Promise<void>((resolve) => (timer = clock.setTimer(ms, resolve)))]);
+  timer?.cancel();
 }
 
 /**

@@ -2,7 +2,9 @@ import { CoreV1Api } from '@kubernetes/client-node';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { KubeOperationError } from '../../src/kube/api-failure.ts';
 import { cordonNode, uncordonNode } from '../../src/kube/cordon.ts';
+import { watchNodes } from '../../src/kube/node-watch.ts';
 import { type RunningSandbox, startSandbox } from '../e2e/sandbox-harness.ts';
+import { requestsServed } from './requests-served.ts';
 import { patchFaults } from './sandbox-faults.ts';
 
 describe('cordonNode / uncordonNode against the sandbox', () => {
@@ -28,6 +30,32 @@ describe('cordonNode / uncordonNode against the sandbox', () => {
     expect(await uncordonNode(kc, 'general-1')).toEqual({ wasCordoned: true });
     expect((await nodeOf('general-1')).spec?.unschedulable).toBeUndefined();
     expect(await uncordonNode(kc, 'general-1')).toEqual({ wasCordoned: false });
+  });
+
+  it('with a node watch, cordons and uncordons with one patch each and no read', async () => {
+    const kc = sandbox.kubeConfig();
+    const clock = sandbox.box.ctx.clock;
+    const watch = watchNodes(kc, clock);
+    try {
+      while (!watch.live) await clock.sleep(100);
+      const reads = await requestsServed(sandbox, 'get', 'nodes');
+      const patches = await requestsServed(sandbox, 'patch', 'nodes');
+      expect(
+        await cordonNode(kc, 'general-3', { watch, annotations: { 'midflight.dev/run': 'run-2' } }),
+      ).toEqual({ wasAlreadyCordoned: false });
+      while (!watch.get('general-3')?.spec?.unschedulable) await clock.sleep(100);
+      expect(await uncordonNode(kc, 'general-3', { watch })).toEqual({ wasCordoned: true });
+      // Note: each patch carries the watched resourceVersion: a node its kubelet changed in between makes that
+      // patch a 409 Conflict, and only then is the node read (and patched again).
+      const conflicts = (await requestsServed(sandbox, 'patch', 'nodes')) - patches - 2;
+      expect(conflicts).toBeLessThanOrEqual(1);
+      expect((await requestsServed(sandbox, 'get', 'nodes')) - reads).toBe(conflicts);
+      const node = await nodeOf('general-3');
+      expect(node.spec?.unschedulable).toBeUndefined();
+      expect(node.metadata?.annotations?.['midflight.dev/run']).toBe('run-2');
+    } finally {
+      await watch.stop();
+    }
   });
 
   it('stamps annotations in the same patch and removes them with null', async () => {

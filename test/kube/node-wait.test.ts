@@ -1,6 +1,8 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { NodeWaitTimeoutError, waitForControlPlaneMember, waitForNode } from '../../src/kube/node-wait.ts';
+import { watchNodes } from '../../src/kube/node-watch.ts';
 import { type RunningSandbox, startSandbox } from '../e2e/sandbox-harness.ts';
+import { requestsServed } from './requests-served.ts';
 import { adminPost, patchFaults } from './sandbox-faults.ts';
 
 // demo: control plane v1.30.6; the compute pool one minor behind at v1.29.10.
@@ -28,6 +30,31 @@ describe('waiting for upgraded nodes', () => {
     expect(node.status?.conditions?.find((c) => c.type === 'Ready')?.status).toBe('True');
     // It went through its reboot (timing.nodeUpgradeSeconds of NotReady) rather than answering at once.
     expect(clock.now() - started).toBeGreaterThanOrEqual(20_000);
+  });
+
+  it('with a node watch, resolves the moment the watch sees the node Ready at the version, reading no node', async () => {
+    const clock = sandbox.box.ctx.clock;
+    const kc = sandbox.kubeConfig();
+    const watch = watchNodes(kc, clock);
+    try {
+      while (!watch.live) await clock.sleep(100);
+      await adminPost(sandbox, '/sandbox/v1/nodes/compute-3/upgrade', { version: 'v1.30.6' });
+      const reads = await requestsServed(sandbox, 'get', 'nodes');
+      const started = clock.now();
+      // Polling every 10 minutes would see the node Ready 10 minutes in at the earliest.
+      const pollIntervalMs = 10 * 60_000;
+      const node = await waitForNode(
+        kc,
+        'compute-3',
+        { kubeletVersion: 'v1.30.6', timeoutMs: 20 * 60_000, pollIntervalMs, watch },
+        clock,
+      );
+      expect(node.status?.conditions?.find((c) => c.type === 'Ready')?.status).toBe('True');
+      expect(clock.now() - started).toBeLessThan(pollIntervalMs);
+      expect(await requestsServed(sandbox, 'get', 'nodes')).toBe(reads);
+    } finally {
+      await watch.stop();
+    }
   });
 
   it('times out naming the last state seen of a node that never comes back', async () => {
