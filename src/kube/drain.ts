@@ -2,6 +2,7 @@ import {
   AppsV1Api,
   CoreV1Api,
   type KubeConfig,
+  type KubernetesObject,
   PolicyV1Api,
   type V1Eviction,
   type V1Pod,
@@ -11,8 +12,9 @@ import { type Clock, matchesLabelSelector, type Timer } from '../core/index.ts';
 import { type ApiFailure, apiFailureClass, apiFailureOf, isNotFound } from './api-failure.ts';
 import type { BudgetWatch } from './budget-watch.ts';
 import { controllerOf, deletionAgeSeconds, type PodFilterBlock, podDeleteStatus } from './drain-filters.ts';
-import { listPodMetadataOnNode, type PodMetadata } from './pods-on-node.ts';
+import { listPodMetadataOnNode } from './pods-on-node.ts';
 import { jitter, withRetries } from './retry.ts';
+import { WatchedObjects } from './watched-objects.ts';
 
 /** Like kubectl's drain Helper: every field optional, defaults in DEFAULT_DRAIN_OPTIONS. */
 export interface DrainOptions {
@@ -33,7 +35,10 @@ export interface DrainOptions {
   concurrency?: number;
   /** Wait before retrying an eviction a disruption budget refused (429). Default 5 s, ±20% jitter. */
   evictionRetryDelayMs?: number;
-  /** How often the node's pods are listed to see which are gone. Default 1 s. */
+  /**
+   * How often the node's pods are looked at to see which are gone: in the drain's watch of them, or listed
+   * while that watch is down. Default 1 s.
+   */
   pollIntervalMs?: number;
   /** Plain DELETE instead of the Eviction API: no budget is consulted. Default false. */
   disableEviction?: boolean;
@@ -151,7 +156,9 @@ export interface DrainResult {
   durationMs: number;
 }
 
-/** What watchPodsLeave reads of a pod still on the node (plain JSON: the timestamp is text). */
+/** What watchPodsLeave reads of a pod still on the node (from the watch, typed, or a plain JSON list). */
+type PodSeen = { metadata?: { uid?: string; deletionTimestamp?: Date | string } };
+
 type TaskState = PendingReason | 'gone' | 'failed';
 
 interface PodTask {
@@ -198,6 +205,8 @@ class NodeDrain {
   private readonly budgetReads = new Map<string, { at: number; allows: Promise<boolean> }>();
   private readonly skipped: DrainResult['skipped'] = [];
   private readonly warnings: DrainResult['warnings'] = [];
+  /** The node's pods, watched from the first list on while pods are to leave; undefined without one. */
+  private podWatch?: WatchedObjects<KubernetesObject>;
 
   constructor(
     private readonly kc: KubeConfig,
@@ -213,10 +222,11 @@ class NodeDrain {
   }
 
   async run(): Promise<DrainResult> {
-    const pods = await this.listPodsOnNode();
+    const { pods, resourceVersion } = await this.listPodsOnNode();
     const filterBlockers = await this.classify(pods);
     if (filterBlockers.length > 0) return this.result('blocked', filterBlockers);
     if (this.tasks.length === 0) return this.result('drained', []);
+    if (resourceVersion) this.podWatch = this.watchPodsOnNode(pods, resourceVersion);
 
     const { timeoutMs, signal } = this.options;
     let deadline: Timer | undefined;
@@ -232,6 +242,7 @@ class NodeDrain {
       deadline?.cancel();
       signal?.removeEventListener('abort', onAbort);
       this.stopper.stop('finished');
+      await this.podWatch?.stop();
     }
     const failures = this.tasks.flatMap((t) => (t.failure ? [t.failure] : []));
     const reason = this.stopper.reason;
@@ -241,8 +252,9 @@ class NodeDrain {
     return this.result(failures.length > 0 ? 'blocked' : 'drained', failures);
   }
 
-  private async listPodsOnNode(): Promise<V1Pod[]> {
+  private async listPodsOnNode(): Promise<{ pods: V1Pod[]; resourceVersion?: string }> {
     const pods: V1Pod[] = [];
+    let resourceVersion: string | undefined;
     let cont: string | undefined;
     do {
       const page = await withRetries(this.clock, `list pods on node ${this.nodeName}`, () =>
@@ -253,9 +265,32 @@ class NodeDrain {
         }),
       );
       pods.push(...page.items);
+      resourceVersion ??= page.metadata?.resourceVersion;
       cont = page.metadata?._continue || undefined;
     } while (cont);
-    return pods;
+    return { pods, resourceVersion };
+  }
+
+  /**
+   * One watch of the node's pods (fieldSelector spec.nodeName), from the list the drain started with: the
+   * drain learns the moment a pod is gone instead of listing the node's pods every poll interval. Should it
+   * break and come back after its history is gone (410), it lists the pods' metadata again.
+   */
+  private watchPodsOnNode(pods: V1Pod[], resourceVersion: string): WatchedObjects<KubernetesObject> {
+    let first: { items: KubernetesObject[]; metadata: { resourceVersion: string } } | undefined = {
+      items: pods,
+      metadata: { resourceVersion },
+    };
+    return WatchedObjects.start<KubernetesObject>(this.kc, this.clock, {
+      path: '/api/v1/pods',
+      fieldSelector: `spec.nodeName=${this.nodeName}`,
+      list: async () => {
+        // Note: the drain reads only metadata (UID, deletion time), plain JSON or typed alike.
+        const list = first ?? ((await listPodMetadataOnNode(this.kc, this.clock, this.nodeName)) as never);
+        first = undefined;
+        return list;
+      },
+    });
   }
 
   /** Sorts the pods into skipped, warned and to-evict; returns the filters' refusals. */
@@ -404,17 +439,28 @@ class NodeDrain {
     if (budget && !budget.includes(',')) await this.waitUntilBudgetAllows(task, budget, jitter(delay));
     else await this.stopper.sleep(Math.max(asked, jitter(delay)));
     if (this.stopper.isStopped || task.state === 'gone') return;
+    if (this.podWatch?.live) {
+      // The watch knows: a pod it does not have under this UID is gone (a lagging watch at worst still has it,
+      // and the next eviction attempt says 404).
+      this.notePodState(task, this.podWatch.get(task.ref.name, task.ref.namespace));
+      return;
+    }
     try {
       const current = await this.core.readNamespacedPod({
         namespace: task.ref.namespace,
         name: task.ref.name,
       });
-      if (current.metadata?.uid !== task.ref.uid) this.setState(task, 'gone');
-      else if (current.metadata?.deletionTimestamp) this.setState(task, 'terminating');
+      this.notePodState(task, current);
     } catch (err) {
       if (isNotFound(err)) this.setState(task, 'gone');
       // Other read failures: the next eviction attempt tells us more.
     }
+  }
+
+  /** The pod of that name as just seen (undefined: there is none): ours is gone, or terminating, or as it was. */
+  private notePodState(task: PodTask, current: KubernetesObject | undefined): void {
+    if (current?.metadata?.uid !== task.ref.uid) this.setState(task, 'gone');
+    else if (current.metadata?.deletionTimestamp) this.setState(task, 'terminating');
   }
 
   /**
@@ -477,23 +523,27 @@ class NodeDrain {
   }
 
   /**
-   * Lists the node's pods every poll interval and marks gone every pod no longer there under its UID.
+   * Marks gone every pod no longer on the node under its UID: as the drain's watch of the node's pods sees
+   * them go (looking at least every poll interval, for pods deleting for too long), or, while that watch is
+   * down, by listing the node's pods every poll interval.
    * Note: one list per node per interval, not one GET per pod, so draining many nodes stays cheap.
    */
   private async watchPodsLeave(): Promise<void> {
     const { pollIntervalMs, skipWaitForDeleteTimeoutSeconds: skipAfter } = this.options;
+    let news: Promise<void> | undefined;
     while (!this.stopper.isStopped && this.tasks.some((t) => !isFinal(t.state))) {
-      await this.stopper.sleep(pollIntervalMs);
+      const watch = this.podWatch;
+      news ??= watch?.nextChange('').then(() => {
+        news = undefined;
+      });
+      await this.stopper.sleep(pollIntervalMs, news);
       if (this.stopper.isStopped) return;
       if (!this.tasks.some((t) => t.state === 'terminating')) continue;
-      let present: Map<string, PodMetadata>;
+      let present: Map<string, PodSeen>;
       try {
-        present = new Map(
-          (await listPodMetadataOnNode(this.kc, this.clock, this.nodeName)).map((p) => [
-            p.metadata?.uid ?? '',
-            p,
-          ]),
-        );
+        const pods: readonly PodSeen[] =
+          watch?.list() ?? (await listPodMetadataOnNode(this.kc, this.clock, this.nodeName)).items;
+        present = new Map(pods.map((p) => [p.metadata?.uid ?? '', p]));
       } catch {
         continue; // the API is struggling: look again next interval
       }

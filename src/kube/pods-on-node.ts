@@ -28,23 +28,39 @@ const METADATA_LIST_ACCEPT =
 
 interface ListPage<T> {
   items: T[];
-  metadata?: { continue?: string };
+  metadata?: { continue?: string; resourceVersion?: string };
 }
 
-export function listPodsOnNode(kc: KubeConfig, clock: Clock, node: string): Promise<Pod[]> {
-  return listOnNode<Pod>(kc, clock, node, 'application/json');
+/** A whole list: every page's items, and the resourceVersion the pages were read at (a watch starts there). */
+export interface PodListOnNode<T> {
+  items: T[];
+  metadata: { resourceVersion?: string };
+}
+
+export async function listPodsOnNode(kc: KubeConfig, clock: Clock, node: string): Promise<Pod[]> {
+  return (await listOnNode<Pod>(kc, clock, node, 'application/json')).items;
 }
 
 /**
  * Only the metadata of the node's pods (name, UID, deletion time…), for a drain's polls while its pods
  * leave: a pod's metadata is a fifth of its JSON.
  */
-export function listPodMetadataOnNode(kc: KubeConfig, clock: Clock, node: string): Promise<PodMetadata[]> {
+export function listPodMetadataOnNode(
+  kc: KubeConfig,
+  clock: Clock,
+  node: string,
+): Promise<PodListOnNode<PodMetadata>> {
   return listOnNode<PodMetadata>(kc, clock, node, METADATA_LIST_ACCEPT);
 }
 
-async function listOnNode<T>(kc: KubeConfig, clock: Clock, node: string, accept: string): Promise<T[]> {
+async function listOnNode<T>(
+  kc: KubeConfig,
+  clock: Clock,
+  node: string,
+  accept: string,
+): Promise<PodListOnNode<T>> {
   const items: T[] = [];
+  let resourceVersion: string | undefined;
   let cont: string | undefined;
   do {
     const query = new URLSearchParams({ fieldSelector: `spec.nodeName=${node}`, limit: PAGE_LIMIT });
@@ -59,7 +75,9 @@ async function listOnNode<T>(kc: KubeConfig, clock: Clock, node: string, accept:
       return JSON.parse(res.body) as ListPage<T>;
     });
     items.push(...page.items);
+    // Note: the later pages of a list are read at its first page's resourceVersion.
+    resourceVersion ??= page.metadata?.resourceVersion;
     cont = page.metadata?.continue || undefined;
   } while (cont);
-  return items;
+  return { items, metadata: { resourceVersion } };
 }

@@ -6,6 +6,7 @@ import { cordonNode, uncordonNode } from '../../src/kube/cordon.ts';
 import { type DrainProgress, drainNode, type PodRef } from '../../src/kube/drain.ts';
 import { advanceWhenIdle } from '../../src/sandbox/idle-time.ts';
 import { type RunningSandbox, startSandbox } from '../e2e/sandbox-harness.ts';
+import { requestsServed } from './requests-served.ts';
 import { patchFaults, waitForWorkloads } from './sandbox-faults.ts';
 
 const LAB = 'test/fixtures/scenarios/drain-lab.yaml';
@@ -448,6 +449,61 @@ describe('drainNode with a budget watch', () => {
     } finally {
       await watch.stop();
       await uncordonNode(kc, 'general-1');
+    }
+  });
+});
+
+describe('drainNode watching its node pods', () => {
+  let sandbox: RunningSandbox;
+  beforeAll(async () => {
+    sandbox = await startVirtualTimeSandbox('demo');
+    await waitForWorkloads(sandbox);
+  });
+  afterAll(async () => {
+    await sandbox?.stop();
+  });
+
+  /** Drains `node` (its pods exit in seconds) with a poll interval of 10 minutes; uncordons it after. */
+  async function drainWithLongPolls(node: string) {
+    const kc = sandbox.kubeConfig();
+    const clock = sandbox.box.ctx.clock;
+    const pollIntervalMs = 10 * 60_000;
+    const listsBefore = await requestsServed(sandbox, 'list', 'pods');
+    await cordonNode(kc, node);
+    try {
+      const result = await drainNode(
+        kc,
+        node,
+        { force: true, deleteEmptyDirData: true, pollIntervalMs, timeoutMs: 30 * 60_000 },
+        clock,
+      );
+      return { result, pollIntervalMs, lists: (await requestsServed(sandbox, 'list', 'pods')) - listsBefore };
+    } finally {
+      await uncordonNode(kc, node);
+      await waitForWorkloads(sandbox);
+    }
+  }
+
+  it('sees its pods go through one watch of them, not by listing them every poll interval', async () => {
+    const watchesBefore = await requestsServed(sandbox, 'watch', 'pods');
+    const { result, pollIntervalMs, lists } = await drainWithLongPolls('general-1');
+    expect(result.outcome).toBe('drained');
+    expect(result.evicted.length).toBeGreaterThan(0);
+    // Without the watch the drain would notice its pods gone only at its first poll, ten minutes in.
+    expect(result.durationMs).toBeLessThan(pollIntervalMs);
+    expect(lists).toBe(1);
+    expect((await requestsServed(sandbox, 'watch', 'pods')) - watchesBefore).toBe(1);
+  });
+
+  it('lists the node pods every poll interval while no watch of them can be had', async () => {
+    await patchFaults(sandbox, { api: { errorRate: 1, verbs: ['watch'], resources: ['pods'] } });
+    try {
+      const { result, pollIntervalMs, lists } = await drainWithLongPolls('general-2');
+      expect(result.outcome).toBe('drained');
+      expect(result.durationMs).toBeGreaterThanOrEqual(pollIntervalMs);
+      expect(lists).toBeGreaterThan(1);
+    } finally {
+      await patchFaults(sandbox, { api: { errorRate: 0, verbs: [], resources: [] } });
     }
   });
 });
