@@ -11,6 +11,7 @@
  */
 import http from 'node:http';
 import https from 'node:https';
+import tls from 'node:tls';
 import type { KubeConfig } from '@kubernetes/client-node';
 
 const shared = new WeakSet<KubeConfig>();
@@ -27,7 +28,12 @@ export function shareConnections(kc: KubeConfig): KubeConfig {
     const key = `${kind === https ? 'https' : 'http'} ${agentKey(options)}`;
     let reused = agents.get(key);
     if (!reused) {
-      reused = new kind.Agent({ ...options, keepAlive: true });
+      // Note: one TLS context (the CA parsed, the key loaded) for every connection of the agent: without it,
+      // each new connection builds its own, which costs as much as the rest of the handshake. Connections are
+      // still opened (a watch's ends with it: the only way to stop a streamed response), so that counts.
+      const secure =
+        kind === https ? { secureContext: tls.createSecureContext(options as tls.SecureContextOptions) } : {};
+      reused = new kind.Agent({ ...options, ...secure, keepAlive: true });
       agents.set(key, reused);
     }
     return reused;
