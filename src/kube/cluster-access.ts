@@ -122,8 +122,8 @@ export class ClusterAccess {
   }
 
   /** The pods bound to a node, in every namespace, as plain JSON (see pods-on-node.ts). */
-  listPodsOnNode(node: string): Promise<Pod[]> {
-    return listPodsOnNode(this.kc, this.clock, node);
+  async listPodsOnNode(node: string): Promise<Pod[]> {
+    return (await listPodsOnNode(this.kc, this.clock, node)).items;
   }
 
   /** Every PodDisruptionBudget, with its status as the disruption controller last wrote it. */

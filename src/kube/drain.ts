@@ -12,7 +12,7 @@ import { type Clock, matchesLabelSelector, type Timer } from '../core/index.ts';
 import { type ApiFailure, apiFailureClass, apiFailureOf, isNotFound } from './api-failure.ts';
 import type { BudgetWatch } from './budget-watch.ts';
 import { controllerOf, deletionAgeSeconds, type PodFilterBlock, podDeleteStatus } from './drain-filters.ts';
-import { listPodMetadataOnNode } from './pods-on-node.ts';
+import { listPodMetadataOnNode, listPodsOnNode } from './pods-on-node.ts';
 import { jitter, withRetries } from './retry.ts';
 import { WatchedObjects } from './watched-objects.ts';
 
@@ -252,23 +252,14 @@ class NodeDrain {
     return this.result(failures.length > 0 ? 'blocked' : 'drained', failures);
   }
 
+  /**
+   * The node's pods, as the API's plain JSON (pods-on-node.ts: the typed client's decoding cost more than the
+   * rest of the list). Note: its timestamps are text where a V1Pod has Dates; the filters read none but the
+   * deletion time, which deletionAgeSeconds takes either way.
+   */
   private async listPodsOnNode(): Promise<{ pods: V1Pod[]; resourceVersion?: string }> {
-    const pods: V1Pod[] = [];
-    let resourceVersion: string | undefined;
-    let cont: string | undefined;
-    do {
-      const page = await withRetries(this.clock, `list pods on node ${this.nodeName}`, () =>
-        this.core.listPodForAllNamespaces({
-          fieldSelector: `spec.nodeName=${this.nodeName}`,
-          limit: 500,
-          _continue: cont,
-        }),
-      );
-      pods.push(...page.items);
-      resourceVersion ??= page.metadata?.resourceVersion;
-      cont = page.metadata?._continue || undefined;
-    } while (cont);
-    return { pods, resourceVersion };
+    const list = await listPodsOnNode(this.kc, this.clock, this.nodeName);
+    return { pods: list.items as V1Pod[], resourceVersion: list.metadata.resourceVersion };
   }
 
   /**
