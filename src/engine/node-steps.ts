@@ -171,9 +171,7 @@ async function workerNodeSteps(
   if (row?.status === 'quarantined') return result('quarantined');
   if (row?.status === 'skipped' && (!secondChance || row.detail.final)) return result('skipped');
 
-  // Note: from the run's node watch, which at worst shows the node as a read a moment earlier would have: the
-  // provider is only ever called after a read of the node itself (upgradeWithRetries).
-  const current = await ctx.cluster.watchedNode(node, ctx.nodeWatch);
+  const current = await ctx.cluster.readNode(node);
   if (!current) throw new StepFailedError(step.id, node, `node ${node} is no longer in the cluster`, false);
   const fresh = !row?.subStep && row?.intent !== 'cordon';
   if (fresh && current.kubeletVersion === version && current.ready) {
