@@ -13,8 +13,12 @@
  * Stopping: a pause or Ctrl-C admits no more node and lets those in flight finish; an abort or a crash
  * stops them at their next sub-step (node-steps.ts); a failed node admits no more either, the others
  * finish, and the failure is thrown once none is in flight.
+ *
+ * Pools flowing together (policy.poolConcurrency, pool-group.ts): each wave is its own flow within its own
+ * maxInFlight, and a node is admitted only while the run-wide cap has room (ctx.flightRoom); a flow held
+ * by it alone waits for a node of any flow to leave. A failure in one pool halts admissions in all.
  */
-import { BudgetWatch } from '../kube/index.ts';
+import { BudgetWatch, type DrainProgress } from '../kube/index.ts';
 import type { NodeWaveStep } from '../plan/index.ts';
 import { nodeStepEnded } from '../store/index.ts';
 import { describeVerdict, WaveAdmission } from './admission.ts';
@@ -39,6 +43,7 @@ export async function flowNodes(ctx: RunContext, step: NodeWaveStep): Promise<No
   const inFlight = new Map<string, Promise<void>>();
   let failure: unknown;
   const launch = (node: string) => {
+    ctx.reservedFlight.delete(node);
     admission.admitted(node);
     ctx.enterFlight(node);
     const run = upgradeWorkerNode(ctx, step, node)
@@ -58,38 +63,61 @@ export async function flowNodes(ctx: RunContext, step: NodeWaveStep): Promise<No
       });
     inFlight.set(node, run);
   };
-  const admitting = () => failure === undefined && !ctx.stop && inFlight.size < step.maxInFlight;
+  const admitting = () =>
+    failure === undefined &&
+    !ctx.stop &&
+    ctx.admissionsHalted === undefined &&
+    inFlight.size < step.maxInFlight;
+  const roomToAdmit = () => admitting() && ctx.flightRoom() > 0;
 
-  ctx.onDrainProgress = (node, progress) => admission.progress(node, progress);
-  ctx.budgetWatch = BudgetWatch.start(ctx.kc, ctx.clock);
+  /** The next node to admit, once the window and the health gates allow one (undefined: none now). */
+  const nextAdmission = async (): Promise<string | undefined> => {
+    if (!(await windowAdmits(ctx, inFlight.size))) return undefined;
+    // Note: the health gates are asked before each admission; a pause or rollback stops admitting here.
+    const allowed = await gatesAllow(ctx, step.id).catch((err: unknown) => {
+      failure ??= err;
+      return false;
+    });
+    if (!allowed) return undefined;
+    return admit(ctx, step, admission, waiting).catch((err: unknown) => {
+      failure ??= err;
+      return undefined;
+    });
+  };
+
+  const onProgress = (node: string, progress: DrainProgress) => admission.progress(node, progress);
+  ctx.drainListeners.add(onProgress);
+  // Note: one watch for every flow of the run: pools flowing together share it; the last one stops it.
+  if (ctx.budgetWatchUsers++ === 0) ctx.budgetWatch = BudgetWatch.start(ctx.kc, ctx.clock);
   try {
     await admission.resumed(restarted).catch((err: unknown) => {
       failure ??= err;
     });
     for (;;) {
       while (admitting() && restarted.length > 0) launch(restarted.shift()!);
-      while (admitting() && waiting.length > 0) {
-        if (!(await windowAdmits(ctx, inFlight.size))) break;
-        // Note: the health gates are asked before each admission; a pause or rollback stops admitting here.
-        const allowed = await gatesAllow(ctx, step.id).catch((err: unknown) => {
-          failure ??= err;
-          return false;
+      while (roomToAdmit() && waiting.length > 0) {
+        // Note: the slot is held from here until the node is in flight (or none is chosen), so a flow of
+        // another pool cannot take it while the window, the gates and the budgets are asked.
+        ctx.admissionsDeciding += 1;
+        const node = await nextAdmission().finally(() => {
+          ctx.admissionsDeciding -= 1;
         });
-        if (!allowed) break;
-        const node = await admit(ctx, step, admission, waiting).catch((err: unknown) => {
-          failure ??= err;
-          return undefined;
-        });
-        if (node !== undefined && admitting()) launch(node);
-        else if (node !== undefined) waiting.unshift(node);
+        if (node === undefined) break;
+        if (admitting()) launch(node);
+        else waiting.unshift(node);
       }
-      if (inFlight.size === 0) break;
-      await Promise.race(inFlight.values());
+      // Held by the run-wide cap alone: a node of another pool's flow leaving makes room.
+      const heldByCap = admitting() && waiting.length > 0 && ctx.flightRoom() <= 0;
+      if (inFlight.size === 0 && !heldByCap) break;
+      await Promise.race([...inFlight.values(), ...(heldByCap ? [ctx.flightChanged()] : [])]);
     }
   } finally {
-    ctx.onDrainProgress = undefined;
-    await ctx.budgetWatch.stop();
-    ctx.budgetWatch = undefined;
+    ctx.drainListeners.delete(onProgress);
+    if (--ctx.budgetWatchUsers === 0) {
+      const watch = ctx.budgetWatch;
+      ctx.budgetWatch = undefined;
+      await watch?.stop();
+    }
   }
   if (ctx.fatalError !== undefined) throw ctx.fatalError;
   if (failure !== undefined) throw failure;
@@ -97,6 +125,8 @@ export async function flowNodes(ctx: RunContext, step: NodeWaveStep): Promise<No
   const left = waiting.length + restarted.length;
   if (left > 0) {
     ctx.checkpoint('step');
+    if (ctx.admissionsHalted !== undefined)
+      throw new Error(`${step.id} stopped admitting with ${left} node(s) left: ${ctx.admissionsHalted}`);
     // Note: fail closed: a wave that stopped admitting with nodes left and no stop asked is never done.
     throw new Error(`${step.id} stopped admitting with ${left} node(s) left and no stop requested`);
   }

@@ -55,6 +55,8 @@ export async function waveStep(ctx: RunContext, step: NodeWaveStep): Promise<voi
     const upgraded = results.filter((r) => r.status === 'done').map((r) => r.replacedBy ?? r.node);
     if (upgraded.length > 0) await gateWave(ctx, step, upgraded, namespaces, baseline);
   }
+  // A pool flowing with this one failed: no soak, as no further node (pool-group.ts).
+  if (ctx.admissionsHalted !== undefined) throw new Error(`${step.id} stopped: ${ctx.admissionsHalted}`);
   if (step.soakSeconds && step.soakSeconds > 0) {
     const until = row.detail.soakUntil ?? ctx.clock.now() + step.soakSeconds * 1000;
     if (row.detail.soakUntil === undefined)

@@ -155,8 +155,22 @@ export class RunContext {
   nodeWatch?: NodeWatch;
   /** The cluster's budgets, watched while a wave flows: its drains and its admission read them (node-flow.ts). */
   budgetWatch?: BudgetWatch;
-  /** Every drain's progress, while a wave's flow admits nodes from it (node-flow.ts). */
-  onDrainProgress?: (node: string, progress: DrainProgress) => void;
+  /** Every drain's progress, told to the flows admitting nodes from it (node-flow.ts; pools may flow together). */
+  readonly drainListeners = new Set<(node: string, progress: DrainProgress) => void>();
+  onDrainProgress?: (node: string, progress: DrainProgress) => void = (node, progress) => {
+    for (const listener of this.drainListeners) listener(node, progress);
+  };
+  /** Flows sharing the budget watch now: the last to end stops it (node-flow.ts). */
+  budgetWatchUsers = 0;
+  /**
+   * policy.poolConcurrency: nodes a resumed group of pools will restart (already admitted, maybe cordoned),
+   * and admissions being decided now; both count against the run-wide cap until the node is in flight.
+   */
+  readonly reservedFlight = new Set<string>();
+  admissionsDeciding = 0;
+  /** A pool flowing with others failed: no flow admits another node; those in flight finish (pool-group.ts). */
+  admissionsHalted?: string;
+  private flightWaiters: Array<() => void> = [];
   /** Nodes being quarantined by this execution → their pool (see quarantine-limit.ts). */
   readonly quarantining = new Map<string, string>();
   /** Alertmanager silences around each node, notifications, run-id-labelled Events (policy.alerts). */
@@ -297,6 +311,28 @@ export class RunContext {
   leaveFlight(node: string): void {
     this.nodesInFlight.delete(node);
     this.nodesLeftFlight.set(node, this.clock.now());
+    this.wakeFlightWaiters();
+  }
+
+  /**
+   * Room left under policy.poolConcurrency.maxInFlight, across every flow of the run (Infinity without it):
+   * nodes in flight, restarts reserved and admissions being decided all take a slot.
+   */
+  flightRoom(): number {
+    const cap = this.plan.policy.poolConcurrency?.maxInFlight;
+    if (cap === undefined) return Number.POSITIVE_INFINITY;
+    return cap - this.nodesInFlight.size - this.reservedFlight.size - this.admissionsDeciding;
+  }
+
+  /** Resolves when a node leaves the flight or admissions halt: a flow waiting for room asks again. */
+  flightChanged(): Promise<void> {
+    return new Promise((resolve) => this.flightWaiters.push(resolve));
+  }
+
+  wakeFlightWaiters(): void {
+    const waiters = this.flightWaiters;
+    this.flightWaiters = [];
+    for (const wake of waiters) wake();
   }
 
   /** Writes a node's row and announces the change (`activity`: what the node is doing now). */
@@ -325,6 +361,7 @@ export class RunContext {
     if (this.stop?.kind === 'lease-lost' && (kind === 'pause' || kind === 'interrupt')) return;
     this.stop = { kind, reason, keepCordoned };
     if (kind === 'abort' || kind === 'fatal') this.drainStop.abort();
+    this.wakeFlightWaiters();
   }
 
   fail(err: unknown): void {

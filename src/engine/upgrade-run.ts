@@ -7,7 +7,8 @@
  *
  * Order: phases in plan order; control-plane members strictly one at a time; a canary or wave's nodes as a
  * flow, up to the pool's limit in flight, each next one admitted from the live budgets (node-flow.ts);
- * after each wave its gate and its soak.
+ * after each wave its gate and its soak. Pools the policy lets flow together (poolConcurrency) run side by
+ * side under the run-wide cap (pool-group.ts).
  */
 import { randomBytes } from 'node:crypto';
 import type { Plan, PlanPhase, PlanStep } from '../plan/index.ts';
@@ -23,6 +24,7 @@ import { leftBehind, leftBehindReason, releaseReopenedQuarantine, reopenLeftBehi
 import { refuseInsideExclusion, waitForWindow } from './maintenance-window.ts';
 import { controlPlaneStep, retrySkipped, waveStep } from './node-wave-steps.ts';
 import { checkPlanCluster, checkPlanIntegrity, checkPlanVersions, planHashOf } from './plan-check.ts';
+import { flowGroupAt, runTogether } from './pool-group.ts';
 import { planRollback, rollbackWork } from './rollback.ts';
 import { type EngineDeps, type RunContext, type RunOptions, StopSignal } from './run-context.ts';
 import type { RunSummary } from './run-events.ts';
@@ -106,7 +108,13 @@ async function upgradeWork(ctx: RunContext): Promise<WorkOutcome> {
   startGates(ctx);
   await releaseReopenedQuarantine(ctx);
   try {
-    for (let i = 0; i < ctx.plan.phases.length; i++) await runPhase(ctx, i, ctx.plan.phases[i]!);
+    const { phases } = ctx.plan;
+    for (let i = 0; i < phases.length; ) {
+      const group = flowGroupAt(phases, i);
+      if (group.length > 1) await runTogether(ctx, group, (j) => runPhase(ctx, j, phases[j]!));
+      else await runPhase(ctx, i, phases[i]!);
+      i += group.length;
+    }
   } catch (err) {
     const rollback = ctx.gateRollback;
     // Only the gate's own stop turns into its rollback: a Ctrl-C, abort or crash since then wins.

@@ -3,7 +3,7 @@ export type { EtcdMemberPolicy, EtcdPolicy, EtcdTlsPolicy, EtcdUpgradePolicy } f
 export { normalizeEtcdVersion } from './etcd-policy.ts';
 export type { BudgetLimit, FlowOrder, FlowOrderInput } from './flow-order.ts';
 export { flowOrder } from './flow-order.ts';
-export type { LowerBound, PoolBoundInput, PoolLowerBound } from './lower-bound.ts';
+export type { LowerBound, PoolBoundInput, PoolLowerBound, TogetherLowerBound } from './lower-bound.ts';
 export { lowerBound, poolLowerBound } from './lower-bound.ts';
 export { wavesTaintingPendingNodes } from './pending-taint-waves.ts';
 export { blockedSummary, withPreflightBlockers } from './plan-blockers.ts';
@@ -11,6 +11,7 @@ export type {
   ClusterStep,
   ControlPlaneStep,
   EtcdMemberStep,
+  FlowGroupEstimate,
   NodeStep,
   NodeWaveStep,
   PhaseKind,
@@ -36,6 +37,7 @@ export type {
   Policy,
   PolicyError,
   PolicyResult,
+  PoolConcurrency,
   PoolPolicy,
 } from './policy.ts';
 export {

@@ -8,7 +8,8 @@
  *
  * Note: the arithmetic, per pool (pools go one after another, as the plan runs them: the bound is the least
  * this plan's order can take, not the least any order can — a loop over the whole cluster that takes nodes of
- * several pools at once can beat it, as fixed concurrency 4 does on the demo cluster in bench/compare-peers.ts):
+ * several pools at once can beat it, as fixed concurrency 4 does on the demo cluster in bench/compare-peers.ts;
+ * pools that policy.poolConcurrency lets flow side by side count together: togetherLowerBound):
  *   in flight   ≥ ceil(nodes / maxInFlight) × cycle   — at most maxInFlight nodes are out at once and each is
  *                                                        out for one cycle; maxInFlight is already lowered
  *               ≥ ceil(Σ cycles / maxInFlight)          where the pods would not fit (the capacity limit);
@@ -75,6 +76,21 @@ export interface PoolLowerBound {
 export interface LowerBound {
   seconds: number;
   pools: PoolLowerBound[];
+  /**
+   * policy.poolConcurrency: pools flowing side by side count once, together (togetherLowerBound), instead of
+   * one after another. Absent when every pool goes alone.
+   */
+  together?: TogetherLowerBound[];
+}
+
+/** Pools flowing side by side under a run-wide cap: their floor together. */
+export interface TogetherLowerBound {
+  pools: string[];
+  maxInFlight: number;
+  /** ceil(Σ their nodes' fastest cycles / maxInFlight): the run-wide cap's floor. */
+  capSeconds: number;
+  /** The largest of capSeconds and each pool's own bound (its own cap and budgets still hold). */
+  seconds: number;
 }
 
 /** The rule (see the header) over `input`'s cycles: the pool's bound with fastest cycles, an estimate with expected ones. */
@@ -118,7 +134,32 @@ export function poolLowerBound(input: PoolBoundInput): PoolLowerBound {
   return result;
 }
 
-export function lowerBound(pools: readonly PoolBoundInput[]): LowerBound {
+/**
+ * Pools that flow side by side (indexes into `pools`) under a run-wide cap: each still takes at least its
+ * own bound, and all of them together put their nodes' cycles through at most `maxInFlight` slots at once,
+ * so the group takes at least ceil(Σ cycles / maxInFlight). Both are floors; so is the larger.
+ */
+export function togetherLowerBound(
+  pools: readonly PoolBoundInput[],
+  members: readonly number[],
+  maxInFlight: number,
+): TogetherLowerBound {
+  const inputs = members.map((i) => pools[i]!);
+  const cycles = inputs.reduce((s, p) => s + (p.totalCycleSeconds ?? p.nodes * p.cycleSeconds), 0);
+  const capSeconds = Math.ceil(cycles / Math.max(1, maxInFlight));
+  const own = Math.max(0, ...inputs.map((p) => poolLowerBound(p).seconds));
+  return { pools: inputs.map((p) => p.pool), maxInFlight, capSeconds, seconds: Math.max(capSeconds, own) };
+}
+
+/** Pools one after another, but those of each group in `together` (indexes into `pools`) side by side. */
+export function lowerBound(
+  pools: readonly PoolBoundInput[],
+  together: ReadonlyArray<{ members: readonly number[]; maxInFlight: number }> = [],
+): LowerBound {
   const bounds = pools.map(poolLowerBound);
-  return { seconds: bounds.reduce((s, b) => s + b.seconds, 0), pools: bounds };
+  const grouped = new Set(together.flatMap((g) => g.members));
+  const groups = together.map((g) => togetherLowerBound(pools, g.members, g.maxInFlight));
+  const alone = bounds.filter((_, i) => !grouped.has(i)).reduce((s, b) => s + b.seconds, 0);
+  const seconds = alone + groups.reduce((s, g) => s + g.seconds, 0);
+  return { seconds, pools: bounds, ...(groups.length > 0 ? { together: groups } : {}) };
 }

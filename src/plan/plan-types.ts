@@ -144,7 +144,26 @@ export interface PlanPhase {
   version?: string;
   pool?: string;
   steps: PlanStep[];
+  /** This phase alone; a phase flowing together with others (flowGroup) overlaps them. */
   estimateSeconds: number;
+  /**
+   * policy.poolConcurrency: the phases with the same flowGroup (consecutive node pools) flow side by side
+   * after the canary, under the policy's run-wide in-flight cap; each keeps its waves, gates and soaks in
+   * order. Absent: the phase runs alone, after the one before it.
+   */
+  flowGroup?: string;
+}
+
+/** Pools flowing side by side (PlanPhase.flowGroup), as the estimate counts them. */
+export interface FlowGroupEstimate {
+  id: string;
+  pools: string[];
+  /** Nodes out of service at once across the group (policy.poolConcurrency.maxInFlight). */
+  maxInFlight: number;
+  /** The group's phases together: the longest of them, or all their nodes' cycles under the cap. */
+  estimateSeconds: number;
+  /** The least the group can take (its physical floor plus the soaks of its slowest pool). */
+  lowerBoundSeconds: number;
 }
 
 export interface PlanEstimate {
@@ -159,6 +178,8 @@ export interface PlanEstimate {
    */
   nodePhaseLowerBoundSeconds: number;
   lowerBound: LowerBound;
+  /** policy.poolConcurrency: the pools that flow side by side, counted together above. */
+  flowGroups?: FlowGroupEstimate[];
   /**
    * Each pool's node timings and where each came from, when earlier runs on this cluster measured some
    * (store/measured-history.ts); absent otherwise, where the policy's timings hold for every pool.

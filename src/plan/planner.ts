@@ -40,6 +40,7 @@ import type { BudgetLimit } from './flow-order.ts';
 import { lowerBound, type PoolBoundInput } from './lower-bound.ts';
 import { phase, seconds, step, sum } from './plan-parts.ts';
 import {
+  type FlowGroupEstimate,
   type NodeWaveStep,
   PLAN_SCHEMA_VERSION,
   type Plan,
@@ -139,6 +140,11 @@ export function planUpgrade(
   const fastestCycle = fastestCycleOf(policy, options.measured);
   const fastestDrain = fastestDrainOf(policy, options.measured);
   const boundInputs: PoolBoundInput[] = [];
+  // Per bound input: its nodes' expected cycles added up, and the soaks of its waves (poolConcurrency).
+  const boundWork: Array<{ cycles: number; soaks: number }> = [];
+  // The bound inputs of each node phase, so pools flowing together can be counted together.
+  const phaseBounds = new Map<PlanPhase, number[]>();
+  let flowGroups = 0;
   let nodeWaves = 0;
   // The soaks after waves: waits the policy asks for, which no execution can skip; added to the bound.
   let soakSeconds = 0;
@@ -164,6 +170,15 @@ export function planUpgrade(
     // Note: blue-green boots the whole green pool at once before the pool's first drain (engine/blue-green.ts):
     // once per pool, not per node; each blue node's cycle is then its drain alone.
     const blueGreen = pool.strategy === 'blue-green';
+    const cycleOf = (node: string) => {
+      const timing = nodeTimings(pool.name);
+      if (blueGreen) return timing.nodeDrain.seconds;
+      return (
+        timing.nodeDrain.seconds +
+        timing.nodeUpgrade.seconds * upgradesOf(node) +
+        (timing.nodeReady?.seconds ?? 0)
+      );
+    };
     const greenBoot = blueGreen && !greenBooted.has(`${pool.name}@${version}`);
     if (greenBoot) greenBooted.add(`${pool.name}@${version}`);
     const result = poolWaves({
@@ -183,15 +198,7 @@ export function planUpgrade(
         : {}),
       waveSize: kind === 'canary' ? names.length : waveSizeOf(policy, pool, names.length),
       soakSeconds: soak,
-      cycleOf: (node) => {
-        const timing = nodeTimings(pool.name);
-        if (blueGreen) return timing.nodeDrain.seconds;
-        return (
-          timing.nodeDrain.seconds +
-          timing.nodeUpgrade.seconds * upgradesOf(node) +
-          (timing.nodeReady?.seconds ?? 0)
-        );
-      },
+      cycleOf,
       fastestCycleOf: (node) =>
         fastestDrain(pool.name) + (blueGreen ? 0 : fastestCycle(pool.name, upgradesOf(node))),
       ...(greenBoot
@@ -213,9 +220,10 @@ export function planUpgrade(
     warnings.push(...result.warnings);
     boundInputs.push(result.bound);
     nodeWaves += result.steps.length;
-    soakSeconds += soak * result.steps.length;
     // A blue-green pool's final soak is a wait the policy asks for too.
-    for (const st of result.steps) soakSeconds += st.replacement?.finalSoakSeconds ?? 0;
+    const soaks = sum(result.steps.map((st) => soak + (st.replacement?.finalSoakSeconds ?? 0)));
+    soakSeconds += soaks;
+    boundWork.push({ cycles: sum(names.map(cycleOf)), soaks });
     return result.steps;
   };
 
@@ -243,6 +251,7 @@ export function planUpgrade(
       canaryLeft -= canaryNodes.length;
       const rest = behind.slice(canaryNodes.length);
       const prefix = `pool-${pool.name}-${v}${label ? `-${label}` : ''}`;
+      const firstBound = boundInputs.length;
       if (canaryNodes.length > 0) {
         const canarySoak = seconds(policy.canary.soak);
         const steps = waves(pool, canaryNodes, 'canary', `canary-${v}`, v, canarySoak);
@@ -261,8 +270,19 @@ export function planUpgrade(
       if (isCanaryPool)
         steps.at(-1)!.reasons.push(`canary pool: soak ${policy.canary.soak} before other pools`);
       const name = `${isCanaryPool ? 'Canary pool' : 'Node pool'} ${pool.name} → ${v}${label ? ` (${label})` : ''}`;
-      out.push(phase(isCanaryPool ? 'canary' : 'node-pool', name, steps, { version: v, pool: pool.name }));
+      const poolPhase = phase(isCanaryPool ? 'canary' : 'node-pool', name, steps, {
+        version: v,
+        pool: pool.name,
+      });
+      phaseBounds.set(poolPhase, [firstBound]);
+      out.push(poolPhase);
     }
+    if (policy.poolConcurrency)
+      groupPools(
+        out,
+        policy.poolConcurrency.pools,
+        () => `pools-${v}${label ? `-${label}` : ''}-${++flowGroups}`,
+      );
     for (const n of workerNodes) {
       const k = kubeletOf.get(n.name);
       if (!k || compareVersions(k, version) < 0) kubeletOf.set(n.name, version);
@@ -311,9 +331,40 @@ export function planUpgrade(
     ]),
   );
 
-  const bound = lowerBound(boundInputs);
+  const together = flowGroupsOf(phases, phaseBounds);
+  const cap = policy.poolConcurrency?.maxInFlight ?? 1;
+  const bound = lowerBound(
+    boundInputs,
+    together.map((g) => ({ members: g.bounds, maxInFlight: cap })),
+  );
+  const groupEstimates: FlowGroupEstimate[] = together.map((g, i) => {
+    const work = g.bounds.map((b) => boundWork[b]!);
+    const floor = bound.together![i]!;
+    return {
+      id: g.id,
+      pools: g.phases.map((p) => p.pool ?? ''),
+      maxInFlight: cap,
+      // Note: the pools' work through the shared cap, or the longest pool when its own limit holds it longer.
+      estimateSeconds: Math.max(
+        ...g.phases.map((p) => p.estimateSeconds),
+        Math.ceil(sum(work.map((w) => w.cycles)) / cap),
+      ),
+      // Note: soaks overlap: the group waits at least its slowest pool with its soaks, or the cap's floor.
+      lowerBoundSeconds: Math.max(
+        floor.capSeconds,
+        ...g.bounds.map((b) => bound.pools[b]!.seconds + boundWork[b]!.soaks),
+      ),
+    };
+  });
+  /** A phase's time in the run: a phase flowing with others counts once for its group (its first phase). */
+  const inRun = (p: PlanPhase): number => {
+    if (p.flowGroup === undefined) return p.estimateSeconds;
+    const g = groupEstimates.find((e) => e.id === p.flowGroup)!;
+    return together.find((t) => t.id === p.flowGroup)!.phases[0] === p ? g.estimateSeconds : 0;
+  };
+  const groupedSoaks = sum(together.flatMap((g) => g.bounds.map((b) => boundWork[b]!.soaks)));
   const nodePhaseSeconds = sum(
-    phases.filter((p) => p.kind === 'canary' || p.kind === 'node-pool').map((p) => p.estimateSeconds),
+    phases.filter((p) => p.kind === 'canary' || p.kind === 'node-pool').map(inRun),
   );
   const plan: Plan = {
     schemaVersion: PLAN_SCHEMA_VERSION,
@@ -326,11 +377,17 @@ export function planUpgrade(
     policy,
     phases,
     estimate: {
-      totalSeconds: sum(phases.map((p) => p.estimateSeconds)),
+      totalSeconds: sum(phases.map(inRun)),
       nodePhaseSeconds,
       nodeWaves,
-      nodePhaseLowerBoundSeconds: bound.seconds + soakSeconds,
+      nodePhaseLowerBoundSeconds:
+        bound.seconds -
+        sum((bound.together ?? []).map((g) => g.seconds)) +
+        soakSeconds -
+        groupedSoaks +
+        sum(groupEstimates.map((g) => g.lowerBoundSeconds)),
       lowerBound: bound,
+      ...(groupEstimates.length > 0 ? { flowGroups: groupEstimates } : {}),
       ...measuredEstimate(options.measured, pools, nodeTimings),
     },
     warnings: [...new Set(warnings)],
@@ -415,6 +472,49 @@ function measuredEstimate(
   const timings = pools.map((p) => ({ pool: p.name, ...nodeTimings(p.name) }));
   const used = timings.some((p) => p.nodeDrain.source === 'measured' || p.nodeUpgrade.source === 'measured');
   return used ? { timings } : {};
+}
+
+/**
+ * policy.poolConcurrency: marks runs of consecutive node-pool phases (never a canary: it goes first and
+ * alone) as flowing together, up to `pools` of them a group (all when unset); a run of one stays alone.
+ */
+function groupPools(phases: PlanPhase[], pools: number | undefined, nextId: () => string): void {
+  let run: PlanPhase[] = [];
+  const close = () => {
+    if (run.length > 1) {
+      const id = nextId();
+      for (const p of run) p.flowGroup = id;
+    }
+    run = [];
+  };
+  for (const p of phases) {
+    if (p.kind !== 'node-pool') {
+      close();
+      continue;
+    }
+    run.push(p);
+    if (pools !== undefined && run.length === pools) close();
+  }
+  close();
+}
+
+/** The plan's flow groups in order: their phases and those phases' bound inputs. */
+function flowGroupsOf(
+  phases: readonly PlanPhase[],
+  phaseBounds: ReadonlyMap<PlanPhase, number[]>,
+): Array<{ id: string; phases: PlanPhase[]; bounds: number[] }> {
+  const groups: Array<{ id: string; phases: PlanPhase[]; bounds: number[] }> = [];
+  for (const p of phases) {
+    if (p.flowGroup === undefined) continue;
+    let g = groups.find((x) => x.id === p.flowGroup);
+    if (!g) {
+      g = { id: p.flowGroup, phases: [], bounds: [] };
+      groups.push(g);
+    }
+    g.phases.push(p);
+    g.bounds.push(...(phaseBounds.get(p) ?? []));
+  }
+  return groups;
 }
 
 /** "plan-" + 12 hex of SHA-256 over the plan with an empty id. */

@@ -56,6 +56,7 @@ export function validatePolicy(raw: unknown, file: string): PolicyResult {
       'alerts',
       'prometheus',
       'etcd',
+      'poolConcurrency',
       'nodeProvider',
     ),
   );
@@ -222,6 +223,31 @@ export function validatePolicy(raw: unknown, file: string): PolicyResult {
       );
     else if (policy.defaults.strategy === 'in-place')
       fail('defaults.maxUnavailable', IN_PLACE_NEEDS_UNAVAILABLE);
+  }
+
+  const concurrency = section('poolConcurrency');
+  if (concurrency) {
+    unknownKeys(concurrency, ['maxInFlight', 'pools'], 'poolConcurrency');
+    const count = (key: 'maxInFlight' | 'pools', least: number, why: string): number | undefined => {
+      const v = concurrency[key];
+      if (v === undefined) return undefined;
+      if (typeof v === 'number' && Number.isInteger(v) && v >= least) return v;
+      fail(`poolConcurrency.${key}`, `must be an integer of at least ${least}: ${why}`);
+      return undefined;
+    };
+    const maxInFlight = count('maxInFlight', 1, 'the nodes out of service at once across the pools');
+    const pools = count(
+      'pools',
+      2,
+      'how many pools flow side by side (leave the section out for one at a time)',
+    );
+    if (concurrency.maxInFlight === undefined)
+      fail(
+        'poolConcurrency.maxInFlight',
+        'is required: the nodes out of service at once across the pools flowing together (e.g. 4)',
+      );
+    if (maxInFlight !== undefined)
+      policy.poolConcurrency = { maxInFlight, ...(pools !== undefined ? { pools } : {}) };
   }
 
   const canary = section('canary');

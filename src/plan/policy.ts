@@ -43,6 +43,14 @@ export interface PoolPolicy {
   finalSoak?: string;
 }
 
+/** See Policy.poolConcurrency. */
+export interface PoolConcurrency {
+  /** Nodes out of service at once across every pool flowing together (and the whole run). */
+  maxInFlight: number;
+  /** How many consecutive pools flow together; unset: all of a version's pools after the canary. */
+  pools?: number;
+}
+
 /** What a run does when no maintenance window is open (see engine/maintenance-window.ts). */
 export const ON_OUTSIDE_WINDOW = ['wait', 'pause'] as const;
 export type OnOutsideWindow = (typeof ON_OUTSIDE_WINDOW)[number];
@@ -64,6 +72,14 @@ export interface Policy {
     strategy: NodeStrategy;
     waveSize: IntOrString;
   };
+  /**
+   * Pools flowing side by side (as Cluster API's topology.cluster.x-k8s.io/upgrade-concurrency lets
+   * MachineDeployments upgrade together): after the canary, up to `pools` consecutive node pools (all of
+   * them when unset) flow at once, each within its own maxUnavailable and capacity, and never more than
+   * `maxInFlight` nodes out of service across the run. Unset (the default): pools go one after another. Left
+   * out of the defaults, so existing plans keep their id.
+   */
+  poolConcurrency?: PoolConcurrency;
   canary: {
     /** How many nodes go first (0 disables the canary). Ignored when `pool` is set. */
     nodes: number;

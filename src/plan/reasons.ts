@@ -5,7 +5,7 @@
  */
 import { formatDuration } from '../core/index.ts';
 import type { PoolLowerBound } from './lower-bound.ts';
-import type { StepReason } from './plan-types.ts';
+import type { FlowGroupEstimate, StepReason } from './plan-types.ts';
 
 /** Why a node of a wave is where it is in the expected order, or what its drain will meet. */
 export type NodeReason =
@@ -61,4 +61,13 @@ export function describeBound(p: PoolLowerBound): string {
   if (p.limitedBy === 'capacity')
     return `Pool ${name} ${cycles}, fewer in flight than the policy allows because the pods would not fit${none}.`;
   return `Pool ${name} ${cycles}${none}.`;
+}
+
+/**
+ * "pools compute, general flow side by side (pools-v1.32.2-1): at most 4 nodes in flight across them; est. 3m,
+ * lower bound 2m20s": what a reviewer must know about pools that policy.poolConcurrency lets run together.
+ */
+export function describeFlowGroup(g: FlowGroupEstimate): string {
+  const d = (s: number) => formatDuration(s * 1000);
+  return `pools ${g.pools.join(', ')} flow side by side (${g.id}): at most ${g.maxInFlight} node(s) in flight across them, each pool within its own limit, its waves' gates and soaks in its own order; together est. ${d(g.estimateSeconds)}, lower bound ${d(g.lowerBoundSeconds)}`;
 }

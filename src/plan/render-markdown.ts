@@ -2,7 +2,7 @@ import { formatDuration, PENDING_UPGRADE_TAINT_KEY } from '../core/index.ts';
 import { wavesTaintingPendingNodes } from './pending-taint-waves.ts';
 import { blockedSummary } from './plan-blockers.ts';
 import { isNodeWave, type Plan, type PlanStep } from './plan-types.ts';
-import { describeBound, describeReason } from './reasons.ts';
+import { describeBound, describeFlowGroup, describeReason } from './reasons.ts';
 import { describeTimings } from './timing-sources.ts';
 
 const d = (s: number) => formatDuration(s * 1000);
@@ -42,11 +42,20 @@ export function renderRunbook(plan: Plan): string {
   if (e.lowerBound.pools.length > 0) {
     out.push('## What limits the node phases', '');
     for (const p of e.lowerBound.pools) out.push(`- ${describeBound(p)}`);
+    for (const g of e.flowGroups ?? []) out.push(`- ${describeFlowGroup(g)}`);
     out.push('');
   }
   let n = 0;
   for (const phase of plan.phases) {
-    out.push(`## ${phase.name}`, '', `Estimated ${d(phase.estimateSeconds)}.`, '');
+    const together = phase.flowGroup
+      ? ` Flows side by side with ${plan.phases
+          .filter((p) => p !== phase && p.flowGroup === phase.flowGroup)
+          .map((p) => p.pool)
+          .join(
+            ', ',
+          )} (${phase.flowGroup}), under the run-wide cap of ${plan.policy.poolConcurrency?.maxInFlight} node(s) in flight.`
+      : '';
+    out.push(`## ${phase.name}`, '', `Estimated ${d(phase.estimateSeconds)}.${together}`, '');
     for (const s of phase.steps) {
       n++;
       out.push(...renderStep(n, s));
