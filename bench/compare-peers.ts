@@ -13,7 +13,8 @@
  *
  * The methods:
  * - Midflight at cap N: the real engine (`startRun`) on a plan from `planUpgrade` with a policy of
- *   maxUnavailable N, no canary, no soak, timings that state the scenario's physics (a drain takes the pods'
+ *   maxUnavailable N and its pools flowing side by side under a run-wide cap of N nodes in flight
+ *   (poolConcurrency.maxInFlight N: the same cap across the cluster as a fixed loop's), no canary, no soak, timings that state the scenario's physics (a drain takes the pods'
  *   stop time, a node upgrade the scenario's), drain with --force and --delete-emptydir-data as kubectl's;
  * - one node at a time (kured, `kops rolling-update`) and fixed concurrency N (system-upgrade-controller):
  *   src/rehearse/peers/node-loop.ts with `kubectl drain` semantics (kubectl-drain.ts beside it): evictions refused with 429
@@ -244,6 +245,7 @@ function midflightPolicy(scenario: Scenario, cap: number) {
   const result = validatePolicy(
     {
       defaults: { maxUnavailable: cap },
+      poolConcurrency: { maxInFlight: cap },
       canary: { nodes: 0 },
       drain: { force: true, deleteEmptyDirData: true },
       timings: {
@@ -328,20 +330,22 @@ function measuredOf(physics: ClusterPhysics): MeasuredTimings {
  * The floor of this seed: the plan's bound by the same rule (poolLowerBound) with each node's own cycle in
  * place of the fastest one — a cluster whose nodes all take the same time gets the plan's bound; with a spread
  * it is tighter, since nodes in flight are out for at least the sum of their cycles ÷ the cap, and no run on
- * this seed can beat it. Pools one after another, the plan's soaks added, as the plan's bound does.
+ * this seed can beat it. Pools one after another, the plan's soaks added, as the plan's bound does; pools
+ * flowing side by side count together (togetherLowerBound's rule with each node's own cycle).
  */
 function seedFloorSeconds(plan: Plan, physics: ClusterPhysics): number {
   const { lowerBound, nodePhaseLowerBoundSeconds } = plan.estimate;
   // Note: both are floors (the plan's takes the fastest node's cycle for every node), so the larger is one.
   let seconds = nodePhaseLowerBoundSeconds - lowerBound.seconds;
+  const floors = new Map<string, { seconds: number; cycles: number }>();
   for (const pool of lowerBound.pools) {
     const nodes = physics.pools.get(pool.pool.replace(/ \(canary\)$/, '')) ?? [];
     const cycles = nodes.map((n) => Math.floor((n.drainMs + n.upgrades * n.rebootMs) / 1000));
     if (cycles.length === 0 || cycles.length !== pool.nodes) {
-      seconds += pool.seconds;
+      floors.set(pool.pool, { seconds: pool.seconds, cycles: 0 });
       continue;
     }
-    seconds += Math.max(
+    const floor = Math.max(
       pool.seconds,
       poolLowerBound({
         pool: pool.pool,
@@ -356,7 +360,17 @@ function seedFloorSeconds(plan: Plan, physics: ClusterPhysics): number {
         budgets: pool.tightestBudget ? [pool.tightestBudget] : [],
       }).seconds,
     );
+    floors.set(pool.pool, { seconds: floor, cycles: cycles.reduce((a, b) => a + b, 0) });
   }
+  const grouped = new Set<string>();
+  for (const g of lowerBound.together ?? []) {
+    const members = g.pools.map((p) => floors.get(p)!);
+    for (const p of g.pools) grouped.add(p);
+    const cap = Math.ceil(members.reduce((s, m) => s + m.cycles, 0) / g.maxInFlight);
+    // Note: the plan's group bound already replaced its pools' sum in the soaks' difference above.
+    seconds += Math.max(g.seconds, cap, ...members.map((m) => m.seconds));
+  }
+  for (const [pool, floor] of floors) if (!grouped.has(pool)) seconds += floor.seconds;
   return seconds;
 }
 
