@@ -251,7 +251,6 @@ export function planUpgrade(
       canaryLeft -= canaryNodes.length;
       const rest = behind.slice(canaryNodes.length);
       const prefix = `pool-${pool.name}-${v}${label ? `-${label}` : ''}`;
-      const firstBound = boundInputs.length;
       if (canaryNodes.length > 0) {
         const canarySoak = seconds(policy.canary.soak);
         const steps = waves(pool, canaryNodes, 'canary', `canary-${v}`, v, canarySoak);
@@ -264,6 +263,8 @@ export function planUpgrade(
         );
       }
       if (rest.length === 0) continue;
+      // This phase's bound input is the one its waves add (after the canary's, when the pool gave one).
+      const firstBound = boundInputs.length;
       const steps = isCanaryPool
         ? waves(pool, rest, 'canary', prefix, v, seconds(policy.canary.soak))
         : waves(pool, rest, 'node-wave', prefix, v, seconds(poolSoak(policy, pool.name)));
