@@ -20,6 +20,17 @@ export type PlanRejection =
   /** The policy inside the plan is not valid, or names a provider that cannot be built. */
   | 'invalid-policy';
 
+/**
+ * A pool flowing side by side with others (policy.poolConcurrency) stopped with work left because another
+ * pool of its group failed: that failure, not this, is the run's reason (engine/pool-group.ts).
+ */
+export class AdmissionsHaltedError extends Error {
+  constructor(stepId: string, reason: string) {
+    super(`${stepId} stopped: ${reason}`);
+    this.name = 'AdmissionsHaltedError';
+  }
+}
+
 export class PlanRejectedError extends Error {
   readonly failureClass: FailureClass = 'permanent';
   constructor(

@@ -22,7 +22,7 @@ import { BudgetWatch, type DrainProgress } from '../kube/index.ts';
 import type { NodeWaveStep } from '../plan/index.ts';
 import { nodeStepEnded } from '../store/index.ts';
 import { describeVerdict, WaveAdmission } from './admission.ts';
-import { StepFailedError } from './errors.ts';
+import { AdmissionsHaltedError, StepFailedError } from './errors.ts';
 import { gatesAllow } from './gate-checks.ts';
 import { windowAdmits } from './maintenance-window.ts';
 import { type NodeResult, upgradeWorkerNode } from './node-steps.ts';
@@ -52,6 +52,8 @@ export async function flowNodes(ctx: RunContext, step: NodeWaveStep): Promise<No
       })
       .catch((err: unknown) => {
         if (!(err instanceof StopSignal) && !(err instanceof StepFailedError)) ctx.fail(err);
+        // Note: pools flowing with this one admit no more node either (pool-group.ts).
+        if (!(err instanceof StopSignal)) ctx.haltAdmissions(`pool ${step.pool}: ${describe(err)}`);
         // The first failure is the one to report; a stop only when nothing failed.
         if (failure === undefined || (failure instanceof StopSignal && !(err instanceof StopSignal)))
           failure = err;
@@ -126,7 +128,7 @@ export async function flowNodes(ctx: RunContext, step: NodeWaveStep): Promise<No
   if (left > 0) {
     ctx.checkpoint('step');
     if (ctx.admissionsHalted !== undefined)
-      throw new Error(`${step.id} stopped admitting with ${left} node(s) left: ${ctx.admissionsHalted}`);
+      throw new AdmissionsHaltedError(step.id, `${left} node(s) left; ${ctx.admissionsHalted}`);
     // Note: fail closed: a wave that stopped admitting with nodes left and no stop asked is never done.
     throw new Error(`${step.id} stopped admitting with ${left} node(s) left and no stop requested`);
   }
@@ -159,4 +161,8 @@ async function admit(
     'admitted',
   );
   return choice.node;
+}
+
+function describe(err: unknown): string {
+  return err instanceof Error ? err.message : String(err);
 }

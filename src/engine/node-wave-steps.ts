@@ -7,7 +7,7 @@ import { compareVersions, parseVersion } from '../core/index.ts';
 import type { ControlPlaneStep, NodeWaveStep, PlanPhase } from '../plan/index.ts';
 import { isNodeWave } from '../plan/index.ts';
 import { finishBlueGreen, prepareGreenPool } from './blue-green.ts';
-import { StepFailedError } from './errors.ts';
+import { AdmissionsHaltedError, StepFailedError } from './errors.ts';
 import { gatesAllow, recordGateBaselines, soakUnderGates } from './gate-checks.ts';
 import { flowNodes } from './node-flow.ts';
 import { upgradeControlPlaneMember, upgradeWorkerNode } from './node-steps.ts';
@@ -56,7 +56,7 @@ export async function waveStep(ctx: RunContext, step: NodeWaveStep): Promise<voi
     if (upgraded.length > 0) await gateWave(ctx, step, upgraded, namespaces, baseline);
   }
   // A pool flowing with this one failed: no soak, as no further node (pool-group.ts).
-  if (ctx.admissionsHalted !== undefined) throw new Error(`${step.id} stopped: ${ctx.admissionsHalted}`);
+  if (ctx.admissionsHalted !== undefined) throw new AdmissionsHaltedError(step.id, ctx.admissionsHalted);
   if (step.soakSeconds && step.soakSeconds > 0) {
     const until = row.detail.soakUntil ?? ctx.clock.now() + step.soakSeconds * 1000;
     if (row.detail.soakUntil === undefined)

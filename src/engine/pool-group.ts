@@ -13,6 +13,7 @@
  */
 import { isNodeWave, type PlanPhase } from '../plan/index.ts';
 import { nodeStepEnded } from '../store/index.ts';
+import { AdmissionsHaltedError } from './errors.ts';
 import type { RunContext } from './run-context.ts';
 
 /** The phases from `start` that flow together with it (just itself when it is in no group). */
@@ -32,24 +33,24 @@ export async function runTogether(
 ): Promise<void> {
   for (const i of members)
     for (const node of admittedNotEnded(ctx, ctx.plan.phases[i]!)) ctx.reservedFlight.add(node);
-  let first: { err: unknown } | undefined;
+  // Every lane's error, in the order they came: the group's is the first that is not another's halt.
+  const errors: unknown[] = [];
+  ctx.flowGroupRunning = true;
   const lanes = members.map((i) =>
     runPhase(i).catch((err: unknown) => {
-      if (first === undefined) {
-        first = { err };
-        const pool = ctx.plan.phases[i]!.pool;
-        ctx.admissionsHalted = `pool ${pool} stopped (${err instanceof Error ? err.message : String(err)})`;
-        ctx.wakeFlightWaiters();
-      }
+      errors.push(err);
+      const pool = ctx.plan.phases[i]!.pool;
+      ctx.haltAdmissions(`pool ${pool}: ${err instanceof Error ? err.message : String(err)}`);
     }),
   );
   try {
     await Promise.all(lanes);
   } finally {
+    ctx.flowGroupRunning = false;
     ctx.admissionsHalted = undefined;
     ctx.reservedFlight.clear();
   }
-  if (first !== undefined) throw first.err;
+  if (errors.length > 0) throw errors.find((e) => !(e instanceof AdmissionsHaltedError)) ?? errors[0];
 }
 
 /** Nodes of the phase's waves whose admission the store records and that have not ended. */

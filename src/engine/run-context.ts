@@ -168,6 +168,8 @@ export class RunContext {
    */
   readonly reservedFlight = new Set<string>();
   admissionsDeciding = 0;
+  /** Pools are flowing side by side now (pool-group.ts runs them). */
+  flowGroupRunning = false;
   /** A pool flowing with others failed: no flow admits another node; those in flight finish (pool-group.ts). */
   admissionsHalted?: string;
   private flightWaiters: Array<() => void> = [];
@@ -327,6 +329,14 @@ export class RunContext {
   /** Resolves when a node leaves the flight or admissions halt: a flow waiting for room asks again. */
   flightChanged(): Promise<void> {
     return new Promise((resolve) => this.flightWaiters.push(resolve));
+  }
+
+  /** Pools flowing together admit no more node (the first reason stays); waiting flows look again. */
+  haltAdmissions(reason: string): void {
+    // Note: a flow alone stops on its own failure; only a group's other pools must be told.
+    if (!this.flowGroupRunning) return;
+    this.admissionsHalted ??= reason;
+    this.wakeFlightWaiters();
   }
 
   wakeFlightWaiters(): void {
