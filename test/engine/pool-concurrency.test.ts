@@ -230,6 +230,67 @@ describe('pools flowing together (policy.poolConcurrency)', () => {
     }
   }, 60_000);
 
+  it('a pool that fails halts admissions in the other, whose nodes in flight finish; resume completes both', async () => {
+    const sandbox = await startCluster(TWO_POOLS_CLUSTER);
+    const real = new SandboxApiProvider(sandbox);
+    let poolOf = new Map<string, string>();
+    let h: ReturnType<typeof harness> | undefined;
+    const generalInUpgrade = latch();
+    const failed = latch();
+    let failedAt = -1;
+    let failures = 0;
+    // compute's first node fails (a bug: not retried) once general has a node in its upgrade; general's
+    // upgrades wait for that failure (or a clock limit), so they are in flight when it comes.
+    const provider = new CountingProvider({
+      kind: 'buggy',
+      async upgradeNode(ctx) {
+        const limit = () => h!.deps.clock.sleep(300_000);
+        if (poolOf.get(ctx.node) === 'compute' && failures === 0) {
+          failures++;
+          await Promise.race([generalInUpgrade.promise, limit()]);
+          failedAt = flowOf(h!.events).length;
+          failed.open();
+          throw new TypeError(`simulated bug upgrading ${ctx.node}`);
+        }
+        if (poolOf.get(ctx.node) === 'general') await Promise.race([failed.promise, limit()]);
+        return real.upgradeNode(ctx);
+      },
+    });
+    h = harness(sandbox, provider);
+    try {
+      const plan = await planFor(sandbox, TARGET, {
+        ...TOGETHER_POLICY,
+        poolConcurrency: { maxInFlight: 3 },
+      });
+      poolOf = poolsOf(plan);
+      h.deps.onEvent = (e) => {
+        h!.events.push(e);
+        if (e.type === 'node-changed' && e.activity === 'upgrade' && poolOf.get(e.node) === 'general')
+          generalInUpgrade.open();
+      };
+      const summary = await startRun(h.deps, plan, FAST);
+      expect(summary.state).toBe('failed');
+      expect(summary.reason).toMatch(/simulated bug upgrading compute-/);
+      const flow = flowOf(h.events);
+      expect(failedAt).toBeGreaterThan(0);
+      // Nothing admitted once the failure was known; general's nodes then in flight finished.
+      expect(flow.slice(failedAt).filter((f) => f.what === 'in')).toEqual([]);
+      const generalIn = flow.filter((f) => f.what === 'in' && poolOf.get(f.node) === 'general');
+      const generalOut = flow.filter((f) => f.what === 'out' && poolOf.get(f.node) === 'general');
+      expect(generalIn.length).toBeGreaterThan(0);
+      expect(generalOut.map((f) => f.node).sort()).toEqual(generalIn.map((f) => f.node).sort());
+      expect(generalIn.length).toBeLessThan(3);
+
+      const resumed = await resumeRun(h.deps, summary.runId, FAST);
+      expect(resumed.reason).toBeUndefined();
+      expect(resumed.state).toBe('succeeded');
+      await expectUpgraded(sandbox, TARGET);
+    } finally {
+      h.cleanup();
+      await sandbox.stop();
+    }
+  }, 60_000);
+
   it('killed while both pools flow, the resumed run finishes both: nothing upgraded twice, nothing left cordoned, the cap held', async () => {
     const sandbox = await startCluster(TWO_POOLS_CLUSTER);
     const watch = new VersionWatch(sandbox);
