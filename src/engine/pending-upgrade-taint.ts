@@ -80,14 +80,22 @@ function rowEnded(ctx: RunContext, stepId: string, node: string): boolean {
   );
 }
 
-/** The executions that have reconciled the taints for their waves (once each). */
-const reconciled = new WeakSet<RunContext>();
+/**
+ * Each execution's reconcile of the taints for its waves (once each). Note: kept as the promise, so pools
+ * flowing side by side (engine/pool-group.ts) that reach their first waves together wait for one reconcile
+ * instead of patching the same nodes twice; a failed one is forgotten, so the next wave tries again.
+ */
+const reconciled = new WeakMap<RunContext, Promise<void>>();
 
 /** Before a canary or pool wave: the first one of this execution puts the taints where they belong. */
 export async function taintNodesToDrain(ctx: RunContext): Promise<void> {
-  if (reconciled.has(ctx)) return;
-  await reconcilePendingTaints(ctx, nodesToDrain(ctx));
-  reconciled.add(ctx);
+  let done = reconciled.get(ctx);
+  if (!done) {
+    done = reconcilePendingTaints(ctx, nodesToDrain(ctx));
+    reconciled.set(ctx, done);
+    done.catch(() => reconciled.delete(ctx));
+  }
+  await done;
 }
 
 /**
