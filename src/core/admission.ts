@@ -15,13 +15,24 @@
  * when the budget's next disruption is due back. Budgets recover in parallel: the candidate's wait is the
  * longest of its budgets'.
  * The candidate with the shortest wait goes; a clear one waits nothing, so it always beats the others. Ties
- * go to clear, then recovering, then contended; then to the one holding pods of the budget with the most
- * pods left on the wave's nodes still waiting (when they were all read): a budget with k pods left needs
+ * go to clear, then recovering, then contended; then, when other slots are free now (`slotsFree` above 1), to
+ * the one after which the most other candidates are still clear (see below); then to the one holding pods of
+ * the budget with the most pods left on the wave's nodes still waiting (when they were all read): a budget
+ * with k pods left needs
  * k − 1 recoveries between its last evictions, however many nodes are free, so the nodes holding them go
  * early, not last one behind the other; then to the one with the fewest evictions queued ahead of its own
  * (over all its contended budgets, the pods the drains in flight and its own would evict beyond what the
  * budget allows); then the plan's order. A contended candidate is still taken when nothing better is there:
  * its drain then waits seconds for a budget while its slot would otherwise stay empty for a whole node cycle.
+ *
+ * Slots free together (a wave's start, nodes that finish together) are filled one choice after another at the
+ * same instant, and each choice's drain takes the budgets the next choices are judged against: a node sharing
+ * budgets with many others, taken first, can leave no clear candidate for the other slots, so one of them
+ * drains waiting on it although two nodes sharing nothing were there. Taking first the candidate that leaves
+ * the most others clear is the greedy rule for the largest set of nodes that can all drain at once. With one
+ * slot free it says nothing: the next choice comes later, against drains that have moved on. Note: on a real
+ * cluster slots free together at every wave's start (after its gate and soak) and whenever nodes of the same
+ * image finish together; a drain that waits there holds its node cordoned for nothing.
  * The Eviction API stays the final word; this only orders the candidates.
  *
  * Worked example: web allows 1 and node a (in flight) has yet to evict its web pod. Candidates in order:
@@ -57,6 +68,8 @@ export interface AdmissionInput {
    * left, the longer its pods take to leave one recovery apart, so on equal waits its nodes go first.
    */
   left?: ReadonlyMap<string, number>;
+  /** Slots free now, this choice's included: above 1, the next choices follow at once, against this one's drain. */
+  slotsFree?: number;
 }
 
 /** `waitMs`: how long its drain is expected to wait on budgets (the longest of its budgets' waits). */
@@ -107,10 +120,12 @@ function budgetWaitMs(budget: string, evictions: number, allowed: number, input:
 
 /** Undefined only when there is no candidate. */
 export function chooseNextNode(input: AdmissionInput): AdmissionChoice | undefined {
+  const together = (input.slotsFree ?? 1) > 1;
   const judged = input.candidates.map((c) => ({
     node: c.node,
     verdict: judgeCandidate(c, input),
     critical: criticalOf(c, input),
+    leavesClear: together ? clearAfter(c, input) : 0,
   }));
   let at = -1;
   for (const [i, j] of judged.entries()) if (at < 0 || better(j, judged[at]!)) at = i;
@@ -125,18 +140,30 @@ export function chooseNextNode(input: AdmissionInput): AdmissionChoice | undefin
 
 const RANK: Record<AdmissionVerdict['kind'], number> = { clear: 0, recovering: 1, contended: 2 };
 
-type Judged = { verdict: AdmissionVerdict; critical: number };
+type Judged = { verdict: AdmissionVerdict; critical: number; leavesClear: number };
 
 /**
  * Strictly better: a shorter wait, then a better kind (a clear candidate is certain, a budget due back now
- * only expected), then pods of a budget with more pods left, then fewer evictions queued (the plan's order
- * breaks ties).
+ * only expected), then more other candidates left clear (0 for all with one slot free), then pods of a budget
+ * with more pods left, then fewer evictions queued (the plan's order breaks ties).
  */
 function better(a: Judged, b: Judged): boolean {
   if (waitOf(a.verdict) !== waitOf(b.verdict)) return waitOf(a.verdict) < waitOf(b.verdict);
   if (RANK[a.verdict.kind] !== RANK[b.verdict.kind]) return RANK[a.verdict.kind] < RANK[b.verdict.kind];
+  if (a.leavesClear !== b.leavesClear) return a.leavesClear > b.leavesClear;
   if (a.critical !== b.critical) return a.critical > b.critical;
   return queuedOf(a.verdict) < queuedOf(b.verdict);
+}
+
+/** How many of the other candidates are still clear once the candidate's drain counts as in flight. */
+function clearAfter(chosen: AdmissionCandidate, input: AdmissionInput): number {
+  const draining = new Map(input.draining);
+  for (const [budget, pods] of chosen.evictions)
+    if (pods > 0) draining.set(budget, (draining.get(budget) ?? 0) + pods);
+  const after = { ...input, draining };
+  let clear = 0;
+  for (const c of input.candidates) if (c !== chosen && judgeCandidate(c, after).kind === 'clear') clear++;
+  return clear;
 }
 
 /** The most pods any of the candidate's budgets has left on the candidates; 0 when unknown. */

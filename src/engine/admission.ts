@@ -56,8 +56,11 @@ export class WaveAdmission {
 
   constructor(private readonly ctx: RunContext) {}
 
-  /** The next node among `waiting` (in the plan's order); undefined when it is empty. */
-  async choose(waiting: readonly string[]): Promise<AdmissionChoice | undefined> {
+  /**
+   * The next node among `waiting` (in the plan's order); undefined when it is empty. `slotsFree`: the flow's
+   * free slots, this one's included (core/admission.ts fills slots free together so that most drains go at once).
+   */
+  async choose(waiting: readonly string[], slotsFree = 1): Promise<AdmissionChoice | undefined> {
     if (waiting.length === 0) return undefined;
     const budgets = await this.budgets();
     const byLabel = new BudgetsByLabel(budgets);
@@ -68,7 +71,7 @@ export class WaveAdmission {
         for (const k of pod.budgets) draining.set(k, (draining.get(k) ?? 0) + 1);
     this.read.clear();
     const candidates: AdmissionCandidate[] = [];
-    const input = () => ({ candidates, allowed, draining, ...this.recovery(allowed) });
+    const input = () => ({ candidates, allowed, draining, slotsFree, ...this.recovery(allowed) });
     const readAll = waiting.length <= READ_ALL_UP_TO;
     for (const node of readAll ? waiting : waiting.slice(0, CANDIDATES_READ)) {
       const pods = budgetsOfPods(await this.ctx.cluster.listPodsOnNode(node), byLabel);

@@ -81,7 +81,9 @@ export async function flowNodes(ctx: RunContext, step: NodeWaveStep): Promise<No
       return false;
     });
     if (!allowed) return undefined;
-    return admit(ctx, step, admission, waiting).catch((err: unknown) => {
+    // This flow's free slots, this one's included (it holds one of the run-wide cap's while deciding).
+    const slotsFree = Math.min(step.maxInFlight - inFlight.size, ctx.flightRoom() + 1);
+    return admit(ctx, step, admission, waiting, slotsFree).catch((err: unknown) => {
       failure ??= err;
       return undefined;
     });
@@ -144,8 +146,9 @@ async function admit(
   step: NodeWaveStep,
   admission: WaveAdmission,
   waiting: string[],
+  slotsFree: number,
 ): Promise<string | undefined> {
-  const choice = await admission.choose(waiting);
+  const choice = await admission.choose(waiting, slotsFree);
   if (!choice) return undefined;
   waiting.splice(waiting.indexOf(choice.node), 1);
   const passedOver = choice.passedOver.map((p) => describeVerdict(p.node, p.verdict));

@@ -307,6 +307,30 @@ describe('chooseNextNode', () => {
     expect(choice?.node).toBe('b');
   });
 
+  it.each<[string, number, string]>([
+    // hub shares web with a and api with b; a and b share nothing. hub holds the budget with the most pods left.
+    ['two slots free: the one leaving the most others clear, so both slots drain at once', 2, 'a'],
+    ['one slot free: the next choice comes later, so the budget with the most pods left', 1, 'hub'],
+  ])('%s', (_, slotsFree, node) => {
+    const choice = chooseNextNode({
+      ...input(
+        [
+          candidate('hub', { web: 1, api: 1, big: 1 }),
+          candidate('a', { web: 1 }),
+          candidate('b', { api: 1 }),
+        ],
+        { web: 1, api: 1, big: 1 },
+      ),
+      left: new Map([
+        ['web', 2],
+        ['api', 2],
+        ['big', 3],
+      ]),
+      slotsFree,
+    });
+    expect(choice?.node).toBe(node);
+  });
+
   it('has nothing to choose from no candidates', () => {
     expect(chooseNextNode(input([], { web: 1 }))).toBeUndefined();
   });
