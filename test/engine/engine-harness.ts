@@ -108,6 +108,26 @@ export function commandProvider(sandbox: RunningSandbox): CommandProvider {
   });
 }
 
+/** Holds a node's upgrade until `holdFor(node)` resolves (undefined: no hold), then upgrades it. */
+export class HeldProvider implements UpgradeProvider {
+  readonly kind = 'held';
+  constructor(
+    private readonly inner: UpgradeProvider,
+    private readonly holdFor: (node: string) => Promise<void> | undefined,
+  ) {}
+  async upgradeNode(ctx: UpgradeContext): Promise<void> {
+    await this.holdFor(ctx.node);
+    return this.inner.upgradeNode(ctx);
+  }
+}
+
+/** A promise the test resolves when it chooses. */
+export function latch(): { promise: Promise<void>; open: () => void } {
+  let open = () => {};
+  const promise = new Promise<void>((resolve) => (open = resolve));
+  return { promise, open };
+}
+
 /**
  * Wraps a provider, counting the calls per node (a node upgraded twice would show 2) and recording each
  * call's versions in order.

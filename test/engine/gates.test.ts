@@ -23,13 +23,13 @@ import type {
   GateMonitorDeps,
 } from '../../src/gates/gate-types.ts';
 import { requestRaw } from '../../src/kube/client.ts';
-import type { UpgradeContext, UpgradeProvider } from '../../src/providers/index.ts';
 import type { RunningSandbox } from '../e2e/sandbox-harness.ts';
 import { patchFaults } from '../kube/sandbox-faults.ts';
 import {
   expectUpgraded,
   FAST,
   FAST_TIMING,
+  HeldProvider,
   harness,
   nodes,
   planFor,
@@ -183,19 +183,6 @@ function errorRatio(sandbox: RunningSandbox, service: string, onFailure: 'pause'
         : undefined;
     },
   };
-}
-
-/** Holds each node's upgrade until `hold` resolves, then upgrades it. */
-class HeldProvider implements UpgradeProvider {
-  readonly kind = 'held';
-  constructor(
-    private readonly inner: UpgradeProvider,
-    private readonly hold: () => Promise<void>,
-  ) {}
-  async upgradeNode(ctx: UpgradeContext): Promise<void> {
-    await this.hold();
-    return this.inner.upgradeNode(ctx);
-  }
 }
 
 async function waitForEtcd(sandbox: RunningSandbox, node: string, ready: boolean): Promise<void> {

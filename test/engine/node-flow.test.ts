@@ -12,7 +12,6 @@ import { matchesLabelSelector } from '../../src/core/index.ts';
 import { type RunEvent, startRun } from '../../src/engine/index.ts';
 import { requestRaw } from '../../src/kube/index.ts';
 import type { NodeWaveStep, Plan } from '../../src/plan/index.ts';
-import type { UpgradeContext, UpgradeProvider } from '../../src/providers/index.ts';
 import type { NodeRowDetail } from '../../src/store/index.ts';
 import type { RunningSandbox } from '../e2e/sandbox-harness.ts';
 import {
@@ -20,7 +19,9 @@ import {
   expectUpgraded,
   FAST,
   FOUR_WORKERS_CLUSTER,
+  HeldProvider,
   harness,
+  latch,
   nodes,
   planFor,
   SandboxApiProvider,
@@ -36,26 +37,6 @@ const FLOW_POLICY = testPolicy({
   timings: { waveSoak: '0s' },
   defaults: { maxUnavailable: 2 },
 });
-
-/** Holds a node's upgrade until `holdFor(node)` resolves (undefined: no hold), then upgrades it. */
-class HeldProvider implements UpgradeProvider {
-  readonly kind = 'held';
-  constructor(
-    private readonly inner: UpgradeProvider,
-    private readonly holdFor: (node: string) => Promise<void> | undefined,
-  ) {}
-  async upgradeNode(ctx: UpgradeContext): Promise<void> {
-    await this.holdFor(ctx.node);
-    return this.inner.upgradeNode(ctx);
-  }
-}
-
-/** A promise the test resolves when it chooses. */
-function latch(): { promise: Promise<void>; open: () => void } {
-  let open = () => {};
-  const promise = new Promise<void>((resolve) => (open = resolve));
-  return { promise, open };
-}
 
 function theWave(plan: Plan): NodeWaveStep {
   const waves = plan.phases.flatMap((p) => p.steps).filter((s) => s.kind === 'node-wave');

@@ -10,14 +10,15 @@
 import { describe, expect, it } from 'vitest';
 import { type RunEvent, resumeRun, startRun } from '../../src/engine/index.ts';
 import type { NodeWaveStep, Plan } from '../../src/plan/index.ts';
-import type { UpgradeContext, UpgradeProvider } from '../../src/providers/index.ts';
 import {
   CountingProvider,
   CrashError,
   expectUpgraded,
   FAST,
   FAST_TIMING,
+  HeldProvider,
   harness,
+  latch,
   nodes,
   planFor,
   SandboxApiProvider,
@@ -49,24 +50,6 @@ const TOGETHER_POLICY = testPolicy({
   pools: [{ name: 'compute' }, { name: 'general' }],
   poolConcurrency: { maxInFlight: 2 },
 });
-
-class HeldProvider implements UpgradeProvider {
-  readonly kind = 'held';
-  constructor(
-    private readonly inner: UpgradeProvider,
-    private readonly holdFor: (node: string) => Promise<void> | undefined,
-  ) {}
-  async upgradeNode(ctx: UpgradeContext): Promise<void> {
-    await this.holdFor(ctx.node);
-    return this.inner.upgradeNode(ctx);
-  }
-}
-
-function latch(): { promise: Promise<void>; open: () => void } {
-  let open = () => {};
-  const promise = new Promise<void>((resolve) => (open = resolve));
-  return { promise, open };
-}
 
 type NodeChanged = Extract<RunEvent, { type: 'node-changed' }>;
 
