@@ -3,7 +3,7 @@
  * does (k/k pkg/controller/disruption): expected pods from the controllers' replicas, desiredHealthy from
  * minAvailable/maxUnavailable, disruptionsAllowed = currentHealthy − desiredHealthy (never below 0).
  */
-import { type ClusterModel, isPodReady, podKey } from './cluster-model.ts';
+import { type ClusterModel, isHealthyForBudget, podKey } from './cluster-model.ts';
 import { scaledValue } from './intorstr.ts';
 import type { Pod, PodDisruptionBudget } from './snapshot.ts';
 
@@ -55,7 +55,7 @@ function sameOwner(model: ClusterModel, pod: Pod, key: string): boolean {
 
 export function analyseBudget(model: ClusterModel, pdb: PodDisruptionBudget): BudgetState {
   const pods = model.podsOfBudget(pdb);
-  const healthyPods = pods.filter((p) => isPodReady(p) && !p.metadata.deletionTimestamp);
+  const healthyPods = pods.filter(isHealthyForBudget);
   const unmanagedPods = pods.filter((p) => !model.ownerOf(p));
   const { minAvailable, maxUnavailable } = pdb.spec;
   let expectedPods: number;

@@ -62,6 +62,14 @@ export function isPodReady(pod: Pod): boolean {
   return conditionStatus(pod.status?.conditions, 'Ready') === 'True';
 }
 
+/**
+ * Ready and not terminating: a pod its disruption budget counts healthy, whose eviction therefore needs the
+ * budget's permission (one of its disruptionsAllowed).
+ */
+export function isHealthyForBudget(pod: Pod): boolean {
+  return isPodReady(pod) && !pod.metadata.deletionTimestamp;
+}
+
 export function isMirrorPod(pod: Pod): boolean {
   return pod.metadata.annotations?.['kubernetes.io/config.mirror'] !== undefined;
 }

@@ -31,6 +31,7 @@ export {
   hasEmptyDir,
   isDaemonSetPod,
   isEvictable,
+  isHealthyForBudget,
   isMirrorPod,
   isPodReady,
   isTerminalPod,

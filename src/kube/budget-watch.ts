@@ -1,5 +1,6 @@
 import { type KubeConfig, PolicyV1Api, type V1PodDisruptionBudget } from '@kubernetes/client-node';
 import type { Clock } from '../core/index.ts';
+import { DisruptionGate } from './disruption-gate.ts';
 import { WatchedObjects } from './watched-objects.ts';
 
 /**
@@ -12,7 +13,18 @@ import { WatchedObjects } from './watched-objects.ts';
  * ever a shortcut here; the Eviction API stays the final word on every disruption.
  */
 export class BudgetWatch {
-  private constructor(private readonly watched: WatchedObjects<V1PodDisruptionBudget>) {}
+  /**
+   * Hands each budget's allowed disruptions to the evictions of the drains sharing this watch, so that none is
+   * sent while the watched budget allows none and one budget's disruption goes to one eviction at a time.
+   */
+  readonly gate: DisruptionGate;
+
+  private constructor(
+    private readonly watched: WatchedObjects<V1PodDisruptionBudget>,
+    clock: Clock,
+  ) {
+    this.gate = new DisruptionGate(watched, clock);
+  }
 
   /** Starts listing and watching; never throws (a failed start is retried, the callers poll meanwhile). */
   static start(kc: KubeConfig, clock: Clock): BudgetWatch {
@@ -22,6 +34,7 @@ export class BudgetWatch {
         path: '/apis/policy/v1/poddisruptionbudgets',
         list: () => policy.listPodDisruptionBudgetForAllNamespaces(),
       }),
+      clock,
     );
   }
 
@@ -46,6 +59,7 @@ export class BudgetWatch {
   }
 
   stop(): Promise<void> {
+    this.gate.stop();
     return this.watched.stop();
   }
 }

@@ -8,9 +8,10 @@ import {
   type V1Pod,
   type V1PodDisruptionBudget,
 } from '@kubernetes/client-node';
-import { type Clock, matchesLabelSelector, type Timer } from '../core/index.ts';
+import { type Clock, isHealthyForBudget, matchesLabelSelector, type Pod, type Timer } from '../core/index.ts';
 import { type ApiFailure, apiFailureClass, apiFailureOf, isNotFound } from './api-failure.ts';
 import type { BudgetWatch } from './budget-watch.ts';
+import type { EvictionPermit } from './disruption-gate.ts';
 import { controllerOf, deletionAgeSeconds, type PodFilterBlock, podDeleteStatus } from './drain-filters.ts';
 import { listPodMetadataOnNode, listPodsOnNode } from './pods-on-node.ts';
 import { jitter, withRetries } from './retry.ts';
@@ -60,9 +61,12 @@ export interface DrainOptions {
    */
   evictionLabels?: Record<string, string>;
   /**
-   * The cluster's budgets, watched, shared by the drains that run together: an eviction a budget refused is
-   * retried the moment the watch sees the budget allow one again, instead of at the next poll. Default: none,
-   * each drain reads the budget every poll interval.
+   * The cluster's budgets, watched, shared by the drains that run together. An eviction whose pod one budget
+   * protects is not sent while the watch sees that budget allow no disruption, and the disruptions it allows
+   * go to the drains' waiting evictions one each, first come first served (its gate, disruption-gate.ts); an
+   * eviction the API still refuses is retried the moment the watch sees the budget allow one again, instead of
+   * at the next poll. Default: none, every eviction is sent and each drain reads a refusing budget every poll
+   * interval.
    */
   budgetWatch?: BudgetWatch;
 }
@@ -358,12 +362,19 @@ class NodeDrain {
         await task.finished;
         return;
       }
+      const permit = await this.admitEviction(task);
+      if (this.stopper.isStopped || !awaitsEviction(task)) {
+        permit?.release();
+        continue;
+      }
       let failure: ApiFailure;
       try {
         await this.limiter.run(() => this.sendEviction(task));
+        permit?.accepted();
         this.setState(task, 'terminating');
         continue;
       } catch (err) {
+        permit?.release();
         failure = apiFailureOf(err);
       }
       if (failure.code === 404) {
@@ -383,6 +394,43 @@ class NodeDrain {
         const verb = this.options.disableEviction ? 'delete' : 'evict';
         this.fail(task, 'eviction-error', `${verb} pod: ${failure.message} (HTTP ${failure.code ?? 'none'})`);
       }
+    }
+  }
+
+  /**
+   * Before the pod's eviction is sent: waits at the budget watch's gate until the pod's budget has a disruption
+   * no other eviction of this process took, so that an eviction the watch knows the API would refuse is not
+   * sent, and a budget allowing one disruption again lets one of the waiting evictions go, not all of them.
+   * Resolves the permit to settle with the eviction's answer, or undefined to send it as without a watch: no
+   * watch (or it is down), eviction disabled, the pod needing no budget's permission (not Ready, terminating),
+   * no budget or several selecting it (the API answers those itself).
+   * Note: while it waits, a change of the pod (seen by the drain's watch of the node's pods) has it look again:
+   * a pod that turned unready may go without the budget's permission, one gone needs no eviction.
+   */
+  private async admitEviction(task: PodTask): Promise<EvictionPermit | undefined> {
+    const budgetWatch = this.options.budgetWatch;
+    if (!budgetWatch || this.options.disableEviction) return undefined;
+    const { namespace, name } = task.ref;
+    for (;;) {
+      const podWatch = this.podWatch?.live ? this.podWatch : undefined;
+      const pod = podWatch ? podWatch.get(name, namespace) : task.pod;
+      if (podWatch) {
+        this.notePodState(task, pod);
+        if (!awaitsEviction(task)) return undefined;
+      }
+      if (!pod || !isHealthyForBudget(pod as Pod)) return undefined;
+      const budgets = budgetWatch.budgets()?.filter((b) => budgetSelects(b, pod));
+      const budget = budgets?.length === 1 ? budgets[0]?.metadata?.name : undefined;
+      if (!budget) return undefined;
+      let podChanged = false;
+      const changed = podWatch?.nextChange(namespace, name).then(() => {
+        podChanged = true;
+      });
+      const permit = await budgetWatch.gate.admit(namespace, budget, name, {
+        giveUp: changed ? Promise.race([this.stopper.stopped, changed]) : this.stopper.stopped,
+        onWait: (message) => this.setState(task, 'waiting-for-budget', { budget, message }),
+      });
+      if (permit || !podChanged || this.stopper.isStopped) return permit;
     }
   }
 
@@ -648,6 +696,11 @@ function refOf(pod: V1Pod): PodRef {
 
 function isFinal(state: TaskState): boolean {
   return state === 'gone' || state === 'failed';
+}
+
+/** Whether the pod's eviction is still to be sent: it is not gone, failed, or terminating meanwhile. */
+function awaitsEviction(task: PodTask): boolean {
+  return !isFinal(task.state) && task.state !== 'terminating';
 }
 
 function isNamespaceTerminating(failure: ApiFailure): boolean {

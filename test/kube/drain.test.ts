@@ -1,12 +1,19 @@
-import { AppsV1Api, CoreV1Api, type KubeConfig, PolicyV1Api } from '@kubernetes/client-node';
+import {
+  AppsV1Api,
+  CoreV1Api,
+  type KubeConfig,
+  PatchStrategy,
+  PolicyV1Api,
+  setHeaderOptions,
+} from '@kubernetes/client-node';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { VirtualClock } from '../../src/core/clock.ts';
+import { type Clock, VirtualClock } from '../../src/core/clock.ts';
 import { BudgetWatch } from '../../src/kube/budget-watch.ts';
 import { cordonNode, uncordonNode } from '../../src/kube/cordon.ts';
 import { type DrainProgress, drainNode, type PodRef } from '../../src/kube/drain.ts';
 import { advanceWhenIdle } from '../../src/sandbox/idle-time.ts';
 import { type RunningSandbox, startSandbox } from '../e2e/sandbox-harness.ts';
-import { requestsServed } from './requests-served.ts';
+import { evictionsServed, requestsServed } from './requests-served.ts';
 import { patchFaults, waitForWorkloads } from './sandbox-faults.ts';
 
 const LAB = 'test/fixtures/scenarios/drain-lab.yaml';
@@ -102,6 +109,76 @@ async function placePairOn(kc: KubeConfig, node: string, sandbox: RunningSandbox
   await waitForWorkloads(sandbox);
   expect((await podRows(kc, node)).filter((p) => p.name.startsWith('pair-'))).toHaveLength(2);
   for (const other of others) await uncordonNode(kc, other);
+}
+
+/**
+ * A Deployment `name` (label app=`name`) with one pod on each of `nodes` (a node named twice holds two), and a
+ * budget `name` with `maxUnavailable` over it. The other workers are cordoned while the pods are placed; pods
+ * on distinct nodes keep apart (required anti-affinity), so their replacements go to other nodes.
+ */
+async function placeOn(
+  kc: KubeConfig,
+  sandbox: RunningSandbox,
+  spec: { name: string; nodes: string[]; maxUnavailable: number },
+): Promise<void> {
+  const workers = (await kc.makeApiClient(CoreV1Api).listNode()).items.map((n) => n.metadata?.name ?? '');
+  const others = workers.filter((n) => !spec.nodes.includes(n) && !n.startsWith('cp-'));
+  for (const other of others) await cordonNode(kc, other);
+  const labels = { app: spec.name };
+  const apart = new Set(spec.nodes).size === spec.nodes.length;
+  await kc.makeApiClient(AppsV1Api).createNamespacedDeployment({
+    namespace: 'default',
+    body: {
+      metadata: { name: spec.name, labels },
+      spec: {
+        replicas: spec.nodes.length,
+        selector: { matchLabels: labels },
+        template: {
+          metadata: { labels },
+          spec: {
+            containers: [{ name: 'app', image: 'nginx:1.27', resources: { requests: { cpu: '10m' } } }],
+            ...(apart
+              ? {
+                  affinity: {
+                    podAntiAffinity: {
+                      requiredDuringSchedulingIgnoredDuringExecution: [
+                        { labelSelector: { matchLabels: labels }, topologyKey: 'kubernetes.io/hostname' },
+                      ],
+                    },
+                  },
+                }
+              : {}),
+          },
+        },
+      },
+    },
+  });
+  await kc.makeApiClient(PolicyV1Api).createNamespacedPodDisruptionBudget({
+    namespace: 'default',
+    body: {
+      metadata: { name: spec.name },
+      spec: { maxUnavailable: spec.maxUnavailable, selector: { matchLabels: labels } },
+    },
+  });
+  await waitForWorkloads(sandbox);
+  const placed = (await podRows(kc)).filter((p) => p.owner?.startsWith(`${spec.name}-`)).map((p) => p.node);
+  expect(placed.sort()).toEqual([...spec.nodes].sort());
+  for (const other of others) await uncordonNode(kc, other);
+}
+
+/** A budget watch that has listed the budgets: from then on the drains given it wait at its gate. */
+async function liveBudgetWatch(kc: KubeConfig, clock: Clock): Promise<BudgetWatch> {
+  const watch = BudgetWatch.start(kc, clock);
+  await untilTrue(clock, () => watch.budgets() !== undefined);
+  return watch;
+}
+
+/** Lets clock time pass, a second at a time, until `done` (ten minutes of clock at most). */
+async function untilTrue(clock: Clock, done: () => boolean): Promise<void> {
+  for (let waited = 0; !done(); waited += 1_000) {
+    if (waited > 10 * 60_000) throw new Error('waited ten minutes of clock for a condition');
+    await clock.sleep(1_000);
+  }
 }
 
 describe('drainNode on the demo cluster', () => {
@@ -405,7 +482,7 @@ describe('drainNode with a budget watch', () => {
     await sandbox?.stop();
   });
 
-  it('retries a refused eviction the moment the watch sees the budget allow it, not at the next poll', async () => {
+  it('evicts a pod waiting for its budget the moment the watch sees the budget allow it, not at the next poll', async () => {
     const kc = sandbox.kubeConfig();
     const clock = sandbox.box.ctx.clock;
     await placePairOn(kc, 'general-1', sandbox);
@@ -449,6 +526,103 @@ describe('drainNode with a budget watch', () => {
     } finally {
       await watch.stop();
       await uncordonNode(kc, 'general-1');
+    }
+  });
+
+  /** Sets the budget's maxUnavailable; its disruptionsAllowed follows once the controller has seen it. */
+  async function setMaxUnavailable(kc: KubeConfig, name: string, maxUnavailable: number): Promise<void> {
+    await kc
+      .makeApiClient(PolicyV1Api)
+      .patchNamespacedPodDisruptionBudget(
+        { namespace: 'default', name, body: { spec: { maxUnavailable } } },
+        setHeaderOptions('Content-Type', PatchStrategy.MergePatch),
+      );
+  }
+
+  it('sends no eviction while the watched budget allows none, and one at a time once it allows one', async () => {
+    const kc = sandbox.kubeConfig();
+    const clock = sandbox.box.ctx.clock;
+    await placeOn(kc, sandbox, { name: 'held', nodes: ['general-2', 'general-2'], maxUnavailable: 0 });
+    const watch = await liveBudgetWatch(kc, clock);
+    const before = await evictionsServed(sandbox);
+    let last: DrainProgress | undefined;
+    try {
+      await cordonNode(kc, 'general-2');
+      const drain = drainNode(
+        kc,
+        'general-2',
+        { force: true, deleteEmptyDirData: true, timeoutMs: 10 * 60_000, budgetWatch: watch },
+        clock,
+        { onProgress: (p) => (last = p) },
+      );
+      const held = () => last?.blockedBy.filter((b) => b.pdb === 'held') ?? [];
+      // Held for a minute of clock: kubectl's loop would have asked the API a dozen times per pod by then.
+      await untilTrue(clock, () => held().length === 2 && last?.pending.length === 2);
+      await clock.sleep(60_000);
+      expect(held()).toHaveLength(2);
+      expect(held()[0]?.message).toContain(
+        'The disruption budget held needs 2 healthy pods and has 2 currently',
+      );
+      const whileHeld = await evictionsServed(sandbox);
+      expect(whileHeld.refused - before.refused).toBe(0);
+      // Every eviction sent so far was one the API accepted: the node's other pods.
+      expect(whileHeld.sent - before.sent).toBe(last?.evicted.length);
+
+      await setMaxUnavailable(kc, 'held', 1);
+      const result = await drain;
+      expect(result.outcome).toBe('drained');
+      const after = await evictionsServed(sandbox);
+      expect(after.refused - before.refused).toBe(0);
+      expect(after.sent - before.sent).toBe(result.evicted.length);
+      expect((await sandbox.admin<{ items: unknown[] }>('/sandbox/v1/violations')).items).toEqual([]);
+    } finally {
+      await watch.stop();
+      await uncordonNode(kc, 'general-2');
+    }
+  });
+
+  it('two drains waiting on one budget that allows one disruption send one eviction, not two', async () => {
+    const kc = sandbox.kubeConfig();
+    const clock = sandbox.box.ctx.clock;
+    const nodes = ['general-3', 'general-4'];
+    await placeOn(kc, sandbox, { name: 'duo', nodes, maxUnavailable: 0 });
+    const watch = await liveBudgetWatch(kc, clock);
+    const before = await evictionsServed(sandbox);
+    const last = new Map<string, DrainProgress>();
+    try {
+      for (const node of nodes) await cordonNode(kc, node);
+      const drains = nodes.map((node) =>
+        drainNode(
+          kc,
+          node,
+          { force: true, deleteEmptyDirData: true, timeoutMs: 10 * 60_000, budgetWatch: watch },
+          clock,
+          { onProgress: (p) => last.set(node, p) },
+        ),
+      );
+      const waiting = () => nodes.filter((n) => last.get(n)?.blockedBy.some((b) => b.pdb === 'duo')).length;
+      await untilTrue(clock, () => waiting() === 2);
+      const evictedBefore = () => nodes.reduce((n, node) => n + (last.get(node)?.evicted.length ?? 0), 0);
+      await untilTrue(clock, () => nodes.every((n) => last.get(n)?.pending.length === 1));
+      const sentWhileHeld = (await evictionsServed(sandbox)).sent - before.sent;
+      expect(sentWhileHeld).toBe(evictedBefore());
+
+      // The budget allows one: one drain's eviction goes, the other's waits for the replacement to be Ready.
+      await setMaxUnavailable(kc, 'duo', 1);
+      await untilTrue(clock, () => waiting() < 2);
+      const onePassed = await evictionsServed(sandbox);
+      expect(onePassed.sent - before.sent).toBe(sentWhileHeld + 1);
+      expect(waiting()).toBe(1);
+
+      const results = await Promise.all(drains);
+      for (const result of results) expect(result.outcome).toBe('drained');
+      const after = await evictionsServed(sandbox);
+      expect(after.refused - before.refused).toBe(0);
+      expect(after.sent - before.sent).toBe(results.reduce((n, r) => n + r.evicted.length, 0));
+      expect((await sandbox.admin<{ items: unknown[] }>('/sandbox/v1/violations')).items).toEqual([]);
+    } finally {
+      await watch.stop();
+      for (const node of nodes) await uncordonNode(kc, node);
     }
   });
 });

@@ -13,3 +13,15 @@ export async function requestsServed(
     if (v.labels.verb === verb && v.labels.resource === resource && !v.labels.subresource) served += v.value;
   return served;
 }
+
+/** Eviction requests the sandbox has answered, and how many of them a disruption budget refused (429). */
+export async function evictionsServed(sandbox: RunningSandbox): Promise<{ sent: number; refused: number }> {
+  const counter = sandbox.box.ctx.metrics.getSingleMetric('apiserver_request_total') as Counter | undefined;
+  const served = { sent: 0, refused: 0 };
+  for (const v of (await counter?.get())?.values ?? []) {
+    if (v.labels.subresource !== 'eviction') continue;
+    served.sent += v.value;
+    if (String(v.labels.code) === '429') served.refused += v.value;
+  }
+  return served;
+}
