@@ -419,8 +419,8 @@ class NodeDrain {
         if (!awaitsEviction(task)) return undefined;
       }
       if (!pod || !isHealthyForBudget(pod as Pod)) return undefined;
-      const budgets = budgetWatch.budgets()?.filter((b) => budgetSelects(b, pod));
-      const budget = budgets?.length === 1 ? budgets[0]?.metadata?.name : undefined;
+      const budgets = budgetWatch.budgetsSelecting(pod);
+      const budget = budgets?.length === 1 ? budgets[0] : undefined;
       if (!budget) return undefined;
       let podChanged = false;
       const changed = podWatch?.nextChange(namespace, name).then(() => {
@@ -544,9 +544,10 @@ class NodeDrain {
 
   /** Names the budget selecting the pod when the 429 did not (from the watch when there is one); undefined when none can be found. */
   private async budgetSelecting(pod: V1Pod): Promise<string | undefined> {
+    const watched = this.options.budgetWatch?.budgetsSelecting(pod);
+    if (watched) return watched.join(',') || undefined;
     const namespace = pod.metadata?.namespace ?? '';
-    const watched = this.options.budgetWatch?.budgets()?.filter((b) => b.metadata?.namespace === namespace);
-    let budgets = watched ? Promise.resolve(watched) : this.budgetsByNamespace.get(namespace);
+    let budgets = this.budgetsByNamespace.get(namespace);
     if (!budgets) {
       const policy = this.kc.makeApiClient(PolicyV1Api);
       budgets = withRetries(this.clock, `list PodDisruptionBudgets in ${namespace}`, () =>

@@ -581,6 +581,41 @@ describe('drainNode with a budget watch', () => {
     }
   });
 
+  it('finds the budgets selecting a pod as they come, go and change their selector', async () => {
+    const kc = sandbox.kubeConfig();
+    const clock = sandbox.box.ctx.clock;
+    const policy = kc.makeApiClient(PolicyV1Api);
+    const pod = { metadata: { namespace: 'default', labels: { app: 'found', tier: 'front' } } };
+    const create = (name: string, matchLabels: Record<string, string>) =>
+      policy.createNamespacedPodDisruptionBudget({
+        namespace: 'default',
+        body: { metadata: { name }, spec: { maxUnavailable: 1, selector: { matchLabels } } },
+      });
+    await create('found-app', { app: 'found' });
+    const watch = await liveBudgetWatch(kc, clock);
+    try {
+      const selecting = () => [...(watch.budgetsSelecting(pod) ?? [])].sort().join(',');
+      expect(selecting()).toBe('found-app');
+      await create('found-tier', { tier: 'front' });
+      await untilTrue(clock, () => selecting() === 'found-app,found-tier');
+      await policy.patchNamespacedPodDisruptionBudget(
+        {
+          namespace: 'default',
+          name: 'found-tier',
+          body: { spec: { selector: { matchLabels: { tier: 'back' } } } },
+        },
+        setHeaderOptions('Content-Type', PatchStrategy.MergePatch),
+      );
+      await untilTrue(clock, () => selecting() === 'found-app');
+      await policy.deleteNamespacedPodDisruptionBudget({ namespace: 'default', name: 'found-app' });
+      await untilTrue(clock, () => selecting() === '');
+    } finally {
+      await watch.stop();
+      await policy.deleteNamespacedPodDisruptionBudget({ namespace: 'default', name: 'found-tier' });
+    }
+    expect(watch.budgetsSelecting(pod)).toBeUndefined();
+  });
+
   it('two drains waiting on one budget that allows one disruption send one eviction, not two', async () => {
     const kc = sandbox.kubeConfig();
     const clock = sandbox.box.ctx.clock;
