@@ -494,7 +494,7 @@ function debug(): DashboardSpec {
             type: 'timeseries',
             title: 'Evictions refused by budgets',
             description:
-              'Evictions a disruption budget refused and the drain retries, by budget; and the time each budget held drains.',
+              'Evictions a disruption budget held back (refused, or kept waiting by the budget watch), by budget; and the time each budget held drains.',
             targets: [
               {
                 expr: `sum by (budget) (increase(midflight_eviction_retries_total{${RUN}}[$__rate_interval]))`,

@@ -178,7 +178,7 @@ export class RunMetrics {
     });
     this.evictionRetries = new Counter({
       name: 'midflight_eviction_retries_total',
-      help: 'Evictions a disruption budget refused (HTTP 429) and the drain retries, by budget: counted once each time a pod starts waiting for it.',
+      help: 'Evictions a disruption budget held back, by budget: refused (HTTP 429), or kept from being sent while the budget watch saw it allow none; counted once each time a pod starts waiting for it.',
       labelNames: ['run_id', 'budget'],
       registers,
     });
