@@ -90,7 +90,7 @@ export class WaveAdmission {
       if (!readAll && judgeCandidate(candidate, { candidates, allowed, draining }).kind === 'clear') break;
     }
     // Note: the clock is read once every candidate is read, for the choice's waits.
-    const input = { candidates, allowed, draining, slotsFree, ...this.recovery(allowed) };
+    const input = { candidates, allowed, draining, slotsFree, ...this.recovery(candidates, allowed) };
     if (!readAll) return chooseNextNode(input);
     const left = new Map<string, number>();
     for (const c of candidates) for (const [b, n] of c.evictions) left.set(b, (left.get(b) ?? 0) + n);
@@ -107,18 +107,23 @@ export class WaveAdmission {
   }
 
   /**
-   * How budgets recover, as far as this flow has seen: a disruption comes back the pod start-up of the
-   * policy's timings after an eviction, a StatefulSet's a pod's stop later (its replacement waits for the
-   * name), the stop as measured on this flow's drains; when each budget's last disruption is due back.
+   * How the candidates' budgets recover, as far as this flow has seen: a disruption comes back the pod start-up
+   * of the policy's timings after an eviction, a StatefulSet's a pod's stop later (its replacement waits for
+   * the name), the stop as measured on this flow's drains; when each budget's last disruption is due back.
+   * Note: only the candidates' budgets, the only ones a choice looks up (not every budget this flow has met).
    */
-  private recovery(allowed: ReadonlyMap<string, number>) {
+  private recovery(candidates: readonly AdmissionCandidate[], allowed: ReadonlyMap<string, number>) {
     const startup = this.startupMs;
     const stop = this.stopMs();
-    const recoveryMs = new Map([...this.statefulSetBudgets].map((b) => [b, startup + stop]));
     const now = this.ctx.clock.now();
+    const recoveryMs = new Map<string, number>();
     const dueBackMs = new Map<string, number>();
-    for (const [budget, at] of this.dueBack)
-      if ((allowed.get(budget) ?? 0) <= 0) dueBackMs.set(budget, Math.max(0, at - now));
+    for (const candidate of candidates)
+      for (const budget of candidate.evictions.keys()) {
+        if (this.statefulSetBudgets.has(budget)) recoveryMs.set(budget, startup + stop);
+        const at = this.dueBack.get(budget);
+        if (at !== undefined && (allowed.get(budget) ?? 0) <= 0) dueBackMs.set(budget, Math.max(0, at - now));
+      }
     return { recoveryMs, defaultRecoveryMs: startup, dueBackMs };
   }
 
