@@ -72,7 +72,8 @@ export class WaveAdmission {
     if (waiting.length === 0) return undefined;
     const budgets = await this.budgets();
     const byLabel = this.budgetIndex(budgets);
-    const allowed = new Map(budgets.map((b) => [budgetKey(b), b.status?.disruptionsAllowed ?? 0]));
+    const allowed = new Map<string, number>();
+    for (const b of budgets) allowed.set(budgetKey(b), b.status?.disruptionsAllowed ?? 0);
     // A copy: drains report progress while the candidates are read, and the choice judges them all alike.
     const draining = new Map(this.draining);
     this.read.clear();

@@ -13,9 +13,20 @@ import { budgetSelects, type LabelledPod } from '../kube/index.ts';
 
 type Filed = { position: number; key: string; budget: V1PodDisruptionBudget };
 
+/**
+ * Each budget object's key, computed once: a watch hands the same object until the budget changes, and
+ * admission keys every budget on every choice.
+ */
+const keys = new WeakMap<V1PodDisruptionBudget, string>();
+
 /** A budget's name as admission counts it: namespace/name. */
 export function budgetKey(pdb: V1PodDisruptionBudget): string {
-  return `${pdb.metadata?.namespace ?? 'default'}/${pdb.metadata?.name ?? ''}`;
+  let key = keys.get(pdb);
+  if (key === undefined) {
+    key = `${pdb.metadata?.namespace ?? 'default'}/${pdb.metadata?.name ?? ''}`;
+    keys.set(pdb, key);
+  }
+  return key;
 }
 
 export class BudgetsByLabel {
@@ -25,6 +36,8 @@ export class BudgetsByLabel {
   private readonly unanchored = new Map<string, Filed[]>();
   /** Per budget (its key), the object and spec generation its selector was filed from. */
   private readonly filedFrom = new Map<string, { uid?: string; generation?: number }>();
+  /** Budget objects already found to be as filed (a watch hands the same object until the budget changes). */
+  private readonly asFiled = new WeakSet<V1PodDisruptionBudget>();
 
   constructor(budgets: readonly V1PodDisruptionBudget[]) {
     budgets.forEach((budget, position) => {
@@ -37,22 +50,27 @@ export class BudgetsByLabel {
       if (list) list.push(entry);
       else filed.set(key, [entry]);
       this.filedFrom.set(entry.key, { uid: budget.metadata?.uid, generation: budget.metadata?.generation });
+      this.asFiled.add(budget);
     });
   }
 
   /**
    * Whether this index answers for `budgets` as it did for those it was built from: the same budgets (names
    * and UIDs), none with its spec changed since (metadata.generation, which the API server moves on every
-   * spec change and never on a status change). Note: fails closed: a budget without a generation or a UID
-   * (never so from an API server) makes the answer no.
+   * spec change and never on a status change). An object seen before is not looked at again: a watch's cache
+   * replaces a budget's object when it changes, never edits it. Note: fails closed: a budget without a
+   * generation or a UID (never so from an API server) makes the answer no, unless it is an object the index
+   * was built from.
    */
   indexes(budgets: readonly V1PodDisruptionBudget[]): boolean {
     if (budgets.length !== this.filedFrom.size) return false;
     for (const budget of budgets) {
+      if (this.asFiled.has(budget)) continue;
       const filed = this.filedFrom.get(budgetKey(budget));
       const { uid, generation } = budget.metadata ?? {};
       if (uid === undefined || generation === undefined) return false;
       if (filed?.uid !== uid || filed.generation !== generation) return false;
+      this.asFiled.add(budget);
     }
     return true;
   }

@@ -61,4 +61,10 @@ describe('BudgetsByLabel.indexes', () => {
   ])('with %s: %s', (_name, now, expected) => {
     expect(new BudgetsByLabel(built).indexes(now as V1PodDisruptionBudget[])).toBe(expected);
   });
+
+  it('answers yes for the very objects it was built from, and no for copies of them without a generation', () => {
+    const index = new BudgetsByLabel(BUDGETS);
+    expect(index.indexes(BUDGETS)).toBe(true);
+    expect(index.indexes(BUDGETS.map((b) => ({ ...b }) as V1PodDisruptionBudget))).toBe(false);
+  });
 });
