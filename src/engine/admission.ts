@@ -22,7 +22,7 @@ import {
   parseDuration,
 } from '../core/index.ts';
 import type { DrainProgress } from '../kube/index.ts';
-import { BudgetsByLabel } from './budgets-by-label.ts';
+import { BudgetsByLabel, budgetKey } from './budgets-by-label.ts';
 import type { RunContext } from './run-context.ts';
 
 const CANDIDATES_READ = 8;
@@ -43,6 +43,12 @@ interface BudgetedPod {
 export class WaveAdmission {
   /** Per node in flight: its pods whose eviction is not accepted yet (namespace/name). */
   private readonly inFlight = new Map<string, Map<string, BudgetedPod>>();
+  /** Per budget, the pods of `inFlight` it selects: kept as they come and go rather than counted per choice. */
+  private readonly draining = new Map<string, number>();
+  /** The budgets' label index, kept while their selectors stay as they are. */
+  private index?: BudgetsByLabel;
+  /** The policy's pod start-up (ms). */
+  private readonly startupMs: number;
   /** What the last choice read of each candidate, kept for the one admitted. */
   private readonly read = new Map<string, Map<string, BudgetedPod>>();
   /** Evicted pods still terminating (namespace/name): since when, for the stop time. */
@@ -54,7 +60,9 @@ export class WaveAdmission {
   /** Stop times seen (evicted → gone), for the recovery of StatefulSet budgets. */
   private stops = { total: 0, count: 0 };
 
-  constructor(private readonly ctx: RunContext) {}
+  constructor(private readonly ctx: RunContext) {
+    this.startupMs = parseDuration(ctx.plan.policy.timings.podStartup);
+  }
 
   /**
    * The next node among `waiting` (in the plan's order); undefined when it is empty. `slotsFree`: the flow's
@@ -63,15 +71,13 @@ export class WaveAdmission {
   async choose(waiting: readonly string[], slotsFree = 1): Promise<AdmissionChoice | undefined> {
     if (waiting.length === 0) return undefined;
     const budgets = await this.budgets();
-    const byLabel = new BudgetsByLabel(budgets);
-    const allowed = new Map(budgets.map((b) => [budgetKey(b), b.status?.disruptionsAllowed ?? 0]));
-    const draining = new Map<string, number>();
-    for (const pods of this.inFlight.values())
-      for (const pod of pods.values())
-        for (const k of pod.budgets) draining.set(k, (draining.get(k) ?? 0) + 1);
+    const byLabel = this.budgetIndex(budgets);
+    const allowed = new Map<string, number>();
+    for (const b of budgets) allowed.set(budgetKey(b), b.status?.disruptionsAllowed ?? 0);
+    // A copy: drains report progress while the candidates are read, and the choice judges them all alike.
+    const draining = new Map(this.draining);
     this.read.clear();
     const candidates: AdmissionCandidate[] = [];
-    const input = () => ({ candidates, allowed, draining, slotsFree, ...this.recovery(allowed) });
     const readAll = waiting.length <= READ_ALL_UP_TO;
     for (const node of readAll ? waiting : waiting.slice(0, CANDIDATES_READ)) {
       const pods = budgetsOfPods(await this.ctx.cluster.listPodsOnNode(node), byLabel);
@@ -80,32 +86,46 @@ export class WaveAdmission {
       this.read.set(node, pods);
       const candidate = { node, evictions: countPerBudget(pods) };
       candidates.push(candidate);
-      if (!readAll && judgeCandidate(candidate, input()).kind === 'clear') break;
+      // Note: whether a candidate is clear depends on what the budgets allow and the drains in flight only,
+      // not on how budgets recover, which is read once below.
+      if (!readAll && judgeCandidate(candidate, { candidates, allowed, draining }).kind === 'clear') break;
     }
-    if (!readAll) return chooseNextNode(input());
+    // Note: the clock is read once every candidate is read, for the choice's waits.
+    const input = { candidates, allowed, draining, slotsFree, ...this.recovery(candidates, allowed) };
+    if (!readAll) return chooseNextNode(input);
     const left = new Map<string, number>();
     for (const c of candidates) for (const [b, n] of c.evictions) left.set(b, (left.get(b) ?? 0) + n);
-    return chooseNextNode({ ...input(), left });
+    return chooseNextNode({ ...input, left });
   }
 
   /**
-   * How budgets recover, as far as this flow has seen: a disruption comes back the pod start-up of the
-   * policy's timings after an eviction, a StatefulSet's a pod's stop later (its replacement waits for the
-   * name), the stop as measured on this flow's drains; when each budget's last disruption is due back.
+   * The label index of the budgets, built again only when a budget came, went or had its spec changed (its
+   * generation moved): budgets' status changes with every eviction, their selectors hardly ever.
    */
-  private recovery(allowed: ReadonlyMap<string, number>) {
-    const startup = this.startupMs();
-    const stop = this.stopMs();
-    const recoveryMs = new Map([...this.statefulSetBudgets].map((b) => [b, startup + stop]));
-    const now = this.ctx.clock.now();
-    const dueBackMs = new Map<string, number>();
-    for (const [budget, at] of this.dueBack)
-      if ((allowed.get(budget) ?? 0) <= 0) dueBackMs.set(budget, Math.max(0, at - now));
-    return { recoveryMs, defaultRecoveryMs: startup, dueBackMs };
+  private budgetIndex(budgets: readonly V1PodDisruptionBudget[]): BudgetsByLabel {
+    if (!this.index?.indexes(budgets)) this.index = new BudgetsByLabel(budgets);
+    return this.index;
   }
 
-  private startupMs(): number {
-    return parseDuration(this.ctx.plan.policy.timings.podStartup);
+  /**
+   * How the candidates' budgets recover, as far as this flow has seen: a disruption comes back the pod start-up
+   * of the policy's timings after an eviction, a StatefulSet's a pod's stop later (its replacement waits for
+   * the name), the stop as measured on this flow's drains; when each budget's last disruption is due back.
+   * Note: only the candidates' budgets, the only ones a choice looks up (not every budget this flow has met).
+   */
+  private recovery(candidates: readonly AdmissionCandidate[], allowed: ReadonlyMap<string, number>) {
+    const startup = this.startupMs;
+    const stop = this.stopMs();
+    const now = this.ctx.clock.now();
+    const recoveryMs = new Map<string, number>();
+    const dueBackMs = new Map<string, number>();
+    for (const candidate of candidates)
+      for (const budget of candidate.evictions.keys()) {
+        if (this.statefulSetBudgets.has(budget)) recoveryMs.set(budget, startup + stop);
+        const at = this.dueBack.get(budget);
+        if (at !== undefined && (allowed.get(budget) ?? 0) <= 0) dueBackMs.set(budget, Math.max(0, at - now));
+      }
+    return { recoveryMs, defaultRecoveryMs: startup, dueBackMs };
   }
 
   /**
@@ -125,7 +145,7 @@ export class WaveAdmission {
    */
   async resumed(nodes: readonly string[]): Promise<void> {
     if (nodes.length === 0) return;
-    const byLabel = new BudgetsByLabel(await this.budgets());
+    const byLabel = this.budgetIndex(await this.budgets());
     for (const node of nodes)
       this.read.set(node, budgetsOfPods(await this.ctx.cluster.listPodsOnNode(node), byLabel));
   }
@@ -137,7 +157,10 @@ export class WaveAdmission {
 
   /** The node entered the flow: its drain's evictions now count against later candidates. */
   admitted(node: string): void {
-    this.inFlight.set(node, this.read.get(node) ?? new Map());
+    this.left(node);
+    const pods = this.read.get(node) ?? new Map();
+    this.inFlight.set(node, pods);
+    for (const pod of pods.values()) this.count(pod, 1);
   }
 
   /**
@@ -150,20 +173,19 @@ export class WaveAdmission {
     const pods = this.inFlight.get(node);
     if (!pods) return;
     const now = this.ctx.clock.now();
-    const startup = this.startupMs();
-    const keyOf = (p: { namespace: string; name: string }) => `${p.namespace}/${p.name}`;
-    const left = new Set(progress.pending.filter((p) => p.reason !== 'terminating').map((p) => keyOf(p.pod)));
-    const due = (budgets: readonly string[], at: number) => {
-      for (const b of budgets) this.dueBack.set(b, Math.max(this.dueBack.get(b) ?? 0, at));
-    };
+    const startup = this.startupMs;
+    const left = new Set<string>();
+    for (const p of progress.pending) if (p.reason !== 'terminating') left.add(podKey(p.pod));
     for (const [key, pod] of pods) {
       if (left.has(key)) continue;
       pods.delete(key);
+      this.count(pod, -1);
       this.terminating.set(key, { ...pod, since: now });
-      due(pod.budgets, now + startup + (pod.statefulSet ? this.stopMs() : 0));
+      const at = now + startup + (pod.statefulSet ? this.stopMs() : 0);
+      for (const b of pod.budgets) this.dueBack.set(b, Math.max(this.dueBack.get(b) ?? 0, at));
     }
     for (const ref of progress.evicted) {
-      const key = keyOf(ref);
+      const key = podKey(ref);
       const pod = this.terminating.get(key);
       if (!pod) continue;
       this.terminating.delete(key);
@@ -174,7 +196,17 @@ export class WaveAdmission {
   }
 
   left(node: string): void {
+    for (const pod of this.inFlight.get(node)?.values() ?? []) this.count(pod, -1);
     this.inFlight.delete(node);
+  }
+
+  /** Counts a pod of a drain in flight in (1) or out (-1) of its budgets' `draining`. */
+  private count(pod: BudgetedPod, by: 1 | -1): void {
+    for (const b of pod.budgets) {
+      const n = (this.draining.get(b) ?? 0) + by;
+      if (n > 0) this.draining.set(b, n);
+      else this.draining.delete(b);
+    }
   }
 }
 
@@ -190,8 +222,8 @@ export function describeVerdict(node: string, verdict: AdmissionVerdict): string
   }
 }
 
-function budgetKey(pdb: V1PodDisruptionBudget): string {
-  return `${pdb.metadata?.namespace ?? 'default'}/${pdb.metadata?.name ?? ''}`;
+function podKey(pod: { namespace: string; name: string }): string {
+  return `${pod.namespace}/${pod.name}`;
 }
 
 /** The pods a drain would evict while they are healthy (namespace/name) → the budgets selecting each. */
@@ -199,7 +231,7 @@ function budgetsOfPods(pods: readonly Pod[], budgets: BudgetsByLabel) {
   const out = new Map<string, BudgetedPod>();
   for (const pod of pods) {
     if (!isEvictable(pod) || !isPodReady(pod)) continue;
-    const keys = budgets.selecting(pod).map(budgetKey);
+    const keys = budgets.selecting(pod);
     const statefulSet =
       pod.metadata.ownerReferences?.some((o) => o.controller && o.kind === 'StatefulSet') ?? false;
     if (keys.length > 0)

@@ -19,7 +19,7 @@ import type { Clock, Pod } from '../core/index.ts';
 import { isNotFound } from './api-failure.ts';
 import { requestRaw } from './client.ts';
 import type { NodeWatch } from './node-watch.ts';
-import { listPodsOnNode } from './pods-on-node.ts';
+import { listPodsOnNode, PodListMemo } from './pods-on-node.ts';
 import { withRetries } from './retry.ts';
 
 export interface NodeState {
@@ -46,6 +46,8 @@ export class ClusterAccess {
   private readonly core: CoreV1Api;
   private readonly apps: AppsV1Api;
   private readonly policy: PolicyV1Api;
+  /** Admission reads the same nodes' pods choice after choice (see PodListMemo). */
+  private readonly podLists = new PodListMemo();
 
   constructor(
     private readonly kc: KubeConfig,
@@ -121,9 +123,12 @@ export class ClusterAccess {
     return list.items;
   }
 
-  /** The pods bound to a node, in every namespace, as plain JSON (see pods-on-node.ts). */
-  async listPodsOnNode(node: string): Promise<Pod[]> {
-    return (await listPodsOnNode(this.kc, this.clock, node)).items;
+  /**
+   * The pods bound to a node, in every namespace, as plain JSON (see pods-on-node.ts). IMPORTANT: read only:
+   * pods that did not change since an earlier read are the objects that read gave.
+   */
+  async listPodsOnNode(node: string): Promise<readonly Pod[]> {
+    return (await listPodsOnNode(this.kc, this.clock, node, this.podLists)).items;
   }
 
   /** Every PodDisruptionBudget, with its status as the disruption controller last wrote it. */

@@ -142,10 +142,14 @@ function placeInOrder(
   const moved: PlacedOrder['moved'] = [];
   const told = new Set<string>();
   let clashed = false;
-  let left = [...ranked];
+  const left = [...ranked];
+  // The evictions of the last `window` nodes placed, kept as the window slides (not summed per placement:
+  // a pool of 5,000 nodes at 10 % has windows of 499).
+  const usage = new Map<string, number>();
+  const add = (node: string, sign: 1 | -1) => {
+    for (const [key, pods] of input.evictionsOf(node)) usage.set(key, (usage.get(key) ?? 0) + sign * pods);
+  };
   while (left.length > 0) {
-    const recent = placed.slice(Math.max(0, placed.length - window));
-    const usage = usageOf(recent, input);
     let pick = order
       ? left.indexOf(order[placed.length]!)
       : left.findIndex((n) => clash(n, usage, input) === undefined);
@@ -158,11 +162,14 @@ function placeInOrder(
       // Passed over only to keep later nodes apart (the look-ahead's order): nothing to say about it.
       if (budget === undefined || told.has(passed)) continue;
       told.add(passed);
+      const recent = placed.slice(Math.max(0, placed.length - window));
       const beside = recent.find((n) => (input.evictionsOf(n).get(budget) ?? 0) > 0) ?? recent[0]!;
       moved.push({ node: passed, budget, beside });
     }
-    placed.push(left[pick]!);
-    left = [...left.slice(0, pick), ...left.slice(pick + 1)];
+    const node = left.splice(pick, 1)[0]!;
+    placed.push(node);
+    if (window > 0) add(node, 1);
+    if (window > 0 && placed.length > window) add(placed[placed.length - 1 - window]!, -1);
   }
   return { order: placed, moved, clashed };
 }

@@ -29,7 +29,42 @@ describe('BudgetsByLabel', () => {
     ['a web pod of another namespace', pod('data', { app: 'web' })],
     ['a pod of a namespace with no budget', pod('jobs', { app: 'web' })],
   ])('finds for %s what matching every budget finds, in the same order', (_name, p) => {
-    const expected = BUDGETS.filter((b) => budgetSelects(b, p)).map((b) => b.metadata!.name);
-    expect(new BudgetsByLabel(BUDGETS).selecting(p).map((b) => b.metadata!.name)).toEqual(expected);
+    const expected = BUDGETS.filter((b) => budgetSelects(b, p)).map(
+      (b) => `${b.metadata!.namespace}/${b.metadata!.name}`,
+    );
+    expect(new BudgetsByLabel(BUDGETS).selecting(p)).toEqual(expected);
+  });
+});
+
+describe('BudgetsByLabel.indexes', () => {
+  const issued = (b: V1PodDisruptionBudget, uid: string, generation?: number) =>
+    ({ ...b, metadata: { ...b.metadata, uid, generation } }) as V1PodDisruptionBudget;
+  const built = BUDGETS.map((b, i) => issued(b, `uid-${i}`, 1));
+  const withStatus = (b: V1PodDisruptionBudget) =>
+    ({ ...b, status: { disruptionsAllowed: 0 } }) as V1PodDisruptionBudget;
+  it.each([
+    ['the same budgets', built, true],
+    ['the same budgets with their status changed', built.map(withStatus), true],
+    [
+      'a budget whose spec changed (generation moved)',
+      built.map((b, i) => (i === 2 ? issued(b, 'uid-2', 2) : b)),
+      false,
+    ],
+    [
+      'a budget deleted and created again (new UID)',
+      built.map((b, i) => (i === 2 ? issued(b, 'uid-new', 1) : b)),
+      false,
+    ],
+    ['one budget fewer', built.slice(1), false],
+    ['one budget more', [...built, issued(budget('shop', 'more', {}), 'uid-more', 1)], false],
+    ['a budget without a generation', built.map((b, i) => (i === 2 ? issued(b, 'uid-2') : b)), false],
+  ])('with %s: %s', (_name, now, expected) => {
+    expect(new BudgetsByLabel(built).indexes(now as V1PodDisruptionBudget[])).toBe(expected);
+  });
+
+  it('answers yes for the very objects it was built from, and no for copies of them without a generation', () => {
+    const index = new BudgetsByLabel(BUDGETS);
+    expect(index.indexes(BUDGETS)).toBe(true);
+    expect(index.indexes(BUDGETS.map((b) => ({ ...b }) as V1PodDisruptionBudget))).toBe(false);
   });
 });
