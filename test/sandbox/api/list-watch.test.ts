@@ -381,6 +381,25 @@ describe('watch', () => {
     });
   });
 
+  // The history holds the last 4 of 7 changes (p3..p6): a watch after p3 replays p4..p6, after p6 nothing.
+  it.each([
+    [3, ['p4', 'p5', 'p6']],
+    [4, ['p5', 'p6']],
+    [6, []],
+  ])('resumes after the change to p%i from a history that has wrapped', async (from, expected) => {
+    await start({ historySize: 4 });
+    const rvs: string[] = [];
+    for (let i = 0; i < 7; i++) rvs.push(seedPod(h.ctx, 'app', `p${i}`).metadata.resourceVersion!);
+    const w = await openWatch(`/api/v1/pods?watch=true&resourceVersion=${rvs[from]}`);
+    // A later change marks the end of the replay.
+    seedPod(h.ctx, 'other', 'later');
+    await w.waitFor(expected.length + 1);
+    expect(w.events.map((e) => [e.type, e.object.metadata.name])).toEqual(
+      [...expected, 'later'].map((name) => ['ADDED', name]),
+    );
+    await w.close();
+  });
+
   it('answers an unparseable resourceVersion with 400', async () => {
     await start();
     const res = await h.request('GET', '/api/v1/pods?watch=true&resourceVersion=abc');
