@@ -205,7 +205,7 @@ export function handleWatch(r: ApiRequest, watches: WatchRegistry): void {
   try {
     stop = ctx.store.watch(
       r.key,
-      { namespace: r.target.namespace, fromResourceVersion: fromRv, filter },
+      { namespace: r.target.namespace, fromResourceVersion: fromRv, filter, nodeName: selection.nodeName },
       (type, obj) => {
         if (closed) return;
         if (replaying && !table) outbox.pushReplay(() => encode(type, obj));

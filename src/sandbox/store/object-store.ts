@@ -31,6 +31,12 @@ export interface WatchOptions {
   /** Deliver changes after this resourceVersion; undefined or 0 means "current state as ADDED, then changes". */
   fromResourceVersion?: number;
   filter?: (obj: KubeObject) => boolean;
+  /**
+   * Pods only: deliver only pods bound to this node (spec.nodeName), as `fieldSelector=spec.nodeName=X` does.
+   * The store then tells this watch of changes to that node's pods alone, instead of asking its filter about
+   * every pod in the cluster: a drain watches its node's pods, and a rehearsal runs hundreds of drains at once.
+   */
+  nodeName?: string;
 }
 
 export interface ListPageOptions {
@@ -65,6 +71,8 @@ interface ResourceTable {
   /** The resourceVersion below which history has been dropped. */
   compactedBefore: number;
   listeners: Set<ChangeListener>;
+  /** Watches of one node's pods (WatchOptions.nodeName), by node: told only of changes to pods on their node. */
+  nodeListeners: Map<string, Set<ChangeListener>>;
 }
 
 export class ObjectStore {
@@ -243,14 +251,17 @@ export class ObjectStore {
    */
   watch(resource: ResourceKey, options: WatchOptions, listener: WatchListener): () => void {
     const table = this.table(resource);
+    const nodeName = resource === 'pods' ? options.nodeName : undefined;
     const matches = (obj: KubeObject) =>
       (options.namespace === undefined || obj.metadata.namespace === options.namespace) &&
+      (nodeName === undefined || obj.spec?.nodeName === nodeName) &&
       (!options.filter || options.filter(obj));
     const from = options.fromResourceVersion ?? 0;
     const oldest = Math.max(table.compactedBefore, this.historyFloor);
     if (from > 0 && from < oldest) throw resourceExpired(from, oldest);
     if (from === 0) {
-      for (const obj of this.list(resource)) if (matches(obj)) listener('ADDED', obj);
+      const current = nodeName === undefined ? this.list(resource) : this.sortedPodsOnNode(nodeName);
+      for (const obj of current) if (matches(obj)) listener('ADDED', obj);
     } else {
       for (const event of this.historyAfter(table, from)) deliver(event);
     }
@@ -267,8 +278,21 @@ export class ObjectStore {
         listener(event.type, event.object);
       }
     }
-    table.listeners.add(deliver);
-    return () => table.listeners.delete(deliver);
+    if (nodeName === undefined) {
+      table.listeners.add(deliver);
+      return () => table.listeners.delete(deliver);
+    }
+    let listeners = table.nodeListeners.get(nodeName);
+    if (!listeners) {
+      listeners = new Set();
+      table.nodeListeners.set(nodeName, listeners);
+    }
+    listeners.add(deliver);
+    return () => {
+      const set = table.nodeListeners.get(nodeName);
+      set?.delete(deliver);
+      if (set?.size === 0) table.nodeListeners.delete(nodeName);
+    };
   }
 
   /** Every change to every resource, after it is stored: how the simulated controllers notice work. */
@@ -335,8 +359,18 @@ export class ObjectStore {
     this.journal?.record(event);
     this.remember(table, event);
     for (const listener of table.listeners) listener(event);
+    if (table.nodeListeners.size > 0) this.tellNodeListeners(table, event);
     for (const listener of this.anyListeners) listener(event);
     return obj;
+  }
+
+  /** A change to a pod concerns the watches of the node it is bound to, and of the node it left. */
+  private tellNodeListeners(table: ResourceTable, event: StoreEvent): void {
+    const after: string | undefined = event.object.spec?.nodeName;
+    const before: string | undefined = event.previous?.spec?.nodeName;
+    if (after !== undefined) for (const listener of table.nodeListeners.get(after) ?? []) listener(event);
+    if (before !== undefined && before !== after)
+      for (const listener of table.nodeListeners.get(before) ?? []) listener(event);
   }
 
   private remember(table: ResourceTable, event: StoreEvent): void {
@@ -368,6 +402,12 @@ export class ObjectStore {
       else hi = mid;
     }
     for (let i = lo; i < n; i++) yield at(i);
+  }
+
+  private sortedPodsOnNode(nodeName: string): KubeObject[] {
+    const pods = [...(this.podsByNode.get(nodeName)?.entries() ?? [])];
+    pods.sort((a, b) => compareKeys(a[0], b[0]));
+    return pods.map(([, pod]) => pod);
   }
 
   private indexPod(key: string, obj: KubeObject, previous: KubeObject | undefined, deleted: boolean): void {
@@ -414,6 +454,7 @@ export class ObjectStore {
         historyStart: 0,
         compactedBefore: 0,
         listeners: new Set(),
+        nodeListeners: new Map(),
       };
       this.tables.set(resource, table);
     }

@@ -350,6 +350,83 @@ describe('watch', () => {
     await w.close();
   });
 
+  it.each([
+    ['from 0', ''],
+    ['from a resourceVersion', 'rv'],
+  ])(
+    "streams one node's pods by spec.nodeName %s: bound there, changed there, gone from there",
+    async (_, from) => {
+      await start();
+      seedPod(h.ctx, 'app', 'b', { node: 'n1' });
+      seedPod(h.ctx, 'other', 'a', { node: 'n1', labels: { app: 'web' } });
+      seedPod(h.ctx, 'app', 'elsewhere', { node: 'n2' });
+      seedPod(h.ctx, 'app', 'pending');
+      seedPod(h.ctx, 'app', 'moving', { node: 'n1' });
+      const rv = from === 'rv' ? `&resourceVersion=${h.ctx.store.resourceVersion}` : '';
+      const w = await openWatch(`/api/v1/pods?watch=true&fieldSelector=spec.nodeName%3Dn1${rv}`);
+      const replayed =
+        from === 'rv'
+          ? []
+          : [
+              ['ADDED', 'app/b'],
+              ['ADDED', 'app/moving'],
+              ['ADDED', 'other/a'],
+            ];
+      await w.waitFor(replayed.length);
+      const bind = (name: string, node: string) =>
+        h.ctx.store.mutate('pods', 'app', name, (d) => {
+          d.spec.nodeName = node;
+        });
+      h.ctx.store.mutate('pods', 'app', 'elsewhere', (d) => {
+        d.status.phase = 'Failed';
+      });
+      bind('pending', 'n1');
+      h.ctx.store.mutate('pods', 'app', 'b', (d) => {
+        d.status.phase = 'Succeeded';
+      });
+      bind('moving', 'n2');
+      h.ctx.store.remove('pods', 'other', 'a');
+      seedPod(h.ctx, 'app', 'c', { node: 'n1' });
+      await w.waitFor(replayed.length + 5);
+      await new Promise((r) => setTimeout(r, 20));
+      const ns = (e: WatchEvent) =>
+        `${(e.object.metadata as { namespace?: string }).namespace}/${e.object.metadata.name}`;
+      expect(w.events.map((e) => [e.type, ns(e)])).toEqual([
+        ...replayed,
+        ['ADDED', 'app/pending'],
+        ['MODIFIED', 'app/b'],
+        ['DELETED', 'app/moving'],
+        ['DELETED', 'other/a'],
+        ['ADDED', 'app/c'],
+      ]);
+      await w.close();
+    },
+  );
+
+  it('combines spec.nodeName with the namespace and label selector of a pod watch', async () => {
+    await start();
+    seedPod(h.ctx, 'app', 'web', { node: 'n1', labels: { app: 'web' } });
+    seedPod(h.ctx, 'app', 'db', { node: 'n1', labels: { app: 'db' } });
+    seedPod(h.ctx, 'other', 'web', { node: 'n1', labels: { app: 'web' } });
+    const w = await openWatch(
+      '/api/v1/namespaces/app/pods?watch=true&labelSelector=app%3Dweb&fieldSelector=spec.nodeName%3Dn1',
+    );
+    await w.waitFor(1);
+    h.ctx.store.mutate('pods', 'other', 'web', (d) => {
+      d.status.phase = 'Failed';
+    });
+    h.ctx.store.mutate('pods', 'app', 'db', (d) => {
+      d.metadata.labels = { app: 'web' };
+    });
+    await w.waitFor(2);
+    await new Promise((r) => setTimeout(r, 20));
+    expect(w.events.map((e) => [e.type, e.object.metadata.name])).toEqual([
+      ['ADDED', 'web'],
+      ['ADDED', 'db'],
+    ]);
+    await w.close();
+  });
+
   it('sends bookmarks every minute of clock time when asked', async () => {
     const clock = new VirtualClock();
     await start({ clock });
