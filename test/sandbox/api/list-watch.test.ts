@@ -282,6 +282,34 @@ describe('list', () => {
     expect(page.items[0].data.v).toBe('changed');
   });
 
+  it("lists one node's pods again and again with each pod's current JSON, as a GET returns it", async () => {
+    await start();
+    for (const name of ['a', 'b', 'c']) seedPod(h.ctx, 'app', name, { node: 'n1' });
+    const listed = async () => {
+      const text = await (await h.request('GET', '/api/v1/pods?fieldSelector=spec.nodeName%3Dn1')).text();
+      const list = JSON.parse(text);
+      expect(text).toBe(JSON.stringify(list));
+      for (const item of list.items) {
+        const got = await h.request('GET', `/api/v1/namespaces/app/pods/${item.metadata.name}`);
+        expect(JSON.stringify(item)).toBe(await got.text());
+      }
+      return list.items as Array<{ metadata: { name: string }; status: { phase: string } }>;
+    };
+    const first = await listed();
+    expect(await listed()).toEqual(first);
+    h.ctx.store.mutate('pods', 'app', 'a', (d) => {
+      d.status.phase = 'Succeeded';
+    });
+    h.ctx.store.mutate('pods', 'app', 'b', (d) => {
+      d.spec.nodeName = 'n2';
+    });
+    const after = await listed();
+    expect(after.map((p) => [p.metadata.name, p.status.phase])).toEqual([
+      ['a', 'Succeeded'],
+      ['c', 'Running'],
+    ]);
+  });
+
   it('keeps serving after a client drops a large list half way', async () => {
     await start();
     seedNode(h.ctx, 'n1');
