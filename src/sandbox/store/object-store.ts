@@ -240,7 +240,9 @@ export class ObjectStore {
     const key = objectKey(namespace, name);
     const current = table.objects.get(key);
     if (!current) return undefined;
-    const obj = copyJson(current);
+    // Note: the DELETED object differs from the stored one only in its resourceVersion, so it shares every part
+    // but its metadata with it (stored objects are never changed in place).
+    const obj = { ...current, metadata: { ...current.metadata } };
     return this.write(table, resource, 'DELETED', key, obj, current);
   }
 
