@@ -11,6 +11,7 @@ import {
   STALE_OBJECT,
 } from '../status.ts';
 import { copyJson, sameJson } from './json-value.ts';
+import { lazyDraft } from './lazy-draft.ts';
 import type { KubeObject, ResourceKey, StoreEvent, WatchEventType } from './types.ts';
 
 /**
@@ -218,6 +219,8 @@ export class ObjectStore {
   /**
    * Read-modify-write for the simulated actors: `change` edits a copy; returning `false` means "nothing to
    * do" and writes nothing. Returns the stored result, or undefined when the object does not exist.
+   * The copy is made field by field as `change` reaches for them (see lazyDraft); `change` must not keep
+   * the draft, nor any part of it, once it returns.
    */
   mutate(
     resource: ResourceKey,
@@ -227,11 +230,12 @@ export class ObjectStore {
   ): KubeObject | undefined {
     const current = this.get(resource, namespace, name);
     if (!current) return undefined;
-    const draft = copyJson(current);
+    const { draft, settle } = lazyDraft(current);
     if (change(draft) === false) return current;
-    draft.metadata.resourceVersion = current.metadata.resourceVersion;
-    // Note: the draft is already a private copy, so it is stored as it is.
-    return this.replace(resource, draft, false);
+    const next = settle();
+    next.metadata.resourceVersion = current.metadata.resourceVersion;
+    // Note: what the change touched is a private copy, the rest is shared: stored as it is.
+    return this.replace(resource, next, false);
   }
 
   /** Removes an object for good (what etcd does once finalizers and grace periods are over). */
