@@ -1,5 +1,4 @@
 import { badRequest } from '../status.ts';
-import { keyOf } from '../store/object-store.ts';
 import type { KubeObject } from '../store/types.ts';
 import type { ApiRequest } from './api-request.ts';
 import { ChunkedJsonWriter } from './http-io.ts';
@@ -61,18 +60,16 @@ export function listPage(r: ApiRequest): {
   const rv = r.ctx.store.resourceVersion;
   if (selection.nodeName !== undefined) {
     const pods = r.ctx.store
-      .podsOnNode(selection.nodeName)
+      .podsOnNodeByKey(selection.nodeName)
       .filter(
-        (p) =>
+        ([key, p]) =>
+          (after === undefined || key > after) &&
           (namespace === undefined || p.metadata.namespace === namespace) &&
           (!selection.filter || selection.filter(p)),
-      )
-      .map((p) => ({ key: keyOf(p), p }))
-      .filter((x) => after === undefined || x.key > after)
-      .sort((a, b) => (a.key < b.key ? -1 : a.key > b.key ? 1 : 0));
+      );
     const page = limit !== undefined && pods.length > limit ? pods.slice(0, limit) : pods;
-    const nextKey = page.length < pods.length ? page[page.length - 1]!.key : undefined;
-    return { items: page.map((x) => x.p), nextKey, rv, byNode: true };
+    const nextKey = page.length < pods.length ? page[page.length - 1]![0] : undefined;
+    return { items: page.map(([, p]) => p), nextKey, rv, byNode: true };
   }
   const page = r.ctx.store.listPage(r.key, { namespace, filter: selection.filter, after, limit });
   return { ...page, rv, byNode: false };

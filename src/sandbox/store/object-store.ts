@@ -157,6 +157,12 @@ export class ObjectStore {
     return [...(this.podsByNode.get(nodeName)?.values() ?? [])];
   }
 
+  /** Pods bound to a node with their keys, in key order (the order of `list`, which `continue` relies on). */
+  podsOnNodeByKey(nodeName: string): Array<[key: string, pod: KubeObject]> {
+    const pods = [...(this.podsByNode.get(nodeName)?.entries() ?? [])];
+    return pods.sort((a, b) => compareKeys(a[0], b[0]));
+  }
+
   /**
    * Stores a new object: fills uid, creationTimestamp, generation and resourceVersion, and resolves
    * `generateName`. A name already taken is 409 AlreadyExists.
@@ -266,7 +272,8 @@ export class ObjectStore {
     const oldest = Math.max(table.compactedBefore, this.historyFloor);
     if (from > 0 && from < oldest) throw resourceExpired(from, oldest);
     if (from === 0) {
-      const current = nodeName === undefined ? this.list(resource) : this.sortedPodsOnNode(nodeName);
+      const current =
+        nodeName === undefined ? this.list(resource) : this.podsOnNodeByKey(nodeName).map(([, pod]) => pod);
       for (const obj of current) if (matches(obj)) listener('ADDED', obj);
     } else {
       for (const event of this.historyAfter(table, from)) deliver(event);
@@ -408,12 +415,6 @@ export class ObjectStore {
       else hi = mid;
     }
     for (let i = lo; i < n; i++) yield at(i);
-  }
-
-  private sortedPodsOnNode(nodeName: string): KubeObject[] {
-    const pods = [...(this.podsByNode.get(nodeName)?.entries() ?? [])];
-    pods.sort((a, b) => compareKeys(a[0], b[0]));
-    return pods.map(([, pod]) => pod);
   }
 
   private indexPod(key: string, obj: KubeObject, previous: KubeObject | undefined, deleted: boolean): void {
