@@ -10,6 +10,7 @@ import {
   resourceExpired,
   STALE_OBJECT,
 } from '../status.ts';
+import { rfc3339 } from './deletion.ts';
 import { copyJson, sameJson } from './json-value.ts';
 import { lazyDraft } from './lazy-draft.ts';
 import type { KubeObject, ResourceKey, StoreEvent, WatchEventType } from './types.ts';
@@ -187,7 +188,7 @@ export class ObjectStore {
     const key = objectKey(meta.namespace, meta.name);
     if (table.objects.has(key)) throw alreadyExists(table.gr, meta.name);
     meta.uid = this.newUid();
-    meta.creationTimestamp = new Date(this.clock.now()).toISOString().replace(/\.\d{3}Z$/, 'Z');
+    meta.creationTimestamp = rfc3339(this.clock.now());
     meta.generation = 1;
     delete meta.deletionTimestamp;
     delete meta.deletionGracePeriodSeconds;
