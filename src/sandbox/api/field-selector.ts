@@ -57,6 +57,17 @@ const BY_RESOURCE: Record<string, Record<string, FieldGetter>> = {
   'batch/jobs': { 'status.successful': (o) => str(o.status?.succeeded ?? 0) },
 };
 
+/** Every list and watch request parses a field selector, so each resource's table of fields is built once. */
+const fieldsByResource = new Map<string, Record<string, FieldGetter>>();
+function fieldsOf(resource: string): Record<string, FieldGetter> {
+  let fields = fieldsByResource.get(resource);
+  if (!fields) {
+    fields = { ...COMMON, ...(BY_RESOURCE[resource] ?? {}) };
+    fieldsByResource.set(resource, fields);
+  }
+  return fields;
+}
+
 /**
  * Parses `fieldSelector` for a resource (its store key). Unknown fields are a 400 with the real server's
  * message, `field label not supported: <field>`.
@@ -64,12 +75,12 @@ const BY_RESOURCE: Record<string, Record<string, FieldGetter>> = {
 export function parseFieldSelector(resource: string, selector: string | null): FieldSelector {
   const requirements: FieldRequirement[] = [];
   const getters: FieldGetter[] = [];
-  const fields = { ...COMMON, ...(BY_RESOURCE[resource] ?? {}) };
+  const fields = fieldsOf(resource);
   for (const term of splitTerms(selector ?? '')) {
     const m = /^([^=!]+?)\s*(==|=|!=)\s*(.*)$/.exec(term);
     if (!m) throw badRequest(`invalid selector: '${selector}'; can't understand '${term}'`);
     const field = m[1]!.trim();
-    const getter = fields[field];
+    const getter = Object.hasOwn(fields, field) ? fields[field] : undefined;
     if (!getter) throw badRequest(`field label not supported: ${field}`);
     requirements.push({ field, operator: m[2] === '!=' ? '!=' : '=', value: unescapeValue(m[3]!) });
     getters.push(getter);

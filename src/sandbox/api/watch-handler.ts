@@ -2,8 +2,8 @@ import { Counter, type Registry } from 'prom-client';
 import type { Timer } from '../../core/index.ts';
 import { badRequest, StatusError } from '../status.ts';
 import type { KubeObject } from '../store/types.ts';
-import { type ApiRequest, serializeObject } from './api-request.ts';
-import type { ResourceInfo } from './resources.ts';
+import type { ApiRequest } from './api-request.ts';
+import { renderObjectOnce } from './rendered-objects.ts';
 import { selectionFromQuery } from './selection.ts';
 import { columnDefinitions, parseIncludeObject, tableRow, wantsTable } from './table-printer.ts';
 import { type WatchBacklog, WatchOutbox } from './watch-outbox.ts';
@@ -77,18 +77,6 @@ function parseTimeoutSeconds(value: string | null, random: () => number): number
 }
 
 /**
- * The JSON of the object last sent to a watch. The store tells its watchers of a change one after another,
- * so every stream watching the resource after the first one reuses the text. Exact because stored objects are
- * never changed in place.
- */
-let rendered: { obj: KubeObject; info: ResourceInfo; text: string } | undefined;
-function lastRendered(obj: KubeObject, info: ResourceInfo): string {
-  if (rendered?.obj !== obj || rendered.info !== info)
-    rendered = { obj, info, text: serializeObject(obj, info) };
-  return rendered.text;
-}
-
-/**
  * A watch stream (§4 of the reference): 200, chunked, one JSON event per line. A too-old resourceVersion is
  * one ERROR event carrying the 410 Expired Status, then the end of the stream; an unparseable one is a 400.
  * Events are written as fast as the client reads them (see WatchOutbox); a client that falls more than
@@ -123,8 +111,9 @@ export function handleWatch(r: ApiRequest, watches: WatchRegistry): void {
   res.flushHeaders();
 
   let sentColumns = false;
+  // Note: the store tells every watch of a change one after another, so the change is rendered once.
   const encode = (type: string, obj: KubeObject): string => {
-    if (!table) return `{"type":"${type}","object":${lastRendered(obj, info)}}\n`;
+    if (!table) return `{"type":"${type}","object":${renderObjectOnce(obj, info)}}\n`;
     const object = {
       kind: 'Table',
       apiVersion: 'meta.k8s.io/v1',
@@ -205,7 +194,7 @@ export function handleWatch(r: ApiRequest, watches: WatchRegistry): void {
   try {
     stop = ctx.store.watch(
       r.key,
-      { namespace: r.target.namespace, fromResourceVersion: fromRv, filter },
+      { namespace: r.target.namespace, fromResourceVersion: fromRv, filter, nodeName: selection.nodeName },
       (type, obj) => {
         if (closed) return;
         if (replaying && !table) outbox.pushReplay(() => encode(type, obj));

@@ -10,7 +10,9 @@ import {
   resourceExpired,
   STALE_OBJECT,
 } from '../status.ts';
+import { rfc3339 } from './deletion.ts';
 import { copyJson, sameJson } from './json-value.ts';
+import { lazyDraft } from './lazy-draft.ts';
 import type { KubeObject, ResourceKey, StoreEvent, WatchEventType } from './types.ts';
 
 /**
@@ -31,6 +33,12 @@ export interface WatchOptions {
   /** Deliver changes after this resourceVersion; undefined or 0 means "current state as ADDED, then changes". */
   fromResourceVersion?: number;
   filter?: (obj: KubeObject) => boolean;
+  /**
+   * Pods only: deliver only pods bound to this node (spec.nodeName), as `fieldSelector=spec.nodeName=X` does.
+   * The store then tells this watch of changes to that node's pods alone, instead of asking its filter about
+   * every pod in the cluster: a drain watches its node's pods, and a rehearsal runs hundreds of drains at once.
+   */
+  nodeName?: string;
 }
 
 export interface ListPageOptions {
@@ -65,6 +73,8 @@ interface ResourceTable {
   /** The resourceVersion below which history has been dropped. */
   compactedBefore: number;
   listeners: Set<ChangeListener>;
+  /** Watches of one node's pods (WatchOptions.nodeName), by node: told only of changes to pods on their node. */
+  nodeListeners: Map<string, Set<ChangeListener>>;
 }
 
 export class ObjectStore {
@@ -148,6 +158,12 @@ export class ObjectStore {
     return [...(this.podsByNode.get(nodeName)?.values() ?? [])];
   }
 
+  /** Pods bound to a node with their keys, in key order (the order of `list`, which `continue` relies on). */
+  podsOnNodeByKey(nodeName: string): Array<[key: string, pod: KubeObject]> {
+    const pods = [...(this.podsByNode.get(nodeName)?.entries() ?? [])];
+    return pods.sort((a, b) => compareKeys(a[0], b[0]));
+  }
+
   /**
    * Stores a new object: fills uid, creationTimestamp, generation and resourceVersion, and resolves
    * `generateName`. A name already taken is 409 AlreadyExists.
@@ -172,7 +188,7 @@ export class ObjectStore {
     const key = objectKey(meta.namespace, meta.name);
     if (table.objects.has(key)) throw alreadyExists(table.gr, meta.name);
     meta.uid = this.newUid();
-    meta.creationTimestamp = new Date(this.clock.now()).toISOString().replace(/\.\d{3}Z$/, 'Z');
+    meta.creationTimestamp = rfc3339(this.clock.now());
     meta.generation = 1;
     delete meta.deletionTimestamp;
     delete meta.deletionGracePeriodSeconds;
@@ -210,6 +226,8 @@ export class ObjectStore {
   /**
    * Read-modify-write for the simulated actors: `change` edits a copy; returning `false` means "nothing to
    * do" and writes nothing. Returns the stored result, or undefined when the object does not exist.
+   * The copy is made field by field as `change` reaches for them (see lazyDraft); `change` must not keep
+   * the draft, nor any part of it, once it returns.
    */
   mutate(
     resource: ResourceKey,
@@ -219,11 +237,12 @@ export class ObjectStore {
   ): KubeObject | undefined {
     const current = this.get(resource, namespace, name);
     if (!current) return undefined;
-    const draft = copyJson(current);
+    const { draft, settle } = lazyDraft(current);
     if (change(draft) === false) return current;
-    draft.metadata.resourceVersion = current.metadata.resourceVersion;
-    // Note: the draft is already a private copy, so it is stored as it is.
-    return this.replace(resource, draft, false);
+    const next = settle();
+    next.metadata.resourceVersion = current.metadata.resourceVersion;
+    // Note: what the change touched is a private copy, the rest is shared: stored as it is.
+    return this.replace(resource, next, false);
   }
 
   /** Removes an object for good (what etcd does once finalizers and grace periods are over). */
@@ -232,7 +251,9 @@ export class ObjectStore {
     const key = objectKey(namespace, name);
     const current = table.objects.get(key);
     if (!current) return undefined;
-    const obj = copyJson(current);
+    // Note: the DELETED object differs from the stored one only in its resourceVersion, so it shares every part
+    // but its metadata with it (stored objects are never changed in place).
+    const obj = { ...current, metadata: { ...current.metadata } };
     return this.write(table, resource, 'DELETED', key, obj, current);
   }
 
@@ -243,14 +264,18 @@ export class ObjectStore {
    */
   watch(resource: ResourceKey, options: WatchOptions, listener: WatchListener): () => void {
     const table = this.table(resource);
+    const nodeName = resource === 'pods' ? options.nodeName : undefined;
     const matches = (obj: KubeObject) =>
       (options.namespace === undefined || obj.metadata.namespace === options.namespace) &&
+      (nodeName === undefined || obj.spec?.nodeName === nodeName) &&
       (!options.filter || options.filter(obj));
     const from = options.fromResourceVersion ?? 0;
     const oldest = Math.max(table.compactedBefore, this.historyFloor);
     if (from > 0 && from < oldest) throw resourceExpired(from, oldest);
     if (from === 0) {
-      for (const obj of this.list(resource)) if (matches(obj)) listener('ADDED', obj);
+      const current =
+        nodeName === undefined ? this.list(resource) : this.podsOnNodeByKey(nodeName).map(([, pod]) => pod);
+      for (const obj of current) if (matches(obj)) listener('ADDED', obj);
     } else {
       for (const event of this.historyAfter(table, from)) deliver(event);
     }
@@ -267,8 +292,21 @@ export class ObjectStore {
         listener(event.type, event.object);
       }
     }
-    table.listeners.add(deliver);
-    return () => table.listeners.delete(deliver);
+    if (nodeName === undefined) {
+      table.listeners.add(deliver);
+      return () => table.listeners.delete(deliver);
+    }
+    let listeners = table.nodeListeners.get(nodeName);
+    if (!listeners) {
+      listeners = new Set();
+      table.nodeListeners.set(nodeName, listeners);
+    }
+    listeners.add(deliver);
+    return () => {
+      const set = table.nodeListeners.get(nodeName);
+      set?.delete(deliver);
+      if (set?.size === 0) table.nodeListeners.delete(nodeName);
+    };
   }
 
   /** Every change to every resource, after it is stored: how the simulated controllers notice work. */
@@ -335,8 +373,18 @@ export class ObjectStore {
     this.journal?.record(event);
     this.remember(table, event);
     for (const listener of table.listeners) listener(event);
+    if (table.nodeListeners.size > 0) this.tellNodeListeners(table, event);
     for (const listener of this.anyListeners) listener(event);
     return obj;
+  }
+
+  /** A change to a pod concerns the watches of the node it is bound to, and of the node it left. */
+  private tellNodeListeners(table: ResourceTable, event: StoreEvent): void {
+    const after: string | undefined = event.object.spec?.nodeName;
+    const before: string | undefined = event.previous?.spec?.nodeName;
+    if (after !== undefined) for (const listener of table.nodeListeners.get(after) ?? []) listener(event);
+    if (before !== undefined && before !== after)
+      for (const listener of table.nodeListeners.get(before) ?? []) listener(event);
   }
 
   private remember(table: ResourceTable, event: StoreEvent): void {
@@ -350,12 +398,24 @@ export class ObjectStore {
     table.historyStart = (table.historyStart + 1) % this.historySize;
   }
 
+  /**
+   * The remembered changes after `rv`, oldest first.
+   * Note: the ring holds resourceVersions in increasing order from `historyStart`, so the first change after
+   * `rv` is found by binary search: every watch resumes from a recent resourceVersion, and scanning the whole
+   * history (20,000 changes) per watch was a rehearsal's most expensive store call.
+   */
   private *historyAfter(table: ResourceTable, rv: number): Generator<StoreEvent> {
-    const n = table.history.length;
-    for (let i = 0; i < n; i++) {
-      const event = table.history[(table.historyStart + i) % n]!;
-      if (event.resourceVersion > rv) yield event;
+    const history = table.history;
+    const n = history.length;
+    const at = (i: number) => history[(table.historyStart + i) % n]!;
+    let lo = 0;
+    let hi = n;
+    while (lo < hi) {
+      const mid = (lo + hi) >> 1;
+      if (at(mid).resourceVersion <= rv) lo = mid + 1;
+      else hi = mid;
     }
+    for (let i = lo; i < n; i++) yield at(i);
   }
 
   private indexPod(key: string, obj: KubeObject, previous: KubeObject | undefined, deleted: boolean): void {
@@ -402,6 +462,7 @@ export class ObjectStore {
         historyStart: 0,
         compactedBefore: 0,
         listeners: new Set(),
+        nodeListeners: new Map(),
       };
       this.tables.set(resource, table);
     }

@@ -1,4 +1,5 @@
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
+import { VirtualClock } from '../../../src/core/clock.ts';
 import {
   type Harness,
   type Json,
@@ -291,6 +292,10 @@ describe('delete', () => {
 
 describe('tables, scale and metrics', () => {
   it('prints nodes as kubectl does, with SchedulingDisabled when cordoned', async () => {
+    // Note: on a virtual clock, so the Age column does not depend on how long the request takes on a busy
+    // machine (a wall clock printed 1s once under load).
+    await h.close();
+    h = await startHarness({ clock: new VirtualClock() });
     seedNode(h.ctx, 'n1', { spec: { unschedulable: true } });
     const res = await h.request('GET', '/api/v1/nodes', undefined, {
       Accept: 'application/json;as=Table;v=v1;g=meta.k8s.io,application/json',

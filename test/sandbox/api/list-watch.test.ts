@@ -160,13 +160,14 @@ describe('list', () => {
     expect(rest.items[0].metadata.deletionTimestamp).toEqual(expect.any(String));
   });
 
-  it('rejects an unsupported field with 400', async () => {
+  // `constructor` and `toString` are names every JavaScript object answers to, not field labels.
+  it.each(['foo', 'constructor', 'toString'])('rejects the unsupported field %s with 400', async (field) => {
     await start();
-    const res = await h.request('GET', '/api/v1/pods?fieldSelector=foo%3Dbar');
+    const res = await h.request('GET', `/api/v1/pods?fieldSelector=${field}%3Dbar`);
     expect(res.status).toBe(400);
     expect(await readJson(res)).toMatchObject({
       reason: 'BadRequest',
-      message: 'field label not supported: foo',
+      message: `field label not supported: ${field}`,
     });
   });
 
@@ -281,6 +282,34 @@ describe('list', () => {
     expect(page.items[0].data.v).toBe('changed');
   });
 
+  it("lists one node's pods again and again with each pod's current JSON, as a GET returns it", async () => {
+    await start();
+    for (const name of ['a', 'b', 'c']) seedPod(h.ctx, 'app', name, { node: 'n1' });
+    const listed = async () => {
+      const text = await (await h.request('GET', '/api/v1/pods?fieldSelector=spec.nodeName%3Dn1')).text();
+      const list = JSON.parse(text);
+      expect(text).toBe(JSON.stringify(list));
+      for (const item of list.items) {
+        const got = await h.request('GET', `/api/v1/namespaces/app/pods/${item.metadata.name}`);
+        expect(JSON.stringify(item)).toBe(await got.text());
+      }
+      return list.items as Array<{ metadata: { name: string }; status: { phase: string } }>;
+    };
+    const first = await listed();
+    expect(await listed()).toEqual(first);
+    h.ctx.store.mutate('pods', 'app', 'a', (d) => {
+      d.status.phase = 'Succeeded';
+    });
+    h.ctx.store.mutate('pods', 'app', 'b', (d) => {
+      d.spec.nodeName = 'n2';
+    });
+    const after = await listed();
+    expect(after.map((p) => [p.metadata.name, p.status.phase])).toEqual([
+      ['a', 'Succeeded'],
+      ['c', 'Running'],
+    ]);
+  });
+
   it('keeps serving after a client drops a large list half way', async () => {
     await start();
     seedNode(h.ctx, 'n1');
@@ -350,6 +379,83 @@ describe('watch', () => {
     await w.close();
   });
 
+  it.each([
+    ['from 0', ''],
+    ['from a resourceVersion', 'rv'],
+  ])(
+    "streams one node's pods by spec.nodeName %s: bound there, changed there, gone from there",
+    async (_, from) => {
+      await start();
+      seedPod(h.ctx, 'app', 'b', { node: 'n1' });
+      seedPod(h.ctx, 'other', 'a', { node: 'n1', labels: { app: 'web' } });
+      seedPod(h.ctx, 'app', 'elsewhere', { node: 'n2' });
+      seedPod(h.ctx, 'app', 'pending');
+      seedPod(h.ctx, 'app', 'moving', { node: 'n1' });
+      const rv = from === 'rv' ? `&resourceVersion=${h.ctx.store.resourceVersion}` : '';
+      const w = await openWatch(`/api/v1/pods?watch=true&fieldSelector=spec.nodeName%3Dn1${rv}`);
+      const replayed =
+        from === 'rv'
+          ? []
+          : [
+              ['ADDED', 'app/b'],
+              ['ADDED', 'app/moving'],
+              ['ADDED', 'other/a'],
+            ];
+      await w.waitFor(replayed.length);
+      const bind = (name: string, node: string) =>
+        h.ctx.store.mutate('pods', 'app', name, (d) => {
+          d.spec.nodeName = node;
+        });
+      h.ctx.store.mutate('pods', 'app', 'elsewhere', (d) => {
+        d.status.phase = 'Failed';
+      });
+      bind('pending', 'n1');
+      h.ctx.store.mutate('pods', 'app', 'b', (d) => {
+        d.status.phase = 'Succeeded';
+      });
+      bind('moving', 'n2');
+      h.ctx.store.remove('pods', 'other', 'a');
+      seedPod(h.ctx, 'app', 'c', { node: 'n1' });
+      await w.waitFor(replayed.length + 5);
+      await new Promise((r) => setTimeout(r, 20));
+      const ns = (e: WatchEvent) =>
+        `${(e.object.metadata as { namespace?: string }).namespace}/${e.object.metadata.name}`;
+      expect(w.events.map((e) => [e.type, ns(e)])).toEqual([
+        ...replayed,
+        ['ADDED', 'app/pending'],
+        ['MODIFIED', 'app/b'],
+        ['DELETED', 'app/moving'],
+        ['DELETED', 'other/a'],
+        ['ADDED', 'app/c'],
+      ]);
+      await w.close();
+    },
+  );
+
+  it('combines spec.nodeName with the namespace and label selector of a pod watch', async () => {
+    await start();
+    seedPod(h.ctx, 'app', 'web', { node: 'n1', labels: { app: 'web' } });
+    seedPod(h.ctx, 'app', 'db', { node: 'n1', labels: { app: 'db' } });
+    seedPod(h.ctx, 'other', 'web', { node: 'n1', labels: { app: 'web' } });
+    const w = await openWatch(
+      '/api/v1/namespaces/app/pods?watch=true&labelSelector=app%3Dweb&fieldSelector=spec.nodeName%3Dn1',
+    );
+    await w.waitFor(1);
+    h.ctx.store.mutate('pods', 'other', 'web', (d) => {
+      d.status.phase = 'Failed';
+    });
+    h.ctx.store.mutate('pods', 'app', 'db', (d) => {
+      d.metadata.labels = { app: 'web' };
+    });
+    await w.waitFor(2);
+    await new Promise((r) => setTimeout(r, 20));
+    expect(w.events.map((e) => [e.type, e.object.metadata.name])).toEqual([
+      ['ADDED', 'web'],
+      ['ADDED', 'db'],
+    ]);
+    await w.close();
+  });
+
   it('sends bookmarks every minute of clock time when asked', async () => {
     const clock = new VirtualClock();
     await start({ clock });
@@ -379,6 +485,25 @@ describe('watch', () => {
       type: 'ERROR',
       object: { kind: 'Status', code: 410, reason: 'Expired' },
     });
+  });
+
+  // The history holds the last 4 of 7 changes (p3..p6): a watch after p3 replays p4..p6, after p6 nothing.
+  it.each([
+    [3, ['p4', 'p5', 'p6']],
+    [4, ['p5', 'p6']],
+    [6, []],
+  ])('resumes after the change to p%i from a history that has wrapped', async (from, expected) => {
+    await start({ historySize: 4 });
+    const rvs: string[] = [];
+    for (let i = 0; i < 7; i++) rvs.push(seedPod(h.ctx, 'app', `p${i}`).metadata.resourceVersion!);
+    const w = await openWatch(`/api/v1/pods?watch=true&resourceVersion=${rvs[from]}`);
+    // A later change marks the end of the replay.
+    seedPod(h.ctx, 'other', 'later');
+    await w.waitFor(expected.length + 1);
+    expect(w.events.map((e) => [e.type, e.object.metadata.name])).toEqual(
+      [...expected, 'later'].map((name) => ['ADDED', name]),
+    );
+    await w.close();
   });
 
   it('answers an unparseable resourceVersion with 400', async () => {
