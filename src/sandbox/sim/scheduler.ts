@@ -113,6 +113,10 @@ interface Shape {
    * counted once when first asked, then kept with the candidates.
    */
   domains: Map<string, Map<string, number>>;
+  /** The pod's tolerations that can tolerate a PreferNoSchedule taint (effect PreferNoSchedule or none). */
+  preferNoScheduleTolerations: Toleration[];
+  /** Per node, how many of its PreferNoSchedule taints the pod does not tolerate: counted when first needed. */
+  untolerated: Map<string, number>;
   nextStart: number;
 }
 
@@ -178,9 +182,10 @@ export class Scheduler implements Actor {
 
   /**
    * What the scheduler keeps about pods shaped like `pod` (alike in what its static filters read): the
-   * candidate nodes in the order they are tried, the other nodes counted by reason, and for each of
-   * `topologyKeys` how many candidates are in each domain. Kept by changes, not recomputed, so tests hold it
-   * to what a scheduler started afresh on the same cluster computes.
+   * candidate nodes in the order they are tried, the other nodes counted by reason, for each of
+   * `topologyKeys` how many candidates are in each domain, and per node the PreferNoSchedule taints the pod
+   * does not tolerate. Kept by changes, not recomputed, so tests hold it to what a scheduler started afresh
+   * on the same cluster computes.
    */
   shapeView(pod: KubeObject, topologyKeys: readonly string[]) {
     const shape = this.shapeFor(shapeKeyOf(pod), pod);
@@ -189,6 +194,9 @@ export class Scheduler implements Actor {
       candidates: shape.candidates.map((slot) => slot.name),
       rejected: sorted(shape.rejected),
       domains: Object.fromEntries(topologyKeys.map((key) => [key, sorted(this.domainsOf(shape, key))])),
+      untoleratedPreferNoSchedule: sorted(
+        [...this.nodes.values()].map((slot): [string, number] => [slot.name, untoleratedCount(shape, slot)]),
+      ),
     };
   }
 
@@ -324,6 +332,7 @@ export class Scheduler implements Actor {
     this.failures.clear();
     const slot = this.nodes.get(nodeName);
     for (const shape of this.shapes.values()) {
+      shape.untolerated.delete(nodeName);
       const had = shape.verdicts.has(nodeName);
       const before = shape.verdicts.get(nodeName);
       if (had) countReason(shape.rejected, before, -1);
@@ -466,7 +475,7 @@ export class Scheduler implements Actor {
     shape.nextStart = (shape.nextStart + examined) % n;
     if (rules?.spreadCost) addNormalized(found, rules.spreadCost, 2);
     if (rules?.antiAffinityCost) addNormalized(found, rules.antiAffinityCost, 2);
-    addTaintToleration(found, shape.pod);
+    addTaintToleration(found, shape);
     let best: { slot: NodeSlot; score: number } | undefined;
     for (const f of found)
       if (!best || f.score > best.score || (f.score === best.score && f.slot.name < best.slot.name)) best = f;
@@ -505,6 +514,10 @@ export class Scheduler implements Actor {
         rejected: new Map(),
         candidates: [],
         domains: new Map(),
+        preferNoScheduleTolerations: ((pod.spec?.tolerations ?? []) as Toleration[]).filter(
+          (t) => !t.effect || t.effect === 'PreferNoSchedule',
+        ),
+        untolerated: new Map(),
         nextStart: 0,
       };
       for (const slot of this.nodes.values()) {
@@ -662,17 +675,31 @@ function addNormalized(
  * topology spread (200) can make up, so only a hard constraint sends a pod to a tainted node.
  * Note: the score goes to every node alike when none found has such a taint, so it is skipped then.
  */
-function addTaintToleration(found: Array<{ slot: NodeSlot; score: number }>, pod: KubeObject): void {
+function addTaintToleration(found: Array<{ slot: NodeSlot; score: number }>, shape: Shape): void {
   if (!found.some((f) => f.slot.preferNoSchedule.length > 0)) return;
-  const tolerations = ((pod.spec?.tolerations ?? []) as Toleration[]).filter(
-    (t) => !t.effect || t.effect === 'PreferNoSchedule',
-  );
-  const counts = found.map(
-    (f) => f.slot.preferNoSchedule.filter((taint) => !tolerates(tolerations, taint)).length,
-  );
-  const max = Math.max(...counts);
-  for (const [i, f] of found.entries())
-    f.score += TAINT_TOLERATION_WEIGHT * (max === 0 ? 100 : 100 - Math.floor((100 * counts[i]!) / max));
+  const counts = new Array<number>(found.length);
+  let max = 0;
+  for (let i = 0; i < found.length; i++) {
+    const count = untoleratedCount(shape, found[i]!.slot);
+    counts[i] = count;
+    if (count > max) max = count;
+  }
+  for (let i = 0; i < found.length; i++)
+    found[i]!.score +=
+      TAINT_TOLERATION_WEIGHT * (max === 0 ? 100 : 100 - Math.floor((100 * counts[i]!) / max));
+}
+
+/** The node's PreferNoSchedule taints that the shape's pods do not tolerate, counted once per node change. */
+function untoleratedCount(shape: Shape, slot: NodeSlot): number {
+  if (slot.preferNoSchedule.length === 0) return 0;
+  let count = shape.untolerated.get(slot.name);
+  if (count === undefined) {
+    count = slot.preferNoSchedule.filter(
+      (taint) => !tolerates(shape.preferNoScheduleTolerations, taint),
+    ).length;
+    shape.untolerated.set(slot.name, count);
+  }
+  return count;
 }
 
 function preferNoScheduleTaints(node: KubeObject): Taint[] {

@@ -201,12 +201,16 @@ describe('Scheduler bookkeeping kept by changes', () => {
   const zoned = (name: string, zone: string) => makeNode(name, { labels: { [ZONE]: zone } });
   const editNode = (ctx: TestContext, name: string, edit: (node: KubeObject) => void) =>
     ctx.store.mutate(R.nodes, undefined, name, edit);
-  // Pods of two shapes: one any schedulable node takes, one that tolerates the `gpu` taint and needs a zone.
+  // Pods of two shapes: one any schedulable node takes, one that needs a zone and tolerates the `gpu` taint
+  // and whatever the `soon` taint's effect.
   const plain = makePod('plain');
   const picky = makePod('picky', {
     spec: {
       nodeSelector: { [ZONE]: 'z3' },
-      tolerations: [{ key: 'gpu', operator: 'Exists', effect: 'NoSchedule' }],
+      tolerations: [
+        { key: 'gpu', operator: 'Exists', effect: 'NoSchedule' },
+        { key: 'soon', operator: 'Exists' },
+      ],
     },
   });
   const changes: Array<[string, (ctx: TestContext, fleet: KubeletFleet) => unknown]> = [
@@ -225,10 +229,13 @@ describe('Scheduler bookkeeping kept by changes', () => {
         }),
     ],
     [
-      'a PreferNoSchedule taint',
+      'PreferNoSchedule taints',
       (ctx) =>
         editNode(ctx, 'd', (n) => {
-          n.spec.taints = [{ key: 'soon', effect: 'PreferNoSchedule' }];
+          n.spec.taints = [
+            { key: 'soon', effect: 'PreferNoSchedule' },
+            { key: 'later', effect: 'PreferNoSchedule' },
+          ];
         }),
     ],
     [
@@ -255,6 +262,13 @@ describe('Scheduler bookkeeping kept by changes', () => {
       (ctx) =>
         editNode(ctx, 'b', (n) => {
           delete n.spec.unschedulable;
+        }),
+    ],
+    [
+      'a PreferNoSchedule taint gone',
+      (ctx) =>
+        editNode(ctx, 'd', (n) => {
+          n.spec.taints = [{ key: 'soon', effect: 'PreferNoSchedule' }];
         }),
     ],
     [
@@ -298,5 +312,7 @@ describe('Scheduler bookkeeping kept by changes', () => {
     expect(scheduler.shapeView(plain, keys).candidates).toEqual(['a', 'b', 'c', 'd', 'e', 'f', 'g']);
     expect(scheduler.shapeView(plain, keys).domains[ZONE]).toEqual({ z1: 3, z2: 1, z3: 2 });
     expect(scheduler.shapeView(picky, keys).candidates).toEqual(['e', 'g']);
+    expect(scheduler.shapeView(plain, keys).untoleratedPreferNoSchedule.d).toBe(1);
+    expect(scheduler.shapeView(picky, keys).untoleratedPreferNoSchedule.d).toBe(0);
   });
 });
