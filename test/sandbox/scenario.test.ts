@@ -1,4 +1,5 @@
 import { describe, expect, it } from 'vitest';
+import { applyCreateDefaults } from '../../src/sandbox/api/defaults.ts';
 import { R } from '../../src/sandbox/api/resources.ts';
 import { buildCluster } from '../../src/sandbox/scenario/build-cluster.ts';
 import { decodeHelmRelease } from '../../src/sandbox/scenario/helm-release.ts';
@@ -6,6 +7,8 @@ import { listScenarios, loadScenario } from '../../src/sandbox/scenario/load-sce
 import { POOL_LABEL } from '../../src/sandbox/scenario/node-object.ts';
 import { parseScenario } from '../../src/sandbox/scenario/parse-scenario.ts';
 import { ScenarioError } from '../../src/sandbox/scenario/yaml-checker.ts';
+import { DAEMONSET_TOLERATIONS } from '../../src/sandbox/sim/controllers/node-eligibility.ts';
+import type { KubeObject } from '../../src/sandbox/store/types.ts';
 import { scenarioTestContext } from './scenario-test-context.ts';
 
 function issuesOf(text: string) {
@@ -366,6 +369,60 @@ workloads:
     expect(
       ctx.store.list(R.pods, 'kube-system', (p) => p.metadata.labels?.['k8s-app'] === 'kube-proxy'),
     ).toHaveLength(4);
+  });
+  it('gives every pre-bound pod the spec the API server would default for it, key order included', () => {
+    // Note: the pre-binder defaults a workload's template once and adds each pod's own fields on top; this holds
+    // it to defaulting each pod's whole spec, as it did before.
+    const ctx = scenarioTestContext();
+    const scenario = parseScenario(
+      `name: pre
+kubernetesVersion: v1.31.4
+prebindPods: true
+controlPlane: { nodes: 1 }
+nodePools: [{ name: general, count: 3, capacity: { cpu: "4", memory: 16Gi } }]
+workloads:
+  - { name: web, namespace: app, kind: Deployment, replicas: 3 }
+  - { name: db, namespace: app, kind: StatefulSet, replicas: 2 }
+  - { name: agent, namespace: app, kind: DaemonSet, tolerations: [{ operator: Exists }] }
+`,
+      'pre.yaml',
+    );
+    buildCluster(ctx, scenario);
+    const defaulted = (spec: KubeObject['spec'], nodeName: string) => {
+      const pod: KubeObject = { metadata: {}, spec: structuredClone(spec) };
+      applyCreateDefaults(R.pods, pod, () => 0);
+      return JSON.stringify({ ...pod.spec, nodeName });
+    };
+    const templateOf = (resource: string, name: string) =>
+      ctx.store.get(resource, 'app', name)!.spec.template.spec;
+    const pods = ctx.store.list(R.pods, 'app');
+    // 3 of the Deployment, 2 of the StatefulSet, one daemon on each of the 4 nodes.
+    expect(pods).toHaveLength(9);
+    for (const pod of pods) {
+      const owner = pod.metadata.ownerReferences![0]!;
+      const nodeName = pod.spec.nodeName;
+      let expected: string;
+      if (owner.kind === 'DaemonSet') {
+        const template = templateOf(R.daemonsets, owner.name);
+        const tolerations = [...(template.tolerations ?? []), ...DAEMONSET_TOLERATIONS];
+        const affinity = {
+          nodeAffinity: {
+            requiredDuringSchedulingIgnoredDuringExecution: {
+              nodeSelectorTerms: [
+                { matchFields: [{ key: 'metadata.name', operator: 'In', values: [nodeName] }] },
+              ],
+            },
+          },
+        };
+        expected = defaulted({ ...template, tolerations, affinity }, nodeName);
+      } else if (owner.kind === 'StatefulSet') {
+        const template = templateOf(R.statefulsets, owner.name);
+        expected = defaulted({ ...template, hostname: pod.metadata.name, subdomain: 'db' }, nodeName);
+      } else {
+        expected = defaulted(templateOf(R.replicasets, owner.name), nodeName);
+      }
+      expect(JSON.stringify(pod.spec), pod.metadata.name).toBe(expected);
+    }
   });
 });
 

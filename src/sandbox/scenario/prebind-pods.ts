@@ -163,8 +163,7 @@ export class PodPrebinder {
         'controller-revision-hash': revision,
         'statefulset.kubernetes.io/pod-name': name,
       };
-      const pod = this.podFrom(s, name, labels, {
-        ...template.spec,
+      const pod = this.podFrom(s, name, labels, template.spec, {
         hostname: name,
         subdomain: s.spec.serviceName,
       });
@@ -193,19 +192,17 @@ export class PodPrebinder {
       'pod-template-generation': '1',
     };
     const tolerations = [...(template.spec.tolerations ?? []), ...DAEMONSET_TOLERATIONS];
+    // One object for every pod of the DaemonSet, so that it is defaulted once (see `defaulted`).
+    const spec = { ...template.spec, tolerations };
     let scheduled = 0;
     let ready = 0;
-    for (const slot of this.eligible({ ...template.spec, tolerations })) {
-      const spec = {
-        ...template.spec,
-        tolerations,
-        affinity: {
-          nodeAffinity: {
-            requiredDuringSchedulingIgnoredDuringExecution: {
-              nodeSelectorTerms: [
-                { matchFields: [{ key: 'metadata.name', operator: 'In', values: [slot.name] }] },
-              ],
-            },
+    for (const slot of this.eligible(spec)) {
+      const affinity = {
+        nodeAffinity: {
+          requiredDuringSchedulingIgnoredDuringExecution: {
+            nodeSelectorTerms: [
+              { matchFields: [{ key: 'metadata.name', operator: 'In', values: [slot.name] }] },
+            ],
           },
         },
       };
@@ -214,6 +211,7 @@ export class PodPrebinder {
         this.uniqueName(ds.metadata.namespace!, `${ds.metadata.name}-`),
         labels,
         spec,
+        { affinity },
       );
       scheduled++;
       // Note: DaemonSet pods go on their node even when requests overflow it, as the real controller
@@ -234,9 +232,24 @@ export class PodPrebinder {
     });
   }
 
-  private podFrom(owner: KubeObject, name: string, labels: Record<string, string>, spec: KubeObject['spec']) {
+  /**
+   * A pod of `owner` whose spec is `spec` as the API server defaults it, with the pod's own fields `ownFields`
+   * (a StatefulSet pod's hostname, a DaemonSet pod's node affinity) on top.
+   * Note: `spec` is defaulted once and shared by the owner's pods (`defaulted`); the API server's pod defaults
+   * read none of the pod's own fields, so adding them afterwards gives the spec a defaulted
+   * `{ ...spec, ...ownFields }` would have, in the same key order.
+   */
+  private podFrom(
+    owner: KubeObject,
+    name: string,
+    labels: Record<string, string>,
+    spec: KubeObject['spec'],
+    ownFields: Record<string, unknown> = {},
+  ) {
     const annotations = owner.spec?.template?.metadata?.annotations;
     const defaulted = this.defaulted(spec);
+    const podSpec = { ...spec, ...ownFields, ...defaulted.spec };
+    for (const [key, value] of Object.entries(ownFields)) podSpec[key] = value;
     return {
       apiVersion: 'v1',
       kind: 'Pod',
@@ -247,7 +260,7 @@ export class PodPrebinder {
         ...(annotations ? { annotations } : {}),
         ownerReferences: [controllerRef(owner)],
       },
-      spec: { ...defaulted.spec },
+      spec: podSpec,
       status: { phase: 'Pending', qosClass: defaulted.qosClass },
     } satisfies KubeObject;
   }

@@ -25,13 +25,23 @@ export function contain(ctx: SandboxContext, actor: string, work: () => void): v
   }
 }
 
-/** `fn` wrapped by `contain`: for timer callbacks and store listeners. */
+/**
+ * `fn` wrapped as `contain` wraps work: for timer callbacks and store listeners.
+ * Note: its own try/catch rather than a call to `contain`, which would cost a closure per call; store
+ * listeners run on every write of the sandbox.
+ */
 export function contained<A extends unknown[]>(
   ctx: SandboxContext,
   actor: string,
   fn: (...args: A) => void,
 ): (...args: A) => void {
-  return (...args: A) => contain(ctx, actor, () => fn(...args));
+  return (...args: A) => {
+    try {
+      fn(...args);
+    } catch (err) {
+      reportSimulationError(ctx, actor, err);
+    }
+  };
 }
 
 export function reportSimulationError(ctx: SandboxContext, actor: string, err: unknown): void {

@@ -33,6 +33,12 @@ const DEFAULT_CONSTRAINTS = [
   { topologyKey: ZONE_KEY, maxSkew: 5 },
 ];
 
+/** A node as placement rules read it: its name and labels (the topology domains it is in). */
+export interface TopologyNode {
+  readonly name: string;
+  readonly labels: Readonly<Record<string, string>> | undefined;
+}
+
 /** What the scheduler knows of the pods already placed, and of its nodes. */
 export interface PlacedPods {
   /** Pods bound in a namespace, with their labels and node. */
@@ -45,11 +51,11 @@ export interface PlacedPods {
 /** One pod's placement rules, for the nodes it may go to. */
 export interface PlacementRules {
   /** Why the node may not take the pod, or undefined. */
-  reject(node: string): string | undefined;
+  reject(node: TopologyNode): string | undefined;
   /** Lower is better: matching pods in the node's domains, weighted; undefined when nothing is soft. */
-  spreadCost?(node: string): number;
+  spreadCost?(node: TopologyNode): number;
   /** Lower is better: preferred anti-affinity weight × matching pods in the node's domain. */
-  antiAffinityCost?(node: string): number;
+  antiAffinityCost?(node: TopologyNode): number;
   /** True when `reject` can say no: the scheduler's cache of identical failures must not be used. */
   filters: boolean;
 }
@@ -71,12 +77,13 @@ interface SpreadTerm extends Term {
 
 /**
  * The rules for `pod`, or undefined when it has none (no constraint, no anti-affinity, no controller).
- * `domainsOf(key)` gives the values of the label `key` among the nodes the pod may go to.
+ * `domainsOf(key)` gives the values of the label `key` among the nodes the pod may go to (its keys; what
+ * they map to is not read).
  */
 export function placementRules(
   pod: KubeObject,
   placed: PlacedPods,
-  domainsOf: (topologyKey: string) => ReadonlySet<string>,
+  domainsOf: (topologyKey: string) => ReadonlyMap<string, unknown>,
 ): PlacementRules | undefined {
   const namespace = pod.metadata.namespace ?? 'default';
   const labels = pod.metadata.labels;
@@ -92,7 +99,7 @@ export function placementRules(
     const domains = domainsOf(topologyKey);
     let min = Number.POSITIVE_INFINITY;
     // Note: only a filter needs the least loaded domain; scoring skips the walk over every host.
-    if (hard) for (const d of domains) min = Math.min(min, counts.get(d) ?? 0);
+    if (hard) for (const d of domains.keys()) min = Math.min(min, counts.get(d) ?? 0);
     // The real scorer weighs a key by the log of its number of domains: zones count more than hosts.
     return {
       topologyKey,
@@ -152,38 +159,31 @@ export function placementRules(
 
   if (hard.length === 0 && soft.length === 0 && required.length === 0 && preferred.length === 0)
     return undefined;
-  const domain = (node: string, key: string) => placed.nodeLabels(node)?.[key];
   return {
     filters: hard.length > 0 || required.length > 0,
     reject(node) {
       for (const t of hard) {
-        const d = domain(node, t.topologyKey);
+        const d = node.labels?.[t.topologyKey];
         if (d === undefined || (t.counts.get(d) ?? 0) + t.self - t.min > t.maxSkew) return SPREAD_REJECTION;
       }
       for (const t of required) {
-        const d = domain(node, t.topologyKey);
+        const d = node.labels?.[t.topologyKey];
         if (d !== undefined && (t.counts.get(d) ?? 0) > 0) return ANTI_AFFINITY_REJECTION;
       }
       return undefined;
     },
-    spreadCost: weightedCost(soft, domain),
-    antiAffinityCost: weightedCost(preferred, domain),
+    spreadCost: weightedCost(soft),
+    antiAffinityCost: weightedCost(preferred),
   };
 }
 
-/**
- * Σ weight × matching pods in the node's domain over `terms`; undefined when there are none (no score).
- * `domain(node, key)` is the node's value of the topology label `key`.
- */
-function weightedCost(
-  terms: Array<Term & { weight: number }>,
-  domain: (node: string, topologyKey: string) => string | undefined,
-): ((node: string) => number) | undefined {
+/** Σ weight × matching pods in the node's domain over `terms`; undefined when there are none (no score). */
+function weightedCost(terms: Array<Term & { weight: number }>): ((node: TopologyNode) => number) | undefined {
   if (terms.length === 0) return undefined;
   return (node) => {
     let cost = 0;
     for (const t of terms) {
-      const d = domain(node, t.topologyKey);
+      const d = node.labels?.[t.topologyKey];
       if (d !== undefined) cost += (t.counts.get(d) ?? 0) * t.weight;
     }
     return cost;

@@ -12,9 +12,10 @@
  *
  * Scale (150,000 pods on 5,000 nodes): per-node requested totals are kept incrementally from store
  * changes; nodes passing the static filters are cached per pod "shape" (selector, affinity, tolerations)
- * and recomputed only when a node's scheduling-relevant fields change (heartbeats do not count); like the
- * real scheduler, a pod is placed among the first feasible nodes found from a rotating start
- * (percentageOfNodesToScore), not all of them.
+ * and re-filtered only when a node's scheduling-relevant fields change (heartbeats do not count), the node
+ * then joining or leaving the shape's candidates and their topology domain counts by itself (a rebuild over
+ * every node on each cordon grew with the square of the cluster); like the real scheduler, a pod is placed
+ * among the first feasible nodes found from a rotating start (percentageOfNodesToScore), not all of them.
  *
  * Usage: `new Scheduler(ctx, kubeletFleet?)`, then start()/stop().
  */
@@ -42,7 +43,13 @@ import {
   taintsOf,
 } from './node-status.ts';
 import { podRequests } from './pod-requests.ts';
-import { controllerOf, type PlacedPods, type PlacementRules, placementRules } from './pod-spreading.ts';
+import {
+  controllerOf,
+  type PlacedPods,
+  type PlacementRules,
+  placementRules,
+  type TopologyNode,
+} from './pod-spreading.ts';
 import { isTerminal, setPodCondition, statusOf } from './pod-status.ts';
 import { describeTaint, matchesNodeSelectorAndAffinity } from './sched-predicates.ts';
 
@@ -61,9 +68,11 @@ const DEFAULT_SCORE_MEMORY = 200 * 2 ** 20;
 /** The default profile's weights (KubeSchedulerConfiguration v1): TaintToleration 3, spreading 2, resources 1. */
 const TAINT_TOLERATION_WEIGHT = 3;
 
-interface NodeSlot {
+interface NodeSlot extends TopologyNode {
   name: string;
   node: KubeObject;
+  /** The node's labels (`node.metadata.labels`): what the shapes' topology domains counted it under. */
+  labels: Record<string, string> | undefined;
   fingerprint: string;
   allocCpu: number;
   allocMemory: number;
@@ -97,10 +106,17 @@ interface Shape {
   verdicts: Map<string, string | undefined>;
   /** Nodes rejected by the static filters, by reason. */
   rejected: Map<string, number>;
-  /** Candidate nodes in name order; undefined when a verdict changed since it was built. */
-  candidates?: NodeSlot[];
-  /** The topology domains (label values) of the candidates, per key, built when first needed. */
-  domains?: Map<string, Set<string>>;
+  /** Candidate nodes in name order, kept in order as verdicts change (refreshVerdicts). */
+  candidates: NodeSlot[];
+  /**
+   * Per topology key asked about, how many candidates hold each value of it (a value with none is absent):
+   * counted once when first asked, then kept with the candidates.
+   */
+  domains: Map<string, Map<string, number>>;
+  /** The pod's tolerations that can tolerate a PreferNoSchedule taint (effect PreferNoSchedule or none). */
+  preferNoScheduleTolerations: Toleration[];
+  /** Per node, how many of its PreferNoSchedule taints the pod does not tolerate: counted when first needed. */
+  untolerated: Map<string, number>;
   nextStart: number;
 }
 
@@ -147,7 +163,7 @@ export class Scheduler implements Actor {
       this.unsubscribe.push(
         this.liveness.onLivenessChange(
           contained(this.ctx, this.name, (nodeName) => {
-            this.refreshVerdicts(nodeName);
+            this.refreshVerdicts(nodeName, this.nodes.get(nodeName)?.labels);
             this.requestRetry();
           }),
         ),
@@ -164,15 +180,36 @@ export class Scheduler implements Actor {
     this.tick = this.retry = this.periodic = undefined;
   }
 
+  /**
+   * What the scheduler keeps about pods shaped like `pod` (alike in what its static filters read): the
+   * candidate nodes in the order they are tried, the other nodes counted by reason, for each of
+   * `topologyKeys` how many candidates are in each domain, and per node the PreferNoSchedule taints the pod
+   * does not tolerate. Kept by changes, not recomputed, so tests hold it to what a scheduler started afresh
+   * on the same cluster computes.
+   */
+  shapeView(pod: KubeObject, topologyKeys: readonly string[]) {
+    const shape = this.shapeFor(shapeKeyOf(pod), pod);
+    const sorted = (entries: Iterable<[string, number]>) => Object.fromEntries([...entries].sort());
+    return {
+      candidates: shape.candidates.map((slot) => slot.name),
+      rejected: sorted(shape.rejected),
+      domains: Object.fromEntries(topologyKeys.map((key) => [key, sorted(this.domainsOf(shape, key))])),
+      untoleratedPreferNoSchedule: sorted(
+        [...this.nodes.values()].map((slot): [string, number] => [slot.name, untoleratedCount(shape, slot)]),
+      ),
+    };
+  }
+
   private onChange(event: StoreEvent): void {
     if (event.resource === R.pods) {
       this.onPod({ type: event.type, pod: event.object });
     } else if (event.resource === R.nodes) {
       if (event.type === 'DELETED') {
         const name = event.object.metadata.name ?? '';
+        const removed = this.nodes.get(name);
         this.nodes.delete(name);
         this.sortedNodeNames = undefined;
-        this.refreshVerdicts(name);
+        this.refreshVerdicts(name, removed?.labels);
       } else {
         this.upsertNode(event.object);
       }
@@ -250,8 +287,12 @@ export class Scheduler implements Actor {
     const name = node.metadata.name ?? '';
     const fingerprint = schedulingFingerprint(node);
     const existing = this.nodes.get(name);
+    let previousLabels: Record<string, string> | undefined;
     if (existing) {
+      // Note: the labels are part of the fingerprint, so a heartbeat's new object has labels alike.
+      previousLabels = existing.labels;
       existing.node = node;
+      existing.labels = node.metadata.labels;
       if (existing.fingerprint === fingerprint) return;
       existing.fingerprint = fingerprint;
       Object.assign(existing, allocatableOf(node));
@@ -260,6 +301,7 @@ export class Scheduler implements Actor {
       const slot: NodeSlot = {
         name,
         node,
+        labels: node.metadata.labels,
         fingerprint,
         ...allocatableOf(node),
         cpu: 0,
@@ -276,28 +318,42 @@ export class Scheduler implements Actor {
       this.nodes.set(name, slot);
       this.sortedNodeNames = undefined;
     }
-    this.refreshVerdicts(name);
+    this.refreshVerdicts(name, previousLabels);
     this.requestRetry();
   }
 
-  /** Re-runs the static filters of one node for every known shape. */
-  private refreshVerdicts(nodeName: string): void {
+  /**
+   * Re-runs the static filters of one node for every known shape, and keeps each shape's candidates (in name
+   * order) and topology domain counts current: a node joins or leaves the candidates, or moves between
+   * domains, without a walk over every node. `previousLabels` are the labels the node was counted under
+   * (undefined for a node new to the scheduler).
+   */
+  private refreshVerdicts(nodeName: string, previousLabels: Record<string, string> | undefined): void {
     this.failures.clear();
     const slot = this.nodes.get(nodeName);
     for (const shape of this.shapes.values()) {
-      shape.domains = undefined;
+      shape.untolerated.delete(nodeName);
       const had = shape.verdicts.has(nodeName);
       const before = shape.verdicts.get(nodeName);
       if (had) countReason(shape.rejected, before, -1);
-      if (!slot) {
+      let after: string | undefined;
+      if (slot) {
+        after = this.staticRejection(slot, shape.pod);
+        shape.verdicts.set(nodeName, after);
+        countReason(shape.rejected, after, 1);
+      } else {
         shape.verdicts.delete(nodeName);
-        shape.candidates = undefined;
-        continue;
       }
-      const after = this.staticRejection(slot, shape.pod);
-      shape.verdicts.set(nodeName, after);
-      countReason(shape.rejected, after, 1);
-      if (!had || (before === undefined) !== (after === undefined)) shape.candidates = undefined;
+      const wasCandidate = had && before === undefined;
+      const isCandidate = slot !== undefined && after === undefined;
+      if (wasCandidate) {
+        countDomains(shape, previousLabels, -1);
+        if (!isCandidate) removeCandidate(shape.candidates, nodeName);
+      }
+      if (isCandidate) {
+        countDomains(shape, slot.labels, 1);
+        if (!wasCandidate) insertCandidate(shape.candidates, slot);
+      }
     }
   }
 
@@ -398,12 +454,7 @@ export class Scheduler implements Actor {
    * topology spread (0–100) × 2, inter-pod anti-affinity (0–100) × 2, each normalized over the nodes found;
    * and always the PreferNoSchedule taints the pod does not tolerate (0–100) × 3 (addTaintToleration).
    */
-  private pickNode(
-    shape: Shape & { candidates: NodeSlot[] },
-    cpu: number,
-    memory: number,
-    rules?: PlacementRules,
-  ): NodeSlot | undefined {
+  private pickNode(shape: Shape, cpu: number, memory: number, rules?: PlacementRules): NodeSlot | undefined {
     const candidates = shape.candidates;
     const n = candidates.length;
     if (n === 0) return undefined;
@@ -415,7 +466,7 @@ export class Scheduler implements Actor {
     for (; examined < n && found.length < wanted; examined++) {
       const slot = candidates[(shape.nextStart + examined) % n]!;
       if (!fits(slot, cpu, memory)) continue;
-      if (rules?.reject(slot.name)) continue;
+      if (rules?.filters && rules.reject(slot)) continue;
       const resources =
         freeRatio(slot.allocCpu, slot.scoreCpu + scoreCpu) +
         freeRatio(slot.allocMemory, slot.scoreMemory + scoreMemory);
@@ -424,22 +475,25 @@ export class Scheduler implements Actor {
     shape.nextStart = (shape.nextStart + examined) % n;
     if (rules?.spreadCost) addNormalized(found, rules.spreadCost, 2);
     if (rules?.antiAffinityCost) addNormalized(found, rules.antiAffinityCost, 2);
-    addTaintToleration(found, shape.pod);
+    addTaintToleration(found, shape);
     let best: { slot: NodeSlot; score: number } | undefined;
     for (const f of found)
       if (!best || f.score > best.score || (f.score === best.score && f.slot.name < best.slot.name)) best = f;
     return best?.slot;
   }
 
-  /** The topology domains (label values) among the shape's candidate nodes, cached with the candidates. */
-  private domainsOf(shape: Shape & { candidates: NodeSlot[] }, topologyKey: string): ReadonlySet<string> {
-    shape.domains ??= new Map();
+  /**
+   * The topology domains (values of the label `topologyKey`) among the shape's candidate nodes, with how many
+   * candidates each holds: counted over the candidates the first time a key is asked about, then kept current
+   * by refreshVerdicts.
+   */
+  private domainsOf(shape: Shape, topologyKey: string): ReadonlyMap<string, number> {
     let domains = shape.domains.get(topologyKey);
     if (!domains) {
-      domains = new Set();
+      domains = new Map();
       for (const slot of shape.candidates) {
-        const value = slot.node.metadata.labels?.[topologyKey];
-        if (value !== undefined) domains.add(value);
+        const value = slot.labels?.[topologyKey];
+        if (value !== undefined) domains.set(value, (domains.get(value) ?? 0) + 1);
       }
       shape.domains.set(topologyKey, domains);
     }
@@ -450,29 +504,33 @@ export class Scheduler implements Actor {
    * The shape's candidate nodes. A new shape runs the static filters on every node once; after that only
    * the nodes that change are re-filtered (refreshVerdicts), so a cordon costs one check per shape.
    */
-  private shapeFor(shapeKey: string, pod: KubeObject): Shape & { candidates: NodeSlot[] } {
+  private shapeFor(shapeKey: string, pod: KubeObject): Shape {
     let shape = this.shapes.get(shapeKey);
     if (!shape) {
       if (this.shapes.size >= 1_000) this.shapes.clear();
-      shape = { pod, verdicts: new Map(), rejected: new Map(), nextStart: 0 };
+      shape = {
+        pod,
+        verdicts: new Map(),
+        rejected: new Map(),
+        candidates: [],
+        domains: new Map(),
+        preferNoScheduleTolerations: ((pod.spec?.tolerations ?? []) as Toleration[]).filter(
+          (t) => !t.effect || t.effect === 'PreferNoSchedule',
+        ),
+        untolerated: new Map(),
+        nextStart: 0,
+      };
       for (const slot of this.nodes.values()) {
         const verdict = this.staticRejection(slot, pod);
         shape.verdicts.set(slot.name, verdict);
         countReason(shape.rejected, verdict, 1);
       }
+      this.sortedNodeNames ??= [...this.nodes.keys()].sort();
+      for (const name of this.sortedNodeNames)
+        if (shape.verdicts.get(name) === undefined) shape.candidates.push(this.nodes.get(name)!);
       this.shapes.set(shapeKey, shape);
     }
-    if (!shape.candidates) {
-      this.sortedNodeNames ??= [...this.nodes.keys()].sort();
-      const verdicts = shape.verdicts;
-      shape.candidates = [];
-      for (const name of this.sortedNodeNames) {
-        if (verdicts.has(name) && verdicts.get(name) === undefined)
-          shape.candidates.push(this.nodes.get(name)!);
-      }
-      shape.domains = undefined;
-    }
-    return shape as Shape & { candidates: NodeSlot[] };
+    return shape;
   }
 
   private staticRejection(slot: NodeSlot, pod: KubeObject): string | undefined {
@@ -505,12 +563,7 @@ export class Scheduler implements Actor {
   }
 
   /** `0/5 nodes are available: 2 Insufficient cpu, 3 node(s) were unschedulable. preemption: …` */
-  private failureMessage(
-    shape: Shape & { candidates: NodeSlot[] },
-    cpu: number,
-    memory: number,
-    rules?: PlacementRules,
-  ): string {
+  private failureMessage(shape: Shape, cpu: number, memory: number, rules?: PlacementRules): string {
     const counts = new Map(shape.rejected);
     const bump = (reason: string) => counts.set(reason, (counts.get(reason) ?? 0) + 1);
     for (const slot of shape.candidates) {
@@ -521,7 +574,7 @@ export class Scheduler implements Actor {
         if (slot.memory + memory > slot.allocMemory) bump('Insufficient memory');
         continue;
       }
-      const why = rules?.reject(slot.name);
+      const why = rules?.reject(slot);
       if (why) bump(why);
     }
     const total = this.nodes.size;
@@ -558,20 +611,58 @@ function countReason(rejected: Map<string, number>, reason: string | undefined, 
   else rejected.delete(reason);
 }
 
+/** Adds (sign 1) or takes away (−1) a candidate's labels in the shape's domain counts, for each key counted. */
+function countDomains(shape: Shape, labels: Record<string, string> | undefined, sign: 1 | -1): void {
+  for (const [topologyKey, domains] of shape.domains) {
+    const value = labels?.[topologyKey];
+    if (value === undefined) continue;
+    const count = (domains.get(value) ?? 0) + sign;
+    if (count > 0) domains.set(value, count);
+    else domains.delete(value);
+  }
+}
+
+/** Where `name` is, or would go, in candidates kept in name order (the order of a plain sort of the names). */
+function candidateIndex(candidates: readonly NodeSlot[], name: string): number {
+  let low = 0;
+  let high = candidates.length;
+  while (low < high) {
+    const mid = (low + high) >>> 1;
+    if (candidates[mid]!.name < name) low = mid + 1;
+    else high = mid;
+  }
+  return low;
+}
+
+function insertCandidate(candidates: NodeSlot[], slot: NodeSlot): void {
+  candidates.splice(candidateIndex(candidates, slot.name), 0, slot);
+}
+
+function removeCandidate(candidates: NodeSlot[], name: string): void {
+  const i = candidateIndex(candidates, name);
+  if (candidates[i]?.name === name) candidates.splice(i, 1);
+}
+
 /**
  * Adds `weight` × a 0–100 score where the lowest cost scores 100 and the highest 0.
  * Worked example: costs 0, 2, 4 → 100, 50, 0; all equal → 100 each (the preference cannot tell them apart).
  */
 function addNormalized(
   found: Array<{ slot: NodeSlot; score: number }>,
-  cost: (node: string) => number,
+  cost: (node: TopologyNode) => number,
   weight: number,
 ): void {
-  const costs = found.map((f) => cost(f.slot.name));
-  const min = Math.min(...costs);
-  const max = Math.max(...costs);
-  for (const [i, f] of found.entries())
-    f.score += weight * (max === min ? 100 : (100 * (max - costs[i]!)) / (max - min));
+  const costs = new Array<number>(found.length);
+  let min = Number.POSITIVE_INFINITY;
+  let max = Number.NEGATIVE_INFINITY;
+  for (let i = 0; i < found.length; i++) {
+    const c = cost(found[i]!.slot);
+    costs[i] = c;
+    if (c < min) min = c;
+    if (c > max) max = c;
+  }
+  for (let i = 0; i < found.length; i++)
+    found[i]!.score += weight * (max === min ? 100 : (100 * (max - costs[i]!)) / (max - min));
 }
 
 /**
@@ -584,17 +675,31 @@ function addNormalized(
  * topology spread (200) can make up, so only a hard constraint sends a pod to a tainted node.
  * Note: the score goes to every node alike when none found has such a taint, so it is skipped then.
  */
-function addTaintToleration(found: Array<{ slot: NodeSlot; score: number }>, pod: KubeObject): void {
+function addTaintToleration(found: Array<{ slot: NodeSlot; score: number }>, shape: Shape): void {
   if (!found.some((f) => f.slot.preferNoSchedule.length > 0)) return;
-  const tolerations = ((pod.spec?.tolerations ?? []) as Toleration[]).filter(
-    (t) => !t.effect || t.effect === 'PreferNoSchedule',
-  );
-  const counts = found.map(
-    (f) => f.slot.preferNoSchedule.filter((taint) => !tolerates(tolerations, taint)).length,
-  );
-  const max = Math.max(...counts);
-  for (const [i, f] of found.entries())
-    f.score += TAINT_TOLERATION_WEIGHT * (max === 0 ? 100 : 100 - Math.floor((100 * counts[i]!) / max));
+  const counts = new Array<number>(found.length);
+  let max = 0;
+  for (let i = 0; i < found.length; i++) {
+    const count = untoleratedCount(shape, found[i]!.slot);
+    counts[i] = count;
+    if (count > max) max = count;
+  }
+  for (let i = 0; i < found.length; i++)
+    found[i]!.score +=
+      TAINT_TOLERATION_WEIGHT * (max === 0 ? 100 : 100 - Math.floor((100 * counts[i]!) / max));
+}
+
+/** The node's PreferNoSchedule taints that the shape's pods do not tolerate, counted once per node change. */
+function untoleratedCount(shape: Shape, slot: NodeSlot): number {
+  if (slot.preferNoSchedule.length === 0) return 0;
+  let count = shape.untolerated.get(slot.name);
+  if (count === undefined) {
+    count = slot.preferNoSchedule.filter(
+      (taint) => !tolerates(shape.preferNoScheduleTolerations, taint),
+    ).length;
+    shape.untolerated.set(slot.name, count);
+  }
+  return count;
 }
 
 function preferNoScheduleTaints(node: KubeObject): Taint[] {

@@ -194,3 +194,125 @@ describe('Scheduler', () => {
     expect(nodeOf(ctx, 'p')).toBe('b');
   });
 });
+
+describe('Scheduler bookkeeping kept by changes', () => {
+  const ZONE = 'topology.kubernetes.io/zone';
+  const HOSTNAME = 'kubernetes.io/hostname';
+  const zoned = (name: string, zone: string) => makeNode(name, { labels: { [ZONE]: zone } });
+  const editNode = (ctx: TestContext, name: string, edit: (node: KubeObject) => void) =>
+    ctx.store.mutate(R.nodes, undefined, name, edit);
+  // Pods of two shapes: one any schedulable node takes, one that needs a zone and tolerates the `gpu` taint
+  // and whatever the `soon` taint's effect.
+  const plain = makePod('plain');
+  const picky = makePod('picky', {
+    spec: {
+      nodeSelector: { [ZONE]: 'z3' },
+      tolerations: [
+        { key: 'gpu', operator: 'Exists', effect: 'NoSchedule' },
+        { key: 'soon', operator: 'Exists' },
+      ],
+    },
+  });
+  const changes: Array<[string, (ctx: TestContext, fleet: KubeletFleet) => unknown]> = [
+    [
+      'a cordon',
+      (ctx) =>
+        editNode(ctx, 'b', (n) => {
+          n.spec.unschedulable = true;
+        }),
+    ],
+    [
+      'a NoSchedule taint',
+      (ctx) =>
+        editNode(ctx, 'c', (n) => {
+          n.spec.taints = [{ key: 'gpu', effect: 'NoSchedule' }];
+        }),
+    ],
+    [
+      'PreferNoSchedule taints',
+      (ctx) =>
+        editNode(ctx, 'd', (n) => {
+          n.spec.taints = [
+            { key: 'soon', effect: 'PreferNoSchedule' },
+            { key: 'later', effect: 'PreferNoSchedule' },
+          ];
+        }),
+    ],
+    [
+      'a node moved to another zone',
+      (ctx) =>
+        editNode(ctx, 'e', (n) => {
+          n.metadata.labels = { ...n.metadata.labels, [ZONE]: 'z3' };
+        }),
+    ],
+    [
+      'a zone label removed',
+      (ctx) =>
+        editNode(ctx, 'f', (n) => {
+          delete n.metadata.labels?.[ZONE];
+        }),
+    ],
+    ['a kubelet down', (_ctx, fleet) => void fleet.restartNode('a', { downtimeMs: 30_000 })],
+    ['a node deleted', (ctx) => ctx.store.remove(R.nodes, undefined, 'c')],
+    ['a node of that name back, elsewhere', (ctx) => ctx.store.create(R.nodes, zoned('c', 'z1'))],
+    ['a new node', (ctx) => ctx.store.create(R.nodes, zoned('g', 'z3'))],
+    ['the kubelet back after its reboot', (ctx) => ctx.clock.advance(40_000)],
+    [
+      'an uncordon',
+      (ctx) =>
+        editNode(ctx, 'b', (n) => {
+          delete n.spec.unschedulable;
+        }),
+    ],
+    [
+      'a PreferNoSchedule taint gone',
+      (ctx) =>
+        editNode(ctx, 'd', (n) => {
+          n.spec.taints = [{ key: 'soon', effect: 'PreferNoSchedule' }];
+        }),
+    ],
+    [
+      'a label change that keeps the zone',
+      (ctx) =>
+        editNode(ctx, 'e', (n) => {
+          n.metadata.labels = { ...n.metadata.labels, tier: 'x' };
+        }),
+    ],
+  ];
+
+  it('keeps candidates and topology domains as a fresh scheduler computes them, after each of a series of changes', async () => {
+    const ctx = testContext();
+    const fleet = new KubeletFleet(ctx);
+    const scheduler = new Scheduler(ctx, fleet);
+    fleet.start();
+    scheduler.start();
+    actors.push(scheduler, fleet);
+    for (const [i, name] of ['a', 'b', 'c', 'd', 'e', 'f'].entries())
+      ctx.store.create(R.nodes, zoned(name, `z${(i % 3) + 1}`));
+    await ctx.clock.advance(0);
+    const keys = [ZONE, HOSTNAME];
+    // Asked once before the changes, so that the scheduler has the shapes and domains to keep.
+    const before = scheduler.shapeView(plain, keys);
+    expect(before.candidates).toEqual(['a', 'b', 'c', 'd', 'e', 'f']);
+    expect(before.domains[ZONE]).toEqual({ z1: 2, z2: 2, z3: 2 });
+    expect(scheduler.shapeView(picky, keys).candidates).toEqual(['c', 'f']);
+
+    for (const [change, apply] of changes) {
+      await apply(ctx, fleet);
+      await ctx.clock.advance(0);
+      const fresh = new Scheduler(ctx, fleet);
+      fresh.start();
+      for (const pod of [plain, picky])
+        expect(scheduler.shapeView(pod, keys), `${pod.metadata.name} after ${change}`).toEqual(
+          fresh.shapeView(pod, keys),
+        );
+      fresh.stop();
+    }
+    // The series did move nodes in and out: the end state differs from the start.
+    expect(scheduler.shapeView(plain, keys).candidates).toEqual(['a', 'b', 'c', 'd', 'e', 'f', 'g']);
+    expect(scheduler.shapeView(plain, keys).domains[ZONE]).toEqual({ z1: 3, z2: 1, z3: 2 });
+    expect(scheduler.shapeView(picky, keys).candidates).toEqual(['e', 'g']);
+    expect(scheduler.shapeView(plain, keys).untoleratedPreferNoSchedule.d).toBe(1);
+    expect(scheduler.shapeView(picky, keys).untoleratedPreferNoSchedule.d).toBe(0);
+  });
+});

@@ -9,7 +9,7 @@ import { OwnerController } from './owner-controller.ts';
 import { controllerRefOf, controllerRefTo } from './owner-refs.ts';
 import { isTerminal } from './pod-state.ts';
 import { updateStatusIfChanged } from './status-writer.ts';
-import { storedTemplateHash, templateIdentity } from './template-hash.ts';
+import { storedTemplateHash, storedTemplateIdentity } from './template-hash.ts';
 import { queueKey, splitQueueKey } from './work-queue.ts';
 
 const HASH_LABEL = 'pod-template-hash';
@@ -129,11 +129,11 @@ export class DeploymentController extends OwnerController {
    * from the hash label, so an adopted or pre-existing ReplicaSet is reused instead of replaced.
    */
   private split(d: KubeObject): { newRS?: KubeObject; oldRSs: KubeObject[]; hash: string } {
-    const hash = storedTemplateHash(d.spec?.template);
-    const identity = templateIdentity(d.spec?.template);
+    const hash = storedTemplateHash(d);
+    const identity = storedTemplateIdentity(d);
     const all = this.ownedReplicaSets(d).sort(byCreation);
     const newRS =
-      all.find((rs) => templateIdentity(rs.spec?.template) === identity) ??
+      all.find((rs) => storedTemplateIdentity(rs) === identity) ??
       all.find((rs) => rs.metadata.labels?.[HASH_LABEL] === hash);
     const oldRSs = all.filter((rs) => rs !== newRS);
     return { newRS, oldRSs, hash };

@@ -43,7 +43,8 @@ export class ReplicaSetController extends OwnerController {
         deleteControlledPod(this.ctx, pod);
       }
     }
-    this.writeStatus(rs, this.ownedBy(rs.metadata.uid));
+    // The pods just created or deleted are in the index already (store listeners run synchronously).
+    this.writeStatus(rs, active.length === desired ? owned : this.ownedBy(rs.metadata.uid));
   }
 
   /**
@@ -54,7 +55,7 @@ export class ReplicaSetController extends OwnerController {
   private writeStatus(rs: KubeObject, owned: KubeObject[]): void {
     const now = this.ctx.clock.now();
     const minReadySeconds = rs.spec?.minReadySeconds ?? 0;
-    const templateLabels: Record<string, string> = rs.spec?.template?.metadata?.labels ?? {};
+    const templateLabels = Object.entries<string>(rs.spec?.template?.metadata?.labels ?? {});
     let replicas = 0;
     let fullyLabeled = 0;
     let ready = 0;
@@ -63,8 +64,7 @@ export class ReplicaSetController extends OwnerController {
     for (const pod of owned) {
       if (!isActive(pod)) continue;
       replicas++;
-      const labels = pod.metadata.labels ?? {};
-      if (Object.entries(templateLabels).every(([k, v]) => labels[k] === v)) fullyLabeled++;
+      if (hasLabels(pod.metadata.labels ?? {}, templateLabels)) fullyLabeled++;
       if (!isPodReady(pod)) continue;
       ready++;
       const at = availableAt(pod, minReadySeconds) ?? Number.POSITIVE_INFINITY;
@@ -83,6 +83,11 @@ export class ReplicaSetController extends OwnerController {
       observedGeneration: rs.metadata.generation,
     });
   }
+}
+
+function hasLabels(labels: Record<string, string>, wanted: Array<[string, string]>): boolean {
+  for (const [key, value] of wanted) if (labels[key] !== value) return false;
+  return true;
 }
 
 /**

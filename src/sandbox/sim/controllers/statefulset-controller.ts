@@ -6,7 +6,7 @@ import { controllerRefTo } from './owner-refs.ts';
 import { createPodFromTemplate, deleteControlledPod } from './pod-from-template.ts';
 import { availableAt, isRunningAndReady, isTerminal, isTerminating } from './pod-state.ts';
 import { updateStatusIfChanged } from './status-writer.ts';
-import { storedTemplateHash, templateIdentity } from './template-hash.ts';
+import { storedTemplateHash, storedTemplateIdentity } from './template-hash.ts';
 import { splitQueueKey } from './work-queue.ts';
 
 const REVISION_LABEL = 'controller-revision-hash';
@@ -46,7 +46,7 @@ export class StatefulSetController extends OwnerController {
    */
   private updateRevisionOf(sts: KubeObject): string {
     const uid = sts.metadata.uid ?? '';
-    const identity = templateIdentity(sts.spec?.template);
+    const identity = storedTemplateIdentity(sts);
     let known = this.revisions.get(uid);
     if (!known) {
       known = new Map();
@@ -61,7 +61,7 @@ export class StatefulSetController extends OwnerController {
     }
     let revision = known.get(identity);
     if (!revision) {
-      revision = `${sts.metadata.name}-${storedTemplateHash(sts.spec?.template)}`;
+      revision = `${sts.metadata.name}-${storedTemplateHash(sts)}`;
       known.set(identity, revision);
     }
     return revision;

@@ -1,5 +1,6 @@
 import { applyCreateDefaults } from '../../api/defaults.ts';
 import { R } from '../../api/resources.ts';
+import { sameJson } from '../../store/json-value.ts';
 import type { KubeObject } from '../../store/types.ts';
 import { fnv1a32 } from '../fnv1a.ts';
 
@@ -17,21 +18,13 @@ export function templateHash(template: unknown): string {
   return out;
 }
 
-const hashes = new WeakMap<object, string>();
-
 /**
- * templateHash of a stored object's template, cached per template object: stored objects never change, and
- * the Deployment controller hashes its template on every sync (a tenth of a millisecond each, on every
- * change to any of its pods).
+ * templateHash of a stored object's template (`owner.spec.template`), remembered per object (uid): see
+ * `rememberedPerOwner`. The Deployment and StatefulSet controllers hash their template on every sync, a tenth
+ * of a millisecond each, on every change to any of their pods.
  */
-export function storedTemplateHash(template: KubeObject['spec'] | undefined): string {
-  if (!template || typeof template !== 'object') return templateHash(template ?? {});
-  let hash = hashes.get(template);
-  if (hash === undefined) {
-    hash = templateHash(template);
-    hashes.set(template, hash);
-  }
-  return hash;
+export function storedTemplateHash(owner: KubeObject): string {
+  return hashes.get(owner, (template) => templateHash(template ?? {}));
 }
 
 /** JSON with object keys sorted, so the same template hashes the same whatever order its fields arrived in. */
@@ -44,28 +37,57 @@ export function stableStringify(value: unknown): string {
   return `{${entries.map(([k, v]) => `${JSON.stringify(k)}:${stableStringify(v)}`).join(',')}}`;
 }
 
-const identities = new WeakMap<object, string>();
-
 /**
  * What makes two pod templates the same for a controller, as upstream's EqualIgnoreHash: the template with
  * API defaults applied and without `pod-template-hash`, so a ReplicaSet made by another hand (or before a
  * server default existed) still counts as running its Deployment's template.
- * Note: stored objects never change, so the answer is cached per template object.
  */
 export function templateIdentity(template: KubeObject['spec'] | undefined): string {
-  if (template && typeof template === 'object') {
-    const cached = identities.get(template);
-    if (cached !== undefined) return cached;
-  }
   const copy = structuredClone(template ?? {});
   applyCreateDefaults(R.replicasets, { metadata: {}, spec: { template: copy } }, () => 0);
   const labels = { ...copy.metadata?.labels };
   delete labels['pod-template-hash'];
   const metadata = { ...copy.metadata, labels: Object.keys(labels).length > 0 ? labels : undefined };
-  const identity = stableStringify({
+  return stableStringify({
     ...copy,
     metadata: Object.values(metadata).some((v) => v !== undefined) ? metadata : undefined,
   });
-  if (template && typeof template === 'object') identities.set(template, identity);
-  return identity;
 }
+
+/** templateIdentity of a stored object's template (`owner.spec.template`), remembered per object (uid). */
+export function storedTemplateIdentity(owner: KubeObject): string {
+  return identities.get(owner, templateIdentity);
+}
+
+/** Objects whose template's result is remembered, at most; past it the memory starts afresh. */
+const MAX_REMEMBERED = 10_000;
+
+/**
+ * A result computed from a stored object's template, remembered per object uid with the template it came
+ * from, and computed again only when the template differs from that one.
+ * Why per uid and not per template object: every write stores a new copy of the whole object, so a
+ * ReplicaSet's status update (each time one of its pods changes) brings a new template object with the same
+ * content; comparing it with the last one costs a fraction of computing the result again.
+ * Note: sameJson ignores key order and keys holding undefined, as stableStringify (hence both results) does.
+ */
+class RememberedPerOwner {
+  private readonly byUid = new Map<string, { template: unknown; result: string }>();
+
+  get(owner: KubeObject, compute: (template: KubeObject['spec'] | undefined) => string): string {
+    const template = owner.spec?.template;
+    const uid = owner.metadata.uid;
+    if (!uid) return compute(template);
+    const last = this.byUid.get(uid);
+    if (last && (last.template === template || sameJson(last.template, template))) {
+      last.template = template;
+      return last.result;
+    }
+    const result = compute(template);
+    if (this.byUid.size >= MAX_REMEMBERED) this.byUid.clear();
+    this.byUid.set(uid, { template, result });
+    return result;
+  }
+}
+
+const hashes = new RememberedPerOwner();
+const identities = new RememberedPerOwner();

@@ -225,14 +225,22 @@ function expectedScale(
   const scales = new Map<string, number>();
   const unmanagedPods: string[] = [];
   const namespace = pdb.metadata.namespace ?? '';
+  // Note: a budget's pods share a few controllers; each reference is looked up once (its controller and,
+  // for a ReplicaSet, the Deployment above it are two reads per pod otherwise).
+  const resolved = new Map<string, { uid: string; scale: number }>();
   for (const pod of pods) {
     const ref = controllerRefOf(pod);
     if (!ref) {
       unmanagedPods.push(pod.metadata.name ?? '');
       continue;
     }
-    const found = controllerScale(ref, namespace, lookup);
-    if (!found) throw new SyncError(`found no controllers for pod "${pod.metadata.name}"`);
+    const refKey = `${ref.apiVersion}\u0000${ref.kind}\u0000${ref.name}\u0000${ref.uid}`;
+    let found = resolved.get(refKey);
+    if (!found) {
+      found = controllerScale(ref, namespace, lookup);
+      if (!found) throw new SyncError(`found no controllers for pod "${pod.metadata.name}"`);
+      resolved.set(refKey, found);
+    }
     scales.set(found.uid, found.scale);
   }
   let expected = 0;
@@ -280,6 +288,8 @@ function liveDisruptedPods(
   const disruptedPods: Record<string, string> = {};
   const expired: Array<{ namespace: string; name: string; expected: string }> = [];
   let recheckAt: number | undefined;
+  // Most syncs find no eviction in force: nothing to look up per pod then.
+  if (Object.keys(previous).length === 0) return { disruptedPods, recheckAt, expired };
   for (const pod of pods) {
     const name = pod.metadata.name ?? '';
     if (pod.metadata.deletionTimestamp) continue;
