@@ -62,7 +62,7 @@ describe('shareConnections', () => {
     const kc = shareConnections(kubeconfig(pem, pem.certPem));
     const first = await agentOf(kc);
     expect(first).toBeInstanceOf(https.Agent);
-    expect((first as https.Agent).keepAlive).toBe(true);
+    expect((first as https.Agent & { keepAlive: boolean }).keepAlive).toBe(true);
     expect(await agentOf(kc)).toBe(first);
     const context = new RequestContext('https://127.0.0.1:6443/api/v1/nodes', HttpMethod.GET);
     await kc.applySecurityAuthentication(context);
