@@ -272,7 +272,8 @@ export class RunStore {
     patch: StepStatePatch<D>,
   ): StepStateRecord<D> {
     const now = this.clock.now();
-    this.write(() => {
+    // Note: the row as written comes back from the upsert (RETURNING), not from another read.
+    const row = this.write(() => {
       const before = this.stepState(runId, stepId, node);
       const merged = {
         runId,
@@ -285,7 +286,7 @@ export class RunStore {
         detail: mergeDetail(before?.detail ?? {}, patch.detail),
         updatedAt: now,
       };
-      this.db.run(
+      return this.db.get(
         `INSERT INTO step_states (run_id, step_id, node, status, attempt, sub_step, intent, was_already_cordoned,
            previous_version, detail, started_at, finished_at, updated_at)
          VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)
@@ -293,7 +294,8 @@ export class RunStore {
            sub_step = excluded.sub_step, intent = excluded.intent,
            was_already_cordoned = excluded.was_already_cordoned, previous_version = excluded.previous_version,
            detail = excluded.detail, started_at = excluded.started_at, finished_at = excluded.finished_at,
-           updated_at = excluded.updated_at`,
+           updated_at = excluded.updated_at
+         RETURNING *`,
         [
           runId,
           stepId,
@@ -311,7 +313,7 @@ export class RunStore {
         ],
       );
     });
-    return this.stepState<D>(runId, stepId, node)!;
+    return stepOf<D>(row!);
   }
 
   appendLog(runId: string, entry: NewLogEntry): void {
