@@ -67,11 +67,19 @@ export function shareConnections(kc: KubeConfig): KubeConfig {
  * Buffers each time; comparing bytes costs far less than encoding them into a key, per request.
  */
 export function sameAgentOptions(a: object, b: object): boolean {
-  const set = (options: object) => Object.entries(options).filter(([, value]) => value !== undefined);
-  const [left, right] = [set(a), set(b)];
-  if (left.length !== right.length) return false;
-  const other = new Map(right);
-  return left.every(([key, value]) => other.has(key) && sameValue(value, other.get(key)));
+  // Note: no allocation (this runs for every request): each defined option of `a` matches `b`'s, and `b`
+  // defines no more of them.
+  const left = a as Record<string, unknown>;
+  const right = b as Record<string, unknown>;
+  let defined = 0;
+  for (const key in left) {
+    const value = left[key];
+    if (value === undefined) continue;
+    defined++;
+    if (!sameValue(value, right[key])) return false;
+  }
+  for (const key in right) if (right[key] !== undefined) defined--;
+  return defined === 0;
 }
 
 function sameValue(a: unknown, b: unknown): boolean {
