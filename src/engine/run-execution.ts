@@ -240,7 +240,7 @@ function watchRequests(ctx: RunContext): { stop(): void } {
   const tick = () => {
     if (stopped) return;
     try {
-      const run = ctx.store.getRun(ctx.runId);
+      const run = ctx.store.runRequest(ctx.runId);
       if (run?.requestedAction === 'pause') ctx.requestStop('pause', 'pause requested');
       if (run?.requestedAction === 'abort')
         ctx.requestStop('abort', 'abort requested', run.requestDetail?.keepCordoned === true);

@@ -104,6 +104,16 @@ function requireDefaultConfig(): void {
   );
 }
 
+export interface RawRequestOptions {
+  /** Sent as JSON. */
+  body?: unknown;
+  /** The body's media type (default application/json): a patch names its kind here. */
+  contentType?: string;
+  timeoutMs?: number;
+  /** Default application/json. */
+  accept?: string;
+}
+
 export interface RawResponse {
   status: number;
   body: string;
@@ -118,7 +128,7 @@ export async function requestRaw(
   kc: KubeConfig,
   method: string,
   path: string,
-  options: { body?: unknown; timeoutMs?: number; accept?: string } = {},
+  options: RawRequestOptions = {},
 ): Promise<RawResponse> {
   const cluster = kc.getCurrentCluster();
   if (!cluster) throw new KubeconfigError('no cluster selected in the kubeconfig');
@@ -129,7 +139,9 @@ export async function requestRaw(
   };
   await kc.applyToHTTPSOptions(reqOptions);
   const payload = options.body === undefined ? undefined : JSON.stringify(options.body);
-  if (payload) (reqOptions.headers as Record<string, string>)['content-type'] = 'application/json';
+  if (payload)
+    (reqOptions.headers as Record<string, string>)['content-type'] =
+      options.contentType ?? 'application/json';
   const transport = url.protocol === 'https:' ? https : http;
   return new Promise((resolve, reject) => {
     const req = transport.request(url, reqOptions, (res) => {
@@ -155,4 +167,41 @@ export async function requestRaw(
     }
     req.end(payload);
   });
+}
+
+/**
+ * A request the cluster answered with an error status: what `apiFailureOf` reads (the status, the Status
+ * body, Retry-After), as from client-node's own ApiException.
+ */
+export class ApiAnswerError extends Error {
+  constructor(
+    readonly statusCode: number,
+    readonly body: string,
+    readonly headers: http.IncomingHttpHeaders,
+    what: string,
+  ) {
+    super(`${what} answered ${statusCode}`);
+    this.name = 'ApiAnswerError';
+  }
+}
+
+/**
+ * One request answered with JSON, parsed as it came: no typed decoding.
+ *
+ * Note: client-node's generated APIs decode every answer into model classes, walking each field against the
+ * model's attribute map and turning timestamps into Dates; for the objects the engine reads and writes most
+ * (nodes, pods, lists of them) that decoding cost more CPU than the rest of the request. Callers get the API
+ * server's JSON: timestamps are RFC 3339 strings, fields keep their wire names (`continue`, not `_continue`).
+ * A status other than 2xx throws an ApiAnswerError; no answer throws what the network said (ECONNREFUSED…).
+ */
+export async function requestJson<T>(
+  kc: KubeConfig,
+  method: string,
+  path: string,
+  options: RawRequestOptions = {},
+): Promise<T> {
+  const res = await requestRaw(kc, method, path, options);
+  if (res.status < 200 || res.status > 299)
+    throw new ApiAnswerError(res.status, res.body, res.headers, `${method} ${path.split('?', 1)[0]}`);
+  return JSON.parse(res.body) as T;
 }

@@ -18,6 +18,7 @@ import {
 import type { Clock, Pod } from '../core/index.ts';
 import { isNotFound } from './api-failure.ts';
 import { requestRaw } from './client.ts';
+import { getNodeJson, listNodesJson, patchNodeJson } from './node-requests.ts';
 import type { NodeWatch } from './node-watch.ts';
 import { listPodsOnNode, PodListMemo } from './pods-on-node.ts';
 import { withRetries } from './retry.ts';
@@ -62,7 +63,7 @@ export class ClusterAccess {
   async readNode(name: string): Promise<NodeState | undefined> {
     try {
       return nodeStateOf(
-        await withRetries(this.clock, `read node ${name}`, () => this.core.readNode({ name })),
+        await withRetries(this.clock, `read node ${name}`, () => getNodeJson(this.kc, name)),
       );
     } catch (err) {
       if (isNotFound(err)) return undefined;
@@ -81,7 +82,7 @@ export class ClusterAccess {
   }
 
   async listNodes(): Promise<NodeState[]> {
-    const list = await withRetries(this.clock, 'list nodes', () => this.core.listNode());
+    const list = await withRetries(this.clock, 'list nodes', () => listNodesJson(this.kc));
     return list.items.map(nodeStateOf);
   }
 
@@ -91,10 +92,7 @@ export class ClusterAccess {
     meta: { labels?: Record<string, string | null>; annotations?: Record<string, string | null> },
   ): Promise<void> {
     await withRetries(this.clock, `annotate node ${name}`, () =>
-      this.core.patchNode(
-        { name, body: { metadata: meta } },
-        setHeaderOptions('Content-Type', PatchStrategy.MergePatch),
-      ),
+      patchNodeJson(this.kc, name, { metadata: meta }, PatchStrategy.MergePatch),
     );
   }
 

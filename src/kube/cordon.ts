@@ -1,12 +1,7 @@
-import {
-  CoreV1Api,
-  type KubeConfig,
-  PatchStrategy,
-  setHeaderOptions,
-  type V1Node,
-} from '@kubernetes/client-node';
+import { type KubeConfig, PatchStrategy, type V1Node } from '@kubernetes/client-node';
 import { type Clock, RealClock, type Taint } from '../core/index.ts';
 import { apiFailureOf } from './api-failure.ts';
+import { getNodeJson, patchNodeJson } from './node-requests.ts';
 import { type TaintMatch, withoutTaint } from './node-taints.ts';
 import type { NodeWatch } from './node-watch.ts';
 import { type RetryOptions, rewriteOnConflict, transientOnly, withRetries } from './retry.ts';
@@ -77,14 +72,12 @@ async function patchNodeSchedulability(
   options: CordonOptions,
   operation: string,
 ): Promise<boolean> {
-  const core = kc.makeApiClient(CoreV1Api);
   const clock = options.clock ?? new RealClock();
   const patch = (body: object, retry: RetryOptions | undefined) =>
     withRetries(
       clock,
       operation,
-      () =>
-        core.patchNode({ name, body }, setHeaderOptions('Content-Type', PatchStrategy.StrategicMergePatch)),
+      () => patchNodeJson(kc, name, body, PatchStrategy.StrategicMergePatch),
       retry,
     );
   // Note: a patch that names the resourceVersion (the watched one, or one that takes a taint off) may be
@@ -105,7 +98,7 @@ async function patchNodeSchedulability(
   // Note: then the node is read again and the patch recomputed on each conflict.
   const retry = options.removeTaint ? retryNamingVersion : options.retry;
   return rewriteOnConflict(async () => {
-    const node: V1Node = await withRetries(clock, operation, () => core.readNode({ name }), retry);
+    const node: V1Node = await withRetries(clock, operation, () => getNodeJson(kc, name), retry);
     const change = schedulabilityChange(node, unschedulable, options, false);
     if (change) await patch(change, retry);
     return node.spec?.unschedulable === true;

@@ -1,13 +1,8 @@
 import { hostname } from 'node:os';
-import {
-  CoreV1Api,
-  type CoreV1Event,
-  type KubeConfig,
-  PatchStrategy,
-  setHeaderOptions,
-} from '@kubernetes/client-node';
+import { type CoreV1Event, type KubeConfig, PatchStrategy } from '@kubernetes/client-node';
 import { type Clock, RealClock } from '../core/index.ts';
 import { isNotFound } from './api-failure.ts';
+import { requestJson } from './client.ts';
 import { withRetries } from './retry.ts';
 
 export interface InvolvedObject {
@@ -57,9 +52,11 @@ interface CachedEvent extends RecordedEvent {
  * client-go's recorder does: the same involved object + reason + message + type recorded again within the
  * window updates the existing Event's count and lastTimestamp instead of creating a new one.
  * Throws KubeOperationError when the API keeps failing; callers should treat events as best effort.
+ *
+ * Note: written as JSON (requestJson): a run records a few events per node, and client-node's typed
+ * encoding and decoding of each Event cost more than the rest of its request.
  */
 export class EventRecorder {
-  private readonly core: CoreV1Api;
   private readonly clock: Clock;
   private readonly windowMs: number;
   private readonly host: string;
@@ -68,8 +65,10 @@ export class EventRecorder {
   private sweptAt = Number.NEGATIVE_INFINITY;
   private sequence = 0;
 
-  constructor(kc: KubeConfig, options: EventRecorderOptions = {}) {
-    this.core = kc.makeApiClient(CoreV1Api);
+  constructor(
+    private readonly kc: KubeConfig,
+    options: EventRecorderOptions = {},
+  ) {
     this.clock = options.clock ?? new RealClock();
     this.windowMs = options.aggregateWindowMs ?? 600_000;
     this.host = options.host ?? hostname();
@@ -99,14 +98,10 @@ export class EventRecorder {
       const count = cached.count + 1;
       try {
         await withRetries(this.clock, `update event ${cached.namespace}/${cached.name}`, () =>
-          this.core.patchNamespacedEvent(
-            {
-              name: cached.name,
-              namespace: cached.namespace,
-              body: { count, lastTimestamp: new Date(now).toISOString() },
-            },
-            setHeaderOptions('Content-Type', PatchStrategy.MergePatch),
-          ),
+          requestJson(this.kc, 'PATCH', eventPath(cached.namespace, cached.name), {
+            body: { count, lastTimestamp: new Date(now).toISOString() },
+            contentType: PatchStrategy.MergePatch,
+          }),
         );
         Object.assign(cached, { count, lastAt: now });
         return { namespace: cached.namespace, name: cached.name, count };
@@ -128,8 +123,8 @@ export class EventRecorder {
     // the same millisecond do not collide.
     const nanos = BigInt(Math.floor(now)) * 1_000_000n + BigInt(this.sequence++ % 1_000_000);
     const name = `${obj.name}.${nanos.toString(16)}`;
-    const timestamp = new Date(now);
-    const body: CoreV1Event = {
+    const timestamp = new Date(now).toISOString();
+    const body: EventJson = {
       apiVersion: 'v1',
       kind: 'Event',
       metadata: { name, namespace, ...(spec.labels ? { labels: spec.labels } : {}) },
@@ -153,7 +148,7 @@ export class EventRecorder {
       count: 1,
     };
     await withRetries(this.clock, `record event ${spec.reason} on ${obj.kind} ${obj.name}`, () =>
-      this.core.createNamespacedEvent({ namespace, body }),
+      requestJson(this.kc, 'POST', eventPath(namespace), { body }),
     );
     return { namespace, name, count: 1 };
   }
@@ -168,6 +163,17 @@ export class EventRecorder {
     this.sweptAt = cutoff;
     for (const [key, entry] of this.cache) if (entry.lastAt < cutoff) this.cache.delete(key);
   }
+}
+
+/** An Event as the API reads it: client-node's model, but timestamps are text (RFC 3339). */
+type EventJson = Omit<CoreV1Event, 'firstTimestamp' | 'lastTimestamp'> & {
+  firstTimestamp: string;
+  lastTimestamp: string;
+};
+
+function eventPath(namespace: string, name?: string): string {
+  const events = `/api/v1/namespaces/${encodeURIComponent(namespace)}/events`;
+  return name === undefined ? events : `${events}/${encodeURIComponent(name)}`;
 }
 
 const recorders = new WeakMap<KubeConfig, EventRecorder>();

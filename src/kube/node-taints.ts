@@ -6,15 +6,10 @@
  * since it was read. So the list is read, edited and written back with the resourceVersion read; the API
  * server refuses a stale one (409 Conflict), and the edit is redone on a fresh read.
  */
-import {
-  CoreV1Api,
-  type KubeConfig,
-  PatchStrategy,
-  setHeaderOptions,
-  type V1Node,
-} from '@kubernetes/client-node';
+import { type KubeConfig, PatchStrategy, type V1Node } from '@kubernetes/client-node';
 import type { Clock, Taint } from '../core/index.ts';
 import { isNotFound } from './api-failure.ts';
+import { getNodeJson, listNodesJson, patchNodeJson } from './node-requests.ts';
 import { type RetryOptions, rewriteOnConflict, transientOnly, withRetries } from './retry.ts';
 
 /** A node's taints as read, with the resourceVersion a write of them must name, and its kubelet's version. */
@@ -49,8 +44,7 @@ export function nodeTaintsOf(node: V1Node): NodeTaints {
 
 /** Every node's taints, in one list request. */
 export async function listNodeTaints(kc: KubeConfig, clock: Clock): Promise<NodeTaints[]> {
-  const core = kc.makeApiClient(CoreV1Api);
-  const list = await withRetries(clock, 'list nodes', () => core.listNode());
+  const list = await withRetries(clock, 'list nodes', () => listNodesJson(kc));
   return list.items.map(nodeTaintsOf);
 }
 
@@ -105,29 +99,27 @@ async function editNodeTaints(
   operation: string,
   options: NodeTaintOptions,
 ): Promise<boolean> {
-  const core = kc.makeApiClient(CoreV1Api);
   const retry = { ...options.retry, retryIf: transientOnly };
   try {
     return await rewriteOnConflict(async (fresh) => {
       const current =
         !fresh && options.known
           ? options.known
-          : nodeTaintsOf(await withRetries(options.clock, operation, () => core.readNode({ name }), retry));
+          : nodeTaintsOf(await withRetries(options.clock, operation, () => getNodeJson(kc, name), retry));
       const taints = edit(current.taints);
       if (!taints) return false;
       await withRetries(
         options.clock,
         operation,
         () =>
-          core.patchNode(
+          patchNodeJson(
+            kc,
+            name,
             {
-              name,
-              body: {
-                metadata: { resourceVersion: current.resourceVersion },
-                spec: { taints: taints.length > 0 ? taints : null },
-              },
+              metadata: { resourceVersion: current.resourceVersion },
+              spec: { taints: taints.length > 0 ? taints : null },
             },
-            setHeaderOptions('Content-Type', PatchStrategy.MergePatch),
+            PatchStrategy.MergePatch,
           ),
         retry,
       );

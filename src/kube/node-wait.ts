@@ -2,6 +2,7 @@ import { CoreV1Api, type KubeConfig, type V1Node, type V1Pod } from '@kubernetes
 import type { Clock, FailureClass, Timer } from '../core/index.ts';
 import { apiFailureOf } from './api-failure.ts';
 import { requestRaw } from './client.ts';
+import { getNodeJson } from './node-requests.ts';
 import type { NodeWatch } from './node-watch.ts';
 
 export interface WaitForNodeOptions {
@@ -60,7 +61,6 @@ export async function waitForNode(
   clock: Clock,
 ): Promise<V1Node> {
   const { timeoutMs, pollIntervalMs, watch } = { ...DEFAULT_NODE_WAIT, ...options };
-  const core = kc.makeApiClient(CoreV1Api);
   const deadline = clock.now() + timeoutMs;
   const isDone = (node: V1Node | undefined) =>
     readyCondition(node)?.status === 'True' &&
@@ -73,7 +73,7 @@ export async function waitForNode(
     try {
       const watched = watch?.live ? watch.get(name) : undefined;
       // Note: a node the watch does not have is read from the API: it may have just joined.
-      lastNode = watched ?? (await core.readNode({ name }));
+      lastNode = watched ?? (await getNodeJson(kc, name));
       if (isDone(lastNode)) return lastNode;
       lastSeen = describeNode(lastNode);
     } catch (err) {

@@ -16,26 +16,32 @@ import type { KubeConfig } from '@kubernetes/client-node';
 
 const shared = new WeakSet<KubeConfig>();
 
+interface PooledAgent {
+  kind: typeof http | typeof https;
+  /** The options client-node built the agent it stands for with (a CA, a client certificate…). */
+  options: object;
+  agent: http.Agent;
+}
+
 /** Patches `kc` in place (idempotent) and returns it. */
 export function shareConnections(kc: KubeConfig): KubeConfig {
   if (shared.has(kc)) return kc;
   shared.add(kc);
-  const agents = new Map<string, http.Agent>();
+  // Note: one or two entries (a refreshed certificate adds one): a scan is cheaper than any key.
+  const agents: PooledAgent[] = [];
   const pooled = (agent: unknown): unknown => {
     const kind = agent?.constructor === https.Agent ? https : agent?.constructor === http.Agent ? http : null;
     if (!kind) return agent;
     const options = (agent as { options: http.AgentOptions }).options;
-    const key = `${kind === https ? 'https' : 'http'} ${agentKey(options)}`;
-    let reused = agents.get(key);
-    if (!reused) {
-      // Note: one TLS context (the CA parsed, the key loaded) for every connection of the agent: without it,
-      // each new connection builds its own, which costs as much as the rest of the handshake. Connections are
-      // still opened (a watch's ends with it: the only way to stop a streamed response), so that counts.
-      const secure =
-        kind === https ? { secureContext: tls.createSecureContext(options as tls.SecureContextOptions) } : {};
-      reused = new kind.Agent({ ...options, ...secure, keepAlive: true });
-      agents.set(key, reused);
-    }
+    const known = agents.find((a) => a.kind === kind && sameAgentOptions(a.options, options));
+    if (known) return known.agent;
+    // Note: one TLS context (the CA parsed, the key loaded) for every connection of the agent: without it,
+    // each new connection builds its own, which costs as much as the rest of the handshake. Connections are
+    // still opened (a watch's ends with it: the only way to stop a streamed response), so that counts.
+    const secure =
+      kind === https ? { secureContext: tls.createSecureContext(options as tls.SecureContextOptions) } : {};
+    const reused = new kind.Agent({ ...options, ...secure, keepAlive: true });
+    agents.push({ kind, options, agent: reused });
     return reused;
   };
 
@@ -54,18 +60,37 @@ export function shareConnections(kc: KubeConfig): KubeConfig {
 }
 
 /**
- * The options as text, a Buffer (a CA, a client certificate or key) as its base64. Top-level Buffers are
- * encoded directly: JSON.stringify would first expand each into an array of its bytes, per request.
+ * Whether two sets of agent options would make the same connections: the same options set, a Buffer (a CA, a
+ * client certificate or key) compared by its bytes; an option set to undefined is one not set (client-node's
+ * two ways in copy different lists of options, many of them undefined). Note: client-node reads the
+ * certificates again for every request (from the kubeconfig's data or files), so equal options arrive as new
+ * Buffers each time; comparing bytes costs far less than encoding them into a key, per request.
  */
-export function agentKey(options: object): string {
-  const entries = Object.entries(options).map(([k, v]) => [k, Buffer.isBuffer(v) ? v.toString('base64') : v]);
-  return JSON.stringify(entries, bufferAsBase64);
+export function sameAgentOptions(a: object, b: object): boolean {
+  // Note: no allocation (this runs for every request): each defined option of `a` matches `b`'s, and `b`
+  // defines no more of them.
+  const left = a as Record<string, unknown>;
+  const right = b as Record<string, unknown>;
+  let defined = 0;
+  for (const key in left) {
+    const value = left[key];
+    if (value === undefined) continue;
+    defined++;
+    if (!sameValue(value, right[key])) return false;
+  }
+  for (const key in right) if (right[key] !== undefined) defined--;
+  return defined === 0;
 }
 
-function bufferAsBase64(_key: string, value: unknown): unknown {
-  // Note: JSON.stringify has already turned Buffers into {type: 'Buffer', data: [...]} when this sees them.
-  if (value && typeof value === 'object' && (value as { type?: unknown }).type === 'Buffer') {
-    return Buffer.from((value as { data: number[] }).data).toString('base64');
+function sameValue(a: unknown, b: unknown): boolean {
+  if (a === b) return true;
+  if (Buffer.isBuffer(a) || Buffer.isBuffer(b))
+    return Buffer.isBuffer(a) && Buffer.isBuffer(b) && a.equals(b);
+  if (Array.isArray(a) || Array.isArray(b)) {
+    return (
+      Array.isArray(a) && Array.isArray(b) && a.length === b.length && a.every((v, i) => sameValue(v, b[i]))
+    );
   }
-  return value;
+  if (a && b && typeof a === 'object' && typeof b === 'object') return sameAgentOptions(a, b);
+  return false;
 }

@@ -1,21 +1,11 @@
 /**
- * readSnapshot: one read of a cluster into a ClusterSnapshot, through client-node's generated APIs.
+ * readSnapshot: one read of a cluster into a ClusterSnapshot, with client-node's credentials and the API
+ * server's JSON as it comes (requestJson): a ClusterSnapshot is wire JSON, and decoding 150,000 pods into
+ * client-node's model classes only to turn them back cost more than the rest of the read.
  * Every list is paged (limit 500 + continue) across all namespaces, so a 150,000-pod cluster never comes
  * back as one giant response; every request retries 429/5xx with backoff; every failure is a KubeError.
  */
-import {
-  AdmissionregistrationV1Api,
-  ApiextensionsV1Api,
-  AppsV1Api,
-  BatchV1Api,
-  CoordinationV1Api,
-  CoreV1Api,
-  type KubeConfig,
-  PolicyV1Api,
-  StorageV1Api,
-  type V1ListMeta,
-  VersionApi,
-} from '@kubernetes/client-node';
+import type { KubeConfig } from '@kubernetes/client-node';
 import {
   type Clock,
   type ClusterSnapshot,
@@ -33,10 +23,11 @@ import {
   type Workload,
   type WorkloadKind,
 } from '../core/index.ts';
+import { requestJson } from './client.ts';
 import { type RequestContext, RequestRejectedError, withApiRetries } from './errors.ts';
 import { decodeHelmReleaseSecret, isHelmReleaseSecret, type SecretJson } from './helm-release.ts';
 import { readServingCertificate } from './server-certificate.ts';
-import { toWireFormat } from './wire-format.ts';
+import { withoutNulls } from './wire-format.ts';
 
 export const SNAPSHOT_PAGE_SIZE = 500;
 
@@ -79,11 +70,9 @@ export interface UndecodableHelmSecret {
 }
 
 interface ListPage<T> {
-  items: T[];
-  metadata?: V1ListMeta;
+  items?: T[] | null;
+  metadata?: { continue?: string };
 }
-
-type PageRequest = { limit: number; _continue?: string };
 
 export async function readSnapshot(
   kc: KubeConfig,
@@ -95,25 +84,15 @@ export async function readSnapshot(
   const pageSize = options.pageSize ?? SNAPSHOT_PAGE_SIZE;
   let abandoned: Error | undefined;
   const retry = { clock, attempts: options.attempts, baseDelayMs: options.retryDelayMs };
-  const core = kc.makeApiClient(CoreV1Api);
-  const apps = kc.makeApiClient(AppsV1Api);
-  const batch = kc.makeApiClient(BatchV1Api);
-  const policy = kc.makeApiClient(PolicyV1Api);
-  const admission = kc.makeApiClient(AdmissionregistrationV1Api);
-  const extensions = kc.makeApiClient(ApiextensionsV1Api);
-  const storage = kc.makeApiClient(StorageV1Api);
-  const coordination = kc.makeApiClient(CoordinationV1Api);
 
   /**
-   * Every page of one list, converted to wire JSON. Note: a continue token can expire (410 Gone) while a
-   * huge list is being paged; like kubectl, start that list again from the beginning (twice at most).
+   * Every page of one list (`path`: the collection, with a query of its own or none). Note: a continue token
+   * can expire (410 Gone) while a huge list is being paged; like kubectl, start that list again from the
+   * beginning (twice at most).
    */
-  const listAll = async <T>(
-    resource: string,
-    wireType: string,
-    fetchPage: (page: PageRequest) => Promise<ListPage<unknown>>,
-  ): Promise<T[]> => {
+  const listAll = async <T>(resource: string, path: string): Promise<T[]> => {
     const context: RequestContext = { server, operation: `listing ${resource}` };
+    const [collection, query] = path.split('?', 2) as [string, string | undefined];
     for (let restarts = 0; ; restarts++) {
       if (abandoned) throw abandoned;
       const items: T[] = [];
@@ -122,13 +101,16 @@ export async function readSnapshot(
         do {
           // Once one list has failed the snapshot is lost: stop paging the others.
           if (abandoned) throw abandoned;
+          const params = new URLSearchParams(query);
+          params.set('limit', String(pageSize));
+          if (cont) params.set('continue', cont);
           const page = await withApiRetries(
             context,
-            () => fetchPage({ limit: pageSize, _continue: cont }),
+            () => requestJson<ListPage<T>>(kc, 'GET', `${collection}?${params}`),
             retry,
           );
-          for (const item of page.items) items.push(toWireFormat<T>(item, wireType));
-          cont = page.metadata?._continue || undefined;
+          for (const item of page.items ?? []) items.push(withoutNulls(item));
+          cont = page.metadata?.continue || undefined;
           options.onProgress?.({ resource, read: items.length, done: cont === undefined });
         } while (cont);
         return items;
@@ -148,12 +130,12 @@ export async function readSnapshot(
     }
     return items;
   };
-  const workloads = async (kind: WorkloadKind, apiVersion: string, list: () => Promise<Workload[]>) =>
-    kinded(await list(), apiVersion, kind);
+  const workloads = async (kind: WorkloadKind, apiVersion: string, resource: string, path: string) =>
+    kinded(await listAll<Workload>(resource, path), apiVersion, kind);
 
   const versionContext = { server, operation: 'reading /version' };
   const [version, tls] = await Promise.all([
-    withApiRetries(versionContext, () => kc.makeApiClient(VersionApi).getCode(), retry),
+    withApiRetries(versionContext, () => requestJson<{ gitVersion: string }>(kc, 'GET', '/version'), retry),
     readServingCertificate(kc),
   ]);
 
@@ -175,44 +157,33 @@ export async function readSnapshot(
     helmSecrets,
     leases,
   ] = await Promise.all([
-    listAll<Node>('nodes', 'V1Node', (p) => core.listNode(p)),
-    listAll<Pod>('pods', 'V1Pod', (p) => core.listPodForAllNamespaces(p)),
-    listAll<Namespace>('namespaces', 'V1Namespace', (p) => core.listNamespace(p)),
-    workloads('Deployment', 'apps/v1', () =>
-      listAll('deployments', 'V1Deployment', (p) => apps.listDeploymentForAllNamespaces(p)),
-    ),
-    workloads('StatefulSet', 'apps/v1', () =>
-      listAll('statefulsets', 'V1StatefulSet', (p) => apps.listStatefulSetForAllNamespaces(p)),
-    ),
-    workloads('DaemonSet', 'apps/v1', () =>
-      listAll('daemonsets', 'V1DaemonSet', (p) => apps.listDaemonSetForAllNamespaces(p)),
-    ),
-    workloads('ReplicaSet', 'apps/v1', () =>
-      listAll('replicasets', 'V1ReplicaSet', (p) => apps.listReplicaSetForAllNamespaces(p)),
-    ),
-    workloads('Job', 'batch/v1', () => listAll('jobs', 'V1Job', (p) => batch.listJobForAllNamespaces(p))),
-    listAll<PodDisruptionBudget>('poddisruptionbudgets', 'V1PodDisruptionBudget', (p) =>
-      policy.listPodDisruptionBudgetForAllNamespaces(p),
-    ),
+    listAll<Node>('nodes', '/api/v1/nodes'),
+    listAll<Pod>('pods', '/api/v1/pods'),
+    listAll<Namespace>('namespaces', '/api/v1/namespaces'),
+    workloads('Deployment', 'apps/v1', 'deployments', '/apis/apps/v1/deployments'),
+    workloads('StatefulSet', 'apps/v1', 'statefulsets', '/apis/apps/v1/statefulsets'),
+    workloads('DaemonSet', 'apps/v1', 'daemonsets', '/apis/apps/v1/daemonsets'),
+    workloads('ReplicaSet', 'apps/v1', 'replicasets', '/apis/apps/v1/replicasets'),
+    workloads('Job', 'batch/v1', 'jobs', '/apis/batch/v1/jobs'),
+    listAll<PodDisruptionBudget>('poddisruptionbudgets', '/apis/policy/v1/poddisruptionbudgets'),
     listAll<WebhookConfiguration>(
       'validatingwebhookconfigurations',
-      'V1ValidatingWebhookConfiguration',
-      (p) => admission.listValidatingWebhookConfiguration(p),
+      '/apis/admissionregistration.k8s.io/v1/validatingwebhookconfigurations',
     ),
-    listAll<WebhookConfiguration>('mutatingwebhookconfigurations', 'V1MutatingWebhookConfiguration', (p) =>
-      admission.listMutatingWebhookConfiguration(p),
+    listAll<WebhookConfiguration>(
+      'mutatingwebhookconfigurations',
+      '/apis/admissionregistration.k8s.io/v1/mutatingwebhookconfigurations',
     ),
-    listAll<CustomResourceDefinition>('customresourcedefinitions', 'V1CustomResourceDefinition', (p) =>
-      extensions.listCustomResourceDefinition(p),
+    listAll<CustomResourceDefinition>(
+      'customresourcedefinitions',
+      '/apis/apiextensions.k8s.io/v1/customresourcedefinitions',
     ),
-    listAll<KubeResource>('csidrivers', 'V1CSIDriver', (p) => storage.listCSIDriver(p)),
-    listAll<Service>('services', 'V1Service', (p) => core.listServiceForAllNamespaces(p)),
+    listAll<KubeResource>('csidrivers', '/apis/storage.k8s.io/v1/csidrivers'),
+    listAll<Service>('services', '/api/v1/services'),
     options.helmReleases === false
       ? ([] as SecretJson[])
-      : listAll<SecretJson>('helm release secrets', 'V1Secret', (p) =>
-          core.listSecretForAllNamespaces({ ...p, labelSelector: 'owner=helm' }),
-        ),
-    listAll<Lease>('leases', 'V1Lease', (p) => coordination.listLeaseForAllNamespaces(p)),
+      : listAll<SecretJson>('helm release secrets', '/api/v1/secrets?labelSelector=owner%3Dhelm'),
+    listAll<Lease>('leases', '/apis/coordination.k8s.io/v1/leases'),
   ]);
 
   const { releases, undecodable } = decodeHelmReleases(helmSecrets);

@@ -228,6 +228,16 @@ export class RunStore {
     return this.mustGetRun(id);
   }
 
+  /**
+   * What was last asked of the run (`requestAction`), read alone: the process executing a run polls it every
+   * second of its clock, and a whole run record carries the plan, whose JSON grows with the cluster.
+   * Undefined when there is no such run.
+   */
+  runRequest(id: string): Pick<RunRecord, 'requestedAction' | 'requestDetail'> | undefined {
+    const row = this.db.get('SELECT requested_action, request_detail FROM runs WHERE id = ?', [id]);
+    return row ? requestOf(row) : undefined;
+  }
+
   /** Asks the process executing the run to pause or abort (null clears the request). */
   requestAction(id: string, action: RequestedAction | null, detail?: Record<string, unknown>): RunRecord {
     const now = this.clock.now();
@@ -272,7 +282,8 @@ export class RunStore {
     patch: StepStatePatch<D>,
   ): StepStateRecord<D> {
     const now = this.clock.now();
-    this.write(() => {
+    // Note: the row as written comes back from the upsert (RETURNING), not from another read.
+    const row = this.write(() => {
       const before = this.stepState(runId, stepId, node);
       const merged = {
         runId,
@@ -285,7 +296,7 @@ export class RunStore {
         detail: mergeDetail(before?.detail ?? {}, patch.detail),
         updatedAt: now,
       };
-      this.db.run(
+      return this.db.get(
         `INSERT INTO step_states (run_id, step_id, node, status, attempt, sub_step, intent, was_already_cordoned,
            previous_version, detail, started_at, finished_at, updated_at)
          VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)
@@ -293,7 +304,8 @@ export class RunStore {
            sub_step = excluded.sub_step, intent = excluded.intent,
            was_already_cordoned = excluded.was_already_cordoned, previous_version = excluded.previous_version,
            detail = excluded.detail, started_at = excluded.started_at, finished_at = excluded.finished_at,
-           updated_at = excluded.updated_at`,
+           updated_at = excluded.updated_at
+         RETURNING *`,
         [
           runId,
           stepId,
@@ -311,7 +323,7 @@ export class RunStore {
         ],
       );
     });
-    return this.stepState<D>(runId, stepId, node)!;
+    return stepOf<D>(row!);
   }
 
   appendLog(runId: string, entry: NewLogEntry): void {
@@ -423,15 +435,21 @@ function runOf(r: Row): RunRecord {
     state: r.state as RunState,
     mode: (r.mode ?? 'upgrade') as RunMode,
     reason: optString(r.reason),
-    requestedAction: (optString(r.requested_action) as RequestedAction | undefined) ?? undefined,
-    requestDetail: r.request_detail
-      ? (JSON.parse(String(r.request_detail)) as Record<string, unknown>)
-      : undefined,
+    ...requestOf(r),
     holder: optString(r.holder),
     rollbackScope: r.rollback_scope ? (JSON.parse(String(r.rollback_scope)) as string[]) : undefined,
     createdAt: Number(r.created_at),
     updatedAt: Number(r.updated_at),
     finishedAt: r.finished_at === null || r.finished_at === undefined ? undefined : Number(r.finished_at),
+  };
+}
+
+function requestOf(r: Row): Pick<RunRecord, 'requestedAction' | 'requestDetail'> {
+  return {
+    requestedAction: (optString(r.requested_action) as RequestedAction | undefined) ?? undefined,
+    requestDetail: r.request_detail
+      ? (JSON.parse(String(r.request_detail)) as Record<string, unknown>)
+      : undefined,
   };
 }
 

@@ -77,6 +77,21 @@ describe('readSnapshot against the sandbox over HTTPS', () => {
     expect(lastApplied).toMatchObject({ apiVersion: 'apps/v1', kind: 'Deployment' });
   });
 
+  it('leaves out the fields the API server sends as null, as the snapshot types say', async () => {
+    // The API server (and the sandbox, like it) writes an unset lastProbeTime as null.
+    const served = await sandbox.request('GET', '/api/v1/pods');
+    expect(served.body).toContain('"lastProbeTime":null');
+    const nulls: string[] = [];
+    const visit = (value: unknown, path: string): void => {
+      if (value === null) nulls.push(path);
+      else if (typeof value === 'object')
+        for (const [key, field] of Object.entries(value as object)) visit(field, `${path}.${key}`);
+    };
+    visit(snapshot, 'snapshot');
+    expect(nulls).toEqual([]);
+    expect(snapshot.pods[0]!.status?.conditions?.[0]).not.toHaveProperty('lastProbeTime');
+  });
+
   it('decodes Helm release secrets (base64, base64, gzip, JSON)', () => {
     const releases = snapshot.helmReleases.map((r) => `${r.namespace}/${r.name}@${r.revision}:${r.chart}`);
     expect(releases.sort()).toEqual(['platform/ingress-nginx@1:ingress-nginx', 'shop/legacy@2:legacy-chart']);

@@ -94,6 +94,14 @@ describe('RunStore', () => {
       requestedAction: 'abort',
       requestDetail: { keepCordoned: true },
     });
+    // What the executing process polls: the request alone, not the whole run with its plan.
+    expect(engine.runRequest('run-1')).toEqual({
+      requestedAction: 'abort',
+      requestDetail: { keepCordoned: true },
+    });
+    cli.requestAction('run-1', null);
+    expect(engine.runRequest('run-1')).toEqual({ requestedAction: undefined, requestDetail: undefined });
+    expect(engine.runRequest('no-such-run')).toBeUndefined();
     cli.close();
     engine.close();
   });
