@@ -17,50 +17,63 @@ export interface LazyDraft {
   /** What the change edits. */
   readonly draft: KubeObject;
   /**
-   * The changed object, built afresh (so it keeps a fast shape): the fields the change touched as it left them,
-   * the others shared with the stored object, and metadata always its own (the store writes resourceVersion).
+   * The changed object: the fields the change touched as it left them, the others shared with the stored
+   * object, and metadata always its own (the store writes resourceVersion into it).
    */
   settle(): KubeObject;
 }
 
-export function lazyDraft(current: KubeObject): LazyDraft {
-  const draft: Record<string, unknown> = {};
-  const source = current as Record<string, unknown>;
-  for (const key of Object.keys(source)) {
-    const value = source[key];
-    if (value === null || typeof value !== 'object') {
-      draft[key] = value;
-      continue;
+/**
+ * The draft is a proxy over a shallow copy of the stored object; the first read or write of a field through
+ * it makes that field the copy's own. IMPORTANT: the traps live in one shared handler, with each draft's
+ * state in a WeakMap, so a draft costs one shallow copy and one proxy, not a closure per field.
+ */
+interface DraftState {
+  /** Fields already the draft's own (copied, assigned or deleted). */
+  touched: Set<PropertyKey>;
+}
+
+const states = new WeakMap<object, DraftState>();
+
+const handler: ProxyHandler<KubeObject> = {
+  get(target, key) {
+    // Note: symbol keys index the object as strings do; the type only has string keys.
+    const fields = target as Record<string, unknown>;
+    const state = states.get(target)!;
+    if (!state.touched.has(key)) {
+      state.touched.add(key);
+      const value = fields[key as string];
+      if (value !== null && typeof value === 'object') fields[key as string] = copyJson(value);
     }
-    const own = (next: unknown) =>
-      Object.defineProperty(draft, key, {
-        value: next,
-        writable: true,
-        enumerable: true,
-        configurable: true,
-      });
-    Object.defineProperty(draft, key, {
-      enumerable: true,
-      configurable: true,
-      get() {
-        const copy = copyJson(value);
-        own(copy);
-        return copy;
-      },
-      set: own,
-    });
-  }
+    return fields[key as string];
+  },
+  set(target, key, value) {
+    const fields = target as Record<string, unknown>;
+    states.get(target)!.touched.add(key);
+    fields[key as string] = value;
+    return true;
+  },
+  deleteProperty(target, key) {
+    const fields = target as Record<string, unknown>;
+    states.get(target)!.touched.add(key);
+    return delete fields[key as string];
+  },
+  defineProperty(target, key, descriptor) {
+    states.get(target)!.touched.add(key);
+    return Reflect.defineProperty(target, key, descriptor);
+  },
+};
+
+export function lazyDraft(current: KubeObject): LazyDraft {
+  const copy: KubeObject = { ...current };
+  const state: DraftState = { touched: new Set() };
+  states.set(copy, state);
   return {
-    draft: draft as KubeObject,
+    draft: new Proxy(copy, handler),
     settle() {
-      const result: Record<string, unknown> = {};
-      for (const key of Object.keys(draft)) {
-        const untouched = Object.getOwnPropertyDescriptor(draft, key)?.get !== undefined;
-        result[key] = untouched ? source[key] : draft[key];
-      }
-      const metadata = result.metadata as KubeObject['metadata'] | undefined;
-      result.metadata = metadata === current.metadata ? { ...metadata } : metadata;
-      return result as KubeObject;
+      states.delete(copy);
+      if (!state.touched.has('metadata')) copy.metadata = { ...current.metadata };
+      return copy;
     },
   };
 }
