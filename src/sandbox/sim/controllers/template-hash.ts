@@ -65,9 +65,10 @@ const MAX_REMEMBERED = 10_000;
 /**
  * A result computed from a stored object's template, remembered per object uid with the template it came
  * from, and computed again only when the template differs from that one.
- * Why per uid and not per template object: every write stores a new copy of the whole object, so a
- * ReplicaSet's status update (each time one of its pods changes) brings a new template object with the same
- * content; comparing it with the last one costs a fraction of computing the result again.
+ * Why per uid and not per template object: a write that reaches into the spec (a ReplicaSet scaled up or
+ * down in a rollout, a Deployment's replicas) stores a new copy of it, template included, with the same
+ * content; comparing that with the last one costs a fraction of computing the result again. A write that
+ * leaves the spec alone (a status update) keeps the template object, which the first check catches.
  * Note: sameJson ignores key order and keys holding undefined, as stableStringify (hence both results) does.
  */
 class RememberedPerOwner {
