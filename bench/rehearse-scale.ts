@@ -13,16 +13,13 @@
  * `large` as a size rehearses the built-in `large` scenario (5,000 nodes, 150,000 pods; control plane and
  * workers, to LARGE_TARGET) with the same policy, its drains allowed to delete bare pods.
  *
- * `--copy-thread main|worker` runs the copy in the rehearsal's thread or in a worker thread (two cores; see
- * src/rehearse/running-copy.ts); default: rehearse's own. The CPU printed is the whole process's, both threads.
- *
- * Usage: npx tsx bench/rehearse-scale.ts [--copy-thread main|worker] [sizes… (worker counts, or large), default 100 1000]
+ * Usage: npx tsx bench/rehearse-scale.ts [sizes… (worker counts, or large), default 100 1000]
  */
 import { KubeConfig } from '@kubernetes/client-node';
 import { parseVersion } from '../src/core/versions.ts';
 import { readSnapshot } from '../src/kube/snapshot.ts';
 import { type Policy, validatePolicy } from '../src/plan/index.ts';
-import { type CopyThread, DEFAULT_COPY_THREAD, rehearsalTimings, rehearse } from '../src/rehearse/index.ts';
+import { rehearsalTimings, rehearse } from '../src/rehearse/index.ts';
 import { startInProcess } from '../src/sandbox/in-process.ts';
 import { loadScenario } from '../src/sandbox/scenario/load-scenario.ts';
 import { parseScenario } from '../src/sandbox/scenario/parse-scenario.ts';
@@ -94,7 +91,7 @@ function benchCase(size: string): BenchCase {
   };
 }
 
-async function benchSize(bench: BenchCase, copyThread: CopyThread): Promise<string> {
+async function benchSize(bench: BenchCase): Promise<string> {
   const original = await startInProcess(bench.scenario);
   const kc = new KubeConfig();
   kc.loadFromString(original.kubeconfig);
@@ -111,14 +108,13 @@ async function benchSize(bench: BenchCase, copyThread: CopyThread): Promise<stri
     runs: 1,
     seed: 1,
     now: Date.now(),
-    copyThread,
   });
   const wallMs = performance.now() - wallStart;
   const used = process.cpuUsage(cpuBefore);
   const cpuMs = (used.user + used.system) / 1000;
   const nodes = snapshot.nodes.length;
   return [
-    `${bench.label} (copy in ${copyThread} thread)`,
+    bench.label,
     `${(wallMs / 1000).toFixed(1)} s wall`,
     `${(cpuMs / 1000).toFixed(1)} s CPU (${(cpuMs / nodes).toFixed(0)} ms per node)`,
     `node phase ${report.nodePhase ? `${Math.round(report.nodePhase.medianSeconds)} s` : '—'}`,
@@ -127,12 +123,6 @@ async function benchSize(bench: BenchCase, copyThread: CopyThread): Promise<stri
   ].join(' | ');
 }
 
-const args = process.argv.slice(2);
-const threadFlag = args.indexOf('--copy-thread');
-const copyThread = threadFlag >= 0 ? args.splice(threadFlag, 2)[1] : DEFAULT_COPY_THREAD;
-if (copyThread !== 'main' && copyThread !== 'worker') {
-  console.error(`--copy-thread: main or worker, not ${copyThread}`);
-  process.exit(2);
-}
-const cases = (args.length > 0 ? args : ['100', '1000']).map(benchCase);
-for (const bench of cases) console.log(await benchSize(bench, copyThread));
+const sizes = process.argv.slice(2);
+const cases = (sizes.length > 0 ? sizes : ['100', '1000']).map(benchCase);
+for (const bench of cases) console.log(await benchSize(bench));

@@ -111,18 +111,6 @@ export class VirtualClock implements Clock {
   }
 
   /**
-   * Moves time to `instant` without firing what falls due there (advance(0) then fires it): two clocks that
-   * keep one time across threads both read `instant` before either fires a timer (sandbox/shared-time.ts).
-   * Throws when a timer is due before `instant`: jumping over it would fire it late.
-   */
-  jumpTo(instant: number): void {
-    const next = this.nextTimerAt();
-    if (next !== undefined && next < instant)
-      throw new RangeError(`cannot jump to ${instant}: a timer is due at ${next}, before it`);
-    this.current = Math.max(this.current, instant);
-  }
-
-  /**
    * Moves time forward by `ms`, firing every timer that falls due on the way, in order.
    * Note: between timers it yields to the event loop so that promise chains woken by one timer can set
    * the next ones before time moves on.

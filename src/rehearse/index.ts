@@ -15,7 +15,7 @@ export {
 export type { NodeLoopOptions, NodeLoopResult } from './peers/node-loop.ts';
 export { runNodeLoop } from './peers/node-loop.ts';
 export type { BudgetHold, RehearsalRunInput, RehearsalRunResult } from './rehearsal-run.ts';
-export { DEFAULT_COPY_THREAD, rehearseOnce } from './rehearsal-run.ts';
+export { rehearseOnce } from './rehearsal-run.ts';
 export type { RehearsalTimings, RehearsedTiming, TimingSource, TimingValue } from './rehearsal-timing.ts';
 export {
   JITTER,
@@ -32,4 +32,3 @@ export {
   renderReportMarkdown,
   renderReportTable,
 } from './render-report.ts';
-export type { CopyThread } from './running-copy.ts';

@@ -1,6 +1,5 @@
 /**
- * One rehearsal run: the copy of the cluster started in this process (in this thread or a worker thread of
- * its own: running-copy.ts) on a virtual clock, read over HTTP as
+ * One rehearsal run: the copy of the cluster started in this process on a virtual clock, read over HTTP as
  * any cluster is, planned by the real planner and upgraded by the real engine through the sandbox's own
  * upgrade endpoint (a simulated provider). Nothing here talks to the real cluster: the only kubeconfig in
  * sight is the copy's.
@@ -19,12 +18,12 @@ import {
   type UpgradeProvider,
 } from '../providers/index.ts';
 import type { SimTiming } from '../sandbox/context.ts';
+import { startInProcess } from '../sandbox/in-process.ts';
 import { RunStore } from '../store/index.ts';
 import { clusterToScenario } from './cluster-to-scenario.ts';
-import type { Downtime } from './downtime-watch.ts';
+import { type Downtime, DowntimeWatch } from './downtime-watch.ts';
 import { type RunOutcome, runPeer, withControlPlaneAt } from './peer-run.ts';
-import type { PendingShortfall } from './pending-watch.ts';
-import { type CopyThread, startCopy } from './running-copy.ts';
+import { type PendingShortfall, PendingWatch } from './pending-watch.ts';
 
 export interface RehearsalRunInput {
   /** The real cluster, as `plan` reads it. */
@@ -39,12 +38,7 @@ export interface RehearsalRunInput {
   clockLimitMs: number;
   /** A loop people run today (peer-run.ts), N nodes at a time, instead of Midflight's engine. */
   peer?: { concurrency: number };
-  /** Where the copy runs (running-copy.ts); default DEFAULT_COPY_THREAD. */
-  copyThread?: CopyThread;
 }
-
-/** Where a rehearsal's copy runs unless told otherwise. */
-export const DEFAULT_COPY_THREAD: CopyThread = 'main';
 
 /** Clock ms one budget held drains back, summed over the nodes it held. */
 export interface BudgetHold {
@@ -92,13 +86,14 @@ export async function rehearseOnce(input: RehearsalRunInput): Promise<RehearsalR
     seed: input.seed,
     poolLabel: input.policy.poolLabel,
   });
-  const cluster = await startCopy(input.peer ? withControlPlaneAt(scenario, input.target) : scenario, {
+  // Note: plain HTTP (behind a token) on loopback: the engine and the copy share this process, and TLS was a
+  // third of the CPU of each request (bench/tls-cost.ts).
+  const cluster = await startInProcess(input.peer ? withControlPlaneAt(scenario, input.target) : scenario, {
     startAt: input.startAt,
-    thread: input.copyThread ?? DEFAULT_COPY_THREAD,
+    tls: false,
   });
   const { clock } = cluster;
   const store = RunStore.open(':memory:', { clock });
-  let stopped = false;
   try {
     const kc = new KubeConfig();
     kc.loadFromString(cluster.kubeconfig);
@@ -106,34 +101,32 @@ export async function rehearseOnce(input: RehearsalRunInput): Promise<RehearsalR
     const plan = planUpgrade(await readSnapshot(kc, { clock }), input.target, input.policy);
     const holds = new HoldTracker();
     const nodes = new Map<string, NodeTimes>();
+    const runStart = clock.now();
+    const onEvent = (e: RunEvent) => {
+      if (e.type === 'eviction-progress') holds.onProgress(e.node, e.blocking, e.time);
+      if (e.type === 'node-changed') {
+        const times = nodes.get(e.node) ?? { node: e.node, startMs: e.time - runStart };
+        nodes.set(e.node, times);
+        if (e.status === 'done' || e.status === 'failed' || e.status === 'skipped') {
+          times.endMs = e.time - runStart;
+          holds.onNodeEnded(e.node, e.time);
+        }
+      }
+    };
+    const downtime = new DowntimeWatch(cluster.sandbox.ctx.store, clock);
     // Note: nodes of no wave are control-plane members.
     const poolOf = new Map(
       plan.phases.flatMap((p) =>
         p.steps.filter(isNodeWave).flatMap((st) => st.nodes.map((n) => [n, st.pool])),
       ),
     );
-    const inFlight = new PoolsInFlight((node) => poolOf.get(node) ?? 'control-plane');
-    let poolsTold = inFlight.pools();
-    const runStart = clock.now();
-    const onEvent = (e: RunEvent) => {
-      if (e.type === 'eviction-progress') holds.onProgress(e.node, e.blocking, e.time);
-      if (e.type === 'node-changed') {
-        let times = nodes.get(e.node);
-        if (!times) {
-          times = { node: e.node, startMs: e.time - runStart };
-          nodes.set(e.node, times);
-          inFlight.started(e.node);
-        }
-        if (e.status === 'done' || e.status === 'failed' || e.status === 'skipped') {
-          if (times.endMs === undefined) inFlight.ended(e.node);
-          times.endMs = e.time - runStart;
-          holds.onNodeEnded(e.node, e.time);
-        }
-        const pools = inFlight.pools();
-        if (pools !== poolsTold) cluster.setPoolsInFlight(pools);
-        poolsTold = pools;
-      }
-    };
+    const pending = new PendingWatch(cluster.sandbox.ctx.store, clock, () => [
+      ...new Set(
+        [...nodes.values()]
+          .filter((t) => t.endMs === undefined)
+          .map((t) => poolOf.get(t.node) ?? 'control-plane'),
+      ),
+    ]);
     const stop = new AbortController();
     const limit = clock.setTimer(input.clockLimitMs, () =>
       stop.abort(new Error(`still running after ${Math.round(input.clockLimitMs / 3_600_000)} h of clock`)),
@@ -151,16 +144,13 @@ export async function rehearseOnce(input: RehearsalRunInput): Promise<RehearsalR
       });
     };
     const { peer } = input;
-    const summary = await Promise.race([
-      peer
-        ? runPeer({ kc, clock, target: input.target, ...peer, signal: stop.signal, onEvent })
-        : midflight(),
-      cluster.failed,
-    ]);
+    const summary = peer
+      ? await runPeer({ kc, clock, target: input.target, ...peer, signal: stop.signal, onEvent })
+      : await midflight();
     limit.cancel();
     holds.closeAll(clock.now());
-    stopped = true;
-    const observed = await cluster.stop();
+    const downtimes = downtime.finish();
+    const stranded = pending.finish();
     const failed = [...summary.nodes.failed, ...summary.nodes.skipped, ...summary.nodes.quarantined].map(
       (n) => ({
         node: n.node,
@@ -181,42 +171,16 @@ export async function rehearseOnce(input: RehearsalRunInput): Promise<RehearsalR
       holds: holds.result(),
       failed,
       nodes: [...nodes.values()],
-      violations: observed.violations,
-      downtimes: observed.downtimes,
-      pending: observed.pending,
+      violations: cluster.sandbox.ctx.violations.length,
+      downtimes,
+      pending: stranded,
       plan,
       notes,
       wallMs: performance.now() - wallStart,
     };
   } finally {
     store.close();
-    if (!stopped) await cluster.stop();
-  }
-}
-
-/** The pools with a node in flight, kept as nodes start and end (the copy's pending watch asks for them). */
-class PoolsInFlight {
-  private readonly count = new Map<string, number>();
-  private list: readonly string[] = [];
-
-  constructor(private readonly poolOf: (node: string) => string) {}
-
-  started(node: string): void {
-    const pool = this.poolOf(node);
-    this.count.set(pool, (this.count.get(pool) ?? 0) + 1);
-    this.list = [...this.count.keys()];
-  }
-
-  ended(node: string): void {
-    const pool = this.poolOf(node);
-    const left = (this.count.get(pool) ?? 0) - 1;
-    if (left > 0) this.count.set(pool, left);
-    else this.count.delete(pool);
-    this.list = [...this.count.keys()];
-  }
-
-  pools(): readonly string[] {
-    return this.list;
+    await cluster.stop();
   }
 }
 

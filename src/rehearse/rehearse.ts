@@ -17,7 +17,6 @@ import { seededRandom } from '../sandbox/create-context.ts';
 import { peerName } from './peer-run.ts';
 import { type RehearsalRunResult, rehearseOnce } from './rehearsal-run.ts';
 import { JITTER, type RehearsalTimings, simTimingOf, type TimingSource } from './rehearsal-timing.ts';
-import type { CopyThread } from './running-copy.ts';
 
 export const REHEARSAL_REPORT_VERSION = 1;
 
@@ -37,8 +36,6 @@ export interface RehearseOptions {
    * of Midflight's engine: `rehearse --compare` sets it.
    */
   peer?: { concurrency: number };
-  /** Where each run's copy runs: in this thread or in a worker thread (rehearsal-run.ts's default when unset). */
-  copyThread?: CopyThread;
 }
 
 export interface Spread {
@@ -128,7 +125,6 @@ export async function rehearse(options: RehearseOptions): Promise<RehearsalRepor
       startAt: Number.isFinite(startAt) ? startAt : options.now,
       clockLimitMs: options.peer ? peerClockLimitMs(options) : 7 * 24 * 3_600_000,
       ...(options.peer ? { peer: options.peer } : {}),
-      ...(options.copyThread ? { copyThread: options.copyThread } : {}),
     });
     results.push(result);
     options.onRun?.(i, result);

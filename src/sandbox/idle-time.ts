@@ -14,8 +14,6 @@
  * it: it stays open for as long as its client wants news, and news only comes when the clock moves (its
  * events are written by the sandbox's own timers; one read within the quiet turns below is handled as any
  * response is). A child process or a file read does not hold the clock at all: neither has a place here.
- *
- * The same clock across two threads (the sandbox in a worker): shared-time.ts.
  */
 
 import diagnostics from 'node:diagnostics_channel';
@@ -26,33 +24,25 @@ import type { VirtualClock } from '../core/index.ts';
  * Event-loop turns with nothing open before time moves: promise chains that a response or a timer woke
  * finish within a turn, and a request they make is counted as soon as it is made.
  */
-export const QUIET_TURNS = 2;
+const QUIET_TURNS = 2;
 /** A watch's path: its request stays open until the client closes it. */
 const WATCH_REQUEST = /[?&]watch=(true|1)(&|$)/;
 /** How long to look again, in wall time, when no timer is pending (something outside the clock is awaited). */
-export const NOTHING_PENDING_WALL_MS = 5;
+const NOTHING_PENDING_WALL_MS = 5;
 
 export interface IdleTimeDriver {
   /** Stops moving the clock; resolves once the driver's loop has ended. */
   stop(): Promise<void>;
 }
 
-/** The HTTP requests this thread made that wait for an answer (watches aside), from now until `dispose()`. */
-export interface OpenRequests {
-  count(): number;
-  /** Resolves once none is open (at once when none is), or when `release()` is called. */
-  allClosed(): Promise<void>;
-  /** Resolves a pending `allClosed()` early (the driver is stopping). */
-  release(): void;
-  dispose(): void;
-}
-
-export function trackOpenRequests(onRequest?: (request: ClientRequest) => void): OpenRequests {
+/** Starts moving `clock` forward whenever this process is idle, until `stop()`. */
+export function advanceWhenIdle(clock: VirtualClock): IdleTimeDriver {
   let open = 0;
+  let stopped = false;
   let onAllClosed: (() => void) | undefined;
-  const onStart = (message: unknown) => {
+
+  const onRequest = (message: unknown) => {
     const { request } = message as { request: ClientRequest };
-    onRequest?.(request);
     if (WATCH_REQUEST.test(request.path)) return;
     open++;
     request.once('close', () => {
@@ -60,46 +50,29 @@ export function trackOpenRequests(onRequest?: (request: ClientRequest) => void):
       if (open === 0) onAllClosed?.();
     });
   };
-  diagnostics.subscribe('http.client.request.start', onStart);
-  return {
-    count: () => open,
-    allClosed: () =>
-      open === 0
-        ? Promise.resolve()
-        : new Promise<void>((resolve) => {
-            onAllClosed = () => {
-              onAllClosed = undefined;
-              resolve();
-            };
-          }),
-    release: () => onAllClosed?.(),
-    dispose: () => diagnostics.unsubscribe('http.client.request.start', onStart),
-  };
-}
-
-/** Starts moving `clock` forward whenever this process is idle, until `stop()`. */
-export function advanceWhenIdle(clock: VirtualClock): IdleTimeDriver {
-  const requests = trackOpenRequests();
-  let stopped = false;
+  diagnostics.subscribe('http.client.request.start', onRequest);
 
   const quiet = async (): Promise<boolean> => {
     for (let turn = 0; turn < QUIET_TURNS; turn++) {
       await nextTurn();
-      if (requests.count() > 0 || stopped) return false;
+      if (open > 0 || stopped) return false;
     }
     return true;
   };
 
   const loop = (async () => {
     while (!stopped) {
-      if (requests.count() > 0) {
-        await requests.allClosed();
+      if (open > 0) {
+        await new Promise<void>((resolve) => {
+          onAllClosed = resolve;
+        });
+        onAllClosed = undefined;
         continue;
       }
       if (!(await quiet())) continue;
       const next = clock.nextTimerAt();
       if (next === undefined) {
-        await wallSleep(NOTHING_PENDING_WALL_MS);
+        await new Promise((resolve) => setTimeout(resolve, NOTHING_PENDING_WALL_MS));
         continue;
       }
       await clock.advance(Math.max(0, next - clock.now()));
@@ -109,17 +82,13 @@ export function advanceWhenIdle(clock: VirtualClock): IdleTimeDriver {
   return {
     async stop() {
       stopped = true;
-      requests.release();
+      onAllClosed?.();
       await loop;
-      requests.dispose();
+      diagnostics.unsubscribe('http.client.request.start', onRequest);
     },
   };
 }
 
-export function nextTurn(): Promise<void> {
+function nextTurn(): Promise<void> {
   return new Promise((resolve) => setImmediate(resolve));
-}
-
-export function wallSleep(ms: number): Promise<void> {
-  return new Promise((resolve) => setTimeout(resolve, ms));
 }

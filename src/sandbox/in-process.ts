@@ -3,19 +3,13 @@
  * is idle, with no request waiting for an answer (idle-time.ts): work costs no clock time, so what the
  * client measures in clock time is what it waits for, however fast or loaded the machine. The scale bench
  * and a rehearsal (src/rehearse) run on it.
- *
- * `startInWorker` runs the same sandbox in a worker thread instead, so that it and its client use two cores,
- * on one virtual time across both threads (shared-time.ts).
  */
 import { randomBytes } from 'node:crypto';
 import { VirtualClock } from '../core/index.ts';
 import { R } from './api/resources.ts';
 import { advanceWhenIdle } from './idle-time.ts';
-import { siblingModule, startModuleWorker } from './module-worker.ts';
 import { Sandbox, type SandboxStartOptions } from './sandbox.ts';
-import type { SandboxWorkerCommand, SandboxWorkerData, SandboxWorkerMessage } from './sandbox-worker.ts';
 import type { Scenario } from './scenario/scenario-types.ts';
-import { createSharedTime, leadSharedTime } from './shared-time.ts';
 
 export interface InProcessSandbox {
   readonly sandbox: Sandbox;
@@ -59,7 +53,8 @@ export async function startInProcess(
   const box = await Sandbox.start({ scenario, clock, tls: options.tls ?? true, token, etcd: options.etcd });
   const driver = advanceWhenIdle(clock);
   try {
-    await settleInProcess(box, settleMs);
+    await box.waitUntilSettled(settleMs);
+    await waitForWorkloads(box, settleMs);
   } catch (err) {
     await driver.stop();
     await box.stop();
@@ -72,98 +67,6 @@ export async function startInProcess(
     async stop() {
       await driver.stop();
       await box.stop();
-    },
-  };
-}
-
-/** Resolves once every pod is Running and Ready and every workload has its replicas (see startInProcess). */
-export async function settleInProcess(box: Sandbox, timeoutMs: number): Promise<void> {
-  await box.waitUntilSettled(timeoutMs);
-  await waitForWorkloads(box, timeoutMs);
-}
-
-/** A sandbox in a worker thread: its client reaches it over HTTP only, as it reaches any cluster. */
-export interface WorkerSandbox {
-  /** This thread's clock, which moves with the sandbox's (shared-time.ts). */
-  readonly clock: VirtualClock;
-  /** For client-node: the sandbox's address, CA and token. */
-  readonly kubeconfig: string;
-  /** Rejects if the worker dies (an uncaught error in the sandbox): its client would wait for time forever. */
-  readonly failed: Promise<never>;
-  /** Stops the sandbox and its thread; resolves to what the observer found (see WorkerOptions.observer). */
-  stop(): Promise<unknown>;
-}
-
-export interface WorkerOptions extends Omit<InProcessOptions, 'etcd'> {
-  /**
-   * A module (file URL) exporting `observe(sandbox, data)` (see SandboxObserverModule), run in the worker
-   * once the sandbox has settled, to watch its store; `finish()` of what it returns is called on stop and
-   * its result (structured-cloned) is what `stop()` resolves to.
-   */
-  observer?: { module: URL; data?: unknown };
-}
-
-/**
- * Starts `scenario` in a worker thread and resolves once it has settled (as startInProcess); rejects, with
- * the worker ended, when it does not.
- */
-export async function startInWorker(scenario: Scenario, options: WorkerOptions = {}): Promise<WorkerSandbox> {
-  const startAt = options.startAt ?? Date.now();
-  const clock = new VirtualClock(startAt);
-  const shared = createSharedTime();
-  const data: SandboxWorkerData = {
-    scenario,
-    startAt,
-    settleTimeoutMs: options.settleTimeoutMs ?? 10 * 60_000,
-    tls: options.tls ?? true,
-    token: randomBytes(24).toString('base64url'),
-    shared,
-    ...(options.observer
-      ? { observer: { module: options.observer.module.href, data: options.observer.data } }
-      : {}),
-  };
-  const worker = startModuleWorker(siblingModule(import.meta.url, 'sandbox-worker'), data);
-  let port: number | undefined;
-  const failed = new Promise<never>((_resolve, reject) => {
-    worker.on('error', reject);
-    worker.once('exit', (code) => reject(new Error(`the sandbox's worker thread exited (code ${code})`)));
-  });
-  failed.catch(() => {});
-  const driver = leadSharedTime(clock, shared, { peerPort: () => port, followerGone: failed });
-  const next = () =>
-    Promise.race([new Promise<SandboxWorkerMessage>((resolve) => worker.once('message', resolve)), failed]);
-  const end = async () => {
-    await driver.stop();
-    await worker.terminate();
-  };
-  let first: SandboxWorkerMessage;
-  try {
-    first = await next();
-  } catch (err) {
-    await end();
-    throw err;
-  }
-  if (first.type !== 'ready') {
-    await end();
-    throw new Error(
-      first.type === 'failed' ? first.message : `unexpected message from the sandbox: ${first.type}`,
-    );
-  }
-  port = first.port;
-  return {
-    clock,
-    kubeconfig: first.kubeconfig,
-    failed,
-    async stop() {
-      await driver.stop();
-      try {
-        const stopped = next();
-        worker.postMessage({ type: 'stop' } satisfies SandboxWorkerCommand);
-        const message = await stopped;
-        return message.type === 'stopped' ? message.observed : undefined;
-      } finally {
-        await worker.terminate();
-      }
     },
   };
 }

@@ -7,7 +7,7 @@ import { request } from 'node:http';
 import { CoreV1Api, KubeConfig } from '@kubernetes/client-node';
 import { describe, expect, it } from 'vitest';
 import { R } from '../../src/sandbox/api/resources.ts';
-import { startInProcess, startInWorker } from '../../src/sandbox/in-process.ts';
+import { startInProcess } from '../../src/sandbox/in-process.ts';
 import { scenarioFromYaml } from './integration/integration-helpers.ts';
 
 const SCENARIO = scenarioFromYaml(`
@@ -79,36 +79,6 @@ describe('startInProcess', () => {
       kc.loadFromString(running.kubeconfig);
       expect(kc.getCurrentCluster()?.server).toMatch(/^https:\/\/127\.0\.0\.1:/);
       expect(kc.getCurrentCluster()?.caData).toBeTruthy();
-    } finally {
-      await running.stop();
-    }
-  });
-
-  it('runs in a worker thread on the same virtual time as its client, settled as in this one', async () => {
-    const running = await startInWorker(SCENARIO, { tls: false, startAt: Date.UTC(2026, 0, 1) });
-    try {
-      const kc = new KubeConfig();
-      kc.loadFromString(running.kubeconfig);
-      const core = kc.makeApiClient(CoreV1Api);
-      expect((await core.listNode()).items.length).toBe(3);
-      const pod = (await core.listNamespacedPod({ namespace: 'shop' })).items[0]!;
-      const name = pod.metadata?.name ?? '';
-      await expect(
-        core.createNamespacedPodEviction({
-          namespace: 'shop',
-          name,
-          body: { apiVersion: 'policy/v1', kind: 'Eviction', metadata: { namespace: 'shop', name } },
-        }),
-      ).resolves.toBeDefined();
-      // An hour of this thread's clock later, the sandbox stamps what it creates with the same instant.
-      await running.clock.sleep(3_600_000);
-      const created = await core.createNamespacedConfigMap({
-        namespace: 'shop',
-        body: { metadata: { name: 'stamp' }, data: {} },
-      });
-      expect(created.metadata?.creationTimestamp?.getTime()).toBe(
-        Math.floor(running.clock.now() / 1000) * 1000,
-      );
     } finally {
       await running.stop();
     }
