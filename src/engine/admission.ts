@@ -21,8 +21,7 @@ import {
   type Pod,
   parseDuration,
 } from '../core/index.ts';
-import type { DrainProgress } from '../kube/index.ts';
-import { BudgetsByLabel, budgetKey } from './budgets-by-label.ts';
+import { BudgetsByLabel, budgetKey, type DrainProgress } from '../kube/index.ts';
 import type { RunContext } from './run-context.ts';
 
 const CANDIDATES_READ = 8;

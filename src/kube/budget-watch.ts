@@ -1,7 +1,8 @@
 import { type KubeConfig, PolicyV1Api, type V1PodDisruptionBudget } from '@kubernetes/client-node';
-import { type Clock, selectorAnchor } from '../core/index.ts';
+import type { Clock } from '../core/index.ts';
+import { BudgetsByLabel } from './budgets-by-label.ts';
 import { DisruptionGate } from './disruption-gate.ts';
-import { budgetSelects, type LabelledPod } from './drain.ts';
+import type { LabelledPod } from './drain.ts';
 import { WatchedObjects } from './watched-objects.ts';
 
 /**
@@ -20,7 +21,7 @@ export class BudgetWatch {
    */
   readonly gate: DisruptionGate;
   /** The budgets filed by label, kept until one comes, goes or has its spec changed; undefined: to build. */
-  private index?: BudgetLabelIndex;
+  private index?: BudgetsByLabel;
 
   private constructor(
     private readonly watched: WatchedObjects<V1PodDisruptionBudget>,
@@ -57,7 +58,7 @@ export class BudgetWatch {
     if (!this.index) {
       const budgets = this.watched.list();
       if (!budgets) return undefined;
-      const index = new BudgetLabelIndex(budgets);
+      const index = new BudgetsByLabel(budgets);
       this.index = index;
       void this.watched
         .nextChange('', undefined, (pdb) => pdb === undefined || !index.files(pdb))
@@ -66,7 +67,9 @@ export class BudgetWatch {
           if (this.index === index) this.index = undefined;
         });
     }
-    return this.watched.live ? this.index.selecting(pod) : undefined;
+    if (!this.watched.live) return undefined;
+    // Note: the index answers namespace/name keys; the budgets selecting a pod are in the pod's namespace.
+    return this.index.selecting(pod).map((key) => key.slice(key.indexOf('/') + 1));
   }
 
   /** Whether the budget allows a disruption, as last seen; undefined while the watch is down or it is unknown. */
@@ -92,47 +95,4 @@ export class BudgetWatch {
 
 function allowsDisruption(pdb: V1PodDisruptionBudget): boolean {
   return (pdb.status?.disruptionsAllowed ?? 0) > 0;
-}
-
-/**
- * Budgets filed under the label pair each one's selector requires (core's selectorAnchor), so that the budgets
- * selecting a pod are found among the few filed under its labels.
- */
-class BudgetLabelIndex {
-  /** "namespace/key=value" → budgets anchored on that pair. */
-  private readonly anchored = new Map<string, V1PodDisruptionBudget[]>();
-  /** namespace → budgets with no anchor (candidates for every pod of the namespace). */
-  private readonly unanchored = new Map<string, V1PodDisruptionBudget[]>();
-  /** uid → the spec generation each budget was filed from. */
-  private readonly generations = new Map<string, number | undefined>();
-
-  constructor(budgets: readonly V1PodDisruptionBudget[]) {
-    for (const budget of budgets) {
-      const namespace = budget.metadata?.namespace ?? '';
-      const anchor = selectorAnchor(budget.spec?.selector as never);
-      const filed = anchor ? this.anchored : this.unanchored;
-      const key = anchor ? `${namespace}/${anchor.key}=${anchor.value}` : namespace;
-      const list = filed.get(key);
-      if (list) list.push(budget);
-      else filed.set(key, [budget]);
-      this.generations.set(budget.metadata?.uid ?? '', budget.metadata?.generation);
-    }
-  }
-
-  /**
-   * Whether the budget is filed here with the spec it has now (its generation moves with every spec change,
-   * never with a status change). Fails closed: a budget without a UID or a generation is not.
-   */
-  files(pdb: V1PodDisruptionBudget): boolean {
-    const { uid, generation } = pdb.metadata ?? {};
-    return uid !== undefined && generation !== undefined && this.generations.get(uid) === generation;
-  }
-
-  selecting(pod: LabelledPod): string[] {
-    const namespace = pod.metadata?.namespace ?? '';
-    const candidates = [...(this.unanchored.get(namespace) ?? [])];
-    for (const [key, value] of Object.entries(pod.metadata?.labels ?? {}))
-      candidates.push(...(this.anchored.get(`${namespace}/${key}=${value}`) ?? []));
-    return candidates.filter((pdb) => budgetSelects(pdb, pod)).map((pdb) => pdb.metadata?.name ?? '');
-  }
 }

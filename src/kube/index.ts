@@ -5,6 +5,7 @@
 export type { ApiFailure } from './api-failure.ts';
 export { apiFailureOf, classifyFailure, isNotFound } from './api-failure.ts';
 export { BudgetWatch } from './budget-watch.ts';
+export { BudgetsByLabel, budgetKey } from './budgets-by-label.ts';
 export type { ClusterTarget, RawResponse } from './client.ts';
 export { KubeconfigError, loadKubeConfig, requestRaw } from './client.ts';
 export type { NodeState } from './cluster-access.ts';

@@ -1,6 +1,6 @@
 import type { V1Pod, V1PodDisruptionBudget } from '@kubernetes/client-node';
 import { describe, expect, it } from 'vitest';
-import { BudgetsByLabel } from '../../src/engine/budgets-by-label.ts';
+import { BudgetsByLabel } from '../../src/kube/budgets-by-label.ts';
 import { budgetSelects } from '../../src/kube/index.ts';
 
 const budget = (namespace: string, name: string, selector: V1PodDisruptionBudget['spec']) =>

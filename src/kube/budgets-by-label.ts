@@ -1,7 +1,8 @@
 /**
  * The budgets that may select a pod, found through the label pair each budget's selector requires (core's
  * selectorAnchor) instead of matching the pod against every budget of the cluster: admission reads a few
- * pods per candidate node on every choice, and a cluster of 5,000 nodes has some 800 budgets.
+ * pods per candidate node on every choice, a drain with a budget watch looks up every pod it evicts, and a
+ * cluster of 5,000 nodes has some 800 budgets.
  *
  * An index answers from the selectors it was built with; `indexes` says whether it still holds for the budgets
  * as they are now, so a caller builds it again only when a budget came, went or had its spec changed (not on
@@ -9,7 +10,7 @@
  */
 import type { V1PodDisruptionBudget } from '@kubernetes/client-node';
 import { selectorAnchor } from '../core/index.ts';
-import { budgetSelects, type LabelledPod } from '../kube/index.ts';
+import { budgetSelects, type LabelledPod } from './drain.ts';
 
 type Filed = { position: number; key: string; budget: V1PodDisruptionBudget };
 
@@ -64,14 +65,17 @@ export class BudgetsByLabel {
    */
   indexes(budgets: readonly V1PodDisruptionBudget[]): boolean {
     if (budgets.length !== this.filedFrom.size) return false;
-    for (const budget of budgets) {
-      if (this.asFiled.has(budget)) continue;
-      const filed = this.filedFrom.get(budgetKey(budget));
-      const { uid, generation } = budget.metadata ?? {};
-      if (uid === undefined || generation === undefined) return false;
-      if (filed?.uid !== uid || filed.generation !== generation) return false;
-      this.asFiled.add(budget);
-    }
+    return budgets.every((budget) => this.files(budget));
+  }
+
+  /** Whether this budget is filed here with the spec it has now (as `indexes` judges each budget). */
+  files(budget: V1PodDisruptionBudget): boolean {
+    if (this.asFiled.has(budget)) return true;
+    const filed = this.filedFrom.get(budgetKey(budget));
+    const { uid, generation } = budget.metadata ?? {};
+    if (uid === undefined || generation === undefined) return false;
+    if (filed?.uid !== uid || filed.generation !== generation) return false;
+    this.asFiled.add(budget);
     return true;
   }
 
