@@ -54,7 +54,9 @@ describe('crash and resume', () => {
         await sandbox.stop();
       }
     },
-    30_000,
+    // A safety net, not a measure: a run and its resume take 10–30 s of wall time at FAST's scale on a loaded
+    // machine.
+    90_000,
   );
 
   it('kills the engine while the command provider upgrades a node; the resumed run joins that upgrade', async () => {
