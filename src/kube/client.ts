@@ -200,8 +200,18 @@ export async function requestJson<T>(
   path: string,
   options: RawRequestOptions = {},
 ): Promise<T> {
+  return JSON.parse(await requestText(kc, method, path, options)) as T;
+}
+
+/** The text of a 2xx answer, for callers that look at it before parsing; other statuses as requestJson. */
+export async function requestText(
+  kc: KubeConfig,
+  method: string,
+  path: string,
+  options: RawRequestOptions = {},
+): Promise<string> {
   const res = await requestRaw(kc, method, path, options);
   if (res.status < 200 || res.status > 299)
     throw new ApiAnswerError(res.status, res.body, res.headers, `${method} ${path.split('?', 1)[0]}`);
-  return JSON.parse(res.body) as T;
+  return res.body;
 }

@@ -10,7 +10,7 @@
  */
 import type { KubeConfig } from '@kubernetes/client-node';
 import type { Clock, Pod } from '../core/index.ts';
-import { requestRaw } from './client.ts';
+import { requestText } from './client.ts';
 import { withRetries } from './retry.ts';
 
 /** A pod as a metadata list gives it. */
@@ -116,13 +116,8 @@ async function listOnNode<T>(
     const query = new URLSearchParams({ fieldSelector: `spec.nodeName=${node}`, limit: PAGE_LIMIT });
     if (cont) query.set('continue', cont);
     const page = await withRetries(clock, `list pods on node ${node}`, async () => {
-      const res = await requestRaw(kc, 'GET', `/api/v1/pods?${query}`, { accept });
-      if (res.status !== 200)
-        throw Object.assign(new Error(`listing pods on node ${node} answered ${res.status}`), {
-          statusCode: res.status,
-          body: res.body,
-        });
-      return memo && !cont ? memo.parse<T>(node, res.body) : (JSON.parse(res.body) as ListPage<T>);
+      const body = await requestText(kc, 'GET', `/api/v1/pods?${query}`, { accept });
+      return memo && !cont ? memo.parse<T>(node, body) : (JSON.parse(body) as ListPage<T>);
     });
     items.push(...page.items);
     // Note: the later pages of a list are read at its first page's resourceVersion.
