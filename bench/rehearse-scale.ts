@@ -11,9 +11,11 @@
  * rehearsal's outcome.
  *
  * `large` as a size rehearses the built-in `large` scenario (5,000 nodes, 150,000 pods; control plane and
- * workers, to LARGE_TARGET) with the same policy, its drains allowed to delete bare pods.
+ * workers, to LARGE_TARGET) with the same policy, its drains allowed to delete bare pods. `large/N` is the
+ * same cluster's shape at 1/N of its size (pools and workload copies divided by N): 30 pods a node, as
+ * `large`, where the generated clusters have 7; a quicker way to see what `large` costs per node.
  *
- * Usage: npx tsx bench/rehearse-scale.ts [sizes… (worker counts, or large), default 100 1000]
+ * Usage: npx tsx bench/rehearse-scale.ts [sizes… (worker counts, large or large/N), default 100 1000]
  */
 import { KubeConfig } from '@kubernetes/client-node';
 import { parseVersion } from '../src/core/versions.ts';
@@ -21,7 +23,8 @@ import { readSnapshot } from '../src/kube/snapshot.ts';
 import { type Policy, validatePolicy } from '../src/plan/index.ts';
 import { rehearsalTimings, rehearse } from '../src/rehearse/index.ts';
 import { startInProcess } from '../src/sandbox/in-process.ts';
-import { loadScenario } from '../src/sandbox/scenario/load-scenario.ts';
+import { readFileSync } from 'node:fs';
+import { parseDocument } from 'yaml';
 import { parseScenario } from '../src/sandbox/scenario/parse-scenario.ts';
 import type { Scenario } from '../src/sandbox/scenario/scenario-types.ts';
 import { GENERATED_TARGET, generatedScenarioYaml } from './harness/generated-scenario.ts';
@@ -67,11 +70,30 @@ interface BenchCase {
   timingKeys: string[];
 }
 
+/** The built-in `large` scenario, its node pools and workload copies divided by `divisor` (at least 1 each). */
+function largeScenario(divisor: number): Scenario {
+  const file = new URL('../src/sandbox/scenarios/large.yaml', import.meta.url);
+  const doc = parseDocument(readFileSync(file, 'utf8'));
+  const scaled = (path: Array<string | number>) => {
+    const n = doc.getIn(path);
+    if (typeof n === 'number') doc.setIn(path, Math.max(1, Math.round(n / divisor)));
+  };
+  const pools = doc.getIn(['nodePools']) as { items: unknown[] };
+  pools.items.forEach((_, i) => scaled(['nodePools', i, 'count']));
+  const workloads = doc.getIn(['workloads']) as { items: unknown[] };
+  workloads.items.forEach((_, i) => {
+    scaled(['workloads', i, 'copies']);
+    if (doc.getIn(['workloads', i, 'unmanaged'])) scaled(['workloads', i, 'replicas']);
+  });
+  return parseScenario(doc.toString(), file.pathname, 'builtin:large');
+}
+
 function benchCase(size: string): BenchCase {
-  if (size === 'large') {
+  const large = /^large(?:\/(\d+))?$/.exec(size);
+  if (large) {
     return {
-      label: 'large',
-      scenario: loadScenario('large'),
+      label: size,
+      scenario: largeScenario(Number(large[1] ?? 1)),
       target: LARGE_TARGET,
       policy: largePolicy,
       timingKeys: ['nodeDrain', 'nodeUpgrade'],
