@@ -139,9 +139,13 @@ export async function requestRaw(
   };
   await kc.applyToHTTPSOptions(reqOptions);
   const payload = options.body === undefined ? undefined : JSON.stringify(options.body);
-  if (payload)
-    (reqOptions.headers as Record<string, string>)['content-type'] =
-      options.contentType ?? 'application/json';
+  if (payload) {
+    const headers = reqOptions.headers as Record<string, string | number>;
+    headers['content-type'] = options.contentType ?? 'application/json';
+    // Note: node sends a DELETE's body neither chunked nor with a length unless told its length, and the
+    // server then reads that body as the next request; with the length every method's body is one piece.
+    headers['content-length'] = Buffer.byteLength(payload);
+  }
   const transport = url.protocol === 'https:' ? https : http;
   return new Promise((resolve, reject) => {
     const req = transport.request(url, reqOptions, (res) => {

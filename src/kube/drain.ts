@@ -1,10 +1,8 @@
 import {
   AppsV1Api,
-  CoreV1Api,
   type KubeConfig,
   type KubernetesObject,
   PolicyV1Api,
-  type V1Eviction,
   type V1Pod,
   type V1PodDisruptionBudget,
 } from '@kubernetes/client-node';
@@ -13,6 +11,7 @@ import { type ApiFailure, apiFailureClass, apiFailureOf, isNotFound } from './ap
 import type { BudgetWatch } from './budget-watch.ts';
 import type { EvictionPermit } from './disruption-gate.ts';
 import { controllerOf, deletionAgeSeconds, type PodFilterBlock, podDeleteStatus } from './drain-filters.ts';
+import { deletePodJson, evictPodJson, getPodJson } from './pod-requests.ts';
 import { listPodMetadataOnNode, listPodsOnNode } from './pods-on-node.ts';
 import { jitter, withRetries } from './retry.ts';
 import { WatchedObjects } from './watched-objects.ts';
@@ -200,7 +199,6 @@ export async function drainNode(
 type ResolvedOptions = typeof DEFAULT_DRAIN_OPTIONS & Pick<DrainOptions, UnsetByDefault>;
 
 class NodeDrain {
-  private readonly core: CoreV1Api;
   private readonly started: number;
   private readonly stopper: Stopper;
   private readonly limiter: Limiter;
@@ -219,7 +217,6 @@ class NodeDrain {
     private readonly clock: Clock,
     private readonly hooks: DrainHooks,
   ) {
-    this.core = kc.makeApiClient(CoreV1Api);
     this.started = clock.now();
     this.stopper = new Stopper(clock);
     this.limiter = new Limiter(Math.max(1, options.concurrency));
@@ -435,28 +432,14 @@ class NodeDrain {
   }
 
   private async sendEviction(task: PodTask): Promise<void> {
-    const { namespace, name, uid } = task.ref;
     const grace = this.options.gracePeriodSeconds;
     const deleteOptions = {
       ...(grace === undefined ? {} : { gracePeriodSeconds: grace }),
       // Note: a StatefulSet pod comes back with the same name; the UID makes sure we never evict the new one.
-      preconditions: { uid },
+      preconditions: { uid: task.ref.uid },
     };
-    if (this.options.disableEviction) {
-      await this.core.deleteNamespacedPod({ namespace, name, body: deleteOptions });
-      return;
-    }
-    const body: V1Eviction = {
-      apiVersion: 'policy/v1',
-      kind: 'Eviction',
-      metadata: {
-        name,
-        namespace,
-        ...(this.options.evictionLabels ? { labels: this.options.evictionLabels } : {}),
-      },
-      deleteOptions,
-    };
-    await this.core.createNamespacedPodEviction({ namespace, name, body });
+    if (this.options.disableEviction) await deletePodJson(this.kc, task.ref, deleteOptions);
+    else await evictPodJson(this.kc, task.ref, deleteOptions, this.options.evictionLabels);
   }
 
   /**
@@ -485,11 +468,7 @@ class NodeDrain {
       return;
     }
     try {
-      const current = await this.core.readNamespacedPod({
-        namespace: task.ref.namespace,
-        name: task.ref.name,
-      });
-      this.notePodState(task, current);
+      this.notePodState(task, await getPodJson(this.kc, task.ref));
     } catch (err) {
       if (isNotFound(err)) this.setState(task, 'gone');
       // Other read failures: the next eviction attempt tells us more.
