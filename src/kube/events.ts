@@ -2,7 +2,7 @@ import { hostname } from 'node:os';
 import { type CoreV1Event, type KubeConfig, PatchStrategy } from '@kubernetes/client-node';
 import { type Clock, RealClock } from '../core/index.ts';
 import { isNotFound } from './api-failure.ts';
-import { requestJson } from './client.ts';
+import { requestText } from './client.ts';
 import { withRetries } from './retry.ts';
 
 export interface InvolvedObject {
@@ -53,8 +53,9 @@ interface CachedEvent extends RecordedEvent {
  * window updates the existing Event's count and lastTimestamp instead of creating a new one.
  * Throws KubeOperationError when the API keeps failing; callers should treat events as best effort.
  *
- * Note: written as JSON (requestJson): a run records a few events per node, and client-node's typed
- * encoding and decoding of each Event cost more than the rest of its request.
+ * Note: written as plain JSON (requestText): a run records a few events per node, and client-node's typed
+ * encoding and decoding of each Event cost more than the rest of its request; the answer (the Event as
+ * stored) is not parsed, since the recorder knows the name it gave it.
  */
 export class EventRecorder {
   private readonly clock: Clock;
@@ -98,7 +99,7 @@ export class EventRecorder {
       const count = cached.count + 1;
       try {
         await withRetries(this.clock, `update event ${cached.namespace}/${cached.name}`, () =>
-          requestJson(this.kc, 'PATCH', eventPath(cached.namespace, cached.name), {
+          requestText(this.kc, 'PATCH', eventPath(cached.namespace, cached.name), {
             body: { count, lastTimestamp: new Date(now).toISOString() },
             contentType: PatchStrategy.MergePatch,
           }),
@@ -148,7 +149,7 @@ export class EventRecorder {
       count: 1,
     };
     await withRetries(this.clock, `record event ${spec.reason} on ${obj.kind} ${obj.name}`, () =>
-      requestJson(this.kc, 'POST', eventPath(namespace), { body }),
+      requestText(this.kc, 'POST', eventPath(namespace), { body }),
     );
     return { namespace, name, count: 1 };
   }

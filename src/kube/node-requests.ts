@@ -7,7 +7,7 @@
  * node watch's events already are; no reader of a node here uses a timestamp.
  */
 import type { KubeConfig, PatchStrategy, V1Node } from '@kubernetes/client-node';
-import { requestJson } from './client.ts';
+import { requestJson, requestText } from './client.ts';
 
 /** A list of nodes, with the resourceVersion it was read at (a watch starts there). */
 export interface NodeList {
@@ -27,12 +27,15 @@ export async function listNodesJson(kc: KubeConfig): Promise<NodeList> {
   return { items: list.items ?? [], metadata: list.metadata ?? {} };
 }
 
-/** A merge patch (`application/merge-patch+json`) or a strategic merge patch of the node; answers the node. */
-export function patchNodeJson(
+/**
+ * A merge patch (`application/merge-patch+json`) or a strategic merge patch of the node. Note: the node it
+ * answers is not parsed: no caller reads it (the node watch brings the change), and a node is kilobytes of JSON.
+ */
+export async function patchNodeJson(
   kc: KubeConfig,
   name: string,
   body: object,
   strategy: Extract<PatchStrategy, `application/${'merge' | 'strategic-merge'}-patch+json`>,
-): Promise<V1Node> {
-  return requestJson<V1Node>(kc, 'PATCH', nodePath(name), { body, contentType: strategy });
+): Promise<void> {
+  await requestText(kc, 'PATCH', nodePath(name), { body, contentType: strategy });
 }
