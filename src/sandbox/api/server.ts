@@ -9,6 +9,7 @@ import type { AddressInfo } from 'node:net';
 import type { SandboxContext } from '../context.ts';
 import type { PodLogSource } from '../sim/pod-logs.ts';
 import { internalError, methodNotSupported, StatusError, unauthorized } from '../status.ts';
+import type { KubeObject } from '../store/types.ts';
 import { answerReview } from './access-review.ts';
 import { ApiMetrics } from './api-metrics.ts';
 import { ApiRequest } from './api-request.ts';
@@ -19,13 +20,15 @@ import { coreVersions, groupDocument, groupList, resourceList } from './discover
 import { handleEviction } from './eviction-handler.ts';
 import { injectApiFault } from './fault-injection.ts';
 import { handleGet } from './get-handler.ts';
-import { sendJson, sendStatusError, sendText } from './http-io.ts';
+import { sendJson, sendJsonText, sendStatusError, sendText } from './http-io.ts';
 import { handleList } from './list-handler.ts';
 import { openApiV3Document, openApiV3Root } from './openapi.ts';
 import { OPENAPI_V2_PROTOBUF, openApiV2Json, openApiV2Protobuf } from './openapi-v2.ts';
 import { handlePatch } from './patch-handler.ts';
 import { handlePodLog } from './pod-log-handler.ts';
+import { renderObjectOnce } from './rendered-objects.ts';
 import { type ApiPath, parseApiPath, type ResourceTarget } from './request-path.ts';
+import type { ResourceInfo } from './resources.ts';
 import { handleScale } from './scale-subresource.ts';
 import { selfSignedCertificate } from './tls-certificate.ts';
 import { handleUpdate } from './update-handler.ts';
@@ -251,27 +254,38 @@ export class ApiServer {
       if (verb !== 'get') throw methodNotSupported(r.gr, verb);
       return handlePodLog(r, this.options.podLogs);
     }
+    const info = target.info;
     switch (verb) {
-      case 'get':
-        return sendJson(res, 200, handleGet(r));
+      case 'get': {
+        const got = handleGet(r);
+        return 'table' in got ? sendJson(res, 200, got.table) : sendObject(res, 200, got.object, info);
+      }
       case 'list':
         return handleList(r);
       case 'watch':
         return handleWatch(r, this.watches);
       case 'create':
-        return sendJson(res, 201, await handleCreate(r));
+        return sendObject(res, 201, await handleCreate(r), info);
       case 'update':
-        return sendJson(res, 200, await handleUpdate(r));
+        return sendObject(res, 200, await handleUpdate(r), info);
       case 'patch': {
         const { code, object } = await handlePatch(r);
-        return sendJson(res, code, object);
+        return sendObject(res, code, object, info);
       }
       case 'delete':
-        return sendJson(res, 200, await handleDelete(r));
+        return sendObject(res, 200, await handleDelete(r), info);
       case 'deletecollection':
         return sendJson(res, 200, await handleDeleteCollection(r));
     }
   }
+}
+
+/**
+ * One object as the endpoint serves it (type meta first). Note: a write's answer is the object every watch
+ * of its resource has just been told about, so its text is usually rendered already (renderObjectOnce).
+ */
+function sendObject(res: ServerResponse, code: number, obj: KubeObject, info: ResourceInfo): void {
+  sendJsonText(res, code, renderObjectOnce(obj, info));
 }
 
 type ResourceVerb = 'get' | 'list' | 'watch' | 'create' | 'update' | 'patch' | 'delete' | 'deletecollection';
