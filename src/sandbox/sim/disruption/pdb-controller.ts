@@ -25,6 +25,8 @@ export class PdbController implements Actor {
   private unsubscribe: (() => void) | undefined;
   /** Event reasons already reported per budget uid, so a sync loop does not repeat the same event. */
   private readonly reported = new Map<string, Set<string>>();
+  /** The queue key of the budget whose status sync() is writing, while it writes. */
+  private writing: string | undefined;
 
   constructor(private readonly ctx: SandboxContext) {
     this.queue = new WorkQueue(ctx.clock, (key) => this.sync(key), {
@@ -50,7 +52,10 @@ export class PdbController implements Actor {
   private onChange(event: StoreEvent): void {
     const { resource, object, previous } = event;
     if (resource === R.pdbs) {
-      this.queue.add(queueKey(object.metadata.namespace, object.metadata.name));
+      const key = queueKey(object.metadata.namespace, object.metadata.name);
+      // Note: the status this controller just wrote is what a sync now would compute again (same pods, same
+      // instant); only others' writes (the budget's spec, an eviction's disruptedPods entry) need one.
+      if (key !== this.writing) this.queue.add(key);
       if (event.type === 'DELETED') this.reported.delete(object.metadata.uid ?? '');
     } else if (resource === R.pods) {
       // Note: most pod writes (status details, kubelet bookkeeping) change nothing a budget counts.
@@ -94,9 +99,14 @@ export class PdbController implements Actor {
     this.report(pdb, result.events);
     if (result.recheckAt !== undefined) this.queue.addAfter(key, result.recheckAt - now);
     if (sameStatus(pdb.status, result.status)) return;
-    store.mutate(R.pdbs, namespace, name, (draft) => {
-      draft.status = result.status;
-    });
+    this.writing = key;
+    try {
+      store.mutate(R.pdbs, namespace, name, (draft) => {
+        draft.status = result.status;
+      });
+    } finally {
+      this.writing = undefined;
+    }
   }
 
   private report(pdb: KubeObject, events: ReturnType<typeof computePdbStatus>['events']): void {

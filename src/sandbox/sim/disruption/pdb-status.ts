@@ -2,7 +2,9 @@ import {
   formatLabelSelector,
   type IntOrString,
   isPercent,
-  matchesLabelSelector,
+  matchesRequirements,
+  type Requirement,
+  requirementsOf,
   scaledValue,
 } from '../../../core/index.ts';
 import { R } from '../../api/resources.ts';
@@ -173,15 +175,22 @@ function setCondition(
 /** The pods a budget selects; an invalid selector is a sync error (the budget then fails safe). */
 export function selectPods(pdb: KubeObject, pods: readonly KubeObject[]): KubeObject[] {
   const selector = pdb.spec?.selector;
-  try {
-    return pods.filter(
-      (pod) =>
-        pod.metadata.namespace === pdb.metadata.namespace &&
-        matchesLabelSelector(selector, pod.metadata.labels),
-    );
-  } catch (err) {
-    throw new SyncError((err as Error).message);
+  const namespace = pdb.metadata.namespace;
+  if (!selector) return [];
+  // Note: the selector is turned into requirements once per sync, not once per pod (a budget selects up to
+  // thousands); as before, an invalid one fails only once a pod of the namespace is tested against it.
+  let requirements: Requirement[] | undefined;
+  const selected: KubeObject[] = [];
+  for (const pod of pods) {
+    if (pod.metadata.namespace !== namespace) continue;
+    try {
+      requirements ??= requirementsOf(selector);
+    } catch (err) {
+      throw new SyncError((err as Error).message);
+    }
+    if (matchesRequirements(requirements, pod.metadata.labels)) selected.push(pod);
   }
+  return selected;
 }
 
 function expectedAndDesired(
@@ -227,25 +236,36 @@ function expectedScale(
   const namespace = pdb.metadata.namespace ?? '';
   // Note: a budget's pods share a few controllers; each reference is looked up once (its controller and,
   // for a ReplicaSet, the Deployment above it are two reads per pod otherwise).
-  const resolved = new Map<string, { uid: string; scale: number }>();
+  // Filed by the reference's uid (no key string built per pod); a uid named with another kind or name is
+  // a different reference, looked up on its own.
+  const resolved = new Map<string, Array<{ ref: OwnerReference; uid: string; scale: number }>>();
   for (const pod of pods) {
-    const ref = controllerRefOf(pod);
+    const { ref } = podFacts(pod);
     if (!ref) {
       unmanagedPods.push(pod.metadata.name ?? '');
       continue;
     }
-    const refKey = `${ref.apiVersion}\u0000${ref.kind}\u0000${ref.name}\u0000${ref.uid}`;
-    let found = resolved.get(refKey);
+    let sameUid = resolved.get(ref.uid);
+    if (!sameUid) {
+      sameUid = [];
+      resolved.set(ref.uid, sameUid);
+    }
+    let found = sameUid.find((r) => sameReference(r.ref, ref));
     if (!found) {
-      found = controllerScale(ref, namespace, lookup);
-      if (!found) throw new SyncError(`found no controllers for pod "${pod.metadata.name}"`);
-      resolved.set(refKey, found);
+      const scale = controllerScale(ref, namespace, lookup);
+      if (!scale) throw new SyncError(`found no controllers for pod "${pod.metadata.name}"`);
+      found = { ref, ...scale };
+      sameUid.push(found);
     }
     scales.set(found.uid, found.scale);
   }
   let expected = 0;
   for (const scale of scales.values()) expected += scale;
   return { expected, unmanagedPods };
+}
+
+function sameReference(a: OwnerReference, b: OwnerReference): boolean {
+  return a.apiVersion === b.apiVersion && a.kind === b.kind && a.name === b.name;
 }
 
 function controllerScale(
@@ -308,12 +328,46 @@ function liveDisruptedPods(
 
 /** Ready, not terminating, and not just evicted: the pods a budget counts as healthy. */
 export function countsAsHealthy(pod: KubeObject, disruptedPods: Record<string, string> | undefined): boolean {
-  return !pod.metadata.deletionTimestamp && !disruptedPods?.[pod.metadata.name ?? ''] && isPodReady(pod);
+  const facts = podFacts(pod);
+  return facts.readyAndStaying && !disruptedPods?.[facts.name];
+}
+
+/** What a budget's status reads of a pod, besides its namespace and labels. */
+interface PodFacts {
+  readonly name: string;
+  /** Its controller reference. */
+  readonly ref: OwnerReference | undefined;
+  /** Ready and not terminating. */
+  readonly readyAndStaying: boolean;
+}
+
+/**
+ * Facts per pod object, read once: a budget's status is computed again from all its pods on each change to
+ * one of them (tens to thousands of pods, several times per pod an upgrade moves), and reading them anew
+ * from the objects each time was most of that cost. IMPORTANT: exact only because a pod object is never
+ * changed in place (the store replaces it on every write; see lazy-draft.ts).
+ */
+const factsByPod = new WeakMap<KubeObject, PodFacts>();
+
+function podFacts(pod: KubeObject): PodFacts {
+  let facts = factsByPod.get(pod);
+  if (!facts) {
+    facts = {
+      name: pod.metadata.name ?? '',
+      ref: controllerRefOf(pod),
+      readyAndStaying: !pod.metadata.deletionTimestamp && isPodReady(pod),
+    };
+    factsByPod.set(pod, facts);
+  }
+  return facts;
 }
 
 function countHealthyPods(pods: KubeObject[], disruptedPods: Record<string, string>): number {
+  // Most syncs find no eviction in force: no name to look up per pod then.
+  const none = Object.keys(disruptedPods).length === 0;
   let healthy = 0;
-  for (const pod of pods) if (countsAsHealthy(pod, disruptedPods)) healthy++;
+  for (const pod of pods)
+    if (none ? podFacts(pod).readyAndStaying : countsAsHealthy(pod, disruptedPods)) healthy++;
   return healthy;
 }
 
