@@ -2,6 +2,7 @@ import type { Actor, SandboxContext } from '../../context.ts';
 import type { KubeObject, ResourceKey, StoreEvent } from '../../store/types.ts';
 import { contained, reportSimulationError } from '../contain-errors.ts';
 import { OwnedIndex } from './owned-index.ts';
+import { updateStatusIfChanged } from './status-writer.ts';
 import { queueKey, WorkQueue } from './work-queue.ts';
 
 /** Which objects an owner controller reconciles and which objects it owns. */
@@ -30,6 +31,8 @@ export abstract class OwnerController implements Actor {
   protected readonly queue: WorkQueue;
   private readonly ownedIndex: OwnedIndex;
   private readonly uidToKey = new Map<string, string>();
+  /** The queue key of the owner whose status writeOwnStatus is writing, while it writes. */
+  private writingStatusOf: string | undefined;
   private unsubscribe: (() => void) | undefined;
 
   protected constructor(
@@ -103,11 +106,25 @@ export abstract class OwnerController implements Actor {
     return this.uidToKey.values();
   }
 
+  /**
+   * Writes the owner's status when it differs from the stored one (updateStatusIfChanged), without queuing
+   * the owner again for its own write. Only for a sync whose result depends on the owner's spec and the
+   * owned objects, not on the status it writes: a sync right after would compute the same status again.
+   */
+  protected writeOwnStatus(owner: KubeObject, status: Record<string, unknown>): void {
+    this.writingStatusOf = queueKey(owner.metadata.namespace, owner.metadata.name);
+    try {
+      updateStatusIfChanged(this.ctx.store, this.options.owners, owner, status);
+    } finally {
+      this.writingStatusOf = undefined;
+    }
+  }
+
   private track(owner: KubeObject): void {
     const key = queueKey(owner.metadata.namespace, owner.metadata.name);
     this.uidToKey.set(owner.metadata.uid ?? '', key);
     this.onOwnerSeen(owner);
-    this.queue.add(key);
+    if (key !== this.writingStatusOf) this.queue.add(key);
   }
 
   private onChange(event: StoreEvent): void {

@@ -7,7 +7,7 @@ interface PodCondition {
   lastTransitionTime?: string;
 }
 
-function readyCondition(pod: KubeObject): PodCondition | undefined {
+export function readyCondition(pod: KubeObject): PodCondition | undefined {
   return conditionsOf<PodCondition>(pod).find((c) => c?.type === 'Ready');
 }
 

@@ -1,11 +1,10 @@
 import { R } from '../../api/resources.ts';
 import type { SandboxContext } from '../../context.ts';
-import type { KubeObject } from '../../store/types.ts';
+import type { KubeObject, StoreEvent } from '../../store/types.ts';
 import { OwnerController } from './owner-controller.ts';
-import { controllerRefTo } from './owner-refs.ts';
+import { controllerRefOf, controllerRefTo } from './owner-refs.ts';
 import { createPodFromTemplate, deleteControlledPod } from './pod-from-template.ts';
-import { availableAt, isActive, isPodReady } from './pod-state.ts';
-import { updateStatusIfChanged } from './status-writer.ts';
+import { availableAt, isActive, isPodReady, readyCondition } from './pod-state.ts';
 import { splitQueueKey } from './work-queue.ts';
 
 /**
@@ -20,6 +19,20 @@ export class ReplicaSetController extends OwnerController {
       ownerKind: 'ReplicaSet',
       owned: R.pods,
     });
+  }
+
+  /**
+   * Note: most writes to a pod (its binding, container states, a DisruptionTarget condition) change nothing
+   * a sync reads; a ReplicaSet of 60 pods would otherwise walk all of them again for each of those writes.
+   */
+  protected override onOwnedChange(event: StoreEvent, ownerUids: string[]): void {
+    if (
+      event.type === 'MODIFIED' &&
+      event.previous &&
+      !replicaSetRelevantChange(event.previous, event.object)
+    )
+      return;
+    super.onOwnedChange(event, ownerUids);
   }
 
   protected sync(key: string): void {
@@ -74,7 +87,7 @@ export class ReplicaSetController extends OwnerController {
     if (Number.isFinite(nextAvailable)) {
       this.requeueAfter(rs, nextAvailable - now);
     }
-    updateStatusIfChanged(this.ctx.store, R.replicasets, rs, {
+    this.writeOwnStatus(rs, {
       ...rs.status,
       replicas,
       fullyLabeledReplicas: fullyLabeled,
@@ -83,6 +96,32 @@ export class ReplicaSetController extends OwnerController {
       observedGeneration: rs.metadata.generation,
     });
   }
+}
+
+/**
+ * Whether a pod change can change what a sync does or writes: whether the pod counts (terminating,
+ * finished), its readiness and since when (availability), its labels (fullyLabeledReplicas), its controller.
+ * Note: the ranking of pods to delete reads more (node, phase), but only a sync that finds too many active
+ * pods ranks them, and that sync deletes the surplus at once.
+ */
+function replicaSetRelevantChange(before: KubeObject, after: KubeObject): boolean {
+  const readyBefore = readyCondition(before);
+  const readyAfter = readyCondition(after);
+  return (
+    isActive(before) !== isActive(after) ||
+    readyBefore?.status !== readyAfter?.status ||
+    readyBefore?.lastTransitionTime !== readyAfter?.lastTransitionTime ||
+    controllerRefOf(before)?.uid !== controllerRefOf(after)?.uid ||
+    !sameLabels(before.metadata.labels, after.metadata.labels)
+  );
+}
+
+function sameLabels(a: Record<string, string> | undefined, b: Record<string, string> | undefined): boolean {
+  if (a === b) return true;
+  const aKeys = Object.keys(a ?? {});
+  if (aKeys.length !== Object.keys(b ?? {}).length) return false;
+  for (const key of aKeys) if (a?.[key] !== b?.[key]) return false;
+  return true;
 }
 
 function hasLabels(labels: Record<string, string>, wanted: Array<[string, string]>): boolean {
