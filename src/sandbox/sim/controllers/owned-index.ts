@@ -19,17 +19,21 @@ export class OwnedIndex {
   /** Applies a store event of the indexed resource; returns the owner uids whose set may have changed. */
   apply(event: StoreEvent): string[] {
     const before = this.ownerUid(event.previous);
-    const after = event.type === 'DELETED' ? undefined : this.ownerUid(event.object);
+    const deleted = event.type === 'DELETED';
+    // Note: for a deletion, `after` is the owner the deleted object names (it leaves that owner's set).
+    const after = this.ownerUid(event.object);
+    // Note: every pod write reaches each workload controller's index, and most pods belong to another kind.
+    if (!before && !after) return [];
     const key = objectKey(event.object);
     if (before && before !== after) this.byOwner.get(before)?.delete(key);
-    if (event.type === 'DELETED') {
-      const uid = this.ownerUid(event.object);
-      if (uid) this.remove(uid, key);
-      return uid ? [uid] : before ? [before] : [];
+    if (deleted) {
+      if (after) this.remove(after, key);
+      return after ? [after] : [before!];
     }
     if (after) this.put(event.object);
     if (before && before !== after) this.dropIfEmpty(before);
-    return [...new Set([before, after].filter((uid): uid is string => Boolean(uid)))];
+    if (!before || before === after) return [after!];
+    return after ? [before, after] : [before];
   }
 
   owned(ownerUid: string | undefined): KubeObject[] {
