@@ -4,7 +4,7 @@ import type { KubeObject, StoreEvent } from '../../store/types.ts';
 import { OwnerController } from './owner-controller.ts';
 import { controllerRefOf, controllerRefTo } from './owner-refs.ts';
 import { createPodFromTemplate, deleteControlledPod } from './pod-from-template.ts';
-import { availableAt, isActive, isPodReady, readyCondition } from './pod-state.ts';
+import { availableAt, isActive, isPodReady, readyCondition, sameLabels } from './pod-state.ts';
 import { splitQueueKey } from './work-queue.ts';
 
 /**
@@ -112,16 +112,8 @@ function replicaSetRelevantChange(before: KubeObject, after: KubeObject): boolea
     readyBefore?.status !== readyAfter?.status ||
     readyBefore?.lastTransitionTime !== readyAfter?.lastTransitionTime ||
     controllerRefOf(before)?.uid !== controllerRefOf(after)?.uid ||
-    !sameLabels(before.metadata.labels, after.metadata.labels)
+    !sameLabels(before, after)
   );
-}
-
-function sameLabels(a: Record<string, string> | undefined, b: Record<string, string> | undefined): boolean {
-  if (a === b) return true;
-  const aKeys = Object.keys(a ?? {});
-  if (aKeys.length !== Object.keys(b ?? {}).length) return false;
-  for (const key of aKeys) if (a?.[key] !== b?.[key]) return false;
-  return true;
 }
 
 function hasLabels(labels: Record<string, string>, wanted: Array<[string, string]>): boolean {

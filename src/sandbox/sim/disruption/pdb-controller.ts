@@ -5,7 +5,7 @@ import { sameJson } from '../../store/json-value.ts';
 import type { KubeObject, StoreEvent } from '../../store/types.ts';
 import { contained, reportSimulationError } from '../contain-errors.ts';
 import { controllerRefOf } from '../controllers/owner-refs.ts';
-import { isPodReady } from '../controllers/pod-state.ts';
+import { isPodReady, sameLabels } from '../controllers/pod-state.ts';
 import { queueKey, splitQueueKey, WorkQueue } from '../controllers/work-queue.ts';
 import { budgetIndex } from './budget-index.ts';
 import { namespaceIndex } from './namespace-index.ts';
@@ -134,8 +134,4 @@ function budgetRelevantChange(before: KubeObject, after: KubeObject): boolean {
     controllerRefOf(before)?.uid !== controllerRefOf(after)?.uid ||
     !sameLabels(before, after)
   );
-}
-
-function sameLabels(a: KubeObject, b: KubeObject): boolean {
-  return JSON.stringify(a.metadata.labels ?? {}) === JSON.stringify(b.metadata.labels ?? {});
 }
