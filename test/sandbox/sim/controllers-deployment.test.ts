@@ -95,6 +95,44 @@ describe('ReplicaSetController', () => {
     });
   });
 
+  it('keeps its status with its pods through readiness and label changes, and writes nothing for other pod writes', async () => {
+    createReplicaSet(2);
+    await settle(ctx);
+    new PodSimulator(ctx).makeReady();
+    await settle(ctx);
+    const status = () => ctx.store.get(R.replicasets, 'default', 'cache')!.status;
+    const version = () => ctx.store.get(R.replicasets, 'default', 'cache')!.metadata.resourceVersion;
+    const [first, second] = livePods(ctx).map((pod) => pod.metadata.name!);
+    const writePod = (name: string, change: (draft: KubeObject) => void) =>
+      ctx.store.mutate(R.pods, 'default', name, change);
+
+    // A write a sync does not read (a condition other than Ready) leaves the status as it was.
+    const before = version();
+    writePod(first!, (draft) => {
+      draft.status.conditions.push({ type: 'DisruptionTarget', status: 'True' });
+    });
+    await settle(ctx);
+    expect(version()).toBe(before);
+
+    writePod(first!, (draft) => {
+      const ready = draft.status.conditions.find((c: { type: string }) => c.type === 'Ready');
+      ready.status = 'False';
+    });
+    await settle(ctx);
+    expect(status()).toMatchObject({ replicas: 2, readyReplicas: 1, availableReplicas: 1 });
+
+    writePod(second!, (draft) => {
+      draft.metadata.labels = { app: 'cache', extra: 'x' };
+    });
+    await settle(ctx);
+    expect(status()).toMatchObject({ fullyLabeledReplicas: 2 });
+    writePod(second!, (draft) => {
+      draft.metadata.labels = { other: 'x' };
+    });
+    await settle(ctx);
+    expect(status()).toMatchObject({ replicas: 2, fullyLabeledReplicas: 1 });
+  });
+
   it('replaces a pod as soon as it starts terminating (a drain)', async () => {
     createReplicaSet(2);
     await settle(ctx);
