@@ -17,14 +17,15 @@
  *
  * Usage: npx tsx bench/rehearse-scale.ts [sizes… (worker counts, large or large/N), default 100 1000]
  */
+
+import { readFileSync } from 'node:fs';
 import { KubeConfig } from '@kubernetes/client-node';
+import { parseDocument } from 'yaml';
 import { parseVersion } from '../src/core/versions.ts';
 import { readSnapshot } from '../src/kube/snapshot.ts';
 import { type Policy, validatePolicy } from '../src/plan/index.ts';
 import { rehearsalTimings, rehearse } from '../src/rehearse/index.ts';
 import { startInProcess } from '../src/sandbox/in-process.ts';
-import { readFileSync } from 'node:fs';
-import { parseDocument } from 'yaml';
 import { parseScenario } from '../src/sandbox/scenario/parse-scenario.ts';
 import type { Scenario } from '../src/sandbox/scenario/scenario-types.ts';
 import { GENERATED_TARGET, generatedScenarioYaml } from './harness/generated-scenario.ts';
