@@ -15,12 +15,16 @@
  * same cluster's shape at 1/N of its size (pools and workload copies divided by N): 30 pods a node, as
  * `large`, where the generated clusters have 7; a quicker way to see what `large` costs per node.
  *
+ * It runs with the Node flags `midflight rehearse` gives itself (bin/rehearsal-node-flags.js: a larger heap),
+ * starting itself once more to get them.
+ *
  * Usage: npx tsx bench/rehearse-scale.ts [sizes… (worker counts, large or large/N), default 100 1000]
  */
 
 import { readFileSync } from 'node:fs';
 import { KubeConfig } from '@kubernetes/client-node';
 import { parseDocument } from 'yaml';
+import { rehearsalNodeFlags, restartWithNodeFlags } from '../bin/rehearsal-node-flags.js';
 import { parseVersion } from '../src/core/versions.ts';
 import { readSnapshot } from '../src/kube/snapshot.ts';
 import { type Policy, validatePolicy } from '../src/plan/index.ts';
@@ -80,12 +84,12 @@ function largeScenario(divisor: number): Scenario {
     if (typeof n === 'number') doc.setIn(path, Math.max(1, Math.round(n / divisor)));
   };
   const pools = doc.getIn(['nodePools']) as { items: unknown[] };
-  pools.items.forEach((_, i) => scaled(['nodePools', i, 'count']));
+  for (let i = 0; i < pools.items.length; i++) scaled(['nodePools', i, 'count']);
   const workloads = doc.getIn(['workloads']) as { items: unknown[] };
-  workloads.items.forEach((_, i) => {
+  for (let i = 0; i < workloads.items.length; i++) {
     scaled(['workloads', i, 'copies']);
     if (doc.getIn(['workloads', i, 'unmanaged'])) scaled(['workloads', i, 'replicas']);
-  });
+  }
   return parseScenario(doc.toString(), file.pathname, 'builtin:large');
 }
 
@@ -147,5 +151,8 @@ async function benchSize(bench: BenchCase): Promise<string> {
 }
 
 const sizes = process.argv.slice(2);
-const cases = (sizes.length > 0 ? sizes : ['100', '1000']).map(benchCase);
-for (const bench of cases) console.log(await benchSize(bench));
+const nodeFlags = rehearsalNodeFlags();
+if (nodeFlags.length > 0) restartWithNodeFlags(process.argv[1]!, sizes, nodeFlags);
+else
+  for (const bench of (sizes.length > 0 ? sizes : ['100', '1000']).map(benchCase))
+    console.log(await benchSize(bench));

@@ -1,6 +1,6 @@
 /**
- * `midflight rehearse` sizes V8's young generation for itself (bin/midflight.js starts the command again with
- * `--max-semi-space-size=64`): a rehearsal's garbage collection costs a third of its CPU at `large` with the
+ * `midflight rehearse` sizes V8's heap for itself (bin/midflight.js starts the command again with
+ * `--max-semi-space-size=64` and, on a machine with the memory, a larger old generation): a rehearsal's garbage collection costs a third of its CPU at `large` with the
  * default. Observed from the outside: a script preloaded through NODE_OPTIONS into every process the command
  * starts reports each one's arguments, Node flags and V8 heap limit (which grows with the young generation).
  */
@@ -53,7 +53,8 @@ describe('the Node flags of midflight rehearse', () => {
     const { code, stdout, probes } = await run(['rehearse', '--help']);
     expect(code).toBe(0);
     expect(stdout).toContain('Usage: midflight rehearse');
-    expect(probes.map((p) => p.execArgv)).toEqual([[], ['--max-semi-space-size=64']]);
+    expect(probes[0]!.execArgv).toEqual([]);
+    expect(probes[1]!.execArgv).toContain('--max-semi-space-size=64');
     // Note: the flag took effect in V8, not only on the command line: the heap limit counts the young generation.
     expect(probes[1]!.heapLimit).toBeGreaterThan(probes[0]!.heapLimit);
 
@@ -64,9 +65,9 @@ describe('the Node flags of midflight rehearse', () => {
 
   it.each([
     {
-      name: 'a semi-space size the user chose',
+      name: 'heap sizes the user chose',
       args: ['rehearse', '--help'],
-      nodeOptions: '--max-semi-space-size=32',
+      nodeOptions: '--max-semi-space-size=32 --max-old-space-size=2048',
     },
     { name: 'another command', args: ['plan', '--help'], nodeOptions: '' },
   ])(
