@@ -50,17 +50,3 @@ export function isPodAvailable(pod: KubeObject, minReadySeconds: number, now: nu
   const at = availableAt(pod, minReadySeconds);
   return at !== undefined && at <= now;
 }
-
-/**
- * Whether two versions of an object carry the same labels, in whatever order.
- * Note: compared key by key; a store listener asks this of every pod write.
- */
-export function sameLabels(a: KubeObject, b: KubeObject): boolean {
-  const before = a.metadata.labels;
-  const after = b.metadata.labels;
-  if (before === after) return true;
-  const keys = Object.keys(before ?? {});
-  if (keys.length !== Object.keys(after ?? {}).length) return false;
-  for (const key of keys) if (before?.[key] !== after?.[key]) return false;
-  return true;
-}

@@ -1,10 +1,11 @@
 import { R } from '../../api/resources.ts';
 import type { SandboxContext } from '../../context.ts';
+import { sameJson } from '../../store/json-value.ts';
 import type { KubeObject, StoreEvent } from '../../store/types.ts';
 import { OwnerController } from './owner-controller.ts';
 import { controllerRefOf, controllerRefTo } from './owner-refs.ts';
 import { createPodFromTemplate, deleteControlledPod } from './pod-from-template.ts';
-import { availableAt, isActive, isPodReady, readyCondition, sameLabels } from './pod-state.ts';
+import { availableAt, isActive, isPodReady, readyCondition } from './pod-state.ts';
 import { splitQueueKey } from './work-queue.ts';
 
 /**
@@ -112,7 +113,7 @@ function replicaSetRelevantChange(before: KubeObject, after: KubeObject): boolea
     readyBefore?.status !== readyAfter?.status ||
     readyBefore?.lastTransitionTime !== readyAfter?.lastTransitionTime ||
     controllerRefOf(before)?.uid !== controllerRefOf(after)?.uid ||
-    !sameLabels(before, after)
+    !sameJson(before.metadata.labels ?? {}, after.metadata.labels ?? {})
   );
 }
 

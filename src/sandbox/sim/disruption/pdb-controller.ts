@@ -5,7 +5,7 @@ import { sameJson } from '../../store/json-value.ts';
 import type { KubeObject, StoreEvent } from '../../store/types.ts';
 import { contained, reportSimulationError } from '../contain-errors.ts';
 import { controllerRefOf } from '../controllers/owner-refs.ts';
-import { isPodReady, sameLabels } from '../controllers/pod-state.ts';
+import { isPodReady } from '../controllers/pod-state.ts';
 import { queueKey, splitQueueKey, WorkQueue } from '../controllers/work-queue.ts';
 import { budgetIndex } from './budget-index.ts';
 import { namespaceIndex } from './namespace-index.ts';
@@ -134,4 +134,9 @@ function budgetRelevantChange(before: KubeObject, after: KubeObject): boolean {
     controllerRefOf(before)?.uid !== controllerRefOf(after)?.uid ||
     !sameLabels(before, after)
   );
+}
+
+/** Whether two versions of a pod carry the same labels, in whatever order. */
+function sameLabels(a: KubeObject, b: KubeObject): boolean {
+  return sameJson(a.metadata.labels ?? {}, b.metadata.labels ?? {});
 }

@@ -363,11 +363,8 @@ function podFacts(pod: KubeObject): PodFacts {
 }
 
 function countHealthyPods(pods: KubeObject[], disruptedPods: Record<string, string>): number {
-  // Most syncs find no eviction in force: no name to look up per pod then.
-  const none = Object.keys(disruptedPods).length === 0;
   let healthy = 0;
-  for (const pod of pods)
-    if (none ? podFacts(pod).readyAndStaying : countsAsHealthy(pod, disruptedPods)) healthy++;
+  for (const pod of pods) if (countsAsHealthy(pod, disruptedPods)) healthy++;
   return healthy;
 }
 
