@@ -20,7 +20,8 @@ const RESTARTED = 'MIDFLIGHT_NODE_FLAGS';
  */
 export function rehearsalNodeFlags() {
   if (process.env[RESTARTED]) return [];
-  const chosen = [...process.execArgv, process.env.NODE_OPTIONS ?? ''].join(' ');
+  // Note: V8 takes `_` for `-` in a flag's name.
+  const chosen = [...process.execArgv, process.env.NODE_OPTIONS ?? ''].join(' ').replaceAll('_', '-');
   const flags = [];
   if (!chosen.includes('--max-semi-space-size')) flags.push('--max-semi-space-size=64');
   const halfMemoryMb = Math.floor(totalmem() / 2 / 2 ** 20);

@@ -107,7 +107,8 @@ export class WaveAdmission {
    * READ_FRESH_MS ago with the same budgets' index. Note: the choices of one round (slots freed together)
    * read the same candidates; between them the only pods a waiting node gains are replacements just
    * scheduled, not Ready yet, which admission does not count, and at worst a pod that turned Ready within
-   * the second is missed for a choice (the Eviction API stays the judge of every eviction). In a rehearsal the virtual clock stands still within a round, so three reads in four were such repeats.
+   * the second is missed for a choice (the Eviction API stays the judge of every eviction). In a rehearsal
+   * the virtual clock stands still within a round, so three reads in four were such repeats.
    */
   private async podsOf(node: string, byLabel: BudgetsByLabel): Promise<Map<string, BudgetedPod>> {
     const now = this.ctx.clock.now();

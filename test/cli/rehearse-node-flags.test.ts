@@ -1,7 +1,7 @@
 /**
  * `midflight rehearse` sizes V8's heap for itself (bin/midflight.js starts the command again with
- * `--max-semi-space-size=64` and, on a machine with the memory, a larger old generation): a rehearsal's garbage collection costs a third of its CPU at `large` with the
- * default. Observed from the outside: a script preloaded through NODE_OPTIONS into every process the command
+ * `--max-semi-space-size=64` and, on a machine with the memory, a larger old generation): a rehearsal's
+ * garbage collection costs a third of its CPU at `large` with the default. Observed from the outside: a script preloaded through NODE_OPTIONS into every process the command
  * starts reports each one's arguments, Node flags and V8 heap limit (which grows with the young generation).
  */
 import { execFile } from 'node:child_process';
