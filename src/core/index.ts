@@ -58,7 +58,7 @@ export { isPercent, isValidIntOrPercent, isZeroIntOrPercent, scaledValue } from 
 export type { Inventory } from './inventory.ts';
 export { buildInventory } from './inventory.ts';
 export type { KubeadmAddon } from './kubeadm-addons.ts';
-export { addonVerdict, KUBEADM_ADDONS } from './kubeadm-addons.ts';
+export { addonsBehind, addonVerdict, KUBEADM_ADDONS } from './kubeadm-addons.ts';
 export type {
   ActiveExclusion,
   Exclusion,

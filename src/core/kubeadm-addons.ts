@@ -7,6 +7,7 @@
  * a run stopped past the control plane, the add-ons are behind while the control plane is already at the
  * target, and only their versions say so.
  */
+import type { ClusterModel } from './cluster-model.ts';
 import {
   COREDNS_BY_MINOR,
   compareVersions,
@@ -78,4 +79,17 @@ export function addonVerdict(
   if (compareVersions(current, tryParseVersion(tag)!) >= 0)
     return { action: 'keep', reason: `${where} already runs ${image}` };
   return { action: 'upgrade', from: formatVersion(current), to: tag, image: withTag(image, tag) };
+}
+
+/** The add-ons of `model` (a snapshot's workloads) that must move for `target`, with their verdicts. */
+export function addonsBehind(
+  model: Pick<ClusterModel, 'workload'>,
+  target: KubeVersion,
+): Array<{ addon: KubeadmAddon } & Extract<AddonVerdict, { action: 'upgrade' }>> {
+  return KUBEADM_ADDONS.flatMap((addon) => {
+    const w = model.workload(addon.kind, addon.namespace, addon.name);
+    const image = w?.spec?.template?.spec?.containers.find((c) => c.name === addon.container)?.image;
+    const verdict = addonVerdict(addon, image, target);
+    return verdict.action === 'upgrade' ? [{ addon, ...verdict }] : [];
+  });
 }

@@ -126,8 +126,16 @@ export interface Workload extends KubeResource {
       type?: string;
       rollingUpdate?: { maxUnavailable?: number | string; maxSurge?: number | string };
     };
+    /** A DaemonSet's (or StatefulSet's) rollout. */
+    updateStrategy?: { type?: string; rollingUpdate?: { maxUnavailable?: number | string } };
   };
-  status?: { replicas?: number; readyReplicas?: number; availableReplicas?: number };
+  status?: {
+    replicas?: number;
+    readyReplicas?: number;
+    availableReplicas?: number;
+    /** A DaemonSet's: the nodes it should run on. */
+    desiredNumberScheduled?: number;
+  };
 }
 
 export type WorkloadKind = 'Deployment' | 'StatefulSet' | 'DaemonSet' | 'ReplicaSet' | 'Job';

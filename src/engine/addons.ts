@@ -4,7 +4,13 @@
  * minor. Which add-on moves is decided from its live image by the same rule the planner used
  * (core/kubeadm-addons.ts). Idempotent: an add-on at or past its version is left alone.
  */
-import { addonVerdict, KUBEADM_ADDONS, type KubeadmAddon, parseVersion } from '../core/index.ts';
+import {
+  addonVerdict,
+  formatDuration,
+  KUBEADM_ADDONS,
+  type KubeadmAddon,
+  parseVersion,
+} from '../core/index.ts';
 import type { PlanStep } from '../plan/index.ts';
 import { StepFailedError } from './errors.ts';
 import type { RunContext } from './run-context.ts';
@@ -35,31 +41,70 @@ export async function upgradeAddons(ctx: RunContext, step: PlanStep): Promise<vo
   }
 
   // Every add-on found must be rolled out and available, moved or not: the step's checks say so.
-  const deadline = ctx.clock.now() + ctx.options.addonsTimeoutMs;
+  // Note: a rollout fails only when it stops moving, as a Deployment's progressDeadlineSeconds does, not
+  // after a fixed time: kube-proxy's DaemonSet replaces one node's pod at a time by default (maxUnavailable
+  // 1), so on a thousand nodes it takes hours and is making progress all along.
+  let best = -1;
+  let lastProgress = ctx.clock.now();
+  let lastReport = Number.NEGATIVE_INFINITY;
   for (;;) {
-    const waiting: string[] = [];
+    const waiting: RolloutState[] = [];
+    let moved = 0;
     for (const t of watched) {
       const w = await ctx.cluster.workloadImage(t.kind, t.namespace, t.name, t.container);
       if (!w) continue;
-      const s = w.status ?? {};
-      const rolledOut =
-        t.kind === 'DaemonSet'
-          ? (s.updatedNumberScheduled ?? 0) >= (s.desiredNumberScheduled ?? 0) &&
-            (s.numberAvailable ?? 0) >= (s.desiredNumberScheduled ?? 0)
-          : (s.updatedReplicas ?? 0) >= (s.replicas ?? 0) &&
-            (s.availableReplicas ?? 0) >= (s.replicas ?? 0) &&
-            (s.availableReplicas ?? 0) > 0;
-      if (!rolledOut || (s.observedGeneration ?? 0) < (w.generation ?? 0))
-        waiting.push(`${t.kind} ${t.namespace}/${t.name}`);
+      const state = rolloutState(t, w.status ?? {}, w.generation);
+      moved += state.updated + state.available;
+      if (!state.done) waiting.push(state);
     }
     if (waiting.length === 0) return;
-    if (ctx.clock.now() >= deadline)
+    const now = ctx.clock.now();
+    if (moved > best) {
+      best = moved;
+      lastProgress = now;
+      if (now - lastReport >= PROGRESS_REPORT_MS) {
+        lastReport = now;
+        ctx.log('info', `waiting for ${waiting.map(describe).join(', ')}`, { stepId: step.id });
+      }
+    }
+    if (now - lastProgress >= ctx.options.addonsProgressDeadlineMs)
       throw new StepFailedError(
         step.id,
         undefined,
-        `add-ons not rolled out in time: ${waiting.join(', ')}`,
+        `add-ons not rolled out: no progress in ${formatDuration(ctx.options.addonsProgressDeadlineMs)}: ${waiting.map(describe).join(', ')}`,
         true,
       );
-    await ctx.sleepUntil(ctx.clock.now() + ctx.options.pollIntervalMs, 'sub-step');
+    await ctx.sleepUntil(now + ctx.options.pollIntervalMs, 'sub-step');
   }
+}
+
+/** How often a long rollout's progress goes to the run's log. */
+const PROGRESS_REPORT_MS = 60_000;
+
+interface RolloutState {
+  name: string;
+  updated: number;
+  available: number;
+  desired: number;
+  done: boolean;
+}
+
+/** Where one add-on's rollout stands, from its workload's status (DaemonSet or Deployment). */
+function rolloutState(
+  addon: KubeadmAddon,
+  s: Record<string, number | undefined>,
+  generation: number | undefined,
+): RolloutState {
+  const daemon = addon.kind === 'DaemonSet';
+  const desired = (daemon ? s.desiredNumberScheduled : s.replicas) ?? 0;
+  const updated = (daemon ? s.updatedNumberScheduled : s.updatedReplicas) ?? 0;
+  const available = (daemon ? s.numberAvailable : s.availableReplicas) ?? 0;
+  const observed = (s.observedGeneration ?? 0) >= (generation ?? 0);
+  // Note: a Deployment with no replica available is not rolled out, even when it wants none: CoreDNS at 0 serves nothing.
+  const done = observed && updated >= desired && available >= desired && (daemon || available > 0);
+  return { name: `${addon.kind} ${addon.namespace}/${addon.name}`, updated, available, desired, done };
+}
+
+function describe(r: RolloutState): string {
+  return `${r.name} (${r.updated} of ${r.desired} updated, ${r.available} available)`;
 }

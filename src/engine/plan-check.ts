@@ -5,6 +5,7 @@
  */
 import { createHash } from 'node:crypto';
 import {
+  addonsBehind,
   type ClusterSnapshot,
   clusterFingerprint,
   clusterModelOf,
@@ -189,10 +190,12 @@ export function checkPlanCluster(plan: Plan, snapshot: ClusterSnapshot): void {
 /**
  * Throws PlanRejectedError when the cluster already runs the target or has moved past the plan's source.
  * Note: a plan that rolls an external etcd (an etcd phase) has work left with Kubernetes at its target: the
- * members, which its steps check one by one (a member already at etcd.version is left alone).
+ * members, which its steps check one by one (a member already at etcd.version is left alone). So has a plan
+ * that moves add-ons while they still run behind, as after a run that stopped before its add-ons step.
  */
 export function checkPlanVersions(plan: Plan, snapshot: ClusterSnapshot): void {
-  const current = sourceVersionOf(clusterModelOf(snapshot, plan.policy.poolLabel));
+  const model = clusterModelOf(snapshot, plan.policy.poolLabel);
+  const current = sourceVersionOf(model);
   const source = tryParseVersion(plan.source)!;
   const target = tryParseVersion(plan.target)!;
   if (!current) return;
@@ -200,8 +203,10 @@ export function checkPlanVersions(plan: Plan, snapshot: ClusterSnapshot): void {
     const k = tryParseVersion(n.status?.nodeInfo?.kubeletVersion);
     return !k || compareVersions(k, target) < 0;
   });
-  const rollsEtcd = plan.phases.some((p) => p.kind === 'etcd');
-  if (compareVersions(current, target) >= 0 && behind.length === 0 && !rollsEtcd)
+  const workLeft =
+    plan.phases.some((p) => p.kind === 'etcd') ||
+    (plan.phases.some((p) => p.kind === 'addons') && addonsBehind(model, target).length > 0);
+  if (compareVersions(current, target) >= 0 && behind.length === 0 && !workLeft)
     throw new PlanRejectedError(
       'target-reached',
       `the cluster already runs ${formatVersion(current)} on the control plane and every node: nothing to apply`,

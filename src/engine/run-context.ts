@@ -74,8 +74,11 @@ export interface RunOptions {
   gateTimeoutMs?: number;
   /** A pod Pending for longer than this after a wave fails its gate. Default 2 minutes. */
   pendingGraceMs?: number;
-  /** Clock ms for add-on rollouts. Default 10 minutes. */
-  addonsTimeoutMs?: number;
+  /**
+   * Clock ms an add-on rollout may go without a pod updated or made available before the step fails.
+   * Default 10 minutes (a Deployment's default progressDeadlineSeconds).
+   */
+  addonsProgressDeadlineMs?: number;
   /** Overrides of the drain options derived from the policy (e.g. faster retries in tests). */
   drain?: Partial<DrainOptions>;
   /** Overrides policy.provider.retries / retryDelay. */
@@ -112,7 +115,7 @@ export function resolveRunOptions(plan: Plan, options: RunOptions): ResolvedRunO
     controlPollMs: options.controlPollMs ?? 1_000,
     gateTimeoutMs: options.gateTimeoutMs ?? 5 * 60_000,
     pendingGraceMs: options.pendingGraceMs ?? 2 * 60_000,
-    addonsTimeoutMs: options.addonsTimeoutMs ?? 10 * 60_000,
+    addonsProgressDeadlineMs: options.addonsProgressDeadlineMs ?? 10 * 60_000,
     providerRetries: options.providerRetries ?? retries,
     providerRetryDelayMs: options.providerRetryDelayMs ?? retryDelayMs,
   };

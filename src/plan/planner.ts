@@ -312,7 +312,10 @@ export function planUpgrade(
   phases.push(...nodePoolPhases(target, '', policy.canary.nodes > 0 || policy.canary.pool !== undefined));
 
   const addons = addonsPhase(model, target, policy);
-  if (addons) phases.push(addons);
+  if (addons) {
+    phases.push(addons.phase);
+    warnings.push(...addons.warnings);
+  }
   phases.push(
     phase('validation', 'Validation', [
       step({

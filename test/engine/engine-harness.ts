@@ -196,7 +196,7 @@ export const FAST = {
   controlPlaneTimeoutMs: 120_000,
   gateTimeoutMs: 120_000,
   pendingGraceMs: 60_000,
-  addonsTimeoutMs: 120_000,
+  addonsProgressDeadlineMs: 120_000,
   providerRetryDelayMs: 2_000,
   drain: { evictionRetryDelayMs: 1_000, pollIntervalMs: 500 },
 };

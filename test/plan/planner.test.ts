@@ -137,6 +137,39 @@ describe('planUpgrade', () => {
     else expect(addons?.steps[0]?.title).toBe(`Upgrade ${moved.join(' and ')} for v1.31.2`);
   });
 
+  // kube-proxy replaces maxUnavailable nodes' pods at a time, each a pod start-up (30 s by default).
+  it.each<[string, number, number | string | undefined, number, RegExp | undefined]>([
+    ['a few nodes: the policy timing', 6, undefined, 300, undefined],
+    [
+      '200 nodes one at a time: hours, with a warning',
+      200,
+      undefined,
+      6000,
+      /kube-proxy rolls out 1 node\(s\) at a time \(its updateStrategy's maxUnavailable\): on 200 nodes, about 1h40m at 30s a pod; raise maxUnavailable/,
+    ],
+    ['200 nodes, 10 % at a time', 200, '10%', 300, undefined],
+    ['200 nodes, 3 at a time', 200, 3, 67 * 30, undefined],
+  ])('estimates the add-ons from kube-proxy’s rollout: %s', (_, count, maxUnavailable, estimate, warning) => {
+    const builder = new ClusterBuilder('v1.31.2', 'https://many.example:6443').controlPlane('cp-1');
+    const workers = Array.from({ length: count - 1 }, (_, i) => `w-${i + 1}`);
+    for (const w of workers) builder.node(w);
+    const snapshot = builder
+      .daemonSet(
+        'kube-system',
+        'kube-proxy',
+        ['cp-1', ...workers],
+        'registry.k8s.io/kube-proxy:v1.30.6',
+        maxUnavailable,
+      )
+      .build();
+    const plan = planUpgrade(snapshot, parseVersion('v1.31.2'), defaultPolicy());
+    const addons = plan.phases.find((p) => p.kind === 'addons');
+    expect(addons?.steps[0]?.estimateSeconds).toBe(estimate);
+    const warned = plan.warnings.filter((w) => w.startsWith('kube-proxy rolls out'));
+    if (warning) expect(warned).toEqual([expect.stringMatching(warning)]);
+    else expect(warned).toEqual([]);
+  });
+
   const managed = () =>
     new ClusterBuilder('v1.30.4', 'https://eks.example:443').node('w-1').node('w-2').build();
   it.each<
