@@ -45,7 +45,8 @@ export async function upgradeAddons(ctx: RunContext, step: PlanStep): Promise<vo
   // after a fixed time: kube-proxy's DaemonSet replaces one node's pod at a time by default (maxUnavailable
   // 1), so on a thousand nodes it takes hours and is making progress all along.
   let best = -1;
-  let lastProgress = ctx.clock.now();
+  const started = ctx.clock.now();
+  let lastProgress = started;
   let lastReport = Number.NEGATIVE_INFINITY;
   for (;;) {
     const waiting: RolloutState[] = [];
@@ -74,12 +75,17 @@ export async function upgradeAddons(ctx: RunContext, step: PlanStep): Promise<vo
         `add-ons not rolled out: no progress in ${formatDuration(ctx.options.addonsProgressDeadlineMs)}: ${waiting.map(describe).join(', ')}`,
         true,
       );
-    await ctx.sleepUntil(now + ctx.options.pollIntervalMs, 'sub-step');
+    // Note: a long rollout is read less often, so that one of hours is not thousands of reads; its end is
+    // seen at most a twentieth of its time so far, or half a minute, late.
+    const interval = Math.min(SLOWEST_POLL_MS, Math.max(ctx.options.pollIntervalMs, (now - started) / 20));
+    await ctx.sleepUntil(now + interval, 'sub-step');
   }
 }
 
 /** How often a long rollout's progress goes to the run's log. */
 const PROGRESS_REPORT_MS = 60_000;
+/** The longest wait between two reads of a rollout. */
+const SLOWEST_POLL_MS = 30_000;
 
 interface RolloutState {
   name: string;
