@@ -55,7 +55,7 @@ export async function upgradeAddons(ctx: RunContext, step: PlanStep): Promise<vo
       const w = await ctx.cluster.workloadImage(t.kind, t.namespace, t.name, t.container);
       if (!w) continue;
       const state = rolloutState(t, w.status ?? {}, w.generation);
-      moved += state.updated + state.available;
+      moved += state.progress;
       if (!state.done) waiting.push(state);
     }
     if (waiting.length === 0) return;
@@ -93,6 +93,12 @@ interface RolloutState {
   available: number;
   desired: number;
   done: boolean;
+  /**
+   * Pods updated plus pods available, once the controller has seen the new spec: until then its counts are
+   * the old revision's (every pod "updated"), and counting them would set a mark the rollout cannot pass
+   * until it is nearly done.
+   */
+  progress: number;
 }
 
 /** Where one add-on's rollout stands, from its workload's status (DaemonSet or Deployment). */
@@ -108,7 +114,14 @@ function rolloutState(
   const observed = (s.observedGeneration ?? 0) >= (generation ?? 0);
   // Note: a Deployment with no replica available is not rolled out, even when it wants none: CoreDNS at 0 serves nothing.
   const done = observed && updated >= desired && available >= desired && (daemon || available > 0);
-  return { name: `${addon.kind} ${addon.namespace}/${addon.name}`, updated, available, desired, done };
+  return {
+    name: `${addon.kind} ${addon.namespace}/${addon.name}`,
+    updated,
+    available,
+    desired,
+    done,
+    progress: observed ? updated + available : 0,
+  };
 }
 
 function describe(r: RolloutState): string {
