@@ -26,7 +26,7 @@ import type {
   StepStateRecord,
 } from './run-types.ts';
 import { FINISHED_STATES } from './run-types.ts';
-import { type Row, SqliteFile } from './sqlite-file.ts';
+import { type Row, SqliteFile, type SqlValue } from './sqlite-file.ts';
 
 export interface RunStoreOptions {
   clock?: Clock;
@@ -115,16 +115,7 @@ export class RunStore {
   }
 
   private inTransaction<T>(fn: () => T): T {
-    if (this.db.inTransaction) return fn();
-    this.db.exec('BEGIN IMMEDIATE');
-    try {
-      const result = fn();
-      this.db.exec('COMMIT');
-      return result;
-    } catch (err) {
-      if (this.db.inTransaction) this.db.exec('ROLLBACK');
-      throw err;
-    }
+    return this.db.immediateTransaction(fn);
   }
 
   /** Runs `fn`'s writes as one transaction (one counted write). */
@@ -282,8 +273,7 @@ export class RunStore {
     patch: StepStatePatch<D>,
   ): StepStateRecord<D> {
     const now = this.clock.now();
-    // Note: the row as written comes back from the upsert (RETURNING), not from another read.
-    const row = this.write(() => {
+    const values = this.write(() => {
       const before = this.stepState(runId, stepId, node);
       const merged = {
         runId,
@@ -296,34 +286,38 @@ export class RunStore {
         detail: mergeDetail(before?.detail ?? {}, patch.detail),
         updatedAt: now,
       };
-      return this.db.get(
-        `INSERT INTO step_states (run_id, step_id, node, status, attempt, sub_step, intent, was_already_cordoned,
-           previous_version, detail, started_at, finished_at, updated_at)
+      const row: SqlValue[] = [
+        runId,
+        stepId,
+        node,
+        merged.status,
+        merged.attempt,
+        patch.subStep === undefined && 'subStep' in patch ? null : (merged.subStep ?? null),
+        patch.intent === undefined && 'intent' in patch ? null : (merged.intent ?? null),
+        merged.wasAlreadyCordoned === undefined ? null : merged.wasAlreadyCordoned ? 1 : 0,
+        merged.previousVersion ?? null,
+        JSON.stringify(merged.detail),
+        merged.startedAt ?? null,
+        patch.finishedAt === undefined && 'finishedAt' in patch ? null : (merged.finishedAt ?? null),
+        now,
+      ];
+      this.db.run(
+        `INSERT INTO step_states (${STEP_STATE_COLUMNS.join(', ')})
          VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)
          ON CONFLICT (run_id, step_id, node) DO UPDATE SET status = excluded.status, attempt = excluded.attempt,
            sub_step = excluded.sub_step, intent = excluded.intent,
            was_already_cordoned = excluded.was_already_cordoned, previous_version = excluded.previous_version,
            detail = excluded.detail, started_at = excluded.started_at, finished_at = excluded.finished_at,
-           updated_at = excluded.updated_at
-         RETURNING *`,
-        [
-          runId,
-          stepId,
-          node,
-          merged.status,
-          merged.attempt,
-          patch.subStep === undefined && 'subStep' in patch ? null : (merged.subStep ?? null),
-          patch.intent === undefined && 'intent' in patch ? null : (merged.intent ?? null),
-          merged.wasAlreadyCordoned === undefined ? null : merged.wasAlreadyCordoned ? 1 : 0,
-          merged.previousVersion ?? null,
-          JSON.stringify(merged.detail),
-          merged.startedAt ?? null,
-          patch.finishedAt === undefined && 'finishedAt' in patch ? null : (merged.finishedAt ?? null),
-          now,
-        ],
+           updated_at = excluded.updated_at`,
+        row,
       );
+      return row;
     });
-    return stepOf<D>(row!);
+    // Note: the record is read from the values written, as a read of the row would give them (each column's
+    // text or number as bound); a RETURNING clause cost as much as the upsert itself, and another read more.
+    const row: Row = {};
+    for (let i = 0; i < STEP_STATE_COLUMNS.length; i++) row[STEP_STATE_COLUMNS[i]!] = values[i];
+    return stepOf<D>(row);
   }
 
   appendLog(runId: string, entry: NewLogEntry): void {
@@ -453,6 +447,23 @@ function requestOf(r: Row): Pick<RunRecord, 'requestedAction' | 'requestDetail'>
   };
 }
 
+/** The columns of a step state, in the order putStepState writes them. */
+const STEP_STATE_COLUMNS = [
+  'run_id',
+  'step_id',
+  'node',
+  'status',
+  'attempt',
+  'sub_step',
+  'intent',
+  'was_already_cordoned',
+  'previous_version',
+  'detail',
+  'started_at',
+  'finished_at',
+  'updated_at',
+] as const;
+
 function stepOf<D extends RowDetail>(r: Row): StepStateRecord<D> {
   return {
     runId: String(r.run_id),
@@ -489,7 +500,9 @@ function optNumber(v: unknown): number | undefined {
 }
 
 function stripUndefined<T extends object>(o: T): Partial<T> {
-  return Object.fromEntries(Object.entries(o).filter(([, v]) => v !== undefined)) as Partial<T>;
+  const defined: Record<string, unknown> = {};
+  for (const key in o) if (o[key] !== undefined) defined[key] = o[key];
+  return defined as Partial<T>;
 }
 
 function mergeDetail(before: RowDetail, patch: RowDetail | undefined): Record<string, unknown> {

@@ -10,6 +10,7 @@ import {
   RunNotFoundError,
   RunStore,
   SCHEMA_VERSION,
+  type StepStatePatch,
 } from '../../src/store/index.ts';
 
 const dirs: string[] = [];
@@ -81,6 +82,30 @@ describe('RunStore', () => {
     expect(s.intent).toBeUndefined();
     expect(s.finishedAt).toBeUndefined();
     expect(s.status).toBe('running');
+    store.close();
+  });
+
+  it('gives back each written step state as a read of its row gives it', () => {
+    const store = RunStore.open(tempPath());
+    store.createRun(newRun('run-1'));
+    const patches: StepStatePatch<NodeRowDetail>[] = [
+      {
+        status: 'running',
+        attempt: 1,
+        previousVersion: 'v1.30.6',
+        startedAt: 7,
+        detail: { reason: undefined },
+      },
+      { intent: 'cordon', wasAlreadyCordoned: true },
+      { subStep: 'cordoned', intent: undefined, wasAlreadyCordoned: undefined },
+      { detail: { blocking: [{ pod: 'shop/web-1', budget: undefined, reason: 'budget' }] } },
+      { subStep: 'drained', detail: { namespaces: ['shop'], evicted: 2, blocking: undefined } },
+      { status: 'done', subStep: undefined, finishedAt: 9, detail: { drainedAt: 8 } },
+    ];
+    for (const patch of patches) {
+      const written = store.putStepState<NodeRowDetail>('run-1', 'pool-a-001', 'node-1', patch);
+      expect(written).toEqual(store.stepState('run-1', 'pool-a-001', 'node-1'));
+    }
     store.close();
   });
 
