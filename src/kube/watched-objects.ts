@@ -3,9 +3,9 @@ import {
   type KubernetesListObject,
   type KubernetesObject,
   ListWatch,
-  Watch,
 } from '@kubernetes/client-node';
 import type { Clock, Timer } from '../core/index.ts';
+import { StreamWatch } from './stream-watch.ts';
 
 /** How long after a broken watch it is listed and watched again. */
 const RESTART_DELAY_MS = 1_000;
@@ -22,8 +22,9 @@ export interface WatchedObjectsSource<T extends KubernetesObject> {
 type Waiter<T> = { until?: (obj: T | undefined) => boolean; wake: () => void };
 
 /**
- * A collection of objects kept current by one list and watch (client-node's ListWatch, an informer): the
- * callers read it instead of each polling the API, and learn of a change the moment it happens.
+ * A collection of objects kept current by one list and watch (client-node's ListWatch, an informer, watching
+ * through stream-watch.ts): the callers read it instead of each polling the API, and learn of a change the
+ * moment it happens.
  *
  * While the watch is down (not yet listed, or broken and waiting to restart) it knows nothing: `live` is
  * false, `get` and `list` answer undefined, and callers fall back to reading the API themselves. A cache is
@@ -46,7 +47,7 @@ export class WatchedObjects<T extends KubernetesObject> {
   ) {
     this.informer = new ListWatch(
       source.path,
-      new Watch(kc),
+      new StreamWatch(kc).asWatch(),
       source.list,
       false,
       undefined,
