@@ -3,7 +3,7 @@
  * ends the upgrade (the etcd backup has its own file, etcd-backup-step.ts).
  */
 import { preflightBackupInput } from '../backup/index.ts';
-import { compareVersions, parseVersion } from '../core/index.ts';
+import { type ClusterSnapshot, compareVersions, parseVersion } from '../core/index.ts';
 import { listNodeTaints, readSnapshot } from '../kube/index.ts';
 import type { PlanStep } from '../plan/index.ts';
 import { runPreflight, subjectText } from '../preflight/index.ts';
@@ -18,8 +18,13 @@ export function snapshotOf(deps: Pick<EngineDeps, 'kc' | 'clock'>) {
   return readSnapshot(deps.kc, { clock: deps.clock, attempts: 8 });
 }
 
-export async function preflightStep(ctx: RunContext, step: PlanStep): Promise<void> {
-  const snapshot = await snapshotOf(ctx.deps);
+/** `snapshot`: the cluster as the run read it moments ago (RunContext.takeStartSnapshot); else it is read. */
+export async function preflightStep(
+  ctx: RunContext,
+  step: PlanStep,
+  snapshot?: ClusterSnapshot,
+): Promise<void> {
+  snapshot ??= await snapshotOf(ctx.deps);
   checkPlanCluster(ctx.plan, snapshot);
   const policy = ctx.plan.policy;
   const backups = preflightBackupInput(policy.etcdBackup, etcdBackupsDir(ctx.store.path));

@@ -21,6 +21,7 @@ import { reached } from './node-steps.ts';
 import { releasePendingTaints } from './pending-upgrade-taint.ts';
 import {
   type EngineDeps,
+  type ReadSnapshot,
   RunContext,
   type RunOptions,
   resolveRunOptions,
@@ -99,7 +100,7 @@ export async function executeUnderLease(
   runId: string,
   lease: RunLease,
   options: RunOptions,
-  how: { resumed: boolean; work: RunWork },
+  how: { resumed: boolean; work: RunWork; snapshot?: ReadSnapshot },
 ): Promise<RunSummary> {
   let ctx: RunContext;
   let run: RunRecord;
@@ -114,6 +115,7 @@ export async function executeUnderLease(
       resolveRunOptions(plan, options),
       hooksOf(plan.policy.hooks),
     );
+    ctx.startSnapshot = how.snapshot;
   } catch (err) {
     await lease.release().catch(() => {});
     throw err;

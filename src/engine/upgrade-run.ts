@@ -26,7 +26,13 @@ import { controlPlaneStep, retrySkipped, waveStep } from './node-wave-steps.ts';
 import { checkPlanCluster, checkPlanIntegrity, checkPlanVersions, planHashOf } from './plan-check.ts';
 import { flowGroupAt, runTogether } from './pool-group.ts';
 import { planRollback, rollbackWork } from './rollback.ts';
-import { type EngineDeps, type RunContext, type RunOptions, StopSignal } from './run-context.ts';
+import {
+  type EngineDeps,
+  type ReadSnapshot,
+  type RunContext,
+  type RunOptions,
+  StopSignal,
+} from './run-context.ts';
 import type { RunSummary } from './run-events.ts';
 import { executeUnderLease, takeLease, type WorkOutcome } from './run-execution.ts';
 
@@ -41,12 +47,20 @@ export function newRunId(now: number): string {
  * the id, the cluster, the versions. Throws PlanRejectedError with the reason.
  */
 export async function verifyPlan(deps: Pick<EngineDeps, 'kc' | 'clock'>, plan: unknown): Promise<Plan> {
+  return (await verifiedPlan(deps, plan)).plan;
+}
+
+/** verifyPlan, and the cluster as it read it (a new run's preflight step may use it: RunContext.takeStartSnapshot). */
+async function verifiedPlan(
+  deps: Pick<EngineDeps, 'kc' | 'clock'>,
+  plan: unknown,
+): Promise<{ plan: Plan; snapshot: ReadSnapshot }> {
   const checked = checkPlanIntegrity(plan);
   hooksOf(checked.policy.hooks);
   const snapshot = await snapshotOf(deps);
   checkPlanCluster(checked, snapshot);
   checkPlanVersions(checked, snapshot);
-  return checked;
+  return { plan: checked, snapshot: { snapshot, readAt: deps.clock.now() } };
 }
 
 /** Checks the plan, takes the cluster's Lease, records a new run and executes it. */
@@ -55,7 +69,7 @@ export async function startRun(
   plan: unknown,
   options: RunOptions = {},
 ): Promise<RunSummary> {
-  const checked = await verifyPlan(deps, plan);
+  const { plan: checked, snapshot } = await verifiedPlan(deps, plan);
   refuseInsideExclusion(checked.policy, deps.clock.now(), 'refusing to start the run');
   const runId = newRunId(deps.clock.now());
   const lease = await takeLease(deps, runId, options, (holder) =>
@@ -71,7 +85,7 @@ export async function startRun(
       holder,
     }),
   );
-  return executeUnderLease(deps, runId, lease, options, { resumed: false, work: upgradeWork });
+  return executeUnderLease(deps, runId, lease, options, { resumed: false, work: upgradeWork, snapshot });
 }
 
 /**
@@ -200,6 +214,8 @@ async function phaseHook(ctx: RunContext, when: 'pre' | 'post', phase: PlanPhase
   for (const key of [phase.kind, 'all']) {
     const command = ctx.hooks[when][key];
     if (!command) continue;
+    // A hook may change the cluster: what the run read of it before is no longer what it is.
+    ctx.startSnapshot = undefined;
     await runHook(
       command,
       {
@@ -218,6 +234,8 @@ async function phaseHook(ctx: RunContext, when: 'pre' | 'post', phase: PlanPhase
 }
 
 async function runStep(ctx: RunContext, phaseIndex: number, step: PlanStep): Promise<void> {
+  // Note: the first step takes it (a run's first is its preflight), whatever it is: it is no use later.
+  const startSnapshot = ctx.takeStartSnapshot();
   let row = ctx.stepRow(step.id);
   if (row?.status === 'done' || row?.status === 'skipped') return;
   ctx.checkpoint('step');
@@ -240,7 +258,7 @@ async function runStep(ctx: RunContext, phaseIndex: number, step: PlanStep): Pro
   try {
     switch (step.kind) {
       case 'preflight':
-        await preflightStep(ctx, step);
+        await preflightStep(ctx, step, startSnapshot);
         break;
       case 'etcd-backup':
         status = await backupStep(ctx, step);
