@@ -132,7 +132,7 @@ export async function requestRaw(
 ): Promise<RawResponse> {
   const cluster = kc.getCurrentCluster();
   if (!cluster) throw new KubeconfigError('no cluster selected in the kubeconfig');
-  const url = new URL(path, cluster.server);
+  const url = serverUrl(cluster.server, path);
   const reqOptions: https.RequestOptions = {
     method,
     headers: { accept: options.accept ?? 'application/json' },
@@ -171,6 +171,15 @@ export async function requestRaw(
     }
     req.end(payload);
   });
+}
+
+/**
+ * `path` (absolute, with its query) on the cluster's `server`. Note: joined as text, as client-node does: a
+ * server URL with a path of its own (a proxy's /k8s/clusters/…) keeps it, where `new URL(path, server)`
+ * would drop it.
+ */
+export function serverUrl(server: string, path: string): URL {
+  return new URL(server.replace(/\/+$/, '') + path);
 }
 
 /**

@@ -17,6 +17,7 @@
 import http from 'node:http';
 import https from 'node:https';
 import type { KubeConfig, Watch } from '@kubernetes/client-node';
+import { serverUrl } from './client.ts';
 
 /** How soon TCP checks a silent watch's connection (client-node's figure): a dead peer ends the watch. */
 const KEEP_ALIVE_DELAY_MS = 30_000;
@@ -39,9 +40,7 @@ export class StreamWatch {
   ): Promise<{ abort(): void }> {
     const cluster = this.config.getCurrentCluster();
     if (!cluster) throw new Error('No currently active cluster');
-    // Note: the server's URL and the path joined as text, as client-node does: a server URL with a path of its
-    // own (a proxy's /k8s/clusters/…) keeps it.
-    const url = new URL(cluster.server + path);
+    const url = serverUrl(cluster.server, path);
     url.searchParams.set('watch', 'true');
     for (const [key, value] of Object.entries(queryParams))
       if (value !== undefined) url.searchParams.set(key, String(value));

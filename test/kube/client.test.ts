@@ -1,8 +1,11 @@
 import { existsSync, mkdirSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
+import { createServer } from 'node:http';
+import type { AddressInfo } from 'node:net';
 import { tmpdir } from 'node:os';
 import { delimiter, join } from 'node:path';
+import { KubeConfig } from '@kubernetes/client-node';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
-import { KubeconfigError, loadKubeConfig, SERVICE_ACCOUNT_TOKEN } from '../../src/kube/client.ts';
+import { KubeconfigError, loadKubeConfig, requestRaw, SERVICE_ACCOUNT_TOKEN } from '../../src/kube/client.ts';
 
 const KUBECONFIG = `apiVersion: v1
 kind: Config
@@ -89,5 +92,37 @@ current-context: dctx
   it('names a --kubeconfig file that does not exist', () => {
     const missing = join(home, 'nope');
     expect(() => loadKubeConfig({ kubeconfig: missing })).toThrow(`kubeconfig ${missing} does not exist`);
+  });
+});
+
+describe('requestRaw: where a request goes', () => {
+  // A cluster behind a proxy (Rancher's /k8s/clusters/<id>, a gateway's prefix) has a path in its server URL.
+  it.each([
+    ['http://127.0.0.1:PORT/k8s/clusters/c-1', '/k8s/clusters/c-1/api/v1/nodes?limit=1'],
+    ['http://127.0.0.1:PORT/k8s/clusters/c-1/', '/k8s/clusters/c-1/api/v1/nodes?limit=1'],
+    ['http://127.0.0.1:PORT', '/api/v1/nodes?limit=1'],
+  ])('keeps the path of the server URL %s', async (server, expected) => {
+    const seen: string[] = [];
+    const http = createServer((req, res) => {
+      seen.push(req.url ?? '');
+      res.end('{}');
+    });
+    await new Promise<void>((resolve) => http.listen(0, '127.0.0.1', resolve));
+    try {
+      const { port } = http.address() as AddressInfo;
+      const kc = new KubeConfig();
+      kc.loadFromOptions({
+        clusters: [{ name: 'c', server: server.replace('PORT', String(port)), skipTLSVerify: true }],
+        users: [{ name: 'u', token: 't' }],
+        contexts: [{ name: 'ctx', cluster: 'c', user: 'u' }],
+        currentContext: 'ctx',
+      });
+      const answer = await requestRaw(kc, 'GET', '/api/v1/nodes?limit=1');
+      expect(answer.status).toBe(200);
+      expect(seen).toEqual([expected]);
+    } finally {
+      http.closeAllConnections();
+      await new Promise((resolve) => http.close(resolve));
+    }
   });
 });
