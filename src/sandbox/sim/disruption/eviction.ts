@@ -8,7 +8,8 @@ import { type DeleteOptions, deleteObject, rfc3339 } from '../../store/deletion.
 import type { KubeObject } from '../../store/types.ts';
 import { isPodReady } from '../controllers/pod-state.ts';
 import { budgetIndex } from './budget-index.ts';
-import { computePdbStatus, countsAsHealthy, type PdbStatus, withDisruptionCondition } from './pdb-status.ts';
+import { budgetStatus } from './budget-tally.ts';
+import { countsAsHealthy, type PdbStatus, withDisruptionCondition } from './pdb-status.ts';
 
 /**
  * The eviction subresource, `POST /api/v1/namespaces/{ns}/pods/{name}/eviction`, as
@@ -233,8 +234,7 @@ function violationsOfRemoving(
   const now = clock.now();
   const records: ViolationRecord[] = [];
   for (const pdb of budgetsSelecting(ctx, pod)) {
-    const pods = budgetIndex(store).candidatePods(pdb);
-    const { status, syncError } = computePdbStatus(pdb, pods, (r, ns, n) => store.get(r, ns, n), now);
+    const { status, syncError } = budgetStatus(store, pdb, now);
     if (syncError || !countsAsHealthy(pod, status.disruptedPods)) continue;
     const healthyAfter = status.currentHealthy - 1;
     if (healthyAfter >= status.desiredHealthy) continue;

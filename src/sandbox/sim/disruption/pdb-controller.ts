@@ -8,8 +8,9 @@ import { controllerRefOf } from '../controllers/owner-refs.ts';
 import { isPodReady } from '../controllers/pod-state.ts';
 import { queueKey, splitQueueKey, WorkQueue } from '../controllers/work-queue.ts';
 import { budgetIndex } from './budget-index.ts';
+import { budgetStatus, budgetTallies } from './budget-tally.ts';
 import { namespaceIndex } from './namespace-index.ts';
-import { computePdbStatus, type PdbStatus } from './pdb-status.ts';
+import type { PdbEvent, PdbStatus } from './pdb-status.ts';
 
 const SOURCE = 'controllermanager';
 const WORKLOADS = new Set<string>([R.deployments, R.replicasets, R.statefulsets]);
@@ -39,6 +40,7 @@ export class PdbController implements Actor {
     namespaceIndex(store, R.pods);
     namespaceIndex(store, R.pdbs);
     budgetIndex(store);
+    budgetTallies(store);
     this.unsubscribe = store.onChange(contained(this.ctx, this.name, (event) => this.onChange(event)));
     for (const pdb of store.list(R.pdbs)) this.queue.add(queueKey(pdb.metadata.namespace, pdb.metadata.name));
   }
@@ -94,8 +96,7 @@ export class PdbController implements Actor {
     const pdb = store.get(R.pdbs, namespace, name);
     if (!pdb || pdb.metadata.deletionTimestamp) return;
     const now = clock.now();
-    const pods = budgetIndex(store).candidatePods(pdb);
-    const result = computePdbStatus(pdb, pods, (resource, ns, n) => store.get(resource, ns, n), now);
+    const result = budgetStatus(store, pdb, now);
     this.report(pdb, result.events);
     if (result.recheckAt !== undefined) this.queue.addAfter(key, result.recheckAt - now);
     if (sameStatus(pdb.status, result.status)) return;
@@ -109,7 +110,7 @@ export class PdbController implements Actor {
     }
   }
 
-  private report(pdb: KubeObject, events: ReturnType<typeof computePdbStatus>['events']): void {
+  private report(pdb: KubeObject, events: PdbEvent[]): void {
     const uid = pdb.metadata.uid ?? '';
     const reasons = new Set(events.map((e) => e.reason));
     const seen = this.reported.get(uid) ?? new Set<string>();

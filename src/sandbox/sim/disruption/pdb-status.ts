@@ -2,6 +2,7 @@ import {
   formatLabelSelector,
   type IntOrString,
   isPercent,
+  type LabelSelector,
   matchesRequirements,
   type Requirement,
   requirementsOf,
@@ -77,36 +78,121 @@ export function computePdbStatus(
   const events: PdbEvent[] = [];
   try {
     const selected = selectPods(pdb, pods);
-    if (selected.length === 0)
-      events.push({ type: 'Normal', reason: 'NoPods', message: 'No matching pods found' });
-    const { expectedPods, desiredHealthy, unmanagedPods } = expectedAndDesired(pdb, selected, lookup);
-    if (unmanagedPods.length > 0) events.push(unmanagedPodsEvent(pdb));
-    const { disruptedPods, recheckAt, expired } = liveDisruptedPods(pdb, selected, now);
-    for (const pod of expired) {
-      events.push({
-        type: 'Warning',
-        reason: 'NotDeleted',
-        message: `Pod ${pod.namespace}/${pod.name} was expected to be deleted at ${pod.expected} but it wasn't, updating pdb ${pdb.metadata.namespace}/${pdb.metadata.name}`,
-      });
-    }
+    if (selected.length === 0) events.push(noPodsEvent());
+    const { expectedPods, desiredHealthy, unmanagedPods } = expectedAndDesired(pdb, selected.length, () =>
+      expectedScale(pdb, selected, lookup),
+    );
+    if (unmanagedPods > 0) events.push(unmanagedPodsEvent(pdb));
+    let byName: Map<string, PodFacts> | undefined;
+    const { disruptedPods, recheckAt, expired } = liveDisruptedPods(
+      pdb,
+      (name) => {
+        byName ??= new Map(selected.map((pod) => [pod.name, pod]));
+        return byName.get(name);
+      },
+      now,
+    );
+    events.push(...notDeletedEvents(pdb, expired));
     const currentHealthy = countHealthyPods(selected, disruptedPods);
-    let disruptionsAllowed = currentHealthy - desiredHealthy;
-    if (expectedPods <= 0 || disruptionsAllowed <= 0) disruptionsAllowed = 0;
-    const observedGeneration = pdb.metadata.generation;
-    const status: PdbStatus = {
-      ...(observedGeneration ? { observedGeneration } : {}),
-      ...(Object.keys(disruptedPods).length ? { disruptedPods } : {}),
-      disruptionsAllowed,
-      currentHealthy,
-      desiredHealthy,
-      expectedPods,
-    };
-    status.conditions = withDisruptionCondition(pdb.status?.conditions, status, now);
+    const status = statusOf(pdb, { expectedPods, desiredHealthy, currentHealthy, disruptedPods }, now);
     return { status, recheckAt, events };
   } catch (err) {
     if (!(err instanceof SyncError)) throw err;
     return { status: failSafeStatus(pdb, err.message, now), syncError: err.message, events };
   }
+}
+
+/** What a budget's status needs of the pods it selects, counted rather than read one by one. */
+export interface SelectedPodCounts {
+  /** The pods the budget selects. */
+  readonly selected: number;
+  /** Of those, the ones Ready and not terminating. */
+  readonly readyAndStaying: number;
+  /** Of those, the ones without a controller reference. */
+  readonly unmanaged: number;
+  /** Every distinct controller reference among them (same uid, apiVersion, kind and name: one). */
+  readonly refs: Iterable<OwnerReference>;
+  /** The selected pod of this name (for the budget's disruptedPods entries), if any. */
+  selectedPod(name: string): KubeObject | undefined;
+}
+
+/**
+ * computePdbStatus's result from counts of the budget's pods (budget-tally.ts keeps them) instead of the pods
+ * themselves; undefined when the sync fails, for computePdbStatus to name the pod at fault.
+ */
+export function computePdbStatusFromCounts(
+  pdb: KubeObject,
+  counts: SelectedPodCounts,
+  lookup: WorkloadLookup,
+  now: number,
+): PdbStatusResult | undefined {
+  const events: PdbEvent[] = [];
+  try {
+    if (counts.selected === 0) events.push(noPodsEvent());
+    const { expectedPods, desiredHealthy, unmanagedPods } = expectedAndDesired(pdb, counts.selected, () =>
+      countedScale(pdb, counts, lookup),
+    );
+    if (unmanagedPods > 0) events.push(unmanagedPodsEvent(pdb));
+    let currentHealthy = counts.readyAndStaying;
+    const { disruptedPods, recheckAt, expired } = liveDisruptedPods(
+      pdb,
+      (name) => {
+        const pod = counts.selectedPod(name);
+        return pod && podFacts(pod);
+      },
+      now,
+    );
+    events.push(...notDeletedEvents(pdb, expired));
+    // The pods of live entries are neither terminating nor counted healthy (countHealthyPods).
+    for (const name of Object.keys(disruptedPods))
+      if (podFacts(counts.selectedPod(name)!).readyAndStaying) currentHealthy--;
+    const status = statusOf(pdb, { expectedPods, desiredHealthy, currentHealthy, disruptedPods }, now);
+    return { status, recheckAt, events };
+  } catch (err) {
+    if (err instanceof SyncError) return undefined;
+    throw err;
+  }
+}
+
+function notDeletedEvents(
+  pdb: KubeObject,
+  expired: Array<{ namespace: string; name: string; expected: string }>,
+): PdbEvent[] {
+  return expired.map((pod) => ({
+    type: 'Warning',
+    reason: 'NotDeleted',
+    message: `Pod ${pod.namespace}/${pod.name} was expected to be deleted at ${pod.expected} but it wasn't, updating pdb ${pdb.metadata.namespace}/${pdb.metadata.name}`,
+  }));
+}
+
+function noPodsEvent(): PdbEvent {
+  return { type: 'Normal', reason: 'NoPods', message: 'No matching pods found' };
+}
+
+function statusOf(
+  pdb: KubeObject,
+  counts: {
+    expectedPods: number;
+    desiredHealthy: number;
+    currentHealthy: number;
+    disruptedPods: Record<string, string>;
+  },
+  now: number,
+): PdbStatus {
+  const { expectedPods, desiredHealthy, currentHealthy, disruptedPods } = counts;
+  let disruptionsAllowed = currentHealthy - desiredHealthy;
+  if (expectedPods <= 0 || disruptionsAllowed <= 0) disruptionsAllowed = 0;
+  const observedGeneration = pdb.metadata.generation;
+  const status: PdbStatus = {
+    ...(observedGeneration ? { observedGeneration } : {}),
+    ...(Object.keys(disruptedPods).length ? { disruptedPods } : {}),
+    disruptionsAllowed,
+    currentHealthy,
+    desiredHealthy,
+    expectedPods,
+  };
+  status.conditions = withDisruptionCondition(pdb.status?.conditions, status, now);
+  return status;
 }
 
 /**
@@ -172,49 +258,80 @@ function setCondition(
   return [...others, condition];
 }
 
-/** The pods a budget selects; an invalid selector is a sync error (the budget then fails safe). */
-export function selectPods(pdb: KubeObject, pods: readonly KubeObject[]): KubeObject[] {
+/**
+ * The pods a budget selects, as their facts; an invalid selector is a sync error (the budget then fails safe).
+ * Note: a budget's status is computed again from all its pods on each change to one of them, and most of
+ * those pods are the same objects as last time: each remembers whether it matched the selector last tested
+ * against it (see PodFacts.matchedBy), so only a new or changed pod is matched again.
+ */
+function selectPods(pdb: KubeObject, pods: readonly KubeObject[]): PodFacts[] {
   const selector = pdb.spec?.selector;
   const namespace = pdb.metadata.namespace;
   if (!selector) return [];
-  // Note: the selector is turned into requirements once per sync, not once per pod (a budget selects up to
-  // thousands); as before, an invalid one fails only once a pod of the namespace is tested against it.
+  // Note: as before, an invalid selector fails only once a pod of the namespace is tested against it.
   let requirements: Requirement[] | undefined;
-  const selected: KubeObject[] = [];
+  const selected: PodFacts[] = [];
   for (const pod of pods) {
-    if (pod.metadata.namespace !== namespace) continue;
-    try {
-      requirements ??= requirementsOf(selector);
-    } catch (err) {
-      throw new SyncError((err as Error).message);
+    const facts = podFacts(pod);
+    if (facts.namespace !== namespace) continue;
+    requirements ??= selectorRequirements(selector);
+    if (facts.matchedBy !== requirements) {
+      facts.matchedBy = requirements;
+      facts.matches = matchesRequirements(requirements, pod.metadata.labels);
     }
-    if (matchesRequirements(requirements, pod.metadata.labels)) selected.push(pod);
+    if (facts.matches) selected.push(facts);
   }
   return selected;
 }
 
+/**
+ * A selector's requirements, made once per selector object (a budget's status writes keep its spec, so its
+ * selector stays the same object from one sync to the next). Exact because stored objects are never changed
+ * in place.
+ */
+const requirementsBySelector = new WeakMap<object, Requirement[] | SyncError>();
+
+function selectorRequirements(selector: LabelSelector): Requirement[] {
+  let requirements = requirementsBySelector.get(selector);
+  if (!requirements) {
+    try {
+      requirements = requirementsOf(selector);
+    } catch (err) {
+      requirements = new SyncError((err as Error).message);
+    }
+    requirementsBySelector.set(selector, requirements);
+  }
+  if (requirements instanceof SyncError) throw new SyncError(requirements.message);
+  return requirements;
+}
+
+/**
+ * @param selected how many pods the budget selects
+ * @param scale the expected pod count from the pods' controllers, and how many pods have none; called only
+ *   when the budget needs it (a percentage, or maxUnavailable)
+ */
 function expectedAndDesired(
   pdb: KubeObject,
-  pods: KubeObject[],
-  lookup: WorkloadLookup,
-): { expectedPods: number; desiredHealthy: number; unmanagedPods: string[] } {
+  selected: number,
+  scale: () => { expected: number; unmanagedPods: number },
+): { expectedPods: number; desiredHealthy: number; unmanagedPods: number } {
   const maxUnavailable: IntOrString | undefined = pdb.spec?.maxUnavailable ?? undefined;
   const minAvailable: IntOrString | undefined = pdb.spec?.minAvailable ?? undefined;
   if (maxUnavailable !== undefined) {
     // Note: 3 replicas with maxUnavailable 50% → ceil(1.5) = 2 may be down → desiredHealthy 1.
-    const { expected, unmanagedPods } = expectedScale(pdb, pods, lookup);
+    const { expected, unmanagedPods } = scale();
     const unavailable = resolve(maxUnavailable, expected);
     return { expectedPods: expected, desiredHealthy: Math.max(0, expected - unavailable), unmanagedPods };
   }
   if (minAvailable !== undefined) {
     if (!isPercent(minAvailable)) {
-      return { expectedPods: pods.length, desiredHealthy: resolve(minAvailable, 0), unmanagedPods: [] };
+      return { expectedPods: selected, desiredHealthy: resolve(minAvailable, 0), unmanagedPods: 0 };
     }
     // Note: minAvailable 20% of 10 replicas → ceil(2.0) = 2 healthy pods needed.
-    const { expected, unmanagedPods } = expectedScale(pdb, pods, lookup);
+    const { expected, unmanagedPods } = scale();
     return { expectedPods: expected, desiredHealthy: resolve(minAvailable, expected), unmanagedPods };
   }
-  return { expectedPods: 0, desiredHealthy: 0, unmanagedPods: [] };
+  return { expectedPods: 0, desiredHealthy: 0, unmanagedPods: 0 };
 }
 
 function resolve(value: IntOrString, total: number): number {
@@ -228,23 +345,26 @@ function resolve(value: IntOrString, total: number): number {
 /** Sum of the scales of the distinct controllers of the pods (Deployment via its ReplicaSet). */
 function expectedScale(
   pdb: KubeObject,
-  pods: KubeObject[],
+  pods: PodFacts[],
   lookup: WorkloadLookup,
-): { expected: number; unmanagedPods: string[] } {
+): { expected: number; unmanagedPods: number } {
   const scales = new Map<string, number>();
-  const unmanagedPods: string[] = [];
+  let unmanagedPods = 0;
   const namespace = pdb.metadata.namespace ?? '';
   // Note: a budget's pods share a few controllers; each reference is looked up once (its controller and,
   // for a ReplicaSet, the Deployment above it are two reads per pod otherwise).
   // Filed by the reference's uid (no key string built per pod); a uid named with another kind or name is
-  // a different reference, looked up on its own.
+  // a different reference, looked up on its own. Pods of one controller mostly come one after another, so
+  // the previous pod's reference is tried first.
   const resolved = new Map<string, Array<{ ref: OwnerReference; uid: string; scale: number }>>();
+  let previous: { ref: OwnerReference; uid: string; scale: number } | undefined;
   for (const pod of pods) {
-    const { ref } = podFacts(pod);
+    const { ref } = pod;
     if (!ref) {
-      unmanagedPods.push(pod.metadata.name ?? '');
+      unmanagedPods++;
       continue;
     }
+    if (previous && previous.ref.uid === ref.uid && sameReference(previous.ref, ref)) continue;
     let sameUid = resolved.get(ref.uid);
     if (!sameUid) {
       sameUid = [];
@@ -253,15 +373,34 @@ function expectedScale(
     let found = sameUid.find((r) => sameReference(r.ref, ref));
     if (!found) {
       const scale = controllerScale(ref, namespace, lookup);
-      if (!scale) throw new SyncError(`found no controllers for pod "${pod.metadata.name}"`);
+      if (!scale) throw new SyncError(`found no controllers for pod "${pod.name}"`);
       found = { ref, ...scale };
       sameUid.push(found);
     }
     scales.set(found.uid, found.scale);
+    previous = found;
   }
   let expected = 0;
   for (const scale of scales.values()) expected += scale;
   return { expected, unmanagedPods };
+}
+
+/** expectedScale from the distinct references; one whose controller is missing is a sync error. */
+function countedScale(
+  pdb: KubeObject,
+  counts: SelectedPodCounts,
+  lookup: WorkloadLookup,
+): { expected: number; unmanagedPods: number } {
+  const scales = new Map<string, number>();
+  const namespace = pdb.metadata.namespace ?? '';
+  for (const ref of counts.refs) {
+    const scale = controllerScale(ref, namespace, lookup);
+    if (!scale) throw new SyncError('a pod without its controller');
+    scales.set(scale.uid, scale.scale);
+  }
+  let expected = 0;
+  for (const scale of scales.values()) expected += scale;
+  return { expected, unmanagedPods: counts.unmanaged };
 }
 
 function sameReference(a: OwnerReference, b: OwnerReference): boolean {
@@ -297,7 +436,7 @@ function controllerScale(
  */
 function liveDisruptedPods(
   pdb: KubeObject,
-  pods: KubeObject[],
+  podNamed: (name: string) => PodFacts | undefined,
   now: number,
 ): {
   disruptedPods: Record<string, string>;
@@ -308,16 +447,13 @@ function liveDisruptedPods(
   const disruptedPods: Record<string, string> = {};
   const expired: Array<{ namespace: string; name: string; expected: string }> = [];
   let recheckAt: number | undefined;
-  // Most syncs find no eviction in force: nothing to look up per pod then.
-  if (Object.keys(previous).length === 0) return { disruptedPods, recheckAt, expired };
-  for (const pod of pods) {
-    const name = pod.metadata.name ?? '';
-    if (pod.metadata.deletionTimestamp) continue;
-    const since = previous[name];
-    if (since === undefined) continue;
+  // Note: entries are kept in the order they were recorded (JSON object order; upstream's Go map has none).
+  for (const [name, since] of Object.entries(previous)) {
+    const pod = podNamed(name);
+    if (!pod || pod.terminating) continue;
     const expectedDeletion = Date.parse(since) + DISRUPTED_POD_TIMEOUT_MS;
     if (expectedDeletion <= now) {
-      expired.push({ namespace: pod.metadata.namespace ?? '', name, expected: rfc3339(expectedDeletion) });
+      expired.push({ namespace: pod.namespace ?? '', name, expected: rfc3339(expectedDeletion) });
       continue;
     }
     if (recheckAt === undefined || expectedDeletion < recheckAt) recheckAt = expectedDeletion;
@@ -332,13 +468,18 @@ export function countsAsHealthy(pod: KubeObject, disruptedPods: Record<string, s
   return facts.readyAndStaying && !disruptedPods?.[facts.name];
 }
 
-/** What a budget's status reads of a pod, besides its namespace and labels. */
+/** What a budget's status reads of a pod. */
 interface PodFacts {
+  readonly namespace: string | undefined;
   readonly name: string;
   /** Its controller reference. */
   readonly ref: OwnerReference | undefined;
+  readonly terminating: boolean;
   /** Ready and not terminating. */
   readonly readyAndStaying: boolean;
+  /** The requirements this pod was last matched against (see selectPods), and whether it matched them. */
+  matchedBy?: Requirement[];
+  matches?: boolean;
 }
 
 /**
@@ -352,19 +493,22 @@ const factsByPod = new WeakMap<KubeObject, PodFacts>();
 function podFacts(pod: KubeObject): PodFacts {
   let facts = factsByPod.get(pod);
   if (!facts) {
+    const terminating = Boolean(pod.metadata.deletionTimestamp);
     facts = {
+      namespace: pod.metadata.namespace,
       name: pod.metadata.name ?? '',
       ref: controllerRefOf(pod),
-      readyAndStaying: !pod.metadata.deletionTimestamp && isPodReady(pod),
+      terminating,
+      readyAndStaying: !terminating && isPodReady(pod),
     };
     factsByPod.set(pod, facts);
   }
   return facts;
 }
 
-function countHealthyPods(pods: KubeObject[], disruptedPods: Record<string, string>): number {
+function countHealthyPods(pods: PodFacts[], disruptedPods: Record<string, string>): number {
   let healthy = 0;
-  for (const pod of pods) if (countsAsHealthy(pod, disruptedPods)) healthy++;
+  for (const pod of pods) if (pod.readyAndStaying && !disruptedPods[pod.name]) healthy++;
   return healthy;
 }
 
