@@ -2,6 +2,7 @@ import { applyCreateDefaults } from '../../api/defaults.ts';
 import { R } from '../../api/resources.ts';
 import type { SandboxContext } from '../../context.ts';
 import { deleteObject } from '../../store/deletion.ts';
+import { copyJson } from '../../store/json-value.ts';
 import type { KubeObject, OwnerReference } from '../../store/types.ts';
 
 export interface PodIdentity {
@@ -36,10 +37,12 @@ export function createPodFromTemplate(
       ...(template?.metadata?.annotations ? { annotations: { ...template.metadata.annotations } } : {}),
       ownerReferences: [id.ownerRef],
     },
-    spec: { ...structuredClone(template?.spec ?? {}), ...structuredClone(id.spec ?? {}) },
+    spec: { ...copyJson(template?.spec ?? {}), ...copyJson(id.spec ?? {}) },
   };
   applyCreateDefaults('pods', pod, () => ctx.random());
-  const created = ctx.store.create('pods', pod);
+  // Note: every part of `pod` is new (or, like the owner reference, never changed), so the store keeps it
+  // as it is rather than copying it once more.
+  const created = ctx.store.createOwned('pods', pod);
   recordPodEvent(ctx, id.ownerRef, id.namespace, 'create', created.metadata.name ?? '');
   return created;
 }
