@@ -21,9 +21,7 @@
  * Usage: npx tsx bench/rehearse-scale.ts [sizes… (worker counts, large or large/N), default 100 1000]
  */
 
-import { readFileSync } from 'node:fs';
 import { KubeConfig } from '@kubernetes/client-node';
-import { parseDocument } from 'yaml';
 import { rehearsalNodeFlags, restartWithNodeFlags } from '../bin/rehearsal-node-flags.js';
 import { parseVersion } from '../src/core/versions.ts';
 import { readSnapshot } from '../src/kube/snapshot.ts';
@@ -33,6 +31,7 @@ import { startInProcess } from '../src/sandbox/in-process.ts';
 import { parseScenario } from '../src/sandbox/scenario/parse-scenario.ts';
 import type { Scenario } from '../src/sandbox/scenario/scenario-types.ts';
 import { GENERATED_TARGET, generatedScenarioYaml } from './harness/generated-scenario.ts';
+import { LARGE_TARGET, largeScenario } from './harness/large-scenario.ts';
 
 /** Upgrade-scale's policy: the generated cluster's physics as timings (pods exit in 5 s, nodes reboot in 60 s). */
 const policyResult = validatePolicy(
@@ -47,8 +46,6 @@ const policyResult = validatePolicy(
 if (!policyResult.ok) throw new Error(JSON.stringify(policyResult.errors));
 const policy = policyResult.policy;
 
-/** The large scenario's control plane and workers are at v1.31.4. */
-const LARGE_TARGET = 'v1.32.2';
 /**
  * The generated clusters' policy, with drains that may delete the large scenario's bare pods (its `debug`
  * pods have no controller; without `force` they would hold their nodes' drains for good).
@@ -73,24 +70,6 @@ interface BenchCase {
   policy: Policy;
   /** The policy's timings stated in its file (the rest are defaults). */
   timingKeys: string[];
-}
-
-/** The built-in `large` scenario, its node pools and workload copies divided by `divisor` (at least 1 each). */
-function largeScenario(divisor: number): Scenario {
-  const file = new URL('../src/sandbox/scenarios/large.yaml', import.meta.url);
-  const doc = parseDocument(readFileSync(file, 'utf8'));
-  const scaled = (path: Array<string | number>) => {
-    const n = doc.getIn(path);
-    if (typeof n === 'number') doc.setIn(path, Math.max(1, Math.round(n / divisor)));
-  };
-  const pools = doc.getIn(['nodePools']) as { items: unknown[] };
-  for (let i = 0; i < pools.items.length; i++) scaled(['nodePools', i, 'count']);
-  const workloads = doc.getIn(['workloads']) as { items: unknown[] };
-  for (let i = 0; i < workloads.items.length; i++) {
-    scaled(['workloads', i, 'copies']);
-    if (doc.getIn(['workloads', i, 'unmanaged'])) scaled(['workloads', i, 'replicas']);
-  }
-  return parseScenario(doc.toString(), file.pathname, 'builtin:large');
 }
 
 function benchCase(size: string): BenchCase {
