@@ -57,8 +57,8 @@ export function listPage(r: ApiRequest): {
   const cont = r.query.get('continue');
   const after = cont ? decodeContinue(cont).start : undefined;
   const namespace = r.target.namespace;
-  const rv = r.ctx.store.resourceVersion;
   if (selection.nodeName !== undefined) {
+    const rv = r.ctx.store.resourceVersion;
     const pods = r.ctx.store
       .podsOnNodeByKey(selection.nodeName)
       .filter(
@@ -72,7 +72,9 @@ export function listPage(r: ApiRequest): {
     return { items: page.map(([, p]) => p), nextKey, rv, byNode: true };
   }
   const page = r.ctx.store.listPage(r.key, { namespace, filter: selection.filter, after, limit });
-  return { ...page, rv, byNode: false };
+  // Note: read after the page: reading a resource may first make writes put off (ObjectStore.beforeAccess),
+  // and the list's resourceVersion must not be older than its items'.
+  return { ...page, rv: r.ctx.store.resourceVersion, byNode: false };
 }
 
 /**

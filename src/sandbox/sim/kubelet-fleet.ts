@@ -243,6 +243,7 @@ export class KubeletFleet implements Actor, KubeletLiveness {
 
   private comeBack(kubelet: SimKubelet, kubeletVersion: string | undefined): void {
     if (this.kubelets.get(kubelet.name) !== kubelet) return;
+    this.status.beforeKubeletStarts();
     kubelet.alive = true;
     kubelet.downSince = undefined;
     // A reboot into a new version is a new machine image: the images pulled before are gone.

@@ -82,9 +82,15 @@ export class NodeStatusReporter {
    * goes first), then stops posting.
    */
   reportDown(kubelet: SimKubelet): void {
+    this.leases.catchUp();
     this.postNodeStatus(kubelet, { ready: false });
     this.nodeEvent(kubelet, 'Normal', 'NodeNotReady', `Node ${kubelet.name} status is now: NodeNotReady`);
     kubelet.heartbeat?.cancel();
+  }
+
+  /** Called just before a kubelet that was down runs again (see NodeLeases.catchUp). */
+  beforeKubeletStarts(): void {
+    this.leases.catchUp();
   }
 
   /** The node is gone: no more reports, and its Lease goes too. */
