@@ -13,7 +13,6 @@ import { contain } from './contain-errors.ts';
 import type { DeferredWrites } from './deferred-writes.ts';
 import { NodeLeases } from './node-leases.ts';
 import { setNodeCondition } from './node-status.ts';
-import { statusOf } from './pod-status.ts';
 import { KUBELET_ACTOR, type SimKubelet } from './sim-kubelet.ts';
 
 /** The kubelet's nodeStatusReportFrequency. */
@@ -120,55 +119,60 @@ export class NodeStatusReporter {
     });
   }
 
-  /** The kubelet's view of its node: conditions, nodeInfo, addresses, heartbeat time. */
+  /**
+   * The kubelet's view of its node: conditions, nodeInfo, addresses, heartbeat time.
+   * Note: built from the stored node, sharing every part it leaves as it was (capacity, allocatable, images,
+   * the spec), instead of editing a draft: reading `status` through a draft copies all of it, and a node's
+   * status is mostly its image list. A report every 5 minutes per node is most of what an idle copy writes.
+   */
   private postNodeStatus(
     kubelet: SimKubelet,
     opts: { ready?: false; nodeIndex?: number; kubeletVersion?: string; newBoot?: boolean },
   ): KubeObject | undefined {
+    const current = this.ctx.store.get(R.nodes, undefined, kubelet.name);
+    if (!current) return undefined;
     const now = rfc3339(this.ctx.clock.now());
+    const status = { ...(current.status ?? {}) };
+    status.conditions = [...(Array.isArray(status.conditions) ? status.conditions : [])];
+    const ready = opts.ready === false ? KUBELET_DOWN : undefined;
+    setNodeCondition(
+      status,
+      ready
+        ? { type: 'Ready', status: 'False', ...ready }
+        : {
+            type: 'Ready',
+            status: 'True',
+            reason: 'KubeletReady',
+            message: 'kubelet is posting ready status',
+          },
+      now,
+      now,
+    );
+    for (const [type, reason, message] of HEALTHY_CONDITIONS)
+      setNodeCondition(status, { type, status: 'False', reason, message }, now, now);
+    const info = { ...(status.nodeInfo ?? {}) };
+    status.nodeInfo = info;
+    if (!info.bootID || opts.newBoot) info.bootID = this.uuid();
+    info.machineID ??= this.uuid().replaceAll('-', '');
+    info.systemUUID ??= this.uuid();
+    info.operatingSystem ??= 'linux';
+    info.architecture ??= 'amd64';
+    if (opts.kubeletVersion) {
+      info.kubeletVersion = opts.kubeletVersion;
+      if (info.kubeProxyVersion) info.kubeProxyVersion = opts.kubeletVersion;
+    }
+    if (opts.nodeIndex !== undefined && !status.addresses) {
+      const i = opts.nodeIndex;
+      status.addresses = [
+        { type: 'InternalIP', address: `10.0.${(i >> 8) & 255}.${i & 255}` },
+        { type: 'Hostname', address: kubelet.name },
+      ];
+    }
+    status.daemonEndpoints ??= { kubeletEndpoint: { Port: 10250 } };
+    const podCIDR = current.spec?.podCIDR ? undefined : `${kubelet.podNet}0/24`;
     return this.ctx.store.mutate(R.nodes, undefined, kubelet.name, (node) => {
-      const status = statusOf(node);
-      const ready = opts.ready === false ? KUBELET_DOWN : undefined;
-      setNodeCondition(
-        status,
-        ready
-          ? { type: 'Ready', status: 'False', ...ready }
-          : {
-              type: 'Ready',
-              status: 'True',
-              reason: 'KubeletReady',
-              message: 'kubelet is posting ready status',
-            },
-        now,
-        now,
-      );
-      for (const [type, reason, message] of HEALTHY_CONDITIONS)
-        setNodeCondition(status, { type, status: 'False', reason, message }, now, now);
-      if (!status.nodeInfo) status.nodeInfo = {};
-      const info = status.nodeInfo;
-      if (!info.bootID || opts.newBoot) info.bootID = this.uuid();
-      info.machineID ??= this.uuid().replaceAll('-', '');
-      info.systemUUID ??= this.uuid();
-      info.operatingSystem ??= 'linux';
-      info.architecture ??= 'amd64';
-      if (opts.kubeletVersion) {
-        info.kubeletVersion = opts.kubeletVersion;
-        if (info.kubeProxyVersion) info.kubeProxyVersion = opts.kubeletVersion;
-      }
-      if (opts.nodeIndex !== undefined && !status.addresses) {
-        const i = opts.nodeIndex;
-        status.addresses = [
-          { type: 'InternalIP', address: `10.0.${(i >> 8) & 255}.${i & 255}` },
-          { type: 'Hostname', address: kubelet.name },
-        ];
-      }
-      status.daemonEndpoints ??= { kubeletEndpoint: { Port: 10250 } };
-      if (!node.spec) node.spec = {};
-      const spec = node.spec;
-      if (!spec.podCIDR) {
-        spec.podCIDR = `${kubelet.podNet}0/24`;
-        spec.podCIDRs = [spec.podCIDR];
-      }
+      node.status = status;
+      if (podCIDR) node.spec = { ...current.spec, podCIDR, podCIDRs: [podCIDR] };
     });
   }
 
