@@ -21,6 +21,7 @@ import type { KubeObject, StoreEvent } from '../store/types.ts';
 import { contain, contained } from './contain-errors.ts';
 import type { KubeletLiveness } from './node-liveness.ts';
 import {
+  heartbeatOnly,
   type NodeCondition,
   nodeReadyStatus,
   TAINT_NOT_READY,
@@ -104,7 +105,7 @@ export class NodeLifecycle implements Actor {
         this.graceTimers.get(name)?.cancel();
         this.graceTimers.delete(name);
         this.lastReady.delete(name);
-      } else {
+      } else if (!this.changesNothing(event)) {
         this.markDirty(name);
       }
     } else if (event.resource === R.pods) {
@@ -156,6 +157,20 @@ export class NodeLifecycle implements Actor {
         Object.assign(c, { status: 'Unknown', ...UNKNOWN });
       }
     });
+  }
+
+  /**
+   * A status report of a Ready node without NoExecute taints: the sync it would cause computes the taints and
+   * readiness of the previous one, whose sync has run or is pending, and looks at no pod.
+   */
+  private changesNothing(event: StoreEvent): boolean {
+    const node = event.object;
+    return (
+      event.previous !== undefined &&
+      heartbeatOnly(event.previous, node) &&
+      nodeReadyStatus(node) === 'True' &&
+      !taintsOf(node).some((t) => t.effect === 'NoExecute')
+    );
   }
 
   private markDirty(nodeName: string): void {

@@ -25,6 +25,24 @@ export function nodeReadyStatus(node: KubeObject): NodeCondition['status'] | und
 }
 
 /**
+ * Whether a change of a node (`before` → `after`) kept everything but what a kubelet's periodic status report
+ * changes (heartbeat times, nodeInfo): the same labels, spec, capacity and allocatable objects, the same Ready
+ * status, no new deletion. Those parts are what places pods and taints nodes, so their watchers can skip the
+ * change. A reference check, not a comparison: the report shares the parts it leaves alone with the node it
+ * replaces (node-status-reporter.ts); any other writer that copies them only costs its watchers a full look.
+ */
+export function heartbeatOnly(before: KubeObject, after: KubeObject): boolean {
+  return (
+    before.metadata.labels === after.metadata.labels &&
+    before.metadata.deletionTimestamp === after.metadata.deletionTimestamp &&
+    before.spec === after.spec &&
+    before.status?.capacity === after.status?.capacity &&
+    before.status?.allocatable === after.status?.allocatable &&
+    nodeReadyStatus(before) === nodeReadyStatus(after)
+  );
+}
+
+/**
  * An object's `status.conditions`; none when that is not a list. The API server refuses such a status, but
  * the readers below also serve /metrics and must not fail on an object written behind its back.
  */

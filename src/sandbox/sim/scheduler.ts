@@ -36,6 +36,7 @@ import type { KubeObject, StoreEvent } from '../store/types.ts';
 import { contain, contained } from './contain-errors.ts';
 import type { KubeletLiveness } from './node-liveness.ts';
 import {
+  heartbeatOnly,
   nodeReadyStatus,
   TAINT_NOT_READY,
   TAINT_UNREACHABLE,
@@ -287,6 +288,11 @@ export class Scheduler implements Actor {
     const name = node.metadata.name ?? '';
     const fingerprint = schedulingFingerprint(node);
     const existing = this.nodes.get(name);
+    // Note: a kubelet's status report every 5 minutes per node changes nothing the fingerprint reads.
+    if (existing && heartbeatOnly(existing.node, node)) {
+      existing.node = node;
+      return;
+    }
     let previousLabels: Record<string, string> | undefined;
     if (existing) {
       // Note: the labels are part of the fingerprint, so a heartbeat's new object has labels alike.

@@ -2,6 +2,7 @@ import { scaledValue, type Toleration } from '../../../core/index.ts';
 import { R } from '../../api/resources.ts';
 import type { SandboxContext } from '../../context.ts';
 import type { KubeObject, StoreEvent } from '../../store/types.ts';
+import { heartbeatOnly } from '../node-status.ts';
 import { DAEMONSET_TOLERATIONS, daemonPlacement } from './node-eligibility.ts';
 import { OwnerController } from './owner-controller.ts';
 import { controllerRefOf, controllerRefTo } from './owner-refs.ts';
@@ -394,6 +395,7 @@ function placementMayDiffer(event: StoreEvent): boolean {
   if (event.type !== 'MODIFIED' || !event.previous) return true;
   const before = event.previous;
   const after = event.object;
+  if (heartbeatOnly(before, after)) return false;
   return (
     JSON.stringify(before.metadata.labels ?? {}) !== JSON.stringify(after.metadata.labels ?? {}) ||
     JSON.stringify(before.spec?.taints ?? []) !== JSON.stringify(after.spec?.taints ?? []) ||
