@@ -128,6 +128,26 @@ export class VirtualClock implements Clock {
     await settle();
   }
 
+  /**
+   * Moves time to the next live timer and fires the timers due at that instant, in order, yielding to the
+   * event loop between two of them as `advance` does; returns at once after the last one, without the
+   * turns `advance` spends before the first and after the last. For a driver that lets the event loop run
+   * between calls itself (sandbox/idle-time.ts): an idle copy fires some 17,000 timers per hour at 1,000
+   * nodes, and those turns were most of what each cost.
+   */
+  async advanceToNextTimer(): Promise<void> {
+    const at = this.nextTimerAt();
+    if (at === undefined) return;
+    for (;;) {
+      const due = this.takeNextDue(at);
+      if (!due) return;
+      this.current = Math.max(this.current, due.at);
+      due.fn();
+      if (this.nextTimerAt() !== at) return;
+      await settle();
+    }
+  }
+
   private takeNextDue(until: number): PendingTimer | undefined {
     this.dropCancelled();
     const next = this.timers.peek();
