@@ -39,7 +39,11 @@ export class NodeLeases {
     private readonly ctx: SandboxContext,
     private readonly isRenewing: (nodeName: string) => boolean,
   ) {
-    this.stopCatchingUp = ctx.store.beforeAccess(R.leases, () => this.catchUp());
+    // Note: only a look at kube-node-lease (or at every namespace) needs the renewals: the engine's own run
+    // Lease in kube-system, renewed every 10 s, would otherwise make them all every 10 s.
+    this.stopCatchingUp = ctx.store.beforeAccess(R.leases, (namespace) => {
+      if (namespace === undefined || namespace === NODE_LEASE_NAMESPACE) this.catchUp();
+    });
   }
 
   /** Starts renewing the node's Lease, and writes it now (creating it when missing). */

@@ -75,8 +75,11 @@ interface ResourceTable {
   listeners: Set<ChangeListener>;
   /** Watches of one node's pods (WatchOptions.nodeName), by node: told only of changes to pods on their node. */
   nodeListeners: Map<string, Set<ChangeListener>>;
-  /** Writes put off until someone looks (see `beforeAccess`), made before any read or write of the resource. */
-  catchUp?: () => void;
+  /**
+   * Writes put off until someone looks (see `beforeAccess`), made before any read or write of the resource;
+   * told the namespace looked at, undefined for all of them.
+   */
+  catchUp?: (namespace: string | undefined) => void;
 }
 
 export class ObjectStore {
@@ -108,7 +111,7 @@ export class ObjectStore {
 
   get(resource: ResourceKey, namespace: string | undefined, name: string): KubeObject | undefined {
     const table = this.table(resource);
-    table.catchUp?.();
+    table.catchUp?.(namespace);
     return table.objects.get(objectKey(namespace, name));
   }
 
@@ -130,7 +133,7 @@ export class ObjectStore {
    */
   listPage(resource: ResourceKey, page: ListPageOptions): { items: KubeObject[]; nextKey?: string } {
     const table = this.table(resource);
-    table.catchUp?.();
+    table.catchUp?.(page.namespace);
     const keys = this.sortedKeys(table);
     let i = 0;
     if (page.after !== undefined) {
@@ -158,7 +161,7 @@ export class ObjectStore {
 
   count(resource: ResourceKey): number {
     const table = this.table(resource);
-    table.catchUp?.();
+    table.catchUp?.(undefined);
     return table.objects.size;
   }
 
@@ -190,7 +193,7 @@ export class ObjectStore {
    */
   createOwned(resource: ResourceKey, obj: KubeObject): KubeObject {
     const table = this.table(resource);
-    table.catchUp?.();
+    table.catchUp?.(obj.metadata.namespace);
     const meta = obj.metadata;
     if (!meta.name && meta.generateName)
       meta.name = this.generateName(table, meta.namespace, meta.generateName);
@@ -219,7 +222,7 @@ export class ObjectStore {
   /** `update`, copying `input` unless the caller hands it over (`copy` false). */
   private replace(resource: ResourceKey, input: KubeObject, copy: boolean): KubeObject {
     const table = this.table(resource);
-    table.catchUp?.();
+    table.catchUp?.(input.metadata.namespace);
     const meta = input.metadata;
     const key = objectKey(meta.namespace, meta.name ?? '');
     const current = table.objects.get(key);
@@ -259,7 +262,7 @@ export class ObjectStore {
   /** Removes an object for good (what etcd does once finalizers and grace periods are over). */
   remove(resource: ResourceKey, namespace: string | undefined, name: string): KubeObject | undefined {
     const table = this.table(resource);
-    table.catchUp?.();
+    table.catchUp?.(namespace);
     const key = objectKey(namespace, name);
     const current = table.objects.get(key);
     if (!current) return undefined;
@@ -276,7 +279,7 @@ export class ObjectStore {
    */
   watch(resource: ResourceKey, options: WatchOptions, listener: WatchListener): () => void {
     const table = this.table(resource);
-    table.catchUp?.();
+    table.catchUp?.(options.namespace);
     const nodeName = resource === 'pods' ? options.nodeName : undefined;
     const matches = (obj: KubeObject) =>
       (options.namespace === undefined || obj.metadata.namespace === options.namespace) &&
@@ -324,7 +327,8 @@ export class ObjectStore {
 
   /**
    * Lets a simulated actor put off writes to `resource` that nobody would see until someone looks: `catchUp`
-   * is called before every read, write or watch of the resource (and must make the writes it put off), so
+   * is called before every read, write or watch of the resource, with the namespace it looks at (undefined:
+   * all), and must make the writes it put off in that namespace, so
    * whatever a client reads is what it would have read had each write been made on time; only
    * resourceVersions differ, and a watch resuming from an older one sees the writes put off as one change
    * per object. The actor must write at once while the resource is watched (`isWatched`): a watcher is told
@@ -332,7 +336,7 @@ export class ObjectStore {
    * Why: a node's heartbeat Lease is renewed every 10 s (node-leases.ts); 5,000 nodes idle for an hour of
    * clock is 1.8 million writes that nothing reads.
    */
-  beforeAccess(resource: ResourceKey, catchUp: () => void): () => void {
+  beforeAccess(resource: ResourceKey, catchUp: (namespace: string | undefined) => void): () => void {
     const table = this.table(resource);
     table.catchUp = catchUp;
     return () => {
