@@ -8,6 +8,7 @@
 import { describe, expect, it } from 'vitest';
 import { VirtualClock } from '../../../src/core/index.ts';
 import { R } from '../../../src/sandbox/api/resources.ts';
+import { seededRandom } from '../../../src/sandbox/create-context.ts';
 import { budgetIndex } from '../../../src/sandbox/sim/disruption/budget-index.ts';
 import { budgetStatus } from '../../../src/sandbox/sim/disruption/budget-tally.ts';
 import { computePdbStatus } from '../../../src/sandbox/sim/disruption/pdb-status.ts';
@@ -15,18 +16,6 @@ import { ObjectStore } from '../../../src/sandbox/store/object-store.ts';
 import type { KubeObject } from '../../../src/sandbox/store/types.ts';
 
 const NS = 'shop';
-
-/** A small deterministic generator (mulberry32), so a failure replays. */
-function random(seed: number): () => number {
-  let a = seed >>> 0;
-  return () => {
-    a = (a + 0x6d2b79f5) >>> 0;
-    let t = a;
-    t = Math.imul(t ^ (t >>> 15), t | 1);
-    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
-    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
-  };
-}
 
 const SELECTORS: Array<Record<string, unknown> | undefined> = [
   { matchLabels: { app: 'web' } },
@@ -80,7 +69,8 @@ function controllerRef(owner: KubeObject) {
 
 describe('budgetStatus', () => {
   it.each([1, 2, 3, 4, 5])('matches a full read of the pods after random changes (seed %i)', async (seed) => {
-    const next = random(seed);
+    // Note: seeded, so a failure replays.
+    const next = seededRandom(seed);
     const clock = new VirtualClock(Date.UTC(2026, 0, 1));
     const store = new ObjectStore(clock);
     const deployment = store.create(R.deployments, workload('Deployment', 'web', 6));
