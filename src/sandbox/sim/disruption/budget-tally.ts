@@ -61,8 +61,15 @@ export class BudgetTallies {
     // Note: the budget index subscribes first, so its candidates are current when this listener runs.
     budgetIndex(store);
     store.onChange((event) => {
-      if (event.resource === R.pods) this.onPod(event);
-      else if (event.resource === R.pdbs) this.onBudget(event);
+      try {
+        if (event.resource === R.pods) this.onPod(event);
+        else if (event.resource === R.pdbs) this.onBudget(event);
+      } catch {
+        // Note: a malformed object that reached the store (say, ownerReferences not a list) must not fail the
+        // write that stored it. The counts are dropped instead: the next status is counted afresh, and that
+        // walk meets the same object in the disruption controller's sync, which reports it (contain-errors.ts).
+        this.tallies.clear();
+      }
     });
   }
 
