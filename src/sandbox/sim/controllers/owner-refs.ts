@@ -16,3 +16,10 @@ export function controllerRefTo(owner: KubeObject, apiVersion: string, kind: str
     blockOwnerDeletion: true,
   };
 }
+
+/** Whether two owner references name the same object (uid, apiVersion, kind and name). */
+export function sameReference(a: OwnerReference | undefined, b: OwnerReference | undefined): boolean {
+  if (a === b) return true;
+  if (!a || !b) return false;
+  return a.uid === b.uid && a.apiVersion === b.apiVersion && a.kind === b.kind && a.name === b.name;
+}

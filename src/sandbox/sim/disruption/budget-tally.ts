@@ -3,13 +3,13 @@ import { R } from '../../api/resources.ts';
 import { sameJson } from '../../store/json-value.ts';
 import type { ObjectStore } from '../../store/object-store.ts';
 import type { KubeObject, OwnerReference, StoreEvent } from '../../store/types.ts';
-import { controllerRefOf } from '../controllers/owner-refs.ts';
-import { isPodReady } from '../controllers/pod-state.ts';
+import { sameReference } from '../controllers/owner-refs.ts';
 import { budgetIndex } from './budget-index.ts';
 import {
   computePdbStatus,
   computePdbStatusFromCounts,
   type PdbStatusResult,
+  podFacts,
   type SelectedPodCounts,
   type WorkloadLookup,
 } from './pdb-status.ts';
@@ -143,9 +143,9 @@ function selects(tally: Tally, namespace: string | undefined, pod: KubeObject): 
 
 /** Counts a pod in (`sign` 1) or out (-1). */
 function count(tally: Tally, pod: KubeObject, sign: 1 | -1): void {
+  const { readyAndStaying, ref } = podFacts(pod);
   tally.selected += sign;
-  if (readyAndStaying(pod)) tally.readyAndStaying += sign;
-  const ref = controllerRefOf(pod);
+  if (readyAndStaying) tally.readyAndStaying += sign;
   if (!ref) {
     tally.unmanaged += sign;
     return;
@@ -162,22 +162,13 @@ function count(tally: Tally, pod: KubeObject, sign: 1 | -1): void {
 
 /** Whether a pod change can move a budget's counts: readiness, termination, its controller, its labels. */
 function countedChange(before: KubeObject, after: KubeObject): boolean {
+  const was = podFacts(before);
+  const is = podFacts(after);
   return (
-    readyAndStaying(before) !== readyAndStaying(after) ||
-    !sameReference(controllerRefOf(before), controllerRefOf(after)) ||
+    was.readyAndStaying !== is.readyAndStaying ||
+    !sameReference(was.ref, is.ref) ||
     !sameJson(before.metadata.labels ?? {}, after.metadata.labels ?? {})
   );
-}
-
-/** Healthy in a budget's eyes, evictions aside: Ready and not terminating. */
-function readyAndStaying(pod: KubeObject): boolean {
-  return !pod.metadata.deletionTimestamp && isPodReady(pod);
-}
-
-function sameReference(a: OwnerReference | undefined, b: OwnerReference | undefined): boolean {
-  if (a === b) return true;
-  if (!a || !b) return false;
-  return a.uid === b.uid && a.apiVersion === b.apiVersion && a.kind === b.kind && a.name === b.name;
 }
 
 /** The identity of a controller reference, as computePdbStatus tells references apart. */

@@ -11,7 +11,7 @@ import {
 import { R } from '../../api/resources.ts';
 import { rfc3339 } from '../../store/deletion.ts';
 import type { KubeObject, OwnerReference, ResourceKey } from '../../store/types.ts';
-import { controllerRefOf } from '../controllers/owner-refs.ts';
+import { controllerRefOf, sameReference } from '../controllers/owner-refs.ts';
 import { isPodReady } from '../controllers/pod-state.ts';
 
 /**
@@ -364,7 +364,7 @@ function expectedScale(
       unmanagedPods++;
       continue;
     }
-    if (previous && previous.ref.uid === ref.uid && sameReference(previous.ref, ref)) continue;
+    if (previous && sameReference(previous.ref, ref)) continue;
     let sameUid = resolved.get(ref.uid);
     if (!sameUid) {
       sameUid = [];
@@ -401,10 +401,6 @@ function countedScale(
   let expected = 0;
   for (const scale of scales.values()) expected += scale;
   return { expected, unmanagedPods: counts.unmanaged };
-}
-
-function sameReference(a: OwnerReference, b: OwnerReference): boolean {
-  return a.apiVersion === b.apiVersion && a.kind === b.kind && a.name === b.name;
 }
 
 function controllerScale(
@@ -469,7 +465,7 @@ export function countsAsHealthy(pod: KubeObject, disruptedPods: Record<string, s
 }
 
 /** What a budget's status reads of a pod. */
-interface PodFacts {
+export interface PodFacts {
   readonly namespace: string | undefined;
   readonly name: string;
   /** Its controller reference. */
@@ -490,7 +486,7 @@ interface PodFacts {
  */
 const factsByPod = new WeakMap<KubeObject, PodFacts>();
 
-function podFacts(pod: KubeObject): PodFacts {
+export function podFacts(pod: KubeObject): PodFacts {
   let facts = factsByPod.get(pod);
   if (!facts) {
     const terminating = Boolean(pod.metadata.deletionTimestamp);
