@@ -19,26 +19,17 @@ import { rehearsalNodeFlags, restartWithNodeFlags } from '../bin/rehearsal-node-
 import { readSnapshot } from '../src/kube/snapshot.ts';
 import { clusterToScenario } from '../src/rehearse/index.ts';
 import { startInProcess } from '../src/sandbox/in-process.ts';
-import { parseScenario } from '../src/sandbox/scenario/parse-scenario.ts';
 import type { Scenario } from '../src/sandbox/scenario/scenario-types.ts';
 import type { StoreEvent } from '../src/sandbox/store/types.ts';
-import { generatedScenarioYaml } from './harness/generated-scenario.ts';
-import { largeScenario } from './harness/large-scenario.ts';
+import { benchScenario } from './harness/bench-size.ts';
 
 const HOUR_MS = 3_600_000;
 
 function scenarioOf(size: string): { label: string; scenario: Scenario } {
-  const large = /^large(?:\/(\d+))?$/.exec(size);
-  if (large) return { label: size, scenario: largeScenario(Number(large[1] ?? 1)) };
-  const workers = Number(size);
-  if (!Number.isInteger(workers) || workers < 1) {
-    console.error('usage: npx tsx bench/idle-cost.ts [workers… | large | large/N] [--hours N]');
-    process.exit(2);
-  }
-  return {
-    label: `${workers} workers`,
-    scenario: parseScenario(generatedScenarioYaml(workers), 'bench.yaml'),
-  };
+  const bench = benchScenario(size);
+  if (bench) return bench;
+  console.error('usage: npx tsx bench/idle-cost.ts [workers… | large | large/N] [--hours N]');
+  process.exit(2);
 }
 
 async function benchSize(size: string, hours: number): Promise<void> {

@@ -28,10 +28,10 @@ import { readSnapshot } from '../src/kube/snapshot.ts';
 import { type Policy, validatePolicy } from '../src/plan/index.ts';
 import { rehearsalTimings, rehearse } from '../src/rehearse/index.ts';
 import { startInProcess } from '../src/sandbox/in-process.ts';
-import { parseScenario } from '../src/sandbox/scenario/parse-scenario.ts';
 import type { Scenario } from '../src/sandbox/scenario/scenario-types.ts';
-import { GENERATED_TARGET, generatedScenarioYaml } from './harness/generated-scenario.ts';
-import { LARGE_TARGET, largeScenario } from './harness/large-scenario.ts';
+import { benchScenario } from './harness/bench-size.ts';
+import { GENERATED_TARGET } from './harness/generated-scenario.ts';
+import { LARGE_TARGET } from './harness/large-scenario.ts';
 
 /** Upgrade-scale's policy: the generated cluster's physics as timings (pods exit in 5 s, nodes reboot in 60 s). */
 const policyResult = validatePolicy(
@@ -73,26 +73,15 @@ interface BenchCase {
 }
 
 function benchCase(size: string): BenchCase {
-  const large = /^large(?:\/(\d+))?$/.exec(size);
-  if (large) {
-    return {
-      label: size,
-      scenario: largeScenario(Number(large[1] ?? 1)),
-      target: LARGE_TARGET,
-      policy: largePolicy,
-      timingKeys: ['nodeDrain', 'nodeUpgrade'],
-    };
-  }
-  const workers = Number(size);
-  if (!Number.isInteger(workers) || workers < 1) {
-    console.error('usage: npx tsx bench/rehearse-scale.ts [workers… | large]');
+  const bench = benchScenario(size);
+  if (!bench) {
+    console.error('usage: npx tsx bench/rehearse-scale.ts [workers… | large | large/N]');
     process.exit(2);
   }
   return {
-    label: `${workers} workers`,
-    scenario: parseScenario(generatedScenarioYaml(workers), 'bench.yaml'),
-    target: GENERATED_TARGET,
-    policy,
+    ...bench,
+    target: bench.large ? LARGE_TARGET : GENERATED_TARGET,
+    policy: bench.large ? largePolicy : policy,
     timingKeys: ['nodeDrain', 'nodeUpgrade'],
   };
 }
